@@ -1,0 +1,147 @@
+/**
+ * An in-process store with the exact semantics of the real backends. For unit tests only: it keeps
+ * nothing across restarts.
+ */
+import { EventEmitter } from "node:events";
+import { NotFound } from "../errors.ts";
+import {
+  applyWrite,
+  compareKeys,
+  decodeToken,
+  isLive,
+  selectRange,
+  toEntry,
+  type StoredRow,
+} from "./rowSemantics.ts";
+import type {
+  BlobListing,
+  BlobStore,
+  ByteRange,
+  CausalityToken,
+  RangeQuery,
+  RangeResult,
+  RowEntry,
+  RowStore,
+  RowWrite,
+  Store,
+} from "./types.ts";
+import { sliceRange } from "./blobRange.ts";
+
+export class MemoryBlobStore implements BlobStore {
+  private readonly objects = new Map<string, Uint8Array>();
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    this.objects.set(key, Uint8Array.from(bytes));
+  }
+  async get(key: string, range?: ByteRange): Promise<Uint8Array | null> {
+    const obj = this.objects.get(key);
+    if (!obj) return null;
+    return Uint8Array.from(sliceRange(obj, range));
+  }
+  async head(key: string) {
+    const obj = this.objects.get(key);
+    return obj ? { size: obj.length } : null;
+  }
+  async delete(key: string): Promise<void> {
+    this.objects.delete(key);
+  }
+  async list(prefix: string, startAfter?: string, limit?: number): Promise<BlobListing> {
+    const all = [...this.objects.keys()]
+      .filter((k) => k.startsWith(prefix) && (startAfter === undefined || compareKeys(k, startAfter) > 0))
+      .sort(compareKeys);
+    if (limit !== undefined && all.length > limit) {
+      const keys = all.slice(0, limit);
+      return { keys, nextStartAfter: keys[keys.length - 1] };
+    }
+    return { keys: all };
+  }
+  async copy(from: string, to: string): Promise<void> {
+    const obj = this.objects.get(from);
+    if (!obj) throw new NotFound(`blob ${from} does not exist`);
+    this.objects.set(to, Uint8Array.from(obj));
+  }
+}
+
+export class MemoryRowStore implements RowStore {
+  private readonly partitions = new Map<string, Map<string, StoredRow>>();
+  private readonly changes = new EventEmitter();
+
+  constructor() {
+    this.changes.setMaxListeners(0);
+  }
+
+  private row(pk: string, sk: string): StoredRow | undefined {
+    return this.partitions.get(pk)?.get(sk);
+  }
+
+  private write(pk: string, sk: string, value: Uint8Array | null, token?: CausalityToken): void {
+    decodeToken(token);
+    let part = this.partitions.get(pk);
+    if (!part) this.partitions.set(pk, (part = new Map()));
+    part.set(sk, applyWrite(part.get(sk), value && Uint8Array.from(value), token));
+    this.changes.emit(`${pk}\u0000${sk}`);
+  }
+
+  async read(pk: string, sk: string): Promise<RowEntry | null> {
+    const row = this.row(pk, sk);
+    return row ? toEntry(sk, row) : null;
+  }
+  async insert(pk: string, sk: string, value: Uint8Array, token?: CausalityToken): Promise<void> {
+    this.write(pk, sk, value, token);
+  }
+  async insertBatch(writes: RowWrite[]): Promise<void> {
+    for (const w of writes) decodeToken(w.token);
+    for (const w of writes) this.write(w.pk, w.sk, w.value, w.token);
+  }
+  async readBatch(keys: { pk: string; sk: string }[]): Promise<(RowEntry | null)[]> {
+    return Promise.all(keys.map((k) => this.read(k.pk, k.sk)));
+  }
+  async delete(pk: string, sk: string, token: CausalityToken): Promise<void> {
+    this.write(pk, sk, null, token);
+  }
+  async readRange(pk: string, query?: RangeQuery): Promise<RangeResult> {
+    const part = this.partitions.get(pk);
+    if (!part) return { items: [] };
+    const live = [...part.entries()].filter(([, r]) => isLive(r)).map(([sk]) => sk);
+    const { keys, nextStart } = selectRange(live.sort(compareKeys), query);
+    return { items: keys.map((sk) => toEntry(sk, part.get(sk)!)), nextStart };
+  }
+  async deleteRange(pk: string, query?: Omit<RangeQuery, "limit" | "reverse">): Promise<number> {
+    const { items } = await this.readRange(pk, query);
+    for (const item of items) this.write(pk, item.sk, null, item.token);
+    return items.length;
+  }
+  poll(
+    pk: string,
+    sk: string,
+    token: CausalityToken | undefined,
+    timeoutMs: number,
+  ): Promise<RowEntry | null> {
+    const seen = decodeToken(token);
+    const changed = (): RowEntry | null => {
+      const row = this.row(pk, sk);
+      return row && row.counter > seen ? toEntry(sk, row) : null;
+    };
+    const now = changed();
+    if (now) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      const event = `${pk}\u0000${sk}`;
+      const onChange = () => {
+        const entry = changed();
+        if (!entry) return;
+        clearTimeout(timer);
+        this.changes.off(event, onChange);
+        resolve(entry);
+      };
+      const timer = setTimeout(() => {
+        this.changes.off(event, onChange);
+        resolve(null);
+      }, timeoutMs);
+      this.changes.on(event, onChange);
+    });
+  }
+}
+
+export function memoryStore(): Store {
+  return { blobs: new MemoryBlobStore(), rows: new MemoryRowStore(), close: async () => {} };
+}
