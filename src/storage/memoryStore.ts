@@ -102,8 +102,8 @@ export class MemoryRowStore implements RowStore {
   async readRange(pk: string, query?: RangeQuery): Promise<RangeResult> {
     const part = this.partitions.get(pk);
     if (!part) return { items: [] };
-    const live = [...part.entries()].filter(([, r]) => isLive(r)).map(([sk]) => sk);
-    const { keys, nextStart } = selectRange(live.sort(compareKeys), query);
+    const sorted = [...part.keys()].sort(compareKeys);
+    const { keys, nextStart } = selectRange(sorted, query, (sk) => isLive(part.get(sk)!));
     return { items: keys.map((sk) => toEntry(sk, part.get(sk)!)), nextStart };
   }
   async deleteRange(pk: string, query?: Omit<RangeQuery, "limit" | "reverse">): Promise<number> {

@@ -8,15 +8,16 @@
 import { Invalid } from "../errors.ts";
 import type { CausalityToken, RangeQuery, RowEntry } from "./types.ts";
 
-export interface StoredValue {
+/** A sibling. `V` is the value itself, or (embedded store) where the value lives on disk. */
+export interface StoredValue<V = Uint8Array> {
   dot: number;
   /** null is a tombstone. */
-  value: Uint8Array | null;
+  value: V | null;
 }
 
-export interface StoredRow {
+export interface StoredRow<V = Uint8Array> {
   counter: number;
-  values: StoredValue[];
+  values: StoredValue<V>[];
 }
 
 export function encodeToken(counter: number): CausalityToken {
@@ -31,11 +32,11 @@ export function decodeToken(token: CausalityToken | undefined): number {
 }
 
 /** The row after writing `value` (null = tombstone) with the given token. */
-export function applyWrite(
-  row: StoredRow | undefined,
-  value: Uint8Array | null,
+export function applyWrite<V>(
+  row: StoredRow<V> | undefined,
+  value: V | null,
   token: CausalityToken | undefined,
-): StoredRow {
+): StoredRow<V> {
   const seen = decodeToken(token);
   const counter = (row?.counter ?? 0) + 1;
   const kept = (row?.values ?? []).filter((v) => v.dot > seen);
@@ -52,7 +53,7 @@ export function toEntry(sk: string, row: StoredRow): RowEntry {
   return { sk, values: live, hasTombstone, token: encodeToken(row.counter) };
 }
 
-export function isLive(row: StoredRow): boolean {
+export function isLive<V>(row: StoredRow<V>): boolean {
   return row.values.some((v) => v.value !== null);
 }
 
@@ -62,32 +63,86 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Byte-order comparison of two strings' UTF-8 encodings (K2V and S3 order). */
+/**
+ * Byte-order comparison of two strings' UTF-8 encodings (K2V and S3 order), without encoding them.
+ * UTF-8 byte order is code point order; UTF-16 code unit order differs from it only in that
+ * surrogates (D800-DFFF, i.e. code points >= 10000) sort below E000-FFFF, so those two ranges swap.
+ */
 export function compareKeys(a: string, b: string): number {
-  if (a === b) return 0;
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+function codePointRank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
+}
+
+/** First index of `sortedKeys` whose key is >= `key`. */
+export function lowerBound(sortedKeys: readonly string[], key: string): number {
+  return firstIndexWhere(sortedKeys, 0, (k) => compareKeys(k, key) >= 0);
+}
+
+/** First index of `sortedKeys` whose key is > `key`. */
+export function upperBound(sortedKeys: readonly string[], key: string): number {
+  return firstIndexWhere(sortedKeys, 0, (k) => compareKeys(k, key) > 0);
+}
+
+/** Binary search for the first index >= from where `pred` holds; `pred` must be monotone. */
+function firstIndexWhere(keys: readonly string[], from: number, pred: (k: string) => boolean): number {
+  let lo = from;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pred(keys[mid]!)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 /**
  * Selects sort keys from an ordered list as K2V's ReadBatch does: prefix, start (inclusive; with
- * reverse the highest key), end (excluded), limit, reverse. `sortedKeys` is in ascending order.
+ * reverse the highest key), end (excluded), limit, reverse. `sortedKeys` is in ascending order;
+ * keys for which `include` is false (tombstoned rows) are passed over. Cost is O(log n + rows
+ * looked at), so paging through a large partition stays linear.
  */
 export function selectRange(
-  sortedKeys: string[],
+  sortedKeys: readonly string[],
   query: RangeQuery = {},
+  include: (key: string) => boolean = () => true,
 ): { keys: string[]; nextStart?: string } {
-  const { prefix, start, end, limit, reverse } = query;
+  const { prefix = "", start, end, limit, reverse } = query;
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
     throw new Invalid(`range limit must be a non-negative integer, got ${limit}`);
   }
-  const ordered = reverse ? [...sortedKeys].reverse() : sortedKeys;
+  // Keys that start with `prefix` form one block beginning at the first key >= prefix.
+  const lo = lowerBound(sortedKeys, prefix);
+  const hi = firstIndexWhere(sortedKeys, lo, (k) => !k.startsWith(prefix));
   const keys: string[] = [];
-  for (const k of ordered) {
-    if (prefix !== undefined && !k.startsWith(prefix)) continue;
-    if (start !== undefined && (reverse ? compareKeys(k, start) > 0 : compareKeys(k, start) < 0)) continue;
-    if (end !== undefined && (reverse ? compareKeys(k, end) <= 0 : compareKeys(k, end) >= 0)) break;
-    if (limit !== undefined && keys.length === limit) return { keys, nextStart: k };
+  const take = (k: string): boolean => {
+    if (!include(k)) return true;
+    if (limit !== undefined && keys.length === limit) return false;
     keys.push(k);
+    return true;
+  };
+  if (!reverse) {
+    for (let i = start === undefined ? lo : Math.max(lo, lowerBound(sortedKeys, start)); i < hi; i++) {
+      const k = sortedKeys[i]!;
+      if (end !== undefined && compareKeys(k, end) >= 0) break;
+      if (!take(k)) return { keys, nextStart: k };
+    }
+  } else {
+    const top = start === undefined ? hi : Math.min(hi, upperBound(sortedKeys, start));
+    for (let i = top - 1; i >= lo; i--) {
+      const k = sortedKeys[i]!;
+      if (end !== undefined && compareKeys(k, end) <= 0) break;
+      if (!take(k)) return { keys, nextStart: k };
+    }
   }
   return { keys };
 }

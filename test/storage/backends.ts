@@ -2,8 +2,12 @@
  * The backends the storage conformance suite runs against. Each entry makes a fresh, empty store
  * and says whether it can run here (a real peer may be missing).
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Store } from "../../src/storage/types.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
+import { openEmbeddedStore } from "../../src/storage/embedded/embeddedStore.ts";
 
 export interface BackendUnderTest {
   name: string;
@@ -21,5 +25,22 @@ export const backends: BackendUnderTest[] = [
     skip: () => false,
     open: async () => ({ store: memoryStore(), cleanup: async () => {} }),
     pollSlackMs: 50,
+  },
+  {
+    // No `reopen`: only one handle may hold the folder at a time (a second open gets Locked).
+    name: "embedded",
+    skip: () => false,
+    open: async () => {
+      const dir = await mkdtemp(join(tmpdir(), "agl-embedded-"));
+      const store = await openEmbeddedStore(dir);
+      return {
+        store,
+        cleanup: async () => {
+          await store.close();
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
+    },
+    pollSlackMs: 100,
   },
 ];

@@ -1,0 +1,203 @@
+/**
+ * BlobStore over a folder: one file per key (see blobFileNames.ts). Writes are atomic and durable
+ * (temp file, fsync, rename, fsync of the folder, shared among concurrent writers). The sorted key
+ * list is kept in memory, since only this process may open the folder (folderLock.ts); listing is
+ * then a binary search, not a scan of the folder.
+ */
+import { open, readdir, rm, unlink, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { AppError, NotFound } from "../../errors.ts";
+import { clipRange } from "../blobRange.ts";
+import { compareKeys, lowerBound, upperBound } from "../rowSemantics.ts";
+import type { BlobHead, BlobListing, BlobStore, ByteRange } from "../types.ts";
+import { blobFileName, blobKeyOf } from "./blobFileNames.ts";
+import { readFully, replaceFile, syncFolder, tempPrefix, writeFully } from "./durableFs.ts";
+import { fsErrorCode, unavailable } from "./fsFailure.ts";
+import { GroupSync } from "./groupSync.ts";
+import { KeyedQueue } from "./keyedQueue.ts";
+
+const copyChunkBytes = 1 << 20;
+
+export class BlobFolder implements BlobStore {
+  private readonly folderSync: GroupSync;
+  private readonly writes = new KeyedQueue();
+  private closed = false;
+
+  private constructor(
+    private readonly dir: string,
+    /** Every key, in UTF-8 byte order. */
+    private readonly keys: string[],
+  ) {
+    this.folderSync = new GroupSync(() => syncFolder(dir));
+  }
+
+  /** Opens the blob folder `dir` (made if missing) and removes temp files a crash left behind. */
+  static async open(dir: string): Promise<BlobFolder> {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      throw unavailable("list the blob folder", dir, err);
+    }
+    const keys: string[] = [];
+    for (const name of names) {
+      if (name.startsWith(tempPrefix)) {
+        await rm(join(dir, name), { force: true }).catch(() => {});
+        continue;
+      }
+      const key = blobKeyOf(name);
+      if (key !== undefined) keys.push(key);
+    }
+    return new BlobFolder(dir, keys.sort(compareKeys));
+  }
+
+  private pathOf(key: string): string {
+    return join(this.dir, blobFileName(key));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw unavailable("use the closed store", this.dir, new Error("it was closed"));
+  }
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    this.assertOpen();
+    const name = blobFileName(key);
+    await this.writes.run(key, async () => {
+      try {
+        await replaceFile(
+          this.dir,
+          name,
+          (fh) => writeFully(fh, bytes, 0),
+          () => this.folderSync.sync(),
+        );
+      } catch (err) {
+        throw unavailable("write the blob", join(this.dir, name), err);
+      } finally {
+        await this.refreshKey(key);
+      }
+    });
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Uint8Array | null> {
+    this.assertOpen();
+    const path = this.pathOf(key);
+    const fh = await this.openForRead(path);
+    if (!fh) return null;
+    try {
+      const { size } = await fh.stat();
+      const { start, endExclusive } = clipRange(size, range);
+      return await readFully(fh, start, endExclusive - start);
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      throw unavailable("read the blob", path, err);
+    } finally {
+      await fh.close().catch(() => {});
+    }
+  }
+
+  async head(key: string): Promise<BlobHead | null> {
+    this.assertOpen();
+    const path = this.pathOf(key);
+    const fh = await this.openForRead(path);
+    if (!fh) return null;
+    try {
+      return { size: (await fh.stat()).size };
+    } catch (err) {
+      throw unavailable("read the blob", path, err);
+    } finally {
+      await fh.close().catch(() => {});
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    this.assertOpen();
+    const path = this.pathOf(key);
+    await this.writes.run(key, async () => {
+      try {
+        await unlink(path);
+      } catch (err) {
+        if (fsErrorCode(err) === "ENOENT") return;
+        throw unavailable("delete the blob", path, err);
+      } finally {
+        await this.refreshKey(key);
+      }
+      await this.folderSync.sync();
+    });
+  }
+
+  async list(prefix: string, startAfter?: string, limit?: number): Promise<BlobListing> {
+    this.assertOpen();
+    const from =
+      startAfter !== undefined && compareKeys(startAfter, prefix) >= 0
+        ? upperBound(this.keys, startAfter)
+        : lowerBound(this.keys, prefix);
+    const keys: string[] = [];
+    for (let i = from; i < this.keys.length; i++) {
+      const key = this.keys[i]!;
+      if (!key.startsWith(prefix)) break;
+      if (limit !== undefined && keys.length >= limit) {
+        return keys.length > 0 ? { keys, nextStartAfter: keys[keys.length - 1] } : { keys };
+      }
+      keys.push(key);
+    }
+    return { keys };
+  }
+
+  async copy(from: string, to: string): Promise<void> {
+    this.assertOpen();
+    const fromPath = this.pathOf(from);
+    const name = blobFileName(to);
+    await this.writes.run(to, async () => {
+      const source = await this.openForRead(fromPath);
+      if (!source) throw new NotFound(`blob ${from} does not exist`);
+      try {
+        await replaceFile(
+          this.dir,
+          name,
+          async (target) => {
+            for (let at = 0; ; at += copyChunkBytes) {
+              const chunk = await readFully(source, at, copyChunkBytes);
+              await writeFully(target, chunk, at);
+              if (chunk.length < copyChunkBytes) return;
+            }
+          },
+          () => this.folderSync.sync(),
+        );
+      } catch (err) {
+        throw unavailable(`copy the blob ${from} to`, join(this.dir, name), err);
+      } finally {
+        await source.close().catch(() => {});
+        await this.refreshKey(to);
+      }
+    });
+  }
+
+  /** Waits for writes in flight; later calls fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.writes.drain();
+  }
+
+  private async openForRead(path: string): Promise<FileHandle | undefined> {
+    try {
+      return await open(path, "r");
+    } catch (err) {
+      if (fsErrorCode(err) === "ENOENT") return undefined;
+      throw unavailable("open the blob", path, err);
+    }
+  }
+
+  /** Makes the in-memory key list agree with the folder after a write (even a failed one). */
+  private async refreshKey(key: string): Promise<void> {
+    let exists = true;
+    try {
+      await (await open(this.pathOf(key), "r")).close();
+    } catch (err) {
+      exists = fsErrorCode(err) !== "ENOENT";
+    }
+    const at = lowerBound(this.keys, key);
+    const present = this.keys[at] === key;
+    if (exists && !present) this.keys.splice(at, 0, key);
+    else if (!exists && present) this.keys.splice(at, 1);
+  }
+}

@@ -1,0 +1,80 @@
+/** The few durable file operations the embedded store is built from. */
+import { open, rename, rm, type FileHandle } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { fsErrorCode, unavailable } from "./fsFailure.ts";
+
+/** Temp files start with a dot; no encoded blob name or store file does. */
+export const tempPrefix = ".tmp-";
+
+export function tempName(): string {
+  return `${tempPrefix}${randomBytes(8).toString("hex")}`;
+}
+
+/** Makes the entries of a folder (creations, renames, removals) durable. */
+export async function syncFolder(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, "r");
+    await fh.sync();
+  } catch (err) {
+    // Some platforms cannot fsync a folder (EISDIR/EINVAL); their rename is then all we have.
+    const code = fsErrorCode(err);
+    if (code !== "EISDIR" && code !== "EINVAL" && code !== "EPERM") {
+      throw unavailable("sync the folder", dir, err);
+    }
+  } finally {
+    await fh?.close().catch(() => {});
+  }
+}
+
+/** Writes all of `bytes` at `position`, looping over short writes. */
+export async function writeFully(fh: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await fh.write(bytes, done, bytes.length - done, position + done);
+    if (bytesWritten <= 0) throw Object.assign(new Error("short write"), { code: "EIO" });
+    done += bytesWritten;
+  }
+}
+
+/** Reads exactly `length` bytes at `position`, or fewer if the file ends first. */
+export async function readFully(fh: FileHandle, position: number, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(out, done, length - done, position + done);
+    if (bytesRead === 0) return out.subarray(0, done);
+    done += bytesRead;
+  }
+  return out;
+}
+
+/**
+ * Creates or replaces `dir/name` atomically and durably: temp file, fsync, rename, fsync of the
+ * folder (through `syncDir`, so that concurrent writers can share it). A crash leaves the old file
+ * or the new one, never a mix.
+ */
+export async function replaceFile(
+  dir: string,
+  name: string,
+  fill: (fh: FileHandle, tempPath: string) => Promise<void>,
+  syncDir: () => Promise<void>,
+): Promise<void> {
+  const tempPath = join(dir, tempName());
+  const finalPath = join(dir, name);
+  try {
+    const fh = await open(tempPath, "wx");
+    try {
+      await fill(fh, tempPath);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tempPath, finalPath);
+  } catch (err) {
+    await rm(tempPath, { force: true }).catch(() => {});
+    throw err;
+  }
+  await syncDir();
+}
