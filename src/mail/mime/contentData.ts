@@ -84,7 +84,7 @@ export function readContentData(fields: readonly HeaderField[]): ContentData {
   for (const field of fields) {
     const name = field.name.toLowerCase();
     if (!name.startsWith("content-")) continue;
-    const value = field.value;
+    const value = withoutNul(field.value);
     switch (name) {
       case "content-type":
         if (data.type === null) contentType(data, value);

@@ -86,8 +86,8 @@ export function withoutNul(value: ByteString): ByteString {
 /**
  * BODY[HEADER.FIELDS (names)] and BODY[HEADER.FIELDS.NOT (names)] (RFC 3501 §6.4.5): the matching
  * (or the other) fields exactly as they are in the block, continuation lines included, names
- * compared without case, then the empty line. FIELDS always ends with an empty line, as Dovecot's
- * does, unless the block's last line had no line break; FIELDS.NOT keeps the block's own.
+ * compared without case, then the empty line. FIELDS always ends with one, as Dovecot's does;
+ * FIELDS.NOT keeps the block's own, if it has one.
  */
 export function headerFields(headerBlock: ByteString, names: readonly string[], not = false): ByteString {
   const wanted = new Set(names.map((n) => n.toLowerCase()));
@@ -97,6 +97,10 @@ export function headerFields(headerBlock: ByteString, names: readonly string[], 
     if (wanted.has(field.name.toLowerCase()) !== not) out += headerBlock.slice(field.start, field.end);
   }
   if (not) return eohStart >= 0 ? out + headerBlock.slice(eohStart) : out;
-  const endsOpen = eohStart < 0 && headerBlock.length > 0 && !headerBlock.endsWith("\n");
-  return endsOpen ? out : out + "\r\n";
+  // A block cut short by a MIME delimiter ends in a line without a line break: Dovecot ends that
+  // line when it is wanted, and adds nothing when it is not.
+  const last = fields[fields.length - 1];
+  const endsOpen = eohStart < 0 && last !== undefined && !headerBlock.endsWith("\n");
+  if (endsOpen && !wanted.has(last.name.toLowerCase())) return out;
+  return out + "\r\n";
 }

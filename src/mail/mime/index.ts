@@ -16,3 +16,14 @@ export type {
   MimePart,
   PartKind,
 } from "./types.ts";
+export {
+  decodeCharset,
+  decodedHeaderValue,
+  decodedHeaderValues,
+  decodeHeaderText,
+  decodePartText,
+  decodeTransferEncoding,
+  listTextParts,
+  partCharset,
+  textParts,
+} from "./decode.ts";
