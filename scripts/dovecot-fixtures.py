@@ -2,6 +2,7 @@
 """Raw-socket IMAP client that records Dovecot's exact answers for the MIME corpus.
 
 Usage: dovecot-fixtures.py PORT [EML...]   (normally run by dovecot-fixtures.sh)
+DOVECOT_FIXTURES_OUT=DIR writes the answers there instead of test/fixtures/mime/dovecot.
 
 For each message it writes test/fixtures/mime/dovecot/<name>.json with:
   ENVELOPE, BODYSTRUCTURE, BODY: the exact wire text of the value (literals as {n}CRLF + bytes),
@@ -12,6 +13,8 @@ Every string holds bytes decoded as latin-1 (one char per byte), so 8-bit data s
 import glob, json, os, socket, sys, time
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "mime")
+# Where the answers go; a test points this at a temporary folder to compare with the committed ones.
+OUT = os.environ.get("DOVECOT_FIXTURES_OUT") or os.path.join(FIX, "dovecot")
 TOP_SECTIONS = [
     "",
     "HEADER",
@@ -231,10 +234,10 @@ def main():
         conn.command(b"APPEND INBOX", raw)
         names.append(os.path.basename(path)[: -len(".eml")])
     conn.command(b"SELECT INBOX")
-    os.makedirs(os.path.join(FIX, "dovecot"), exist_ok=True)
+    os.makedirs(OUT, exist_ok=True)
     for uid, name in enumerate(names, 1):
         result = record(conn, uid, name)
-        with open(os.path.join(FIX, "dovecot", name + ".json"), "w", encoding="utf-8") as f:
+        with open(os.path.join(OUT, name + ".json"), "w", encoding="utf-8") as f:
             json.dump(result, f, indent=1, ensure_ascii=False)
             f.write("\n")
         print("recorded", name)
