@@ -35,7 +35,7 @@ export async function compactLog(input: CompactionInput): Promise<void> {
   const snapshot = [...index.refs()].sort((a, b) => a.pos - b.pos);
   const tempPath = join(dir, compactingName);
   await rm(tempPath, { force: true });
-  const out = await open(tempPath, "wx");
+  const out = await open(tempPath, "wx+");
   let installed = false;
   try {
     await writeFully(out, logMagic, 0);
