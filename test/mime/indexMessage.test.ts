@@ -219,3 +219,20 @@ describe("decoding for SEARCH", () => {
     );
   });
 });
+
+describe("hostile structure", () => {
+  it("stops descending after 100 nested messages and 10,000 parts, without failing", () => {
+    const nested = "Content-Type: message/rfc822\r\n\r\n".repeat(300) + "deep\r\n";
+    const deep = indexMessageBytes(Buffer.from(nested));
+    let depth = 0;
+    for (let p = deep.root; p.children.length > 0; p = p.children[0]!) depth++;
+    assert.ok(depth <= 101, `depth ${depth}`);
+    assert.match(bodyStructureText(deep.root), /^\("message" "rfc822"/);
+
+    const many =
+      "Content-Type: multipart/mixed; boundary=m\r\n\r\n" + "--m\r\n\r\nx\r\n".repeat(12_000) + "--m--\r\n";
+    const wide = indexMessageBytes(Buffer.from(many));
+    assert.ok(wide.root.children.length < 10_000);
+    assert.equal(wide.size, many.length);
+  });
+});

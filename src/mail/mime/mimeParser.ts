@@ -153,7 +153,11 @@ export class MimeParser {
     }
     if (this.mode === "afterHeader") {
       // Dovecot gives a message/rfc822 part its (empty) message even at the end of input
-      while (this.part.rfc822 && this.parts < MAX_PARTS) {
+      while (this.part.rfc822) {
+        if (!this.canDescend(this.part)) {
+          this.part.rfc822 = false;
+          break;
+        }
         const child = this.newNode(this.part, eof);
         child.headerEnd = eof;
         this.endHeaders(child, false);
@@ -270,16 +274,21 @@ export class MimeParser {
   /** What follows a finished header block: the children, the embedded message, or the body. */
   private afterHeaders(m: Mark): void {
     const part = this.part;
-    const ownBoundary =
-      this.boundaries.length > 0 && this.boundaries[this.boundaries.length - 1]!.part === part;
-    if (part.rfc822 && !ownBoundary && this.parts < MAX_PARTS && part.depth < MAX_DEPTH) {
-      this.part = this.newNode(part, m);
-      this.mode = "header";
-      this.prevHeaderNl = 0;
-      return;
+    if (part.rfc822) {
+      if (this.canDescend(part)) {
+        this.part = this.newNode(part, m);
+        this.mode = "header";
+        this.prevHeaderNl = 0;
+        return;
+      }
+      part.rfc822 = false;
     }
     this.mode = "body";
     this.pendingNl = 0;
+  }
+
+  private canDescend(part: Node): boolean {
+    return this.parts < MAX_PARTS && part.depth < MAX_DEPTH;
   }
 
   private endHeaders(part: Node, atBlankLine: boolean): void {
@@ -315,11 +324,12 @@ export class MimeParser {
       part.multipart = part.rfc822 = part.text = part.digest = false;
       part.boundary = null;
     }
-    if (part.depth >= MAX_DEPTH || this.parts >= MAX_PARTS) part.multipart = part.rfc822 = false;
     if (!part.seenContentType || !part.isMime) {
       if (part.parent?.digest) part.rfc822 = true;
       else part.text = true;
     }
+    // past the limits a part is a leaf: its delimiters are then plain body lines
+    if (!this.canDescend(part)) part.multipart = part.rfc822 = false;
     if (atBlankLine && part.multipart && part.boundary !== null && part.isMime) {
       this.boundaries.push({ part, boundary: part.boundary, epilogueFound: false });
     }
