@@ -22,6 +22,7 @@ import {
 } from "../rowSemantics.ts";
 import type { CausalityToken, RangeQuery, RangeResult, RowEntry, RowStore, RowWrite } from "../types.ts";
 import { readFully, replaceFile, syncFolder, writeFully } from "./durableFs.ts";
+import { readValues } from "./valueReader.ts";
 import { unavailable } from "./fsFailure.ts";
 import { compactLog, compactingName } from "./rowCompaction.ts";
 import { isLiveRow, RowIndex, rowKey, type IndexedRow, type ValueRef } from "./rowIndex.ts";
@@ -164,7 +165,11 @@ export class LogRowStore implements RowStore {
 
   async readBatch(keys: { pk: string; sk: string }[]): Promise<(RowEntry | null)[]> {
     this.assertOpen();
-    return Promise.all(keys.map((k) => this.read(k.pk, k.sk)));
+    const rows = keys.map(({ pk, sk }) => ({ sk, row: this.index.get(pk, sk) }));
+    const found = rows.filter((r): r is { sk: string; row: IndexedRow } => r.row !== undefined);
+    const entries = await this.entriesOf(found);
+    let next = 0;
+    return rows.map((r) => (r.row ? entries[next++]! : null));
   }
 
   async delete(pk: string, sk: string, token: CausalityToken): Promise<void> {
@@ -176,7 +181,7 @@ export class LogRowStore implements RowStore {
     const { keys, nextStart } = selectRange(this.index.sortedKeys(pk), query, (sk) =>
       isLiveRow(this.index.get(pk, sk)!),
     );
-    const items = await Promise.all(keys.map((sk) => this.entryOf(sk, this.index.get(pk, sk)!)));
+    const items = await this.entriesOf(keys.map((sk) => ({ sk, row: this.index.get(pk, sk)! })));
     return nextStart === undefined ? { items } : { items, nextStart };
   }
 
@@ -248,24 +253,28 @@ export class LogRowStore implements RowStore {
     if (this.closed) throw new Unavailable(`embedded store: the store at ${this.dir} is closed`);
   }
 
-  /** The entry for a row, its values read from the log by position. */
   private entryOf(sk: string, row: IndexedRow): Promise<RowEntry> {
+    return this.entriesOf([{ sk, row }]).then((entries) => entries[0]!);
+  }
+
+  /** The entries for rows, their values read from the log by position. */
+  private entriesOf(rows: { sk: string; row: IndexedRow }[]): Promise<RowEntry[]> {
     const logPath = this.logPath;
     // Offsets are taken now, synchronously, with the segment they belong to: compaction may move them.
     return this.segment.use(async (fh) => {
-      const values = await Promise.all(
-        row.values.map(async ({ dot, value: ref }) => {
-          if (!ref || ref.tombstone) return { dot, value: null };
-          const bytes = await readFully(fh, ref.pos + ref.valueOffset, ref.valueLength);
-          if (bytes.length !== ref.valueLength) {
-            throw new Unavailable(`embedded store: ${logPath} is shorter than its index says`);
-          }
-          return { dot, value: bytes };
-        }),
-      ).catch((err) => {
+      const refs = rows.flatMap(({ row }) => row.values.flatMap((v) => (v.value ? [v.value] : [])));
+      const values = await readValues(fh, refs, logPath).catch((err) => {
         throw unavailable("read the row log", logPath, err);
       });
-      return toEntry(sk, { counter: row.counter, values } satisfies StoredRow);
+      return rows.map(({ sk, row }) =>
+        toEntry(sk, {
+          counter: row.counter,
+          values: row.values.map(({ dot, value: ref }) => ({
+            dot,
+            value: !ref || ref.tombstone ? null : values.get(ref)!,
+          })),
+        } satisfies StoredRow),
+      );
     });
   }
 
