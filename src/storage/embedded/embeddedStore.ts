@@ -8,7 +8,7 @@
  * Only one process opens a folder at a time; a second gets Locked, naming the holder.
  */
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Store } from "../types.ts";
 import { BlobFolder } from "./blobFolder.ts";
 import { syncFolder, tempPrefix } from "./durableFs.ts";
@@ -37,7 +37,11 @@ export async function openEmbeddedStore(
   }
   const lock = await lockFolder(folder);
   try {
-    await removeTempFiles(folder);
+    await removeTempFiles(folder).catch((err) => {
+      throw unavailable("clean up the data folder", folder, err);
+    });
+    // A new data folder must not vanish in a crash: make its entry and the blob folder's durable.
+    await syncFolder(dirname(folder));
     await syncFolder(folder);
     const blobs = await BlobFolder.open(blobDir);
     const rows = await LogRowStore.open(folder, options);

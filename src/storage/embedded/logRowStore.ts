@@ -9,7 +9,7 @@
  * Compaction (rowCompaction.ts) rewrites the log without the records no row refers to any more.
  */
 import { EventEmitter } from "node:events";
-import { open, realpath, rm, stat } from "node:fs/promises";
+import { open, realpath, rm, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { Unavailable } from "../../errors.ts";
 import {
@@ -23,7 +23,7 @@ import {
 import type { CausalityToken, RangeQuery, RangeResult, RowEntry, RowStore, RowWrite } from "../types.ts";
 import { readFully, replaceFile, syncFolder, writeFully } from "./durableFs.ts";
 import { readValues } from "./valueReader.ts";
-import { unavailable } from "./fsFailure.ts";
+import { fsErrorCode, unavailable } from "./fsFailure.ts";
 import { compactLog, compactingName } from "./rowCompaction.ts";
 import { isLiveRow, RowIndex, rowKey, type IndexedRow, type ValueRef } from "./rowIndex.ts";
 import { encodeRecord, logMagic, shapeOf } from "./rowLogFormat.ts";
@@ -85,11 +85,13 @@ export class LogRowStore implements RowStore {
   private broken: Unavailable | undefined;
   private closed = false;
   private readonly minDeadBytes: number;
+  /** After a failed background compaction, the log size at which to try again. */
+  private retryCompactionAt = 0;
   private readonly changes: EventEmitter;
 
   private constructor(
     private readonly dir: string,
-    fh: import("node:fs/promises").FileHandle,
+    fh: FileHandle,
     size: number,
     private readonly index: RowIndex,
     options: RowLogOptions,
@@ -106,12 +108,19 @@ export class LogRowStore implements RowStore {
 
   /** Opens (or creates) the log in `dir`, replays it and cuts off a torn tail. */
   static async open(dir: string, options: RowLogOptions = {}): Promise<LogRowStore> {
-    const folder = await realpath(dir);
+    const folder = await realpath(dir).catch((err) => {
+      throw unavailable("open the data folder", dir, err);
+    });
     const logPath = join(folder, logName);
     await rm(join(folder, compactingName), { force: true }).catch(() => {});
-    try {
-      await stat(logPath);
-    } catch {
+    const exists = await stat(logPath).then(
+      () => true,
+      (err) => {
+        if (fsErrorCode(err) === "ENOENT") return false;
+        throw unavailable("look at the row log", logPath, err);
+      },
+    );
+    if (!exists) {
       await replaceFile(
         folder,
         logName,
@@ -391,11 +400,13 @@ export class LogRowStore implements RowStore {
 
   private maybeCompact(): void {
     const dead = this.size - logMagic.length - this.index.liveBytes;
-    if (dead > this.minDeadBytes && dead > this.index.liveBytes && !this.closed) {
-      this.startCompaction().catch(() => {
-        // A failed background compaction leaves the old log in place; it is retried after more writes.
-      });
-    }
+    if (dead <= this.minDeadBytes || dead <= this.index.liveBytes || this.closed) return;
+    if (this.size < this.retryCompactionAt) return;
+    this.startCompaction().catch(() => {
+      // The old log stays in place and serves on. Try again once the log has grown some more, not
+      // after every write (a full disk would otherwise make every write copy the whole log).
+      this.retryCompactionAt = this.size + this.minDeadBytes;
+    });
   }
 
   private startCompaction(): Promise<void> {
