@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Store } from "../../src/storage/types.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
-import { openEmbeddedStore } from "../../src/storage/embedded/embeddedStore.ts";
+import { openEmbeddedStore } from "../../src/storage/embedded/index.ts";
 
 export interface BackendUnderTest {
   name: string;

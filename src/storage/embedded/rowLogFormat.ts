@@ -10,7 +10,7 @@
  * token's counter; compaction copies surviving records verbatim, which replays to the same rows.
  * All integers are big-endian. The CRC finds a torn tail after a crash.
  */
-import { crc32 } from "node:zlib";
+import { crc32 } from "./crc32.ts";
 import { Invalid, TooBig } from "../../errors.ts";
 
 export const logMagic = Buffer.from("aerogramme-local row log v1\n", "latin1");
