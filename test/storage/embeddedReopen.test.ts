@@ -4,7 +4,17 @@
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { appendFile, mkdtemp, readdir, rm, stat, truncate, writeFile, open } from "node:fs/promises";
+import {
+  appendFile,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  truncate,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Invalid } from "../../src/errors.ts";
@@ -144,9 +154,17 @@ describe("embedded store: torn log tail", () => {
     const dir = await freshFolder();
     await storeWithRows(dir, 10);
     const goodSize = (await stat(join(dir, "rows.log"))).size;
-    await appendFile(join(dir, "rows.log"), Buffer.from("\x00\x00\x01\x00garbage that is not a record"));
+    const garbage = Buffer.from("\x00\x00\x01\x00garbage that is not a record");
+    await appendFile(join(dir, "rows.log"), garbage);
     let store = await openEmbeddedStore(dir);
     assert.equal((await stat(join(dir, "rows.log"))).size, goodSize);
+    const cut = store.rows.stats().cutAtOpen;
+    assert.deepEqual([cut?.offset, cut?.bytes], [goodSize, garbage.length]);
+    assert.deepEqual(
+      await readFile(join(dir, cut!.savedAs)),
+      garbage,
+      "the cut bytes are kept beside the log",
+    );
     assert.deepEqual(valuesOf(await store.rows.read("p", "k9")), ["value 9"]);
     await store.rows.insert("p", "after", bytes("written after the cut"));
     await store.close();
@@ -185,14 +203,36 @@ describe("embedded store: torn log tail", () => {
     await store.close();
   });
 
+  test("a damaged record mid-log cuts off what follows, but the cut bytes are kept for inspection", async () => {
+    const dir = await freshFolder();
+    await storeWithRows(dir, 10);
+    const log = await readFile(join(dir, "rows.log"));
+    // Damage the value of k4 (each record ends with its value, "value N").
+    const at = log.indexOf("value 4");
+    await writeFile(
+      join(dir, "rows.log"),
+      Buffer.concat([log.subarray(0, at), Buffer.from("VALUE 4"), log.subarray(at + 7)]),
+    );
+    let store = await openEmbeddedStore(dir);
+    assert.deepEqual(valuesOf(await store.rows.read("p", "k3")), ["value 3"]);
+    assert.equal(await store.rows.read("p", "k5"), null);
+    const cut = store.rows.stats().cutAtOpen!;
+    assert.ok(cut.offset < at && cut.bytes === log.length - cut.offset);
+    assert.deepEqual(
+      await readFile(join(dir, cut.savedAs)),
+      Buffer.concat([log.subarray(cut.offset, at), Buffer.from("VALUE 4"), log.subarray(at + 7)]),
+    );
+    await store.close();
+    store = await openEmbeddedStore(dir);
+    assert.equal(store.rows.stats().cutAtOpen, undefined, "a clean open cuts nothing");
+    await store.close();
+  });
+
   test("a file that is not a row log is refused with Unavailable, not overwritten", async () => {
     const dir = await freshFolder();
     await writeFile(join(dir, "rows.log"), "something else entirely");
     await assert.rejects(openEmbeddedStore(dir), /not an aerogramme-local row log/);
-    assert.equal(
-      text(new Uint8Array(await (await import("node:fs/promises")).readFile(join(dir, "rows.log")))),
-      "something else entirely",
-    );
+    assert.equal(text(new Uint8Array(await readFile(join(dir, "rows.log")))), "something else entirely");
   });
 });
 

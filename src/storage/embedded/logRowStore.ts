@@ -25,6 +25,7 @@ import { readFully, replaceFile, syncFolder, writeFully } from "./durableFs.ts";
 import { readValues } from "./valueReader.ts";
 import { fsErrorCode, unavailable } from "./fsFailure.ts";
 import { compactLog, compactingName } from "./rowCompaction.ts";
+import { saveCutTail, type CutTail } from "./cutTail.ts";
 import { isLiveRow, RowIndex, rowKey, type IndexedRow, type ValueRef } from "./rowIndex.ts";
 import { encodeRecord, logMagic, shapeOf } from "./rowLogFormat.ts";
 import { scanLog } from "./rowLogScan.ts";
@@ -95,6 +96,8 @@ export class LogRowStore implements RowStore {
     size: number,
     private readonly index: RowIndex,
     options: RowLogOptions,
+    /** What open cut off the end of the log, if anything (see cutTail.ts). */
+    private readonly cutAtOpen: CutTail | undefined,
   ) {
     this.segment = new LogSegment(fh);
     this.size = size;
@@ -146,12 +149,14 @@ export class LogRowStore implements RowStore {
         const ref: ValueRef = { pos, ...shapeOfDecoded(r) };
         index.replay(r.pk, r.sk, r.counter, r.seen, r.dot, ref);
       });
+      let cut: CutTail | undefined;
       if (end < fileSize) {
         // A torn tail: the batch being written when the process died. No caller was told it succeeded.
+        cut = await saveCutTail(fh, folder, logName, end, fileSize);
         await fh.truncate(end);
         await fh.datasync();
       }
-      return new LogRowStore(folder, fh, end, index, options);
+      return new LogRowStore(folder, fh, end, index, options, cut);
     } catch (err) {
       await fh.close().catch(() => {});
       throw unavailable("read the row log", logPath, err);
@@ -245,9 +250,10 @@ export class LogRowStore implements RowStore {
     return this.startCompaction();
   }
 
-  /** Bytes of the log file and bytes still referred to (for tests and `doctor`). */
-  stats(): { logBytes: number; liveBytes: number } {
-    return { logBytes: this.size, liveBytes: this.index.liveBytes + logMagic.length };
+  /** Bytes of the log file, bytes still referred to, and what open cut off (for tests and `doctor`). */
+  stats(): { logBytes: number; liveBytes: number; cutAtOpen?: CutTail } {
+    const stats = { logBytes: this.size, liveBytes: this.index.liveBytes + logMagic.length };
+    return this.cutAtOpen ? { ...stats, cutAtOpen: this.cutAtOpen } : stats;
   }
 
   /** Waits for queued writes and a running compaction, then closes the file. */
