@@ -84,7 +84,7 @@ export class MemoryRowStore implements RowStore {
 
   async read(pk: string, sk: string): Promise<RowEntry | null> {
     const row = this.row(pk, sk);
-    return row ? toEntry(sk, row) : null;
+    return row ? entryCopy(sk, row) : null;
   }
   async insert(pk: string, sk: string, value: Uint8Array, token?: CausalityToken): Promise<void> {
     this.write(pk, sk, value, token);
@@ -104,7 +104,7 @@ export class MemoryRowStore implements RowStore {
     if (!part) return { items: [] };
     const sorted = [...part.keys()].sort(compareKeys);
     const { keys, nextStart } = selectRange(sorted, query, (sk) => isLive(part.get(sk)!));
-    return { items: keys.map((sk) => toEntry(sk, part.get(sk)!)), nextStart };
+    return { items: keys.map((sk) => entryCopy(sk, part.get(sk)!)), nextStart };
   }
   async deleteRange(pk: string, query?: Omit<RangeQuery, "limit" | "reverse">): Promise<number> {
     const { items } = await this.readRange(pk, query);
@@ -120,7 +120,7 @@ export class MemoryRowStore implements RowStore {
     const seen = decodeToken(token);
     const changed = (): RowEntry | null => {
       const row = this.row(pk, sk);
-      return row && row.counter > seen ? toEntry(sk, row) : null;
+      return row && row.counter > seen ? entryCopy(sk, row) : null;
     };
     const now = changed();
     if (now) return Promise.resolve(now);
@@ -140,6 +140,12 @@ export class MemoryRowStore implements RowStore {
       this.changes.on(event, onChange);
     });
   }
+}
+
+/** An entry whose values the caller may change without changing the store, as with a real backend. */
+function entryCopy(sk: string, row: StoredRow): RowEntry {
+  const entry = toEntry(sk, row);
+  return { ...entry, values: entry.values.map((v) => Uint8Array.from(v)) };
 }
 
 export function memoryStore(): Store {

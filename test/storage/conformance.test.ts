@@ -85,6 +85,13 @@ for (const backend of backends) {
         assert.equal(text((await store.blobs.get(k("k")))!), "kept as written");
       });
 
+      test("changing the bytes a get returned changes nothing stored", async () => {
+        await store.blobs.put(k("k"), bytes("stored"));
+        (await store.blobs.get(k("k")))!.fill(0x21);
+        (await store.blobs.get(k("k"), { start: 1, end: 3 }))!.fill(0x21);
+        assert.equal(text((await store.blobs.get(k("k")))!), "stored");
+      });
+
       test("a range returns exactly the bytes from start to end inclusive", async () => {
         await store.blobs.put(k("r"), bytes("0123456789"));
         assert.equal(text((await store.blobs.get(k("r"), { start: 2, end: 5 }))!), "2345");
@@ -268,6 +275,14 @@ for (const backend of backends) {
         await store.rows.insert(k("p"), "s", value);
         value.fill(0x21);
         assert.deepEqual(valuesOf(await store.rows.read(k("p"), "s")), ["kept as written"]);
+      });
+
+      test("changing the bytes a read returned changes nothing stored", async () => {
+        await store.rows.insert(k("p"), "s", bytes("stored"));
+        (await store.rows.read(k("p"), "s"))!.values[0]!.fill(0x21);
+        (await store.rows.readRange(k("p"))).items[0]!.values[0]!.fill(0x21);
+        (await store.rows.readBatch([{ pk: k("p"), sk: "s" }]))[0]!.values[0]!.fill(0x21);
+        assert.deepEqual(valuesOf(await store.rows.read(k("p"), "s")), ["stored"]);
       });
 
       test("an insert without a token on an existing row adds a sibling", async () => {
