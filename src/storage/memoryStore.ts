@@ -65,6 +65,8 @@ export class MemoryBlobStore implements BlobStore {
 export class MemoryRowStore implements RowStore {
   private readonly partitions = new Map<string, Map<string, StoredRow>>();
   private readonly changes = new EventEmitter();
+  /** How to end each poll still waiting, at close. */
+  private readonly pendingPolls = new Set<() => void>();
 
   constructor() {
     this.changes.setMaxListeners(0);
@@ -131,14 +133,24 @@ export class MemoryRowStore implements RowStore {
         if (!entry) return;
         clearTimeout(timer);
         this.changes.off(event, onChange);
+        this.pendingPolls.delete(giveUp);
         resolve(entry);
       };
-      const timer = setTimeout(() => {
+      const giveUp = () => {
+        clearTimeout(timer);
         this.changes.off(event, onChange);
+        this.pendingPolls.delete(giveUp);
         resolve(null);
-      }, timeoutMs);
+      };
+      const timer = setTimeout(giveUp, timeoutMs);
       this.changes.on(event, onChange);
+      this.pendingPolls.add(giveUp);
     });
+  }
+
+  /** Ends pending polls with null, as at their timeout, so that no timer outlives the store. */
+  close(): void {
+    for (const giveUp of [...this.pendingPolls]) giveUp();
   }
 }
 
@@ -149,5 +161,6 @@ function entryCopy(sk: string, row: StoredRow): RowEntry {
 }
 
 export function memoryStore(): Store {
-  return { blobs: new MemoryBlobStore(), rows: new MemoryRowStore(), close: async () => {} };
+  const rows = new MemoryRowStore();
+  return { blobs: new MemoryBlobStore(), rows, close: async () => rows.close() };
 }

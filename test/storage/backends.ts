@@ -13,7 +13,11 @@ export interface BackendUnderTest {
   name: string;
   /** false to run; a reason string to skip (see test/support/peers.ts). */
   skip: () => false | string;
-  /** A fresh, empty store. `reopen` re-opens the same underlying storage (a second process would). */
+  /**
+   * A new handle on a store (the conformance suite keeps every test in a key namespace of its own,
+   * so a network backend may share one bucket between calls). Closing one handle must not disturb
+   * another. `reopen` opens a second handle on the same storage, as a second process would.
+   */
   open: () => Promise<{ store: Store; reopen?: () => Promise<Store>; cleanup: () => Promise<void> }>;
   /** How long a write may take to be visible to a poll on another handle (ms). */
   pollSlackMs: number;

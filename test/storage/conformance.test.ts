@@ -755,5 +755,23 @@ for (const backend of backends) {
         assert.equal(await store.rows.poll(k("w"), "watch", token, 100), null);
       });
     });
+
+    describe("closing", () => {
+      test("close ends a pending poll at once, with null, so no timer outlives the store", async () => {
+        const own = await backend.open();
+        try {
+          await own.store.rows.insert(k("w"), "watch", bytes("1"));
+          const token = (await own.store.rows.read(k("w"), "watch"))!.token;
+          const polled = own.store.rows.poll(k("w"), "watch", token, 60_000);
+          await sleep(50);
+          const began = Date.now();
+          await own.store.close();
+          assert.equal(await polled, null);
+          assert.ok(Date.now() - began < 2_000, `the poll ended ${Date.now() - began} ms after close`);
+        } finally {
+          await own.cleanup();
+        }
+      });
+    });
   });
 }

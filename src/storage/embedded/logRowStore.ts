@@ -89,6 +89,8 @@ export class LogRowStore implements RowStore {
   /** After a failed background compaction, the log size at which to try again. */
   private retryCompactionAt = 0;
   private readonly changes: EventEmitter;
+  /** How to end each poll still waiting, at close. */
+  private readonly pendingPolls = new Set<() => void>();
 
   private constructor(
     private readonly dir: string,
@@ -235,12 +237,15 @@ export class LogRowStore implements RowStore {
       const stop = () => {
         clearTimeout(timer);
         this.changes.off(event, onChange);
+        this.pendingPolls.delete(giveUp);
       };
-      const timer = setTimeout(() => {
+      const giveUp = () => {
         stop();
         resolve(null);
-      }, timeoutMs);
+      };
+      const timer = setTimeout(giveUp, timeoutMs);
       this.changes.on(event, onChange);
+      this.pendingPolls.add(giveUp);
     });
   }
 
@@ -256,11 +261,15 @@ export class LogRowStore implements RowStore {
     return this.cutAtOpen ? { ...stats, cutAtOpen: this.cutAtOpen } : stats;
   }
 
-  /** Waits for queued writes and a running compaction, then closes the file. */
+  /**
+   * Waits for queued writes and a running compaction, ends pending polls (with null, as at their
+   * timeout: their timers must not keep the process alive), then closes the file.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     while (this.flushing || this.compacting) await (this.flushing ?? this.compacting)?.catch(() => {});
+    for (const giveUp of [...this.pendingPolls]) giveUp();
     await this.segment.retire();
   }
 
