@@ -1,4 +1,166 @@
-export async function main(_argv: string[]): Promise<void> {
-  process.stderr.write("aerogramme-local: the command line is not built yet\n");
-  process.exitCode = 2;
+/**
+ * The `aerogramme-local` command line (DESIGN.md §8: its names are a contract). This file only
+ * declares commands and options; each command's code is imported when that command runs, so
+ * `--help` and quick commands start fast.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { describeError, EXIT } from "./exitCodes.ts";
+
+function port(allowZero: boolean) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n > 65535 || (!allowZero && n === 0))
+      throw new InvalidArgumentError(`not a port number (${allowZero ? 0 : 1}-65535)`);
+    return n;
+  };
+}
+
+type Action = (...args: never[]) => Promise<number | void>;
+
+/** Runs a command module's `run`, turning whatever it throws into a message and an exit code. */
+function lazy<M extends { run: Action }>(load: () => Promise<M>) {
+  return async (...args: unknown[]) => {
+    const mod = await load();
+    const code = await (mod.run as (...a: unknown[]) => Promise<number | void>)(...args.slice(0, -1));
+    process.exitCode = code ?? EXIT.ok;
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command("aerogramme-local")
+    .description(
+      "A local IMAP server that keeps your mail encrypted in a folder or on a Garage/S3 host.\n" +
+        "AEROGRAMME_LOCAL_HOME=DIR puts settings and embedded data under DIR.",
+    )
+    .version("0.1.0")
+    .showHelpAfterError("(add --help for usage)")
+    .addHelpText(
+      "after",
+      "\nExit codes: see docs/cli.md (0 ok, 1 error, 2 usage, 3 wrong password, 4 storage unavailable,\n5 already running, 6 not set up, 7 keychain, 8 damaged data, 9 already set up, 10 not available yet).",
+    );
+
+  program
+    .command("init")
+    .description("set up storage, credentials and the account (interactive on a terminal, or by flags)")
+    .addOption(new Option("--backend <name>", "where the mail is kept").choices(["embedded", "garage", "s3"]))
+    .option("--user <name>", "IMAP login name")
+    .option(
+      "--password-stdin",
+      "read the account password from standard input (after the secret key, if any)",
+    )
+    .option("--yes", "never ask: take defaults, fail on anything missing")
+    .option("--data-dir <dir>", "folder of the embedded backend")
+    .option("--s3-endpoint <url>", "S3 API endpoint (garage, s3)")
+    .option("--k2v-endpoint <url>", "K2V API endpoint (garage)")
+    .option("--region <region>", "S3 region (garage: usually 'garage')")
+    .option("--bucket <bucket>", "bucket name")
+    .option("--access-key-id <id>", "S3 access key id")
+    .option("--secret-access-key-stdin", "read the S3 secret key from the first line of standard input")
+    .option(
+      "--credentials-file",
+      "keep the S3 secrets in a mode-0600 file instead of the OS keychain (explicit opt-in)",
+    )
+    .option("--tls", "make a self-signed certificate for 127.0.0.1 and localhost and offer STARTTLS")
+    .action(lazy(() => import("./commands/init.ts")));
+
+  program
+    .command("start")
+    .description("serve IMAP in the foreground (walks through init first on a fresh machine)")
+    .option("--imap-port <n>", "IMAP port (default 1143; 0 picks a free one)", port(true))
+    .option("--bind <addr>", "address to listen on (default 127.0.0.1)")
+    .option("--lmtp-port <n>", "also accept LMTP delivery on 127.0.0.1:N (default off)", port(true))
+    .option("--allow-remote", "allow --bind off loopback (needs TLS configured)")
+    .option("--user <name>", "first run only: the IMAP login name")
+    .option("--password-stdin", "first run only: read the new account password from standard input")
+    .action(lazy(() => import("./commands/start.ts")));
+
+  program
+    .command("status")
+    .description("is the server running, which backend, is storage reachable, Thunderbird settings")
+    .option("--json", "machine-readable output")
+    .option("--password-stdin", "read the password from standard input to count mailboxes and messages")
+    .action(lazy(() => import("./commands/status.ts")));
+
+  program
+    .command("doctor")
+    .description("check every piece (keychain, storage, bucket, K2V, clock, port) and say how to fix it")
+    .option("--json", "machine-readable output")
+    .action(lazy(() => import("./commands/doctor.ts")));
+
+  const passwd = program
+    .command("passwd")
+    .description("manage the passwords that open the account (no mail is rewritten)");
+  for (const [action, text, lines] of [
+    ["add", "add another password", "current password on line 1, the new one on line 2"],
+    ["change", "replace a password", "current password on line 1, the new one on line 2"],
+    ["remove", "remove a password (another must remain)", "the password to remove on line 1"],
+  ] as const) {
+    passwd
+      .command(action)
+      .description(text)
+      .option("--password-stdin", `read from standard input: ${lines}`)
+      .action(lazy(async () => ({ run: (await import("./commands/passwd.ts")).runFor(action) })));
+  }
+
+  program
+    .command("deliver")
+    .description("deliver one message read from standard input")
+    .option("--mailbox <name>", "target mailbox", "INBOX")
+    .action(lazy(async () => ({ run: (await import("./commands/notYet.ts")).notYet("deliver") })));
+
+  for (const name of ["import", "export"] as const) {
+    program
+      .command(`${name} <path>`)
+      .description(
+        name === "import" ? "import an mbox file or a Maildir" : "export mail to an mbox file or a Maildir",
+      )
+      .addOption(new Option("--format <format>", "mbox or maildir").choices(["mbox", "maildir"]))
+      .option("--mailbox <name>", "only this mailbox")
+      .option("--password-stdin", "read the account password from standard input")
+      .action(lazy(async () => ({ run: (await import("./commands/notYet.ts")).notYet(name) })));
+  }
+
+  const config = program
+    .command("config")
+    .description("read and change settings (checked against the schema)");
+  config
+    .command("get <key>")
+    .description("print one setting")
+    .action(lazy(async () => ({ run: (await import("./commands/config.ts")).get })));
+  config
+    .command("set <key> <value>")
+    .description("change one setting (refused when the schema does not allow the value)")
+    .action(lazy(async () => ({ run: (await import("./commands/config.ts")).set })));
+  config
+    .command("unset <key>")
+    .description("remove one setting (back to its default)")
+    .action(lazy(async () => ({ run: (await import("./commands/config.ts")).unset })));
+  config
+    .command("list")
+    .description("print every setting, with the defaults, and where the file is")
+    .option("--json", "machine-readable output")
+    .action(lazy(async () => ({ run: (await import("./commands/config.ts")).list })));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  for (const sub of program.commands) {
+    sub.exitOverride();
+    for (const leaf of sub.commands) leaf.exitOverride();
+  }
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version end with exitCode 0; every other commander error is a usage error.
+      process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    const { message, exitCode } = describeError(err);
+    process.stderr.write(`aerogramme-local: ${message}\n`);
+    process.exitCode = exitCode;
+  }
 }

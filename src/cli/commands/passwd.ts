@@ -1,0 +1,3 @@
+export function runFor(_a: string) {
+  return async (): Promise<number> => 10;
+}

@@ -1,0 +1,113 @@
+/**
+ * The settings file's JSON schema: non-secret settings only. Storage secrets live in the OS keychain
+ * (keychain.ts) or, by explicit opt-in, in the credentials file (credentialsFile.ts); the schema
+ * has no place for them and rejects unknown keys, so they cannot slip in here.
+ */
+
+export const BACKENDS = ["embedded", "garage", "s3"] as const;
+export type BackendName = (typeof BACKENDS)[number];
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const CREDENTIAL_STORES = ["keychain", "file"] as const;
+export type CredentialStoreName = (typeof CREDENTIAL_STORES)[number];
+
+export interface Settings {
+  backend?: BackendName;
+  dataDir?: string;
+  s3Endpoint?: string;
+  k2vEndpoint?: string;
+  region?: string;
+  bucket?: string;
+  user?: string;
+  imapHost: string;
+  imapPort: number;
+  /** 0: no LMTP listener. */
+  lmtpPort: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  logLevel: LogLevel;
+  /** Names this home's entry in the keychain (service "aerogramme-local"); random per home. */
+  keychainAccount?: string;
+  credentialsStore: CredentialStoreName;
+}
+
+export type SettingKey = keyof Settings;
+
+export const DEFAULT_SETTINGS: Pick<
+  Settings,
+  "imapHost" | "imapPort" | "lmtpPort" | "logLevel" | "credentialsStore"
+> = {
+  imapHost: "127.0.0.1",
+  imapPort: 1143,
+  lmtpPort: 0,
+  logLevel: "info",
+  credentialsStore: "keychain",
+};
+
+const endpoint = {
+  type: "string",
+  pattern: "^https?://[^\\s/?#]+(/[^\\s?#]*)?$",
+  description: "an http:// or https:// URL",
+} as const;
+
+/** One JSON schema per key (conf's `schema` option: the root's `properties`). */
+export const SETTINGS_SCHEMA = {
+  backend: { type: "string", enum: [...BACKENDS], description: "where the mail is kept" },
+  dataDir: { type: "string", minLength: 1, description: "folder of the embedded backend" },
+  s3Endpoint: { ...endpoint, description: "S3 API endpoint (garage, s3)" },
+  k2vEndpoint: { ...endpoint, description: "K2V API endpoint (garage)" },
+  region: {
+    type: "string",
+    minLength: 1,
+    maxLength: 64,
+    pattern: "^[A-Za-z0-9._-]+$",
+    description: "an S3 region name (letters, digits, . _ -)",
+  },
+  bucket: {
+    type: "string",
+    // S3 bucket naming rules: 3 to 63 lower-case letters, digits, dots and hyphens.
+    pattern: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+    description: "a bucket name (3 to 63 lower-case letters, digits, dots and hyphens)",
+  },
+  user: {
+    type: "string",
+    minLength: 1,
+    maxLength: 128,
+    // An IMAP login name: no spaces, quotes, backslashes or control characters, so it needs no quoting.
+    pattern: '^[^\\s"\\\\\\x00-\\x1f\\x7f]+$',
+    description: "an IMAP login name (no spaces, quotes or control characters)",
+  },
+  imapHost: { type: "string", minLength: 1, description: "address the IMAP server binds" },
+  imapPort: { type: "integer", minimum: 1, maximum: 65535, description: "IMAP port" },
+  lmtpPort: { type: "integer", minimum: 0, maximum: 65535, description: "LMTP port on 127.0.0.1, 0 = off" },
+  tlsCert: { type: "string", minLength: 1, description: "PEM certificate for STARTTLS" },
+  tlsKey: { type: "string", minLength: 1, description: "PEM private key for STARTTLS" },
+  logLevel: { type: "string", enum: [...LOG_LEVELS], description: "least important log level shown" },
+  keychainAccount: {
+    type: "string",
+    minLength: 1,
+    maxLength: 200,
+    description: "name of this home's keychain entry",
+  },
+  credentialsStore: {
+    type: "string",
+    enum: [...CREDENTIAL_STORES],
+    description: "where storage secrets live: keychain, or file (explicit opt-in)",
+  },
+} as const;
+
+export const SETTING_KEYS = Object.keys(SETTINGS_SCHEMA) as SettingKey[];
+
+export function isSettingKey(key: string): key is SettingKey {
+  return Object.prototype.hasOwnProperty.call(SETTINGS_SCHEMA, key);
+}
+
+/** Turns the text of `config set KEY VALUE` into the JSON type the schema expects. */
+export function parseSettingValue(key: SettingKey, text: string): string | number {
+  const schema = SETTINGS_SCHEMA[key] as { type: string };
+  if (schema.type === "integer") {
+    if (!/^-?\d+$/.test(text.trim())) return text; // let the schema say why it is wrong
+    return Number(text.trim());
+  }
+  return text;
+}
