@@ -1,3 +1,58 @@
-export async function run(): Promise<number> {
-  return 10;
+/** `init`: set up this home (see setup/initFlow.ts), then say what to type into Thunderbird. */
+import { canAsk, terminalAsker } from "../asker.ts";
+import { CliError, EXIT } from "../exitCodes.ts";
+import { openHome } from "../home.ts";
+import { runInitFlow, type InitFlags, type InitResult } from "../setup/initFlow.ts";
+import { thunderbirdSettings } from "../thunderbird.ts";
+
+export async function run(flags: InitFlags): Promise<number> {
+  const home = await openHome();
+  if (home.settings.isSetUp()) {
+    const s = home.settings.all();
+    throw new CliError(
+      `this home is already set up (backend ${s.backend}, user ${s.user}; settings in ${home.settings.path}). ` +
+        "To use it, run `aerogramme-local start`. To set up another one, point AEROGRAMME_LOCAL_HOME at an empty folder.",
+      EXIT.alreadySetUp,
+    );
+  }
+  const asker =
+    canAsk(flags.yes) && !flags.passwordStdin && !flags.secretAccessKeyStdin ? await terminalAsker() : null;
+  const result = await runInitFlow(home, flags, asker);
+  process.stdout.write(summary(result, home.settings.all()));
+  return EXIT.ok;
+}
+
+export function summary(
+  result: InitResult,
+  s: { imapHost: string; imapPort: number; user?: string },
+): string {
+  const lines = [
+    result.joined
+      ? `Joined the existing account in ${result.settings.backend} storage.`
+      : `Created the account "${s.user}" in ${result.settings.backend} storage.`,
+  ];
+  if (result.settings.credentialsStore === "file")
+    lines.push(
+      "The S3 secrets are in the credentials file (mode 0600), as you asked, not in the OS keychain.",
+    );
+  else if (result.settings.keychainAccount)
+    lines.push(
+      `The S3 secrets are in the OS keychain (service aerogramme-local, entry ${result.settings.keychainAccount}).`,
+    );
+  if (result.certificate)
+    lines.push(
+      `STARTTLS certificate for 127.0.0.1 and localhost: ${result.certificate.certFile}`,
+      `  SHA-256 fingerprint: ${result.certificate.sha256Fingerprint}`,
+      `  (check that Thunderbird shows this same fingerprint before accepting it)`,
+    );
+  return (
+    `${lines.join("\n")}\n\n` +
+    thunderbirdSettings({
+      host: s.imapHost,
+      port: s.imapPort,
+      user: s.user ?? "",
+      starttls: Boolean(result.certificate),
+    }) +
+    "\nNext: run `aerogramme-local start`.\n"
+  );
 }

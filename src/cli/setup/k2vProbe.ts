@@ -1,0 +1,64 @@
+/**
+ * Does the garage backend's K2V API answer, with these credentials, for this bucket? A ReadIndex
+ * (Garage's doc/drafts/k2v-spec.md: `GET /<bucket>`) signed with SigV4 for the "k2v" service.
+ */
+import type { StorageCredentials } from "../../storage/backendConfig.ts";
+import { networkReason } from "./endpointCheck.ts";
+
+export type K2vVerdict = { ok: true } | { ok: false; message: string };
+
+export async function checkK2v(
+  target: { k2vEndpoint: string; region: string; bucket: string },
+  credentials: StorageCredentials,
+): Promise<K2vVerdict> {
+  const [{ SignatureV4 }, { Sha256 }, { HttpRequest }] = await Promise.all([
+    import("@smithy/signature-v4"),
+    import("@aws-crypto/sha256-js"),
+    import("@smithy/protocol-http"),
+  ]);
+  const url = new URL(`${target.k2vEndpoint.replace(/\/+$/, "")}/${encodeURIComponent(target.bucket)}`);
+  const signer = new SignatureV4({
+    service: "k2v",
+    region: target.region,
+    credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+    sha256: Sha256,
+  });
+  const request = new HttpRequest({
+    method: "GET",
+    protocol: url.protocol,
+    hostname: url.hostname,
+    ...(url.port ? { port: Number(url.port) } : {}),
+    path: url.pathname,
+    query: { limit: "1" },
+    headers: { host: url.host },
+  });
+  const signed = await signer.sign(request);
+  try {
+    const res = await fetch(`${url.href}?limit=1`, {
+      method: "GET",
+      headers: signed.headers as Record<string, string>,
+      signal: AbortSignal.timeout(10_000),
+    });
+    await res.body?.cancel().catch(() => {});
+    if (res.ok) return { ok: true };
+    if (res.status === 403 || res.status === 401)
+      return {
+        ok: false,
+        message: `K2V at ${target.k2vEndpoint} refused these credentials (HTTP ${res.status})`,
+      };
+    if (res.status === 404)
+      return {
+        ok: false,
+        message: `K2V at ${target.k2vEndpoint} does not know the bucket "${target.bucket}" (HTTP 404)`,
+      };
+    return {
+      ok: false,
+      message: `K2V at ${target.k2vEndpoint} answered HTTP ${res.status}: is it Garage's K2V API (\`[k2v_api]\` in garage.toml)? Without K2V, use the s3 backend.`,
+    };
+  } catch (err) {
+    return {
+      ok: false,
+      message: `cannot reach K2V at ${target.k2vEndpoint}: ${networkReason(err)} Enable \`[k2v_api]\` in garage.toml, or use the s3 backend.`,
+    };
+  }
+}
