@@ -1,3 +1,147 @@
-export async function run(): Promise<number> {
-  return 10;
+/**
+ * `status [--json] [--password-stdin]`: is the server running (pid, addresses), which backend, is
+ * storage reachable, the mailbox and message counts when given the password, and the Thunderbird
+ * settings. A running server is asked through its control socket (it holds the store); otherwise the
+ * store is opened here.
+ */
+import { callControl } from "../control/controlClient.ts";
+import { storageCheck } from "../control/handlers.ts";
+import type { ServerStatus } from "../control/protocol.ts";
+import { processAlive, readRunFile } from "../control/runFile.ts";
+import { describeError, EXIT } from "../exitCodes.ts";
+import { backendOf, describeBackend, openConfiguredStore, openHome, requireSetUp } from "../home.ts";
+import { loadMail } from "../lateModules.ts";
+import { readStdinLines } from "../stdinLines.ts";
+import type { BackendConfig } from "../../storage/backendConfig.ts";
+import { thunderbirdSettings, thunderbirdSettingsJson } from "../thunderbird.ts";
+import { hostPort } from "./start.ts";
+
+export interface StatusReport {
+  home: string;
+  running: boolean;
+  pid?: number;
+  imap: { host: string; port: number; starttls: boolean };
+  lmtp?: { host: string; port: number };
+  staleRunFile?: { pid: number };
+  backend: BackendConfig;
+  storage: { reachable: boolean; detail: string };
+  mailboxes?: { name: string; messages: number }[];
+  messages?: number;
+  thunderbird: ReturnType<typeof thunderbirdSettingsJson>;
+}
+
+export async function run(flags: { json?: boolean; passwordStdin?: boolean }): Promise<number> {
+  const home = await openHome();
+  const settings = requireSetUp(home);
+  const password = flags.passwordStdin ? (await readStdinLines(1, ["the account password"]))[0] : undefined;
+  const backend = backendOf(home, settings);
+  const starttls = Boolean(settings.tlsCert && settings.tlsKey);
+  const report: StatusReport = {
+    home: home.paths.configDir,
+    running: false,
+    imap: { host: settings.imapHost, port: settings.imapPort, starttls },
+    backend,
+    storage: { reachable: false, detail: "not checked" },
+    thunderbird: thunderbirdSettingsJson({
+      host: clientHost(settings.imapHost),
+      port: settings.imapPort,
+      user: settings.user!,
+      starttls,
+    }),
+  };
+
+  const live = (await callControl(home.paths.controlSocket, {
+    op: "status",
+    ...(password !== undefined ? { password } : {}),
+  })) as ServerStatus | null;
+  if (live) {
+    Object.assign(report, {
+      running: true,
+      pid: live.pid,
+      imap: live.imap,
+      storage: live.storage,
+      ...(live.lmtp ? { lmtp: live.lmtp } : {}),
+      ...(live.mailboxes ? { mailboxes: live.mailboxes } : {}),
+    });
+    report.thunderbird = thunderbirdSettingsJson({
+      host: clientHost(live.imap.host),
+      port: live.imap.port,
+      user: settings.user!,
+      starttls: live.imap.starttls,
+    });
+  } else {
+    const leftover = await readRunFile(home.paths.runFile);
+    if (leftover && !processAlive(leftover.pid)) report.staleRunFile = { pid: leftover.pid };
+    else if (leftover)
+      Object.assign(report, { running: true, pid: leftover.pid, imap: { ...leftover.imap, starttls } });
+    await fillFromStore(report, home, settings, password);
+  }
+  if (report.mailboxes) report.messages = report.mailboxes.reduce((n, m) => n + m.messages, 0);
+
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(human(report, settings.user!));
+  // The password was given to count mail: a wrong one is an error even though the rest printed.
+  return report.storage.reachable || report.running ? EXIT.ok : EXIT.storageUnavailable;
+}
+
+async function fillFromStore(
+  report: StatusReport,
+  home: Awaited<ReturnType<typeof openHome>>,
+  settings: ReturnType<typeof requireSetUp>,
+  password: string | undefined,
+): Promise<void> {
+  let store;
+  try {
+    store = await openConfiguredStore(home, settings);
+  } catch (err) {
+    report.storage = { reachable: false, detail: describeError(err).message };
+    return;
+  }
+  try {
+    report.storage = await storageCheck(store);
+    if (password !== undefined && report.storage.reachable) {
+      const account = await (await loadMail()).openAccount(store, password);
+      try {
+        report.mailboxes = (await account.summary()).mailboxes;
+      } finally {
+        await account.close();
+      }
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/** Where a client on this computer connects when the server listens on every address. */
+function clientHost(bound: string): string {
+  return bound === "0.0.0.0" || bound === "::" ? "127.0.0.1" : bound;
+}
+
+function human(r: StatusReport, user: string): string {
+  const lines: string[] = [];
+  if (r.running)
+    lines.push(
+      `Server: running (pid ${r.pid}), IMAP on ${hostPort(r.imap.host, r.imap.port)}${r.imap.starttls ? " with STARTTLS" : ""}`,
+    );
+  else lines.push(`Server: not running. Start it with \`aerogramme-local start\`.`);
+  if (r.staleRunFile) lines.push(`  (a previous server, pid ${r.staleRunFile.pid}, did not stop cleanly)`);
+  if (r.lmtp) lines.push(`LMTP on ${hostPort(r.lmtp.host, r.lmtp.port)}`);
+  lines.push(`Backend: ${describeBackend(r.backend)}`);
+  lines.push(`Storage: ${r.storage.reachable ? "" : "NOT reachable: "}${r.storage.detail}`);
+  if (r.mailboxes) {
+    lines.push(`Mailboxes: ${r.mailboxes.length}, messages: ${r.messages}`);
+    for (const m of r.mailboxes) lines.push(`  ${m.name}: ${m.messages}`);
+  } else {
+    lines.push("Mailboxes: give the password with --password-stdin to count them");
+  }
+  lines.push(
+    "",
+    thunderbirdSettings({
+      host: r.thunderbird.host,
+      port: r.thunderbird.port,
+      user,
+      starttls: r.imap.starttls,
+    }),
+  );
+  return `${lines.join("\n")}`;
 }
