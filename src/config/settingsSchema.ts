@@ -47,15 +47,14 @@ export const DEFAULT_SETTINGS: Pick<
 const endpoint = {
   type: "string",
   pattern: "^https?://[^\\s/?#]+(/[^\\s?#]*)?$",
-  description: "an http:// or https:// URL",
 } as const;
 
 /** One JSON schema per key (conf's `schema` option: the root's `properties`). */
 export const SETTINGS_SCHEMA = {
   backend: { type: "string", enum: [...BACKENDS], description: "where the mail is kept" },
   dataDir: { type: "string", minLength: 1, description: "folder of the embedded backend" },
-  s3Endpoint: { ...endpoint, description: "S3 API endpoint (garage, s3)" },
-  k2vEndpoint: { ...endpoint, description: "K2V API endpoint (garage)" },
+  s3Endpoint: { ...endpoint, description: "an http:// or https:// URL (the S3 API endpoint)" },
+  k2vEndpoint: { ...endpoint, description: "an http:// or https:// URL (Garage's K2V API endpoint)" },
   region: {
     type: "string",
     minLength: 1,
