@@ -169,6 +169,10 @@ function addressOf(server: ImapServerHandle, host: string, port: number): { host
 
 /** Resolves with the exit code once a signal has stopped everything (a second signal forces it). */
 function waitForStop(log: Log, stopAll: () => Promise<void>): Promise<number> {
+  // conf's atomic writes pull in `when-exit`, which on the first SIGINT/SIGTERM re-raises the signal
+  // at the process, so a clean stop would turn into a forced one. Nothing is written to the
+  // settings while serving: this process owns these two signals from here on.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.removeAllListeners(signal);
   return new Promise((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {

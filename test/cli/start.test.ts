@@ -1,0 +1,211 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+import {
+  imapServerMissing,
+  mailLayerMissing,
+  runCli,
+  startServer,
+  tempHome,
+  type RunningServer,
+} from "./cliHarness.ts";
+
+const PASSWORD = "start test password";
+
+/** The first line the IMAP server sends (RFC 3501 §7.1.1 greeting), bounded in time. */
+function greeting(host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, host);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error("no greeting within 10 s"));
+    }, 10_000);
+    let text = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (d: string) => {
+      text += d;
+      if (text.includes("\r\n")) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(text.split("\r\n")[0]!);
+      }
+    });
+    socket.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+describe(
+  "start refuses to listen off loopback unless asked in so many words",
+  { skip: mailLayerMissing() },
+  () => {
+    let home: { dir: string; cleanup: () => Promise<void> };
+    before(async () => {
+      home = await tempHome();
+      const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
+        home: home.dir,
+        input: `${PASSWORD}\n`,
+      });
+      assert.equal(r.code, 0, r.stderr);
+    });
+    after(() => home.cleanup());
+
+    test("--bind 0.0.0.0 without --allow-remote is refused (2)", async () => {
+      const r = await runCli(["start", "--bind", "0.0.0.0"], { home: home.dir });
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /refusing to listen on 0\.0\.0\.0.*--allow-remote/);
+    });
+
+    test("--allow-remote without TLS configured is refused too (2)", async () => {
+      const r = await runCli(["start", "--bind", "0.0.0.0", "--allow-remote"], { home: home.dir });
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /without TLS/);
+    });
+
+    test("without a terminal or --password-stdin, start on a fresh home says how to set up (6)", async () => {
+      const fresh = await tempHome();
+      try {
+        const r = await runCli(["start"], { home: fresh.dir });
+        assert.equal(r.code, 6);
+        assert.match(r.stderr, /aerogramme-local init.*--password-stdin/);
+      } finally {
+        await fresh.cleanup();
+      }
+    });
+  },
+);
+
+describe("start, status and passwd with a running server", { skip: imapServerMissing() }, () => {
+  let home: { dir: string; cleanup: () => Promise<void> };
+  let server: RunningServer | undefined;
+  before(async () => {
+    home = await tempHome();
+    const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
+      home: home.dir,
+      input: `${PASSWORD}\n`,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    server = await startServer(["--imap-port", "0"], { home: home.dir });
+  });
+  after(async () => {
+    await server?.stop("SIGKILL");
+    await home.cleanup();
+  });
+
+  test("serves IMAP on 127.0.0.1 and prints exactly one ready line", async () => {
+    assert.equal(server!.host, "127.0.0.1");
+    assert.match(await greeting(server!.host, server!.port), /^\* OK/);
+  });
+
+  test("status reaches the running server: pid, port, storage, and mail counts with the password", async () => {
+    const r = await runCli(["status", "--json"], { home: home.dir });
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as {
+      running: boolean;
+      pid: number;
+      imap: { port: number };
+      storage: { reachable: boolean };
+    };
+    assert.deepEqual(
+      [report.running, report.pid, report.imap.port, report.storage.reachable],
+      [true, server!.child.pid, server!.port, true],
+    );
+    const counted = await runCli(["status", "--json", "--password-stdin"], {
+      home: home.dir,
+      input: `${PASSWORD}\n`,
+    });
+    assert.equal(counted.code, 0, counted.stderr);
+    assert.ok(
+      (JSON.parse(counted.stdout) as { mailboxes: { name: string }[] }).mailboxes.some(
+        (m) => m.name === "INBOX",
+      ),
+    );
+  });
+
+  test("a real client logs in, appends a message and fetches it back", async () => {
+    const { ImapFlow } = await import("imapflow");
+    const client = new ImapFlow({
+      host: server!.host,
+      port: server!.port,
+      secure: false,
+      auth: { user: "alice", pass: PASSWORD },
+      logger: false,
+    });
+    await client.connect();
+    try {
+      const raw =
+        "From: a@example.org\r\nTo: alice@example.org\r\nSubject: hello from the CLI test\r\n\r\nbody\r\n";
+      await client.append("INBOX", raw);
+      const lock = await client.getMailboxLock("INBOX");
+      try {
+        const msg = await client.fetchOne("*", { source: true, envelope: true });
+        assert.ok(msg);
+        assert.equal(msg.envelope?.subject, "hello from the CLI test");
+        assert.equal(msg.source?.toString(), raw);
+      } finally {
+        lock.release();
+      }
+    } finally {
+      await client.logout();
+    }
+  });
+
+  test("passwd change goes through the running server: the new password logs in, the old one no longer does", async () => {
+    const r = await runCli(["passwd", "change", "--password-stdin"], {
+      home: home.dir,
+      input: `${PASSWORD}\nrenewed password\n`,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /applied by the running server/);
+    const oldOne = await runCli(["status", "--password-stdin"], { home: home.dir, input: `${PASSWORD}\n` });
+    assert.equal(oldOne.code, 3);
+    const newOne = await runCli(["status", "--password-stdin"], {
+      home: home.dir,
+      input: "renewed password\n",
+    });
+    assert.equal(newOne.code, 0, newOne.stderr);
+  });
+
+  test("a second start for the same home exits 5 and names the running one", async () => {
+    const r = await runCli(["start", "--imap-port", "0"], { home: home.dir });
+    assert.equal(r.code, 5);
+    assert.match(r.stderr, new RegExp(`already runs for this home \\(pid ${server!.child.pid}`));
+  });
+
+  test("SIGTERM stops it cleanly: exit 0, run file and control socket gone, no secret in the logs", async () => {
+    const code = await server!.stop("SIGTERM");
+    assert.equal(code, 0, server!.stderr());
+    assert.ok(!existsSync(join(home.dir, "server.json")));
+    assert.ok(!existsSync(join(home.dir, "control.sock")));
+    assert.match(server!.stderr(), /SIGTERM: stopping/);
+    assert.ok(!server!.stderr().includes(PASSWORD) && !server!.stderr().includes("renewed password"));
+    const after = await runCli(["status", "--json"], { home: home.dir });
+    assert.equal((JSON.parse(after.stdout) as { running: boolean }).running, false);
+  });
+});
+
+describe("start on a fresh home with --password-stdin", { skip: imapServerMissing() }, () => {
+  let home: { dir: string; cleanup: () => Promise<void> };
+  let server: RunningServer | undefined;
+  before(async () => (home = await tempHome()));
+  after(async () => {
+    await server?.stop("SIGKILL");
+    await home.cleanup();
+  });
+
+  test("makes an embedded account, serves it, and SIGINT stops it cleanly", async () => {
+    server = await startServer(["--imap-port", "0", "--user", "dave", "--password-stdin"], {
+      home: home.dir,
+      input: "dave's password\n",
+    });
+    assert.match(await greeting(server.host, server.port), /^\* OK/);
+    const list = await runCli(["config", "list", "--json"], { home: home.dir });
+    const settings = (JSON.parse(list.stdout) as { settings: Record<string, string> }).settings;
+    assert.deepEqual([settings.backend, settings.user], ["embedded", "dave"]);
+    assert.equal(await server.stop("SIGINT"), 0, server.stderr());
+  });
+});
