@@ -19,6 +19,8 @@ export type BucketVerdict =
 const TIMEOUT_MS = 10_000;
 
 async function client(target: BucketTarget, credentials: StorageCredentials) {
+  // The SDK warns on Node 20 about its releases of 2027; a person running init cannot act on that.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const { S3Client } = await import("@aws-sdk/client-s3");
   return new S3Client({
     endpoint: target.s3Endpoint,
