@@ -55,6 +55,9 @@ export function networkReason(err: unknown): string {
   const e = err as { name?: string; code?: string; cause?: { code?: string; message?: string } };
   if (e?.name === "TimeoutError" || e?.name === "AbortError")
     return `no answer within ${TIMEOUT_MS / 1000} s. Is the host up, and the port right?`;
+  // undici refuses ports browsers block (fetch spec "bad port"), such as 1, 25, 143 or 6000.
+  if (/bad port/i.test(e?.cause?.message ?? (err instanceof Error ? err.message : "")))
+    return "that port is one the HTTP client refuses to use (fetch's blocked ports). Use the port your host really serves.";
   const code = e?.cause?.code ?? e?.code;
   switch (code) {
     case "ECONNREFUSED":
