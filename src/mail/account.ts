@@ -1,0 +1,200 @@
+/**
+ * An account: the key root in storage (`keys/root`), opened with a password, and the mail it
+ * protects. Subkeys for each purpose are derived from the master key, so a leak of one purpose's
+ * key (say, a bug that logs an index key) does not open the others.
+ */
+import {
+  addPassword as addRootPassword,
+  changePassword as changeRootPassword,
+  createKeyRoot,
+  deriveSubkey,
+  parseKeyRoot,
+  removePassword as removeRootPassword,
+  serializeKeyRoot,
+  unlockKeyRoot,
+  wipeKeys,
+  type UnlockedKeys,
+} from "../crypto/keyRoot.ts";
+import type { KdfParams } from "../crypto/passwordKey.ts";
+import { loadSodium } from "../crypto/sodium.ts";
+import { AlreadyExists, NotFound } from "../errors.ts";
+import type { Store } from "../storage/types.ts";
+import {
+  createMailbox,
+  DEFAULT_MAILBOXES,
+  deleteMailbox,
+  liveNames,
+  lookup,
+  renameMailbox,
+  setSubscribed,
+  type MailboxEntry,
+  type MailboxList,
+  type SpecialUse,
+} from "./mailboxList.ts";
+import { MailboxListStore } from "./mailboxListStore.ts";
+import { Mailbox } from "./mailbox.ts";
+import { MessageStore } from "./messageStore.ts";
+
+const KEY_ROOT = "keys/root";
+
+export async function accountExists(store: Store): Promise<boolean> {
+  return (await store.blobs.head(KEY_ROOT)) !== null;
+}
+
+async function readRoot(store: Store) {
+  await loadSodium();
+  const bytes = await store.blobs.get(KEY_ROOT);
+  if (!bytes) throw new NotFound("this storage holds no account yet: run `aerogramme-local init`");
+  return parseKeyRoot(bytes);
+}
+
+export async function createAccount(
+  store: Store,
+  opts: { user: string; password: string; kdf?: KdfParams },
+): Promise<Account> {
+  await loadSodium();
+  if (await accountExists(store)) {
+    throw new AlreadyExists("this storage already holds an account: open it with its password instead");
+  }
+  const { root, keys } = await createKeyRoot(opts.password, opts.kdf);
+  await store.blobs.put(KEY_ROOT, serializeKeyRoot(root));
+  const account = new Account(store, keys);
+  await account.mailboxList.update((list, stamp) => {
+    let next = list;
+    for (const [name, use] of DEFAULT_MAILBOXES) {
+      if (!lookup(next, name)) next = createMailbox(next, name, stamp, use);
+      next = setSubscribed(next, name, true, stamp);
+    }
+    return [next, undefined];
+  });
+  return account;
+}
+
+/** Opens the account; AuthFailed when the password opens no entry. */
+export async function openAccount(store: Store, password: string): Promise<Account> {
+  const root = await readRoot(store);
+  return new Account(store, await unlockKeyRoot(root, password));
+}
+
+export async function addPassword(store: Store, current: string, added: string, kdf?: KdfParams): Promise<void> {
+  const root = await readRoot(store);
+  const keys = await unlockKeyRoot(root, current);
+  try {
+    await store.blobs.put(KEY_ROOT, serializeKeyRoot(await addRootPassword(root, keys, added, kdf)));
+  } finally {
+    wipeKeys(keys);
+  }
+}
+
+export async function changePassword(store: Store, current: string, next: string, kdf?: KdfParams): Promise<void> {
+  const root = await readRoot(store);
+  await store.blobs.put(KEY_ROOT, serializeKeyRoot(await changeRootPassword(root, current, next, kdf)));
+}
+
+export async function removePassword(store: Store, password: string): Promise<void> {
+  const root = await readRoot(store);
+  await store.blobs.put(KEY_ROOT, serializeKeyRoot(await removeRootPassword(root, password)));
+}
+
+export interface MailboxInfo {
+  name: string;
+  id: string;
+  uidvalidity: number;
+  subscribed: boolean;
+  specialUse?: SpecialUse;
+}
+
+export class Account {
+  readonly mailboxList: MailboxListStore;
+  readonly messages: MessageStore;
+  private readonly indexKey: Uint8Array;
+  private readonly open = new Map<string, Promise<Mailbox>>();
+  private closed = false;
+
+  constructor(
+    readonly store: Store,
+    private readonly keys: UnlockedKeys,
+  ) {
+    this.mailboxList = new MailboxListStore(store.rows, deriveSubkey(keys.masterKey, "mailbox-list"));
+    this.messages = new MessageStore(store, deriveSubkey(keys.masterKey, "message-meta"));
+    this.indexKey = deriveSubkey(keys.masterKey, "uid-index");
+  }
+
+  get publicKey(): Uint8Array {
+    return this.keys.publicKey;
+  }
+
+  /** Live mailboxes and subscriptions, fresh from storage. */
+  async listMailboxes(): Promise<{ list: MailboxList; mailboxes: MailboxInfo[] }> {
+    const list = await this.mailboxList.load();
+    const mailboxes = liveNames(list).map((name) => toInfo(name, list.get(name)!));
+    return { list, mailboxes };
+  }
+
+  /** The mailbox called `name`, synced; one shared instance per mailbox for the whole process. */
+  async mailbox(name: string): Promise<Mailbox> {
+    const entry = lookup(await this.mailboxList.load(), name);
+    if (!entry) throw new NotFound(`mailbox "${name}" does not exist`);
+    let opening = this.open.get(entry.id);
+    if (!opening) {
+      opening = (async () => {
+        const mbx = new Mailbox(entry.id, entry.uidvalidity, this.store, this.indexKey, this.messages);
+        await mbx.sync();
+        return mbx;
+      })();
+      this.open.set(entry.id, opening);
+      opening.catch(() => this.open.delete(entry.id));
+    }
+    return opening;
+  }
+
+  async createMailbox(name: string, specialUse?: SpecialUse): Promise<void> {
+    await this.mailboxList.update((list, stamp) => [createMailbox(list, name, stamp, specialUse), undefined]);
+  }
+
+  /** Deletes the mailbox and all of its mail. */
+  async deleteMailbox(name: string): Promise<void> {
+    const entry = lookup(await this.mailboxList.load(), name);
+    if (!entry) throw new NotFound(`mailbox "${name}" does not exist`);
+    const mbx = await this.mailbox(name);
+    await this.mailboxList.update((list, stamp) => deleteMailbox(list, name, stamp));
+    await mbx.destroy();
+    mbx.close();
+    this.open.delete(entry.id);
+  }
+
+  async renameMailbox(from: string, to: string): Promise<void> {
+    await this.mailboxList.update((list, stamp) => [renameMailbox(list, from, to, stamp), undefined]);
+  }
+
+  async subscribe(name: string, subscribed: boolean): Promise<void> {
+    await this.mailboxList.update((list, stamp) => [setSubscribed(list, name, subscribed, stamp), undefined]);
+  }
+
+  /** Mailbox names with message counts, for `status`. */
+  async summary(): Promise<{ mailboxes: { name: string; messages: number }[] }> {
+    const { mailboxes } = await this.listMailboxes();
+    const out = [];
+    for (const m of mailboxes) out.push({ name: m.name, messages: (await this.mailbox(m.name)).index.uids.length });
+    return { mailboxes: out };
+  }
+
+  /** Closes mailboxes and wipes the keys from memory (as far as the runtime allows). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const opening of this.open.values()) (await opening.catch(() => undefined))?.close();
+    this.open.clear();
+    wipeKeys(this.keys);
+  }
+}
+
+function toInfo(name: string, entry: MailboxEntry): MailboxInfo {
+  return {
+    name,
+    id: entry.id!,
+    uidvalidity: entry.uidvalidity,
+    subscribed: entry.subscribed,
+    ...(entry.specialUse ? { specialUse: entry.specialUse } : {}),
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * One mailbox: its UidIndex, kept by Bayou (sync/) at `index/<mailboxId>`, and the operations IMAP
+ * needs. Every write is one batched op row ("mark 1,000 read" is one write). Sessions of this process
+ * hear about changes through `onChange`; other computers' changes arrive through `sync()` and
+ * `waitForChange()` (the watch row).
+ */
+import { EventEmitter } from "node:events";
+import { Bayou, type StateMachine } from "../sync/index.ts";
+import {
+  applyUidOp,
+  cloneUidIndex,
+  decodeUidIndex,
+  decodeUidOp,
+  emptyUidIndex,
+  encodeUidIndex,
+  encodeUidOp,
+  type FlagMode,
+  type UidIndex,
+  type UidOp,
+} from "./uidIndex.ts";
+import type { MessageStore } from "./messageStore.ts";
+import { Mutex } from "./mutex.ts";
+import type { Store } from "../storage/types.ts";
+
+function uidIndexMachine(uidvalidity: number): StateMachine<UidIndex, UidOp> {
+  return {
+    empty: () => emptyUidIndex(uidvalidity),
+    apply: (state, op) => applyUidOp(state, op),
+    clone: cloneUidIndex,
+    encodeOp: encodeUidOp,
+    decodeOp: decodeUidOp,
+    encodeState: encodeUidIndex,
+    decodeState: decodeUidIndex,
+  };
+}
+
+export interface AppendResult {
+  uid: number;
+  uidvalidity: number;
+  mailId: string;
+}
+
+export class Mailbox {
+  private readonly bayou: Bayou<UidIndex, UidOp>;
+  private readonly writes = new Mutex();
+  private readonly events = new EventEmitter();
+
+  constructor(
+    readonly id: string,
+    uidvalidity: number,
+    store: Store,
+    indexKey: Uint8Array,
+    private readonly messages: MessageStore,
+  ) {
+    this.events.setMaxListeners(0);
+    this.bayou = new Bayou({ store, key: indexKey, path: `index/${id}`, machine: uidIndexMachine(uidvalidity) });
+  }
+
+  get index(): UidIndex {
+    return this.bayou.state;
+  }
+
+  /** Pulls other computers' ops; tells local listeners when something changed. */
+  async sync(): Promise<boolean> {
+    const changed = await this.bayou.sync();
+    if (changed) this.events.emit("change");
+    return changed;
+  }
+
+  onChange(listener: () => void): () => void {
+    this.events.on("change", listener);
+    return () => this.events.off("change", listener);
+  }
+
+  /** Resolves true when another computer (or process) changed the mailbox, false at timeout. */
+  async waitForChange(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const changed = await this.bayou.waitForChange(timeoutMs, signal);
+    return changed ? this.sync() : false;
+  }
+
+  private push(ops: UidOp[]): Promise<void> {
+    return this.bayou.push(ops).then(() => {
+      this.events.emit("change");
+    });
+  }
+
+  async append(raw: Uint8Array, flags: string[], internalDate: number): Promise<AppendResult> {
+    const { mailId } = await this.messages.add(raw, internalDate);
+    return this.addExisting([{ mailId, flags }]).then((r) => r[0]!);
+  }
+
+  /** Adds stored messages (an append, or the target side of COPY/MOVE) in one op row. */
+  addExisting(items: { mailId: string; flags: string[] }[]): Promise<AppendResult[]> {
+    return this.writes.run(async () => {
+      await this.bayou.sync();
+      const next = this.index.uidnext;
+      await this.push(items.map((it, i) => ({ t: "add", id: it.mailId, guessUid: next + i, flags: it.flags })));
+      return items.map((it) => ({
+        mailId: it.mailId,
+        uid: this.index.byId.get(it.mailId)?.uid ?? 0,
+        uidvalidity: this.index.uidvalidity,
+      }));
+    });
+  }
+
+  setFlags(mailIds: string[], mode: FlagMode, flags: string[]): Promise<void> {
+    if (mailIds.length === 0) return Promise.resolve();
+    return this.writes.run(() => this.push([{ t: "flags", ids: mailIds, mode, flags }]));
+  }
+
+  /** Removes messages from this mailbox; their content is deleted unless `keepContent` (MOVE). */
+  async expunge(mailIds: string[], keepContent = false): Promise<void> {
+    if (mailIds.length === 0) return;
+    await this.writes.run(() => this.push([{ t: "expunge", ids: mailIds }]));
+    // After the op is durable: a crash here leaves unreferenced blobs (space), never lost mail.
+    if (!keepContent) await this.messages.delete(mailIds);
+  }
+
+  /** COPY: new ids for the same content, added to `target`. Returns [source uid, target uid] pairs. */
+  async copyTo(target: Mailbox, mailIds: string[]): Promise<[number, number][]> {
+    const copies: { mailId: string; flags: string[]; srcUid: number }[] = [];
+    for (const id of mailIds) {
+      const entry = this.index.byId.get(id);
+      if (!entry) continue;
+      copies.push({ mailId: await this.messages.copy(id), flags: entry.flags, srcUid: entry.uid });
+    }
+    const added = await target.addExisting(copies);
+    return added.map((a, i) => [copies[i]!.srcUid, a.uid]);
+  }
+
+  /** MOVE (RFC 6851): the same ids go to `target` first, then leave here; no blob is touched. */
+  async moveTo(target: Mailbox, mailIds: string[]): Promise<[number, number][]> {
+    const moving = mailIds
+      .map((id) => this.index.byId.get(id))
+      .filter((e): e is NonNullable<typeof e> => e !== undefined);
+    const added = await target.addExisting(moving.map((e) => ({ mailId: e.id, flags: e.flags })));
+    await this.expunge(
+      moving.map((e) => e.id),
+      true,
+    );
+    return added.map((a, i) => [moving[i]!.uid, a.uid]);
+  }
+
+  /** Deletes every message and the whole op log (mailbox deletion). */
+  async destroy(): Promise<void> {
+    await this.writes.run(async () => {
+      await this.bayou.sync();
+      await this.messages.delete([...this.index.byId.keys()]);
+      await this.bayou.destroy();
+    });
+  }
+
+  close(): void {
+    this.bayou.close();
+    this.events.removeAllListeners();
+  }
+}

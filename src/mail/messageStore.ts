@@ -1,0 +1,171 @@
+/**
+ * Messages at rest (DESIGN.md §4): each message is parsed once, at append, into sealed meta (row
+ * `meta`/<mailId>: internal date, size, header block, MIME tree with offsets, ENVELOPE and
+ * BODYSTRUCTURE, and the message's own key), and its raw bytes are sealed with that key in chunks
+ * (blob `mail/<mailId>`), so a ranged FETCH opens only the chunks it needs and a header-only FETCH
+ * never touches the blob. COPY is a server-side blob copy plus a new meta row carrying the same key:
+ * nothing is re-encrypted.
+ */
+import { open, randomKey, seal, type SealContext } from "../crypto/aead.ts";
+import {
+  STREAM_HEADER_BYTES,
+  cipherRangeFor,
+  openRange,
+  openStream,
+  parseStreamHeader,
+  sealStream,
+} from "../crypto/chunkedStream.ts";
+import { NotFound } from "../errors.ts";
+import { indexMessageBytes, toCrlfBytes, type MessageIndex } from "./mime/index.ts";
+import type { Store } from "../storage/types.ts";
+import { newMailId } from "./ids.ts";
+
+export interface MessageMeta {
+  v: 1;
+  internalDate: number;
+  size: number;
+  index: MessageIndex;
+  /** The message key, base64. */
+  key: string;
+  /** Blob holding the sealed body. */
+  blob: string;
+  /** The path the body was sealed for (the blob of the first copy): its associated data. */
+  sealedFor: string;
+}
+
+const META_PK = "meta";
+const metaContext = (mailId: string): SealContext => ({ purpose: "message-meta", path: `${META_PK}/${mailId}` });
+const bodyContext = (path: string): SealContext => ({ purpose: "message-body", path });
+
+/** Bounded cache of opened meta: the headers list of a big mailbox is fetched again and again. */
+class MetaCache {
+  private readonly entries = new Map<string, MessageMeta>();
+  constructor(private readonly capacity: number) {}
+  get(id: string): MessageMeta | undefined {
+    const m = this.entries.get(id);
+    if (m) {
+      this.entries.delete(id);
+      this.entries.set(id, m);
+    }
+    return m;
+  }
+  set(id: string, meta: MessageMeta): void {
+    this.entries.delete(id);
+    this.entries.set(id, meta);
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+  }
+  delete(id: string): void {
+    this.entries.delete(id);
+  }
+}
+
+export class MessageStore {
+  private readonly cache = new MetaCache(5000);
+
+  constructor(
+    private readonly store: Store,
+    private readonly metaKey: Uint8Array,
+  ) {}
+
+  /** Seals and stores a message; durable when it resolves. */
+  async add(original: Uint8Array, internalDate: number): Promise<{ mailId: string; meta: MessageMeta }> {
+    const mailId = newMailId();
+    // Stored with CRLF line ends, as Dovecot serves them: offsets, sizes and sections then agree.
+    const raw = toCrlfBytes(original);
+    const index = indexMessageBytes(raw);
+    const key = randomKey();
+    const blob = `mail/${mailId}`;
+    await this.store.blobs.put(blob, sealStream(key, raw, bodyContext(blob)));
+    const meta: MessageMeta = {
+      v: 1,
+      internalDate,
+      size: index.size,
+      index,
+      key: Buffer.from(key).toString("base64"),
+      blob,
+      sealedFor: blob,
+    };
+    await this.writeMeta(mailId, meta);
+    return { mailId, meta };
+  }
+
+  private async writeMeta(mailId: string, meta: MessageMeta): Promise<void> {
+    const bytes = new TextEncoder().encode(JSON.stringify(meta));
+    await this.store.rows.insert(META_PK, mailId, seal(this.metaKey, bytes, metaContext(mailId)));
+    this.cache.set(mailId, meta);
+  }
+
+  /** Meta of many messages with one batched read for those not cached; missing ones are left out. */
+  async getMeta(mailIds: string[]): Promise<Map<string, MessageMeta>> {
+    const out = new Map<string, MessageMeta>();
+    const missing: string[] = [];
+    for (const id of mailIds) {
+      const m = this.cache.get(id);
+      if (m) out.set(id, m);
+      else missing.push(id);
+    }
+    for (let i = 0; i < missing.length; i += 500) {
+      const slice = missing.slice(i, i + 500);
+      const rows = await this.store.rows.readBatch(slice.map((sk) => ({ pk: META_PK, sk })));
+      rows.forEach((row, j) => {
+        const id = slice[j]!;
+        const value = row?.values[0];
+        if (!value) return;
+        const meta = JSON.parse(new TextDecoder().decode(open(this.metaKey, value, metaContext(id)))) as MessageMeta;
+        this.cache.set(id, meta);
+        out.set(id, meta);
+      });
+    }
+    return out;
+  }
+
+  async meta(mailId: string): Promise<MessageMeta> {
+    const m = (await this.getMeta([mailId])).get(mailId);
+    if (!m) throw new NotFound(`message ${mailId} has no meta in storage`);
+    return m;
+  }
+
+  /** The whole raw message. */
+  async body(meta: MessageMeta): Promise<Uint8Array> {
+    const sealed = await this.store.blobs.get(meta.blob);
+    if (!sealed) throw new NotFound(`the body of a message is missing from storage (${meta.blob})`);
+    return openStream(Buffer.from(meta.key, "base64"), sealed, bodyContext(meta.sealedFor));
+  }
+
+  /** Bytes [offset, offset+length) of the raw message, fetching only the chunks that hold them. */
+  async bodyRange(meta: MessageMeta, offset: number, length: number): Promise<Uint8Array> {
+    const start = Math.min(offset, meta.size);
+    const len = Math.max(0, Math.min(length, meta.size - start));
+    if (len === 0) return new Uint8Array(0);
+    const key = Buffer.from(meta.key, "base64");
+    const ctx = bodyContext(meta.sealedFor);
+    const headerBytes = await this.store.blobs.get(meta.blob, { start: 0, end: STREAM_HEADER_BYTES - 1 });
+    if (!headerBytes) throw new NotFound(`the body of a message is missing from storage (${meta.blob})`);
+    const header = parseStreamHeader(key, headerBytes, ctx);
+    const range = cipherRangeFor(header, start, len);
+    const cipher = await this.store.blobs.get(meta.blob, range);
+    if (!cipher) throw new NotFound(`the body of a message is missing from storage (${meta.blob})`);
+    return openRange(key, header, cipher, ctx, start, len);
+  }
+
+  /** A new message id for the same content: server-side blob copy, same key, no re-encryption. */
+  async copy(mailId: string): Promise<string> {
+    const meta = await this.meta(mailId);
+    const copyId = newMailId();
+    const blob = `mail/${copyId}`;
+    await this.store.blobs.copy(meta.blob, blob);
+    await this.writeMeta(copyId, { ...meta, blob });
+    return copyId;
+  }
+
+  async delete(mailIds: string[]): Promise<void> {
+    const metas = await this.getMeta(mailIds);
+    for (const id of mailIds) {
+      const meta = metas.get(id);
+      if (meta) await this.store.blobs.delete(meta.blob);
+      const row = await this.store.rows.read(META_PK, id);
+      if (row) await this.store.rows.delete(META_PK, id, row.token);
+      this.cache.delete(id);
+    }
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * One client connection: its state (RFC 3501 §3), the account it opened, the selected mailbox view,
+ * and what it ENABLEd. Commands run one at a time, in order; pipelined commands wait their turn.
+ */
+import type { Account } from "../../mail/account.ts";
+import type { AccountDirectory } from "../../mail/accountDirectory.ts";
+import type { Mailbox } from "../../mail/mailbox.ts";
+import type { ResponseWriter } from "./responseWriter.ts";
+import { SelectedView, type ViewUpdate } from "./selectedView.ts";
+import { compactSet } from "./wire.ts";
+
+export type SessionState = "notAuthenticated" | "authenticated" | "selected" | "logout";
+
+export interface Selected {
+  name: string;
+  mailbox: Mailbox;
+  view: SelectedView;
+  readOnly: boolean;
+  /** Unsubscribes from the mailbox's in-process change events. */
+  unlisten: () => void;
+}
+
+export interface ServerContext {
+  directory: AccountDirectory;
+  tlsAvailable: boolean;
+  appendLimit: number;
+  log: (level: "debug" | "info" | "warn" | "error", msg: string) => void;
+}
+
+export class Session {
+  state: SessionState = "notAuthenticated";
+  account: Account | undefined;
+  selected: Selected | undefined;
+  /** RFC 5161 ENABLE; CONDSTORE is also turned on by its first use (RFC 7162 §3.1). */
+  readonly enabled = new Set<string>();
+  tlsActive = false;
+  /** Set by the IDLE command while it waits for DONE. */
+  idleDone: (() => void) | undefined;
+
+  constructor(
+    readonly server: ServerContext,
+    readonly out: ResponseWriter,
+  ) {}
+
+  get condstore(): boolean {
+    return this.enabled.has("CONDSTORE") || this.enabled.has("QRESYNC");
+  }
+
+  get qresync(): boolean {
+    return this.enabled.has("QRESYNC");
+  }
+
+  async select(name: string, mailbox: Mailbox, readOnly: boolean, onChange: () => void): Promise<Selected> {
+    this.unselect();
+    const unlisten = mailbox.onChange(onChange);
+    this.selected = { name, mailbox, view: new SelectedView(mailbox.index), readOnly, unlisten };
+    this.state = "selected";
+    return this.selected;
+  }
+
+  unselect(): void {
+    this.selected?.unlisten();
+    this.selected = undefined;
+    if (this.state === "selected") this.state = "authenticated";
+  }
+
+  /**
+   * Sends what changed in the selected mailbox since the client last heard, as the rules allow.
+   * Returns false when the session must end (UIDVALIDITY changed under it).
+   */
+  async reportChanges(allowExpunge: boolean): Promise<boolean> {
+    const sel = this.selected;
+    if (!sel) return true;
+    const updates = sel.view.catchUp(sel.mailbox.index, {
+      allowExpunge,
+      qresync: this.qresync,
+      condstore: this.condstore,
+    });
+    for (const u of updates) {
+      const line = this.updateLine(u);
+      if (line === null) {
+        await this.out.untagged("BYE [UIDVALIDITY] the mailbox was changed by two computers at once; reconnect");
+        return false;
+      }
+      await this.out.untagged(line);
+    }
+    return true;
+  }
+
+  private updateLine(u: ViewUpdate): string | null {
+    switch (u.kind) {
+      case "expunge":
+        return `${u.seq} EXPUNGE`;
+      case "vanished":
+        return `VANISHED ${compactSet(u.uids)}`;
+      case "exists":
+        return `${u.count} EXISTS`;
+      case "flags": {
+        const modseq = this.condstore ? ` MODSEQ (${u.modseq})` : "";
+        return `${u.seq} FETCH (UID ${u.uid} FLAGS (${u.flags.join(" ")})${modseq})`;
+      }
+      case "uidvalidity":
+        return null;
+    }
+  }
+
+  close(): void {
+    this.unselect();
+    this.state = "logout";
+    this.idleDone?.();
+  }
+}

@@ -1,0 +1,3 @@
+export { Bayou, type BayouOptions } from "./bayou.ts";
+export type { StateMachine } from "./stateMachine.ts";
+export { newTimestamp, timestampAt, timestampMs, isTimestamp } from "./timestamp.ts";
