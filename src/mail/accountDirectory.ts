@@ -34,13 +34,16 @@ export class AccountDirectory {
     return this.unlocking.run(async () => {
       try {
         if (user !== this.user) throw new AuthFailed("unknown user or wrong password");
-        if (this.account && this.verifier) {
-          if (!timingSafeEqual(this.digest(password), this.verifier)) throw new AuthFailed();
+        if (this.account && this.verifier && timingSafeEqual(this.digest(password), this.verifier)) {
+          // The password that unlocked the account: no Argon2id again.
         } else {
+          // First login, or another of the account's passwords (or a wrong one): a full unlock.
           const opened = await openAccount(this.store, password);
           if (this.account) await opened.close();
-          else this.account = opened;
-          this.verifier = this.digest(password);
+          else {
+            this.account = opened;
+            this.verifier = this.digest(password);
+          }
         }
         this.failures = 0;
         return this.account;

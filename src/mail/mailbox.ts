@@ -50,7 +50,7 @@ export class Mailbox {
     uidvalidity: number,
     store: Store,
     indexKey: Uint8Array,
-    private readonly messages: MessageStore,
+    readonly messages: MessageStore,
   ) {
     this.events.setMaxListeners(0);
     this.bayou = new Bayou({ store, key: indexKey, path: `index/${id}`, machine: uidIndexMachine(uidvalidity) });

@@ -21,7 +21,11 @@ const ALWAYS = [
   "STATUS=SIZE",
 ];
 
-export function capabilities(opts: { tlsAvailable: boolean; tlsActive: boolean; appendLimit: number }): string[] {
+export function capabilities(opts: {
+  tlsAvailable: boolean;
+  tlsActive: boolean;
+  appendLimit: number;
+}): string[] {
   const caps = [...ALWAYS, `APPENDLIMIT=${opts.appendLimit}`];
   if (opts.tlsAvailable && !opts.tlsActive) caps.push("STARTTLS");
   return caps;

@@ -52,7 +52,10 @@ export function resultForError(err: unknown, log: (msg: string) => void): Tagged
     return no(err.message, CODES[err.code]);
   }
   log(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  return no("internal server error; nothing was changed by this command if it failed before writing", "SERVERBUG");
+  return no(
+    "internal server error; nothing was changed by this command if it failed before writing",
+    "SERVERBUG",
+  );
 }
 
 export function formatTagged(tag: string, r: TaggedResult): string {

@@ -8,7 +8,15 @@ import type { WirePart } from "./wire.ts";
 export class ResponseWriter {
   private closed = false;
 
-  constructor(private readonly socket: Socket) {
+  constructor(private socket: Socket) {
+    socket.once("close", () => {
+      this.closed = true;
+    });
+  }
+
+  /** After STARTTLS: the same connection, now encrypted. */
+  replaceSocket(socket: Socket): void {
+    this.socket = socket;
     socket.once("close", () => {
       this.closed = true;
     });

@@ -36,11 +36,30 @@ export class Session {
   tlsActive = false;
   /** Set by the IDLE command while it waits for DONE. */
   idleDone: (() => void) | undefined;
+  /** Called when the selected mailbox changes (IDLE listens here). */
+  changeListener: (() => void) | undefined;
+  /** RFC 5182 `$`: the UIDs saved by the last SEARCH RETURN (SAVE). */
+  savedSearch: number[] = [];
 
   constructor(
     readonly server: ServerContext,
     readonly out: ResponseWriter,
   ) {}
+
+  notifyChange(): void {
+    this.changeListener?.();
+  }
+
+  /** The unlocked account; only called in the authenticated and selected states. */
+  get requireAccount(): Account {
+    if (!this.account) throw new Error("no account in an authenticated state");
+    return this.account;
+  }
+
+  get requireSelected(): Selected {
+    if (!this.selected) throw new Error("no mailbox in the selected state");
+    return this.selected;
+  }
 
   get condstore(): boolean {
     return this.enabled.has("CONDSTORE") || this.enabled.has("QRESYNC");
@@ -52,6 +71,7 @@ export class Session {
 
   async select(name: string, mailbox: Mailbox, readOnly: boolean, onChange: () => void): Promise<Selected> {
     this.unselect();
+    this.savedSearch = [];
     const unlisten = mailbox.onChange(onChange);
     this.selected = { name, mailbox, view: new SelectedView(mailbox.index), readOnly, unlisten };
     this.state = "selected";
@@ -66,9 +86,14 @@ export class Session {
 
   /**
    * Sends what changed in the selected mailbox since the client last heard, as the rules allow.
+   * `echo` is a STORE's own set: with `silent` its flag echoes are dropped (unless CONDSTORE wants
+   * them, RFC 7162 §3.1.3); without, every message of the set gets a FETCH even if unchanged.
    * Returns false when the session must end (UIDVALIDITY changed under it).
    */
-  async reportChanges(allowExpunge: boolean): Promise<boolean> {
+  async reportChanges(
+    allowExpunge: boolean,
+    echo?: { uids: Set<number>; silent: boolean },
+  ): Promise<boolean> {
     const sel = this.selected;
     if (!sel) return true;
     const updates = sel.view.catchUp(sel.mailbox.index, {
@@ -76,13 +101,30 @@ export class Session {
       qresync: this.qresync,
       condstore: this.condstore,
     });
+    const told = new Set<number>();
     for (const u of updates) {
+      if (u.kind === "flags" && echo?.uids.has(u.uid)) {
+        if (echo.silent && !this.condstore) continue;
+        told.add(u.uid);
+      }
       const line = this.updateLine(u);
       if (line === null) {
-        await this.out.untagged("BYE [UIDVALIDITY] the mailbox was changed by two computers at once; reconnect");
+        await this.out.untagged(
+          "BYE [UIDVALIDITY] the mailbox was changed by two computers at once; reconnect",
+        );
         return false;
       }
       await this.out.untagged(line);
+    }
+    if (echo && !echo.silent) {
+      for (const uid of echo.uids) {
+        const entry = sel.mailbox.index.byUid.get(uid);
+        const seq = sel.view.seqOf(uid);
+        if (told.has(uid) || !entry || seq === 0) continue;
+        await this.out.untagged(
+          this.updateLine({ kind: "flags", seq, uid, flags: entry.flags, modseq: entry.modseq })!,
+        );
+      }
     }
     return true;
   }

@@ -1,0 +1,47 @@
+/**
+ * CHECK, CLOSE, UNSELECT (RFC 3691), EXPUNGE and UID EXPUNGE (RFC 4315). Expunge reports come from
+ * the session's view catching up after the command (EXPUNGE, or VANISHED under QRESYNC).
+ */
+import { no, ok } from "../errorResponse.ts";
+import { SELECTED, type CommandHandler } from "./context.ts";
+import { entriesOf } from "./selectedHelpers.ts";
+
+export const check: CommandHandler<"CHECK"> = {
+  states: SELECTED,
+  async run({ session }) {
+    await session.requireSelected.mailbox.sync();
+    return ok("CHECK completed");
+  },
+};
+
+export const close: CommandHandler<"CLOSE" | "UNSELECT"> = {
+  states: SELECTED,
+  async run({ session }, cmd) {
+    const sel = session.requireSelected;
+    // CLOSE expunges silently (RFC 3501 §6.4.2); UNSELECT does not.
+    if (cmd.name === "CLOSE" && !sel.readOnly) {
+      const deleted = [...sel.mailbox.index.byId.values()].filter((e) => e.flags.includes("\\Deleted"));
+      session.unselect();
+      await sel.mailbox.expunge(deleted.map((e) => e.id));
+    } else {
+      session.unselect();
+    }
+    return ok(`${cmd.name} completed`);
+  },
+};
+
+export const expunge: CommandHandler<"EXPUNGE"> = {
+  states: SELECTED,
+  async run({ session }, cmd) {
+    const sel = session.requireSelected;
+    if (sel.readOnly) return no("the mailbox is read-only (EXAMINE)", "READ-ONLY");
+    await sel.mailbox.sync();
+    const candidates = cmd.uids
+      ? entriesOf(session, cmd.uids, true).entries
+      : [...sel.mailbox.index.byId.values()];
+    const doomed = candidates.filter((e) => e.flags.includes("\\Deleted"));
+    await sel.mailbox.expunge(doomed.map((e) => e.id));
+    const code = session.condstore ? `HIGHESTMODSEQ ${sel.mailbox.index.highestModseq}` : undefined;
+    return ok("EXPUNGE completed", code);
+  },
+};

@@ -1,0 +1,199 @@
+/**
+ * FETCH and UID FETCH (RFC 3501 §6.4.5) with CHANGEDSINCE and VANISHED (RFC 7162). UID comes
+ * first in every reply (Thunderbird relies on it). Messages go out in batches: one batched meta
+ * read per batch, and a body is read only when a body section is asked for, streamed by ranges.
+ */
+import type { MessageMeta } from "../../../mail/messageStore.ts";
+import type { MailEntry } from "../../../mail/uidIndex.ts";
+import { envelopeBytes } from "../format/envelope.ts";
+import { bodyBytes, bodyStructureBytes } from "../format/bodyStructure.ts";
+import { ok } from "../errorResponse.ts";
+import { setHas } from "../messageSet.ts";
+import { locateSection, sectionLiteral, sectionName } from "../fetchSection.ts";
+import type { FetchAttribute, Section } from "../parser/types.ts";
+import type { Selected, Session } from "../session.ts";
+import { compactSet, imapDateTime, type WirePart } from "../wire.ts";
+import { SELECTED, type CommandHandler, type CommandOf } from "./context.ts";
+import { flagList } from "./flags.ts";
+import { entriesOf } from "./selectedHelpers.ts";
+
+const BATCH = 100;
+
+const MACROS: Record<"ALL" | "FAST" | "FULL", FetchAttribute["kind"][]> = {
+  FAST: ["FLAGS", "INTERNALDATE", "RFC822.SIZE"],
+  ALL: ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"],
+  FULL: ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"],
+};
+
+const NEEDS_META = new Set<FetchAttribute["kind"]>([
+  "INTERNALDATE",
+  "RFC822.SIZE",
+  "ENVELOPE",
+  "BODYSTRUCTURE",
+  "BODY",
+  "RFC822",
+  "RFC822.HEADER",
+  "RFC822.TEXT",
+  "BODY[]",
+]);
+
+function attributesOf(cmd: CommandOf<"FETCH">, condstore: boolean): FetchAttribute[] {
+  const attrs: FetchAttribute[] = [];
+  const has = (kind: FetchAttribute["kind"]) => attrs.some((a) => a.kind === kind);
+  const add = (a: FetchAttribute) => {
+    if (a.kind === "BODY[]" || !has(a.kind)) attrs.push(a);
+  };
+  add({ kind: "UID" });
+  if (cmd.macro) for (const kind of MACROS[cmd.macro]) add({ kind } as FetchAttribute);
+  for (const a of cmd.attributes) add(a);
+  if (cmd.modifiers.changedSince !== undefined || (condstore && has("FLAGS"))) add({ kind: "MODSEQ" });
+  // Without UID FETCH, UID is only sent when asked (first, still).
+  if (!cmd.uid && !cmd.attributes.some((a) => a.kind === "UID")) attrs.shift();
+  return attrs;
+}
+
+/** Whether the fetch reads a body part that sets \Seen (RFC 3501 §6.4.5). */
+function setsSeen(attrs: FetchAttribute[]): boolean {
+  return attrs.some(
+    (a) => (a.kind === "BODY[]" && !a.peek) || a.kind === "RFC822" || a.kind === "RFC822.TEXT",
+  );
+}
+
+export const fetch: CommandHandler<"FETCH"> = {
+  states: SELECTED,
+  async run({ session }, cmd) {
+    if (cmd.modifiers.changedSince !== undefined) session.enabled.add("CONDSTORE");
+    const { sel, entries: all } = entriesOf(session, cmd.set, cmd.uid);
+    const changedSince = cmd.modifiers.changedSince;
+    if (cmd.modifiers.vanished && cmd.uid && changedSince !== undefined)
+      await sendVanished(session, sel, cmd, changedSince);
+    const entries = changedSince === undefined ? all : all.filter((e) => e.modseq > changedSince);
+    const attrs = attributesOf(cmd, session.condstore);
+    const needsMeta = attrs.some((a) => NEEDS_META.has(a.kind));
+    const markSeen = setsSeen(attrs) && !sel.readOnly;
+    const seenNow = new Set<number>();
+    for (let i = 0; i < entries.length; i += BATCH) {
+      let batch = entries.slice(i, i + BATCH);
+      if (markSeen) {
+        const unseen = batch.filter((e) => !e.flags.includes("\\Seen"));
+        if (unseen.length > 0) {
+          await sel.mailbox.setFlags(
+            unseen.map((e) => e.id),
+            "add",
+            ["\\Seen"],
+          );
+          for (const e of unseen) seenNow.add(e.uid);
+          const index = sel.mailbox.index;
+          batch = batch.map((e) => index.byId.get(e.id) ?? e);
+        }
+      }
+      const metas = needsMeta ? await sel.mailbox.messages.getMeta(batch.map((e) => e.id)) : undefined;
+      for (const entry of batch) {
+        const seq = sel.view.seqOf(entry.uid);
+        if (seq === 0) continue;
+        const meta = metas?.get(entry.id);
+        if (needsMeta && !meta) {
+          session.server.log("warn", `message UID ${entry.uid} has no meta (expunged elsewhere?)`);
+          continue;
+        }
+        const withFlags = seenNow.has(entry.uid) && !attrs.some((a) => a.kind === "FLAGS");
+        await session.out.line(await fetchLine(sel, seq, entry, meta, attrs, withFlags));
+      }
+    }
+    // The \Seen set here was just told; only other changes remain to report.
+    if (seenNow.size > 0) await session.reportChanges(false, { uids: seenNow, silent: true });
+    return ok(`${cmd.uid ? "UID " : ""}FETCH completed`);
+  },
+};
+
+async function sendVanished(
+  session: Session,
+  sel: Selected,
+  cmd: CommandOf<"FETCH">,
+  since: number,
+): Promise<void> {
+  const index = sel.mailbox.index;
+  const maxUid = Math.max(index.uidnext - 1, 0);
+  const gone = index.vanished
+    .filter((v) => v.modseq > since && setHas(cmd.set, v.uid, maxUid, session.savedSearch))
+    .map((v) => v.uid)
+    .sort((a, b) => a - b);
+  if (gone.length > 0) await session.out.untagged(`VANISHED (EARLIER) ${compactSet(gone)}`);
+}
+
+async function fetchLine(
+  sel: Selected,
+  seq: number,
+  entry: MailEntry,
+  meta: MessageMeta | undefined,
+  attrs: FetchAttribute[],
+  addFlags: boolean,
+): Promise<WirePart[]> {
+  const parts: WirePart[] = [`* ${seq} FETCH (`];
+  let first = true;
+  const item = (...p: WirePart[]) => {
+    if (!first) parts.push(" ");
+    first = false;
+    parts.push(...p);
+  };
+  const messages = sel.mailbox.messages;
+  for (const a of attrs) {
+    switch (a.kind) {
+      case "UID":
+        item(`UID ${entry.uid}`);
+        break;
+      case "FLAGS":
+        item(`FLAGS ${flagList(entry.flags)}`);
+        break;
+      case "MODSEQ":
+        item(`MODSEQ (${entry.modseq})`);
+        break;
+      case "INTERNALDATE":
+        item(`INTERNALDATE ${imapDateTime(meta!.internalDate)}`);
+        break;
+      case "RFC822.SIZE":
+        item(`RFC822.SIZE ${meta!.size}`);
+        break;
+      case "ENVELOPE":
+        item("ENVELOPE ", envelopeBytes(meta!.index.envelope));
+        break;
+      case "BODYSTRUCTURE":
+        item("BODYSTRUCTURE ", bodyStructureBytes(meta!.index.root));
+        break;
+      case "BODY":
+        item("BODY ", bodyBytes(meta!.index.root));
+        break;
+      case "RFC822":
+        item("RFC822 ", ...(await sectionParts(meta!, messages, { part: [] })));
+        break;
+      case "RFC822.HEADER":
+        item("RFC822.HEADER ", ...(await sectionParts(meta!, messages, { part: [], text: "HEADER" })));
+        break;
+      case "RFC822.TEXT":
+        item("RFC822.TEXT ", ...(await sectionParts(meta!, messages, { part: [], text: "TEXT" })));
+        break;
+      case "BODY[]": {
+        const origin = a.partial ? `<${a.partial.offset}>` : "";
+        item(
+          `BODY[${sectionName(a.section)}]${origin} `,
+          ...(await sectionParts(meta!, messages, a.section, a.partial)),
+        );
+        break;
+      }
+    }
+  }
+  if (addFlags) item(`FLAGS ${flagList(entry.flags)}`);
+  parts.push(")");
+  return parts;
+}
+
+async function sectionParts(
+  meta: MessageMeta,
+  messages: Selected["mailbox"]["messages"],
+  section: Section,
+  partial?: { offset: number; length: number },
+): Promise<WirePart[]> {
+  const source = await locateSection(meta, messages, section);
+  if (source.kind === "missing") return ["NIL"];
+  return [sectionLiteral(source, meta, messages, partial)];
+}

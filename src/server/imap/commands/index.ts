@@ -1,0 +1,49 @@
+/** Every command's handler, by name: the one table the connection dispatches on. */
+import type { CommandName } from "../parser/types.ts";
+import { capability, id, logout, noop } from "./anyState.ts";
+import { append } from "./append.ts";
+import { check, close, expunge } from "./closeExpunge.ts";
+import type { SomeHandler } from "./context.ts";
+import { copyMove } from "./copyMove.ts";
+import { fetch } from "./fetch.ts";
+import { idle } from "./idle.ts";
+import { list, lsub } from "./list.ts";
+import { authenticate, login, starttls } from "./login.ts";
+import { create, del, enable, namespace, rename, subscribe } from "./mailboxes.ts";
+import { search } from "./search.ts";
+import { select } from "./select.ts";
+import { status } from "./status.ts";
+import { store } from "./store.ts";
+
+export const HANDLERS: Record<CommandName, SomeHandler> = {
+  CAPABILITY: capability,
+  NOOP: noop,
+  LOGOUT: logout,
+  ID: id,
+  STARTTLS: starttls,
+  LOGIN: login,
+  AUTHENTICATE: authenticate,
+  ENABLE: enable,
+  SELECT: select,
+  EXAMINE: select,
+  CREATE: create,
+  DELETE: del,
+  RENAME: rename,
+  SUBSCRIBE: subscribe,
+  UNSUBSCRIBE: subscribe,
+  LIST: list,
+  LSUB: lsub,
+  NAMESPACE: namespace,
+  STATUS: status,
+  APPEND: append,
+  IDLE: idle,
+  CHECK: check,
+  CLOSE: close,
+  UNSELECT: close,
+  EXPUNGE: expunge,
+  SEARCH: search,
+  FETCH: fetch,
+  STORE: store,
+  COPY: copyMove,
+  MOVE: copyMove,
+};

@@ -1,0 +1,92 @@
+/**
+ * SEARCH and UID SEARCH (RFC 3501 §6.4.4), with MODSEQ (RFC 7162 §3.1.5), ESEARCH RETURN options
+ * (RFC 4731) and SAVE (RFC 5182). Meta is read in batches; body keys decrypt bodies a few at a
+ * time (bounded parallelism).
+ */
+import type { MessageMeta } from "../../../mail/messageStore.ts";
+import { ok } from "../errorResponse.ts";
+import { bodyTextOf, keyNeedsMeta, keyUsesModseq, matches } from "../searchMatch.ts";
+import { compactSet, quoted } from "../wire.ts";
+import { SELECTED, type CommandHandler } from "./context.ts";
+
+const META_BATCH = 500;
+/** Messages evaluated at once: bounds how many bodies are being decrypted in parallel. */
+const PARALLEL = 4;
+
+export const search: CommandHandler<"SEARCH"> = {
+  states: SELECTED,
+  async run({ session, out, tag }, cmd) {
+    const sel = session.requireSelected;
+    const useModseq = keyUsesModseq(cmd.key);
+    if (useModseq) session.enabled.add("CONDSTORE");
+    const index = sel.mailbox.index;
+    const messages = sel.mailbox.messages;
+    const view = sel.view;
+    const maxUid = view.uids.length ? view.uids[view.uids.length - 1]! : 0;
+    const needsMeta = keyNeedsMeta(cmd.key);
+    const found: { uid: number; seq: number; modseq: number }[] = [];
+    for (let i = 0; i < view.uids.length; i += META_BATCH) {
+      const slice = view.uids.slice(i, i + META_BATCH);
+      const entries = slice.map((uid) => index.byUid.get(uid));
+      const metas: Map<string, MessageMeta> | undefined = needsMeta
+        ? await messages.getMeta(entries.filter((e) => e !== undefined).map((e) => e.id))
+        : undefined;
+      for (let j = 0; j < slice.length; j += PARALLEL) {
+        const group = slice.slice(j, j + PARALLEL).map(async (uid, k) => {
+          const entry = entries[j + k];
+          if (!entry) return;
+          const meta = metas?.get(entry.id);
+          if (needsMeta && !meta) return;
+          const seq = i + j + k + 1;
+          let text: Promise<string> | undefined;
+          const hit = await matches(cmd.key, {
+            entry,
+            seq,
+            maxSeq: view.uids.length,
+            maxUid,
+            saved: session.savedSearch,
+            ...(meta ? { meta } : {}),
+            bodyText: () => (text ??= bodyTextOf(meta!, (m, s, n) => messages.bodyRange(m, s, n))),
+          });
+          if (hit) found.push({ uid, seq, modseq: entry.modseq });
+        });
+        await Promise.all(group);
+      }
+    }
+    found.sort((a, b) => a.seq - b.seq);
+    const numbers = found.map((f) => (cmd.uid ? f.uid : f.seq));
+    const highest = found.reduce((m, f) => Math.max(m, f.modseq), 0);
+    if (cmd.returns === undefined) {
+      const modseq = useModseq && found.length > 0 ? ` (MODSEQ ${highest})` : "";
+      await out.untagged(`SEARCH${numbers.map((n) => " " + n).join("")}${modseq}`);
+      return ok(`${cmd.uid ? "UID " : ""}SEARCH completed`);
+    }
+    const returns = cmd.returns.length === 0 ? ["ALL"] : cmd.returns;
+    if (returns.includes("SAVE")) {
+      // RFC 5182 §2.1: with MIN or MAX (and not ALL/COUNT) only those are saved.
+      const onlyEnds = !returns.includes("ALL") && !returns.includes("COUNT");
+      const uids = found.map((f) => f.uid);
+      session.savedSearch =
+        onlyEnds && (returns.includes("MIN") || returns.includes("MAX"))
+          ? [
+              ...new Set([
+                returns.includes("MIN") ? uids[0] : undefined,
+                returns.includes("MAX") ? uids[uids.length - 1] : undefined,
+              ]),
+            ].filter((u): u is number => u !== undefined)
+          : uids;
+    }
+    const shown = returns.filter((r) => r !== "SAVE");
+    if (shown.length === 0) return ok(`${cmd.uid ? "UID " : ""}SEARCH completed, result saved`);
+    let line = `ESEARCH (TAG ${quoted(tag)})${cmd.uid ? " UID" : ""}`;
+    if (numbers.length > 0) {
+      if (shown.includes("MIN")) line += ` MIN ${numbers[0]}`;
+      if (shown.includes("MAX")) line += ` MAX ${numbers[numbers.length - 1]}`;
+      if (shown.includes("ALL")) line += ` ALL ${compactSet(numbers)}`;
+    }
+    if (shown.includes("COUNT")) line += ` COUNT ${numbers.length}`;
+    if (useModseq && found.length > 0) line += ` MODSEQ ${highest}`;
+    await out.untagged(line);
+    return ok(`${cmd.uid ? "UID " : ""}SEARCH completed`);
+  },
+};

@@ -1,0 +1,87 @@
+/**
+ * SELECT and EXAMINE (RFC 3501 §6.3.1-2), with CONDSTORE and QRESYNC parameters (RFC 7162 §3.1.2,
+ * §3.2.5): the untagged state of the mailbox, then, for QRESYNC, what vanished and what changed
+ * since the client's MODSEQ.
+ */
+import { NotFound } from "../../../errors.ts";
+import { ImapError, no, ok } from "../errorResponse.ts";
+import type { SelectParams, SequenceSet } from "../parser/types.ts";
+import type { Session } from "../session.ts";
+import { compactSet } from "../wire.ts";
+import { AUTHENTICATED, type CommandHandler } from "./context.ts";
+import { flagList } from "./flags.ts";
+
+export const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
+
+export const select: CommandHandler<"SELECT" | "EXAMINE"> = {
+  states: AUTHENTICATED,
+  async run(ctx, cmd) {
+    const { session, out } = ctx;
+    // A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1).
+    session.unselect();
+    const account = session.requireAccount;
+    const params: SelectParams = cmd.params;
+    if (params.qresync && !session.qresync) {
+      throw new ImapError({ status: "BAD", text: "QRESYNC must be ENABLEd before SELECT (QRESYNC ...)" });
+    }
+    if (params.condstore) session.enabled.add("CONDSTORE");
+    let mailbox;
+    try {
+      mailbox = await account.mailbox(cmd.mailbox);
+    } catch (err) {
+      if (err instanceof NotFound) return no(`mailbox "${cmd.mailbox}" does not exist`, "NONEXISTENT");
+      throw err;
+    }
+    await mailbox.sync();
+    const readOnly = cmd.name === "EXAMINE";
+    const selected = await session.select(cmd.mailbox, mailbox, readOnly, () => session.notifyChange());
+    const index = mailbox.index;
+    const keywords = new Set<string>();
+    for (const e of index.byId.values()) for (const f of e.flags) if (!f.startsWith("\\")) keywords.add(f);
+    const flags = [...SYSTEM_FLAGS, ...[...keywords].sort()];
+    await out.untagged(`FLAGS ${flagList(flags)}`);
+    await out.untagged(
+      readOnly
+        ? "OK [PERMANENTFLAGS ()] read-only mailbox"
+        : `OK [PERMANENTFLAGS ${flagList([...flags, "\\*"])}] flags permitted`,
+    );
+    await out.untagged(`${selected.view.exists} EXISTS`);
+    await out.untagged("0 RECENT");
+    const firstUnseen = selected.view.uids.findIndex(
+      (uid) => !index.byUid.get(uid)?.flags.includes("\\Seen"),
+    );
+    if (firstUnseen >= 0) await out.untagged(`OK [UNSEEN ${firstUnseen + 1}] first unseen message`);
+    await out.untagged(`OK [UIDVALIDITY ${index.uidvalidity}] UIDs valid`);
+    await out.untagged(`OK [UIDNEXT ${index.uidnext}] predicted next UID`);
+    await out.untagged(`OK [HIGHESTMODSEQ ${index.highestModseq}] highest MODSEQ`);
+    if (params.qresync && params.qresync.uidvalidity === index.uidvalidity)
+      await qresyncReplay(session, params);
+    return ok(`${cmd.name} completed`, readOnly ? "READ-ONLY" : "READ-WRITE");
+  },
+};
+
+/** RFC 7162 §3.2.5.2: VANISHED (EARLIER) for expunges after the client's MODSEQ, then changed flags. */
+async function qresyncReplay(session: Session, params: SelectParams): Promise<void> {
+  const q = params.qresync!;
+  const sel = session.requireSelected;
+  const index = sel.mailbox.index;
+  const known = q.knownUids ? resolveKnown(q.knownUids) : undefined;
+  const gone = index.vanished
+    .filter((v) => v.modseq > q.modseq && (!known || known(v.uid)))
+    .map((v) => v.uid)
+    .sort((a, b) => a - b);
+  if (gone.length > 0) await session.out.untagged(`VANISHED (EARLIER) ${compactSet(gone)}`);
+  for (let i = 0; i < sel.view.uids.length; i++) {
+    const entry = index.byUid.get(sel.view.uids[i]!);
+    if (!entry || entry.modseq <= q.modseq) continue;
+    await session.out.untagged(
+      `${i + 1} FETCH (UID ${entry.uid} FLAGS ${flagList(entry.flags)} MODSEQ (${entry.modseq}))`,
+    );
+  }
+}
+
+function resolveKnown(set: SequenceSet): ((uid: number) => boolean) | undefined {
+  if ("saved" in set) return undefined;
+  return (uid: number) =>
+    set.ranges.some((r) => uid >= Math.min(r.from, r.to) && uid <= Math.max(r.from, r.to));
+}

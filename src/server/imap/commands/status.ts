@@ -1,0 +1,60 @@
+/** STATUS (RFC 3501 §6.3.10, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE). */
+import { NotFound } from "../../../errors.ts";
+import type { Account } from "../../../mail/account.ts";
+import { no, ok } from "../errorResponse.ts";
+import { mailboxWire } from "../mailboxName.ts";
+import type { StatusItem } from "../parser/types.ts";
+import { AUTHENTICATED, type CommandHandler } from "./context.ts";
+
+export async function statusLine(account: Account, name: string, items: StatusItem[]): Promise<string> {
+  const mailbox = await account.mailbox(name);
+  await mailbox.sync();
+  const index = mailbox.index;
+  const values: string[] = [];
+  for (const item of items) {
+    switch (item) {
+      case "MESSAGES":
+        values.push(`MESSAGES ${index.uids.length}`);
+        break;
+      case "RECENT":
+        values.push("RECENT 0");
+        break;
+      case "UIDNEXT":
+        values.push(`UIDNEXT ${index.uidnext}`);
+        break;
+      case "UIDVALIDITY":
+        values.push(`UIDVALIDITY ${index.uidvalidity}`);
+        break;
+      case "UNSEEN": {
+        let unseen = 0;
+        for (const e of index.byId.values()) if (!e.flags.includes("\\Seen")) unseen++;
+        values.push(`UNSEEN ${unseen}`);
+        break;
+      }
+      case "HIGHESTMODSEQ":
+        values.push(`HIGHESTMODSEQ ${index.highestModseq}`);
+        break;
+      case "SIZE": {
+        const metas = await account.messages.getMeta([...index.byId.keys()]);
+        let size = 0;
+        for (const m of metas.values()) size += m.size;
+        values.push(`SIZE ${size}`);
+        break;
+      }
+    }
+  }
+  return `STATUS ${mailboxWire(name)} (${values.join(" ")})`;
+}
+
+export const status: CommandHandler<"STATUS"> = {
+  states: AUTHENTICATED,
+  async run({ session, out }, cmd) {
+    try {
+      await out.untagged(await statusLine(session.requireAccount, cmd.mailbox, cmd.items));
+    } catch (err) {
+      if (err instanceof NotFound) return no(`mailbox "${cmd.mailbox}" does not exist`, "NONEXISTENT");
+      throw err;
+    }
+    return ok("STATUS completed");
+  },
+};

@@ -1,0 +1,151 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { ImapFlow } from "imapflow";
+import { startTestServer, type TestServer } from "../support/testServer.ts";
+
+let server: TestServer;
+const clients: ImapFlow[] = [];
+
+async function client(): Promise<ImapFlow> {
+  const c = new ImapFlow({
+    host: "127.0.0.1",
+    port: server.port,
+    secure: false,
+    auth: { user: server.user, pass: server.password },
+    logger: false,
+  });
+  await c.connect();
+  clients.push(c);
+  return c;
+}
+
+function message(subject: string, body: string, from = "Bob <bob@example.org>"): string {
+  return [
+    `From: ${from}`,
+    "To: Alice <alice@example.org>",
+    `Subject: ${subject}`,
+    "Date: Mon, 02 Nov 2026 10:00:00 +0000",
+    "Message-ID: <" + subject.replace(/\W/g, "") + "@example.org>",
+    "MIME-Version: 1.0",
+    "Content-Type: text/plain; charset=utf-8",
+    "",
+    body,
+    "",
+  ].join("\r\n");
+}
+
+before(async () => {
+  server = await startTestServer();
+});
+
+after(async () => {
+  for (const c of clients) await c.logout().catch(() => c.close());
+  await server.close();
+});
+
+test("imapflow lists the default mailboxes with their special-use attributes", async () => {
+  const c = await client();
+  const list = await c.list();
+  const byName = new Map(list.map((m) => [m.path, m]));
+  for (const name of ["INBOX", "Sent", "Drafts", "Trash", "Archive", "Junk"])
+    assert.ok(byName.has(name), name);
+  assert.equal(byName.get("Sent")!.specialUse, "\\Sent");
+  assert.equal(byName.get("Trash")!.specialUse, "\\Trash");
+});
+
+test("imapflow appends, fetches back byte-exact, searches, flags, copies, moves and expunges", async () => {
+  const c = await client();
+  const raw = message("Quarterly figures", "The numbers are in.\r\nSee you.");
+  const appended = await c.append("INBOX", raw, ["\\Seen"]);
+  assert.ok(appended && appended.uid && appended.uidValidity);
+  await c.append("INBOX", message("Lunch on Friday", "Pizza or sushi?"));
+  const lock = await c.getMailboxLock("INBOX");
+  try {
+    const mbx = c.mailbox as { exists: number; uidNext: number };
+    assert.equal(mbx.exists, 2);
+    const full = await c.fetchOne(
+      String(appended!.uid),
+      { source: true, envelope: true, flags: true, uid: true },
+      { uid: true },
+    );
+    assert.ok(full);
+    assert.equal(full.source!.toString(), raw);
+    assert.equal(full.envelope!.subject, "Quarterly figures");
+    assert.ok(full.flags!.has("\\Seen"));
+
+    assert.deepEqual(await c.search({ subject: "lunch" }, { uid: true }), [appended!.uid + 1]);
+    assert.deepEqual(await c.search({ body: "numbers" }, { uid: true }), [appended!.uid]);
+    assert.deepEqual(await c.search({ seen: false }, { uid: true }), [appended!.uid + 1]);
+
+    await c.messageFlagsAdd({ uid: `${appended!.uid + 1}` }, ["\\Flagged"], { uid: true });
+    const flagged = await c.fetchOne(String(appended!.uid + 1), { flags: true }, { uid: true });
+    assert.ok(flagged && flagged.flags!.has("\\Flagged"));
+
+    const copied = await c.messageCopy({ uid: `${appended!.uid}` }, "Archive", { uid: true });
+    assert.ok(copied && copied.uidMap && copied.uidMap.size === 1);
+    const moved = await c.messageMove({ uid: `${appended!.uid + 1}` }, "Trash", { uid: true });
+    assert.ok(moved && moved.uidMap && moved.uidMap.size === 1);
+    assert.equal((c.mailbox as { exists: number }).exists, 1);
+
+    await c.messageDelete({ uid: `${appended!.uid}` }, { uid: true });
+    assert.equal((c.mailbox as { exists: number }).exists, 0);
+  } finally {
+    lock.release();
+  }
+  const archive = await c.status("Archive", { messages: true });
+  assert.ok(archive);
+  assert.equal(archive.messages, 1);
+  const trash = await c.status("Trash", { messages: true });
+  assert.ok(trash);
+  assert.equal(trash.messages, 1);
+});
+
+test("imapflow creates, renames with children and deletes mailboxes", async () => {
+  const c = await client();
+  await c.mailboxCreate("Projects/Kestrel");
+  await c.append("Projects/Kestrel", message("Kestrel kickoff", "Hello"));
+  await c.mailboxRename("Projects", "Work");
+  const names = (await c.list()).map((m) => m.path);
+  assert.ok(names.includes("Work/Kestrel"), names.join(","));
+  assert.ok(!names.includes("Projects/Kestrel"));
+  const st = await c.status("Work/Kestrel", { messages: true });
+  assert.ok(st);
+  assert.equal(st.messages, 1);
+  await c.mailboxDelete("Work/Kestrel");
+  assert.ok(!(await c.list()).map((m) => m.path).includes("Work/Kestrel"));
+});
+
+test("a second session's append reaches an IDLE client within 2 s", async () => {
+  const watcher = await client();
+  const writer = await client();
+  await watcher.mailboxOpen("Drafts");
+  const seen = new Promise<number>((resolve) => {
+    watcher.on("exists", (e: { count: number }) => resolve(e.count));
+  });
+  const idling = watcher.idle();
+  await new Promise((r) => setTimeout(r, 100));
+  await writer.append("Drafts", message("Draft one", "..."));
+  const count = await Promise.race([
+    seen,
+    new Promise<number>((_, reject) => setTimeout(() => reject(new Error("no EXISTS within 2 s")), 2000)),
+  ]);
+  assert.equal(count, 1);
+  void idling;
+});
+
+test("a wrong password gets NO [AUTHENTICATIONFAILED]", async () => {
+  const c = new ImapFlow({
+    host: "127.0.0.1",
+    port: server.port,
+    secure: false,
+    auth: { user: server.user, pass: "wrong" },
+    logger: false,
+  });
+  await assert.rejects(
+    c.connect(),
+    (err: { authenticationFailed?: boolean; serverResponseCode?: string }) => {
+      return err.authenticationFailed === true || err.serverResponseCode === "AUTHENTICATIONFAILED";
+    },
+  );
+  c.close();
+});
