@@ -1,0 +1,227 @@
+/**
+ * Real Garage clusters for tests: one node, or three nodes with replication factor 3, all on free
+ * loopback ports in temp folders. The setup is what an operator does by hand: write a config,
+ * start the daemons, connect them, assign and apply a layout, create a key and a bucket.
+ *
+ * Every daemon is stopped by its PID (never by name) and the temp folders are removed by `stop()`;
+ * a process exit also kills whatever is still running, so an aborted test run leaves nothing behind.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { findExecutable } from "./peers.ts";
+
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export const garageBinary = () => findExecutable("garage", [join(homedir(), ".cargo/bin/garage")]);
+
+export interface GarageOptions {
+  /** Bucket to create (default "mail"). */
+  bucket?: string;
+  /** Serve the K2V API (default true). Off, the cluster is a plain S3 host. */
+  k2v?: boolean;
+  /** 1 (default) or 3 nodes; three nodes replicate every object and row three times. */
+  nodes?: 1 | 3;
+}
+
+export interface GarageNode {
+  s3Endpoint: string;
+  /** Empty when K2V is off. */
+  k2vEndpoint: string;
+  running: boolean;
+}
+
+export interface GaragePeer {
+  /** Node 0's endpoints. */
+  s3Endpoint: string;
+  k2vEndpoint: string;
+  region: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  nodes: GarageNode[];
+  /** Runs the garage command line against node 0 (for extra buckets, keys...). */
+  cli(...args: string[]): Promise<string>;
+  /** Stops node i (SIGTERM, then SIGKILL after 10 s); its data stays for startNode. */
+  stopNode(i: number): Promise<void>;
+  /** Starts node i again with its data; resolves when it answers on its S3 port. */
+  startNode(i: number): Promise<void>;
+  /** Stops every node and removes the temp folders. */
+  stop(): Promise<void>;
+}
+
+/** A port nobody listens on right now, on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Daemons still running in this process, killed synchronously if the process exits first. */
+const live = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of live) child.kill("SIGKILL");
+});
+
+interface NodeSetup {
+  dir: string;
+  config: string;
+  rpc: number;
+  s3: number;
+  k2v: number;
+  child?: ChildProcess;
+}
+
+function configText(node: NodeSetup, rpcSecret: string, replication: number, k2v: boolean): string {
+  return [
+    `metadata_dir = "${node.dir}/meta"`,
+    `data_dir = "${node.dir}/data"`,
+    `db_engine = "sqlite"`,
+    `replication_factor = ${replication}`,
+    `rpc_bind_addr = "127.0.0.1:${node.rpc}"`,
+    `rpc_public_addr = "127.0.0.1:${node.rpc}"`,
+    `rpc_secret = "${rpcSecret}"`,
+    `[s3_api]`,
+    `s3_region = "garage"`,
+    `api_bind_addr = "127.0.0.1:${node.s3}"`,
+    `root_domain = ".s3.garage.localhost"`,
+    ...(k2v ? [`[k2v_api]`, `api_bind_addr = "127.0.0.1:${node.k2v}"`] : []),
+    "",
+  ].join("\n");
+}
+
+/** Resolves once something accepts TCP connections on the port, or throws after `ms`. */
+async function waitForPort(port: number, ms: number): Promise<void> {
+  const { connect } = await import("node:net");
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (open) return;
+    await sleep(100);
+  }
+  throw new Error(`garage did not listen on port ${port} within ${ms} ms`);
+}
+
+export async function startGarage(options: GarageOptions | string = {}): Promise<GaragePeer> {
+  const opts: GarageOptions = typeof options === "string" ? { bucket: options } : options;
+  const bucket = opts.bucket ?? "mail";
+  const k2v = opts.k2v ?? true;
+  const count = opts.nodes ?? 1;
+  const bin = garageBinary();
+  if (!bin) throw new Error("garage not found (scripts/install-garage.sh builds it)");
+  const root = await mkdtemp(join(tmpdir(), "agl-garage-"));
+  const rpcSecret = randomBytes(32).toString("hex");
+  const nodes: NodeSetup[] = [];
+  for (let i = 0; i < count; i++) {
+    const node: NodeSetup = {
+      dir: join(root, `node${i}`),
+      config: join(root, `node${i}.toml`),
+      rpc: await freePort(),
+      s3: await freePort(),
+      k2v: await freePort(),
+    };
+    await writeFile(node.config, configText(node, rpcSecret, count, k2v));
+    nodes.push(node);
+  }
+
+  const cliOn = async (i: number, ...args: string[]) =>
+    (await run(bin, ["-c", nodes[i]!.config, ...args], { timeout: 20_000 })).stdout;
+
+  const startNode = async (i: number) => {
+    const node = nodes[i]!;
+    if (node.child && node.child.exitCode === null) return;
+    const child = spawn(bin, ["-c", node.config, "server"], {
+      stdio: "ignore",
+      env: { ...process.env, RUST_LOG: "warn" },
+    });
+    live.add(child);
+    child.once("exit", () => live.delete(child));
+    node.child = child;
+    await waitForPort(node.s3, 20_000);
+  };
+
+  const stopNode = async (i: number) => {
+    const child = nodes[i]!.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const hard = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      child.once("exit", () => {
+        clearTimeout(hard);
+        resolve();
+      });
+      child.kill("SIGTERM");
+    });
+  };
+
+  const stop = async () => {
+    for (let i = 0; i < nodes.length; i++) await stopNode(i);
+    await rm(root, { recursive: true, force: true });
+  };
+
+  try {
+    for (let i = 0; i < count; i++) await startNode(i);
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      let full = "";
+      for (let attempt = 0; attempt < 100 && !full; attempt++) {
+        full = await cliOn(i, "node", "id", "-q").then(
+          (out) => out.trim(),
+          () => "",
+        );
+        if (!full) await sleep(200);
+      }
+      if (!full) throw new Error(`garage node ${i} did not answer within 20 s`);
+      ids.push(full);
+    }
+    for (let i = 1; i < count; i++) await cliOn(0, "node", "connect", ids[i]!);
+    for (let i = 0; i < count; i++)
+      await cliOn(0, "layout", "assign", "-z", `dc${i + 1}`, "-c", "1G", ids[i]!.split("@")[0]!);
+    await cliOn(0, "layout", "apply", "--version", "1");
+    const keyName = "test-key";
+    const key = await cliOn(0, "key", "create", keyName);
+    const accessKeyId = /Key ID:\s+(\S+)/.exec(key)?.[1];
+    const secretAccessKey = /Secret key:\s+(\S+)/.exec(key)?.[1];
+    if (!accessKeyId || !secretAccessKey) throw new Error(`could not read the key garage made:\n${key}`);
+    await cliOn(0, "bucket", "create", bucket);
+    await cliOn(0, "bucket", "allow", "--read", "--write", "--owner", bucket, "--key", keyName);
+    return {
+      s3Endpoint: `http://127.0.0.1:${nodes[0]!.s3}`,
+      k2vEndpoint: k2v ? `http://127.0.0.1:${nodes[0]!.k2v}` : "",
+      region: "garage",
+      bucket,
+      accessKeyId,
+      secretAccessKey,
+      nodes: nodes.map((n) => ({
+        s3Endpoint: `http://127.0.0.1:${n.s3}`,
+        k2vEndpoint: k2v ? `http://127.0.0.1:${n.k2v}` : "",
+        get running() {
+          return Boolean(n.child && n.child.exitCode === null && n.child.signalCode === null);
+        },
+      })),
+      cli: (...args) => cliOn(0, ...args),
+      stopNode,
+      startNode,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
