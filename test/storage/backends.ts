@@ -8,6 +8,14 @@ import { join } from "node:path";
 import type { Store } from "../../src/storage/types.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import { openEmbeddedStore } from "../../src/storage/embedded/index.ts";
+import { openGarageStore } from "../../src/storage/garage/index.ts";
+import { skipUnless } from "../support/peers.ts";
+import { garageBinary, sharedGarage } from "../support/garage.ts";
+
+/** Garage for the network backends: one daemon per backend, started at first use. */
+const garageForK2v = sharedGarage({ bucket: "conformance" });
+const skipWithoutGarage = () =>
+  skipUnless(Boolean(garageBinary()), "Garage", "bash scripts/install-garage.sh");
 
 export interface BackendUnderTest {
   name: string;
@@ -46,5 +54,24 @@ export const backends: BackendUnderTest[] = [
       };
     },
     pollSlackMs: 100,
+  },
+  {
+    // Blobs on Garage's S3 API, rows on its K2V API.
+    name: "garage",
+    skip: skipWithoutGarage,
+    open: async () => {
+      const peer = await garageForK2v.acquire();
+      const open = () => openGarageStore(peer, peer);
+      const store = open();
+      return {
+        store,
+        reopen: async () => open(),
+        cleanup: async () => {
+          await store.close();
+          await garageForK2v.release();
+        },
+      };
+    },
+    pollSlackMs: 300,
   },
 ];

@@ -225,3 +225,32 @@ export async function startGarage(options: GarageOptions | string = {}): Promise
     throw err;
   }
 }
+
+/**
+ * One Garage shared by several users in this process (the conformance suite opens a store per
+ * describe block and more inside tests): started by the first `acquire`, stopped by the last
+ * `release`, so a test file that finishes leaves no daemon behind.
+ */
+export function sharedGarage(options: GarageOptions = {}) {
+  let users = 0;
+  let starting: Promise<GaragePeer> | undefined;
+  return {
+    async acquire(): Promise<GaragePeer> {
+      users++;
+      starting ??= startGarage(options);
+      try {
+        return await starting;
+      } catch (err) {
+        users--;
+        starting = undefined;
+        throw err;
+      }
+    },
+    async release(): Promise<void> {
+      if (--users > 0 || !starting) return;
+      const peer = await starting.catch(() => undefined);
+      starting = undefined;
+      await peer?.stop();
+    },
+  };
+}

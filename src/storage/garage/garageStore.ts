@@ -1,0 +1,47 @@
+/**
+ * The garage backend (DESIGN.md §1): blobs on Garage's S3 API, rows on its K2V API, one bucket
+ * and one key for both. Opening makes no network call, so the server starts while the host is
+ * away and answers NO [UNAVAILABLE] until it returns.
+ */
+import type { StorageCredentials } from "../backendConfig.ts";
+import type { Store } from "../types.ts";
+import { K2vClient } from "./k2vClient.ts";
+import { K2vRowStore } from "./k2vRowStore.ts";
+import { netOptions, type NetOptions } from "./netOptions.ts";
+import { S3BlobStore } from "./s3BlobStore.ts";
+import { makeS3Client } from "./s3Client.ts";
+
+export interface GarageConfig {
+  s3Endpoint: string;
+  k2vEndpoint: string;
+  region: string;
+  bucket: string;
+}
+
+export interface NetworkStoreOptions {
+  net?: Partial<NetOptions>;
+  /** Added to this computer's clock when signing (tests of clock-skew messages). */
+  clockOffsetMs?: number;
+}
+
+export function openGarageStore(
+  config: GarageConfig,
+  credentials: StorageCredentials,
+  options: NetworkStoreOptions = {},
+): Store {
+  const net = netOptions(options.net);
+  const s3 = makeS3Client(config, credentials, net, options.clockOffsetMs);
+  const blobs = new S3BlobStore(s3, config, net);
+  const k2v = new K2vClient(config, credentials, net, options.clockOffsetMs);
+  const rows = new K2vRowStore(k2v);
+  return {
+    blobs,
+    rows,
+    close: async () => {
+      rows.close();
+      k2v.close();
+      blobs.close();
+      s3.destroy();
+    },
+  };
+}

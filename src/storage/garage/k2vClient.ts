@@ -1,0 +1,140 @@
+/**
+ * Signed HTTP calls to Garage's K2V API (doc/drafts/k2v-spec.md), SigV4 for the "k2v" service.
+ *
+ * Garage checks K2V signatures over the path URI-encoded a second time (as AWS does for every
+ * service but S3), so the path we sign is the already-encoded one and the signer's own escaping
+ * (`uriEscapePath`, its default) supplies the second round. The partition key is one path segment
+ * with every reserved character encoded, '.' included, so no path normalisation can touch it.
+ */
+import { Sha256 } from "@aws-crypto/sha256-js";
+import { HttpRequest } from "@smithy/protocol-http";
+import { SignatureV4 } from "@smithy/signature-v4";
+import type { StorageCredentials } from "../backendConfig.ts";
+import { k2vFailure, k2vRetryable, readHttpError } from "./k2vErrors.ts";
+import { Limiter } from "./limiter.ts";
+import { attemptTimeout, type NetOptions } from "./netOptions.ts";
+import { withRetry } from "./retry.ts";
+import { timed } from "./timed.ts";
+
+export interface K2vTarget {
+  k2vEndpoint: string;
+  region: string;
+  bucket: string;
+}
+
+export interface K2vCall {
+  method: "GET" | "PUT" | "DELETE" | "POST";
+  /** The partition key, or none for the bucket-level endpoints (batches, index). */
+  pk?: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  /** An absent item (404 NoSuchKey, not NoSuchBucket) is an answer with status 404, not an error. */
+  absentOk?: boolean;
+}
+
+export interface K2vAnswer {
+  status: number;
+  headers: Headers;
+  body: Uint8Array;
+}
+
+/** RFC 3986 escaping of a query value or path segment, as SigV4 and Garage's signature check use. */
+export function uriEscape(text: string): string {
+  return encodeURIComponent(text).replace(
+    /[!'()*.]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+export class K2vClient {
+  private readonly signer: SignatureV4;
+  private readonly limiter: Limiter;
+  private readonly base: URL;
+  private closed = false;
+
+  constructor(
+    readonly target: K2vTarget,
+    credentials: StorageCredentials,
+    readonly net: NetOptions,
+    private readonly clockOffsetMs = 0,
+  ) {
+    this.signer = new SignatureV4({
+      service: "k2v",
+      region: target.region,
+      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+      sha256: Sha256,
+    });
+    this.limiter = new Limiter(net.concurrency);
+    this.base = new URL(target.k2vEndpoint.replace(/\/+$/, "") + "/");
+  }
+
+  /** A call with retries (every K2V call we make is safe to repeat), timeout and the pool. */
+  async call(req: K2vCall): Promise<K2vAnswer> {
+    const bytes = req.body?.length ?? 0;
+    try {
+      return await this.limiter.run(() =>
+        withRetry(
+          this.net,
+          () => timed(attemptTimeout(this.net, bytes), (signal) => this.once(req, signal)),
+          k2vRetryable,
+          () => this.closed,
+        ),
+      );
+    } catch (err) {
+      throw k2vFailure(this.target, err);
+    }
+  }
+
+  /** One attempt, outside the pool (long polls would otherwise hold its slots). */
+  async once(req: K2vCall, signal: AbortSignal): Promise<K2vAnswer> {
+    const segments = [this.base.pathname.replace(/\/$/, ""), uriEscape(this.target.bucket)];
+    if (req.pk !== undefined) segments.push(uriEscape(req.pk));
+    const path = segments.join("/");
+    const query = req.query ?? {};
+    const search = Object.entries(query)
+      .map(([k, v]) => `${uriEscape(k)}=${uriEscape(v)}`)
+      .join("&");
+    const unsigned = new HttpRequest({
+      method: req.method,
+      protocol: this.base.protocol,
+      hostname: this.base.hostname,
+      ...(this.base.port ? { port: Number(this.base.port) } : {}),
+      path,
+      query,
+      headers: { host: this.base.host, ...req.headers },
+      ...(req.body ? { body: req.body } : {}),
+    });
+    const signed = await this.signer.sign(unsigned, {
+      signingDate: new Date(Date.now() + this.clockOffsetMs),
+    });
+    const headers = { ...(signed.headers as Record<string, string>) };
+    delete headers.host; // fetch sets it from the URL, to the same value
+    const res = await fetch(`${this.base.origin}${path}${search ? `?${search}` : ""}`, {
+      method: req.method,
+      headers,
+      ...(req.body ? { body: req.body } : {}),
+      signal,
+    });
+    if (res.status >= 400) {
+      const err = await readHttpError(res);
+      if (req.absentOk && err.status === 404 && err.code !== "NoSuchBucket")
+        return { status: 404, headers: res.headers, body: new Uint8Array(0) };
+      throw err;
+    }
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: new Uint8Array(await res.arrayBuffer()),
+    };
+  }
+
+  /** Maps a failure of `once` as `call` would. */
+  failure(err: unknown) {
+    return k2vFailure(this.target, err);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
