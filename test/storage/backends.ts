@@ -6,14 +6,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Store } from "../../src/storage/types.ts";
-import { memoryStore } from "../../src/storage/memoryStore.ts";
+import { MemoryBlobStore, memoryStore } from "../../src/storage/memoryStore.ts";
 import { openEmbeddedStore } from "../../src/storage/embedded/index.ts";
 import { openGarageStore } from "../../src/storage/garage/index.ts";
+import { ObjectRowStore, openS3Store } from "../../src/storage/s3/index.ts";
 import { skipUnless } from "../support/peers.ts";
 import { garageBinary, sharedGarage } from "../support/garage.ts";
 
 /** Garage for the network backends: one daemon per backend, started at first use. */
 const garageForK2v = sharedGarage({ bucket: "conformance" });
+const garageWithoutK2v = sharedGarage({ bucket: "conformance", k2v: false });
 const skipWithoutGarage = () =>
   skipUnless(Boolean(garageBinary()), "Garage", "bash scripts/install-garage.sh");
 
@@ -73,5 +75,39 @@ export const backends: BackendUnderTest[] = [
       };
     },
     pollSlackMs: 300,
+  },
+  {
+    // Plain S3 (a Garage whose K2V API is off): rows emulated on objects, polls by listing.
+    name: "s3",
+    skip: skipWithoutGarage,
+    open: async () => {
+      const peer = await garageWithoutK2v.acquire();
+      const open = () => openS3Store(peer, peer);
+      const store = open();
+      return {
+        store,
+        reopen: async () => open(),
+        cleanup: async () => {
+          await store.close();
+          await garageWithoutK2v.release();
+        },
+      };
+    },
+    pollSlackMs: 600,
+  },
+  {
+    // The s3 backend's row scheme over in-memory objects: its logic without a network.
+    name: "object rows over memory",
+    skip: () => false,
+    open: async () => {
+      const objects = new MemoryBlobStore();
+      const open = () => {
+        const rows = new ObjectRowStore(objects, { pollIntervalMs: 20 });
+        return { blobs: objects, rows, close: () => rows.close() };
+      };
+      const store = open();
+      return { store, reopen: async () => open(), cleanup: () => store.close() };
+    },
+    pollSlackMs: 100,
   },
 ];

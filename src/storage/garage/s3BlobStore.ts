@@ -15,6 +15,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { NotFound } from "../../errors.ts";
 import { clipRange } from "../blobRange.ts";
+import { compareKeys } from "../rowSemantics.ts";
 import type { BlobHead, BlobListing, BlobStore, ByteRange } from "../types.ts";
 import { Limiter } from "./limiter.ts";
 import { attemptTimeout, type NetOptions } from "./netOptions.ts";
@@ -106,6 +107,11 @@ export class S3BlobStore implements BlobStore {
   }
 
   async list(prefix: string, startAfter?: string, limit?: number): Promise<BlobListing> {
+    // Some hosts (Garage among them) list nothing when StartAfter sorts before Prefix: settle it here.
+    if (startAfter !== undefined && !startAfter.startsWith(prefix)) {
+      if (compareKeys(startAfter, prefix) > 0) return { keys: [] };
+      startAfter = undefined;
+    }
     const keys: string[] = [];
     let continuation: string | undefined;
     for (;;) {
