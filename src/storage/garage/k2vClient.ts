@@ -11,6 +11,7 @@ import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { StorageCredentials } from "../backendConfig.ts";
 import { k2vFailure, k2vRetryable, readHttpError } from "./k2vErrors.ts";
+import { isClockSkew } from "./s3Errors.ts";
 import { Limiter } from "./limiter.ts";
 import { attemptTimeout, type NetOptions } from "./netOptions.ts";
 import { withRetry } from "./retry.ts";
@@ -57,7 +58,7 @@ export class K2vClient {
     readonly target: K2vTarget,
     credentials: StorageCredentials,
     readonly net: NetOptions,
-    private readonly clockOffsetMs = 0,
+    private clockOffsetMs = 0,
   ) {
     this.signer = new SignatureV4({
       service: "k2v",
@@ -118,6 +119,10 @@ export class K2vClient {
     });
     if (res.status >= 400) {
       const err = await readHttpError(res);
+      // As the S3 SDK does: this call fails with the clock message, later ones sign with the
+      // host's time (learnt from its Date header, to the second).
+      if (isClockSkew(err.code, err.detail) && err.serverDate !== undefined)
+        this.clockOffsetMs = err.serverDate - Date.now();
       if (req.absentOk && err.status === 404 && err.code !== "NoSuchBucket")
         return { status: 404, headers: res.headers, body: new Uint8Array(0) };
       throw err;

@@ -13,6 +13,8 @@ export class K2vHttpError extends Error {
     readonly status: number,
     readonly code: string | undefined,
     readonly detail: string,
+    /** The host's clock, from the answer's Date header. */
+    readonly serverDate?: number,
   ) {
     super(`HTTP ${status}${code ? ` ${code}` : ""}${detail ? `: ${detail}` : ""}`);
     this.name = "K2vHttpError";
@@ -21,15 +23,18 @@ export class K2vHttpError extends Error {
 
 export async function readHttpError(res: Response): Promise<K2vHttpError> {
   const text = await res.text().catch(() => "");
+  const date = Date.parse(res.headers.get("date") ?? "");
+  const serverDate = Number.isNaN(date) ? undefined : date;
   try {
     const body = JSON.parse(text) as { code?: unknown; message?: unknown };
     return new K2vHttpError(
       res.status,
       typeof body.code === "string" ? body.code : undefined,
       typeof body.message === "string" ? body.message : "",
+      serverDate,
     );
   } catch {
-    return new K2vHttpError(res.status, undefined, text.slice(0, 200));
+    return new K2vHttpError(res.status, undefined, text.slice(0, 200), serverDate);
   }
 }
 

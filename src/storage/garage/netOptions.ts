@@ -31,5 +31,5 @@ export function netOptions(overrides: Partial<NetOptions> = {}): NetOptions {
 
 /** The timeout of one attempt that moves `bytes` of body. */
 export function attemptTimeout(opts: NetOptions, bytes = 0): number {
-  return opts.timeoutMs + Math.ceil((bytes / (1024 * 1024)) * opts.timeoutPerMiBMs);
+  return opts.timeoutMs + Math.round((bytes / (1024 * 1024)) * opts.timeoutPerMiBMs);
 }
