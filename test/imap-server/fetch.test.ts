@@ -1,14 +1,12 @@
 /** SELECT and FETCH as raw lines: every item, sections, partials, \Seen, UID first, and no body read for headers. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { memoryStore } from "../../src/storage/memoryStore.ts";
 import type { Store } from "../../src/storage/types.ts";
 import { appendRaw, loggedIn, message, tagged, useServer } from "./scenarioHelpers.ts";
 
 /** A memory store that counts blob reads, to prove header fetches never touch a body. */
 let blobGets = 0;
-function countingStore(): Store {
-  const inner = memoryStore();
+function countingStore(inner: Store): Store {
   return {
     rows: inner.rows,
     close: () => inner.close(),
@@ -27,7 +25,7 @@ function countingStore(): Store {
   };
 }
 
-const { server } = useServer({ store: countingStore });
+const { server } = useServer({ wrap: countingStore });
 
 const MULTIPART =
   "From: Carol <carol@example.org>\r\nTo: dave@example.net\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n" +

@@ -3,6 +3,7 @@ import { after, before } from "node:test";
 import { RawImap } from "../support/rawImap.ts";
 import { startTestServer, type TestServer } from "../support/testServer.ts";
 import type { Store } from "../../src/storage/types.ts";
+import { memoryStore } from "../../src/storage/memoryStore.ts";
 
 export function message(subject: string, body: string, extra = ""): string {
   return (
@@ -11,19 +12,51 @@ export function message(subject: string, body: string, extra = ""): string {
   );
 }
 
-/** One server for the whole file, started before its tests and closed after them. */
-export function useServer(opts: { store?: () => Store; appendLimit?: number } = {}): {
+/**
+ * Which store the scenario servers use: memory by default; `AGL_IMAP_BACKEND=garage` runs the same
+ * scenarios on a real one-node Garage (S3 + K2V), as test/imap-server/onGarage.test.ts does.
+ */
+export const scenarioBackend = process.env.AGL_IMAP_BACKEND ?? "memory";
+
+async function openBaseStore(): Promise<{ store: Store; cleanup: () => Promise<void> }> {
+  if (scenarioBackend === "memory") return { store: memoryStore(), cleanup: async () => {} };
+  if (scenarioBackend !== "garage") throw new Error(`unknown AGL_IMAP_BACKEND ${scenarioBackend}`);
+  const { startGarage } = await import("../support/garage.ts");
+  const { openGarageStore } = await import("../../src/storage/garage/index.ts");
+  const peer = await startGarage();
+  const store = openGarageStore(peer, {
+    accessKeyId: peer.accessKeyId,
+    secretAccessKey: peer.secretAccessKey,
+  });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await peer.stop();
+    },
+  };
+}
+
+/**
+ * One server for the whole file, started before its tests and closed after them. `wrap` may put a
+ * test double around the real store (counting reads, simulating an outage).
+ */
+export function useServer(opts: { wrap?: (base: Store) => Store; appendLimit?: number } = {}): {
   server: () => TestServer;
 } {
   let server: TestServer | undefined;
+  let cleanup: (() => Promise<void>) | undefined;
   before(async () => {
+    const base = await openBaseStore();
+    cleanup = base.cleanup;
     server = await startTestServer({
-      ...(opts.store ? { store: opts.store() } : {}),
+      store: opts.wrap ? opts.wrap(base.store) : base.store,
       ...(opts.appendLimit ? { appendLimit: opts.appendLimit } : {}),
     });
   });
   after(async () => {
     await server?.close();
+    await cleanup?.();
   });
   return {
     server: () => {
