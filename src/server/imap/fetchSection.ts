@@ -3,13 +3,16 @@
  * literal. Headers of the top-level message come from sealed meta, so a header-only FETCH never
  * reads the body blob; everything else is a ranged read of only the chunks it needs.
  */
-import type { MessageMeta, MessageStore } from "../../mail/messageStore.ts";
+import type { MessageMeta } from "../../mail/messageStore.ts";
 import { headerFields, sectionRange, type ByteRange } from "../../mail/mime/index.ts";
 import type { Section } from "./parser/types.ts";
 import type { StreamedLiteral } from "./wire.ts";
 
 /** Bytes per ranged read when a body is streamed. */
 const STREAM_CHUNK = 256 * 1024;
+
+/** Reads bytes [start, start+length) of a stored message (ranged, or from a prefetched body). */
+export type BodyReader = (meta: MessageMeta, start: number, length: number) => Promise<Uint8Array>;
 
 export type SectionSource =
   { kind: "bytes"; bytes: Uint8Array } | { kind: "range"; range: ByteRange } | { kind: "missing" };
@@ -28,7 +31,7 @@ export function sectionName(section: Section): string {
 /** Where the section's bytes are, before any partial. */
 export async function locateSection(
   meta: MessageMeta,
-  messages: MessageStore,
+  read: BodyReader,
   section: Section,
 ): Promise<SectionSource> {
   const index = meta.index;
@@ -44,7 +47,7 @@ export async function locateSection(
     // Fields of a message/rfc822 part: its header block lives in the body blob.
     const range = sectionRange(index, section.part, "HEADER");
     if (!range) return { kind: "missing" };
-    const block = Buffer.from(await messages.bodyRange(meta, range.start, range.end - range.start)).toString(
+    const block = Buffer.from(await read(meta, range.start, range.end - range.start)).toString(
       "latin1",
     );
     return {
@@ -68,7 +71,7 @@ function withoutNul(bytes: Uint8Array): Uint8Array {
 export function sectionLiteral(
   source: Exclude<SectionSource, { kind: "missing" }>,
   meta: MessageMeta,
-  messages: MessageStore,
+  read: BodyReader,
   partial?: { offset: number; length: number },
 ): StreamedLiteral {
   const total = source.kind === "bytes" ? source.bytes.length : source.range.end - source.range.start;
@@ -91,7 +94,7 @@ export function sectionLiteral(
     async *chunks() {
       for (let done = 0; done < size;) {
         const n = Math.min(STREAM_CHUNK, size - done);
-        yield withoutNul(await messages.bodyRange(meta, from + done, n));
+        yield withoutNul(await read(meta, from + done, n));
         done += n;
       }
     },

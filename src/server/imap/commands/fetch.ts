@@ -9,7 +9,7 @@ import { envelopeBytes } from "../format/envelope.ts";
 import { bodyBytes, bodyStructureBytes } from "../format/bodyStructure.ts";
 import { ok } from "../errorResponse.ts";
 import { setHas } from "../messageSet.ts";
-import { locateSection, sectionLiteral, sectionName } from "../fetchSection.ts";
+import { locateSection, sectionLiteral, sectionName, type BodyReader } from "../fetchSection.ts";
 import type { FetchAttribute, Section } from "../parser/types.ts";
 import type { Selected, Session } from "../session.ts";
 import { compactSet, imapDateTime, type WirePart } from "../wire.ts";
@@ -18,6 +18,9 @@ import { flagList } from "./flags.ts";
 import { entriesOf } from "./selectedHelpers.ts";
 
 const BATCH = 100;
+/** Bodies up to this size are read whole, several at once, before a batch's replies are written. */
+const PREFETCH_MAX_BYTES = 1024 * 1024;
+const PREFETCH_PARALLEL = 8;
 
 const MACROS: Record<"ALL" | "FAST" | "FULL", FetchAttribute["kind"][]> = {
   FAST: ["FLAGS", "INTERNALDATE", "RFC822.SIZE"],
@@ -71,6 +74,7 @@ export const fetch: CommandHandler<"FETCH"> = {
     const attrs = attributesOf(cmd, session.condstore);
     const needsMeta = attrs.some((a) => NEEDS_META.has(a.kind));
     const markSeen = setsSeen(attrs) && !sel.readOnly;
+    const readsBody = attrs.some((a) => BODY_READERS.has(a.kind) && !isTopHeader(a));
     const seenNow = new Set<number>();
     for (let i = 0; i < entries.length; i += BATCH) {
       let batch = entries.slice(i, i + BATCH);
@@ -88,6 +92,7 @@ export const fetch: CommandHandler<"FETCH"> = {
         }
       }
       const metas = needsMeta ? await sel.mailbox.messages.getMeta(batch.map((e) => e.id)) : undefined;
+      const read = readsBody ? await prefetchBodies(sel, batch, metas!) : rangeReader(sel);
       for (const entry of batch) {
         const seq = sel.view.seqOf(entry.uid);
         if (seq === 0) continue;
@@ -97,7 +102,7 @@ export const fetch: CommandHandler<"FETCH"> = {
           continue;
         }
         const withFlags = seenNow.has(entry.uid) && !attrs.some((a) => a.kind === "FLAGS");
-        await session.out.line(await fetchLine(sel, seq, entry, meta, attrs, withFlags));
+        await session.out.line(await fetchLine(read, seq, entry, meta, attrs, withFlags));
       }
     }
     // The \Seen set here was just told; only other changes remain to report.
@@ -122,7 +127,7 @@ async function sendVanished(
 }
 
 async function fetchLine(
-  sel: Selected,
+  read: BodyReader,
   seq: number,
   entry: MailEntry,
   meta: MessageMeta | undefined,
@@ -136,7 +141,6 @@ async function fetchLine(
     first = false;
     parts.push(...p);
   };
-  const messages = sel.mailbox.messages;
   for (const a of attrs) {
     switch (a.kind) {
       case "UID":
@@ -164,19 +168,19 @@ async function fetchLine(
         item("BODY ", bodyBytes(meta!.index.root));
         break;
       case "RFC822":
-        item("RFC822 ", ...(await sectionParts(meta!, messages, { part: [] })));
+        item("RFC822 ", ...(await sectionParts(meta!, read, { part: [] })));
         break;
       case "RFC822.HEADER":
-        item("RFC822.HEADER ", ...(await sectionParts(meta!, messages, { part: [], text: "HEADER" })));
+        item("RFC822.HEADER ", ...(await sectionParts(meta!, read, { part: [], text: "HEADER" })));
         break;
       case "RFC822.TEXT":
-        item("RFC822.TEXT ", ...(await sectionParts(meta!, messages, { part: [], text: "TEXT" })));
+        item("RFC822.TEXT ", ...(await sectionParts(meta!, read, { part: [], text: "TEXT" })));
         break;
       case "BODY[]": {
         const origin = a.partial ? `<${a.partial.offset}>` : "";
         item(
           `BODY[${sectionName(a.section)}]${origin} `,
-          ...(await sectionParts(meta!, messages, a.section, a.partial)),
+          ...(await sectionParts(meta!, read, a.section, a.partial)),
         );
         break;
       }
@@ -189,11 +193,44 @@ async function fetchLine(
 
 async function sectionParts(
   meta: MessageMeta,
-  messages: Selected["mailbox"]["messages"],
+  read: BodyReader,
   section: Section,
   partial?: { offset: number; length: number },
 ): Promise<WirePart[]> {
-  const source = await locateSection(meta, messages, section);
+  const source = await locateSection(meta, read, section);
   if (source.kind === "missing") return ["NIL"];
-  return [sectionLiteral(source, meta, messages, partial)];
+  return [sectionLiteral(source, meta, read, partial)];
+}
+
+const BODY_READERS = new Set<FetchAttribute["kind"]>(["RFC822", "RFC822.TEXT", "BODY[]"]);
+
+/** BODY[HEADER], BODY[HEADER.FIELDS ...] of the top-level message: served from meta. */
+function isTopHeader(a: FetchAttribute): boolean {
+  return a.kind === "BODY[]" && a.section.part.length === 0 && (a.section.text ?? "").startsWith("HEADER");
+}
+
+function rangeReader(sel: Selected): BodyReader {
+  return (meta, start, length) => sel.mailbox.messages.bodyRange(meta, start, length);
+}
+
+/**
+ * Reads the small bodies of a batch whole, PREFETCH_PARALLEL at a time, so a remote store is
+ * crossed in parallel rather than once per message in turn; larger ones stay ranged and streamed.
+ */
+async function prefetchBodies(sel: Selected, batch: MailEntry[], metas: Map<string, MessageMeta>): Promise<BodyReader> {
+  const bodies = new Map<MessageMeta, Uint8Array>();
+  const small = batch.map((e) => metas.get(e.id)).filter((m): m is MessageMeta => !!m && m.size <= PREFETCH_MAX_BYTES);
+  let next = 0;
+  const worker = async () => {
+    while (next < small.length) {
+      const meta = small[next++]!;
+      bodies.set(meta, await sel.mailbox.messages.bodyRange(meta, 0, meta.index.physicalSize));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PREFETCH_PARALLEL, small.length) }, worker));
+  const ranged = rangeReader(sel);
+  return async (meta, start, length) => {
+    const body = bodies.get(meta);
+    return body ? body.subarray(start, start + length) : ranged(meta, start, length);
+  };
 }
