@@ -7,8 +7,9 @@
  * a process exit also kills whatever is still running, so an aborted test run leaves nothing behind.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open as openFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,31 +48,45 @@ export interface GaragePeer {
   nodes: GarageNode[];
   /** Runs the garage command line against node 0 (for extra buckets, keys...). */
   cli(...args: string[]): Promise<string>;
-  /** Stops node i (SIGTERM, then SIGKILL after 10 s); its data stays for startNode. */
-  stopNode(i: number): Promise<void>;
+  /**
+   * Stops node i: SIGTERM, then SIGKILL after 10 s (Garage waits up to 10 s for open client
+   * connections), or "crash" for SIGKILL at once. Its data stays for startNode.
+   */
+  stopNode(i: number, how?: "stop" | "crash"): Promise<void>;
   /** Starts node i again with its data; resolves when it answers on its S3 port. */
   startNode(i: number): Promise<void>;
   /** Stops every node and removes the temp folders. */
   stop(): Promise<void>;
 }
 
-/** A port nobody listens on right now, on 127.0.0.1. */
+/**
+ * A port nobody uses right now on 127.0.0.1, below Linux's ephemeral range (32768 and up): a node
+ * that restarts must get its ports back, and an ephemeral port may meanwhile have become the local
+ * end of some outgoing connection.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * 22_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
+  throw new Error("no free port found below 32000 on 127.0.0.1");
 }
 
-/** Daemons still running in this process, killed synchronously if the process exits first. */
+/** Daemons still running and folders not yet removed: cleaned synchronously if the process exits first. */
 const live = new Set<ChildProcess>();
+const roots = new Set<string>();
 process.on("exit", () => {
   for (const child of live) child.kill("SIGKILL");
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
 });
+
+/** Neither exited nor killed by a signal (a killed process has no exit code). */
+const isRunning = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
 
 interface NodeSetup {
   dir: string;
@@ -82,8 +97,15 @@ interface NodeSetup {
   child?: ChildProcess;
 }
 
-function configText(node: NodeSetup, rpcSecret: string, replication: number, k2v: boolean): string {
+function configText(
+  node: NodeSetup,
+  rpcSecret: string,
+  replication: number,
+  k2v: boolean,
+  peers: string[] = [],
+): string {
   return [
+    ...(peers.length ? [`bootstrap_peers = [${peers.map((id) => `"${id}"`).join(", ")}]`] : []),
     `metadata_dir = "${node.dir}/meta"`,
     `data_dir = "${node.dir}/data"`,
     `db_engine = "sqlite"`,
@@ -127,6 +149,7 @@ export async function startGarage(options: GarageOptions | string = {}): Promise
   const bin = garageBinary();
   if (!bin) throw new Error("garage not found (scripts/install-garage.sh builds it)");
   const root = await mkdtemp(join(tmpdir(), "agl-garage-"));
+  roots.add(root);
   const rpcSecret = randomBytes(32).toString("hex");
   const nodes: NodeSetup[] = [];
   for (let i = 0; i < count; i++) {
@@ -146,33 +169,38 @@ export async function startGarage(options: GarageOptions | string = {}): Promise
 
   const startNode = async (i: number) => {
     const node = nodes[i]!;
-    if (node.child && node.child.exitCode === null) return;
+    if (node.child && isRunning(node.child)) return;
+    // Its log stays in the temp folder while the cluster lives: the first place to look when a
+    // cluster test fails.
+    const log = await openFile(join(root, `node${i}.log`), "a");
     const child = spawn(bin, ["-c", node.config, "server"], {
-      stdio: "ignore",
+      stdio: ["ignore", log.fd, log.fd],
       env: { ...process.env, RUST_LOG: "warn" },
     });
+    await log.close();
     live.add(child);
     child.once("exit", () => live.delete(child));
     node.child = child;
     await waitForPort(node.s3, 20_000);
   };
 
-  const stopNode = async (i: number) => {
+  const stopNode = async (i: number, how: "stop" | "crash" = "stop") => {
     const child = nodes[i]!.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (!child || !isRunning(child)) return;
     await new Promise<void>((resolve) => {
-      const hard = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      const hard = setTimeout(() => child.kill("SIGKILL"), how === "crash" ? 0 : 10_000);
       child.once("exit", () => {
         clearTimeout(hard);
         resolve();
       });
-      child.kill("SIGTERM");
+      if (how === "stop") child.kill("SIGTERM");
     });
   };
 
   const stop = async () => {
     for (let i = 0; i < nodes.length; i++) await stopNode(i);
     await rm(root, { recursive: true, force: true });
+    roots.delete(root);
   };
 
   try {
@@ -191,6 +219,10 @@ export async function startGarage(options: GarageOptions | string = {}): Promise
       ids.push(full);
     }
     for (let i = 1; i < count; i++) await cliOn(0, "node", "connect", ids[i]!);
+    // A restarted node finds the others from its config, not only from the peer list it saves now
+    // and then (a node restarted soon after start-up would otherwise stay alone).
+    if (count > 1)
+      for (const node of nodes) await writeFile(node.config, configText(node, rpcSecret, count, k2v, ids));
     for (let i = 0; i < count; i++)
       await cliOn(0, "layout", "assign", "-z", `dc${i + 1}`, "-c", "1G", ids[i]!.split("@")[0]!);
     await cliOn(0, "layout", "apply", "--version", "1");
@@ -212,7 +244,7 @@ export async function startGarage(options: GarageOptions | string = {}): Promise
         s3Endpoint: `http://127.0.0.1:${n.s3}`,
         k2vEndpoint: k2v ? `http://127.0.0.1:${n.k2v}` : "",
         get running() {
-          return Boolean(n.child && n.child.exitCode === null && n.child.signalCode === null);
+          return Boolean(n.child && isRunning(n.child));
         },
       })),
       cli: (...args) => cliOn(0, ...args),
