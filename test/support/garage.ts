@@ -286,3 +286,80 @@ export function sharedGarage(options: GarageOptions = {}) {
     },
   };
 }
+
+/** One thing the host holds: an S3 object or a K2V row value, with the names it is stored under. */
+export interface HeldItem {
+  where: "s3" | "k2v";
+  /** The object key, or "pk / sk" of a row. */
+  name: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * Everything a bucket holds, as its host sees it: every S3 object, and every K2V row of every
+ * partition (ReadIndex, then ReadBatch with tombstones). For "nothing readable on the host" tests.
+ * K2V's partition index is updated asynchronously (doc/drafts/k2v-spec.md, Indexing): wait a few
+ * seconds after the last write, or pass `expectPartitions` to wait until that many are listed.
+ */
+export async function dumpBucket(
+  peer: GaragePeer,
+  options: { expectPartitions?: number; waitMs?: number } = {},
+): Promise<HeldItem[]> {
+  const { makeS3Client, netOptions, S3BlobStore } = await import("../../src/storage/garage/index.ts");
+  const { K2vClient } = await import("../../src/storage/garage/k2vClient.ts");
+  const net = netOptions();
+  const held: HeldItem[] = [];
+  const s3 = makeS3Client(peer, peer, net);
+  try {
+    const objects = new S3BlobStore(s3, peer, net);
+    let after: string | undefined;
+    for (;;) {
+      const page = await objects.list("", after, 1000);
+      for (const key of page.keys)
+        held.push({ where: "s3", name: key, bytes: (await objects.get(key)) ?? new Uint8Array(0) });
+      if (!page.nextStartAfter) break;
+      after = page.nextStartAfter;
+    }
+  } finally {
+    s3.destroy();
+  }
+  if (!peer.k2vEndpoint) return held;
+  const k2v = new K2vClient(peer, peer, net);
+  const decode = (body: Uint8Array) => JSON.parse(new TextDecoder().decode(body)) as unknown;
+  let partitions: string[] = [];
+  const deadline = Date.now() + (options.waitMs ?? 10_000);
+  for (;;) {
+    partitions = [];
+    let start: string | undefined;
+    for (;;) {
+      const answer = await k2v.call({ method: "GET", query: start === undefined ? {} : { start } });
+      const index = decode(answer.body) as {
+        partitionKeys: { pk: string }[];
+        nextStart: string | null;
+        more: boolean;
+      };
+      partitions.push(...index.partitionKeys.map((p) => p.pk));
+      if (!index.more || index.nextStart === null) break;
+      start = index.nextStart;
+    }
+    if (partitions.length >= (options.expectPartitions ?? 0) || Date.now() > deadline) break;
+    await sleep(250);
+  }
+  for (const pk of partitions) {
+    const answer = await k2v.call({
+      method: "POST",
+      query: { search: "" },
+      headers: { "content-type": "application/json" },
+      body: new TextEncoder().encode(JSON.stringify([{ partitionKey: pk, tombstones: true }])),
+    });
+    const [result] = decode(answer.body) as { items: { sk: string; v: (string | null)[] }[] }[];
+    for (const item of result!.items)
+      for (const value of item.v)
+        held.push({
+          where: "k2v",
+          name: `${pk} / ${item.sk}`,
+          bytes: value === null ? new Uint8Array(0) : Buffer.from(value, "base64"),
+        });
+  }
+  return held;
+}
