@@ -298,27 +298,41 @@ export class ObjectRowStore implements RowStore {
   ): Promise<RowEntry | null> {
     const seen = token === undefined ? undefined : decodeToken(token);
     const deadline = Date.now() + timeoutMs;
-    while (!this.closed) {
-      const state = await this.rowStateOf(pk, sk);
-      if (this.closed) break;
-      if (state && (!seen || state.live.some((id) => !seen.has(id)))) return state.entry;
-      const left = deadline - Date.now();
-      if (left <= 0) break;
-      await this.pause(Math.min(this.pollIntervalMs, left));
+    // Ends the poll on time even while a look at the row hangs (a silent host): that look is then
+    // abandoned, and the poll returns null.
+    const timeUp = this.pause(timeoutMs);
+    try {
+      while (!this.closed && Date.now() < deadline) {
+        const looking = this.rowStateOf(pk, sk);
+        const state = await Promise.race([looking, timeUp.then(() => undefined)]);
+        if (state === undefined || this.closed) {
+          looking.catch(() => {});
+          break;
+        }
+        if (state && (!seen || state.live.some((id) => !seen.has(id)))) return state.entry;
+        const nap = this.pause(Math.min(this.pollIntervalMs, deadline - Date.now()));
+        await Promise.race([nap, timeUp]);
+        nap.cancel();
+      }
+      return null;
+    } finally {
+      timeUp.cancel();
     }
-    return null;
   }
 
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
+  /** A wait that close() cuts short, and that can be cancelled so no timer outlives it. */
+  private pause(ms: number): Promise<void> & { cancel: () => void } {
+    let wake = () => {};
+    const done = new Promise<void>((resolve) => {
+      wake = () => {
         clearTimeout(timer);
         this.wakers.delete(wake);
         resolve();
       };
-      const timer = setTimeout(wake, ms);
+      const timer = setTimeout(wake, Math.max(0, ms));
       this.wakers.add(wake);
     });
+    return Object.assign(done, { cancel: () => wake() });
   }
 
   /** Ends waiting polls with null and lets started collections finish. */
