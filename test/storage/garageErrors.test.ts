@@ -136,6 +136,12 @@ describe("silent and failing hosts (fake servers)", () => {
     failing = createHttpServer((req, res) => {
       requests++;
       req.resume();
+      if (answer.body === "stall") {
+        // Promises 1,000 bytes, sends 10, then nothing.
+        res.writeHead(200, { "content-type": "application/octet-stream", "content-length": "1000" });
+        res.write("0123456789");
+        return;
+      }
       res.writeHead(answer.status, { "content-type": "application/json" });
       res.end(answer.body);
     });
@@ -183,6 +189,16 @@ describe("silent and failing hosts (fake servers)", () => {
       const took = Date.now() - began;
       assert.ok(took >= 650 && took < 1_500, `took ${took} ms`);
     }
+  });
+
+  test("a download whose body stalls after its headers is Unavailable once its time is up", async () => {
+    answer = { status: 200, body: "stall" };
+    const store = open(failingPort);
+    requests = 0;
+    const { message, ms } = await failure(() => store.blobs.get("x"), Unavailable);
+    assert.match(message, /no answer within 0\.5 s/);
+    assert.equal(requests, 3);
+    assert.ok(ms < 2_500, `took ${ms} ms`);
   });
 
   test("HTTP 503 is retried `attempts` times, then Unavailable with the status", async () => {

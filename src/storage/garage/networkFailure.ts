@@ -28,7 +28,7 @@ export function isNetworkFailure(err: unknown): boolean {
 }
 
 export function networkReason(err: unknown): string {
-  if (err instanceof AttemptTimedOut) return `no answer within ${err.ms / 1000} s`;
+  if (err instanceof AttemptTimedOut) return `no answer within ${Number((err.ms / 1000).toFixed(1))} s`;
   const name = (err as { name?: string })?.name;
   if (name === "TimeoutError" || name === "RequestTimeout") return "no answer in time";
   switch (codeOf(err)) {

@@ -39,7 +39,10 @@ export class S3BlobStore implements BlobStore {
   }
 
   /** One S3 call with retries, timeout and the concurrency limit; failures become AppErrors. */
-  async call<T>(bytes: number, send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async call<T>(
+    bytes: number,
+    send: (signal: AbortSignal, extend: (ms: number) => void) => Promise<T>,
+  ): Promise<T> {
     try {
       return await this.limiter.run(() =>
         withRetry(
@@ -68,12 +71,14 @@ export class S3BlobStore implements BlobStore {
   async get(key: string, range?: ByteRange): Promise<Uint8Array | null> {
     if (range) clipRange(Number.MAX_SAFE_INTEGER, range); // refuses a malformed range with Invalid
     const header = range ? `bytes=${range.start}-${range.end ?? ""}` : undefined;
-    return this.call(0, async (abortSignal) => {
+    return this.call(0, async (abortSignal, extend) => {
       try {
         const res = await this.s3.send(
           new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(header ? { Range: header } : {}) }),
           { abortSignal },
         );
+        // The headers came in time; the body gets the time its length needs.
+        extend(attemptTimeout(this.net, res.ContentLength ?? 0));
         const body = res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
         return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
       } catch (err) {

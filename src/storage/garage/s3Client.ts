@@ -35,8 +35,8 @@ export function makeS3Client(
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
     requestHandler: {
+      // The deadline of a whole call is ours (timed.ts); the SDK's requestTimeout only warns.
       connectionTimeout: Math.min(net.timeoutMs, 5_000),
-      requestTimeout: net.timeoutMs,
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
     },
