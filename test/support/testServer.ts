@@ -17,12 +17,20 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(opts: { store?: Store; appendLimit?: number } = {}): Promise<TestServer> {
+/**
+ * `joinExisting` serves an account another test server already created on the same storage: a
+ * second computer on the same bucket.
+ */
+export async function startTestServer(
+  opts: { store?: Store; appendLimit?: number; joinExisting?: boolean } = {},
+): Promise<TestServer> {
   const store = opts.store ?? memoryStore();
   const user = "alice";
   const password = "correct horse battery staple";
-  const account = await createAccount(store, { user, password, kdf: TEST_KDF });
-  await account.close();
+  if (!opts.joinExisting) {
+    const account = await createAccount(store, { user, password, kdf: TEST_KDF });
+    await account.close();
+  }
   const directory = new AccountDirectory(store, user, 20);
   const logs: string[] = [];
   const server = await startImapServer({

@@ -1,0 +1,92 @@
+/** FETCH attributes (RFC 3501 §6.4.5, RFC 7162 MODSEQ), with BODY[section]<partial>. */
+import type { Cursor } from "./cursor.ts";
+import { ParseError } from "./parseError.ts";
+import type { FetchAttribute, Section } from "./types.ts";
+
+const SIMPLE: Record<string, FetchAttribute> = {
+  UID: { kind: "UID" },
+  FLAGS: { kind: "FLAGS" },
+  INTERNALDATE: { kind: "INTERNALDATE" },
+  "RFC822.SIZE": { kind: "RFC822.SIZE" },
+  ENVELOPE: { kind: "ENVELOPE" },
+  BODYSTRUCTURE: { kind: "BODYSTRUCTURE" },
+  MODSEQ: { kind: "MODSEQ" },
+  RFC822: { kind: "RFC822" },
+  "RFC822.HEADER": { kind: "RFC822.HEADER" },
+  "RFC822.TEXT": { kind: "RFC822.TEXT" },
+};
+
+function name(c: Cursor): string {
+  let out = "";
+  while (/[A-Za-z0-9.]/.test(c.peek())) {
+    out += c.peek();
+    c.accept(c.peek());
+  }
+  if (!out) throw new ParseError(`a fetch attribute was expected${c.near()}`);
+  return out.toUpperCase();
+}
+
+export function fetchAttribute(c: Cursor): FetchAttribute {
+  const n = name(c);
+  if (n === "BODY" || n === "BODY.PEEK") {
+    if (c.peek() !== "[") {
+      if (n === "BODY.PEEK") throw new ParseError("BODY.PEEK needs a [section]");
+      return { kind: "BODY" };
+    }
+    c.expect("[");
+    const section = sectionSpec(c);
+    c.expect("]");
+    let partial: { offset: number; length: number } | undefined;
+    if (c.accept("<")) {
+      const offset = c.number("a partial offset", 4294967295);
+      c.expect(".");
+      const length = c.nzNumber("a partial length above 0");
+      c.expect(">");
+      partial = { offset, length };
+    }
+    return { kind: "BODY[]", peek: n === "BODY.PEEK", section, ...(partial ? { partial } : {}) };
+  }
+  if (n.startsWith("BINARY")) throw new ParseError("BINARY fetches are not supported (no BINARY capability)");
+  const simple = SIMPLE[n];
+  if (!simple) throw new ParseError(`unknown fetch attribute ${n}`);
+  return simple;
+}
+
+function sectionSpec(c: Cursor): Section {
+  const part: number[] = [];
+  while (/[0-9]/.test(c.peek())) {
+    part.push(c.nzNumber("a part number"));
+    if (!c.accept(".")) break;
+  }
+  if (c.peek() === "]") return { part };
+  let text = "";
+  while (/[A-Za-z.]/.test(c.peek())) {
+    text += c.peek();
+    c.accept(c.peek());
+  }
+  text = text.toUpperCase();
+  switch (text) {
+    case "HEADER":
+    case "TEXT":
+      return { part, text };
+    case "MIME":
+      if (part.length === 0) throw new ParseError("MIME needs a part number (e.g. BODY[1.MIME])");
+      return { part, text };
+    case "HEADER.FIELDS":
+    case "HEADER.FIELDS.NOT": {
+      c.sp();
+      c.expect("(");
+      const fields: string[] = [];
+      for (;;) {
+        fields.push(c.astring("a header field name"));
+        if (c.accept(")")) break;
+        c.sp();
+      }
+      return { part, text, fields };
+    }
+    default:
+      throw new ParseError(
+        `invalid section "${text}": HEADER, HEADER.FIELDS, HEADER.FIELDS.NOT, TEXT or MIME`,
+      );
+  }
+}
