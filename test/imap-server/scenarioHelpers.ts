@@ -43,18 +43,25 @@ async function openBaseStore(): Promise<{ store: Store; cleanup: () => Promise<v
  */
 export function useServer(opts: { wrap?: (base: Store) => Store; appendLimit?: number } = {}): {
   server: () => TestServer;
+  ready: () => Promise<TestServer>;
 } {
   let server: TestServer | undefined;
   let cleanup: (() => Promise<void>) | undefined;
-  before(async () => {
-    const base = await openBaseStore();
-    cleanup = base.cleanup;
-    server = await startTestServer({
-      store: opts.wrap ? opts.wrap(base.store) : base.store,
-      ...(opts.appendLimit ? { appendLimit: opts.appendLimit } : {}),
-    });
-  });
+  let starting: Promise<TestServer> | undefined;
+  const start = () =>
+    (starting ??= (async () => {
+      const base = await openBaseStore();
+      cleanup = base.cleanup;
+      server = await startTestServer({
+        store: opts.wrap ? opts.wrap(base.store) : base.store,
+        ...(opts.appendLimit ? { appendLimit: opts.appendLimit } : {}),
+      });
+      return server;
+    })());
+  // Hooks of one file may run in any order relative to each other: `ready` starts it on demand.
+  before(start);
   after(async () => {
+    await starting?.catch(() => undefined);
     await server?.close();
     await cleanup?.();
   });
@@ -63,6 +70,7 @@ export function useServer(opts: { wrap?: (base: Store) => Store; appendLimit?: n
       if (!server) throw new Error("server not started");
       return server;
     },
+    ready: start,
   };
 }
 

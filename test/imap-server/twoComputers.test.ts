@@ -20,6 +20,7 @@ const first = useServer({
 let second: TestServer;
 
 before(async () => {
+  await first.ready();
   second = await startTestServer({ store: shared!, joinExisting: true });
 });
 after(async () => {
@@ -63,7 +64,7 @@ test(
       seen = (await b.command("NOOP")).join("\n");
       if (!seen.includes("\\Flagged")) await new Promise((r) => setTimeout(r, 250));
     }
-    assert.match(seen, /\* 1 FETCH \(UID \d+ FLAGS \(\\Flagged \\Deleted\)\)/);
+    assert.match(seen, /\* 1 FETCH \(UID \d+ FLAGS \(\\Deleted \\Flagged\)\)/);
     assert.match(seen, /\* 2 EXISTS/);
     await a.command("EXPUNGE");
     let gone = "";

@@ -47,9 +47,7 @@ export async function locateSection(
     // Fields of a message/rfc822 part: its header block lives in the body blob.
     const range = sectionRange(index, section.part, "HEADER");
     if (!range) return { kind: "missing" };
-    const block = Buffer.from(await read(meta, range.start, range.end - range.start)).toString(
-      "latin1",
-    );
+    const block = Buffer.from(await read(meta, range.start, range.end - range.start)).toString("latin1");
     return {
       kind: "bytes",
       bytes: Buffer.from(headerFields(block, section.fields ?? [], text === "HEADER.FIELDS.NOT"), "latin1"),

@@ -217,9 +217,15 @@ function rangeReader(sel: Selected): BodyReader {
  * Reads the small bodies of a batch whole, PREFETCH_PARALLEL at a time, so a remote store is
  * crossed in parallel rather than once per message in turn; larger ones stay ranged and streamed.
  */
-async function prefetchBodies(sel: Selected, batch: MailEntry[], metas: Map<string, MessageMeta>): Promise<BodyReader> {
+async function prefetchBodies(
+  sel: Selected,
+  batch: MailEntry[],
+  metas: Map<string, MessageMeta>,
+): Promise<BodyReader> {
   const bodies = new Map<MessageMeta, Uint8Array>();
-  const small = batch.map((e) => metas.get(e.id)).filter((m): m is MessageMeta => !!m && m.size <= PREFETCH_MAX_BYTES);
+  const small = batch
+    .map((e) => metas.get(e.id))
+    .filter((m): m is MessageMeta => !!m && m.size <= PREFETCH_MAX_BYTES);
   let next = 0;
   const worker = async () => {
     while (next < small.length) {

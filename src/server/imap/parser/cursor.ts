@@ -9,8 +9,9 @@ export type FramePart = { kind: "text"; text: string } | { kind: "literal"; byte
 
 /** atom-specials of RFC 3501 §9 (plus CTL and 8-bit); ']' is allowed in astrings only. */
 const ATOM_CHAR = /[^(){ %*"\\\]\x00-\x1f\x7f-\xff]/;
-const ASTRING_CHAR = /[^(){ %*"\\\x00-\x1f\x7f-\xff]/;
-const LIST_CHAR = /[^(){ "\\\]\x00-\x1f\x7f-\xff]/;
+/** 8-bit bytes are accepted in astrings: clients send UTF-8 unquoted (SEARCH CHARSET UTF-8 ...). */
+const ASTRING_CHAR = /[^(){ %*"\\\x00-\x1f\x7f]/;
+const LIST_CHAR = /[^(){ "\\\]\x00-\x1f\x7f]/;
 
 export class Cursor {
   private part = 0;
