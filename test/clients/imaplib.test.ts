@@ -1,9 +1,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { findExecutable, skipUnless } from "../support/peers.ts";
 import { startTestServer, type TestServer } from "../support/testServer.ts";
+import { runChild } from "../support/runChild.ts";
 
 const python = findExecutable("python3");
 let server: TestServer;
@@ -16,11 +16,10 @@ after(() => server.close());
 test(
   "Python imaplib (needs python3): login, list, select, fetch, search, store, append, expunge, logout",
   { skip: skipUnless(python !== undefined, "python3", "apt-get install python3") },
-  () => {
+  async () => {
     const script = fileURLToPath(new URL("./imaplib_session.py", import.meta.url));
-    const run = spawnSync(python!, [script, String(server.port), server.user, server.password], {
-      encoding: "utf8",
-      timeout: 30_000,
+    const run = await runChild(python!, [script, String(server.port), server.user, server.password], {
+      timeoutMs: 30_000,
     });
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
     assert.match(run.stdout, /ok logout BYE/);

@@ -4,13 +4,13 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ImapFlow } from "imapflow";
 import { findExecutable, skipUnless } from "../support/peers.ts";
 import { startTestServer, type TestServer } from "../support/testServer.ts";
+import { runChild } from "../support/runChild.ts";
 
 const mbsync = findExecutable("mbsync");
 const skip = skipUnless(mbsync !== undefined, "mbsync", "apt-get install isync");
@@ -49,11 +49,8 @@ function rc(): string {
   ].join("\n");
 }
 
-function sync(): string {
-  const run = spawnSync(mbsync!, ["-c", join(dir, "mbsyncrc"), "-V", "test"], {
-    encoding: "utf8",
-    timeout: 180_000,
-  });
+async function sync(): Promise<string> {
+  const run = await runChild(mbsync!, ["-c", join(dir, "mbsyncrc"), "-V", "test"], { timeoutMs: 180_000 });
   assert.equal(run.status, 0, `mbsync failed:\n${run.stdout}\n${run.stderr}`);
   return run.stdout + run.stderr;
 }
@@ -101,7 +98,7 @@ test(
   "mbsync (needs isync) pulls 1,000 messages, pushes new mail, flags and deletions, then has nothing to do",
   { skip },
   async () => {
-    sync();
+    await sync();
     let files = maildirFiles();
     assert.equal(files.length, COUNT);
     const seen = files.filter((f) => /:2,[A-Z]*S/.test(f)).length;
@@ -116,7 +113,7 @@ test(
     renameSync(unseen, `${unseen}FS`);
     const doomed = files.find((f) => f !== unseen)!;
     unlinkSync(doomed);
-    sync();
+    await sync();
 
     const c = new ImapFlow({
       host: "127.0.0.1",
@@ -140,7 +137,7 @@ test(
 
     files = maildirFiles();
     const before = files.sort().join("\n");
-    const out = sync();
+    const out = await sync();
     assert.equal(maildirFiles().sort().join("\n"), before, "a second sync must not change the Maildir");
     assert.doesNotMatch(out, /far side: \+[1-9]|near side: \+[1-9]/i, out);
   },

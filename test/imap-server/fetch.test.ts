@@ -113,9 +113,9 @@ test("BODY[] sets \\Seen and says so; BODY.PEEK[] and EXAMINE do not", async () 
   assert.equal(ro[0], "* 1 FETCH (BODY[TEXT] {10}\r\nBody one\r\n)");
   await c.command("SELECT INBOX");
   const peek = await c.command("FETCH 1 (BODY.PEEK[TEXT] FLAGS)");
-  assert.equal(peek[0], "* 1 FETCH (BODY[TEXT] {10}\r\nBody one\r\n FLAGS ($Work \\Flagged))");
+  assert.equal(peek[0], "* 1 FETCH (FLAGS ($Work \\Flagged) BODY[TEXT] {10}\r\nBody one\r\n)");
   const r = await c.command("FETCH 1 (BODY[TEXT])");
-  assert.equal(r[0], "* 1 FETCH (BODY[TEXT] {10}\r\nBody one\r\n FLAGS ($Work \\Flagged \\Seen))");
+  assert.equal(r[0], "* 1 FETCH (FLAGS ($Work \\Flagged \\Seen) BODY[TEXT] {10}\r\nBody one\r\n)");
   assert.equal(r.length, 2, r.join("\n"));
   const whole = await c.command("UID FETCH 1 (RFC822)");
   assert.equal(

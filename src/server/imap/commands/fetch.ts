@@ -52,7 +52,14 @@ function attributesOf(cmd: CommandOf<"FETCH">, condstore: boolean): FetchAttribu
   if (cmd.modifiers.changedSince !== undefined || (condstore && has("FLAGS"))) add({ kind: "MODSEQ" });
   // Without UID FETCH, UID is only sent when asked (first, still).
   if (!cmd.uid && !cmd.attributes.some((a) => a.kind === "UID")) attrs.shift();
-  return attrs;
+  // UID, FLAGS and MODSEQ lead, as Dovecot sends them: clients such as Python's imaplib read
+  // flags from the text before the first literal.
+  const rank = (a: FetchAttribute) =>
+    a.kind === "UID" ? 0 : a.kind === "FLAGS" ? 1 : a.kind === "MODSEQ" ? 2 : 3;
+  return attrs
+    .map((a, i) => ({ a, i }))
+    .sort((x, y) => rank(x.a) - rank(y.a) || x.i - y.i)
+    .map((x) => x.a);
 }
 
 /** Whether the fetch reads a body part that sets \Seen (RFC 3501 §6.4.5). */
@@ -135,6 +142,12 @@ async function fetchLine(
   addFlags: boolean,
 ): Promise<WirePart[]> {
   const parts: WirePart[] = [`* ${seq} FETCH (`];
+  if (addFlags)
+    attrs = [
+      ...attrs.slice(0, attrs[0]?.kind === "UID" ? 1 : 0),
+      { kind: "FLAGS" },
+      ...attrs.slice(attrs[0]?.kind === "UID" ? 1 : 0),
+    ];
   let first = true;
   const item = (...p: WirePart[]) => {
     if (!first) parts.push(" ");
@@ -186,7 +199,6 @@ async function fetchLine(
       }
     }
   }
-  if (addFlags) item(`FLAGS ${flagList(entry.flags)}`);
   parts.push(")");
   return parts;
 }
