@@ -1,20 +1,28 @@
 /**
  * Frames the client's byte stream into commands: lines, synchronizing literals ({n}, after a "+"
- * continuation) and LITERAL+ ({n+}), then hands each framed command to the grammar. Memory is
- * bounded: a line longer than maxLineBytes is skipped to its CRLF without being kept, a literal
- * larger than its limit is refused (a synchronizing one before its bytes are sent; a
- * non-synchronizing one is read and dropped), and the socket is paused while unread input piles up.
+ * continuation) and LITERAL+ ({n+}, RFC 7888), then hands each framed command to the grammar.
+ *
+ * Memory is bounded. Unread input is held up to about maxLineBytes (the socket is paused beyond
+ * that and resumed once the command in front has been read); a line longer than maxLineBytes is
+ * skipped to its end without being kept; literal bytes are moved straight into their own buffer,
+ * at most appendLimit for APPEND and maxLiteralBytes in all for any other command. A literal over
+ * its limit is refused: a synchronizing one before the client sends it (no "+"), a LITERAL+ one
+ * by reading and dropping its bytes, or, past an absolute cap, by closing the connection.
+ *
+ * Line ends: CRLF, and a bare LF is accepted too (some scripts and test tools send it; nothing
+ * in a command line can be confused by it, since a CR or LF never belongs inside a line).
  */
+import { ByteQueue } from "./byteQueue.ts";
 import { parseCommand, tagOf } from "./commands.ts";
 import type { FramePart } from "./cursor.ts";
 import type { ParseFailure, TaggedCommand } from "./types.ts";
 
 export interface CommandReaderOptions {
-  /** Longest command line (excluding literals). */
+  /** Longest command line (excluding literals); default 64 KiB. */
   maxLineBytes?: number;
-  /** Largest literal outside APPEND. */
+  /** Most literal bytes in one command other than APPEND; default 64 KiB. */
   maxLiteralBytes?: number;
-  /** Largest APPEND literal (APPENDLIMIT). */
+  /** Largest APPEND literal (APPENDLIMIT, RFC 7889). */
   appendLimit: number;
   /** Most literals in one command. */
   maxLiterals?: number;
@@ -22,7 +30,11 @@ export interface CommandReaderOptions {
   continuation: (text: string) => void;
 }
 
-const LITERAL_AT_END = /\{(\d{1,20})(\+?)\}$/;
+/** A literal announcement at the end of a line: "{n}", "{n+}", or literal8 "~{n}" (RFC 3516). */
+const LITERAL_AT_END = /(~?)\{(\d{1,20})(\+?)\}$/;
+
+/** A whole command (all its lines) may be this many times maxLineBytes. */
+const LINES_PER_COMMAND = 4;
 
 type Input = NodeJS.ReadableStream & {
   pause(): unknown;
@@ -31,22 +43,30 @@ type Input = NodeJS.ReadableStream & {
   off(event: string, listener: (...args: never[]) => void): unknown;
 };
 
+type LineResult = { line: string } | { tooLong: { head: string; tail: string } } | null;
+
+interface Refusal {
+  status: "BAD" | "NO";
+  text: string;
+  code?: string;
+}
+
 export class CommandReader {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly queue = new ByteQueue();
   private ended = false;
   private wake: (() => void) | undefined;
   private input: Input;
   private readonly maxLine: number;
   private readonly maxLiteral: number;
   private readonly maxLiterals: number;
+  /** Past this, a LITERAL+ literal is not worth reading to stay in sync: the connection closes. */
+  private readonly discardCap: number;
   /** Pause the socket when this much unread input waits. */
   private readonly highWater: number;
 
-  private readonly onData = (chunk: Buffer) => {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    if (this.buffered > this.highWater) this.input.pause();
+  private readonly onData = (chunk: Buffer | string) => {
+    this.queue.push(typeof chunk === "string" ? Buffer.from(chunk, "latin1") : chunk);
+    if (this.queue.length >= this.highWater) this.input.pause();
     this.poke();
   };
   private readonly onEnd = () => {
@@ -61,7 +81,9 @@ export class CommandReader {
     this.maxLine = opts.maxLineBytes ?? 64 * 1024;
     this.maxLiteral = opts.maxLiteralBytes ?? 64 * 1024;
     this.maxLiterals = opts.maxLiterals ?? 64;
-    this.highWater = Math.max(this.maxLine * 2, 256 * 1024);
+    this.discardCap = Math.max(opts.appendLimit * 2, 64 * 1024 * 1024);
+    // Room for a longest line with its CRLF, so that a line at the limit is never cut.
+    this.highWater = this.maxLine + 2;
     this.input = input as Input;
     this.attach();
   }
@@ -73,96 +95,104 @@ export class CommandReader {
     this.input.on("error", this.onEnd);
   }
 
+  private detach(): void {
+    this.input.off("data", this.onData);
+    this.input.off("end", this.onEnd);
+    this.input.off("close", this.onEnd);
+    this.input.off("error", this.onEnd);
+  }
+
   private poke(): void {
     const w = this.wake;
     this.wake = undefined;
     w?.();
   }
 
-  /** Bytes received and not yet consumed. */
+  /** Whether bytes were received and not yet consumed (STARTTLS refuses to upgrade then). */
   get hasBufferedInput(): boolean {
-    return this.buffered > 0;
+    return this.queue.length > 0;
+  }
+
+  /** Unread input held now, in bytes (tests check it stays bounded). */
+  get bufferedBytes(): number {
+    return this.queue.length;
   }
 
   /** STARTTLS: read from the TLS socket from now on. */
   replaceInput(next: NodeJS.ReadableStream): void {
-    this.input.off("data", this.onData);
-    this.input.off("end", this.onEnd);
-    this.input.off("close", this.onEnd);
-    this.input.off("error", this.onEnd);
+    this.detach();
     this.input = next as Input;
     this.ended = false;
     this.attach();
     this.input.resume();
   }
 
+  /** Waits for more input; false at its end. */
   private async more(): Promise<boolean> {
     if (this.ended) return false;
-    if (this.buffered <= this.highWater) this.input.resume();
+    // The reader needs bytes now: read on even past highWater (its caller bounds what it keeps).
+    this.input.resume();
     await new Promise<void>((resolve) => {
       this.wake = resolve;
     });
     return true;
   }
 
-  private take(n: number): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    const out = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.chunks = rest.length ? [rest] : [];
-    this.buffered = rest.length;
-    return out;
-  }
-
-  private indexOfLf(): number {
-    let offset = 0;
-    for (const chunk of this.chunks) {
-      const i = chunk.indexOf(10);
-      if (i >= 0) return offset + i;
-      offset += chunk.length;
-    }
-    return -1;
-  }
-
   /**
-   * One line without its line end (CRLF, or a bare LF, accepted as clients sometimes send it);
-   * "tooLong" when it passed `max` (it is then skipped to its end, keeping only its start).
+   * One line without its line end. A line longer than `max` is skipped to its end; only its first
+   * and last bytes are kept (for the tag, and to see whether a LITERAL+ literal follows it).
    */
-  private async readLine(max: number): Promise<{ line: string } | { tooLong: string } | null> {
-    let skipping: string | undefined;
+  private async readLine(max: number): Promise<LineResult> {
+    let head: string | undefined;
+    let tail = "";
     for (;;) {
-      const lf = this.indexOfLf();
+      const lf = this.queue.indexOfLf();
       if (lf >= 0) {
-        const raw = this.take(lf + 1);
-        if (skipping !== undefined) return { tooLong: skipping };
-        if (lf > max) return { tooLong: raw.subarray(0, 64).toString("latin1") };
+        const raw = this.queue.take(lf + 1);
         const end = lf > 0 && raw[lf - 1] === 13 ? lf - 1 : lf;
-        return { line: raw.subarray(0, end).toString("latin1") };
+        if (head === undefined && end <= max) return { line: raw.toString("latin1", 0, end) };
+        head ??= raw.toString("latin1", 0, Math.min(end, 64));
+        tail = (tail + raw.toString("latin1", Math.max(0, end - 64), end)).slice(-64);
+        return { tooLong: { head, tail } };
       }
-      if (this.buffered > max) {
-        // Keep nothing of an overlong line but its start (for the tag).
-        const dropped = this.take(this.buffered);
-        skipping ??= dropped.subarray(0, 64).toString("latin1");
+      if (this.queue.length > max + 1) {
+        const n = this.queue.length;
+        const dropped = this.queue.take(n);
+        head ??= dropped.toString("latin1", 0, 64);
+        tail = (tail + dropped.toString("latin1", Math.max(0, n - 64))).slice(-64);
       }
       if (!(await this.more())) return null;
     }
   }
 
+  /** n bytes in a buffer of their own; null when the input ended first. */
   private async readBytes(n: number): Promise<Buffer | null> {
-    while (this.buffered < n) if (!(await this.more())) return null;
-    return Buffer.from(this.take(n));
+    const out = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n) {
+      const k = Math.min(this.queue.length, n - got);
+      this.queue.copyInto(out, got, k);
+      got += k;
+      if (got < n && !(await this.more())) return null;
+    }
+    return out;
   }
 
   private async discardBytes(n: number): Promise<boolean> {
     let left = n;
     while (left > 0) {
-      if (this.buffered === 0 && !(await this.more())) return false;
-      left -= this.take(Math.min(left, this.buffered)).length;
+      const k = Math.min(left, this.queue.length);
+      this.queue.drop(k);
+      left -= k;
+      if (left > 0 && !(await this.more())) return false;
     }
     return true;
   }
 
-  /** A raw line for IDLE's DONE or an AUTHENTICATE response; null when the client left. */
+  /**
+   * A raw line for IDLE's DONE or an AUTHENTICATE response, as UTF-8; "" when it was longer than
+   * maxBytes (it is skipped); null when the client left.
+   */
   async nextLine(maxBytes = this.maxLine): Promise<string | null> {
     const r = await this.readLine(maxBytes);
     if (r === null) return null;
@@ -170,76 +200,121 @@ export class CommandReader {
     return Buffer.from(r.line, "latin1").toString("utf8");
   }
 
-  /** The next command, a failure to answer, or null at the end of input. */
+  /** The next command, a failure to answer, or null at the end of input. Never throws on input. */
   async next(): Promise<TaggedCommand | ParseFailure | null> {
     const parts: FramePart[] = [];
-    let total = 0;
-    let isAppend: boolean | undefined;
+    let lineBytes = 0;
+    let literalBytes = 0;
+    let isAppend = false;
     for (;;) {
       const r = await this.readLine(this.maxLine);
       if (r === null) return null;
       if ("tooLong" in r) {
-        return failure(
-          partsHead(parts, r.tooLong),
-          "BAD",
-          `command line too long (the limit is ${this.maxLine} bytes)`,
-        );
+        const head = partsHead(parts, r.tooLong.head);
+        const refusal = {
+          status: "BAD" as const,
+          text: `command line too long (at most ${this.maxLine} bytes)`,
+        };
+        return this.refuseAfterLine(head, r.tooLong.tail, refusal);
       }
       const line = r.line;
-      total += line.length;
-      if (total > this.maxLine * 4) {
-        return failure(partsHead(parts, line), "BAD", "command too long");
+      if (parts.length === 0 && line.trim() === "") continue; // stray blank lines are ignored
+      lineBytes += line.length;
+      if (lineBytes > this.maxLine * LINES_PER_COMMAND) {
+        const refusal = { status: "BAD" as const, text: "command too long" };
+        return this.refuseAfterLine(partsHead(parts, line), line, refusal);
       }
-      if (parts.length === 0 && line.trim() === "") continue;
       const m = LITERAL_AT_END.exec(line);
       if (!m) {
         parts.push({ kind: "text", text: line });
         return parseCommand(parts);
       }
       parts.push({ kind: "text", text: line.slice(0, m.index) });
-      isAppend ??= /^\S+ APPEND /i.test(partsHead(parts, ""));
-      const size = Number(m[1]);
-      const sync = m[2] !== "+";
-      const limit = isAppend ? this.opts.appendLimit : this.maxLiteral;
-      const count = parts.filter((p) => p.kind === "literal").length;
-      if (size > limit || count >= this.maxLiterals) {
-        const text =
-          count >= this.maxLiterals
-            ? `too many literals in one command (at most ${this.maxLiterals})`
-            : isAppend
-              ? `the message is larger than the limit of ${limit} bytes`
-              : `literal too large (at most ${limit} bytes here)`;
-        const code = isAppend && size > limit ? "TOOBIG" : undefined;
-        if (sync) {
-          // The client waits for "+" and sends nothing more of this command.
-          return failure(partsHead(parts, ""), isAppend ? "NO" : "BAD", text, code);
-        }
-        // LITERAL+: the bytes are coming anyway. Drop them (bounded memory), then the line's rest.
-        const cap = Math.max(this.opts.appendLimit * 2, 64 * 1024 * 1024);
-        if (size > cap) {
-          return { ...failure(partsHead(parts, ""), "BAD", `${text}; closing`, code), fatal: true };
-        }
-        if (!(await this.discardBytes(size))) return null;
-        const rest = await this.skipRestOfCommand();
-        if (rest === null) return null;
-        return failure(partsHead(parts, ""), isAppend ? "NO" : "BAD", text, code);
+      if (parts.length === 1) isAppend = /^[^ ]+ APPEND /i.test(partsHead(parts, ""));
+      const size = Number(m[2]);
+      const sync = m[3] !== "+";
+      const head = partsHead(parts, "");
+      const refusal = this.literalRefusal(m[1] === "~", size, literalBytes, parts.length, isAppend);
+      if (refusal) {
+        // A client waiting for "+" sends nothing more of this command; a LITERAL+ one sends it all.
+        if (sync) return failure(head, refusal);
+        return this.dropLiteralAndRest(head, size, refusal);
       }
       if (sync) this.opts.continuation("Ready for literal data");
       const bytes = await this.readBytes(size);
       if (bytes === null) return null;
+      literalBytes += size;
       parts.push({ kind: "literal", bytes });
     }
   }
 
-  /** After a dropped LITERAL+ literal: the rest of the command, with any further literals, is skipped. */
-  private async skipRestOfCommand(): Promise<true | null> {
+  /** Why a literal announced now cannot be taken, or undefined when it can. */
+  private literalRefusal(
+    literal8: boolean,
+    size: number,
+    soFar: number,
+    partCount: number,
+    isAppend: boolean,
+  ): Refusal | undefined {
+    if (literal8) return { status: "BAD", text: "literal8 (~{n}) needs BINARY, which is not supported" };
+    if (partCount > this.maxLiterals) {
+      return { status: "BAD", text: `too many literals in one command (at most ${this.maxLiterals})` };
+    }
+    if (isAppend) {
+      if (size > this.opts.appendLimit) {
+        const text = `the message is larger than the limit of ${this.opts.appendLimit} bytes`;
+        return { status: "NO", code: "TOOBIG", text };
+      }
+      // Literals besides the message (a mailbox name) get the ordinary allowance on top.
+      if (soFar + size > this.opts.appendLimit + this.maxLiteral) {
+        return { status: "BAD", text: "too many literal bytes in one APPEND" };
+      }
+      return undefined;
+    }
+    if (soFar + size > this.maxLiteral) {
+      return { status: "BAD", text: `literal too large (at most ${this.maxLiteral} bytes in a command)` };
+    }
+    return undefined;
+  }
+
+  /**
+   * A refused LITERAL+ literal: its bytes come anyway, so they are read and dropped (never
+   * parsed as commands), then the rest of the command. Past the cap the stream is given up.
+   */
+  private async dropLiteralAndRest(
+    head: string,
+    size: number,
+    refusal: Refusal,
+  ): Promise<ParseFailure | null> {
+    if (size > this.discardCap) return { ...failure(head, refusal), fatal: true };
+    if (!(await this.discardBytes(size))) return null;
+    const rest = await this.skipRestOfCommand();
+    if (rest === null) return null;
+    return { ...failure(head, refusal), ...(rest === "lost" ? { fatal: true } : {}) };
+  }
+
+  /** A refusal for a line that was skipped: a LITERAL+ literal announced at its end is dropped too. */
+  private async refuseAfterLine(head: string, tail: string, refusal: Refusal): Promise<ParseFailure | null> {
+    const m = LITERAL_AT_END.exec(tail);
+    if (m && m[3] === "+") return this.dropLiteralAndRest(head, Number(m[2]), refusal);
+    return failure(head, refusal);
+  }
+
+  /**
+   * After a dropped literal: the rest of the command, with its further LITERAL+ literals, is
+   * skipped; "lost" when one of them is too large to skip.
+   */
+  private async skipRestOfCommand(): Promise<"skipped" | "lost" | null> {
     for (;;) {
       const r = await this.readLine(this.maxLine);
       if (r === null) return null;
-      if ("tooLong" in r) return true;
-      const m = LITERAL_AT_END.exec(r.line);
-      if (!m || m[2] !== "+") return true;
-      if (!(await this.discardBytes(Number(m[1])))) return null;
+      const tail = "tooLong" in r ? r.tooLong.tail : r.line;
+      const m = LITERAL_AT_END.exec(tail);
+      // A synchronizing literal here gets no "+", so the client sends nothing more of it.
+      if (!m || m[3] !== "+") return "skipped";
+      const size = Number(m[2]);
+      if (size > this.discardCap) return "lost";
+      if (!(await this.discardBytes(size))) return null;
     }
   }
 }
@@ -249,7 +324,12 @@ function partsHead(parts: FramePart[], fallback: string): string {
   return first?.kind === "text" ? first.text : fallback;
 }
 
-function failure(head: string, status: "BAD" | "NO", text: string, code?: string): ParseFailure {
+function failure(head: string, refusal: Refusal): ParseFailure {
   const tag = tagOf(head);
-  return { ...(tag ? { tag } : {}), status, text, ...(code ? { code } : {}) };
+  return {
+    ...(tag ? { tag } : {}),
+    status: refusal.status,
+    text: refusal.text,
+    ...(refusal.code ? { code: refusal.code } : {}),
+  };
 }
