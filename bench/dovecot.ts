@@ -1,0 +1,194 @@
+/**
+ * A private Dovecot (Debian dovecot-imapd) for the bench: loopback only, a free port, a static
+ * passwd file, and a Maildir holding the corpus. The corpus files are hard-linked (copied across
+ * file systems): Dovecot renames files to change flags and never rewrites them, so the cache stays
+ * intact. As root, Dovecot runs as `nobody` (its imap-login refuses root). Stopped by its PID.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { chown, copyFile, link, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Corpus } from "./corpus.ts";
+import { cacheRoot } from "./corpus.ts";
+import { freePort } from "./freePort.ts";
+import { ImapWire, withTimeout } from "./imapWire.ts";
+
+export const dovecotBinary = "/usr/sbin/dovecot";
+const NOBODY = { uid: 65534, gid: 65534 };
+
+export interface DovecotServer {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  pid: number;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+function config(dir: string, port: number, owner: { user: string; group: string }): string {
+  return `protocols = imap
+listen = 127.0.0.1
+base_dir = ${dir}/run
+state_dir = ${dir}/run
+log_path = ${dir}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+default_internal_user = ${owner.user}
+default_internal_group = ${owner.group}
+default_login_user = ${owner.user}
+mail_location = maildir:~/Maildir
+# The bench opens a few connections at once and many in a row; the default limit is 10.
+mail_max_userip_connections = 100
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN ${dir}/passwd
+}
+userdb {
+  driver = passwd-file
+  args = ${dir}/passwd
+}
+service imap-login {
+  chroot =
+  inet_listener imap {
+    port = ${port}
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service anvil {
+  chroot =
+}
+`;
+}
+
+/** Hard links every corpus file into `home`/Maildir/cur, falling back to copies across file systems. */
+async function fillMaildir(corpus: Corpus, home: string): Promise<void> {
+  let useLinks = true;
+  const queue = corpus.messages.map((m) => m.file);
+  const worker = async () => {
+    for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+      const from = join(corpus.dir, file);
+      const to = join(home, file);
+      if (useLinks) {
+        try {
+          await link(from, to);
+          continue;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
+          useLinks = false;
+        }
+      }
+      await copyFile(from, to);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}
+
+export async function startDovecot(
+  corpus: Corpus,
+  log: (line: string) => void = () => {},
+): Promise<DovecotServer> {
+  if (!existsSync(dovecotBinary))
+    throw new Error(`${dovecotBinary} not found: apt-get install dovecot-imapd`);
+  const asRoot = process.getuid?.() === 0;
+  await mkdir(cacheRoot, { recursive: true });
+  // Inside the cache folder: the same file system as the corpus, so links work.
+  const dir = await mkdtemp(join(cacheRoot, "dovecot-"));
+  const home = join(dir, "home", "bench");
+  const maildir = join(home, "Maildir");
+  for (const sub of ["cur", "new", "tmp"]) await mkdir(join(maildir, sub), { recursive: true });
+  await mkdir(join(dir, "run"), { recursive: true });
+  await fillMaildir(corpus, home);
+  const id = asRoot ? NOBODY : { uid: process.getuid!(), gid: process.getgid!() };
+  const password = "bench-password";
+  await writeFile(join(dir, "passwd"), `bench:{PLAIN}${password}:${id.uid}:${id.gid}::${home}\n`);
+  const owner = asRoot
+    ? { user: "nobody", group: "nogroup" }
+    : {
+        user:
+          (await readFile("/etc/passwd", "utf8"))
+            .split("\n")
+            .find((l) => l.split(":")[2] === String(id.uid))
+            ?.split(":")[0] ?? "nobody",
+        group:
+          (await readFile("/etc/group", "utf8"))
+            .split("\n")
+            .find((l) => l.split(":")[2] === String(id.gid))
+            ?.split(":")[0] ?? "nogroup",
+      };
+  const port = await freePort();
+  await writeFile(join(dir, "dovecot.conf"), config(dir, port, owner));
+  if (asRoot) {
+    // Folders become nobody's; the linked message files stay root's and read-only to it, which is
+    // all Dovecot needs (renames happen in folders it owns).
+    for (const path of [
+      dir,
+      join(dir, "run"),
+      join(dir, "home"),
+      home,
+      maildir,
+      ...["cur", "new", "tmp"].map((s) => join(maildir, s)),
+      join(dir, "passwd"),
+      join(dir, "dovecot.conf"),
+    ])
+      await chown(path, NOBODY.uid, NOBODY.gid);
+  }
+  const args = ["-F", "-c", join(dir, "dovecot.conf")];
+  const child: ChildProcess = asRoot
+    ? spawn(
+        "setpriv",
+        ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", dovecotBinary, ...args],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      )
+    : spawn(dovecotBinary, args, { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const hard = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(hard);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  process.once("exit", () => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  });
+  try {
+    await waitForGreeting(port, child, () => stderr);
+    // Delivery would have indexed each message as it arrived: one untimed SELECT builds the UID
+    // list and index, so the timed first sync starts from a mailbox in its everyday state.
+    const started = performance.now();
+    const wire = await ImapWire.open("127.0.0.1", port);
+    await wire.command(`LOGIN bench ${password}`);
+    await wire.command("SELECT INBOX", { timeoutMs: 600_000 });
+    await wire.close();
+    log(
+      `dovecot ${child.pid} on 127.0.0.1:${port}, mailbox indexed in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+  } catch (err) {
+    const logText = await readFile(join(dir, "dovecot.log"), "utf8").catch(() => "");
+    await stop();
+    throw new Error(`dovecot did not start: ${(err as Error).message}\n${stderr}${logText.slice(-2000)}`);
+  }
+  return { host: "127.0.0.1", port, user: "bench", password, pid: child.pid!, dir, stop };
+}
+
+async function waitForGreeting(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
+  const deadline = performance.now() + 10_000;
+  while (performance.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`dovecot exited with ${child.exitCode}: ${stderr()}`);
+    try {
+      const wire = await withTimeout(ImapWire.open("127.0.0.1", port, 1_000), 1_500, "greeting");
+      await wire.close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error("no greeting within 10 s");
+}
