@@ -23,7 +23,8 @@ import type {
   TaggedCommand,
 } from "./types.ts";
 
-const TAG = /^[^(){ %*"\\\]+\x00-\x1f\x7f-\xff]+/;
+/** tag = 1*<any ASTRING-CHAR except "+"> (RFC 3501 §9); "]" is an ASTRING-CHAR. */
+const TAG = /^[^(){ %*"\\+\x00-\x1f\x7f-\xff]+/;
 
 /** The tag at the start of a line, if it has a valid one. */
 export function tagOf(line: string): string | undefined {
@@ -376,13 +377,12 @@ function fetch(c: Cursor, uid: boolean): Command {
       c.sp();
     }
   } else {
-    for (const m of ["ALL", "FAST", "FULL"] as const) {
-      if (c.accept(m) && (c.atEnd() || c.peek() === " ")) {
-        macro = m;
-        break;
-      }
-    }
-    if (!macro) attributes.push(fetchAttribute(c));
+    const ahead = c.rest(5).toUpperCase();
+    macro = (["ALL", "FAST", "FULL"] as const).find(
+      (m) => ahead.startsWith(m) && (ahead.length === m.length || ahead[m.length] === " "),
+    );
+    if (macro) c.expect(macro);
+    else attributes.push(fetchAttribute(c));
   }
   const modifiers: FetchModifiers = {};
   if (!c.atEnd()) {
