@@ -1,0 +1,244 @@
+/**
+ * aerogramme-local driven only through its command line (DESIGN.md §8), as a user would: `init`,
+ * then `import` of the corpus Maildir (or, where this build has no import, APPEND of every corpus
+ * message through IMAP, untimed), then `start`, waiting for "IMAP listening on ADDR:PORT". The
+ * server is restarted after loading so the session meets a fresh process (cold caches, and peak
+ * RSS that belongs to the session, not to the load). Stopped by its PID with SIGTERM.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { benchDir, cacheRoot, readCorpusMessage, type Corpus } from "./corpus.ts";
+import { freePort } from "./freePort.ts";
+import { ImapWire } from "./imapWire.ts";
+import { imapDateTime } from "./mimeEncode.ts";
+
+const repo = resolve(benchDir, "..");
+const cli = join(repo, "bin", "aerogramme-local.js");
+const PASSWORD = "bench-password-Aer0";
+
+export type AglBackend =
+  | { kind: "embedded" }
+  | {
+      kind: "garage";
+      s3Endpoint: string;
+      k2vEndpoint: string;
+      region: string;
+      bucket: string;
+      accessKeyId: string;
+      secretAccessKey: string;
+    };
+
+export interface AglServer {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  pid: number;
+  home: string;
+  /** How the corpus got in, and how long it took. */
+  loadNote: string;
+  stop(): Promise<void>;
+}
+
+function runCli(
+  home: string,
+  args: string[],
+  stdin: string,
+  timeoutMs: number,
+): Promise<{ code: number; out: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], {
+      cwd: repo,
+      env: { ...process.env, AEROGRAMME_LOCAL_HOME: home },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("error", reject);
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? (signal ? 128 : 1), out });
+    });
+    child.stdin.end(stdin);
+  });
+}
+
+interface Running {
+  child: ChildProcess;
+  host: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+async function startServer(home: string, logFile: string): Promise<Running> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [cli, "start", "--imap-port", String(port)], {
+    cwd: repo,
+    env: { ...process.env, AEROGRAMME_LOCAL_HOME: home },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logStream = createWriteStream(logFile, { flags: "a" });
+  child.stderr!.pipe(logStream);
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const killAtExit = () => child.exitCode === null && child.kill("SIGKILL");
+  process.once("exit", killAtExit);
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const hard = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      await exited;
+      clearTimeout(hard);
+    }
+    process.off("exit", killAtExit);
+  };
+  try {
+    const listening = await new Promise<{ host: string; port: number }>((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error('no "IMAP listening on" line within 60 s')), 60_000);
+      const lines = createInterface({ input: child.stdout! });
+      lines.on("line", (line) => {
+        const m = /^IMAP listening on (.+):(\d+)$/.exec(line.trim());
+        if (m) {
+          clearTimeout(timer);
+          ok({ host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) });
+        }
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        fail(new Error(`start exited with code ${code}`));
+      });
+    });
+    return { child, ...listening, stop };
+  } catch (err) {
+    await stop();
+    const tail = (await readFile(logFile, "utf8").catch(() => "")).slice(-1500);
+    throw new Error(`${(err as Error).message}${tail ? `; its log ends:\n${tail}` : ""}`);
+  }
+}
+
+/** APPENDs every corpus message in order on one connection, so UID i is message i. */
+async function appendCorpus(
+  server: { host: string; port: number },
+  corpus: Corpus,
+  log: (l: string) => void,
+) {
+  const wire = await ImapWire.open(server.host, server.port);
+  try {
+    await wire.command(`LOGIN bench "${PASSWORD}"`);
+    const t0 = performance.now();
+    for (let i = 0; i < corpus.count; i++) {
+      const m = corpus.messages[i]!;
+      await wire.command(`APPEND INBOX (${m.flags.join(" ")}) "${imapDateTime(m.date)}"`, {
+        literal: await readCorpusMessage(corpus, i),
+      });
+      if ((i + 1) % 1000 === 0)
+        log(`    appended ${i + 1}/${corpus.count} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    }
+  } finally {
+    await wire.close();
+  }
+}
+
+export async function startAerogramme(
+  name: string,
+  corpus: Corpus,
+  backend: AglBackend,
+  log: (line: string) => void = () => {},
+): Promise<AglServer> {
+  await mkdir(cacheRoot, { recursive: true });
+  const home = await mkdtemp(join(cacheRoot, `agl-${name}-`));
+  const logFile = join(home, "server.log");
+  let server: Running | undefined;
+  try {
+    const initArgs = ["init", "--user", "bench", "--password-stdin", "--yes"];
+    let stdin = `${PASSWORD}\n`;
+    if (backend.kind === "embedded") initArgs.push("--backend", "embedded");
+    else {
+      initArgs.push(
+        "--backend",
+        "garage",
+        "--s3-endpoint",
+        backend.s3Endpoint,
+        "--k2v-endpoint",
+        backend.k2vEndpoint,
+        "--region",
+        backend.region,
+        "--bucket",
+        backend.bucket,
+        "--access-key-id",
+        backend.accessKeyId,
+        "--secret-access-key-stdin",
+        // A file, not the OS keychain: the bench runs without a desktop session.
+        "--credentials-file",
+      );
+      stdin = `${backend.secretAccessKey}\n${PASSWORD}\n`;
+    }
+    const init = await runCli(home, initArgs, stdin, 120_000);
+    if (init.code !== 0) throw new Error(`init failed (exit ${init.code}): ${init.out.trim().slice(-800)}`);
+
+    const t0 = performance.now();
+    let loadNote: string;
+    const imported = await runCli(
+      home,
+      ["import", join(corpus.dir, "Maildir"), "--format", "maildir", "--password-stdin"],
+      `${PASSWORD}\n`,
+      3_600_000,
+    );
+    if (imported.code === 0) {
+      loadNote = `imported with \`import --format maildir\` in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
+      server = await startServer(home, logFile);
+    } else {
+      log(
+        `    import unavailable (exit ${imported.code}: ${imported.out.trim().split("\n")[0]}); loading by APPEND`,
+      );
+      server = await startServer(home, logFile);
+      const t1 = performance.now();
+      await appendCorpus(server, corpus, log);
+      loadNote = `loaded by APPEND over IMAP in ${((performance.now() - t1) / 1000).toFixed(1)} s (\`import\` exited ${imported.code})`;
+      // A fresh process for the session: cold caches, and its peak RSS is the session's own.
+      await server.stop();
+      server = await startServer(home, logFile);
+    }
+    log(`    ${name}: ${loadNote}; pid ${server.child.pid} on ${server.host}:${server.port}`);
+    const running = server;
+    return {
+      host: running.host,
+      port: running.port,
+      user: "bench",
+      password: PASSWORD,
+      pid: running.child.pid!,
+      home,
+      loadNote,
+      stop: async () => {
+        await running.stop();
+        await rm(home, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await server?.stop();
+    await rm(home, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Bytes of every file under `dir` (the embedded store's size on disk, before block rounding). */
+export async function folderBytes(dir: string): Promise<{ bytes: number; files: number }> {
+  let bytes = 0;
+  let files = 0;
+  const walk = async (d: string) => {
+    for (const entry of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) await walk(p);
+      else if (entry.isFile()) {
+        bytes += (await stat(p)).size;
+        files++;
+      }
+    }
+  };
+  await walk(dir).catch(() => undefined);
+  return { bytes, files };
+}

@@ -1,0 +1,144 @@
+/**
+ * A TCP proxy on 127.0.0.1 that holds every chunk for a fixed delay in each direction, standing in
+ * for a remote storage host (20 ms each way is a 40 ms round trip, a nearby data centre). It also
+ * counts what crosses it: bytes each way, connections, and HTTP/1.1 requests (request lines seen
+ * going upstream), which is how the bench reports what a target sent to its storage.
+ */
+import { connect, createServer, type Server, type Socket } from "node:net";
+
+export interface ProxyCounters {
+  connections: number;
+  requests: number;
+  bytesUp: number;
+  bytesDown: number;
+}
+
+export interface DelayProxy {
+  port: number;
+  url: string;
+  counters: ProxyCounters;
+  resetCounters(): void;
+  close(): Promise<void>;
+}
+
+const REQUEST_LINE_END = Buffer.from(" HTTP/1.1\r\n");
+
+/** Counts request-line endings in a stream, including one split across two chunks. */
+function requestCounter(onRequest: () => void) {
+  let tail = Buffer.alloc(0);
+  return (chunk: Buffer) => {
+    const data = tail.length ? Buffer.concat([tail, chunk]) : chunk;
+    for (let at = data.indexOf(REQUEST_LINE_END); at >= 0; at = data.indexOf(REQUEST_LINE_END, at + 1))
+      onRequest();
+    tail = Buffer.from(data.subarray(Math.max(0, data.length - (REQUEST_LINE_END.length - 1))));
+  };
+}
+
+export async function startDelayProxy(
+  upstream: { host: string; port: number },
+  delayMs: number,
+): Promise<DelayProxy> {
+  const counters: ProxyCounters = { connections: 0, requests: 0, bytesUp: 0, bytesDown: 0 };
+  const sockets = new Set<Socket>();
+
+  // Each direction forwards chunks after `delayMs`; timers of equal length fire in the order they
+  // were set, so bytes keep their order. An end (FIN) is delayed like data.
+  const pipeDelayed = (from: Socket, to: Socket, count: (chunk: Buffer) => void) => {
+    from.on("data", (chunk: Buffer) => {
+      count(chunk);
+      setTimeout(() => {
+        if (!to.destroyed) to.write(chunk);
+      }, delayMs);
+    });
+    from.on("end", () => setTimeout(() => to.end(), delayMs));
+    from.on("error", () => to.destroy());
+    from.on("close", () => setTimeout(() => to.destroy(), delayMs + 5));
+  };
+
+  const server: Server = createServer((client) => {
+    counters.connections++;
+    const host = connect({ host: upstream.host, port: upstream.port });
+    client.setNoDelay(true);
+    host.setNoDelay(true);
+    for (const s of [client, host]) {
+      sockets.add(s);
+      s.once("close", () => sockets.delete(s));
+    }
+    const countRequests = requestCounter(() => counters.requests++);
+    pipeDelayed(client, host, (chunk) => {
+      counters.bytesUp += chunk.length;
+      countRequests(chunk);
+    });
+    pipeDelayed(host, client, (chunk) => (counters.bytesDown += chunk.length));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    counters,
+    resetCounters() {
+      Object.assign(counters, { connections: 0, requests: 0, bytesUp: 0, bytesDown: 0 });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * Self-check: an echo server behind the proxy answers a request line in no less than two delays
+ * (one each way) and not much more; bytes and the request are counted. Returns the measured round
+ * trip in ms, or throws.
+ */
+export async function checkDelayProxy(delayMs = 20): Promise<number> {
+  const echo = createServer((s) => s.pipe(s));
+  await new Promise<void>((resolve) => echo.listen(0, "127.0.0.1", () => resolve()));
+  const address = echo.address();
+  const proxy = await startDelayProxy(
+    { host: "127.0.0.1", port: typeof address === "object" && address ? address.port : 0 },
+    delayMs,
+  );
+  try {
+    const socket = connect({ host: "127.0.0.1", port: proxy.port, noDelay: true });
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    const request = "GET /bucket/key HTTP/1.1\r\nHost: x\r\n\r\n";
+    const t0 = performance.now();
+    const echoed = await new Promise<string>((resolve, reject) => {
+      let got = "";
+      socket.on("data", (d: Buffer) => {
+        got += d.toString();
+        if (got.length >= request.length) resolve(got);
+      });
+      socket.once("error", reject);
+      // Split inside the request line's end: the counter must still see one request.
+      socket.write(request.slice(0, 20));
+      setTimeout(() => socket.write(request.slice(20)), 5);
+    });
+    const rtt = performance.now() - t0;
+    socket.destroy();
+    if (echoed !== request) throw new Error("delay proxy changed the bytes");
+    if (rtt < 2 * delayMs)
+      throw new Error(`delay proxy round trip ${rtt.toFixed(1)} ms is below ${2 * delayMs} ms`);
+    if (rtt > 2 * delayMs + 60)
+      throw new Error(`delay proxy round trip ${rtt.toFixed(1)} ms is far above ${2 * delayMs} ms`);
+    const c = proxy.counters;
+    if (
+      c.requests !== 1 ||
+      c.bytesUp !== request.length ||
+      c.bytesDown !== request.length ||
+      c.connections !== 1
+    )
+      throw new Error(`delay proxy counted ${JSON.stringify(c)} for one ${request.length}-byte request`);
+    return rtt;
+  } finally {
+    await proxy.close();
+    await new Promise<void>((resolve) => echo.close(() => resolve()));
+  }
+}

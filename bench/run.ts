@@ -1,0 +1,105 @@
+/**
+ * `npm run bench -- --size N [--targets dovecot,embedded,garage,garage-delay]`
+ *
+ * Generates (or reuses) the corpus, runs the same Thunderbird-shaped session against each target in
+ * turn, samples each server's RSS, collects storage figures, saves bench/results/size-N.json and
+ * renders bench/RESULTS.md. A target that fails to start is skipped with its reason in the report.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, release, totalmem, type } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { benchDir, DEFAULT_SEED, ensureCorpus } from "./corpus.ts";
+import { writeResults, type BenchRun, type TargetRun } from "./report.ts";
+import { RssSampler } from "./rssSampler.ts";
+import { runSession } from "./session.ts";
+import { makeTarget, targetNames, type TargetName } from "./targets.ts";
+
+const { values } = parseArgs({
+  options: {
+    size: { type: "string", default: "1000" },
+    targets: { type: "string", default: targetNames.join(",") },
+    seed: { type: "string", default: String(DEFAULT_SEED) },
+    "no-report": { type: "boolean", default: false },
+  },
+});
+
+const size = Number(values.size);
+if (!Number.isInteger(size) || size < 200)
+  throw new Error(
+    `--size must be a whole number of at least 200 (the session fetches 200 bodies), got ${values.size}`,
+  );
+const wanted = values
+  .targets!.split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const name of wanted)
+  if (!(targetNames as readonly string[]).includes(name))
+    throw new Error(`unknown target "${name}": choose from ${targetNames.join(", ")}`);
+const seed = Number(values.seed);
+
+const log = (line: string) => console.log(line);
+const started = performance.now();
+const corpus = await ensureCorpus(size, { seed, log });
+log(`corpus: ${size} messages, ${(corpus.totalBytes / 1e6).toFixed(1)} MB in ${corpus.dir}`);
+
+const runs: TargetRun[] = [];
+for (const name of wanted as TargetName[]) {
+  log(`target ${name}: starting`);
+  const target = makeTarget(name);
+  let running;
+  try {
+    running = await target.start(corpus, log);
+  } catch (err) {
+    const reason = (err as Error).message;
+    log(`target ${name}: SKIPPED: ${reason}`);
+    runs.push({ name, skipped: reason, notes: [], phases: [] });
+    await target.stop().catch(() => undefined);
+    continue;
+  }
+  const run: TargetRun = { name, notes: running.notes, phases: [] };
+  runs.push(run);
+  try {
+    running.resetStorageStats?.();
+    const sampler = new RssSampler(running.pid);
+    const t0 = performance.now();
+    try {
+      run.phases = await runSession(running, corpus, { log });
+    } finally {
+      run.wallSeconds = (performance.now() - t0) / 1000;
+      run.rss = sampler.stop();
+    }
+    run.storage = await running.storageStats?.();
+  } catch (err) {
+    run.notes.push(`session aborted: ${(err as Error).message}`);
+    log(`target ${name}: session aborted: ${(err as Error).message}`);
+  } finally {
+    await target.stop().catch((err) => log(`target ${name}: stop failed: ${(err as Error).message}`));
+  }
+}
+
+const cpu = cpus()[0]?.model ?? "unknown CPU";
+const result: BenchRun = {
+  size,
+  corpusBytes: corpus.totalBytes,
+  seed,
+  command: `npm run bench -- --size ${size} --targets ${wanted.join(",")}`,
+  date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+  machine: {
+    nproc: cpus().length,
+    memoryGiB: totalmem() / 2 ** 30,
+    cpu,
+    node: process.version,
+    os: `${type()} ${release()}`,
+  },
+  wallSeconds: (performance.now() - started) / 1000,
+  targets: runs,
+};
+const resultsDir = join(benchDir, "results");
+await mkdir(resultsDir, { recursive: true });
+await writeFile(join(resultsDir, `size-${size}.json`), JSON.stringify(result, null, 2) + "\n");
+if (!values["no-report"])
+  await writeResults(resultsDir, join(benchDir, "RESULTS.md"), join(benchDir, "notes.md"), targetNames);
+log(`done in ${result.wallSeconds.toFixed(0)} s: bench/results/size-${size}.json, bench/RESULTS.md`);
+// Garage's harness and child processes may keep handles; everything was stopped above.
+process.exit(0);

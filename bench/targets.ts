@@ -1,0 +1,168 @@
+/**
+ * The servers the same session runs against. Each target starts from the same corpus and is stopped
+ * by PID; a target that cannot start is skipped by the runner with its reason.
+ *
+ *   dovecot       Debian's dovecot-imapd on a Maildir (the reference)
+ *   embedded      aerogramme-local, embedded store in a local folder
+ *   garage        aerogramme-local on a one-node local Garage (through a 0 ms counting proxy)
+ *   garage-delay  the same behind a proxy adding 20 ms each way (a remote host)
+ */
+import { join } from "node:path";
+import { startGarage, type GaragePeer } from "../test/support/garage.ts";
+import { folderBytes, startAerogramme, type AglServer } from "./aerogramme.ts";
+import type { Corpus } from "./corpus.ts";
+import { startDelayProxy, type DelayProxy } from "./delayProxy.ts";
+import { startDovecot, type DovecotServer } from "./dovecot.ts";
+import type { Endpoint } from "./session.ts";
+
+export interface StorageStats {
+  /** Bytes of files in the store's folder (local targets). */
+  storedBytes?: number;
+  storedFiles?: number;
+  /** What crossed the storage proxy during the session (Garage targets). */
+  requests?: number;
+  connections?: number;
+  bytesUp?: number;
+  bytesDown?: number;
+}
+
+export interface RunningTarget extends Endpoint {
+  /** The server process whose tree's RSS is sampled. */
+  pid: number;
+  notes: string[];
+  /** Called just before the session: storage counters then cover the session only. */
+  resetStorageStats?(): void;
+  storageStats?(): Promise<StorageStats>;
+}
+
+export interface Target {
+  name: string;
+  start(corpus: Corpus, log: (line: string) => void): Promise<RunningTarget>;
+  stop(): Promise<void>;
+}
+
+export const targetNames = ["dovecot", "embedded", "garage", "garage-delay"] as const;
+export type TargetName = (typeof targetNames)[number];
+
+function dovecotTarget(): Target {
+  let server: DovecotServer | undefined;
+  return {
+    name: "dovecot",
+    async start(corpus, log) {
+      server = await startDovecot(corpus, log);
+      const home = join(server.dir, "home");
+      return {
+        ...server,
+        notes: ["Maildir hard-linked from the corpus; one untimed SELECT indexed it before the session"],
+        storageStats: async () => {
+          const f = await folderBytes(home);
+          return { storedBytes: f.bytes, storedFiles: f.files };
+        },
+      };
+    },
+    async stop() {
+      await server?.stop();
+      server = undefined;
+    },
+  };
+}
+
+function embeddedTarget(): Target {
+  let server: AglServer | undefined;
+  return {
+    name: "embedded",
+    async start(corpus, log) {
+      server = await startAerogramme("embedded", corpus, { kind: "embedded" }, log);
+      const data = join(server.home, "data");
+      return {
+        ...server,
+        notes: [server.loadNote],
+        storageStats: async () => {
+          const f = await folderBytes(data);
+          return { storedBytes: f.bytes, storedFiles: f.files };
+        },
+      };
+    },
+    async stop() {
+      await server?.stop();
+      server = undefined;
+    },
+  };
+}
+
+/** aerogramme-local on a fresh one-node Garage, its S3 and K2V endpoints each behind a proxy. */
+function garageTarget(name: string, delayMs: number): Target {
+  let peer: GaragePeer | undefined;
+  let proxies: DelayProxy[] = [];
+  let server: AglServer | undefined;
+  const hostPort = (url: string) => {
+    const u = new URL(url);
+    return { host: u.hostname, port: Number(u.port) };
+  };
+  return {
+    name,
+    async start(corpus, log) {
+      peer = await startGarage({ bucket: "bench" });
+      proxies = [
+        await startDelayProxy(hostPort(peer.s3Endpoint), delayMs),
+        await startDelayProxy(hostPort(peer.k2vEndpoint), delayMs),
+      ];
+      const [s3, k2v] = proxies as [DelayProxy, DelayProxy];
+      server = await startAerogramme(
+        name,
+        corpus,
+        {
+          kind: "garage",
+          s3Endpoint: s3.url,
+          k2vEndpoint: k2v.url,
+          region: peer.region,
+          bucket: peer.bucket,
+          accessKeyId: peer.accessKeyId,
+          secretAccessKey: peer.secretAccessKey,
+        },
+        log,
+      );
+      return {
+        ...server,
+        notes: [
+          server.loadNote,
+          delayMs
+            ? `S3 and K2V each behind a proxy adding ${delayMs} ms each way`
+            : "S3 and K2V each behind a 0 ms proxy that counts requests and bytes",
+        ],
+        resetStorageStats: () => proxies.forEach((p) => p.resetCounters()),
+        storageStats: async () => {
+          const sum = (k: "requests" | "connections" | "bytesUp" | "bytesDown") =>
+            proxies.reduce((x, p) => x + p.counters[k], 0);
+          return {
+            requests: sum("requests"),
+            connections: sum("connections"),
+            bytesUp: sum("bytesUp"),
+            bytesDown: sum("bytesDown"),
+          };
+        },
+      };
+    },
+    async stop() {
+      await server?.stop();
+      for (const p of proxies) await p.close();
+      await peer?.stop();
+      server = undefined;
+      proxies = [];
+      peer = undefined;
+    },
+  };
+}
+
+export function makeTarget(name: TargetName): Target {
+  switch (name) {
+    case "dovecot":
+      return dovecotTarget();
+    case "embedded":
+      return embeddedTarget();
+    case "garage":
+      return garageTarget("garage", 0);
+    case "garage-delay":
+      return garageTarget("garage-delay", 20);
+  }
+}
