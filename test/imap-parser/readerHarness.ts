@@ -47,7 +47,7 @@ export async function readAll(
 
 /** The single result of one command (CRLF added). */
 export async function parseOne(line: string | Buffer): Promise<Exclude<ReadResult, null>> {
-  const bytes = typeof line === "string" ? Buffer.from(line + "\r\n", "latin1") : line;
+  const bytes = typeof line === "string" ? Buffer.from(line + "\r\n", "utf8") : line;
   const { results } = await readAll([bytes]);
   assert.equal(results.length, 1, `one result expected for ${JSON.stringify(line)}`);
   return results[0]!;

@@ -21,7 +21,8 @@ export function parseDate(text: string): number {
 
 /** The instant a date-time names, in ms. */
 export function parseDateTime(text: string): number {
-  const m = /^([ \d]\d)-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(text);
+  // date-day-fixed is " 5" or "05"; a bare "5" is taken too (lenient, unambiguous).
+  const m = /^([ \d]?\d)-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(text);
   if (!m) throw new ParseError(`invalid date-time "${text}": expected "dd-Mon-yyyy hh:mm:ss +zzzz"`);
   const day = Number(m[1]!.trim());
   const [h, min, s] = [Number(m[4]), Number(m[5]), Number(m[6])];

@@ -55,7 +55,7 @@ export function fetchAttribute(c: Cursor): FetchAttribute {
 function sectionSpec(c: Cursor): Section {
   const part: number[] = [];
   while (/[0-9]/.test(c.peek())) {
-    part.push(c.nzNumber("a part number"));
+    part.push(c.nzNumber("a part number above 0"));
     if (!c.accept(".")) break;
   }
   if (c.peek() === "]") return { part };

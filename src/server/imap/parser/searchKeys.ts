@@ -106,6 +106,7 @@ export function searchProgram(c: Cursor): SearchKey {
   do {
     c.sp();
     keys.push(searchKey(c));
+    if (c.peek() === ")") throw new ParseError('a ")" without its "(" in the search keys');
   } while (!c.atEnd());
   return keys.length === 1 ? keys[0]! : { kind: "AND", keys };
 }
