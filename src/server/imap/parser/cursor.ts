@@ -113,7 +113,12 @@ export class Cursor {
 
   /** A quoted string's or literal's bytes. */
   stringBytes(what = "a string"): Buffer {
-    if (this.atLiteral()) return this.literal();
+    if (this.atLiteral()) {
+      const bytes = this.literal();
+      // RFC 3501 §9: a literal is CHAR8 (no NUL); only APPEND's message, read apart, may differ.
+      if (bytes.includes(0)) throw new ParseError(`${what} cannot hold a NUL byte`);
+      return bytes;
+    }
     if (this.peek() === '"') return this.quoted();
     throw new ParseError(`${what} was expected${this.near()}`);
   }

@@ -56,9 +56,15 @@ function sectionSpec(c: Cursor): Section {
   const part: number[] = [];
   while (/[0-9]/.test(c.peek())) {
     part.push(c.nzNumber("a part number above 0"));
-    if (!c.accept(".")) break;
+    if (!c.accept(".")) {
+      if (c.peek() !== "]") throw new ParseError(`"." or "]" was expected after a part number${c.near()}`);
+      return { part };
+    }
   }
-  if (c.peek() === "]") return { part };
+  if (c.peek() === "]") {
+    if (part.length) throw new ParseError('a part number or HEADER, TEXT or MIME was expected after "."');
+    return { part };
+  }
   let text = "";
   while (/[A-Za-z.]/.test(c.peek())) {
     text += c.peek();
