@@ -261,3 +261,19 @@ test("over a loopback socket, a synchronizing literal is sent only after the con
   client.end();
   assert.equal(await reader.next(), null);
 });
+
+test("at most maxLiterals literals in one command; the one past it is refused before its bytes", async () => {
+  const two = await readAll(["m1 LOGIN {1}\r\na {1}\r\nb\r\n"], { maxLiterals: 2 });
+  assert.deepEqual(two.results, [{ tag: "m1", command: { name: "LOGIN", user: "a", password: "b" } }]);
+  const { results, continuations } = await readAll(
+    ["m2 SEARCH TEXT {1}\r\na TEXT {1}\r\nb TEXT {1}\r\nm3 NOOP\r\n"],
+    {
+      maxLiterals: 2,
+    },
+  );
+  assert.equal(continuations.length, 2);
+  assert.deepEqual(results, [
+    { tag: "m2", status: "BAD", text: "too many literals in one command (at most 2)" },
+    { tag: "m3", command: { name: "NOOP" } },
+  ]);
+});

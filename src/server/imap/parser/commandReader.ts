@@ -234,7 +234,8 @@ export class CommandReader {
       const size = Number(m[2]);
       const sync = m[3] !== "+";
       const head = partsHead(parts, "");
-      const refusal = this.literalRefusal(m[1] === "~", size, literalBytes, parts.length, isAppend);
+      const literalsSoFar = (parts.length - 1) / 2; // text and literal pieces alternate
+      const refusal = this.literalRefusal(m[1] === "~", size, literalBytes, literalsSoFar, isAppend);
       if (refusal) {
         // A client waiting for "+" sends nothing more of this command; a LITERAL+ one sends it all.
         if (sync) return failure(head, refusal);
@@ -253,11 +254,11 @@ export class CommandReader {
     literal8: boolean,
     size: number,
     soFar: number,
-    partCount: number,
+    literalsSoFar: number,
     isAppend: boolean,
   ): Refusal | undefined {
     if (literal8) return { status: "BAD", text: "literal8 (~{n}) needs BINARY, which is not supported" };
-    if (partCount > this.maxLiterals) {
+    if (literalsSoFar >= this.maxLiterals) {
       return { status: "BAD", text: `too many literals in one command (at most ${this.maxLiterals})` };
     }
     if (isAppend) {
