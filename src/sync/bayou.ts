@@ -2,29 +2,47 @@
  * Bayou: a state replicated through an op log and checkpoints in storage (DESIGN.md §6).
  *
  * Storage: op batches in rows pk=`path`, sk=<ts>; the row sk="watch", rewritten after each push, is
- * what other computers poll; checkpoints are blobs `<path>/checkpoint/<upTo>-<random>`.
+ * what other computers poll; checkpoints are blobs `<path>/checkpoint/<upTo>-<gen><random>`
+ * (checkpoint.ts).
  *
- * The state is a pure function of what storage holds: take the newest checkpoint C (by key), then
- * apply every op row C did not fold: first the late ones (ts <= C.upTo but not in C.folded, which
- * lists every op row its writer had read up to C.upTo), then the rest, each group in ts order. A
- * late op (written after a checkpoint that should have held it) is therefore never lost: it is
- * applied right after C's ops instead of at its ts place, and every computer does the same, so all
- * converge.
+ * The rules, each there for a reason:
  *
- * Checkpoints fold only ops older than a safety window, so ops still in flight from other computers
- * rarely arrive late. Writing checkpoint n deletes the op rows at or below the upTo of checkpoint
- * n-2 that the writer had read (all folded into checkpoint n, and listed in its `folded`, so a reader
- * racing the clean-up does not apply them twice), and the checkpoints older than n-2; storage and
- * the folded lists stay bounded.
+ * 1. The state is a pure function of what storage holds: the newest checkpoint C (greatest key),
+ *    then every op row still in storage that C did not fold (C.folded), in ts order. Rows with
+ *    ts <= C.upTo that C did not fold are late ops (written late by a computer whose clock was
+ *    behind or whose write was slow); they are applied right after C, so none is lost, and every
+ *    computer applies them at the same place, so all converge.
  *
- * Incremental syncs read rows after the newest one seen, and every LOOKBACK_EVERY_MS re-read one
- * safety window back to catch ops that arrived a little late; a newer checkpoint triggers a full
- * reload, which catches anything else.
+ * 2. A sync reads the `watch` row first and stops there when it has not moved since the last sync
+ *    (nothing was pushed). Otherwise it reads every op row (rule 5 keeps them few), THEN the newest
+ *    checkpoint. In that order a row missing from the listing was deleted, which rule 5 allows only
+ *    once the newest checkpoint holds it, so the state never loses an op even for a moment. When a
+ *    new row sorts before the last one applied, or the checkpoint changed, the state is rebuilt
+ *    from the checkpoint; otherwise new rows are applied on top.
+ *
+ * 3. A push takes a ts greater than every row and checkpoint it has seen, writes the row, applies
+ *    it, then rewrites the watch row. It is acknowledged only when the row is durable.
+ *
+ * 4. A checkpoint folds the unfolded rows older than the safety window into its base's state. Its
+ *    `folded` lists every folded row still in storage (it reads the rows again after loading its
+ *    base, so a folded row missing then was deleted and need not be listed), its upTo is the newest
+ *    folded ts (at least its base's), and its generation is its base's plus one, so it sorts after
+ *    its base. A writer that took longer than `retentionMs / 2` from its sync to its put gives up:
+ *    rule 5 counts on that bound.
+ *
+ * 5. Clean-up deletes an op row only when the newest checkpoint lists it as folded AND this computer
+ *    has known the row for `retentionMs`. Why that is enough: a checkpoint that could still be put
+ *    after the deletion and not hold the row would come from a writer that synced before the row
+ *    existed; rule 4 bounds that writer's put to half the retention after its sync, so it is
+ *    already in storage when the deletion looks at the newest checkpoint, and a later writer builds
+ *    on a base that holds the row. Checkpoints beyond the newest KEEP_CHECKPOINTS are deleted; a
+ *    reader that loses the race for one lists again.
  */
 import { open, seal } from "../crypto/aead.ts";
 import type { RowEntry, Store } from "../storage/types.ts";
+import { checkpointKey, openCheckpoint, sealCheckpoint, type Checkpoint } from "./checkpoint.ts";
 import type { StateMachine } from "./stateMachine.ts";
-import { newTimestamp, timestampAt, timestampMs, isTimestamp } from "./timestamp.ts";
+import { isTimestamp, newTimestamp, timestampAt } from "./timestamp.ts";
 
 export interface BayouOptions<S, Op> {
   store: Store;
@@ -36,23 +54,14 @@ export interface BayouOptions<S, Op> {
   checkpointEvery?: number;
   /** Ops younger than this are not folded into checkpoints (default 60 s). */
   safetyWindowMs?: number;
-}
-
-interface OpRow<Op> {
-  ts: string;
-  ops: Op[];
-}
-
-interface Checkpoint<S> {
-  key: string;
-  upTo: string;
-  folded: Set<string>;
-  state: S;
+  /** An op row is kept at least this long after this computer first saw it (default 10 min). */
+  retentionMs?: number;
 }
 
 const WATCH = "watch";
-const LOOKBACK_EVERY_MS = 10_000;
 const OP_END = "g"; // every ts is lower-case hex, so all sort before "g"; "watch" after it
+const KEEP_CHECKPOINTS = 3;
+const LOAD_ATTEMPTS = 5;
 
 export class Bayou<S, Op> {
   state: S;
@@ -63,16 +72,20 @@ export class Bayou<S, Op> {
   private readonly clock: () => number;
   private readonly checkpointEvery: number;
   private readonly safetyWindowMs: number;
+  private readonly retentionMs: number;
   private base: Checkpoint<S> | undefined;
-  /** Op rows known, by ts, with their decoded ops. */
-  private readonly known = new Map<string, Op[]>();
-  /** ts of the ops applied on top of the base, in order. */
-  private applied: string[] = [];
-  private lastSeen: string | undefined;
+  /** The op rows in storage at the last read (and those pushed since), decoded, by ts. */
+  private known = new Map<string, Op[]>();
+  /** When (this computer's clock) each known row was first seen: rule 5. */
+  private readonly firstSeen = new Map<string, number>();
+  private lastApplied: string | undefined;
+  /** Bumped whenever the state changes, so sync can say whether it did. */
+  private version = 0;
   private pushedSinceCheckpoint = 0;
-  private watchToken: string | undefined;
   private loaded = false;
-  private lastLookback = 0;
+  /** The watch row's token at the last sync: unchanged means nothing was pushed since. */
+  private syncedWatchToken: string | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: BayouOptions<S, Op>) {
     this.store = opts.store;
@@ -82,6 +95,7 @@ export class Bayou<S, Op> {
     this.clock = opts.clock ?? Date.now;
     this.checkpointEvery = opts.checkpointEvery ?? 100;
     this.safetyWindowMs = opts.safetyWindowMs ?? 60_000;
+    this.retentionMs = opts.retentionMs ?? 600_000;
     this.state = opts.machine.empty();
   }
 
@@ -89,49 +103,57 @@ export class Bayou<S, Op> {
     return { purpose: "bayou-op", path: `${this.path}/${ts}` };
   }
 
-  private checkpointContext(key: string) {
-    return { purpose: "bayou-checkpoint", path: key };
-  }
-
   private get checkpointPrefix(): string {
     return `${this.path}/checkpoint/`;
   }
 
-  /** Reads new op rows (and a newer checkpoint, if any) and brings the state up to date. */
-  async sync(): Promise<boolean> {
-    const newest = await this.newestCheckpointKey();
-    if (!this.loaded || newest !== this.base?.key) {
-      const before = this.fingerprint();
-      await this.loadCheckpoint(newest);
-      await this.readOps(undefined);
-      this.rebuild();
-      this.loaded = true;
-      return this.fingerprint() !== before;
-    }
-    let from = this.lastSeen;
-    const now = this.clock();
-    if (this.lastSeen && now - this.lastLookback >= LOOKBACK_EVERY_MS) {
-      this.lastLookback = now;
-      from = timestampAt(timestampMs(this.lastSeen) - this.safetyWindowMs);
-    }
-    const fresh = await this.readOps(from);
-    if (fresh.length === 0) return false;
-    const last = this.applied[this.applied.length - 1];
-    if (fresh.every((ts) => last === undefined || ts > last)) {
-      for (const ts of fresh.sort()) this.applyRow(ts);
-    } else {
-      this.rebuild();
-    }
-    return true;
+  /** One sync, push or checkpoint at a time: each works on the state the previous one left. */
+  private exclusive<T>(section: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(section, section);
+    this.queue = result.catch(() => undefined);
+    return result;
   }
 
-  private fingerprint(): string {
-    return `${this.base?.key ?? ""}|${this.applied.length}|${this.applied[this.applied.length - 1] ?? ""}`;
+  /** Reads what other computers pushed (and a newer checkpoint) and brings the state up to date. */
+  sync(): Promise<boolean> {
+    return this.exclusive(() => this.syncNow(false));
   }
 
-  private async newestCheckpointKey(): Promise<string | undefined> {
-    const keys = await this.listCheckpoints();
-    return keys[keys.length - 1];
+  private async syncNow(force: boolean): Promise<boolean> {
+    const watch = await this.store.rows.read(this.path, WATCH);
+    const watchToken = watch?.token;
+    if (this.loaded && !force && watchToken === this.syncedWatchToken) return false;
+    const before = this.version;
+    // Rule 2: rows first, then the checkpoint.
+    const rows = await this.readRows();
+    const base = await this.loadNewestCheckpoint();
+    this.integrate(rows, base);
+    this.loaded = true;
+    this.syncedWatchToken = watchToken;
+    return this.version !== before;
+  }
+
+  /** Every op row in storage, decoding only those not known yet. */
+  private async readRows(): Promise<Map<string, Op[]>> {
+    const rows = new Map<string, Op[]>();
+    let start: string | undefined;
+    do {
+      const page = await this.store.rows.readRange(this.path, { start, end: OP_END, limit: 1000 });
+      for (const row of page.items) {
+        if (!isTimestamp(row.sk)) continue;
+        rows.set(row.sk, this.known.get(row.sk) ?? this.decodeRow(row));
+      }
+      start = page.nextStart;
+    } while (start);
+    return rows;
+  }
+
+  private decodeRow(row: RowEntry): Op[] {
+    const value = row.values[0];
+    if (!value) return [];
+    const plain = open(this.key, value, this.opContext(row.sk));
+    const batch = JSON.parse(new TextDecoder().decode(plain)) as string[];
+    return batch.map((b64) => this.machine.decodeOp(Buffer.from(b64, "base64")));
   }
 
   private async listCheckpoints(): Promise<string[]> {
@@ -145,111 +167,92 @@ export class Bayou<S, Op> {
     return keys;
   }
 
-  private async loadCheckpoint(key: string | undefined): Promise<void> {
-    if (!key) {
-      this.base = undefined;
-      return;
+  /** The newest checkpoint, listing again when a clean-up elsewhere deleted it under our feet. */
+  private async loadNewestCheckpoint(): Promise<Checkpoint<S> | undefined> {
+    for (let attempt = 0; attempt < LOAD_ATTEMPTS; attempt++) {
+      const newest = (await this.listCheckpoints()).pop();
+      if (!newest) return undefined;
+      if (newest === this.base?.key) return this.base;
+      const sealed = await this.store.blobs.get(newest);
+      if (sealed) return openCheckpoint(this.key, newest, sealed, (b) => this.machine.decodeState(b));
     }
-    const sealed = await this.store.blobs.get(key);
-    if (!sealed) {
-      // Removed by another computer's clean-up meanwhile: a newer one exists.
-      const newer = await this.newestCheckpointKey();
-      if (newer && newer !== key) return this.loadCheckpoint(newer);
-      this.base = undefined;
-      return;
-    }
-    const plain = open(this.key, sealed, this.checkpointContext(key));
-    const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
-    const headerLength = view.getUint32(0);
-    const header = JSON.parse(new TextDecoder().decode(plain.subarray(4, 4 + headerLength))) as {
-      upTo: string;
-      folded: string[];
-    };
-    this.base = {
-      key,
-      upTo: header.upTo,
-      folded: new Set(header.folded),
-      state: this.machine.decodeState(plain.subarray(4 + headerLength)),
-    };
+    // Only when checkpoints keep vanishing as fast as we list them; the rows are still all there
+    // for the base we had, so keep it and let the next sync try again.
+    return this.base;
   }
 
-  /** Reads op rows from `start` on; returns the ts of rows not known before. */
-  private async readOps(start: string | undefined): Promise<string[]> {
-    const fresh: string[] = [];
-    let next = start;
-    while (true) {
-      const page = await this.store.rows.readRange(this.path, { start: next, end: OP_END, limit: 1000 });
-      for (const row of page.items) {
-        if (!isTimestamp(row.sk) || this.known.has(row.sk)) continue;
-        this.known.set(row.sk, this.decodeRow(row));
-        fresh.push(row.sk);
-        if (!this.lastSeen || row.sk > this.lastSeen) this.lastSeen = row.sk;
-      }
-      if (!page.nextStart) break;
-      next = page.nextStart;
-    }
-    return fresh;
+  private isFolded(ts: string, base = this.base): boolean {
+    return base?.folded.has(ts) ?? false;
   }
 
-  private decodeRow(row: RowEntry): Op[] {
-    const value = row.values[0];
-    if (!value) return [];
-    const plain = open(this.key, value, this.opContext(row.sk));
-    const batch = JSON.parse(new TextDecoder().decode(plain)) as string[];
-    return batch.map((b64) => this.machine.decodeOp(Buffer.from(b64, "base64")));
+  /** Adopts `rows` and `base` as what storage holds, applying or rebuilding as rule 2 says. */
+  private integrate(rows: Map<string, Op[]>, base: Checkpoint<S> | undefined): void {
+    const baseChanged = base?.key !== this.base?.key;
+    const vanished = [...this.known.keys()].some((ts) => !rows.has(ts) && !this.isFolded(ts, base));
+    const fresh = [...rows.keys()].filter((ts) => !this.known.has(ts) && !this.isFolded(ts, base)).sort();
+    const now = this.clock();
+    for (const ts of rows.keys()) if (!this.firstSeen.has(ts)) this.firstSeen.set(ts, now);
+    for (const ts of this.firstSeen.keys()) if (!rows.has(ts)) this.firstSeen.delete(ts);
+    this.known = rows;
+    this.base = base;
+    const inOrder = this.lastApplied === undefined || fresh.length === 0 || fresh[0]! > this.lastApplied;
+    if (baseChanged || vanished || !inOrder) this.rebuild();
+    else for (const ts of fresh) this.applyRow(ts);
   }
 
-  private isFolded(ts: string): boolean {
-    const b = this.base;
-    if (!b) return false;
-    return ts <= b.upTo && b.folded.has(ts);
-  }
-
-  /** state = base + every unfolded known op, in ts order. */
+  /** state = base + every known row it did not fold, in ts order (rule 1). */
   private rebuild(): void {
     this.state = this.base ? this.machine.clone(this.base.state) : this.machine.empty();
-    this.applied = [];
+    this.lastApplied = undefined;
+    this.version += 1;
     for (const ts of this.unfolded()) this.applyRow(ts);
   }
 
   private unfolded(): string[] {
-    const out: string[] = [];
-    for (const ts of this.known.keys()) if (!this.isFolded(ts)) out.push(ts);
-    const b = this.base;
-    // Late ops (at or below the base's upTo) first, in ts order, then the rest in ts order.
-    const late = out.filter((ts) => b && ts <= b.upTo).sort();
-    const rest = out.filter((ts) => !b || ts > b.upTo).sort();
-    return [...late, ...rest];
+    return [...this.known.keys()].filter((ts) => !this.isFolded(ts)).sort();
   }
 
   private applyRow(ts: string): void {
     for (const op of this.known.get(ts) ?? []) this.state = this.machine.apply(this.state, op);
-    this.applied.push(ts);
+    this.lastApplied = ts;
+    this.version += 1;
+  }
+
+  /** The greatest ts this computer has seen, in rows or as a checkpoint's upTo. */
+  private newestSeen(): string | undefined {
+    let newest = this.base?.upTo;
+    for (const ts of this.known.keys()) if (newest === undefined || ts > newest) newest = ts;
+    return newest;
   }
 
   /**
    * Writes `ops` as one row; resolves when it is durable, with the state updated. On failure the
    * state is unchanged.
    */
-  async push(ops: Op[]): Promise<void> {
-    if (ops.length === 0) return;
-    if (!this.loaded) await this.sync();
-    const ts = newTimestamp(this.lastSeen, this.clock());
-    const batch = JSON.stringify(ops.map((op) => Buffer.from(this.machine.encodeOp(op)).toString("base64")));
-    await this.store.rows.insert(
-      this.path,
-      ts,
-      seal(this.key, new TextEncoder().encode(batch), this.opContext(ts)),
-    );
-    this.known.set(ts, ops);
-    this.lastSeen = ts;
-    this.applyRow(ts);
-    this.pushedSinceCheckpoint += 1;
-    await this.touchWatch(ts);
-    if (this.pushedSinceCheckpoint >= this.checkpointEvery) {
-      this.pushedSinceCheckpoint = 0;
-      await this.checkpoint().catch(() => undefined); // a checkpoint is an optimisation; the ops are safe
-    }
+  push(ops: Op[]): Promise<void> {
+    if (ops.length === 0) return Promise.resolve();
+    return this.exclusive(async () => {
+      if (!this.loaded) await this.syncNow(false);
+      const ts = newTimestamp(this.newestSeen(), this.clock());
+      const batch = JSON.stringify(
+        ops.map((op) => Buffer.from(this.machine.encodeOp(op)).toString("base64")),
+      );
+      await this.store.rows.insert(
+        this.path,
+        ts,
+        seal(this.key, new TextEncoder().encode(batch), this.opContext(ts)),
+      );
+      this.known.set(ts, ops);
+      this.firstSeen.set(ts, this.clock());
+      this.applyRow(ts); // ts is greater than every known row, so it goes last
+      await this.touchWatch(ts);
+      this.pushedSinceCheckpoint += 1;
+      if (this.pushedSinceCheckpoint >= this.checkpointEvery) {
+        this.pushedSinceCheckpoint = 0;
+        // A checkpoint is an optimisation: the op is already safe, so its failure is not the push's.
+        await this.checkpointNow().catch(() => undefined);
+      }
+    });
   }
 
   private async touchWatch(ts: string): Promise<void> {
@@ -257,74 +260,100 @@ export class Bayou<S, Op> {
     await this.store.rows.insert(this.path, WATCH, new TextEncoder().encode(ts), current?.token);
   }
 
-  /** Folds ops older than the safety window into a new checkpoint and cleans up old rows. */
-  async checkpoint(): Promise<void> {
-    await this.sync();
-    const upTo = timestampAt(this.clock() - this.safetyWindowMs);
-    const foldable = this.unfolded().filter((ts) => ts <= upTo);
-    if (foldable.length === 0) return;
-    const lastFolded = foldable.reduce((a, b) => (a > b ? a : b));
-    const checkpoints = await this.listCheckpoints();
-    // The floor is the upTo of the checkpoint two before this one.
-    const older = checkpoints.slice(-2);
-    const floor = older.length === 2 ? checkpointUpTo(older[0]!) : "";
-    let state = this.base ? this.machine.clone(this.base.state) : this.machine.empty();
-    for (const ts of foldable)
-      for (const op of this.known.get(ts) ?? []) state = this.machine.apply(state, op);
-    const folded = [...this.known.keys()].filter((ts) => ts <= lastFolded).sort();
-    const key = `${this.checkpointPrefix}${lastFolded}-${newTimestamp(undefined, this.clock()).slice(12)}`;
-    const header = new TextEncoder().encode(JSON.stringify({ upTo: lastFolded, folded }));
-    const body = this.machine.encodeState(state);
-    const plain = new Uint8Array(4 + header.length + body.length);
-    new DataView(plain.buffer).setUint32(0, header.length);
-    plain.set(header, 4);
-    plain.set(body, 4 + header.length);
-    await this.store.blobs.put(key, seal(this.key, plain, this.checkpointContext(key)));
-    // Clean up: rows at or below the floor that we read (all folded into the new checkpoint),
-    // and checkpoints older than the two kept before the new one.
-    for (const ts of [...this.known.keys()]) {
-      if (floor && ts <= floor) {
-        const row = await this.store.rows.read(this.path, ts);
-        if (row) await this.store.rows.delete(this.path, ts, row.token);
-        this.known.delete(ts);
-      }
-    }
-    for (const old of checkpoints.slice(0, -2)) await this.store.blobs.delete(old);
-    await this.sync();
+  /** Folds ops older than the safety window into a new checkpoint, then cleans up (rules 4, 5). */
+  checkpoint(): Promise<void> {
+    return this.exclusive(() => this.checkpointNow());
   }
 
-  /** Resolves true when another writer pushed (the watch row moved), false at timeout. */
-  async waitForChange(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    if (this.watchToken === undefined) {
-      const current = await this.store.rows.read(this.path, WATCH);
-      this.watchToken = current?.token;
+  private async checkpointNow(): Promise<void> {
+    const started = this.clock();
+    await this.syncNow(true);
+    const base = this.base;
+    // Rule 4: rows again, now that the base is loaded.
+    const rows = await this.readRows();
+    if ([...this.known.keys()].some((ts) => !rows.has(ts) && !this.isFolded(ts, base))) {
+      return; // a clean-up removed rows our base does not hold: a newer checkpoint exists
     }
-    const polling = this.store.rows.poll(this.path, WATCH, this.watchToken, timeoutMs);
+    this.integrate(rows, base);
+    const limit = timestampAt(this.clock() - this.safetyWindowMs);
+    const fold = this.unfolded().filter((ts) => ts <= limit);
+    if (fold.length > 0) {
+      let state = base ? this.machine.clone(base.state) : this.machine.empty();
+      for (const ts of fold) for (const op of this.known.get(ts) ?? []) state = this.machine.apply(state, op);
+      const last = fold[fold.length - 1]!;
+      const upTo = base && base.upTo > last ? base.upTo : last;
+      const gen = (base?.gen ?? 0) + 1;
+      const folded = new Set([...this.known.keys()].filter((ts) => this.isFolded(ts, base) || ts <= last));
+      const cp: Checkpoint<S> = {
+        key: checkpointKey(this.checkpointPrefix, upTo, gen),
+        upTo,
+        gen,
+        folded,
+        state,
+      };
+      if (this.clock() - started > this.retentionMs / 2) return; // rule 4: too late to be safe
+      await this.store.blobs.put(cp.key, sealCheckpoint(this.key, cp, this.machine.encodeState(state)));
+      this.base = cp;
+      this.rebuild();
+    }
+    await this.cleanUp();
+  }
+
+  /** Rule 5: deletes rows the newest checkpoint holds and that are old enough here, and old checkpoints. */
+  private async cleanUp(): Promise<void> {
+    const keys = await this.listCheckpoints();
+    const newestKey = keys[keys.length - 1];
+    if (!newestKey) return;
+    let newest = this.base?.key === newestKey ? this.base : undefined;
+    if (!newest) {
+      const sealed = await this.store.blobs.get(newestKey);
+      if (!sealed) return;
+      newest = openCheckpoint(this.key, newestKey, sealed, (b) => this.machine.decodeState(b));
+    }
+    const now = this.clock();
+    for (const ts of newest.folded) {
+      const seen = this.firstSeen.get(ts);
+      if (seen === undefined || now - seen < this.retentionMs) continue;
+      const row = await this.store.rows.read(this.path, ts);
+      if (row && row.values.length > 0) await this.store.rows.delete(this.path, ts, row.token);
+    }
+    for (const old of keys.slice(0, -KEEP_CHECKPOINTS)) await this.store.blobs.delete(old);
+  }
+
+  /**
+   * Resolves true when the watch row moved since this replica last synced (another writer, or
+   * this one, pushed), false at timeout or on abort.
+   */
+  async waitForChange(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    // From the token of the last sync, so a push that landed since is not missed; stateless, so
+    // several sessions may wait on one replica at once.
+    const token = this.loaded ? this.syncedWatchToken : (await this.store.rows.read(this.path, WATCH))?.token;
+    const polling = this.store.rows.poll(this.path, WATCH, token, timeoutMs);
+    let onAbort: (() => void) | undefined;
     const aborted = new Promise<null>((resolve) => {
+      onAbort = () => resolve(null);
       if (signal?.aborted) resolve(null);
-      signal?.addEventListener("abort", () => resolve(null), { once: true });
+      signal?.addEventListener("abort", onAbort, { once: true });
     });
     const row = await Promise.race([polling, aborted]);
-    if (!row) return false;
-    this.watchToken = row.token;
-    return true;
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+    return row !== null;
   }
 
   /** Deletes every op row, the watch row and every checkpoint. */
-  async destroy(): Promise<void> {
-    await this.store.rows.deleteRange(this.path, {});
-    for (const key of await this.listCheckpoints()) await this.store.blobs.delete(key);
-    this.known.clear();
-    this.base = undefined;
-    this.rebuild();
+  destroy(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.store.rows.deleteRange(this.path, {});
+      for (const key of await this.listCheckpoints()) await this.store.blobs.delete(key);
+      this.known.clear();
+      this.firstSeen.clear();
+      this.base = undefined;
+      this.rebuild();
+    });
   }
 
   close(): void {
     this.known.clear();
+    this.firstSeen.clear();
   }
-}
-
-function checkpointUpTo(key: string): string {
-  const name = key.slice(key.lastIndexOf("/") + 1);
-  return name.slice(0, name.indexOf("-"));
 }

@@ -1,0 +1,70 @@
+/**
+ * Bayou checkpoints at rest: blob `<path>/checkpoint/<upTo>-<gen><random>`, sealed, holding a small
+ * JSON header (upTo, gen, folded) and the encoded state.
+ *
+ * The key orders checkpoints: by upTo first, then by generation (one more than the base it was
+ * built on), so a checkpoint always sorts after its own base even when its writer's clock is behind
+ * and it folded only late ops. The random tail keeps two concurrent writers from colliding.
+ */
+import { randomBytes } from "node:crypto";
+import { open, seal, type SealContext } from "../crypto/aead.ts";
+
+export interface Checkpoint<S> {
+  key: string;
+  /** Every op row with ts <= upTo that was not folded is a late op. */
+  upTo: string;
+  gen: number;
+  /**
+   * The op rows folded into `state` that were still in storage when it was written. A reader skips
+   * exactly these; a row folded long ago and since deleted need not be listed.
+   */
+  folded: Set<string>;
+  state: S;
+}
+
+interface Header {
+  upTo: string;
+  gen?: number;
+  folded: string[];
+}
+
+export function checkpointContext(key: string): SealContext {
+  return { purpose: "bayou-checkpoint", path: key };
+}
+
+export function checkpointKey(prefix: string, upTo: string, gen: number): string {
+  return `${prefix}${upTo}-${gen.toString(16).padStart(8, "0")}${randomBytes(4).toString("hex")}`;
+}
+
+export function sealCheckpoint(
+  key: Uint8Array,
+  cp: Omit<Checkpoint<unknown>, "state">,
+  body: Uint8Array,
+): Uint8Array {
+  const header: Header = { upTo: cp.upTo, gen: cp.gen, folded: [...cp.folded].sort() };
+  const head = new TextEncoder().encode(JSON.stringify(header));
+  const plain = new Uint8Array(4 + head.length + body.length);
+  new DataView(plain.buffer).setUint32(0, head.length);
+  plain.set(head, 4);
+  plain.set(body, 4 + head.length);
+  return seal(key, plain, checkpointContext(cp.key));
+}
+
+export function openCheckpoint<S>(
+  key: Uint8Array,
+  blobKey: string,
+  sealed: Uint8Array,
+  decodeState: (bytes: Uint8Array) => S,
+): Checkpoint<S> {
+  const plain = open(key, sealed, checkpointContext(blobKey));
+  const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
+  const headLength = view.getUint32(0);
+  const header = JSON.parse(new TextDecoder().decode(plain.subarray(4, 4 + headLength))) as Header;
+  return {
+    key: blobKey,
+    upTo: header.upTo,
+    gen: header.gen ?? 0,
+    folded: new Set(header.folded),
+    state: decodeState(plain.subarray(4 + headLength)),
+  };
+}

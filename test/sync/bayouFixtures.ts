@@ -1,0 +1,97 @@
+/** Shared fixtures for the Bayou tests: an order-sensitive toy state and a replica factory. */
+import { Bayou, type StateMachine } from "../../src/sync/index.ts";
+import type { Store } from "../../src/storage/types.ts";
+
+/** The list of ops applied, in order: any difference in order or any loss shows. */
+export const logMachine: StateMachine<string[], string> = {
+  empty: () => [],
+  apply: (s, op) => {
+    s.push(op);
+    return s;
+  },
+  clone: (s) => [...s],
+  encodeOp: (op) => new TextEncoder().encode(op),
+  decodeOp: (b) => new TextDecoder().decode(b),
+  encodeState: (s) => new TextEncoder().encode(JSON.stringify(s)),
+  decodeState: (b) => JSON.parse(new TextDecoder().decode(b)) as string[],
+};
+
+export interface ReplicaOptions {
+  key: Uint8Array;
+  checkpointEvery?: number;
+  safetyWindowMs?: number;
+  retentionMs?: number;
+}
+
+export function replica(store: Store, clock: () => number, opts: ReplicaOptions): Bayou<string[], string> {
+  return new Bayou({
+    store,
+    key: opts.key,
+    path: "index/test",
+    machine: logMachine,
+    clock,
+    checkpointEvery: opts.checkpointEvery ?? 1000,
+    safetyWindowMs: opts.safetyWindowMs ?? 1000,
+    retentionMs: opts.retentionMs ?? 5000,
+  });
+}
+
+/** Op rows (not the watch row) left in storage. */
+export async function opRowCount(store: Store): Promise<number> {
+  return (await store.rows.readRange("index/test", { end: "g" })).items.length;
+}
+
+/**
+ * A store whose op-row inserts can be held back and landed later, as a write from a slow computer:
+ * its timestamp was taken before rows that land first.
+ */
+export interface HoldingStore {
+  store: Store;
+  /** Holds op-row inserts (and, with `ranges`, row listings) until `release`. */
+  hold(what?: { ranges?: boolean }): void;
+  release(): Promise<void>;
+  /** How many calls are held now. */
+  readonly waiting: number;
+}
+
+export function holdingStore(inner: Store): HoldingStore {
+  let holding = false;
+  let holdingRanges = false;
+  const held: (() => Promise<void>)[] = [];
+  const r = inner.rows;
+  const rows: Store["rows"] = {
+    read: (pk, sk) => r.read(pk, sk),
+    insert: (pk, sk, value, token) => {
+      if (!holding || sk === "watch") return r.insert(pk, sk, value, token);
+      return new Promise<void>((resolve, reject) => {
+        held.push(() => r.insert(pk, sk, value, token).then(resolve, reject));
+      });
+    },
+    insertBatch: (writes) => r.insertBatch(writes),
+    readBatch: (keys) => r.readBatch(keys),
+    delete: (pk, sk, token) => r.delete(pk, sk, token),
+    readRange: (pk, query) => {
+      if (!holdingRanges) return r.readRange(pk, query);
+      return new Promise((resolve, reject) => {
+        held.push(() => r.readRange(pk, query).then(resolve, reject));
+      });
+    },
+    deleteRange: (pk, query) => r.deleteRange(pk, query),
+    poll: (pk, sk, token, timeoutMs) => r.poll(pk, sk, token, timeoutMs),
+  };
+  return {
+    store: { blobs: inner.blobs, rows, close: () => inner.close() },
+    hold: (what = {}) => {
+      holding = true;
+      holdingRanges = what.ranges ?? false;
+    },
+    release: async () => {
+      holding = false;
+      holdingRanges = false;
+      for (const land of held.splice(0)) await land();
+    },
+    get waiting() {
+      return held.length;
+    },
+  };
+}
