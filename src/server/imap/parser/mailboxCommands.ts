@@ -1,0 +1,174 @@
+/**
+ * The grammar of the commands about mailboxes (RFC 3501 §6.3): SELECT/EXAMINE with CONDSTORE and
+ * QRESYNC (RFC 7162), CREATE with USE (RFC 6154), LIST-EXTENDED (RFC 5258, 5819), STATUS, APPEND.
+ */
+import type { Cursor } from "./cursor.ts";
+import { parseDateTime } from "./dateTime.ts";
+import { flagList } from "./flags.ts";
+import { listPattern, mailbox } from "./mailboxArg.ts";
+import { ParseError } from "./parseError.ts";
+import { parseSequenceSet } from "./sequenceSet.ts";
+import type { Command, SelectParams, StatusItem } from "./types.ts";
+
+/** SELECT or EXAMINE: mailbox [SP "(" params ")"]. */
+export function selectCommand(c: Cursor, name: "SELECT" | "EXAMINE"): Command {
+  c.sp();
+  const box = mailbox(c);
+  return { name, mailbox: box, params: c.atEnd() ? {} : selectParams(c) };
+}
+
+/** CREATE mailbox [SP "(" "USE" SP "(" special-use-attrs ")" ")"]. */
+export function createCommand(c: Cursor): Command {
+  c.sp();
+  const box = mailbox(c);
+  if (c.atEnd()) return { name: "CREATE", mailbox: box };
+  c.sp();
+  c.expect("(");
+  c.expect("USE", "USE");
+  c.sp();
+  const specialUse = flagListLoose(c);
+  c.expect(")");
+  return { name: "CREATE", mailbox: box, specialUse };
+}
+
+/** STATUS mailbox SP "(" items ")". */
+export function statusCommand(c: Cursor): Command {
+  c.sp();
+  const box = mailbox(c);
+  c.sp();
+  return { name: "STATUS", mailbox: box, items: statusItems(c) };
+}
+
+/** "(" atom-ish flags ")" for CREATE's USE list (special-use attributes like \Drafts). */
+function flagListLoose(c: Cursor): string[] {
+  c.expect("(");
+  const out: string[] = [];
+  while (!c.accept(")")) {
+    if (out.length) c.sp();
+    c.expect("\\", "a special-use attribute");
+    out.push("\\" + c.atom("a special-use attribute"));
+  }
+  return out;
+}
+
+function selectParams(c: Cursor): SelectParams {
+  c.sp();
+  c.expect("(");
+  const params: SelectParams = {};
+  while (!c.accept(")")) {
+    if (params.condstore !== undefined || params.qresync) c.sp();
+    const p = c.atom("a SELECT parameter").toUpperCase();
+    if (p === "CONDSTORE") params.condstore = true;
+    else if (p === "QRESYNC") {
+      c.sp();
+      c.expect("(");
+      const uidvalidity = c.nzNumber("a UIDVALIDITY");
+      c.sp();
+      const modseq = c.number("a MODSEQ");
+      const q: NonNullable<SelectParams["qresync"]> = { uidvalidity, modseq };
+      if (c.accept(" ")) {
+        if (c.peek() !== "(") {
+          q.knownUids = parseSequenceSet(c.word("known UIDs"));
+          c.accept(" ");
+        }
+        if (c.accept("(")) {
+          const seqs = parseSequenceSet(c.word("known sequence numbers"));
+          c.sp();
+          const uids = parseSequenceSet(c.word("known UIDs"));
+          c.expect(")");
+          q.seqMatch = { seqs, uids };
+        }
+      }
+      c.expect(")");
+      params.qresync = q;
+    } else throw new ParseError(`unknown SELECT parameter ${p}`);
+  }
+  return params;
+}
+
+const STATUS_ITEMS = new Set<StatusItem>([
+  "MESSAGES",
+  "RECENT",
+  "UIDNEXT",
+  "UIDVALIDITY",
+  "UNSEEN",
+  "HIGHESTMODSEQ",
+  "SIZE",
+]);
+
+function statusItems(c: Cursor): StatusItem[] {
+  c.expect("(");
+  const items: StatusItem[] = [];
+  for (;;) {
+    const item = c.atom("a STATUS item").toUpperCase() as StatusItem;
+    if (!STATUS_ITEMS.has(item)) throw new ParseError(`unknown STATUS item ${item}`);
+    items.push(item);
+    if (c.accept(")")) return items;
+    c.sp();
+  }
+}
+
+export function listCommand(c: Cursor): Command {
+  c.sp();
+  const selection: string[] = [];
+  if (c.accept("(")) {
+    while (!c.accept(")")) {
+      if (selection.length) c.sp();
+      selection.push(c.atom("a LIST selection option").toUpperCase());
+    }
+    c.sp();
+  }
+  const reference = listPattern(c);
+  c.sp();
+  const patterns: string[] = [];
+  if (c.accept("(")) {
+    while (!c.accept(")")) {
+      if (patterns.length) c.sp();
+      patterns.push(listPattern(c));
+    }
+  } else patterns.push(listPattern(c));
+  const returnOptions: string[] = [];
+  let returnStatus: StatusItem[] | undefined;
+  if (!c.atEnd()) {
+    c.sp();
+    c.expect("RETURN", "RETURN");
+    c.sp();
+    c.expect("(");
+    while (!c.accept(")")) {
+      if (returnOptions.length || returnStatus) c.sp();
+      const opt = c.atom("a LIST return option").toUpperCase();
+      if (opt === "STATUS") {
+        c.sp();
+        returnStatus = statusItems(c);
+      } else returnOptions.push(opt);
+    }
+  }
+  return {
+    name: "LIST",
+    selection,
+    reference,
+    patterns,
+    returnOptions,
+    ...(returnStatus ? { returnStatus } : {}),
+  };
+}
+
+export function appendCommand(c: Cursor): Command {
+  c.sp();
+  const box = mailbox(c);
+  c.sp();
+  let flags: string[] = [];
+  let date: number | undefined;
+  if (c.peek() === "(") {
+    flags = flagList(c);
+    c.sp();
+  }
+  if (c.peek() === '"') {
+    date = parseDateTime(c.stringBytes("a date-time").toString("latin1"));
+    c.sp();
+  }
+  if (c.peek() === "~") throw new ParseError("literal8 (BINARY APPEND) is not supported");
+  if (!c.atLiteral()) throw new ParseError(`the message was expected as a literal${c.near()}`);
+  const message = c.literal();
+  return { name: "APPEND", mailbox: box, flags, ...(date !== undefined ? { date } : {}), message };
+}
