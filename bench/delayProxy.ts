@@ -18,6 +18,8 @@ export interface DelayProxy {
   url: string;
   counters: ProxyCounters;
   resetCounters(): void;
+  /** Changes the delay for chunks from now on (the bench loads its corpus at 0 ms). */
+  setDelay(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -36,23 +38,49 @@ function requestCounter(onRequest: () => void) {
 
 export async function startDelayProxy(
   upstream: { host: string; port: number },
-  delayMs: number,
+  initialDelayMs: number,
 ): Promise<DelayProxy> {
+  let delayMs = initialDelayMs;
   const counters: ProxyCounters = { connections: 0, requests: 0, bytesUp: 0, bytesDown: 0 };
   const sockets = new Set<Socket>();
 
-  // Each direction forwards chunks after `delayMs`; timers of equal length fire in the order they
-  // were set, so bytes keep their order. An end (FIN) is delayed like data.
+  // Each direction is a FIFO of chunks with the time each may leave: order holds even when the
+  // delay changes mid-stream. An end (FIN) queues behind the data like a chunk.
   const pipeDelayed = (from: Socket, to: Socket, count: (chunk: Buffer) => void) => {
+    const queue: { due: number; chunk: Buffer | "end" }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      timer = undefined;
+      const now = performance.now();
+      while (queue.length && queue[0]!.due <= now) {
+        const { chunk } = queue.shift()!;
+        if (to.destroyed) continue;
+        if (chunk === "end") to.end();
+        else to.write(chunk);
+      }
+      if (queue.length) timer = setTimeout(flush, Math.max(0, queue[0]!.due - now));
+    };
+    const push = (chunk: Buffer | "end") => {
+      if (delayMs === 0 && queue.length === 0) {
+        if (to.destroyed) return;
+        if (chunk === "end") to.end();
+        else to.write(chunk);
+        return;
+      }
+      queue.push({ due: performance.now() + delayMs, chunk });
+      if (!timer) timer = setTimeout(flush, delayMs);
+    };
     from.on("data", (chunk: Buffer) => {
       count(chunk);
-      setTimeout(() => {
-        if (!to.destroyed) to.write(chunk);
-      }, delayMs);
+      push(chunk);
     });
-    from.on("end", () => setTimeout(() => to.end(), delayMs));
+    from.on("end", () => push("end"));
     from.on("error", () => to.destroy());
-    from.on("close", () => setTimeout(() => to.destroy(), delayMs + 5));
+    from.on("close", () => {
+      // An abrupt close (no FIN) reaches the other side once the queued bytes have left.
+      const last = queue.length ? queue[queue.length - 1]!.due - performance.now() : 0;
+      setTimeout(() => to.destroy(), Math.max(0, last) + 5);
+    });
   };
 
   const server: Server = createServer((client) => {
@@ -81,6 +109,9 @@ export async function startDelayProxy(
     port,
     url: `http://127.0.0.1:${port}`,
     counters,
+    setDelay(ms: number) {
+      delayMs = ms;
+    },
     resetCounters() {
       Object.assign(counters, { connections: 0, requests: 0, bytesUp: 0, bytesDown: 0 });
     },

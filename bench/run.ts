@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --size N [--targets dovecot,embedded,garage,garage-delay]`
+ * `npm run bench -- --size N [--targets dovecot,embedded,garage,garage-delay] [--no-report]`
  *
  * Generates (or reuses) the corpus, runs the same Thunderbird-shaped session against each target in
  * turn, samples each server's RSS, collects storage figures, saves bench/results/size-N.json and
@@ -43,20 +43,24 @@ const started = performance.now();
 const corpus = await ensureCorpus(size, { seed, log });
 log(`corpus: ${size} messages, ${(corpus.totalBytes / 1e6).toFixed(1)} MB in ${corpus.dir}`);
 
+// Every target is prepared at once (loading is not measured, and the Garage loads are slow), then
+// the sessions run one after another while the other servers sit idle.
+const targets = (wanted as TargetName[]).map((name) => makeTarget(name));
+log(`starting and loading ${wanted.join(", ")} in parallel`);
+const starts = await Promise.allSettled(targets.map((t) => t.start(corpus, log)));
 const runs: TargetRun[] = [];
-for (const name of wanted as TargetName[]) {
-  log(`target ${name}: starting`);
-  const target = makeTarget(name);
-  let running;
-  try {
-    running = await target.start(corpus, log);
-  } catch (err) {
-    const reason = (err as Error).message;
+for (const [i, target] of targets.entries()) {
+  const name = target.name;
+  const started = starts[i]!;
+  if (started.status === "rejected") {
+    const reason = (started.reason as Error).message;
     log(`target ${name}: SKIPPED: ${reason}`);
     runs.push({ name, skipped: reason, notes: [], phases: [] });
     await target.stop().catch(() => undefined);
     continue;
   }
+  const running = started.value;
+  log(`target ${name}: session`);
   const run: TargetRun = { name, notes: running.notes, phases: [] };
   runs.push(run);
   try {
@@ -96,10 +100,12 @@ const result: BenchRun = {
   targets: runs,
 };
 const resultsDir = join(benchDir, "results");
-await mkdir(resultsDir, { recursive: true });
-await writeFile(join(resultsDir, `size-${size}.json`), JSON.stringify(result, null, 2) + "\n");
-if (!values["no-report"])
+if (values["no-report"]) log("--no-report: nothing saved");
+else {
+  await mkdir(resultsDir, { recursive: true });
+  await writeFile(join(resultsDir, `size-${size}.json`), JSON.stringify(result, null, 2) + "\n");
   await writeResults(resultsDir, join(benchDir, "RESULTS.md"), join(benchDir, "notes.md"), targetNames);
+}
 log(`done in ${result.wallSeconds.toFixed(0)} s: bench/results/size-${size}.json, bench/RESULTS.md`);
 // Garage's harness and child processes may keep handles; everything was stopped above.
 process.exit(0);
