@@ -86,6 +86,12 @@ async function late<T>(relativePath: string, what: string): Promise<T> {
 export const loadMail = () => late<MailApi>("../mail/account.ts", "the mail layer (src/mail/account.ts)");
 export const loadDirectory = () => late<DirectoryApi>("../mail/accountDirectory.ts", "the account directory");
 export const loadImapServer = () => late<ImapServerApi>("../server/imap/server.ts", "the IMAP server");
+export type IncomingApi = typeof import("../mail/incoming/index.ts");
+export type ImportExportApi = typeof import("../mail/importExport/index.ts");
+export const loadIncoming = () =>
+  late<IncomingApi>("../mail/incoming/index.ts", "mail delivery (src/mail/incoming/)");
+export const loadImportExport = () =>
+  late<ImportExportApi>("../mail/importExport/index.ts", "import and export (src/mail/importExport/)");
 export const loadLmtpServer = () =>
   late<LmtpServerApi>("../server/lmtp/server.ts", "the LMTP server (--lmtp-port)");
 

@@ -104,20 +104,37 @@ export function buildProgram(): Command {
 
   program
     .command("deliver")
-    .description("deliver one message read from standard input")
-    .option("--mailbox <name>", "target mailbox", "INBOX")
-    .action(lazy(async () => ({ run: (await import("./commands/notYet.ts")).notYet("deliver") })));
+    .description("deliver one message read from standard input (no password needed)")
+    .option("--mailbox <name>", "target mailbox (INBOX when it does not exist)", "INBOX")
+    .option("--json", "machine-readable output")
+    .action(lazy(() => import("./commands/deliver.ts")));
 
   for (const name of ["import", "export"] as const) {
     program
       .command(`${name} <path>`)
       .description(
-        name === "import" ? "import an mbox file or a Maildir" : "export mail to an mbox file or a Maildir",
+        name === "import"
+          ? "import an mbox file or a Maildir into one mailbox (INBOX unless --mailbox)"
+          : "export every mailbox (or one) to mbox files or Maildirs",
       )
-      .addOption(new Option("--format <format>", "mbox or maildir").choices(["mbox", "maildir"]))
-      .option("--mailbox <name>", "only this mailbox")
+      .addOption(
+        new Option(
+          "--format <format>",
+          name === "import"
+            ? "mbox or maildir (default: a folder with cur/ or new/ is a Maildir, a file an mbox)"
+            : "mbox or maildir (default: mbox when PATH ends in .mbox or is a file, else maildir)",
+        ).choices(["mbox", "maildir"]),
+      )
+      .option(
+        "--mailbox <name>",
+        name === "import" ? "target mailbox, created if missing" : "only this mailbox",
+      )
       .option("--password-stdin", "read the account password from standard input")
-      .action(lazy(async () => ({ run: (await import("./commands/notYet.ts")).notYet(name) })));
+      .option("--json", "print the summary as JSON")
+      .option("--progress", "print progress on stderr even when it is not a terminal")
+      .action(
+        lazy(() => (name === "import" ? import("./commands/import.ts") : import("./commands/export.ts"))),
+      );
   }
 
   const config = program

@@ -22,10 +22,14 @@ import {
 import {
   loadDirectory,
   loadImapServer,
+  loadIncoming,
   loadLmtpServer,
   loadMail,
+  type AccountDirectoryHandle,
   type ImapServerHandle,
 } from "../lateModules.ts";
+import type { Account } from "../../mail/account.ts";
+import { spoolDir } from "./deliver.ts";
 import { createLogger, type Log } from "../logger.ts";
 import { removeRunFile, writeRunFile } from "../control/runFile.ts";
 import { runInitFlow } from "../setup/initFlow.ts";
@@ -86,10 +90,11 @@ export async function run(flags: StartFlags): Promise<number> {
   const tls = tlsConfigured
     ? { cert: await readFile(settings.tlsCert!), key: await readFile(settings.tlsKey!) }
     : undefined;
-  const [mail, { AccountDirectory }, { startImapServer }] = await Promise.all([
+  const [mail, { AccountDirectory }, { startImapServer }, { IncomingMover }] = await Promise.all([
     loadMail(),
     loadDirectory(),
     loadImapServer(),
+    loadIncoming(),
   ]);
   const backend = backendOf(home, settings);
   log("info", `opening storage: ${describeBackend(backend)}`);
@@ -108,8 +113,12 @@ export async function run(flags: StartFlags): Promise<number> {
         "the storage holds no account: run `aerogramme-local init` to make one",
         EXIT.notSetUp,
       );
-    const directory = new AccountDirectory(store, settings.user!);
-    closers.push({ name: "accounts", close: () => directory.close() });
+    const unlocked = new AccountDirectory(store, settings.user!);
+    closers.push({ name: "accounts", close: () => unlocked.close() });
+    // Delivered mail is filed from the first login on: only then is the secret key in memory.
+    const mover = new IncomingMover(store, { log });
+    closers.push({ name: "incoming mail mover", close: () => mover.close() });
+    const directory = startingMover(unlocked, mover);
     const imap = await startImapServer({
       host,
       port: imapPort,
@@ -134,6 +143,8 @@ export async function run(flags: StartFlags): Promise<number> {
         store,
         mail,
         directory,
+        spoolDir: spoolDir(home),
+        mover,
         status: () => ({
           pid: process.pid,
           startedAt,
@@ -160,6 +171,26 @@ export async function run(flags: StartFlags): Promise<number> {
     throw err;
   }
   return waitForStop(log, stopAll);
+}
+
+/** The directory, starting the mover with the account at each successful login (the first one starts it). */
+function startingMover(
+  directory: AccountDirectoryHandle,
+  mover: { startWith(account: Account, password: string): Promise<void> },
+): AccountDirectoryHandle {
+  return {
+    get user() {
+      return directory.user;
+    },
+    async login(user, password) {
+      const account = await directory.login(user, password);
+      // The directory hands out the real Account; lateModules only describes the part the CLI uses.
+      void mover.startWith(account as unknown as Account, password);
+      return account;
+    },
+    forgetVerifier: () => directory.forgetVerifier(),
+    close: () => directory.close(),
+  };
 }
 
 function addressOf(server: ImapServerHandle, host: string, port: number): { host: string; port: number } {

@@ -2,13 +2,53 @@
  * The control socket's protocol: one JSON request line, one JSON response line, then the server
  * closes. The socket is a Unix socket of mode 0600 in the home's folder, so only its owner can
  * talk to it; passwords sent here never touch argv, the environment or a file.
+ *
+ * Long work (import, export) keeps that shape: the request starts a job and answers its id at
+ * once; the client then asks `job` every half second for its progress, and the last answer is its
+ * summary or its error. A job nobody asks about for 30 s is cancelled (its client went away).
+ * A delivered message is bigger than a request line may be: `deliver` seals it to the public key
+ * (`incomingKey`), writes it to the home's spool folder and names the file in the request.
  */
 
 export type PasswdAction = "add" | "change" | "remove";
 
+export type TransferFormat = "mbox" | "maildir";
+
+export interface TransferRequest {
+  password: string;
+  /** Absolute: the server reads or writes it, and its working folder is not the client's. */
+  path: string;
+  format?: TransferFormat;
+  mailbox?: string;
+}
+
 export type ControlRequest =
   | { op: "status"; password?: string }
-  | { op: "passwd"; action: PasswdAction; current: string; next?: string };
+  | { op: "passwd"; action: PasswdAction; current: string; next?: string }
+  | { op: "incomingKey" }
+  | { op: "deliver"; spool: string }
+  | ({ op: "import" } & TransferRequest)
+  | ({ op: "export" } & TransferRequest)
+  | { op: "job"; job: string };
+
+/** What `deliver` learns from the server: whether the message is already in its mailbox. */
+export interface DeliverResult {
+  queued: string;
+  filed: boolean;
+  moverRunning: boolean;
+}
+
+export interface JobStatus {
+  state: "running" | "done";
+  progress?: {
+    messages: number;
+    bytes: number;
+    totalMessages?: number;
+    totalBytes?: number;
+    elapsedMs: number;
+  };
+  summary?: unknown;
+}
 
 export interface ServerStatus {
   pid: number;

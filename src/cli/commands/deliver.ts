@@ -1,0 +1,101 @@
+/**
+ * `deliver [--mailbox INBOX]`: one message from standard input into the account, with no password.
+ * It is sealed to the account's public key (kept in clear in the key root) and queued as
+ * `incoming/<ts>`; the running server's mover files it once the account is unlocked. Beside a
+ * running server (which holds the store) the sealed message goes through the home's spool folder
+ * and the control socket; otherwise the store is opened here and the message queued directly.
+ */
+import { mkdir, open, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { loadSodium } from "../../crypto/sodium.ts";
+import { TooBig } from "../../errors.ts";
+import { callControl } from "../control/controlClient.ts";
+import type { DeliverResult } from "../control/protocol.ts";
+import { EXIT, usageError } from "../exitCodes.ts";
+import { openConfiguredStore, openHome, requireSetUp, type Home } from "../home.ts";
+import { loadIncoming } from "../lateModules.ts";
+
+/** Bigger than any mail a mail host would pass on, small enough to hold in memory. */
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+export function spoolDir(home: Home): string {
+  return join(home.paths.configDir, "spool");
+}
+
+export async function run(flags: { mailbox: string; json?: boolean }): Promise<number> {
+  const home = await openHome();
+  const settings = requireSetUp(home);
+  const raw = withoutEnvelopeLine(await readMessage(process.stdin));
+  if (raw.length === 0) throw usageError("standard input is empty: `deliver` reads one message from it");
+  const delivery = { mailbox: flags.mailbox, internalDate: Date.now(), raw };
+  const incoming = await loadIncoming();
+
+  let result: DeliverResult & { viaServer: boolean };
+  const served = (await callControl(home.paths.controlSocket, { op: "incomingKey" })) as {
+    publicKey: string;
+  } | null;
+  if (served) {
+    await loadSodium();
+    const key = incoming.newIncomingKey();
+    const name = key.slice(incoming.INCOMING_PREFIX.length);
+    const sealed = incoming.sealDelivery(Buffer.from(served.publicKey, "base64"), key, delivery);
+    const file = join(spoolDir(home), name);
+    await mkdir(spoolDir(home), { recursive: true, mode: 0o700 });
+    const handle = await open(file, "wx", 0o600);
+    try {
+      await handle.writeFile(sealed);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      const answer = (await callControl(home.paths.controlSocket, {
+        op: "deliver",
+        spool: name,
+      })) as DeliverResult | null;
+      if (!answer) throw usageError("the running server stopped while delivering; run `deliver` again");
+      result = { ...answer, viaServer: true };
+    } finally {
+      await rm(file, { force: true });
+    }
+  } else {
+    const store = await openConfiguredStore(home, settings);
+    try {
+      const queued = await incoming.enqueueDelivery(store, delivery);
+      result = { queued, filed: false, moverRunning: false, viaServer: false };
+    } finally {
+      await store.close();
+    }
+  }
+
+  if (flags.json) process.stdout.write(`${JSON.stringify({ mailbox: flags.mailbox, ...result })}\n`);
+  else if (result.filed) process.stdout.write(`Delivered to ${flags.mailbox}.\n`);
+  else
+    process.stdout.write(
+      `Queued for ${flags.mailbox}: ${result.viaServer ? "the server files it at the first login" : "filed when `aerogramme-local start` runs and a client logs in"}.\n`,
+    );
+  return EXIT.ok;
+}
+
+async function readMessage(input: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of input) {
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    size += bytes.length;
+    if (size > MAX_MESSAGE_BYTES) throw new TooBig(`the message is over ${MAX_MESSAGE_BYTES / 2 ** 20} MiB`);
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Mail hosts that pipe mail to a command often put an mbox "From sender date" line first
+ * (Postfix's pipe F flag, procmail): it is envelope, not part of the message (it has no colon,
+ * so it is no header either).
+ */
+function withoutEnvelopeLine(raw: Buffer): Buffer {
+  if (!raw.subarray(0, 5).equals(Buffer.from("From "))) return raw;
+  const nl = raw.indexOf(0x0a);
+  return nl < 0 ? Buffer.alloc(0) : raw.subarray(nl + 1);
+}
