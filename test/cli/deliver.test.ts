@@ -1,0 +1,133 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  imapServerMissing,
+  mailLayerMissing,
+  runCli,
+  startServer,
+  tempHome,
+  type RunningServer,
+} from "./cliHarness.ts";
+
+const PASSWORD = "deliver test password";
+
+type Client = InstanceType<typeof import("imapflow").ImapFlow>;
+
+async function connect(server: RunningServer): Promise<Client> {
+  const { ImapFlow } = await import("imapflow");
+  const client = new ImapFlow({
+    host: server.host,
+    port: server.port,
+    secure: false,
+    auth: { user: "alice", pass: PASSWORD },
+    logger: false,
+  });
+  await client.connect();
+  return client;
+}
+
+/** Subjects in `mailbox`, once it holds at least `count` messages (bounded wait). */
+async function subjectsWhenThere(client: Client, mailbox: string, count: number): Promise<string[]> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const status = await client.status(mailbox, { messages: true });
+    if (status && (status.messages ?? 0) >= count) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const lock = await client.getMailboxLock(mailbox);
+  try {
+    const out: string[] = [];
+    for await (const msg of client.fetch("1:*", { envelope: true })) out.push(msg.envelope?.subject ?? "");
+    return out;
+  } finally {
+    lock.release();
+  }
+}
+
+describe("deliver without a server", { skip: mailLayerMissing() }, () => {
+  test("before init: exit 6 and says to run init", async () => {
+    const home = await tempHome();
+    try {
+      const r = await runCli(["deliver"], { home: home.dir, input: "Subject: x\n\nx\n" });
+      assert.equal(r.code, 6);
+      assert.match(r.stderr, /aerogramme-local init/);
+    } finally {
+      await home.cleanup();
+    }
+  });
+});
+
+describe("deliver, then start, then a client sees the mail", { skip: imapServerMissing() }, () => {
+  let home: { dir: string; cleanup: () => Promise<void> };
+  let server: RunningServer | undefined;
+  before(async () => {
+    home = await tempHome();
+    const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
+      home: home.dir,
+      input: `${PASSWORD}\n`,
+    });
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(async () => {
+    await server?.stop("SIGKILL");
+    await home.cleanup();
+  });
+
+  test("with no server and no password: queued, exit 0, one line; an empty message is refused (2)", async () => {
+    const r = await runCli(["deliver"], {
+      home: home.dir,
+      input:
+        "From sender@example.org Mon Jan  1 00:00:00 2024\nFrom: sender@example.org\nSubject: queued while stopped\n\nhello\n",
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Queued for INBOX: .*\n$/);
+    const json = await runCli(["deliver", "--mailbox", "No such mailbox", "--json"], {
+      home: home.dir,
+      input: "Subject: to a missing mailbox\n\nx\n",
+    });
+    assert.equal(json.code, 0, json.stderr);
+    const parsed = JSON.parse(json.stdout) as { queued: string; filed: boolean; viaServer: boolean };
+    assert.match(parsed.queued, /^incoming\/[0-9a-f]{28}$/);
+    assert.deepEqual([parsed.filed, parsed.viaServer], [false, false]);
+    const empty = await runCli(["deliver"], { home: home.dir, input: "" });
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /standard input is empty/);
+  });
+
+  test("after start and a login, the queued mail is in INBOX (a missing mailbox falls back to INBOX), envelope line dropped", async () => {
+    server = await startServer(["--imap-port", "0"], { home: home.dir });
+    const client = await connect(server);
+    try {
+      const subjects = await subjectsWhenThere(client, "INBOX", 2);
+      assert.deepEqual(subjects.sort(), ["queued while stopped", "to a missing mailbox"]);
+      const lock = await client.getMailboxLock("INBOX");
+      try {
+        const first = await client.fetchOne("1", { source: true });
+        assert.ok(first && first.source);
+        assert.ok(
+          first.source.toString().startsWith("From: sender@example.org\r\nSubject: queued while stopped\r\n"),
+        );
+      } finally {
+        lock.release();
+      }
+    } finally {
+      await client.logout();
+    }
+    assert.match(server.stderr(), /filed 2 delivered message/);
+  });
+
+  test("beside the running server, deliver goes through it and the mail is filed at once", async () => {
+    const r = await runCli(["deliver", "--mailbox", "Archive"], {
+      home: home.dir,
+      input: "Subject: while running\n\nhi\n",
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "Delivered to Archive.\n");
+    const client = await connect(server!);
+    try {
+      assert.deepEqual(await subjectsWhenThere(client, "Archive", 1), ["while running"]);
+    } finally {
+      await client.logout();
+    }
+  });
+});
