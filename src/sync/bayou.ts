@@ -14,7 +14,7 @@
  *    computer applies them at the same place, so all converge.
  *
  * 2. A sync reads the `watch` row first and stops there when it has not moved since the last sync
- *    (nothing was pushed). Otherwise it reads every op row (rule 5 keeps them few), THEN the newest
+ *    (nothing was pushed and no checkpoint written: both rewrite it). Otherwise it reads every op row (rule 5 keeps them few), THEN the newest
  *    checkpoint. In that order a row missing from the listing was deleted, which rule 5 allows only
  *    once the newest checkpoint holds it, so the state never loses an op even for a moment. When a
  *    new row sorts before the last one applied, or the checkpoint changed, the state is rebuilt
@@ -295,6 +295,9 @@ export class Bayou<S, Op> {
       await this.store.blobs.put(cp.key, sealCheckpoint(this.key, cp, this.machine.encodeState(state)));
       this.base = cp;
       this.rebuild();
+      // Rule 2: a new checkpoint can move a late op (another writer's checkpoint may have folded it
+      // at another place), so readers must look again even though no op was pushed.
+      await this.touchWatch(upTo);
     }
     await this.cleanUp();
   }

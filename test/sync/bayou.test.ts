@@ -120,6 +120,35 @@ test("a late op that lands after a checkpoint was built but before its put is ke
   }
 });
 
+test("a checkpoint put by a writer that never saw a late row does not make that row disappear", async () => {
+  const inner = memoryStore();
+  const w = holdingStore(inner);
+  let now = 7_000_000;
+  const d = replica(inner, () => now);
+  const writer = replica(w.store, () => now + 2000); // clock ahead: it folds more, so its checkpoint wins
+  const late = replica(inner, () => now - 20_000);
+  await late.sync();
+  await d.push(["d1"]);
+  now += 5000;
+  await d.push(["d2"]);
+  w.hold({ puts: true });
+  const writing = writer.checkpoint(); // folds d1 and d2; its put is still travelling...
+  while (w.waiting === 0) await new Promise((r) => setImmediate(r));
+  await late.push(["x"]); // ...when a late row lands
+  await d.checkpoint(); // folds d1 and x, and cleans up what it may
+  await w.release();
+  await writing;
+  const keys = (await inner.blobs.list("index/test/checkpoint/")).keys;
+  assert.equal(keys.length, 2);
+  const fresh = replica(inner, () => now);
+  await fresh.sync();
+  assert.deepEqual([...fresh.state].sort(), ["d1", "d2", "x"]);
+  for (const r of [d, writer, late]) {
+    await r.sync();
+    assert.deepEqual(r.state, fresh.state);
+  }
+});
+
 test("a checkpoint writer that stalls past half the retention between its sync and its put writes nothing", async () => {
   const inner = memoryStore();
   const stalling = holdingStore(inner);

@@ -47,8 +47,8 @@ export async function opRowCount(store: Store): Promise<number> {
  */
 export interface HoldingStore {
   store: Store;
-  /** Holds op-row inserts (and, with `ranges`, row listings) until `release`. */
-  hold(what?: { ranges?: boolean }): void;
+  /** Holds op-row inserts (and, if asked, row listings or blob puts) until `release`. */
+  hold(what?: { ranges?: boolean; puts?: boolean }): void;
   release(): Promise<void>;
   /** How many calls are held now. */
   readonly waiting: number;
@@ -57,6 +57,7 @@ export interface HoldingStore {
 export function holdingStore(inner: Store): HoldingStore {
   let holding = false;
   let holdingRanges = false;
+  let holdingPuts = false;
   const held: (() => Promise<void>)[] = [];
   const r = inner.rows;
   const rows: Store["rows"] = {
@@ -79,15 +80,31 @@ export function holdingStore(inner: Store): HoldingStore {
     deleteRange: (pk, query) => r.deleteRange(pk, query),
     poll: (pk, sk, token, timeoutMs) => r.poll(pk, sk, token, timeoutMs),
   };
+  const b = inner.blobs;
+  const blobs: Store["blobs"] = {
+    put: (key, bytes) => {
+      if (!holdingPuts) return b.put(key, bytes);
+      return new Promise<void>((resolve, reject) => {
+        held.push(() => b.put(key, bytes).then(resolve, reject));
+      });
+    },
+    get: (key, range) => b.get(key, range),
+    head: (key) => b.head(key),
+    delete: (key) => b.delete(key),
+    list: (prefix, startAfter, limit) => b.list(prefix, startAfter, limit),
+    copy: (from, to) => b.copy(from, to),
+  };
   return {
-    store: { blobs: inner.blobs, rows, close: () => inner.close() },
+    store: { blobs, rows, close: () => inner.close() },
     hold: (what = {}) => {
       holding = true;
       holdingRanges = what.ranges ?? false;
+      holdingPuts = what.puts ?? false;
     },
     release: async () => {
       holding = false;
       holdingRanges = false;
+      holdingPuts = false;
       for (const land of held.splice(0)) await land();
     },
     get waiting() {
