@@ -1,0 +1,118 @@
+/**
+ * Issue 2 acceptance: nothing readable at rest. 200 messages with distinctive words in subjects,
+ * bodies, addresses, mailbox names and flags go into an embedded store; then every file under its
+ * folder is scanned for those words in UTF-8, base64 (3 alignments), quoted-printable and UTF-16
+ * (the words are ASCII letters, so their quoted-printable form is the plain one).
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createAccount } from "../../src/mail/account.ts";
+import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
+import { openEmbeddedStore } from "../../src/storage/embedded/index.ts";
+import { scanBytes, type Finding } from "../support/plaintextScan.ts";
+import {
+  ADDRESS_WORDS,
+  BODY_WORDS,
+  FLAG_WORDS,
+  MAILBOX_WORDS,
+  SUBJECT_WORDS,
+  sampleMessage,
+} from "./mailFixtures.ts";
+
+const WORDS = [...SUBJECT_WORDS, ...BODY_WORDS, ...ADDRESS_WORDS, ...MAILBOX_WORDS, ...FLAG_WORDS];
+let dir: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "agl-plaintext-"));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function filesUnder(folder: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(folder, { withFileTypes: true })) {
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) out.push(...(await filesUnder(path)));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out;
+}
+
+async function scanFolder(folder: string): Promise<{ files: number; bytes: number; findings: Finding[] }> {
+  const findings: Finding[] = [];
+  let bytes = 0;
+  const files = await filesUnder(folder);
+  for (const file of files) {
+    const content = await readFile(file);
+    bytes += content.length;
+    findings.push(...scanBytes(file, content, WORDS));
+  }
+  return { files: files.length, bytes, findings };
+}
+
+test("the scanner finds every word in every encoding in a plaintext control folder", async () => {
+  const control = join(dir, "control");
+  await rm(control, { recursive: true, force: true });
+  await mkdir(control);
+  const text = Buffer.from(`${WORDS.join(" ")}\r\n${new TextDecoder().decode(sampleMessage(0))}`, "utf8");
+  for (let shift = 0; shift < 3; shift++) {
+    await writeFile(
+      join(control, `b64-${shift}`),
+      Buffer.concat([Buffer.alloc(shift, 0x41), text]).toString("base64"),
+    );
+  }
+  await writeFile(join(control, "utf16le"), Buffer.from(text.toString("utf8"), "utf16le"));
+  await writeFile(join(control, "utf16be"), Buffer.from(text.toString("utf8"), "utf16le").swap16());
+  await writeFile(join(control, "plain"), text);
+  const { findings } = await scanFolder(control);
+  const found = (file: string, word: string) =>
+    findings.some((f) => f.where.endsWith(file) && f.word === word);
+  for (const word of WORDS) {
+    for (const file of ["plain", "b64-0", "b64-1", "b64-2", "utf16le", "utf16be"]) {
+      assert.ok(found(file, word), `the scanner finds ${word} in ${file}`);
+    }
+  }
+  await rm(control, { recursive: true });
+});
+
+test("200 messages, mailboxes and flags leave no readable word anywhere under the embedded store's folder", async () => {
+  const data = join(dir, "data");
+  const store = await openEmbeddedStore(data);
+  try {
+    const account = await createAccount(store, { user: "tester", password: "correct horse", kdf: TEST_KDF });
+    const names = [MAILBOX_WORDS[0]!, `${MAILBOX_WORDS[0]}/${MAILBOX_WORDS[1]}`];
+    for (const name of names) await account.createMailbox(name);
+    const targets = ["INBOX", ...names];
+    const byBox = new Map<string, string[]>();
+    for (let i = 0; i < 200; i++) {
+      const box = targets[i % targets.length]!;
+      const mbx = await account.mailbox(box);
+      const { mailId } = await mbx.append(
+        sampleMessage(i, { bodyLines: i % 20 === 0 ? 2000 : undefined }),
+        [],
+        Date.now(),
+      );
+      byBox.set(box, [...(byBox.get(box) ?? []), mailId]);
+    }
+    for (const [box, ids] of byBox) {
+      const mbx = await account.mailbox(box);
+      await mbx.setFlags(ids, "add", ["\\Seen", `$${FLAG_WORDS[0]}`]);
+      await mbx.setFlags(ids.slice(0, 10), "add", ["\\Flagged"]);
+    }
+    // Everything is really there before we look for it.
+    const inbox = await account.mailbox("INBOX");
+    assert.equal(inbox.index.uids.length, byBox.get("INBOX")!.length);
+    assert.ok([...inbox.index.byId.values()].every((e) => e.flags.includes(`$${FLAG_WORDS[0]}`)));
+    await account.close();
+  } finally {
+    await store.close();
+  }
+  const { files, bytes, findings } = await scanFolder(data);
+  assert.ok(files > 3 && bytes > 200 * 500, `scanned ${files} files, ${bytes} bytes`);
+  assert.deepEqual(findings, [], "no word readable at rest");
+  console.log(`# scanned ${files} files, ${bytes} bytes, for ${WORDS.length} words in 8 encodings`);
+});
