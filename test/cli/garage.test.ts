@@ -174,7 +174,7 @@ describe("init and doctor against a real Garage", { skip }, () => {
     async (t) => {
       const dir = await home();
       const args = initArgs().filter((a) => a !== "--credentials-file");
-      const script = `printf '%s\\n%s\\n' "$AGL_SECRET" "pw" | "$0" "$1" ${args.map((a) => `'${a}'`).join(" ")}; echo "INIT:$?"; "$0" "$1" doctor --json`;
+      const script = `printf '%s\\n%s\\n' "$AGL_SECRET" "the password" | "$0" "$1" ${args.map((a) => `'${a}'`).join(" ")}; echo "INIT:$?"; "$0" "$1" doctor --json`;
       const out = await new Promise<string>((resolve, reject) => {
         // The secret reaches the shell through the environment of this test's own child only.
         const child = spawn(

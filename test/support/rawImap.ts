@@ -65,14 +65,16 @@ export class RawImap {
         this.buffer = this.buffer.subarray(i + 2);
         return line.toString("utf8");
       }
-      if (this.closed) throw new Error(`connection closed; unread: ${JSON.stringify(this.buffer.toString())}`);
+      if (this.closed)
+        throw new Error(`connection closed; unread: ${JSON.stringify(this.buffer.toString())}`);
       await this.waitData(deadline);
     }
   }
 
   private async waitData(deadline: number): Promise<void> {
     const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`timed out waiting for the server; have: ${JSON.stringify(this.buffer.toString())}`);
+    if (left <= 0)
+      throw new Error(`timed out waiting for the server; have: ${JSON.stringify(this.buffer.toString())}`);
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, left);
       this.waiters.push(() => {
