@@ -76,7 +76,12 @@ export async function openAccount(store: Store, password: string): Promise<Accou
   return new Account(store, await unlockKeyRoot(root, password));
 }
 
-export async function addPassword(store: Store, current: string, added: string, kdf?: KdfParams): Promise<void> {
+export async function addPassword(
+  store: Store,
+  current: string,
+  added: string,
+  kdf?: KdfParams,
+): Promise<void> {
   const root = await readRoot(store);
   const keys = await unlockKeyRoot(root, current);
   try {
@@ -86,7 +91,12 @@ export async function addPassword(store: Store, current: string, added: string, 
   }
 }
 
-export async function changePassword(store: Store, current: string, next: string, kdf?: KdfParams): Promise<void> {
+export async function changePassword(
+  store: Store,
+  current: string,
+  next: string,
+  kdf?: KdfParams,
+): Promise<void> {
   const root = await readRoot(store);
   await store.blobs.put(KEY_ROOT, serializeKeyRoot(await changeRootPassword(root, current, next, kdf)));
 }
@@ -175,7 +185,8 @@ export class Account {
   async summary(): Promise<{ mailboxes: { name: string; messages: number }[] }> {
     const { mailboxes } = await this.listMailboxes();
     const out = [];
-    for (const m of mailboxes) out.push({ name: m.name, messages: (await this.mailbox(m.name)).index.uids.length });
+    for (const m of mailboxes)
+      out.push({ name: m.name, messages: (await this.mailbox(m.name)).index.uids.length });
     return { mailboxes: out };
   }
 

@@ -53,7 +53,12 @@ export class Mailbox {
     readonly messages: MessageStore,
   ) {
     this.events.setMaxListeners(0);
-    this.bayou = new Bayou({ store, key: indexKey, path: `index/${id}`, machine: uidIndexMachine(uidvalidity) });
+    this.bayou = new Bayou({
+      store,
+      key: indexKey,
+      path: `index/${id}`,
+      machine: uidIndexMachine(uidvalidity),
+    });
   }
 
   get index(): UidIndex {
@@ -94,7 +99,9 @@ export class Mailbox {
     return this.writes.run(async () => {
       await this.bayou.sync();
       const next = this.index.uidnext;
-      await this.push(items.map((it, i) => ({ t: "add", id: it.mailId, guessUid: next + i, flags: it.flags })));
+      await this.push(
+        items.map((it, i) => ({ t: "add", id: it.mailId, guessUid: next + i, flags: it.flags })),
+      );
       return items.map((it) => ({
         mailId: it.mailId,
         uid: this.index.byId.get(it.mailId)?.uid ?? 0,

@@ -48,7 +48,9 @@ export class MailboxListStore {
   update<T>(change: (list: MailboxList, stamp: Stamp) => [MailboxList, T]): Promise<T> {
     return this.mutex.run(async () => {
       const row = await this.rows.read(PK, SK);
-      const list = mergeMailboxLists((row?.values ?? []).map((v) => decodeMailboxList(open(this.key, v, CONTEXT))));
+      const list = mergeMailboxLists(
+        (row?.values ?? []).map((v) => decodeMailboxList(open(this.key, v, CONTEXT))),
+      );
       const nowMs = Date.now();
       this.lastTs = newTimestamp(this.lastTs, nowMs);
       const [next, result] = change(list, { ts: this.lastTs, nowMs, newId: newMailId });

@@ -37,7 +37,10 @@ export interface MessageMeta {
 const META_PK = "meta";
 /** Up to this many bytes before a range are fetched too, to get the stream header in the same GET. */
 const ONE_GET_SLACK = 256 * 1024;
-const metaContext = (mailId: string): SealContext => ({ purpose: "message-meta", path: `${META_PK}/${mailId}` });
+const metaContext = (mailId: string): SealContext => ({
+  purpose: "message-meta",
+  path: `${META_PK}/${mailId}`,
+});
 const bodyContext = (path: string): SealContext => ({ purpose: "message-body", path });
 
 /** Bounded cache of opened meta: the headers list of a big mailbox is fetched again and again. */
@@ -114,7 +117,9 @@ export class MessageStore {
         const id = slice[j]!;
         const value = row?.values[0];
         if (!value) return;
-        const meta = JSON.parse(new TextDecoder().decode(open(this.metaKey, value, metaContext(id)))) as MessageMeta;
+        const meta = JSON.parse(
+          new TextDecoder().decode(open(this.metaKey, value, metaContext(id))),
+        ) as MessageMeta;
         this.cache.set(id, meta);
         out.set(id, meta);
       });
@@ -148,7 +153,12 @@ export class MessageStore {
     if (len === 0) return new Uint8Array(0);
     const key = Buffer.from(meta.key, "base64");
     const ctx = bodyContext(meta.sealedFor);
-    const layout = { bytes: new Uint8Array(0), nonce: new Uint8Array(0), length: total, padded: paddedLength(total) };
+    const layout = {
+      bytes: new Uint8Array(0),
+      nonce: new Uint8Array(0),
+      length: total,
+      padded: paddedLength(total),
+    };
     const range = cipherRangeFor(layout, start, len);
     const missing = () => new NotFound(`the body of a message is missing from storage (${meta.blob})`);
     let headerBytes: Uint8Array;
@@ -168,7 +178,8 @@ export class MessageStore {
       cipher = c;
     }
     const header = parseStreamHeader(key, headerBytes, ctx);
-    if (header.length !== total) throw new Tampered(`${meta.blob}: the sealed body does not have the size its meta records`);
+    if (header.length !== total)
+      throw new Tampered(`${meta.blob}: the sealed body does not have the size its meta records`);
     return openRange(key, header, cipher, ctx, start, len);
   }
 
