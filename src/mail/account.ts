@@ -148,7 +148,14 @@ export class Account {
     let opening = this.open.get(entry.id);
     if (!opening) {
       opening = (async () => {
-        const mbx = new Mailbox(entry.id, entry.uidvalidity, this.store, this.indexKey, this.messages);
+        const mbx = new Mailbox(
+          entry.id,
+          entry.uidvalidity,
+          this.store,
+          this.indexKey,
+          this.messages,
+          (ids, except) => this.heldElsewhere(ids, except),
+        );
         await mbx.sync();
         return mbx;
       })();
@@ -156,6 +163,22 @@ export class Account {
       opening.catch(() => this.open.delete(entry.id));
     }
     return opening;
+  }
+
+  /**
+   * Which of `mailIds` a live mailbox other than `except` holds (after an interrupted MOVE, one id
+   * can sit in two mailboxes). Syncs each mailbox: expunges and deletions are rare enough to pay it.
+   */
+  private async heldElsewhere(mailIds: string[], except: string): Promise<Set<string>> {
+    const held = new Set<string>();
+    const { mailboxes } = await this.listMailboxes();
+    for (const info of mailboxes) {
+      if (info.id === except) continue;
+      const mbx = await this.mailbox(info.name);
+      await mbx.sync();
+      for (const id of mailIds) if (mbx.index.byId.has(id)) held.add(id);
+    }
+    return held;
   }
 
   async createMailbox(name: string, specialUse?: SpecialUse): Promise<void> {

@@ -51,6 +51,13 @@ export class Mailbox {
     store: Store,
     indexKey: Uint8Array,
     readonly messages: MessageStore,
+    /**
+     * Which of these message ids another mailbox still holds. A MOVE adds the id to its target
+     * before it leaves the source, so a crash in between leaves one id in two mailboxes; deleting
+     * its content then would break the other. The account knows every mailbox; alone, none.
+     */
+    private readonly heldElsewhere: (mailIds: string[], except: string) => Promise<Set<string>> = () =>
+      Promise.resolve(new Set()),
   ) {
     this.events.setMaxListeners(0);
     this.bayou = new Bayou({
@@ -120,7 +127,7 @@ export class Mailbox {
     if (mailIds.length === 0) return;
     await this.writes.run(() => this.push([{ t: "expunge", ids: mailIds }]));
     // After the op is durable: a crash here leaves unreferenced blobs (space), never lost mail.
-    if (!keepContent) await this.messages.delete(mailIds);
+    if (!keepContent) await this.deleteContent(mailIds);
   }
 
   /** COPY: new ids for the same content, added to `target`. Returns [source uid, target uid] pairs. */
@@ -148,11 +155,18 @@ export class Mailbox {
     return added.map((a, i) => [moving[i]!.uid, a.uid]);
   }
 
+  /** Deletes the bodies and meta of messages no other mailbox holds. */
+  private async deleteContent(mailIds: string[]): Promise<void> {
+    if (mailIds.length === 0) return;
+    const kept = await this.heldElsewhere(mailIds, this.id);
+    await this.messages.delete(mailIds.filter((id) => !kept.has(id)));
+  }
+
   /** Deletes every message and the whole op log (mailbox deletion). */
   async destroy(): Promise<void> {
     await this.writes.run(async () => {
       await this.bayou.sync();
-      await this.messages.delete([...this.index.byId.keys()]);
+      await this.deleteContent([...this.index.byId.keys()]);
       await this.bayou.destroy();
     });
   }

@@ -102,3 +102,28 @@ test("expunging a copy deletes only the copy's body; the source still reads", as
   assert.deepEqual(await account.messages.body(await account.messages.meta(mailId)), sampleMessage(7));
   await account.close();
 });
+
+test("after a MOVE interrupted between its two writes, deleting or expunging one side keeps the other's mail", async () => {
+  const store = memoryStore();
+  const account = await createAccount(store, { user: "tester", password: "pw", kdf: TEST_KDF });
+  await account.createMailbox("Projects");
+  const projects = await account.mailbox("Projects");
+  const archive = await account.mailbox("Archive");
+  const a = (await projects.append(sampleMessage(1), [], Date.now())).mailId;
+  const b = (await projects.append(sampleMessage(2), [], Date.now())).mailId;
+  // The first half of MOVE (add to the target) without the second (expunge from the source), as
+  // when the process dies in between.
+  await archive.addExisting([
+    { mailId: a, flags: [] },
+    { mailId: b, flags: [] },
+  ]);
+  await projects.expunge([a]);
+  assert.deepEqual(await account.messages.body(await account.messages.meta(a)), sampleMessage(1));
+  await account.deleteMailbox("Projects");
+  assert.deepEqual(await account.messages.body(await account.messages.meta(b)), sampleMessage(2));
+  assert.equal((await bodyBlobs(store)).length, 2);
+  // Once no mailbox holds it, an expunge does delete the content.
+  await archive.expunge([a]);
+  assert.equal((await bodyBlobs(store)).length, 1);
+  await account.close();
+});
