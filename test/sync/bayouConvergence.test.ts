@@ -2,7 +2,8 @@
  * The convergence property of issue 2: three computers with skewed clocks share one store and run
  * 1,000 random steps of pushes, syncs and checkpoints, some of them at the same time, while a
  * fourth, slow computer now and then writes an op whose row lands many steps after its timestamp
- * was taken (a late op). At the end all agree on one state, holding every acknowledged op once.
+ * was taken (a late op), and a fifth, with its clock ahead, writes checkpoints whose puts travel
+ * for a few steps (built on a base that others move past meanwhile). At the end all agree on one state, holding every acknowledged op once.
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -27,7 +28,9 @@ type Action =
   /** The slow computer syncs, takes a timestamp and starts writing; the row is held back. */
   | { kind: "lateStart"; lagMs: number }
   /** The held row lands and the slow push is acknowledged. */
-  | { kind: "lateLand" };
+  | { kind: "lateLand" }
+  /** A fifth computer, clock ahead, builds a checkpoint whose put travels for a few steps. */
+  | { kind: "slowCheckpoint" };
 
 const who = fc.integer({ min: 0, max: 2 });
 const action: fc.Arbitrary<Action> = fc.oneof(
@@ -45,7 +48,10 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: "lateLand" as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "slowCheckpoint" as const }) },
 );
+/** Steps a slow checkpoint put travels: at most 5 x 400 ms, under half the 5 s retention (rule 4). */
+const PUT_STEPS = 5;
 /** One step: up to three actions started together, then time moves on. */
 const step = fc.record({
   actions: fc.array(action, { minLength: 1, maxLength: 3 }),
@@ -70,6 +76,16 @@ test("3 computers, 1,000 random interleaved pushes, syncs, checkpoints and late 
         let lag = 0;
         const slow = replica(slowStore.store, () => now - lag, opts);
         let inFlight: Promise<void> | undefined;
+        const checkpointerStore = holdingStore(store);
+        const checkpointer = replica(checkpointerStore.store, () => now + 3500, opts);
+        let checkpointing: { done: Promise<void>; landsAt: number } | undefined;
+        let stepNo = 0;
+        const landCheckpoint = async (): Promise<void> => {
+          if (!checkpointing) return;
+          await checkpointerStore.release();
+          await checkpointing.done;
+          checkpointing = undefined;
+        };
         const acknowledged: string[] = [];
         let counter = 0;
 
@@ -96,6 +112,14 @@ test("3 computers, 1,000 random interleaved pushes, syncs, checkpoints and late 
               assert.ok(i < 1000, "the slow push reached its insert");
               await new Promise((r) => setImmediate(r));
             }
+          } else if (act.kind === "slowCheckpoint") {
+            if (checkpointing) return;
+            checkpointerStore.hold({ puts: true });
+            checkpointing = { done: checkpointer.checkpoint(), landsAt: stepNo + 1 + (counter % PUT_STEPS) };
+            // Wait until it holds its put (or finished with nothing to fold).
+            for (let i = 0; i < 1000 && checkpointerStore.waiting === 0; i++) {
+              await new Promise((r) => setImmediate(r));
+            }
           } else if (inFlight) {
             await slowStore.release();
             await inFlight;
@@ -104,6 +128,8 @@ test("3 computers, 1,000 random interleaved pushes, syncs, checkpoints and late 
         };
 
         for (const { actions, tickMs } of steps) {
+          stepNo += 1;
+          if (checkpointing && checkpointing.landsAt <= stepNo) await landCheckpoint();
           // Actions of one step run concurrently, one per computer (a computer is one process).
           const seen = new Set<number>();
           const batch = actions.filter((a) => !("who" in a) || (!seen.has(a.who) && seen.add(a.who)));
@@ -111,11 +137,12 @@ test("3 computers, 1,000 random interleaved pushes, syncs, checkpoints and late 
           now += tickMs;
         }
         if (inFlight) await run({ kind: "lateLand" });
+        await landCheckpoint();
 
         const agree = async (): Promise<void> => {
           const fresh = replica(store, () => now, opts);
           await fresh.sync();
-          for (const c of [...computers, slow]) {
+          for (const c of [...computers, slow, checkpointer]) {
             await c.sync();
             assert.deepEqual(c.state, fresh.state);
           }
