@@ -257,7 +257,16 @@ export class Bayou<S, Op> {
 
   private async touchWatch(ts: string): Promise<void> {
     const current = await this.store.rows.read(this.path, WATCH);
-    await this.store.rows.insert(this.path, WATCH, new TextEncoder().encode(ts), current?.token);
+    const value = new TextEncoder().encode(ts);
+    await this.store.rows.insert(this.path, WATCH, value, current?.token);
+    if (!this.loaded || current?.token !== this.syncedWatchToken) return;
+    // Nobody moved the watch since our last sync. If it now holds our value alone, nobody moved it
+    // since our write either, so we know every row it signals: adopt its token, and the next sync
+    // (Mailbox syncs before each append) costs one read instead of a listing of every row.
+    const after = await this.store.rows.read(this.path, WATCH);
+    if (after?.values.length === 1 && Buffer.from(after.values[0]!).equals(value)) {
+      this.syncedWatchToken = after.token;
+    }
   }
 
   /** Folds ops older than the safety window into a new checkpoint, then cleans up (rules 4, 5). */
