@@ -22,7 +22,12 @@ export interface TestServer {
  * second computer on the same bucket.
  */
 export async function startTestServer(
-  opts: { store?: Store; appendLimit?: number; joinExisting?: boolean } = {},
+  opts: {
+    store?: Store;
+    appendLimit?: number;
+    joinExisting?: boolean;
+    tls?: { key: string | Buffer; cert: string | Buffer };
+  } = {},
 ): Promise<TestServer> {
   const store = opts.store ?? memoryStore();
   const user = "alice";
@@ -38,6 +43,7 @@ export async function startTestServer(
     port: 0,
     directory,
     appendLimit: opts.appendLimit,
+    ...(opts.tls ? { tls: opts.tls } : {}),
     log: (level, msg) => {
       if (process.env.IMAP_TEST_LOG) process.stderr.write(`[${level}] ${msg}\n`);
       logs.push(`${level} ${msg}`);
