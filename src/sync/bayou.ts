@@ -8,35 +8,39 @@
  * The rules, each there for a reason:
  *
  * 1. The state is a pure function of what storage holds: the newest checkpoint C (greatest key),
- *    then every op row still in storage that C did not fold (C.folded), in ts order. Rows with
- *    ts <= C.upTo that C did not fold are late ops (written late by a computer whose clock was
- *    behind or whose write was slow); they are applied right after C, so none is lost, and every
- *    computer applies them at the same place, so all converge.
+ *    then every op row still in storage that C did not fold (C.folded), in ts order. Rows with ts
+ *    <= C.upTo that C did not fold are late ops (written late by a computer whose clock was behind
+ *    or whose write was slow); they are applied right after C, so none is lost, and every computer
+ *    applies them at the same place, so all converge.
  *
  * 2. A sync reads the `watch` row first and stops there when it has not moved since the last sync
- *    (nothing was pushed and no checkpoint written: both rewrite it). Otherwise it reads every op row (rule 5 keeps them few), THEN the newest
- *    checkpoint. In that order a row missing from the listing was deleted, which rule 5 allows only
- *    once the newest checkpoint holds it, so the state never loses an op even for a moment. When a
- *    new row sorts before the last one applied, or the checkpoint changed, the state is rebuilt
- *    from the checkpoint; otherwise new rows are applied on top.
+ *    (nothing was pushed and no checkpoint written: both rewrite it). Otherwise it reads every op
+ *    row (rule 5 keeps them few), THEN the newest checkpoint. In that order a row missing from the
+ *    listing was deleted, which rule 5 allows only once the newest checkpoint holds it, so the
+ *    state never loses an op even for a moment. When a new row sorts before the last one applied,
+ *    or the checkpoint changed, the state is rebuilt from the checkpoint; otherwise new rows are
+ *    applied on top.
  *
  * 3. A push takes a ts greater than every row and checkpoint it has seen, writes the row, applies
  *    it, then rewrites the watch row. It is acknowledged only when the row is durable.
  *
- * 4. A checkpoint folds the unfolded rows older than the safety window into its base's state. Its
- *    `folded` lists every folded row still in storage (it reads the rows again after loading its
- *    base, so a folded row missing then was deleted and need not be listed), its upTo is the newest
- *    folded ts (at least its base's), and its generation is its base's plus one, so it sorts after
- *    its base. A writer that took longer than `retentionMs / 2` from its sync to its put gives up:
- *    rule 5 counts on that bound.
+ * 4. A checkpoint is tried after a push or a sync once `checkpointEvery` rows are unfolded (or
+ *    twice that many are kept), at most once per half safety window, so a computer that only reads
+ *    still folds what others write. It folds the unfolded rows older than the safety window into
+ *    its base's state. Its `folded` lists every folded row still in storage (it reads the rows
+ *    again after loading its base, so a folded row missing then was deleted and need not be
+ *    listed), its upTo is the newest folded ts (at least its base's), and its generation is its
+ *    base's plus one, so it sorts after its base. A writer that took longer than `retentionMs / 2`
+ *    from its sync to its put gives up: rule 5 counts on that bound.
  *
- * 5. Clean-up deletes an op row only when the newest checkpoint lists it as folded AND this computer
- *    has known the row for `retentionMs`. Why that is enough: a checkpoint that could still be put
- *    after the deletion and not hold the row would come from a writer that synced before the row
- *    existed; rule 4 bounds that writer's put to half the retention after its sync, so it is
- *    already in storage when the deletion looks at the newest checkpoint, and a later writer builds
- *    on a base that holds the row. Checkpoints beyond the newest KEEP_CHECKPOINTS are deleted; a
- *    reader that loses the race for one lists again.
+ * 5. Clean-up deletes an op row only when the newest checkpoint lists it as folded AND this
+ *    computer has known the row for `retentionMs` (measured on a clock that never jumps: a wall
+ *    clock set forward must not make a row look old enough). Why that is enough: a checkpoint that
+ *    could still be put after the deletion and not hold the row would come from a writer that
+ *    synced before the row existed; rule 4 bounds that writer's put to half the retention after its
+ *    sync, so it is already in storage when the deletion looks at the newest checkpoint, and a
+ *    later writer builds on a base that holds the row. Checkpoints beyond the newest
+ *    KEEP_CHECKPOINTS are deleted; a reader that loses the race for one lists again.
  */
 import { open, seal } from "../crypto/aead.ts";
 import type { RowEntry, Store } from "../storage/types.ts";
@@ -49,8 +53,17 @@ export interface BayouOptions<S, Op> {
   key: Uint8Array;
   path: string;
   machine: StateMachine<S, Op>;
+  /** Wall clock, for timestamps and the safety window (default Date.now). */
   clock?: () => number;
-  /** Write a checkpoint after this many ops were pushed here (default 100). */
+  /**
+   * A clock that never jumps, for durations: the retention and the checkpoint deadline (default
+   * performance.now). A wall clock set forward by NTP must not make a row look old enough to delete.
+   */
+  elapsed?: () => number;
+  /**
+   * Try a checkpoint once this many op rows are unfolded (or twice as many are kept), at most once
+   * per half safety window (default 100).
+   */
   checkpointEvery?: number;
   /** Ops younger than this are not folded into checkpoints (default 60 s). */
   safetyWindowMs?: number;
@@ -70,18 +83,19 @@ export class Bayou<S, Op> {
   private readonly path: string;
   private readonly machine: StateMachine<S, Op>;
   private readonly clock: () => number;
+  private readonly elapsed: () => number;
   private readonly checkpointEvery: number;
   private readonly safetyWindowMs: number;
   private readonly retentionMs: number;
   private base: Checkpoint<S> | undefined;
   /** The op rows in storage at the last read (and those pushed since), decoded, by ts. */
   private known = new Map<string, Op[]>();
-  /** When (this computer's clock) each known row was first seen: rule 5. */
+  /** When (the `elapsed` clock) each known row was first seen: rule 5. */
   private readonly firstSeen = new Map<string, number>();
   private lastApplied: string | undefined;
   /** Bumped whenever the state changes, so sync can say whether it did. */
   private version = 0;
-  private pushedSinceCheckpoint = 0;
+  private lastCheckpointTry = Number.NEGATIVE_INFINITY;
   private loaded = false;
   /** The watch row's token at the last sync: unchanged means nothing was pushed since. */
   private syncedWatchToken: string | undefined;
@@ -93,6 +107,7 @@ export class Bayou<S, Op> {
     this.path = opts.path;
     this.machine = opts.machine;
     this.clock = opts.clock ?? Date.now;
+    this.elapsed = opts.elapsed ?? (() => performance.now());
     this.checkpointEvery = opts.checkpointEvery ?? 100;
     this.safetyWindowMs = opts.safetyWindowMs ?? 60_000;
     this.retentionMs = opts.retentionMs ?? 600_000;
@@ -116,7 +131,26 @@ export class Bayou<S, Op> {
 
   /** Reads what other computers pushed (and a newer checkpoint) and brings the state up to date. */
   sync(): Promise<boolean> {
-    return this.exclusive(() => this.syncNow(false));
+    return this.exclusive(async () => {
+      const changed = await this.syncNow(false);
+      await this.maybeCheckpoint();
+      return changed;
+    });
+  }
+
+  /**
+   * Checkpoints are due on rows, not on this computer's own pushes: a server that only reads
+   * (mail delivered by other processes) must still fold and clean up what they write.
+   */
+  private async maybeCheckpoint(): Promise<void> {
+    let unfolded = 0;
+    for (const ts of this.known.keys()) if (!this.isFolded(ts)) unfolded += 1;
+    if (unfolded < this.checkpointEvery && this.known.size < 2 * this.checkpointEvery) return;
+    const now = this.elapsed();
+    if (now - this.lastCheckpointTry < this.safetyWindowMs / 2) return;
+    this.lastCheckpointTry = now;
+    // A checkpoint is an optimisation: the ops are already safe, so its failure is nobody's.
+    await this.checkpointNow().catch(() => undefined);
   }
 
   private async syncNow(force: boolean): Promise<boolean> {
@@ -190,7 +224,7 @@ export class Bayou<S, Op> {
     const baseChanged = base?.key !== this.base?.key;
     const vanished = [...this.known.keys()].some((ts) => !rows.has(ts) && !this.isFolded(ts, base));
     const fresh = [...rows.keys()].filter((ts) => !this.known.has(ts) && !this.isFolded(ts, base)).sort();
-    const now = this.clock();
+    const now = this.elapsed();
     for (const ts of rows.keys()) if (!this.firstSeen.has(ts)) this.firstSeen.set(ts, now);
     for (const ts of this.firstSeen.keys()) if (!rows.has(ts)) this.firstSeen.delete(ts);
     this.known = rows;
@@ -243,15 +277,10 @@ export class Bayou<S, Op> {
         seal(this.key, new TextEncoder().encode(batch), this.opContext(ts)),
       );
       this.known.set(ts, ops);
-      this.firstSeen.set(ts, this.clock());
+      this.firstSeen.set(ts, this.elapsed());
       this.applyRow(ts); // ts is greater than every known row, so it goes last
       await this.touchWatch(ts);
-      this.pushedSinceCheckpoint += 1;
-      if (this.pushedSinceCheckpoint >= this.checkpointEvery) {
-        this.pushedSinceCheckpoint = 0;
-        // A checkpoint is an optimisation: the op is already safe, so its failure is not the push's.
-        await this.checkpointNow().catch(() => undefined);
-      }
+      await this.maybeCheckpoint();
     });
   }
 
@@ -275,7 +304,7 @@ export class Bayou<S, Op> {
   }
 
   private async checkpointNow(): Promise<void> {
-    const started = this.clock();
+    const started = this.elapsed();
     await this.syncNow(true);
     const base = this.base;
     // Rule 4: rows again, now that the base is loaded.
@@ -300,7 +329,7 @@ export class Bayou<S, Op> {
         folded,
         state,
       };
-      if (this.clock() - started > this.retentionMs / 2) return; // rule 4: too late to be safe
+      if (this.elapsed() - started > this.retentionMs / 2) return; // rule 4: too late to be safe
       await this.store.blobs.put(cp.key, sealCheckpoint(this.key, cp, this.machine.encodeState(state)));
       this.base = cp;
       this.rebuild();
@@ -322,7 +351,7 @@ export class Bayou<S, Op> {
       if (!sealed) return;
       newest = openCheckpoint(this.key, newestKey, sealed, (b) => this.machine.decodeState(b));
     }
-    const now = this.clock();
+    const now = this.elapsed();
     for (const ts of newest.folded) {
       const seen = this.firstSeen.get(ts);
       if (seen === undefined || now - seen < this.retentionMs) continue;

@@ -169,6 +169,29 @@ test("a checkpoint writer that stalls past half the retention between its sync a
   assert.equal(await checkpointCount(inner), 1, "a writer that is on time does write");
 });
 
+test("a replica that only reads still checkpoints and cleans up what others push", async () => {
+  const store = memoryStore();
+  let now = 8_000_000;
+  const writer = makeReplica(store, () => now, { key, checkpointEvery: 100_000 });
+  const reader = makeReplica(store, () => now, { key, checkpointEvery: 10 });
+  for (let i = 0; i < 40; i++) {
+    await writer.push([`w${i}`]);
+    now += 500;
+    await reader.sync();
+  }
+  assert.ok((await checkpointCount(store)) > 0, "the reader wrote checkpoints");
+  now += 10_000;
+  await reader.sync();
+  assert.ok((await opRowCount(store)) < 20, `rows were cleaned up (${await opRowCount(store)} left)`);
+  const fresh = replica(store, () => now);
+  await fresh.sync();
+  assert.deepEqual(
+    fresh.state,
+    Array.from({ length: 40 }, (_, i) => `w${i}`),
+  );
+  assert.deepEqual(reader.state, fresh.state);
+});
+
 test("op rows are sealed: another key cannot read them, and a moved row is WrongContext", async () => {
   const store = memoryStore();
   const a = replica(store, () => 4_000_000);

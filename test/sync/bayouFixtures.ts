@@ -21,6 +21,8 @@ export interface ReplicaOptions {
   checkpointEvery?: number;
   safetyWindowMs?: number;
   retentionMs?: number;
+  /** The never-jumping clock; the wall clock by default. */
+  elapsed?: () => number;
 }
 
 export function replica(store: Store, clock: () => number, opts: ReplicaOptions): Bayou<string[], string> {
@@ -30,6 +32,7 @@ export function replica(store: Store, clock: () => number, opts: ReplicaOptions)
     path: "index/test",
     machine: logMachine,
     clock,
+    elapsed: opts.elapsed ?? clock,
     checkpointEvery: opts.checkpointEvery ?? 1000,
     safetyWindowMs: opts.safetyWindowMs ?? 1000,
     retentionMs: opts.retentionMs ?? 5000,
