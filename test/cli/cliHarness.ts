@@ -3,7 +3,6 @@
  * (AEROGRAMME_LOCAL_HOME), secrets on stdin, bounded waits, processes stopped by PID.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -110,16 +109,6 @@ export function startServer(
     child.stdin.end(opts.input ?? "");
   });
 }
-
-/** The reason to skip when a module of another layer is not in this build yet, else false. */
-export function skipUnlessModule(relative: string, what: string): false | string {
-  return existsSync(join(REPO, relative)) ? false : `needs ${what} (${relative}), not in this build yet`;
-}
-
-export const mailLayerMissing = () => skipUnlessModule("src/mail/account.ts", "the mail layer");
-export const imapServerMissing = () =>
-  skipUnlessModule("src/mail/account.ts", "the mail layer") ||
-  skipUnlessModule("src/server/imap/server.ts", "the IMAP server");
 
 /** A loopback port that nothing listens on right now. */
 export async function freePort(): Promise<number> {

@@ -1,13 +1,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  imapServerMissing,
-  mailLayerMissing,
-  runCli,
-  startServer,
-  tempHome,
-  type RunningServer,
-} from "./cliHarness.ts";
+import { runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
 
 const PASSWORD = "deliver test password";
 
@@ -44,7 +37,7 @@ async function subjectsWhenThere(client: Client, mailbox: string, count: number)
   }
 }
 
-describe("deliver without a server", { skip: mailLayerMissing() }, () => {
+describe("deliver without a server", () => {
   test("before init: exit 6 and says to run init", async () => {
     const home = await tempHome();
     try {
@@ -57,7 +50,7 @@ describe("deliver without a server", { skip: mailLayerMissing() }, () => {
   });
 });
 
-describe("deliver, then start, then a client sees the mail", { skip: imapServerMissing() }, () => {
+describe("deliver, then start, then a client sees the mail", () => {
   let home: { dir: string; cleanup: () => Promise<void> };
   let server: RunningServer | undefined;
   before(async () => {

@@ -2,14 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, readdir, readFile, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  imapServerMissing,
-  mailLayerMissing,
-  runCli,
-  startServer,
-  tempHome,
-  type RunningServer,
-} from "./cliHarness.ts";
+import { runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
 
 const PASSWORD = "import export test password";
 
@@ -69,7 +62,7 @@ const EXPECTED_MAILDIR: [string, string][] = [
   ["", MAILDIR[3]![1]],
 ];
 
-describe("import and export with no server running", { skip: mailLayerMissing() }, () => {
+describe("import and export with no server running", () => {
   let home: { dir: string; cleanup: () => Promise<void> };
   before(async () => {
     home = await tempHome();
@@ -184,7 +177,7 @@ describe("import and export with no server running", { skip: mailLayerMissing() 
   });
 });
 
-describe("import and export through a running server", { skip: imapServerMissing() }, () => {
+describe("import and export through a running server", () => {
   let home: { dir: string; cleanup: () => Promise<void> };
   let server: RunningServer | undefined;
   before(async () => {

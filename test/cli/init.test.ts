@@ -3,11 +3,11 @@ import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { freePort, mailLayerMissing, runCli, tempHome } from "./cliHarness.ts";
+import { freePort, runCli, tempHome } from "./cliHarness.ts";
 
 const PASSWORD = "correct horse battery staple";
 
-describe("init, scripted, on the embedded backend", { skip: mailLayerMissing() }, () => {
+describe("init, scripted, on the embedded backend", () => {
   let home: { dir: string; cleanup: () => Promise<void> };
   before(async () => (home = await tempHome()));
   after(() => home.cleanup());
@@ -136,7 +136,7 @@ describe("init, scripted, on the embedded backend", { skip: mailLayerMissing() }
   });
 });
 
-describe("init, scripted, refusing what it cannot do", { skip: mailLayerMissing() }, () => {
+describe("init, scripted, refusing what it cannot do", () => {
   let home: { dir: string; cleanup: () => Promise<void> };
   before(async () => (home = await tempHome()));
   after(() => home.cleanup());

@@ -3,14 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import {
-  imapServerMissing,
-  mailLayerMissing,
-  runCli,
-  startServer,
-  tempHome,
-  type RunningServer,
-} from "./cliHarness.ts";
+import { runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
 
 const PASSWORD = "start test password";
 
@@ -39,47 +32,43 @@ function greeting(host: string, port: number): Promise<string> {
   });
 }
 
-describe(
-  "start refuses to listen off loopback unless asked in so many words",
-  { skip: mailLayerMissing() },
-  () => {
-    let home: { dir: string; cleanup: () => Promise<void> };
-    before(async () => {
-      home = await tempHome();
-      const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
-        home: home.dir,
-        input: `${PASSWORD}\n`,
-      });
-      assert.equal(r.code, 0, r.stderr);
+describe("start refuses to listen off loopback unless asked in so many words", () => {
+  let home: { dir: string; cleanup: () => Promise<void> };
+  before(async () => {
+    home = await tempHome();
+    const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
+      home: home.dir,
+      input: `${PASSWORD}\n`,
     });
-    after(() => home.cleanup());
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(() => home.cleanup());
 
-    test("--bind 0.0.0.0 without --allow-remote is refused (2)", async () => {
-      const r = await runCli(["start", "--bind", "0.0.0.0"], { home: home.dir });
-      assert.equal(r.code, 2);
-      assert.match(r.stderr, /refusing to listen on 0\.0\.0\.0.*--allow-remote/);
-    });
+  test("--bind 0.0.0.0 without --allow-remote is refused (2)", async () => {
+    const r = await runCli(["start", "--bind", "0.0.0.0"], { home: home.dir });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /refusing to listen on 0\.0\.0\.0.*--allow-remote/);
+  });
 
-    test("--allow-remote without TLS configured is refused too (2)", async () => {
-      const r = await runCli(["start", "--bind", "0.0.0.0", "--allow-remote"], { home: home.dir });
-      assert.equal(r.code, 2);
-      assert.match(r.stderr, /without TLS/);
-    });
+  test("--allow-remote without TLS configured is refused too (2)", async () => {
+    const r = await runCli(["start", "--bind", "0.0.0.0", "--allow-remote"], { home: home.dir });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /without TLS/);
+  });
 
-    test("without a terminal or --password-stdin, start on a fresh home says how to set up (6)", async () => {
-      const fresh = await tempHome();
-      try {
-        const r = await runCli(["start"], { home: fresh.dir });
-        assert.equal(r.code, 6);
-        assert.match(r.stderr, /aerogramme-local init.*--password-stdin/);
-      } finally {
-        await fresh.cleanup();
-      }
-    });
-  },
-);
+  test("without a terminal or --password-stdin, start on a fresh home says how to set up (6)", async () => {
+    const fresh = await tempHome();
+    try {
+      const r = await runCli(["start"], { home: fresh.dir });
+      assert.equal(r.code, 6);
+      assert.match(r.stderr, /aerogramme-local init.*--password-stdin/);
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+});
 
-describe("start, status and passwd with a running server", { skip: imapServerMissing() }, () => {
+describe("start, status and passwd with a running server", () => {
   let home: { dir: string; cleanup: () => Promise<void> };
   let server: RunningServer | undefined;
   before(async () => {
@@ -188,7 +177,7 @@ describe("start, status and passwd with a running server", { skip: imapServerMis
   });
 });
 
-describe("start on a fresh home with --password-stdin", { skip: imapServerMissing() }, () => {
+describe("start on a fresh home with --password-stdin", () => {
   let home: { dir: string; cleanup: () => Promise<void> };
   let server: RunningServer | undefined;
   before(async () => (home = await tempHome()));

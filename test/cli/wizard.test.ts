@@ -4,11 +4,11 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { findExecutable, skipUnless } from "../support/peers.ts";
-import { BIN, freePort, mailLayerMissing, runCli, tempHome } from "./cliHarness.ts";
+import { BIN, freePort, runCli, tempHome } from "./cliHarness.ts";
 import { TmuxDriver } from "./tmuxDriver.ts";
 
 const tmuxSkip = skipUnless(Boolean(findExecutable("tmux")), "tmux", "apt-get install tmux");
-const skip = tmuxSkip || mailLayerMissing();
+const skip = tmuxSkip;
 
 /** The wizard waits for each prompt before answering, as a person reads before typing. */
 describe(

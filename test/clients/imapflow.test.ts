@@ -2,19 +2,13 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { ImapFlow } from "imapflow";
 import { startTestServer, type TestServer } from "../support/testServer.ts";
+import { imapflowClient } from "../support/imapflowClient.ts";
 
 let server: TestServer;
 const clients: ImapFlow[] = [];
 
 async function client(): Promise<ImapFlow> {
-  const c = new ImapFlow({
-    host: "127.0.0.1",
-    port: server.port,
-    secure: false,
-    auth: { user: server.user, pass: server.password },
-    logger: false,
-  });
-  await c.connect();
+  const c = await imapflowClient(server);
   clients.push(c);
   return c;
 }

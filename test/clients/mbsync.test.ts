@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { ImapFlow } from "imapflow";
 import { findExecutable, skipUnless } from "../support/peers.ts";
 import { startTestServer, type TestServer } from "../support/testServer.ts";
+import { imapflowClient } from "../support/imapflowClient.ts";
 import { runChild } from "../support/runChild.ts";
 
 const mbsync = findExecutable("mbsync");
@@ -69,14 +70,7 @@ before(async () => {
   const { mkdirSync } = await import("node:fs");
   mkdirSync(join(dir, "state"));
   mkdirSync(join(dir, "mail"));
-  const c = new ImapFlow({
-    host: "127.0.0.1",
-    port: server.port,
-    secure: false,
-    auth: { user: server.user, pass: server.password },
-    logger: false,
-  });
-  await c.connect();
+  const c = await imapflowClient(server);
   for (let i = 0; i < COUNT; i++) {
     const body = `Message number ${i}\r\n${"lorem ipsum ".repeat(20 + (i % 50))}\r\n`;
     await c.append(

@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { after, before, test } from "node:test";
-import { ImapFlow } from "imapflow";
 import { makeSelfSignedCertificate } from "../../src/cli/setup/tlsCertificate.ts";
 import { startTestServer, type TestServer } from "../support/testServer.ts";
+import { imapflowClient } from "../support/imapflowClient.ts";
 import { connected, tagged } from "./scenarioHelpers.ts";
 
 let server: TestServer;
@@ -36,16 +36,10 @@ test("STARTTLS is announced, upgrades the connection, and is no longer announced
   assert.equal(tagged(await c.command("STARTTLS")), "OK begin TLS negotiation now");
   c.close();
 
-  const client = new ImapFlow({
-    host: "127.0.0.1",
-    port: server.port,
-    secure: false,
+  const client = await imapflowClient(server, {
     doSTARTTLS: true,
     tls: { ca: [cert], servername: "localhost" },
-    auth: { user: server.user, pass: server.password },
-    logger: false,
   });
-  await client.connect();
   assert.ok(!client.capabilities.has("STARTTLS"), "STARTTLS still announced under TLS");
   const status = await client.status("INBOX", { messages: true });
   assert.ok(status);

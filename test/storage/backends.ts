@@ -11,7 +11,7 @@ import { openEmbeddedStore } from "../../src/storage/embedded/index.ts";
 import { openGarageStore } from "../../src/storage/garage/index.ts";
 import { ObjectRowStore, openS3Store } from "../../src/storage/s3/index.ts";
 import { skipUnless } from "../support/peers.ts";
-import { garageBinary, sharedGarage } from "../support/garage.ts";
+import { garageBinary, sharedGarage, type GaragePeer } from "../support/garage.ts";
 
 /** Garage for the network backends: one daemon per backend, started at first use. */
 const garageForK2v = sharedGarage({ bucket: "conformance" });
@@ -57,44 +57,10 @@ export const backends: BackendUnderTest[] = [
     },
     pollSlackMs: 100,
   },
-  {
-    // Blobs on Garage's S3 API, rows on its K2V API.
-    name: "garage",
-    skip: skipWithoutGarage,
-    open: async () => {
-      const peer = await garageForK2v.acquire();
-      const open = () => openGarageStore(peer, peer);
-      const store = open();
-      return {
-        store,
-        reopen: async () => open(),
-        cleanup: async () => {
-          await store.close();
-          await garageForK2v.release();
-        },
-      };
-    },
-    pollSlackMs: 300,
-  },
-  {
-    // Plain S3 (a Garage whose K2V API is off): rows emulated on objects, polls by listing.
-    name: "s3",
-    skip: skipWithoutGarage,
-    open: async () => {
-      const peer = await garageWithoutK2v.acquire();
-      const open = () => openS3Store(peer, peer);
-      const store = open();
-      return {
-        store,
-        reopen: async () => open(),
-        cleanup: async () => {
-          await store.close();
-          await garageWithoutK2v.release();
-        },
-      };
-    },
-    pollSlackMs: 600,
-  },
+  // Blobs on Garage's S3 API, rows on its K2V API.
+  networkBackend("garage", garageForK2v, openGarageStore, 300),
+  // Plain S3 (a Garage whose K2V API is off): rows emulated on objects, polls by listing.
+  networkBackend("s3", garageWithoutK2v, openS3Store, 600),
   {
     // The s3 backend's row scheme over in-memory objects: its logic without a network.
     name: "object rows over memory",
@@ -111,3 +77,30 @@ export const backends: BackendUnderTest[] = [
     pollSlackMs: 100,
   },
 ];
+
+/** A backend on a shared Garage: one daemon per kind for the whole file, a new handle per open. */
+function networkBackend(
+  name: string,
+  garage: ReturnType<typeof sharedGarage>,
+  openStore: (peer: GaragePeer, credentials: GaragePeer) => Store,
+  pollSlackMs: number,
+): BackendUnderTest {
+  return {
+    name,
+    skip: skipWithoutGarage,
+    open: async () => {
+      const peer = await garage.acquire();
+      const open = () => openStore(peer, peer);
+      const store = open();
+      return {
+        store,
+        reopen: async () => open(),
+        cleanup: async () => {
+          await store.close();
+          await garage.release();
+        },
+      };
+    },
+    pollSlackMs,
+  };
+}

@@ -4,15 +4,13 @@
  * reads the body blob; everything else is a ranged read of only the chunks it needs.
  */
 import type { MessageMeta } from "../../mail/messageStore.ts";
+import type { BodyReader } from "./bodyReader.ts";
 import { headerFields, sectionRange, type ByteRange } from "../../mail/mime/index.ts";
 import type { Section } from "./parser/types.ts";
 import type { StreamedLiteral } from "./wire.ts";
 
 /** Bytes per ranged read when a body is streamed. */
 const STREAM_CHUNK = 256 * 1024;
-
-/** Reads bytes [start, start+length) of a stored message (ranged, or from a prefetched body). */
-export type BodyReader = (meta: MessageMeta, start: number, length: number) => Promise<Uint8Array>;
 
 export type SectionSource =
   { kind: "bytes"; bytes: Uint8Array } | { kind: "range"; range: ByteRange } | { kind: "missing" };

@@ -12,6 +12,7 @@ import {
   textParts,
 } from "../../mail/mime/index.ts";
 import type { MailEntry } from "../../mail/uidIndex.ts";
+import type { BodyReader } from "./bodyReader.ts";
 import { setHas } from "./messageSet.ts";
 import type { SearchKey } from "./parser/types.ts";
 
@@ -180,10 +181,7 @@ function headerContains(meta: MessageMeta, field: string, value: string): boolea
 }
 
 /** Decoded text parts of a message, joined, read through ranged reads of its sealed body. */
-export async function bodyTextOf(
-  meta: MessageMeta,
-  readRange: (meta: MessageMeta, start: number, length: number) => Promise<Uint8Array>,
-): Promise<string> {
+export async function bodyTextOf(meta: MessageMeta, readRange: BodyReader): Promise<string> {
   const texts: string[] = [];
   for await (const { text } of textParts(meta.index, (start, end) => readRange(meta, start, end - start)))
     texts.push(text);

@@ -9,7 +9,8 @@ import { envelopeBytes } from "../format/envelope.ts";
 import { bodyBytes, bodyStructureBytes } from "../format/bodyStructure.ts";
 import { ok } from "../errorResponse.ts";
 import { setHas } from "../messageSet.ts";
-import { locateSection, sectionLiteral, sectionName, type BodyReader } from "../fetchSection.ts";
+import { cachingBodyReader, type BodyReader } from "../bodyReader.ts";
+import { locateSection, sectionLiteral, sectionName } from "../fetchSection.ts";
 import type { FetchAttribute, Section } from "../parser/types.ts";
 import type { Selected, Session } from "../session.ts";
 import { compactSet, imapDateTime, type WirePart } from "../wire.ts";
@@ -18,8 +19,7 @@ import { flagList } from "./flags.ts";
 import { entriesOf } from "./selectedHelpers.ts";
 
 const BATCH = 100;
-/** Bodies up to this size are read whole, several at once, before a batch's replies are written. */
-const PREFETCH_MAX_BYTES = 1024 * 1024;
+/** Small bodies of a batch fetched at once before its replies are written (see bodyReader.ts). */
 const PREFETCH_PARALLEL = 8;
 
 const MACROS: Record<"ALL" | "FAST" | "FULL", FetchAttribute["kind"][]> = {
@@ -99,7 +99,10 @@ export const fetch: CommandHandler<"FETCH"> = {
         }
       }
       const metas = needsMeta ? await sel.mailbox.messages.getMeta(batch.map((e) => e.id)) : undefined;
-      const read = readsBody ? await prefetchBodies(sel, batch, metas!) : rangeReader(sel);
+      // A fresh reader per batch: the small bodies of one batch are fetched in parallel, then freed.
+      const bodies = cachingBodyReader(sel.mailbox.messages);
+      if (readsBody) await bodies.prefetch([...metas!.values()], PREFETCH_PARALLEL);
+      const read = bodies.read;
       for (const entry of batch) {
         const seq = sel.view.seqOf(entry.uid);
         if (seq === 0) continue;
@@ -219,36 +222,4 @@ const BODY_READERS = new Set<FetchAttribute["kind"]>(["RFC822", "RFC822.TEXT", "
 /** BODY[HEADER], BODY[HEADER.FIELDS ...] of the top-level message: served from meta. */
 function isTopHeader(a: FetchAttribute): boolean {
   return a.kind === "BODY[]" && a.section.part.length === 0 && (a.section.text ?? "").startsWith("HEADER");
-}
-
-function rangeReader(sel: Selected): BodyReader {
-  return (meta, start, length) => sel.mailbox.messages.bodyRange(meta, start, length);
-}
-
-/**
- * Reads the small bodies of a batch whole, PREFETCH_PARALLEL at a time, so a remote store is
- * crossed in parallel rather than once per message in turn; larger ones stay ranged and streamed.
- */
-async function prefetchBodies(
-  sel: Selected,
-  batch: MailEntry[],
-  metas: Map<string, MessageMeta>,
-): Promise<BodyReader> {
-  const bodies = new Map<MessageMeta, Uint8Array>();
-  const small = batch
-    .map((e) => metas.get(e.id))
-    .filter((m): m is MessageMeta => !!m && m.size <= PREFETCH_MAX_BYTES);
-  let next = 0;
-  const worker = async () => {
-    while (next < small.length) {
-      const meta = small[next++]!;
-      bodies.set(meta, await sel.mailbox.messages.bodyRange(meta, 0, meta.index.physicalSize));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PREFETCH_PARALLEL, small.length) }, worker));
-  const ranged = rangeReader(sel);
-  return async (meta, start, length) => {
-    const body = bodies.get(meta);
-    return body ? body.subarray(start, start + length) : ranged(meta, start, length);
-  };
 }

@@ -3,7 +3,8 @@
  * (RFC 4731) and SAVE (RFC 5182). Meta is read in batches; body keys decrypt bodies a few at a
  * time (bounded parallelism).
  */
-import type { MessageMeta, MessageStore } from "../../../mail/messageStore.ts";
+import type { MessageMeta } from "../../../mail/messageStore.ts";
+import { cachingBodyReader } from "../bodyReader.ts";
 import { ok } from "../errorResponse.ts";
 import { bodyTextOf, keyNeedsMeta, keyUsesModseq, matches } from "../searchMatch.ts";
 import { compactSet, quoted } from "../wire.ts";
@@ -16,8 +17,6 @@ const META_BATCH = 500;
  * times in parallel instead of in turn).
  */
 const PARALLEL = 16;
-/** Bodies up to this size are read whole in one GET, then their text parts cut out of it. */
-const WHOLE_BODY_MAX = 1024 * 1024;
 
 export const search: CommandHandler<"SEARCH"> = {
   states: SELECTED,
@@ -52,7 +51,7 @@ export const search: CommandHandler<"SEARCH"> = {
             maxUid,
             saved: session.savedSearch,
             ...(meta ? { meta } : {}),
-            bodyText: () => (text ??= bodyTextOf(meta!, wholeOrRanged(messages))),
+            bodyText: () => (text ??= bodyTextOf(meta!, cachingBodyReader(messages).read)),
           });
           if (hit) found.push({ uid, seq, modseq: entry.modseq });
         });
@@ -96,13 +95,3 @@ export const search: CommandHandler<"SEARCH"> = {
     return ok(`${cmd.uid ? "UID " : ""}SEARCH completed`);
   },
 };
-
-/** A reader that fetches a small body once and serves its parts from memory. */
-function wholeOrRanged(messages: MessageStore) {
-  let whole: Promise<Uint8Array> | undefined;
-  return (meta: MessageMeta, start: number, length: number): Promise<Uint8Array> => {
-    if (meta.size > WHOLE_BODY_MAX) return messages.bodyRange(meta, start, length);
-    whole ??= messages.bodyRange(meta, 0, meta.index.physicalSize);
-    return whole.then((b) => b.subarray(start, start + length));
-  };
-}

@@ -1,0 +1,44 @@
+/**
+ * How FETCH and SEARCH read message bytes: a body up to WHOLE_BODY_MAX is fetched once, whole (one
+ * ranged GET for header and chunks), and every later part of it is cut from memory; larger bodies
+ * are read by ranges, so they are never held whole.
+ */
+import type { MessageMeta, MessageStore } from "../../mail/messageStore.ts";
+
+/** Reads bytes [start, start+length) of a stored message. */
+export type BodyReader = (meta: MessageMeta, start: number, length: number) => Promise<Uint8Array>;
+
+export const WHOLE_BODY_MAX = 1024 * 1024;
+
+export interface CachingBodyReader {
+  read: BodyReader;
+  /** Fetches the small bodies among `metas`, `parallel` at a time, into the cache. */
+  prefetch(metas: MessageMeta[], parallel: number): Promise<void>;
+}
+
+export function cachingBodyReader(messages: MessageStore): CachingBodyReader {
+  const whole = new Map<MessageMeta, Promise<Uint8Array>>();
+  const wholeOf = (meta: MessageMeta) => {
+    let body = whole.get(meta);
+    if (!body) {
+      body = messages.bodyRange(meta, 0, meta.index.physicalSize);
+      whole.set(meta, body);
+    }
+    return body;
+  };
+  const read: BodyReader = async (meta, start, length) => {
+    if (meta.size > WHOLE_BODY_MAX) return messages.bodyRange(meta, start, length);
+    return (await wholeOf(meta)).subarray(start, start + length);
+  };
+  return {
+    read,
+    async prefetch(metas, parallel) {
+      const small = metas.filter((m) => m.size <= WHOLE_BODY_MAX);
+      let next = 0;
+      const worker = async () => {
+        while (next < small.length) await wholeOf(small[next++]!);
+      };
+      await Promise.all(Array.from({ length: Math.min(parallel, small.length) }, worker));
+    },
+  };
+}
