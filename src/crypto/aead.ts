@@ -8,7 +8,14 @@
  * name does not already reveal.
  */
 import { Tampered, WrongContext } from "../errors.ts";
-import { sodium } from "./sodium.ts";
+import {
+  aeadDecrypt,
+  aeadEncrypt,
+  equalBytes,
+  genericHash,
+  memzero,
+  randomBytes as random,
+} from "./sodium.ts";
 
 const VERSION = 1;
 const TAG_BYTES = 8;
@@ -26,14 +33,13 @@ export function associatedData(ctx: SealContext): Uint8Array {
 }
 
 function contextTag(ad: Uint8Array): Uint8Array {
-  return sodium().crypto_generichash(TAG_BYTES, ad, null);
+  return genericHash(TAG_BYTES, ad);
 }
 
 export function seal(key: Uint8Array, plaintext: Uint8Array, ctx: SealContext): Uint8Array {
-  const na = sodium();
   const ad = associatedData(ctx);
-  const nonce = na.randombytes_buf(NONCE_BYTES);
-  const ct = na.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, ad, null, nonce, key);
+  const nonce = random(NONCE_BYTES);
+  const ct = aeadEncrypt(plaintext, ad, nonce, key);
   const out = new Uint8Array(1 + TAG_BYTES + NONCE_BYTES + ct.length);
   out[0] = VERSION;
   out.set(contextTag(ad), 1);
@@ -43,38 +49,31 @@ export function seal(key: Uint8Array, plaintext: Uint8Array, ctx: SealContext): 
 }
 
 export function open(key: Uint8Array, sealed: Uint8Array, ctx: SealContext): Uint8Array {
-  const na = sodium();
   const where = `${ctx.purpose} at ${ctx.path}`;
   if (sealed.length < AEAD_OVERHEAD || sealed[0] !== VERSION) {
     throw new Tampered(`${where}: not a sealed object of a known version (${sealed.length} bytes)`);
   }
   const ad = associatedData(ctx);
-  if (!na.memcmp(sealed.subarray(1, 1 + TAG_BYTES), contextTag(ad))) {
+  if (!equalBytes(sealed.subarray(1, 1 + TAG_BYTES), contextTag(ad))) {
     throw new WrongContext(`${where}: the object was sealed for another place or purpose (moved or swapped)`);
   }
   const nonce = sealed.subarray(1 + TAG_BYTES, 1 + TAG_BYTES + NONCE_BYTES);
   try {
-    return na.crypto_aead_xchacha20poly1305_ietf_decrypt(
-      null,
-      sealed.subarray(1 + TAG_BYTES + NONCE_BYTES),
-      ad,
-      nonce,
-      key,
-    );
+    return aeadDecrypt(sealed.subarray(1 + TAG_BYTES + NONCE_BYTES), ad, nonce, key);
   } catch {
     throw new Tampered(`${where}: authentication failed; the stored bytes were changed or the key is wrong`);
   }
 }
 
 export function randomKey(): Uint8Array {
-  return sodium().crypto_aead_xchacha20poly1305_ietf_keygen();
+  return random(32);
 }
 
 export function randomBytes(n: number): Uint8Array {
-  return sodium().randombytes_buf(n);
+  return random(n);
 }
 
 /** Best-effort wipe of key material (JS strings and copies cannot be wiped; buffers can). */
 export function wipe(bytes: Uint8Array | undefined): void {
-  if (bytes) sodium().memzero(bytes);
+  if (bytes) memzero(bytes);
 }

@@ -16,7 +16,7 @@
  */
 import { Invalid, Tampered, Truncated, WrongContext } from "../errors.ts";
 import { associatedData, type SealContext } from "./aead.ts";
-import { sodium } from "./sodium.ts";
+import { aeadDecrypt, aeadEncrypt, equalBytes, genericHash, randomBytes } from "./sodium.ts";
 
 const VERSION = 1;
 const TAG_BYTES = 8;
@@ -46,7 +46,7 @@ function chunkCount(padded: number): number {
 }
 
 function contextTag(ad: Uint8Array): Uint8Array {
-  return sodium().crypto_generichash(TAG_BYTES, ad, null);
+  return genericHash(TAG_BYTES, ad);
 }
 
 function chunkNonce(streamNonce: Uint8Array, index: number): Uint8Array {
@@ -67,7 +67,7 @@ function chunkAd(ctxAd: Uint8Array, header: Uint8Array, index: number, last: boo
 
 function makeHeader(ctxAd: Uint8Array, length: number): StreamHeader {
   const bytes = new Uint8Array(STREAM_HEADER_BYTES);
-  const nonce = sodium().randombytes_buf(STREAM_NONCE_BYTES);
+  const nonce = randomBytes(STREAM_NONCE_BYTES);
   bytes[0] = VERSION;
   bytes.set(contextTag(ctxAd), 1);
   bytes.set(nonce, 1 + TAG_BYTES);
@@ -82,7 +82,7 @@ export function parseStreamHeader(_key: Uint8Array, headerBytes: Uint8Array, ctx
     throw new Truncated(`${where}: the stream header is cut short`);
   const bytes = headerBytes.slice(0, STREAM_HEADER_BYTES);
   if (bytes[0] !== VERSION) throw new Tampered(`${where}: not a sealed stream of a known version`);
-  if (!sodium().memcmp(bytes.subarray(1, 1 + TAG_BYTES), contextTag(associatedData(ctx)))) {
+  if (!equalBytes(bytes.subarray(1, 1 + TAG_BYTES), contextTag(associatedData(ctx)))) {
     throw new WrongContext(`${where}: the body was sealed for another place (moved or swapped)`);
   }
   const length = Number(new DataView(bytes.buffer).getBigUint64(1 + TAG_BYTES + STREAM_NONCE_BYTES));
@@ -109,13 +109,7 @@ function sealChunk(
   plain: Uint8Array,
 ) {
   const last = index === chunkCount(header.padded) - 1;
-  return sodium().crypto_aead_xchacha20poly1305_ietf_encrypt(
-    plain,
-    chunkAd(ctxAd, header.bytes, index, last),
-    null,
-    chunkNonce(header.nonce, index),
-    key,
-  );
+  return aeadEncrypt(plain, chunkAd(ctxAd, header.bytes, index, last), chunkNonce(header.nonce, index), key);
 }
 
 /** The padded plaintext bytes of chunk `index` taken from `plaintext` (zeros past its end). */
@@ -201,8 +195,7 @@ function openChunks(
       throw new Truncated(`${where}: chunk ${index} is cut short`);
     try {
       out.push(
-        sodium().crypto_aead_xchacha20poly1305_ietf_decrypt(
-          null,
+        aeadDecrypt(
           sealedChunk,
           chunkAd(ctxAd, header.bytes, index, index === total - 1),
           chunkNonce(header.nonce, index),

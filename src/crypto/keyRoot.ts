@@ -14,7 +14,7 @@
 import { AuthFailed, Invalid, Tampered, WrongContext } from "../errors.ts";
 import { open, randomBytes, seal, wipe } from "./aead.ts";
 import { DEFAULT_KDF, derivePasswordKey, newSalt, type KdfParams } from "./passwordKey.ts";
-import { loadSodium, sodium } from "./sodium.ts";
+import { boxKeypair, equalBytes, genericHash, publicKeyOf } from "./sodium.ts";
 
 export interface KeyRootEntry {
   id: string;
@@ -36,10 +36,10 @@ export interface UnlockedKeys {
 
 const entryContext = (id: string) => ({ purpose: "key-root-entry", path: `keys/root#${id}` });
 
-function sealEntry(keys: UnlockedKeys, password: string, kdf: KdfParams): KeyRootEntry {
+async function sealEntry(keys: UnlockedKeys, password: string, kdf: KdfParams): Promise<KeyRootEntry> {
   const id = Buffer.from(randomBytes(8)).toString("hex");
   const salt = newSalt();
-  const pwKey = derivePasswordKey(password, salt, kdf);
+  const pwKey = await derivePasswordKey(password, salt, kdf);
   const secret = new Uint8Array(64);
   secret.set(keys.masterKey, 0);
   secret.set(keys.secretKey, 32);
@@ -52,8 +52,12 @@ function sealEntry(keys: UnlockedKeys, password: string, kdf: KdfParams): KeyRoo
 }
 
 /** The keys, if `password` opens `entry`; undefined if it does not; Tampered/WrongContext if the entry is damaged. */
-function tryEntry(root: KeyRootFile, entry: KeyRootEntry, password: string): UnlockedKeys | undefined {
-  const pwKey = derivePasswordKey(password, entry.salt, entry.kdf);
+async function tryEntry(
+  root: KeyRootFile,
+  entry: KeyRootEntry,
+  password: string,
+): Promise<UnlockedKeys | undefined> {
+  const pwKey = await derivePasswordKey(password, entry.salt, entry.kdf);
   try {
     const secret = open(pwKey, entry.sealed, entryContext(entry.id));
     const keys = {
@@ -62,8 +66,7 @@ function tryEntry(root: KeyRootFile, entry: KeyRootEntry, password: string): Unl
       publicKey: Uint8Array.from(root.publicKey),
     };
     wipe(secret);
-    const derivedPublic = sodium().crypto_scalarmult_base(keys.secretKey);
-    if (!sodium().memcmp(derivedPublic, root.publicKey)) {
+    if (!equalBytes(publicKeyOf(keys.secretKey), root.publicKey)) {
       wipeKeys(keys);
       throw new Tampered(
         "key root: its public key does not match the secret key of an entry; the root was altered",
@@ -84,24 +87,22 @@ export async function createKeyRoot(
   password: string,
   kdf: KdfParams = DEFAULT_KDF,
 ): Promise<{ root: KeyRootFile; keys: UnlockedKeys }> {
-  await loadSodium();
-  const kp = sodium().crypto_box_keypair();
+  const kp = boxKeypair();
   const keys: UnlockedKeys = {
     masterKey: randomBytes(32),
     publicKey: kp.publicKey,
-    secretKey: kp.privateKey,
+    secretKey: kp.secretKey,
   };
   return {
-    root: { publicKey: Uint8Array.from(kp.publicKey), entries: [sealEntry(keys, password, kdf)] },
+    root: { publicKey: Uint8Array.from(kp.publicKey), entries: [await sealEntry(keys, password, kdf)] },
     keys,
   };
 }
 
 /** The index of the entry `password` opens and the keys; AuthFailed when it opens none. */
 async function unlockWithIndex(root: KeyRootFile, password: string): Promise<[number, UnlockedKeys]> {
-  await loadSodium();
   for (let i = 0; i < root.entries.length; i++) {
-    const keys = tryEntry(root, root.entries[i]!, password);
+    const keys = await tryEntry(root, root.entries[i]!, password);
     if (keys) return [i, keys];
   }
   throw new AuthFailed();
@@ -117,8 +118,7 @@ export async function addPassword(
   newPassword: string,
   kdf: KdfParams = DEFAULT_KDF,
 ): Promise<KeyRootFile> {
-  await loadSodium();
-  return { ...root, entries: [...root.entries, sealEntry(keys, newPassword, kdf)] };
+  return { ...root, entries: [...root.entries, await sealEntry(keys, newPassword, kdf)] };
 }
 
 export async function changePassword(
@@ -130,7 +130,7 @@ export async function changePassword(
   const [i, keys] = await unlockWithIndex(root, currentPassword);
   try {
     const entries = [...root.entries];
-    entries[i] = sealEntry(keys, newPassword, kdf);
+    entries[i] = await sealEntry(keys, newPassword, kdf);
     return { ...root, entries };
   } finally {
     wipeKeys(keys);
@@ -153,11 +153,7 @@ export function wipeKeys(keys: UnlockedKeys): void {
 
 /** A key for one purpose, derived from the master key (BLAKE2b keyed with the master key). */
 export function deriveSubkey(masterKey: Uint8Array, purpose: string): Uint8Array {
-  return sodium().crypto_generichash(
-    32,
-    new TextEncoder().encode(`aerogramme-local subkey: ${purpose}`),
-    masterKey,
-  );
+  return genericHash(32, new TextEncoder().encode(`aerogramme-local subkey: ${purpose}`), masterKey);
 }
 
 const b64 = (u: Uint8Array) => Buffer.from(u).toString("base64");

@@ -53,7 +53,7 @@ test("a key root from the earlier engine unlocks to the same keys and subkeys", 
 test("Argon2id gives the earlier engine's key for the same password, salt and limits", async () => {
   await loadSodium();
   const p = fx.pwhash!;
-  const derived = derivePasswordKey(p.password as string, bytes(p.salt), {
+  const derived = await derivePasswordKey(p.password as string, bytes(p.salt), {
     opslimit: p.opslimit as number,
     memlimit: p.memlimit as number,
   });
