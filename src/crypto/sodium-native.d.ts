@@ -26,7 +26,10 @@ declare module "sodium-native" {
       npub: Bytes,
       k: Bytes,
     ): number;
-    crypto_generichash(out: Bytes, input: Bytes, key?: Bytes): void;
+    crypto_generichash_STATEBYTES: number;
+    crypto_generichash_init(state: Bytes, key: Bytes | null, outputLength: number): void;
+    crypto_generichash_update(state: Bytes, input: Bytes): void;
+    crypto_generichash_final(state: Bytes, out: Bytes): void;
     randombytes_buf(out: Bytes): void;
     sodium_memcmp(a: Bytes, b: Bytes): boolean;
     sodium_memzero(buf: Bytes): void;

@@ -5,7 +5,6 @@
  * same libsodium functions as before, so everything stored opens unchanged
  * (test/crypto/knownAnswers.test.ts). Each function returns fresh bytes; callers never size buffers.
  */
-import { blake2b } from "@noble/hashes/blake2.js";
 import na from "sodium-native";
 
 /** Kept for callers written for the wasm build, which had to be awaited before first use. */
@@ -44,13 +43,19 @@ export function aeadDecrypt(
   return out;
 }
 
+/** Reused by genericHash, which is synchronous, so no two calls share it at once. */
+const hashState = bytes(na.crypto_generichash_STATEBYTES);
+
 /**
- * BLAKE2b of `input` (libsodium's crypto_generichash), keyed when `key` is given. Through
- * @noble/hashes: sodium-native refuses outputs under 16 bytes, and the context tags are 8. Inputs
- * here are a few dozen bytes, so speed does not matter.
+ * BLAKE2b of `input` (crypto_generichash), keyed when `key` is given. Through init/update/final:
+ * sodium-native's one-shot call refuses outputs under 16 bytes, and the context tags are 8.
  */
 export function genericHash(length: number, input: Uint8Array, key?: Uint8Array): Uint8Array {
-  return blake2b(input, key ? { dkLen: length, key } : { dkLen: length });
+  const out = bytes(length);
+  na.crypto_generichash_init(hashState, key ?? null, length);
+  na.crypto_generichash_update(hashState, input);
+  na.crypto_generichash_final(hashState, out);
+  return out;
 }
 
 export function randomBytes(n: number): Uint8Array {
