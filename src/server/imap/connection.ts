@@ -41,6 +41,9 @@ export class Connection {
     private readonly opts: ConnectionOptions,
   ) {
     this.socket = socket;
+    // Replies are already coalesced (ResponseWriter); Nagle would hold each reply's last segment
+    // until the client's delayed ACK, about 40 ms per command.
+    socket.setNoDelay(true);
     this.out = new ResponseWriter(socket);
     this.session = new Session(opts.server, this.out);
     this.reader = new CommandReader(socket, {
@@ -143,6 +146,7 @@ export class Connection {
   }
 
   private async upgradeToTls(): Promise<void> {
+    this.out.flush(); // the OK goes out in clear, before the handshake
     if (this.reader.hasBufferedInput) {
       // Bytes sent before the handshake could be a command-injection attempt (RFC 2595 §3.1).
       this.opts.server.log("warn", "client sent data after STARTTLS before the handshake; closing");

@@ -1,12 +1,18 @@
 /**
  * Writes responses to one client socket, honouring backpressure so a slow client never makes the
  * server buffer a whole mailbox. Streamed literals are written chunk by chunk.
+ *
+ * Writes are coalesced: the socket is corked at the first write and uncorked on the next tick, so
+ * the many small parts of a FETCH reply (and the replies of one batch) leave in one writev instead
+ * of one system call and one TCP segment each. A write that fills the socket's buffer waits for
+ * "drain", which lets the tick run and the bytes go, so at most a buffer's worth is ever held.
  */
 import type { Socket } from "node:net";
 import type { WirePart } from "./wire.ts";
 
 export class ResponseWriter {
   private closed = false;
+  private corked = false;
 
   constructor(private socket: Socket) {
     socket.once("close", () => {
@@ -16,6 +22,7 @@ export class ResponseWriter {
 
   /** After STARTTLS: the same connection, now encrypted. */
   replaceSocket(socket: Socket): void {
+    this.flush();
     this.socket = socket;
     socket.once("close", () => {
       this.closed = true;
@@ -53,8 +60,20 @@ export class ResponseWriter {
     return this.line(`* ${text}`);
   }
 
+  /** Sends what is held now (before the socket changes hands, as at STARTTLS). */
+  flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  }
+
   private raw(data: string | Uint8Array): Promise<void> {
     if (this.isClosed) return Promise.resolve();
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => this.flush());
+    }
     if (this.socket.write(data)) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
