@@ -33,27 +33,35 @@ export class ResponseWriter {
     return this.closed || this.socket.destroyed;
   }
 
-  /** Writes one response line made of parts, ending with CRLF. */
+  /** Writes one response line made of parts, ending with CRLF. Neighbouring text goes as one write. */
   async line(parts: WirePart[] | string): Promise<void> {
     if (typeof parts === "string") return this.raw(parts + "\r\n");
+    let text = "";
     for (const part of parts) {
-      if (typeof part === "string" || part instanceof Uint8Array) {
+      if (typeof part === "string") {
+        text += part;
+        continue;
+      }
+      if (part instanceof Uint8Array) {
+        if (text) await this.raw(text);
+        text = "";
         await this.raw(part);
-      } else {
-        await this.raw(`{${part.size}}\r\n`);
-        let sent = 0;
-        for await (const chunk of part.chunks()) {
-          sent += chunk.length;
-          await this.raw(chunk);
-        }
-        if (sent !== part.size) {
-          // The literal's size was promised; a short body would desynchronise the client.
-          this.socket.destroy(new Error(`literal promised ${part.size} bytes, sent ${sent}`));
-          throw new Error(`literal size mismatch: promised ${part.size}, had ${sent}`);
-        }
+        continue;
+      }
+      await this.raw(`${text}{${part.size}}\r\n`);
+      text = "";
+      let sent = 0;
+      for await (const chunk of part.chunks()) {
+        sent += chunk.length;
+        await this.raw(chunk);
+      }
+      if (sent !== part.size) {
+        // The literal's size was promised; a short body would desynchronise the client.
+        this.socket.destroy(new Error(`literal promised ${part.size} bytes, sent ${sent}`));
+        throw new Error(`literal size mismatch: promised ${part.size}, had ${sent}`);
       }
     }
-    await this.raw("\r\n");
+    await this.raw(text + "\r\n");
   }
 
   untagged(text: string): Promise<void> {
