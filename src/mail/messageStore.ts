@@ -20,11 +20,17 @@ import { NotFound, Tampered } from "../errors.ts";
 import { indexMessageBytes, toCrlfBytes, type MessageIndex } from "./mime/index.ts";
 import type { Store } from "../storage/types.ts";
 import { newMailId } from "./ids.ts";
+import { decodeMeta, encodeMeta } from "./metaCodec.ts";
 
 export interface MessageMeta {
   v: 1;
   internalDate: number;
   size: number;
+  /** Bytes of the stored (CRLF) message; equals `index.physicalSize`. */
+  physicalSize: number;
+  /** The top-level header block (latin1): the message list and header SEARCH need only this. */
+  header: string;
+  /** MIME tree, ENVELOPE and offsets; parsed on first use when read from storage (metaCodec.ts). */
   index: MessageIndex;
   /** The message key, base64. */
   key: string;
@@ -86,6 +92,8 @@ export class MessageStore {
       v: 1,
       internalDate,
       size: index.size,
+      physicalSize: index.physicalSize,
+      header: index.header,
       index,
       key: Buffer.from(key).toString("base64"),
       blob,
@@ -96,8 +104,7 @@ export class MessageStore {
   }
 
   private async writeMeta(mailId: string, meta: MessageMeta): Promise<void> {
-    const bytes = new TextEncoder().encode(JSON.stringify(meta));
-    await this.store.rows.insert(META_PK, mailId, seal(this.metaKey, bytes, metaContext(mailId)));
+    await this.store.rows.insert(META_PK, mailId, seal(this.metaKey, encodeMeta(meta), metaContext(mailId)));
     this.cache.set(mailId, meta);
   }
 
@@ -117,9 +124,7 @@ export class MessageStore {
         const id = slice[j]!;
         const value = row?.values[0];
         if (!value) return;
-        const meta = JSON.parse(
-          new TextDecoder().decode(open(this.metaKey, value, metaContext(id))),
-        ) as MessageMeta;
+        const meta = decodeMeta(open(this.metaKey, value, metaContext(id)));
         this.cache.set(id, meta);
         out.set(id, meta);
       });
@@ -147,7 +152,7 @@ export class MessageStore {
    * and in two parallel GETs otherwise.
    */
   async bodyRange(meta: MessageMeta, offset: number, length: number): Promise<Uint8Array> {
-    const total = meta.index.physicalSize;
+    const total = meta.physicalSize;
     const start = Math.min(offset, total);
     const len = Math.max(0, Math.min(length, total - start));
     if (len === 0) return new Uint8Array(0);

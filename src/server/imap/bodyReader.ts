@@ -21,7 +21,7 @@ export function cachingBodyReader(messages: MessageStore): CachingBodyReader {
   const wholeOf = (meta: MessageMeta) => {
     let body = whole.get(meta);
     if (!body) {
-      body = messages.bodyRange(meta, 0, meta.index.physicalSize);
+      body = messages.bodyRange(meta, 0, meta.physicalSize);
       whole.set(meta, body);
     }
     return body;

@@ -32,15 +32,15 @@ export async function locateSection(
   read: BodyReader,
   section: Section,
 ): Promise<SectionSource> {
-  const index = meta.index;
   const text = section.text;
   const topLevel = section.part.length === 0;
   if (topLevel && (text === "HEADER" || text === "HEADER.FIELDS" || text === "HEADER.FIELDS.NOT")) {
-    const header = index.header;
+    const header = meta.header;
     const out =
       text === "HEADER" ? header : headerFields(header, section.fields ?? [], text === "HEADER.FIELDS.NOT");
     return { kind: "bytes", bytes: Buffer.from(out, "latin1") };
   }
+  const index = meta.index; // parsed only now: top-level headers never need the MIME tree
   if (text === "HEADER.FIELDS" || text === "HEADER.FIELDS.NOT") {
     // Fields of a message/rfc822 part: its header block lives in the body blob.
     const range = sectionRange(index, section.part, "HEADER");

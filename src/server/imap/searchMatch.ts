@@ -83,7 +83,7 @@ function contains(haystack: string, needle: string): boolean {
 
 /** The day (UTC midnight) of a Date header, as written there, ignoring its time and zone. */
 function sentDay(meta: MessageMeta): number {
-  const raw = decodedHeaderValue(meta.index.header, "Date");
+  const raw = decodedHeaderValue(meta.header, "Date");
   const m = raw && /(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{2,4})/.exec(raw);
   if (m) {
     const year = Number(m[3]!.length === 2 ? (Number(m[3]) < 50 ? "20" : "19") + m[3] : m[3]);
@@ -159,7 +159,7 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
       return contains(await s.bodyText(), key.value);
     case "TEXT":
       return (
-        contains(decodeHeaderText(meta!.index.header), key.value) || contains(await s.bodyText(), key.value)
+        contains(decodeHeaderText(meta!.header), key.value) || contains(await s.bodyText(), key.value)
       );
     case "NOT":
       return !(await matches(key.key, s));
@@ -174,7 +174,7 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
 }
 
 function headerContains(meta: MessageMeta, field: string, value: string): boolean {
-  const values = decodedHeaderValues(meta.index.header, field);
+  const values = decodedHeaderValues(meta.header, field);
   // HEADER field "" matches every message that has the field (RFC 3501 §6.4.4).
   if (value === "") return values.length > 0;
   return values.some((v) => contains(v, value));

@@ -1,0 +1,75 @@
+/**
+ * The bytes of a message's meta (before sealing). Two encodings are read; the second is written:
+ *
+ * - 1: UTF-8 JSON of the whole MessageMeta (the first byte is "{").
+ * - 2: 0x02 | u32 n | n bytes of JSON {internalDate, size, physicalSize, key, blob, sealedFor}
+ *      | u32 h | h bytes of the header block (latin1) | JSON of the MessageIndex without its header.
+ *
+ * Encoding 2 exists for speed: a client's message list (FETCH of sizes and header fields) and
+ * header SEARCH need only the small part and the header block, so the MIME tree and ENVELOPE are
+ * parsed only when a command asks for them. Parsing the whole JSON was the largest cost of listing
+ * 10,000 messages.
+ */
+import type { MessageIndex } from "./mime/index.ts";
+import type { MessageMeta } from "./messageStore.ts";
+
+const ENCODING_2 = 2;
+
+interface EagerPart {
+  internalDate: number;
+  size: number;
+  physicalSize: number;
+  key: string;
+  blob: string;
+  sealedFor: string;
+}
+
+export function encodeMeta(meta: MessageMeta): Uint8Array {
+  const eager: EagerPart = {
+    internalDate: meta.internalDate,
+    size: meta.size,
+    physicalSize: meta.physicalSize,
+    key: meta.key,
+    blob: meta.blob,
+    sealedFor: meta.sealedFor,
+  };
+  const { header, ...rest } = meta.index;
+  const first = Buffer.from(JSON.stringify(eager), "utf8");
+  const head = Buffer.from(header, "latin1");
+  const tail = Buffer.from(JSON.stringify(rest), "utf8");
+  const out = Buffer.allocUnsafe(1 + 4 + first.length + 4 + head.length + tail.length);
+  let at = out.writeUInt8(ENCODING_2, 0);
+  at = out.writeUInt32BE(first.length, at);
+  at += first.copy(out, at);
+  at = out.writeUInt32BE(head.length, at);
+  at += head.copy(out, at);
+  tail.copy(out, at);
+  return out;
+}
+
+/** Throws on bytes that are neither encoding (the caller reports which message). */
+export function decodeMeta(bytes: Uint8Array): MessageMeta {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf[0] !== ENCODING_2) return fromEncoding1(JSON.parse(buf.toString("utf8")) as MessageMeta);
+  const n = buf.readUInt32BE(1);
+  const eager = JSON.parse(buf.toString("utf8", 5, 5 + n)) as EagerPart;
+  const h = buf.readUInt32BE(5 + n);
+  if (9 + n + h > buf.length) throw new Error("meta is cut short");
+  const header = buf.toString("latin1", 9 + n, 9 + n + h);
+  const tail = buf.subarray(9 + n + h);
+  let index: MessageIndex | undefined;
+  const meta = { v: 1, ...eager, header } as MessageMeta;
+  Object.defineProperty(meta, "index", {
+    enumerable: true,
+    get(): MessageIndex {
+      index ??= { ...(JSON.parse(tail.toString("utf8")) as Omit<MessageIndex, "header">), header };
+      return index;
+    },
+  });
+  return meta;
+}
+
+/** Encoding 1 had no top-level header or physical size: they are taken from the index. */
+function fromEncoding1(meta: MessageMeta): MessageMeta {
+  return { ...meta, header: meta.index.header, physicalSize: meta.index.physicalSize };
+}
