@@ -18,9 +18,12 @@ import { SELECTED, type CommandHandler, type CommandOf } from "./context.ts";
 import { flagList } from "./flags.ts";
 import { entriesOf } from "./selectedHelpers.ts";
 
-const BATCH = 100;
+/** Messages per batch when bodies are read (a batch's small bodies are held at once)... */
+const BODY_BATCH = 100;
+/** ...and when only meta is (a message list): one storage read per 500 metas. */
+const META_BATCH = 500;
 /** Small bodies of a batch fetched at once before its replies are written (see bodyReader.ts). */
-const PREFETCH_PARALLEL = 8;
+const PREFETCH_PARALLEL = 16;
 
 const MACROS: Record<"ALL" | "FAST" | "FULL", FetchAttribute["kind"][]> = {
   FAST: ["FLAGS", "INTERNALDATE", "RFC822.SIZE"],
@@ -80,11 +83,25 @@ export const fetch: CommandHandler<"FETCH"> = {
     const entries = changedSince === undefined ? all : all.filter((e) => e.modseq > changedSince);
     const attrs = attributesOf(cmd, session.condstore);
     const needsMeta = attrs.some((a) => NEEDS_META.has(a.kind));
+    const indexOnly = attrs.every((a) => a.kind === "UID" || a.kind === "FLAGS" || a.kind === "MODSEQ");
     const markSeen = setsSeen(attrs) && !sel.readOnly;
     const readsBody = attrs.some((a) => BODY_READERS.has(a.kind) && !isTopHeader(a));
     const seenNow = new Set<number>();
-    for (let i = 0; i < entries.length; i += BATCH) {
-      let batch = entries.slice(i, i + BATCH);
+    const size = readsBody ? BODY_BATCH : META_BATCH;
+    const readMeta = (from: number) => {
+      if (!needsMeta || from >= entries.length) return undefined;
+      const ids = entries.slice(from, from + size).map((e) => e.id);
+      const reading = sel.mailbox.messages.getMeta(ids);
+      reading.catch(() => {}); // awaited below; a reply that fails first must not leave it unhandled
+      return reading;
+    };
+    // The next batch's meta is read while this batch's replies are written: on a remote store
+    // the round trip then overlaps the writing instead of adding to it.
+    let nextMetas = readMeta(0);
+    for (let i = 0; i < entries.length; i += size) {
+      let batch = entries.slice(i, i + size);
+      const metas = await nextMetas;
+      nextMetas = readMeta(i + size);
       if (markSeen) {
         const unseen = batch.filter((e) => !e.flags.includes("\\Seen"));
         if (unseen.length > 0) {
@@ -98,7 +115,11 @@ export const fetch: CommandHandler<"FETCH"> = {
           batch = batch.map((e) => index.byId.get(e.id) ?? e);
         }
       }
-      const metas = needsMeta ? await sel.mailbox.messages.getMeta(batch.map((e) => e.id)) : undefined;
+      if (indexOnly) {
+        const lines = indexOnlyLines(sel, batch, attrs);
+        if (lines) await session.out.line(lines);
+        continue;
+      }
       // A fresh reader per batch: the small bodies of one batch are fetched in parallel, then freed.
       const bodies = cachingBodyReader(sel.mailbox.messages);
       if (readsBody) await bodies.prefetch([...metas!.values()], PREFETCH_PARALLEL);
@@ -134,6 +155,27 @@ async function sendVanished(
     .map((v) => v.uid)
     .sort((a, b) => a - b);
   if (gone.length > 0) await session.out.untagged(`VANISHED (EARLIER) ${compactSet(gone)}`);
+}
+
+/**
+ * A batch's replies when only UID, FLAGS and MODSEQ are asked (a client's flag resync of a whole
+ * mailbox): built as one string, sent as one write.
+ */
+function indexOnlyLines(sel: Selected, batch: MailEntry[], attrs: FetchAttribute[]): string {
+  const lines: string[] = [];
+  for (const entry of batch) {
+    const seq = sel.view.seqOf(entry.uid);
+    if (seq === 0) continue;
+    const items = attrs.map((a) =>
+      a.kind === "UID"
+        ? `UID ${entry.uid}`
+        : a.kind === "FLAGS"
+          ? `FLAGS ${flagList(entry.flags)}`
+          : `MODSEQ (${entry.modseq})`,
+    );
+    lines.push(`* ${seq} FETCH (${items.join(" ")})`);
+  }
+  return lines.join("\r\n");
 }
 
 async function fetchLine(
