@@ -87,7 +87,6 @@ export class MessageStore {
     const index = indexMessageBytes(raw);
     const key = randomKey();
     const blob = `mail/${mailId}`;
-    await this.store.blobs.put(blob, sealStream(key, raw, bodyContext(blob)));
     const meta: MessageMeta = {
       v: 1,
       internalDate,
@@ -99,7 +98,12 @@ export class MessageStore {
       blob,
       sealedFor: blob,
     };
-    await this.writeMeta(mailId, meta);
+    // Body and meta at once (one round trip to a remote host, not two): neither is reachable
+    // before the mailbox's op row names the id, which comes after both are durable.
+    await Promise.all([
+      this.store.blobs.put(blob, sealStream(key, raw, bodyContext(blob))),
+      this.writeMeta(mailId, meta),
+    ]);
     return { mailId, meta };
   }
 

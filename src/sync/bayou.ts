@@ -285,13 +285,18 @@ export class Bayou<S, Op> {
   }
 
   private async touchWatch(ts: string): Promise<void> {
-    const current = await this.store.rows.read(this.path, WATCH);
     const value = new TextEncoder().encode(ts);
-    await this.store.rows.insert(this.path, WATCH, value, current?.token);
-    if (!this.loaded || current?.token !== this.syncedWatchToken) return;
-    // Nobody moved the watch since our last sync. If it now holds our value alone, nobody moved it
-    // since our write either, so we know every row it signals: adopt its token, and the next sync
-    // (Mailbox syncs before each append) costs one read instead of a listing of every row.
+    if (!this.loaded || this.syncedWatchToken === undefined) {
+      const current = await this.store.rows.read(this.path, WATCH);
+      await this.store.rows.insert(this.path, WATCH, value, current?.token);
+      return;
+    }
+    // The token of our last sync supersedes the value we knew, without a read first. If someone
+    // wrote the watch since, their value stays beside ours (the watch is only compared for change).
+    await this.store.rows.insert(this.path, WATCH, value, this.syncedWatchToken);
+    // If it now holds our value alone, nobody moved it since our last sync, so we know every row it
+    // signals: adopt its token, and the next sync (Mailbox syncs before each append) costs one read
+    // instead of a listing of every row.
     const after = await this.store.rows.read(this.path, WATCH);
     if (after?.values.length === 1 && Buffer.from(after.values[0]!).equals(value)) {
       this.syncedWatchToken = after.token;
