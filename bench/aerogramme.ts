@@ -161,7 +161,7 @@ export async function startAerogramme(
   backend: AglBackend,
   log: (line: string) => void = () => {},
   /** Runs once the corpus is in, before the restart (the delayed target turns its delay on here). */
-  afterLoad: () => void = () => {},
+  afterLoad: (home: string) => void | Promise<void> = () => {},
 ): Promise<AglServer> {
   await mkdir(cacheRoot, { recursive: true });
   const home = await mkdtemp(join(cacheRoot, `agl-${name}-`));
@@ -204,7 +204,7 @@ export async function startAerogramme(
     );
     if (imported.code === 0) {
       loadNote = `imported with \`import --format maildir\` in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
-      afterLoad();
+      await afterLoad(home);
       server = await startServer(home, logFile);
     } else {
       log(
@@ -214,7 +214,7 @@ export async function startAerogramme(
       const t1 = performance.now();
       await appendCorpus(server, corpus, log, name);
       loadNote = `loaded by APPEND over 4 IMAP connections in ${((performance.now() - t1) / 1000).toFixed(1)} s (\`import\` exited ${imported.code})`;
-      afterLoad();
+      await afterLoad(home);
       // A fresh process for the session: cold caches, and its peak RSS is the session's own.
       await server.stop();
       server = await startServer(home, logFile);

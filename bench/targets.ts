@@ -5,8 +5,12 @@
  *   dovecot       Debian's dovecot-imapd on a Maildir (the reference)
  *   embedded      aerogramme-local, embedded store in a local folder
  *   garage        aerogramme-local on a one-node local Garage (through a 0 ms counting proxy)
- *   garage-delay  the same behind a proxy adding 20 ms each way (a remote host)
+ *   garage-delay  the same behind a proxy adding 20 ms each way (a remote host); its local cache
+ *                 holds what `import` wrote on this computer (warm)
+ *   garage-delay-cold  the same with the local cache deleted before the session: a second computer
+ *                 meeting the mailbox for the first time
  */
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { startGarage, type GaragePeer } from "../test/support/garage.ts";
 import { folderBytes, startAerogramme, type AglServer } from "./aerogramme.ts";
@@ -41,7 +45,7 @@ export interface Target {
   stop(): Promise<void>;
 }
 
-export const targetNames = ["dovecot", "embedded", "garage", "garage-delay"] as const;
+export const targetNames = ["dovecot", "embedded", "garage", "garage-delay", "garage-delay-cold"] as const;
 export type TargetName = (typeof targetNames)[number];
 
 function dovecotTarget(): Target {
@@ -91,7 +95,7 @@ function embeddedTarget(): Target {
 }
 
 /** aerogramme-local on a fresh one-node Garage, its S3 and K2V endpoints each behind a proxy. */
-function garageTarget(name: string, delayMs: number): Target {
+function garageTarget(name: string, delayMs: number, coldCache = false): Target {
   let peer: GaragePeer | undefined;
   let proxies: DelayProxy[] = [];
   let server: AglServer | undefined;
@@ -122,7 +126,10 @@ function garageTarget(name: string, delayMs: number): Target {
           secretAccessKey: peer.secretAccessKey,
         },
         log,
-        () => proxies.forEach((p) => p.setDelay(delayMs)),
+        async (home) => {
+          proxies.forEach((p) => p.setDelay(delayMs));
+          if (coldCache) await rm(join(home, "cache"), { recursive: true, force: true });
+        },
       );
       return {
         ...server,
@@ -131,6 +138,9 @@ function garageTarget(name: string, delayMs: number): Target {
           delayMs
             ? `S3 and K2V each behind a proxy adding ${delayMs} ms each way`
             : "S3 and K2V each behind a 0 ms proxy that counts requests and bytes",
+          coldCache
+            ? "local cache deleted after loading: everything comes from the remote"
+            : "local cache as `import` left it (bodies and meta written on this computer)",
         ],
         resetStorageStats: () => proxies.forEach((p) => p.resetCounters()),
         storageStats: async () => {
@@ -166,5 +176,7 @@ export function makeTarget(name: TargetName): Target {
       return garageTarget("garage", 0);
     case "garage-delay":
       return garageTarget("garage-delay", 20);
+    case "garage-delay-cold":
+      return garageTarget("garage-delay-cold", 20, true);
   }
 }
