@@ -1,0 +1,132 @@
+/**
+ * Blobs through the local cache. Under the immutable prefixes, a get is served from a local copy
+ * when there is one (a range is cut from it locally), a whole-object get from the remote leaves a
+ * copy behind, and a put writes through (mail imported or appended here is local at once). Listing
+ * and everything outside those prefixes go to the remote only.
+ *
+ * A copy whose object another computer has since deleted (an expunge over there) stays until it is
+ * evicted. That is harmless: the object was immutable, so the copy is still its exact content, and
+ * nothing references the deleted id any more, so nobody asks for it.
+ */
+import { clipRange } from "../blobRange.ts";
+import type { BlobHead, BlobListing, BlobStore, ByteRange } from "../types.ts";
+import type { BlobBudget } from "./blobBudget.ts";
+import type { CacheRules } from "./cachePolicy.ts";
+import type { CacheWriter } from "./cacheWriter.ts";
+
+export class CachedBlobStore implements BlobStore {
+  constructor(
+    private readonly remote: BlobStore,
+    private readonly cache: BlobStore,
+    private readonly rules: CacheRules,
+    private readonly writer: CacheWriter,
+    private readonly budget: BlobBudget,
+  ) {}
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    if (!this.rules.isImmutableBlob(key)) return this.remote.put(key, bytes);
+    // Taken before the remote call: the caller may reuse its buffer once put resolves.
+    const copy = this.fits(bytes.length) ? Uint8Array.from(bytes) : undefined;
+    await this.change(key, () => this.remote.put(key, bytes));
+    if (copy) this.store(key, copy);
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Uint8Array | null> {
+    if (!this.rules.isImmutableBlob(key)) return this.remote.get(key, range);
+    // A bad range is the caller's error, whichever store would have answered.
+    if (range) clipRange(Number.MAX_SAFE_INTEGER, range);
+    if (this.cached(key)) {
+      try {
+        const local = await this.cache.get(key, range);
+        if (local) {
+          this.budget.touch(key);
+          return local;
+        }
+        this.budget.remove(key); // gone from the folder (deleted by hand): fetch it again
+      } catch (err) {
+        this.writer.fail("read a cached blob", err);
+      }
+    }
+    const fill = range ? undefined : this.writer.begin(key);
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await this.remote.get(key, range);
+    } catch (err) {
+      if (fill) this.writer.abandon(fill);
+      throw err;
+    }
+    if (fill) {
+      if (bytes && this.fits(bytes.length)) this.store(key, Uint8Array.from(bytes), fill);
+      else this.writer.abandon(fill);
+    }
+    return bytes;
+  }
+
+  async head(key: string): Promise<BlobHead | null> {
+    if (this.rules.isImmutableBlob(key) && this.cached(key)) {
+      this.budget.touch(key);
+      return { size: this.budget.size(key)! };
+    }
+    return this.remote.head(key);
+  }
+
+  async delete(key: string): Promise<void> {
+    if (!this.rules.isImmutableBlob(key)) return this.remote.delete(key);
+    await this.change(key, () => this.remote.delete(key));
+  }
+
+  list(prefix: string, startAfter?: string, limit?: number): Promise<BlobListing> {
+    return this.remote.list(prefix, startAfter, limit);
+  }
+
+  async copy(from: string, to: string): Promise<void> {
+    if (!this.rules.isImmutableBlob(to)) return this.remote.copy(from, to);
+    const size = this.rules.isImmutableBlob(from) && this.cached(from) ? this.budget.size(from) : undefined;
+    await this.change(to, () => this.remote.copy(from, to));
+    if (size === undefined || !this.fits(size)) return;
+    // The copy is the same bytes under a new name: copy the local file rather than download it.
+    const fill = this.writer.begin(to);
+    if (!fill) return;
+    this.writer.finish(fill, async () => {
+      try {
+        await this.cache.copy(from, to);
+      } catch {
+        return; // `from` was evicted meanwhile: `to` is simply not cached
+      }
+      if (!fill.stale) this.evictAfter(this.budget.add(to, size));
+      else await this.cache.delete(to);
+    });
+  }
+
+  /** Whether a read may use the local copy. */
+  private cached(key: string): boolean {
+    return this.writer.usable && !this.writer.isDirty(key) && this.budget.has(key);
+  }
+
+  private fits(size: number): boolean {
+    return size <= this.budget.maxBytes;
+  }
+
+  /** A change to `key` on the remote: the local copy stops counting at once and is deleted after. */
+  private change(key: string, remote: () => Promise<void>): Promise<void> {
+    this.budget.remove(key);
+    return this.writer.change([key], remote, async () => {
+      this.budget.remove(key);
+      await this.cache.delete(key);
+    });
+  }
+
+  /** Writes a copy in the background and accounts for it; evicts what no longer fits. */
+  private store(key: string, bytes: Uint8Array, fill = this.writer.begin(key, bytes.length)): void {
+    if (!fill) return;
+    this.writer.finish(fill, async () => {
+      await this.cache.put(key, bytes);
+      if (!fill.stale) this.evictAfter(this.budget.add(key, bytes.length));
+      else await this.cache.delete(key);
+    });
+  }
+
+  private evictAfter(evicted: string[]): void {
+    for (const old of evicted) this.writer.run(old, () => this.cache.delete(old));
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Rows through the local cache. Rows of the immutable partitions are read from the cache when it
+ * has them; the misses of a read or a batch go to the remote in one call and are copied into the
+ * cache in the background. Writes and deletes go to the remote first, then drop the cached copy.
+ * Range reads, range deletes' listings, polls and every other partition go to the remote only.
+ *
+ * An insert cannot be written through as is: its causality token is the remote's, and the remote
+ * does not return it (K2V answers an insert with no body). So after an insert the row is read back
+ * in the background, batched with others, and that read is what gets cached.
+ *
+ * A cached row that another computer has since deleted stays until the cache folder is deleted.
+ * That is harmless: the row never changed while it lived, and once deleted its id is referenced by
+ * nothing (the mail index no longer lists it), so nobody reads it again.
+ */
+import type { CausalityToken, RangeQuery, RangeResult, RowEntry, RowStore, RowWrite } from "../types.ts";
+import type { CacheRules } from "./cachePolicy.ts";
+import { decodeCachedRow, encodeCachedRow } from "./cachedRowEntry.ts";
+import type { CacheWriter, Fill } from "./cacheWriter.ts";
+
+type RowKey = { pk: string; sk: string };
+
+/** K2V's ReadBatch limit is far above this; 500 is what the mail layer asks for at once. */
+const READ_BACK_BATCH = 500;
+const READ_BACK_DELAY_MS = 50;
+
+/** The writer's key of a row, and the one a range delete keeps dirty for its whole partition. */
+const keyOf = (pk: string, sk: string): string => `r:${pk}\u0000${sk}`;
+const partitionKeyOf = (pk: string): string => `p:${pk}`;
+
+export class CachedRowStore implements RowStore {
+  private readBack = new Map<string, RowKey>();
+  private readBackTimer: NodeJS.Timeout | undefined;
+  private readonly readsInFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly remote: RowStore,
+    private readonly cache: RowStore,
+    private readonly rules: CacheRules,
+    private readonly writer: CacheWriter,
+  ) {}
+
+  async read(pk: string, sk: string): Promise<RowEntry | null> {
+    if (!this.rules.isImmutableRow(pk)) return this.remote.read(pk, sk);
+    return (
+      await this.readThrough([{ pk, sk }], ([k]) => this.remote.read(k!.pk, k!.sk).then((e) => [e]))
+    )[0]!;
+  }
+
+  async readBatch(keys: RowKey[]): Promise<(RowEntry | null)[]> {
+    if (!keys.some((k) => this.rules.isImmutableRow(k.pk))) return this.remote.readBatch(keys);
+    return this.readThrough(keys, (missing) => this.remote.readBatch(missing));
+  }
+
+  /** Cached rows where there are, the rest from one remote call, and the misses copied. */
+  private async readThrough(
+    keys: RowKey[],
+    fetch: (missing: RowKey[]) => Promise<(RowEntry | null)[]>,
+  ): Promise<(RowEntry | null)[]> {
+    const out: (RowEntry | null | undefined)[] = await this.fromCache(keys);
+    const missing: number[] = [];
+    out.forEach((entry, i) => entry === undefined && missing.push(i));
+    if (missing.length === 0) return out as RowEntry[];
+    const fills = missing.map((i) => this.beginFill(keys[i]!));
+    let fetched: (RowEntry | null)[];
+    try {
+      fetched = await fetch(missing.map((i) => keys[i]!));
+    } catch (err) {
+      for (const f of fills) if (f) this.writer.abandon(f);
+      throw err;
+    }
+    missing.forEach((i, j) => {
+      out[i] = fetched[j]!;
+      this.finishFill(fills[j], keys[i]!, fetched[j]!);
+    });
+    return out as (RowEntry | null)[];
+  }
+
+  async insert(pk: string, sk: string, value: Uint8Array, token?: CausalityToken): Promise<void> {
+    if (!this.rules.isImmutableRow(pk)) return this.remote.insert(pk, sk, value, token);
+    await this.change([{ pk, sk }], () => this.remote.insert(pk, sk, value, token));
+    this.scheduleReadBack({ pk, sk });
+  }
+
+  async insertBatch(writes: RowWrite[]): Promise<void> {
+    const cached = writes.filter((w) => this.rules.isImmutableRow(w.pk));
+    if (cached.length === 0) return this.remote.insertBatch(writes);
+    await this.change(cached, () => this.remote.insertBatch(writes));
+    for (const w of cached) if (w.value !== null) this.scheduleReadBack(w);
+  }
+
+  async delete(pk: string, sk: string, token: CausalityToken): Promise<void> {
+    if (!this.rules.isImmutableRow(pk)) return this.remote.delete(pk, sk, token);
+    await this.change([{ pk, sk }], () => this.remote.delete(pk, sk, token));
+  }
+
+  readRange(pk: string, query?: RangeQuery): Promise<RangeResult> {
+    return this.remote.readRange(pk, query);
+  }
+
+  async deleteRange(pk: string, query?: Omit<RangeQuery, "limit" | "reverse">): Promise<number> {
+    if (!this.rules.isImmutableRow(pk)) return this.remote.deleteRange(pk, query);
+    // The rows it removes are not known in advance: while it runs the whole partition counts as
+    // changing, and afterwards the same range is deleted from the cache.
+    const rowsOfPartition = keyOf(pk, "");
+    return this.writer.changeWhere(
+      partitionKeyOf(pk),
+      (key) => key.startsWith(rowsOfPartition),
+      () => this.remote.deleteRange(pk, query),
+      async () => void (await this.cache.deleteRange(pk, query)),
+    );
+  }
+
+  poll(
+    pk: string,
+    sk: string,
+    token: CausalityToken | undefined,
+    timeoutMs: number,
+  ): Promise<RowEntry | null> {
+    return this.remote.poll(pk, sk, token, timeoutMs);
+  }
+
+  /** Sends the read-backs still waiting for their batch, and waits for every one in flight. */
+  async settle(): Promise<void> {
+    if (this.readBack.size > 0) this.flushReadBack();
+    await Promise.all(this.readsInFlight);
+  }
+
+  /** Stops reading back inserted rows and waits for the reads already sent. */
+  async close(): Promise<void> {
+    clearTimeout(this.readBackTimer);
+    this.readBack.clear();
+    await Promise.all(this.readsInFlight);
+  }
+
+  /** Cached entries by position; undefined where the remote must be asked. */
+  private async fromCache(keys: RowKey[]): Promise<(RowEntry | undefined)[]> {
+    const out: (RowEntry | undefined)[] = new Array(keys.length).fill(undefined);
+    if (!this.writer.usable) return out;
+    const asked: number[] = [];
+    keys.forEach((k, i) => {
+      if (this.rules.isImmutableRow(k.pk) && !this.isChanging(k)) asked.push(i);
+    });
+    if (asked.length === 0) return out;
+    let found: (RowEntry | null)[];
+    try {
+      found = await this.cache.readBatch(asked.map((i) => keys[i]!));
+    } catch (err) {
+      this.writer.fail("read cached rows", err);
+      return out;
+    }
+    asked.forEach((i, j) => {
+      const local = found[j];
+      // Several siblings can only be two fills of the same immutable row: any one of them is it.
+      for (const v of local?.values ?? []) {
+        const entry = decodeCachedRow(keys[i]!.sk, v);
+        if (entry) {
+          out[i] = entry;
+          break;
+        }
+      }
+    });
+    return out;
+  }
+
+  private isChanging(k: RowKey): boolean {
+    return this.writer.isDirty(keyOf(k.pk, k.sk)) || this.writer.isDirty(partitionKeyOf(k.pk));
+  }
+
+  private beginFill(k: RowKey): Fill | undefined {
+    return this.rules.isImmutableRow(k.pk) ? this.writer.begin(keyOf(k.pk, k.sk)) : undefined;
+  }
+
+  /** Copies a live row into the cache; an absent or deleted row is not cached (it may come back). */
+  private finishFill(fill: Fill | undefined, k: RowKey, entry: RowEntry | null): void {
+    if (!fill) return;
+    if (!entry || entry.values.length === 0) {
+      this.writer.abandon(fill);
+      return;
+    }
+    // Encoded now: the caller owns the entry it was handed and may change it.
+    const bytes = encodeCachedRow(entry);
+    this.writer.finish(fill, async () => {
+      const old = await this.cache.read(k.pk, k.sk);
+      await this.cache.insert(k.pk, k.sk, bytes, old?.token);
+    });
+  }
+
+  /** A change on the remote, then the cached copies of those rows are dropped. */
+  private change<T>(rows: RowKey[], remote: () => Promise<T>): Promise<T> {
+    return this.writer.change(
+      rows.map((r) => keyOf(r.pk, r.sk)),
+      remote,
+      async () => {
+        const live = (await this.cache.readBatch(rows)).map((e, i) => ({ e, r: rows[i]! }));
+        const deletes: RowWrite[] = live
+          .filter(({ e }) => e && e.values.length > 0)
+          .map(({ e, r }) => ({ pk: r.pk, sk: r.sk, value: null, token: e!.token }));
+        if (deletes.length > 0) await this.cache.insertBatch(deletes);
+      },
+    );
+  }
+
+  private scheduleReadBack(k: RowKey): void {
+    if (!this.writer.usable) return;
+    this.readBack.set(keyOf(k.pk, k.sk), { pk: k.pk, sk: k.sk });
+    if (this.readBack.size >= READ_BACK_BATCH) this.flushReadBack();
+    else if (!this.readBackTimer) {
+      this.readBackTimer = setTimeout(() => this.flushReadBack(), READ_BACK_DELAY_MS);
+      this.readBackTimer.unref();
+    }
+  }
+
+  /** Reads recently inserted rows back in one batch and caches them; a failure only skips them. */
+  private flushReadBack(): void {
+    clearTimeout(this.readBackTimer);
+    this.readBackTimer = undefined;
+    const keys = [...this.readBack.values()];
+    this.readBack = new Map();
+    const fills = keys.map((k) => this.beginFill(k));
+    const wanted = keys.filter((_, i) => fills[i]);
+    const live = fills.filter((f): f is Fill => f !== undefined);
+    if (wanted.length === 0) return;
+    const done: Promise<void> = this.remote
+      .readBatch(wanted)
+      .then(
+        (entries) => entries.forEach((e, i) => this.finishFill(live[i], wanted[i]!, e)),
+        () => live.forEach((f) => this.writer.abandon(f)),
+      )
+      .finally(() => this.readsInFlight.delete(done));
+    this.readsInFlight.add(done);
+  }
+}

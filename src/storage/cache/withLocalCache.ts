@@ -1,0 +1,108 @@
+/**
+ * A Store that answers like `remote` but keeps copies of immutable rows and blobs in `cache` (the
+ * local encrypted cache of DESIGN.md §7). What the mail layer stores is sealed before it reaches
+ * storage, so the copies are as encrypted as the remote's objects: no new crypto here.
+ *
+ * Every result is the remote's, byte for byte: a copy is only ever made of what the remote
+ * returned (or of what was just written to it), and only of objects that never change once
+ * written (`policy`). Reads and writes never fail because of the cache; see cacheWriter.ts.
+ */
+import type { BlobStore, Store } from "../types.ts";
+import { BlobBudget } from "./blobBudget.ts";
+import { CachedBlobStore } from "./cachedBlobs.ts";
+import { CachedRowStore } from "./cachedRows.ts";
+import { cacheRules, type CachePolicy } from "./cachePolicy.ts";
+import { CacheWriter } from "./cacheWriter.ts";
+
+export interface LocalCacheOptions {
+  /** Names the cache in log lines (its folder). */
+  name?: string;
+  /** How long close() waits for copies still being written (default 5 s); the rest is dropped. */
+  closeWaitMs?: number;
+}
+
+export interface CachedStore extends Store {
+  /** False once the cache failed (it is then bypassed). */
+  readonly cacheUsable: boolean;
+  /** Bytes of cached blobs, as counted against the budget. */
+  readonly cachedBlobBytes: number;
+  /** Resolves once every copy started so far is in the cache (or was dropped). */
+  settle(): Promise<void>;
+}
+
+/**
+ * Takes ownership of both stores: close() closes the cache, then the remote. The cache's blobs are
+ * counted first (one listing and a head per copy), so the budget holds from the first write.
+ */
+export async function withLocalCache(
+  remote: Store,
+  cache: Store,
+  policy: CachePolicy,
+  options: LocalCacheOptions = {},
+): Promise<CachedStore> {
+  const rules = cacheRules(policy);
+  const writer = new CacheWriter(options.name ?? "cache", rules.log);
+  const budget = new BlobBudget(rules.maxBytes);
+  try {
+    const evicted: string[] = [];
+    for (const prefix of rules.blobListPrefixes)
+      evicted.push(...(await countCopies(cache.blobs, prefix, rules.isImmutableBlob, budget)));
+    for (const key of evicted) await cache.blobs.delete(key);
+  } catch (err) {
+    writer.fail("count the cached blobs", err);
+  }
+  const rows = new CachedRowStore(remote.rows, cache.rows, rules, writer);
+  const blobs = new CachedBlobStore(remote.blobs, cache.blobs, rules, writer, budget);
+  let closing: Promise<void> | undefined;
+  return {
+    rows,
+    blobs,
+    get cacheUsable() {
+      return writer.usable;
+    },
+    get cachedBlobBytes() {
+      return budget.bytes;
+    },
+    settle: async () => {
+      await rows.settle();
+      await writer.drain();
+    },
+    close: () =>
+      (closing ??= (async () => {
+        try {
+          await rows.close();
+          await writer.drain(options.closeWaitMs ?? 5_000);
+          writer.close();
+          await cache.close().catch((err) => writer.fail("close", err));
+        } finally {
+          await remote.close();
+        }
+      })()),
+  };
+}
+
+/** Adds the copies under `prefix` to the budget; returns those beyond it. */
+async function countCopies(
+  blobs: BlobStore,
+  prefix: string,
+  cacheable: (key: string) => boolean,
+  budget: BlobBudget,
+): Promise<string[]> {
+  const evicted: string[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await blobs.list(prefix, after, 1000);
+    const keys = page.keys.filter(cacheable);
+    // A few files at a time: a thousand opens at once could run out of file descriptors.
+    for (let i = 0; i < keys.length; i += 32) {
+      const some = keys.slice(i, i + 32);
+      const heads = await Promise.all(some.map((key) => blobs.head(key)));
+      some.forEach((key, j) => {
+        const head = heads[j];
+        if (head) evicted.push(...budget.add(key, head.size));
+      });
+    }
+    if (!page.nextStartAfter) return evicted;
+    after = page.nextStartAfter;
+  }
+}
