@@ -9,6 +9,7 @@ import type { BackendConfig } from "../storage/backendConfig.ts";
 import type { Store } from "../storage/types.ts";
 import { CliError, EXIT } from "./exitCodes.ts";
 import { openStoreFor } from "./lateModules.ts";
+import { createLogger } from "./logger.ts";
 
 export interface Home {
   paths: HomePaths;
@@ -39,7 +40,18 @@ export async function openConfiguredStore(home: Home, settings: Settings): Promi
   const config = backendOf(home, settings);
   const credentials =
     config.backend === "embedded" ? undefined : await loadStorageCredentials(settings, home.paths);
-  return openStoreFor(config, credentials);
+  return openStoreFor(config, credentials, {
+    cache: {
+      dir: home.paths.cacheDir,
+      enabled: settings.cache !== "off",
+      maxBytes: settings.cacheMaxBytes,
+      // What never changes once written (src/mail/messageStore.ts): each message's sealed meta row
+      // and sealed body. Index ops, checkpoints, watch rows and the key root change: never cached.
+      rowPartitions: ["meta"],
+      blobPrefixes: ["mail/"],
+      log: createLogger(settings.logLevel),
+    },
+  });
 }
 
 /** "garage at http://..., bucket mail" */

@@ -4,6 +4,7 @@
  * missing from this build, the command says so with exit code 10 instead of crashing.
  */
 import type { BackendConfig, StorageCredentials } from "../storage/backendConfig.ts";
+import type { OpenStoreOptions } from "../storage/openStore.ts";
 import type { Store } from "../storage/types.ts";
 import { CliError, EXIT } from "./exitCodes.ts";
 
@@ -61,7 +62,11 @@ export interface LmtpServerApi {
 }
 
 export interface OpenStoreApi {
-  openStore(config: BackendConfig, credentials?: StorageCredentials): Promise<Store>;
+  openStore(
+    config: BackendConfig,
+    credentials?: StorageCredentials,
+    options?: OpenStoreOptions,
+  ): Promise<Store>;
 }
 
 /**
@@ -96,14 +101,18 @@ export const loadLmtpServer = () =>
   late<LmtpServerApi>("../server/lmtp/server.ts", "the LMTP server (--lmtp-port)");
 
 /** openStore from the storage layer; until it exists, the embedded backend is opened directly. */
-export async function openStoreFor(config: BackendConfig, credentials?: StorageCredentials): Promise<Store> {
+export async function openStoreFor(
+  config: BackendConfig,
+  credentials?: StorageCredentials,
+  options?: OpenStoreOptions,
+): Promise<Store> {
   let api: OpenStoreApi | undefined;
   try {
     api = await late<OpenStoreApi>("../storage/openStore.ts", "openStore");
   } catch (err) {
     if (!(err instanceof CliError)) throw err;
   }
-  if (api) return api.openStore(config, credentials);
+  if (api) return api.openStore(config, credentials, options);
   if (config.backend === "embedded") {
     const { openEmbeddedStore } = await import("../storage/embedded/index.ts");
     return openEmbeddedStore(config.dataDir);

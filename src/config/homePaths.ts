@@ -16,6 +16,11 @@ export interface HomePaths {
   settingsFile: string;
   /** Default folder of the embedded backend. */
   defaultDataDir: string;
+  /**
+   * The local encrypted cache of a garage or s3 backend (copies of sealed objects, one folder per
+   * bucket). Deleting it is always safe.
+   */
+  cacheDir: string;
   /** Unix socket (mode 0600) through which other commands reach a running `start`. */
   controlSocket: string;
   /** JSON written by `start` while it runs: pid, addresses. */
@@ -33,13 +38,16 @@ export function homePaths(env: NodeJS.ProcessEnv = process.env): HomePaths {
   const home = env.AEROGRAMME_LOCAL_HOME;
   let configDir: string;
   let dataDir: string;
+  let cacheDir: string;
   if (home) {
     configDir = resolve(home);
     dataDir = join(configDir, "data");
+    cacheDir = join(configDir, "cache");
   } else {
     const os = envPaths(APP_NAME, { suffix: "" });
     configDir = os.config;
     dataDir = os.data;
+    cacheDir = os.cache;
   }
   let controlSocket = join(configDir, "control.sock");
   if (Buffer.byteLength(controlSocket) > MAX_SOCKET_PATH) {
@@ -51,6 +59,7 @@ export function homePaths(env: NodeJS.ProcessEnv = process.env): HomePaths {
     configDir,
     settingsFile: join(configDir, "settings.json"),
     defaultDataDir: dataDir,
+    cacheDir,
     controlSocket,
     runFile: join(configDir, "server.json"),
     credentialsFile: join(configDir, "credentials.json"),

@@ -9,6 +9,8 @@ export type BackendName = (typeof BACKENDS)[number];
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const CREDENTIAL_STORES = ["keychain", "file"] as const;
+export const CACHE_MODES = ["on", "off"] as const;
+export type CacheMode = (typeof CACHE_MODES)[number];
 export type CredentialStoreName = (typeof CREDENTIAL_STORES)[number];
 
 export interface Settings {
@@ -29,19 +31,25 @@ export interface Settings {
   /** Names this home's entry in the keychain (service "aerogramme-local"); random per home. */
   keychainAccount?: string;
   credentialsStore: CredentialStoreName;
+  /** The local encrypted cache of a garage or s3 backend (docs/architecture.md, "Local cache"). */
+  cache: CacheMode;
+  /** Bytes of cached message bodies kept at most. */
+  cacheMaxBytes: number;
 }
 
 export type SettingKey = keyof Settings;
 
 export const DEFAULT_SETTINGS: Pick<
   Settings,
-  "imapHost" | "imapPort" | "lmtpPort" | "logLevel" | "credentialsStore"
+  "imapHost" | "imapPort" | "lmtpPort" | "logLevel" | "credentialsStore" | "cache" | "cacheMaxBytes"
 > = {
   imapHost: "127.0.0.1",
   imapPort: 1143,
   lmtpPort: 0,
   logLevel: "info",
   credentialsStore: "keychain",
+  cache: "on",
+  cacheMaxBytes: 1024 ** 3,
 };
 
 const endpoint = {
@@ -92,6 +100,16 @@ export const SETTINGS_SCHEMA = {
     type: "string",
     enum: [...CREDENTIAL_STORES],
     description: "where storage secrets live: keychain, or file (explicit opt-in)",
+  },
+  cache: {
+    type: "string",
+    enum: [...CACHE_MODES],
+    description: "keep a local encrypted cache of message meta and bodies (garage, s3): on or off",
+  },
+  cacheMaxBytes: {
+    type: "integer",
+    minimum: 0,
+    description: "bytes of message bodies the local cache keeps at most (0: none)",
   },
 } as const;
 

@@ -44,5 +44,11 @@ export async function openLocalCache(
     );
     return remote;
   }
-  return withLocalCache(remote, cache, policy, { name: folder });
+  try {
+    return await withLocalCache(remote, cache, policy, { name: folder });
+  } catch (err) {
+    await cache.close().catch(() => {});
+    policy.log?.("warn", `local cache ${folder} could not start (${String(err)}); running without it`);
+    return remote;
+  }
 }
