@@ -125,11 +125,11 @@ export class CachedRowStore implements RowStore {
     await Promise.all(this.readsInFlight);
   }
 
-  /** Stops reading back inserted rows and waits for the reads already sent. */
-  async close(): Promise<void> {
+  /** Stops reading back inserted rows (the reads already sent finish on their own). */
+  stop(): void {
     clearTimeout(this.readBackTimer);
+    this.readBackTimer = undefined;
     this.readBack.clear();
-    await Promise.all(this.readsInFlight);
   }
 
   /** Cached entries by position; undefined where the remote must be asked. */

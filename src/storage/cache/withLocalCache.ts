@@ -70,8 +70,12 @@ export async function withLocalCache(
     close: () =>
       (closing ??= (async () => {
         try {
-          await rows.close();
-          await writer.drain(options.closeWaitMs ?? 5_000);
+          // Rows inserted just before close are read back and cached too (the last ones an import
+          // wrote), but never for longer than closeWaitMs: a cache must not hold up a shutdown.
+          const deadline = Date.now() + (options.closeWaitMs ?? 5_000);
+          await within(rows.settle(), deadline);
+          rows.stop();
+          await writer.drain(Math.max(0, deadline - Date.now()));
           writer.close();
           await cache.close().catch((err) => writer.fail("close", err));
         } finally {
@@ -79,6 +83,16 @@ export async function withLocalCache(
         }
       })()),
   };
+}
+
+/** Waits for `work` until `deadline` (ms since the epoch); a failure is not this caller's business. */
+async function within(work: Promise<unknown>, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.catch(() => {}),
+    new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now())))),
+  ]);
+  clearTimeout(timer);
 }
 
 /** Adds the copies under `prefix` to the budget; returns those beyond it. */
