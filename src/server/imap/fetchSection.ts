@@ -7,7 +7,7 @@ import type { MessageMeta } from "../../mail/messageStore.ts";
 import type { BodyReader } from "./bodyReader.ts";
 import { headerFields, sectionRange, type ByteRange } from "../../mail/mime/index.ts";
 import type { Section } from "./parser/types.ts";
-import type { StreamedLiteral } from "./wire.ts";
+import type { BytesLiteral, StreamedLiteral } from "./wire.ts";
 
 /** Bytes per ranged read when a body is streamed. */
 const STREAM_CHUNK = 256 * 1024;
@@ -69,19 +69,12 @@ export function sectionLiteral(
   meta: MessageMeta,
   read: BodyReader,
   partial?: { offset: number; length: number },
-): StreamedLiteral {
+): StreamedLiteral | BytesLiteral {
   const total = source.kind === "bytes" ? source.bytes.length : source.range.end - source.range.start;
   const start = partial ? Math.min(partial.offset, total) : 0;
   const size = partial ? Math.min(partial.length, total - start) : total;
   if (source.kind === "bytes") {
-    const bytes = withoutNul(source.bytes.subarray(start, start + size));
-    return {
-      kind: "literal",
-      size,
-      async *chunks() {
-        yield bytes;
-      },
-    };
+    return { kind: "bytesLiteral", bytes: withoutNul(source.bytes.subarray(start, start + size)) };
   }
   const from = source.range.start + start;
   return {

@@ -48,6 +48,12 @@ export class ResponseWriter {
         await this.raw(part);
         continue;
       }
+      if (part.kind === "bytesLiteral") {
+        await this.raw(`${text}{${part.bytes.length}}\r\n`);
+        await this.raw(part.bytes);
+        text = "";
+        continue;
+      }
       await this.raw(`${text}{${part.size}}\r\n`);
       text = "";
       let sent = 0;

@@ -11,7 +11,13 @@ export interface StreamedLiteral {
   chunks: () => AsyncIterable<Uint8Array>;
 }
 
-export type WirePart = string | Uint8Array | StreamedLiteral;
+/** A literal already in memory (header fields from meta): written without an async iteration. */
+export interface BytesLiteral {
+  kind: "bytesLiteral";
+  bytes: Uint8Array;
+}
+
+export type WirePart = string | Uint8Array | StreamedLiteral | BytesLiteral;
 
 const QUOTABLE = /^[\x01-\x09\x0b\x0c\x0e-\x7f]*$/;
 
