@@ -10,6 +10,7 @@ import { bodyBytes, bodyStructureBytes } from "../format/bodyStructure.ts";
 import { ok } from "../errorResponse.ts";
 import { setHas } from "../messageSet.ts";
 import { cachingBodyReader, type BodyReader } from "../bodyReader.ts";
+import { metaReadAhead } from "../metaReadAhead.ts";
 import { locateSection, sectionLiteral, sectionName } from "../fetchSection.ts";
 import type { FetchAttribute, Section } from "../parser/types.ts";
 import type { Selected, Session } from "../session.ts";
@@ -88,20 +89,16 @@ export const fetch: CommandHandler<"FETCH"> = {
     const readsBody = attrs.some((a) => BODY_READERS.has(a.kind) && !isTopHeader(a));
     const seenNow = new Set<number>();
     const size = readsBody ? BODY_BATCH : META_BATCH;
-    const readMeta = (from: number) => {
-      if (!needsMeta || from >= entries.length) return undefined;
-      const ids = entries.slice(from, from + size).map((e) => e.id);
-      const reading = sel.mailbox.messages.getMeta(ids);
-      reading.catch(() => {}); // awaited below; a reply that fails first must not leave it unhandled
-      return reading;
-    };
-    // The next batch's meta is read while this batch's replies are written: on a remote store
-    // the round trip then overlaps the writing instead of adding to it.
-    let nextMetas = readMeta(0);
+    const metaBatches = needsMeta
+      ? metaReadAhead(
+          sel.mailbox.messages,
+          entries.map((e) => e.id),
+          size,
+        )
+      : undefined;
     for (let i = 0; i < entries.length; i += size) {
       let batch = entries.slice(i, i + size);
-      const metas = await nextMetas;
-      nextMetas = readMeta(i + size);
+      const metas = await metaBatches?.batch(i);
       if (markSeen) {
         const unseen = batch.filter((e) => !e.flags.includes("\\Seen"));
         if (unseen.length > 0) {

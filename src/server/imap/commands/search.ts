@@ -4,6 +4,7 @@
  * time (bounded parallelism).
  */
 import type { MessageMeta } from "../../../mail/messageStore.ts";
+import { metaReadAhead } from "../metaReadAhead.ts";
 import { cachingBodyReader } from "../bodyReader.ts";
 import { ok } from "../errorResponse.ts";
 import { bodyTextOf, keyNeedsMeta, keyUsesModseq, matches } from "../searchMatch.ts";
@@ -30,12 +31,19 @@ export const search: CommandHandler<"SEARCH"> = {
     const maxUid = view.uids.length ? view.uids[view.uids.length - 1]! : 0;
     const needsMeta = keyNeedsMeta(cmd.key);
     const found: { uid: number; seq: number; modseq: number }[] = [];
+    const all = view.uids.map((uid) => index.byUid.get(uid));
+    // Ids of a batch of the view (an expunged entry reads nothing: its id is "").
+    const metaBatches = needsMeta
+      ? metaReadAhead(
+          messages,
+          all.map((e) => e?.id ?? ""),
+          META_BATCH,
+        )
+      : undefined;
     for (let i = 0; i < view.uids.length; i += META_BATCH) {
       const slice = view.uids.slice(i, i + META_BATCH);
-      const entries = slice.map((uid) => index.byUid.get(uid));
-      const metas: Map<string, MessageMeta> | undefined = needsMeta
-        ? await messages.getMeta(entries.filter((e) => e !== undefined).map((e) => e.id))
-        : undefined;
+      const entries = all.slice(i, i + META_BATCH);
+      const metas: Map<string, MessageMeta> | undefined = await metaBatches?.batch(i);
       for (let j = 0; j < slice.length; j += PARALLEL) {
         const group = slice.slice(j, j + PARALLEL).map(async (uid, k) => {
           const entry = entries[j + k];
