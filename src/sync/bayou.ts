@@ -87,7 +87,7 @@ export class Bayou<S, Op> {
   private readonly checkpointEvery: number;
   private readonly safetyWindowMs: number;
   private readonly retentionMs: number;
-  private base: Checkpoint<S> | undefined;
+  private base: Checkpoint | undefined;
   /** The op rows in storage at the last read (and those pushed since), decoded, by ts. */
   private known = new Map<string, Op[]>();
   /** When (the `elapsed` clock) each known row was first seen: rule 5. */
@@ -202,13 +202,13 @@ export class Bayou<S, Op> {
   }
 
   /** The newest checkpoint, listing again when a clean-up elsewhere deleted it under our feet. */
-  private async loadNewestCheckpoint(): Promise<Checkpoint<S> | undefined> {
+  private async loadNewestCheckpoint(): Promise<Checkpoint | undefined> {
     for (let attempt = 0; attempt < LOAD_ATTEMPTS; attempt++) {
       const newest = (await this.listCheckpoints()).pop();
       if (!newest) return undefined;
       if (newest === this.base?.key) return this.base;
       const sealed = await this.store.blobs.get(newest);
-      if (sealed) return openCheckpoint(this.key, newest, sealed, (b) => this.machine.decodeState(b));
+      if (sealed) return openCheckpoint(this.key, newest, sealed);
     }
     // Only when checkpoints keep vanishing as fast as we list them; the rows are still all there
     // for the base we had, so keep it and let the next sync try again.
@@ -220,7 +220,7 @@ export class Bayou<S, Op> {
   }
 
   /** Adopts `rows` and `base` as what storage holds, applying or rebuilding as rule 2 says. */
-  private integrate(rows: Map<string, Op[]>, base: Checkpoint<S> | undefined): void {
+  private integrate(rows: Map<string, Op[]>, base: Checkpoint | undefined): void {
     const baseChanged = base?.key !== this.base?.key;
     const vanished = [...this.known.keys()].some((ts) => !rows.has(ts) && !this.isFolded(ts, base));
     const fresh = [...rows.keys()].filter((ts) => !this.known.has(ts) && !this.isFolded(ts, base)).sort();
@@ -236,7 +236,7 @@ export class Bayou<S, Op> {
 
   /** state = base + every known row it did not fold, in ts order (rule 1). */
   private rebuild(): void {
-    this.state = this.base ? this.machine.clone(this.base.state) : this.machine.empty();
+    this.state = this.base ? this.machine.decodeState(this.base.encoded) : this.machine.empty();
     this.lastApplied = undefined;
     this.version += 1;
     for (const ts of this.unfolded()) this.applyRow(ts);
@@ -321,21 +321,21 @@ export class Bayou<S, Op> {
     const limit = timestampAt(this.clock() - this.safetyWindowMs);
     const fold = this.unfolded().filter((ts) => ts <= limit);
     if (fold.length > 0) {
-      let state = base ? this.machine.clone(base.state) : this.machine.empty();
+      let state = base ? this.machine.decodeState(base.encoded) : this.machine.empty();
       for (const ts of fold) for (const op of this.known.get(ts) ?? []) state = this.machine.apply(state, op);
       const last = fold[fold.length - 1]!;
       const upTo = base && base.upTo > last ? base.upTo : last;
       const gen = (base?.gen ?? 0) + 1;
       const folded = new Set([...this.known.keys()].filter((ts) => this.isFolded(ts, base) || ts <= last));
-      const cp: Checkpoint<S> = {
+      const cp: Checkpoint = {
         key: checkpointKey(this.checkpointPrefix, upTo, gen),
         upTo,
         gen,
         folded,
-        state,
+        encoded: this.machine.encodeState(state),
       };
       if (this.elapsed() - started > this.retentionMs / 2) return; // rule 4: too late to be safe
-      await this.store.blobs.put(cp.key, sealCheckpoint(this.key, cp, this.machine.encodeState(state)));
+      await this.store.blobs.put(cp.key, sealCheckpoint(this.key, cp));
       this.base = cp;
       this.rebuild();
       // Rule 2: a new checkpoint can move a late op (another writer's checkpoint may have folded it
@@ -354,7 +354,7 @@ export class Bayou<S, Op> {
     if (!newest) {
       const sealed = await this.store.blobs.get(newestKey);
       if (!sealed) return;
-      newest = openCheckpoint(this.key, newestKey, sealed, (b) => this.machine.decodeState(b));
+      newest = openCheckpoint(this.key, newestKey, sealed);
     }
     const now = this.elapsed();
     for (const ts of newest.folded) {

@@ -9,17 +9,22 @@
 import { randomBytes } from "node:crypto";
 import { open, seal, type SealContext } from "../crypto/aead.ts";
 
-export interface Checkpoint<S> {
+/**
+ * The state is kept encoded: decoded only to rebuild or to fold a new checkpoint. A decoded UidIndex
+ * of 100,000 messages is tens of MB; its encoding a few, and rebuilds are rare.
+ */
+export interface Checkpoint {
   key: string;
   /** Every op row with ts <= upTo that was not folded is a late op. */
   upTo: string;
   gen: number;
   /**
-   * The op rows folded into `state` that were still in storage when it was written. A reader skips
+   * The op rows folded into the state that were still in storage when it was written. A reader skips
    * exactly these; a row folded long ago and since deleted need not be listed.
    */
   folded: Set<string>;
-  state: S;
+  /** The state, as the machine's encodeState wrote it. */
+  encoded: Uint8Array;
 }
 
 interface Header {
@@ -36,11 +41,8 @@ export function checkpointKey(prefix: string, upTo: string, gen: number): string
   return `${prefix}${upTo}-${gen.toString(16).padStart(8, "0")}${randomBytes(4).toString("hex")}`;
 }
 
-export function sealCheckpoint(
-  key: Uint8Array,
-  cp: Omit<Checkpoint<unknown>, "state">,
-  body: Uint8Array,
-): Uint8Array {
+export function sealCheckpoint(key: Uint8Array, cp: Checkpoint): Uint8Array {
+  const body = cp.encoded;
   const header: Header = { upTo: cp.upTo, gen: cp.gen, folded: [...cp.folded].sort() };
   const head = new TextEncoder().encode(JSON.stringify(header));
   const plain = new Uint8Array(4 + head.length + body.length);
@@ -50,12 +52,7 @@ export function sealCheckpoint(
   return seal(key, plain, checkpointContext(cp.key));
 }
 
-export function openCheckpoint<S>(
-  key: Uint8Array,
-  blobKey: string,
-  sealed: Uint8Array,
-  decodeState: (bytes: Uint8Array) => S,
-): Checkpoint<S> {
+export function openCheckpoint(key: Uint8Array, blobKey: string, sealed: Uint8Array): Checkpoint {
   const plain = open(key, sealed, checkpointContext(blobKey));
   const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
   const headLength = view.getUint32(0);
@@ -65,6 +62,6 @@ export function openCheckpoint<S>(
     upTo: header.upTo,
     gen: header.gen ?? 0,
     folded: new Set(header.folded),
-    state: decodeState(plain.subarray(4 + headLength)),
+    encoded: plain.subarray(4 + headLength),
   };
 }
