@@ -72,7 +72,7 @@ class MetaCache {
 }
 
 export class MessageStore {
-  private readonly cache = new MetaCache(5000);
+  private readonly cache = new MetaCache(2000);
 
   constructor(
     private readonly store: Store,

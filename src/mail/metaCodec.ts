@@ -56,7 +56,8 @@ export function decodeMeta(bytes: Uint8Array): MessageMeta {
   const h = buf.readUInt32BE(5 + n);
   if (9 + n + h > buf.length) throw new Error("meta is cut short");
   const header = buf.toString("latin1", 9 + n, 9 + n + h);
-  const tail = buf.subarray(9 + n + h);
+  // A copy: a view would keep the whole plaintext alive for as long as the meta is cached.
+  const tail = Buffer.from(buf.subarray(9 + n + h));
   let index: MessageIndex | undefined;
   const meta = { v: 1, ...eager, header } as MessageMeta;
   Object.defineProperty(meta, "index", {
