@@ -61,6 +61,10 @@ class MetaCache {
     }
     return m;
   }
+  /** Without refreshing its place (a check, not a use). */
+  peek(id: string): MessageMeta | undefined {
+    return this.entries.get(id);
+  }
   set(id: string, meta: MessageMeta): void {
     this.entries.delete(id);
     this.entries.set(id, meta);
@@ -73,6 +77,8 @@ class MetaCache {
 
 export class MessageStore {
   private readonly cache = new MetaCache(2000);
+  /** Batched meta reads in flight, by message id (see prefetchMeta). */
+  private readonly reading = new Map<string, Promise<Map<string, MessageMeta>>>();
 
   constructor(
     private readonly store: Store,
@@ -116,24 +122,58 @@ export class MessageStore {
   async getMeta(mailIds: string[]): Promise<Map<string, MessageMeta>> {
     const out = new Map<string, MessageMeta>();
     const missing: string[] = [];
+    const reads = new Set<Promise<Map<string, MessageMeta>>>();
     for (const id of mailIds) {
       const m = this.cache.get(id);
+      const inFlight = m ? undefined : this.reading.get(id);
       if (m) out.set(id, m);
+      else if (inFlight)
+        reads.add(inFlight.catch(() => new Map())); // failed: read again below
       else missing.push(id);
     }
-    for (let i = 0; i < missing.length; i += 500) {
-      const slice = missing.slice(i, i + 500);
-      const rows = await this.store.rows.readBatch(slice.map((sk) => ({ pk: META_PK, sk })));
+    for (let i = 0; i < missing.length; i += 500) reads.add(this.readMeta(missing.slice(i, i + 500)));
+    for (const found of await Promise.all(reads)) for (const [id, m] of found) out.set(id, m);
+    const readHere = new Set(missing);
+    const again = mailIds.filter((id) => !out.has(id) && !readHere.has(id));
+    if (again.length > 0) for (const [id, m] of await this.readMeta(again)) out.set(id, m);
+    if (reads.size === 0) return out;
+    // A prefetch may have read more than was asked for here.
+    const asked = new Set(mailIds);
+    for (const id of out.keys()) if (!asked.has(id)) out.delete(id);
+    return out;
+  }
+
+  /**
+   * Starts reading the meta of `mailIds` that are neither cached nor being read, without waiting:
+   * a client walking its message list in chunks then finds the next chunk read already (one round
+   * trip to a remote host saved per chunk). Failures are dropped; getMeta reads again. Returns
+   * whether a read was started.
+   */
+  prefetchMeta(mailIds: string[]): boolean {
+    const wanted = mailIds.filter((id) => !this.cache.peek(id) && !this.reading.has(id)).slice(0, 500);
+    if (wanted.length > 0) this.readMeta(wanted).catch(() => {});
+    return wanted.length > 0;
+  }
+
+  /** One batched read; the results also go to the cache. */
+  private readMeta(ids: string[]): Promise<Map<string, MessageMeta>> {
+    const read = (async () => {
+      const found = new Map<string, MessageMeta>();
+      const rows = await this.store.rows.readBatch(ids.map((sk) => ({ pk: META_PK, sk })));
       rows.forEach((row, j) => {
-        const id = slice[j]!;
+        const id = ids[j]!;
         const value = row?.values[0];
         if (!value) return;
         const meta = decodeMeta(open(this.metaKey, value, metaContext(id)));
         this.cache.set(id, meta);
-        out.set(id, meta);
+        found.set(id, meta);
       });
-    }
-    return out;
+      return found;
+    })().finally(() => {
+      for (const id of ids) if (this.reading.get(id) === read) this.reading.delete(id);
+    });
+    for (const id of ids) this.reading.set(id, read);
+    return read;
   }
 
   async meta(mailId: string): Promise<MessageMeta> {

@@ -10,7 +10,7 @@ import { bodyBytes, bodyStructureBytes } from "../format/bodyStructure.ts";
 import { ok } from "../errorResponse.ts";
 import { setHas } from "../messageSet.ts";
 import { cachingBodyReader, type BodyReader } from "../bodyReader.ts";
-import { metaReadAhead } from "../metaReadAhead.ts";
+import { metaReadAhead, prefetchFollowing } from "../metaReadAhead.ts";
 import { locateSection, sectionLiteral, sectionName } from "../fetchSection.ts";
 import type { FetchAttribute, Section } from "../parser/types.ts";
 import type { Selected, Session } from "../session.ts";
@@ -133,6 +133,9 @@ export const fetch: CommandHandler<"FETCH"> = {
         await session.out.line(await fetchLine(read, seq, entry, meta, attrs, withFlags));
       }
     }
+    // A message list is read in chunks: the next chunk's meta is on its way before it is asked for.
+    if (needsMeta && !readsBody)
+      prefetchFollowing(sel.mailbox.messages, sel.mailbox.index, entries, META_BATCH);
     // The \Seen set here was just told; only other changes remain to report.
     if (seenNow.size > 0) await session.reportChanges(false, { uids: seenNow, silent: true });
     return ok(`${cmd.uid ? "UID " : ""}FETCH completed`);
