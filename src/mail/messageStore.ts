@@ -14,6 +14,7 @@ import {
   openRange,
   openStream,
   parseStreamHeader,
+  sealedSize,
   sealStream,
 } from "../crypto/chunkedStream.ts";
 import { NotFound, Tampered } from "../errors.ts";
@@ -213,7 +214,9 @@ export class MessageStore {
     let headerBytes: Uint8Array;
     let cipher: Uint8Array;
     if (range.start - STREAM_HEADER_BYTES <= ONE_GET_SLACK) {
-      const bytes = await this.store.blobs.get(meta.blob, { start: 0, end: range.end });
+      // The whole object is asked for without a range: a local cache keeps whole objects only.
+      const whole = range.end + 1 >= sealedSize(total);
+      const bytes = await this.store.blobs.get(meta.blob, whole ? undefined : { start: 0, end: range.end });
       if (!bytes) throw missing();
       headerBytes = bytes.subarray(0, STREAM_HEADER_BYTES);
       cipher = bytes.subarray(range.start);
