@@ -158,9 +158,7 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
     case "BODY":
       return contains(await s.bodyText(), key.value);
     case "TEXT":
-      return (
-        contains(decodeHeaderText(meta!.header), key.value) || contains(await s.bodyText(), key.value)
-      );
+      return contains(decodeHeaderText(meta!.header), key.value) || contains(await s.bodyText(), key.value);
     case "NOT":
       return !(await matches(key.key, s));
     case "OR":
