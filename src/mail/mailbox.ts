@@ -8,7 +8,6 @@ import { EventEmitter } from "node:events";
 import { Bayou, type StateMachine } from "../sync/index.ts";
 import {
   applyUidOp,
-  cloneUidIndex,
   decodeUidIndex,
   decodeUidOp,
   emptyUidIndex,
@@ -26,7 +25,6 @@ function uidIndexMachine(uidvalidity: number): StateMachine<UidIndex, UidOp> {
   return {
     empty: () => emptyUidIndex(uidvalidity),
     apply: (state, op) => applyUidOp(state, op),
-    clone: cloneUidIndex,
     encodeOp: encodeUidOp,
     decodeOp: decodeUidOp,
     encodeState: encodeUidIndex,

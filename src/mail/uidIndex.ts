@@ -9,7 +9,7 @@
  * really handed out the same UID, and only then does UIDVALIDITY move (RFC 3501 §2.3.1.1).
  *
  * For speed on 100,000-message mailboxes `applyUidOp` updates the state in place and returns it;
- * keep a copy with `cloneUidIndex` when an older state must survive.
+ * nothing keeps an older state (sync/ decodes a fresh one from a checkpoint to rebuild).
  */
 
 export interface MailEntry {
@@ -150,17 +150,6 @@ export function seqOfUid(state: UidIndex, uid: number): number {
     else hi = mid - 1;
   }
   return 0;
-}
-
-export function cloneUidIndex(state: UidIndex): UidIndex {
-  const byId = new Map<string, MailEntry>();
-  const byUid = new Map<number, MailEntry>();
-  for (const e of state.byId.values()) {
-    const copy = { ...e, flags: [...e.flags] };
-    byId.set(copy.id, copy);
-    byUid.set(copy.uid, copy);
-  }
-  return { ...state, byId, byUid, uids: [...state.uids], vanished: [...state.vanished] };
 }
 
 interface EncodedUidIndex {

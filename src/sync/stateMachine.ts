@@ -1,9 +1,11 @@
-/** What Bayou needs to know about a state: a deterministic apply, a clone, and encodings. */
+/** What Bayou needs to know about a state: a deterministic apply and encodings. */
 export interface StateMachine<S, Op> {
   empty(): S;
-  /** Deterministic; may update `state` in place and return it (Bayou clones what it keeps). */
+  /**
+   * Deterministic; may update `state` in place and return it (Bayou keeps checkpoints encoded and
+   * decodes a fresh state to rebuild, so no older state is shared).
+   */
   apply(state: S, op: Op): S;
-  clone(state: S): S;
   encodeOp(op: Op): Uint8Array;
   decodeOp(bytes: Uint8Array): Op;
   encodeState(state: S): Uint8Array;

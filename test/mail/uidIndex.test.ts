@@ -2,7 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   applyUidOp,
-  cloneUidIndex,
   decodeUidIndex,
   emptyUidIndex,
   encodeUidIndex,
@@ -84,7 +83,7 @@ test("a retried add of the same message keeps the first UID", () => {
   assert.equal(s.uidvalidity, 100);
 });
 
-test("encode/decode and clone keep the whole state", () => {
+test("encode/decode keeps the whole state", () => {
   const s = replay([
     { t: "add", id: "a", guessUid: 1, flags: ["\\Seen"] },
     { t: "add", id: "b", guessUid: 2, flags: [] },
@@ -92,7 +91,4 @@ test("encode/decode and clone keep the whole state", () => {
   ]);
   const round = decodeUidIndex(encodeUidIndex(s));
   assert.deepEqual(round, s);
-  const copy = cloneUidIndex(s);
-  applyUidOp(s, { t: "flags", ids: ["b"], mode: "add", flags: ["x"] });
-  assert.deepEqual(copy.byId.get("b")!.flags, []);
 });

@@ -9,7 +9,6 @@ export const logMachine: StateMachine<string[], string> = {
     s.push(op);
     return s;
   },
-  clone: (s) => [...s],
   encodeOp: (op) => new TextEncoder().encode(op),
   decodeOp: (b) => new TextDecoder().decode(b),
   encodeState: (s) => new TextEncoder().encode(JSON.stringify(s)),
