@@ -1,7 +1,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "test/fixtures/**"] },
+  { ignores: ["node_modules/**", "test/fixtures/**", "dist/**"] },
   ...tseslint.configs.recommended,
   {
     rules: {

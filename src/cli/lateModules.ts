@@ -69,19 +69,22 @@ export interface OpenStoreApi {
   ): Promise<Store>;
 }
 
+/** ".js" when this file runs compiled (dist/), ".ts" when it runs from the sources. */
+const ownExtension = import.meta.url.endsWith(".js") ? ".js" : ".ts";
+
 /**
  * Imports a module by a path the type checker does not follow, so this file compiles whether or
- * not the module exists yet.
+ * not the module exists yet. `relativePath` names the source file; compiled, its .js is loaded.
  */
 async function late<T>(relativePath: string, what: string): Promise<T> {
-  const url = new URL(relativePath, import.meta.url).href;
+  const url = new URL(relativePath.replace(/\.ts$/, ownExtension), import.meta.url).href;
   try {
     return (await import(url)) as T;
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (
       code === "ERR_MODULE_NOT_FOUND" &&
-      String((err as Error).message).includes(relativePath.replace(/^(\.\.\/)+/, ""))
+      String((err as Error).message).includes(relativePath.replace(/^(\.\.\/)+/, "").replace(/\.ts$/, ""))
     )
       throw new CliError(`${what} is not available in this build yet`, EXIT.notAvailable);
     throw err;
