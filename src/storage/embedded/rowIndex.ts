@@ -64,8 +64,9 @@ export class RowIndex {
   /** Replays one record found in the log at `ref.pos` (see rowLogFormat.ts). */
   replay(pk: string, sk: string, counter: number, seen: number, dot: number, ref: ValueRef): void {
     const old = this.get(pk, sk);
-    const values = (old?.values ?? []).filter((v) => v.dot > seen);
-    values.push({ dot, value: ref });
+    const added = { dot, value: ref };
+    // Arrays made at their final length: a pushed-to array keeps room for 16 more (100 B per row).
+    const values = old ? [...old.values.filter((v) => v.dot > seen), added] : [added];
     this.set(pk, sk, { counter: Math.max(old?.counter ?? 0, counter), values });
   }
 
