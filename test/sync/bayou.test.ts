@@ -9,7 +9,8 @@ import { memoryStore } from "../../src/storage/memoryStore.ts";
 import { openEmbeddedStore } from "../../src/storage/embedded/index.ts";
 import type { Store } from "../../src/storage/types.ts";
 import { Tampered, WrongContext } from "../../src/errors.ts";
-import { holdingStore, opRowCount, replica as makeReplica } from "./bayouFixtures.ts";
+import { holdingStore, logMachine, opRowCount, replica as makeReplica } from "./bayouFixtures.ts";
+import { Bayou } from "../../src/sync/index.ts";
 
 let key: Uint8Array;
 const folders: string[] = [];
@@ -245,4 +246,43 @@ test("a push wakes another replica's waitForChange within 1 s (embedded store)",
   } finally {
     await store.close();
   }
+});
+
+test("a checkpoint that folds only the older rows keeps the newer ones applied after it, in order", async () => {
+  const store = memoryStore();
+  let now = 9_000_000;
+  const decodes: string[][] = [];
+  const counting = {
+    ...logMachine,
+    decodeState: (b: Uint8Array) => (decodes.push([]), logMachine.decodeState(b)),
+  };
+  const a = new Bayou({
+    store,
+    key,
+    path: "index/test",
+    machine: counting,
+    clock: () => now,
+    safetyWindowMs: 1000,
+  });
+  await a.push(["old1", "old2"]);
+  now += 5_000;
+  await a.push(["new1"]); // younger than the safety window at the checkpoint below
+  await a.checkpoint();
+  assert.equal(await checkpointCount(store), 1);
+  assert.deepEqual(a.state, ["old1", "old2", "new1"]);
+  await a.push(["new2"]);
+  assert.deepEqual(a.state, ["old1", "old2", "new1", "new2"]);
+  const fresh = replica(store, () => now);
+  await fresh.sync();
+  assert.deepEqual(fresh.state, a.state);
+
+  // Everything old enough now: the checkpoint is the state as it stands, no decode of the base needed.
+  now += 5_000;
+  const before = decodes.length;
+  await a.checkpoint();
+  assert.equal(decodes.length, before, "folding every row encodes the current state");
+  assert.deepEqual(a.state, ["old1", "old2", "new1", "new2"]);
+  const second = replica(store, () => now);
+  await second.sync();
+  assert.deepEqual(second.state, a.state);
 });
