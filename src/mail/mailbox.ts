@@ -8,15 +8,14 @@ import { EventEmitter } from "node:events";
 import { Bayou, type StateMachine } from "../sync/index.ts";
 import {
   applyUidOp,
-  decodeUidIndex,
   decodeUidOp,
   emptyUidIndex,
-  encodeUidIndex,
   encodeUidOp,
   type FlagMode,
   type UidIndex,
   type UidOp,
 } from "./uidIndex.ts";
+import { decodeUidIndex, encodeUidIndex } from "./uidIndexCodec.ts";
 import type { MessageStore } from "./messageStore.ts";
 import { Mutex } from "./mutex.ts";
 import type { Store } from "../storage/types.ts";

@@ -72,7 +72,12 @@ function applyAdd(state: UidIndex, op: { id: string; guessUid: number; flags: st
   if (op.guessUid !== uid) state.uidvalidity += 1;
   state.uidnext = uid + 1;
   state.highestModseq += 1;
-  const entry: MailEntry = { id: op.id, uid, modseq: state.highestModseq, flags: normalizeFlags(op.flags) };
+  const entry: MailEntry = {
+    id: op.id,
+    uid,
+    modseq: state.highestModseq,
+    flags: internFlags(normalizeFlags(op.flags)),
+  };
   state.byId.set(op.id, entry);
   state.byUid.set(uid, entry);
   state.uids.push(uid);
@@ -86,7 +91,7 @@ function applyFlags(state: UidIndex, ids: string[], mode: FlagMode, flags: strin
     if (!entry) continue; // expunged meanwhile
     const next = changeFlags(entry.flags, mode, flags);
     if (next.length === entry.flags.length && next.every((f, i) => f === entry.flags[i])) continue;
-    entry.flags = next;
+    entry.flags = internFlags(next);
     changed.push(entry);
   }
   if (changed.length === 0) return state;
@@ -112,6 +117,22 @@ function applyExpunge(state: UidIndex, ids: string[]): UidIndex {
     state.vanished.push({ uid, modseq: state.highestModseq });
   }
   return state;
+}
+
+const shared = new Map<string, readonly string[]>();
+const MAX_SHARED = 4096;
+
+/**
+ * One frozen array per distinct flag list: 100,000 messages hold a handful of lists between them,
+ * not 100,000 arrays. Nothing changes an entry's flags in place (applyFlags replaces them).
+ */
+export function internFlags(flags: string[]): string[] {
+  const key = flags.join(" "); // flags are atoms: no spaces
+  const known = shared.get(key);
+  if (known) return known as string[];
+  if (shared.size >= MAX_SHARED) return flags;
+  shared.set(key, Object.freeze(flags));
+  return flags;
 }
 
 /** Flags are kept sorted and unique; system flags keep their RFC 3501 spelling. */
@@ -150,50 +171,6 @@ export function seqOfUid(state: UidIndex, uid: number): number {
     else hi = mid - 1;
   }
   return 0;
-}
-
-interface EncodedUidIndex {
-  v: 1;
-  uidvalidity: number;
-  uidnext: number;
-  highestModseq: number;
-  /** [id, uid, modseq, flags] in UID order. */
-  mails: [string, number, number, string[]][];
-  /** Flat [uid, modseq, uid, modseq, ...]. */
-  vanished: number[];
-}
-
-export function encodeUidIndex(state: UidIndex): Uint8Array {
-  const encoded: EncodedUidIndex = {
-    v: 1,
-    uidvalidity: state.uidvalidity,
-    uidnext: state.uidnext,
-    highestModseq: state.highestModseq,
-    mails: state.uids.map((uid) => {
-      const e = state.byUid.get(uid)!;
-      return [e.id, e.uid, e.modseq, e.flags];
-    }),
-    vanished: state.vanished.flatMap((v) => [v.uid, v.modseq]),
-  };
-  return new TextEncoder().encode(JSON.stringify(encoded));
-}
-
-export function decodeUidIndex(bytes: Uint8Array): UidIndex {
-  const encoded = JSON.parse(new TextDecoder().decode(bytes)) as EncodedUidIndex;
-  if (encoded.v !== 1) throw new Error(`unknown UidIndex encoding version ${String(encoded.v)}`);
-  const state = emptyUidIndex(encoded.uidvalidity);
-  state.uidnext = encoded.uidnext;
-  state.highestModseq = encoded.highestModseq;
-  for (const [id, uid, modseq, flags] of encoded.mails) {
-    const entry = { id, uid, modseq, flags };
-    state.byId.set(id, entry);
-    state.byUid.set(uid, entry);
-    state.uids.push(uid);
-  }
-  for (let i = 0; i + 1 < encoded.vanished.length; i += 2) {
-    state.vanished.push({ uid: encoded.vanished[i]!, modseq: encoded.vanished[i + 1]! });
-  }
-  return state;
 }
 
 export function encodeUidOp(op: UidOp): Uint8Array {

@@ -1,0 +1,147 @@
+/**
+ * A UidIndex at rest (the state in a Bayou checkpoint). Encoding 2, written now, is binary and
+ * read in one pass without intermediate objects: a 100,000-message mailbox is ~4 MB and decodes in a
+ * few tens of ms with little garbage. Encoding 1 (JSON, earlier builds) is still read.
+ *
+ * Encoding 2, big-endian; "u48" is a 6-byte unsigned integer:
+ *   u8 2 | u48 uidvalidity | u48 uidnext | u48 highestModseq
+ *   u16 F, then F flag lists: u16 count, then count times (u16 length, UTF-8 flag)
+ *   u32 N, then N messages in UID order: u16 length, UTF-8 id, u32 uid, u48 modseq, u16 flag list
+ *   u32 V, then V expunges in MODSEQ order: u32 uid, u48 modseq
+ */
+import { emptyUidIndex, internFlags, type UidIndex } from "./uidIndex.ts";
+
+const ENCODING_2 = 2;
+const JSON_OPEN_BRACE = 0x7b;
+
+export function encodeUidIndex(state: UidIndex): Uint8Array {
+  const lists: (readonly string[])[] = [];
+  const listIndex = new Map<readonly string[], number>();
+  const byKey = new Map<string, number>();
+  const ids: Buffer[] = [];
+  let size = 1 + 18 + 2 + 4 + 4 + state.vanished.length * 10;
+  for (const uid of state.uids) {
+    const entry = state.byUid.get(uid)!;
+    let list = listIndex.get(entry.flags);
+    if (list === undefined) {
+      const key = entry.flags.join(" ");
+      list = byKey.get(key);
+      if (list === undefined) {
+        list = lists.push(entry.flags) - 1;
+        byKey.set(key, list);
+        for (const f of entry.flags) size += 2 + Buffer.byteLength(f);
+        size += 2;
+      }
+      listIndex.set(entry.flags, list);
+    }
+    const id = Buffer.from(entry.id, "utf8");
+    ids.push(id);
+    size += 2 + id.length + 4 + 6 + 2;
+  }
+  if (lists.length > 0xffff) throw new Error("a mailbox has more than 65535 distinct flag lists");
+  const out = Buffer.allocUnsafe(size);
+  let at = out.writeUInt8(ENCODING_2, 0);
+  at = out.writeUIntBE(state.uidvalidity, at, 6);
+  at = out.writeUIntBE(state.uidnext, at, 6);
+  at = out.writeUIntBE(state.highestModseq, at, 6);
+  at = out.writeUInt16BE(lists.length, at);
+  for (const list of lists) {
+    at = out.writeUInt16BE(list.length, at);
+    for (const f of list) {
+      const n = out.write(f, at + 2, "utf8");
+      at = out.writeUInt16BE(n, at) + n;
+    }
+  }
+  at = out.writeUInt32BE(state.uids.length, at);
+  state.uids.forEach((uid, i) => {
+    const entry = state.byUid.get(uid)!;
+    const id = ids[i]!;
+    at = out.writeUInt16BE(id.length, at);
+    at += id.copy(out, at);
+    at = out.writeUInt32BE(entry.uid, at);
+    at = out.writeUIntBE(entry.modseq, at, 6);
+    at = out.writeUInt16BE(listIndex.get(entry.flags)!, at);
+  });
+  at = out.writeUInt32BE(state.vanished.length, at);
+  for (const v of state.vanished) {
+    at = out.writeUInt32BE(v.uid, at);
+    at = out.writeUIntBE(v.modseq, at, 6);
+  }
+  if (at !== size) throw new Error(`UidIndex encoding wrote ${at} bytes, expected ${size}`);
+  return out;
+}
+
+export function decodeUidIndex(bytes: Uint8Array): UidIndex {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf[0] === JSON_OPEN_BRACE) return decodeEncoding1(buf);
+  if (buf[0] !== ENCODING_2) throw new Error(`unknown UidIndex encoding ${String(buf[0])}`);
+  try {
+    return decodeEncoding2(buf);
+  } catch (err) {
+    if (err instanceof RangeError) throw new Error("a UidIndex encoding is cut short");
+    throw err;
+  }
+}
+
+function decodeEncoding2(buf: Buffer): UidIndex {
+  let at = 1;
+  const u16 = () => ((at += 2), buf.readUInt16BE(at - 2));
+  const u32 = () => ((at += 4), buf.readUInt32BE(at - 4));
+  const u48 = () => ((at += 6), buf.readUIntBE(at - 6, 6));
+  const text = (n: number) => {
+    if (at + n > buf.length) throw new RangeError("past the end");
+    return buf.toString("utf8", at, (at += n));
+  };
+  const state = emptyUidIndex(u48());
+  state.uidnext = u48();
+  state.highestModseq = u48();
+  const lists: string[][] = [];
+  for (let f = u16(); f > 0; f--) {
+    const list: string[] = [];
+    for (let n = u16(); n > 0; n--) list.push(text(u16()));
+    lists.push(internFlags(list));
+  }
+  for (let n = u32(); n > 0; n--) {
+    const id = text(u16());
+    const uid = u32();
+    const modseq = u48();
+    const flags = lists[u16()];
+    if (!flags) throw new Error("a UidIndex entry names a flag list that is not there");
+    const entry = { id, uid, modseq, flags };
+    state.byId.set(id, entry);
+    state.byUid.set(uid, entry);
+    state.uids.push(uid);
+  }
+  for (let n = u32(); n > 0; n--) state.vanished.push({ uid: u32(), modseq: u48() });
+  if (at !== buf.length) throw new Error("a UidIndex encoding has bytes past its end");
+  return state;
+}
+
+interface Encoding1 {
+  v: 1;
+  uidvalidity: number;
+  uidnext: number;
+  highestModseq: number;
+  /** [id, uid, modseq, flags] in UID order. */
+  mails: [string, number, number, string[]][];
+  /** Flat [uid, modseq, uid, modseq, ...]. */
+  vanished: number[];
+}
+
+function decodeEncoding1(buf: Buffer): UidIndex {
+  const encoded = JSON.parse(buf.toString("utf8")) as Encoding1;
+  if (encoded.v !== 1) throw new Error(`unknown UidIndex encoding version ${String(encoded.v)}`);
+  const state = emptyUidIndex(encoded.uidvalidity);
+  state.uidnext = encoded.uidnext;
+  state.highestModseq = encoded.highestModseq;
+  for (const [id, uid, modseq, flags] of encoded.mails) {
+    const entry = { id, uid, modseq, flags: internFlags(flags) };
+    state.byId.set(id, entry);
+    state.byUid.set(uid, entry);
+    state.uids.push(uid);
+  }
+  for (let i = 0; i + 1 < encoded.vanished.length; i += 2) {
+    state.vanished.push({ uid: encoded.vanished[i]!, modseq: encoded.vanished[i + 1]! });
+  }
+  return state;
+}

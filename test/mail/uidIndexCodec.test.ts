@@ -1,0 +1,72 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { applyUidOp, emptyUidIndex, type UidIndex, type UidOp } from "../../src/mail/uidIndex.ts";
+import { decodeUidIndex, encodeUidIndex } from "../../src/mail/uidIndexCodec.ts";
+
+function replay(ops: UidOp[], validity = 100): UidIndex {
+  return ops.reduce((s, op) => applyUidOp(s, op), emptyUidIndex(validity));
+}
+
+const sample = () =>
+  replay(
+    [
+      { t: "add", id: "a", guessUid: 1, flags: ["\\Seen"] },
+      { t: "add", id: "b", guessUid: 2, flags: [] },
+      { t: "add", id: "c", guessUid: 3, flags: ["\\Seen", "$Label1", "Ünïcode"] },
+      { t: "add", id: "d", guessUid: 7, flags: ["\\Seen"] }, // a clash: UIDVALIDITY moves
+      { t: "expunge", ids: ["a"] },
+      { t: "flags", ids: ["b"], mode: "add", flags: ["\\Flagged"] },
+      { t: "expunge", ids: ["b"] },
+    ],
+    4_000_000_000,
+  );
+
+test("encoding 2 keeps the whole state", () => {
+  const s = sample();
+  const bytes = encodeUidIndex(s);
+  assert.equal(bytes[0], 2);
+  assert.deepEqual(decodeUidIndex(bytes), s);
+});
+
+test("an empty mailbox and one with 10,000 messages round-trip", () => {
+  assert.deepEqual(decodeUidIndex(encodeUidIndex(emptyUidIndex(1))), emptyUidIndex(1));
+  const s = emptyUidIndex(5);
+  for (let i = 1; i <= 10_000; i++) {
+    applyUidOp(s, { t: "add", id: `m${i}`, guessUid: i, flags: i % 3 ? ["\\Seen"] : [] });
+  }
+  applyUidOp(s, { t: "flags", ids: ["m10", "m20"], mode: "set", flags: ["\\Answered"] });
+  const round = decodeUidIndex(encodeUidIndex(s));
+  assert.deepEqual(round, s);
+  assert.equal(round.byUid.get(1)!.flags, round.byUid.get(2)!.flags, "equal flag lists are one shared array");
+});
+
+test("encoding 1 (JSON, written by earlier builds) still reads", () => {
+  const v1 = JSON.stringify({
+    v: 1,
+    uidvalidity: 9,
+    uidnext: 4,
+    highestModseq: 6,
+    mails: [
+      ["x", 1, 2, ["\\Seen"]],
+      ["z", 3, 6, []],
+    ],
+    vanished: [2, 5],
+  });
+  const s = decodeUidIndex(new TextEncoder().encode(v1));
+  assert.equal(s.uidvalidity, 9);
+  assert.equal(s.uidnext, 4);
+  assert.equal(s.highestModseq, 6);
+  assert.deepEqual(s.uids, [1, 3]);
+  assert.deepEqual(s.byId.get("x"), { id: "x", uid: 1, modseq: 2, flags: ["\\Seen"] });
+  assert.equal(s.byUid.get(3)!.id, "z");
+  assert.deepEqual(s.vanished, [{ uid: 2, modseq: 5 }]);
+});
+
+test("cut, padded or unknown encodings are refused with a clear error", () => {
+  const bytes = Buffer.from(encodeUidIndex(sample()));
+  for (const cut of [1, 10, 30, bytes.length - 1]) {
+    assert.throws(() => decodeUidIndex(bytes.subarray(0, cut)), /cut short|past its end|flag list/);
+  }
+  assert.throws(() => decodeUidIndex(Buffer.concat([bytes, Buffer.from([0])])), /past its end/);
+  assert.throws(() => decodeUidIndex(Buffer.from([9, 0, 0])), /unknown UidIndex encoding 9/);
+});
