@@ -77,7 +77,8 @@ interface Running {
 
 async function startServer(home: string, logFile: string): Promise<Running> {
   const port = await freePort();
-  const child = spawn(process.execPath, [cli, "start", "--imap-port", String(port)], {
+  // Run as a user's shell runs it (its first line gives Node the server's memory settings).
+  const child = spawn(cli, ["start", "--imap-port", String(port)], {
     cwd: repo,
     env: { ...process.env, AEROGRAMME_LOCAL_HOME: home },
     stdio: ["ignore", "pipe", "pipe"],
