@@ -308,6 +308,34 @@ describe("embedded store: compaction", () => {
     await store.close();
   });
 
+  test("writes held back by compaction that keep older siblings read those siblings at their new place", async () => {
+    const dir = await freshFolder();
+    let store = await openEmbeddedStore(dir);
+    await churn(store, 8);
+    const sks = Array.from({ length: 40 }, (_, i) => `row-${String(i).padStart(3, "0")}`);
+    const before = new Map<string, string[]>();
+    for (const sk of sks) before.set(sk, valuesOf(await store.rows.read("churn", sk)));
+    const compacting = store.rows.compact();
+    const writes: Promise<void>[] = [];
+    for (const [i, sk] of sks.entries()) {
+      // No token: the new value is a sibling of every value the row holds, which stay where they are.
+      writes.push(store.rows.insert("churn", sk, bytes(`sibling ${sk}`)));
+      if (i % 5 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all([compacting, ...writes]);
+    const check = async (s: EmbeddedStore) => {
+      for (const sk of sks) {
+        const want = [...before.get(sk)!, `sibling ${sk}`].sort();
+        assert.deepEqual(valuesOf(await s.rows.read("churn", sk)), want, sk);
+      }
+    };
+    await check(store);
+    await store.close();
+    store = await openEmbeddedStore(dir);
+    await check(store);
+    await store.close();
+  });
+
   test("the store compacts by itself once dead bytes dominate", async () => {
     const dir = await freshFolder();
     const store = await openEmbeddedStore(dir, { compactMinDeadBytes: 32 * 1024 });

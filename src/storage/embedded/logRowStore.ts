@@ -26,8 +26,8 @@ import { readValues } from "./valueReader.ts";
 import { fsErrorCode, unavailable } from "./fsFailure.ts";
 import { compactLog, compactingName } from "./rowCompaction.ts";
 import { saveCutTail, type CutTail } from "./cutTail.ts";
-import { isLiveRow, RowIndex, rowKey, type IndexedRow, type ValueRef } from "./rowIndex.ts";
-import { encodeRecord, logMagic, shapeOf, type RecordShape } from "./rowLogFormat.ts";
+import { newRef, RowIndex, rowKey, type IndexedRow, type ValueRef } from "./rowIndex.ts";
+import { encodeRecord, logMagic, shapeOf } from "./rowLogFormat.ts";
 import { scanLog } from "./rowLogScan.ts";
 import { LogSegment } from "./logSegment.ts";
 
@@ -148,7 +148,7 @@ export class LogRowStore implements RowStore {
       }
       const index = new RowIndex();
       const end = await scanLog(fh, logMagic.length, fileSize, (r, pos) => {
-        index.replay(r.pk, r.sk, r.counter, r.seen, r.dot, refAt(pos, r));
+        index.replay(r.pk, r.sk, r.counter, r.seen, r.dot, newRef(pos, r));
       });
       let cut: CutTail | undefined;
       if (end < fileSize) {
@@ -194,7 +194,7 @@ export class LogRowStore implements RowStore {
   async readRange(pk: string, query?: RangeQuery): Promise<RangeResult> {
     this.assertOpen();
     const { keys, nextStart } = selectRange(this.index.sortedKeys(pk), query, (sk) =>
-      isLiveRow(this.index.get(pk, sk)!),
+      this.index.isLive(pk, sk),
     );
     const items = await this.entriesOf(keys.map((sk) => ({ sk, row: this.index.get(pk, sk)! })));
     return nextStart === undefined ? { items } : { items, nextStart };
@@ -204,7 +204,7 @@ export class LogRowStore implements RowStore {
     this.assertOpen();
     const { prefix, start, end } = query ?? {};
     const { keys } = selectRange(this.index.sortedKeys(pk), { prefix, start, end }, (sk) =>
-      isLiveRow(this.index.get(pk, sk)!),
+      this.index.isLive(pk, sk),
     );
     const writes = keys.map((sk) => ({
       pk,
@@ -313,7 +313,7 @@ export class LogRowStore implements RowStore {
       const key = rowKey(w.pk, w.sk);
       const before = local.get(key)?.row ?? this.staged.get(key)?.row ?? this.index.get(w.pk, w.sk);
       const tombstone = w.value === null;
-      const ref: ValueRef = { pos: -1, recordLength: 0, valueOffset: 0, valueLength: 0, tombstone };
+      const ref = newRef(-1, { recordLength: 0, valueOffset: 0, valueLength: 0, tombstone });
       const row = applyWrite(before, ref, w.token);
       const record = encodeRecord({
         pk: w.pk,
@@ -469,15 +469,4 @@ export class LogRowStore implements RowStore {
       this.kick();
     }
   }
-}
-
-/** One literal with every field, so V8 gives the 100,000s of refs one compact shape. */
-function refAt(pos: number, r: RecordShape): ValueRef {
-  return {
-    pos,
-    recordLength: r.recordLength,
-    valueOffset: r.valueOffset,
-    valueLength: r.valueLength,
-    tombstone: r.tombstone,
-  };
 }

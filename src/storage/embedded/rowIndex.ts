@@ -2,6 +2,11 @@
  * What the embedded row store keeps in memory: for every row, its counter and its siblings' dots
  * with where each sibling's record sits in the log. Values stay on disk, so 100,000 rows of a few
  * KB each cost a few MB of memory, not hundreds.
+ *
+ * A row with one value (nearly every row) is kept as that value's ref alone, with the row's counter
+ * and the value's dot on it: one object per row instead of five. get() hands out the usual
+ * IndexedRow shape around it. Refs are shared, never copied, between the index and rows staged for
+ * writing, so compaction moving a ref's `pos` moves it everywhere.
  */
 import { compareKeys, lowerBound, type StoredRow } from "../rowSemantics.ts";
 import type { RecordShape } from "./rowLogFormat.ts";
@@ -9,10 +14,33 @@ import type { RecordShape } from "./rowLogFormat.ts";
 /** A sibling's record in the log. `pos` is the record's first byte; -1 until it is written. */
 export interface ValueRef extends RecordShape {
   pos: number;
+  /** The row's counter and this value's dot, while this ref is its row's only value in the index. */
+  counter: number;
+  dot: number;
+}
+
+/** A new ref, every field set at once so that all refs share one compact object shape. */
+export function newRef(pos: number, shape: RecordShape): ValueRef {
+  return {
+    pos,
+    recordLength: shape.recordLength,
+    valueOffset: shape.valueOffset,
+    valueLength: shape.valueLength,
+    tombstone: shape.tombstone,
+    counter: 0,
+    dot: 0,
+  };
 }
 
 /** Tombstones are refs too (with `tombstone` set): their records must survive compaction. */
 export type IndexedRow = StoredRow<ValueRef>;
+
+/** A row as the index holds it: its only value's ref, or the whole row when it has siblings. */
+type Held = ValueRef | IndexedRow;
+
+function isWholeRow(held: Held): held is IndexedRow {
+  return (held as IndexedRow).values !== undefined;
+}
 
 export function isLiveRow(row: IndexedRow): boolean {
   return row.values.some((v) => v.value !== null && !v.value.tombstone);
@@ -24,11 +52,11 @@ export function rowKey(pk: string, sk: string): string {
 }
 
 class Partition {
-  readonly rows = new Map<string, IndexedRow>();
+  readonly rows = new Map<string, Held>();
   /** Sort keys in byte order; undefined until first needed (replay at open does not sort). */
   private sorted: string[] | undefined;
 
-  add(sk: string, row: IndexedRow): void {
+  add(sk: string, row: Held): void {
     if (!this.rows.has(sk) && this.sorted) this.sorted.splice(lowerBound(this.sorted, sk), 0, sk);
     this.rows.set(sk, row);
   }
@@ -44,16 +72,32 @@ export class RowIndex {
   liveBytes = 0;
 
   get(pk: string, sk: string): IndexedRow | undefined {
-    return this.partitions.get(pk)?.rows.get(sk);
+    const held = this.partitions.get(pk)?.rows.get(sk);
+    if (held === undefined || isWholeRow(held)) return held;
+    return { counter: held.counter, values: [{ dot: held.dot, value: held }] };
+  }
+
+  /** Whether the row exists and has a value that is not a tombstone, without building it. */
+  isLive(pk: string, sk: string): boolean {
+    const held = this.partitions.get(pk)?.rows.get(sk);
+    if (held === undefined) return false;
+    return isWholeRow(held) ? isLiveRow(held) : !held.tombstone;
   }
 
   set(pk: string, sk: string, row: IndexedRow): void {
     let part = this.partitions.get(pk);
     if (!part) this.partitions.set(pk, (part = new Partition()));
     const old = part.rows.get(sk);
-    if (old) this.liveBytes -= recordBytes(old);
-    this.liveBytes += recordBytes(row);
-    part.add(sk, row);
+    if (old) this.liveBytes -= heldBytes(old);
+    const only = row.values.length === 1 ? row.values[0]! : undefined;
+    let held: Held = row;
+    if (only?.value) {
+      only.value.counter = row.counter;
+      only.value.dot = only.dot;
+      held = only.value;
+    }
+    this.liveBytes += heldBytes(held);
+    part.add(sk, held);
   }
 
   /** Sort keys of a partition in byte order (tombstoned rows included). */
@@ -73,13 +117,17 @@ export class RowIndex {
   /** Every record some row refers to. */
   *refs(): Generator<ValueRef> {
     for (const part of this.partitions.values()) {
-      for (const row of part.rows.values()) for (const v of row.values) if (v.value) yield v.value;
+      for (const held of part.rows.values()) {
+        if (!isWholeRow(held)) yield held;
+        else for (const v of held.values) if (v.value) yield v.value;
+      }
     }
   }
 }
 
-function recordBytes(row: IndexedRow): number {
+function heldBytes(held: Held): number {
+  if (!isWholeRow(held)) return held.recordLength;
   let sum = 0;
-  for (const v of row.values) sum += v.value?.recordLength ?? 0;
+  for (const v of held.values) sum += v.value?.recordLength ?? 0;
   return sum;
 }
