@@ -18,7 +18,6 @@ export function encodeUidIndex(state: UidIndex): Uint8Array {
   const lists: (readonly string[])[] = [];
   const listIndex = new Map<readonly string[], number>();
   const byKey = new Map<string, number>();
-  const ids: Buffer[] = [];
   let size = 1 + 18 + 2 + 4 + 4 + state.vanished.length * 10;
   for (const uid of state.uids) {
     const entry = state.byUid.get(uid)!;
@@ -34,9 +33,7 @@ export function encodeUidIndex(state: UidIndex): Uint8Array {
       }
       listIndex.set(entry.flags, list);
     }
-    const id = Buffer.from(entry.id, "utf8");
-    ids.push(id);
-    size += 2 + id.length + 4 + 6 + 2;
+    size += 2 + Buffer.byteLength(entry.id, "utf8") + 4 + 6 + 2;
   }
   if (lists.length > 0xffff) throw new Error("a mailbox has more than 65535 distinct flag lists");
   const out = Buffer.allocUnsafe(size);
@@ -53,15 +50,14 @@ export function encodeUidIndex(state: UidIndex): Uint8Array {
     }
   }
   at = out.writeUInt32BE(state.uids.length, at);
-  state.uids.forEach((uid, i) => {
+  for (const uid of state.uids) {
     const entry = state.byUid.get(uid)!;
-    const id = ids[i]!;
-    at = out.writeUInt16BE(id.length, at);
-    at += id.copy(out, at);
+    const n = out.write(entry.id, at + 2, "utf8");
+    at = out.writeUInt16BE(n, at) + n;
     at = out.writeUInt32BE(entry.uid, at);
     at = out.writeUIntBE(entry.modseq, at, 6);
     at = out.writeUInt16BE(listIndex.get(entry.flags)!, at);
-  });
+  }
   at = out.writeUInt32BE(state.vanished.length, at);
   for (const v of state.vanished) {
     at = out.writeUInt32BE(v.uid, at);
