@@ -29,14 +29,20 @@ function sharedRemote(): Store {
   return { ...store, close: async () => {} };
 }
 
-test("a second run on the same cache folder reads meta rows and bodies without the remote", async () => {
-  const cacheDir = await tempDir();
+/** The policy cli/home.ts passes, with its log lines collected. */
+function loggingPolicy(): { logs: string[]; policy: CachePolicy } {
   const logs: string[] = [];
   const policy: CachePolicy = {
     rowPartitions: ["meta"],
     blobPrefixes: ["mail/"],
     log: (level, message) => logs.push(`${level} ${message}`),
   };
+  return { logs, policy };
+}
+
+test("a second run on the same cache folder reads meta rows and bodies without the remote", async () => {
+  const cacheDir = await tempDir();
+  const { logs, policy } = loggingPolicy();
   const remote = sharedRemote();
   const settings = { cacheDir, remoteId: "garage\nhttp://127.0.0.1:3900\nmail" };
   const first = await openLocalCache(remote, settings, policy);
@@ -64,12 +70,7 @@ test("a second run on the same cache folder reads meta rows and bodies without t
 
 test("a cache folder in use by another process: the command runs without a cache and says so", async () => {
   const cacheDir = await tempDir();
-  const logs: string[] = [];
-  const policy: CachePolicy = {
-    rowPartitions: ["meta"],
-    blobPrefixes: ["mail/"],
-    log: (level, message) => logs.push(`${level} ${message}`),
-  };
+  const { logs, policy } = loggingPolicy();
   const remote = sharedRemote();
   const settings = { cacheDir, remoteId: "s3\nhttp://127.0.0.1:3900\nmail" };
   const holder = await openLocalCache(remote, settings, policy);
