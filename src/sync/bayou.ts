@@ -148,9 +148,26 @@ export class Bayou<S, Op> {
     if (unfolded < this.checkpointEvery && this.known.size < 2 * this.checkpointEvery) return;
     const now = this.elapsed();
     if (now - this.lastCheckpointTry < this.safetyWindowMs / 2) return;
+    if (!this.somethingToFoldOrDelete(now)) return; // spares reading every row again for nothing
     this.lastCheckpointTry = now;
     // A checkpoint is an optimisation: the ops are already safe, so its failure is nobody's.
     await this.checkpointNow().catch(() => undefined);
+  }
+
+  /**
+   * Whether a checkpoint could do anything with what this replica knows: fold a row older than the
+   * safety window, or delete a folded row seen longer ago than the retention. Rows others push are
+   * known after the next sync, which calls maybeCheckpoint again.
+   */
+  private somethingToFoldOrDelete(now: number): boolean {
+    const limit = timestampAt(this.clock() - this.safetyWindowMs);
+    for (const ts of this.known.keys()) {
+      if (this.isFolded(ts)) {
+        const seen = this.firstSeen.get(ts);
+        if (seen !== undefined && now - seen >= this.retentionMs) return true;
+      } else if (ts <= limit) return true;
+    }
+    return false;
   }
 
   private async syncNow(force: boolean): Promise<boolean> {

@@ -7,7 +7,7 @@ import { loadSodium } from "../../src/crypto/sodium.ts";
 import { randomKey } from "../../src/crypto/aead.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import { openEmbeddedStore } from "../../src/storage/embedded/index.ts";
-import type { Store } from "../../src/storage/types.ts";
+import type { RangeQuery, Store } from "../../src/storage/types.ts";
 import { Tampered, WrongContext } from "../../src/errors.ts";
 import { holdingStore, logMachine, opRowCount, replica as makeReplica } from "./bayouFixtures.ts";
 import { Bayou } from "../../src/sync/index.ts";
@@ -285,4 +285,35 @@ test("a checkpoint that folds only the older rows keeps the newer ones applied a
   const second = replica(store, () => now);
   await second.sync();
   assert.deepEqual(second.state, a.state);
+});
+
+test("with every row folded and none past the retention, pushes do not read every row again", async () => {
+  const inner = memoryStore();
+  let ranges = 0;
+  const rows = new Proxy(inner.rows, {
+    get(target, name) {
+      if (name === "readRange") {
+        return (pk: string, query?: RangeQuery) => ((ranges += 1), target.readRange(pk, query));
+      }
+      const value: unknown = Reflect.get(target, name);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const store: Store = { ...inner, rows };
+  let now = 11_000_000;
+  const opts = { key, checkpointEvery: 2, safetyWindowMs: 60_000, retentionMs: 600_000 };
+  const a = makeReplica(store, () => now, opts);
+  for (let i = 0; i < 6; i++) await a.push([`op${i}`]);
+  now += 65_000;
+  await a.checkpoint(); // folds all six; none may go before the retention
+  const before = ranges;
+  now += 1_000;
+  await a.push(["late0"]);
+  now += 40_000; // past the 30 s between checkpoint tries, still inside late0's safety window
+  await a.push(["late1"]);
+  assert.equal(ranges - before, 0, "nothing to fold or delete: no checkpoint read the rows");
+  assert.deepEqual(a.state.slice(-2), ["late0", "late1"]);
+  now += 700_000; // past the retention: the next push's try folds and cleans up
+  await a.push(["last"]);
+  assert.ok(ranges > before, "a checkpoint with work to do reads the rows");
 });
