@@ -54,3 +54,22 @@ test("a UIDVALIDITY change under the session is reported, not papered over", () 
   applyUidOp(index, { t: "add", id: "x", guessUid: 1, flags: [] });
   assert.deepEqual(view.catchUp(index, plain), [{ kind: "uidvalidity", uidvalidity: 8 }]);
 });
+
+test("an expunge of the view's last messages is seen even when new mail came in behind them", () => {
+  const index = mailbox(4);
+  const view = new SelectedView(index);
+  applyUidOp(index, { t: "expunge", ids: ["m3", "m4"] });
+  applyUidOp(index, { t: "add", id: "m5", guessUid: 5, flags: [] });
+  applyUidOp(index, { t: "add", id: "m6", guessUid: 6, flags: [] });
+  assert.deepEqual(
+    view.catchUp(index, plain).map((u) => u.kind + ("seq" in u ? u.seq : "count" in u ? u.count : "")),
+    ["expunge4", "expunge3", "exists4"],
+  );
+  assert.deepEqual(view.uids, [1, 2, 5, 6]);
+  applyUidOp(index, { t: "expunge", ids: ["m1", "m2", "m5", "m6"] });
+  assert.deepEqual(view.catchUp(index, { ...plain, qresync: true }), [
+    { kind: "vanished", uids: [1, 2, 5, 6] },
+  ]);
+  assert.deepEqual(view.uids, []);
+  assert.deepEqual(view.catchUp(index, plain), []);
+});

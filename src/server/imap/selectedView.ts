@@ -59,6 +59,24 @@ export class SelectedView {
   }
 
   /**
+   * Whether a UID of this view left the index, without walking the view: UIDs are never handed out
+   * again under one UIDVALIDITY, so the index's UIDs up to the view's last are a subset of the view's,
+   * and counting them (binary search) says whether any is missing.
+   */
+  private someExpunged(index: UidIndex): boolean {
+    const lastUid = this.uids[this.uids.length - 1];
+    if (lastUid === undefined) return false;
+    let lo = 0;
+    let hi = index.uids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (index.uids[mid]! <= lastUid) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo !== this.uids.length;
+  }
+
+  /**
    * Brings the view up to `index` as far as the rules allow, returning the updates in the order
    * they must be sent: expunges first (highest sequence number first, so each number is still
    * right when the client applies it), then EXISTS, then flag changes.
@@ -68,7 +86,7 @@ export class SelectedView {
       return [{ kind: "uidvalidity", uidvalidity: index.uidvalidity }];
     }
     const updates: ViewUpdate[] = [];
-    if (opts.allowExpunge) {
+    if (opts.allowExpunge && this.someExpunged(index)) {
       const gone: number[] = [];
       const kept: number[] = [];
       for (const uid of this.uids) (index.byUid.has(uid) ? kept : gone).push(uid);
