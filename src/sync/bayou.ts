@@ -88,8 +88,12 @@ export class Bayou<S, Op> {
   private readonly safetyWindowMs: number;
   private readonly retentionMs: number;
   private base: Checkpoint | undefined;
-  /** The op rows in storage at the last read (and those pushed since), decoded, by ts. */
-  private known = new Map<string, Op[]>();
+  /**
+   * The op rows in storage at the last read (and those pushed since), by ts: decoded, or null when
+   * the base folds the row (its ops are never applied again, so they are not kept: 100,000 decoded
+   * adds right after an import are ~10 MB). Should a newer base not fold it, the next read decodes it.
+   */
+  private known = new Map<string, Op[] | null>();
   /** When (the `elapsed` clock) each known row was first seen: rule 5. */
   private readonly firstSeen = new Map<string, number>();
   private lastApplied: string | undefined;
@@ -184,15 +188,15 @@ export class Bayou<S, Op> {
     return this.version !== before;
   }
 
-  /** Every op row in storage, decoding only those not known yet. */
-  private async readRows(): Promise<Map<string, Op[]>> {
-    const rows = new Map<string, Op[]>();
+  /** Every op row in storage: the decoded ops known already, or the row itself (decoded by integrate if needed). */
+  private async readRows(): Promise<Map<string, Op[] | RowEntry>> {
+    const rows = new Map<string, Op[] | RowEntry>();
     let start: string | undefined;
     do {
       const page = await this.store.rows.readRange(this.path, { start, end: OP_END, limit: 1000 });
       for (const row of page.items) {
         if (!isTimestamp(row.sk)) continue;
-        rows.set(row.sk, this.known.get(row.sk) ?? this.decodeRow(row));
+        rows.set(row.sk, this.known.get(row.sk) ?? row);
       }
       start = page.nextStart;
     } while (start);
@@ -237,14 +241,19 @@ export class Bayou<S, Op> {
   }
 
   /** Adopts `rows` and `base` as what storage holds, applying or rebuilding as rule 2 says. */
-  private integrate(rows: Map<string, Op[]>, base: Checkpoint | undefined): void {
+  private integrate(rows: Map<string, Op[] | RowEntry>, base: Checkpoint | undefined): void {
+    // Decode first: a row that does not open throws before anything changes.
+    const known = new Map<string, Op[] | null>();
+    for (const [ts, v] of rows) {
+      known.set(ts, this.isFolded(ts, base) ? null : Array.isArray(v) ? v : this.decodeRow(v));
+    }
     const baseChanged = base?.key !== this.base?.key;
     const vanished = [...this.known.keys()].some((ts) => !rows.has(ts) && !this.isFolded(ts, base));
     const fresh = [...rows.keys()].filter((ts) => !this.known.has(ts) && !this.isFolded(ts, base)).sort();
     const now = this.elapsed();
     for (const ts of rows.keys()) if (!this.firstSeen.has(ts)) this.firstSeen.set(ts, now);
     for (const ts of this.firstSeen.keys()) if (!rows.has(ts)) this.firstSeen.delete(ts);
-    this.known = rows;
+    this.known = known;
     this.base = base;
     const inOrder = this.lastApplied === undefined || fresh.length === 0 || fresh[0]! > this.lastApplied;
     if (baseChanged || vanished || !inOrder) this.rebuild();
@@ -264,7 +273,9 @@ export class Bayou<S, Op> {
   }
 
   private applyRow(ts: string): void {
-    for (const op of this.known.get(ts) ?? []) this.state = this.machine.apply(this.state, op);
+    const ops = this.known.get(ts);
+    if (ops === null) throw new Error(`bayou: row ${ts} is folded by the base, its ops are not kept`);
+    for (const op of ops ?? []) this.state = this.machine.apply(this.state, op);
     this.lastApplied = ts;
     this.version += 1;
   }
@@ -373,6 +384,7 @@ export class Bayou<S, Op> {
         this.version += 1;
         for (const ts of unfolded.slice(fold.length)) this.applyRow(ts);
       }
+      for (const ts of folded) if (this.known.has(ts)) this.known.set(ts, null);
       // Rule 2: a new checkpoint can move a late op (another writer's checkpoint may have folded it
       // at another place), so readers must look again even though no op was pushed.
       await this.touchWatch(upTo);

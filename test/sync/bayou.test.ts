@@ -317,3 +317,22 @@ test("with every row folded and none past the retention, pushes do not read ever
   await a.push(["last"]);
   assert.ok(ranges > before, "a checkpoint with work to do reads the rows");
 });
+
+test("rows the newest checkpoint folds are never decoded by a replica that starts from it", async () => {
+  const store = memoryStore();
+  let now = 13_000_000;
+  let decoded = 0;
+  const counting = { ...logMachine, decodeOp: (b: Uint8Array) => (decoded++, logMachine.decodeOp(b)) };
+  const make = () =>
+    new Bayou({ store, key, path: "index/test", machine: counting, clock: () => now, safetyWindowMs: 1000 });
+  const a = make();
+  for (let i = 0; i < 5; i++) await a.push([`op${i}`]);
+  now += 5_000;
+  await a.push(["young"]); // inside the safety window: stays an unfolded row
+  await a.checkpoint();
+  const before = decoded;
+  const b = make();
+  await b.sync();
+  assert.deepEqual(b.state, ["op0", "op1", "op2", "op3", "op4", "young"]);
+  assert.equal(decoded - before, 1, "only the unfolded row is decoded");
+});
