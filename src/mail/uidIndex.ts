@@ -78,10 +78,15 @@ function applyAdd(state: UidIndex, op: { id: string; guessUid: number; flags: st
     modseq: state.highestModseq,
     flags: internFlags(normalizeFlags(op.flags)),
   };
-  state.byId.set(op.id, entry);
-  state.byUid.set(uid, entry);
-  state.uids.push(uid);
+  appendEntry(state, entry);
   return state;
+}
+
+/** Adds an entry whose UID is above every UID in `state` (so `uids` stays sorted). */
+export function appendEntry(state: UidIndex, entry: MailEntry): void {
+  state.byId.set(entry.id, entry);
+  state.byUid.set(entry.uid, entry);
+  state.uids.push(entry.uid);
 }
 
 function applyFlags(state: UidIndex, ids: string[], mode: FlagMode, flags: string[]): UidIndex {

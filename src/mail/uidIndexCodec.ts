@@ -9,7 +9,7 @@
  *   u32 N, then N messages in UID order: u16 length, UTF-8 id, u32 uid, u48 modseq, u16 flag list
  *   u32 V, then V expunges in MODSEQ order: u32 uid, u48 modseq
  */
-import { emptyUidIndex, internFlags, type UidIndex } from "./uidIndex.ts";
+import { appendEntry, emptyUidIndex, internFlags, type UidIndex } from "./uidIndex.ts";
 
 const ENCODING_2 = 2;
 const JSON_OPEN_BRACE = 0x7b;
@@ -103,10 +103,7 @@ function decodeEncoding2(buf: Buffer): UidIndex {
     const modseq = u48();
     const flags = lists[u16()];
     if (!flags) throw new Error("a UidIndex entry names a flag list that is not there");
-    const entry = { id, uid, modseq, flags };
-    state.byId.set(id, entry);
-    state.byUid.set(uid, entry);
-    state.uids.push(uid);
+    appendEntry(state, { id, uid, modseq, flags });
   }
   for (let n = u32(); n > 0; n--) state.vanished.push({ uid: u32(), modseq: u48() });
   if (at !== buf.length) throw new Error("a UidIndex encoding has bytes past its end");
@@ -131,10 +128,7 @@ function decodeEncoding1(buf: Buffer): UidIndex {
   state.uidnext = encoded.uidnext;
   state.highestModseq = encoded.highestModseq;
   for (const [id, uid, modseq, flags] of encoded.mails) {
-    const entry = { id, uid, modseq, flags: internFlags(flags) };
-    state.byId.set(id, entry);
-    state.byUid.set(uid, entry);
-    state.uids.push(uid);
+    appendEntry(state, { id, uid, modseq, flags: internFlags(flags) });
   }
   for (let i = 0; i + 1 < encoded.vanished.length; i += 2) {
     state.vanished.push({ uid: encoded.vanished[i]!, modseq: encoded.vanished[i + 1]! });

@@ -188,7 +188,7 @@ export class Bayou<S, Op> {
     return this.version !== before;
   }
 
-  /** Every op row in storage: the decoded ops known already, or the row itself (decoded by integrate if needed). */
+  /** Every op row in storage: its ops if known decoded, else the row (integrate decodes it if needed). */
   private async readRows(): Promise<Map<string, Op[] | RowEntry>> {
     const rows = new Map<string, Op[] | RowEntry>();
     let start: string | undefined;
