@@ -9,7 +9,7 @@ import type { BackendConfig } from "../storage/backendConfig.ts";
 import type { Store } from "../storage/types.ts";
 import { CliError, EXIT } from "./exitCodes.ts";
 import { openStoreFor } from "./lateModules.ts";
-import { createLogger } from "./logger.ts";
+import { createLogger } from "../log.ts";
 
 export interface Home {
   paths: HomePaths;

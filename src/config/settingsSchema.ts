@@ -3,11 +3,11 @@
  * (keychain.ts) or, by explicit opt-in, in the credentials file (credentialsFile.ts); the schema
  * has no place for them and rejects unknown keys, so they cannot slip in here.
  */
+import { LOG_LEVELS, type LogLevel } from "../log.ts";
 
+export { LOG_LEVELS, type LogLevel };
 export const BACKENDS = ["embedded", "garage", "s3"] as const;
 export type BackendName = (typeof BACKENDS)[number];
-export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 export const CREDENTIAL_STORES = ["keychain", "file"] as const;
 export const CACHE_MODES = ["on", "off"] as const;
 export type CacheMode = (typeof CACHE_MODES)[number];

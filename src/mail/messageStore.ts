@@ -18,7 +18,7 @@ import {
   sealStream,
 } from "../crypto/chunkedStream.ts";
 import { NotFound, Tampered } from "../errors.ts";
-import { indexMessageBytes, toCrlfBytes, type MessageIndex } from "./mime/index.ts";
+import { indexMessageBytes, toCrlfBytes, type MessageIndex } from "../mime/index.ts";
 import type { Store } from "../storage/types.ts";
 import { newMailId } from "./ids.ts";
 import { decodeMeta, encodeMeta } from "./metaCodec.ts";

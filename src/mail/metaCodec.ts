@@ -10,7 +10,7 @@
  * parsed only when a command asks for them. Parsing the whole JSON was the largest cost of listing
  * 10,000 messages.
  */
-import type { MessageIndex } from "./mime/index.ts";
+import type { MessageIndex } from "../mime/index.ts";
 import type { MessageMeta } from "./messageStore.ts";
 
 const ENCODING_2 = 2;

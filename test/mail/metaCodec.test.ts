@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decodeMeta, encodeMeta } from "../../src/mail/metaCodec.ts";
-import { indexMessageBytes } from "../../src/mail/mime/index.ts";
+import { indexMessageBytes } from "../../src/mime/index.ts";
 import type { MessageMeta } from "../../src/mail/messageStore.ts";
 
 const raw = Buffer.from(

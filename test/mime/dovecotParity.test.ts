@@ -5,13 +5,13 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { indexMessageBytes } from "../../src/mail/mime/indexMessage.ts";
-import { toCrlfBytes } from "../../src/mail/mime/crlf.ts";
-import { headerFields } from "../../src/mail/mime/headerBlock.ts";
-import { sectionRange, type SectionText } from "../../src/mail/mime/sections.ts";
-import { bodyStructureText, bodyText } from "../../src/server/imap/format/bodyStructure.ts";
-import { envelopeText } from "../../src/server/imap/format/envelope.ts";
-import type { MessageIndex } from "../../src/mail/mime/types.ts";
+import { indexMessageBytes } from "../../src/mime/indexMessage.ts";
+import { toCrlfBytes } from "../../src/mime/crlf.ts";
+import { headerFields } from "../../src/mime/headerBlock.ts";
+import { sectionRange, type SectionText } from "../../src/mime/sections.ts";
+import { bodyStructureText, bodyText } from "../../src/server/imap/protocol/format/bodyStructure.ts";
+import { envelopeText } from "../../src/server/imap/protocol/format/envelope.ts";
+import type { MessageIndex } from "../../src/mime/types.ts";
 
 const DIR = join(import.meta.dirname, "..", "fixtures", "mime");
 

@@ -2,9 +2,9 @@
 // strings and literals, which clients see and which the corpus parity test relies on.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { nstring, nstringNolf, stringForHumans } from "../../src/server/imap/format/imapString.ts";
-import { envelopeBytes, envelopeText } from "../../src/server/imap/format/envelope.ts";
-import type { Envelope } from "../../src/mail/mime/types.ts";
+import { nstring, nstringNolf, stringForHumans } from "../../src/server/imap/protocol/format/imapString.ts";
+import { envelopeBytes, envelopeText } from "../../src/server/imap/protocol/format/envelope.ts";
+import type { Envelope } from "../../src/mime/types.ts";
 
 describe("IMAP strings as Dovecot writes them", () => {
   it("quotes plain text, escaping up to four quotes or backslashes", () => {

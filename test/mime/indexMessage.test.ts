@@ -16,9 +16,9 @@ import {
   textParts,
   toCrlf,
   toCrlfBytes,
-} from "../../src/mail/mime/index.ts";
-import { bodyStructureText } from "../../src/server/imap/format/bodyStructure.ts";
-import { envelopeText } from "../../src/server/imap/format/envelope.ts";
+} from "../../src/mime/index.ts";
+import { bodyStructureText } from "../../src/server/imap/protocol/format/bodyStructure.ts";
+import { envelopeText } from "../../src/server/imap/protocol/format/envelope.ts";
 
 const DIR = join(import.meta.dirname, "..", "fixtures", "mime");
 const corpus = readdirSync(DIR)

@@ -7,7 +7,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Unavailable } from "../../src/errors.ts";
-import { openGarageStore, type NetOptions } from "../../src/storage/garage/index.ts";
+import { openGarageStore } from "../../src/storage/garage/index.ts";
+import type { NetOptions } from "../../src/storage/net/index.ts";
 import { openS3Store } from "../../src/storage/s3/index.ts";
 import type { Store } from "../../src/storage/types.ts";
 import { skipUnless } from "../support/peers.ts";

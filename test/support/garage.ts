@@ -305,7 +305,7 @@ export async function dumpBucket(
   peer: GaragePeer,
   options: { expectPartitions?: number; waitMs?: number } = {},
 ): Promise<HeldItem[]> {
-  const { makeS3Client, netOptions, S3BlobStore } = await import("../../src/storage/garage/index.ts");
+  const { makeS3Client, netOptions, S3BlobStore } = await import("../../src/storage/net/index.ts");
   const { K2vClient } = await import("../../src/storage/garage/k2vClient.ts");
   const net = netOptions();
   const held: HeldItem[] = [];

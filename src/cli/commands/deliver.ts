@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { loadSodium } from "../../crypto/sodium.ts";
 import { TooBig } from "../../errors.ts";
 import { callControl } from "../control/controlClient.ts";
-import type { DeliverResult } from "../control/protocol.ts";
+import type { DeliverResult } from "../../daemon/control/protocol.ts";
 import { EXIT, usageError } from "../exitCodes.ts";
 import { openConfiguredStore, openHome, requireSetUp, type Home } from "../home.ts";
 import { loadIncoming } from "../lateModules.ts";

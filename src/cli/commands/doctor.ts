@@ -12,7 +12,7 @@ import { probeKeychain } from "../../config/keychain.ts";
 import type { Settings } from "../../config/settingsSchema.ts";
 import type { BackendConfig, StorageCredentials } from "../../storage/backendConfig.ts";
 import { callControl } from "../control/controlClient.ts";
-import type { ServerStatus } from "../control/protocol.ts";
+import type { ServerStatus } from "../../daemon/control/protocol.ts";
 import { describeError, EXIT } from "../exitCodes.ts";
 import { backendOf, openConfiguredStore, openHome, type Home } from "../home.ts";
 import { loadMail } from "../lateModules.ts";

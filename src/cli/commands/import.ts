@@ -8,7 +8,7 @@
 import { resolve } from "node:path";
 import { canAsk, terminalAsker } from "../asker.ts";
 import { callControl } from "../control/controlClient.ts";
-import type { JobStatus, TransferFormat, TransferRequest } from "../control/protocol.ts";
+import type { JobStatus, TransferFormat, TransferRequest } from "../../daemon/control/protocol.ts";
 import { CliError, EXIT, usageError } from "../exitCodes.ts";
 import { openConfiguredStore, openHome, requireSetUp, type Home } from "../home.ts";
 import { loadImportExport, loadMail } from "../lateModules.ts";

@@ -3,7 +3,7 @@
  * the running server's control socket when one runs (it holds the store), directly otherwise.
  */
 import { callControl } from "../control/controlClient.ts";
-import type { PasswdAction } from "../control/protocol.ts";
+import type { PasswdAction } from "../../daemon/control/protocol.ts";
 import { canAsk, terminalAsker } from "../asker.ts";
 import { EXIT, usageError } from "../exitCodes.ts";
 import { openConfiguredStore, openHome, requireSetUp } from "../home.ts";

@@ -7,9 +7,9 @@ import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { canAsk, terminalAsker } from "../asker.ts";
 import { callControl } from "../control/controlClient.ts";
-import { startControlServer, type ControlServer } from "../control/controlServer.ts";
-import { controlHandlers } from "../control/handlers.ts";
-import type { ServerStatus } from "../control/protocol.ts";
+import { startControlServer, type ControlServer } from "../../daemon/control/controlServer.ts";
+import { controlHandlers } from "../../daemon/control/handlers.ts";
+import type { ServerStatus } from "../../daemon/control/protocol.ts";
 import { CliError, EXIT, usageError } from "../exitCodes.ts";
 import {
   backendOf,
@@ -30,8 +30,8 @@ import {
 } from "../lateModules.ts";
 import type { Account } from "../../mail/account.ts";
 import { spoolDir } from "./deliver.ts";
-import { createLogger, type Log } from "../logger.ts";
-import { removeRunFile, writeRunFile } from "../control/runFile.ts";
+import { createLogger, type Log } from "../../log.ts";
+import { removeRunFile, writeRunFile } from "../../daemon/control/runFile.ts";
 import { runInitFlow } from "../setup/initFlow.ts";
 import { summary } from "./init.ts";
 

@@ -5,9 +5,9 @@
  * store is opened here.
  */
 import { callControl } from "../control/controlClient.ts";
-import { storageCheck } from "../control/handlers.ts";
-import type { ServerStatus } from "../control/protocol.ts";
-import { processAlive, readRunFile } from "../control/runFile.ts";
+import { storageCheck } from "../../daemon/control/handlers.ts";
+import type { ServerStatus } from "../../daemon/control/protocol.ts";
+import { processAlive, readRunFile } from "../../daemon/control/runFile.ts";
 import { describeError, EXIT } from "../exitCodes.ts";
 import { backendOf, describeBackend, openConfiguredStore, openHome, requireSetUp } from "../home.ts";
 import { loadMail } from "../lateModules.ts";

@@ -1,7 +1,7 @@
 /** Talks to a running `start` through its control socket (see protocol.ts). */
 import { connect } from "node:net";
 import { AppError, type ErrorCode } from "../../errors.ts";
-import type { ControlRequest, ControlResponse } from "./protocol.ts";
+import type { ControlRequest, ControlResponse } from "../../daemon/control/protocol.ts";
 
 /**
  * The server's answer, or null when no server listens on `path`. An error the server reports comes

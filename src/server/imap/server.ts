@@ -6,8 +6,8 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { createSecureContext } from "node:tls";
 import type { AccountDirectory } from "../../mail/accountDirectory.ts";
-import { Connection } from "./connection.ts";
-import type { ServerContext } from "./session.ts";
+import { Connection } from "./session/connection.ts";
+import type { ServerContext } from "./session/session.ts";
 
 /** RFC 7889 APPENDLIMIT default: 50 MiB, enough for any attachment mail hosts accept. */
 export const DEFAULT_APPEND_LIMIT = 50 * 1024 * 1024;

@@ -12,7 +12,7 @@
  * - The first cache error is logged once and the cache is bypassed from then on: a cache that
  *   cannot write may also have missed a delete, so it is no longer trusted.
  */
-import { KeyedQueue } from "../embedded/keyedQueue.ts";
+import { KeyedQueue } from "../keyedQueue.ts";
 import type { CacheLog } from "./cachePolicy.ts";
 
 export interface Fill {

@@ -14,7 +14,7 @@ import { blobFileName, blobKeyOf } from "./blobFileNames.ts";
 import { readFully, replaceFile, syncFolder, tempPrefix, writeFully } from "./durableFs.ts";
 import { fsErrorCode, unavailable } from "./fsFailure.ts";
 import { GroupSync } from "./groupSync.ts";
-import { KeyedQueue } from "./keyedQueue.ts";
+import { KeyedQueue } from "../keyedQueue.ts";
 
 const copyChunkBytes = 1 << 20;
 

@@ -7,21 +7,15 @@ import type { StorageCredentials } from "../backendConfig.ts";
 import type { Store } from "../types.ts";
 import { K2vClient } from "./k2vClient.ts";
 import { K2vRowStore } from "./k2vRowStore.ts";
-import { netOptions, type NetOptions } from "./netOptions.ts";
-import { S3BlobStore } from "./s3BlobStore.ts";
-import { makeS3Client } from "./s3Client.ts";
+import { netOptions, type NetworkStoreOptions } from "../net/netOptions.ts";
+import { S3BlobStore } from "../net/s3BlobStore.ts";
+import { makeS3Client } from "../net/s3Client.ts";
 
 export interface GarageConfig {
   s3Endpoint: string;
   k2vEndpoint: string;
   region: string;
   bucket: string;
-}
-
-export interface NetworkStoreOptions {
-  net?: Partial<NetOptions>;
-  /** Added to this computer's clock when signing (tests of clock-skew messages). */
-  clockOffsetMs?: number;
 }
 
 export function openGarageStore(

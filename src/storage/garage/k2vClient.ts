@@ -11,11 +11,11 @@ import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { StorageCredentials } from "../backendConfig.ts";
 import { k2vFailure, k2vRetryable, readHttpError } from "./k2vErrors.ts";
-import { isClockSkew } from "./s3Errors.ts";
-import { Limiter } from "./limiter.ts";
-import { attemptTimeout, type NetOptions } from "./netOptions.ts";
-import { withRetry } from "./retry.ts";
-import { timed } from "./timed.ts";
+import { isClockSkew } from "../net/s3Errors.ts";
+import { Limiter } from "../net/limiter.ts";
+import { attemptTimeout, type NetOptions } from "../net/netOptions.ts";
+import { withRetry } from "../net/retry.ts";
+import { timed } from "../net/timed.ts";
 
 export interface K2vTarget {
   k2vEndpoint: string;

@@ -4,8 +4,8 @@
  * from a missing bucket, both HTTP 404.
  */
 import { AppError, Invalid, Unavailable } from "../../errors.ts";
-import { isNetworkFailure, unavailable } from "./networkFailure.ts";
-import { clockSkewError, credentialsError, isClockSkew, missingBucketError } from "./s3Errors.ts";
+import { isNetworkFailure, unavailable } from "../net/networkFailure.ts";
+import { clockSkewError, credentialsError, isClockSkew, missingBucketError } from "../net/s3Errors.ts";
 
 /** An HTTP error answer from K2V, before it is given a meaning. */
 export class K2vHttpError extends Error {

@@ -12,9 +12,9 @@ import type { CausalityToken, RangeQuery, RangeResult, RowEntry, RowStore, RowWr
 import { checkToken, EMPTY_TOKEN } from "./causalityToken.ts";
 import type { K2vClient } from "./k2vClient.ts";
 import { entryFromWire, garageRange, type WireItem, type WireValues } from "./k2vWire.ts";
-import { isNetworkFailure } from "./networkFailure.ts";
-import { backoffDelay, sleep } from "./retry.ts";
-import { timed } from "./timed.ts";
+import { isNetworkFailure } from "../net/networkFailure.ts";
+import { backoffDelay, sleep } from "../net/retry.ts";
+import { timed } from "../net/timed.ts";
 
 const TOKEN_HEADER = "x-garage-causality-token";
 /** Items per InsertBatch/ReadBatch call, and body bytes per InsertBatch call. */

@@ -4,7 +4,7 @@
  * with notifications by polling instead of K2V's long polls.
  */
 import type { StorageCredentials } from "../backendConfig.ts";
-import { makeS3Client, netOptions, S3BlobStore, type NetworkStoreOptions } from "../garage/index.ts";
+import { makeS3Client, netOptions, S3BlobStore, type NetworkStoreOptions } from "../net/index.ts";
 import type { Store } from "../types.ts";
 import { ObjectRowStore, type ObjectRowStoreOptions } from "./objectRowStore.ts";
 import { PrefixedBlobStore } from "./prefixedBlobStore.ts";

@@ -1,7 +1,7 @@
 /** CAPABILITY, NOOP, LOGOUT and ID: valid in every state (RFC 3501 §6.1, RFC 2971). */
-import { capabilities } from "../capabilities.ts";
-import { ok } from "../errorResponse.ts";
-import { quoted } from "../wire.ts";
+import { capabilities } from "../protocol/capabilities.ts";
+import { ok } from "../protocol/errorResponse.ts";
+import { quoted } from "../protocol/wire.ts";
 import { ANY, type CommandHandler } from "./context.ts";
 
 export const capability: CommandHandler<"CAPABILITY"> = {

@@ -1,6 +1,6 @@
 /** APPEND (RFC 3501 §6.3.11) with APPENDUID (RFC 4315) and APPENDLIMIT (RFC 7889). */
 import { NotFound } from "../../../errors.ts";
-import { no, ok } from "../errorResponse.ts";
+import { no, ok } from "../protocol/errorResponse.ts";
 import { AUTHENTICATED, type CommandHandler } from "./context.ts";
 import { settableFlags } from "./flags.ts";
 

@@ -2,7 +2,7 @@
  * CHECK, CLOSE, UNSELECT (RFC 3691), EXPUNGE and UID EXPUNGE (RFC 4315). Expunge reports come from
  * the session's view catching up after the command (EXPUNGE, or VANISHED under QRESYNC).
  */
-import { no, ok } from "../errorResponse.ts";
+import { no, ok } from "../protocol/errorResponse.ts";
 import { SELECTED, type CommandHandler } from "./context.ts";
 import { entriesOf } from "./selectedHelpers.ts";
 

@@ -4,9 +4,9 @@
  * ImapError for a refusal and let lower-layer errors through to resultForError.
  */
 import type { Command, CommandName } from "../parser/types.ts";
-import type { TaggedResult } from "../errorResponse.ts";
-import type { ResponseWriter } from "../responseWriter.ts";
-import type { Session, SessionState } from "../session.ts";
+import type { TaggedResult } from "../protocol/errorResponse.ts";
+import type { ResponseWriter } from "../protocol/responseWriter.ts";
+import type { Session, SessionState } from "../session/session.ts";
 
 export interface CommandContext {
   session: Session;

@@ -4,7 +4,7 @@
  * touching any blob, then expunges them here.
  */
 import { NotFound } from "../../../errors.ts";
-import { no, ok } from "../errorResponse.ts";
+import { no, ok } from "../protocol/errorResponse.ts";
 import { SELECTED, type CommandHandler } from "./context.ts";
 import { entriesOf } from "./selectedHelpers.ts";
 

@@ -5,16 +5,16 @@
  */
 import type { MessageMeta } from "../../../mail/messageStore.ts";
 import type { MailEntry } from "../../../mail/uidIndex.ts";
-import { envelopeBytes } from "../format/envelope.ts";
-import { bodyBytes, bodyStructureBytes } from "../format/bodyStructure.ts";
-import { ok } from "../errorResponse.ts";
-import { setHas } from "../messageSet.ts";
+import { envelopeBytes } from "../protocol/format/envelope.ts";
+import { bodyBytes, bodyStructureBytes } from "../protocol/format/bodyStructure.ts";
+import { ok } from "../protocol/errorResponse.ts";
+import { setHas } from "../session/messageSet.ts";
 import { cachingBodyReader, type BodyReader } from "../bodyReader.ts";
 import { metaReadAhead, prefetchFollowing } from "../metaReadAhead.ts";
-import { locateSection, sectionLiteral, sectionName } from "../fetchSection.ts";
+import { locateSection, sectionLiteral, sectionName } from "./fetchSection.ts";
 import type { FetchAttribute, Section } from "../parser/types.ts";
-import type { Selected, Session } from "../session.ts";
-import { compactSet, imapDateTime, type WirePart } from "../wire.ts";
+import type { Selected, Session } from "../session/session.ts";
+import { compactSet, imapDateTime, type WirePart } from "../protocol/wire.ts";
 import { SELECTED, type CommandHandler, type CommandOf } from "./context.ts";
 import { flagList } from "./flags.ts";
 import { entriesOf } from "./selectedHelpers.ts";

@@ -3,7 +3,7 @@
  * change events; changes from other computers through the mailbox's watch (a long poll on
  * storage). Both are reported at once; DONE ends it.
  */
-import { bad, ok } from "../errorResponse.ts";
+import { bad, ok } from "../protocol/errorResponse.ts";
 import { AUTHENTICATED, type CommandHandler } from "./context.ts";
 
 /** How long one storage long-poll lasts before it is renewed. */

@@ -3,9 +3,9 @@
  * and LSUB (§6.3.9). Every reply carries \HasChildren or \HasNoChildren (CHILDREN, RFC 3348) and
  * the mailbox's special use, as Dovecot does.
  */
-import { ok } from "../errorResponse.ts";
-import { ancestors, listMatcher } from "../listPattern.ts";
-import { mailboxWire } from "../mailboxName.ts";
+import { ok } from "../protocol/errorResponse.ts";
+import { ancestors, listMatcher } from "../protocol/listPattern.ts";
+import { mailboxWire } from "../protocol/mailboxName.ts";
 import { AUTHENTICATED, type CommandHandler } from "./context.ts";
 import { statusLine } from "./status.ts";
 

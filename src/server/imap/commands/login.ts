@@ -4,7 +4,7 @@
  * the user); a bad one answers NO [AUTHENTICATIONFAILED] after the directory's growing delay.
  */
 import { AuthFailed } from "../../../errors.ts";
-import { bad, no, ok, type TaggedResult } from "../errorResponse.ts";
+import { bad, no, ok, type TaggedResult } from "../protocol/errorResponse.ts";
 import { capabilityList } from "./anyState.ts";
 import { NOT_AUTHENTICATED, type CommandContext, type CommandHandler } from "./context.ts";
 

@@ -4,8 +4,8 @@
  */
 import { AlreadyExists, NotFound } from "../../../errors.ts";
 import type { SpecialUse } from "../../../mail/mailboxList.ts";
-import { no, ok } from "../errorResponse.ts";
-import { ancestors } from "../listPattern.ts";
+import { no, ok } from "../protocol/errorResponse.ts";
+import { ancestors } from "../protocol/listPattern.ts";
 import { AUTHENTICATED, type CommandHandler } from "./context.ts";
 
 const SPECIAL_USES = new Set(["\\Sent", "\\Drafts", "\\Trash", "\\Archive", "\\Junk", "\\All", "\\Flagged"]);

@@ -6,9 +6,9 @@
 import type { MessageMeta } from "../../../mail/messageStore.ts";
 import { metaReadAhead } from "../metaReadAhead.ts";
 import { cachingBodyReader } from "../bodyReader.ts";
-import { ok } from "../errorResponse.ts";
-import { bodyTextOf, keyNeedsMeta, keyUsesModseq, matches } from "../searchMatch.ts";
-import { compactSet, quoted } from "../wire.ts";
+import { ok } from "../protocol/errorResponse.ts";
+import { bodyTextOf, keyNeedsMeta, keyUsesModseq, matches } from "./searchMatch.ts";
+import { compactSet, quoted } from "../protocol/wire.ts";
 import { SELECTED, type CommandHandler } from "./context.ts";
 
 const META_BATCH = 500;

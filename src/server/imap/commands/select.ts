@@ -4,10 +4,10 @@
  * since the client's MODSEQ.
  */
 import { NotFound } from "../../../errors.ts";
-import { ImapError, no, ok } from "../errorResponse.ts";
+import { ImapError, no, ok } from "../protocol/errorResponse.ts";
 import type { SelectParams, SequenceSet } from "../parser/types.ts";
-import type { Session } from "../session.ts";
-import { compactSet } from "../wire.ts";
+import type { Session } from "../session/session.ts";
+import { compactSet } from "../protocol/wire.ts";
 import { AUTHENTICATED, type CommandHandler } from "./context.ts";
 import { flagList } from "./flags.ts";
 

@@ -1,8 +1,8 @@
 /** Shared by the selected-state commands: the set's messages as mailbox entries. */
 import type { MailEntry } from "../../../mail/uidIndex.ts";
-import { resolveSet } from "../messageSet.ts";
+import { resolveSet } from "../session/messageSet.ts";
 import type { SequenceSet } from "../parser/types.ts";
-import type { Selected, Session } from "../session.ts";
+import type { Selected, Session } from "../session/session.ts";
 
 /** Entries of the set that still exist in the mailbox (an expunge not yet reported is skipped). */
 export function entriesOf(

@@ -1,8 +1,8 @@
 /** STATUS (RFC 3501 §6.3.10, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE). */
 import { NotFound } from "../../../errors.ts";
 import type { Account } from "../../../mail/account.ts";
-import { no, ok } from "../errorResponse.ts";
-import { mailboxWire } from "../mailboxName.ts";
+import { no, ok } from "../protocol/errorResponse.ts";
+import { mailboxWire } from "../protocol/mailboxName.ts";
 import type { StatusItem } from "../parser/types.ts";
 import { AUTHENTICATED, type CommandHandler } from "./context.ts";
 

@@ -3,8 +3,8 @@
  * batched op for the whole set. The FETCH replies come from the view catching up; .SILENT drops
  * the ones that only echo this command's own change.
  */
-import { no, ok } from "../errorResponse.ts";
-import { compactSet } from "../wire.ts";
+import { no, ok } from "../protocol/errorResponse.ts";
+import { compactSet } from "../protocol/wire.ts";
 import { SELECTED, type CommandHandler } from "./context.ts";
 import { settableFlags } from "./flags.ts";
 import { entriesOf } from "./selectedHelpers.ts";

@@ -1,0 +1,188 @@
+/**
+ * What a running server answers on its control socket: status, password changes, deliveries,
+ * imports and exports, all on its own store (which no other process may open beside it).
+ */
+import { randomBytes } from "node:crypto";
+import { readFile, rm } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
+import { Invalid, NotFound } from "../../errors.ts";
+import type { Account } from "../../mail/account.ts";
+import type { Store } from "../../storage/types.ts";
+import {
+  loadImportExport,
+  loadIncoming,
+  type AccountDirectoryHandle,
+  type MailApi,
+} from "../../cli/lateModules.ts";
+import type { ControlHandler } from "./controlServer.ts";
+import type { DeliverResult, JobStatus, ServerStatus, TransferRequest } from "./protocol.ts";
+
+/** The incoming mail mover of the server, as far as the handlers use it. */
+export interface MoverHandle {
+  readonly running: boolean;
+  poke(): void;
+  moveNow(): Promise<number>;
+}
+
+export function controlHandlers(opts: {
+  store: Store;
+  mail: MailApi;
+  directory: AccountDirectoryHandle;
+  status: () => Omit<ServerStatus, "storage" | "mailboxes">;
+  /** Where `deliver` leaves sealed messages for this server (a folder of the home). */
+  spoolDir?: string;
+  mover?: MoverHandle;
+}): ControlHandler {
+  const jobs = new Jobs();
+  return async (request) => {
+    switch (request.op) {
+      case "status": {
+        const storage = await storageCheck(opts.store);
+        const status: ServerStatus = { ...opts.status(), storage };
+        if (request.password !== undefined) {
+          // Through the directory: the same account the IMAP sessions use, with its failure delays.
+          const account = await opts.directory.login(opts.directory.user, request.password);
+          status.mailboxes = (await account.summary()).mailboxes;
+        }
+        return status;
+      }
+      case "passwd": {
+        const { action, current, next } = request;
+        if (action !== "remove" && !next) throw new Invalid("a new password is needed");
+        if (action === "add") await opts.mail.addPassword(opts.store, current, next!);
+        else if (action === "change") await opts.mail.changePassword(opts.store, current, next!);
+        else if (action === "remove") await opts.mail.removePassword(opts.store, current);
+        else throw new Invalid(`unknown passwd action`);
+        // Logins are checked against a cached hash of the last good password: drop it.
+        opts.directory.forgetVerifier();
+        return { done: action };
+      }
+      case "incomingKey": {
+        const { readPublicKey } = await loadIncoming();
+        return { publicKey: Buffer.from(await readPublicKey(opts.store)).toString("base64") };
+      }
+      case "deliver":
+        return deliver(opts.store, opts.spoolDir, opts.mover, request.spool);
+      case "import":
+      case "export": {
+        checkTransfer(request);
+        // Through the directory: the account the IMAP sessions share, so they see the new mail.
+        const account = (await opts.directory.login(
+          opts.directory.user,
+          request.password,
+        )) as unknown as Account;
+        const api = await loadImportExport();
+        const options = {
+          path: request.path,
+          ...(request.format ? { format: request.format } : {}),
+          ...(request.mailbox !== undefined ? { mailbox: request.mailbox } : {}),
+        };
+        return {
+          job: jobs.start((signal, progress) =>
+            request.op === "import"
+              ? api.importMail(account, { ...options, signal }, progress)
+              : api.exportMail(account, { ...options, signal }, progress),
+          ),
+        };
+      }
+      case "job":
+        return jobs.status(request.job);
+      default:
+        throw new Invalid("unknown control request");
+    }
+  };
+}
+
+export async function storageCheck(store: Store): Promise<{ reachable: boolean; detail: string }> {
+  try {
+    const head = await store.blobs.head("keys/root");
+    return {
+      reachable: true,
+      detail: head ? "reachable, account present" : "reachable, but it holds no account",
+    };
+  } catch (err) {
+    return { reachable: false, detail: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function checkTransfer(request: TransferRequest): void {
+  if (typeof request.path !== "string" || !isAbsolute(request.path))
+    throw new Invalid("the path must be absolute: the server does not share the client's working folder");
+  if (request.format !== undefined && request.format !== "mbox" && request.format !== "maildir")
+    throw new Invalid("the format is mbox or maildir");
+}
+
+/** A sealed message that `deliver` left in the spool folder: into the queue, then filed if possible. */
+async function deliver(
+  store: Store,
+  spoolDir: string | undefined,
+  mover: MoverHandle | undefined,
+  spool: string,
+): Promise<DeliverResult> {
+  if (!spoolDir) throw new Invalid("this server takes no deliveries");
+  if (typeof spool !== "string" || !/^[0-9a-f]{28}$/.test(spool)) throw new Invalid("not a spool file name");
+  const incoming = await loadIncoming();
+  const file = join(spoolDir, spool);
+  const sealed = await readFile(file).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === "ENOENT" ? new NotFound(`no spooled delivery ${spool}`) : err;
+  });
+  const key = `incoming/${spool}`;
+  await incoming.storeSealedDelivery(store, key, sealed);
+  await rm(file, { force: true });
+  if (!mover?.running) return { queued: key, filed: false, moverRunning: false };
+  // Filed within a few seconds in the usual case; otherwise it stays queued, which is safe too.
+  await Promise.race([mover.moveNow().catch(() => 0), new Promise((r) => setTimeout(r, 10_000).unref())]);
+  return { queued: key, filed: (await store.blobs.head(key)) === null, moverRunning: true };
+}
+
+type Progress = NonNullable<JobStatus["progress"]>;
+
+interface Job {
+  progress?: Progress;
+  summary?: unknown;
+  error?: unknown;
+  done: boolean;
+  lastAsked: number;
+  abort: AbortController;
+}
+
+/** Imports and exports in flight; a job whose client stopped asking is cancelled. */
+class Jobs {
+  private readonly jobs = new Map<string, Job>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  start(work: (signal: AbortSignal, progress: (p: Progress) => void) => Promise<unknown>): string {
+    const id = randomBytes(8).toString("hex");
+    const job: Job = { done: false, lastAsked: Date.now(), abort: new AbortController() };
+    this.jobs.set(id, job);
+    work(job.abort.signal, (p) => (job.progress = p)).then(
+      (summary) => Object.assign(job, { summary, done: true }),
+      (error: unknown) => Object.assign(job, { error, done: true }),
+    );
+    this.sweeper ??= setInterval(() => this.sweep(), 5_000).unref();
+    return id;
+  }
+
+  status(id: string): JobStatus {
+    const job = this.jobs.get(id);
+    if (!job) throw new NotFound("no such job on this server (it ended, or the server restarted)");
+    job.lastAsked = Date.now();
+    if (!job.done) return { state: "running", ...(job.progress ? { progress: job.progress } : {}) };
+    this.jobs.delete(id);
+    if (job.error !== undefined) throw job.error;
+    return { state: "done", ...(job.progress ? { progress: job.progress } : {}), summary: job.summary };
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, job] of this.jobs) {
+      if (now - job.lastAsked < 30_000) continue;
+      if (!job.done) job.abort.abort(new Invalid("cancelled: its client stopped asking"));
+      this.jobs.delete(id);
+    }
+    if (this.jobs.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+}

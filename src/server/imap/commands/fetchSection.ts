@@ -1,0 +1,91 @@
+/**
+ * The bytes of one BODY[section]<partial> (RFC 3501 §6.4.5) of a stored message, as a streamed
+ * literal. Headers of the top-level message come from sealed meta, so a header-only FETCH never
+ * reads the body blob; everything else is a ranged read of only the chunks it needs.
+ */
+import type { MessageMeta } from "../../../mail/messageStore.ts";
+import type { BodyReader } from "../bodyReader.ts";
+import { headerFields, sectionRange, type ByteRange } from "../../../mime/index.ts";
+import type { Section } from "../parser/types.ts";
+import type { BytesLiteral, StreamedLiteral } from "../protocol/wire.ts";
+
+/** Bytes per ranged read when a body is streamed. */
+const STREAM_CHUNK = 256 * 1024;
+
+export type SectionSource =
+  { kind: "bytes"; bytes: Uint8Array } | { kind: "range"; range: ByteRange } | { kind: "missing" };
+
+/** The section's text: `BODY[1.2.HEADER.FIELDS (From)]` names it "1.2.HEADER.FIELDS (From)". */
+export function sectionName(section: Section): string {
+  const parts: string[] = [];
+  if (section.part.length > 0) parts.push(section.part.join("."));
+  if (section.text) {
+    const fields = section.fields ? ` (${section.fields.join(" ")})` : "";
+    parts.push(section.text + fields);
+  }
+  return parts.join(".");
+}
+
+/** Where the section's bytes are, before any partial. */
+export async function locateSection(
+  meta: MessageMeta,
+  read: BodyReader,
+  section: Section,
+): Promise<SectionSource> {
+  const text = section.text;
+  const topLevel = section.part.length === 0;
+  if (topLevel && (text === "HEADER" || text === "HEADER.FIELDS" || text === "HEADER.FIELDS.NOT")) {
+    const header = meta.header;
+    const out =
+      text === "HEADER" ? header : headerFields(header, section.fields ?? [], text === "HEADER.FIELDS.NOT");
+    return { kind: "bytes", bytes: Buffer.from(out, "latin1") };
+  }
+  const index = meta.index; // parsed only now: top-level headers never need the MIME tree
+  if (text === "HEADER.FIELDS" || text === "HEADER.FIELDS.NOT") {
+    // Fields of a message/rfc822 part: its header block lives in the body blob.
+    const range = sectionRange(index, section.part, "HEADER");
+    if (!range) return { kind: "missing" };
+    const block = Buffer.from(await read(meta, range.start, range.end - range.start)).toString("latin1");
+    return {
+      kind: "bytes",
+      bytes: Buffer.from(headerFields(block, section.fields ?? [], text === "HEADER.FIELDS.NOT"), "latin1"),
+    };
+  }
+  const range = sectionRange(index, section.part, text ?? "");
+  return range ? { kind: "range", range } : { kind: "missing" };
+}
+
+/** RFC 3501 forbids NUL in a literal; Dovecot sends 0x80 in its place, and so do we. */
+function withoutNul(bytes: Uint8Array): Uint8Array {
+  if (bytes.indexOf(0) < 0) return bytes;
+  const copy = Buffer.from(bytes);
+  for (let i = copy.indexOf(0); i >= 0; i = copy.indexOf(0, i + 1)) copy[i] = 0x80;
+  return copy;
+}
+
+/** The literal for a located section, cut to `<offset.length>` when asked. */
+export function sectionLiteral(
+  source: Exclude<SectionSource, { kind: "missing" }>,
+  meta: MessageMeta,
+  read: BodyReader,
+  partial?: { offset: number; length: number },
+): StreamedLiteral | BytesLiteral {
+  const total = source.kind === "bytes" ? source.bytes.length : source.range.end - source.range.start;
+  const start = partial ? Math.min(partial.offset, total) : 0;
+  const size = partial ? Math.min(partial.length, total - start) : total;
+  if (source.kind === "bytes") {
+    return { kind: "bytesLiteral", bytes: withoutNul(source.bytes.subarray(start, start + size)) };
+  }
+  const from = source.range.start + start;
+  return {
+    kind: "literal",
+    size,
+    async *chunks() {
+      for (let done = 0; done < size;) {
+        const n = Math.min(STREAM_CHUNK, size - done);
+        yield withoutNul(await read(meta, from + done, n));
+        done += n;
+      }
+    },
+  };
+}

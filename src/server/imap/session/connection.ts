@@ -1,0 +1,176 @@
+/**
+ * One client connection: greets, then reads commands one at a time (pipelined ones wait their
+ * turn), checks each against the session state, runs its handler, reports what changed in the
+ * selected mailbox, and answers with the tagged result. Nothing a client sends can crash it: bad
+ * input gets BAD or NO, and unexpected errors become NO [SERVERBUG] with the connection kept.
+ */
+import type { Socket } from "node:net";
+import { TLSSocket, type SecureContext } from "node:tls";
+import { CommandReader } from "../parser/commandReader.ts";
+import type { Command, ParseFailure, TaggedCommand } from "../parser/types.ts";
+import { ResponseWriter } from "../protocol/responseWriter.ts";
+import { Session, type ServerContext } from "./session.ts";
+import { bad, formatTagged, resultForError, type TaggedResult } from "../protocol/errorResponse.ts";
+import { HANDLERS } from "../commands/index.ts";
+import type { CommandContext } from "../commands/context.ts";
+import { capabilityList } from "../commands/anyState.ts";
+
+/** Commands during which an expunge must not be reported (RFC 3501 §7.4.1). */
+const NO_EXPUNGE_REPORT = new Set<Command["name"]>(["FETCH", "STORE", "SEARCH"]);
+
+/** RFC 3501 §5.4: at least 30 minutes before an idle client is logged out. */
+const AUTOLOGOUT_MS = 31 * 60_000;
+
+export interface ConnectionOptions {
+  server: ServerContext;
+  secureContext?: SecureContext;
+  maxLineBytes?: number;
+}
+
+export class Connection {
+  private socket: Socket;
+  private readonly reader: CommandReader;
+  private readonly out: ResponseWriter;
+  private readonly session: Session;
+  /** A command other than IDLE is running: a shutdown waits for it. */
+  private busy = false;
+  private stopping = false;
+
+  constructor(
+    socket: Socket,
+    private readonly opts: ConnectionOptions,
+  ) {
+    this.socket = socket;
+    // Replies are already coalesced (ResponseWriter); Nagle would hold each reply's last segment
+    // until the client's delayed ACK, about 40 ms per command.
+    socket.setNoDelay(true);
+    this.out = new ResponseWriter(socket);
+    this.session = new Session(opts.server, this.out);
+    this.reader = new CommandReader(socket, {
+      appendLimit: opts.server.appendLimit,
+      ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
+      continuation: (text: string) => {
+        void this.out.line(`+ ${text}`);
+      },
+    });
+    socket.setTimeout(AUTOLOGOUT_MS, () => {
+      void this.out.untagged("BYE autologout: idle for too long").finally(() => socket.end());
+    });
+    socket.on("error", (err) => opts.server.log("debug", `client socket error: ${err.message}`));
+  }
+
+  /** Serves the connection until the client leaves or logs out. */
+  async serve(): Promise<void> {
+    const caps = capabilityList(this.session);
+    await this.out.untagged(`OK [CAPABILITY ${caps}] aerogramme-local ready`);
+    try {
+      while (this.session.state !== "logout" && !this.out.isClosed) {
+        const next = await this.reader.next();
+        if (next === null || this.stopping) break;
+        this.busy = !("command" in next) || next.command.name !== "IDLE";
+        if ("command" in next) {
+          await this.run(next);
+        } else if (!(await this.refuse(next))) {
+          break;
+        }
+        this.busy = false;
+        if (this.stopping) {
+          await this.out.untagged("BYE server shutting down");
+          break;
+        }
+      }
+    } catch (err) {
+      this.opts.server.log("warn", `connection ended on error: ${(err as Error).message}`);
+    } finally {
+      this.session.close();
+      this.socket.end();
+    }
+  }
+
+  /**
+   * Server shutdown: a command in flight finishes and is answered first; a connection waiting
+   * for its next command (or in IDLE) is told BYE at once.
+   */
+  shutdown(): void {
+    this.stopping = true;
+    if (!this.busy) {
+      void this.out.untagged("BYE server shutting down").finally(() => this.socket.end());
+    }
+  }
+
+  /** Answers a command the parser could not read; false when the stream cannot go on. */
+  private async refuse(failure: ParseFailure): Promise<boolean> {
+    const result: TaggedResult = {
+      status: failure.status,
+      text: failure.text,
+      ...(failure.code ? { code: failure.code } : {}),
+    };
+    if (failure.tag) await this.out.line(formatTagged(failure.tag, result));
+    else await this.out.untagged(`${result.status} ${result.code ? `[${result.code}] ` : ""}${result.text}`);
+    if (failure.fatal) {
+      await this.out.untagged("BYE too much malformed input; closing");
+      return false;
+    }
+    return true;
+  }
+
+  private async run({ tag, command }: TaggedCommand): Promise<void> {
+    const handler = HANDLERS[command.name];
+    let result: TaggedResult;
+    let upgrade = false;
+    if (!handler.states.includes(this.session.state)) {
+      result = bad(`${command.name} is not valid now: ${stateAdvice(handler.states, this.session.state)}`);
+    } else {
+      const ctx: CommandContext = {
+        session: this.session,
+        out: this.out,
+        tag,
+        readLine: () => this.reader.nextLine(),
+        continuation: (text) => this.out.line(`+ ${text}`),
+        startTlsAfterResponse: () => {
+          upgrade = true;
+        },
+      };
+      try {
+        result = await handler.run(ctx, command as never);
+      } catch (err) {
+        result = resultForError(err, (msg) => this.opts.server.log("error", `${command.name}: ${msg}`));
+      }
+    }
+    if (this.session.state === "selected" && command.name !== "LOGOUT") {
+      const keep = await this.session.reportChanges(!NO_EXPUNGE_REPORT.has(command.name));
+      if (!keep) this.session.close();
+    }
+    await this.out.line(formatTagged(tag, result));
+    if (upgrade && result.status === "OK") await this.upgradeToTls();
+  }
+
+  private async upgradeToTls(): Promise<void> {
+    this.out.flush(); // the OK goes out in clear, before the handshake
+    if (this.reader.hasBufferedInput) {
+      // Bytes sent before the handshake could be a command-injection attempt (RFC 2595 §3.1).
+      this.opts.server.log("warn", "client sent data after STARTTLS before the handshake; closing");
+      this.socket.destroy();
+      return;
+    }
+    const tls = new TLSSocket(this.socket, { isServer: true, secureContext: this.opts.secureContext! });
+    await new Promise<void>((resolve, reject) => {
+      tls.once("secure", () => resolve());
+      tls.once("error", reject);
+    }).catch((err: Error) => {
+      this.opts.server.log("info", `TLS handshake failed: ${err.message}`);
+      tls.destroy();
+    });
+    this.socket = tls;
+    this.out.replaceSocket(tls);
+    this.reader.replaceInput(tls);
+    this.session.tlsActive = true;
+  }
+}
+
+function stateAdvice(allowed: Session["state"][], state: Session["state"]): string {
+  if (state === "notAuthenticated") return "log in first";
+  if (allowed.includes("notAuthenticated")) return "already logged in";
+  if (allowed.includes("selected") && !allowed.includes("authenticated")) return "select a mailbox first";
+  return "not allowed in this state";
+}

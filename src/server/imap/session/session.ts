@@ -1,0 +1,154 @@
+/**
+ * One client connection: its state (RFC 3501 §3), the account it opened, the selected mailbox view,
+ * and what it ENABLEd. Commands run one at a time, in order; pipelined commands wait their turn.
+ */
+import type { Account } from "../../../mail/account.ts";
+import type { AccountDirectory } from "../../../mail/accountDirectory.ts";
+import type { Mailbox } from "../../../mail/mailbox.ts";
+import type { ResponseWriter } from "../protocol/responseWriter.ts";
+import { SelectedView, type ViewUpdate } from "./selectedView.ts";
+import { compactSet } from "../protocol/wire.ts";
+
+export type SessionState = "notAuthenticated" | "authenticated" | "selected" | "logout";
+
+export interface Selected {
+  name: string;
+  mailbox: Mailbox;
+  view: SelectedView;
+  readOnly: boolean;
+  /** Unsubscribes from the mailbox's in-process change events. */
+  unlisten: () => void;
+}
+
+export interface ServerContext {
+  directory: AccountDirectory;
+  tlsAvailable: boolean;
+  appendLimit: number;
+  log: (level: "debug" | "info" | "warn" | "error", msg: string) => void;
+}
+
+export class Session {
+  state: SessionState = "notAuthenticated";
+  account: Account | undefined;
+  selected: Selected | undefined;
+  /** RFC 5161 ENABLE; CONDSTORE is also turned on by its first use (RFC 7162 §3.1). */
+  readonly enabled = new Set<string>();
+  tlsActive = false;
+  /** Set by the IDLE command while it waits for DONE. */
+  idleDone: (() => void) | undefined;
+  /** Called when the selected mailbox changes (IDLE listens here). */
+  changeListener: (() => void) | undefined;
+  /** RFC 5182 `$`: the UIDs saved by the last SEARCH RETURN (SAVE). */
+  savedSearch: number[] = [];
+
+  constructor(
+    readonly server: ServerContext,
+    readonly out: ResponseWriter,
+  ) {}
+
+  notifyChange(): void {
+    this.changeListener?.();
+  }
+
+  /** The unlocked account; only called in the authenticated and selected states. */
+  get requireAccount(): Account {
+    if (!this.account) throw new Error("no account in an authenticated state");
+    return this.account;
+  }
+
+  get requireSelected(): Selected {
+    if (!this.selected) throw new Error("no mailbox in the selected state");
+    return this.selected;
+  }
+
+  get condstore(): boolean {
+    return this.enabled.has("CONDSTORE") || this.enabled.has("QRESYNC");
+  }
+
+  get qresync(): boolean {
+    return this.enabled.has("QRESYNC");
+  }
+
+  async select(name: string, mailbox: Mailbox, readOnly: boolean, onChange: () => void): Promise<Selected> {
+    this.unselect();
+    this.savedSearch = [];
+    const unlisten = mailbox.onChange(onChange);
+    this.selected = { name, mailbox, view: new SelectedView(mailbox.index), readOnly, unlisten };
+    this.state = "selected";
+    return this.selected;
+  }
+
+  unselect(): void {
+    this.selected?.unlisten();
+    this.selected = undefined;
+    if (this.state === "selected") this.state = "authenticated";
+  }
+
+  /**
+   * Sends what changed in the selected mailbox since the client last heard, as the rules allow.
+   * `echo` is a STORE's own set: with `silent` its flag echoes are dropped (unless CONDSTORE wants
+   * them, RFC 7162 §3.1.3); without, every message of the set gets a FETCH even if unchanged.
+   * Returns false when the session must end (UIDVALIDITY changed under it).
+   */
+  async reportChanges(
+    allowExpunge: boolean,
+    echo?: { uids: Set<number>; silent: boolean },
+  ): Promise<boolean> {
+    const sel = this.selected;
+    if (!sel) return true;
+    const updates = sel.view.catchUp(sel.mailbox.index, {
+      allowExpunge,
+      qresync: this.qresync,
+      condstore: this.condstore,
+    });
+    const told = new Set<number>();
+    for (const u of updates) {
+      if (u.kind === "flags" && echo?.uids.has(u.uid)) {
+        if (echo.silent && !this.condstore) continue;
+        told.add(u.uid);
+      }
+      const line = this.updateLine(u);
+      if (line === null) {
+        await this.out.untagged(
+          "BYE [UIDVALIDITY] the mailbox was changed by two computers at once; reconnect",
+        );
+        return false;
+      }
+      await this.out.untagged(line);
+    }
+    if (echo && !echo.silent) {
+      for (const uid of echo.uids) {
+        const entry = sel.mailbox.index.byUid.get(uid);
+        const seq = sel.view.seqOf(uid);
+        if (told.has(uid) || !entry || seq === 0) continue;
+        await this.out.untagged(
+          this.updateLine({ kind: "flags", seq, uid, flags: entry.flags, modseq: entry.modseq })!,
+        );
+      }
+    }
+    return true;
+  }
+
+  private updateLine(u: ViewUpdate): string | null {
+    switch (u.kind) {
+      case "expunge":
+        return `${u.seq} EXPUNGE`;
+      case "vanished":
+        return `VANISHED ${compactSet(u.uids)}`;
+      case "exists":
+        return `${u.count} EXISTS`;
+      case "flags": {
+        const modseq = this.condstore ? ` MODSEQ (${u.modseq})` : "";
+        return `${u.seq} FETCH (UID ${u.uid} FLAGS (${u.flags.join(" ")})${modseq})`;
+      }
+      case "uidvalidity":
+        return null;
+    }
+  }
+
+  close(): void {
+    this.unselect();
+    this.state = "logout";
+    this.idleDone?.();
+  }
+}

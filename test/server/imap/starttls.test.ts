@@ -1,0 +1,75 @@
+/**
+ * STARTTLS (RFC 3501 §6.2.1) with the self-signed certificate `init --tls` makes: announced only
+ * when a certificate is configured and before TLS, the session continues encrypted on the same
+ * connection, and bytes pipelined after STARTTLS before the handshake close the connection.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect as tlsConnect } from "node:tls";
+import { after, before, test } from "node:test";
+import { makeSelfSignedCertificate } from "../../../src/cli/setup/tlsCertificate.ts";
+import { startTestServer, type TestServer } from "../../support/testServer.ts";
+import { imapflowClient } from "../../support/imapflowClient.ts";
+import { connected, tagged } from "./scenarioHelpers.ts";
+
+let server: TestServer;
+let dir: string;
+let cert: Buffer;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "agl-tls-"));
+  const made = await makeSelfSignedCertificate(join(dir, "cert.pem"), join(dir, "key.pem"));
+  cert = await readFile(made.certFile);
+  server = await startTestServer({ tls: { cert, key: await readFile(made.keyFile) } });
+});
+after(async () => {
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test("STARTTLS is announced, upgrades the connection, and is no longer announced after", async () => {
+  const c = await connected(server);
+  const caps = await c.command("CAPABILITY");
+  assert.match(caps[0]!, / STARTTLS/);
+  assert.equal(tagged(await c.command("STARTTLS")), "OK begin TLS negotiation now");
+  c.close();
+
+  const client = await imapflowClient(server, {
+    doSTARTTLS: true,
+    tls: { ca: [cert], servername: "localhost" },
+  });
+  assert.ok(!client.capabilities.has("STARTTLS"), "STARTTLS still announced under TLS");
+  const status = await client.status("INBOX", { messages: true });
+  assert.ok(status);
+  await client.logout();
+});
+
+test("bytes sent after STARTTLS before the handshake close the connection (no command injection)", async () => {
+  const c = await connected(server);
+  c.write("S1 STARTTLS\r\nS2 LOGIN alice x\r\n");
+  const lines: string[] = [];
+  try {
+    for (;;) lines.push(await c.readLine(3000));
+  } catch {
+    // closed
+  }
+  assert.ok(c.isClosed, `still open after ${lines.join(" | ")}`);
+  assert.ok(!lines.some((l) => l.startsWith("S2")), "the injected command was answered");
+});
+
+test("a TLS handshake straight away is not IMAP: the server stays up", async () => {
+  const s = tlsConnect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false });
+  await new Promise<void>((resolve) => {
+    s.once("error", () => resolve());
+    s.once("close", () => resolve());
+    setTimeout(() => {
+      s.destroy();
+      resolve();
+    }, 3000);
+  });
+  const c = await connected(server);
+  assert.match(tagged(await c.command("NOOP")), /^OK /);
+  c.close();
+});

@@ -1,0 +1,82 @@
+/**
+ * Two computers on one bucket: two servers, each with its own unlocked account and mailbox state,
+ * on the same storage. What one client does reaches the other's client: new mail in IDLE, flags at
+ * NOOP, expunges, and new mailboxes in LIST, with the same UIDs on both sides.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Store } from "../../../src/storage/types.ts";
+import { startTestServer, type TestServer } from "../../support/testServer.ts";
+import { appendRaw, loggedIn, message, tagged, useServer } from "./scenarioHelpers.ts";
+import { after, before } from "node:test";
+
+let shared: Store | undefined;
+const first = useServer({
+  wrap: (base) => {
+    shared = base;
+    return base;
+  },
+});
+let second: TestServer;
+
+before(async () => {
+  await first.ready();
+  second = await startTestServer({ store: shared!, joinExisting: true });
+});
+after(async () => {
+  await second?.close();
+});
+
+test(
+  "a message appended on one computer wakes IDLE on the other, with the same UID",
+  { timeout: 60_000 },
+  async () => {
+    const a = await loggedIn(first.server());
+    const b = await loggedIn(second);
+    await a.command("CREATE Shared");
+    await b.command("SELECT Shared");
+    b.write("I1 IDLE\r\n");
+    assert.equal(await b.readLine(), "+ idling");
+    const answer = await appendRaw(a, "Shared", message("from A", "hello B"));
+    const uid = /APPENDUID \d+ (\d+)/.exec(answer)![1];
+    assert.equal(await b.readLine(40_000), "* 1 EXISTS");
+    b.write("DONE\r\n");
+    assert.equal(await b.readLine(), "I1 OK IDLE terminated");
+    const f = await b.command("FETCH 1 (UID BODY.PEEK[TEXT])");
+    assert.equal(f[0], `* 1 FETCH (UID ${uid} BODY[TEXT] {9}\r\nhello B\r\n)`);
+    a.close();
+    b.close();
+  },
+);
+
+test(
+  "flags and expunges made on one computer reach the other at NOOP; LIST sees new mailboxes",
+  { timeout: 60_000 },
+  async () => {
+    const a = await loggedIn(first.server());
+    const b = await loggedIn(second);
+    await a.command("SELECT Shared");
+    await b.command("SELECT Shared");
+    await appendRaw(a, "Shared", message("second", "two"));
+    await a.command("STORE 1 +FLAGS.SILENT (\\Flagged \\Deleted)");
+    let seen = "";
+    for (let i = 0; i < 20 && !seen.includes("\\Flagged"); i++) {
+      seen = (await b.command("NOOP")).join("\n");
+      if (!seen.includes("\\Flagged")) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.match(seen, /\* 1 FETCH \(UID \d+ FLAGS \(\\Deleted \\Flagged\)\)/);
+    assert.match(seen, /\* 2 EXISTS/);
+    await a.command("EXPUNGE");
+    let gone = "";
+    for (let i = 0; i < 20 && !gone.includes("EXPUNGE"); i++) {
+      gone = (await b.command("NOOP")).join("\n");
+      if (!gone.includes("EXPUNGE")) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.match(gone, /\* 1 EXPUNGE/);
+    await a.command("CREATE Made-on-A");
+    assert.ok((await b.command('LIST "" "Made-on-A"')).includes('* LIST (\\HasNoChildren) "/" "Made-on-A"'));
+    assert.match(tagged(await b.command("STATUS Made-on-A (MESSAGES)")), /^OK /);
+    a.close();
+    b.close();
+  },
+);
