@@ -18,28 +18,10 @@ import {
   sealStream,
 } from "../crypto/chunkedStream.ts";
 import { NotFound, Tampered } from "../errors.ts";
-import { indexMessageBytes, toCrlfBytes, type MessageIndex } from "../mime/index.ts";
+import { indexMessageBytes, toCrlfBytes } from "../mime/index.ts";
 import type { Store } from "../storage/types.ts";
 import { newMailId } from "./ids.ts";
-import { decodeMeta, encodeMeta } from "./metaCodec.ts";
-
-export interface MessageMeta {
-  v: 1;
-  internalDate: number;
-  size: number;
-  /** Bytes of the stored (CRLF) message; equals `index.physicalSize`. */
-  physicalSize: number;
-  /** The top-level header block (latin1): the message list and header SEARCH need only this. */
-  header: string;
-  /** MIME tree, ENVELOPE and offsets; parsed on first use when read from storage (metaCodec.ts). */
-  index: MessageIndex;
-  /** The message key, base64. */
-  key: string;
-  /** Blob holding the sealed body. */
-  blob: string;
-  /** The path the body was sealed for (the blob of the first copy): its associated data. */
-  sealedFor: string;
-}
+import { decodeMeta, encodeMeta, type MessageMeta } from "./metaCodec.ts";
 
 const META_PK = "meta";
 /** Up to this many bytes before a range are fetched too, to get the stream header in the same GET. */

@@ -11,7 +11,25 @@
  * 10,000 messages.
  */
 import type { MessageIndex } from "../mime/index.ts";
-import type { MessageMeta } from "./messageStore.ts";
+
+/** A message as its sealed meta row holds it (DESIGN.md §4); messageStore.ts reads and writes it. */
+export interface MessageMeta {
+  v: 1;
+  internalDate: number;
+  size: number;
+  /** Bytes of the stored (CRLF) message; equals `index.physicalSize`. */
+  physicalSize: number;
+  /** The top-level header block (latin1): the message list and header SEARCH need only this. */
+  header: string;
+  /** MIME tree, ENVELOPE and offsets; parsed on first use when read from storage (decodeMeta). */
+  index: MessageIndex;
+  /** The message key, base64. */
+  key: string;
+  /** Blob holding the sealed body. */
+  blob: string;
+  /** The path the body was sealed for (the blob of the first copy): its associated data. */
+  sealedFor: string;
+}
 
 const ENCODING_2 = 2;
 

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decodeMeta, encodeMeta } from "../../src/mail/metaCodec.ts";
 import { indexMessageBytes } from "../../src/mime/index.ts";
-import type { MessageMeta } from "../../src/mail/messageStore.ts";
+import type { MessageMeta } from "../../src/mail/metaCodec.ts";
 
 const raw = Buffer.from(
   "From: Zoë <z@example.org>\r\nSubject: =?UTF-8?Q?caf=C3=A9?= \xe9\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +

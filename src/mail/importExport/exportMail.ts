@@ -16,7 +16,7 @@ import { once } from "node:events";
 import { AlreadyExists, NotFound } from "../../errors.ts";
 import type { Account } from "../account.ts";
 import type { Mailbox } from "../mailbox.ts";
-import type { MessageMeta } from "../messageStore.ts";
+import type { MessageMeta } from "../metaCodec.ts";
 import { maildirInfo } from "./maildirFlags.ts";
 import type { MailFormat } from "./mailSource.ts";
 import { mboxEntry } from "./mboxFormat.ts";

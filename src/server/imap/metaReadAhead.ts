@@ -3,7 +3,8 @@
  * while the caller works on the current one: on a remote store the round trip then overlaps the
  * work (writing replies, matching a SEARCH) instead of adding to it.
  */
-import type { MessageMeta, MessageStore } from "../../mail/messageStore.ts";
+import type { MessageMeta } from "../../mail/metaCodec.ts";
+import type { MessageStore } from "../../mail/messageStore.ts";
 import { seqOfUid, type MailEntry, type UidIndex } from "../../mail/uidIndex.ts";
 
 export interface MetaReadAhead {

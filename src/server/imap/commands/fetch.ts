@@ -3,7 +3,7 @@
  * first in every reply (Thunderbird relies on it). Messages go out in batches: one batched meta
  * read per batch, and a body is read only when a body section is asked for, streamed by ranges.
  */
-import type { MessageMeta } from "../../../mail/messageStore.ts";
+import type { MessageMeta } from "../../../mail/metaCodec.ts";
 import type { MailEntry } from "../../../mail/uidIndex.ts";
 import { envelopeBytes } from "../protocol/format/envelope.ts";
 import { bodyBytes, bodyStructureBytes } from "../protocol/format/bodyStructure.ts";

@@ -3,7 +3,7 @@
  * literal. Headers of the top-level message come from sealed meta, so a header-only FETCH never
  * reads the body blob; everything else is a ranged read of only the chunks it needs.
  */
-import type { MessageMeta } from "../../../mail/messageStore.ts";
+import type { MessageMeta } from "../../../mail/metaCodec.ts";
 import type { BodyReader } from "../bodyReader.ts";
 import { headerFields, sectionRange, type ByteRange } from "../../../mime/index.ts";
 import type { Section } from "../parser/types.ts";

@@ -3,7 +3,7 @@
  * (RFC 4731) and SAVE (RFC 5182). Meta is read in batches; body keys decrypt bodies a few at a
  * time (bounded parallelism).
  */
-import type { MessageMeta } from "../../../mail/messageStore.ts";
+import type { MessageMeta } from "../../../mail/metaCodec.ts";
 import { metaReadAhead } from "../metaReadAhead.ts";
 import { cachingBodyReader } from "../bodyReader.ts";
 import { ok } from "../protocol/errorResponse.ts";

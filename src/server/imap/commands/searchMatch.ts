@@ -4,7 +4,7 @@
  * text parts only when a cheaper key has not already decided. Strings match as case-insensitive
  * substrings of the decoded header or text.
  */
-import type { MessageMeta } from "../../../mail/messageStore.ts";
+import type { MessageMeta } from "../../../mail/metaCodec.ts";
 import { decodeHeaderText, decodedHeaderValue, decodedHeaderValues, textParts } from "../../../mime/index.ts";
 import type { MailEntry } from "../../../mail/uidIndex.ts";
 import type { BodyReader } from "../bodyReader.ts";
