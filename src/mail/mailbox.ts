@@ -12,12 +12,14 @@ import {
   emptyUidIndex,
   encodeUidOp,
   type FlagMode,
+  type MailEntry,
   type UidIndex,
   type UidOp,
 } from "./uidIndex.ts";
 import { decodeUidIndex, encodeUidIndex } from "./uidIndexCodec.ts";
 import type { MessageStore } from "./messageStore.ts";
 import { Mutex } from "./mutex.ts";
+import { MessageReads, type ReadOptions } from "./read/index.ts";
 import type { Store } from "../storage/types.ts";
 
 function uidIndexMachine(uidvalidity: number): StateMachine<UidIndex, UidOp> {
@@ -47,7 +49,7 @@ export class Mailbox {
     uidvalidity: number,
     store: Store,
     indexKey: Uint8Array,
-    readonly messages: MessageStore,
+    private readonly messages: MessageStore,
     /**
      * Which of these message ids another mailbox still holds. A MOVE adds the id to its target
      * before it leaves the source, so a crash in between leaves one id in two mailboxes; deleting
@@ -67,6 +69,14 @@ export class Mailbox {
 
   get index(): UidIndex {
     return this.bayou.state;
+  }
+
+  /**
+   * Reads these messages (entries of this mailbox's index, as the caller holds them) in batches,
+   * as far as `scope` asks: "index", "meta" or "body" (read/messageReads.ts).
+   */
+  read<E extends MailEntry | undefined>(entries: readonly E[], options: ReadOptions): MessageReads<E> {
+    return new MessageReads(this.messages, () => this.index, entries, options);
   }
 
   /** Pulls other computers' ops; tells local listeners when something changed. */

@@ -3,14 +3,12 @@
  * first in every reply (Thunderbird relies on it). Messages go out in batches: one batched meta
  * read per batch, and a body is read only when a body section is asked for, streamed by ranges.
  */
-import type { MessageMeta } from "../../../mail/metaCodec.ts";
+import type { BodyReader, MessageMeta, ReadScope } from "../../../mail/read/index.ts";
 import type { MailEntry } from "../../../mail/uidIndex.ts";
 import { envelopeBytes } from "../protocol/format/envelope.ts";
 import { bodyBytes, bodyStructureBytes } from "../protocol/format/bodyStructure.ts";
 import { ok } from "../protocol/errorResponse.ts";
 import { setHas } from "../session/messageSet.ts";
-import { cachingBodyReader, type BodyReader } from "../bodyReader.ts";
-import { metaReadAhead, prefetchFollowing } from "../metaReadAhead.ts";
 import { locateSection, sectionLiteral, sectionName } from "./fetchSection.ts";
 import type { FetchAttribute, Section } from "../parser/types.ts";
 import type { Selected, Session } from "../session/session.ts";
@@ -18,13 +16,6 @@ import { compactSet, imapDateTime, type WirePart } from "../protocol/wire.ts";
 import { SELECTED, type CommandHandler, type CommandOf } from "./context.ts";
 import { flagList } from "./flags.ts";
 import { entriesOf } from "./selectedHelpers.ts";
-
-/** Messages per batch when bodies are read (a batch's small bodies are held at once)... */
-const BODY_BATCH = 100;
-/** ...and when only meta is (a message list): one storage read per 500 metas. */
-const META_BATCH = 500;
-/** Small bodies of a batch fetched at once before its replies are written (see bodyReader.ts). */
-const PREFETCH_PARALLEL = 16;
 
 const MACROS: Record<"ALL" | "FAST" | "FULL", FetchAttribute["kind"][]> = {
   FAST: ["FLAGS", "INTERNALDATE", "RFC822.SIZE"],
@@ -88,17 +79,11 @@ export const fetch: CommandHandler<"FETCH"> = {
     const markSeen = setsSeen(attrs) && !sel.readOnly;
     const readsBody = attrs.some((a) => BODY_READERS.has(a.kind) && !isTopHeader(a));
     const seenNow = new Set<number>();
-    const size = readsBody ? BODY_BATCH : META_BATCH;
-    const metaBatches = needsMeta
-      ? metaReadAhead(
-          sel.mailbox.messages,
-          entries.map((e) => e.id),
-          size,
-        )
-      : undefined;
-    for (let i = 0; i < entries.length; i += size) {
-      let batch = entries.slice(i, i + size);
-      const metas = await metaBatches?.batch(i);
+    // Batches of 100 when bodies are read (a batch's small bodies are held at once), else of 500.
+    const scope: ReadScope = readsBody ? "body" : needsMeta ? "meta" : "index";
+    const reads = sel.mailbox.read(entries, { scope });
+    for await (const read of reads) {
+      let batch = read.entries;
       if (markSeen) {
         const unseen = batch.filter((e) => !e.flags.includes("\\Seen"));
         if (unseen.length > 0) {
@@ -118,24 +103,21 @@ export const fetch: CommandHandler<"FETCH"> = {
         continue;
       }
       // A fresh reader per batch: the small bodies of one batch are fetched in parallel, then freed.
-      const bodies = cachingBodyReader(sel.mailbox.messages);
-      if (readsBody) await bodies.prefetch([...metas!.values()], PREFETCH_PARALLEL);
-      const read = bodies.read;
+      const bodies = await read.bodies();
       for (const entry of batch) {
         const seq = sel.view.seqOf(entry.uid);
         if (seq === 0) continue;
-        const meta = metas?.get(entry.id);
+        const meta = read.meta.get(entry.id);
         if (needsMeta && !meta) {
           session.server.log("warn", `message UID ${entry.uid} has no meta (expunged elsewhere?)`);
           continue;
         }
         const withFlags = seenNow.has(entry.uid) && !attrs.some((a) => a.kind === "FLAGS");
-        await session.out.line(await fetchLine(read, seq, entry, meta, attrs, withFlags));
+        await session.out.line(await fetchLine(bodies, seq, entry, meta, attrs, withFlags));
       }
     }
     // A message list is read in chunks: the next chunk's meta is on its way before it is asked for.
-    if (needsMeta && !readsBody)
-      prefetchFollowing(sel.mailbox.messages, sel.mailbox.index, entries, META_BATCH);
+    if (scope === "meta") reads.prefetchFollowing();
     // The \Seen set here was just told; only other changes remain to report.
     if (seenNow.size > 0) await session.reportChanges(false, { uids: seenNow, silent: true });
     return ok(`${cmd.uid ? "UID " : ""}FETCH completed`);

@@ -3,8 +3,7 @@
  * literal. Headers of the top-level message come from sealed meta, so a header-only FETCH never
  * reads the body blob; everything else is a ranged read of only the chunks it needs.
  */
-import type { MessageMeta } from "../../../mail/metaCodec.ts";
-import type { BodyReader } from "../bodyReader.ts";
+import type { BodyReader, MessageMeta } from "../../../mail/read/index.ts";
 import { headerFields, sectionRange, type ByteRange } from "../../../mime/index.ts";
 import type { Section } from "../parser/types.ts";
 import type { BytesLiteral, StreamedLiteral } from "../protocol/wire.ts";

@@ -3,14 +3,12 @@
  * (RFC 4731) and SAVE (RFC 5182). Meta is read in batches; body keys decrypt bodies a few at a
  * time (bounded parallelism).
  */
-import type { MessageMeta } from "../../../mail/metaCodec.ts";
-import { metaReadAhead } from "../metaReadAhead.ts";
-import { cachingBodyReader } from "../bodyReader.ts";
 import { ok } from "../protocol/errorResponse.ts";
-import { bodyTextOf, keyNeedsMeta, keyUsesModseq, matches } from "./searchMatch.ts";
+import { keyNeedsMeta, keyUsesModseq, matches } from "./searchMatch.ts";
 import { compactSet, quoted } from "../protocol/wire.ts";
 import { SELECTED, type CommandHandler } from "./context.ts";
 
+/** Messages per batch: one storage read per 500 metas. */
 const META_BATCH = 500;
 /**
  * Messages evaluated at once: bounds how many bodies are being fetched and decrypted in parallel
@@ -26,29 +24,23 @@ export const search: CommandHandler<"SEARCH"> = {
     const useModseq = keyUsesModseq(cmd.key);
     if (useModseq) session.enabled.add("CONDSTORE");
     const index = sel.mailbox.index;
-    const messages = sel.mailbox.messages;
     const view = sel.view;
     const maxUid = view.uids.length ? view.uids[view.uids.length - 1]! : 0;
     const needsMeta = keyNeedsMeta(cmd.key);
     const found: { uid: number; seq: number; modseq: number }[] = [];
+    // The view's messages; one expunged since the view last caught up is undefined: nothing is read.
     const all = view.uids.map((uid) => index.byUid.get(uid));
-    // Ids of a batch of the view (an expunged entry reads nothing: its id is "").
-    const metaBatches = needsMeta
-      ? metaReadAhead(
-          messages,
-          all.map((e) => e?.id ?? ""),
-          META_BATCH,
-        )
-      : undefined;
-    for (let i = 0; i < view.uids.length; i += META_BATCH) {
+    // Bodies are read on demand (read.text), only where cheaper keys have not decided.
+    const scope = needsMeta ? "meta" : "index";
+    for await (const read of sel.mailbox.read(all, { scope, batchSize: META_BATCH })) {
+      const i = read.from;
       const slice = view.uids.slice(i, i + META_BATCH);
-      const entries = all.slice(i, i + META_BATCH);
-      const metas: Map<string, MessageMeta> | undefined = await metaBatches?.batch(i);
+      const entries = read.entries;
       for (let j = 0; j < slice.length; j += PARALLEL) {
         const group = slice.slice(j, j + PARALLEL).map(async (uid, k) => {
           const entry = entries[j + k];
           if (!entry) return;
-          const meta = metas?.get(entry.id);
+          const meta = read.meta.get(entry.id);
           if (needsMeta && !meta) return;
           const seq = i + j + k + 1;
           let text: Promise<string> | undefined;
@@ -59,7 +51,7 @@ export const search: CommandHandler<"SEARCH"> = {
             maxUid,
             saved: session.savedSearch,
             ...(meta ? { meta } : {}),
-            bodyText: () => (text ??= bodyTextOf(meta!, cachingBodyReader(messages).read)),
+            bodyText: () => (text ??= read.text(meta!)),
           });
           if (hit) found.push({ uid, seq, modseq: entry.modseq });
         });

@@ -4,10 +4,9 @@
  * text parts only when a cheaper key has not already decided. Strings match as case-insensitive
  * substrings of the decoded header or text.
  */
-import type { MessageMeta } from "../../../mail/metaCodec.ts";
-import { decodeHeaderText, decodedHeaderValue, decodedHeaderValues, textParts } from "../../../mime/index.ts";
+import type { MessageMeta } from "../../../mail/read/index.ts";
+import { decodeHeaderText, decodedHeaderValue, decodedHeaderValues } from "../../../mime/index.ts";
 import type { MailEntry } from "../../../mail/uidIndex.ts";
-import type { BodyReader } from "../bodyReader.ts";
 import { setHas } from "../session/messageSet.ts";
 import type { SearchKey } from "../parser/types.ts";
 
@@ -171,12 +170,4 @@ function headerContains(meta: MessageMeta, field: string, value: string): boolea
   // HEADER field "" matches every message that has the field (RFC 3501 §6.4.4).
   if (value === "") return values.length > 0;
   return values.some((v) => contains(v, value));
-}
-
-/** Decoded text parts of a message, joined, read through ranged reads of its sealed body. */
-export async function bodyTextOf(meta: MessageMeta, readRange: BodyReader): Promise<string> {
-  const texts: string[] = [];
-  for await (const { text } of textParts(meta.index, (start, end) => readRange(meta, start, end - start)))
-    texts.push(text);
-  return texts.join("\n");
 }

@@ -3,8 +3,8 @@
  * ranged GET for header and chunks), and every later part of it is cut from memory; larger bodies
  * are read by ranges, so they are never held whole.
  */
-import type { MessageMeta } from "../../mail/metaCodec.ts";
-import type { MessageStore } from "../../mail/messageStore.ts";
+import type { MessageMeta } from "../metaCodec.ts";
+import type { MessageStore } from "../messageStore.ts";
 
 /** Reads bytes [start, start+length) of a stored message. */
 export type BodyReader = (meta: MessageMeta, start: number, length: number) => Promise<Uint8Array>;

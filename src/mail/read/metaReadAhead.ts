@@ -3,9 +3,9 @@
  * while the caller works on the current one: on a remote store the round trip then overlaps the
  * work (writing replies, matching a SEARCH) instead of adding to it.
  */
-import type { MessageMeta } from "../../mail/metaCodec.ts";
-import type { MessageStore } from "../../mail/messageStore.ts";
-import { seqOfUid, type MailEntry, type UidIndex } from "../../mail/uidIndex.ts";
+import type { MessageMeta } from "../metaCodec.ts";
+import type { MessageStore } from "../messageStore.ts";
+import { seqOfUid, type MailEntry, type UidIndex } from "../uidIndex.ts";
 
 export interface MetaReadAhead {
   /** The meta of ids [from, from + batch); call with from = 0, batch, 2 * batch, ... in order. */
@@ -32,19 +32,20 @@ export function metaReadAhead(messages: MessageStore, ids: readonly string[], si
 }
 
 /**
- * After a message-list FETCH (sizes, header fields), starts reading the meta of the messages the
- * client is likely to ask for next: the `count` after the last UID it fetched (clients walk their
- * list in chunks), or the `count` before the first when those are read already. Not awaited.
+ * After a message-list FETCH (sizes, header fields) from `first` to `last`, starts reading the meta
+ * of the messages the client is likely to ask for next: the `count` after the last UID it fetched
+ * (clients walk their list in chunks), or the `count` before the first when those are read already.
+ * Not awaited.
  */
 export function prefetchFollowing(
   messages: MessageStore,
   index: UidIndex,
-  fetched: readonly MailEntry[],
+  first: MailEntry,
+  last: MailEntry,
   count: number,
 ): void {
-  if (fetched.length === 0) return;
-  const after = seqOfUid(index, fetched[fetched.length - 1]!.uid); // 1-based: the next one is uids[after]
-  const before = seqOfUid(index, fetched[0]!.uid) - 1;
+  const after = seqOfUid(index, last.uid); // 1-based: the next one is uids[after]
+  const before = seqOfUid(index, first.uid) - 1;
   const idsOf = (uids: number[]) =>
     uids.map((uid) => index.byUid.get(uid)?.id).filter((id): id is string => id !== undefined);
   // Forward first; a client walking backwards finds those read already, and gets the ones before.

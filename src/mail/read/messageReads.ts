@@ -1,0 +1,109 @@
+/**
+ * The one way a command reads the messages of a mailbox, after Aerogramme's
+ * `Query { scope: Index | Partial | Full }`. The caller names the messages by the index entries it
+ * holds (its snapshot: a message expunged since is still asked for, and its meta is simply absent)
+ * and how much to read ahead of it; batches come back in order.
+ *
+ * - "index": nothing is read ahead; a batch holds its entries.
+ * - "meta": each batch's sealed meta in one batched row read, the next batch's read running while
+ *   the caller works on this one (metaReadAhead.ts).
+ * - "body": as "meta", and a batch's body reader first fetches the batch's small bodies, a few at a
+ *   time (bodyReader.ts): FETCH is about to read every body of the batch.
+ *
+ * In every scope a batch can read bodies and text on demand (SEARCH BODY reads a message's text
+ * only when cheaper keys have not decided).
+ */
+import type { MessageStore } from "../messageStore.ts";
+import type { MessageMeta } from "../metaCodec.ts";
+import type { MailEntry, UidIndex } from "../uidIndex.ts";
+import { cachingBodyReader, type BodyReader } from "./bodyReader.ts";
+import { messageText } from "./messageText.ts";
+import { metaReadAhead, prefetchFollowing, type MetaReadAhead } from "./metaReadAhead.ts";
+
+export type ReadScope = "index" | "meta" | "body";
+
+export interface ReadOptions {
+  scope: ReadScope;
+  /**
+   * Messages per batch. By default 100 for "body" (a batch's small bodies are held at once) and 500
+   * otherwise (one storage read per 500 metas). `Infinity`: one batch, every meta read at once.
+   */
+  batchSize?: number;
+}
+
+/** Small bodies of a "body" batch fetched at once before its reader is handed out. */
+const BODY_PREFETCH_PARALLEL = 16;
+const NO_META: ReadonlyMap<string, MessageMeta> = new Map();
+
+export interface ReadBatch<E extends MailEntry | undefined> {
+  /** Position of the batch's first message in the list asked for. */
+  from: number;
+  entries: E[];
+  /** Meta by message id ("meta" and "body"); absent for a message storage holds none for. */
+  meta: ReadonlyMap<string, MessageMeta>;
+  /**
+   * A reader of the batch's bodies (call once per batch): a body up to 1 MiB is read whole once and
+   * cut from memory while the batch is held, a bigger one by ranges.
+   */
+  bodies(): Promise<BodyReader>;
+  /** The decoded text of a message's text parts (SEARCH BODY, TEXT), read for it alone. */
+  text(meta: MessageMeta): Promise<string>;
+}
+
+export class MessageReads<E extends MailEntry | undefined> implements AsyncIterable<ReadBatch<E>> {
+  private readonly size: number;
+  private readonly metaBatches: MetaReadAhead | undefined;
+
+  constructor(
+    private readonly messages: MessageStore,
+    private readonly index: () => UidIndex,
+    private readonly entries: readonly E[],
+    private readonly options: ReadOptions,
+  ) {
+    this.size = options.batchSize ?? (options.scope === "body" ? 100 : 500);
+    // Started now: the first batch's read runs while the caller gets ready.
+    this.metaBatches =
+      options.scope === "index"
+        ? undefined
+        : metaReadAhead(
+            messages,
+            entries.map((e) => e?.id ?? ""),
+            this.size,
+          );
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ReadBatch<E>> {
+    for (let from = 0; from < this.entries.length; from += this.size) {
+      const meta = (await this.metaBatches?.batch(from)) ?? NO_META;
+      yield this.batch(from, meta);
+    }
+  }
+
+  private batch(from: number, meta: ReadonlyMap<string, MessageMeta>): ReadBatch<E> {
+    const messages = this.messages;
+    const prefetch = this.options.scope === "body";
+    return {
+      from,
+      entries: this.entries.slice(from, from + this.size),
+      meta,
+      async bodies() {
+        const reader = cachingBodyReader(messages);
+        if (prefetch) await reader.prefetch([...meta.values()], BODY_PREFETCH_PARALLEL);
+        return reader.read;
+      },
+      text: (m) => messageText(m, cachingBodyReader(messages).read),
+    };
+  }
+
+  /**
+   * After a message list has been read: starts reading the meta the client is likely to ask for
+   * next (a batch after the last of these messages, or before the first). Not awaited.
+   */
+  prefetchFollowing(): void {
+    const first = this.entries.find((e) => e !== undefined);
+    let end = this.entries.length - 1;
+    while (end >= 0 && this.entries[end] === undefined) end--;
+    const last = this.entries[end];
+    if (first && last) prefetchFollowing(this.messages, this.index(), first, last, this.size);
+  }
+}
