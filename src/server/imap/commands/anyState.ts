@@ -1,7 +1,7 @@
 /** CAPABILITY, NOOP, LOGOUT and ID: valid in every state (RFC 3501 §6.1, RFC 2971). */
 import { capabilities } from "../protocol/capabilities.ts";
 import { ok } from "../protocol/errorResponse.ts";
-import { quoted } from "../protocol/wire.ts";
+import { quotedOrLiteral } from "../protocol/wire.ts";
 import { ANY, type CommandHandler } from "./context.ts";
 
 export const capability: CommandHandler<"CAPABILITY"> = {
@@ -54,7 +54,7 @@ export const id: CommandHandler<"ID"> = {
       if (client) session.server.log("debug", `client ID: ${client}`);
     }
     await out.untagged(
-      `ID (${quoted("name")} ${quoted("aerogramme-local")} ${quoted("version")} ${quoted(VERSION)})`,
+      `ID (${quotedOrLiteral("name")} ${quotedOrLiteral("aerogramme-local")} ${quotedOrLiteral("version")} ${quotedOrLiteral(VERSION)})`,
     );
     return ok("ID completed");
   },

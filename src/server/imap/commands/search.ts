@@ -5,7 +5,7 @@
  */
 import { ok } from "../protocol/errorResponse.ts";
 import { keyNeedsMeta, keyUsesModseq, matches } from "./searchMatch.ts";
-import { compactSet, quoted } from "../protocol/wire.ts";
+import { compactSet, quotedOrLiteral } from "../protocol/wire.ts";
 import { SELECTED, type CommandHandler } from "./context.ts";
 
 /** Messages per batch: one storage read per 500 metas. */
@@ -83,7 +83,7 @@ export const search: CommandHandler<"SEARCH"> = {
     }
     const shown = returns.filter((r) => r !== "SAVE");
     if (shown.length === 0) return ok(`${cmd.uid ? "UID " : ""}SEARCH completed, result saved`);
-    let line = `ESEARCH (TAG ${quoted(tag)})${cmd.uid ? " UID" : ""}`;
+    let line = `ESEARCH (TAG ${quotedOrLiteral(tag)})${cmd.uid ? " UID" : ""}`;
     if (numbers.length > 0) {
       if (shown.includes("MIN")) line += ` MIN ${numbers[0]}`;
       if (shown.includes("MAX")) line += ` MAX ${numbers[numbers.length - 1]}`;

@@ -2,6 +2,10 @@
  * Pieces of the IMAP response grammar (RFC 3501 §9): how a value goes on the wire. A response is
  * built as a list of parts; strings that cannot be quoted become literals, and bodies are streamed
  * literals so a 50 MB message never sits whole in memory.
+ *
+ * Strings here are the server's own text (tags, mailbox names, ID values), quoted by the grammar's
+ * rule alone. Strings taken from a message (ENVELOPE, BODYSTRUCTURE) follow Dovecot's stricter
+ * choices instead: format/imapString.ts.
  */
 
 /** A literal whose bytes arrive as chunks; `size` must equal the sum of the chunk lengths. */
@@ -21,34 +25,13 @@ export type WirePart = string | Uint8Array | StreamedLiteral | BytesLiteral;
 
 const QUOTABLE = /^[\x01-\x09\x0b\x0c\x0e-\x7f]*$/;
 
-/** A string as a quoted string when RFC 3501 allows it (7-bit, no CR/LF, not too long), else a literal. */
-export function quoted(s: string): string {
+/**
+ * A string of the server's own (UTF-16 text): quoted when RFC 3501 allows it (7-bit, no NUL, CR or
+ * LF, up to 1024 characters; any number of `"` and `\` escaped), else a literal of its UTF-8 bytes.
+ */
+export function quotedOrLiteral(s: string): string {
   if (s.length <= 1024 && QUOTABLE.test(s)) return `"${s.replace(/[\\"]/g, (c) => "\\" + c)}"`;
-  return literalText(s);
-}
-
-export function literalText(s: string): string {
   return `{${Buffer.byteLength(s)}}\r\n${s}`;
-}
-
-/** A byte string as a literal header plus its bytes. */
-export function literalBytes(bytes: Uint8Array): [string, Uint8Array] {
-  return [`{${bytes.length}}\r\n`, bytes];
-}
-
-export function nstring(s: string | null | undefined): string {
-  return s === null || s === undefined ? "NIL" : quoted(s);
-}
-
-const ATOM_SPECIALS = /[(){ %*"\\\]\x00-\x1f\x7f-\uffff]/;
-
-/** An astring: an atom when it is one, else quoted/literal. */
-export function astring(s: string): string {
-  return s.length > 0 && !ATOM_SPECIALS.test(s) ? s : quoted(s);
-}
-
-export function list(items: string[]): string {
-  return `(${items.join(" ")})`;
 }
 
 /** Compact UID set text for responses ("1:3,7,9:10") from ascending numbers. */

@@ -6,7 +6,8 @@
  * - "nolf" values (dates, ids, descriptions, locations) lose their folding line breaks first;
  * - "for humans" values (subjects, display names) have whitespace runs squeezed to one space and
  *   trimmed; any change, an escape or 8-bit data makes them a literal.
- * Values and results are byte strings: one char per byte.
+ * Values and results are byte strings: one char per byte. The server's own text (tags, mailbox
+ * names) goes through wire.ts's quotedOrLiteral instead, which follows the grammar alone.
  */
 import type { ByteString } from "../../../../mime/types.ts";
 
@@ -16,7 +17,7 @@ function literal(s: ByteString): ByteString {
   return `{${s.length}}\r\n${s}`;
 }
 
-function quoted(s: ByteString): ByteString {
+function quotedBytes(s: ByteString): ByteString {
   return `"${s.replace(/[\r\n]/g, "").replace(/["\\]/g, (c) => "\\" + c)}"`;
 }
 
@@ -38,7 +39,7 @@ export function nstring(value: ByteString | null): ByteString {
       return literal(s);
     }
   }
-  return quoted(s);
+  return quotedBytes(s);
 }
 
 /** string (never NIL). */
