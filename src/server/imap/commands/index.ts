@@ -8,10 +8,13 @@ import { copyMove } from "./copyMove.ts";
 import { fetch } from "./fetch.ts";
 import { idle } from "./idle.ts";
 import { list, lsub } from "./list.ts";
-import { authenticate, login, starttls } from "./login.ts";
-import { create, del, enable, namespace, rename, subscribe } from "./mailboxes.ts";
+import { enable } from "./enable.ts";
+import { authenticate, login } from "./login.ts";
+import { create, del, rename, subscribe } from "./mailboxes.ts";
+import { namespace } from "./namespace.ts";
 import { search } from "./search.ts";
 import { select } from "./select.ts";
+import { starttls } from "./starttls.ts";
 import { status } from "./status.ts";
 import { store } from "./store.ts";
 

@@ -1,5 +1,5 @@
 /**
- * LOGIN, AUTHENTICATE PLAIN (RFC 3501 §6.2, RFC 4616, RFC 4959 SASL-IR) and STARTTLS. The IMAP
+ * LOGIN and AUTHENTICATE PLAIN (RFC 3501 §6.2, RFC 4616, RFC 4959 SASL-IR). The IMAP
  * password is the encryption password: a good one unlocks the account (shared by every session of
  * the user); a bad one answers NO [AUTHENTICATIONFAILED] after the directory's growing delay.
  */
@@ -55,16 +55,5 @@ export const authenticate: CommandHandler<"AUTHENTICATE"> = {
     const creds = response === "=" ? null : decodePlain(response);
     if (!creds) return bad("malformed SASL PLAIN response");
     return openSession(ctx, creds.user, creds.password);
-  },
-};
-
-export const starttls: CommandHandler<"STARTTLS"> = {
-  states: NOT_AUTHENTICATED,
-  async run(ctx) {
-    const { session } = ctx;
-    if (!session.server.tlsAvailable) return bad("STARTTLS is not available: no certificate is configured");
-    if (session.tlsActive) return bad("TLS is already active");
-    ctx.startTlsAfterResponse();
-    return ok("begin TLS negotiation now");
   },
 };

@@ -1,7 +1,4 @@
-/**
- * CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 3501 §6.3.3-7, RFC 6154 CREATE-SPECIAL-USE),
- * NAMESPACE (RFC 2342) and ENABLE (RFC 5161).
- */
+/** CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 3501 §6.3.3-7, RFC 6154 CREATE-SPECIAL-USE). */
 import { AlreadyExists, NotFound } from "../../../errors.ts";
 import type { SpecialUse } from "../../../mail/mailboxList.ts";
 import { no, ok } from "../protocol/errorResponse.ts";
@@ -91,34 +88,5 @@ export const subscribe: CommandHandler<"SUBSCRIBE" | "UNSUBSCRIBE"> = {
       throw err;
     }
     return ok(`${cmd.name} completed`);
-  },
-};
-
-export const namespace: CommandHandler<"NAMESPACE"> = {
-  states: AUTHENTICATED,
-  async run({ out }) {
-    await out.untagged('NAMESPACE (("" "/")) NIL NIL');
-    return ok("NAMESPACE completed");
-  },
-};
-
-const ENABLEABLE = new Set(["CONDSTORE", "QRESYNC"]);
-
-export const enable: CommandHandler<"ENABLE"> = {
-  states: AUTHENTICATED,
-  async run({ session, out }, cmd) {
-    const newly: string[] = [];
-    for (const cap of cmd.capabilities.map((c) => c.toUpperCase())) {
-      if (!ENABLEABLE.has(cap) || session.enabled.has(cap)) continue;
-      session.enabled.add(cap);
-      newly.push(cap);
-      // QRESYNC implies CONDSTORE (RFC 7162 §3.2.3).
-      if (cap === "QRESYNC" && !session.enabled.has("CONDSTORE")) {
-        session.enabled.add("CONDSTORE");
-        newly.push("CONDSTORE");
-      }
-    }
-    await out.untagged(`ENABLED${newly.map((c) => " " + c).join("")}`);
-    return ok("ENABLE completed");
   },
 };
