@@ -124,6 +124,7 @@ export async function probeKeychain(): Promise<KeychainProbe> {
       if (back !== value)
         return { ok: false, reason: "an entry written could not be read back", fix: keychainFix() };
     } finally {
+      // The probe entry is the check's own; the answer above is what the check reports.
       await deleteKeychainSecret(account).catch(() => false);
     }
     return { ok: true };

@@ -5,6 +5,7 @@ export class KeyedQueue {
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const before = this.tails.get(key) ?? Promise.resolve();
     const result = before.then(task, task);
+    // The caller gets `result` and its error; the queue only waits for the task to end.
     const tail = result.catch(() => {});
     this.tails.set(key, tail);
     void tail.then(() => {

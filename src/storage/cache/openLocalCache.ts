@@ -47,6 +47,7 @@ export async function openLocalCache(
   try {
     return await withLocalCache(remote, cache, policy, { name: folder });
   } catch (err) {
+    // The cache is being given up on because of `err`, logged below; its close cannot add to that.
     await cache.close().catch(() => {});
     policy.log?.("warn", `local cache ${folder} could not start (${String(err)}); running without it`);
     return remote;

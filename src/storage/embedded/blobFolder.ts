@@ -42,6 +42,7 @@ export class BlobFolder implements BlobStore {
     const keys: string[] = [];
     for (const name of names) {
       if (name.startsWith(tempPrefix)) {
+        // A put cut short by a crash; never listed, and removed again at the next listing.
         await rm(join(dir, name), { force: true }).catch(() => {});
         continue;
       }
@@ -91,7 +92,7 @@ export class BlobFolder implements BlobStore {
       if (err instanceof AppError) throw err;
       throw unavailable("read the blob", path, err);
     } finally {
-      await fh.close().catch(() => {});
+      await fh.close().catch(() => {}); // read-only: closing cannot lose data
     }
   }
 
@@ -166,7 +167,7 @@ export class BlobFolder implements BlobStore {
       } catch (err) {
         throw unavailable(`copy the blob ${from} to`, join(this.dir, name), err);
       } finally {
-        await source.close().catch(() => {});
+        await source.close().catch(() => {}); // read-only: closing cannot lose data
         await this.refreshKey(to);
       }
     });

@@ -24,7 +24,7 @@ export async function syncFolder(dir: string): Promise<void> {
       throw unavailable("sync the folder", dir, err);
     }
   } finally {
-    await fh?.close().catch(() => {});
+    await fh?.close().catch(() => {}); // a folder handle holds no data of its own
   }
 }
 
@@ -73,7 +73,7 @@ export async function replaceFile(
     }
     await rename(tempPath, finalPath);
   } catch (err) {
-    await rm(tempPath, { force: true }).catch(() => {});
+    await rm(tempPath, { force: true }).catch(() => {}); // the write's own error is rethrown
     throw err;
   }
   await syncDir();

@@ -60,7 +60,7 @@ export async function openEmbeddedStore(
         })()),
     };
   } catch (err) {
-    await lock.release().catch(() => {});
+    await lock.release().catch(() => {}); // the opening error is rethrown; a stale lock is taken over
     throw err;
   }
 }
@@ -77,6 +77,7 @@ async function removeTempFiles(folder: string): Promise<void> {
       (s) => Date.now() - s.mtimeMs,
       () => 0,
     );
+    // Tidying only: a leftover that cannot be removed now is tried again at the next open.
     if (age > 60_000) await rm(path, { force: true }).catch(() => {});
   }
 }

@@ -81,7 +81,7 @@ async function createExclusive(dir: string, path: string, content: string): Prom
     if (fsErrorCode(err) === "EEXIST") return false;
     throw unavailable("create the lock file", path, err);
   } finally {
-    await unlink(temp).catch(() => {});
+    await unlink(temp).catch(() => {}); // gone already once linked as the lock, or never made
   }
 }
 

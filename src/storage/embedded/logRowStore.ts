@@ -117,6 +117,8 @@ export class LogRowStore implements RowStore {
       throw unavailable("open the data folder", dir, err);
     });
     const logPath = join(folder, logName);
+    // A compaction cut short by a crash left this; if it cannot go now, the next compaction
+    // truncates it when it opens the same name.
     await rm(join(folder, compactingName), { force: true }).catch(() => {});
     const exists = await stat(logPath).then(
       () => true,
@@ -159,7 +161,7 @@ export class LogRowStore implements RowStore {
       }
       return new LogRowStore(folder, fh, end, index, options, cut);
     } catch (err) {
-      await fh.close().catch(() => {});
+      await fh.close().catch(() => {}); // the read error below is the one that matters
       throw unavailable("read the row log", logPath, err);
     }
   }
@@ -267,6 +269,7 @@ export class LogRowStore implements RowStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Their own callers got their errors; close only waits for them to end.
     while (this.flushing || this.compacting) await (this.flushing ?? this.compacting)?.catch(() => {});
     for (const giveUp of [...this.pendingPolls]) giveUp();
     await this.segment.retire();

@@ -26,6 +26,6 @@ export class LogSegment {
     if (this.retired) return;
     this.retired = true;
     if (this.readers > 0) await new Promise<void>((resolve) => (this.whenIdle = resolve));
-    await this.fh.close().catch(() => {});
+    await this.fh.close().catch(() => {}); // a retired segment is only read; its data is in the new log
   }
 }

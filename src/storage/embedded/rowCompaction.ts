@@ -79,6 +79,8 @@ export async function compactLog(input: CompactionInput): Promise<void> {
     input.install(out, size);
   } finally {
     if (!installed) {
+      // Best effort: the old log is still the live one, and a leftover temp file is removed at the
+      // next open; the compaction's own error is what its caller sees.
       await out.close().catch(() => {});
       await rm(tempPath, { force: true }).catch(() => {});
     }

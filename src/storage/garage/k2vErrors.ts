@@ -22,6 +22,7 @@ export class K2vHttpError extends Error {
 }
 
 export async function readHttpError(res: Response): Promise<K2vHttpError> {
+  // The status already says what failed; a body that cannot be read only loses its detail.
   const text = await res.text().catch(() => "");
   const date = Date.parse(res.headers.get("date") ?? "");
   const serverDate = Number.isNaN(date) ? undefined : date;

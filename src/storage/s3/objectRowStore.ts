@@ -148,6 +148,7 @@ export class ObjectRowStore implements RowStore {
       if (this.collecting.has(name)) continue;
       const done = this.objects
         .delete(name)
+        // Superseded versions are garbage; any later reader that finds one deletes it again.
         .catch(() => {})
         .finally(() => {
           this.cache.delete(name);
@@ -306,7 +307,7 @@ export class ObjectRowStore implements RowStore {
         const looking = this.rowStateOf(pk, sk);
         const state = await Promise.race([looking, timeUp.then(() => undefined)]);
         if (state === undefined || this.closed) {
-          looking.catch(() => {});
+          looking.catch(() => {}); // abandoned at the deadline; the next poll reads afresh
           break;
         }
         if (state && (!seen || state.live.some((id) => !seen.has(id)))) return state.entry;
