@@ -6,13 +6,12 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { createSecureContext } from "node:tls";
 import type { AccountDirectory } from "../../mail/accountDirectory.ts";
+import type { Log } from "../../log.ts";
 import { Connection } from "./session/connection.ts";
 import type { ServerContext } from "./session/session.ts";
 
 /** RFC 7889 APPENDLIMIT default: 50 MiB, enough for any attachment mail hosts accept. */
 export const DEFAULT_APPEND_LIMIT = 50 * 1024 * 1024;
-
-export type ServerLog = (level: "debug" | "info" | "warn" | "error", message: string) => void;
 
 export interface ImapServerOptions {
   host: string;
@@ -22,7 +21,7 @@ export interface ImapServerOptions {
   accounts?: AccountDirectory;
   tls?: { key: string | Buffer; cert: string | Buffer };
   appendLimit?: number | undefined;
-  log: ServerLog;
+  log: Log;
 }
 
 export interface ImapServer {
