@@ -10,6 +10,7 @@ import type { Store } from "../storage/types.ts";
 import { CliError, EXIT } from "./exitCodes.ts";
 import { openStoreFor } from "./lateModules.ts";
 import { createLogger } from "../log.ts";
+import { CACHEABLE } from "../mail/messageLayout.ts";
 
 export interface Home {
   paths: HomePaths;
@@ -45,10 +46,7 @@ export async function openConfiguredStore(home: Home, settings: Settings): Promi
       dir: home.paths.cacheDir,
       enabled: settings.cache !== "off",
       maxBytes: settings.cacheMaxBytes,
-      // What never changes once written (src/mail/messageStore.ts): each message's sealed meta row
-      // and sealed body. Index ops, checkpoints, watch rows and the key root change: never cached.
-      rowPartitions: ["meta"],
-      blobPrefixes: ["mail/"],
+      ...CACHEABLE,
       log: createLogger(settings.logLevel),
     },
   });
