@@ -8,9 +8,9 @@ import type { Settings } from "../config/settingsSchema.ts";
 import type { BackendConfig } from "../storage/backendConfig.ts";
 import type { Store } from "../storage/types.ts";
 import { CliError, EXIT } from "./exitCodes.ts";
-import { openStoreFor } from "./lateModules.ts";
 import { createLogger } from "../log.ts";
 import { CACHEABLE } from "../mail/messageLayout.ts";
+import { openStore } from "../storage/openStore.ts";
 
 export interface Home {
   paths: HomePaths;
@@ -41,7 +41,7 @@ export async function openConfiguredStore(home: Home, settings: Settings): Promi
   const config = backendOf(home, settings);
   const credentials =
     config.backend === "embedded" ? undefined : await loadStorageCredentials(settings, home.paths);
-  return openStoreFor(config, credentials, {
+  return openStore(config, credentials, {
     cache: {
       dir: home.paths.cacheDir,
       enabled: settings.cache !== "off",

@@ -13,7 +13,6 @@ import { callControl } from "../control/controlClient.ts";
 import type { DeliverResult } from "../../daemon/control/protocol.ts";
 import { EXIT, usageError } from "../exitCodes.ts";
 import { openConfiguredStore, openHome, requireSetUp, type Home } from "../home.ts";
-import { loadIncoming } from "../lateModules.ts";
 
 /** Bigger than any mail a mail host would pass on, small enough to hold in memory. */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -28,7 +27,7 @@ export async function run(flags: { mailbox: string; json?: boolean }): Promise<n
   const raw = withoutEnvelopeLine(await readMessage(process.stdin));
   if (raw.length === 0) throw usageError("standard input is empty: `deliver` reads one message from it");
   const delivery = { mailbox: flags.mailbox, internalDate: Date.now(), raw };
-  const incoming = await loadIncoming();
+  const incoming = await import("../../mail/incoming/index.ts");
 
   let result: DeliverResult & { viaServer: boolean };
   const served = (await callControl(home.paths.controlSocket, { op: "incomingKey" })) as {

@@ -7,7 +7,6 @@ import type { PasswdAction } from "../../daemon/control/protocol.ts";
 import { canAsk, terminalAsker } from "../asker.ts";
 import { EXIT, usageError } from "../exitCodes.ts";
 import { openConfiguredStore, openHome, requireSetUp } from "../home.ts";
-import { loadMail } from "../lateModules.ts";
 import { readStdinLines } from "../stdinLines.ts";
 
 export function runFor(action: PasswdAction) {
@@ -23,7 +22,8 @@ export function runFor(action: PasswdAction) {
       ...(next ? { next } : {}),
     });
     if (viaServer === null) {
-      const mail = await loadMail();
+      // Not loaded when the running server does the work.
+      const mail = await import("../../mail/account.ts");
       const store = await openConfiguredStore(home, settings);
       try {
         if (action === "add") await mail.addPassword(store, current, next!);

@@ -4,13 +4,13 @@
  * "IMAP listening on ADDR:PORT"; logs go to stderr.
  */
 import { readFile } from "node:fs/promises";
-import { isIP } from "node:net";
 import { canAsk, terminalAsker } from "../asker.ts";
 import { callControl } from "../control/controlClient.ts";
 import { startControlServer, type ControlServer } from "../../daemon/control/controlServer.ts";
 import { controlHandlers } from "../../daemon/control/handlers.ts";
 import type { ServerStatus } from "../../daemon/control/protocol.ts";
 import { CliError, EXIT, usageError } from "../exitCodes.ts";
+import { hostPort, isLoopback } from "../listenAddress.ts";
 import {
   backendOf,
   describeBackend,
@@ -19,16 +19,10 @@ import {
   requireSetUp,
   type Home,
 } from "../home.ts";
-import {
-  loadDirectory,
-  loadImapServer,
-  loadIncoming,
-  loadLmtpServer,
-  loadMail,
-  type AccountDirectoryHandle,
-  type ImapServerHandle,
-} from "../lateModules.ts";
-import type { Account } from "../../mail/account.ts";
+import { accountExists } from "../../mail/account.ts";
+import { AccountDirectory } from "../../mail/accountDirectory.ts";
+import { IncomingMover } from "../../mail/incoming/index.ts";
+import { startImapServer } from "../../server/imap/server.ts";
 import { spoolDir } from "./deliver.ts";
 import { createLogger, type Log } from "../../log.ts";
 import { removeRunFile, writeRunFile } from "../../daemon/control/runFile.ts";
@@ -47,17 +41,6 @@ export interface StartFlags {
 /** How long a stop may wait for writes in flight before giving up. */
 const STOP_GRACE_MS = 30_000;
 
-export function isLoopback(host: string): boolean {
-  if (host === "localhost") return true;
-  if (isIP(host) === 4) return host.startsWith("127.");
-  if (isIP(host) === 6) return host === "::1" || host === "0:0:0:0:0:0:0:1";
-  return false;
-}
-
-export function hostPort(host: string, port: number): string {
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 export async function run(flags: StartFlags): Promise<number> {
   const home = await openHome();
   if (!home.settings.isSetUp()) await firstRun(home, flags);
@@ -66,6 +49,7 @@ export async function run(flags: StartFlags): Promise<number> {
   const host = flags.bind ?? settings.imapHost;
   const imapPort = flags.imapPort ?? settings.imapPort;
   const lmtpPort = flags.lmtpPort ?? settings.lmtpPort;
+  if (lmtpPort) throw usageError(lmtpNotImplemented(flags.lmtpPort !== undefined));
   const tlsConfigured = Boolean(settings.tlsCert && settings.tlsKey);
   if (!isLoopback(host)) {
     if (!flags.allowRemote)
@@ -90,12 +74,6 @@ export async function run(flags: StartFlags): Promise<number> {
   const tls = tlsConfigured
     ? { cert: await readFile(settings.tlsCert!), key: await readFile(settings.tlsKey!) }
     : undefined;
-  const [mail, { AccountDirectory }, { startImapServer }, { IncomingMover }] = await Promise.all([
-    loadMail(),
-    loadDirectory(),
-    loadImapServer(),
-    loadIncoming(),
-  ]);
   const backend = backendOf(home, settings);
   log("info", `opening storage: ${describeBackend(backend)}`);
   const store = await openConfiguredStore(home, settings);
@@ -108,40 +86,25 @@ export async function run(flags: StartFlags): Promise<number> {
     closers.length = 0;
   };
   try {
-    if (!(await mail.accountExists(store)))
+    if (!(await accountExists(store)))
       throw new CliError(
         "the storage holds no account: run `aerogramme-local init` to make one",
         EXIT.notSetUp,
       );
-    const unlocked = new AccountDirectory(store, settings.user!);
-    closers.push({ name: "accounts", close: () => unlocked.close() });
+    const directory = new AccountDirectory(store, settings.user!);
+    closers.push({ name: "accounts", close: () => directory.close() });
     // Delivered mail is filed from the first login on: only then is the secret key in memory.
     const mover = new IncomingMover(store, { log });
     closers.push({ name: "incoming mail mover", close: () => mover.close() });
-    const directory = startingMover(unlocked, mover);
-    const imap = await startImapServer({
-      host,
-      port: imapPort,
-      ...(tls ? { tls } : {}),
-      directory,
-      accounts: directory,
-      log,
-    });
+    directory.onLogin((account, password) => void mover.startWith(account, password));
+    const imap = await startImapServer({ host, port: imapPort, ...(tls ? { tls } : {}), directory, log });
     closers.push({ name: "IMAP server", close: () => imap.close() });
-    const imapAddress = addressOf(imap, host, imapPort);
-    let lmtp: { host: string; port: number } | undefined;
-    if (lmtpPort) {
-      const { startLmtpServer } = await loadLmtpServer();
-      const server = await startLmtpServer({ host: "127.0.0.1", port: lmtpPort, store, log });
-      closers.push({ name: "LMTP server", close: () => server.close() });
-      lmtp = addressOf(server, "127.0.0.1", lmtpPort);
-    }
+    const imapAddress = imap.address;
     const startedAt = new Date().toISOString();
     const control: ControlServer = await startControlServer(
       home.paths.controlSocket,
       controlHandlers({
         store,
-        mail,
         directory,
         spoolDir: spoolDir(home),
         mover,
@@ -149,7 +112,6 @@ export async function run(flags: StartFlags): Promise<number> {
           pid: process.pid,
           startedAt,
           imap: { ...imapAddress, starttls: Boolean(tls) },
-          ...(lmtp ? { lmtp } : {}),
           backend: describeBackend(backend),
         }),
       }),
@@ -160,10 +122,8 @@ export async function run(flags: StartFlags): Promise<number> {
       pid: process.pid,
       startedAt,
       imap: imapAddress,
-      ...(lmtp ? { lmtp } : {}),
     });
     closers.push({ name: "run file", close: () => removeRunFile(home.paths.runFile) });
-    if (lmtp) log("info", `LMTP listening on ${hostPort(lmtp.host, lmtp.port)}`);
     log("info", `ready: user ${settings.user}, STARTTLS ${tls ? "on" : "off"}; stop with Ctrl-C or SIGTERM`);
     process.stdout.write(`IMAP listening on ${hostPort(imapAddress.host, imapAddress.port)}\n`);
   } catch (err) {
@@ -173,29 +133,11 @@ export async function run(flags: StartFlags): Promise<number> {
   return waitForStop(log, stopAll);
 }
 
-/** The directory, starting the mover with the account at each successful login (the first one starts it). */
-function startingMover(
-  directory: AccountDirectoryHandle,
-  mover: { startWith(account: Account, password: string): Promise<void> },
-): AccountDirectoryHandle {
-  return {
-    get user() {
-      return directory.user;
-    },
-    async login(user, password) {
-      const account = await directory.login(user, password);
-      // The directory hands out the real Account; lateModules only describes the part the CLI uses.
-      void mover.startWith(account as unknown as Account, password);
-      return account;
-    },
-    forgetVerifier: () => directory.forgetVerifier(),
-    close: () => directory.close(),
-  };
-}
-
-function addressOf(server: ImapServerHandle, host: string, port: number): { host: string; port: number } {
-  if (server.address) return server.address;
-  return { host, port: server.port ?? port };
+/** No LMTP server is built yet: asking for one fails before anything starts, not silently later. */
+function lmtpNotImplemented(fromFlag: boolean): string {
+  const asked = fromFlag ? "--lmtp-port" : "the lmtpPort setting";
+  const undo = fromFlag ? "leave out --lmtp-port" : "`aerogramme-local config set lmtpPort 0`";
+  return `${asked}: this build has no LMTP server yet. Deliver with \`aerogramme-local deliver\` (one message on standard input) instead, and ${undo}.`;
 }
 
 /** Resolves with the exit code once a signal has stopped everything (a second signal forces it). */

@@ -54,7 +54,6 @@ export interface ServerStatus {
   pid: number;
   startedAt: string;
   imap: { host: string; port: number; starttls: boolean };
-  lmtp?: { host: string; port: number };
   backend: string;
   storage: { reachable: boolean; detail: string };
   mailboxes?: { name: string; messages: number }[];

@@ -17,8 +17,6 @@ export interface ImapServerOptions {
   host: string;
   port: number;
   directory: AccountDirectory;
-  /** Same as `directory` (the CLI passes both names). */
-  accounts?: AccountDirectory;
   tls?: { key: string | Buffer; cert: string | Buffer };
   appendLimit?: number | undefined;
   log: Log;
@@ -37,7 +35,7 @@ export async function startImapServer(opts: ImapServerOptions): Promise<ImapServ
     ? createSecureContext({ key: opts.tls.key, cert: opts.tls.cert })
     : undefined;
   const context: ServerContext = {
-    directory: opts.directory ?? opts.accounts,
+    directory: opts.directory,
     tlsAvailable: secureContext !== undefined,
     appendLimit: opts.appendLimit ?? DEFAULT_APPEND_LIMIT,
     log: opts.log,
