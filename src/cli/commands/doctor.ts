@@ -14,7 +14,8 @@ import type { BackendConfig, StorageCredentials } from "../../storage/backendCon
 import { callControl } from "../control/controlClient.ts";
 import type { ServerStatus } from "../../daemon/control/protocol.ts";
 import { describeError, EXIT } from "../exitCodes.ts";
-import { backendOf, openConfiguredStore, openHome, type Home } from "../home.ts";
+import { backendOf, openHomeStore } from "../../daemon/homeStore.ts";
+import { openHome, type Home } from "../home.ts";
 import { checkReachable } from "../setup/endpointCheck.ts";
 import { checkK2v } from "../setup/k2vProbe.ts";
 import { checkBucket, checkWritable } from "../setup/s3Probe.ts";
@@ -79,7 +80,7 @@ export async function diagnose(): Promise<Check[]> {
           },
     );
   }
-  const backend = home && settings && setUp ? backendOf(home, settings) : undefined;
+  const backend = home && settings && setUp ? backendOf(home.paths, settings) : undefined;
   const needsKeychain =
     backend !== undefined && backend.backend !== "embedded" && settings?.credentialsStore !== "file";
 
@@ -162,7 +163,7 @@ async function embeddedChecks(
 /** Opens the store and looks for the key root. */
 async function accountCheck(home: Home, settings: Settings): Promise<Check> {
   try {
-    const store = await openConfiguredStore(home, settings);
+    const store = await openHomeStore(home.paths, settings);
     try {
       const { accountExists } = await import("../../mail/account.ts");
       const present = await accountExists(store);

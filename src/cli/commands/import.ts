@@ -10,7 +10,8 @@ import { canAsk, terminalAsker } from "../asker.ts";
 import { callControl } from "../control/controlClient.ts";
 import type { JobStatus, TransferFormat, TransferRequest } from "../../daemon/control/protocol.ts";
 import { CliError, EXIT, usageError } from "../exitCodes.ts";
-import { openConfiguredStore, openHome, requireSetUp, type Home } from "../home.ts";
+import { openHomeStore } from "../../daemon/homeStore.ts";
+import { openHome, requireSetUp, type Home } from "../home.ts";
 import { readStdinLines } from "../stdinLines.ts";
 import type { ImportSummary, TransferProgress } from "../../mail/importExport/index.ts";
 
@@ -58,7 +59,7 @@ export async function transfer(
       import("../../mail/importExport/index.ts"),
       import("../../mail/account.ts"),
     ]);
-    const store = await openConfiguredStore(home, settings);
+    const store = await openHomeStore(home.paths, settings);
     try {
       const account = await openAccount(store, password);
       try {

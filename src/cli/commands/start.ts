@@ -1,31 +1,15 @@
 /**
  * `start`: serve IMAP in the foreground until SIGINT or SIGTERM. On a fresh home it first walks
- * through init with the embedded backend. Prints exactly one line on stdout when ready:
- * "IMAP listening on ADDR:PORT"; logs go to stderr.
+ * through init with the embedded backend. It checks its options, starts the daemon (src/daemon/)
+ * and prints exactly one line on stdout when ready: "IMAP listening on ADDR:PORT"; logs go to stderr.
  */
-import { readFile } from "node:fs/promises";
+import type { ServerStatus } from "../../daemon/control/protocol.ts";
+import { createLogger, type Log } from "../../log.ts";
 import { canAsk, terminalAsker } from "../asker.ts";
 import { callControl } from "../control/controlClient.ts";
-import { startControlServer, type ControlServer } from "../../daemon/control/controlServer.ts";
-import { controlHandlers } from "../../daemon/control/handlers.ts";
-import type { ServerStatus } from "../../daemon/control/protocol.ts";
 import { CliError, EXIT, usageError } from "../exitCodes.ts";
+import { openHome, requireSetUp, type Home } from "../home.ts";
 import { hostPort, isLoopback } from "../listenAddress.ts";
-import {
-  backendOf,
-  describeBackend,
-  openConfiguredStore,
-  openHome,
-  requireSetUp,
-  type Home,
-} from "../home.ts";
-import { accountExists } from "../../mail/account.ts";
-import { AccountDirectory } from "../../mail/accountDirectory.ts";
-import { IncomingMover } from "../../mail/incoming/index.ts";
-import { startImapServer } from "../../server/imap/server.ts";
-import { spoolDir } from "./deliver.ts";
-import { createLogger, type Log } from "../../log.ts";
-import { removeRunFile, writeRunFile } from "../../daemon/control/runFile.ts";
 import { runInitFlow } from "../setup/initFlow.ts";
 import { summary } from "./init.ts";
 
@@ -50,13 +34,12 @@ export async function run(flags: StartFlags): Promise<number> {
   const imapPort = flags.imapPort ?? settings.imapPort;
   const lmtpPort = flags.lmtpPort ?? settings.lmtpPort;
   if (lmtpPort) throw usageError(lmtpNotImplemented(flags.lmtpPort !== undefined));
-  const tlsConfigured = Boolean(settings.tlsCert && settings.tlsKey);
   if (!isLoopback(host)) {
     if (!flags.allowRemote)
       throw usageError(
         `refusing to listen on ${host}: that is reachable from other computers. Add --allow-remote if you mean it (TLS must be configured: \`aerogramme-local init --tls\` or \`config set tlsCert/tlsKey\`).`,
       );
-    if (!tlsConfigured)
+    if (!(settings.tlsCert && settings.tlsKey))
       throw usageError(
         `refusing to listen on ${host} without TLS: set tlsCert and tlsKey (\`aerogramme-local config set tlsCert FILE\`) first`,
       );
@@ -71,66 +54,15 @@ export async function run(flags: StartFlags): Promise<number> {
       EXIT.alreadyRunning,
     );
 
-  const tls = tlsConfigured
-    ? { cert: await readFile(settings.tlsCert!), key: await readFile(settings.tlsKey!) }
-    : undefined;
-  const backend = backendOf(home, settings);
-  log("info", `opening storage: ${describeBackend(backend)}`);
-  const store = await openConfiguredStore(home, settings);
-  const closers: { name: string; close: () => Promise<void> }[] = [
-    { name: "storage", close: () => store.close() },
-  ];
-  const stopAll = async () => {
-    for (const c of closers.reverse())
-      await c.close().catch((err) => log("error", `closing ${c.name}: ${String(err)}`));
-    closers.length = 0;
-  };
-  try {
-    if (!(await accountExists(store)))
-      throw new CliError(
-        "the storage holds no account: run `aerogramme-local init` to make one",
-        EXIT.notSetUp,
-      );
-    const directory = new AccountDirectory(store, settings.user!);
-    closers.push({ name: "accounts", close: () => directory.close() });
-    // Delivered mail is filed from the first login on: only then is the secret key in memory.
-    const mover = new IncomingMover(store, { log });
-    closers.push({ name: "incoming mail mover", close: () => mover.close() });
-    directory.onLogin((account, password) => void mover.startWith(account, password));
-    const imap = await startImapServer({ host, port: imapPort, ...(tls ? { tls } : {}), directory, log });
-    closers.push({ name: "IMAP server", close: () => imap.close() });
-    const imapAddress = imap.address;
-    const startedAt = new Date().toISOString();
-    const control: ControlServer = await startControlServer(
-      home.paths.controlSocket,
-      controlHandlers({
-        store,
-        directory,
-        spoolDir: spoolDir(home),
-        mover,
-        status: () => ({
-          pid: process.pid,
-          startedAt,
-          imap: { ...imapAddress, starttls: Boolean(tls) },
-          backend: describeBackend(backend),
-        }),
-      }),
-      log,
-    );
-    closers.push({ name: "control socket", close: () => control.close() });
-    await writeRunFile(home.paths.runFile, {
-      pid: process.pid,
-      startedAt,
-      imap: imapAddress,
-    });
-    closers.push({ name: "run file", close: () => removeRunFile(home.paths.runFile) });
-    log("info", `ready: user ${settings.user}, STARTTLS ${tls ? "on" : "off"}; stop with Ctrl-C or SIGTERM`);
-    process.stdout.write(`IMAP listening on ${hostPort(imapAddress.host, imapAddress.port)}\n`);
-  } catch (err) {
-    await stopAll();
-    throw err;
-  }
-  return waitForStop(log, stopAll);
+  // The daemon and everything it serves are loaded only now: the refusals above answer at once.
+  const { startDaemon } = await import("../../daemon/daemon.ts");
+  const daemon = await startDaemon({ paths: home.paths, settings, imap: { host, port: imapPort }, log });
+  log(
+    "info",
+    `ready: user ${settings.user}, STARTTLS ${daemon.imap.starttls ? "on" : "off"}; stop with Ctrl-C or SIGTERM`,
+  );
+  process.stdout.write(`IMAP listening on ${hostPort(daemon.imap.host, daemon.imap.port)}\n`);
+  return waitForStop(log, () => daemon.close());
 }
 
 /** No LMTP server is built yet: asking for one fails before anything starts, not silently later. */

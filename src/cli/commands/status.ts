@@ -9,7 +9,8 @@ import { storageCheck } from "../../daemon/control/storageCheck.ts";
 import type { ServerStatus } from "../../daemon/control/protocol.ts";
 import { processAlive, readRunFile } from "../../daemon/control/runFile.ts";
 import { describeError, EXIT } from "../exitCodes.ts";
-import { backendOf, describeBackend, openConfiguredStore, openHome, requireSetUp } from "../home.ts";
+import { backendOf, describeBackend, openHomeStore } from "../../daemon/homeStore.ts";
+import { openHome, requireSetUp } from "../home.ts";
 import { readStdinLines } from "../stdinLines.ts";
 import type { BackendConfig } from "../../storage/backendConfig.ts";
 import { thunderbirdSettings, thunderbirdSettingsJson } from "../thunderbird.ts";
@@ -32,7 +33,7 @@ export async function run(flags: { json?: boolean; passwordStdin?: boolean }): P
   const home = await openHome();
   const settings = requireSetUp(home);
   const password = flags.passwordStdin ? (await readStdinLines(1, ["the account password"]))[0] : undefined;
-  const backend = backendOf(home, settings);
+  const backend = backendOf(home.paths, settings);
   const starttls = Boolean(settings.tlsCert && settings.tlsKey);
   const report: StatusReport = {
     home: home.paths.configDir,
@@ -89,7 +90,7 @@ async function fillFromStore(
 ): Promise<void> {
   let store;
   try {
-    store = await openConfiguredStore(home, settings);
+    store = await openHomeStore(home.paths, settings);
   } catch (err) {
     report.storage = { reachable: false, detail: describeError(err).message };
     return;

@@ -9,6 +9,13 @@
  * A delivered message is bigger than a request line may be: `deliver` seals it to the public key
  * (`incomingKey`), writes it to the home's spool folder and names the file in the request.
  */
+import { join } from "node:path";
+import type { HomePaths } from "../../config/homePaths.ts";
+
+/** Where `deliver` leaves sealed messages for the running server of this home. */
+export function spoolDir(paths: HomePaths): string {
+  return join(paths.configDir, "spool");
+}
 
 export type PasswdAction = "add" | "change" | "remove";
 
