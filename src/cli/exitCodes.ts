@@ -26,8 +26,6 @@ export const EXIT = {
   damaged: 8,
   /** init on a home that is already set up. */
   alreadySetUp: 9,
-  /** The command or option is not available in this build yet. */
-  notAvailable: 10,
   /** Interrupted (Ctrl-C at a prompt). */
   interrupted: 130,
 } as const;

@@ -1,15 +1,11 @@
 /**
- * What every command starts from: this home's paths and its settings, and the store they name.
+ * What every command starts from: this home's paths and its settings (the store they name is opened
+ * by daemon/homeStore.ts).
  */
-import { loadStorageCredentials } from "../config/credentials.ts";
 import { homePaths, type HomePaths } from "../config/homePaths.ts";
-import { backendConfigOf, SettingsFile } from "../config/settings.ts";
+import { SettingsFile } from "../config/settings.ts";
 import type { Settings } from "../config/settingsSchema.ts";
-import type { BackendConfig } from "../storage/backendConfig.ts";
-import type { Store } from "../storage/types.ts";
 import { CliError, EXIT } from "./exitCodes.ts";
-import { openStoreFor } from "./lateModules.ts";
-import { createLogger } from "../log.ts";
 
 export interface Home {
   paths: HomePaths;
@@ -29,39 +25,4 @@ export function requireSetUp(home: Home): Settings {
       EXIT.notSetUp,
     );
   return home.settings.all();
-}
-
-export function backendOf(home: Home, settings: Settings): BackendConfig {
-  return backendConfigOf(settings, home.paths.defaultDataDir);
-}
-
-/** Opens the configured store, with the secrets from the keychain (or the credentials file) when it needs them. */
-export async function openConfiguredStore(home: Home, settings: Settings): Promise<Store> {
-  const config = backendOf(home, settings);
-  const credentials =
-    config.backend === "embedded" ? undefined : await loadStorageCredentials(settings, home.paths);
-  return openStoreFor(config, credentials, {
-    cache: {
-      dir: home.paths.cacheDir,
-      enabled: settings.cache !== "off",
-      maxBytes: settings.cacheMaxBytes,
-      // What never changes once written (src/mail/messageStore.ts): each message's sealed meta row
-      // and sealed body. Index ops, checkpoints, watch rows and the key root change: never cached.
-      rowPartitions: ["meta"],
-      blobPrefixes: ["mail/"],
-      log: createLogger(settings.logLevel),
-    },
-  });
-}
-
-/** "garage at http://..., bucket mail" */
-export function describeBackend(config: BackendConfig): string {
-  switch (config.backend) {
-    case "embedded":
-      return `embedded, folder ${config.dataDir}`;
-    case "garage":
-      return `garage, S3 ${config.s3Endpoint}, K2V ${config.k2vEndpoint}, bucket ${config.bucket}`;
-    case "s3":
-      return `s3, ${config.s3Endpoint}, bucket ${config.bucket}`;
-  }
 }

@@ -36,7 +36,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(add --help for usage)")
     .addHelpText(
       "after",
-      "\nExit codes: see docs/cli.md (0 ok, 1 error, 2 usage, 3 wrong password, 4 storage unavailable,\n5 already running, 6 not set up, 7 keychain, 8 damaged data, 9 already set up, 10 not available yet).",
+      "\nExit codes: see docs/cli.md (0 ok, 1 error, 2 usage, 3 wrong password, 4 storage unavailable,\n5 already running, 6 not set up, 7 keychain, 8 damaged data, 9 already set up).",
     );
 
   program
@@ -68,7 +68,11 @@ export function buildProgram(): Command {
     .description("serve IMAP in the foreground (walks through init first on a fresh machine)")
     .option("--imap-port <n>", "IMAP port (default 1143; 0 picks a free one)", port(true))
     .option("--bind <addr>", "address to listen on (default 127.0.0.1)")
-    .option("--lmtp-port <n>", "also accept LMTP delivery on 127.0.0.1:N (default off)", port(true))
+    .option(
+      "--lmtp-port <n>",
+      "LMTP delivery on 127.0.0.1:N: not implemented yet, refused (use deliver)",
+      port(true),
+    )
     .option("--allow-remote", "allow --bind off loopback (needs TLS configured)")
     .option("--user <name>", "first run only: the IMAP login name")
     .option("--password-stdin", "first run only: read the new account password from standard input")

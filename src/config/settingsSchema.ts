@@ -23,7 +23,7 @@ export interface Settings {
   user?: string;
   imapHost: string;
   imapPort: number;
-  /** 0: no LMTP listener. */
+  /** 0: no LMTP listener. No LMTP server is built yet: `start` refuses any other value. */
   lmtpPort: number;
   tlsCert?: string;
   tlsKey?: string;
@@ -86,7 +86,12 @@ export const SETTINGS_SCHEMA = {
   },
   imapHost: { type: "string", minLength: 1, description: "address the IMAP server binds" },
   imapPort: { type: "integer", minimum: 1, maximum: 65535, description: "IMAP port" },
-  lmtpPort: { type: "integer", minimum: 0, maximum: 65535, description: "LMTP port on 127.0.0.1, 0 = off" },
+  lmtpPort: {
+    type: "integer",
+    minimum: 0,
+    maximum: 65535,
+    description: "LMTP port on 127.0.0.1, 0 = off (not implemented yet: start refuses others)",
+  },
   tlsCert: { type: "string", minLength: 1, description: "PEM certificate for STARTTLS" },
   tlsKey: { type: "string", minLength: 1, description: "PEM private key for STARTTLS" },
   logLevel: { type: "string", enum: [...LOG_LEVELS], description: "least important log level shown" },

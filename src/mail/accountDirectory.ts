@@ -18,6 +18,7 @@ export class AccountDirectory {
   private readonly hmacKey = randomBytes(32);
   private failures = 0;
   private readonly unlocking = new Mutex();
+  private readonly loginListeners: ((account: Account, password: string) => void)[] = [];
 
   constructor(
     private readonly store: Store,
@@ -46,6 +47,7 @@ export class AccountDirectory {
           }
         }
         this.failures = 0;
+        for (const listener of this.loginListeners) listener(this.account, password);
         return this.account;
       } catch (err) {
         if (!(err instanceof AuthFailed)) throw err;
@@ -55,6 +57,14 @@ export class AccountDirectory {
         throw new AuthFailed("unknown user or wrong password");
       }
     });
+  }
+
+  /**
+   * Called after every successful login, with the password that opened it (the daemon starts the
+   * incoming mail mover from the first one: only then is the secret key at hand).
+   */
+  onLogin(listener: (account: Account, password: string) => void): void {
+    this.loginListeners.push(listener);
   }
 
   /** Forget the cached password check (after a password change). */

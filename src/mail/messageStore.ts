@@ -21,9 +21,9 @@ import { NotFound, Tampered } from "../errors.ts";
 import { indexMessageBytes, toCrlfBytes } from "../mime/index.ts";
 import type { Store } from "../storage/types.ts";
 import { newMailId } from "./ids.ts";
+import { bodyBlobKey, META_PK } from "./messageLayout.ts";
 import { decodeMeta, encodeMeta, type MessageMeta } from "./metaCodec.ts";
 
-const META_PK = "meta";
 /** Up to this many bytes before a range are fetched too, to get the stream header in the same GET. */
 const ONE_GET_SLACK = 256 * 1024;
 const metaContext = (mailId: string): SealContext => ({
@@ -75,7 +75,7 @@ export class MessageStore {
     const raw = toCrlfBytes(original);
     const index = indexMessageBytes(raw);
     const key = randomKey();
-    const blob = `mail/${mailId}`;
+    const blob = bodyBlobKey(mailId);
     const meta: MessageMeta = {
       v: 1,
       internalDate,
@@ -221,7 +221,7 @@ export class MessageStore {
   async copy(mailId: string): Promise<string> {
     const meta = await this.meta(mailId);
     const copyId = newMailId();
-    const blob = `mail/${copyId}`;
+    const blob = bodyBlobKey(copyId);
     await this.store.blobs.copy(meta.blob, blob);
     await this.writeMeta(copyId, { ...meta, blob });
     return copyId;

@@ -2,10 +2,12 @@
  * Runs the real `aerogramme-local` binary as a person or a script would: a fresh temp home per test
  * (AEROGRAMME_LOCAL_HOME), secrets on stdin, bounded waits, processes stopped by PID.
  */
+import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { after, before } from "node:test";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 export const BIN = join(REPO, "bin/aerogramme-local.js");
@@ -121,4 +123,93 @@ export async function freePort(): Promise<number> {
       server.close(() => resolvePort(port));
     });
   });
+}
+
+export interface SetUpHome {
+  /** The home folder (AEROGRAMME_LOCAL_HOME) made by `before`. */
+  readonly dir: string;
+}
+
+interface HomeOptions {
+  password: string;
+  /** The IMAP login name given to init (default "alice"). */
+  user?: string;
+  /** Puts what the tests need into the home once it is set up (before any server starts). */
+  prepare?: (dir: string) => Promise<void>;
+}
+
+/**
+ * For the tests of one describe block: a temp home where `init` made an embedded account (before
+ * them), removed after them.
+ */
+export function withSetUpHome(opts: HomeOptions): SetUpHome {
+  return setUpHomeHooks(opts, {});
+}
+
+export interface ServerFixture extends SetUpHome {
+  /** The server `before` started (or `start()`, with `start: "manual"`). */
+  readonly server: RunningServer;
+  /** Starts `start --imap-port 0` on the home now; for tests that first need no server running. */
+  start(): Promise<RunningServer>;
+}
+
+/**
+ * For the tests of one describe block: a set-up home (as withSetUpHome) and `start --imap-port 0`
+ * on it, before them unless `start: "manual"`. After them the server is killed by its PID (unless
+ * a test stopped it already), then the home is removed.
+ */
+export function withRunningServer(opts: HomeOptions & { start?: "before" | "manual" }): ServerFixture {
+  let server: RunningServer | undefined;
+  const start = async () => {
+    assert.equal(server, undefined, "the fixture's server is already started");
+    server = await startServer(["--imap-port", "0"], { home: home.dir });
+    return server;
+  };
+  const home = setUpHomeHooks(opts, {
+    ...(opts.start === "manual" ? {} : { ready: start }),
+    beforeRemove: async () => {
+      await server?.stop("SIGKILL");
+    },
+  });
+  return {
+    get dir() {
+      return home.dir;
+    },
+    get server() {
+      if (!server) throw new Error("the server is not started yet");
+      return server;
+    },
+    start,
+  };
+}
+
+/** One `before` and one `after` (node:test runs `after` hooks in the order they were declared). */
+function setUpHomeHooks(
+  opts: HomeOptions,
+  extra: { ready?: () => Promise<unknown>; beforeRemove?: () => Promise<void> },
+): SetUpHome {
+  let home: { dir: string; cleanup: () => Promise<void> } | undefined;
+  before(async () => {
+    home = await tempHome();
+    const r = await runCli(["init", "--user", opts.user ?? "alice", "--password-stdin"], {
+      home: home.dir,
+      input: `${opts.password}\n`,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    await opts.prepare?.(home.dir);
+    await extra.ready?.();
+  });
+  after(async () => {
+    try {
+      await extra.beforeRemove?.();
+    } finally {
+      await home?.cleanup();
+    }
+  });
+  return {
+    get dir() {
+      if (!home) throw new Error("the home is made in `before`: use it inside a test");
+      return home.dir;
+    },
+  };
 }

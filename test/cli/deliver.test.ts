@@ -1,6 +1,6 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
+import { runCli, tempHome, withRunningServer, type RunningServer } from "./cliHarness.ts";
 
 const PASSWORD = "deliver test password";
 
@@ -51,20 +51,8 @@ describe("deliver without a server", () => {
 });
 
 describe("deliver, then start, then a client sees the mail", () => {
-  let home: { dir: string; cleanup: () => Promise<void> };
-  let server: RunningServer | undefined;
-  before(async () => {
-    home = await tempHome();
-    const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
-      home: home.dir,
-      input: `${PASSWORD}\n`,
-    });
-    assert.equal(r.code, 0, r.stderr);
-  });
-  after(async () => {
-    await server?.stop("SIGKILL");
-    await home.cleanup();
-  });
+  // The first test delivers with no server running: it is started by the second.
+  const home = withRunningServer({ password: PASSWORD, start: "manual" });
 
   test("with no server and no password: queued, exit 0, one line; an empty message is refused (2)", async () => {
     const r = await runCli(["deliver"], {
@@ -88,7 +76,7 @@ describe("deliver, then start, then a client sees the mail", () => {
   });
 
   test("after start and a login, the queued mail is in INBOX (a missing mailbox falls back to INBOX), envelope line dropped", async () => {
-    server = await startServer(["--imap-port", "0"], { home: home.dir });
+    const server = await home.start();
     const client = await connect(server);
     try {
       const subjects = await subjectsWhenThere(client, "INBOX", 2);
@@ -116,7 +104,7 @@ describe("deliver, then start, then a client sees the mail", () => {
     });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "Delivered to Archive.\n");
-    const client = await connect(server!);
+    const client = await connect(home.server);
     try {
       assert.deepEqual(await subjectsWhenThere(client, "Archive", 1), ["while running"]);
     } finally {

@@ -1,8 +1,8 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, readdir, readFile, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
+import { runCli, withRunningServer, withSetUpHome } from "./cliHarness.ts";
 
 const PASSWORD = "import export test password";
 
@@ -63,18 +63,13 @@ const EXPECTED_MAILDIR: [string, string][] = [
 ];
 
 describe("import and export with no server running", () => {
-  let home: { dir: string; cleanup: () => Promise<void> };
-  before(async () => {
-    home = await tempHome();
-    const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
-      home: home.dir,
-      input: `${PASSWORD}\n`,
-    });
-    assert.equal(r.code, 0, r.stderr);
-    await writeFile(join(home.dir, "in.mbox"), MBOX);
-    await writeMaildir(join(home.dir, "in-maildir"));
+  const home = withSetUpHome({
+    password: PASSWORD,
+    prepare: async (dir) => {
+      await writeFile(join(dir, "in.mbox"), MBOX);
+      await writeMaildir(join(dir, "in-maildir"));
+    },
   });
-  after(() => home.cleanup());
 
   test("an mbox goes in (format guessed, mailbox created) and comes back byte for byte", async () => {
     const r = await runCli(
@@ -178,21 +173,9 @@ describe("import and export with no server running", () => {
 });
 
 describe("import and export through a running server", () => {
-  let home: { dir: string; cleanup: () => Promise<void> };
-  let server: RunningServer | undefined;
-  before(async () => {
-    home = await tempHome();
-    const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
-      home: home.dir,
-      input: `${PASSWORD}\n`,
-    });
-    assert.equal(r.code, 0, r.stderr);
-    await writeMaildir(join(home.dir, "in-maildir"));
-    server = await startServer(["--imap-port", "0"], { home: home.dir });
-  });
-  after(async () => {
-    await server?.stop("SIGKILL");
-    await home.cleanup();
+  const home = withRunningServer({
+    password: PASSWORD,
+    prepare: (dir) => writeMaildir(join(dir, "in-maildir")),
   });
 
   test("import goes through the server (which holds the store) and an IMAP client sees the mail with its flags", async () => {
@@ -208,8 +191,8 @@ describe("import and export through a running server", () => {
 
     const { ImapFlow } = await import("imapflow");
     const client = new ImapFlow({
-      host: server!.host,
-      port: server!.port,
+      host: home.server.host,
+      port: home.server.port,
       secure: false,
       auth: { user: "alice", pass: PASSWORD },
       logger: false,

@@ -3,7 +3,14 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
+import {
+  runCli,
+  startServer,
+  tempHome,
+  withRunningServer,
+  withSetUpHome,
+  type RunningServer,
+} from "./cliHarness.ts";
 
 const PASSWORD = "start test password";
 
@@ -33,16 +40,7 @@ function greeting(host: string, port: number): Promise<string> {
 }
 
 describe("start refuses to listen off loopback unless asked in so many words", () => {
-  let home: { dir: string; cleanup: () => Promise<void> };
-  before(async () => {
-    home = await tempHome();
-    const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
-      home: home.dir,
-      input: `${PASSWORD}\n`,
-    });
-    assert.equal(r.code, 0, r.stderr);
-  });
-  after(() => home.cleanup());
+  const home = withSetUpHome({ password: PASSWORD });
 
   test("--bind 0.0.0.0 without --allow-remote is refused (2)", async () => {
     const r = await runCli(["start", "--bind", "0.0.0.0"], { home: home.dir });
@@ -54,6 +52,26 @@ describe("start refuses to listen off loopback unless asked in so many words", (
     const r = await runCli(["start", "--bind", "0.0.0.0", "--allow-remote"], { home: home.dir });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /without TLS/);
+  });
+
+  test("--lmtp-port and the lmtpPort setting are refused (2) with deliver as the way in; doctor fails the setting", async () => {
+    const flag = await runCli(["start", "--imap-port", "0", "--lmtp-port", "2525"], { home: home.dir });
+    assert.equal(flag.code, 2, flag.stderr);
+    assert.match(flag.stderr, /--lmtp-port: this build has no LMTP server yet.*aerogramme-local deliver/);
+    assert.equal((await runCli(["config", "set", "lmtpPort", "2525"], { home: home.dir })).code, 0);
+    try {
+      const setting = await runCli(["start", "--imap-port", "0"], { home: home.dir });
+      assert.equal(setting.code, 2, setting.stderr);
+      assert.match(setting.stderr, /the lmtpPort setting: .*config set lmtpPort 0/);
+      const doctor = await runCli(["doctor", "--json"], { home: home.dir });
+      assert.equal(doctor.code, 1);
+      const lmtp = (JSON.parse(doctor.stdout) as { checks: { name: string; status: string }[] }).checks.find(
+        (c) => c.name === "LMTP port",
+      );
+      assert.equal(lmtp?.status, "fail", doctor.stdout);
+    } finally {
+      await runCli(["config", "set", "lmtpPort", "0"], { home: home.dir });
+    }
   });
 
   test("without a terminal or --password-stdin, start on a fresh home says how to set up (6)", async () => {
@@ -69,25 +87,11 @@ describe("start refuses to listen off loopback unless asked in so many words", (
 });
 
 describe("start, status and passwd with a running server", () => {
-  let home: { dir: string; cleanup: () => Promise<void> };
-  let server: RunningServer | undefined;
-  before(async () => {
-    home = await tempHome();
-    const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
-      home: home.dir,
-      input: `${PASSWORD}\n`,
-    });
-    assert.equal(r.code, 0, r.stderr);
-    server = await startServer(["--imap-port", "0"], { home: home.dir });
-  });
-  after(async () => {
-    await server?.stop("SIGKILL");
-    await home.cleanup();
-  });
+  const home = withRunningServer({ password: PASSWORD });
 
   test("serves IMAP on 127.0.0.1 and prints exactly one ready line", async () => {
-    assert.equal(server!.host, "127.0.0.1");
-    assert.match(await greeting(server!.host, server!.port), /^\* OK/);
+    assert.equal(home.server.host, "127.0.0.1");
+    assert.match(await greeting(home.server.host, home.server.port), /^\* OK/);
   });
 
   test("status reaches the running server: pid, port, storage, and mail counts with the password", async () => {
@@ -101,7 +105,7 @@ describe("start, status and passwd with a running server", () => {
     };
     assert.deepEqual(
       [report.running, report.pid, report.imap.port, report.storage.reachable],
-      [true, server!.child.pid, server!.port, true],
+      [true, home.server.child.pid, home.server.port, true],
     );
     const counted = await runCli(["status", "--json", "--password-stdin"], {
       home: home.dir,
@@ -118,8 +122,8 @@ describe("start, status and passwd with a running server", () => {
   test("a real client logs in, appends a message and fetches it back", async () => {
     const { ImapFlow } = await import("imapflow");
     const client = new ImapFlow({
-      host: server!.host,
-      port: server!.port,
+      host: home.server.host,
+      port: home.server.port,
       secure: false,
       auth: { user: "alice", pass: PASSWORD },
       logger: false,
@@ -162,16 +166,16 @@ describe("start, status and passwd with a running server", () => {
   test("a second start for the same home exits 5 and names the running one", async () => {
     const r = await runCli(["start", "--imap-port", "0"], { home: home.dir });
     assert.equal(r.code, 5);
-    assert.match(r.stderr, new RegExp(`already runs for this home \\(pid ${server!.child.pid}`));
+    assert.match(r.stderr, new RegExp(`already runs for this home \\(pid ${home.server.child.pid}`));
   });
 
   test("SIGTERM stops it cleanly: exit 0, run file and control socket gone, no secret in the logs", async () => {
-    const code = await server!.stop("SIGTERM");
-    assert.equal(code, 0, server!.stderr());
+    const code = await home.server.stop("SIGTERM");
+    assert.equal(code, 0, home.server.stderr());
     assert.ok(!existsSync(join(home.dir, "server.json")));
     assert.ok(!existsSync(join(home.dir, "control.sock")));
-    assert.match(server!.stderr(), /SIGTERM: stopping/);
-    assert.ok(!server!.stderr().includes(PASSWORD) && !server!.stderr().includes("renewed password"));
+    assert.match(home.server.stderr(), /SIGTERM: stopping/);
+    assert.ok(!home.server.stderr().includes(PASSWORD) && !home.server.stderr().includes("renewed password"));
     const after = await runCli(["status", "--json"], { home: home.dir });
     assert.equal((JSON.parse(after.stdout) as { running: boolean }).running, false);
   });

@@ -157,14 +157,9 @@ describe("start on a fresh machine, in a terminal", { skip }, () => {
     driver.type("pw for carol");
     driver.press("Enter");
     const screen = await driver.waitFor(/IMAP listening on 127\.0\.0\.1:\d+|EXIT:\d+/, 60_000);
-    if (/EXIT:10/.test(screen)) {
-      // The account exists; the IMAP server module is not in this build yet.
-      assert.match(screen, /not available in this build yet/);
-    } else {
-      assert.match(screen, /IMAP listening on 127\.0\.0\.1:\d+/);
-      driver.press("C-c");
-      assert.match(await driver.waitFor(/EXIT:\d+/), /EXIT:0/);
-    }
+    assert.match(screen, /IMAP listening on 127\.0\.0\.1:\d+/);
+    driver.press("C-c");
+    assert.match(await driver.waitFor(/EXIT:\d+/), /EXIT:0/);
     const settings = JSON.parse(await readFile(join(dir, "settings.json"), "utf8")) as Record<string, string>;
     assert.deepEqual([settings.backend, settings.user], ["embedded", "carol"]);
   });

@@ -44,3 +44,26 @@ test("sessions share one account; every password of the account opens it; failur
     await dir.close();
   }
 });
+
+test("login listeners hear every successful login with its password, never a failed one", async () => {
+  const store = memoryStore();
+  await (await createAccount(store, { user: "alice", password: "first", kdf: TEST_KDF })).close();
+  await addPassword(store, "first", "second", TEST_KDF);
+  const dir = new AccountDirectory(store, "alice", 1);
+  const heard: [unknown, string][] = [];
+  dir.onLogin((account, password) => heard.push([account, password]));
+  try {
+    const a = await dir.login("alice", "first");
+    await assert.rejects(dir.login("alice", "wrong"), AuthFailed);
+    await assert.rejects(dir.login("mallory", "first"), AuthFailed);
+    await dir.login("alice", "second");
+    await dir.login("alice", "first");
+    assert.deepEqual(heard, [
+      [a, "first"],
+      [a, "second"],
+      [a, "first"],
+    ]);
+  } finally {
+    await dir.close();
+  }
+});

@@ -12,15 +12,12 @@ import { TooBig } from "../../errors.ts";
 import { callControl } from "../control/controlClient.ts";
 import type { DeliverResult } from "../../daemon/control/protocol.ts";
 import { EXIT, usageError } from "../exitCodes.ts";
-import { openConfiguredStore, openHome, requireSetUp, type Home } from "../home.ts";
-import { loadIncoming } from "../lateModules.ts";
+import { openHome, requireSetUp } from "../home.ts";
+import { spoolDir } from "../../daemon/control/protocol.ts";
+import { openHomeStore } from "../../daemon/homeStore.ts";
 
 /** Bigger than any mail a mail host would pass on, small enough to hold in memory. */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
-
-export function spoolDir(home: Home): string {
-  return join(home.paths.configDir, "spool");
-}
 
 export async function run(flags: { mailbox: string; json?: boolean }): Promise<number> {
   const home = await openHome();
@@ -28,7 +25,7 @@ export async function run(flags: { mailbox: string; json?: boolean }): Promise<n
   const raw = withoutEnvelopeLine(await readMessage(process.stdin));
   if (raw.length === 0) throw usageError("standard input is empty: `deliver` reads one message from it");
   const delivery = { mailbox: flags.mailbox, internalDate: Date.now(), raw };
-  const incoming = await loadIncoming();
+  const incoming = await import("../../mail/incoming/index.ts");
 
   let result: DeliverResult & { viaServer: boolean };
   const served = (await callControl(home.paths.controlSocket, { op: "incomingKey" })) as {
@@ -39,8 +36,8 @@ export async function run(flags: { mailbox: string; json?: boolean }): Promise<n
     const key = incoming.newIncomingKey();
     const name = key.slice(incoming.INCOMING_PREFIX.length);
     const sealed = incoming.sealDelivery(Buffer.from(served.publicKey, "base64"), key, delivery);
-    const file = join(spoolDir(home), name);
-    await mkdir(spoolDir(home), { recursive: true, mode: 0o700 });
+    const file = join(spoolDir(home.paths), name);
+    await mkdir(spoolDir(home.paths), { recursive: true, mode: 0o700 });
     const handle = await open(file, "wx", 0o600);
     try {
       await handle.writeFile(sealed);
@@ -59,7 +56,7 @@ export async function run(flags: { mailbox: string; json?: boolean }): Promise<n
       await rm(file, { force: true });
     }
   } else {
-    const store = await openConfiguredStore(home, settings);
+    const store = await openHomeStore(home.paths, settings);
     try {
       const queued = await incoming.enqueueDelivery(store, delivery);
       result = { queued, filed: false, moverRunning: false, viaServer: false };

@@ -10,10 +10,9 @@ import { canAsk, terminalAsker } from "../asker.ts";
 import { callControl } from "../control/controlClient.ts";
 import type { JobStatus, TransferFormat, TransferRequest } from "../../daemon/control/protocol.ts";
 import { CliError, EXIT, usageError } from "../exitCodes.ts";
-import { openConfiguredStore, openHome, requireSetUp, type Home } from "../home.ts";
-import { loadImportExport, loadMail } from "../lateModules.ts";
+import { openHomeStore } from "../../daemon/homeStore.ts";
+import { openHome, requireSetUp, type Home } from "../home.ts";
 import { readStdinLines } from "../stdinLines.ts";
-import type { Account } from "../../mail/account.ts";
 import type { ImportSummary, TransferProgress } from "../../mail/importExport/index.ts";
 
 export interface TransferFlags {
@@ -55,10 +54,14 @@ export async function transfer(
       job: string;
     } | null;
     if (started) return await followJob(home, started.job, printer.update);
-    const api = await loadImportExport();
-    const store = await openConfiguredStore(home, settings);
+    // Not loaded when the running server does the work.
+    const [api, { openAccount }] = await Promise.all([
+      import("../../mail/importExport/index.ts"),
+      import("../../mail/account.ts"),
+    ]);
+    const store = await openHomeStore(home.paths, settings);
     try {
-      const account = (await (await loadMail()).openAccount(store, password)) as unknown as Account;
+      const account = await openAccount(store, password);
       try {
         const options = {
           path: request.path,

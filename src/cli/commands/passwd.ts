@@ -6,8 +6,8 @@ import { callControl } from "../control/controlClient.ts";
 import type { PasswdAction } from "../../daemon/control/protocol.ts";
 import { canAsk, terminalAsker } from "../asker.ts";
 import { EXIT, usageError } from "../exitCodes.ts";
-import { openConfiguredStore, openHome, requireSetUp } from "../home.ts";
-import { loadMail } from "../lateModules.ts";
+import { openHomeStore } from "../../daemon/homeStore.ts";
+import { openHome, requireSetUp } from "../home.ts";
 import { readStdinLines } from "../stdinLines.ts";
 
 export function runFor(action: PasswdAction) {
@@ -23,8 +23,9 @@ export function runFor(action: PasswdAction) {
       ...(next ? { next } : {}),
     });
     if (viaServer === null) {
-      const mail = await loadMail();
-      const store = await openConfiguredStore(home, settings);
+      // Not loaded when the running server does the work.
+      const mail = await import("../../mail/account.ts");
+      const store = await openHomeStore(home.paths, settings);
       try {
         if (action === "add") await mail.addPassword(store, current, next!);
         else if (action === "change") await mail.changePassword(store, current, next!);

@@ -5,23 +5,22 @@
  * store is opened here.
  */
 import { callControl } from "../control/controlClient.ts";
-import { storageCheck } from "../../daemon/control/handlers.ts";
+import { storageCheck } from "../../daemon/control/storageCheck.ts";
 import type { ServerStatus } from "../../daemon/control/protocol.ts";
 import { processAlive, readRunFile } from "../../daemon/control/runFile.ts";
 import { describeError, EXIT } from "../exitCodes.ts";
-import { backendOf, describeBackend, openConfiguredStore, openHome, requireSetUp } from "../home.ts";
-import { loadMail } from "../lateModules.ts";
+import { backendOf, describeBackend, openHomeStore } from "../../daemon/homeStore.ts";
+import { openHome, requireSetUp } from "../home.ts";
 import { readStdinLines } from "../stdinLines.ts";
 import type { BackendConfig } from "../../storage/backendConfig.ts";
 import { thunderbirdSettings, thunderbirdSettingsJson } from "../thunderbird.ts";
-import { hostPort } from "./start.ts";
+import { hostPort } from "../listenAddress.ts";
 
 export interface StatusReport {
   home: string;
   running: boolean;
   pid?: number;
   imap: { host: string; port: number; starttls: boolean };
-  lmtp?: { host: string; port: number };
   staleRunFile?: { pid: number };
   backend: BackendConfig;
   storage: { reachable: boolean; detail: string };
@@ -34,7 +33,7 @@ export async function run(flags: { json?: boolean; passwordStdin?: boolean }): P
   const home = await openHome();
   const settings = requireSetUp(home);
   const password = flags.passwordStdin ? (await readStdinLines(1, ["the account password"]))[0] : undefined;
-  const backend = backendOf(home, settings);
+  const backend = backendOf(home.paths, settings);
   const starttls = Boolean(settings.tlsCert && settings.tlsKey);
   const report: StatusReport = {
     home: home.paths.configDir,
@@ -60,7 +59,6 @@ export async function run(flags: { json?: boolean; passwordStdin?: boolean }): P
       pid: live.pid,
       imap: live.imap,
       storage: live.storage,
-      ...(live.lmtp ? { lmtp: live.lmtp } : {}),
       ...(live.mailboxes ? { mailboxes: live.mailboxes } : {}),
     });
     report.thunderbird = thunderbirdSettingsJson({
@@ -92,7 +90,7 @@ async function fillFromStore(
 ): Promise<void> {
   let store;
   try {
-    store = await openConfiguredStore(home, settings);
+    store = await openHomeStore(home.paths, settings);
   } catch (err) {
     report.storage = { reachable: false, detail: describeError(err).message };
     return;
@@ -100,7 +98,9 @@ async function fillFromStore(
   try {
     report.storage = await storageCheck(store);
     if (password !== undefined && report.storage.reachable) {
-      const account = await (await loadMail()).openAccount(store, password);
+      // Loaded only here: a plain `status` stays quick without the crypto and MIME code.
+      const { openAccount } = await import("../../mail/account.ts");
+      const account = await openAccount(store, password);
       try {
         report.mailboxes = (await account.summary()).mailboxes;
       } finally {
@@ -125,7 +125,6 @@ function human(r: StatusReport, user: string): string {
     );
   else lines.push(`Server: not running. Start it with \`aerogramme-local start\`.`);
   if (r.staleRunFile) lines.push(`  (a previous server, pid ${r.staleRunFile.pid}, did not stop cleanly)`);
-  if (r.lmtp) lines.push(`LMTP on ${hostPort(r.lmtp.host, r.lmtp.port)}`);
   lines.push(`Backend: ${describeBackend(r.backend)}`);
   lines.push(`Storage: ${r.storage.reachable ? "" : "NOT reachable: "}${r.storage.detail}`);
   if (r.mailboxes) {

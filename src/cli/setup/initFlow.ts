@@ -20,7 +20,7 @@ import type { Store } from "../../storage/types.ts";
 import type { Asker } from "../asker.ts";
 import { CliError, EXIT, usageError, type ExitCode } from "../exitCodes.ts";
 import type { Home } from "../home.ts";
-import { loadMail, openStoreFor } from "../lateModules.ts";
+import { openStore } from "../../storage/openStore.ts";
 import { readStdinLines } from "../stdinLines.ts";
 import { checkReachable, normalizeEndpoint, parseEndpoint } from "./endpointCheck.ts";
 import { checkK2v } from "./k2vProbe.ts";
@@ -110,7 +110,7 @@ export async function runInitFlow(home: Home, flags: InitFlags, asker: Asker | n
   });
   settings.user = user;
 
-  const store = await openStoreFor(config, credentials);
+  const store = await openStore(config, credentials);
   let joined: boolean;
   try {
     joined = await setUpAccount(store, user, asker, stdin.password);
@@ -374,7 +374,8 @@ async function setUpAccount(
   asker: Asker | null,
   stdinPassword: string | undefined,
 ): Promise<boolean> {
-  const mail = await loadMail();
+  // Loaded once the questions are answered: the first prompt shows without waiting for it.
+  const mail = await import("../../mail/account.ts");
   if (await mail.accountExists(store)) {
     asker?.say(
       "This storage already holds an account (set up on another computer, or earlier): type its password to use it here.",

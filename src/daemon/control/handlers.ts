@@ -6,28 +6,21 @@ import { randomBytes } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { Invalid, NotFound } from "../../errors.ts";
-import type { Account } from "../../mail/account.ts";
+import { addPassword, changePassword, removePassword } from "../../mail/account.ts";
+import type { AccountDirectory } from "../../mail/accountDirectory.ts";
+import { exportMail, importMail } from "../../mail/importExport/index.ts";
+import { readPublicKey, storeSealedDelivery, type IncomingMover } from "../../mail/incoming/index.ts";
 import type { Store } from "../../storage/types.ts";
-import {
-  loadImportExport,
-  loadIncoming,
-  type AccountDirectoryHandle,
-  type MailApi,
-} from "../../cli/lateModules.ts";
 import type { ControlHandler } from "./controlServer.ts";
 import type { DeliverResult, JobStatus, ServerStatus, TransferRequest } from "./protocol.ts";
+import { storageCheck } from "./storageCheck.ts";
 
 /** The incoming mail mover of the server, as far as the handlers use it. */
-export interface MoverHandle {
-  readonly running: boolean;
-  poke(): void;
-  moveNow(): Promise<number>;
-}
+export type MoverHandle = Pick<IncomingMover, "running" | "poke" | "moveNow">;
 
 export function controlHandlers(opts: {
   store: Store;
-  mail: MailApi;
-  directory: AccountDirectoryHandle;
+  directory: AccountDirectory;
   status: () => Omit<ServerStatus, "storage" | "mailboxes">;
   /** Where `deliver` leaves sealed messages for this server (a folder of the home). */
   spoolDir?: string;
@@ -49,29 +42,23 @@ export function controlHandlers(opts: {
       case "passwd": {
         const { action, current, next } = request;
         if (action !== "remove" && !next) throw new Invalid("a new password is needed");
-        if (action === "add") await opts.mail.addPassword(opts.store, current, next!);
-        else if (action === "change") await opts.mail.changePassword(opts.store, current, next!);
-        else if (action === "remove") await opts.mail.removePassword(opts.store, current);
+        if (action === "add") await addPassword(opts.store, current, next!);
+        else if (action === "change") await changePassword(opts.store, current, next!);
+        else if (action === "remove") await removePassword(opts.store, current);
         else throw new Invalid(`unknown passwd action`);
         // Logins are checked against a cached hash of the last good password: drop it.
         opts.directory.forgetVerifier();
         return { done: action };
       }
-      case "incomingKey": {
-        const { readPublicKey } = await loadIncoming();
+      case "incomingKey":
         return { publicKey: Buffer.from(await readPublicKey(opts.store)).toString("base64") };
-      }
       case "deliver":
         return deliver(opts.store, opts.spoolDir, opts.mover, request.spool);
       case "import":
       case "export": {
         checkTransfer(request);
         // Through the directory: the account the IMAP sessions share, so they see the new mail.
-        const account = (await opts.directory.login(
-          opts.directory.user,
-          request.password,
-        )) as unknown as Account;
-        const api = await loadImportExport();
+        const account = await opts.directory.login(opts.directory.user, request.password);
         const options = {
           path: request.path,
           ...(request.format ? { format: request.format } : {}),
@@ -80,8 +67,8 @@ export function controlHandlers(opts: {
         return {
           job: jobs.start((signal, progress) =>
             request.op === "import"
-              ? api.importMail(account, { ...options, signal }, progress)
-              : api.exportMail(account, { ...options, signal }, progress),
+              ? importMail(account, { ...options, signal }, progress)
+              : exportMail(account, { ...options, signal }, progress),
           ),
         };
       }
@@ -91,18 +78,6 @@ export function controlHandlers(opts: {
         throw new Invalid("unknown control request");
     }
   };
-}
-
-export async function storageCheck(store: Store): Promise<{ reachable: boolean; detail: string }> {
-  try {
-    const head = await store.blobs.head("keys/root");
-    return {
-      reachable: true,
-      detail: head ? "reachable, account present" : "reachable, but it holds no account",
-    };
-  } catch (err) {
-    return { reachable: false, detail: err instanceof Error ? err.message : String(err) };
-  }
 }
 
 function checkTransfer(request: TransferRequest): void {
@@ -121,13 +96,12 @@ async function deliver(
 ): Promise<DeliverResult> {
   if (!spoolDir) throw new Invalid("this server takes no deliveries");
   if (typeof spool !== "string" || !/^[0-9a-f]{28}$/.test(spool)) throw new Invalid("not a spool file name");
-  const incoming = await loadIncoming();
   const file = join(spoolDir, spool);
   const sealed = await readFile(file).catch((err: NodeJS.ErrnoException) => {
     throw err.code === "ENOENT" ? new NotFound(`no spooled delivery ${spool}`) : err;
   });
   const key = `incoming/${spool}`;
-  await incoming.storeSealedDelivery(store, key, sealed);
+  await storeSealedDelivery(store, key, sealed);
   await rm(file, { force: true });
   if (!mover?.running) return { queued: key, filed: false, moverRunning: false };
   // Filed within a few seconds in the usual case; otherwise it stays queued, which is safe too.

@@ -9,6 +9,13 @@
  * A delivered message is bigger than a request line may be: `deliver` seals it to the public key
  * (`incomingKey`), writes it to the home's spool folder and names the file in the request.
  */
+import { join } from "node:path";
+import type { HomePaths } from "../../config/homePaths.ts";
+
+/** Where `deliver` leaves sealed messages for the running server of this home. */
+export function spoolDir(paths: HomePaths): string {
+  return join(paths.configDir, "spool");
+}
 
 export type PasswdAction = "add" | "change" | "remove";
 
@@ -54,7 +61,6 @@ export interface ServerStatus {
   pid: number;
   startedAt: string;
   imap: { host: string; port: number; starttls: boolean };
-  lmtp?: { host: string; port: number };
   backend: string;
   storage: { reachable: boolean; detail: string };
   mailboxes?: { name: string; messages: number }[];

@@ -9,7 +9,6 @@ export interface RunInfo {
   pid: number;
   startedAt: string;
   imap: { host: string; port: number };
-  lmtp?: { host: string; port: number };
 }
 
 export async function writeRunFile(path: string, info: RunInfo): Promise<void> {

@@ -12,6 +12,7 @@
 import { parseKeyRoot, unlockKeyRoot, wipeKeys, type UnlockedKeys } from "../../crypto/keyRoot.ts";
 import { loadSodium } from "../../crypto/sodium.ts";
 import { AppError, NotFound } from "../../errors.ts";
+import type { Log } from "../../log.ts";
 import type { Store } from "../../storage/types.ts";
 import type { Account } from "../account.ts";
 import { Mutex } from "../mutex.ts";
@@ -19,10 +20,8 @@ import { INCOMING_PREFIX, openDelivery, type Delivery } from "./deliveryBox.ts";
 import { isIncomingKey, WATCH_PK, WATCH_SK } from "./incomingQueue.ts";
 import { MoverLease } from "./moverLease.ts";
 
-export type MoverLog = (level: "debug" | "info" | "warn" | "error", message: string) => void;
-
 export interface MoverOptions {
-  log?: MoverLog;
+  log?: Log;
   /** Pause between two looks at the queue when nothing wakes the mover. */
   intervalMs?: number;
   /** Deliveries filed per UidIndex op (one op row per mailbox per batch). */
@@ -50,7 +49,7 @@ export class IncomingMover {
   private watchToken: string | undefined;
   private polling: Promise<unknown> | undefined;
   private loopDone: Promise<void> | undefined;
-  private readonly log: MoverLog;
+  private readonly log: Log;
   private readonly intervalMs: number;
   private readonly batchSize: number;
   private readonly watchPollMs: number;

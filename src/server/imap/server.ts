@@ -6,23 +6,20 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { createSecureContext } from "node:tls";
 import type { AccountDirectory } from "../../mail/accountDirectory.ts";
+import type { Log } from "../../log.ts";
 import { Connection } from "./session/connection.ts";
 import type { ServerContext } from "./session/session.ts";
 
 /** RFC 7889 APPENDLIMIT default: 50 MiB, enough for any attachment mail hosts accept. */
 export const DEFAULT_APPEND_LIMIT = 50 * 1024 * 1024;
 
-export type ServerLog = (level: "debug" | "info" | "warn" | "error", message: string) => void;
-
 export interface ImapServerOptions {
   host: string;
   port: number;
   directory: AccountDirectory;
-  /** Same as `directory` (the CLI passes both names). */
-  accounts?: AccountDirectory;
   tls?: { key: string | Buffer; cert: string | Buffer };
   appendLimit?: number | undefined;
-  log: ServerLog;
+  log: Log;
 }
 
 export interface ImapServer {
@@ -38,7 +35,7 @@ export async function startImapServer(opts: ImapServerOptions): Promise<ImapServ
     ? createSecureContext({ key: opts.tls.key, cert: opts.tls.cert })
     : undefined;
   const context: ServerContext = {
-    directory: opts.directory ?? opts.accounts,
+    directory: opts.directory,
     tlsAvailable: secureContext !== undefined,
     appendLimit: opts.appendLimit ?? DEFAULT_APPEND_LIMIT,
     log: opts.log,

@@ -3,9 +3,7 @@
  * the objects that never change once written: only those are cached, because only for those is a
  * copy on this computer as good as the remote, whatever other computers on the bucket do.
  */
-
-/** Where the cache reports that it stopped working or could not start; never a secret in here. */
-export type CacheLog = (level: "info" | "warn", message: string) => void;
+import type { Log } from "../../log.ts";
 
 export interface CachePolicy {
   /** Row partition keys whose rows are written once and only ever deleted afterwards. */
@@ -14,7 +12,8 @@ export interface CachePolicy {
   blobPrefixes: readonly string[] | ((key: string) => boolean);
   /** Cached blob bytes are kept under this; rows are not counted (see docs/architecture.md). */
   maxBytes?: number;
-  log?: CacheLog;
+  /** Where the cache reports that it stopped working or could not start; never a secret in here. */
+  log?: Log;
 }
 
 export const DEFAULT_CACHE_MAX_BYTES = 1024 ** 3;
@@ -26,7 +25,7 @@ export interface CacheRules {
   /** Where to look for the cached blobs at open: the prefixes, or "" for a predicate. */
   blobListPrefixes: string[];
   maxBytes: number;
-  log?: CacheLog;
+  log?: Log;
 }
 
 export function cacheRules(policy: CachePolicy): CacheRules {

@@ -13,7 +13,7 @@
  *   cannot write may also have missed a delete, so it is no longer trusted.
  */
 import { KeyedQueue } from "../keyedQueue.ts";
-import type { CacheLog } from "./cachePolicy.ts";
+import type { Log } from "../../log.ts";
 
 export interface Fill {
   readonly key: string;
@@ -38,7 +38,7 @@ export class CacheWriter {
 
   constructor(
     private readonly name: string,
-    private readonly log?: CacheLog,
+    private readonly log?: Log,
   ) {}
 
   /** False once the cache failed or was closed: callers then go to the remote only. */

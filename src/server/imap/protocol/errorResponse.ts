@@ -4,6 +4,7 @@
  * connection stays usable.
  */
 import { AppError } from "../../../errors.ts";
+import type { Log } from "../../../log.ts";
 
 export interface TaggedResult {
   status: "OK" | "NO" | "BAD";
@@ -44,14 +45,14 @@ const CODES: Record<string, string> = {
   TOO_BIG: "TOOBIG",
 };
 
-export function resultForError(err: unknown, log: (msg: string) => void): TaggedResult {
+export function resultForError(err: unknown, log: Log): TaggedResult {
   if (err instanceof ImapError) return err.result;
   if (err instanceof AppError) {
     if (err.code === "UNAVAILABLE") return no(`storage is unavailable: ${err.message}`, "UNAVAILABLE");
     if (err.code === "AUTH_FAILED") return no("authentication failed", "AUTHENTICATIONFAILED");
     return no(err.message, CODES[err.code]);
   }
-  log(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  log("error", `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   return no(
     "internal server error; nothing was changed by this command if it failed before writing",
     "SERVERBUG",

@@ -134,7 +134,7 @@ export class Connection {
       try {
         result = await handler.run(ctx, command as never);
       } catch (err) {
-        result = resultForError(err, (msg) => this.opts.server.log("error", `${command.name}: ${msg}`));
+        result = resultForError(err, (level, msg) => this.opts.server.log(level, `${command.name}: ${msg}`));
       }
     }
     if (this.session.state === "selected" && command.name !== "LOGOUT") {

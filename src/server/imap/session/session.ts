@@ -5,6 +5,7 @@
 import type { Account } from "../../../mail/account.ts";
 import type { AccountDirectory } from "../../../mail/accountDirectory.ts";
 import type { Mailbox } from "../../../mail/mailbox.ts";
+import type { Log } from "../../../log.ts";
 import type { ResponseWriter } from "../protocol/responseWriter.ts";
 import { SelectedView, type ViewUpdate } from "./selectedView.ts";
 import { compactSet } from "../protocol/wire.ts";
@@ -24,7 +25,7 @@ export interface ServerContext {
   directory: AccountDirectory;
   tlsAvailable: boolean;
   appendLimit: number;
-  log: (level: "debug" | "info" | "warn" | "error", msg: string) => void;
+  log: Log;
 }
 
 export class Session {

@@ -1,0 +1,83 @@
+/**
+ * The one place where a running server is wired: the home's store, the account directory, the
+ * incoming mail mover (started by the first login), the IMAP server, the control socket and the
+ * run file. `start` checks its options, calls startDaemon, prints, and closes it at a signal.
+ */
+import { readFile } from "node:fs/promises";
+import type { HomePaths } from "../config/homePaths.ts";
+import type { Settings } from "../config/settingsSchema.ts";
+import { NotFound } from "../errors.ts";
+import type { Log } from "../log.ts";
+import { accountExists } from "../mail/account.ts";
+import { AccountDirectory } from "../mail/accountDirectory.ts";
+import { IncomingMover } from "../mail/incoming/index.ts";
+import { startImapServer } from "../server/imap/server.ts";
+import { startControlServer } from "./control/controlServer.ts";
+import { controlHandlers } from "./control/handlers.ts";
+import { spoolDir } from "./control/protocol.ts";
+import { removeRunFile, writeRunFile } from "./control/runFile.ts";
+import { backendOf, describeBackend, openHomeStore } from "./homeStore.ts";
+
+export interface DaemonOptions {
+  paths: HomePaths;
+  /** The settings of a home that is set up (`user` set). */
+  settings: Settings;
+  /** Where IMAP listens; the caller has checked that it may (loopback, or TLS and consent). */
+  imap: { host: string; port: number };
+  log: Log;
+}
+
+export interface Daemon {
+  /** Where IMAP listens (port 0 asked for a free one: this is the one it got). */
+  imap: { host: string; port: number; starttls: boolean };
+  /** Stops everything, last started first, letting writes in flight finish; never rejects. */
+  close(): Promise<void>;
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const { paths, settings, log } = opts;
+  const tls =
+    settings.tlsCert && settings.tlsKey
+      ? { cert: await readFile(settings.tlsCert), key: await readFile(settings.tlsKey) }
+      : undefined;
+  const backend = describeBackend(backendOf(paths, settings));
+  log("info", `opening storage: ${backend}`);
+  const store = await openHomeStore(paths, settings, log);
+  const closers: { name: string; close: () => Promise<void> }[] = [
+    { name: "storage", close: () => store.close() },
+  ];
+  const close = async () => {
+    for (const c of closers.reverse())
+      await c.close().catch((err) => log("error", `closing ${c.name}: ${String(err)}`));
+    closers.length = 0;
+  };
+  try {
+    if (!(await accountExists(store)))
+      throw new NotFound("the storage holds no account: run `aerogramme-local init` to make one");
+    const directory = new AccountDirectory(store, settings.user!);
+    closers.push({ name: "accounts", close: () => directory.close() });
+    // Delivered mail is filed from the first login on: only then is the secret key in memory.
+    const mover = new IncomingMover(store, { log });
+    closers.push({ name: "incoming mail mover", close: () => mover.close() });
+    directory.onLogin((account, password) => void mover.startWith(account, password));
+    const imapServer = await startImapServer({ ...opts.imap, ...(tls ? { tls } : {}), directory, log });
+    closers.push({ name: "IMAP server", close: () => imapServer.close() });
+    const imap = { ...imapServer.address, starttls: tls !== undefined };
+    const startedAt = new Date().toISOString();
+    const handlers = controlHandlers({
+      store,
+      directory,
+      spoolDir: spoolDir(paths),
+      mover,
+      status: () => ({ pid: process.pid, startedAt, imap, backend }),
+    });
+    const control = await startControlServer(paths.controlSocket, handlers, log);
+    closers.push({ name: "control socket", close: () => control.close() });
+    await writeRunFile(paths.runFile, { pid: process.pid, startedAt, imap: imapServer.address });
+    closers.push({ name: "run file", close: () => removeRunFile(paths.runFile) });
+    return { imap, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
