@@ -6,6 +6,7 @@
 import type { BackendConfig, StorageCredentials } from "../storage/backendConfig.ts";
 import type { OpenStoreOptions } from "../storage/openStore.ts";
 import type { Store } from "../storage/types.ts";
+import type { Account } from "../mail/account.ts";
 import { CliError, EXIT } from "./exitCodes.ts";
 
 export interface AccountHandle {
@@ -30,7 +31,12 @@ export interface AccountDirectoryHandle {
 }
 
 export interface DirectoryApi {
-  AccountDirectory: new (store: Store, user: string) => AccountDirectoryHandle;
+  AccountDirectory: new (
+    store: Store,
+    user: string,
+    baseDelayMs?: number,
+    onUnlock?: (account: Account) => Promise<void>,
+  ) => AccountDirectoryHandle;
 }
 
 export type ServerLog = (level: "debug" | "info" | "warn" | "error", message: string) => void;

@@ -11,6 +11,7 @@ import { callControl } from "../control/controlClient.ts";
 import type { JobStatus, TransferFormat, TransferRequest } from "../../daemon/control/protocol.ts";
 import { CliError, EXIT, usageError } from "../exitCodes.ts";
 import { openConfiguredStore, openHome, requireSetUp, type Home } from "../home.ts";
+import { adoptAccountHere } from "../adoptAccount.ts";
 import { loadImportExport, loadMail } from "../lateModules.ts";
 import { readStdinLines } from "../stdinLines.ts";
 import type { Account } from "../../mail/account.ts";
@@ -60,6 +61,7 @@ export async function transfer(
     try {
       const account = (await (await loadMail()).openAccount(store, password)) as unknown as Account;
       try {
+        await adoptAccountHere(home, account);
         const options = {
           path: request.path,
           ...(request.format ? { format: request.format } : {}),

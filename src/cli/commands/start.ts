@@ -30,6 +30,7 @@ import {
 } from "../lateModules.ts";
 import type { Account } from "../../mail/account.ts";
 import { spoolDir } from "./deliver.ts";
+import { DeliveryKeyFiles } from "../../config/deliveryKeyFiles.ts";
 import { createLogger, type Log } from "../../log.ts";
 import { removeRunFile, writeRunFile } from "../../daemon/control/runFile.ts";
 import { runInitFlow } from "../setup/initFlow.ts";
@@ -113,7 +114,12 @@ export async function run(flags: StartFlags): Promise<number> {
         "the storage holds no account: run `aerogramme-local init` to make one",
         EXIT.notSetUp,
       );
-    const unlocked = new AccountDirectory(store, settings.user!);
+    const { adoptAccount } = await loadIncoming();
+    const deliveryKeys = new DeliveryKeyFiles(home.paths);
+    // Each unlock pins the account's public key here, or checks it against the pin (issue 12).
+    const unlocked = new AccountDirectory(store, settings.user!, undefined, (account) =>
+      adoptAccount(deliveryKeys, account),
+    );
     closers.push({ name: "accounts", close: () => unlocked.close() });
     // Delivered mail is filed from the first login on: only then is the secret key in memory.
     const mover = new IncomingMover(store, { log });
@@ -144,6 +150,7 @@ export async function run(flags: StartFlags): Promise<number> {
         mail,
         directory,
         spoolDir: spoolDir(home),
+        deliveryKeys,
         mover,
         status: () => ({
           pid: process.pid,

@@ -10,6 +10,7 @@ import type { ServerStatus } from "../../daemon/control/protocol.ts";
 import { processAlive, readRunFile } from "../../daemon/control/runFile.ts";
 import { describeError, EXIT } from "../exitCodes.ts";
 import { backendOf, describeBackend, openConfiguredStore, openHome, requireSetUp } from "../home.ts";
+import { adoptAccountHere } from "../adoptAccount.ts";
 import { loadMail } from "../lateModules.ts";
 import { readStdinLines } from "../stdinLines.ts";
 import type { BackendConfig } from "../../storage/backendConfig.ts";
@@ -102,6 +103,7 @@ async function fillFromStore(
     if (password !== undefined && report.storage.reachable) {
       const account = await (await loadMail()).openAccount(store, password);
       try {
+        await adoptAccountHere(home, account);
         report.mailboxes = (await account.summary()).mailboxes;
       } finally {
         await account.close();

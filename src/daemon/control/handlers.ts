@@ -7,6 +7,7 @@ import { readFile, rm } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { Invalid, NotFound } from "../../errors.ts";
 import type { Account } from "../../mail/account.ts";
+import type { HomeDeliveryKeys } from "../../mail/incoming/index.ts";
 import type { Store } from "../../storage/types.ts";
 import {
   loadImportExport,
@@ -31,6 +32,8 @@ export function controlHandlers(opts: {
   status: () => Omit<ServerStatus, "storage" | "mailboxes">;
   /** Where `deliver` leaves sealed messages for this server (a folder of the home). */
   spoolDir?: string;
+  /** The home's pinned public key: `incomingKey` answers it once storage's key root agrees. */
+  deliveryKeys?: HomeDeliveryKeys;
   mover?: MoverHandle;
 }): ControlHandler {
   const jobs = new Jobs();
@@ -58,8 +61,10 @@ export function controlHandlers(opts: {
         return { done: action };
       }
       case "incomingKey": {
-        const { readPublicKey } = await loadIncoming();
-        return { publicKey: Buffer.from(await readPublicKey(opts.store)).toString("base64") };
+        if (!opts.deliveryKeys) throw new Invalid("this server takes no deliveries");
+        const { deliveryPublicKey } = await loadIncoming();
+        const publicKey = await deliveryPublicKey(opts.store, opts.deliveryKeys);
+        return { publicKey: Buffer.from(publicKey).toString("base64") };
       }
       case "deliver":
         return deliver(opts.store, opts.spoolDir, opts.mover, request.spool);
