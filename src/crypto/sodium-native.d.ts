@@ -8,6 +8,8 @@ declare module "sodium-native" {
     crypto_box_SEALBYTES: number;
     crypto_box_PUBLICKEYBYTES: number;
     crypto_box_SECRETKEYBYTES: number;
+    crypto_box_NONCEBYTES: number;
+    crypto_box_MACBYTES: number;
     crypto_pwhash_SALTBYTES: number;
     crypto_pwhash_ALG_ARGON2ID13: number;
     crypto_aead_xchacha20poly1305_ietf_encrypt(
@@ -44,6 +46,8 @@ declare module "sodium-native" {
     crypto_box_keypair(pk: Bytes, sk: Bytes): void;
     crypto_box_seal(c: Bytes, m: Bytes, pk: Bytes): void;
     crypto_box_seal_open(m: Bytes, c: Bytes, pk: Bytes, sk: Bytes): boolean;
+    crypto_box_easy(c: Bytes, m: Bytes, n: Bytes, pk: Bytes, sk: Bytes): void;
+    crypto_box_open_easy(m: Bytes, c: Bytes, n: Bytes, pk: Bytes, sk: Bytes): boolean;
     crypto_scalarmult_base(q: Bytes, n: Bytes): void;
   };
   export default sodium;

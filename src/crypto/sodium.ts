@@ -110,6 +110,33 @@ export function boxSealOpen(
   return na.crypto_box_seal_open(out, sealed, publicKey, secretKey) ? out : undefined;
 }
 
+export const BOX_NONCE_BYTES = na.crypto_box_NONCEBYTES;
+export const BOX_MAC_BYTES = na.crypto_box_MACBYTES;
+
+/** crypto_box_easy: authenticated encryption from `secretKey`'s owner to `publicKey`'s. */
+export function boxEasy(
+  message: Uint8Array,
+  nonce: Uint8Array,
+  publicKey: Uint8Array,
+  secretKey: Uint8Array,
+): Uint8Array {
+  const out = bytes(message.length + na.crypto_box_MACBYTES);
+  na.crypto_box_easy(out, message, nonce, publicKey, secretKey);
+  return out;
+}
+
+/** The message, or undefined when the box was not made by `publicKey`'s owner for these keys. */
+export function boxOpenEasy(
+  cipher: Uint8Array,
+  nonce: Uint8Array,
+  publicKey: Uint8Array,
+  secretKey: Uint8Array,
+): Uint8Array | undefined {
+  if (cipher.length < na.crypto_box_MACBYTES) return undefined;
+  const out = bytes(cipher.length - na.crypto_box_MACBYTES);
+  return na.crypto_box_open_easy(out, cipher, nonce, publicKey, secretKey) ? out : undefined;
+}
+
 /** The X25519 public key of a secret key. */
 export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
   const out = bytes(na.crypto_box_PUBLICKEYBYTES);

@@ -11,6 +11,8 @@ import type { Log } from "../log.ts";
 import { accountExists } from "../mail/account.ts";
 import { AccountDirectory } from "../mail/accountDirectory.ts";
 import { IncomingMover } from "../mail/incoming/index.ts";
+import { adoptAccount } from "../mail/incoming/deliveryKeys.ts";
+import { DeliveryKeyFiles } from "../config/deliveryKeyFiles.ts";
 import { startImapServer } from "../server/imap/server.ts";
 import { startControlServer } from "./control/controlServer.ts";
 import { controlHandlers } from "./control/handlers.ts";
@@ -54,7 +56,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   try {
     if (!(await accountExists(store)))
       throw new NotFound("the storage holds no account: run `aerogramme-local init` to make one");
-    const directory = new AccountDirectory(store, settings.user!);
+    const deliveryKeys = new DeliveryKeyFiles(paths);
+    // Each unlock pins the account's public key here, or checks it against the pin (issue 12).
+    const directory = new AccountDirectory(store, settings.user!, undefined, (account) =>
+      adoptAccount(deliveryKeys, account),
+    );
     closers.push({ name: "accounts", close: () => directory.close() });
     // Delivered mail is filed from the first login on: only then is the secret key in memory.
     const mover = new IncomingMover(store, { log });
@@ -68,6 +74,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       store,
       directory,
       spoolDir: spoolDir(paths),
+      deliveryKeys,
       mover,
       status: () => ({ pid: process.pid, startedAt, imap, backend }),
     });

@@ -34,6 +34,7 @@ import {
 import { MailboxListStore } from "./mailboxListStore.ts";
 import { Mailbox } from "./mailbox.ts";
 import { MessageStore } from "./messageStore.ts";
+import { FiledDeliveries, FILED_SUBKEY } from "./incoming/filedDeliveries.ts";
 
 const KEY_ROOT = "keys/root";
 
@@ -59,6 +60,8 @@ export async function createAccount(
   const { root, keys } = await createKeyRoot(opts.password, opts.kdf);
   await store.blobs.put(KEY_ROOT, serializeKeyRoot(root));
   const account = new Account(store, keys);
+  // From the start, so that a missing record later means the host removed it (incoming/filedDeliveries.ts).
+  await new FiledDeliveries(store.rows, account.subkey(FILED_SUBKEY)).ensureExists();
   await account.mailboxList.update((list, stamp) => {
     let next = list;
     for (const [name, use] of DEFAULT_MAILBOXES) {
@@ -132,6 +135,11 @@ export class Account {
 
   get publicKey(): Uint8Array {
     return this.keys.publicKey;
+  }
+
+  /** The key of one purpose of this account's records (deriveSubkey), e.g. the incoming queue's. */
+  subkey(purpose: string): Uint8Array {
+    return deriveSubkey(this.keys.masterKey, purpose);
   }
 
   /** Live mailboxes and subscriptions, fresh from storage. */

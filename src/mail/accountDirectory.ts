@@ -24,6 +24,8 @@ export class AccountDirectory {
     private readonly store: Store,
     readonly user: string,
     private readonly baseDelayMs = 500,
+    /** Runs once the account is first unlocked; when it throws, the login fails with its error. */
+    private readonly onUnlock?: (account: Account) => Promise<void>,
   ) {}
 
   private digest(password: string): Buffer {
@@ -42,6 +44,10 @@ export class AccountDirectory {
           const opened = await openAccount(this.store, password);
           if (this.account) await opened.close();
           else {
+            await this.onUnlock?.(opened).catch(async (err: unknown) => {
+              await opened.close();
+              throw err;
+            });
             this.account = opened;
             this.verifier = this.digest(password);
           }

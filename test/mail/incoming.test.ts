@@ -77,22 +77,34 @@ describe("IncomingMover", () => {
   });
 
   test("files queued mail into its mailbox (INBOX when the named one is missing) and empties the queue", async () => {
-    // Queued before the mover runs, with no password: only the public key in keys/root is used.
-    await enqueueDelivery(store, {
-      mailbox: "INBOX",
-      internalDate: Date.UTC(2024, 0, 1),
-      raw: enc("Subject: one\n\nbody 1\n"),
-    });
-    await enqueueDelivery(store, {
-      mailbox: "Lists",
-      internalDate: Date.UTC(2024, 0, 2),
-      raw: enc("Subject: two\r\n\r\nbody 2\r\n"),
-    });
-    await enqueueDelivery(store, {
-      mailbox: "Nowhere",
-      internalDate: Date.UTC(2024, 0, 3),
-      raw: enc("Subject: three\r\n\r\nbody 3\r\n"),
-    });
+    // Queued before the mover runs, with no password: only the public key is used.
+    await enqueueDelivery(
+      store,
+      {
+        mailbox: "INBOX",
+        internalDate: Date.UTC(2024, 0, 1),
+        raw: enc("Subject: one\n\nbody 1\n"),
+      },
+      account.publicKey,
+    );
+    await enqueueDelivery(
+      store,
+      {
+        mailbox: "Lists",
+        internalDate: Date.UTC(2024, 0, 2),
+        raw: enc("Subject: two\r\n\r\nbody 2\r\n"),
+      },
+      account.publicKey,
+    );
+    await enqueueDelivery(
+      store,
+      {
+        mailbox: "Nowhere",
+        internalDate: Date.UTC(2024, 0, 3),
+        raw: enc("Subject: three\r\n\r\nbody 3\r\n"),
+      },
+      account.publicKey,
+    );
     await mover.startWith(account, PASSWORD);
     assert.ok(mover.running);
     const deadline = Date.now() + 5_000;
@@ -116,11 +128,15 @@ describe("IncomingMover", () => {
 
   test("a delivery while it runs is filed at once (poke or watch row), not at the 60 s interval", async () => {
     const before = mover.filed;
-    await enqueueDelivery(store, {
-      mailbox: "INBOX",
-      internalDate: Date.now(),
-      raw: enc("Subject: poked\r\n\r\nx\r\n"),
-    });
+    await enqueueDelivery(
+      store,
+      {
+        mailbox: "INBOX",
+        internalDate: Date.now(),
+        raw: enc("Subject: poked\r\n\r\nx\r\n"),
+      },
+      account.publicKey,
+    );
     mover.poke();
     const deadline = Date.now() + 5_000;
     while (mover.filed === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -130,11 +146,15 @@ describe("IncomingMover", () => {
   test("a box that does not open stays in the queue and does not stop the others", async () => {
     await store.blobs.put("incoming/000000000001aaaaaaaaaaaaaaaa", enc("not a box"));
     const before = mover.filed;
-    await enqueueDelivery(store, {
-      mailbox: "INBOX",
-      internalDate: Date.now(),
-      raw: enc("Subject: after\r\n\r\nx\r\n"),
-    });
+    await enqueueDelivery(
+      store,
+      {
+        mailbox: "INBOX",
+        internalDate: Date.now(),
+        raw: enc("Subject: after\r\n\r\nx\r\n"),
+      },
+      account.publicKey,
+    );
     await mover.moveNow();
     assert.equal(mover.filed, before + 1);
     assert.deepEqual((await store.blobs.list("incoming/")).keys, ["incoming/000000000001aaaaaaaaaaaaaaaa"]);

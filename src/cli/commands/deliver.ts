@@ -1,12 +1,14 @@
 /**
  * `deliver [--mailbox INBOX]`: one message from standard input into the account, with no password.
- * It is sealed to the account's public key (kept in clear in the key root) and queued as
- * `incoming/<ts>`; the running server's mover files it once the account is unlocked. Beside a
- * running server (which holds the store) the sealed message goes through the home's spool folder
- * and the control socket; otherwise the store is opened here and the message queued directly.
+ * It is sealed to the account's public key as this home pinned it (never as storage serves it:
+ * when storage's key root names another key, nothing is delivered), from this home's sender key,
+ * and queued as `incoming/<ts>`; the running server's mover files it once the account is unlocked.
+ * Beside a running server (which holds the store) the sealed message goes through the home's spool
+ * folder and the control socket; otherwise the store is opened here and the message queued directly.
  */
 import { mkdir, open, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { DeliveryKeyFiles } from "../../config/deliveryKeyFiles.ts";
 import { loadSodium } from "../../crypto/sodium.ts";
 import { TooBig } from "../../errors.ts";
 import { callControl } from "../control/controlClient.ts";
@@ -26,6 +28,8 @@ export async function run(flags: { mailbox: string; json?: boolean }): Promise<n
   if (raw.length === 0) throw usageError("standard input is empty: `deliver` reads one message from it");
   const delivery = { mailbox: flags.mailbox, internalDate: Date.now(), raw };
   const incoming = await import("../../mail/incoming/index.ts");
+  const deliveryKeys = new DeliveryKeyFiles(home.paths);
+  const sender = await incoming.homeSender(deliveryKeys);
 
   let result: DeliverResult & { viaServer: boolean };
   const served = (await callControl(home.paths.controlSocket, { op: "incomingKey" })) as {
@@ -33,9 +37,11 @@ export async function run(flags: { mailbox: string; json?: boolean }): Promise<n
   } | null;
   if (served) {
     await loadSodium();
+    // The server checked storage's key root against the pin; the pin is what is sealed to.
+    const publicKey = await incoming.checkServedKey(deliveryKeys, Buffer.from(served.publicKey, "base64"));
     const key = incoming.newIncomingKey();
     const name = key.slice(incoming.INCOMING_PREFIX.length);
-    const sealed = incoming.sealDelivery(Buffer.from(served.publicKey, "base64"), key, delivery);
+    const sealed = incoming.sealDelivery(publicKey, key, delivery, sender);
     const file = join(spoolDir(home.paths), name);
     await mkdir(spoolDir(home.paths), { recursive: true, mode: 0o700 });
     const handle = await open(file, "wx", 0o600);
@@ -58,7 +64,8 @@ export async function run(flags: { mailbox: string; json?: boolean }): Promise<n
   } else {
     const store = await openHomeStore(home.paths, settings);
     try {
-      const queued = await incoming.enqueueDelivery(store, delivery);
+      const publicKey = await incoming.deliveryPublicKey(store, deliveryKeys);
+      const queued = await incoming.enqueueDelivery(store, delivery, publicKey, sender);
       result = { queued, filed: false, moverRunning: false, viaServer: false };
     } finally {
       await store.close();

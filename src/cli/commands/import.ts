@@ -12,6 +12,7 @@ import type { JobStatus, TransferFormat, TransferRequest } from "../../daemon/co
 import { CliError, EXIT, usageError } from "../exitCodes.ts";
 import { openHomeStore } from "../../daemon/homeStore.ts";
 import { openHome, requireSetUp, type Home } from "../home.ts";
+import { adoptAccountHere } from "../adoptAccount.ts";
 import { readStdinLines } from "../stdinLines.ts";
 import type { ImportSummary, TransferProgress } from "../../mail/importExport/index.ts";
 
@@ -63,6 +64,7 @@ export async function transfer(
     try {
       const account = await openAccount(store, password);
       try {
+        await adoptAccountHere(home, account);
         const options = {
           path: request.path,
           ...(request.format ? { format: request.format } : {}),

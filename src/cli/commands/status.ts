@@ -11,6 +11,7 @@ import { processAlive, readRunFile } from "../../daemon/control/runFile.ts";
 import { describeError, EXIT } from "../exitCodes.ts";
 import { backendOf, describeBackend, openHomeStore } from "../../daemon/homeStore.ts";
 import { openHome, requireSetUp } from "../home.ts";
+import { adoptAccountHere } from "../adoptAccount.ts";
 import { readStdinLines } from "../stdinLines.ts";
 import type { BackendConfig } from "../../storage/backendConfig.ts";
 import { thunderbirdSettings, thunderbirdSettingsJson } from "../thunderbird.ts";
@@ -102,6 +103,7 @@ async function fillFromStore(
       const { openAccount } = await import("../../mail/account.ts");
       const account = await openAccount(store, password);
       try {
+        await adoptAccountHere(home, account);
         report.mailboxes = (await account.summary()).mailboxes;
       } finally {
         await account.close();

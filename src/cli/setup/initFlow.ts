@@ -17,6 +17,7 @@ import { SETTINGS_SCHEMA, type BackendName, type Settings } from "../../config/s
 import { AuthFailed } from "../../errors.ts";
 import type { BackendConfig, StorageCredentials } from "../../storage/backendConfig.ts";
 import type { Store } from "../../storage/types.ts";
+import { adoptAccountHere } from "../adoptAccount.ts";
 import type { Asker } from "../asker.ts";
 import { CliError, EXIT, usageError, type ExitCode } from "../exitCodes.ts";
 import type { Home } from "../home.ts";
@@ -113,7 +114,7 @@ export async function runInitFlow(home: Home, flags: InitFlags, asker: Asker | n
   const store = await openStore(config, credentials);
   let joined: boolean;
   try {
-    joined = await setUpAccount(store, user, asker, stdin.password);
+    joined = await setUpAccount(home, store, user, asker, stdin.password);
   } finally {
     await store.close();
   }
@@ -369,6 +370,7 @@ async function askRemote(
 
 /** Creates the account, or opens the one already there (true: joined an existing account). */
 async function setUpAccount(
+  home: Home,
   store: Store,
   user: string,
   asker: Asker | null,
@@ -386,7 +388,12 @@ async function setUpAccount(
       if (!password) throw usageError("--password-stdin is needed (no terminal to ask on)");
       try {
         const account = await mail.openAccount(store, password);
-        await account.close();
+        try {
+          // Opened (its public key checked against the secret key): pin it in this home.
+          await adoptAccountHere(home, account, { settingUp: true });
+        } finally {
+          await account.close();
+        }
         return true;
       } catch (err) {
         if (!(err instanceof AuthFailed) || !asker || stdinPassword !== undefined || attempt >= MAX_TRIES)
@@ -412,6 +419,10 @@ async function setUpAccount(
     }
   }
   const account = await mail.createAccount(store, { user, password });
-  await account.close();
+  try {
+    await adoptAccountHere(home, account, { settingUp: true });
+  } finally {
+    await account.close();
+  }
   return false;
 }

@@ -9,7 +9,12 @@ import { Invalid, NotFound } from "../../errors.ts";
 import { addPassword, changePassword, removePassword } from "../../mail/account.ts";
 import type { AccountDirectory } from "../../mail/accountDirectory.ts";
 import { exportMail, importMail } from "../../mail/importExport/index.ts";
-import { readPublicKey, storeSealedDelivery, type IncomingMover } from "../../mail/incoming/index.ts";
+import {
+  deliveryPublicKey,
+  storeSealedDelivery,
+  type HomeDeliveryKeys,
+  type IncomingMover,
+} from "../../mail/incoming/index.ts";
 import type { Store } from "../../storage/types.ts";
 import type { ControlHandler } from "./controlServer.ts";
 import type { DeliverResult, JobStatus, ServerStatus, TransferRequest } from "./protocol.ts";
@@ -24,6 +29,8 @@ export function controlHandlers(opts: {
   status: () => Omit<ServerStatus, "storage" | "mailboxes">;
   /** Where `deliver` leaves sealed messages for this server (a folder of the home). */
   spoolDir?: string;
+  /** The home's pinned public key: `incomingKey` answers it once storage's key root agrees. */
+  deliveryKeys?: HomeDeliveryKeys;
   mover?: MoverHandle;
 }): ControlHandler {
   const jobs = new Jobs();
@@ -50,8 +57,11 @@ export function controlHandlers(opts: {
         opts.directory.forgetVerifier();
         return { done: action };
       }
-      case "incomingKey":
-        return { publicKey: Buffer.from(await readPublicKey(opts.store)).toString("base64") };
+      case "incomingKey": {
+        if (!opts.deliveryKeys) throw new Invalid("this server takes no deliveries");
+        const publicKey = await deliveryPublicKey(opts.store, opts.deliveryKeys);
+        return { publicKey: Buffer.from(publicKey).toString("base64") };
+      }
       case "deliver":
         return deliver(opts.store, opts.spoolDir, opts.mover, request.spool);
       case "import":

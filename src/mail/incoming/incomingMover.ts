@@ -5,27 +5,47 @@
  * when poked (a `deliver` through the control socket), and when the row `incoming`/`watch` changes
  * (a delivery from another computer).
  *
+ * One delivery at a time, in key (arrival) order: the record of filed deliveries is asked first (a
+ * box filed before is a replay: deleted, not filed), then the blob's size (over
+ * MAX_SEALED_DELIVERY_BYTES it is left in place unread), then the blob is read (bounded by the same
+ * limit, whatever the size said), opened, and filed; mail that no registered sender authenticated
+ * gets the keyword `$Unverified`. So the mover holds at most one delivery in memory.
+ *
  * At least once, never lost: an incoming blob is deleted only after the UidIndex op that adds its
- * message is durable. A crash in between files it twice; a crash before leaves it queued.
+ * message is durable and the record holds it. A crash before the record is written files it twice;
+ * a crash after leaves a queue entry that the record refuses; a crash before filing leaves it queued.
  * A box that does not open (tampered, or sealed to another account) is logged once and left in place.
  */
-import { parseKeyRoot, unlockKeyRoot, wipeKeys, type UnlockedKeys } from "../../crypto/keyRoot.ts";
+import {
+  deriveSubkey,
+  parseKeyRoot,
+  unlockKeyRoot,
+  wipeKeys,
+  type UnlockedKeys,
+} from "../../crypto/keyRoot.ts";
 import { loadSodium } from "../../crypto/sodium.ts";
 import { AppError, NotFound } from "../../errors.ts";
 import type { Log } from "../../log.ts";
 import type { Store } from "../../storage/types.ts";
 import type { Account } from "../account.ts";
 import { Mutex } from "../mutex.ts";
-import { INCOMING_PREFIX, openDelivery, type Delivery } from "./deliveryBox.ts";
+import {
+  INCOMING_PREFIX,
+  MAX_SEALED_DELIVERY_BYTES,
+  openDelivery,
+  type OpenedDelivery,
+} from "./deliveryBox.ts";
+import { FILED_RETENTION_MS, FILED_SUBKEY, FiledDeliveries, filedName } from "./filedDeliveries.ts";
 import { isIncomingKey, WATCH_PK, WATCH_SK } from "./incomingQueue.ts";
 import { MoverLease } from "./moverLease.ts";
+import { SENDERS_SUBKEY, SenderRegistry, UNVERIFIED_KEYWORD } from "./senderRegistry.ts";
 
 export interface MoverOptions {
   log?: Log;
   /** Pause between two looks at the queue when nothing wakes the mover. */
   intervalMs?: number;
-  /** Deliveries filed per UidIndex op (one op row per mailbox per batch). */
-  batchSize?: number;
+  /** Queue keys listed per storage call (deliveries are still read and filed one at a time). */
+  pageSize?: number;
   /** Longest single poll of the watch row: a poll cannot be cancelled, so a stop waits up to this. */
   watchPollMs?: number;
 }
@@ -44,18 +64,23 @@ export class IncomingMover {
   private starting: Promise<void> | undefined;
   private closed = false;
   private readonly draining = new Mutex();
-  private readonly unopenable = new Set<string>();
+  /** Queue entries left in place (unopenable, too big, older than the record): logged once. */
+  private readonly leftInPlace = new Set<string>();
+  private record: FiledDeliveries | undefined;
+  private senders: SenderRegistry | undefined;
   private wake: (() => void) | undefined;
   private watchToken: string | undefined;
   private polling: Promise<unknown> | undefined;
   private loopDone: Promise<void> | undefined;
   private readonly log: Log;
   private readonly intervalMs: number;
-  private readonly batchSize: number;
+  private readonly pageSize: number;
   private readonly watchPollMs: number;
   private readonly lease: MoverLease;
   /** Deliveries filed since the mover started. */
   filed = 0;
+  /** Replayed deliveries refused (and deleted) since the mover started. */
+  refused = 0;
 
   constructor(
     private readonly store: Store,
@@ -63,7 +88,7 @@ export class IncomingMover {
   ) {
     this.log = opts.log ?? (() => {});
     this.intervalMs = opts.intervalMs ?? 5_000;
-    this.batchSize = opts.batchSize ?? 100;
+    this.pageSize = opts.pageSize ?? 100;
     this.watchPollMs = Math.min(this.intervalMs, opts.watchPollMs ?? 5_000);
     this.lease = new MoverLease(store.rows);
   }
@@ -85,6 +110,8 @@ export class IncomingMover {
         if (this.closed) return wipeKeys(keys);
         this.account = account;
         this.keys = keys;
+        this.record = new FiledDeliveries(this.store.rows, deriveSubkey(keys.masterKey, FILED_SUBKEY));
+        this.senders = new SenderRegistry(this.store.rows, deriveSubkey(keys.masterKey, SENDERS_SUBKEY));
         this.log("info", "incoming mail mover started");
         this.loopDone = this.loop();
       },
@@ -103,59 +130,87 @@ export class IncomingMover {
 
   /** Files everything queued now; returns how many deliveries were filed. */
   async moveNow(): Promise<number> {
-    if (!this.account || !this.keys) return 0;
-    const account = this.account;
-    const keys = this.keys;
+    const { account, keys, record, senders } = this;
+    if (!account || !keys || !record || !senders) return 0;
     return this.draining.run(async () => {
       if (!(await this.lease.take())) return 0;
+      await record.refresh();
+      const registered = await senders.load();
       let moved = 0;
       let startAfter: string | undefined;
       for (;;) {
-        const page = await this.store.blobs.list(INCOMING_PREFIX, startAfter, this.batchSize);
-        const keysHere = page.keys.filter((k) => isIncomingKey(k) && !this.unopenable.has(k));
-        if (keysHere.length > 0) moved += await this.fileBatch(account, keys, keysHere);
+        const page = await this.store.blobs.list(INCOMING_PREFIX, startAfter, this.pageSize);
+        for (const blobKey of page.keys) {
+          if (this.closed) break;
+          if (!isIncomingKey(blobKey) || this.leftInPlace.has(blobKey)) continue;
+          if (await this.fileOne(account, keys, record, registered, blobKey)) moved++;
+        }
         if (!page.nextStartAfter || this.closed) break;
         startAfter = page.nextStartAfter;
       }
-      this.filed += moved;
+      if (moved > 0) this.log("info", `filed ${moved} delivered message(s)`);
       return moved;
     });
   }
 
-  private async fileBatch(account: Account, keys: UnlockedKeys, blobKeys: string[]): Promise<number> {
-    const byMailbox = new Map<string, { blobKey: string; delivery: Delivery }[]>();
-    for (const blobKey of blobKeys) {
-      const sealed = await this.store.blobs.get(blobKey);
-      if (!sealed) continue; // another mover filed it meanwhile
-      let delivery: Delivery;
-      try {
-        delivery = openDelivery(keys, blobKey, sealed);
-      } catch (err) {
-        this.unopenable.add(blobKey);
-        this.log("warn", `incoming ${blobKey} left in place: ${describe(err)}`);
-        continue;
-      }
-      const target = await this.targetMailbox(account, delivery.mailbox);
-      const group = byMailbox.get(target) ?? [];
-      group.push({ blobKey, delivery });
-      byMailbox.set(target, group);
+  /** Files one queue entry, or refuses it; true when it was filed. */
+  private async fileOne(
+    account: Account,
+    keys: UnlockedKeys,
+    record: FiledDeliveries,
+    registered: Set<string>,
+    blobKey: string,
+  ): Promise<boolean> {
+    const name = filedName(blobKey);
+    const verdict = record.verdict(name);
+    if (verdict === "filed") {
+      this.log(
+        "warn",
+        `incoming ${blobKey} refused: it was filed before (put back by the storage host, or left by an interrupted run); deleted, not filed again`,
+      );
+      await this.store.blobs.delete(blobKey);
+      this.refused += 1;
+      return false;
     }
-    let moved = 0;
-    for (const [name, group] of byMailbox) {
-      const mailbox = await account.mailbox(name);
-      const added: { mailId: string; flags: string[] }[] = [];
-      for (const { delivery } of group)
-        added.push({
-          mailId: (await account.messages.add(delivery.raw, delivery.internalDate)).mailId,
-          flags: [],
-        });
-      await mailbox.addExisting(added);
-      // Only now is the mail safe in its mailbox: the queue entries may go.
-      for (const { blobKey } of group) await this.store.blobs.delete(blobKey);
-      moved += group.length;
-      this.log("info", `filed ${group.length} delivered message(s)`);
+    if (verdict === "older")
+      return this.leaveInPlace(
+        blobKey,
+        `older than the record of filed deliveries keeps (${FILED_RETENTION_MS / 86_400_000} days): a replay, or a sender whose clock was that far behind; not filed`,
+      );
+    const head = await this.store.blobs.head(blobKey);
+    if (!head) return false; // another mover filed it meanwhile
+    if (head.size > MAX_SEALED_DELIVERY_BYTES) return this.leaveInPlace(blobKey, tooBig(head.size));
+    // Bounded even when the size the host gave was a lie.
+    const sealed = await this.store.blobs.get(blobKey, { start: 0, end: MAX_SEALED_DELIVERY_BYTES });
+    if (!sealed) return false;
+    if (sealed.length > MAX_SEALED_DELIVERY_BYTES) return this.leaveInPlace(blobKey, tooBig(sealed.length));
+    let delivery: OpenedDelivery;
+    try {
+      delivery = openDelivery(keys, blobKey, sealed);
+    } catch (err) {
+      return this.leaveInPlace(blobKey, describe(err));
     }
-    return moved;
+    const verified =
+      delivery.sender !== undefined && registered.has(Buffer.from(delivery.sender).toString("hex"));
+    const mailbox = await account.mailbox(await this.targetMailbox(account, delivery.mailbox));
+    const { mailId } = await account.messages.add(delivery.raw, delivery.internalDate);
+    await mailbox.addExisting([{ mailId, flags: verified ? [] : [UNVERIFIED_KEYWORD] }]);
+    // Recorded before the queue entry goes: a crash in between leaves an entry the record refuses.
+    await record.add(name);
+    await this.store.blobs.delete(blobKey);
+    this.filed += 1;
+    if (!verified)
+      this.log(
+        "info",
+        `incoming ${blobKey} filed with ${UNVERIFIED_KEYWORD}: ${delivery.sender ? "its sender is not registered in this account" : "anonymous (no sender key)"}`,
+      );
+    return true;
+  }
+
+  private leaveInPlace(blobKey: string, why: string): false {
+    this.leftInPlace.add(blobKey);
+    this.log("warn", `incoming ${blobKey} left in place: ${why}`);
+    return false;
   }
 
   /** The named mailbox if it exists, INBOX otherwise. */
@@ -215,7 +270,13 @@ export class IncomingMover {
     if (this.keys) wipeKeys(this.keys);
     this.keys = undefined;
     this.account = undefined;
+    this.record = undefined;
+    this.senders = undefined;
   }
+}
+
+function tooBig(size: number): string {
+  return `${size} bytes, over the ${MAX_SEALED_DELIVERY_BYTES} bytes a delivery may have; not read`;
 }
 
 function describe(err: unknown): string {

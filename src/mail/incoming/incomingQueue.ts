@@ -1,27 +1,17 @@
 /**
- * Putting mail into the incoming queue without the password (`deliver`, LMTP): read the public key
- * from the key root, seal, store as `incoming/<ts>`, then touch the row `incoming`/`watch` so a
- * mover on another computer (polling that row) wakes at once. `<ts>` sorts by time (sync/timestamp),
- * so the mover files mail in arrival order.
+ * Putting mail into the incoming queue without the password (`deliver`, LMTP): seal to the public
+ * key this home pinned (deliveryKeys.ts; never one read from storage), store as `incoming/<ts>`,
+ * then touch the row `incoming`/`watch` so a mover on another computer (polling that row) wakes at
+ * once. `<ts>` sorts by time (sync/timestamp), so the mover files mail in arrival order.
  */
 import { randomBytes } from "../../crypto/aead.ts";
-import { parseKeyRoot } from "../../crypto/keyRoot.ts";
-import { loadSodium } from "../../crypto/sodium.ts";
-import { NotFound } from "../../errors.ts";
+import type { SenderKeys } from "../../crypto/senderBox.ts";
 import type { Store } from "../../storage/types.ts";
 import { newTimestamp } from "../../sync/index.ts";
 import { INCOMING_PREFIX, sealDelivery, type Delivery } from "./deliveryBox.ts";
 
 export const WATCH_PK = "incoming";
 export const WATCH_SK = "watch";
-
-/** The account's X25519 public key, kept in clear in `keys/root` for exactly this. */
-export async function readPublicKey(store: Store): Promise<Uint8Array> {
-  await loadSodium();
-  const bytes = await store.blobs.get("keys/root");
-  if (!bytes) throw new NotFound("this storage holds no account yet: run `aerogramme-local init`");
-  return parseKeyRoot(bytes).publicKey;
-}
 
 /** A fresh incoming blob key: `incoming/<ts>`, later ones sort after. */
 export function newIncomingKey(): string {
@@ -32,15 +22,18 @@ export function isIncomingKey(key: string): boolean {
   return /^incoming\/[0-9a-f]{28}$/.test(key);
 }
 
-/** Seals `delivery` for the account and stores it; durable when it resolves. Returns the blob key. */
+/**
+ * Seals `delivery` to `publicKey` (from `sender` when given) and stores it; durable when it
+ * resolves. Returns the blob key.
+ */
 export async function enqueueDelivery(
   store: Store,
   delivery: Delivery,
-  publicKey?: Uint8Array,
+  publicKey: Uint8Array,
+  sender?: SenderKeys,
 ): Promise<string> {
-  const pk = publicKey ?? (await readPublicKey(store));
   const key = newIncomingKey();
-  await storeSealedDelivery(store, key, sealDelivery(pk, key, delivery));
+  await storeSealedDelivery(store, key, sealDelivery(publicKey, key, delivery, sender));
   return key;
 }
 

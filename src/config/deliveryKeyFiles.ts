@@ -1,0 +1,67 @@
+/**
+ * Where a home keeps the keys it delivers with (mail/incoming/deliveryKeys.ts has the rules):
+ * `publicKey`, the account's X25519 public key pinned at set-up, and `senderKey`, this home's sender
+ * secret key. One line of hex each, written to a 0600 temp file and renamed, in the settings folder.
+ */
+import { chmod, mkdir, open, readFile, rename } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { Tampered } from "../errors.ts";
+import type { HomePaths } from "./homePaths.ts";
+
+export class DeliveryKeyFiles {
+  readonly publicKeyFile: string;
+  readonly senderKeyFile: string;
+
+  constructor(paths: Pick<HomePaths, "configDir">) {
+    this.publicKeyFile = join(paths.configDir, "publicKey");
+    this.senderKeyFile = join(paths.configDir, "senderKey");
+  }
+
+  get where(): string {
+    return this.publicKeyFile;
+  }
+
+  readPublicKey(): Promise<Uint8Array | undefined> {
+    return readKey(this.publicKeyFile, "the pinned public key");
+  }
+
+  writePublicKey(publicKey: Uint8Array): Promise<void> {
+    return writeKey(this.publicKeyFile, publicKey);
+  }
+
+  readSenderKey(): Promise<Uint8Array | undefined> {
+    return readKey(this.senderKeyFile, "this home's sender key");
+  }
+
+  writeSenderKey(secretKey: Uint8Array): Promise<void> {
+    return writeKey(this.senderKeyFile, secretKey);
+  }
+}
+
+async function readKey(path: string, what: string): Promise<Uint8Array | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as { code?: string }).code === "ENOENT") return undefined;
+    throw err;
+  }
+  const hex = text.trim();
+  if (!/^[0-9a-f]{64}$/.test(hex))
+    throw new Tampered(`${what} in ${path} is damaged (not 64 hex digits): someone changed the file`);
+  return Buffer.from(hex, "hex");
+}
+
+async function writeKey(path: string, key: Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const temp = `${path}.tmp-${process.pid}`;
+  const handle = await open(temp, "w", 0o600);
+  try {
+    await handle.writeFile(`${Buffer.from(key).toString("hex")}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await chmod(temp, 0o600);
+  await rename(temp, path);
+}

@@ -1,0 +1,107 @@
+/**
+ * The keys a home delivers with, without a password (issue 12).
+ *
+ * - The account's public key is pinned in the home when the account is opened with a password
+ *   there (at `init`, when a computer joins, or at the first unlock of a home made before pinning),
+ *   after the key root proved it matches the secret key. `deliver` seals to the pinned key only and
+ *   refuses when storage's key root names another one: a host that swaps the key in `keys/root`
+ *   (or serves a swapped root only to `deliver`) never receives mail sealed to its key. Every later
+ *   unlock compares the pin with the unlocked key, so a root replaced as a whole (say, one copied
+ *   from another bucket that the same password opens) is refused too.
+ * - The home's sender key (X25519) authenticates its deliveries (crypto/senderBox.ts); its public
+ *   key is registered in the account (senderRegistry.ts) at the same moments.
+ *
+ * Where the two keys live is the caller's business (config/deliveryKeyFiles.ts: two 0600 files in
+ * the home); this module holds the rules.
+ */
+import { parseKeyRoot } from "../../crypto/keyRoot.ts";
+import { newSenderKeys, senderKeysOf, type SenderKeys } from "../../crypto/senderBox.ts";
+import { loadSodium } from "../../crypto/sodium.ts";
+import { NotFound, Tampered } from "../../errors.ts";
+import type { Store } from "../../storage/types.ts";
+import type { Account } from "../account.ts";
+import { FiledDeliveries, FILED_SUBKEY } from "./filedDeliveries.ts";
+import { SenderRegistry, SENDERS_SUBKEY } from "./senderRegistry.ts";
+
+/** The home's copy of the keys. */
+export interface HomeDeliveryKeys {
+  /** Where they are kept, for messages. */
+  readonly where: string;
+  /** The pinned public key; undefined when this home has none yet. */
+  readPublicKey(): Promise<Uint8Array | undefined>;
+  writePublicKey(publicKey: Uint8Array): Promise<void>;
+  /** The home's sender secret key; undefined when it has none yet. */
+  readSenderKey(): Promise<Uint8Array | undefined>;
+  writeSenderKey(secretKey: Uint8Array): Promise<void>;
+}
+
+export function notPinned(where: string): NotFound {
+  return new NotFound(
+    `this home has not pinned the account's public key yet (${where} is missing: the home was set up by an older version). Nothing was delivered. Open the account once with its password so the key can be pinned: log in with your mail client while \`aerogramme-local start\` runs, or run \`aerogramme-local status --password-stdin\`; then deliver again`,
+  );
+}
+
+function swapped(where: string): Tampered {
+  return new Tampered(
+    `the account's public key in storage (keys/root) is not the one this home pinned (${where}): the storage host, or someone who can write to it, replaced it. Nothing was delivered or changed`,
+  );
+}
+
+const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
+
+/**
+ * After `account` was opened with a password: pin its public key (or check it against the pin),
+ * and make sure this home's sender key exists and is registered. `settingUp` (init) replaces
+ * whatever an earlier, abandoned set-up left in the home. Tampered when the pin differs.
+ */
+export async function adoptAccount(
+  home: HomeDeliveryKeys,
+  account: Account,
+  opts: { settingUp?: boolean } = {},
+): Promise<void> {
+  const pinned = opts.settingUp ? undefined : await home.readPublicKey();
+  if (pinned && !same(pinned, account.publicKey))
+    throw new Tampered(
+      `the account's key root in storage does not hold the public key this home pinned (${home.where}): the storage host replaced keys/root. Nothing was changed; do not trust this storage until checked`,
+    );
+  const stored = opts.settingUp ? undefined : await home.readSenderKey();
+  const sender: SenderKeys = stored ? senderKeysOf(stored) : newSenderKeys();
+  // Registered at every unlock: it costs one row read, and it heals a registry the host rolled back.
+  await new SenderRegistry(account.store.rows, account.subkey(SENDERS_SUBKEY)).register(sender.publicKey);
+  if (!stored) await home.writeSenderKey(sender.secretKey);
+  if (pinned) return;
+  // First unlock here: a home from before the record of filed deliveries may find none yet.
+  await new FiledDeliveries(account.store.rows, account.subkey(FILED_SUBKEY)).ensureExists();
+  await home.writePublicKey(account.publicKey);
+}
+
+/**
+ * The key `deliver` seals to: the pinned one, once storage's key root is seen to name it too.
+ * NotFound when the home has no pin yet; Tampered when storage disagrees or lost the root.
+ */
+export async function deliveryPublicKey(store: Store, home: HomeDeliveryKeys): Promise<Uint8Array> {
+  const pinned = await home.readPublicKey();
+  if (!pinned) throw notPinned(home.where);
+  await loadSodium();
+  const bytes = await store.blobs.get("keys/root");
+  if (!bytes)
+    throw new Tampered(
+      "keys/root is gone from storage, although this home was set up with it: the account was removed or the storage host dropped it",
+    );
+  if (!same(parseKeyRoot(bytes).publicKey, pinned)) throw swapped(home.where);
+  return pinned;
+}
+
+/** The home's sender keys, or undefined (its deliveries are then anonymous and filed `$Unverified`). */
+export async function homeSender(home: HomeDeliveryKeys): Promise<SenderKeys | undefined> {
+  const secret = await home.readSenderKey();
+  return secret ? senderKeysOf(secret) : undefined;
+}
+
+/** `deliver` beside a running server: the server's answer must be the pinned key. */
+export async function checkServedKey(home: HomeDeliveryKeys, served: Uint8Array): Promise<Uint8Array> {
+  const pinned = await home.readPublicKey();
+  if (!pinned) throw notPinned(home.where);
+  if (!same(pinned, served)) throw swapped(home.where);
+  return pinned;
+}

@@ -1,0 +1,132 @@
+/**
+ * The record of filed deliveries (issue 12): whoever can write to the bucket can put a delivery
+ * box back under `incoming/` after the mover filed and deleted it, and it would be filed again (the
+ * same "wire 10000 EUR" as UID 4 and again as UID 5). A box is bound to its blob key (the stream's
+ * associated data), so a replay is always the same key; the mover refuses a key this record holds.
+ *
+ * Row `incoming`/`filed`, sealed under the subkey FILED_SUBKEY (only the account can write it, every
+ * computer of the account reads it). It holds a floor and the ids filed above it: an id is kept
+ * while its ts is within FILED_RETENTION_MS of now, then folded into the floor. An id at or below
+ * the floor is "older than the record": it cannot be told apart from a replay, so the mover leaves
+ * it in place unfiled (only a sender whose clock is more than the retention behind makes one).
+ * Concurrent writers leave siblings; they merge as (highest floor, union of ids above it).
+ *
+ * Plaintext: version (1) | floor (14 bytes: the 28 hex digits of a ts) | ids (14 bytes each)
+ * The row exists from the account's creation (or its first unlock by a build that knows it): a
+ * missing row means the host removed it, and the mover refuses to file until someone looks.
+ */
+import { open, seal, type SealContext } from "../../crypto/aead.ts";
+import { Tampered } from "../../errors.ts";
+import type { RowStore } from "../../storage/types.ts";
+import { isTimestamp, timestampAt, TS_LENGTH } from "../../sync/timestamp.ts";
+
+export const FILED_SUBKEY = "incoming-filed";
+/** How long a filed id is kept one by one; older ones only raise the floor. */
+export const FILED_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
+const PK = "incoming";
+const SK = "filed";
+const CONTEXT: SealContext = { purpose: "filed-deliveries", path: `${PK}/${SK}` };
+const VERSION = 1;
+const ID_BYTES = TS_LENGTH / 2;
+const ZERO = "0".repeat(TS_LENGTH);
+
+interface FiledState {
+  floor: string;
+  ids: Set<string>;
+}
+
+export type FiledVerdict = "new" | "filed" | "older";
+
+export class FiledDeliveries {
+  /** Everything this process has seen: a row served later never takes an id or the floor back. */
+  private state: FiledState | undefined;
+
+  constructor(
+    private readonly rows: RowStore,
+    private readonly key: Uint8Array,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Writes an empty record unless the row holds one; true when it wrote. */
+  async ensureExists(): Promise<boolean> {
+    const row = await this.rows.read(PK, SK);
+    if (row && row.values.length > 0) return false;
+    await this.rows.insert(PK, SK, this.encode({ floor: ZERO, ids: new Set() }), row?.token);
+    return true;
+  }
+
+  /** Reads the row and merges it into what this process knows. */
+  async refresh(): Promise<void> {
+    await this.read();
+  }
+
+  /** Where `name` (the ts of `incoming/<ts>`) stands, from the last refresh or add. */
+  verdict(name: string): FiledVerdict {
+    const state = this.state;
+    if (!state) throw new Error("FiledDeliveries.verdict before refresh");
+    if (state.ids.has(name)) return "filed";
+    return name <= state.floor ? "older" : "new";
+  }
+
+  /** Records `name` as filed (durable when it resolves). */
+  async add(name: string): Promise<void> {
+    const { token } = await this.read();
+    const state = this.state!;
+    state.ids.add(name);
+    const horizon = timestampAt(this.now() - FILED_RETENTION_MS);
+    for (const id of state.ids) {
+      if (id >= horizon) continue;
+      state.ids.delete(id);
+      if (id > state.floor) state.floor = id;
+    }
+    await this.rows.insert(PK, SK, this.encode(state), token);
+  }
+
+  private async read(): Promise<{ token: string | undefined }> {
+    const row = await this.rows.read(PK, SK);
+    if (!row || row.values.length === 0)
+      throw new Tampered(
+        this.state
+          ? "the record of filed deliveries (row incoming/filed) disappeared while the mover ran: the storage host removed it"
+          : "the record of filed deliveries (row incoming/filed) is missing: the storage host removed it (or the bucket was restored from an older copy). Nothing is filed until it is back; docs/crypto.md says how to start a new one",
+      );
+    const merged = this.state ?? { floor: ZERO, ids: new Set<string>() };
+    for (const value of row.values) {
+      const sibling = this.decode(value);
+      if (sibling.floor > merged.floor) merged.floor = sibling.floor;
+      for (const id of sibling.ids) merged.ids.add(id);
+    }
+    for (const id of merged.ids) if (id <= merged.floor) merged.ids.delete(id);
+    this.state = merged;
+    return { token: row.token };
+  }
+
+  private encode(state: FiledState): Uint8Array {
+    const ids = [...state.ids].sort();
+    const plain = Buffer.alloc(1 + ID_BYTES * (1 + ids.length));
+    plain[0] = VERSION;
+    plain.write(state.floor, 1, "hex");
+    ids.forEach((id, i) => plain.write(id, 1 + ID_BYTES * (i + 1), "hex"));
+    return seal(this.key, plain, CONTEXT);
+  }
+
+  private decode(sealed: Uint8Array): FiledState {
+    const plain = Buffer.from(open(this.key, sealed, CONTEXT));
+    if (plain[0] !== VERSION || (plain.length - 1) % ID_BYTES !== 0 || plain.length < 1 + ID_BYTES)
+      throw new Tampered("the record of filed deliveries has an unknown shape");
+    const at = (i: number) => plain.toString("hex", 1 + ID_BYTES * i, 1 + ID_BYTES * (i + 1));
+    const ids = new Set<string>();
+    for (let i = 1; i < (plain.length - 1) / ID_BYTES; i++) ids.add(at(i));
+    const floor = at(0);
+    if (!isTimestamp(floor)) throw new Tampered("the record of filed deliveries has an unknown shape");
+    return { floor, ids };
+  }
+}
+
+/** The ts part of an incoming blob key, which is what the record keeps. */
+export function filedName(blobKey: string): string {
+  const name = blobKey.slice(blobKey.indexOf("/") + 1);
+  if (!isTimestamp(name)) throw new Tampered(`${blobKey} is not an incoming key`);
+  return name;
+}
