@@ -51,13 +51,30 @@ function layerRules(layer, allowed) {
 
 export default tseslint.config(
   { ignores: ["node_modules/**", "test/fixtures/**", "dist/**"] },
-  ...tseslint.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  { languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } } },
   {
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "no-constant-condition": ["error", { checkLoops: false }],
+      // An async method that implements a Promise-returning interface without awaiting is fine.
+      "@typescript-eslint/require-await": "off",
+      // node:test's test() and describe() return promises the runner itself awaits.
+      "@typescript-eslint/no-floating-promises": [
+        "error",
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: "package",
+              package: "node:test",
+              name: ["test", "describe", "it", "suite", "before", "after"],
+            },
+          ],
+        },
+      ],
     },
   },
+  { files: ["**/*.js", "**/*.mjs"], ...tseslint.configs.disableTypeChecked },
   ...Object.entries(LAYERS).map(([layer, allowed]) => layerRules(layer, allowed)),
   {
     // errors.ts and log.ts sit under every layer: they import no layer at all.
