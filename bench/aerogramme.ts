@@ -84,7 +84,7 @@ async function startServer(home: string, logFile: string): Promise<Running> {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logStream = createWriteStream(logFile, { flags: "a" });
-  child.stderr!.pipe(logStream);
+  child.stderr.pipe(logStream);
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const killAtExit = () => child.exitCode === null && child.kill("SIGKILL");
   process.once("exit", killAtExit);
@@ -100,7 +100,7 @@ async function startServer(home: string, logFile: string): Promise<Running> {
   try {
     const listening = await new Promise<{ host: string; port: number }>((ok, fail) => {
       const timer = setTimeout(() => fail(new Error('no "IMAP listening on" line within 60 s')), 60_000);
-      const lines = createInterface({ input: child.stdout! });
+      const lines = createInterface({ input: child.stdout });
       lines.on("line", (line) => {
         const m = /^IMAP listening on (.+):(\d+)$/.exec(line.trim());
         if (m) {

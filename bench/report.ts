@@ -78,7 +78,7 @@ function resourceTable(run: BenchRun): string {
   const ran = run.targets.filter((t) => !t.skipped);
   const row = (label: string, f: (t: TargetRun) => string) => `| ${label} | ${ran.map(f).join(" | ")} |`;
   const s = (t: TargetRun, k: keyof StorageStats, fmt: (n: number) => string) =>
-    t.storage?.[k] !== undefined ? fmt(t.storage[k]!) : "–";
+    t.storage?.[k] !== undefined ? fmt(t.storage[k]) : "–";
   return [
     `| | ${ran.map((t) => t.name).join(" | ")} |`,
     `| --- | ${ran.map(() => "---").join(" | ")} |`,

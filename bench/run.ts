@@ -29,8 +29,8 @@ if (!Number.isInteger(size) || size < 200)
   throw new Error(
     `--size must be a whole number of at least 200 (the session fetches 200 bodies), got ${values.size}`,
   );
-const wanted = values
-  .targets!.split(",")
+const wanted = values.targets
+  .split(",")
   .map((s) => s.trim())
   .filter(Boolean);
 for (const name of wanted)

@@ -20,7 +20,7 @@ export class SettingsFile {
       const conf = new ConfClass<Partial<Settings>>({
         cwd: paths.configDir,
         configName: "settings",
-        schema: SETTINGS_SCHEMA as never,
+        schema: SETTINGS_SCHEMA,
         rootSchema: { additionalProperties: false },
         clearInvalidConfig: false,
         accessPropertiesByDotNotation: false,

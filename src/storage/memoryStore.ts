@@ -79,7 +79,7 @@ export class MemoryRowStore implements RowStore {
   private write(pk: string, sk: string, value: Uint8Array | null, token?: CausalityToken): void {
     decodeToken(token);
     let part = this.partitions.get(pk);
-    if (!part) this.partitions.set(pk, (part = new Map()));
+    if (!part) this.partitions.set(pk, (part = new Map<string, StoredRow>()));
     part.set(sk, applyWrite(part.get(sk), value && Uint8Array.from(value), token));
     this.changes.emit(`${pk}\u0000${sk}`);
   }

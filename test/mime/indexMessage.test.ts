@@ -110,7 +110,7 @@ describe("the index as sealed meta", () => {
   it("survives a JSON round trip and serialises the same", () => {
     for (const name of corpus) {
       const index = indexMessageBytes(load(name));
-      const back = JSON.parse(JSON.stringify(index));
+      const back: unknown = JSON.parse(JSON.stringify(index));
       assert.deepEqual(back, index, name);
       assert.equal(bodyStructureText(back.root), bodyStructureText(index.root));
       assert.equal(envelopeText(back.envelope), envelopeText(index.envelope));

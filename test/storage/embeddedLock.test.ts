@@ -79,7 +79,7 @@ describe("embedded store: folder lock", () => {
     const pid = await deadPid();
     await writeFile(join(dir, "lock"), JSON.stringify({ pid, host: hostname(), boot: await bootId() }));
     const store = await openEmbeddedStore(dir);
-    assert.equal(JSON.parse(await readFile(join(dir, "lock"), "utf8")).pid, process.pid);
+    assert.equal((JSON.parse(await readFile(join(dir, "lock"), "utf8")) as { pid: number }).pid, process.pid);
     await store.rows.insert("p", "s", new Uint8Array([1]));
     await store.close();
     await assert.rejects(stat(join(dir, "lock")), { code: "ENOENT" });

@@ -62,7 +62,8 @@ for (const backend of ["garage", "s3"] as const) {
       } finally {
         await first.close();
       }
-      assert.deepEqual(expectedRow!.values, [new Uint8Array(meta)]);
+      assert.ok(expectedRow, "the row was written");
+      assert.deepEqual(expectedRow.values, [new Uint8Array(meta)]);
 
       await peer.stopNode(0);
       const second = await openStore(config, peer, options);

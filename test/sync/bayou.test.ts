@@ -296,7 +296,7 @@ test("with every row folded and none past the retention, pushes do not read ever
         return (pk: string, query?: RangeQuery) => ((ranges += 1), target.readRange(pk, query));
       }
       const value: unknown = Reflect.get(target, name);
-      return typeof value === "function" ? value.bind(target) : value;
+      return typeof value === "function" ? (value as () => unknown).bind(target) : value;
     },
   });
   const store: Store = { ...inner, rows };

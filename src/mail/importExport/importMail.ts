@@ -58,7 +58,7 @@ export async function importMail(
       ...(source.total.bytes !== undefined ? { totalBytes: source.total.bytes } : {}),
     });
   const flush = async () => {
-    const added: { mailId: string; flags: string[] }[] = new Array(batch.length);
+    const added = new Array<{ mailId: string; flags: string[] }>(batch.length);
     for (let i = 0; i < batch.length; i += PARALLEL_ADDS) {
       await Promise.all(
         batch.slice(i, i + PARALLEL_ADDS).map(async (m, j) => {

@@ -138,7 +138,7 @@ export class CachedRowStore implements RowStore {
 
   /** Cached entries by position; undefined where the remote must be asked. */
   private async fromCache(keys: RowKey[]): Promise<(RowEntry | undefined)[]> {
-    const out: (RowEntry | undefined)[] = new Array(keys.length).fill(undefined);
+    const out = new Array<RowEntry | undefined>(keys.length).fill(undefined);
     if (!this.writer.usable) return out;
     const asked: number[] = [];
     keys.forEach((k, i) => {

@@ -46,7 +46,7 @@ export async function withLocalCache(
   try {
     const evicted: string[] = [];
     for (const prefix of rules.blobListPrefixes)
-      evicted.push(...(await countCopies(cache.blobs, prefix, rules.isImmutableBlob, budget)));
+      evicted.push(...(await countCopies(cache.blobs, prefix, (key) => rules.isImmutableBlob(key), budget)));
     for (const key of evicted) await cache.blobs.delete(key);
   } catch (err) {
     writer.fail("count the cached blobs", err);

@@ -275,7 +275,7 @@ export class ObjectRowStore implements RowStore {
       return undefined;
     };
     for await (const row of candidates) {
-      window.push(row);
+      window.push(row as RowGroup); // for await over a union of iterables loses the element type
       if (window.length >= Math.min(SCAN_WINDOW, Math.max(1, want + 1 - items.length))) {
         const next = await flush();
         if (next !== undefined) return { items, nextStart: next };

@@ -93,7 +93,7 @@ export function decodeVersion(name: string, bytes: Uint8Array): VersionBody {
   }
   if (!Array.isArray(header.s) || !header.s.every((v) => typeof v === "string")) throw bad();
   return {
-    supersedes: header.s as string[],
+    supersedes: header.s,
     value: header.d === 1 ? null : Uint8Array.from(bytes.subarray(newline + 1)),
   };
 }
