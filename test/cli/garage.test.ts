@@ -153,7 +153,7 @@ describe("init and doctor against a real Garage", { skip }, () => {
     assert.equal(r.code, 1);
     const storage = (JSON.parse(r.stdout) as DoctorReport).checks.find((c) => c.name === "storage reachable");
     assert.equal(storage?.status, "fail");
-    assert.match(storage!.detail, /refused these credentials/);
+    assert.match(storage.detail, /refused these credentials/);
   });
 
   const keyringTools = Boolean(findExecutable("dbus-run-session") && findExecutable("gnome-keyring-daemon"));
@@ -193,7 +193,7 @@ describe("init and doctor against a real Garage", { skip }, () => {
       const report = JSON.parse(out.slice(out.indexOf("{", out.indexOf("INIT:")))) as DoctorReport;
       const credentials = report.checks.find((c) => c.name === "credentials");
       assert.equal(credentials?.status, "pass", out);
-      assert.match(credentials!.detail, /in the OS keychain/);
+      assert.match(credentials.detail, /in the OS keychain/);
       const settings = JSON.parse(await readFile(join(dir, "settings.json"), "utf8")) as Record<
         string,
         string

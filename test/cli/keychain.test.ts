@@ -54,9 +54,9 @@ describe("doctor without any D-Bus session", () => {
     const report = JSON.parse(r.stdout) as DoctorReport;
     const keychain = report.checks.find((c) => c.name === "keychain");
     assert.equal(keychain?.status, "warn", JSON.stringify(keychain));
-    assert.match(keychain!.detail, /not available: .*DBUS_SESSION_BUS_ADDRESS|not available: .*D-?Bus/i);
-    assert.match(keychain!.fix ?? "", /dbus-run-session/);
-    assert.match(keychain!.fix ?? "", /--credentials-file/);
+    assert.match(keychain.detail, /not available: .*DBUS_SESSION_BUS_ADDRESS|not available: .*D-?Bus/i);
+    assert.match(keychain.fix ?? "", /dbus-run-session/);
+    assert.match(keychain.fix ?? "", /--credentials-file/);
   });
 
   test("fails the keychain check (exit 1) when the garage backend needs it", async () => {
@@ -220,7 +220,7 @@ describe("the opt-in credentials file", () => {
       const report = JSON.parse(r.stdout) as DoctorReport;
       const credentials = report.checks.find((c) => c.name === "credentials");
       assert.equal(credentials?.status, "fail");
-      assert.match(credentials!.detail, /chmod 600/);
+      assert.match(credentials.detail, /chmod 600/);
       assert.ok(!r.stdout.includes("shh") && !r.stderr.includes("shh"));
     } finally {
       await home.cleanup();

@@ -54,7 +54,9 @@ export class TmuxDriver {
       if (matches(text)) return text;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`the terminal never showed ${pattern} within ${timeoutMs} ms. Screen:\n${this.screen()}`);
+    throw new Error(
+      `the terminal never showed ${String(pattern)} within ${timeoutMs} ms. Screen:\n${this.screen()}`,
+    );
   }
 
   /** Waits until `pattern` (a global RegExp) occurs at least `count` times on the screen. */

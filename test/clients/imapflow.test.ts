@@ -58,7 +58,7 @@ test("imapflow appends, fetches back byte-exact, searches, flags, copies, moves 
     const mbx = c.mailbox as { exists: number; uidNext: number };
     assert.equal(mbx.exists, 2);
     const full = await c.fetchOne(
-      String(appended!.uid),
+      String(appended.uid),
       { source: true, envelope: true, flags: true, uid: true },
       { uid: true },
     );
@@ -67,21 +67,21 @@ test("imapflow appends, fetches back byte-exact, searches, flags, copies, moves 
     assert.equal(full.envelope!.subject, "Quarterly figures");
     assert.ok(full.flags!.has("\\Seen"));
 
-    assert.deepEqual(await c.search({ subject: "lunch" }, { uid: true }), [appended!.uid + 1]);
-    assert.deepEqual(await c.search({ body: "numbers" }, { uid: true }), [appended!.uid]);
-    assert.deepEqual(await c.search({ seen: false }, { uid: true }), [appended!.uid + 1]);
+    assert.deepEqual(await c.search({ subject: "lunch" }, { uid: true }), [appended.uid + 1]);
+    assert.deepEqual(await c.search({ body: "numbers" }, { uid: true }), [appended.uid]);
+    assert.deepEqual(await c.search({ seen: false }, { uid: true }), [appended.uid + 1]);
 
-    await c.messageFlagsAdd({ uid: `${appended!.uid + 1}` }, ["\\Flagged"], { uid: true });
-    const flagged = await c.fetchOne(String(appended!.uid + 1), { flags: true }, { uid: true });
+    await c.messageFlagsAdd({ uid: `${appended.uid + 1}` }, ["\\Flagged"], { uid: true });
+    const flagged = await c.fetchOne(String(appended.uid + 1), { flags: true }, { uid: true });
     assert.ok(flagged && flagged.flags!.has("\\Flagged"));
 
-    const copied = await c.messageCopy({ uid: `${appended!.uid}` }, "Archive", { uid: true });
+    const copied = await c.messageCopy({ uid: `${appended.uid}` }, "Archive", { uid: true });
     assert.ok(copied && copied.uidMap && copied.uidMap.size === 1);
-    const moved = await c.messageMove({ uid: `${appended!.uid + 1}` }, "Trash", { uid: true });
+    const moved = await c.messageMove({ uid: `${appended.uid + 1}` }, "Trash", { uid: true });
     assert.ok(moved && moved.uidMap && moved.uidMap.size === 1);
     assert.equal((c.mailbox as { exists: number }).exists, 1);
 
-    await c.messageDelete({ uid: `${appended!.uid}` }, { uid: true });
+    await c.messageDelete({ uid: `${appended.uid}` }, { uid: true });
     assert.equal((c.mailbox as { exists: number }).exists, 0);
   } finally {
     lock.release();

@@ -115,14 +115,14 @@ export function progressPrinter(verb: string, force: boolean | undefined) {
   let last = 0;
   let printed = false;
   return {
-    update(p: TransferProgress): void {
+    update: (p: TransferProgress): void => {
       if (!enabled || Date.now() - last < 500) return;
       last = Date.now();
       printed = true;
       const line = progressLine(verb, p);
       process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
     },
-    end(): void {
+    end: (): void => {
       if (tty && printed) process.stderr.write("\n");
     },
   };

@@ -11,7 +11,7 @@ export async function callControl(
   path: string,
   request: ControlRequest,
   timeoutMs = 30_000,
-): Promise<unknown | null> {
+): Promise<unknown> {
   const response = await new Promise<ControlResponse | null>((resolve, reject) => {
     const socket = connect(path);
     let text = "";

@@ -153,7 +153,10 @@ class Jobs {
     job.lastAsked = Date.now();
     if (!job.done) return { state: "running", ...(job.progress ? { progress: job.progress } : {}) };
     this.jobs.delete(id);
-    if (job.error !== undefined) throw job.error;
+    if (job.error !== undefined)
+      throw job.error instanceof Error
+        ? job.error
+        : new Error(`the job failed: ${JSON.stringify(job.error)}`);
     return { state: "done", ...(job.progress ? { progress: job.progress } : {}), summary: job.summary };
   }
 
