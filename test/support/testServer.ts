@@ -3,7 +3,7 @@
  * store (memory by default), cheap Argon2id parameters, a free loopback port.
  */
 import { createAccount } from "../../src/mail/account.ts";
-import { AccountDirectory } from "../../src/mail/accountDirectory.ts";
+import { AccountDirectory, type LoginThrottle } from "../../src/mail/accountDirectory.ts";
 import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import type { Store } from "../../src/storage/types.ts";
@@ -27,6 +27,8 @@ export async function startTestServer(
     appendLimit?: number;
     joinExisting?: boolean;
     tls?: { key: string | Buffer; cert: string | Buffer };
+    /** Failed-login delays; tests default to 20 ms so that they run fast. */
+    loginThrottle?: LoginThrottle;
   } = {},
 ): Promise<TestServer> {
   const store = opts.store ?? memoryStore();
@@ -36,7 +38,7 @@ export async function startTestServer(
     const account = await createAccount(store, { user, password, kdf: TEST_KDF });
     await account.close();
   }
-  const directory = new AccountDirectory(store, user, 20);
+  const directory = new AccountDirectory(store, user, opts.loginThrottle ?? { baseDelayMs: 20 });
   const logs: string[] = [];
   const server = await startImapServer({
     host: "127.0.0.1",

@@ -3,7 +3,7 @@
  * password is the encryption password: a good one unlocks the account (shared by every session of
  * the user); a bad one answers NO [AUTHENTICATIONFAILED] after the directory's growing delay.
  */
-import { AuthFailed } from "../../../errors.ts";
+import { AuthFailed, Unavailable } from "../../../errors.ts";
 import { bad, no, ok, type TaggedResult } from "../protocol/errorResponse.ts";
 import { capabilityList } from "./anyState.ts";
 import { NOT_AUTHENTICATED, type CommandContext, type CommandHandler } from "./context.ts";
@@ -17,6 +17,8 @@ async function openSession(ctx: CommandContext, user: string, password: string):
       session.server.log("info", `login failed for user ${JSON.stringify(user.slice(0, 64))}`);
       return no("wrong user name or password", "AUTHENTICATIONFAILED");
     }
+    // Too many logins waiting for a password check, or storage down: the message says which.
+    if (err instanceof Unavailable) return no(err.message, "UNAVAILABLE");
     throw err;
   }
   session.state = "authenticated";
