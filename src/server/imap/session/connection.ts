@@ -48,6 +48,7 @@ export class Connection {
     this.session = new Session(opts.server, this.out);
     this.reader = new CommandReader(socket, {
       appendLimit: opts.server.appendLimit,
+      loggedIn: () => this.session.state !== "notAuthenticated",
       ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
       continuation: (text: string) => {
         void this.out.line(`+ ${text}`);
@@ -108,7 +109,8 @@ export class Connection {
     if (failure.tag) await this.out.line(formatTagged(failure.tag, result));
     else await this.out.untagged(`${result.status} ${result.code ? `[${result.code}] ` : ""}${result.text}`);
     if (failure.fatal) {
-      await this.out.untagged("BYE too much malformed input; closing");
+      const why = failure.code === "TOOBIG" ? "a literal too large to skip" : "too much malformed input";
+      await this.out.untagged(`BYE ${why}; closing`);
       return false;
     }
     return true;
