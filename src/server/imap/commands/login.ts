@@ -5,6 +5,7 @@
  */
 import { AuthFailed, Unavailable } from "../../../errors.ts";
 import { bad, no, ok, type TaggedResult } from "../protocol/errorResponse.ts";
+import { loginNeedsTls } from "../protocol/capabilities.ts";
 import { capabilityList } from "./anyState.ts";
 import { NOT_AUTHENTICATED, type CommandContext, type CommandHandler } from "./context.ts";
 
@@ -26,9 +27,18 @@ async function openSession(ctx: CommandContext, user: string, password: string):
   return ok("logged in", `CAPABILITY ${capabilityList(session)}`);
 }
 
+/** RFC 3501 §6.2.3 (LOGINDISABLED) with RFC 5530's code: no password in clear once TLS is offered. */
+function privacyRequired(ctx: CommandContext): TaggedResult | undefined {
+  const { session } = ctx;
+  if (!loginNeedsTls({ tlsAvailable: session.server.tlsAvailable, tlsActive: session.tlsActive })) {
+    return undefined;
+  }
+  return no("the password may only be sent under TLS: use STARTTLS first", "PRIVACYREQUIRED");
+}
+
 export const login: CommandHandler<"LOGIN"> = {
   states: NOT_AUTHENTICATED,
-  run: (ctx, cmd) => openSession(ctx, cmd.user, cmd.password),
+  run: async (ctx, cmd) => privacyRequired(ctx) ?? openSession(ctx, cmd.user, cmd.password),
 };
 
 /** SASL PLAIN message: [authzid] NUL authcid NUL passwd. */
@@ -44,6 +54,9 @@ function decodePlain(b64: string): { user: string; password: string } | null {
 export const authenticate: CommandHandler<"AUTHENTICATE"> = {
   states: NOT_AUTHENTICATED,
   async run(ctx, cmd) {
+    // Before any continuation: a client must not be invited to send the password in clear.
+    const refused = privacyRequired(ctx);
+    if (refused) return refused;
     if (cmd.mechanism.toUpperCase() !== "PLAIN")
       return no(`unsupported mechanism ${cmd.mechanism}; use PLAIN`, "CANNOT");
     let response = cmd.initial;
