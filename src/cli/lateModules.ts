@@ -48,6 +48,8 @@ export interface ImapServerApi {
     tls?: { key: string | Buffer; cert: string | Buffer };
     directory: AccountDirectoryHandle;
     accounts: AccountDirectoryHandle;
+    maxConnections?: number;
+    maxConnectionsPerAddress?: number;
     log: ServerLog;
   }): Promise<ImapServerHandle>;
 }

@@ -24,8 +24,9 @@ export class RawImap {
     socket.on("error", () => undefined);
   }
 
-  static async connect(port: number, host = "127.0.0.1"): Promise<RawImap> {
-    const socket = connect(port, host);
+  /** `localAddress` picks the client's address (any 127.x.y.z works on Linux loopback). */
+  static async connect(port: number, host = "127.0.0.1", localAddress?: string): Promise<RawImap> {
+    const socket = connect({ port, host, ...(localAddress ? { localAddress } : {}) });
     await new Promise<void>((resolve, reject) => {
       socket.once("connect", resolve);
       socket.once("error", reject);

@@ -8,12 +8,15 @@ import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import type { Store } from "../../src/storage/types.ts";
 import { startImapServer } from "../../src/server/imap/server.ts";
+import type { ConnectionLimits } from "../../src/server/imap/connectionLimits.ts";
 
 export interface TestServer {
   port: number;
   user: string;
   password: string;
   store: Store;
+  /** What the server logged, as "level message". */
+  logs: string[];
   close(): Promise<void>;
 }
 
@@ -29,6 +32,8 @@ export async function startTestServer(
     tls?: { key: string | Buffer; cert: string | Buffer };
     /** Failed-login delays; tests default to 20 ms so that they run fast. */
     loginThrottle?: LoginThrottle;
+    /** Connection caps and the idle timeout before login; the server's defaults otherwise. */
+    limits?: ConnectionLimits;
   } = {},
 ): Promise<TestServer> {
   const store = opts.store ?? memoryStore();
@@ -46,6 +51,7 @@ export async function startTestServer(
     directory,
     appendLimit: opts.appendLimit,
     ...(opts.tls ? { tls: opts.tls } : {}),
+    ...opts.limits,
     log: (level, msg) => {
       if (process.env.IMAP_TEST_LOG) process.stderr.write(`[${level}] ${msg}\n`);
       logs.push(`${level} ${msg}`);
@@ -56,6 +62,7 @@ export async function startTestServer(
     user,
     password,
     store,
+    logs,
     close: async () => {
       await server.close();
       await directory.close();

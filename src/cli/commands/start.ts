@@ -125,6 +125,8 @@ export async function run(flags: StartFlags): Promise<number> {
       ...(tls ? { tls } : {}),
       directory,
       accounts: directory,
+      maxConnections: settings.imapMaxConnections,
+      maxConnectionsPerAddress: settings.imapMaxConnectionsPerAddress,
       log,
     });
     closers.push({ name: "IMAP server", close: () => imap.close() });

@@ -100,3 +100,24 @@ test("under TLS, AUTH=PLAIN is back, LOGINDISABLED gone, and LOGIN works", async
   assert.match(tagged(await secure.command(`LOGIN ${server.user} "${server.password}"`)), /^OK /);
   secure.close();
 });
+
+test("under TLS, the idle timer before login runs on the TLS socket, and after login it is the long one", async () => {
+  const key = await readFile(join(dir, "key.pem"));
+  const quick = await startTestServer({ tls: { cert, key }, limits: { loginIdleTimeoutMs: 400 } });
+  try {
+    const open = async () => {
+      const c = await connected(quick);
+      assert.equal(tagged(await c.command("STARTTLS")), "OK begin TLS negotiation now");
+      return c.upgradeToTls({ ca: [cert], servername: "localhost" });
+    };
+    const silent = await open();
+    assert.match(await silent.readLine(2000), /^\* BYE autologout: no login /);
+    const owner = await open();
+    assert.match(tagged(await owner.command(`LOGIN ${quick.user} "${quick.password}"`)), /^OK /);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.match(tagged(await owner.command("NOOP")), /^OK /, "closed by the timer of the socket under TLS");
+    owner.close();
+  } finally {
+    await quick.close();
+  }
+});
