@@ -17,7 +17,8 @@ import { tagged } from "./scenarioHelpers.ts";
 
 /**
  * Measured on the 2-core machine: 70 MB idle and 74-75 MB after the attack when `start` runs
- * dist/ (as after `npm test`'s build), 100 MB and 107 MB through tsx (sources newer than dist/).
+ * dist/ (as after `npm test`'s build), 100 MB and 107 MB through tsx (sources newer than dist/);
+ * started as `node bin/aerogramme-local.js`, so without the launcher's memory flags.
  */
 const RSS_BOUND_MB = 160;
 /** What the attack may add to the idle server. */
