@@ -12,9 +12,10 @@
  *
  * Before login every command gets only maxLiteralBytesBeforeLogin (LOGIN's user name and password
  * fit; nothing else needs more), whatever its name: a client that has not logged in cannot make
- * the server read or keep an APPEND-sized literal. A non-synchronizing literal over the limit then
- * ends the connection after a tagged BAD [TOOBIG] (RFC 7888 §4, LITERAL-, which is what the
- * server announces before login): reading its bytes to stay in step would be the very cost refused.
+ * the server read or keep an APPEND-sized literal. A non-synchronizing literal over the limit gets
+ * a tagged BAD [TOOBIG] (RFC 7888 §4, LITERAL-, which is what the server announces before login);
+ * its bytes are read and dropped only when they are within the limit themselves, otherwise the
+ * connection ends: reading them to stay in step would be the very cost refused.
  *
  * Line ends: CRLF, and a bare LF is accepted too (some scripts and test tools send it; nothing
  * in a command line can be confused by it, since a CR or LF never belongs inside a line).
@@ -265,9 +266,9 @@ export class CommandReader {
       const sync = m[3] !== "+";
       const head = partsHead(parts, "");
       const literalsSoFar = (parts.length - 1) / 2; // text and literal pieces alternate
-      const refusal = loggedIn
-        ? this.literalRefusal(m[1] === "~", size, literalBytes, literalsSoFar, isAppend)
-        : this.literalRefusalBeforeLogin(size, literalBytes, sync);
+      const refusal =
+        (loggedIn ? undefined : this.literalRefusalBeforeLogin(size, literalBytes, sync)) ??
+        this.literalRefusal(m[1] === "~", size, literalBytes, literalsSoFar, isAppend);
       if (refusal) {
         // A client waiting for "+" sends nothing more of this command; a LITERAL+ one sends it all.
         if (sync) return failure(head, refusal);

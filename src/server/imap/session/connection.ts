@@ -56,7 +56,7 @@ export class Connection {
     this.session = new Session(opts.server, this.out);
     this.reader = new CommandReader(socket, {
       appendLimit: opts.server.appendLimit,
-      loggedIn: () => this.session.state !== "notAuthenticated",
+      loggedIn: () => this.loggedIn,
       ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
       continuation: (text: string) => {
         void this.out.line(`+ ${text}`);

@@ -332,3 +332,18 @@ test("a literal's buffer grows with the bytes that arrive, not with the size a c
   h.input.end();
   assert.equal(await reading, null);
 });
+
+test("before login, a small LITERAL+ literal past the command's allowance is dropped and the stream goes on; literal8 stays refused", async () => {
+  const { results } = await readAll(
+    [
+      `q1 LOGIN {3000+}\r\n${"u".repeat(3000)} {3000+}\r\n${"p".repeat(3000)}\r\nq2 LOGIN ~{3}\r\nq3 NOOP\r\n`,
+    ],
+    { loggedIn: () => false },
+  );
+  assert.deepEqual(
+    results.map((r) =>
+      "command" in r ? `${r.tag} ${r.command.name}` : `${r.tag} ${r.status} ${r.code ?? ""}`,
+    ),
+    ["q1 BAD TOOBIG", "q2 BAD ", "q3 NOOP"],
+  );
+});
