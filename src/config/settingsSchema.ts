@@ -25,6 +25,9 @@ export interface Settings {
   imapPort: number;
   /** 0: no LMTP listener. No LMTP server is built yet: `start` refuses any other value. */
   lmtpPort: number;
+  /** Open IMAP connections at most, in all and from one client address. */
+  imapMaxConnections: number;
+  imapMaxConnectionsPerAddress: number;
   tlsCert?: string;
   tlsKey?: string;
   logLevel: LogLevel;
@@ -41,11 +44,22 @@ export type SettingKey = keyof Settings;
 
 export const DEFAULT_SETTINGS: Pick<
   Settings,
-  "imapHost" | "imapPort" | "lmtpPort" | "logLevel" | "credentialsStore" | "cache" | "cacheMaxBytes"
+  | "imapHost"
+  | "imapPort"
+  | "lmtpPort"
+  | "imapMaxConnections"
+  | "imapMaxConnectionsPerAddress"
+  | "logLevel"
+  | "credentialsStore"
+  | "cache"
+  | "cacheMaxBytes"
 > = {
   imapHost: "127.0.0.1",
   imapPort: 1143,
   lmtpPort: 0,
+  // As the IMAP server's own defaults (server/imap/connectionLimits.ts).
+  imapMaxConnections: 100,
+  imapMaxConnectionsPerAddress: 20,
   logLevel: "info",
   credentialsStore: "keychain",
   cache: "on",
@@ -91,6 +105,18 @@ export const SETTINGS_SCHEMA = {
     minimum: 0,
     maximum: 65535,
     description: "LMTP port on 127.0.0.1, 0 = off (not implemented yet: start refuses others)",
+  },
+  imapMaxConnections: {
+    type: "integer",
+    minimum: 1,
+    maximum: 100000,
+    description: "open IMAP connections at most (more get BYE [LIMIT])",
+  },
+  imapMaxConnectionsPerAddress: {
+    type: "integer",
+    minimum: 1,
+    maximum: 100000,
+    description: "open IMAP connections from one client address at most",
   },
   tlsCert: { type: "string", minLength: 1, description: "PEM certificate for STARTTLS" },
   tlsKey: { type: "string", minLength: 1, description: "PEM private key for STARTTLS" },

@@ -13,7 +13,14 @@
  */
 import { AuthFailed, Invalid, Tampered, WrongContext } from "../errors.ts";
 import { open, randomBytes, seal, wipe } from "./aead.ts";
-import { DEFAULT_KDF, derivePasswordKey, newSalt, type KdfParams } from "./passwordKey.ts";
+import {
+  DEFAULT_KDF,
+  derivePasswordKey,
+  KDF_LIMITS,
+  kdfOutOfBounds,
+  newSalt,
+  type KdfParams,
+} from "./passwordKey.ts";
 import { boxKeypair, equalBytes, genericHash, publicKeyOf } from "./sodium.ts";
 
 export interface KeyRootEntry {
@@ -33,6 +40,16 @@ export interface UnlockedKeys {
   publicKey: Uint8Array;
   secretKey: Uint8Array;
 }
+
+/**
+ * Bounds on what storage hands us (the host controls it). A wrong password tries every entry, so
+ * the entries' Argon2id work together is bounded too: four times one entry at KDF_LIMITS.
+ */
+export const KEY_ROOT_LIMITS = {
+  maxEntries: 16,
+  maxBytes: 64 * 1024,
+  maxTotalWork: 4 * KDF_LIMITS.maxWork,
+} as const;
 
 const entryContext = (id: string) => ({ purpose: "key-root-entry", path: `keys/root#${id}` });
 
@@ -118,6 +135,11 @@ export async function addPassword(
   newPassword: string,
   kdf: KdfParams = DEFAULT_KDF,
 ): Promise<KeyRootFile> {
+  if (root.entries.length >= KEY_ROOT_LIMITS.maxEntries) {
+    throw new Invalid(
+      `this account already has ${root.entries.length} passwords, the most a key root holds: remove one first`,
+    );
+  }
   return { ...root, entries: [...root.entries, await sealEntry(keys, newPassword, kdf)] };
 }
 
@@ -175,6 +197,11 @@ export function serializeKeyRoot(root: KeyRootFile): Uint8Array {
 }
 
 export function parseKeyRoot(bytes: Uint8Array): KeyRootFile {
+  if (bytes.length > KEY_ROOT_LIMITS.maxBytes) {
+    throw new Tampered(
+      `the key root (keys/root) is ${bytes.length} bytes, more than a key root can be (${KEY_ROOT_LIMITS.maxBytes}): it was damaged or replaced`,
+    );
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
@@ -191,9 +218,27 @@ export function parseKeyRoot(bytes: Uint8Array): KeyRootFile {
   if (p.v !== 1 || !isStr(p.publicKey) || !Array.isArray(p.entries) || p.entries.length === 0) {
     throw new Tampered("the key root (keys/root) has an unknown shape: it was damaged or replaced");
   }
+  if (p.entries.length > KEY_ROOT_LIMITS.maxEntries) {
+    throw new Tampered(
+      `the key root (keys/root) has ${p.entries.length} entries, more than the ${KEY_ROOT_LIMITS.maxEntries} it may hold: it was damaged or replaced`,
+    );
+  }
+  let totalWork = 0;
   const entries = p.entries.map((e) => {
     if (!isStr(e.id) || !isStr(e.salt) || !isNum(e.opslimit) || !isNum(e.memlimit) || !isStr(e.sealed)) {
       throw new Tampered("an entry of the key root (keys/root) is malformed");
+    }
+    const outOfBounds = kdfOutOfBounds({ opslimit: e.opslimit, memlimit: e.memlimit });
+    if (outOfBounds) {
+      throw new Tampered(
+        `an entry of the key root (keys/root) asks for Argon2id parameters out of bounds (${outOfBounds}): it was damaged or replaced`,
+      );
+    }
+    totalWork += e.opslimit * e.memlimit;
+    if (totalWork > KEY_ROOT_LIMITS.maxTotalWork) {
+      throw new Tampered(
+        "the key root's (keys/root) entries together ask for more Argon2id work than a login may cost: it was damaged or replaced",
+      );
     }
     return {
       id: e.id,

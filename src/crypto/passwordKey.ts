@@ -20,6 +20,35 @@ export const TEST_KDF: KdfParams = { opslimit: 1, memlimit: 8 * 1024 * 1024 };
 
 export const SALT_BYTES = 16;
 
+/**
+ * The most a key root may ask of Argon2id. The parameters come from storage, which the host
+ * controls: without a ceiling a huge memlimit kills the process and a huge opslimit hangs it (and
+ * the libuv thread running it). The ceiling is libsodium's "sensitive" preset: 4 passes over
+ * 1 GiB, about 3.5 s on the reference machine; more passes are allowed over less memory.
+ */
+export const KDF_LIMITS = {
+  maxOpslimit: 16,
+  maxMemlimit: 1024 * 1024 * 1024,
+  /** opslimit x memlimit, bytes. */
+  maxWork: 4 * 1024 * 1024 * 1024,
+} as const;
+
+/** Why `params` are outside KDF_LIMITS (or too weak for libsodium), or undefined when they fit. */
+export function kdfOutOfBounds(params: KdfParams): string | undefined {
+  const { opslimit, memlimit } = params;
+  if (!Number.isSafeInteger(opslimit) || !Number.isSafeInteger(memlimit))
+    return "not whole numbers below 2^53";
+  if (opslimit < 1 || memlimit < 8192) return "too weak to be valid";
+  if (opslimit > KDF_LIMITS.maxOpslimit) return `opslimit ${opslimit} is above ${KDF_LIMITS.maxOpslimit}`;
+  if (memlimit > KDF_LIMITS.maxMemlimit) {
+    return `memlimit ${memlimit} is above ${KDF_LIMITS.maxMemlimit} bytes (1 GiB)`;
+  }
+  if (opslimit * memlimit > KDF_LIMITS.maxWork) {
+    return `opslimit x memlimit ${opslimit * memlimit} is above ${KDF_LIMITS.maxWork} (4 passes over 1 GiB)`;
+  }
+  return undefined;
+}
+
 export function newSalt(): Uint8Array {
   return randomBytes(SALT_BYTES);
 }
@@ -32,7 +61,7 @@ export function derivePasswordKey(
 ): Promise<Uint8Array> {
   if (salt.length !== PWHASH_SALT_BYTES)
     return Promise.reject(new Invalid(`Argon2id salt must be ${PWHASH_SALT_BYTES} bytes`));
-  if (params.opslimit < 1 || params.memlimit < 8192)
-    return Promise.reject(new Invalid("Argon2id parameters are too weak to be valid"));
+  const outOfBounds = kdfOutOfBounds(params);
+  if (outOfBounds) return Promise.reject(new Invalid(`Argon2id parameters refused: ${outOfBounds}`));
   return argon2id(32, new TextEncoder().encode(password), salt, params.opslimit, params.memlimit);
 }

@@ -66,7 +66,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const mover = new IncomingMover(store, { log });
     closers.push({ name: "incoming mail mover", close: () => mover.close() });
     directory.onLogin((account, password) => void mover.startWith(account, password));
-    const imapServer = await startImapServer({ ...opts.imap, ...(tls ? { tls } : {}), directory, log });
+    const imapServer = await startImapServer({
+      ...opts.imap,
+      ...(tls ? { tls } : {}),
+      directory,
+      maxConnections: settings.imapMaxConnections,
+      maxConnectionsPerAddress: settings.imapMaxConnectionsPerAddress,
+      log,
+    });
     closers.push({ name: "IMAP server", close: () => imapServer.close() });
     const imap = { ...imapServer.address, starttls: tls !== undefined };
     const startedAt = new Date().toISOString();

@@ -2,15 +2,28 @@
  * Login for the IMAP server: the one user of this store, opened with their password. Several
  * sessions of one user share one unlocked Account. After the first successful unlock a later login
  * is checked against a keyed hash held only in memory, so a second connection (Thunderbird opens
- * two) does not pay for Argon2id again. Failures are slowed down more and more.
+ * two) does not pay for Argon2id again.
+ *
+ * Failures are slowed down more and more, but only the failing caller waits: its delay runs after
+ * the unlock lock is released, so wrong passwords sent on other connections never hold up the
+ * owner's login. Full unlocks (Argon2id) run one at a time; at most `maxPendingUnlocks` different
+ * passwords may be running or queued for one, and concurrent logins with the same password share
+ * one unlock, so a flood of guesses is refused at once instead of making everyone wait behind it.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { AuthFailed } from "../errors.ts";
+import { AuthFailed, Unavailable } from "../errors.ts";
 import type { Store } from "../storage/types.ts";
 import { openAccount, type Account } from "./account.ts";
 import { Mutex } from "./mutex.ts";
 
-const MAX_DELAY_MS = 10_000;
+export interface LoginThrottle {
+  /** Delay of the first failure; each consecutive failure doubles it. Default 500 ms. */
+  baseDelayMs?: number;
+  /** Longest delay. Default 10 s. */
+  maxDelayMs?: number;
+  /** Different passwords being or waiting to be checked with Argon2id at once. Default 4. */
+  maxPendingUnlocks?: number;
+}
 
 export class AccountDirectory {
   private account: Account | undefined;
@@ -19,50 +32,94 @@ export class AccountDirectory {
   private failures = 0;
   private readonly unlocking = new Mutex();
   private readonly loginListeners: ((account: Account, password: string) => void)[] = [];
+  /** Full unlocks running or queued, by the hex keyed hash of their password. */
+  private readonly pending = new Map<string, Promise<Account>>();
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly maxPendingUnlocks: number;
 
   constructor(
     private readonly store: Store,
     readonly user: string,
-    private readonly baseDelayMs = 500,
+    throttle: LoginThrottle = {},
     /** Runs once the account is first unlocked; when it throws, the login fails with its error. */
     private readonly onUnlock?: (account: Account) => Promise<void>,
-  ) {}
+  ) {
+    this.baseDelayMs = throttle.baseDelayMs ?? 500;
+    this.maxDelayMs = throttle.maxDelayMs ?? 10_000;
+    this.maxPendingUnlocks = throttle.maxPendingUnlocks ?? 4;
+  }
 
   private digest(password: string): Buffer {
     return createHmac("sha256", this.hmacKey).update(password, "utf8").digest();
   }
 
-  /** The account, or AuthFailed after a delay that grows with consecutive failures. */
-  login(user: string, password: string): Promise<Account> {
-    return this.unlocking.run(async () => {
-      try {
-        if (user !== this.user) throw new AuthFailed("unknown user or wrong password");
-        if (this.account && this.verifier && timingSafeEqual(this.digest(password), this.verifier)) {
-          // The password that unlocked the account: no Argon2id again.
-        } else {
-          // First login, or another of the account's passwords (or a wrong one): a full unlock.
-          const opened = await openAccount(this.store, password);
-          if (this.account) await opened.close();
-          else {
-            await this.onUnlock?.(opened).catch(async (err: unknown) => {
-              await opened.close();
-              throw err;
-            });
-            this.account = opened;
-            this.verifier = this.digest(password);
-          }
-        }
-        this.failures = 0;
-        for (const listener of this.loginListeners) listener(this.account, password);
-        return this.account;
-      } catch (err) {
-        if (!(err instanceof AuthFailed)) throw err;
-        this.failures += 1;
-        const delay = Math.min(MAX_DELAY_MS, this.baseDelayMs * 2 ** (this.failures - 1));
-        await new Promise((r) => setTimeout(r, delay));
-        throw new AuthFailed("unknown user or wrong password");
+  private matchesVerifier(digest: Buffer): boolean {
+    return (
+      this.account !== undefined && this.verifier !== undefined && timingSafeEqual(digest, this.verifier)
+    );
+  }
+
+  /**
+   * The account, or AuthFailed after a delay that grows with consecutive failures, or Unavailable
+   * at once when too many other passwords are waiting to be checked.
+   */
+  async login(user: string, password: string): Promise<Account> {
+    if (user !== this.user) return this.fail();
+    const digest = this.digest(password);
+    // The password that unlocked the account: no Argon2id, and no waiting behind anyone.
+    if (this.matchesVerifier(digest)) return this.succeed(this.account!, password);
+    const key = digest.toString("hex");
+    let unlock = this.pending.get(key);
+    if (!unlock) {
+      if (this.pending.size >= this.maxPendingUnlocks) {
+        throw new Unavailable("too many logins are being checked at once; try again in a few seconds");
       }
-    });
+      unlock = this.unlocking.run(() => this.unlock(password, digest));
+      this.pending.set(key, unlock);
+      void unlock.catch(() => undefined).then(() => this.pending.delete(key));
+    }
+    let account: Account;
+    try {
+      account = await unlock;
+    } catch (err) {
+      if (err instanceof AuthFailed) return this.fail();
+      throw err;
+    }
+    return this.succeed(account, password);
+  }
+
+  /** One full unlock, under the lock: first login, another of the account's passwords, or a wrong one. */
+  private async unlock(password: string, digest: Buffer): Promise<Account> {
+    // A login queued behind the one that unlocked the account, with the same password.
+    if (this.matchesVerifier(digest)) return this.account!;
+    const opened = await openAccount(this.store, password);
+    // After a password change the verifier was forgotten: the next password that opens takes it.
+    this.verifier ??= digest;
+    if (!this.account) {
+      await this.onUnlock?.(opened).catch(async (err: unknown) => {
+        await opened.close();
+        throw err;
+      });
+      this.account = opened;
+      return opened;
+    }
+    await opened.close();
+    return this.account;
+  }
+
+  private succeed(account: Account, password: string): Account {
+    this.failures = 0;
+    for (const listener of this.loginListeners) listener(account, password);
+    return account;
+  }
+
+  /** Counts the failure, then waits outside the lock: only this caller is slowed down. */
+  private async fail(): Promise<never> {
+    this.failures += 1;
+    const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(this.failures - 1, 30));
+    await new Promise((r) => setTimeout(r, delay));
+    throw new AuthFailed("unknown user or wrong password");
   }
 
   /**

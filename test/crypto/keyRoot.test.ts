@@ -57,3 +57,73 @@ test("a sealed box opens only with the account's keys and detects changes", asyn
   box[box.length - 1]! ^= 1;
   assert.throws(() => openSealedBox(keys, box), Tampered);
 });
+
+/** The serialized root with its first entry's fields (or the whole JSON) changed as the host likes. */
+function hostEdit(
+  bytes: Uint8Array,
+  edit: (json: { entries: Record<string, unknown>[] }) => void,
+): Uint8Array {
+  const json = JSON.parse(new TextDecoder().decode(bytes)) as { entries: Record<string, unknown>[] };
+  edit(json);
+  return new TextEncoder().encode(JSON.stringify(json));
+}
+
+test("a key root asking for absurd Argon2id parameters or entries is Tampered at once, not run", async () => {
+  const { root } = await createKeyRoot("pw", TEST_KDF);
+  const bytes = serializeKeyRoot(root);
+  const attacks: [string, Uint8Array][] = [
+    ["opslimit 2^32-1", hostEdit(bytes, (j) => (j.entries[0]!.opslimit = 2 ** 32 - 1))],
+    ["memlimit 1 TiB", hostEdit(bytes, (j) => (j.entries[0]!.memlimit = 2 ** 40))],
+    ["memlimit 4 GiB", hostEdit(bytes, (j) => (j.entries[0]!.memlimit = 4 * 2 ** 30))],
+    ["opslimit 1e300", hostEdit(bytes, (j) => (j.entries[0]!.opslimit = 1e300))],
+    [
+      "16 passes over 1 GiB",
+      hostEdit(bytes, (j) => Object.assign(j.entries[0]!, { opslimit: 16, memlimit: 2 ** 30 })),
+    ],
+    [
+      "10,000 entries",
+      hostEdit(bytes, (j) => (j.entries = Array.from({ length: 10_000 }, () => j.entries[0]!))),
+    ],
+    [
+      "16 entries of 4 passes over 1 GiB",
+      hostEdit(bytes, (j) => {
+        j.entries = Array.from({ length: 16 }, () => ({ ...j.entries[0]!, opslimit: 4, memlimit: 2 ** 30 }));
+      }),
+    ],
+    ["a 1 MiB root", hostEdit(bytes, (j) => (j.entries[0]!.padding = "x".repeat(2 ** 20)))],
+  ];
+  for (const [what, attack] of attacks) {
+    const started = performance.now();
+    // parseKeyRoot is what every unlock goes through (mail/account.ts, the incoming mover).
+    await assert.rejects(
+      (async () => unlockKeyRoot(parseKeyRoot(attack), "pw"))(),
+      (err: Error) => err instanceof Tampered && /damaged or replaced/.test(err.message),
+      what,
+    );
+    assert.ok(
+      performance.now() - started < 200,
+      `${what}: refused only after ${performance.now() - started} ms`,
+    );
+  }
+});
+
+test("the Argon2id ceiling still lets a root within it open, and derivation itself refuses past it", async () => {
+  const { root } = await createKeyRoot("pw", TEST_KDF);
+  // Sixteen entries of the test parameters are well within every bound.
+  const full = hostEdit(serializeKeyRoot(root), (j) => {
+    j.entries = Array.from({ length: 16 }, () => j.entries[0]!);
+  });
+  assert.equal(parseKeyRoot(full).entries.length, 16);
+  const { derivePasswordKey, KDF_LIMITS } = await import("../../src/crypto/passwordKey.ts");
+  await assert.rejects(
+    derivePasswordKey("pw", new Uint8Array(16), { opslimit: 1, memlimit: KDF_LIMITS.maxMemlimit * 2 }),
+    Invalid,
+  );
+});
+
+test("a seventeenth password is refused: the root would no longer open", async () => {
+  const { root, keys } = await createKeyRoot("pw", TEST_KDF);
+  let grown = root;
+  for (let i = 1; i < 16; i++) grown = { ...grown, entries: [...grown.entries, grown.entries[0]!] };
+  await assert.rejects(addPassword(grown, keys, "one more", TEST_KDF), Invalid);
+});

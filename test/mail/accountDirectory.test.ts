@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
-import { AuthFailed } from "../../src/errors.ts";
+import { AuthFailed, Unavailable } from "../../src/errors.ts";
 import { addPassword, createAccount } from "../../src/mail/account.ts";
 import { AccountDirectory } from "../../src/mail/accountDirectory.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
@@ -23,7 +23,7 @@ test("sessions share one account; every password of the account opens it; failur
   const store = memoryStore();
   await (await createAccount(store, { user: "alice", password: "first", kdf: TEST_KDF })).close();
   await addPassword(store, "first", "second", TEST_KDF);
-  const dir = new AccountDirectory(store, "alice", BASE_DELAY);
+  const dir = new AccountDirectory(store, "alice", { baseDelayMs: BASE_DELAY });
   try {
     const a = await dir.login("alice", "first");
     assert.equal(await dir.login("alice", "first"), a, "a second session gets the same account");
@@ -49,7 +49,7 @@ test("login listeners hear every successful login with its password, never a fai
   const store = memoryStore();
   await (await createAccount(store, { user: "alice", password: "first", kdf: TEST_KDF })).close();
   await addPassword(store, "first", "second", TEST_KDF);
-  const dir = new AccountDirectory(store, "alice", 1);
+  const dir = new AccountDirectory(store, "alice", { baseDelayMs: 1 });
   const heard: [unknown, string][] = [];
   dir.onLogin((account, password) => heard.push([account, password]));
   try {
@@ -63,6 +63,62 @@ test("login listeners hear every successful login with its password, never a fai
       [a, "second"],
       [a, "first"],
     ]);
+  } finally {
+    await dir.close();
+  }
+});
+
+/** Sends wrong passwords in a loop until `stop` is set; counts the answers. */
+function hammer(dir: AccountDirectory, stop: { now: boolean }, n: number): Promise<number> {
+  return (async () => {
+    let answered = 0;
+    while (!stop.now) {
+      await dir.login("alice", `guess ${n} ${answered}`).catch(() => undefined);
+      answered++;
+    }
+    return answered;
+  })();
+}
+
+test("wrong passwords on other connections never hold up the owner's login (the delay is theirs, outside the lock)", async () => {
+  const store = memoryStore();
+  await (await createAccount(store, { user: "alice", password: "right", kdf: TEST_KDF })).close();
+  for (const unlockedBefore of [true, false]) {
+    // The production delays (500 ms, doubling), capped at 2 s so that the hammers stop soon.
+    const dir = new AccountDirectory(store, "alice", { maxDelayMs: 2000 });
+    const stop = { now: false };
+    try {
+      if (unlockedBefore) await dir.login("alice", "right");
+      const hammers = [0, 1, 2, 3].map((n) => hammer(dir, stop, n));
+      await new Promise((r) => setTimeout(r, 1500)); // the failures' delays are seconds long by now
+      const started = performance.now();
+      await dir.login("alice", "right");
+      const took = performance.now() - started;
+      assert.ok(took < 1000, `the owner waited ${Math.round(took)} ms (unlocked before: ${unlockedBefore})`);
+      stop.now = true;
+      await Promise.all(hammers);
+    } finally {
+      stop.now = true;
+      await dir.close();
+    }
+  }
+});
+
+test("at most maxPendingUnlocks different passwords wait for Argon2id; more are refused at once; equal ones share one", async () => {
+  const store = memoryStore();
+  await (await createAccount(store, { user: "alice", password: "right", kdf: TEST_KDF })).close();
+  const dir = new AccountDirectory(store, "alice", { baseDelayMs: 10, maxPendingUnlocks: 2 });
+  try {
+    const first = dir.login("alice", "guess 1");
+    const second = dir.login("alice", "guess 2");
+    const started = performance.now();
+    await assert.rejects(dir.login("alice", "guess 3"), Unavailable);
+    assert.ok(performance.now() - started < 50, "the third password was not refused at once");
+    await Promise.all([assert.rejects(first, AuthFailed), assert.rejects(second, AuthFailed)]);
+
+    // Five sessions opening at once with the same password (Thunderbird's start-up) share one unlock.
+    const sessions = await Promise.all([1, 2, 3, 4, 5].map(() => dir.login("alice", "right")));
+    assert.ok(sessions.every((a) => a === sessions[0]));
   } finally {
     await dir.close();
   }

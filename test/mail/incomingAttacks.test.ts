@@ -122,7 +122,9 @@ describe("a host that swaps the public key", () => {
       deliver(store, home, "before the pin"),
       (e) => e instanceof NotFound && /status --password-stdin/.test(e.message),
     );
-    const directory = new AccountDirectory(store, "a", 1, (opened) => adoptAccount(home, opened));
+    const directory = new AccountDirectory(store, "a", { baseDelayMs: 1 }, (opened) =>
+      adoptAccount(home, opened),
+    );
     await directory.login("a", PASSWORD);
     assert.deepEqual(home.publicKey, account.publicKey);
     await deliver(store, home, "after the pin");
@@ -135,7 +137,9 @@ describe("a host that swaps the public key", () => {
     const other = memoryStore();
     await (await createAccount(other, { user: "a", password: PASSWORD, kdf: TEST_KDF })).close();
     await store.blobs.put("keys/root", (await other.blobs.get("keys/root"))!);
-    const directory = new AccountDirectory(store, "a", 1, (opened) => adoptAccount(home, opened));
+    const directory = new AccountDirectory(store, "a", { baseDelayMs: 1 }, (opened) =>
+      adoptAccount(home, opened),
+    );
     await assert.rejects(directory.login("a", PASSWORD), /does not hold the public key this home pinned/);
     await assert.rejects(deliver(store, home, "to the other root"), Tampered);
     assert.deepEqual(home.publicKey, account.publicKey, "the pin is unchanged");

@@ -2,7 +2,9 @@
  * A tiny IMAP client for scenario tests that need the exact bytes: send a line, collect every line
  * up to the tagged answer. Literals in responses are kept inline in the text.
  */
+import { once } from "node:events";
 import { connect, type Socket } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 
 export class RawImap {
   private buffer = Buffer.alloc(0);
@@ -22,8 +24,9 @@ export class RawImap {
     socket.on("error", () => undefined);
   }
 
-  static async connect(port: number, host = "127.0.0.1"): Promise<RawImap> {
-    const socket = connect(port, host);
+  /** `localAddress` picks the client's address (any 127.x.y.z works on Linux loopback). */
+  static async connect(port: number, host = "127.0.0.1", localAddress?: string): Promise<RawImap> {
+    const socket = connect({ port, host, ...(localAddress ? { localAddress } : {}) });
     await new Promise<void>((resolve, reject) => {
       socket.once("connect", resolve);
       socket.once("error", reject);
@@ -82,6 +85,14 @@ export class RawImap {
         resolve();
       });
     });
+  }
+
+  /** After a tagged OK to STARTTLS: the same connection under TLS, as a new client (drop this one). */
+  async upgradeToTls(options: ConnectionOptions): Promise<RawImap> {
+    this.socket.removeAllListeners("data");
+    const secure = tlsConnect({ socket: this.socket, ...options });
+    await once(secure, "secureConnect");
+    return new RawImap(secure);
   }
 
   write(data: string | Buffer): void {

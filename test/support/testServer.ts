@@ -3,17 +3,20 @@
  * store (memory by default), cheap Argon2id parameters, a free loopback port.
  */
 import { createAccount } from "../../src/mail/account.ts";
-import { AccountDirectory } from "../../src/mail/accountDirectory.ts";
+import { AccountDirectory, type LoginThrottle } from "../../src/mail/accountDirectory.ts";
 import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import type { Store } from "../../src/storage/types.ts";
 import { startImapServer } from "../../src/server/imap/server.ts";
+import type { ConnectionLimits } from "../../src/server/imap/connectionLimits.ts";
 
 export interface TestServer {
   port: number;
   user: string;
   password: string;
   store: Store;
+  /** What the server logged, as "level message". */
+  logs: string[];
   close(): Promise<void>;
 }
 
@@ -27,6 +30,10 @@ export async function startTestServer(
     appendLimit?: number;
     joinExisting?: boolean;
     tls?: { key: string | Buffer; cert: string | Buffer };
+    /** Failed-login delays; tests default to 20 ms so that they run fast. */
+    loginThrottle?: LoginThrottle;
+    /** Connection caps and the idle timeout before login; the server's defaults otherwise. */
+    limits?: ConnectionLimits;
   } = {},
 ): Promise<TestServer> {
   const store = opts.store ?? memoryStore();
@@ -36,7 +43,7 @@ export async function startTestServer(
     const account = await createAccount(store, { user, password, kdf: TEST_KDF });
     await account.close();
   }
-  const directory = new AccountDirectory(store, user, 20);
+  const directory = new AccountDirectory(store, user, opts.loginThrottle ?? { baseDelayMs: 20 });
   const logs: string[] = [];
   const server = await startImapServer({
     host: "127.0.0.1",
@@ -44,6 +51,7 @@ export async function startTestServer(
     directory,
     appendLimit: opts.appendLimit,
     ...(opts.tls ? { tls: opts.tls } : {}),
+    ...opts.limits,
     log: (level, msg) => {
       if (process.env.IMAP_TEST_LOG) process.stderr.write(`[${level}] ${msg}\n`);
       logs.push(`${level} ${msg}`);
@@ -54,6 +62,7 @@ export async function startTestServer(
     user,
     password,
     store,
+    logs,
     close: async () => {
       await server.close();
       await directory.close();

@@ -6,7 +6,7 @@ import { connected, loggedIn, tagged, useServer } from "./scenarioHelpers.ts";
 const { server } = useServer();
 
 const CAPS =
-  "IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC " +
+  "IMAP4rev1 LITERAL- SASL-IR AUTH=PLAIN ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC " +
   "SPECIAL-USE CHILDREN LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE APPENDLIMIT=";
 
 test("the greeting carries the capabilities; CAPABILITY lists them all, and no STARTTLS without a certificate", async () => {
@@ -33,7 +33,8 @@ test("a wrong password gets NO [AUTHENTICATIONFAILED]; the right one OK with cap
   const wrong = await c.command(`LOGIN ${server().user} "not the password"`);
   assert.match(tagged(wrong), /^NO \[AUTHENTICATIONFAILED\]/);
   const right = await c.command(`LOGIN ${server().user} "${server().password}"`);
-  assert.match(tagged(right), /^OK \[CAPABILITY IMAP4rev1 .*\] logged in$/);
+  // LITERAL- before login (small literals only), LITERAL+ after it (RFC 7888).
+  assert.match(tagged(right), /^OK \[CAPABILITY IMAP4rev1 LITERAL\+ .*\] logged in$/);
   const again = await c.command(`LOGIN ${server().user} "${server().password}"`);
   assert.match(tagged(again), /^BAD .*already logged in/);
   c.close();

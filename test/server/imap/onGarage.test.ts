@@ -17,7 +17,14 @@ const SCENARIOS = readdirSync(here)
   // Files that pick their own storage (a Garage of their own, or none that matters) run once.
   .filter(
     (f) =>
-      f.endsWith(".test.ts") && !["onGarage.test.ts", "selectedView.test.ts", "starttls.test.ts"].includes(f),
+      f.endsWith(".test.ts") &&
+      ![
+        "onGarage.test.ts",
+        "selectedView.test.ts",
+        "starttls.test.ts",
+        "preLogin.test.ts",
+        "preLoginMemory.test.ts",
+      ].includes(f),
   )
   .filter((f) => !f.startsWith("garage"))
   .sort();

@@ -73,3 +73,51 @@ test("a TLS handshake straight away is not IMAP: the server stays up", async () 
   assert.match(tagged(await c.command("NOOP")), /^OK /);
   c.close();
 });
+
+test("before STARTTLS, LOGINDISABLED is announced without AUTH=PLAIN, and LOGIN and AUTHENTICATE get NO [PRIVACYREQUIRED]", async () => {
+  const c = await connected(server);
+  const caps = (await c.command("CAPABILITY"))[0]!.split(" ");
+  assert.ok(caps.includes("LOGINDISABLED") && caps.includes("STARTTLS"), caps.join(" "));
+  assert.ok(!caps.includes("AUTH=PLAIN"), caps.join(" "));
+  const login = await c.command(`LOGIN ${server.user} "${server.password}"`);
+  assert.match(tagged(login), /^NO \[PRIVACYREQUIRED\] /);
+  const plain = Buffer.from(`\0${server.user}\0${server.password}`).toString("base64");
+  assert.match(tagged(await c.command(`AUTHENTICATE PLAIN ${plain}`)), /^NO \[PRIVACYREQUIRED\] /);
+  // Without an initial response: refused before the continuation that would invite the password.
+  c.write("T1 AUTHENTICATE PLAIN\r\n");
+  assert.match(await c.readLine(), /^T1 NO \[PRIVACYREQUIRED\] /);
+  assert.match(tagged(await c.command("SELECT INBOX")), /^BAD .*log in first/);
+  c.close();
+});
+
+test("under TLS, AUTH=PLAIN is back, LOGINDISABLED gone, and LOGIN works", async () => {
+  const c = await connected(server);
+  assert.equal(tagged(await c.command("STARTTLS")), "OK begin TLS negotiation now");
+  const secure = await c.upgradeToTls({ ca: [cert], servername: "localhost" });
+  const caps = (await secure.command("CAPABILITY"))[0]!.split(" ");
+  assert.ok(caps.includes("AUTH=PLAIN"), caps.join(" "));
+  assert.ok(!caps.includes("LOGINDISABLED") && !caps.includes("STARTTLS"), caps.join(" "));
+  assert.match(tagged(await secure.command(`LOGIN ${server.user} "${server.password}"`)), /^OK /);
+  secure.close();
+});
+
+test("under TLS, the idle timer before login runs on the TLS socket, and after login it is the long one", async () => {
+  const key = await readFile(join(dir, "key.pem"));
+  const quick = await startTestServer({ tls: { cert, key }, limits: { loginIdleTimeoutMs: 400 } });
+  try {
+    const open = async () => {
+      const c = await connected(quick);
+      assert.equal(tagged(await c.command("STARTTLS")), "OK begin TLS negotiation now");
+      return c.upgradeToTls({ ca: [cert], servername: "localhost" });
+    };
+    const silent = await open();
+    assert.match(await silent.readLine(2000), /^\* BYE autologout: no login /);
+    const owner = await open();
+    assert.match(tagged(await owner.command(`LOGIN ${quick.user} "${quick.password}"`)), /^OK /);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.match(tagged(await owner.command("NOOP")), /^OK /, "closed by the timer of the socket under TLS");
+    owner.close();
+  } finally {
+    await quick.close();
+  }
+});

@@ -15,10 +15,12 @@ export const capability: CommandHandler<"CAPABILITY"> = {
 export function capabilityList(session: {
   server: { tlsAvailable: boolean; appendLimit: number };
   tlsActive: boolean;
+  state: string;
 }): string {
   return capabilities({
     tlsAvailable: session.server.tlsAvailable,
     tlsActive: session.tlsActive,
+    loggedIn: session.state !== "notAuthenticated",
     appendLimit: session.server.appendLimit,
   }).join(" ");
 }

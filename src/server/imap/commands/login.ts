@@ -3,8 +3,9 @@
  * password is the encryption password: a good one unlocks the account (shared by every session of
  * the user); a bad one answers NO [AUTHENTICATIONFAILED] after the directory's growing delay.
  */
-import { AuthFailed } from "../../../errors.ts";
+import { AuthFailed, Unavailable } from "../../../errors.ts";
 import { bad, no, ok, type TaggedResult } from "../protocol/errorResponse.ts";
+import { loginNeedsTls } from "../protocol/capabilities.ts";
 import { capabilityList } from "./anyState.ts";
 import { NOT_AUTHENTICATED, type CommandContext, type CommandHandler } from "./context.ts";
 
@@ -17,6 +18,8 @@ async function openSession(ctx: CommandContext, user: string, password: string):
       session.server.log("info", `login failed for user ${JSON.stringify(user.slice(0, 64))}`);
       return no("wrong user name or password", "AUTHENTICATIONFAILED");
     }
+    // Too many logins waiting for a password check, or storage down: the message says which.
+    if (err instanceof Unavailable) return no(err.message, "UNAVAILABLE");
     throw err;
   }
   session.state = "authenticated";
@@ -24,9 +27,18 @@ async function openSession(ctx: CommandContext, user: string, password: string):
   return ok("logged in", `CAPABILITY ${capabilityList(session)}`);
 }
 
+/** RFC 3501 §6.2.3 (LOGINDISABLED) with RFC 5530's code: no password in clear once TLS is offered. */
+function privacyRequired(ctx: CommandContext): TaggedResult | undefined {
+  const { session } = ctx;
+  if (!loginNeedsTls({ tlsAvailable: session.server.tlsAvailable, tlsActive: session.tlsActive })) {
+    return undefined;
+  }
+  return no("the password may only be sent under TLS: use STARTTLS first", "PRIVACYREQUIRED");
+}
+
 export const login: CommandHandler<"LOGIN"> = {
   states: NOT_AUTHENTICATED,
-  run: (ctx, cmd) => openSession(ctx, cmd.user, cmd.password),
+  run: async (ctx, cmd) => privacyRequired(ctx) ?? openSession(ctx, cmd.user, cmd.password),
 };
 
 /** SASL PLAIN message: [authzid] NUL authcid NUL passwd. */
@@ -42,6 +54,9 @@ function decodePlain(b64: string): { user: string; password: string } | null {
 export const authenticate: CommandHandler<"AUTHENTICATE"> = {
   states: NOT_AUTHENTICATED,
   async run(ctx, cmd) {
+    // Before any continuation: a client must not be invited to send the password in clear.
+    const refused = privacyRequired(ctx);
+    if (refused) return refused;
     if (cmd.mechanism.toUpperCase() !== "PLAIN")
       return no(`unsupported mechanism ${cmd.mechanism}; use PLAIN`, "CANNOT");
     let response = cmd.initial;

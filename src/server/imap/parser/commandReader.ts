@@ -4,10 +4,18 @@
  *
  * Memory is bounded. Unread input is held up to about maxLineBytes (the socket is paused beyond
  * that and resumed once the command in front has been read); a line longer than maxLineBytes is
- * skipped to its end without being kept; literal bytes are moved straight into their own buffer,
- * at most appendLimit for APPEND and maxLiteralBytes in all for any other command. A literal over
- * its limit is refused: a synchronizing one before the client sends it (no "+"), a LITERAL+ one
- * by reading and dropping its bytes, or, past an absolute cap, by closing the connection.
+ * skipped to its end without being kept; literal bytes are moved into a buffer of their own that
+ * grows as they arrive (an announced size is only a claim), at most appendLimit for APPEND and
+ * maxLiteralBytes in all for any other command. A literal over its limit is refused: a
+ * synchronizing one before the client sends it (no "+"), a LITERAL+ one by reading and dropping
+ * its bytes, or, past an absolute cap, by closing the connection.
+ *
+ * Before login every command gets only maxLiteralBytesBeforeLogin (LOGIN's user name and password
+ * fit; nothing else needs more), whatever its name: a client that has not logged in cannot make
+ * the server read or keep an APPEND-sized literal. A non-synchronizing literal over the limit gets
+ * a tagged BAD [TOOBIG] (RFC 7888 §4, LITERAL-, which is what the server announces before login);
+ * its bytes are read and dropped only when they are within the limit themselves, otherwise the
+ * connection ends: reading them to stay in step would be the very cost refused.
  *
  * Line ends: CRLF, and a bare LF is accepted too (some scripts and test tools send it; nothing
  * in a command line can be confused by it, since a CR or LF never belongs inside a line).
@@ -26,9 +34,19 @@ export interface CommandReaderOptions {
   appendLimit: number;
   /** Most literals in one command. */
   maxLiterals?: number;
+  /** Most literal bytes in one command before login; default 4096 (RFC 7888 LITERAL-). */
+  maxLiteralBytesBeforeLogin?: number;
+  /** Whether the session has logged in (asked before each command is read). */
+  loggedIn: () => boolean;
   /** Sends "+ text" to the client (the go-ahead for a synchronizing literal). */
   continuation: (text: string) => void;
 }
+
+/** RFC 7888 §4: the largest non-synchronizing literal a LITERAL- server must take. */
+export const LITERAL_MINUS_MAX = 4096;
+
+/** A literal's buffer starts this large (or at its size, when smaller) and doubles as bytes come. */
+const FIRST_LITERAL_BUFFER = 64 * 1024;
 
 /** A literal announcement at the end of a line: "{n}", "{n+}", or literal8 "~{n}" (RFC 3516). */
 const LITERAL_AT_END = /(~?)\{(\d{1,20})(\+?)\}$/;
@@ -58,6 +76,7 @@ export class CommandReader {
   private input: Input;
   private readonly maxLine: number;
   private readonly maxLiteral: number;
+  private readonly maxLiteralBeforeLogin: number;
   private readonly maxLiterals: number;
   /** Past this, a LITERAL+ literal is not worth reading to stay in sync: the connection closes. */
   private readonly discardCap: number;
@@ -80,6 +99,7 @@ export class CommandReader {
   ) {
     this.maxLine = opts.maxLineBytes ?? 64 * 1024;
     this.maxLiteral = opts.maxLiteralBytes ?? 64 * 1024;
+    this.maxLiteralBeforeLogin = opts.maxLiteralBytesBeforeLogin ?? LITERAL_MINUS_MAX;
     this.maxLiterals = opts.maxLiterals ?? 64;
     this.discardCap = Math.max(opts.appendLimit * 2, 64 * 1024 * 1024);
     // Room for a longest line with its CRLF, so that a line at the limit is never cut.
@@ -165,12 +185,20 @@ export class CommandReader {
     }
   }
 
-  /** n bytes in a buffer of their own; null when the input ended first. */
+  /**
+   * n bytes in a buffer of their own; null when the input ended first. The buffer grows (doubling)
+   * as bytes arrive: a client that announces 50 MiB and sends nothing costs nothing.
+   */
   private async readBytes(n: number): Promise<Buffer | null> {
-    const out = Buffer.allocUnsafe(n);
+    let out = Buffer.allocUnsafe(Math.min(n, FIRST_LITERAL_BUFFER));
     let got = 0;
     while (got < n) {
       const k = Math.min(this.queue.length, n - got);
+      if (got + k > out.length) {
+        const grown = Buffer.allocUnsafe(Math.min(n, Math.max(got + k, out.length * 2)));
+        out.copy(grown, 0, 0, got);
+        out = grown;
+      }
       this.queue.copyInto(out, got, k);
       got += k;
       if (got < n && !(await this.more())) return null;
@@ -206,6 +234,9 @@ export class CommandReader {
     let lineBytes = 0;
     let literalBytes = 0;
     let isAppend = false;
+    const loggedIn = this.opts.loggedIn();
+    // The most bytes of refused LITERAL+ literals read and dropped to stay in step; past it, the end.
+    const dropCap = loggedIn ? this.discardCap : this.maxLiteralBeforeLogin;
     for (;;) {
       const r = await this.readLine(this.maxLine);
       if (r === null) return null;
@@ -215,14 +246,14 @@ export class CommandReader {
           status: "BAD" as const,
           text: `command line too long (at most ${this.maxLine} bytes)`,
         };
-        return this.refuseAfterLine(head, r.tooLong.tail, refusal);
+        return this.refuseAfterLine(head, r.tooLong.tail, refusal, dropCap);
       }
       const line = r.line;
       if (parts.length === 0 && line.trim() === "") continue; // stray blank lines are ignored
       lineBytes += line.length;
       if (lineBytes > this.maxLine * LINES_PER_COMMAND) {
         const refusal = { status: "BAD" as const, text: "command too long" };
-        return this.refuseAfterLine(partsHead(parts, line), line, refusal);
+        return this.refuseAfterLine(partsHead(parts, line), line, refusal, dropCap);
       }
       const m = LITERAL_AT_END.exec(line);
       if (!m) {
@@ -235,11 +266,13 @@ export class CommandReader {
       const sync = m[3] !== "+";
       const head = partsHead(parts, "");
       const literalsSoFar = (parts.length - 1) / 2; // text and literal pieces alternate
-      const refusal = this.literalRefusal(m[1] === "~", size, literalBytes, literalsSoFar, isAppend);
+      const refusal =
+        (loggedIn ? undefined : this.literalRefusalBeforeLogin(size, literalBytes, sync)) ??
+        this.literalRefusal(m[1] === "~", size, literalBytes, literalsSoFar, isAppend);
       if (refusal) {
         // A client waiting for "+" sends nothing more of this command; a LITERAL+ one sends it all.
         if (sync) return failure(head, refusal);
-        return this.dropLiteralAndRest(head, size, refusal);
+        return this.dropLiteralAndRest(head, size, refusal, dropCap);
       }
       if (sync) this.opts.continuation("Ready for literal data");
       const bytes = await this.readBytes(size);
@@ -247,6 +280,14 @@ export class CommandReader {
       literalBytes += size;
       parts.push({ kind: "literal", bytes });
     }
+  }
+
+  /** Before login: only a small literal, whatever the command (it cannot run before login anyway). */
+  private literalRefusalBeforeLogin(size: number, soFar: number, sync: boolean): Refusal | undefined {
+    if (soFar + size <= this.maxLiteralBeforeLogin) return undefined;
+    const text = `before login, a command may carry at most ${this.maxLiteralBeforeLogin} literal bytes`;
+    // RFC 7888 §4: a non-synchronizing literal over the LITERAL- limit is a BAD [TOOBIG].
+    return { status: sync ? "NO" : "BAD", code: "TOOBIG", text };
   }
 
   /** Why a literal announced now cannot be taken, or undefined when it can. */
@@ -286,18 +327,24 @@ export class CommandReader {
     head: string,
     size: number,
     refusal: Refusal,
+    dropCap: number,
   ): Promise<ParseFailure | null> {
-    if (size > this.discardCap) return { ...failure(head, refusal), fatal: true };
+    if (size > dropCap) return { ...failure(head, refusal), fatal: true };
     if (!(await this.discardBytes(size))) return null;
-    const rest = await this.skipRestOfCommand();
+    const rest = await this.skipRestOfCommand(dropCap);
     if (rest === null) return null;
     return { ...failure(head, refusal), ...(rest === "lost" ? { fatal: true } : {}) };
   }
 
   /** A refusal for a line that was skipped: a LITERAL+ literal announced at its end is dropped too. */
-  private async refuseAfterLine(head: string, tail: string, refusal: Refusal): Promise<ParseFailure | null> {
+  private async refuseAfterLine(
+    head: string,
+    tail: string,
+    refusal: Refusal,
+    dropCap: number,
+  ): Promise<ParseFailure | null> {
     const m = LITERAL_AT_END.exec(tail);
-    if (m && m[3] === "+") return this.dropLiteralAndRest(head, Number(m[2]), refusal);
+    if (m && m[3] === "+") return this.dropLiteralAndRest(head, Number(m[2]), refusal, dropCap);
     return failure(head, refusal);
   }
 
@@ -305,7 +352,7 @@ export class CommandReader {
    * After a dropped literal: the rest of the command, with its further LITERAL+ literals, is
    * skipped; "lost" when one of them is too large to skip.
    */
-  private async skipRestOfCommand(): Promise<"skipped" | "lost" | null> {
+  private async skipRestOfCommand(dropCap: number): Promise<"skipped" | "lost" | null> {
     for (;;) {
       const r = await this.readLine(this.maxLine);
       if (r === null) return null;
@@ -314,7 +361,7 @@ export class CommandReader {
       // A synchronizing literal here gets no "+", so the client sends nothing more of it.
       if (!m || m[3] !== "+") return "skipped";
       const size = Number(m[2]);
-      if (size > this.discardCap) return "lost";
+      if (size > dropCap) return "lost";
       if (!(await this.discardBytes(size))) return null;
     }
   }

@@ -1,9 +1,11 @@
-/** What the server announces (issue 3). STARTTLS only when a certificate is configured; no COMPRESS on loopback. */
+/**
+ * What the server announces (issue 3). STARTTLS only when a certificate is configured; no COMPRESS
+ * on loopback. What a client may do before login is announced as it is (issue 12): LITERAL- (RFC
+ * 7888 §4: non-synchronizing literals up to 4096 bytes, the parser's limit before login) until the
+ * login, LITERAL+ after it; and where TLS is configured but not active yet, LOGINDISABLED without
+ * AUTH=PLAIN (RFC 3501 §6.2.3, §7.2.1), so that the password never crosses in clear.
+ */
 const ALWAYS = [
-  "IMAP4rev1",
-  "LITERAL+",
-  "SASL-IR",
-  "AUTH=PLAIN",
   "ID",
   "ENABLE",
   "IDLE",
@@ -24,9 +26,26 @@ const ALWAYS = [
 export function capabilities(opts: {
   tlsAvailable: boolean;
   tlsActive: boolean;
+  loggedIn: boolean;
   appendLimit: number;
 }): string[] {
-  const caps = [...ALWAYS, `APPENDLIMIT=${opts.appendLimit}`];
+  const caps = [
+    "IMAP4rev1",
+    opts.loggedIn ? "LITERAL+" : "LITERAL-",
+    "SASL-IR",
+    loginNeedsTls(opts) ? "LOGINDISABLED" : "AUTH=PLAIN",
+    ...ALWAYS,
+    `APPENDLIMIT=${opts.appendLimit}`,
+  ];
   if (opts.tlsAvailable && !opts.tlsActive) caps.push("STARTTLS");
   return caps;
+}
+
+/**
+ * A certificate is configured and this connection is not under TLS yet: LOGIN and AUTHENTICATE
+ * are refused (NO [PRIVACYREQUIRED], RFC 5530) until STARTTLS. Without a certificate, plain-text
+ * login stays allowed: the server listens on loopback unless told otherwise in so many words.
+ */
+export function loginNeedsTls(opts: { tlsAvailable: boolean; tlsActive: boolean }): boolean {
+  return opts.tlsAvailable && !opts.tlsActive;
 }

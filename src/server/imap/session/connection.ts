@@ -18,13 +18,21 @@ import { capabilityList } from "../commands/anyState.ts";
 /** Commands during which an expunge must not be reported (RFC 3501 §7.4.1). */
 const NO_EXPUNGE_REPORT = new Set<Command["name"]>(["FETCH", "STORE", "SEARCH"]);
 
-/** RFC 3501 §5.4: at least 30 minutes before an idle client is logged out. */
+/** RFC 3501 §5.4: at least 30 minutes before an idle client is logged out (once logged in). */
 const AUTOLOGOUT_MS = 31 * 60_000;
+
+/** After our last words, how long a client has to close its side before the socket is destroyed. */
+const CLOSE_GRACE_MS = 5_000;
 
 export interface ConnectionOptions {
   server: ServerContext;
   secureContext?: SecureContext;
   maxLineBytes?: number;
+  /**
+   * Before login, the connection closes after this long without input (RFC 3501's 30 minutes
+   * are for authenticated sessions); default 60 s.
+   */
+  loginIdleTimeoutMs?: number;
 }
 
 export class Connection {
@@ -48,14 +56,14 @@ export class Connection {
     this.session = new Session(opts.server, this.out);
     this.reader = new CommandReader(socket, {
       appendLimit: opts.server.appendLimit,
+      loggedIn: () => this.loggedIn,
       ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
       continuation: (text: string) => {
         void this.out.line(`+ ${text}`);
       },
     });
-    socket.setTimeout(AUTOLOGOUT_MS, () => {
-      void this.out.untagged("BYE autologout: idle for too long").finally(() => socket.end());
-    });
+    socket.on("timeout", this.onIdle);
+    this.armIdleTimer();
     socket.on("error", (err) => opts.server.log("debug", `client socket error: ${err.message}`));
   }
 
@@ -83,7 +91,7 @@ export class Connection {
       this.opts.server.log("warn", `connection ended on error: ${(err as Error).message}`);
     } finally {
       this.session.close();
-      this.socket.end();
+      this.closeForGood();
     }
   }
 
@@ -108,7 +116,8 @@ export class Connection {
     if (failure.tag) await this.out.line(formatTagged(failure.tag, result));
     else await this.out.untagged(`${result.status} ${result.code ? `[${result.code}] ` : ""}${result.text}`);
     if (failure.fatal) {
-      await this.out.untagged("BYE too much malformed input; closing");
+      const why = failure.code === "TOOBIG" ? "a literal too large to skip" : "too much malformed input";
+      await this.out.untagged(`BYE ${why}; closing`);
       return false;
     }
     return true;
@@ -137,6 +146,7 @@ export class Connection {
         result = resultForError(err, (level, msg) => this.opts.server.log(level, `${command.name}: ${msg}`));
       }
     }
+    if (command.name === "LOGIN" || command.name === "AUTHENTICATE") this.armIdleTimer();
     if (this.session.state === "selected" && command.name !== "LOGOUT") {
       const keep = await this.session.reportChanges(!NO_EXPUNGE_REPORT.has(command.name));
       if (!keep) this.session.close();
@@ -161,10 +171,45 @@ export class Connection {
       this.opts.server.log("info", `TLS handshake failed: ${err.message}`);
       tls.destroy();
     });
+    this.socket.setTimeout(0); // the TLS socket sees the input from now on
     this.socket = tls;
     this.out.replaceSocket(tls);
     this.reader.replaceInput(tls);
     this.session.tlsActive = true;
+    tls.on("timeout", this.onIdle);
+    this.armIdleTimer();
+  }
+
+  private get loggedIn(): boolean {
+    return this.session.state !== "notAuthenticated";
+  }
+
+  /** Closes the connection after a while without input: short before login, 31 min after. */
+  private armIdleTimer(): void {
+    this.socket.setTimeout(this.loggedIn ? AUTOLOGOUT_MS : this.loginIdleTimeoutMs);
+  }
+
+  private readonly onIdle = () => {
+    const why = this.loggedIn
+      ? "idle for too long"
+      : `no login after ${Math.round(this.loginIdleTimeoutMs / 1000)} s without input`;
+    void this.out.untagged(`BYE autologout: ${why}`).finally(() => this.closeForGood());
+  };
+
+  /**
+   * Ends our side, and destroys the socket a little later whatever the client does: one that
+   * never closes its side, or keeps sending a refused literal, holds no socket (nor a place
+   * under the connection caps) for long.
+   */
+  private closeForGood(): void {
+    const socket = this.socket;
+    this.out.flush();
+    socket.end();
+    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  private get loginIdleTimeoutMs(): number {
+    return this.opts.loginIdleTimeoutMs ?? 60_000;
   }
 }
 

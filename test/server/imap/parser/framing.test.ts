@@ -242,6 +242,7 @@ after(async () => {
 test("over a loopback socket, a synchronizing literal is sent only after the continuation arrives", async () => {
   const reader = new CommandReader(serverSide, {
     appendLimit: 1 << 20,
+    loggedIn: () => false,
     continuation: (text) => serverSide.write(`+ ${text}\r\n`),
   });
   const got: string[] = [];
@@ -276,4 +277,73 @@ test("at most maxLiterals literals in one command; the one past it is refused be
     { tag: "m2", status: "BAD", text: "too many literals in one command (at most 2)" },
     { tag: "m3", command: { name: "NOOP" } },
   ]);
+});
+
+test("before login, every literal is small whatever the command: a synchronizing one gets NO [TOOBIG] and no continuation", async () => {
+  const { results, continuations } = await readAll(
+    ["s1 APPEND INBOX {52428800}\r\ns2 LOGIN {4097}\r\ns3 LOGIN {3}\r\nbob {4}\r\npass\r\n"],
+    { loggedIn: () => false, appendLimit: 64 * 1024 * 1024 },
+  );
+  assert.deepEqual(continuations, ["Ready for literal data", "Ready for literal data"], "only s3's got one");
+  const text = "before login, a command may carry at most 4096 literal bytes";
+  assert.deepEqual(results, [
+    { tag: "s1", status: "NO", code: "TOOBIG", text },
+    { tag: "s2", status: "NO", code: "TOOBIG", text },
+    { tag: "s3", command: { name: "LOGIN", user: "bob", password: "pass" } },
+  ]);
+});
+
+test("before login, a LITERAL+ literal over the limit is BAD [TOOBIG] and ends the stream (its bytes are not read)", async () => {
+  const h = harness({ loggedIn: () => false, appendLimit: 64 * 1024 * 1024 });
+  h.input.write("p1 APPEND INBOX {52428800+}\r\n");
+  h.input.write(Buffer.alloc(1024 * 1024, 0x61));
+  const r = await Promise.race([
+    h.reader.next(),
+    new Promise<null>((resolve) => setTimeout(() => resolve(null), 2000).unref()),
+  ]);
+  assert.ok(isFailure(r), "no answer within 2 s: the reader waits for the literal's 50 MiB");
+  assert.deepEqual(
+    { ...r },
+    {
+      tag: "p1",
+      status: "BAD",
+      code: "TOOBIG",
+      text: "before login, a command may carry at most 4096 literal bytes",
+      fatal: true,
+    },
+  );
+  assert.ok(h.reader.bufferedBytes <= 1024 * 1024, "the literal's bytes were taken in");
+  h.input.destroy();
+  // Within the limit, LITERAL+ works before login as LITERAL- allows.
+  const ok = await readAll(["p2 LOGIN {3+}\r\nbob {4+}\r\npass\r\n"], { loggedIn: () => false });
+  assert.deepEqual(ok.results, [{ tag: "p2", command: { name: "LOGIN", user: "bob", password: "pass" } }]);
+});
+
+test("a literal's buffer grows with the bytes that arrive, not with the size a client announces", async () => {
+  const h = harness({ appendLimit: 64 * 1024 * 1024 });
+  const before = process.memoryUsage().arrayBuffers;
+  const reading = h.reader.next();
+  h.input.write(`a1 APPEND INBOX {${50 * 1024 * 1024}}\r\n`);
+  h.input.write(Buffer.alloc(1024, 0x61));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(h.continuations, ["Ready for literal data"]);
+  const grown = process.memoryUsage().arrayBuffers - before;
+  assert.ok(grown < 8 * 1024 * 1024, `announcing 50 MiB and sending 1 KiB took ${grown} bytes`);
+  h.input.end();
+  assert.equal(await reading, null);
+});
+
+test("before login, a small LITERAL+ literal past the command's allowance is dropped and the stream goes on; literal8 stays refused", async () => {
+  const { results } = await readAll(
+    [
+      `q1 LOGIN {3000+}\r\n${"u".repeat(3000)} {3000+}\r\n${"p".repeat(3000)}\r\nq2 LOGIN ~{3}\r\nq3 NOOP\r\n`,
+    ],
+    { loggedIn: () => false },
+  );
+  assert.deepEqual(
+    results.map((r) =>
+      "command" in r ? `${r.tag} ${r.command.name}` : `${r.tag} ${r.status} ${r.code ?? ""}`,
+    ),
+    ["q1 BAD TOOBIG", "q2 BAD ", "q3 NOOP"],
+  );
 });

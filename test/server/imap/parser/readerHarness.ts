@@ -25,6 +25,7 @@ export function harness(opts: Partial<CommandReaderOptions> = {}): Harness {
   const continuations: string[] = [];
   const reader = new CommandReader(input, {
     appendLimit: 1024 * 1024,
+    loggedIn: () => true,
     continuation: (text) => continuations.push(text),
     ...opts,
   });
