@@ -122,6 +122,11 @@ export class Bayou<S, Op> {
   private refusal: RolledBack | undefined;
   /** The state was destroyed on purpose (witness.retired): its storage may vanish, nothing is checked. */
   private retired = false;
+  /**
+   * Record the next mark even if unchanged: after a refusal, and at the first read, so that the
+   * witness hears storage passed (and clears what an earlier refusal left for `doctor`).
+   */
+  private recordAnyway = true;
 
   constructor(opts: BayouOptions<S, Op>) {
     this.store = opts.store;
@@ -267,6 +272,7 @@ export class Bayou<S, Op> {
     };
     const regression = await findRegression(this.mark, rows, base, reader);
     if (regression === undefined) {
+      if (this.refusal) this.recordAnyway = true;
       this.refusal = undefined;
       return;
     }
@@ -301,9 +307,11 @@ export class Bayou<S, Op> {
 
   /** Hands a new mark to the witness, durably, before the state that depends on it is adopted. */
   private async record(mark: SyncMark): Promise<void> {
-    if (!this.witness || this.retired || (this.mark && sameMark(this.mark, mark))) return;
+    if (!this.witness || this.retired) return;
+    if (this.mark && !this.recordAnyway && sameMark(this.mark, mark)) return;
     await this.witness.record(this.path, mark);
     this.mark = mark;
+    this.recordAnyway = false;
   }
 
   private isFolded(ts: string, base = this.base): boolean {
@@ -374,12 +382,20 @@ export class Bayou<S, Op> {
         ts,
         seal(this.key, new TextEncoder().encode(batch), this.opContext(ts)),
       );
-      // Before `known` takes it: should this fail, the next read applies the row as a new one.
-      if (this.mark) await this.record({ ...this.mark, newestTs: ts, unfolded: [...this.mark.unfolded, ts] });
+      // The mark is written while the watch is (both are durable writes, neither needs the other),
+      // and before `known` takes the row: should it fail, the next read applies the row as new.
+      const recording = this.mark
+        ? this.record({ ...this.mark, newestTs: ts, unfolded: [...this.mark.unfolded, ts] })
+        : undefined;
+      const [recorded, watched] = await Promise.allSettled([recording, this.touchWatch(ts)]);
+      if (recorded.status === "rejected") {
+        this.syncedWatchToken = undefined; // the watch may signal a row the state does not hold
+        throw recorded.reason;
+      }
       this.known.set(ts, ops);
       this.firstSeen.set(ts, this.elapsed());
       this.applyRow(ts); // ts is greater than every known row, so it goes last
-      await this.touchWatch(ts);
+      if (watched.status === "rejected") throw watched.reason;
       await this.maybeCheckpoint();
     });
   }

@@ -45,19 +45,24 @@ export async function findRegression(
   if (seen && newest && newest.key === seen.key && newest.hash !== seen.hash) {
     return `checkpoint ${name(seen.key)} is not the one this computer saw`;
   }
-  if (mark.newestTs !== undefined) {
-    let newestTs = newest?.upTo;
-    for (const ts of rows.keys()) if (newestTs === undefined || ts > newestTs) newestTs = ts;
-    if (newestTs === undefined || newestTs < mark.newestTs) {
-      return `its newest op is older than ${mark.newestTs}, which this computer applied`;
-    }
-  }
   const vanished = mark.unfolded.filter((ts) => !rows.has(ts));
-  if (vanished.length === 0) return undefined;
-  const lost = newest ? await unaccounted(vanished, newest, reader) : vanished;
+  const lost = vanished.length === 0 ? [] : newest ? await unaccounted(vanished, newest, reader) : vanished;
   if (typeof lost === "string") return lost;
-  if (lost.length === 0) return undefined;
+  if (lost.length === 0) return newestRegression(mark, rows, newest);
   return `op row${lost.length > 1 ? "s" : ""} ${lost.slice(0, 3).join(", ")}${lost.length > 3 ? ` and ${lost.length - 3} more` : ""} vanished without a checkpoint folding ${lost.length > 1 ? "them" : "it"}`;
+}
+
+/** The greatest ts there, against the one marked. */
+function newestRegression(
+  mark: SyncMark,
+  rows: ReadonlyMap<string, unknown>,
+  newest: Checkpoint | undefined,
+): string | undefined {
+  if (mark.newestTs === undefined) return undefined;
+  let newestTs = newest?.upTo;
+  for (const ts of rows.keys()) if (newestTs === undefined || ts > newestTs) newestTs = ts;
+  if (newestTs !== undefined && newestTs >= mark.newestTs) return undefined;
+  return `its newest op is older than ${mark.newestTs}, which this computer applied`;
 }
 
 /** The vanished rows no checkpoint of `newest`'s chain can have folded, or what broke the chain. */
