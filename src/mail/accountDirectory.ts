@@ -7,7 +7,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { AuthFailed } from "../errors.ts";
 import type { Store } from "../storage/types.ts";
-import { openAccount, type Account } from "./account.ts";
+import { openAccount, type Account, type AccountOptions } from "./account.ts";
 import { Mutex } from "./mutex.ts";
 
 const MAX_DELAY_MS = 10_000;
@@ -23,6 +23,7 @@ export class AccountDirectory {
     private readonly store: Store,
     readonly user: string,
     private readonly baseDelayMs = 500,
+    private readonly options: AccountOptions = {},
   ) {}
 
   private digest(password: string): Buffer {
@@ -38,7 +39,7 @@ export class AccountDirectory {
           // The password that unlocked the account: no Argon2id again.
         } else {
           // First login, or another of the account's passwords (or a wrong one): a full unlock.
-          const opened = await openAccount(this.store, password);
+          const opened = await openAccount(this.store, password, this.options);
           if (this.account) await opened.close();
           else {
             this.account = opened;

@@ -20,6 +20,8 @@ export interface MaliciousHost {
   dropRow(pk: string, sk: string): Promise<void>;
   /** From now on, serves `entry` (an older read of the row) whatever is written to it. */
   pinRow(pk: string, sk: string, entry: RowEntry | null): void;
+  /** Serves the row as stored again. */
+  unpinRow(pk: string, sk: string): void;
   /** From now on, leaves the object out of listings and answers null for it. */
   hideBlob(key: string): void;
   /** A copy of everything the store holds (every partition this host has seen and every blob). */
@@ -99,6 +101,9 @@ export function maliciousHost(inner: Store): MaliciousHost {
     },
     pinRow(pk, sk, entry) {
       pinned.set(pinKey(pk, sk), entry);
+    },
+    unpinRow(pk, sk) {
+      pinned.delete(pinKey(pk, sk));
     },
     hideBlob(key) {
       hidden.add(key);
