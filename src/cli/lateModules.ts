@@ -16,7 +16,7 @@ export interface AccountHandle {
 export interface MailApi {
   accountExists(store: Store): Promise<boolean>;
   createAccount(store: Store, opts: { user: string; password: string }): Promise<AccountHandle>;
-  openAccount(store: Store, password: string): Promise<AccountHandle>;
+  openAccount(store: Store, password: string, options?: AccountOptions): Promise<AccountHandle>;
   addPassword(store: Store, current: string, added: string): Promise<void>;
   changePassword(store: Store, current: string, next: string): Promise<void>;
   removePassword(store: Store, password: string): Promise<void>;
@@ -30,10 +30,21 @@ export interface AccountDirectoryHandle {
 }
 
 export interface DirectoryApi {
-  AccountDirectory: new (store: Store, user: string) => AccountDirectoryHandle;
+  AccountDirectory: new (
+    store: Store,
+    user: string,
+    baseDelayMs?: number,
+    options?: AccountOptions,
+  ) => AccountDirectoryHandle;
 }
 
 export type ServerLog = (level: "debug" | "info" | "warn" | "error", message: string) => void;
+
+/** Where the account keeps this computer's marks of what storage held (homePaths().marksDir). */
+export interface AccountOptions {
+  marksDir?: string;
+  log?: ServerLog;
+}
 
 export interface ImapServerHandle {
   port?: number;

@@ -16,6 +16,8 @@ export interface MaliciousHost {
   store: Store;
   /** Writes received (row inserts and deletes, blob puts, copies and deletes) since the start. */
   readonly writes: number;
+  /** Every row insert received, in order (a host sees which rows are written when). */
+  readonly inserts: { pk: string; sk: string }[];
   /** Deletes one row, as no client asked. */
   dropRow(pk: string, sk: string): Promise<void>;
   /** From now on, serves `entry` (an older read of the row) whatever is written to it. */
@@ -35,6 +37,7 @@ export function maliciousHost(inner: Store): MaliciousHost {
   const pinned = new Map<string, RowEntry | null>();
   const hidden = new Set<string>();
   let writes = 0;
+  const inserts: { pk: string; sk: string }[] = [];
   const r = inner.rows;
   const b = inner.blobs;
   const pinKey = (pk: string, sk: string) => `${pk}\u0000${sk}`;
@@ -51,7 +54,12 @@ export function maliciousHost(inner: Store): MaliciousHost {
 
   const rows: Store["rows"] = {
     read: async (pk, sk) => (partitions.add(pk), served(pk, await r.read(pk, sk), sk)),
-    insert: (pk, sk, value, token) => (partitions.add(pk), (writes += 1), r.insert(pk, sk, value, token)),
+    insert: (pk, sk, value, token) => {
+      partitions.add(pk);
+      writes += 1;
+      inserts.push({ pk, sk });
+      return r.insert(pk, sk, value, token);
+    },
     insertBatch: (batch) => {
       for (const w of batch) partitions.add(w.pk);
       writes += batch.length;
@@ -94,6 +102,7 @@ export function maliciousHost(inner: Store): MaliciousHost {
     get writes() {
       return writes;
     },
+    inserts,
     async dropRow(pk, sk) {
       const row = await r.read(pk, sk);
       if (!row || row.values.length === 0) throw new Error(`no row ${pk}/${sk} to drop`);

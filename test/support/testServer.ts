@@ -14,6 +14,8 @@ export interface TestServer {
   user: string;
   password: string;
   store: Store;
+  /** What the server logged, "level message". */
+  logs: string[];
   close(): Promise<void>;
 }
 
@@ -27,6 +29,8 @@ export async function startTestServer(
     appendLimit?: number;
     joinExisting?: boolean;
     tls?: { key: string | Buffer; cert: string | Buffer };
+    /** This computer's marks of what storage held (kept across restarts when given). */
+    marksDir?: string;
   } = {},
 ): Promise<TestServer> {
   const store = opts.store ?? memoryStore();
@@ -36,24 +40,29 @@ export async function startTestServer(
     const account = await createAccount(store, { user, password, kdf: TEST_KDF });
     await account.close();
   }
-  const directory = new AccountDirectory(store, user, 20);
   const logs: string[] = [];
+  const log = (level: "debug" | "info" | "warn" | "error", msg: string) => {
+    if (process.env.IMAP_TEST_LOG) process.stderr.write(`[${level}] ${msg}\n`);
+    logs.push(`${level} ${msg}`);
+  };
+  const directory = new AccountDirectory(store, user, 20, {
+    ...(opts.marksDir ? { marksDir: opts.marksDir } : {}),
+    log,
+  });
   const server = await startImapServer({
     host: "127.0.0.1",
     port: 0,
     directory,
     appendLimit: opts.appendLimit,
     ...(opts.tls ? { tls: opts.tls } : {}),
-    log: (level, msg) => {
-      if (process.env.IMAP_TEST_LOG) process.stderr.write(`[${level}] ${msg}\n`);
-      logs.push(`${level} ${msg}`);
-    },
+    log,
   });
   return {
     port: server.port,
     user,
     password,
     store,
+    logs,
     close: async () => {
       await server.close();
       await directory.close();

@@ -58,7 +58,9 @@ export async function transfer(
     const api = await loadImportExport();
     const store = await openConfiguredStore(home, settings);
     try {
-      const account = (await (await loadMail()).openAccount(store, password)) as unknown as Account;
+      const account = (await (
+        await loadMail()
+      ).openAccount(store, password, { marksDir: home.paths.marksDir })) as unknown as Account;
       try {
         const options = {
           path: request.path,

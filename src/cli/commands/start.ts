@@ -113,7 +113,10 @@ export async function run(flags: StartFlags): Promise<number> {
         "the storage holds no account: run `aerogramme-local init` to make one",
         EXIT.notSetUp,
       );
-    const unlocked = new AccountDirectory(store, settings.user!);
+    const unlocked = new AccountDirectory(store, settings.user!, undefined, {
+      marksDir: home.paths.marksDir,
+      log,
+    });
     closers.push({ name: "accounts", close: () => unlocked.close() });
     // Delivered mail is filed from the first login on: only then is the secret key in memory.
     const mover = new IncomingMover(store, { log });
