@@ -26,7 +26,10 @@ export interface MarkBook {
   /** Resolves once the mark would survive a crash. */
   save(path: string, value: unknown): Promise<void>;
   remove(path: string): Promise<void>;
-  /** Logs a refusal of `path` and leaves a trace for `doctor`, until a later save of the path. */
+  /**
+   * Logs a refusal of `path` and leaves a trace for `doctor`, until a later save of the path. Never
+   * fails: the refusal stands whether or not its trace could be written.
+   */
   alarm(path: string, message: string): Promise<void>;
 }
 
@@ -134,8 +137,12 @@ class SealedMarkFolder implements MarkBook {
       refusalLine(message, `If you restored the storage on purpose, delete ${this.dir} to accept it.`),
     );
     this.clear.delete(path);
-    await this.folder();
-    await writeAlarm(this.dir, this.fileName(path), { path, at: new Date().toISOString(), message });
+    try {
+      await this.folder();
+      await writeAlarm(this.dir, this.fileName(path), { path, at: new Date().toISOString(), message });
+    } catch (err) {
+      this.log("warn", `cannot leave the alarm for \`doctor\` in ${this.dir}: ${String(err)}`);
+    }
   }
 
   private serially(path: string, write: () => Promise<void>): Promise<void> {

@@ -67,7 +67,7 @@ export class MailboxListStore {
         `storage went back at ${PK}/${SK}: ${regression}; refusing it, and writing nothing over it`,
       );
       this.saveAnyway = true;
-      await this.marks.alarm(`${PK}/${SK}`, err.message);
+      await this.marks.alarm(`${PK}/${SK}`, err.message).catch(() => undefined); // the refusal stands
       throw err;
     }
     const next = listMarkOf(list, this.mark);

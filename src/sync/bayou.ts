@@ -286,7 +286,8 @@ export class Bayou<S, Op> {
     this.refusal = new RolledBack(
       `storage went back at ${this.path}: ${regression}; refusing it, and writing nothing over it`,
     );
-    await this.witness.refused(this.path, this.refusal);
+    // The refusal stands even if the witness cannot keep a trace of it.
+    await this.witness.refused(this.path, this.refusal).catch(() => undefined);
     throw this.refusal;
   }
 
