@@ -57,6 +57,12 @@ export class Tampered extends AppError {
   }
 }
 
+/**
+ * Storage went back behind what this computer already saw (a dropped op row, a hidden checkpoint,
+ * an older row or a restored copy of the bucket): authentic objects, but not the newest ones.
+ */
+export class RolledBack extends Tampered {}
+
 /** Ciphertext is authentic but was sealed for another place or purpose (a swapped blob). */
 export class WrongContext extends AppError {
   constructor(message: string) {

@@ -21,6 +21,11 @@ export interface HomePaths {
    * bucket). Deleting it is always safe.
    */
   cacheDir: string;
+  /**
+   * This computer's sealed marks of what storage held (src/mail/localMarks.ts), so that a host
+   * that goes backwards is refused after a restart too; alarms of refusals for `doctor` beside them.
+   */
+  marksDir: string;
   /** Unix socket (mode 0600) through which other commands reach a running `start`. */
   controlSocket: string;
   /** JSON written by `start` while it runs: pid, addresses. */
@@ -60,6 +65,7 @@ export function homePaths(env: NodeJS.ProcessEnv = process.env): HomePaths {
     settingsFile: join(configDir, "settings.json"),
     defaultDataDir: dataDir,
     cacheDir,
+    marksDir: join(configDir, "marks"),
     controlSocket,
     runFile: join(configDir, "server.json"),
     credentialsFile: join(configDir, "credentials.json"),

@@ -58,9 +58,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       throw new NotFound("the storage holds no account: run `aerogramme-local init` to make one");
     const deliveryKeys = new DeliveryKeyFiles(paths);
     // Each unlock pins the account's public key here, or checks it against the pin (issue 12).
-    const directory = new AccountDirectory(store, settings.user!, undefined, (account) =>
-      adoptAccount(deliveryKeys, account),
-    );
+    const directory = new AccountDirectory(store, settings.user!, {
+      onUnlock: (account) => adoptAccount(deliveryKeys, account),
+      account: { marksDir: paths.marksDir, log },
+    });
     closers.push({ name: "accounts", close: () => directory.close() });
     // Delivered mail is filed from the first login on: only then is the secret key in memory.
     const mover = new IncomingMover(store, { log });

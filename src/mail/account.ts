@@ -18,6 +18,7 @@ import {
 import type { KdfParams } from "../crypto/passwordKey.ts";
 import { loadSodium } from "../crypto/sodium.ts";
 import { AlreadyExists, NotFound } from "../errors.ts";
+import { createLogger, type Log } from "../log.ts";
 import type { Store } from "../storage/types.ts";
 import {
   createMailbox,
@@ -32,7 +33,9 @@ import {
   type SpecialUse,
 } from "./mailboxList.ts";
 import { MailboxListStore } from "./mailboxListStore.ts";
+import { openMarkBook } from "./localMarks.ts";
 import { Mailbox } from "./mailbox.ts";
+import { MarkWitness } from "./markWitness.ts";
 import { MessageStore } from "./messageStore.ts";
 import { FiledDeliveries, FILED_SUBKEY } from "./incoming/filedDeliveries.ts";
 
@@ -49,9 +52,20 @@ async function readRoot(store: Store) {
   return parseKeyRoot(bytes);
 }
 
+/** How this computer runs an account: where it keeps its marks of what storage held, and its log. */
+export interface AccountOptions {
+  /**
+   * The folder of this computer's sealed marks (localMarks.ts), kept across runs; without it the
+   * marks last for the run only.
+   */
+  marksDir?: string;
+  /** Where refusals are logged (default: stderr, from "info" up). */
+  log?: Log;
+}
+
 export async function createAccount(
   store: Store,
-  opts: { user: string; password: string; kdf?: KdfParams },
+  opts: { user: string; password: string; kdf?: KdfParams } & AccountOptions,
 ): Promise<Account> {
   await loadSodium();
   if (await accountExists(store)) {
@@ -59,7 +73,7 @@ export async function createAccount(
   }
   const { root, keys } = await createKeyRoot(opts.password, opts.kdf);
   await store.blobs.put(KEY_ROOT, serializeKeyRoot(root));
-  const account = new Account(store, keys);
+  const account = new Account(store, keys, opts);
   // From the start, so that a missing record later means the host removed it (incoming/filedDeliveries.ts).
   await new FiledDeliveries(store.rows, account.subkey(FILED_SUBKEY)).ensureExists();
   await account.mailboxList.update((list, stamp) => {
@@ -74,9 +88,13 @@ export async function createAccount(
 }
 
 /** Opens the account; AuthFailed when the password opens no entry. */
-export async function openAccount(store: Store, password: string): Promise<Account> {
+export async function openAccount(
+  store: Store,
+  password: string,
+  options: AccountOptions = {},
+): Promise<Account> {
   const root = await readRoot(store);
-  return new Account(store, await unlockKeyRoot(root, password));
+  return new Account(store, await unlockKeyRoot(root, password), options);
 }
 
 export async function addPassword(
@@ -121,16 +139,32 @@ export class Account {
   readonly mailboxList: MailboxListStore;
   readonly messages: MessageStore;
   private readonly indexKey: Uint8Array;
+  /** Checks every mailbox index against this computer's marks (DESIGN.md §6). */
+  private readonly witness: MarkWitness;
   private readonly open = new Map<string, Promise<Mailbox>>();
   private closed = false;
 
   constructor(
     readonly store: Store,
     private readonly keys: UnlockedKeys,
+    options: AccountOptions = {},
   ) {
-    this.mailboxList = new MailboxListStore(store.rows, deriveSubkey(keys.masterKey, "mailbox-list"));
+    const marks = openMarkBook({
+      ...(options.marksDir ? { marksDir: options.marksDir } : {}),
+      masterKey: keys.masterKey,
+      log: options.log ?? createLogger("info"),
+    });
+    this.mailboxList = new MailboxListStore(store.rows, deriveSubkey(keys.masterKey, "mailbox-list"), marks);
     this.messages = new MessageStore(store, deriveSubkey(keys.masterKey, "message-meta"));
     this.indexKey = deriveSubkey(keys.masterKey, "uid-index");
+    this.witness = new MarkWitness(marks, (path) => this.deleted(path));
+  }
+
+  /** Whether the mailbox whose index lives at `path` was deleted: no live name holds its id. */
+  private async deleted(path: string): Promise<boolean> {
+    const id = path.slice(path.indexOf("/") + 1);
+    const list = await this.mailboxList.load();
+    return ![...list.values()].some((entry) => entry.id === id);
   }
 
   get publicKey(): Uint8Array {
@@ -163,6 +197,7 @@ export class Account {
           this.indexKey,
           this.messages,
           (ids, except) => this.heldElsewhere(ids, except),
+          this.witness,
         );
         await mbx.sync();
         return mbx;

@@ -13,7 +13,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { AuthFailed, Unavailable } from "../errors.ts";
 import type { Store } from "../storage/types.ts";
-import { openAccount, type Account } from "./account.ts";
+import { openAccount, type Account, type AccountOptions } from "./account.ts";
 import { Mutex } from "./mutex.ts";
 
 export interface LoginThrottle {
@@ -23,6 +23,14 @@ export interface LoginThrottle {
   maxDelayMs?: number;
   /** Different passwords being or waiting to be checked with Argon2id at once. Default 4. */
   maxPendingUnlocks?: number;
+}
+
+export interface AccountDirectoryOptions {
+  throttle?: LoginThrottle;
+  /** Runs once the account is first unlocked; when it throws, the login fails with its error. */
+  onUnlock?: (account: Account) => Promise<void>;
+  /** How the account is opened (where this computer keeps its sealed marks, ...). */
+  account?: AccountOptions;
 }
 
 export class AccountDirectory {
@@ -37,17 +45,20 @@ export class AccountDirectory {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly maxPendingUnlocks: number;
+  private readonly onUnlock: ((account: Account) => Promise<void>) | undefined;
+  private readonly accountOptions: AccountOptions;
 
   constructor(
     private readonly store: Store,
     readonly user: string,
-    throttle: LoginThrottle = {},
-    /** Runs once the account is first unlocked; when it throws, the login fails with its error. */
-    private readonly onUnlock?: (account: Account) => Promise<void>,
+    opts: AccountDirectoryOptions = {},
   ) {
+    const throttle = opts.throttle ?? {};
     this.baseDelayMs = throttle.baseDelayMs ?? 500;
     this.maxDelayMs = throttle.maxDelayMs ?? 10_000;
     this.maxPendingUnlocks = throttle.maxPendingUnlocks ?? 4;
+    this.onUnlock = opts.onUnlock;
+    this.accountOptions = opts.account ?? {};
   }
 
   private digest(password: string): Buffer {
@@ -93,7 +104,7 @@ export class AccountDirectory {
   private async unlock(password: string, digest: Buffer): Promise<Account> {
     // A login queued behind the one that unlocked the account, with the same password.
     if (this.matchesVerifier(digest)) return this.account!;
-    const opened = await openAccount(this.store, password);
+    const opened = await openAccount(this.store, password, this.accountOptions);
     // After a password change the verifier was forgotten: the next password that opens takes it.
     this.verifier ??= digest;
     if (!this.account) {

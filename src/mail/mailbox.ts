@@ -5,7 +5,7 @@
  * `waitForChange()` (the watch row).
  */
 import { EventEmitter } from "node:events";
-import { Bayou, type StateMachine } from "../sync/index.ts";
+import { Bayou, type StateMachine, type SyncWitness } from "../sync/index.ts";
 import {
   applyUidOp,
   decodeUidOp,
@@ -57,6 +57,8 @@ export class Mailbox {
      */
     private readonly heldElsewhere: (mailIds: string[], except: string) => Promise<Set<string>> = () =>
       Promise.resolve(new Set()),
+    /** What this computer saw of the index before: a read that went back is refused (DESIGN.md §6). */
+    witness?: SyncWitness,
   ) {
     this.events.setMaxListeners(0);
     this.bayou = new Bayou({
@@ -64,6 +66,7 @@ export class Mailbox {
       key: indexKey,
       path: `index/${id}`,
       machine: uidIndexMachine(uidvalidity),
+      ...(witness ? { witness } : {}),
     });
   }
 

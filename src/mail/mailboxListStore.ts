@@ -1,11 +1,24 @@
 /**
  * Reads and writes the sealed mailbox list row (`mailboxes`/`list`). Siblings left by concurrent
  * writers on other computers are merged on read; a write carries the token of the read it merged,
- * so it supersedes exactly those siblings.
+ * so it supersedes exactly those siblings, and stamps its changes after every stamp it read (a
+ * computer whose clock is behind must not lose to what it read, nor move a name's stamp back).
+ * With a mark book, every list read is checked against this computer's mark (mailboxListMark.ts)
+ * and refused with RolledBack when it went back; the mark is saved before the list is used.
  */
 import { open, seal, type SealContext } from "../crypto/aead.ts";
+import { RolledBack } from "../errors.ts";
 import { newTimestamp } from "../sync/index.ts";
 import type { RowStore } from "../storage/types.ts";
+import type { MarkBook } from "./localMarks.ts";
+import {
+  decodeListMark,
+  encodeListMark,
+  listMarkOf,
+  listRegression,
+  sameListMark,
+  type ListMark,
+} from "./mailboxListMark.ts";
 import {
   decodeMailboxList,
   encodeMailboxList,
@@ -24,10 +37,14 @@ export class MailboxListStore {
   private readonly mutex = new Mutex();
   private lastTs: string | undefined;
   private cached: { list: MailboxList; token?: string } | undefined;
+  private mark: ListMark | undefined;
+  /** Save the next mark even if unchanged (first read, or after a refusal): that clears an alarm. */
+  private saveAnyway = true;
 
   constructor(
     private readonly rows: RowStore,
     private readonly key: Uint8Array,
+    private readonly marks?: MarkBook,
   ) {}
 
   /** The merged list as storage has it now. */
@@ -35,8 +52,29 @@ export class MailboxListStore {
     const row = await this.rows.read(PK, SK);
     const lists = (row?.values ?? []).map((v) => decodeMailboxList(open(this.key, v, CONTEXT)));
     const list = mergeMailboxLists(lists);
+    await this.witness(list);
     this.cached = { list, token: row?.token };
     return list;
+  }
+
+  /** Refuses a list older than this computer's mark; otherwise moves the mark up to it, durably. */
+  private async witness(list: MailboxList): Promise<void> {
+    if (!this.marks) return;
+    this.mark ??= decodeListMark(await this.marks.load(`${PK}/${SK}`));
+    const regression = listRegression(this.mark, list);
+    if (regression !== undefined) {
+      const err = new RolledBack(
+        `storage went back at ${PK}/${SK}: ${regression}; refusing it, and writing nothing over it`,
+      );
+      this.saveAnyway = true;
+      await this.marks.alarm(`${PK}/${SK}`, err.message).catch(() => undefined); // the refusal stands
+      throw err;
+    }
+    const next = listMarkOf(list, this.mark);
+    if (sameListMark(next, this.mark) && !this.saveAnyway) return;
+    await this.marks.save(`${PK}/${SK}`, encodeListMark(next));
+    this.mark = next;
+    this.saveAnyway = false;
   }
 
   /** The list as last loaded or written (no storage round trip). */
@@ -51,10 +89,14 @@ export class MailboxListStore {
       const list = mergeMailboxLists(
         (row?.values ?? []).map((v) => decodeMailboxList(open(this.key, v, CONTEXT))),
       );
+      await this.witness(list);
       const nowMs = Date.now();
-      this.lastTs = newTimestamp(this.lastTs, nowMs);
+      let newest = this.lastTs;
+      for (const entry of list.values()) if (newest === undefined || entry.ts > newest) newest = entry.ts;
+      this.lastTs = newTimestamp(newest, nowMs);
       const [next, result] = change(list, { ts: this.lastTs, nowMs, newId: newMailId });
       await this.rows.insert(PK, SK, seal(this.key, encodeMailboxList(next), CONTEXT), row?.token);
+      await this.witness(next);
       this.cached = { list: next };
       return result;
     });

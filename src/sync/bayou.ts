@@ -41,12 +41,21 @@
  *    sync, so it is already in storage when the deletion looks at the newest checkpoint, and a
  *    later writer builds on a base that holds the row. Checkpoints beyond the newest
  *    KEEP_CHECKPOINTS are deleted; a reader that loses the race for one lists again.
+ *
+ * 6. With a witness (witness.ts), what a read finds is checked against the mark of what this
+ *    computer saw before, possibly in an earlier run (rollbackCheck.ts says why honest storage
+ *    passes). Storage that went back is refused with RolledBack: the state stays as it was, and
+ *    nothing is pushed, checkpointed or cleaned up until a read passes again. A new mark is
+ *    recorded before the state that depends on it is adopted.
  */
 import { open, seal } from "../crypto/aead.ts";
+import { RolledBack } from "../errors.ts";
 import type { RowEntry, Store } from "../storage/types.ts";
-import { checkpointKey, openCheckpoint, sealCheckpoint, type Checkpoint } from "./checkpoint.ts";
+import { checkpointKey, openCheckpoint, sealCheckpoint, sealedHash, type Checkpoint } from "./checkpoint.ts";
+import { findRegression } from "./rollbackCheck.ts";
 import type { StateMachine } from "./stateMachine.ts";
 import { isTimestamp, newTimestamp, timestampAt } from "./timestamp.ts";
+import type { SyncMark, SyncWitness } from "./witness.ts";
 
 export interface BayouOptions<S, Op> {
   store: Store;
@@ -69,6 +78,8 @@ export interface BayouOptions<S, Op> {
   safetyWindowMs?: number;
   /** An op row is kept at least this long after this computer first saw it (default 10 min). */
   retentionMs?: number;
+  /** Keeps this computer's mark of what it saw, and is told of refusals (rule 6). None: no checks. */
+  witness?: SyncWitness;
 }
 
 const WATCH = "watch";
@@ -104,6 +115,18 @@ export class Bayou<S, Op> {
   /** The watch row's token at the last sync: unchanged means nothing was pushed since. */
   private syncedWatchToken: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly witness: SyncWitness | undefined;
+  /** The witness's mark, loaded at the first read. */
+  private mark: SyncMark | undefined;
+  /** Set while storage is behind the mark: every read refuses it again, and nothing is written. */
+  private refusal: RolledBack | undefined;
+  /** The state was destroyed on purpose (witness.retired): its storage may vanish, nothing is checked. */
+  private retired = false;
+  /**
+   * Record the next mark even if unchanged: after a refusal, and at the first read, so that the
+   * witness hears storage passed (and clears what an earlier refusal left for `doctor`).
+   */
+  private recordAnyway = true;
 
   constructor(opts: BayouOptions<S, Op>) {
     this.store = opts.store;
@@ -116,6 +139,7 @@ export class Bayou<S, Op> {
     this.safetyWindowMs = opts.safetyWindowMs ?? 60_000;
     this.retentionMs = opts.retentionMs ?? 600_000;
     this.state = opts.machine.empty();
+    this.witness = opts.witness;
   }
 
   private opContext(ts: string) {
@@ -177,11 +201,13 @@ export class Bayou<S, Op> {
   private async syncNow(force: boolean): Promise<boolean> {
     const watch = await this.store.rows.read(this.path, WATCH);
     const watchToken = watch?.token;
-    if (this.loaded && !force && watchToken === this.syncedWatchToken) return false;
+    if (this.loaded && !force && !this.refusal && watchToken === this.syncedWatchToken) return false;
     const before = this.version;
     // Rule 2: rows first, then the checkpoint.
     const rows = await this.readRows();
     const base = await this.loadNewestCheckpoint();
+    await this.verify(rows, base);
+    await this.record(this.markOf(rows.keys(), base));
     this.integrate(rows, base);
     this.loaded = true;
     this.syncedWatchToken = watchToken;
@@ -234,6 +260,59 @@ export class Bayou<S, Op> {
     // Only when checkpoints keep vanishing as fast as we list them; the rows are still all there
     // for the base we had, so keep it and let the next sync try again.
     return this.base;
+  }
+
+  /** Rule 6: throws RolledBack, and keeps refusing, while storage is behind this computer's mark. */
+  private async verify(rows: ReadonlyMap<string, unknown>, base: Checkpoint | undefined): Promise<void> {
+    if (!this.witness || this.retired) return;
+    this.mark ??= (await this.witness.load(this.path)) ?? { unfolded: [] };
+    const reader = {
+      get: (key: string) => this.store.blobs.get(key),
+      open: (key: string, sealed: Uint8Array) => openCheckpoint(this.key, key, sealed),
+    };
+    const regression = await findRegression(this.mark, rows, base, reader);
+    if (regression === undefined) {
+      if (this.refusal) this.recordAnyway = true;
+      this.refusal = undefined;
+      return;
+    }
+    if (await this.witness.retired(this.path)) {
+      this.retired = true;
+      this.refusal = undefined;
+      this.mark = undefined;
+      await this.witness.forget(this.path);
+      return;
+    }
+    this.refusal = new RolledBack(
+      `storage went back at ${this.path}: ${regression}; refusing it, and writing nothing over it`,
+    );
+    // The refusal stands even if the witness cannot keep a trace of it.
+    await this.witness.refused(this.path, this.refusal).catch(() => undefined);
+    throw this.refusal;
+  }
+
+  /** What this computer has seen once it adopts `rows` and `base`. */
+  private markOf(rows: Iterable<string>, base: Checkpoint | undefined): SyncMark {
+    const unfolded: string[] = [];
+    let newestTs = base?.upTo;
+    for (const ts of rows) {
+      if (!this.isFolded(ts, base)) unfolded.push(ts);
+      if (newestTs === undefined || ts > newestTs) newestTs = ts;
+    }
+    return {
+      ...(base ? { checkpoint: { key: base.key, upTo: base.upTo, gen: base.gen, hash: base.hash } } : {}),
+      ...(newestTs !== undefined ? { newestTs } : {}),
+      unfolded: unfolded.sort(),
+    };
+  }
+
+  /** Hands a new mark to the witness, durably, before the state that depends on it is adopted. */
+  private async record(mark: SyncMark): Promise<void> {
+    if (!this.witness || this.retired) return;
+    if (this.mark && !this.recordAnyway && sameMark(this.mark, mark)) return;
+    await this.witness.record(this.path, mark);
+    this.mark = mark;
+    this.recordAnyway = false;
   }
 
   private isFolded(ts: string, base = this.base): boolean {
@@ -294,7 +373,7 @@ export class Bayou<S, Op> {
   push(ops: Op[]): Promise<void> {
     if (ops.length === 0) return Promise.resolve();
     return this.exclusive(async () => {
-      if (!this.loaded) await this.syncNow(false);
+      if (!this.loaded || this.refusal) await this.syncNow(false);
       const ts = newTimestamp(this.newestSeen(), this.clock());
       const batch = JSON.stringify(
         ops.map((op) => Buffer.from(this.machine.encodeOp(op)).toString("base64")),
@@ -304,10 +383,20 @@ export class Bayou<S, Op> {
         ts,
         seal(this.key, new TextEncoder().encode(batch), this.opContext(ts)),
       );
+      // The mark is written while the watch is (both are durable writes, neither needs the other),
+      // and before `known` takes the row: should it fail, the next read applies the row as new.
+      const recording = this.mark
+        ? this.record({ ...this.mark, newestTs: ts, unfolded: [...this.mark.unfolded, ts] })
+        : undefined;
+      const [recorded, watched] = await Promise.allSettled([recording, this.touchWatch(ts)]);
+      if (recorded.status === "rejected") {
+        this.syncedWatchToken = undefined; // the watch may signal a row the state does not hold
+        throw recorded.reason;
+      }
       this.known.set(ts, ops);
       this.firstSeen.set(ts, this.elapsed());
       this.applyRow(ts); // ts is greater than every known row, so it goes last
-      await this.touchWatch(ts);
+      if (watched.status === "rejected") throw watched.reason;
       await this.maybeCheckpoint();
     });
   }
@@ -345,6 +434,7 @@ export class Bayou<S, Op> {
     if ([...this.known.keys()].some((ts) => !rows.has(ts) && !this.isFolded(ts, base))) {
       return; // a clean-up removed rows our base does not hold: a newer checkpoint exists
     }
+    await this.record(this.markOf(rows.keys(), base));
     this.integrate(rows, base);
     const limit = timestampAt(this.clock() - this.safetyWindowMs);
     const unfolded = this.unfolded();
@@ -367,15 +457,19 @@ export class Bayou<S, Op> {
       const upTo = base && base.upTo > last ? base.upTo : last;
       const gen = (base?.gen ?? 0) + 1;
       const folded = new Set([...this.known.keys()].filter((ts) => this.isFolded(ts, base) || ts <= last));
-      const cp: Checkpoint = {
+      const unsealed = {
         key: checkpointKey(this.checkpointPrefix, upTo, gen),
         upTo,
         gen,
         folded,
         encoded: this.machine.encodeState(state),
+        parent: base ? { key: base.key, hash: base.hash } : null,
       };
+      const sealed = sealCheckpoint(this.key, unsealed);
+      const cp: Checkpoint = { ...unsealed, hash: sealedHash(sealed) };
       if (this.elapsed() - started > this.retentionMs / 2) return; // rule 4: too late to be safe
-      await this.store.blobs.put(cp.key, sealCheckpoint(this.key, cp));
+      await this.store.blobs.put(cp.key, sealed);
+      await this.record(this.markOf(this.known.keys(), cp));
       this.base = cp;
       if (!foldsAll) {
         // The new base plus the rows it left out, which is what rebuild() would decode and apply.
@@ -438,6 +532,9 @@ export class Bayou<S, Op> {
     return this.exclusive(async () => {
       await this.store.rows.deleteRange(this.path, {});
       for (const key of await this.listCheckpoints()) await this.store.blobs.delete(key);
+      if (this.witness && !this.retired) await this.witness.forget(this.path);
+      this.retired = true;
+      this.mark = undefined;
       this.known.clear();
       this.firstSeen.clear();
       this.base = undefined;
@@ -449,4 +546,13 @@ export class Bayou<S, Op> {
     this.known.clear();
     this.firstSeen.clear();
   }
+}
+
+function sameMark(a: SyncMark, b: SyncMark): boolean {
+  return (
+    a.checkpoint?.key === b.checkpoint?.key &&
+    a.newestTs === b.newestTs &&
+    a.unfolded.length === b.unfolded.length &&
+    a.unfolded.every((ts, i) => ts === b.unfolded[i])
+  );
 }

@@ -5,8 +5,12 @@
  * The key orders checkpoints: by upTo first, then by generation (one more than the base it was
  * built on), so a checkpoint always sorts after its own base even when its writer's clock is behind
  * and it folded only late ops. The random tail keeps two concurrent writers from colliding.
+ *
+ * Each checkpoint names the one it was built on (its key and a SHA-256 of its sealed bytes), so a
+ * reader can walk back the chain and find which checkpoint folded a row that has since gone
+ * (rollbackCheck.ts). Checkpoints written before the link existed read with `parent` undefined.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { open, seal, type SealContext } from "../crypto/aead.ts";
 
 /**
@@ -25,12 +29,32 @@ export interface Checkpoint {
   folded: Set<string>;
   /** The state, as the machine's encodeState wrote it. */
   encoded: Uint8Array;
+  /** The checkpoint it was built on; null when built on none; undefined when not recorded (older builds). */
+  parent: CheckpointLink | null | undefined;
+  /** SHA-256 (hex) of the sealed bytes, as stored: what a child's `parent.hash` names. */
+  hash: string;
+}
+
+export interface CheckpointLink {
+  key: string;
+  hash: string;
 }
 
 interface Header {
   upTo: string;
   gen?: number;
   folded: string[];
+  parent?: CheckpointLink | null;
+}
+
+export function sealedHash(sealed: Uint8Array): string {
+  return createHash("sha256").update(sealed).digest("hex");
+}
+
+/** The upTo a checkpoint key names (`<prefix><upTo>-<gen><random>`), without opening it. */
+export function upToOfKey(key: string): string {
+  const name = key.slice(key.lastIndexOf("/") + 1);
+  return name.slice(0, name.indexOf("-"));
 }
 
 export function checkpointContext(key: string): SealContext {
@@ -41,9 +65,15 @@ export function checkpointKey(prefix: string, upTo: string, gen: number): string
   return `${prefix}${upTo}-${gen.toString(16).padStart(8, "0")}${randomBytes(4).toString("hex")}`;
 }
 
-export function sealCheckpoint(key: Uint8Array, cp: Checkpoint): Uint8Array {
+/** The sealed bytes of a checkpoint (its `hash` is theirs: set it with sealedHash). */
+export function sealCheckpoint(key: Uint8Array, cp: Omit<Checkpoint, "hash">): Uint8Array {
   const body = cp.encoded;
-  const header: Header = { upTo: cp.upTo, gen: cp.gen, folded: [...cp.folded].sort() };
+  const header: Header = {
+    upTo: cp.upTo,
+    gen: cp.gen,
+    folded: [...cp.folded].sort(),
+    parent: cp.parent ?? null,
+  };
   const head = new TextEncoder().encode(JSON.stringify(header));
   const plain = new Uint8Array(4 + head.length + body.length);
   new DataView(plain.buffer).setUint32(0, head.length);
@@ -63,5 +93,7 @@ export function openCheckpoint(key: Uint8Array, blobKey: string, sealed: Uint8Ar
     gen: header.gen ?? 0,
     folded: new Set(header.folded),
     encoded: plain.subarray(4 + headLength),
+    parent: header.parent === null ? null : header.parent ? { ...header.parent } : undefined,
+    hash: sealedHash(sealed),
   };
 }

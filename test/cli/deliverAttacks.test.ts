@@ -1,6 +1,6 @@
 /**
  * Issue 12's delivery attacks through the real binary: `deliver`, `status`, `start` and an IMAP
- * client. The host (test/support/maliciousHost.ts) works on the embedded data folder while no
+ * client. The host (test/support/forgingHost.ts) works on the embedded data folder while no
  * server holds it, as a storage host would on its own disks.
  */
 import { after, before, describe, test } from "node:test";
@@ -9,7 +9,7 @@ import { stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { openEmbeddedStore } from "../../src/storage/embedded/index.ts";
 import { RawImap } from "../support/rawImap.ts";
-import { MaliciousHost } from "../support/maliciousHost.ts";
+import { MaliciousHost } from "../support/forgingHost.ts";
 import { runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
 
 const PASSWORD = "deliver attack test password";

@@ -23,7 +23,7 @@ test("sessions share one account; every password of the account opens it; failur
   const store = memoryStore();
   await (await createAccount(store, { user: "alice", password: "first", kdf: TEST_KDF })).close();
   await addPassword(store, "first", "second", TEST_KDF);
-  const dir = new AccountDirectory(store, "alice", { baseDelayMs: BASE_DELAY });
+  const dir = new AccountDirectory(store, "alice", { throttle: { baseDelayMs: BASE_DELAY } });
   try {
     const a = await dir.login("alice", "first");
     assert.equal(await dir.login("alice", "first"), a, "a second session gets the same account");
@@ -49,7 +49,7 @@ test("login listeners hear every successful login with its password, never a fai
   const store = memoryStore();
   await (await createAccount(store, { user: "alice", password: "first", kdf: TEST_KDF })).close();
   await addPassword(store, "first", "second", TEST_KDF);
-  const dir = new AccountDirectory(store, "alice", { baseDelayMs: 1 });
+  const dir = new AccountDirectory(store, "alice", { throttle: { baseDelayMs: 1 } });
   const heard: [unknown, string][] = [];
   dir.onLogin((account, password) => heard.push([account, password]));
   try {
@@ -85,7 +85,7 @@ test("wrong passwords on other connections never hold up the owner's login (the 
   await (await createAccount(store, { user: "alice", password: "right", kdf: TEST_KDF })).close();
   for (const unlockedBefore of [true, false]) {
     // The production delays (500 ms, doubling), capped at 2 s so that the hammers stop soon.
-    const dir = new AccountDirectory(store, "alice", { maxDelayMs: 2000 });
+    const dir = new AccountDirectory(store, "alice", { throttle: { maxDelayMs: 2000 } });
     const stop = { now: false };
     try {
       if (unlockedBefore) await dir.login("alice", "right");
@@ -107,7 +107,7 @@ test("wrong passwords on other connections never hold up the owner's login (the 
 test("at most maxPendingUnlocks different passwords wait for Argon2id; more are refused at once; equal ones share one", async () => {
   const store = memoryStore();
   await (await createAccount(store, { user: "alice", password: "right", kdf: TEST_KDF })).close();
-  const dir = new AccountDirectory(store, "alice", { baseDelayMs: 10, maxPendingUnlocks: 2 });
+  const dir = new AccountDirectory(store, "alice", { throttle: { baseDelayMs: 10, maxPendingUnlocks: 2 } });
   try {
     const first = dir.login("alice", "guess 1");
     const second = dir.login("alice", "guess 2");

@@ -1,5 +1,5 @@
 /**
- * Issue 12's attacks on delivery, each by a storage host with the powers of test/support/maliciousHost.ts,
+ * Issue 12's attacks on delivery, each by a storage host with the powers of test/support/forgingHost.ts,
  * through the real deliver path (deliveryPublicKey + enqueueDelivery), unlock (AccountDirectory) and
  * mover. Each ends in a refusal with its own error, or in the `$Unverified` keyword, and nothing
  * legitimate is lost.
@@ -27,7 +27,7 @@ import { NotFound, Tampered } from "../../src/errors.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import type { Store } from "../../src/storage/types.ts";
 import { timestampAt } from "../../src/sync/timestamp.ts";
-import { MaliciousHost } from "../support/maliciousHost.ts";
+import { MaliciousHost } from "../support/forgingHost.ts";
 
 const PASSWORD = "incoming attack test password";
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -122,9 +122,10 @@ describe("a host that swaps the public key", () => {
       deliver(store, home, "before the pin"),
       (e) => e instanceof NotFound && /status --password-stdin/.test(e.message),
     );
-    const directory = new AccountDirectory(store, "a", { baseDelayMs: 1 }, (opened) =>
-      adoptAccount(home, opened),
-    );
+    const directory = new AccountDirectory(store, "a", {
+      throttle: { baseDelayMs: 1 },
+      onUnlock: (opened) => adoptAccount(home, opened),
+    });
     await directory.login("a", PASSWORD);
     assert.deepEqual(home.publicKey, account.publicKey);
     await deliver(store, home, "after the pin");
@@ -137,9 +138,10 @@ describe("a host that swaps the public key", () => {
     const other = memoryStore();
     await (await createAccount(other, { user: "a", password: PASSWORD, kdf: TEST_KDF })).close();
     await store.blobs.put("keys/root", (await other.blobs.get("keys/root"))!);
-    const directory = new AccountDirectory(store, "a", { baseDelayMs: 1 }, (opened) =>
-      adoptAccount(home, opened),
-    );
+    const directory = new AccountDirectory(store, "a", {
+      throttle: { baseDelayMs: 1 },
+      onUnlock: (opened) => adoptAccount(home, opened),
+    });
     await assert.rejects(directory.login("a", PASSWORD), /does not hold the public key this home pinned/);
     await assert.rejects(deliver(store, home, "to the other root"), Tampered);
     assert.deepEqual(home.publicKey, account.publicKey, "the pin is unchanged");

@@ -34,6 +34,8 @@ export async function startTestServer(
     loginThrottle?: LoginThrottle;
     /** Connection caps and the idle timeout before login; the server's defaults otherwise. */
     limits?: ConnectionLimits;
+    /** This computer's marks of what storage held (kept across restarts when given). */
+    marksDir?: string;
   } = {},
 ): Promise<TestServer> {
   const store = opts.store ?? memoryStore();
@@ -43,8 +45,15 @@ export async function startTestServer(
     const account = await createAccount(store, { user, password, kdf: TEST_KDF });
     await account.close();
   }
-  const directory = new AccountDirectory(store, user, opts.loginThrottle ?? { baseDelayMs: 20 });
   const logs: string[] = [];
+  const log = (level: "debug" | "info" | "warn" | "error", msg: string) => {
+    if (process.env.IMAP_TEST_LOG) process.stderr.write(`[${level}] ${msg}\n`);
+    logs.push(`${level} ${msg}`);
+  };
+  const directory = new AccountDirectory(store, user, {
+    throttle: opts.loginThrottle ?? { baseDelayMs: 20 },
+    account: { ...(opts.marksDir ? { marksDir: opts.marksDir } : {}), log },
+  });
   const server = await startImapServer({
     host: "127.0.0.1",
     port: 0,
@@ -52,10 +61,7 @@ export async function startTestServer(
     appendLimit: opts.appendLimit,
     ...(opts.tls ? { tls: opts.tls } : {}),
     ...opts.limits,
-    log: (level, msg) => {
-      if (process.env.IMAP_TEST_LOG) process.stderr.write(`[${level}] ${msg}\n`);
-      logs.push(`${level} ${msg}`);
-    },
+    log,
   });
   return {
     port: server.port,

@@ -1,6 +1,7 @@
 /** Shared fixtures for the Bayou tests: an order-sensitive toy state and a replica factory. */
-import { Bayou, type StateMachine } from "../../src/sync/index.ts";
+import { Bayou, type StateMachine, type SyncMark, type SyncWitness } from "../../src/sync/index.ts";
 import type { Store } from "../../src/storage/types.ts";
+import type { RolledBack } from "../../src/errors.ts";
 
 /** The list of ops applied, in order: any difference in order or any loss shows. */
 export const logMachine: StateMachine<string[], string> = {
@@ -22,6 +23,36 @@ export interface ReplicaOptions {
   retentionMs?: number;
   /** The never-jumping clock; the wall clock by default. */
   elapsed?: () => number;
+  witness?: SyncWitness;
+}
+
+/**
+ * One computer's marks, in memory (a real computer keeps them on disk: mail/localMarks.ts): what a
+ * replica records survives it, so a new replica with the same witness is that computer restarted.
+ */
+export class MemoryWitness implements SyncWitness {
+  readonly marks = new Map<string, SyncMark>();
+  readonly refusals: RolledBack[] = [];
+  records = 0;
+  retiredPaths = new Set<string>();
+
+  async load(path: string): Promise<SyncMark | undefined> {
+    const mark = this.marks.get(path);
+    return mark && structuredClone<SyncMark>(mark);
+  }
+  async record(path: string, mark: SyncMark): Promise<void> {
+    this.records += 1;
+    this.marks.set(path, structuredClone(mark));
+  }
+  async forget(path: string): Promise<void> {
+    this.marks.delete(path);
+  }
+  async retired(path: string): Promise<boolean> {
+    return this.retiredPaths.has(path);
+  }
+  async refused(_path: string, error: RolledBack): Promise<void> {
+    this.refusals.push(error);
+  }
 }
 
 export function replica(store: Store, clock: () => number, opts: ReplicaOptions): Bayou<string[], string> {
@@ -35,6 +66,7 @@ export function replica(store: Store, clock: () => number, opts: ReplicaOptions)
     checkpointEvery: opts.checkpointEvery ?? 1000,
     safetyWindowMs: opts.safetyWindowMs ?? 1000,
     retentionMs: opts.retentionMs ?? 5000,
+    ...(opts.witness ? { witness: opts.witness } : {}),
   });
 }
 

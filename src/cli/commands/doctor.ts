@@ -13,6 +13,7 @@ import type { Settings } from "../../config/settingsSchema.ts";
 import type { BackendConfig, StorageCredentials } from "../../storage/backendConfig.ts";
 import { callControl } from "../control/controlClient.ts";
 import type { ServerStatus } from "../../daemon/control/protocol.ts";
+import { listRollbackAlarms } from "../../mail/rollbackAlarms.ts";
 import { describeError, EXIT } from "../exitCodes.ts";
 import { backendOf, openHomeStore } from "../../daemon/homeStore.ts";
 import { openHome, type Home } from "../home.ts";
@@ -107,7 +108,28 @@ export async function diagnose(): Promise<Check[]> {
     else checks.push(...(await remoteChecks(home, settings, backend)));
   }
   if (settings) checks.push(...(await portChecks(settings, running ?? null)));
+  if (home && setUp) checks.push(await rollbackCheck(home.paths.marksDir));
   return checks;
+}
+
+/** Storage this computer refused because it went back behind what it saw (src/mail/localMarks.ts). */
+export async function rollbackCheck(marksDir: string): Promise<Check> {
+  const name = "storage rollback";
+  let alarms;
+  try {
+    alarms = await listRollbackAlarms(marksDir);
+  } catch (err) {
+    return { name, status: "warn", detail: `cannot read ${marksDir}: ${describeError(err).message}` };
+  }
+  if (alarms.length === 0)
+    return { name, status: "pass", detail: "storage never went back behind what this computer saw" };
+  const [first] = alarms;
+  return {
+    name,
+    status: "fail",
+    detail: `${alarms.length} refused (first at ${first!.at}): ${first!.message}`,
+    fix: `the storage host served an older state than this computer saw (a dropped op, a hidden checkpoint, an older row or a restored copy of the bucket); nothing was written over it. Have the host put the newer data back; if you restored an old copy on purpose, delete ${marksDir} to accept it`,
+  };
 }
 
 async function embeddedChecks(

@@ -62,7 +62,7 @@ export async function transfer(
     ]);
     const store = await openHomeStore(home.paths, settings);
     try {
-      const account = await openAccount(store, password);
+      const account = await openAccount(store, password, { marksDir: home.paths.marksDir });
       try {
         await adoptAccountHere(home, account);
         const options = {

@@ -1,0 +1,80 @@
+/**
+ * Issue 12 with the real binary: `start` keeps this computer's marks in the home, so a data folder
+ * put back as an older copy (what a host restoring an old bucket does) is refused after a restart:
+ * the client gets NO [CORRUPTION], the server logs why, and `doctor` fails its rollback check.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { cp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { RawImap } from "../support/rawImap.ts";
+import { runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
+
+const PASSWORD = "rollback test password";
+let home: { dir: string; cleanup: () => Promise<void> };
+/** The server running now, stopped by `after` if a failed assertion left it running. */
+let server: RunningServer | undefined;
+before(async () => {
+  home = await tempHome();
+  const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
+    home: home.dir,
+    input: `${PASSWORD}\n`,
+  });
+  assert.equal(r.code, 0, r.stderr);
+});
+after(async () => {
+  await server?.stop();
+  await home.cleanup();
+});
+
+async function session(port: number): Promise<RawImap> {
+  const c = await RawImap.connect(port);
+  await c.readLine();
+  const login = await c.command(`LOGIN alice "${PASSWORD}"`);
+  assert.match(login.at(-1)!, /OK/);
+  return c;
+}
+
+async function append(c: RawImap, subject: string): Promise<string> {
+  const raw = Buffer.from(`Subject: ${subject}\r\n\r\nbody\r\n`);
+  const tag = c.nextTag();
+  c.write(`${tag} APPEND INBOX {${raw.length}}\r\n`);
+  assert.match(await c.readLine(), /^\+/);
+  c.write(Buffer.concat([raw, Buffer.from("\r\n")]));
+  return (await c.until(tag)).at(-1)!;
+}
+
+test("an older copy of the data folder put back is refused after a restart, and doctor reports it", async () => {
+  const data = join(home.dir, "data");
+  server = await startServer(["--imap-port", "0"], { home: home.dir });
+  let c = await session(server.port);
+  assert.match(await append(c, "first"), /OK \[APPENDUID \d+ 1\]/);
+  c.close();
+  assert.equal(await server.stop(), 0);
+  await cp(data, `${data}.old`, { recursive: true });
+
+  server = await startServer(["--imap-port", "0"], { home: home.dir });
+  c = await session(server.port);
+  assert.match(await append(c, "second"), /OK \[APPENDUID \d+ 2\]/);
+  c.close();
+  assert.equal(await server.stop(), 0);
+  await rm(data, { recursive: true });
+  await cp(`${data}.old`, data, { recursive: true });
+
+  server = await startServer(["--imap-port", "0"], { home: home.dir });
+  c = await session(server.port);
+  const select = await c.command("SELECT INBOX");
+  assert.match(select.at(-1)!, /NO \[CORRUPTION\] storage went back at index\//);
+  assert.match(await append(c, "third"), /NO \[CORRUPTION\]/);
+  c.close();
+  assert.equal(await server.stop(), 0);
+  assert.match(server.stderr(), /ERROR storage went back at index\/.*delete .*marks.* to accept it/);
+
+  const doctor = await runCli(["doctor", "--json"], { home: home.dir });
+  const check = (
+    JSON.parse(doctor.stdout) as { checks: { name: string; status: string; fix?: string }[] }
+  ).checks.find((x) => x.name === "storage rollback");
+  assert.equal(check?.status, "fail", doctor.stdout);
+  assert.match(check?.fix ?? "", /delete .*marks to accept it/);
+  assert.equal(doctor.code, 1);
+});
