@@ -42,7 +42,7 @@
  *    later writer builds on a base that holds the row. Checkpoints beyond the newest
  *    KEEP_CHECKPOINTS are deleted; a reader that loses the race for one lists again.
  */
-import { open, seal } from "../crypto/aead.ts";
+import { open, randomBytes, seal } from "../crypto/aead.ts";
 import type { RowEntry, Store } from "../storage/types.ts";
 import { checkpointKey, openCheckpoint, sealCheckpoint, type Checkpoint } from "./checkpoint.ts";
 import type { StateMachine } from "./stateMachine.ts";
@@ -72,6 +72,7 @@ export interface BayouOptions<S, Op> {
 }
 
 const WATCH = "watch";
+const WATCH_VALUE_BYTES = 8;
 const OP_END = "g"; // every ts is lower-case hex, so all sort before "g"; "watch" after it
 const KEEP_CHECKPOINTS = 3;
 const LOAD_ATTEMPTS = 5;
@@ -307,13 +308,15 @@ export class Bayou<S, Op> {
       this.known.set(ts, ops);
       this.firstSeen.set(ts, this.elapsed());
       this.applyRow(ts); // ts is greater than every known row, so it goes last
-      await this.touchWatch(ts);
+      await this.touchWatch();
       await this.maybeCheckpoint();
     });
   }
 
-  private async touchWatch(ts: string): Promise<void> {
-    const value = new TextEncoder().encode(ts);
+  private async touchWatch(): Promise<void> {
+    // Random bytes: only the row's change matters, and a ts here told the host what the key names
+    // already say, in clear (issue 12: no clear ts in any value).
+    const value = randomBytes(WATCH_VALUE_BYTES);
     if (!this.loaded || this.syncedWatchToken === undefined) {
       const current = await this.store.rows.read(this.path, WATCH);
       await this.store.rows.insert(this.path, WATCH, value, current?.token);
@@ -387,7 +390,7 @@ export class Bayou<S, Op> {
       for (const ts of folded) if (this.known.has(ts)) this.known.set(ts, null);
       // Rule 2: a new checkpoint can move a late op (another writer's checkpoint may have folded it
       // at another place), so readers must look again even though no op was pushed.
-      await this.touchWatch(upTo);
+      await this.touchWatch();
     }
     await this.cleanUp();
   }
