@@ -37,7 +37,7 @@ import { matchKey, readStorageTable, valueProblem, type KeyPattern } from "../..
 
 const USER = "alice";
 const PASSWORD = "what the host learns test password";
-/** Patterns only a step the session cannot take writes (init's probe of a network bucket). */
+/** Patterns only a step the session cannot take writes (the write probe of `init` and `doctor`). */
 const NOT_IN_SESSION = new Set(["probe/<random>"]);
 
 const message = (subject: string, bodyBytes: number) =>
