@@ -16,12 +16,13 @@
  */
 import { Invalid, Tampered, Truncated, WrongContext } from "../errors.ts";
 import { associatedData, type SealContext } from "./aead.ts";
+import { BUCKET_STEP, bucketSize } from "./padding.ts";
 import { aeadDecrypt, aeadEncrypt, equalBytes, genericHash, randomBytes } from "./sodium.ts";
 
 const VERSION = 1;
 const TAG_BYTES = 8;
 const STREAM_NONCE_BYTES = 16;
-export const CHUNK_BYTES = 64 * 1024;
+export const CHUNK_BYTES = BUCKET_STEP;
 const MAC_BYTES = 16;
 export const STREAM_HEADER_BYTES = 1 + TAG_BYTES + STREAM_NONCE_BYTES + 8;
 
@@ -34,11 +35,12 @@ export interface StreamHeader {
   padded: number;
 }
 
-/** Next power of two up to 64 KiB, then a multiple of 64 KiB. */
+/**
+ * The padded plaintext length of a body: its bucket (padding.ts, the same buckets as every sealed
+ * object; above 64 KiB a bucket is a whole number of chunks).
+ */
 export function paddedLength(n: number): number {
-  if (n <= 256) return 256;
-  if (n <= CHUNK_BYTES) return 2 ** Math.ceil(Math.log2(n));
-  return Math.ceil(n / CHUNK_BYTES) * CHUNK_BYTES;
+  return bucketSize(n);
 }
 
 function chunkCount(padded: number): number {

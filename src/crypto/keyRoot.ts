@@ -9,7 +9,8 @@
  *   { "v": 1, "publicKey": b64, "entries": [ { "id": hex, "salt": b64, "opslimit": n,
  *     "memlimit": n, "sealed": b64 } ] }
  * `sealed` is aead.ts seal() of masterKey(32) || secretKey(32) with the context
- * { purpose: "key-root-entry", path: "keys/root#<id>" }.
+ * { purpose: "key-root-entry", path: "keys/root#<id>" }, unpadded (sealed version 1: the size is
+ * fixed, so it says nothing).
  */
 import { AuthFailed, Invalid, Tampered, WrongContext } from "../errors.ts";
 import { open, randomBytes, seal, wipe } from "./aead.ts";
@@ -61,7 +62,8 @@ async function sealEntry(keys: UnlockedKeys, password: string, kdf: KdfParams): 
   secret.set(keys.masterKey, 0);
   secret.set(keys.secretKey, 32);
   try {
-    return { id, salt, kdf, sealed: seal(pwKey, secret, entryContext(id)) };
+    // Exact: the secret is always 64 bytes, and a padded copy of it could not be wiped.
+    return { id, salt, kdf, sealed: seal(pwKey, secret, entryContext(id), { exact: true }) };
   } finally {
     wipe(pwKey);
     wipe(secret);

@@ -22,7 +22,8 @@ import { Mutex } from "./mutex.ts";
 import { MessageReads, type ReadOptions } from "./read/index.ts";
 import type { Store } from "../storage/types.ts";
 
-function uidIndexMachine(uidvalidity: number): StateMachine<UidIndex, UidOp> {
+/** The UidIndex as Bayou keeps it (exported for tools that write a mailbox's checkpoint). */
+export function uidIndexMachine(uidvalidity: number): StateMachine<UidIndex, UidOp> {
   return {
     empty: () => emptyUidIndex(uidvalidity),
     apply: (state, op) => applyUidOp(state, op),

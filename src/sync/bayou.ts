@@ -48,7 +48,7 @@
  *    nothing is pushed, checkpointed or cleaned up until a read passes again. A new mark is
  *    recorded before the state that depends on it is adopted.
  */
-import { open, seal } from "../crypto/aead.ts";
+import { open, randomBytes, seal } from "../crypto/aead.ts";
 import { RolledBack } from "../errors.ts";
 import type { RowEntry, Store } from "../storage/types.ts";
 import { checkpointKey, openCheckpoint, sealCheckpoint, sealedHash, type Checkpoint } from "./checkpoint.ts";
@@ -83,6 +83,7 @@ export interface BayouOptions<S, Op> {
 }
 
 const WATCH = "watch";
+const WATCH_VALUE_BYTES = 8;
 const OP_END = "g"; // every ts is lower-case hex, so all sort before "g"; "watch" after it
 const KEEP_CHECKPOINTS = 3;
 const LOAD_ATTEMPTS = 5;
@@ -388,7 +389,7 @@ export class Bayou<S, Op> {
       const recording = this.mark
         ? this.record({ ...this.mark, newestTs: ts, unfolded: [...this.mark.unfolded, ts] })
         : undefined;
-      const [recorded, watched] = await Promise.allSettled([recording, this.touchWatch(ts)]);
+      const [recorded, watched] = await Promise.allSettled([recording, this.touchWatch()]);
       if (recorded.status === "rejected") {
         this.syncedWatchToken = undefined; // the watch may signal a row the state does not hold
         throw recorded.reason;
@@ -401,8 +402,10 @@ export class Bayou<S, Op> {
     });
   }
 
-  private async touchWatch(ts: string): Promise<void> {
-    const value = new TextEncoder().encode(ts);
+  private async touchWatch(): Promise<void> {
+    // Random bytes: only the row's change matters, and a ts here told the host what the key names
+    // already say, in clear (issue 12: no clear ts in any value).
+    const value = randomBytes(WATCH_VALUE_BYTES);
     if (!this.loaded || this.syncedWatchToken === undefined) {
       const current = await this.store.rows.read(this.path, WATCH);
       await this.store.rows.insert(this.path, WATCH, value, current?.token);
@@ -481,7 +484,7 @@ export class Bayou<S, Op> {
       for (const ts of folded) if (this.known.has(ts)) this.known.set(ts, null);
       // Rule 2: a new checkpoint can move a late op (another writer's checkpoint may have folded it
       // at another place), so readers must look again even though no op was pushed.
-      await this.touchWatch(upTo);
+      await this.touchWatch();
     }
     await this.cleanUp();
   }

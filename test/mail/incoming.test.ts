@@ -13,6 +13,8 @@ import {
 } from "../../src/mail/incoming/index.ts";
 import { Tampered, WrongContext } from "../../src/errors.ts";
 import { MoverLease } from "../../src/mail/incoming/moverLease.ts";
+import { AEAD_OVERHEAD, randomKey } from "../../src/crypto/aead.ts";
+import { isBucket } from "../../src/crypto/padding.ts";
 
 const PASSWORD = "incoming test password";
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -165,8 +167,9 @@ describe("MoverLease", () => {
   test("a second computer's mover waits while the first holds the lease, and takes it after release or expiry", async () => {
     const rows = memoryStore().rows;
     let now = 1_000_000;
-    const first = new MoverLease(rows, () => now);
-    const second = new MoverLease(rows, () => now);
+    const key = randomKey();
+    const first = new MoverLease(rows, key, () => now);
+    const second = new MoverLease(rows, key, () => now);
     assert.equal(await first.take(), true);
     assert.equal(await second.take(), false);
     await first.release();
@@ -175,5 +178,27 @@ describe("MoverLease", () => {
     now += 31_000; // the holder died without releasing
     assert.equal(await first.take(), true);
     assert.equal(await second.take(), false);
+  });
+
+  test("the lease row is sealed: the host reads no holder or expiry in it, and cannot forge one", async () => {
+    const rows = memoryStore().rows;
+    const now = 1_700_000_000_000;
+    const key = randomKey();
+    const mover = new MoverLease(rows, key, () => now);
+    assert.equal(await mover.take(), true);
+    const [value] = (await rows.read("incoming", "lock"))!.values;
+    const text = Buffer.from(value!).toString("latin1");
+    assert.ok(!/holder|until/.test(text), "no field name in clear");
+    assert.ok(!text.includes(String(now + 30_000)), "no expiry in clear");
+    assert.ok(isBucket(value!.length - AEAD_OVERHEAD), `${value!.length} bytes is a sealed bucket`);
+    await mover.release();
+
+    // What a host (or an older build) writes in clear, or seals under another key, is no lease.
+    const forged = { holder: "0", until: now + 3_600_000 };
+    await rows.insert("incoming", "lock", new TextEncoder().encode(JSON.stringify(forged)));
+    assert.equal(await new MoverLease(rows, key, () => now).take(), true);
+    const fresh = memoryStore().rows;
+    assert.equal(await new MoverLease(fresh, randomKey(), () => now).take(), true);
+    assert.equal(await new MoverLease(fresh, key, () => now).take(), true);
   });
 });

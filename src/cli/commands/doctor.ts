@@ -2,6 +2,7 @@
  * `doctor [--json]`: one verdict per piece, each with what to do about it. Exit 0 when nothing
  * failed, 1 otherwise (warnings do not fail).
  */
+import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { access, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -160,7 +161,8 @@ async function embeddedChecks(
   } else {
     checks.push(await accountCheck(home, settings));
   }
-  const probe = join(dataDir, `.doctor-${process.pid}`);
+  // A random name: nothing derived from the process goes into the data folder (issue 12).
+  const probe = join(dataDir, `.doctor-${randomBytes(8).toString("hex")}`);
   try {
     await writeFile(probe, "probe");
     await rm(probe, { force: true });

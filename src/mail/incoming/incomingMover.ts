@@ -37,7 +37,7 @@ import {
 } from "./deliveryBox.ts";
 import { FILED_RETENTION_MS, FILED_SUBKEY, FiledDeliveries, filedName } from "./filedDeliveries.ts";
 import { isIncomingKey, WATCH_PK, WATCH_SK } from "./incomingQueue.ts";
-import { MoverLease } from "./moverLease.ts";
+import { LEASE_SUBKEY, MoverLease } from "./moverLease.ts";
 import { SENDERS_SUBKEY, SenderRegistry, UNVERIFIED_KEYWORD } from "./senderRegistry.ts";
 
 export interface MoverOptions {
@@ -76,7 +76,8 @@ export class IncomingMover {
   private readonly intervalMs: number;
   private readonly pageSize: number;
   private readonly watchPollMs: number;
-  private readonly lease: MoverLease;
+  /** Made with the keys: its row is sealed under an account subkey. */
+  private lease: MoverLease | undefined;
   /** Deliveries filed since the mover started. */
   filed = 0;
   /** Replayed deliveries refused (and deleted) since the mover started. */
@@ -90,7 +91,6 @@ export class IncomingMover {
     this.intervalMs = opts.intervalMs ?? 5_000;
     this.pageSize = opts.pageSize ?? 100;
     this.watchPollMs = Math.min(this.intervalMs, opts.watchPollMs ?? 5_000);
-    this.lease = new MoverLease(store.rows);
   }
 
   /** True once the mover has its keys and is filing. */
@@ -112,6 +112,7 @@ export class IncomingMover {
         this.keys = keys;
         this.record = new FiledDeliveries(this.store.rows, deriveSubkey(keys.masterKey, FILED_SUBKEY));
         this.senders = new SenderRegistry(this.store.rows, deriveSubkey(keys.masterKey, SENDERS_SUBKEY));
+        this.lease = new MoverLease(this.store.rows, deriveSubkey(keys.masterKey, LEASE_SUBKEY));
         this.log("info", "incoming mail mover started");
         this.loopDone = this.loop();
       },
@@ -130,10 +131,10 @@ export class IncomingMover {
 
   /** Files everything queued now; returns how many deliveries were filed. */
   async moveNow(): Promise<number> {
-    const { account, keys, record, senders } = this;
-    if (!account || !keys || !record || !senders) return 0;
+    const { account, keys, record, senders, lease } = this;
+    if (!account || !keys || !record || !senders || !lease) return 0;
     return this.draining.run(async () => {
-      if (!(await this.lease.take())) return 0;
+      if (!(await lease.take())) return 0;
       await record.refresh();
       const registered = await senders.load();
       let moved = 0;
@@ -266,7 +267,7 @@ export class IncomingMover {
     await this.starting?.catch(() => {});
     await this.loopDone;
     await this.draining.run(async () => {});
-    await this.lease.release().catch(() => {});
+    await this.lease?.release().catch(() => {});
     if (this.keys) wipeKeys(this.keys);
     this.keys = undefined;
     this.account = undefined;

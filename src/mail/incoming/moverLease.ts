@@ -4,12 +4,20 @@
  * a random holder id and an expiry time, nothing about mail. It is best effort (rows are not
  * transactions): when two writes cross, both see both siblings and the smaller holder id wins; a
  * duplicate remains possible, a lost message does not (the queue entry goes only after filing).
+ *
+ * The value is sealed (padded) under the subkey LEASE_SUBKEY: only movers of the account, which
+ * run unlocked, read it, and the host learns neither the expiry time nor who holds it (issue 12;
+ * it was clear JSON). So the host cannot forge a lease either. A value that does not open (a clear
+ * one from an older build, or the host's) counts as no lease, and the next take supersedes it.
  */
-import { randomBytes } from "node:crypto";
+import { open, randomBytes, seal, type SealContext } from "../../crypto/aead.ts";
 import type { RowStore } from "../../storage/types.ts";
+
+export const LEASE_SUBKEY = "incoming-lease";
 
 const LOCK_PK = "incoming";
 const LOCK_SK = "lock";
+const CONTEXT: SealContext = { purpose: "mover-lease", path: `${LOCK_PK}/${LOCK_SK}` };
 const LEASE_MS = 30_000;
 
 interface LeaseValue {
@@ -18,11 +26,14 @@ interface LeaseValue {
 }
 
 export class MoverLease {
-  private readonly holder = randomBytes(8).toString("hex");
+  /** Random, and made afresh by each mover: nothing about the process or the computer. */
+  private readonly holder = Buffer.from(randomBytes(8)).toString("hex");
   private heldUntil = 0;
 
   constructor(
     private readonly rows: RowStore,
+    /** The account's LEASE_SUBKEY. */
+    private readonly key: Uint8Array,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -34,7 +45,7 @@ export class MoverLease {
     const row = await this.rows.read(LOCK_PK, LOCK_SK);
     if (this.othersLive(row?.values ?? [], now).length > 0) return false;
     const until = now + LEASE_MS;
-    await this.rows.insert(LOCK_PK, LOCK_SK, encode({ holder: this.holder, until }), row?.token);
+    await this.rows.insert(LOCK_PK, LOCK_SK, this.encode({ holder: this.holder, until }), row?.token);
     const after = await this.rows.read(LOCK_PK, LOCK_SK);
     const rivals = this.othersLive(after?.values ?? [], now);
     if (rivals.some((r) => r.holder < this.holder)) return false;
@@ -46,27 +57,28 @@ export class MoverLease {
     if (this.heldUntil <= this.now()) return;
     this.heldUntil = 0;
     const row = await this.rows.read(LOCK_PK, LOCK_SK);
-    const values = (row?.values ?? []).map(decode);
+    const values = (row?.values ?? []).map((v) => this.decode(v));
     if (row && values.every((v) => v?.holder === this.holder))
       await this.rows.delete(LOCK_PK, LOCK_SK, row.token);
   }
 
   private othersLive(values: Uint8Array[], now: number): LeaseValue[] {
     return values
-      .map(decode)
+      .map((v) => this.decode(v))
       .filter((v): v is LeaseValue => v !== undefined && v.holder !== this.holder && v.until > now);
   }
-}
 
-function encode(v: LeaseValue): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(v));
-}
+  private encode(v: LeaseValue): Uint8Array {
+    return seal(this.key, new TextEncoder().encode(JSON.stringify(v)), CONTEXT);
+  }
 
-function decode(bytes: Uint8Array): LeaseValue | undefined {
-  try {
-    const v = JSON.parse(new TextDecoder().decode(bytes)) as Partial<LeaseValue>;
-    return typeof v.holder === "string" && typeof v.until === "number" ? (v as LeaseValue) : undefined;
-  } catch {
-    return undefined;
+  private decode(bytes: Uint8Array): LeaseValue | undefined {
+    try {
+      const plain = open(this.key, bytes, CONTEXT);
+      const v = JSON.parse(new TextDecoder().decode(plain)) as Partial<LeaseValue>;
+      return typeof v.holder === "string" && typeof v.until === "number" ? (v as LeaseValue) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 }
