@@ -153,7 +153,7 @@ describe("a key root with absurd Argon2id parameters", () => {
 
   test("LOGIN is answered NO [CORRUPTION] within 1 s, and the server keeps serving", async () => {
     server = await startTestServer();
-    const root = JSON.parse(new TextDecoder().decode((await server.store.blobs.get("keys/root")))) as {
+    const root = JSON.parse(new TextDecoder().decode(await server.store.blobs.get("keys/root"))) as {
       entries: { opslimit: number; memlimit: number }[];
     };
     // The host's edit: 2^32-1 passes hung the process before the bounds (a 1 TiB memlimit kills it).
