@@ -36,7 +36,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(add --help for usage)")
     .addHelpText(
       "after",
-      "\nExit codes: see docs/cli.md (0 ok, 1 error, 2 usage, 3 wrong password, 4 storage unavailable,\n5 already running, 6 not set up, 7 keychain, 8 damaged data, 9 already set up).",
+      "\nExit codes: see docs/cli.md (0 ok, 1 error, 2 usage, 3 wrong password, 4 storage unavailable,\n5 already running, 6 not set up, 7 keychain, 8 damaged data, 9 already set up,\n10 a file or folder other users could read or replace).",
     );
 
   program
@@ -166,6 +166,9 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Everything this process creates is its user's alone (files 0600, folders 0700) unless a mode
+  // says otherwise: the key root, the row log, the cache, the pins, and files added later (issue 12).
+  process.umask(0o077);
   const program = buildProgram();
   program.exitOverride();
   for (const sub of program.commands) {

@@ -16,7 +16,7 @@ export function runFor(action: PasswdAction) {
     const settings = requireSetUp(home);
     const { current, next } = await passwords(action, flags.passwordStdin);
 
-    const viaServer = await callControl(home.paths.controlSocket, {
+    const viaServer = await callControl(home.paths, {
       op: "passwd",
       action,
       current,
