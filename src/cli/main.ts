@@ -15,6 +15,9 @@ function port(allowZero: boolean) {
   };
 }
 
+const WEAK_PASSWORD_HELP =
+  "accept a new password that is easy to guess (refused otherwise; docs/cli.md says how it is judged)";
+
 type Action = (...args: never[]) => Promise<number | void>;
 
 /** Runs a command module's `run`, turning whatever it throws into a message and an exit code. */
@@ -61,6 +64,7 @@ export function buildProgram(): Command {
       "keep the S3 secrets in a mode-0600 file instead of the OS keychain (explicit opt-in)",
     )
     .option("--tls", "make a self-signed certificate for 127.0.0.1 and localhost and offer STARTTLS")
+    .option("--allow-weak-password", WEAK_PASSWORD_HELP)
     .action(lazy(() => import("./commands/init.ts")));
 
   program
@@ -76,6 +80,7 @@ export function buildProgram(): Command {
     .option("--allow-remote", "allow --bind off loopback (needs TLS configured)")
     .option("--user <name>", "first run only: the IMAP login name")
     .option("--password-stdin", "first run only: read the new account password from standard input")
+    .option("--allow-weak-password", `first run only: ${WEAK_PASSWORD_HELP}`)
     .action(lazy(() => import("./commands/start.ts")));
 
   program
@@ -99,11 +104,12 @@ export function buildProgram(): Command {
     ["change", "replace a password", "current password on line 1, the new one on line 2"],
     ["remove", "remove a password (another must remain)", "the password to remove on line 1"],
   ] as const) {
-    passwd
+    const command = passwd
       .command(action)
       .description(text)
-      .option("--password-stdin", `read from standard input: ${lines}`)
-      .action(lazy(async () => ({ run: (await import("./commands/passwd.ts")).runFor(action) })));
+      .option("--password-stdin", `read from standard input: ${lines}`);
+    if (action !== "remove") command.option("--allow-weak-password", WEAK_PASSWORD_HELP);
+    command.action(lazy(async () => ({ run: (await import("./commands/passwd.ts")).runFor(action) })));
   }
 
   program

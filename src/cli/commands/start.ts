@@ -21,6 +21,7 @@ export interface StartFlags {
   allowRemote?: boolean;
   user?: string;
   passwordStdin?: boolean;
+  allowWeakPassword?: boolean;
 }
 
 /** How long a stop may wait for writes in flight before giving up. */
@@ -116,6 +117,7 @@ async function firstRun(home: Home, flags: StartFlags): Promise<void> {
     dataDir: home.paths.defaultDataDir,
     tls: false,
     ...(flags.user ? { user: flags.user } : {}),
+    ...(flags.allowWeakPassword ? { allowWeakPassword: true } : {}),
   };
   if (flags.passwordStdin) {
     const result = await runInitFlow(home, { ...embedded, passwordStdin: true, yes: true }, null);
