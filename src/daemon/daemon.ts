@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import type { HomePaths } from "../config/homePaths.ts";
 import { privateRoots, tightenPermissions } from "../config/homePermissions.ts";
+import { ensurePrivateFolder } from "../config/privateFolder.ts";
 import type { Settings } from "../config/settingsSchema.ts";
 import { NotFound } from "../errors.ts";
 import type { Log } from "../log.ts";
@@ -103,6 +104,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
  * key root and guess the password offline: close what is ours, say what is not (issue 12).
  */
 async function closeHomeToOthers(paths: HomePaths, settings: Settings, log: Log): Promise<void> {
+  // The run file, the pins and the spool folder live in the home folder: it must be ours.
+  await ensurePrivateFolder(paths.configDir, { what: "the home folder", followLinks: true });
   const { tightened, left } = await tightenPermissions(privateRoots(paths, settings));
   if (tightened.length > 0)
     log(
