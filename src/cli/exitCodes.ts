@@ -5,6 +5,7 @@
 import { AppError } from "../errors.ts";
 import { KeychainUnavailable } from "../config/keychain.ts";
 import { UnsafeCredentialsFile } from "../config/credentialsFile.ts";
+import { NotPrivate } from "../config/privateFolder.ts";
 
 export const EXIT = {
   ok: 0,
@@ -26,6 +27,11 @@ export const EXIT = {
   damaged: 8,
   /** init on a home that is already set up. */
   alreadySetUp: 9,
+  /**
+   * A folder or file that other users could read or replace: the control socket or its folder made
+   * by someone else, a home folder that belongs to another user (issue 12).
+   */
+  notPrivate: 11,
   /** Interrupted (Ctrl-C at a prompt). */
   interrupted: 130,
 } as const;
@@ -50,6 +56,7 @@ export function usageError(message: string): CliError {
 /** What the user sees for `err`, and the exit code. Messages from src/errors.ts already say what to do. */
 export function describeError(err: unknown): { message: string; exitCode: ExitCode } {
   if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
+  if (err instanceof NotPrivate) return { message: err.message, exitCode: EXIT.notPrivate };
   if (err instanceof KeychainUnavailable || err instanceof UnsafeCredentialsFile)
     return { message: err.message, exitCode: EXIT.keychain };
   if (err instanceof AppError) {

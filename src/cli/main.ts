@@ -15,6 +15,9 @@ function port(allowZero: boolean) {
   };
 }
 
+const WEAK_PASSWORD_HELP =
+  "accept a new password that is easy to guess (refused otherwise; docs/cli.md says how it is judged)";
+
 type Action = (...args: never[]) => Promise<number | void>;
 
 /** Runs a command module's `run`, turning whatever it throws into a message and an exit code. */
@@ -36,7 +39,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(add --help for usage)")
     .addHelpText(
       "after",
-      "\nExit codes: see docs/cli.md (0 ok, 1 error, 2 usage, 3 wrong password, 4 storage unavailable,\n5 already running, 6 not set up, 7 keychain, 8 damaged data, 9 already set up).",
+      "\nExit codes: see docs/cli.md (0 ok, 1 error, 2 usage, 3 wrong password, 4 storage unavailable,\n5 already running, 6 not set up, 7 keychain, 8 damaged data, 9 already set up,\n10 a file or folder other users could read or replace).",
     );
 
   program
@@ -61,6 +64,7 @@ export function buildProgram(): Command {
       "keep the S3 secrets in a mode-0600 file instead of the OS keychain (explicit opt-in)",
     )
     .option("--tls", "make a self-signed certificate for 127.0.0.1 and localhost and offer STARTTLS")
+    .option("--allow-weak-password", WEAK_PASSWORD_HELP)
     .action(lazy(() => import("./commands/init.ts")));
 
   program
@@ -76,6 +80,7 @@ export function buildProgram(): Command {
     .option("--allow-remote", "allow --bind off loopback (needs TLS configured)")
     .option("--user <name>", "first run only: the IMAP login name")
     .option("--password-stdin", "first run only: read the new account password from standard input")
+    .option("--allow-weak-password", `first run only: ${WEAK_PASSWORD_HELP}`)
     .action(lazy(() => import("./commands/start.ts")));
 
   program
@@ -99,11 +104,12 @@ export function buildProgram(): Command {
     ["change", "replace a password", "current password on line 1, the new one on line 2"],
     ["remove", "remove a password (another must remain)", "the password to remove on line 1"],
   ] as const) {
-    passwd
+    const command = passwd
       .command(action)
       .description(text)
-      .option("--password-stdin", `read from standard input: ${lines}`)
-      .action(lazy(async () => ({ run: (await import("./commands/passwd.ts")).runFor(action) })));
+      .option("--password-stdin", `read from standard input: ${lines}`);
+    if (action !== "remove") command.option("--allow-weak-password", WEAK_PASSWORD_HELP);
+    command.action(lazy(async () => ({ run: (await import("./commands/passwd.ts")).runFor(action) })));
   }
 
   program
@@ -166,6 +172,9 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Everything this process creates is its user's alone (files 0600, folders 0700) unless a mode
+  // says otherwise: the key root, the row log, the cache, the pins, and files added later (issue 12).
+  process.umask(0o077);
   const program = buildProgram();
   program.exitOverride();
   for (const sub of program.commands) {

@@ -4,8 +4,9 @@
  * OS's own folders are used (XDG on Linux, Library on macOS, AppData on Windows).
  */
 import { createHash } from "node:crypto";
+import { lstatSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import envPaths from "env-paths";
 
 export const APP_NAME = "aerogramme-local";
@@ -26,8 +27,13 @@ export interface HomePaths {
    * that goes backwards is refused after a restart too; alarms of refusals for `doctor` beside them.
    */
   marksDir: string;
-  /** Unix socket (mode 0600) through which other commands reach a running `start`. */
+  /**
+   * Unix socket (mode 0600) through which other commands reach a running `start`, always in a
+   * private folder (0700, ours): the home when the path fits, else a runtime folder (see below).
+   */
   controlSocket: string;
+  /** How the control socket's folder is checked: the home or $XDG_RUNTIME_DIR may be links. */
+  controlSocketFolder: { path: string; followLinks: boolean; fix?: string };
   /** JSON written by `start` while it runs: pid, addresses. */
   runFile: string;
   /** The opt-in fallback for storage secrets when no OS keychain works (mode 0600). */
@@ -54,12 +60,19 @@ export function homePaths(env: NodeJS.ProcessEnv = process.env): HomePaths {
     dataDir = os.data;
     cacheDir = os.cache;
   }
-  let controlSocket = join(configDir, "control.sock");
-  if (Buffer.byteLength(controlSocket) > MAX_SOCKET_PATH) {
-    // A deep home folder would overflow sun_path: name the socket by a hash of the home instead.
-    const id = createHash("sha256").update(configDir).digest("hex").slice(0, 16);
-    controlSocket = join(tmpdir(), `${APP_NAME}-${id}.sock`);
-  }
+  const inHome = join(configDir, "control.sock");
+  const socketFolder =
+    Buffer.byteLength(inHome) <= MAX_SOCKET_PATH
+      ? { path: configDir, followLinks: true }
+      : runtimeFolder(env);
+  // A deep home folder would overflow sun_path: the socket is then named by a hash of the home.
+  const controlSocket =
+    socketFolder.path === configDir
+      ? inHome
+      : join(
+          socketFolder.path,
+          `${APP_NAME}-${createHash("sha256").update(configDir).digest("hex").slice(0, 16)}.sock`,
+        );
   return {
     configDir,
     settingsFile: join(configDir, "settings.json"),
@@ -67,9 +80,36 @@ export function homePaths(env: NodeJS.ProcessEnv = process.env): HomePaths {
     cacheDir,
     marksDir: join(configDir, "marks"),
     controlSocket,
+    controlSocketFolder: socketFolder,
     runFile: join(configDir, "server.json"),
     credentialsFile: join(configDir, "credentials.json"),
     tlsCertFile: join(configDir, "tls", "cert.pem"),
     tlsKeyFile: join(configDir, "tls", "key.pem"),
+  };
+}
+
+/**
+ * Where the control socket goes when the home's path is too long for it: $XDG_RUNTIME_DIR when it
+ * is a private folder of ours (the login manager makes it 0700 for us), else a per-uid folder in
+ * the temp folder, made 0700 and checked by whoever uses it (config/privateFolder.ts): never
+ * directly in a folder other users can write, where one of them could make the socket first.
+ */
+function runtimeFolder(env: NodeJS.ProcessEnv): HomePaths["controlSocketFolder"] {
+  const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
+  const xdg = env.XDG_RUNTIME_DIR;
+  if (xdg && isAbsolute(xdg) && uid !== undefined) {
+    try {
+      const info = lstatSync(xdg);
+      if (info.isDirectory() && info.uid === uid && (info.mode & 0o077) === 0)
+        return { path: xdg, followLinks: true };
+    } catch {
+      // not there: use the temp folder
+    }
+  }
+  return {
+    // os.tmpdir() reads TMPDIR from process.env; `env` is what this home is computed from.
+    path: join(env.TMPDIR ? resolve(env.TMPDIR) : tmpdir(), `${APP_NAME}-${uid ?? "user"}`),
+    followLinks: false,
+    fix: "Remove it (as root), or set XDG_RUNTIME_DIR to a private folder of yours (or use a shorter AEROGRAMME_LOCAL_HOME, which keeps the socket in the home).",
   };
 }

@@ -5,6 +5,8 @@
  */
 import { readFile } from "node:fs/promises";
 import type { HomePaths } from "../config/homePaths.ts";
+import { privateRoots, tightenPermissions } from "../config/homePermissions.ts";
+import { ensurePrivateFolder } from "../config/privateFolder.ts";
 import type { Settings } from "../config/settingsSchema.ts";
 import { NotFound } from "../errors.ts";
 import type { Log } from "../log.ts";
@@ -42,6 +44,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     settings.tlsCert && settings.tlsKey
       ? { cert: await readFile(settings.tlsCert), key: await readFile(settings.tlsKey) }
       : undefined;
+  await closeHomeToOthers(paths, settings, log);
   const backend = describeBackend(backendOf(paths, settings));
   log("info", `opening storage: ${backend}`);
   const store = await openHomeStore(paths, settings, log);
@@ -86,7 +89,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       mover,
       status: () => ({ pid: process.pid, startedAt, imap, backend }),
     });
-    const control = await startControlServer(paths.controlSocket, handlers, log);
+    const control = await startControlServer(paths, handlers, log);
     closers.push({ name: "control socket", close: () => control.close() });
     await writeRunFile(paths.runFile, { pid: process.pid, startedAt, imap: imapServer.address });
     closers.push({ name: "run file", close: () => removeRunFile(paths.runFile) });
@@ -95,4 +98,24 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     await close();
     throw err;
   }
+}
+
+/**
+ * Homes made by earlier builds (folders 0755, the row log and blobs 0644) let other users copy the
+ * key root and guess the password offline: close what is ours, say what is not (issue 12).
+ */
+async function closeHomeToOthers(paths: HomePaths, settings: Settings, log: Log): Promise<void> {
+  // The run file, the pins and the spool folder live in the home folder: it must be ours.
+  await ensurePrivateFolder(paths.configDir, { what: "the home folder", followLinks: true });
+  const { tightened, left } = await tightenPermissions(privateRoots(paths, settings));
+  if (tightened.length > 0)
+    log(
+      "info",
+      `closed ${tightened.length} file(s) and folder(s) to other users (now 0700/0600), e.g. ${tightened[0]!.path}`,
+    );
+  for (const entry of left.slice(0, 10))
+    log(
+      "warn",
+      `${entry.path} (mode ${entry.mode.toString(8)}) can be reached by other users and could not be closed (${entry.reason}): ${entry.fix}`,
+    );
 }

@@ -68,10 +68,13 @@ export interface RunningServer {
 /** Starts `start` and waits (bounded) for "IMAP listening on ADDR:PORT". */
 export function startServer(
   args: string[],
-  opts: { home: string; input?: string; timeoutMs?: number },
+  opts: { home: string; input?: string; env?: Record<string, string | undefined>; timeoutMs?: number },
 ): Promise<RunningServer> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, "start", ...args], { env: cliEnv(opts.home), cwd: REPO });
+    const child = spawn(process.execPath, [BIN, "start", ...args], {
+      env: cliEnv(opts.home, opts.env),
+      cwd: REPO,
+    });
     let stdout = "";
     let stderr = "";
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));

@@ -104,12 +104,16 @@ describe("init, scripted, on the embedded backend", () => {
 
   test("passwd add then remove: both open it, then only the one kept; the last one cannot be removed", async () => {
     assert.equal(
-      (await runCli(["passwd", "add", "--password-stdin"], { home: home.dir, input: "new one\nsecond\n" }))
-        .code,
+      (
+        await runCli(["passwd", "add", "--password-stdin"], {
+          home: home.dir,
+          input: "new one\na second one\n",
+        })
+      ).code,
       0,
     );
     assert.equal(
-      (await runCli(["status", "--password-stdin"], { home: home.dir, input: "second\n" })).code,
+      (await runCli(["status", "--password-stdin"], { home: home.dir, input: "a second one\n" })).code,
       0,
     );
     assert.equal(
@@ -126,11 +130,11 @@ describe("init, scripted, on the embedded backend", () => {
     );
     const last = await runCli(["passwd", "remove", "--password-stdin"], {
       home: home.dir,
-      input: "second\n",
+      input: "a second one\n",
     });
     assert.notEqual(last.code, 0);
     assert.equal(
-      (await runCli(["status", "--password-stdin"], { home: home.dir, input: "second\n" })).code,
+      (await runCli(["status", "--password-stdin"], { home: home.dir, input: "a second one\n" })).code,
       0,
     );
   });

@@ -61,7 +61,7 @@ test("serves IMAP, answers on the control socket, writes the run file; close und
     assert.equal(daemon.imap.host, "127.0.0.1");
     assert.ok(daemon.imap.port > 0);
     assert.equal(daemon.imap.starttls, false);
-    const status = (await callControl(paths.controlSocket, { op: "status" }, 5_000)) as ServerStatus;
+    const status = (await callControl(paths, { op: "status" }, 5_000)) as ServerStatus;
     assert.deepEqual(
       [status.pid, status.imap, status.storage.reachable, status.backend],
       [process.pid, daemon.imap, true, `embedded, folder ${paths.defaultDataDir}`],

@@ -6,9 +6,10 @@
  * Beside a running server (which holds the store) the sealed message goes through the home's spool
  * folder and the control socket; otherwise the store is opened here and the message queued directly.
  */
-import { mkdir, open, rm } from "node:fs/promises";
+import { open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { DeliveryKeyFiles } from "../../config/deliveryKeyFiles.ts";
+import { ensurePrivateFolder } from "../../config/privateFolder.ts";
 import { loadSodium } from "../../crypto/sodium.ts";
 import { TooBig } from "../../errors.ts";
 import { callControl } from "../control/controlClient.ts";
@@ -32,7 +33,7 @@ export async function run(flags: { mailbox: string; json?: boolean }): Promise<n
   const sender = await incoming.homeSender(deliveryKeys);
 
   let result: DeliverResult & { viaServer: boolean };
-  const served = (await callControl(home.paths.controlSocket, { op: "incomingKey" })) as {
+  const served = (await callControl(home.paths, { op: "incomingKey" })) as {
     publicKey: string;
   } | null;
   if (served) {
@@ -43,7 +44,8 @@ export async function run(flags: { mailbox: string; json?: boolean }): Promise<n
     const name = key.slice(incoming.INCOMING_PREFIX.length);
     const sealed = incoming.sealDelivery(publicKey, key, delivery, sender);
     const file = join(spoolDir(home.paths), name);
-    await mkdir(spoolDir(home.paths), { recursive: true, mode: 0o700 });
+    // Sealed already, but a file another user could swap would be queued as ours: a private folder.
+    await ensurePrivateFolder(spoolDir(home.paths), { what: "the spool folder", followLinks: false });
     const handle = await open(file, "wx", 0o600);
     try {
       await handle.writeFile(sealed);
@@ -52,7 +54,7 @@ export async function run(flags: { mailbox: string; json?: boolean }): Promise<n
       await handle.close();
     }
     try {
-      const answer = (await callControl(home.paths.controlSocket, {
+      const answer = (await callControl(home.paths, {
         op: "deliver",
         spool: name,
       })) as DeliverResult | null;

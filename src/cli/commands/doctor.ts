@@ -23,6 +23,7 @@ import { checkK2v } from "../setup/k2vProbe.ts";
 import { checkBucket, checkWritable } from "../setup/s3Probe.ts";
 import { describeCertificate } from "../setup/tlsCertificate.ts";
 import { hostPort } from "../listenAddress.ts";
+import { permissionChecks } from "../permissionsCheck.ts";
 
 export type Verdict = "pass" | "warn" | "fail" | "skip";
 
@@ -99,15 +100,14 @@ export async function diagnose(): Promise<Check[]> {
 
   const running =
     home &&
-    ((await callControl(home.paths.controlSocket, { op: "status" }, 5_000).catch(
-      () => null,
-    )) as ServerStatus | null);
+    ((await callControl(home.paths, { op: "status" }, 5_000).catch(() => null)) as ServerStatus | null);
 
   if (home && settings && backend) {
     if (backend.backend === "embedded")
       checks.push(...(await embeddedChecks(home, settings, backend.dataDir, running ?? null)));
     else checks.push(...(await remoteChecks(home, settings, backend)));
   }
+  if (home && settings) checks.push(...(await permissionChecks(home, home.settings.stored())));
   if (settings) checks.push(...(await portChecks(settings, running ?? null)));
   if (home && setUp) checks.push(await rollbackCheck(home.paths.marksDir));
   return checks;

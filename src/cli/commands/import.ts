@@ -51,7 +51,7 @@ export async function transfer(
   };
   const printer = progressPrinter(op === "import" ? "imported" : "exported", flags.progress);
   try {
-    const started = (await callControl(home.paths.controlSocket, { op, ...request })) as {
+    const started = (await callControl(home.paths, { op, ...request })) as {
       job: string;
     } | null;
     if (started) return await followJob(home, started.job, printer.update);
@@ -91,7 +91,7 @@ async function followJob(
   onProgress: (p: TransferProgress) => void,
 ): Promise<unknown> {
   for (;;) {
-    const status = (await callControl(home.paths.controlSocket, { op: "job", job })) as JobStatus | null;
+    const status = (await callControl(home.paths, { op: "job", job })) as JobStatus | null;
     if (!status) throw new CliError("the running server stopped during the transfer", EXIT.error);
     if (status.progress) onProgress(status.progress);
     if (status.state === "done") return status.summary;

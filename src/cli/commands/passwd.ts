@@ -8,15 +8,18 @@ import { canAsk, terminalAsker } from "../asker.ts";
 import { EXIT, usageError } from "../exitCodes.ts";
 import { openHomeStore } from "../../daemon/homeStore.ts";
 import { openHome, requireSetUp } from "../home.ts";
+import { askNewPassword } from "../setup/askNewPassword.ts";
+import { requireStrongEnough } from "../setup/passwordStrength.ts";
 import { readStdinLines } from "../stdinLines.ts";
 
 export function runFor(action: PasswdAction) {
-  return async (flags: { passwordStdin?: boolean }): Promise<number> => {
+  return async (flags: { passwordStdin?: boolean; allowWeakPassword?: boolean }): Promise<number> => {
     const home = await openHome();
     const settings = requireSetUp(home);
-    const { current, next } = await passwords(action, flags.passwordStdin);
+    const strength = { user: settings.user!, allowWeak: flags.allowWeakPassword };
+    const { current, next } = await passwords(action, flags.passwordStdin, strength);
 
-    const viaServer = await callControl(home.paths.controlSocket, {
+    const viaServer = await callControl(home.paths, {
       op: "passwd",
       action,
       current,
@@ -47,11 +50,14 @@ export function runFor(action: PasswdAction) {
 async function passwords(
   action: PasswdAction,
   fromStdin: boolean | undefined,
+  strength: { user: string; allowWeak: boolean | undefined },
 ): Promise<{ current: string; next?: string }> {
   const currentLabel = action === "remove" ? "the password to remove" : "the current password";
   if (fromStdin) {
     if (action === "remove") return { current: (await readStdinLines(1, [currentLabel]))[0]! };
     const [current, next] = await readStdinLines(2, [currentLabel, "the new password"]);
+    // Judged before anything is sent or opened: a refused password changes nothing.
+    await requireStrongEnough(next!, strength);
     return { current: current!, next: next! };
   }
   if (!canAsk(false)) throw usageError("--password-stdin is needed (no terminal to ask on)");
@@ -60,12 +66,5 @@ async function passwords(
     action === "remove" ? "Password to remove (not shown):" : "Current password (not shown):",
   );
   if (action === "remove") return { current };
-  for (let attempt = 1; attempt <= 5; attempt++) {
-    const next = await asker.secret("New password (not shown):", {
-      check: (v) => (v ? true : "the password cannot be empty"),
-    });
-    if ((await asker.secret("Type it again:")) === next) return { current, next };
-    asker.say("The two passwords differ. Try again.");
-  }
-  throw usageError("the two passwords differed too many times");
+  return { current, next: await askNewPassword(asker, strength, "New password (not shown):") };
 }

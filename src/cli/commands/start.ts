@@ -3,6 +3,7 @@
  * through init with the embedded backend. It checks its options, starts the daemon (src/daemon/)
  * and prints exactly one line on stdout when ready: "IMAP listening on ADDR:PORT"; logs go to stderr.
  */
+import { NotPrivate } from "../../config/privateFolder.ts";
 import type { ServerStatus } from "../../daemon/control/protocol.ts";
 import { createLogger, type Log } from "../../log.ts";
 import { canAsk, terminalAsker } from "../asker.ts";
@@ -20,6 +21,7 @@ export interface StartFlags {
   allowRemote?: boolean;
   user?: string;
   passwordStdin?: boolean;
+  allowWeakPassword?: boolean;
 }
 
 /** How long a stop may wait for writes in flight before giving up. */
@@ -45,9 +47,12 @@ export async function run(flags: StartFlags): Promise<number> {
       );
   }
 
-  const running = (await callControl(home.paths.controlSocket, { op: "status" }, 5_000).catch(
-    () => null,
-  )) as ServerStatus | null;
+  // A socket another user made (or a folder they could write) is refused here, before storage is
+  // opened; a live server of ours that does not answer in time is not.
+  const running = (await callControl(home.paths, { op: "status" }, 5_000).catch((err: unknown) => {
+    if (err instanceof NotPrivate) throw err;
+    return null;
+  })) as ServerStatus | null;
   if (running)
     throw new CliError(
       `a server already runs for this home (pid ${running.pid}, IMAP on ${hostPort(running.imap.host, running.imap.port)}). Stop it first, or use another AEROGRAMME_LOCAL_HOME.`,
@@ -112,6 +117,7 @@ async function firstRun(home: Home, flags: StartFlags): Promise<void> {
     dataDir: home.paths.defaultDataDir,
     tls: false,
     ...(flags.user ? { user: flags.user } : {}),
+    ...(flags.allowWeakPassword ? { allowWeakPassword: true } : {}),
   };
   if (flags.passwordStdin) {
     const result = await runInitFlow(home, { ...embedded, passwordStdin: true, yes: true }, null);

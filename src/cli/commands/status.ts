@@ -50,7 +50,7 @@ export async function run(flags: { json?: boolean; passwordStdin?: boolean }): P
     }),
   };
 
-  const live = (await callControl(home.paths.controlSocket, {
+  const live = (await callControl(home.paths, {
     op: "status",
     ...(password !== undefined ? { password } : {}),
   })) as ServerStatus | null;

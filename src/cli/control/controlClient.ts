@@ -1,17 +1,31 @@
 /** Talks to a running `start` through its control socket (see protocol.ts). */
 import { connect } from "node:net";
+import type { HomePaths } from "../../config/homePaths.ts";
+import { checkNobodyElseWrites, checkOurSocket } from "../../config/privateFolder.ts";
 import { AppError, type ErrorCode } from "../../errors.ts";
 import type { ControlRequest, ControlResponse } from "../../daemon/control/protocol.ts";
 
 /**
- * The server's answer, or null when no server listens on `path`. An error the server reports comes
- * back as an AppError with the server's code, so the exit code is the same as when run directly.
+ * The server's answer, or null when no server listens on this home's socket. An error the server
+ * reports comes back as an AppError with the server's code, so the exit code is the same as when
+ * run directly.
+ *
+ * Requests carry passwords, so nothing is sent before two checks (issue 12): the socket's folder
+ * is one where nobody else can create a file (ours, not writable by group or others), and the
+ * socket is ours. Either failing is NotPrivate (exit 10), never "no server": the caller must not
+ * go on as if nobody were there. Only we can change that folder, so what was checked is what we
+ * connect to.
  */
 export async function callControl(
-  path: string,
+  paths: Pick<HomePaths, "controlSocket" | "controlSocketFolder">,
   request: ControlRequest,
   timeoutMs = 30_000,
 ): Promise<unknown> {
+  const path = paths.controlSocket;
+  const folder = paths.controlSocketFolder;
+  if (!(await checkNobodyElseWrites(folder.path, { what: "the control socket's folder", ...folder })))
+    return null;
+  if (!(await checkOurSocket(path))) return null;
   const response = await new Promise<ControlResponse | null>((resolve, reject) => {
     const socket = connect(path);
     let text = "";

@@ -23,6 +23,8 @@ import { CliError, EXIT, usageError, type ExitCode } from "../exitCodes.ts";
 import type { Home } from "../home.ts";
 import { openStore } from "../../storage/openStore.ts";
 import { readStdinLines } from "../stdinLines.ts";
+import { askNewPassword } from "./askNewPassword.ts";
+import { requireStrongEnough } from "./passwordStrength.ts";
 import { checkReachable, normalizeEndpoint, parseEndpoint } from "./endpointCheck.ts";
 import { checkK2v } from "./k2vProbe.ts";
 import { checkBucket, checkWritable } from "./s3Probe.ts";
@@ -42,6 +44,8 @@ export interface InitFlags {
   secretAccessKeyStdin?: boolean;
   credentialsFile?: boolean;
   tls?: boolean;
+  /** Accept a new password the estimator calls too easy to guess (passwordStrength.ts). */
+  allowWeakPassword?: boolean;
 }
 
 export interface InitResult {
@@ -114,7 +118,7 @@ export async function runInitFlow(home: Home, flags: InitFlags, asker: Asker | n
   const store = await openStore(config, credentials);
   let joined: boolean;
   try {
-    joined = await setUpAccount(home, store, user, asker, stdin.password);
+    joined = await setUpAccount(home, store, user, asker, stdin.password, flags.allowWeakPassword);
   } finally {
     await store.close();
   }
@@ -375,6 +379,7 @@ async function setUpAccount(
   user: string,
   asker: Asker | null,
   stdinPassword: string | undefined,
+  allowWeak: boolean | undefined,
 ): Promise<boolean> {
   // Loaded once the questions are answered: the first prompt shows without waiting for it.
   const mail = await import("../../mail/account.ts");
@@ -403,20 +408,10 @@ async function setUpAccount(
     }
   }
   let password = stdinPassword;
-  if (password === undefined) {
+  if (password !== undefined) await requireStrongEnough(password, { user, allowWeak });
+  else {
     if (!asker) throw usageError("--password-stdin is needed (no terminal to ask on)");
-    for (let attempt = 1; ; attempt++) {
-      const first = await asker.secret("Choose the account password (not shown):", {
-        check: (v) => (v.length > 0 ? true : "the password cannot be empty"),
-      });
-      const again = await asker.secret("Type it again:");
-      if (first === again) {
-        password = first;
-        break;
-      }
-      if (attempt >= MAX_TRIES) throw usageError("the two passwords differed too many times");
-      asker.say("The two passwords differ. Try again.");
-    }
+    password = await askNewPassword(asker, { user, allowWeak }, "Choose the account password (not shown):");
   }
   const account = await mail.createAccount(store, { user, password });
   try {

@@ -40,7 +40,8 @@ export async function makeSelfSignedCertificate(certFile: string, keyFile: strin
     ],
   });
   await writePrivate(keyFile, pems.private);
-  await writeFileMode(certFile, pems.cert, 0o644);
+  // The certificate is public, but its folder is the home's: like every file there, 0600 (issue 12).
+  await writePrivate(certFile, pems.cert);
   const x509 = new X509Certificate(pems.cert);
   return { certFile, keyFile, sha256Fingerprint: x509.fingerprint256, notAfter: x509.validTo };
 }

@@ -1,9 +1,21 @@
 /**
  * The control socket of a running `start`: how `status` and `passwd` reach it while it holds the
  * store (DESIGN.md §8: no command fails merely because the server is running).
+ *
+ * Who may talk to it (issue 12). Node cannot read a Unix socket peer's credentials (no
+ * SO_PEERCRED or getpeereid binding in the standard library, and no maintained package for it), so
+ * the peer is vouched for by the file system instead: the socket (mode 0600, created so under a
+ * umask) sits in a folder that is ours and 0700 (made or tightened here, refused when anybody else
+ * owns it or it is a link where none may be). To connect to a Unix socket a process needs search
+ * permission on its folder and write permission on the socket itself: with both ours and closed to
+ * group and others, only our uid and root can connect, and root can read our memory anyway. Each
+ * connection re-checks the folder and the socket before a byte is read: if either was opened up
+ * since (a careless `chmod -R`), the peer may be anyone, and the connection is closed unanswered.
  */
-import { chmod, rm } from "node:fs/promises";
+import { chmod, lstat, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
+import { ensurePrivateFolder, isPrivateFolder, ourUid } from "../../config/privateFolder.ts";
+import type { HomePaths } from "../../config/homePaths.ts";
 import { AppError } from "../../errors.ts";
 import type { Log } from "../../log.ts";
 import { socketAnswers } from "./socketProbe.ts";
@@ -16,18 +28,36 @@ export interface ControlServer {
 }
 
 export async function startControlServer(
-  path: string,
+  paths: Pick<HomePaths, "controlSocket" | "controlSocketFolder">,
   handle: ControlHandler,
   log: Log,
 ): Promise<ControlServer> {
+  const path = paths.controlSocket;
+  const folder = { what: "the control socket's folder", ...paths.controlSocketFolder };
+  await ensurePrivateFolder(folder.path, folder);
   // A socket file left by a crashed server answers nobody: remove it. One that answers is a live
   // server, which the caller has already ruled out, so this only ever removes stale files.
   if (!(await socketAnswers(path, 2_000))) await rm(path, { force: true });
   const sockets = new Set<Socket>();
+  let warned = false;
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
-    serve(socket, handle, log);
+    socket.on("error", () => {});
+    socket.pause();
+    void stillPrivate(folder, path).then((ok) => {
+      if (ok) {
+        warned = false;
+        return serve(socket, handle, log);
+      }
+      socket.destroy();
+      if (!warned)
+        log(
+          "warn",
+          `control socket: ${path} or its folder can now be reached by other users; requests are refused until \`chmod 700 ${folder.path}\` and \`chmod 600 ${path}\` (or a restart)`,
+        );
+      warned = true;
+    });
   });
   // The mode is set by umask at bind time, so the socket is never reachable by others, not even briefly.
   const oldMask = process.umask(0o177);
@@ -57,6 +87,21 @@ function listen(server: Server, path: string): Promise<void> {
   });
 }
 
+/** The folder is still 0700 and ours, and the socket still ours and closed to others. */
+async function stillPrivate(
+  folder: { path: string; followLinks: boolean; what: string },
+  path: string,
+): Promise<boolean> {
+  if (!(await isPrivateFolder(folder.path, folder))) return false;
+  try {
+    const info = await lstat(path);
+    const uid = ourUid();
+    return info.isSocket() && (uid === undefined || info.uid === uid) && (info.mode & 0o077) === 0;
+  } catch {
+    return false;
+  }
+}
+
 function serve(socket: Socket, handle: ControlHandler, log: Log): void {
   let buffered = "";
   let answered = false;
@@ -66,7 +111,6 @@ function serve(socket: Socket, handle: ControlHandler, log: Log): void {
     answered = true;
     socket.end(`${JSON.stringify(response)}\n`);
   };
-  socket.on("error", () => {});
   socket.on("data", (chunk: string) => {
     if (answered) return;
     buffered += chunk;
@@ -91,4 +135,5 @@ function serve(socket: Socket, handle: ControlHandler, log: Log): void {
       },
     );
   });
+  socket.resume(); // paused while the folder was checked; a "data" listener alone does not resume it
 }

@@ -3,8 +3,9 @@
  * imports and exports, all on its own store (which no other process may open beside it).
  */
 import { randomBytes } from "node:crypto";
-import { readFile, rm } from "node:fs/promises";
+import { lstat, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
+import { isPrivateFolder, NotPrivate, ourUid } from "../../config/privateFolder.ts";
 import { Invalid, NotFound } from "../../errors.ts";
 import { addPassword, changePassword, removePassword } from "../../mail/account.ts";
 import type { AccountDirectory } from "../../mail/accountDirectory.ts";
@@ -107,6 +108,17 @@ async function deliver(
   if (!spoolDir) throw new Invalid("this server takes no deliveries");
   if (typeof spool !== "string" || !/^[0-9a-f]{28}$/.test(spool)) throw new Invalid("not a spool file name");
   const file = join(spoolDir, spool);
+  // Only our uid reaches this socket, but the spool folder is checked again: a file there that
+  // another user could have put or swapped would be filed as a delivery of ours.
+  if (!(await isPrivateFolder(spoolDir, { followLinks: false })))
+    throw new NotPrivate(
+      `the spool folder ${spoolDir} is not private (0700, yours, not a link): refusing to read deliveries from it. Run \`chmod 700 ${spoolDir}\`.`,
+    );
+  const info = await lstat(file).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === "ENOENT" ? new NotFound(`no spooled delivery ${spool}`) : err;
+  });
+  if (!info.isFile() || info.uid !== (ourUid() ?? info.uid))
+    throw new NotPrivate(`${file} is not a file of yours: refusing to deliver it`);
   const sealed = await readFile(file).catch((err: NodeJS.ErrnoException) => {
     throw err.code === "ENOENT" ? new NotFound(`no spooled delivery ${spool}`) : err;
   });

@@ -4,6 +4,14 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { fsErrorCode, unavailable } from "./fsFailure.ts";
 
+/**
+ * Modes of everything the store makes, whatever the process's umask: the row log and blobs hold
+ * sealed data, the key root among it, which other users must not copy to guess the password
+ * offline (issue 12).
+ */
+export const FILE_MODE = 0o600;
+export const FOLDER_MODE = 0o700;
+
 /** Temp files start with a dot; no encoded blob name or store file does. */
 export const tempPrefix = ".tmp-";
 
@@ -64,7 +72,7 @@ export async function replaceFile(
   const tempPath = join(dir, tempName());
   const finalPath = join(dir, name);
   try {
-    const fh = await open(tempPath, "wx");
+    const fh = await open(tempPath, "wx", FILE_MODE);
     try {
       await fill(fh, tempPath);
       await fh.sync();

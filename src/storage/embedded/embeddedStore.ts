@@ -11,7 +11,7 @@ import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { Store } from "../types.ts";
 import { BlobFolder } from "./blobFolder.ts";
-import { syncFolder, tempPrefix } from "./durableFs.ts";
+import { FOLDER_MODE, syncFolder, tempPrefix } from "./durableFs.ts";
 import { lockFolder } from "./folderLock.ts";
 import { unavailable } from "./fsFailure.ts";
 import { LogRowStore, type RowLogOptions } from "./logRowStore.ts";
@@ -31,7 +31,9 @@ export async function openEmbeddedStore(
   const folder = resolve(dir);
   const blobDir = join(folder, "blobs");
   try {
-    await mkdir(blobDir, { recursive: true });
+    // 0700 for the data folder and blobs/ when made here (a folder that exists keeps its mode:
+    // `start` tightens the home's folders, config/homePermissions.ts).
+    await mkdir(blobDir, { recursive: true, mode: FOLDER_MODE });
   } catch (err) {
     throw unavailable("create the data folder", blobDir, err);
   }

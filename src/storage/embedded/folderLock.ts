@@ -9,7 +9,7 @@ import { link, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Locked } from "../../errors.ts";
-import { tempName } from "./durableFs.ts";
+import { FILE_MODE, tempName } from "./durableFs.ts";
 import { fsErrorCode, unavailable } from "./fsFailure.ts";
 
 export interface FolderLock {
@@ -74,7 +74,7 @@ async function takeOver(dir: string, lockPath: string, deadText: string): Promis
 async function createExclusive(dir: string, path: string, content: string): Promise<boolean> {
   const temp = join(dir, tempName());
   try {
-    await writeFile(temp, content, { flag: "wx" });
+    await writeFile(temp, content, { flag: "wx", mode: FILE_MODE });
     await link(temp, path);
     return true;
   } catch (err) {

@@ -8,7 +8,7 @@
  */
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { readFully, writeFully } from "./durableFs.ts";
+import { FILE_MODE, readFully, writeFully } from "./durableFs.ts";
 import type { LogSegment } from "./logSegment.ts";
 import type { RowIndex, ValueRef } from "./rowIndex.ts";
 import { logMagic } from "./rowLogFormat.ts";
@@ -35,7 +35,7 @@ export async function compactLog(input: CompactionInput): Promise<void> {
   const snapshot = [...index.refs()].sort((a, b) => a.pos - b.pos);
   const tempPath = join(dir, compactingName);
   await rm(tempPath, { force: true });
-  const out = await open(tempPath, "wx+");
+  const out = await open(tempPath, "wx+", FILE_MODE);
   let installed = false;
   try {
     await writeFully(out, logMagic, 0);
