@@ -34,7 +34,8 @@ test("sessions share one account; every password of the account opens it; failur
     assert.ok(delays[0]! >= BASE_DELAY * 0.9, `first failure answered after ${delays[0]} ms`);
     assert.ok(delays[1]! >= BASE_DELAY * 2 * 0.9, `second failure answered after ${delays[1]} ms`);
     assert.ok(delays[2]! >= BASE_DELAY * 4 * 0.9, `third failure answered after ${delays[2]} ms`);
-    assert.ok(delays[2]! > delays[0]!, `delays did not grow: ${delays.join(", ")}`);
+    // No comparison between the three: each includes an Argon2id run, whose time varies with load
+    // by more than the delays differ; the lower bounds above are what shows the doubling.
     await assert.rejects(dir.login("mallory", "first"), AuthFailed);
 
     await dir.login("alice", "first");
