@@ -35,7 +35,7 @@ import {
   openDelivery,
   type OpenedDelivery,
 } from "./deliveryBox.ts";
-import { FILED_RETENTION_MS, FILED_SUBKEY, FiledDeliveries, filedName } from "./filedDeliveries.ts";
+import { FILED_RETENTION_MS, type FiledDeliveries, filedName } from "./filedDeliveries.ts";
 import { isIncomingKey, WATCH_PK, WATCH_SK } from "./incomingQueue.ts";
 import { LEASE_SUBKEY, MoverLease } from "./moverLease.ts";
 import { SENDERS_SUBKEY, SenderRegistry, UNVERIFIED_KEYWORD } from "./senderRegistry.ts";
@@ -110,7 +110,7 @@ export class IncomingMover {
         if (this.closed) return wipeKeys(keys);
         this.account = account;
         this.keys = keys;
-        this.record = new FiledDeliveries(this.store.rows, deriveSubkey(keys.masterKey, FILED_SUBKEY));
+        this.record = account.filedDeliveries();
         this.senders = new SenderRegistry(this.store.rows, deriveSubkey(keys.masterKey, SENDERS_SUBKEY));
         this.lease = new MoverLease(this.store.rows, deriveSubkey(keys.masterKey, LEASE_SUBKEY));
         this.log("info", "incoming mail mover started");
