@@ -443,6 +443,27 @@ describe("a host that rolls the record of filed deliveries back", () => {
     assert.deepEqual([...(await inbox(reopened)).keys()], ["wire 10000 EUR"]);
   });
 
+  test("a mover that keeps being refused says so once, not at every pass, and says when it files again", async () => {
+    const { rollback, store, lines, account, home } = await withMarks();
+    const older = await store.rows.read("incoming", "filed");
+    await deliver(store, home, "first");
+    const first = await startMover(store, account);
+    await first.moveNow();
+    await first.close();
+    rollback.pinRow("incoming", "filed", older);
+    const logs: string[] = [];
+    const mover = new IncomingMover(store, { intervalMs: 20, log: (_l, m) => logs.push(m) });
+    open.push(mover);
+    await mover.startWith(account, PASSWORD);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const refusals = (all: string[]) => all.filter((l) => l.includes("storage went back at incoming/filed"));
+    assert.equal(refusals(logs).length, 1, logs.join("\n"));
+    assert.equal(refusals(lines).length, 1, lines.join("\n"));
+    rollback.unpinRow("incoming", "filed");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(logs.includes("incoming mail mover: filing again"), logs.join("\n"));
+  });
+
   test("a record the host removed after this computer saw it is a rollback too, and the next unlock does not start an empty one over it", async () => {
     const { marksDir, rollback, store, log, account, home } = await withMarks();
     await deliver(store, home, "first");

@@ -59,6 +59,8 @@ export class FiledDeliveries {
   private mark: FiledMark | undefined;
   /** Save the next mark even if unchanged (first read, or after a refusal): that clears an alarm. */
   private saveAnyway = true;
+  /** The refusal last logged and left for `doctor`: a mover asks every few seconds, it is said once. */
+  private alarmed: string | undefined;
 
   constructor(
     private readonly rows: RowStore,
@@ -151,7 +153,10 @@ export class FiledDeliveries {
       `storage went back at ${PK}/${SK} (the record of filed deliveries): ${regression}; filing nothing, so that no delivery is filed twice, and writing nothing over it`,
     );
     this.saveAnyway = true;
-    await this.marks.alarm(`${PK}/${SK}`, err.message).catch(() => undefined); // the refusal stands
+    if (this.alarmed !== err.message) {
+      this.alarmed = err.message;
+      await this.marks.alarm(`${PK}/${SK}`, err.message).catch(() => undefined); // the refusal stands
+    }
     throw err;
   }
 
@@ -166,6 +171,7 @@ export class FiledDeliveries {
     await this.marks.save(`${PK}/${SK}`, next);
     this.mark = next;
     this.saveAnyway = false;
+    this.alarmed = undefined;
   }
 
   private encode(state: FiledState): Uint8Array {

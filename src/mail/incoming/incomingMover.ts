@@ -222,14 +222,20 @@ export class IncomingMover {
   }
 
   private async loop(): Promise<void> {
+    // The same failure at every pass (a refused record stays refused) is logged once.
+    let failing: string | undefined;
     while (!this.closed) {
       try {
         await this.moveNow();
+        if (failing !== undefined) this.log("info", "incoming mail mover: filing again");
+        failing = undefined;
       } catch (err) {
-        this.log(
-          "warn",
-          `incoming mail mover: ${describe(err)}; trying again in ${this.intervalMs / 1000} s`,
-        );
+        if (describe(err) !== failing)
+          this.log(
+            "warn",
+            `incoming mail mover: ${describe(err)}; trying again every ${this.intervalMs / 1000} s (logged once)`,
+          );
+        failing = describe(err);
       }
       if (this.closed) break;
       await this.nextWake();
