@@ -33,7 +33,7 @@ import {
   type SpecialUse,
 } from "./mailboxList.ts";
 import { MailboxListStore } from "./mailboxListStore.ts";
-import { openMarkBook } from "./localMarks.ts";
+import { openMarkBook, type MarkBook } from "./localMarks.ts";
 import { Mailbox } from "./mailbox.ts";
 import { MarkWitness } from "./markWitness.ts";
 import { MessageStore } from "./messageStore.ts";
@@ -75,7 +75,7 @@ export async function createAccount(
   await store.blobs.put(KEY_ROOT, serializeKeyRoot(root));
   const account = new Account(store, keys, opts);
   // From the start, so that a missing record later means the host removed it (incoming/filedDeliveries.ts).
-  await new FiledDeliveries(store.rows, account.subkey(FILED_SUBKEY)).ensureExists();
+  await account.filedDeliveries().ensureExists();
   await account.mailboxList.update((list, stamp) => {
     let next = list;
     for (const [name, use] of DEFAULT_MAILBOXES) {
@@ -141,6 +141,8 @@ export class Account {
   private readonly indexKey: Uint8Array;
   /** Checks every mailbox index against this computer's marks (DESIGN.md §6). */
   private readonly witness: MarkWitness;
+  /** This computer's marks of what storage held, for the indexes, the list and the filed record. */
+  private readonly marks: MarkBook;
   private readonly open = new Map<string, Promise<Mailbox>>();
   private closed = false;
 
@@ -149,11 +151,11 @@ export class Account {
     private readonly keys: UnlockedKeys,
     options: AccountOptions = {},
   ) {
-    const marks = openMarkBook({
+    const marks = (this.marks = openMarkBook({
       ...(options.marksDir ? { marksDir: options.marksDir } : {}),
       masterKey: keys.masterKey,
       log: options.log ?? createLogger("info"),
-    });
+    }));
     this.mailboxList = new MailboxListStore(store.rows, deriveSubkey(keys.masterKey, "mailbox-list"), marks);
     this.messages = new MessageStore(store, deriveSubkey(keys.masterKey, "message-meta"));
     this.indexKey = deriveSubkey(keys.masterKey, "uid-index");
@@ -174,6 +176,14 @@ export class Account {
   /** The key of one purpose of this account's records (deriveSubkey), e.g. the incoming queue's. */
   subkey(purpose: string): Uint8Array {
     return deriveSubkey(this.keys.masterKey, purpose);
+  }
+
+  /**
+   * The record of filed deliveries (incoming/filedDeliveries.ts), checked against this computer's
+   * mark of it: one per mover, whose state lasts as long as it does.
+   */
+  filedDeliveries(now?: () => number): FiledDeliveries {
+    return new FiledDeliveries(this.store.rows, this.subkey(FILED_SUBKEY), now, this.marks);
   }
 
   /** Live mailboxes and subscriptions, fresh from storage. */

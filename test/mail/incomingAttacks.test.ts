@@ -4,12 +4,16 @@
  * mover. Each ends in a refusal with its own error, or in the `$Unverified` keyword, and nothing
  * legitimate is lost.
  */
-import { afterEach, describe, test } from "node:test";
+import { after, afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { rollbackCheck } from "../../src/cli/commands/doctor.ts";
 import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
 import { newSenderKeys } from "../../src/crypto/senderBox.ts";
 import { AccountDirectory } from "../../src/mail/accountDirectory.ts";
-import { createAccount, type Account } from "../../src/mail/account.ts";
+import { createAccount, openAccount, type Account } from "../../src/mail/account.ts";
 import {
   adoptAccount,
   deliveryPublicKey,
@@ -23,11 +27,12 @@ import {
   type HomeDeliveryKeys,
 } from "../../src/mail/incoming/index.ts";
 import { FILED_RETENTION_MS, FiledDeliveries } from "../../src/mail/incoming/filedDeliveries.ts";
-import { NotFound, Tampered } from "../../src/errors.ts";
+import { NotFound, RolledBack, Tampered } from "../../src/errors.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import type { Store } from "../../src/storage/types.ts";
 import { timestampAt } from "../../src/sync/timestamp.ts";
 import { MaliciousHost } from "../support/forgingHost.ts";
+import { maliciousHost } from "../support/maliciousHost.ts";
 
 const PASSWORD = "incoming attack test password";
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -357,5 +362,125 @@ describe("the mover's memory bound", () => {
     assert.deepEqual(lying.calls, [`get ${huge} 0-${MAX_SEALED_DELIVERY_BYTES}`]);
     assert.ok(logs.some((l) => l.includes(`${huge} left in place`) && l.includes("not read")));
     assert.deepEqual((await store.blobs.list("incoming/")).keys, [huge]);
+  });
+});
+
+describe("a host that rolls the record of filed deliveries back", () => {
+  const folders: string[] = [];
+  after(async () => {
+    for (const dir of folders) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** An account with marks on disk, over a host that can also serve old rows; closed by the caller. */
+  async function withMarks() {
+    const marksDir = await mkdtemp(join(tmpdir(), "agl-filed-marks-"));
+    folders.push(marksDir);
+    const rollback = maliciousHost(memoryStore());
+    const store = rollback.store;
+    const lines: string[] = [];
+    const log = (level: string, message: string) => void lines.push(`${level} ${message}`);
+    const account = await createAccount(store, {
+      user: "a",
+      password: PASSWORD,
+      kdf: TEST_KDF,
+      marksDir,
+      log,
+    });
+    const home = memoryHome();
+    await adoptAccount(home, account, { settingUp: true });
+    return { marksDir, rollback, store, lines, log, account, home, forging: new MaliciousHost(store) };
+  }
+
+  test("a mover started after a restart is served an older record and a filed delivery put back: RolledBack, nothing filed, doctor reports it", async () => {
+    const { marksDir, rollback, store, lines, log, account, home, forging } = await withMarks();
+    const older = await store.rows.read("incoming", "filed");
+    await deliver(store, home, "wire 10000 EUR");
+    const [key] = await forging.copyQueue();
+    const first = await startMover(store, account);
+    await first.moveNow();
+    assert.equal(first.filed, 1);
+    await first.close();
+    await account.close();
+
+    // The host serves the record as it was before that filing, and puts the delivery back.
+    rollback.pinRow("incoming", "filed", older);
+    await forging.putBack(key!);
+    const reopened = await openAccount(store, PASSWORD, { marksDir, log });
+    open.push(reopened);
+    const logs: string[] = [];
+    const later = await startMover(store, reopened, logs);
+    const inserts = rollback.inserts.length;
+    await assert.rejects(later.moveNow(), (err: Error) => {
+      assert.ok(err instanceof RolledBack);
+      assert.match(
+        err.message,
+        /storage went back at incoming\/filed .*1 filed delivery id this computer saw is missing/,
+      );
+      return true;
+    });
+    assert.equal(later.filed, 0);
+    assert.deepEqual(
+      rollback.inserts.slice(inserts).filter((w) => w.pk === "incoming" && w.sk === "filed"),
+      [],
+      "nothing is written over it (the mover's lease is its only write)",
+    );
+    assert.deepEqual((await store.blobs.list("incoming/")).keys, [key], "the put-back box is left as it is");
+    assert.ok(
+      logs.some((l) => /incoming mail mover: storage went back at incoming\/filed/.test(l)),
+      "the loop logs it",
+    );
+    assert.match(lines.join("\n"), /^error storage went back at incoming\/filed/m);
+    const check = await rollbackCheck(marksDir);
+    assert.equal(check.status, "fail");
+    assert.match(check.detail, /incoming\/filed/);
+    assert.deepEqual([...(await inbox(reopened)).keys()], ["wire 10000 EUR"]);
+
+    // The host serves the real record again: the replay is refused as one, and the alarm is gone.
+    rollback.unpinRow("incoming", "filed");
+    await later.moveNow();
+    assert.deepEqual([later.filed, later.refused], [0, 1]);
+    assert.equal((await rollbackCheck(marksDir)).status, "pass");
+    assert.deepEqual([...(await inbox(reopened)).keys()], ["wire 10000 EUR"]);
+  });
+
+  test("a mover that keeps being refused says so once, not at every pass, and says when it files again", async () => {
+    const { rollback, store, lines, account, home } = await withMarks();
+    const older = await store.rows.read("incoming", "filed");
+    await deliver(store, home, "first");
+    const first = await startMover(store, account);
+    await first.moveNow();
+    await first.close();
+    rollback.pinRow("incoming", "filed", older);
+    const logs: string[] = [];
+    const mover = new IncomingMover(store, { intervalMs: 20, log: (_l, m) => logs.push(m) });
+    open.push(mover);
+    await mover.startWith(account, PASSWORD);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const refusals = (all: string[]) => all.filter((l) => l.includes("storage went back at incoming/filed"));
+    assert.equal(refusals(logs).length, 1, logs.join("\n"));
+    assert.equal(refusals(lines).length, 1, lines.join("\n"));
+    rollback.unpinRow("incoming", "filed");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(logs.includes("incoming mail mover: filing again"), logs.join("\n"));
+  });
+
+  test("a record the host removed after this computer saw it is a rollback too, and the next unlock does not start an empty one over it", async () => {
+    const { marksDir, rollback, store, log, account, home } = await withMarks();
+    await deliver(store, home, "first");
+    const mover = await startMover(store, account);
+    await mover.moveNow();
+    await mover.close();
+    await account.close();
+    await rollback.dropRow("incoming", "filed");
+
+    const reopened = await openAccount(store, PASSWORD, { marksDir, log });
+    open.push(reopened);
+    await adoptAccount(memoryHome(), reopened); // a home without a pin would start a record
+    assert.equal((await store.rows.read("incoming", "filed"))?.values.length ?? 0, 0);
+    const later = await startMover(store, reopened);
+    await assert.rejects(
+      later.moveNow(),
+      (err: Error) => err instanceof RolledBack && /the row is gone/.test(err.message),
+    );
   });
 });

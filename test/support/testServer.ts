@@ -9,6 +9,7 @@ import { memoryStore } from "../../src/storage/memoryStore.ts";
 import type { Store } from "../../src/storage/types.ts";
 import { startImapServer } from "../../src/server/imap/server.ts";
 import type { ConnectionLimits } from "../../src/server/imap/connectionLimits.ts";
+import { IncomingMover } from "../../src/mail/incoming/index.ts";
 
 export interface TestServer {
   port: number;
@@ -17,6 +18,8 @@ export interface TestServer {
   store: Store;
   /** What the server logged, as "level message". */
   logs: string[];
+  /** The incoming mail mover, when asked for: started at the first login, as `start` does. */
+  mover?: IncomingMover;
   close(): Promise<void>;
 }
 
@@ -36,6 +39,8 @@ export async function startTestServer(
     limits?: ConnectionLimits;
     /** This computer's marks of what storage held (kept across restarts when given). */
     marksDir?: string;
+    /** Run an incoming mail mover that looks at the queue every `intervalMs`. */
+    incoming?: { intervalMs: number };
   } = {},
 ): Promise<TestServer> {
   const store = opts.store ?? memoryStore();
@@ -54,6 +59,8 @@ export async function startTestServer(
     throttle: opts.loginThrottle ?? { baseDelayMs: 20 },
     account: { ...(opts.marksDir ? { marksDir: opts.marksDir } : {}), log },
   });
+  const mover = opts.incoming ? new IncomingMover(store, { ...opts.incoming, log }) : undefined;
+  if (mover) directory.onLogin((account, pw) => void mover.startWith(account, pw));
   const server = await startImapServer({
     host: "127.0.0.1",
     port: 0,
@@ -69,8 +76,10 @@ export async function startTestServer(
     password,
     store,
     logs,
+    ...(mover ? { mover } : {}),
     close: async () => {
       await server.close();
+      await mover?.close();
       await directory.close();
     },
   };

@@ -39,8 +39,10 @@ export function runFor(action: PasswdAction) {
     }
     const done = {
       add: "Added the new password: both it and the old one now open the account.",
-      change: "Changed the password: the old one no longer opens the account.",
-      remove: "Removed that password: it no longer opens the account.",
+      change:
+        "Changed the password: the old one no longer opens the key root as stored now (an old copy of it still would: docs/crypto.md).",
+      remove:
+        "Removed that password: it no longer opens the key root as stored now (an old copy of it still would: docs/crypto.md).",
     }[action];
     process.stdout.write(`${done}${viaServer !== null ? " (applied by the running server)" : ""}\n`);
     return EXIT.ok;

@@ -20,7 +20,6 @@ import { loadSodium } from "../../crypto/sodium.ts";
 import { NotFound, Tampered } from "../../errors.ts";
 import type { Store } from "../../storage/types.ts";
 import type { Account } from "../account.ts";
-import { FiledDeliveries, FILED_SUBKEY } from "./filedDeliveries.ts";
 import { SenderRegistry, SENDERS_SUBKEY } from "./senderRegistry.ts";
 
 /** The home's copy of the keys. */
@@ -71,7 +70,7 @@ export async function adoptAccount(
   if (!stored) await home.writeSenderKey(sender.secretKey);
   if (pinned) return;
   // First unlock here: a home from before the record of filed deliveries may find none yet.
-  await new FiledDeliveries(account.store.rows, account.subkey(FILED_SUBKEY)).ensureExists();
+  await account.filedDeliveries().ensureExists();
   await home.writePublicKey(account.publicKey);
 }
 

@@ -35,7 +35,7 @@ import {
   openDelivery,
   type OpenedDelivery,
 } from "./deliveryBox.ts";
-import { FILED_RETENTION_MS, FILED_SUBKEY, FiledDeliveries, filedName } from "./filedDeliveries.ts";
+import { FILED_RETENTION_MS, type FiledDeliveries, filedName } from "./filedDeliveries.ts";
 import { isIncomingKey, WATCH_PK, WATCH_SK } from "./incomingQueue.ts";
 import { LEASE_SUBKEY, MoverLease } from "./moverLease.ts";
 import { SENDERS_SUBKEY, SenderRegistry, UNVERIFIED_KEYWORD } from "./senderRegistry.ts";
@@ -110,7 +110,7 @@ export class IncomingMover {
         if (this.closed) return wipeKeys(keys);
         this.account = account;
         this.keys = keys;
-        this.record = new FiledDeliveries(this.store.rows, deriveSubkey(keys.masterKey, FILED_SUBKEY));
+        this.record = account.filedDeliveries();
         this.senders = new SenderRegistry(this.store.rows, deriveSubkey(keys.masterKey, SENDERS_SUBKEY));
         this.lease = new MoverLease(this.store.rows, deriveSubkey(keys.masterKey, LEASE_SUBKEY));
         this.log("info", "incoming mail mover started");
@@ -222,14 +222,20 @@ export class IncomingMover {
   }
 
   private async loop(): Promise<void> {
+    // The same failure at every pass (a refused record stays refused) is logged once.
+    let failing: string | undefined;
     while (!this.closed) {
       try {
         await this.moveNow();
+        if (failing !== undefined) this.log("info", "incoming mail mover: filing again");
+        failing = undefined;
       } catch (err) {
-        this.log(
-          "warn",
-          `incoming mail mover: ${describe(err)}; trying again in ${this.intervalMs / 1000} s`,
-        );
+        if (describe(err) !== failing)
+          this.log(
+            "warn",
+            `incoming mail mover: ${describe(err)}; trying again every ${this.intervalMs / 1000} s (logged once)`,
+          );
+        failing = describe(err);
       }
       if (this.closed) break;
       await this.nextWake();

@@ -3,7 +3,8 @@
  * older copy of the store, or serves an older mailbox list is refused by a restarted server that
  * kept its marks: the client gets NO [CORRUPTION], the server logs why, `doctor` reports it, and
  * nothing is written over it (no UID handed out twice). A server with no marks (a fresh computer)
- * cannot tell, which is what the same attacks do without the defence. On memory, and on a real
+ * cannot tell, which is what the same attacks do without the defence. The same for an older record
+ * of filed deliveries served with a filed delivery put back in the queue. On memory, and on a real
  * Garage when run with AGL_IMAP_BACKEND=garage (onGarage.test.ts does).
  */
 import assert from "node:assert/strict";
@@ -12,6 +13,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rollbackCheck } from "../../../src/cli/commands/doctor.ts";
+import { MaliciousHost as ForgingHost } from "../../support/forgingHost.ts";
 import { maliciousHost, type MaliciousHost } from "../../support/maliciousHost.ts";
 import { startTestServer, type TestServer } from "../../support/testServer.ts";
 import { appendRaw, loggedIn, message, openBaseStore, tagged } from "./scenarioHelpers.ts";
@@ -38,8 +40,18 @@ async function marksFolder(): Promise<string> {
   return dir;
 }
 
-async function serve(host: MaliciousHost, marksDir: string, joinExisting: boolean): Promise<TestServer> {
-  const server = await startTestServer({ store: host.store, marksDir, joinExisting });
+async function serve(
+  host: MaliciousHost,
+  marksDir: string,
+  joinExisting: boolean,
+  incoming?: { intervalMs: number },
+): Promise<TestServer> {
+  const server = await startTestServer({
+    store: host.store,
+    marksDir,
+    joinExisting,
+    ...(incoming ? { incoming } : {}),
+  });
   servers.push(server);
   return server;
 }
@@ -159,4 +171,54 @@ test("an older mailbox list row: LIST and SELECT get NO [CORRUPTION] until the h
   assert.ok(!list.some((l) => l.includes("Other")), "the refused CREATE wrote nothing");
   assert.equal((await rollbackCheck(marksDir)).status, "pass", "the alarm clears once storage is right");
   c2.close();
+});
+
+/** Resolves once `done()` holds, polling; fails after `ms`. */
+async function eventually(what: string, done: () => boolean, ms = 10_000): Promise<void> {
+  for (const until = Date.now() + ms; !done();) {
+    if (Date.now() > until) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+test("an older record of filed deliveries and a filed delivery put back: a restarted server files nothing; without marks it files it twice", async () => {
+  const marksDir = await marksFolder();
+  const host = await newHost();
+  const forging = new ForgingHost(host.store);
+  const mover = { intervalMs: 100 };
+  const first = await serve(host, marksDir, false, mover);
+  const older = await host.store.rows.read("incoming", "filed");
+  const raw = new TextEncoder().encode(message("wire", "please wire 10000 EUR"));
+  const key = await forging.forge({ mailbox: "INBOX", internalDate: Date.UTC(2024, 0, 1), raw });
+  await forging.copyQueue();
+  const c = await loggedIn(first);
+  await eventually("the first server files the delivery", () => first.mover!.filed === 1);
+  c.close();
+  await first.close();
+
+  host.pinRow("incoming", "filed", older);
+  await forging.putBack(key);
+  const second = await serve(host, marksDir, true, mover);
+  const c2 = await loggedIn(second);
+  const refused = (l: string) => /^error storage went back at incoming\/filed/.test(l);
+  await eventually(
+    "the restarted server refuses the record, or files the replay",
+    () => second.logs.some(refused) || second.mover!.filed > 0,
+  );
+  assert.equal(second.mover!.filed, 0, "the replay was filed again");
+  assert.ok(second.logs.some(refused), second.logs.join("\n"));
+  assert.match((await c2.command("SELECT INBOX")).join("\n"), /\* 1 EXISTS/);
+  c2.close();
+  assert.deepEqual((await host.store.blobs.list("incoming/")).keys, [key], "left in the queue");
+  const doctor = await rollbackCheck(marksDir);
+  assert.equal(doctor.status, "fail");
+  assert.match(doctor.detail, /incoming\/filed/);
+  await second.close();
+
+  // A computer with no marks takes the older record as current and files the same mail again.
+  const fresh = await serve(host, await marksFolder(), true, mover);
+  const c3 = await loggedIn(fresh);
+  await eventually("a server without marks files the replay", () => fresh.mover!.filed === 1);
+  assert.match((await c3.command("SELECT INBOX")).join("\n"), /\* 2 EXISTS/);
+  c3.close();
 });
