@@ -29,6 +29,9 @@ export async function startTestServer(
     tls?: { key: string | Buffer; cert: string | Buffer };
   } = {},
 ): Promise<TestServer> {
+  // A store made here is closed with the server: a memory store's pending long polls (30 s) would
+  // otherwise keep the test process alive after its last test.
+  const ownStore = opts.store === undefined;
   const store = opts.store ?? memoryStore();
   const user = "alice";
   const password = "correct horse battery staple";
@@ -57,6 +60,7 @@ export async function startTestServer(
     close: async () => {
       await server.close();
       await directory.close();
+      if (ownStore) await store.close();
     },
   };
 }
