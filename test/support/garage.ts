@@ -161,7 +161,8 @@ async function waitForPort(port: number, ms: number, alive: () => boolean): Prom
 async function checkOwnPorts(peer: GaragePeer): Promise<void> {
   const { makeS3Client, netOptions, S3BlobStore } = await import("../../src/storage/net/index.ts");
   const { K2vClient } = await import("../../src/storage/garage/k2vClient.ts");
-  const net = netOptions({ timeoutMs: 5_000, attempts: 1 });
+  // Retried: the nodes of a new cluster answer 503 (no quorum) until they have connected.
+  const net = netOptions({ timeoutMs: 3_000, attempts: 8, baseDelayMs: 100, maxDelayMs: 1_000 });
   for (const node of peer.nodes) {
     const endpoints = { ...peer, s3Endpoint: node.s3Endpoint, k2vEndpoint: node.k2vEndpoint };
     const s3 = makeS3Client(endpoints, peer, net);
@@ -249,7 +250,7 @@ async function startGarageOnce(options: GarageOptions | string): Promise<GarageP
   };
 
   const stop = async () => {
-    for (let i = 0; i < nodes.length; i++) await stopNode(i);
+    await Promise.all(nodes.map((_, i) => stopNode(i)));
     await rm(root, { recursive: true, force: true });
     roots.delete(root);
   };
