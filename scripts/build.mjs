@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Compiles src/ to dist/ (tsconfig.build.json) and stamps it with the sources' fingerprint, which
 // bin/aerogramme-local.js checks before running dist/. Run by `npm install` (prepare) and `npm test`.
+// With --if-stale (`npm run test:fast`) it does nothing when dist/ matches src/ already.
 // Without the TypeScript compiler (a production-only install) it says so and leaves dist/ alone:
 // the command line then runs the sources through tsx.
 import { spawnSync } from "node:child_process";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { sourceStamp, stampFile } from "../bin/sourceStamp.js";
@@ -18,6 +19,14 @@ try {
   process.exit(0);
 }
 const stampBefore = sourceStamp("src");
+const builtStamp = () => {
+  try {
+    return readFileSync(`dist/${stampFile}`, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+};
+if (process.argv.includes("--if-stale") && builtStamp() === stampBefore) process.exit(0);
 rmSync("dist", { recursive: true, force: true });
 const result = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { stdio: "inherit" });
 if (result.status !== 0) process.exit(result.status ?? 1);

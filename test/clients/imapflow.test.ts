@@ -121,7 +121,9 @@ test("a second session's append reaches an IDLE client within 2 s", async () => 
   await writer.append("Drafts", message("Draft one", "..."));
   const count = await Promise.race([
     seen,
-    new Promise<number>((_, reject) => setTimeout(() => reject(new Error("no EXISTS within 2 s")), 2000)),
+    new Promise<number>((_, reject) =>
+      setTimeout(() => reject(new Error("no EXISTS within 2 s")), 2000).unref(),
+    ),
   ]);
   assert.equal(count, 1);
   void idling;

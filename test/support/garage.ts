@@ -59,6 +59,9 @@ export interface GaragePeer {
   stop(): Promise<void>;
 }
 
+/** Ports this process gave out already: its nodes must not get one twice, even once it is closed. */
+const handedOut = new Set<number>();
+
 /**
  * A port nobody uses right now on 127.0.0.1, below Linux's ephemeral range (32768 and up): a node
  * that restarts must get its ports back, and an ephemeral port may meanwhile have become the local
@@ -67,12 +70,16 @@ export interface GaragePeer {
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = 10_000 + Math.floor(Math.random() * 22_000);
+    if (handedOut.has(port)) continue;
     const free = await new Promise<boolean>((resolve) => {
       const server = createServer();
       server.once("error", () => resolve(false));
       server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
     });
-    if (free) return port;
+    if (free) {
+      handedOut.add(port);
+      return port;
+    }
   }
   throw new Error("no free port found below 32000 on 127.0.0.1");
 }
@@ -122,11 +129,15 @@ function configText(
   ].join("\n");
 }
 
-/** Resolves once something accepts TCP connections on the port, or throws after `ms`. */
-async function waitForPort(port: number, ms: number): Promise<void> {
+/**
+ * Resolves once something accepts TCP connections on the port, or throws after `ms`, or as soon as
+ * `alive()` says the daemon that should listen there has exited.
+ */
+async function waitForPort(port: number, ms: number, alive: () => boolean): Promise<void> {
   const { connect } = await import("node:net");
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
+    if (!alive()) throw new Error(`garage exited before it listened on port ${port}`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect(port, "127.0.0.1");
       socket.once("connect", () => {
@@ -141,7 +152,48 @@ async function waitForPort(port: number, ms: number): Promise<void> {
   throw new Error(`garage did not listen on port ${port} within ${ms} ms`);
 }
 
+/**
+ * Throws unless every node's S3 and K2V port answers a signed call with this cluster's key. A port
+ * may be someone else's: another process (a test file running beside this one) can bind it between
+ * freePort and the node's own bind, and the node then runs on without that API (it even logs that
+ * it listens).
+ */
+async function checkOwnPorts(peer: GaragePeer): Promise<void> {
+  const { makeS3Client, netOptions, S3BlobStore } = await import("../../src/storage/net/index.ts");
+  const { K2vClient } = await import("../../src/storage/garage/k2vClient.ts");
+  // Retried: the nodes of a new cluster answer 503 (no quorum) until they have connected.
+  const net = netOptions({ timeoutMs: 3_000, attempts: 8, baseDelayMs: 100, maxDelayMs: 1_000 });
+  for (const node of peer.nodes) {
+    const endpoints = { ...peer, s3Endpoint: node.s3Endpoint, k2vEndpoint: node.k2vEndpoint };
+    const s3 = makeS3Client(endpoints, peer, net);
+    try {
+      await new S3BlobStore(s3, endpoints, net).list("", undefined, 1);
+    } finally {
+      s3.destroy();
+    }
+    if (node.k2vEndpoint) await new K2vClient(endpoints, peer, net).call({ method: "GET", query: {} });
+  }
+}
+
+/**
+ * Set-up fails now and then when another process (a test file running beside this one) binds one of
+ * the ports freePort chose before this cluster's node did: the node exits, or never takes a layout
+ * (its RPC port), or serves without that API (checkOwnPorts). A failed set-up is tried again on new
+ * ports, three times in all.
+ */
 export async function startGarage(options: GarageOptions | string = {}): Promise<GaragePeer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startGarageOnce(options);
+    } catch (err) {
+      if (attempt === 3 || !garageBinary()) throw err;
+      const why = (err as Error).message.split("\n")[0];
+      process.stderr.write(`garage set-up failed (${why}); trying again on new ports\n`);
+    }
+  }
+}
+
+async function startGarageOnce(options: GarageOptions | string): Promise<GaragePeer> {
   const opts: GarageOptions = typeof options === "string" ? { bucket: options } : options;
   const bucket = opts.bucket ?? "mail";
   const k2v = opts.k2v ?? true;
@@ -181,7 +233,7 @@ export async function startGarage(options: GarageOptions | string = {}): Promise
     live.add(child);
     child.once("exit", () => live.delete(child));
     node.child = child;
-    await waitForPort(node.s3, 20_000);
+    await waitForPort(node.s3, 20_000, () => isRunning(child));
   };
 
   const stopNode = async (i: number, how: "stop" | "crash" = "stop") => {
@@ -198,7 +250,7 @@ export async function startGarage(options: GarageOptions | string = {}): Promise
   };
 
   const stop = async () => {
-    for (let i = 0; i < nodes.length; i++) await stopNode(i);
+    await Promise.all(nodes.map((_, i) => stopNode(i)));
     await rm(root, { recursive: true, force: true });
     roots.delete(root);
   };
@@ -209,6 +261,8 @@ export async function startGarage(options: GarageOptions | string = {}): Promise
     for (let i = 0; i < count; i++) {
       let full = "";
       for (let attempt = 0; attempt < 100 && !full; attempt++) {
+        const child = nodes[i]!.child!;
+        if (!isRunning(child)) throw new Error(`garage node ${i} exited during set-up`);
         full = await cliOn(i, "node", "id", "-q").then(
           (out) => out.trim(),
           () => "",
@@ -233,7 +287,7 @@ export async function startGarage(options: GarageOptions | string = {}): Promise
     if (!accessKeyId || !secretAccessKey) throw new Error(`could not read the key garage made:\n${key}`);
     await cliOn(0, "bucket", "create", bucket);
     await cliOn(0, "bucket", "allow", "--read", "--write", "--owner", bucket, "--key", keyName);
-    return {
+    const peer: GaragePeer = {
       s3Endpoint: `http://127.0.0.1:${nodes[0]!.s3}`,
       k2vEndpoint: k2v ? `http://127.0.0.1:${nodes[0]!.k2v}` : "",
       region: "garage",
@@ -252,6 +306,8 @@ export async function startGarage(options: GarageOptions | string = {}): Promise
       startNode,
       stop,
     };
+    await checkOwnPorts(peer);
+    return peer;
   } catch (err) {
     await stop();
     throw err;

@@ -13,10 +13,10 @@ export interface ChildResult {
 export function runChild(
   cmd: string,
   args: string[],
-  opts: { timeoutMs: number; input?: string },
+  opts: { timeoutMs: number; input?: string; env?: NodeJS.ProcessEnv },
 ): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env: opts.env ?? process.env });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

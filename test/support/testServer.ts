@@ -43,6 +43,9 @@ export async function startTestServer(
     incoming?: { intervalMs: number };
   } = {},
 ): Promise<TestServer> {
+  // A store made here is closed with the server: a memory store's pending long polls (30 s) would
+  // otherwise keep the test process alive after its last test.
+  const ownStore = opts.store === undefined;
   const store = opts.store ?? memoryStore();
   const user = "alice";
   const password = "correct horse battery staple";
@@ -81,6 +84,7 @@ export async function startTestServer(
       await server.close();
       await mover?.close();
       await directory.close();
+      if (ownStore) await store.close();
     },
   };
 }

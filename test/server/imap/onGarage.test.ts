@@ -1,16 +1,17 @@
 /**
  * The raw-IMAP scenario tests again, on a real one-node Garage instead of memory (issue 5: the IMAP
  * scenarios run on garage as well). Each scenario file runs in a child test process with
- * AGL_IMAP_BACKEND=garage; its output is shown when it fails.
+ * AGL_IMAP_BACKEND=garage and a Garage of its own, three at a time (they mostly wait on Garage);
+ * its output is shown when it fails.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { skipUnless } from "../../support/peers.ts";
 import { garageBinary } from "../../support/garage.ts";
+import { runChild } from "../../support/runChild.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SCENARIOS = readdirSync(here)
@@ -31,20 +32,24 @@ const SCENARIOS = readdirSync(here)
 
 describe(
   "IMAP scenarios on a real Garage",
-  { skip: skipUnless(Boolean(garageBinary()), "Garage (S3 + K2V)", "cargo install garage") },
+  {
+    skip: skipUnless(Boolean(garageBinary()), "Garage (S3 + K2V)", "cargo install garage"),
+    concurrency: 3,
+  },
   () => {
     for (const file of SCENARIOS) {
-      test(file, { timeout: 240_000 }, () => {
-        const run = spawnSync(
+      test(file, { timeout: 240_000 }, async () => {
+        // Without NODE_TEST_CONTEXT: a `node --test` that inherits it from this test process skips
+        // running its files, with status 0.
+        const env = { ...process.env, AGL_IMAP_BACKEND: "garage", NODE_TEST_CONTEXT: undefined };
+        const run = await runChild(
           process.execPath,
-          ["--import", "tsx", "--test", "--test-reporter=dot", join(here, file)],
-          {
-            env: { ...process.env, AGL_IMAP_BACKEND: "garage" },
-            encoding: "utf8",
-            timeout: 230_000,
-          },
+          ["--import", "tsx", "--test", "--test-reporter=spec", join(here, file)],
+          { env, timeoutMs: 230_000 },
         );
         assert.equal(run.status, 0, `${file} failed on Garage:\n${run.stdout}\n${run.stderr}`);
+        const passed = Number(/^ℹ pass (\d+)$/m.exec(run.stdout)?.[1] ?? 0);
+        assert.ok(passed > 0, `${file} ran no test on Garage:\n${run.stdout}\n${run.stderr}`);
       });
     }
   },

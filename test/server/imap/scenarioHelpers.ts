@@ -19,7 +19,10 @@ export function message(subject: string, body: string, extra = ""): string {
 export const scenarioBackend = process.env.AGL_IMAP_BACKEND ?? "memory";
 
 export async function openBaseStore(): Promise<{ store: Store; cleanup: () => Promise<void> }> {
-  if (scenarioBackend === "memory") return { store: memoryStore(), cleanup: async () => {} };
+  if (scenarioBackend === "memory") {
+    const store = memoryStore();
+    return { store, cleanup: () => store.close() };
+  }
   if (scenarioBackend !== "garage") throw new Error(`unknown AGL_IMAP_BACKEND ${scenarioBackend}`);
   const { startGarage } = await import("../../support/garage.ts");
   const { openGarageStore } = await import("../../../src/storage/garage/index.ts");
