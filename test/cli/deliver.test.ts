@@ -1,22 +1,14 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { runCli, tempHome, withRunningServer, type RunningServer } from "./cliHarness.ts";
+import { imapflowClient } from "../support/imapflowClient.ts";
 
 const PASSWORD = "deliver test password";
 
-type Client = InstanceType<typeof import("imapflow").ImapFlow>;
+type Client = Awaited<ReturnType<typeof imapflowClient>>;
 
-async function connect(server: RunningServer): Promise<Client> {
-  const { ImapFlow } = await import("imapflow");
-  const client = new ImapFlow({
-    host: server.host,
-    port: server.port,
-    secure: false,
-    auth: { user: "alice", pass: PASSWORD },
-    logger: false,
-  });
-  await client.connect();
-  return client;
+function connect(server: RunningServer): Promise<Client> {
+  return imapflowClient({ host: server.host, port: server.port, user: "alice", password: PASSWORD });
 }
 
 /** Subjects in `mailbox`, once it holds at least `count` messages (bounded wait). */

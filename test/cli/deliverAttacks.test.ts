@@ -11,10 +11,11 @@ import { openEmbeddedStore } from "../../src/storage/embedded/index.ts";
 import { RawImap } from "../support/rawImap.ts";
 import { MaliciousHost } from "../support/forgingHost.ts";
 import { runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
+import { imapflowClient } from "../support/imapflowClient.ts";
 
 const PASSWORD = "deliver attack test password";
 
-type Client = InstanceType<typeof import("imapflow").ImapFlow>;
+type Client = Awaited<ReturnType<typeof imapflowClient>>;
 
 /** What the host copied, kept from one attack to the next. */
 const hostCopies = new Map<string, Uint8Array>();
@@ -39,17 +40,8 @@ async function init(home: string): Promise<void> {
 const deliver = (home: string, subject: string) =>
   runCli(["deliver"], { home, input: `From: someone@example.org\nSubject: ${subject}\n\n${subject}\n` });
 
-async function connect(server: RunningServer): Promise<Client> {
-  const { ImapFlow } = await import("imapflow");
-  const client = new ImapFlow({
-    host: server.host,
-    port: server.port,
-    secure: false,
-    auth: { user: "alice", pass: PASSWORD },
-    logger: false,
-  });
-  await client.connect();
-  return client;
+function connect(server: RunningServer): Promise<Client> {
+  return imapflowClient({ host: server.host, port: server.port, user: "alice", password: PASSWORD });
 }
 
 /** Subject -> keywords in INBOX once it holds `count` messages (bounded wait). */
