@@ -270,6 +270,7 @@ export class Account {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A mailbox that failed to open gave its error to whoever opened it; there is nothing to close.
     for (const opening of this.open.values()) (await opening.catch(() => undefined))?.close();
     this.open.clear();
     wipeKeys(this.keys);

@@ -88,6 +88,7 @@ export class AccountDirectory {
       }
       unlock = this.unlocking.run(() => this.unlock(password, digest));
       this.pending.set(key, unlock);
+      // Every waiter awaits `unlock` and gets its error; this only clears the entry.
       void unlock.catch(() => undefined).then(() => this.pending.delete(key));
     }
     let account: Account;

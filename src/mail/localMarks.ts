@@ -147,6 +147,7 @@ class SealedMarkFolder implements MarkBook {
 
   private serially(path: string, write: () => Promise<void>): Promise<void> {
     const previous = this.writing.get(path) ?? Promise.resolve();
+    // The previous write's caller got its error; this one only waits its turn.
     const next = previous.catch(() => undefined).then(write);
     this.writing.set(path, next);
     const settle = () => {

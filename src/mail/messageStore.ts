@@ -134,6 +134,7 @@ export class MessageStore {
    */
   prefetchMeta(mailIds: string[]): boolean {
     const wanted = mailIds.filter((id) => !this.cache.peek(id) && !this.reading.has(id)).slice(0, 500);
+    // Read-ahead only: a failed prefetch leaves the ids uncached, and the real read asks again.
     if (wanted.length > 0) this.readMeta(wanted).catch(() => {});
     return wanted.length > 0;
   }

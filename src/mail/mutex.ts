@@ -4,7 +4,7 @@ export class Mutex {
 
   run<T>(section: () => Promise<T>): Promise<T> {
     const result = this.tail.then(section, section);
-    this.tail = result.catch(() => undefined);
+    this.tail = result.catch(() => undefined); // the caller gets `result`'s error; the lock only waits
     return result;
   }
 }

@@ -154,7 +154,7 @@ export class Bayou<S, Op> {
   /** One sync, push or checkpoint at a time: each works on the state the previous one left. */
   private exclusive<T>(section: () => Promise<T>): Promise<T> {
     const result = this.queue.then(section, section);
-    this.queue = result.catch(() => undefined);
+    this.queue = result.catch(() => undefined); // the caller gets `result`'s error; the queue only waits
     return result;
   }
 

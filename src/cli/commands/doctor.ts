@@ -100,6 +100,7 @@ export async function diagnose(): Promise<Check[]> {
 
   const running =
     home &&
+    // A server that does not answer is reported as not running; the checks below say why if it matters.
     ((await callControl(home.paths, { op: "status" }, 5_000).catch(() => null)) as ServerStatus | null);
 
   if (home && settings && backend) {

@@ -39,7 +39,7 @@ export async function checkReachable(endpoint: string, what = "the endpoint"): P
       redirect: "manual",
     });
     const receivedAt = Date.now();
-    await res.body?.cancel().catch(() => {});
+    await res.body?.cancel().catch(() => {}); // only the status and Date header matter here
     const dateHeader = res.headers.get("date");
     const serverDate = dateHeader ? new Date(dateHeader) : undefined;
     const valid = serverDate && !Number.isNaN(serverDate.getTime());

@@ -39,7 +39,7 @@ export async function checkK2v(
       headers: signed.headers as Record<string, string>,
       signal: AbortSignal.timeout(10_000),
     });
-    await res.body?.cancel().catch(() => {});
+    await res.body?.cancel().catch(() => {}); // only the status matters here
     if (res.ok) return { ok: true };
     if (res.status === 403 || res.status === 401)
       return {

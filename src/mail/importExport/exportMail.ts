@@ -42,6 +42,7 @@ export interface ExportSummary {
 const META_BATCH = 100;
 
 /** The format when not given: Maildir, unless PATH names an mbox (an existing file or *.mbox). */
+// A path that cannot be stat'ed counts as absent here; writing to it fails later with its own error.
 export async function guessExportFormat(path: string): Promise<MailFormat> {
   const info = await stat(path).catch(() => null);
   if (info?.isFile() || /\.(mbox|mbx)$/i.test(path)) return "mbox";

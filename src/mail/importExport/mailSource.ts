@@ -25,6 +25,7 @@ export interface MailSource {
   messages(): AsyncIterable<SourceMessage & { bytesRead: number }>;
 }
 
+// Here a path that cannot be stat'ed is treated as absent: opening it later fails with its own error.
 async function isDir(path: string): Promise<boolean> {
   return (await stat(path).catch(() => null))?.isDirectory() ?? false;
 }

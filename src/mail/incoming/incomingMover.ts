@@ -261,6 +261,7 @@ export class IncomingMover {
             this.wake?.();
           }
         })
+        // A failed poll only means no early wake-up: the timer files the queue anyway.
         .catch(() => {})
         .finally(() => (this.polling = undefined));
     });
@@ -270,9 +271,10 @@ export class IncomingMover {
   async close(): Promise<void> {
     this.closed = true;
     this.wake?.();
-    await this.starting?.catch(() => {});
+    await this.starting?.catch(() => {}); // a start that failed was logged by startWith
     await this.loopDone;
     await this.draining.run(async () => {});
+    // An unreleased lease expires by itself in 30 s; another mover then takes over.
     await this.lease?.release().catch(() => {});
     if (this.keys) wipeKeys(this.keys);
     this.keys = undefined;
