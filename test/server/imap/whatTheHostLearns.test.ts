@@ -78,7 +78,7 @@ async function scriptedSession(store: Store, scratch: string): Promise<void> {
   directory.onLogin((account, password) => void mover.startWith(account, password));
   const server = await startImapServer({ host: "127.0.0.1", port: 0, directory, log: () => {} });
   try {
-    const client = await imapflowClient({ port: server.port, user: USER, password: PASSWORD } as never);
+    const client = await imapflowClient({ port: server.port, user: USER, password: PASSWORD });
     await client.mailboxCreate("Projects");
     await client.mailboxCreate("Projects/Old");
     await client.mailboxCreate("Scratch");
