@@ -46,7 +46,7 @@ const PEERS = {
 
 /**
  * Files run at once. A file keeps about a third of a core busy on average (it waits on servers,
- * peers and timers), so six keep two cores busy; 4 was slower and 8 no faster (README, Tests).
+ * peers and timers), so six keep two cores busy. Measured on two cores: 4 was slower, 8 no faster.
  */
 const DEFAULT_CONCURRENCY = 6;
 
