@@ -5,7 +5,7 @@
 import { findLoosePermissions, privateRoots } from "../config/homePermissions.ts";
 import { checkNobodyElseWrites, checkOurSocket, NotPrivate } from "../config/privateFolder.ts";
 import type { Settings } from "../config/settingsSchema.ts";
-import type { Check } from "./commands/doctor.ts";
+import type { Check } from "./check.ts";
 import type { Home } from "./home.ts";
 
 /** How many offending paths a verdict names (the fix covers them all). */

@@ -24,15 +24,9 @@ import { checkBucket, checkWritable } from "../setup/s3Probe.ts";
 import { describeCertificate } from "../setup/tlsCertificate.ts";
 import { hostPort } from "../listenAddress.ts";
 import { permissionChecks } from "../permissionsCheck.ts";
+import type { Check } from "../check.ts";
 
-export type Verdict = "pass" | "warn" | "fail" | "skip";
-
-export interface Check {
-  name: string;
-  status: Verdict;
-  detail: string;
-  fix?: string;
-}
+export type { Check, Verdict } from "../check.ts";
 
 /** SigV4 requests are refused past 15 minutes of skew; warn well before. */
 const SKEW_WARN_MS = 30_000;
