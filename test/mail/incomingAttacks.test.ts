@@ -34,6 +34,11 @@ import { timestampAt } from "../../src/sync/timestamp.ts";
 import { MaliciousHost } from "../support/forgingHost.ts";
 import { maliciousHost } from "../support/maliciousHost.ts";
 
+/** Waits until `cond` holds, at most `ms`; the assertion after it says what was missing. */
+async function until(cond: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
 const PASSWORD = "incoming attack test password";
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -455,12 +460,14 @@ describe("a host that rolls the record of filed deliveries back", () => {
     const mover = new IncomingMover(store, { intervalMs: 20, log: (_l, m) => logs.push(m) });
     open.push(mover);
     await mover.startWith(account, PASSWORD);
-    await new Promise((resolve) => setTimeout(resolve, 300));
     const refusals = (all: string[]) => all.filter((l) => l.includes("storage went back at incoming/filed"));
+    // Bounded waits, not fixed sleeps: on a loaded machine a 20 ms pass may take far longer.
+    await until(() => refusals(logs).length > 0, 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // many more passes, all refused
     assert.equal(refusals(logs).length, 1, logs.join("\n"));
     assert.equal(refusals(lines).length, 1, lines.join("\n"));
     rollback.unpinRow("incoming", "filed");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(() => logs.includes("incoming mail mover: filing again"), 5_000);
     assert.ok(logs.includes("incoming mail mover: filing again"), logs.join("\n"));
   });
 
