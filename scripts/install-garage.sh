@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # install-garage.sh: makes sure a `garage` binary (S3 + K2V) is available for the tests.
-# Garage is not packaged in Debian, so it is built once from crates.io with `cargo install` and
+# Garage is not packaged in Debian, so it is built once from Rust's package registry with `cargo install` and
 # cached in ~/.cargo/bin (28-35 minutes on 2 cores the first time; seconds afterwards).
 # Prints the path of the binary it found or built.
 set -euo pipefail
@@ -19,7 +19,7 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
   fi
 fi
-echo "garage: building from crates.io with cargo install (first time only, about 30 minutes on 2 cores)"
+echo "garage: building from Rust's package registry with cargo install (first time only, about 30 minutes on 2 cores)"
 started=$(date +%s)
 if [ -n "$version" ]; then
   cargo install garage --locked --version "$version"

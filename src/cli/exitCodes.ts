@@ -32,6 +32,10 @@ export const EXIT = {
    * by someone else, a home folder that belongs to another user (issue 12).
    */
   notPrivate: 11,
+  /** The IMAP (or LMTP) port is taken by another program, or needs the administrator. */
+  portInUse: 12,
+  /** `status`: the server does not run for this home (as `systemctl is-active` answers 3). */
+  notRunning: 13,
   /** Interrupted (Ctrl-C at a prompt). */
   interrupted: 130,
 } as const;

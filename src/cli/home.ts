@@ -2,6 +2,7 @@
  * What every command starts from: this home's paths and its settings (the store they name is opened
  * by daemon/homeStore.ts).
  */
+import { existsSync } from "node:fs";
 import { homePaths, type HomePaths } from "../config/homePaths.ts";
 import { SettingsFile } from "../config/settings.ts";
 import type { Settings } from "../config/settingsSchema.ts";
@@ -17,12 +18,22 @@ export async function openHome(): Promise<Home> {
   return { paths, settings: await SettingsFile.open(paths) };
 }
 
+/** The home of a command that only looks (`status`): a home that does not exist is not made. */
+export async function openExistingHome(): Promise<Home> {
+  const paths = homePaths();
+  if (!existsSync(paths.configDir)) throw notSetUp(paths.configDir);
+  return openHome();
+}
+
 /** The settings of a home where `init` has run; exit 6 otherwise. */
 export function requireSetUp(home: Home): Settings {
-  if (!home.settings.isSetUp())
-    throw new CliError(
-      `nothing is set up in ${home.paths.configDir} yet: run \`aerogramme-local init\` (or \`aerogramme-local start\`, which walks you through it)`,
-      EXIT.notSetUp,
-    );
+  if (!home.settings.isSetUp()) throw notSetUp(home.paths.configDir);
   return home.settings.all();
+}
+
+function notSetUp(configDir: string): CliError {
+  return new CliError(
+    `nothing is set up in ${configDir} yet: run \`aerogramme-local init\` (or \`aerogramme-local start\`, which walks you through it)`,
+    EXIT.notSetUp,
+  );
 }

@@ -4,6 +4,7 @@
  * `--help` and quick commands start fast.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { SETTINGS_SCHEMA } from "../config/settingsSchema.ts";
 import { describeError, EXIT } from "./exitCodes.ts";
 
 function port(allowZero: boolean) {
@@ -29,6 +30,15 @@ function lazy<M extends { run: Action }>(load: () => Promise<M>) {
   };
 }
 
+/** `config set --help`: every key with what it takes (the schema's own words). */
+function settingsHelp(): string {
+  const lines = Object.entries(SETTINGS_SCHEMA).map(([key, schema]) => {
+    const values = "enum" in schema ? ` (${schema.enum.join(", ")})` : "";
+    return `  ${key.padEnd(30)} ${schema.description}${values}`;
+  });
+  return `\nSettings:\n${lines.join("\n")}\n`;
+}
+
 export function buildProgram(): Command {
   const program = new Command("aerogramme-local")
     .description(
@@ -39,7 +49,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(add --help for usage)")
     .addHelpText(
       "after",
-      "\nExit codes: see docs/cli.md (0 ok, 1 error, 2 usage, 3 wrong password, 4 storage unavailable,\n5 already running, 6 not set up, 7 keychain, 8 damaged data, 9 already set up,\n10 a file or folder other users could read or replace).",
+      "\nExit codes (docs/cli.md): 0 ok, 1 error, 2 usage, 3 wrong password, 4 storage unavailable,\n5 already running, 6 not set up, 7 keychain, 8 damaged data, 9 already set up,\n11 a file or folder other users could read or replace, 12 port in use, 13 not running (status),\n130 interrupted (Ctrl-C).",
     );
 
   program
@@ -157,6 +167,7 @@ export function buildProgram(): Command {
   config
     .command("set <key> <value>")
     .description("change one setting (refused when the schema does not allow the value)")
+    .addHelpText("after", settingsHelp)
     .action(lazy(async () => ({ run: (await import("./commands/config.ts")).set })));
   config
     .command("unset <key>")

@@ -17,6 +17,8 @@ export function thunderbirdSettings(s: ClientSettings): string {
     `  Authentication:      Normal password`,
     `  Username:            ${s.user}`,
     `  Password:            the account password chosen at init`,
+    `  Outgoing server:     your mail provider's SMTP server, as before (this server only stores mail;`,
+    `                       README, "How mail gets in", says how new mail reaches it)`,
     "",
   ].join("\n");
 }
@@ -30,5 +32,6 @@ export function thunderbirdSettingsJson(s: ClientSettings) {
     connectionSecurity: s.starttls ? "STARTTLS" : "none",
     authentication: "normal password",
     username: s.user,
+    outgoingServer: "your mail provider's SMTP server (this server only stores mail)",
   };
 }

@@ -9,7 +9,7 @@ import { chmod, lstat, mkdir, realpath } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import { Invalid } from "../errors.ts";
 
-/** A folder or file that another user could read or replace; the CLI maps it to exit 10. */
+/** A folder or file that another user could read or replace; the CLI maps it to exit 11. */
 export class NotPrivate extends Invalid {}
 
 /** Our uid, or undefined where there are no uids (Windows): there, nothing is checked. */

@@ -111,14 +111,30 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** conf's "`bucket` must match pattern "^[a-z0-9]..."" becomes "`bucket` must be a bucket name (...)". */
+/**
+ * conf's "`bucket` must match pattern "^[a-z0-9]..."" becomes "`bucket` must be a bucket name (...)",
+ * and "must be equal to one of the allowed values" names the values. Patterns are replaced by
+ * their exact text (a pattern may hold quotes), so no piece of a regex reaches the user.
+ */
 function readable(err: unknown): string {
-  return message(err)
-    .replace(/^Config schema violation: /, "")
-    .replace(/`(\w+)` must match pattern "[^"]*"/g, (all, key: string) => {
-      const description = (SETTINGS_SCHEMA as Record<string, { description?: string }>)[key]?.description;
-      return description ? `\`${key}\` must be ${description}` : all;
-    });
+  let text = message(err).replace(/^Config schema violation: /, "");
+  for (const [key, schema] of Object.entries(SETTINGS_SCHEMA) as [string, SchemaEntry][]) {
+    if (schema.pattern && schema.description)
+      text = text
+        .split(`\`${key}\` must match pattern "${schema.pattern}"`)
+        .join(`\`${key}\` must be ${schema.description}`);
+    if (schema.enum)
+      text = text
+        .split(`\`${key}\` must be equal to one of the allowed values`)
+        .join(`\`${key}\` must be one of: ${schema.enum.join(", ")}`);
+  }
+  return text;
+}
+
+interface SchemaEntry {
+  pattern?: string;
+  enum?: readonly string[];
+  description?: string;
 }
 
 function schemaRefusal(err: unknown): Invalid {

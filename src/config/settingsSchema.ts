@@ -31,6 +31,8 @@ export interface Settings {
   tlsCert?: string;
   tlsKey?: string;
   logLevel: LogLevel;
+  /** Where `start` also writes its log, rotated by size (src/logFile.ts); unset: standard error only. */
+  logFile?: string;
   /** Names this home's entry in the keychain (service "aerogramme-local"); random per home. */
   keychainAccount?: string;
   credentialsStore: CredentialStoreName;
@@ -71,10 +73,16 @@ const endpoint = {
   pattern: "^https?://[^\\s/?#]+(/[^\\s?#]*)?$",
 } as const;
 
+/** A path that means the same whatever the current folder of the command that reads it. */
+const absolutePath = { type: "string", minLength: 2, pattern: "^/" } as const;
+
+/** The settings that name a file or folder (`config set` makes a relative one absolute). */
+export const PATH_SETTINGS = ["dataDir", "tlsCert", "tlsKey", "logFile"] as const;
+
 /** One JSON schema per key (conf's `schema` option: the root's `properties`). */
 export const SETTINGS_SCHEMA = {
   backend: { type: "string", enum: [...BACKENDS], description: "where the mail is kept" },
-  dataDir: { type: "string", minLength: 1, description: "folder of the embedded backend" },
+  dataDir: { ...absolutePath, description: "an absolute path (the folder of the embedded backend)" },
   s3Endpoint: { ...endpoint, description: "an http:// or https:// URL (the S3 API endpoint)" },
   k2vEndpoint: { ...endpoint, description: "an http:// or https:// URL (Garage's K2V API endpoint)" },
   region: {
@@ -118,8 +126,13 @@ export const SETTINGS_SCHEMA = {
     maximum: 100000,
     description: "open IMAP connections from one client address at most",
   },
-  tlsCert: { type: "string", minLength: 1, description: "PEM certificate for STARTTLS" },
-  tlsKey: { type: "string", minLength: 1, description: "PEM private key for STARTTLS" },
+  tlsCert: { ...absolutePath, description: "an absolute path (a PEM certificate for STARTTLS)" },
+  tlsKey: { ...absolutePath, description: "an absolute path (a PEM private key for STARTTLS)" },
+  logFile: {
+    ...absolutePath,
+    description:
+      "an absolute path (start also writes its log there, rotated by size; unset: standard error only)",
+  },
   logLevel: { type: "string", enum: [...LOG_LEVELS], description: "least important log level shown" },
   keychainAccount: {
     type: "string",

@@ -103,4 +103,23 @@ describe("deliver, then start, then a client sees the mail", () => {
       await client.logout();
     }
   });
+
+  test("deliver says where the server filed it: a missing mailbox is reported as INBOX, not as asked", async () => {
+    const json = await runCli(["deliver", "--mailbox", "NoSuchBox", "--json"], {
+      home: home.dir,
+      input: "Subject: nowhere to go\n\nhi\n",
+    });
+    assert.equal(json.code, 0, json.stderr);
+    const parsed = JSON.parse(json.stdout) as {
+      requestedMailbox: string;
+      mailbox: string | null;
+      filed: boolean;
+    };
+    assert.deepEqual([parsed.requestedMailbox, parsed.mailbox, parsed.filed], ["NoSuchBox", "INBOX", true]);
+    const text = await runCli(["deliver", "--mailbox", "NoSuchBox"], {
+      home: home.dir,
+      input: "Subject: nowhere again\n\nhi\n",
+    });
+    assert.equal(text.stdout, "Delivered to INBOX: there is no mailbox named NoSuchBox.\n");
+  });
 });

@@ -1,12 +1,17 @@
 /** `config get|set|unset|list`: the settings file, through the schema. */
+import { isAbsolute, resolve } from "node:path";
 import {
   isSettingKey,
   parseSettingValue,
+  PATH_SETTINGS,
   SETTING_KEYS,
   type SettingKey,
 } from "../../config/settingsSchema.ts";
+import type { ServerStatus } from "../../daemon/control/protocol.ts";
+import { callControl } from "../control/controlClient.ts";
 import { EXIT, usageError } from "../exitCodes.ts";
-import { openHome } from "../home.ts";
+import { openHome, type Home } from "../home.ts";
+import { isLoopback } from "../listenAddress.ts";
 
 function checkKey(key: string): SettingKey {
   if (!isSettingKey(key))
@@ -35,9 +40,32 @@ export async function set(key: string, value: string): Promise<number> {
       "keychainAccount names this home's keychain entry and is chosen by `init`; it cannot be set by hand",
     );
   const home = await openHome();
-  home.settings.set({ [k]: parseSettingValue(k, value) });
+  // A relative path would mean another folder for each command run from elsewhere: fix it now.
+  const absolute = (PATH_SETTINGS as readonly string[]).includes(k) && !isAbsolute(value);
+  home.settings.set({ [k]: parseSettingValue(k, absolute ? resolve(value) : value) });
   process.stdout.write(`${k} = ${home.settings.get(k)}\n`);
+  if (absolute)
+    process.stderr.write(
+      `note: "${value}" was taken from the current folder: ${k} is the absolute path above\n`,
+    );
+  if (k === "imapHost" && !isLoopback(value))
+    process.stderr.write(
+      `note: ${value} is reachable from other computers: \`start\` refuses it unless given --allow-remote, with TLS set up (\`aerogramme-local init --tls\`, or \`config set tlsCert\` and \`tlsKey\`)\n`,
+    );
+  await sayRestart(home);
   return EXIT.ok;
+}
+
+/** A running server read its settings when it started: say that a change waits for a restart. */
+async function sayRestart(home: Home): Promise<void> {
+  // Only a note: the setting is saved already, and an unreachable or foreign socket says nothing.
+  const running = (await callControl(home.paths, { op: "status" }, 5_000).catch(
+    () => null,
+  )) as ServerStatus | null;
+  if (running)
+    process.stderr.write(
+      `note: the server running now (pid ${running.pid}) keeps the old value until it restarts: stop it (Ctrl-C, or \`kill ${running.pid}\`) and run \`aerogramme-local start\`\n`,
+    );
 }
 
 export async function unset(key: string): Promise<number> {
@@ -48,6 +76,7 @@ export async function unset(key: string): Promise<number> {
   process.stdout.write(
     now === undefined ? `${k} is no longer set\n` : `${k} is back to its default: ${now}\n`,
   );
+  await sayRestart(home);
   return EXIT.ok;
 }
 

@@ -74,11 +74,22 @@ export async function run(flags: { mailbox: string; json?: boolean }): Promise<n
     }
   }
 
-  if (flags.json) process.stdout.write(`${JSON.stringify({ mailbox: flags.mailbox, ...result })}\n`);
-  else if (result.filed) process.stdout.write(`Delivered to ${flags.mailbox}.\n`);
+  // Only the server, holding the mailbox list, knows where a message went: a mailbox that does not
+  // exist means INBOX. Until it is filed, only the mailbox asked for is known.
+  const where = result.filedInto;
+  if (flags.json)
+    process.stdout.write(
+      `${JSON.stringify({ requestedMailbox: flags.mailbox, mailbox: where ?? null, ...result })}\n`,
+    );
+  else if (result.filed)
+    process.stdout.write(
+      where && where !== flags.mailbox
+        ? `Delivered to ${where}: there is no mailbox named ${flags.mailbox}.\n`
+        : `Delivered to ${where ?? flags.mailbox}.\n`,
+    );
   else
     process.stdout.write(
-      `Queued for ${flags.mailbox}: ${result.viaServer ? "the server files it at the first login" : "filed when `aerogramme-local start` runs and a client logs in"}.\n`,
+      `Queued for ${flags.mailbox}${flags.mailbox.toUpperCase() === "INBOX" ? "" : " (INBOX if it does not exist then)"}: ${result.viaServer ? "the server files it at the first login" : "filed when `aerogramme-local start` runs and a client logs in"}.\n`,
     );
   return EXIT.ok;
 }

@@ -3,11 +3,12 @@
  * failed, 1 otherwise (warnings do not fail).
  */
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, existsSync } from "node:fs";
 import { access, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { loadStorageCredentials } from "../../config/credentials.ts";
+import { homePaths } from "../../config/homePaths.ts";
 import { checkCredentialsFileMode } from "../../config/credentialsFile.ts";
 import { probeKeychain } from "../../config/keychain.ts";
 import type { Settings } from "../../config/settingsSchema.ts";
@@ -49,6 +50,17 @@ export async function run(flags: { json?: boolean }): Promise<number> {
 export async function diagnose(): Promise<Check[]> {
   const checks: Check[] = [];
   let home: Home | undefined;
+  const paths = homePaths();
+  // Opening the settings makes their folder: a home that does not exist must stay so.
+  if (!existsSync(paths.configDir)) {
+    checks.push({
+      name: "settings",
+      status: "fail",
+      detail: `nothing set up here: ${paths.configDir} does not exist`,
+      fix: "run `aerogramme-local init` (or `aerogramme-local start`, which walks you through it)",
+    });
+    return checks;
+  }
   try {
     home = await openHome();
   } catch (err) {

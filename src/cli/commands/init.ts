@@ -22,9 +22,11 @@ export async function run(flags: InitFlags): Promise<number> {
   return EXIT.ok;
 }
 
+/** What init made, and the client settings; `next: false` inside `start`, which is already running. */
 export function summary(
   result: InitResult,
   s: { imapHost: string; imapPort: number; user?: string },
+  opts: { next: boolean } = { next: true },
 ): string {
   const lines = [
     result.joined
@@ -53,6 +55,6 @@ export function summary(
       user: s.user ?? "",
       starttls: Boolean(result.certificate),
     }) +
-    "\nNext: run `aerogramme-local start`.\n"
+    (opts.next ? "\nNext: run `aerogramme-local start`.\n" : "")
   );
 }

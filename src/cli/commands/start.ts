@@ -11,7 +11,8 @@ import { callControl } from "../control/controlClient.ts";
 import { CliError, EXIT, usageError } from "../exitCodes.ts";
 import { openHome, requireSetUp, type Home } from "../home.ts";
 import { hostPort, isLoopback } from "../listenAddress.ts";
-import { runInitFlow } from "../setup/initFlow.ts";
+import { portRefusal } from "../portRefusal.ts";
+import { runInitFlow, type InitResult } from "../setup/initFlow.ts";
 import { summary } from "./init.ts";
 
 export interface StartFlags {
@@ -29,7 +30,7 @@ const STOP_GRACE_MS = 30_000;
 
 export async function run(flags: StartFlags): Promise<number> {
   const home = await openHome();
-  if (!home.settings.isSetUp()) await firstRun(home, flags);
+  const firstRunDone = home.settings.isSetUp() ? null : await firstRun(home, flags);
   const settings = requireSetUp(home);
   const log = createLogger(settings.logLevel);
   const host = flags.bind ?? settings.imapHost;
@@ -61,11 +62,30 @@ export async function run(flags: StartFlags): Promise<number> {
 
   // The daemon and everything it serves are loaded only now: the refusals above answer at once.
   const { startDaemon } = await import("../../daemon/daemon.ts");
-  const daemon = await startDaemon({ paths: home.paths, settings, imap: { host, port: imapPort }, log });
+  const daemon = await startDaemon({
+    paths: home.paths,
+    settings,
+    imap: { host, port: imapPort },
+    log,
+  }).catch(async (err: unknown) => {
+    const fromFlag = flags.imapPort !== undefined;
+    throw (await portRefusal(err, { what: "IMAP", port: imapPort, setting: "imapPort", fromFlag })) ?? err;
+  });
   log(
     "info",
     `ready: user ${settings.user}, STARTTLS ${daemon.imap.starttls ? "on" : "off"}; stop with Ctrl-C or SIGTERM`,
   );
+  if (firstRunDone) {
+    // Printed once the port is known: `--imap-port 0` or a flag differ from the setting.
+    const text = summary(
+      firstRunDone.result,
+      { ...settings, imapHost: host, imapPort: daemon.imap.port },
+      {
+        next: false,
+      },
+    );
+    (firstRunDone.onTerminal ? process.stdout : process.stderr).write(text);
+  }
   process.stdout.write(`IMAP listening on ${hostPort(daemon.imap.host, daemon.imap.port)}\n`);
   return waitForStop(log, () => daemon.close());
 }
@@ -111,7 +131,7 @@ function waitForStop(log: Log, stopAll: () => Promise<void>): Promise<number> {
 }
 
 /** A fresh home: set up the embedded backend first, asking on the terminal or reading stdin. */
-async function firstRun(home: Home, flags: StartFlags): Promise<void> {
+async function firstRun(home: Home, flags: StartFlags): Promise<{ result: InitResult; onTerminal: boolean }> {
   const embedded = {
     backend: "embedded" as const,
     dataDir: home.paths.defaultDataDir,
@@ -121,8 +141,7 @@ async function firstRun(home: Home, flags: StartFlags): Promise<void> {
   };
   if (flags.passwordStdin) {
     const result = await runInitFlow(home, { ...embedded, passwordStdin: true, yes: true }, null);
-    process.stderr.write(summary(result, home.settings.all()));
-    return;
+    return { result, onTerminal: false };
   }
   if (!canAsk(false))
     throw new CliError(
@@ -134,5 +153,5 @@ async function firstRun(home: Home, flags: StartFlags): Promise<void> {
     `Nothing is set up here yet. Let's make an account whose mail is kept encrypted in ${home.paths.defaultDataDir}.`,
   );
   const result = await runInitFlow(home, embedded, asker);
-  process.stdout.write(summary(result, home.settings.all()));
+  return { result, onTerminal: true };
 }

@@ -10,7 +10,7 @@ import type { ServerStatus } from "../../daemon/control/protocol.ts";
 import { processAlive, readRunFile } from "../../daemon/control/runFile.ts";
 import { describeError, EXIT } from "../exitCodes.ts";
 import { backendOf, describeBackend, openHomeStore } from "../../daemon/homeStore.ts";
-import { openHome, requireSetUp } from "../home.ts";
+import { openExistingHome, requireSetUp, type Home } from "../home.ts";
 import { adoptAccountHere } from "../adoptAccount.ts";
 import { readStdinLines } from "../stdinLines.ts";
 import type { BackendConfig } from "../../storage/backendConfig.ts";
@@ -31,7 +31,7 @@ export interface StatusReport {
 }
 
 export async function run(flags: { json?: boolean; passwordStdin?: boolean }): Promise<number> {
-  const home = await openHome();
+  const home = await openExistingHome();
   const settings = requireSetUp(home);
   const password = flags.passwordStdin ? (await readStdinLines(1, ["the account password"]))[0] : undefined;
   const backend = backendOf(home.paths, settings);
@@ -85,7 +85,7 @@ export async function run(flags: { json?: boolean; passwordStdin?: boolean }): P
 
 async function fillFromStore(
   report: StatusReport,
-  home: Awaited<ReturnType<typeof openHome>>,
+  home: Home,
   settings: ReturnType<typeof requireSetUp>,
   password: string | undefined,
 ): Promise<void> {

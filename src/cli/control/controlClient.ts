@@ -12,7 +12,7 @@ import type { ControlRequest, ControlResponse } from "../../daemon/control/proto
  *
  * Requests carry passwords, so nothing is sent before two checks (issue 12): the socket's folder
  * is one where nobody else can create a file (ours, not writable by group or others), and the
- * socket is ours. Either failing is NotPrivate (exit 10), never "no server": the caller must not
+ * socket is ours. Either failing is NotPrivate (exit 11), never "no server": the caller must not
  * go on as if nobody were there. Only we can change that folder, so what was checked is what we
  * connect to.
  */

@@ -22,7 +22,7 @@ import type { DeliverResult, JobStatus, ServerStatus, TransferRequest } from "./
 import { storageCheck } from "./storageCheck.ts";
 
 /** The incoming mail mover of the server, as far as the handlers use it. */
-export type MoverHandle = Pick<IncomingMover, "running" | "poke" | "moveNow">;
+export type MoverHandle = Pick<IncomingMover, "running" | "poke" | "moveNow" | "filedInto">;
 
 export function controlHandlers(opts: {
   store: Store;
@@ -128,7 +128,9 @@ async function deliver(
   if (!mover?.running) return { queued: key, filed: false, moverRunning: false };
   // Filed within a few seconds in the usual case; otherwise it stays queued, which is safe too.
   await Promise.race([mover.moveNow().catch(() => 0), new Promise((r) => setTimeout(r, 10_000).unref())]);
-  return { queued: key, filed: (await store.blobs.head(key)) === null, moverRunning: true };
+  const filed = (await store.blobs.head(key)) === null;
+  const filedInto = filed ? mover.filedInto(key) : undefined;
+  return { queued: key, filed, ...(filedInto !== undefined ? { filedInto } : {}), moverRunning: true };
 }
 
 type Progress = NonNullable<JobStatus["progress"]>;

@@ -42,6 +42,8 @@ export type ControlRequest =
 export interface DeliverResult {
   queued: string;
   filed: boolean;
+  /** The mailbox it was filed into, once filed (the one asked for, or INBOX when that does not exist). */
+  filedInto?: string;
   moverRunning: boolean;
 }
 

@@ -82,6 +82,8 @@ export class IncomingMover {
   filed = 0;
   /** Replayed deliveries refused (and deleted) since the mover started. */
   refused = 0;
+  /** Where the latest deliveries went (queue key to mailbox name), for `deliver`'s answer. */
+  private readonly recentlyFiled = new Map<string, string>();
 
   constructor(
     private readonly store: Store,
@@ -193,19 +195,31 @@ export class IncomingMover {
     }
     const verified =
       delivery.sender !== undefined && registered.has(Buffer.from(delivery.sender).toString("hex"));
-    const mailbox = await account.mailbox(await this.targetMailbox(account, delivery.mailbox));
+    const target = await this.targetMailbox(account, delivery.mailbox);
+    const mailbox = await account.mailbox(target);
     const { mailId } = await account.messages.add(delivery.raw, delivery.internalDate);
     await mailbox.addExisting([{ mailId, flags: verified ? [] : [UNVERIFIED_KEYWORD] }]);
     // Recorded before the queue entry goes: a crash in between leaves an entry the record refuses.
     await record.add(name);
     await this.store.blobs.delete(blobKey);
     this.filed += 1;
+    this.remember(blobKey, target);
     if (!verified)
       this.log(
         "info",
         `incoming ${blobKey} filed with ${UNVERIFIED_KEYWORD}: ${delivery.sender ? "its sender is not registered in this account" : "anonymous (no sender key)"}`,
       );
     return true;
+  }
+
+  /** The mailbox a delivery filed by this mover went into (one of the last 1,000), if known. */
+  filedInto(blobKey: string): string | undefined {
+    return this.recentlyFiled.get(blobKey);
+  }
+
+  private remember(blobKey: string, mailbox: string): void {
+    this.recentlyFiled.set(blobKey, mailbox);
+    if (this.recentlyFiled.size > 1_000) this.recentlyFiled.delete(this.recentlyFiled.keys().next().value!);
   }
 
   private leaveInPlace(blobKey: string, why: string): false {
