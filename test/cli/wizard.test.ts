@@ -157,7 +157,12 @@ describe("start on a fresh machine, in a terminal", { skip }, () => {
     driver.type("pw for carol");
     driver.press("Enter");
     const screen = await driver.waitFor(/IMAP listening on 127\.0\.0\.1:\d+|EXIT:\d+/, 60_000);
-    assert.match(screen, /IMAP listening on 127\.0\.0\.1:\d+/);
+    const port = /IMAP listening on 127\.0\.0\.1:(\d+)/.exec(screen)?.[1];
+    assert.ok(port, screen);
+    // The settings printed for the client are those of the port it listens on (issue 16), and
+    // `start` does not tell the user to run `start`.
+    assert.match(screen, new RegExp(`Port: +${port}\\n`));
+    assert.doesNotMatch(screen, /Next: run/);
     driver.press("C-c");
     assert.match(await driver.waitFor(/EXIT:\d+/), /EXIT:0/);
     const settings = JSON.parse(await readFile(join(dir, "settings.json"), "utf8")) as Record<string, string>;
