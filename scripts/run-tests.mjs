@@ -42,6 +42,7 @@ const PEERS = {
   "test/server/imap/whatTheHostLearns.test.ts": { peers: ["garage"], fast: true },
   "test/mime/dovecotLive.test.ts": { peers: ["dovecot"] },
   "test/clients/imaplib.test.ts": { peers: ["python3"] },
+  "test/cli/service.test.ts": { peers: ["systemd-analyze"], fast: true },
 };
 
 /**

@@ -91,6 +91,10 @@ export function buildProgram(): Command {
     .option("--user <name>", "first run only: the IMAP login name")
     .option("--password-stdin", "first run only: read the new account password from standard input")
     .option("--allow-weak-password", `first run only: ${WEAK_PASSWORD_HELP}`)
+    .option(
+      "--log-file <file>",
+      "also write the log to FILE, rotated at 10 MiB, 4 old ones kept (setting logFile)",
+    )
     .action(lazy(() => import("./commands/start.ts")));
 
   program
@@ -156,6 +160,25 @@ export function buildProgram(): Command {
         lazy(() => (name === "import" ? import("./commands/import.ts") : import("./commands/export.ts"))),
       );
   }
+
+  const service = program
+    .command("service")
+    .description("run the server at login: a systemd user unit (Linux) or a LaunchAgent (macOS)");
+  service
+    .command("install")
+    .description("write the unit for this home, enable it and start it now")
+    .option("--print", "only print the unit, write nothing")
+    .option("--no-now", "enable at login, but do not start it now")
+    .action(lazy(async () => ({ run: (await import("./commands/service.ts")).install })));
+  service
+    .command("uninstall")
+    .description("stop and disable the unit of this home, and remove its file")
+    .action(lazy(async () => ({ run: (await import("./commands/service.ts")).uninstall })));
+  service
+    .command("status")
+    .description("is the unit installed, enabled, running (exit 0 running, 13 not, 6 not installed)")
+    .option("--json", "machine-readable output")
+    .action(lazy(async () => ({ run: (await import("./commands/service.ts")).status })));
 
   const config = program
     .command("config")

@@ -5,10 +5,13 @@
  */
 import { NotPrivate } from "../../config/privateFolder.ts";
 import type { ServerStatus } from "../../daemon/control/protocol.ts";
+import { resolve } from "node:path";
+import type { Settings } from "../../config/settingsSchema.ts";
+import { openLogFile } from "../../daemon/logFile.ts";
 import { createLogger, type Log } from "../../log.ts";
 import { canAsk, terminalAsker } from "../asker.ts";
 import { callControl } from "../control/controlClient.ts";
-import { CliError, EXIT, usageError } from "../exitCodes.ts";
+import { CliError, describeError, EXIT, usageError } from "../exitCodes.ts";
 import { openHome, requireSetUp, type Home } from "../home.ts";
 import { hostPort, isLoopback } from "../listenAddress.ts";
 import { portRefusal } from "../portRefusal.ts";
@@ -23,6 +26,7 @@ export interface StartFlags {
   user?: string;
   passwordStdin?: boolean;
   allowWeakPassword?: boolean;
+  logFile?: string;
 }
 
 /** How long a stop may wait for writes in flight before giving up. */
@@ -32,7 +36,27 @@ export async function run(flags: StartFlags): Promise<number> {
   const home = await openHome();
   const firstRunDone = home.settings.isSetUp() ? null : await firstRun(home, flags);
   const settings = requireSetUp(home);
-  const log = createLogger(settings.logLevel);
+  const logPath = flags.logFile !== undefined ? resolve(flags.logFile) : settings.logFile;
+  const logFile = logPath ? openLogFile(logPath) : undefined;
+  const log = createLogger(settings.logLevel, logFile ? [process.stderr, logFile.stream] : process.stderr);
+  try {
+    return await serve(home, settings, flags, firstRunDone, log);
+  } catch (err) {
+    // Standard error gets it from main; a run under a service manager may only keep the file.
+    if (logFile) createLogger("error", logFile.stream)("error", describeError(err).message);
+    throw err;
+  } finally {
+    await logFile?.close();
+  }
+}
+
+async function serve(
+  home: Home,
+  settings: Settings,
+  flags: StartFlags,
+  firstRunDone: { result: InitResult; onTerminal: boolean } | null,
+  log: Log,
+): Promise<number> {
   const host = flags.bind ?? settings.imapHost;
   const imapPort = flags.imapPort ?? settings.imapPort;
   const lmtpPort = flags.lmtpPort ?? settings.lmtpPort;
