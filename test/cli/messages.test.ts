@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -37,6 +38,17 @@ describe("a port another program holds", () => {
     assert.match(r.stderr, new RegExp(`process ${process.pid} \\(`));
     assert.match(r.stderr, /--imap-port N/);
     assert.doesNotMatch(r.stderr, /unexpected error|EADDRINUSE/);
+  });
+
+  test("--log-file gets the log, refusals included, readable by this user only", async () => {
+    const file = join(home.dir, "logs", "server.log");
+    await mkdir(join(home.dir, "logs"));
+    const r = await runCli(["start", "--imap-port", String(port), "--log-file", file], { home: home.dir });
+    assert.equal(r.code, 12, r.stderr);
+    const text = await readFile(file, "utf8");
+    assert.match(text, /opening storage: embedded/);
+    assert.match(text, new RegExp(`ERROR the IMAP port ${port} is already in use`));
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
   });
 
   test("the imapPort setting: the message names `config set imapPort N`", async () => {
