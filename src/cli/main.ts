@@ -161,6 +161,14 @@ export function buildProgram(): Command {
       );
   }
 
+  program
+    .command("reset")
+    .description(
+      "remove this home from this computer: settings, keychain entry, cache, embedded data (asks twice)",
+    )
+    .option("--yes", "do not ask")
+    .action(lazy(() => import("./commands/reset.ts")));
+
   const service = program
     .command("service")
     .description("run the server at login: a systemd user unit (Linux) or a LaunchAgent (macOS)");

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeCredentialsFile } from "../../src/config/credentialsFile.ts";
@@ -169,7 +170,11 @@ describe("init and doctor against a real Garage", { skip }, () => {
     async () => {
       const dir = await home();
       const args = initArgs().filter((a) => a !== "--credentials-file");
-      const script = `printf '%s\\n%s\\n' "$AGL_SECRET" "the password" | "$0" "$1" ${args.map((a) => `'${a}'`).join(" ")}; echo "INIT:$?"; "$0" "$1" doctor --json`;
+      // After doctor: the entry as secret-tool sees it, then reset, then secret-tool again (issue 16).
+      const script =
+        `printf '%s\\n%s\\n' "$AGL_SECRET" "the password" | "$0" "$1" ${args.map((a) => `'${a}'`).join(" ")}; echo "INIT:$?"; "$0" "$1" doctor --json; ` +
+        `echo "SETTINGS:"; cat "$AEROGRAMME_LOCAL_HOME/settings.json"; echo "BEFORE:"; secret-tool search --all service aerogramme-local 2>&1; ` +
+        `"$0" "$1" reset --yes; echo "RESET:$?"; echo "AFTER:"; secret-tool search --all service aerogramme-local 2>&1; echo "END"`;
       const out = await new Promise<string>((resolve, reject) => {
         // The secret reaches the shell through the environment of this test's own child only.
         const child = spawn(
@@ -190,16 +195,23 @@ describe("init and doctor against a real Garage", { skip }, () => {
         });
       });
       assert.equal(/INIT:(\d+)/.exec(out)?.[1], "0", out);
-      const report = JSON.parse(out.slice(out.indexOf("{", out.indexOf("INIT:")))) as DoctorReport;
+      const report = JSON.parse(
+        out.slice(out.indexOf("{", out.indexOf("INIT:")), out.indexOf("SETTINGS:")),
+      ) as DoctorReport;
       const credentials = report.checks.find((c) => c.name === "credentials");
       assert.equal(credentials?.status, "pass", out);
       assert.match(credentials.detail, /in the OS keychain/);
-      const settings = JSON.parse(await readFile(join(dir, "settings.json"), "utf8")) as Record<
-        string,
-        string
-      >;
+      const settingsText = out.slice(out.indexOf("SETTINGS:") + "SETTINGS:".length, out.indexOf("BEFORE:"));
+      const settings = JSON.parse(settingsText) as Record<string, string>;
       assert.match(settings.keychainAccount ?? "", /^alice@mail#[0-9a-f]{12}$/);
       assert.ok(!JSON.stringify(settings).includes(garage.secretAccessKey));
+      // reset removes the keychain entry (and the home), as secret-tool sees the keyring.
+      const before = out.slice(out.indexOf("BEFORE:"), out.indexOf("RESET:"));
+      assert.ok(before.includes(settings.keychainAccount!), before);
+      assert.equal(/RESET:(\d+)/.exec(out)?.[1], "0", out);
+      const afterReset = out.slice(out.indexOf("AFTER:") + "AFTER:".length, out.indexOf("END"));
+      assert.equal(afterReset.trim(), "", `the keyring still holds: ${afterReset}`);
+      assert.equal(existsSync(dir), false);
     },
   );
 });
