@@ -3,7 +3,7 @@
  * declares commands and options; each command's code is imported when that command runs, so
  * `--help` and quick commands start fast.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { SETTINGS_SCHEMA } from "../config/settingsSchema.ts";
 import { describeError, EXIT } from "./exitCodes.ts";
 
@@ -168,6 +168,20 @@ export function buildProgram(): Command {
     )
     .option("--yes", "do not ask")
     .action(lazy(() => import("./commands/reset.ts")));
+
+  program
+    .command("completion")
+    .description("print a shell completion script: bash, zsh or fish")
+    .addArgument(new Argument("<shell>", "the shell").choices(["bash", "zsh", "fish"]))
+    .action(async (shell: "bash" | "zsh" | "fish") => {
+      const completion = await import("./completion.ts");
+      const make = {
+        bash: completion.bashCompletion,
+        zsh: completion.zshCompletion,
+        fish: completion.fishCompletion,
+      }[shell];
+      process.stdout.write(make(program, Object.keys(SETTINGS_SCHEMA)));
+    });
 
   const service = program
     .command("service")
