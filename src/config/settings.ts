@@ -1,53 +1,52 @@
 /**
- * The settings file through conf, checked against SETTINGS_SCHEMA on every read and write. Defaults
+ * The settings file, checked against SETTINGS_SCHEMA on every read (settingsCheck.ts) and write
+ * (conf). Defaults
  * stay in code (not written into the file), so the file holds only what the user or `init` chose.
  */
+import { readFile } from "node:fs/promises";
 import type Conf from "conf";
 import { Invalid } from "../errors.ts";
 import type { BackendConfig } from "../storage/backendConfig.ts";
 import type { HomePaths } from "./homePaths.ts";
+import { checkSettings } from "./settingsCheck.ts";
 import { DEFAULT_SETTINGS, SETTINGS_SCHEMA, type SettingKey, type Settings } from "./settingsSchema.ts";
 
 export class SettingsFile {
-  private constructor(
-    private readonly conf: Conf<Partial<Settings>>,
-    readonly path: string,
-  ) {}
+  readonly path: string;
 
+  private constructor(
+    private readonly paths: HomePaths,
+    /** What the file held when opened or last written here. */
+    private snapshot: Partial<Settings>,
+  ) {
+    this.path = paths.settingsFile;
+  }
+
+  /** Reads and checks the file (a missing one is empty); creates nothing. */
   static async open(paths: HomePaths): Promise<SettingsFile> {
-    const { default: ConfClass } = await import("conf");
+    const text = await readFile(paths.settingsFile, "utf8").catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return "{}";
+      throw err;
+    });
+    let parsed: unknown;
     try {
-      const conf = new ConfClass<Partial<Settings>>({
-        cwd: paths.configDir,
-        configName: "settings",
-        schema: SETTINGS_SCHEMA,
-        rootSchema: { additionalProperties: false },
-        clearInvalidConfig: false,
-        accessPropertiesByDotNotation: false,
-        configFileMode: 0o600,
-      });
-      return new SettingsFile(conf, conf.path);
+      parsed = JSON.parse(text.trim() === "" ? "{}" : text);
     } catch (err) {
       throw invalidFile(paths.settingsFile, err);
     }
+    const problems = checkSettings(parsed);
+    if (problems.length > 0) throw invalidFile(paths.settingsFile, new Error(problems.join("; ")));
+    return new SettingsFile(paths, parsed as Partial<Settings>);
   }
 
   /** Stored values over the defaults. */
   all(): Settings {
-    try {
-      return { ...DEFAULT_SETTINGS, ...this.conf.store };
-    } catch (err) {
-      throw invalidFile(this.path, err);
-    }
+    return { ...DEFAULT_SETTINGS, ...this.snapshot };
   }
 
   /** Only what the file holds. */
   stored(): Partial<Settings> {
-    try {
-      return { ...this.conf.store };
-    } catch (err) {
-      throw invalidFile(this.path, err);
-    }
+    return { ...this.snapshot };
   }
 
   get<K extends SettingKey>(key: K): Settings[K] {
@@ -55,23 +54,48 @@ export class SettingsFile {
   }
 
   /** Validates the whole file with the change; nothing is written when the schema refuses it. */
-  set(values: Partial<Settings>): void {
+  async set(values: Partial<Settings>): Promise<void> {
     const defined = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
+    const conf = await this.conf();
     try {
-      this.conf.set(defined);
+      conf.set(defined);
     } catch (err) {
       throw schemaRefusal(err);
     }
+    this.snapshot = { ...conf.store };
   }
 
-  unset(key: SettingKey): void {
-    this.conf.delete(key);
+  async unset(key: SettingKey): Promise<void> {
+    const conf = await this.conf();
+    conf.delete(key);
+    this.snapshot = { ...conf.store };
   }
 
   /** True once `init` has finished here. */
   isSetUp(): boolean {
     const s = this.stored();
     return s.backend !== undefined && s.user !== undefined;
+  }
+
+  /**
+   * Writes go through conf (atomic replace, mode 0600, the schema checked by ajv), loaded only
+   * when something is written: reading needs none of it (settingsCheck.ts says why).
+   */
+  private async conf(): Promise<Conf<Partial<Settings>>> {
+    const { default: ConfClass } = await import("conf");
+    try {
+      return new ConfClass<Partial<Settings>>({
+        cwd: this.paths.configDir,
+        configName: "settings",
+        schema: SETTINGS_SCHEMA,
+        rootSchema: { additionalProperties: false },
+        clearInvalidConfig: false,
+        accessPropertiesByDotNotation: false,
+        configFileMode: 0o600,
+      });
+    } catch (err) {
+      throw invalidFile(this.path, err);
+    }
   }
 }
 

@@ -42,7 +42,7 @@ export async function set(key: string, value: string): Promise<number> {
   const home = await openHome();
   // A relative path would mean another folder for each command run from elsewhere: fix it now.
   const absolute = (PATH_SETTINGS as readonly string[]).includes(k) && !isAbsolute(value);
-  home.settings.set({ [k]: parseSettingValue(k, absolute ? resolve(value) : value) });
+  await home.settings.set({ [k]: parseSettingValue(k, absolute ? resolve(value) : value) });
   process.stdout.write(`${k} = ${home.settings.get(k)}\n`);
   if (absolute)
     process.stderr.write(
@@ -71,7 +71,7 @@ async function sayRestart(home: Home): Promise<void> {
 export async function unset(key: string): Promise<number> {
   const k = checkKey(key);
   const home = await openHome();
-  home.settings.unset(k);
+  await home.settings.unset(k);
   const now = home.settings.get(k);
   process.stdout.write(
     now === undefined ? `${k} is no longer set\n` : `${k} is back to its default: ${now}\n`,

@@ -141,7 +141,7 @@ export async function runInitFlow(home: Home, flags: InitFlags, asker: Asker | n
     settings.tlsCert = certificate.certFile;
     settings.tlsKey = certificate.keyFile;
   }
-  home.settings.set(settings);
+  await home.settings.set(settings);
   return { settings, joined, ...(certificate ? { certificate } : {}) };
 }
 
