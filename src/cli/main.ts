@@ -84,7 +84,7 @@ export function buildProgram(): Command {
     .option("--bind <addr>", "address to listen on (default 127.0.0.1)")
     .option(
       "--lmtp-port <n>",
-      "LMTP delivery on 127.0.0.1:N: not implemented yet, refused (use deliver)",
+      "also accept LMTP deliveries on 127.0.0.1:N from the mail host (setting lmtpPort; 0: off)",
       port(true),
     )
     .option("--allow-remote", "allow --bind off loopback (needs TLS configured)")

@@ -23,7 +23,7 @@ export interface Settings {
   user?: string;
   imapHost: string;
   imapPort: number;
-  /** 0: no LMTP listener. No LMTP server is built yet: `start` refuses any other value. */
+  /** 0: no LMTP listener; otherwise `start` accepts LMTP on 127.0.0.1 at this port. */
   lmtpPort: number;
   /** Open IMAP connections at most, in all and from one client address. */
   imapMaxConnections: number;
@@ -112,7 +112,7 @@ export const SETTINGS_SCHEMA = {
     type: "integer",
     minimum: 0,
     maximum: 65535,
-    description: "LMTP port on 127.0.0.1, 0 = off (not implemented yet: start refuses others)",
+    description: "LMTP port on 127.0.0.1 for deliveries from the mail host, 0 = off",
   },
   imapMaxConnections: {
     type: "integer",

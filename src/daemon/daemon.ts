@@ -21,6 +21,7 @@ import { controlHandlers } from "./control/handlers.ts";
 import { spoolDir } from "./control/protocol.ts";
 import { removeRunFile, writeRunFile } from "./control/runFile.ts";
 import { backendOf, describeBackend, openHomeStore } from "./homeStore.ts";
+import { startLmtp } from "./lmtp.ts";
 
 export interface DaemonOptions {
   paths: HomePaths;
@@ -28,12 +29,15 @@ export interface DaemonOptions {
   settings: Settings;
   /** Where IMAP listens; the caller has checked that it may (loopback, or TLS and consent). */
   imap: { host: string; port: number };
+  /** Where LMTP listens (loopback), when it does. */
+  lmtp?: { host: string; port: number };
   log: Log;
 }
 
 export interface Daemon {
   /** Where IMAP listens (port 0 asked for a free one: this is the one it got). */
   imap: { host: string; port: number; starttls: boolean };
+  lmtp?: { host: string; port: number };
   /** Stops everything, last started first, letting writes in flight finish; never rejects. */
   close(): Promise<void>;
 }
@@ -79,6 +83,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       log,
     });
     closers.push({ name: "IMAP server", close: () => imapServer.close() });
+    const lmtpServer = opts.lmtp
+      ? await startLmtp({ store, deliveryKeys, mover, user: settings.user!, ...opts.lmtp, log })
+      : undefined;
+    if (lmtpServer) closers.push({ name: "LMTP server", close: () => lmtpServer.close() });
     const imap = { ...imapServer.address, starttls: tls !== undefined };
     const startedAt = new Date().toISOString();
     const handlers = controlHandlers({
@@ -87,13 +95,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       spoolDir: spoolDir(paths),
       deliveryKeys,
       mover,
-      status: () => ({ pid: process.pid, startedAt, imap, backend }),
+      status: () => ({
+        pid: process.pid,
+        startedAt,
+        imap,
+        ...(lmtpServer ? { lmtp: lmtpServer.address } : {}),
+        backend,
+      }),
     });
     const control = await startControlServer(paths, handlers, log);
     closers.push({ name: "control socket", close: () => control.close() });
     await writeRunFile(paths.runFile, { pid: process.pid, startedAt, imap: imapServer.address });
     closers.push({ name: "run file", close: () => removeRunFile(paths.runFile) });
-    return { imap, close };
+    return { imap, ...(lmtpServer ? { lmtp: lmtpServer.address } : {}), close };
   } catch (err) {
     await close();
     throw err;

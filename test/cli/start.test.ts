@@ -54,26 +54,6 @@ describe("start refuses to listen off loopback unless asked in so many words", (
     assert.match(r.stderr, /without TLS/);
   });
 
-  test("--lmtp-port and the lmtpPort setting are refused (2) with deliver as the way in; doctor fails the setting", async () => {
-    const flag = await runCli(["start", "--imap-port", "0", "--lmtp-port", "2525"], { home: home.dir });
-    assert.equal(flag.code, 2, flag.stderr);
-    assert.match(flag.stderr, /--lmtp-port: this build has no LMTP server yet.*aerogramme-local deliver/);
-    assert.equal((await runCli(["config", "set", "lmtpPort", "2525"], { home: home.dir })).code, 0);
-    try {
-      const setting = await runCli(["start", "--imap-port", "0"], { home: home.dir });
-      assert.equal(setting.code, 2, setting.stderr);
-      assert.match(setting.stderr, /the lmtpPort setting: .*config set lmtpPort 0/);
-      const doctor = await runCli(["doctor", "--json"], { home: home.dir });
-      assert.equal(doctor.code, 1);
-      const lmtp = (JSON.parse(doctor.stdout) as { checks: { name: string; status: string }[] }).checks.find(
-        (c) => c.name === "LMTP port",
-      );
-      assert.equal(lmtp?.status, "fail", doctor.stdout);
-    } finally {
-      await runCli(["config", "set", "lmtpPort", "0"], { home: home.dir });
-    }
-  });
-
   test("without a terminal or --password-stdin, start on a fresh home says how to set up (6)", async () => {
     const fresh = await tempHome();
     try {

@@ -344,12 +344,14 @@ async function portChecks(settings: Settings, running: ServerStatus | null): Pro
     ),
   ];
   if (settings.lmtpPort)
-    checks.push({
-      name: "LMTP port",
-      status: "fail",
-      detail: `lmtpPort is ${settings.lmtpPort}, but this build has no LMTP server yet: \`start\` refuses to run`,
-      fix: "`aerogramme-local config set lmtpPort 0`, and deliver with `aerogramme-local deliver`",
-    });
+    checks.push(
+      await portCheck(
+        "LMTP port",
+        "127.0.0.1",
+        settings.lmtpPort,
+        running?.lmtp?.port === settings.lmtpPort ? running : null,
+      ),
+    );
   if (settings.tlsCert && settings.tlsKey)
     checks.push(await certificateCheck(settings.tlsCert, settings.tlsKey));
   return checks;

@@ -60,7 +60,6 @@ async function serve(
   const host = flags.bind ?? settings.imapHost;
   const imapPort = flags.imapPort ?? settings.imapPort;
   const lmtpPort = flags.lmtpPort ?? settings.lmtpPort;
-  if (lmtpPort) throw usageError(lmtpNotImplemented(flags.lmtpPort !== undefined));
   if (!isLoopback(host)) {
     if (!flags.allowRemote)
       throw usageError(
@@ -90,10 +89,16 @@ async function serve(
     paths: home.paths,
     settings,
     imap: { host, port: imapPort },
+    // LMTP is for the mail host on this computer: loopback only, whatever IMAP binds.
+    ...(lmtpPort ? { lmtp: { host: "127.0.0.1", port: lmtpPort } } : {}),
     log,
   }).catch(async (err: unknown) => {
-    const fromFlag = flags.imapPort !== undefined;
-    throw (await portRefusal(err, { what: "IMAP", port: imapPort, setting: "imapPort", fromFlag })) ?? err;
+    const lmtp =
+      lmtpPort !== 0 && (err as { port?: number } | null)?.port === lmtpPort && lmtpPort !== imapPort;
+    const use = lmtp
+      ? { what: "LMTP", port: lmtpPort, setting: "lmtpPort", fromFlag: flags.lmtpPort !== undefined }
+      : { what: "IMAP", port: imapPort, setting: "imapPort", fromFlag: flags.imapPort !== undefined };
+    throw (await portRefusal(err, use)) ?? err;
   });
   log(
     "info",
@@ -110,15 +115,11 @@ async function serve(
     );
     (firstRunDone.onTerminal ? process.stdout : process.stderr).write(text);
   }
+  if (daemon.lmtp)
+    process.stdout.write(`LMTP listening on ${hostPort(daemon.lmtp.host, daemon.lmtp.port)}\n`);
+  // Last: this line says the server is ready.
   process.stdout.write(`IMAP listening on ${hostPort(daemon.imap.host, daemon.imap.port)}\n`);
   return waitForStop(log, () => daemon.close());
-}
-
-/** No LMTP server is built yet: asking for one fails before anything starts, not silently later. */
-function lmtpNotImplemented(fromFlag: boolean): string {
-  const asked = fromFlag ? "--lmtp-port" : "the lmtpPort setting";
-  const undo = fromFlag ? "leave out --lmtp-port" : "`aerogramme-local config set lmtpPort 0`";
-  return `${asked}: this build has no LMTP server yet. Deliver with \`aerogramme-local deliver\` (one message on standard input) instead, and ${undo}.`;
 }
 
 /** Resolves with the exit code once a signal has stopped everything (a second signal forces it). */

@@ -63,6 +63,8 @@ export interface ServerStatus {
   pid: number;
   startedAt: string;
   imap: { host: string; port: number; starttls: boolean };
+  /** Where LMTP listens, when it does. */
+  lmtp?: { host: string; port: number };
   backend: string;
   storage: { reachable: boolean; detail: string };
   mailboxes?: { name: string; messages: number }[];
