@@ -36,6 +36,10 @@ export const EXIT = {
   portInUse: 12,
   /** `status`: the server does not run for this home (as `systemctl is-active` answers 3). */
   notRunning: 13,
+  /** `deliver`: the input is not a message (sysexits EX_DATAERR: a mail fetcher bounces it). */
+  dataErr: 65,
+  /** `deliver`: storage unreachable or too slow now (sysexits EX_TEMPFAIL: the fetcher keeps the mail and retries). */
+  tempFail: 75,
   /** Interrupted (Ctrl-C at a prompt). */
   interrupted: 130,
 } as const;

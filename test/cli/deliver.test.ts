@@ -1,6 +1,15 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { runCli, tempHome, withRunningServer, type RunningServer } from "./cliHarness.ts";
+import { join } from "node:path";
+import { writeCredentialsFile } from "../../src/config/credentialsFile.ts";
+import {
+  freePort,
+  runCli,
+  tempHome,
+  withRunningServer,
+  withSetUpHome,
+  type RunningServer,
+} from "./cliHarness.ts";
 import { imapflowClient } from "../support/imapflowClient.ts";
 
 const PASSWORD = "deliver test password";
@@ -42,6 +51,31 @@ describe("deliver without a server", () => {
   });
 });
 
+describe("deliver when storage does not answer", () => {
+  const home = withSetUpHome({ password: PASSWORD });
+
+  test("exit 75 (sysexits EX_TEMPFAIL), so a mail fetcher keeps the message and retries", async () => {
+    // The home now names a Garage that nothing serves: every request is refused.
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    for (const [key, value] of [
+      ["backend", "garage"],
+      ["s3Endpoint", closed],
+      ["k2vEndpoint", closed],
+      ["region", "garage"],
+      ["bucket", "mail"],
+      ["credentialsStore", "file"],
+    ])
+      assert.equal((await runCli(["config", "set", key!, value!], { home: home.dir })).code, 0);
+    await writeCredentialsFile(join(home.dir, "credentials.json"), {
+      accessKeyId: "GK1",
+      secretAccessKey: "s",
+    });
+    const r = await runCli(["deliver"], { home: home.dir, input: "Subject: x\n\nx\n", timeoutMs: 120_000 });
+    assert.equal(r.code, 75, r.stderr);
+    assert.match(r.stderr, /Nothing was delivered: try again later/);
+  });
+});
+
 describe("deliver, then start, then a client sees the mail", () => {
   // The first test delivers with no server running: it is started by the second.
   const home = withRunningServer({ password: PASSWORD, start: "manual" });
@@ -62,9 +96,13 @@ describe("deliver, then start, then a client sees the mail", () => {
     const parsed = JSON.parse(json.stdout) as { queued: string; filed: boolean; viaServer: boolean };
     assert.match(parsed.queued, /^incoming\/[0-9a-f]{28}$/);
     assert.deepEqual([parsed.filed, parsed.viaServer], [false, false]);
+    // sysexits EX_DATAERR (65): a mail fetcher bounces what is not a message.
     const empty = await runCli(["deliver"], { home: home.dir, input: "" });
-    assert.equal(empty.code, 2);
+    assert.equal(empty.code, 65);
     assert.match(empty.stderr, /standard input is empty/);
+    const headerless = await runCli(["deliver"], { home: home.dir, input: "just some words\n" });
+    assert.equal(headerless.code, 65);
+    assert.match(headerless.stderr, /not a message: it does not start with a header field/);
   });
 
   test("after start and a login, the queued mail is in INBOX (a missing mailbox falls back to INBOX), envelope line dropped", async () => {

@@ -11,10 +11,10 @@ import { join } from "node:path";
 import { DeliveryKeyFiles } from "../../config/deliveryKeyFiles.ts";
 import { ensurePrivateFolder } from "../../config/privateFolder.ts";
 import { loadSodium } from "../../crypto/sodium.ts";
-import { TooBig } from "../../errors.ts";
+import { AppError, TooBig } from "../../errors.ts";
 import { callControl } from "../control/controlClient.ts";
 import type { DeliverResult } from "../../daemon/control/protocol.ts";
-import { EXIT, usageError } from "../exitCodes.ts";
+import { CliError, EXIT } from "../exitCodes.ts";
 import { openHome, requireSetUp } from "../home.ts";
 import { spoolDir } from "../../daemon/control/protocol.ts";
 import { openHomeStore } from "../../daemon/homeStore.ts";
@@ -22,11 +22,31 @@ import { openHomeStore } from "../../daemon/homeStore.ts";
 /** Bigger than any mail a mail host would pass on, small enough to hold in memory. */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Exit codes a mail fetcher or an MTA's pipe understands (sysexits.h): 75 when storage cannot take
+ * the message now (the caller keeps it and tries again), 65 when the input is not a message.
+ */
 export async function run(flags: { mailbox: string; json?: boolean }): Promise<number> {
+  try {
+    return await deliver(flags);
+  } catch (err) {
+    if (err instanceof AppError && err.code === "UNAVAILABLE")
+      throw new CliError(`${err.message}. Nothing was delivered: try again later.`, EXIT.tempFail);
+    throw err;
+  }
+}
+
+async function deliver(flags: { mailbox: string; json?: boolean }): Promise<number> {
   const home = await openHome();
   const settings = requireSetUp(home);
   const raw = withoutEnvelopeLine(await readMessage(process.stdin));
-  if (raw.length === 0) throw usageError("standard input is empty: `deliver` reads one message from it");
+  if (raw.length === 0)
+    throw new CliError("standard input is empty: `deliver` reads one message from it", EXIT.dataErr);
+  if (!/^[\x21-\x39\x3b-\x7e]+:/.test(raw.subarray(0, 1000).toString("latin1")))
+    throw new CliError(
+      "standard input is not a message: it does not start with a header field (Name: value)",
+      EXIT.dataErr,
+    );
   const delivery = { mailbox: flags.mailbox, internalDate: Date.now(), raw };
   const incoming = await import("../../mail/incoming/index.ts");
   const deliveryKeys = new DeliveryKeyFiles(home.paths);
@@ -58,7 +78,8 @@ export async function run(flags: { mailbox: string; json?: boolean }): Promise<n
         op: "deliver",
         spool: name,
       })) as DeliverResult | null;
-      if (!answer) throw usageError("the running server stopped while delivering; run `deliver` again");
+      if (!answer)
+        throw new CliError("the running server stopped while delivering; run `deliver` again", EXIT.tempFail);
       result = { ...answer, viaServer: true };
     } finally {
       await rm(file, { force: true });
