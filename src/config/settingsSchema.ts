@@ -11,6 +11,8 @@ export type BackendName = (typeof BACKENDS)[number];
 export const CREDENTIAL_STORES = ["keychain", "file"] as const;
 export const CACHE_MODES = ["on", "off"] as const;
 export type CacheMode = (typeof CACHE_MODES)[number];
+export const CACHE_FILL_MODES = ["all", "meta", "off"] as const;
+export type CacheFillMode = (typeof CACHE_FILL_MODES)[number];
 export type CredentialStoreName = (typeof CREDENTIAL_STORES)[number];
 
 export interface Settings {
@@ -38,6 +40,8 @@ export interface Settings {
   cache: CacheMode;
   /** Bytes of cached message bodies kept at most. */
   cacheMaxBytes: number;
+  /** What the background fill after login copies into the local cache. */
+  cacheFill: CacheFillMode;
 }
 
 export type SettingKey = keyof Settings;
@@ -53,6 +57,7 @@ export const DEFAULT_SETTINGS: Pick<
   | "credentialsStore"
   | "cache"
   | "cacheMaxBytes"
+  | "cacheFill"
 > = {
   imapHost: "127.0.0.1",
   imapPort: 1143,
@@ -64,6 +69,7 @@ export const DEFAULT_SETTINGS: Pick<
   credentialsStore: "keychain",
   cache: "on",
   cacheMaxBytes: 1024 ** 3,
+  cacheFill: "all",
 };
 
 const endpoint = {
@@ -141,6 +147,12 @@ export const SETTINGS_SCHEMA = {
     type: "integer",
     minimum: 0,
     description: "bytes of message bodies the local cache keeps at most (0: none)",
+  },
+  cacheFill: {
+    type: "string",
+    enum: [...CACHE_FILL_MODES],
+    description:
+      "after login, copy into the local cache: all (meta, then bodies newest first up to cacheMaxBytes), meta (meta only) or off",
   },
 } as const;
 

@@ -12,6 +12,7 @@ import { NotFound } from "../errors.ts";
 import type { Log } from "../log.ts";
 import { accountExists } from "../mail/account.ts";
 import { AccountDirectory } from "../mail/accountDirectory.ts";
+import { CacheFill } from "../mail/cacheFill.ts";
 import { IncomingMover } from "../mail/incoming/index.ts";
 import { adoptAccount } from "../mail/incoming/deliveryKeys.ts";
 import { DeliveryKeyFiles } from "../config/deliveryKeyFiles.ts";
@@ -70,6 +71,25 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const mover = new IncomingMover(store, { log });
     closers.push({ name: "incoming mail mover", close: () => mover.close() });
     directory.onLogin((account, password) => void mover.startWith(account, password));
+    // The local cache is filled in the background from the first login on (the keys are needed
+    // to read each message's date and size); one fill per unlocked account.
+    let fill: { account: unknown; fill: CacheFill } | undefined;
+    const localCache = store.localCache;
+    if (localCache && settings.cacheFill !== "off") {
+      directory.onLogin((account) => {
+        if (fill?.account === account) return;
+        void fill?.fill.close();
+        fill = {
+          account,
+          fill: new CacheFill(account, localCache, {
+            mode: settings.cacheFill === "meta" ? "meta" : "all",
+            log,
+          }),
+        };
+        void fill.fill.start();
+      });
+      closers.push({ name: "local cache fill", close: async () => void (await fill?.fill.close()) });
+    }
     const imapServer = await startImapServer({
       ...opts.imap,
       ...(tls ? { tls } : {}),
@@ -87,7 +107,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       spoolDir: spoolDir(paths),
       deliveryKeys,
       mover,
-      status: () => ({ pid: process.pid, startedAt, imap, backend }),
+      status: () => ({
+        pid: process.pid,
+        startedAt,
+        imap,
+        backend,
+        ...(fill ? { cacheFill: fill.fill.status() } : {}),
+      }),
     });
     const control = await startControlServer(paths, handlers, log);
     closers.push({ name: "control socket", close: () => control.close() });

@@ -1,0 +1,29 @@
+/**
+ * Client work in flight (reads and writes of messages), so that background work (the cache fill)
+ * can step aside: it waits for a lull before each step. A lull is no client work for QUIET_MS; a
+ * client walking its message list sends its next command within a few milliseconds of an answer.
+ */
+const QUIET_MS = 50;
+
+export class ClientActivity {
+  private running = 0;
+  private lastEnd = -Infinity;
+
+  /** Counts `work` as client work until it settles; returns it unchanged. */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.running++;
+    return work.finally(() => {
+      this.running--;
+      this.lastEnd = performance.now();
+    });
+  }
+
+  get busy(): boolean {
+    return this.running > 0 || performance.now() - this.lastEnd < QUIET_MS;
+  }
+
+  /** Resolves at the next lull (at once when there is no client work), or when `signal` aborts. */
+  async lull(signal?: AbortSignal): Promise<void> {
+    while (this.busy && !signal?.aborted) await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+  }
+}
