@@ -70,7 +70,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // Delivered mail is filed from the first login on: only then is the secret key in memory.
     const mover = new IncomingMover(store, { log });
     closers.push({ name: "incoming mail mover", close: () => mover.close() });
-    directory.onLogin((account, password) => void mover.startWith(account, password));
+    directory.onLogin((account) => void mover.startWith(account));
     // The local cache is filled in the background from the first login on (the keys are needed
     // to read each message's date and size); one fill per unlocked account.
     let fill: { account: unknown; fill: CacheFill } | undefined;

@@ -173,6 +173,18 @@ export class Account {
     return this.keys.publicKey;
   }
 
+  /**
+   * A copy of the unlocked keys for the incoming mover of this process, which opens delivery boxes
+   * with the secret key; the caller wipes it (wipeKeys) when done. Saves a second Argon2id.
+   */
+  keysForDelivery(): UnlockedKeys {
+    return {
+      masterKey: Uint8Array.from(this.keys.masterKey),
+      publicKey: Uint8Array.from(this.keys.publicKey),
+      secretKey: Uint8Array.from(this.keys.secretKey),
+    };
+  }
+
   /** The key of one purpose of this account's records (deriveSubkey), e.g. the incoming queue's. */
   subkey(purpose: string): Uint8Array {
     return deriveSubkey(this.keys.masterKey, purpose);
