@@ -67,6 +67,8 @@ export class Mailbox {
       key: indexKey,
       path: `index/${id}`,
       machine: uidIndexMachine(uidvalidity),
+      // A client's SELECT gets the index before any checkpoint is written (issue 11).
+      checkpointAfterSync: true,
       ...(witness ? { witness } : {}),
     });
   }

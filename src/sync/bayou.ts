@@ -80,6 +80,12 @@ export interface BayouOptions<S, Op> {
   retentionMs?: number;
   /** Keeps this computer's mark of what it saw, and is told of refusals (rule 6). None: no checks. */
   witness?: SyncWitness;
+  /**
+   * A checkpoint that a sync calls for is built after the sync resolves (queued behind it), not
+   * before: the caller (a client's SELECT) has its state first. Its failure is then not the sync's;
+   * the next sync tries again. Default false: sync resolves once the checkpoint is done.
+   */
+  checkpointAfterSync?: boolean;
 }
 
 const WATCH = "watch";
@@ -113,6 +119,8 @@ export class Bayou<S, Op> {
   private version = 0;
   private lastCheckpointTry = Number.NEGATIVE_INFINITY;
   private loaded = false;
+  private closed = false;
+  private readonly checkpointAfterSync: boolean;
   /** The watch row's token at the last sync: unchanged means nothing was pushed since. */
   private syncedWatchToken: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -141,6 +149,7 @@ export class Bayou<S, Op> {
     this.retentionMs = opts.retentionMs ?? 600_000;
     this.state = opts.machine.empty();
     this.witness = opts.witness;
+    this.checkpointAfterSync = opts.checkpointAfterSync ?? false;
   }
 
   private opContext(ts: string) {
@@ -162,7 +171,12 @@ export class Bayou<S, Op> {
   sync(): Promise<boolean> {
     return this.exclusive(async () => {
       const changed = await this.syncNow(false);
-      await this.maybeCheckpoint();
+      if (!this.checkpointAfterSync) await this.maybeCheckpoint();
+      else if (!this.closed)
+        // Not awaited: queued behind this section. A failure only delays folding to a later sync.
+        void this.exclusive(() => (this.closed ? Promise.resolve() : this.maybeCheckpoint())).catch(
+          () => undefined,
+        );
       return changed;
     });
   }
@@ -546,6 +560,7 @@ export class Bayou<S, Op> {
   }
 
   close(): void {
+    this.closed = true;
     this.known.clear();
     this.firstSeen.clear();
   }
