@@ -64,7 +64,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // Each unlock pins the account's public key here, or checks it against the pin (issue 12).
     const directory = new AccountDirectory(store, settings.user!, {
       onUnlock: (account) => adoptAccount(deliveryKeys, account),
-      account: { marksDir: paths.marksDir, log },
+      account: { marksDir: paths.marksDir, snapshotsDir: paths.indexSnapshotsDir, log },
     });
     closers.push({ name: "accounts", close: () => directory.close() });
     // Delivered mail is filed from the first login on: only then is the secret key in memory.

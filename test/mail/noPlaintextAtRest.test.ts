@@ -121,7 +121,7 @@ test("200 messages, mailboxes and flags leave no readable word anywhere under th
   console.log(`# scanned ${files} files, ${bytes} bytes, for ${WORDS.length} words in 8 encodings`);
 });
 
-test("a second computer's local cache folder, filled in the background, holds no readable word", async () => {
+test("a second computer's local cache folder (filled in the background, index snapshots) holds no readable word", async () => {
   const remoteDir = join(dir, "remote");
   const cacheDir = join(dir, "cache");
   const seeded = await openEmbeddedStore(remoteDir);
@@ -145,7 +145,8 @@ test("a second computer's local cache folder, filled in the background, holds no
     CACHEABLE,
   );
   try {
-    const b = await openAccount(store, "correct horse");
+    // The index snapshots live in the cache folder too (`<cacheDir>/index`).
+    const b = await openAccount(store, "correct horse", { snapshotsDir: join(cacheDir, "index") });
     const fill = new CacheFill(b, store.localCache);
     await fill.start();
     assert.equal(fill.status().bodiesCached, 60, "every body is in the cache");
@@ -155,6 +156,8 @@ test("a second computer's local cache folder, filled in the background, holds no
   } finally {
     await store.close();
   }
+  const snapshotFiles = (await filesUnder(join(cacheDir, "index"))).filter((f) => f.endsWith(".snap"));
+  assert.equal(snapshotFiles.length, 2, "one index snapshot per mailbox");
   const { files, bytes, findings } = await scanFolder(cacheDir);
   assert.ok(files > 3 && bytes > 60 * 500, `scanned ${files} files, ${bytes} bytes`);
   assert.deepEqual(findings, [], "no word readable in the cache folder");
