@@ -15,6 +15,7 @@
  * every few minutes (another computer's expunges and new mail). Everything it writes is what the
  * store already writes on a read: sealed objects, copied as the remote holds them.
  */
+import { setTimeout as delay } from "node:timers/promises";
 import type { Log } from "../log.ts";
 import type { LocalCache } from "../storage/types.ts";
 import type { Account } from "./account.ts";
@@ -63,6 +64,11 @@ export interface CacheFillOptions {
 }
 
 const META_BATCH = 500;
+/**
+ * A pass starts after this long without client work: a client's first sync (LIST, SELECT, flags,
+ * headers, the newest bodies) is a stream of commands a few milliseconds apart, and it comes first.
+ */
+const START_QUIET_MS = 500;
 /** Bodies fetched between two waits for the cache's writes (it drops copies beyond 64 MiB queued). */
 const SETTLE_EVERY = 32;
 
@@ -154,6 +160,10 @@ export class CacheFill {
     delete p.error;
     delete p.etaSeconds;
     try {
+      // A login is followed by the client's first commands: give them the time to begin.
+      await delay(START_QUIET_MS, undefined, { signal: this.abort.signal }).catch(() => undefined);
+      await this.account.messages.activity.lull(this.abort.signal, START_QUIET_MS);
+      if (this.stopped) return;
       p.state = "listing";
       const live = await this.liveIds();
       if (this.stopped) return;

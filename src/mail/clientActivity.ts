@@ -18,12 +18,17 @@ export class ClientActivity {
     });
   }
 
-  get busy(): boolean {
-    return this.running > 0 || performance.now() - this.lastEnd < QUIET_MS;
+  /** Whether client work ran in the last `quietMs`. */
+  busy(quietMs = QUIET_MS): boolean {
+    return this.running > 0 || performance.now() - this.lastEnd < quietMs;
   }
 
-  /** Resolves at the next lull (at once when there is no client work), or when `signal` aborts. */
-  async lull(signal?: AbortSignal): Promise<void> {
-    while (this.busy && !signal?.aborted) await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+  /**
+   * Resolves at the next lull, no client work for `quietMs` (at once when there was none), or when
+   * `signal` aborts.
+   */
+  async lull(signal?: AbortSignal, quietMs = QUIET_MS): Promise<void> {
+    while (this.busy(quietMs) && !signal?.aborted)
+      await new Promise((resolve) => setTimeout(resolve, Math.min(quietMs, 100)));
   }
 }

@@ -90,7 +90,8 @@ export class Mailbox {
 
   /** Pulls other computers' ops; tells local listeners when something changed. */
   async sync(): Promise<boolean> {
-    const changed = await this.bayou.sync();
+    // A client's SELECT, NOOP or IDLE: background work (the cache fill) waits for it too.
+    const changed = await this.messages.activity.track(this.bayou.sync());
     if (changed) this.events.emit("change");
     return changed;
   }
