@@ -187,6 +187,12 @@ export class CacheFill {
       p.state = "failed";
       p.error = err instanceof Error ? err.message : String(err);
       this.options.log?.("warn", `local cache fill: ${p.error}; trying again later`);
+    } finally {
+      if (!this.cache.usable && !this.abort.signal.aborted) {
+        // The cache logged why it stopped; until a restart there is nothing to fill.
+        p.state = "failed";
+        p.error = "the local cache stopped working (see the log); running without it until restart";
+      }
     }
   }
 

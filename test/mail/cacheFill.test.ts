@@ -203,3 +203,19 @@ test("the fill waits while a client's read is in flight, then finishes", async (
     await c.close();
   }
 });
+
+test("a cache that stops working ends the fill as failed, with the reason in its status", async () => {
+  const c = await twoComputers(3);
+  try {
+    const { store, b } = await c.open();
+    await store.close(); // closes the cache (and the remote): the cache is no longer usable
+    const fill = new CacheFill(b, store.localCache);
+    await fill.start();
+    const s = fill.status();
+    assert.equal(s.state, "failed");
+    assert.match(s.error ?? "", /stopped working/);
+    await fill.close();
+  } finally {
+    await c.close();
+  }
+});
