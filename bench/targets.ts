@@ -9,6 +9,8 @@
  *                 holds what `import` wrote on this computer (warm)
  *   garage-delay-cold  the same with the local cache deleted before the session: a second computer
  *                 meeting the mailbox for the first time
+ *   garage-rtt100 a host on another continent: 50 ms each way (100 ms round trip), cache warm
+ *   garage-rtt100-cold  the same with the local cache deleted before the session
  */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -45,7 +47,15 @@ export interface Target {
   stop(): Promise<void>;
 }
 
-export const targetNames = ["dovecot", "embedded", "garage", "garage-delay", "garage-delay-cold"] as const;
+export const targetNames = [
+  "dovecot",
+  "embedded",
+  "garage",
+  "garage-delay",
+  "garage-delay-cold",
+  "garage-rtt100",
+  "garage-rtt100-cold",
+] as const;
 export type TargetName = (typeof targetNames)[number];
 
 function dovecotTarget(): Target {
@@ -178,5 +188,9 @@ export function makeTarget(name: TargetName): Target {
       return garageTarget("garage-delay", 20);
     case "garage-delay-cold":
       return garageTarget("garage-delay-cold", 20, true);
+    case "garage-rtt100":
+      return garageTarget("garage-rtt100", 50);
+    case "garage-rtt100-cold":
+      return garageTarget("garage-rtt100-cold", 50, true);
   }
 }

@@ -11,6 +11,8 @@ export type BackendName = (typeof BACKENDS)[number];
 export const CREDENTIAL_STORES = ["keychain", "file"] as const;
 export const CACHE_MODES = ["on", "off"] as const;
 export type CacheMode = (typeof CACHE_MODES)[number];
+export const CACHE_FILL_MODES = ["all", "meta", "off"] as const;
+export type CacheFillMode = (typeof CACHE_FILL_MODES)[number];
 export type CredentialStoreName = (typeof CREDENTIAL_STORES)[number];
 
 export interface Settings {
@@ -40,6 +42,8 @@ export interface Settings {
   cache: CacheMode;
   /** Bytes of cached message bodies kept at most. */
   cacheMaxBytes: number;
+  /** What the background fill after login copies into the local cache. */
+  cacheFill: CacheFillMode;
 }
 
 export type SettingKey = keyof Settings;
@@ -55,6 +59,7 @@ export const DEFAULT_SETTINGS: Pick<
   | "credentialsStore"
   | "cache"
   | "cacheMaxBytes"
+  | "cacheFill"
 > = {
   imapHost: "127.0.0.1",
   imapPort: 1143,
@@ -66,6 +71,7 @@ export const DEFAULT_SETTINGS: Pick<
   credentialsStore: "keychain",
   cache: "on",
   cacheMaxBytes: 1024 ** 3,
+  cacheFill: "all",
 };
 
 const endpoint = {
@@ -154,6 +160,12 @@ export const SETTINGS_SCHEMA = {
     type: "integer",
     minimum: 0,
     description: "bytes of message bodies the local cache keeps at most (0: none)",
+  },
+  cacheFill: {
+    type: "string",
+    enum: [...CACHE_FILL_MODES],
+    description:
+      "after login, copy into the local cache: all (meta, then bodies newest first up to cacheMaxBytes), meta (meta only) or off",
   },
 } as const;
 

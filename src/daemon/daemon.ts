@@ -12,6 +12,7 @@ import { NotFound } from "../errors.ts";
 import type { Log } from "../log.ts";
 import { accountExists } from "../mail/account.ts";
 import { AccountDirectory } from "../mail/accountDirectory.ts";
+import { CacheFill } from "../mail/cacheFill.ts";
 import { IncomingMover } from "../mail/incoming/index.ts";
 import { adoptAccount } from "../mail/incoming/deliveryKeys.ts";
 import { DeliveryKeyFiles } from "../config/deliveryKeyFiles.ts";
@@ -67,13 +68,32 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // Each unlock pins the account's public key here, or checks it against the pin (issue 12).
     const directory = new AccountDirectory(store, settings.user!, {
       onUnlock: (account) => adoptAccount(deliveryKeys, account),
-      account: { marksDir: paths.marksDir, log },
+      account: { marksDir: paths.marksDir, snapshotsDir: paths.indexSnapshotsDir, log },
     });
     closers.push({ name: "accounts", close: () => directory.close() });
     // Delivered mail is filed from the first login on: only then is the secret key in memory.
     const mover = new IncomingMover(store, { log });
     closers.push({ name: "incoming mail mover", close: () => mover.close() });
-    directory.onLogin((account, password) => void mover.startWith(account, password));
+    directory.onLogin((account) => void mover.startWith(account));
+    // The local cache is filled in the background from the first login on (the keys are needed
+    // to read each message's date and size); one fill per unlocked account.
+    let fill: { account: unknown; fill: CacheFill } | undefined;
+    const localCache = store.localCache;
+    if (localCache && settings.cacheFill !== "off") {
+      directory.onLogin((account) => {
+        if (fill?.account === account) return;
+        void fill?.fill.close();
+        fill = {
+          account,
+          fill: new CacheFill(account, localCache, {
+            mode: settings.cacheFill === "meta" ? "meta" : "all",
+            log,
+          }),
+        };
+        void fill.fill.start();
+      });
+      closers.push({ name: "local cache fill", close: async () => void (await fill?.fill.close()) });
+    }
     const imapServer = await startImapServer({
       ...opts.imap,
       ...(tls ? { tls } : {}),
@@ -101,6 +121,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         imap,
         ...(lmtpServer ? { lmtp: lmtpServer.address } : {}),
         backend,
+        ...(fill ? { cacheFill: fill.fill.status() } : {}),
       }),
     });
     const control = await startControlServer(paths, handlers, log);

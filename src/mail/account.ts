@@ -36,6 +36,8 @@ import { MailboxListStore } from "./mailboxListStore.ts";
 import { openMarkBook, type MarkBook } from "./localMarks.ts";
 import { Mailbox } from "./mailbox.ts";
 import { MarkWitness } from "./markWitness.ts";
+import { indexSnapshots } from "./indexSnapshots.ts";
+import type { SnapshotKeeper } from "../sync/index.ts";
 import { MessageStore } from "./messageStore.ts";
 import { FiledDeliveries, FILED_SUBKEY } from "./incoming/filedDeliveries.ts";
 
@@ -61,6 +63,11 @@ export interface AccountOptions {
   marksDir?: string;
   /** Where refusals are logged (default: stderr, from "info" up). */
   log?: Log;
+  /**
+   * The folder of this computer's sealed snapshots of mailbox indexes (indexSnapshots.ts), so the
+   * first SELECT of a run need not replay every op row; without it, every run replays them.
+   */
+  snapshotsDir?: string;
 }
 
 export async function createAccount(
@@ -143,6 +150,7 @@ export class Account {
   private readonly witness: MarkWitness;
   /** This computer's marks of what storage held, for the indexes, the list and the filed record. */
   private readonly marks: MarkBook;
+  private readonly snapshots: SnapshotKeeper | undefined;
   private readonly open = new Map<string, Promise<Mailbox>>();
   private closed = false;
 
@@ -160,6 +168,7 @@ export class Account {
     this.messages = new MessageStore(store, deriveSubkey(keys.masterKey, "message-meta"));
     this.indexKey = deriveSubkey(keys.masterKey, "uid-index");
     this.witness = new MarkWitness(marks, (path) => this.deleted(path));
+    this.snapshots = options.snapshotsDir ? indexSnapshots(options.snapshotsDir, keys.masterKey) : undefined;
   }
 
   /** Whether the mailbox whose index lives at `path` was deleted: no live name holds its id. */
@@ -171,6 +180,18 @@ export class Account {
 
   get publicKey(): Uint8Array {
     return this.keys.publicKey;
+  }
+
+  /**
+   * A copy of the unlocked keys for the incoming mover of this process, which opens delivery boxes
+   * with the secret key; the caller wipes it (wipeKeys) when done. Saves a second Argon2id.
+   */
+  keysForDelivery(): UnlockedKeys {
+    return {
+      masterKey: Uint8Array.from(this.keys.masterKey),
+      publicKey: Uint8Array.from(this.keys.publicKey),
+      secretKey: Uint8Array.from(this.keys.secretKey),
+    };
   }
 
   /** The key of one purpose of this account's records (deriveSubkey), e.g. the incoming queue's. */
@@ -208,6 +229,7 @@ export class Account {
           this.messages,
           (ids, except) => this.heldElsewhere(ids, except),
           this.witness,
+          this.snapshots,
         );
         await mbx.sync();
         return mbx;
@@ -271,7 +293,12 @@ export class Account {
     if (this.closed) return;
     this.closed = true;
     // A mailbox that failed to open gave its error to whoever opened it; there is nothing to close.
-    for (const opening of this.open.values()) (await opening.catch(() => undefined))?.close();
+    for (const opening of this.open.values()) {
+      const mbx = await opening.catch(() => undefined);
+      // A snapshot that cannot be written only makes the next start replay more rows.
+      await mbx?.flushSnapshot().catch(() => undefined);
+      mbx?.close();
+    }
     this.open.clear();
     wipeKeys(this.keys);
   }

@@ -5,7 +5,7 @@
  * `waitForChange()` (the watch row).
  */
 import { EventEmitter } from "node:events";
-import { Bayou, type StateMachine, type SyncWitness } from "../sync/index.ts";
+import { Bayou, type SnapshotKeeper, type StateMachine, type SyncWitness } from "../sync/index.ts";
 import {
   applyUidOp,
   decodeUidOp,
@@ -60,6 +60,8 @@ export class Mailbox {
       Promise.resolve(new Set()),
     /** What this computer saw of the index before: a read that went back is refused (DESIGN.md §6). */
     witness?: SyncWitness,
+    /** This computer's snapshots of the index between runs (a faster first SELECT). */
+    snapshots?: SnapshotKeeper,
   ) {
     this.events.setMaxListeners(0);
     this.bayou = new Bayou({
@@ -67,7 +69,10 @@ export class Mailbox {
       key: indexKey,
       path: `index/${id}`,
       machine: uidIndexMachine(uidvalidity),
+      // A client's SELECT gets the index before any checkpoint is written (issue 11).
+      checkpointAfterSync: true,
       ...(witness ? { witness } : {}),
+      ...(snapshots ? { snapshots } : {}),
     });
   }
 
@@ -85,7 +90,8 @@ export class Mailbox {
 
   /** Pulls other computers' ops; tells local listeners when something changed. */
   async sync(): Promise<boolean> {
-    const changed = await this.bayou.sync();
+    // A client's SELECT, NOOP or IDLE: background work (the cache fill) waits for it too.
+    const changed = await this.messages.activity.track(this.bayou.sync());
     if (changed) this.events.emit("change");
     return changed;
   }
@@ -180,6 +186,11 @@ export class Mailbox {
       await this.deleteContent([...this.index.byId.keys()]);
       await this.bayou.destroy();
     });
+  }
+
+  /** Saves this computer's snapshot of the index if it moved since the last one (before close). */
+  flushSnapshot(): Promise<void> {
+    return this.bayou.flushSnapshot();
   }
 
   close(): void {

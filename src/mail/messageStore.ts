@@ -20,6 +20,7 @@ import {
 import { NotFound, Tampered } from "../errors.ts";
 import { indexMessageBytes, toCrlfBytes } from "../mime/index.ts";
 import type { Store } from "../storage/types.ts";
+import { ClientActivity } from "./clientActivity.ts";
 import { newMailId } from "./ids.ts";
 import { bodyBlobKey, META_PK } from "./messageLayout.ts";
 import { decodeMeta, encodeMeta, type MessageMeta } from "./metaCodec.ts";
@@ -58,7 +59,15 @@ class MetaCache {
   }
 }
 
+/** What the cache fill needs of a message: its date (newest first) and its body's stored size. */
+export interface MessageFacts {
+  internalDate: number;
+  sealedBytes: number;
+}
+
 export class MessageStore {
+  /** Reads and writes for clients (the cache fill waits for a lull in them). */
+  readonly activity = new ClientActivity();
   private readonly cache = new MetaCache(2000);
   /** Batched meta reads in flight, by message id (see prefetchMeta). */
   private readonly reading = new Map<string, Promise<Map<string, MessageMeta>>>();
@@ -69,7 +78,14 @@ export class MessageStore {
   ) {}
 
   /** Seals and stores a message; durable when it resolves. */
-  async add(original: Uint8Array, internalDate: number): Promise<{ mailId: string; meta: MessageMeta }> {
+  add(original: Uint8Array, internalDate: number): Promise<{ mailId: string; meta: MessageMeta }> {
+    return this.activity.track(this.addNow(original, internalDate));
+  }
+
+  private async addNow(
+    original: Uint8Array,
+    internalDate: number,
+  ): Promise<{ mailId: string; meta: MessageMeta }> {
     const mailId = newMailId();
     // Stored with CRLF line ends, as Dovecot serves them: offsets, sizes and sections then agree.
     const raw = toCrlfBytes(original);
@@ -102,7 +118,11 @@ export class MessageStore {
   }
 
   /** Meta of many messages with one batched read for those not cached; missing ones are left out. */
-  async getMeta(mailIds: string[]): Promise<Map<string, MessageMeta>> {
+  getMeta(mailIds: string[]): Promise<Map<string, MessageMeta>> {
+    return this.activity.track(this.getMetaNow(mailIds));
+  }
+
+  private async getMetaNow(mailIds: string[]): Promise<Map<string, MessageMeta>> {
     const out = new Map<string, MessageMeta>();
     const missing: string[] = [];
     const reads = new Set<Promise<Map<string, MessageMeta>>>();
@@ -139,6 +159,24 @@ export class MessageStore {
     return wanted.length > 0;
   }
 
+  /**
+   * Date and body size of messages, read through the store in one batch (a local cache in front of
+   * it keeps the rows) but neither kept in the meta cache nor counted as client work: the
+   * background cache fill's read. Missing ones are left out.
+   */
+  async factsOf(ids: string[]): Promise<Map<string, MessageFacts>> {
+    const found = new Map<string, MessageFacts>();
+    const rows = await this.store.rows.readBatch(ids.map((sk) => ({ pk: META_PK, sk })));
+    rows.forEach((row, j) => {
+      const id = ids[j]!;
+      const value = row?.values[0];
+      if (!value) return;
+      const meta = this.cache.peek(id) ?? decodeMeta(open(this.metaKey, value, metaContext(id)));
+      found.set(id, { internalDate: meta.internalDate, sealedBytes: sealedSize(meta.physicalSize) });
+    });
+    return found;
+  }
+
   /** One batched read; the results also go to the cache. */
   private readMeta(ids: string[]): Promise<Map<string, MessageMeta>> {
     const read = (async () => {
@@ -167,7 +205,11 @@ export class MessageStore {
   }
 
   /** The whole raw message. */
-  async body(meta: MessageMeta): Promise<Uint8Array> {
+  body(meta: MessageMeta): Promise<Uint8Array> {
+    return this.activity.track(this.bodyNow(meta));
+  }
+
+  private async bodyNow(meta: MessageMeta): Promise<Uint8Array> {
     const sealed = await this.store.blobs.get(meta.blob);
     if (!sealed) throw new NotFound(`the body of a message is missing from storage (${meta.blob})`);
     return openStream(Buffer.from(meta.key, "base64"), sealed, bodyContext(meta.sealedFor));
@@ -179,7 +221,11 @@ export class MessageStore {
    * ranged GET when the range starts near the beginning (one round trip to a remote host, not two),
    * and in two parallel GETs otherwise.
    */
-  async bodyRange(meta: MessageMeta, offset: number, length: number): Promise<Uint8Array> {
+  bodyRange(meta: MessageMeta, offset: number, length: number): Promise<Uint8Array> {
+    return this.activity.track(this.bodyRangeNow(meta, offset, length));
+  }
+
+  private async bodyRangeNow(meta: MessageMeta, offset: number, length: number): Promise<Uint8Array> {
     const total = meta.physicalSize;
     const start = Math.min(offset, total);
     const len = Math.max(0, Math.min(length, total - start));

@@ -111,4 +111,30 @@ export interface Store {
   rows: RowStore;
   /** Releases locks, sockets and timers. */
   close(): Promise<void>;
+  /** Set when a local cache stands in front of a remote store (storage/cache/). */
+  readonly localCache?: LocalCache;
+}
+
+/**
+ * What a caller may ask of the local cache in front of a remote store: what it holds, and to drop
+ * copies of objects that are gone elsewhere. Reads through the store fill it; this fills nothing.
+ */
+export interface LocalCache {
+  /** False once the cache failed or was closed (everything then goes to the remote). */
+  readonly usable: boolean;
+  /** Bytes of cached blobs, and the most it keeps (least recently used out first). */
+  readonly blobBytes: number;
+  readonly maxBlobBytes: number;
+  /** Whether a read of this blob would be served locally (no I/O). */
+  hasBlob(key: string): boolean;
+  /** Every cached blob's key, least recently used first. */
+  blobKeys(): string[];
+  /** Sort keys of the cached rows of partition `pk` (one local listing, in pages). */
+  rowKeys(pk: string): Promise<string[]>;
+  /** Marks these cached blobs as used, in this order (the last is the most recently used). */
+  rank(keys: readonly string[]): void;
+  /** Drops local copies (the remote is not touched); resolves once they are gone. */
+  forget(rows: readonly { pk: string; sk: string }[], blobs: readonly string[]): Promise<void>;
+  /** Resolves once every copy started so far is in the cache (or was dropped). */
+  settle(): Promise<void>;
 }

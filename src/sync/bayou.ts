@@ -56,6 +56,7 @@ import { findRegression } from "./rollbackCheck.ts";
 import type { StateMachine } from "./stateMachine.ts";
 import { isTimestamp, newTimestamp, timestampAt } from "./timestamp.ts";
 import type { SyncMark, SyncWitness } from "./witness.ts";
+import { decodeSnapshot, encodeSnapshot, snapshotFits, type SnapshotKeeper } from "./localSnapshot.ts";
 
 export interface BayouOptions<S, Op> {
   store: Store;
@@ -80,6 +81,17 @@ export interface BayouOptions<S, Op> {
   retentionMs?: number;
   /** Keeps this computer's mark of what it saw, and is told of refusals (rule 6). None: no checks. */
   witness?: SyncWitness;
+  /**
+   * A checkpoint that a sync calls for is built after the sync resolves (queued behind it), not
+   * before: the caller (a client's SELECT) has its state first. Its failure is then not the sync's;
+   * the next sync tries again. Default false: sync resolves once the checkpoint is done.
+   */
+  checkpointAfterSync?: boolean;
+  /**
+   * Keeps a snapshot of the state on this computer (localSnapshot.ts): the first sync of a run
+   * starts from it when it still fits what storage holds, instead of replaying every unfolded row.
+   */
+  snapshots?: SnapshotKeeper;
 }
 
 const WATCH = "watch";
@@ -87,6 +99,10 @@ const WATCH_VALUE_BYTES = 8;
 const OP_END = "g"; // every ts is lower-case hex, so all sort before "g"; "watch" after it
 const KEEP_CHECKPOINTS = 3;
 const LOAD_ATTEMPTS = 5;
+/** A snapshot is saved (after a sync, queued behind it) once this many rows were applied since. */
+const SNAPSHOT_AFTER_ROWS = 10;
+/** ...and at most this often (ms on the `elapsed` clock); close() saves what is left. */
+const SNAPSHOT_EVERY_MS = 30_000;
 
 export class Bayou<S, Op> {
   state: S;
@@ -105,7 +121,7 @@ export class Bayou<S, Op> {
    * the base folds the row (its ops are never applied again, so they are not kept: 100,000 decoded
    * adds right after an import are ~10 MB). Should a newer base not fold it, the next read decodes it.
    */
-  private known = new Map<string, Op[] | null>();
+  private known = new Map<string, Op[] | RowEntry | null>();
   /** When (the `elapsed` clock) each known row was first seen: rule 5. */
   private readonly firstSeen = new Map<string, number>();
   private lastApplied: string | undefined;
@@ -113,6 +129,12 @@ export class Bayou<S, Op> {
   private version = 0;
   private lastCheckpointTry = Number.NEGATIVE_INFINITY;
   private loaded = false;
+  private closed = false;
+  private readonly checkpointAfterSync: boolean;
+  private readonly snapshots: SnapshotKeeper | undefined;
+  /** Rows applied since the last snapshot was saved (or since the start, without one). */
+  private rowsSinceSnapshot = 0;
+  private lastSnapshotAt = Number.NEGATIVE_INFINITY;
   /** The watch row's token at the last sync: unchanged means nothing was pushed since. */
   private syncedWatchToken: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -141,6 +163,8 @@ export class Bayou<S, Op> {
     this.retentionMs = opts.retentionMs ?? 600_000;
     this.state = opts.machine.empty();
     this.witness = opts.witness;
+    this.checkpointAfterSync = opts.checkpointAfterSync ?? false;
+    this.snapshots = opts.snapshots;
   }
 
   private opContext(ts: string) {
@@ -162,7 +186,18 @@ export class Bayou<S, Op> {
   sync(): Promise<boolean> {
     return this.exclusive(async () => {
       const changed = await this.syncNow(false);
-      await this.maybeCheckpoint();
+      if (
+        this.snapshots &&
+        this.rowsSinceSnapshot >= SNAPSHOT_AFTER_ROWS &&
+        this.elapsed() - this.lastSnapshotAt >= SNAPSHOT_EVERY_MS
+      )
+        void this.exclusive(() => this.saveSnapshot()).catch(() => undefined);
+      if (!this.checkpointAfterSync) await this.maybeCheckpoint();
+      else if (!this.closed)
+        // Not awaited: queued behind this section. A failure only delays folding to a later sync.
+        void this.exclusive(() => (this.closed ? Promise.resolve() : this.maybeCheckpoint())).catch(
+          () => undefined,
+        );
       return changed;
     });
   }
@@ -209,7 +244,7 @@ export class Bayou<S, Op> {
     const base = await this.loadNewestCheckpoint();
     await this.verify(rows, base);
     await this.record(this.markOf(rows.keys(), base));
-    this.integrate(rows, base);
+    if (this.loaded || !(await this.fromSnapshot(rows, base))) this.integrate(rows, base);
     this.loaded = true;
     this.syncedWatchToken = watchToken;
     return this.version !== before;
@@ -323,20 +358,24 @@ export class Bayou<S, Op> {
   /** Adopts `rows` and `base` as what storage holds, applying or rebuilding as rule 2 says. */
   private integrate(rows: Map<string, Op[] | RowEntry>, base: Checkpoint | undefined): void {
     // Decode first: a row that does not open throws before anything changes.
-    const known = new Map<string, Op[] | null>();
+    // A row a snapshot held stays undecoded (the same entry as in `known`) unless a rebuild needs it.
+    const known = new Map<string, Op[] | RowEntry | null>();
     for (const [ts, v] of rows) {
-      known.set(ts, this.isFolded(ts, base) ? null : Array.isArray(v) ? v : this.decodeRow(v));
+      const lazy = !Array.isArray(v) && this.known.get(ts) === v;
+      known.set(ts, this.isFolded(ts, base) ? null : Array.isArray(v) || lazy ? v : this.decodeRow(v));
     }
     const baseChanged = base?.key !== this.base?.key;
     const vanished = [...this.known.keys()].some((ts) => !rows.has(ts) && !this.isFolded(ts, base));
     const fresh = [...rows.keys()].filter((ts) => !this.known.has(ts) && !this.isFolded(ts, base)).sort();
+    const inOrder = this.lastApplied === undefined || fresh.length === 0 || fresh[0]! > this.lastApplied;
+    const rebuilding = baseChanged || vanished || !inOrder;
+    if (rebuilding) for (const [ts, v] of known) if (v && !Array.isArray(v)) known.set(ts, this.decodeRow(v));
     const now = this.elapsed();
     for (const ts of rows.keys()) if (!this.firstSeen.has(ts)) this.firstSeen.set(ts, now);
     for (const ts of this.firstSeen.keys()) if (!rows.has(ts)) this.firstSeen.delete(ts);
     this.known = known;
     this.base = base;
-    const inOrder = this.lastApplied === undefined || fresh.length === 0 || fresh[0]! > this.lastApplied;
-    if (baseChanged || vanished || !inOrder) this.rebuild();
+    if (rebuilding) this.rebuild();
     else for (const ts of fresh) this.applyRow(ts);
   }
 
@@ -352,11 +391,81 @@ export class Bayou<S, Op> {
     return [...this.known.keys()].filter((ts) => !this.isFolded(ts)).sort();
   }
 
+  /** The ops of a known row, decoding (once) a row a snapshot held. */
+  private opsOf(ts: string): Op[] | null | undefined {
+    const v = this.known.get(ts);
+    if (v === undefined || v === null || Array.isArray(v)) return v;
+    const ops = this.decodeRow(v);
+    this.known.set(ts, ops);
+    return ops;
+  }
+
+  /**
+   * First sync of a run: starts from this computer's snapshot when it is the base plus the oldest
+   * unfolded rows (localSnapshot.ts); those rows are then not decoded. False when it does not fit.
+   */
+  private async fromSnapshot(
+    rows: Map<string, Op[] | RowEntry>,
+    base: Checkpoint | undefined,
+  ): Promise<boolean> {
+    if (!this.snapshots) return false;
+    const bytes = await this.snapshots.load(this.path).catch(() => undefined);
+    const snapshot = bytes ? decodeSnapshot(bytes) : undefined;
+    if (!snapshot) return false;
+    const unfolded = [...rows.keys()].filter((ts) => !this.isFolded(ts, base)).sort();
+    if (!snapshotFits(snapshot, base?.key ?? null, unfolded)) return false;
+    let state: S;
+    try {
+      state = this.machine.decodeState(snapshot.state);
+    } catch {
+      return false; // written by another version, or damaged: replay instead
+    }
+    const held = new Set(snapshot.applied);
+    // The rows it does not hold are decoded first: one that does not open throws before anything changes.
+    const known = new Map<string, Op[] | RowEntry | null>();
+    for (const [ts, v] of rows)
+      known.set(
+        ts,
+        this.isFolded(ts, base) ? null : held.has(ts) || Array.isArray(v) ? v : this.decodeRow(v),
+      );
+    const now = this.elapsed();
+    for (const ts of rows.keys()) if (!this.firstSeen.has(ts)) this.firstSeen.set(ts, now);
+    this.known = known;
+    this.base = base;
+    this.state = state;
+    this.lastApplied = snapshot.applied[snapshot.applied.length - 1];
+    this.version += 1;
+    this.rowsSinceSnapshot = 0;
+    this.lastSnapshotAt = now;
+    for (const ts of unfolded) if (!held.has(ts)) this.applyRow(ts);
+    return true;
+  }
+
+  /** Keeps the current state as this computer's snapshot; a failure only costs the next start time. */
+  private async saveSnapshot(): Promise<void> {
+    if (!this.snapshots || this.closed || !this.loaded || this.refusal) return;
+    const bytes = encodeSnapshot({
+      baseKey: this.base?.key ?? null,
+      applied: this.unfolded(),
+      state: this.machine.encodeState(this.state),
+    });
+    this.rowsSinceSnapshot = 0;
+    this.lastSnapshotAt = this.elapsed();
+    await this.snapshots.save(this.path, bytes);
+  }
+
+  /** Saves a snapshot if rows were applied since the last one (at the end of a run). */
+  flushSnapshot(): Promise<void> {
+    if (!this.snapshots || this.rowsSinceSnapshot === 0) return Promise.resolve();
+    return this.exclusive(() => this.saveSnapshot());
+  }
+
   private applyRow(ts: string): void {
-    const ops = this.known.get(ts);
+    const ops = this.opsOf(ts);
     if (ops === null) throw new Error(`bayou: row ${ts} is folded by the base, its ops are not kept`);
     for (const op of ops ?? []) this.state = this.machine.apply(this.state, op);
     this.lastApplied = ts;
+    this.rowsSinceSnapshot += 1;
     this.version += 1;
   }
 
@@ -453,8 +562,7 @@ export class Bayou<S, Op> {
           ? this.machine.decodeState(base.encoded)
           : this.machine.empty();
       if (!foldsAll) {
-        for (const ts of fold)
-          for (const op of this.known.get(ts) ?? []) state = this.machine.apply(state, op);
+        for (const ts of fold) for (const op of this.opsOf(ts) ?? []) state = this.machine.apply(state, op);
       }
       const last = fold[fold.length - 1]!;
       const upTo = base && base.upTo > last ? base.upTo : last;
@@ -546,6 +654,7 @@ export class Bayou<S, Op> {
   }
 
   close(): void {
+    this.closed = true;
     this.known.clear();
     this.firstSeen.clear();
   }

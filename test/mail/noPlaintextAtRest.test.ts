@@ -2,14 +2,18 @@
  * Issue 2 acceptance: nothing readable at rest. 200 messages with distinctive words in subjects,
  * bodies, addresses, mailbox names and flags go into an embedded store; then every file under its
  * folder is scanned for those words in UTF-8, base64 (3 alignments), quoted-printable and UTF-16
- * (the words are ASCII letters, so their quoted-printable form is the plain one).
+ * (the words are ASCII letters, so their quoted-printable form is the plain one). The same scan
+ * covers the local cache folder of a second computer after its background fill copied everything.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createAccount } from "../../src/mail/account.ts";
+import { createAccount, openAccount } from "../../src/mail/account.ts";
+import { CacheFill } from "../../src/mail/cacheFill.ts";
+import { CACHEABLE } from "../../src/mail/messageLayout.ts";
+import { withLocalCache } from "../../src/storage/cache/index.ts";
 import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
 import { openEmbeddedStore } from "../../src/storage/embedded/index.ts";
 import { scanBytes, type Finding } from "../support/plaintextScan.ts";
@@ -115,4 +119,46 @@ test("200 messages, mailboxes and flags leave no readable word anywhere under th
   assert.ok(files > 3 && bytes > 200 * 500, `scanned ${files} files, ${bytes} bytes`);
   assert.deepEqual(findings, [], "no word readable at rest");
   console.log(`# scanned ${files} files, ${bytes} bytes, for ${WORDS.length} words in 8 encodings`);
+});
+
+test("a second computer's local cache folder (filled in the background, index snapshots) holds no readable word", async () => {
+  const remoteDir = join(dir, "remote");
+  const cacheDir = join(dir, "cache");
+  const seeded = await openEmbeddedStore(remoteDir);
+  const a = await createAccount(seeded, { user: "tester", password: "correct horse", kdf: TEST_KDF });
+  await a.createMailbox(MAILBOX_WORDS[0]!);
+  for (let i = 0; i < 60; i++) {
+    const mbx = await a.mailbox(i % 2 ? "INBOX" : MAILBOX_WORDS[0]!);
+    const { mailId } = await mbx.append(
+      sampleMessage(i, { bodyLines: i % 20 === 0 ? 2000 : undefined }),
+      [],
+      Date.now(),
+    );
+    await mbx.setFlags([mailId], "add", [`$${FLAG_WORDS[0]}`]);
+  }
+  await a.close();
+  await seeded.close();
+
+  const store = await withLocalCache(
+    await openEmbeddedStore(remoteDir),
+    await openEmbeddedStore(cacheDir),
+    CACHEABLE,
+  );
+  try {
+    // The index snapshots live in the cache folder too (`<cacheDir>/index`).
+    const b = await openAccount(store, "correct horse", { snapshotsDir: join(cacheDir, "index") });
+    const fill = new CacheFill(b, store.localCache);
+    await fill.start();
+    assert.equal(fill.status().bodiesCached, 60, "every body is in the cache");
+    assert.equal(fill.status().metaCached, 60, "every meta row is in the cache");
+    await fill.close();
+    await b.close();
+  } finally {
+    await store.close();
+  }
+  const snapshotFiles = (await filesUnder(join(cacheDir, "index"))).filter((f) => f.endsWith(".snap"));
+  assert.equal(snapshotFiles.length, 2, "one index snapshot per mailbox");
+  const { files, bytes, findings } = await scanFolder(cacheDir);
+  assert.ok(files > 3 && bytes > 60 * 500, `scanned ${files} files, ${bytes} bytes`);
+  assert.deepEqual(findings, [], "no word readable in the cache folder");
 });

@@ -336,3 +336,32 @@ test("rows the newest checkpoint folds are never decoded by a replica that start
   assert.deepEqual(b.state, ["op0", "op1", "op2", "op3", "op4", "young"]);
   assert.equal(decoded - before, 1, "only the unfolded row is decoded");
 });
+
+test("with checkpointAfterSync, a sync resolves before the checkpoint it calls for is stored", async () => {
+  const inner = memoryStore();
+  let now = 9_000_000;
+  const writer = replica(inner, () => now);
+  for (let i = 0; i < 12; i++) await writer.push([`w${i}`]);
+  now += 10_000; // every row is past the safety window: a reader's sync calls for a checkpoint
+  const held = holdingStore(inner);
+  const reader = new Bayou({
+    store: held.store,
+    key,
+    path: "index/test",
+    machine: logMachine,
+    clock: () => now,
+    checkpointEvery: 10,
+    safetyWindowMs: 1000,
+    checkpointAfterSync: true,
+  });
+  held.hold({ puts: true });
+  assert.equal(await reader.sync(), true);
+  assert.equal(reader.state.length, 12, "the state is there before the checkpoint");
+  for (let i = 0; i < 100 && held.waiting === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(held.waiting, 1, "the checkpoint's put came after the sync resolved");
+  assert.equal(await checkpointCount(inner), 0);
+  await held.release();
+  await reader.sync(); // queued behind the checkpoint
+  assert.equal(await checkpointCount(inner), 1, "the checkpoint was stored");
+  reader.close();
+});

@@ -62,7 +62,10 @@ export async function transfer(
     ]);
     const store = await openHomeStore(home.paths, settings);
     try {
-      const account = await openAccount(store, password, { marksDir: home.paths.marksDir });
+      const account = await openAccount(store, password, {
+        marksDir: home.paths.marksDir,
+        snapshotsDir: home.paths.indexSnapshotsDir,
+      });
       try {
         await adoptAccountHere(home, account);
         const options = {

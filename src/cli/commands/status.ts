@@ -27,6 +27,7 @@ export interface StatusReport {
   storage: { reachable: boolean; detail: string };
   mailboxes?: { name: string; messages: number }[];
   messages?: number;
+  cacheFill?: ServerStatus["cacheFill"];
   thunderbird: ReturnType<typeof thunderbirdSettingsJson>;
 }
 
@@ -61,6 +62,7 @@ export async function run(flags: { json?: boolean; passwordStdin?: boolean }): P
       imap: live.imap,
       storage: live.storage,
       ...(live.mailboxes ? { mailboxes: live.mailboxes } : {}),
+      ...(live.cacheFill ? { cacheFill: live.cacheFill } : {}),
     });
     report.thunderbird = thunderbirdSettingsJson({
       host: clientHost(live.imap.host),
@@ -135,6 +137,7 @@ function human(r: StatusReport, user: string): string {
   } else {
     lines.push("Mailboxes: give the password with --password-stdin to count them");
   }
+  if (r.cacheFill) lines.push(cacheFillLine(r.cacheFill));
   lines.push(
     "",
     thunderbirdSettings({
@@ -145,4 +148,23 @@ function human(r: StatusReport, user: string): string {
     }),
   );
   return `${lines.join("\n")}`;
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/** One line on the background fill of the local cache (docs/cli.md, `status`). */
+function cacheFillLine(f: NonNullable<StatusReport["cacheFill"]>): string {
+  const bodies =
+    f.mode === "meta"
+      ? "bodies not fetched (cacheFill meta)"
+      : `bodies ${f.bodiesCached}/${f.bodiesWanted} (${mb(f.bytesCached)} of ${mb(f.bytesWanted)})`;
+  const cap = `cache ${mb(f.cacheBytes)} of ${mb(f.cacheMaxBytes)}`;
+  const what = `meta ${f.metaCached}/${f.messages}, ${bodies}, ${cap}`;
+  const busy = f.state === "listing" || f.state === "meta" || f.state === "bodies";
+  const speed = busy
+    ? `, ${f.messagesPerSecond.toFixed(0)} msg/s, ${mb(f.bytesPerSecond)}/s` +
+      (f.etaSeconds !== undefined ? `, about ${f.etaSeconds} s left` : "")
+    : "";
+  const state = f.state === "failed" ? `failed (${f.error ?? "unknown error"}), will try again` : f.state;
+  return `Local cache fill: ${state}: ${what}${speed}`;
 }

@@ -11,6 +11,7 @@
  */
 import { join } from "node:path";
 import type { HomePaths } from "../../config/homePaths.ts";
+import type { CacheFillProgress } from "../../mail/cacheFill.ts";
 
 /** Where `deliver` leaves sealed messages for the running server of this home. */
 export function spoolDir(paths: HomePaths): string {
@@ -68,6 +69,8 @@ export interface ServerStatus {
   backend: string;
   storage: { reachable: boolean; detail: string };
   mailboxes?: { name: string; messages: number }[];
+  /** The background fill of the local cache, once a login started it. */
+  cacheFill?: CacheFillProgress;
 }
 
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; code: string; message: string };

@@ -47,6 +47,11 @@ export class BlobBudget {
     return evicted;
   }
 
+  /** Every key, least recently used first. */
+  keys(): string[] {
+    return [...this.sizes.keys()];
+  }
+
   remove(key: string): void {
     const size = this.sizes.get(key);
     if (size === undefined) return;

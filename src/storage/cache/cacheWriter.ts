@@ -159,6 +159,15 @@ export class CacheWriter {
     void this.enqueue(key, task).catch((err) => this.fail("drop a cached copy", err));
   }
 
+  /**
+   * Runs a cache-only task once the writes queued for every one of `keys` have landed (dropping
+   * copies the caller knows are gone elsewhere); resolves when it is done, never rejects.
+   */
+  runAfter(keys: string[], task: () => Promise<void>): Promise<void> {
+    if (keys.length === 0 || !this.usable) return Promise.resolve();
+    return this.track(this.runAll(keys, task)).catch((err) => this.fail("drop a cached copy", err));
+  }
+
   /** Resolves once every cache write queued so far is done, or after `timeoutMs`. */
   async drain(timeoutMs = Infinity): Promise<void> {
     let timer: NodeJS.Timeout | undefined;

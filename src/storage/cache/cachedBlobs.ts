@@ -5,8 +5,9 @@
  * and everything outside those prefixes go to the remote only.
  *
  * A copy whose object another computer has since deleted (an expunge over there) stays until it is
- * evicted. That is harmless: the object was immutable, so the copy is still its exact content, and
- * nothing references the deleted id any more, so nobody asks for it.
+ * evicted or the caller, who knows what is live, drops it (forget). Until then it is harmless: the
+ * object was immutable, so the copy is still its exact content, and nothing references the deleted
+ * id any more, so nobody asks for it.
  */
 import { clipRange } from "../blobRange.ts";
 import type { BlobHead, BlobListing, BlobStore, ByteRange } from "../types.ts";
@@ -95,6 +96,23 @@ export class CachedBlobStore implements BlobStore {
       }
       if (!fill.stale) this.evictAfter(this.budget.add(to, size));
       else await this.cache.delete(to);
+    });
+  }
+
+  /** Whether a read of `key` would be served from a local copy. */
+  hasCopy(key: string): boolean {
+    return this.rules.isImmutableBlob(key) && this.cached(key);
+  }
+
+  /** Drops local copies the caller knows are gone elsewhere; the remote is not touched. */
+  forget(keys: readonly string[]): Promise<void> {
+    const mine = keys.filter((k) => this.rules.isImmutableBlob(k) && this.budget.has(k));
+    for (const key of mine) this.budget.remove(key);
+    return this.writer.runAfter(mine, async () => {
+      for (const key of mine) {
+        // A copy written again since (a fill in flight) counts once more: keep it.
+        if (!this.budget.has(key)) await this.cache.delete(key);
+      }
     });
   }
 

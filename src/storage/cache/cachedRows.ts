@@ -8,9 +8,9 @@
  * does not return it (K2V answers an insert with no body). So after an insert the row is read back
  * in the background, batched with others, and that read is what gets cached.
  *
- * A cached row that another computer has since deleted stays until the cache folder is deleted.
- * That is harmless: the row never changed while it lived, and once deleted its id is referenced by
- * nothing (the mail index no longer lists it), so nobody reads it again.
+ * A cached row that another computer has since deleted stays until the caller, who knows what is
+ * live, drops it (forget). Until then it is harmless: the row never changed while it lived, and
+ * once deleted its id is referenced by nothing, so nobody reads it again.
  */
 import type { CausalityToken, RangeQuery, RangeResult, RowEntry, RowStore, RowWrite } from "../types.ts";
 import type { CacheRules } from "./cachePolicy.ts";
@@ -123,6 +123,31 @@ export class CachedRowStore implements RowStore {
     return this.remote.poll(pk, sk, token, timeoutMs);
   }
 
+  /**
+   * Drops the cached copies of rows the caller knows are gone elsewhere (another computer deleted
+   * them); the remote is not touched. A fill of one of them still in flight may land afterwards:
+   * the copy then stays, still the row's exact content, and is dropped by a later call.
+   */
+  forget(rows: readonly RowKey[]): Promise<void> {
+    const keys = rows.filter((r) => this.rules.isImmutableRow(r.pk));
+    return this.writer.runAfter(
+      keys.map((r) => keyOf(r.pk, r.sk)),
+      () => this.dropCopies(keys),
+    );
+  }
+
+  /** Sort keys of the cached rows of `pk`, a page at a time (the values are not kept). */
+  async cachedKeys(pk: string): Promise<string[]> {
+    const out: string[] = [];
+    let start: string | undefined;
+    for (;;) {
+      const page = await this.cache.readRange(pk, { limit: 1000, ...(start ? { start } : {}) });
+      for (const item of page.items) out.push(item.sk);
+      if (!page.nextStart) return out;
+      start = page.nextStart;
+    }
+  }
+
   /** Sends the read-backs still waiting for their batch, and waits for every one in flight. */
   async settle(): Promise<void> {
     if (this.readBack.size > 0) this.flushReadBack();
@@ -194,14 +219,19 @@ export class CachedRowStore implements RowStore {
     return this.writer.change(
       rows.map((r) => keyOf(r.pk, r.sk)),
       remote,
-      async () => {
-        const live = (await this.cache.readBatch(rows)).map((e, i) => ({ e, r: rows[i]! }));
-        const deletes: RowWrite[] = live
-          .filter(({ e }) => e && e.values.length > 0)
-          .map(({ e, r }) => ({ pk: r.pk, sk: r.sk, value: null, token: e!.token }));
-        if (deletes.length > 0) await this.cache.insertBatch(deletes);
-      },
+      () => this.dropCopies(rows),
     );
+  }
+
+  private async dropCopies(rows: readonly RowKey[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += 500) {
+      const some = rows.slice(i, i + 500);
+      const live = (await this.cache.readBatch(some)).map((e, j) => ({ e, r: some[j]! }));
+      const deletes: RowWrite[] = live
+        .filter(({ e }) => e && e.values.length > 0)
+        .map(({ e, r }) => ({ pk: r.pk, sk: r.sk, value: null, token: e!.token }));
+      if (deletes.length > 0) await this.cache.insertBatch(deletes);
+    }
   }
 
   private scheduleReadBack(k: RowKey): void {

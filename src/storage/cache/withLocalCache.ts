@@ -7,7 +7,7 @@
  * returned (or of what was just written to it), and only of objects that never change once
  * written (`policy`). Reads and writes never fail because of the cache; see cacheWriter.ts.
  */
-import type { BlobStore, Store } from "../types.ts";
+import type { BlobStore, LocalCache, Store } from "../types.ts";
 import { BlobBudget } from "./blobBudget.ts";
 import { CachedBlobStore } from "./cachedBlobs.ts";
 import { CachedRowStore } from "./cachedRows.ts";
@@ -22,6 +22,7 @@ export interface LocalCacheOptions {
 }
 
 export interface CachedStore extends Store {
+  readonly localCache: LocalCache;
   /** False once the cache failed (it is then bypassed). */
   readonly cacheUsable: boolean;
   /** Bytes of cached blobs, as counted against the budget. */
@@ -54,19 +55,38 @@ export async function withLocalCache(
   const rows = new CachedRowStore(remote.rows, cache.rows, rules, writer);
   const blobs = new CachedBlobStore(remote.blobs, cache.blobs, rules, writer, budget);
   let closing: Promise<void> | undefined;
+  const settle = async () => {
+    await rows.settle();
+    await writer.drain();
+  };
+  const localCache: LocalCache = {
+    get usable() {
+      return writer.usable;
+    },
+    get blobBytes() {
+      return budget.bytes;
+    },
+    maxBlobBytes: budget.maxBytes,
+    hasBlob: (key) => blobs.hasCopy(key),
+    blobKeys: () => budget.keys(),
+    rowKeys: (pk) => (writer.usable && rules.isImmutableRow(pk) ? rows.cachedKeys(pk) : Promise.resolve([])),
+    rank: (keys) => keys.forEach((key) => budget.touch(key)),
+    forget: async (forgotten, keys) => {
+      await Promise.all([rows.forget(forgotten), blobs.forget(keys)]);
+    },
+    settle,
+  };
   return {
     rows,
     blobs,
+    localCache,
     get cacheUsable() {
       return writer.usable;
     },
     get cachedBlobBytes() {
       return budget.bytes;
     },
-    settle: async () => {
-      await rows.settle();
-      await writer.drain();
-    },
+    settle,
     close: () =>
       (closing ??= (async () => {
         try {
