@@ -33,7 +33,7 @@ export interface Settings {
   tlsCert?: string;
   tlsKey?: string;
   logLevel: LogLevel;
-  /** Where `start` also writes its log, rotated by size (src/logFile.ts); unset: standard error only. */
+  /** Where `start` also writes its log, rotated by size (src/daemon/logFile.ts); unset: standard error only. */
   logFile?: string;
   /** Names this home's entry in the keychain (service "aerogramme-local"); random per home. */
   keychainAccount?: string;
