@@ -38,6 +38,8 @@ export interface Settings {
   cache: CacheMode;
   /** Bytes of cached message bodies kept at most. */
   cacheMaxBytes: number;
+  /** The local encrypted search index (docs/architecture.md, "Search index"). */
+  searchIndex: CacheMode;
 }
 
 export type SettingKey = keyof Settings;
@@ -53,6 +55,7 @@ export const DEFAULT_SETTINGS: Pick<
   | "credentialsStore"
   | "cache"
   | "cacheMaxBytes"
+  | "searchIndex"
 > = {
   imapHost: "127.0.0.1",
   imapPort: 1143,
@@ -64,6 +67,7 @@ export const DEFAULT_SETTINGS: Pick<
   credentialsStore: "keychain",
   cache: "on",
   cacheMaxBytes: 1024 ** 3,
+  searchIndex: "on",
 };
 
 const endpoint = {
@@ -141,6 +145,11 @@ export const SETTINGS_SCHEMA = {
     type: "integer",
     minimum: 0,
     description: "bytes of message bodies the local cache keeps at most (0: none)",
+  },
+  searchIndex: {
+    type: "string",
+    enum: [...CACHE_MODES],
+    description: "keep a local encrypted search index for fast SEARCH (any backend): on or off",
   },
 } as const;
 

@@ -19,6 +19,7 @@ import type { KdfParams } from "../crypto/passwordKey.ts";
 import { loadSodium } from "../crypto/sodium.ts";
 import { AlreadyExists, NotFound } from "../errors.ts";
 import { createLogger, type Log } from "../log.ts";
+import { join } from "node:path";
 import type { Store } from "../storage/types.ts";
 import {
   createMailbox,
@@ -38,6 +39,8 @@ import { Mailbox } from "./mailbox.ts";
 import { MarkWitness } from "./markWitness.ts";
 import { MessageStore } from "./messageStore.ts";
 import { FiledDeliveries, FILED_SUBKEY } from "./incoming/filedDeliveries.ts";
+import { IndexFiller } from "./search/indexFiller.ts";
+import { SearchIndex } from "./search/searchIndex.ts";
 
 const KEY_ROOT = "keys/root";
 
@@ -61,6 +64,13 @@ export interface AccountOptions {
   marksDir?: string;
   /** Where refusals are logged (default: stderr, from "info" up). */
   log?: Log;
+  /**
+   * The folder of this computer's search indexes (mail/search/), one sealed index per account in
+   * it; without it every SEARCH scans.
+   */
+  searchIndexDir?: string;
+  /** How long after the first login the index's first background pass waits (default 3 s). */
+  searchIndexDelayMs?: number;
 }
 
 export async function createAccount(
@@ -145,6 +155,9 @@ export class Account {
   private readonly marks: MarkBook;
   private readonly open = new Map<string, Promise<Mailbox>>();
   private closed = false;
+  /** The local search index and what keeps it up (mail/search/); absent without a folder for it. */
+  readonly searchIndex: SearchIndex | undefined;
+  private readonly indexFiller: IndexFiller | undefined;
 
   constructor(
     readonly store: Store,
@@ -160,6 +173,38 @@ export class Account {
     this.messages = new MessageStore(store, deriveSubkey(keys.masterKey, "message-meta"));
     this.indexKey = deriveSubkey(keys.masterKey, "uid-index");
     this.witness = new MarkWitness(marks, (path) => this.deleted(path));
+    if (options.searchIndexDir) {
+      const folder = Buffer.from(deriveSubkey(keys.masterKey, "search-index-folder")).subarray(0, 12);
+      const log = options.log ?? createLogger("info");
+      const index = new SearchIndex(
+        join(options.searchIndexDir, folder.toString("hex")),
+        deriveSubkey(keys.masterKey, "search-index"),
+        log,
+      );
+      this.searchIndex = index;
+      this.indexFiller = new IndexFiller(
+        index,
+        { messages: this.messages, messageIds: () => this.messageIds() },
+        log,
+        options.searchIndexDelayMs,
+      );
+      this.messages.observer = this.indexFiller;
+    }
+  }
+
+  /** Starts bringing the search index up to date in the background (once per call; see indexFiller.ts). */
+  indexInBackground(): void {
+    this.indexFiller?.start();
+  }
+
+  /** Every message id of every live mailbox. */
+  private async messageIds(): Promise<string[]> {
+    const ids: string[] = [];
+    for (const info of (await this.listMailboxes()).mailboxes) {
+      const mbx = await this.mailbox(info.name);
+      for (const id of mbx.index.byId.keys()) ids.push(id);
+    }
+    return ids;
   }
 
   /** Whether the mailbox whose index lives at `path` was deleted: no live name holds its id. */
@@ -270,6 +315,8 @@ export class Account {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.indexFiller?.close();
+    await this.searchIndex?.close();
     // A mailbox that failed to open gave its error to whoever opened it; there is nothing to close.
     for (const opening of this.open.values()) (await opening.catch(() => undefined))?.close();
     this.open.clear();

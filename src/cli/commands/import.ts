@@ -62,7 +62,13 @@ export async function transfer(
     ]);
     const store = await openHomeStore(home.paths, settings);
     try {
-      const account = await openAccount(store, password, { marksDir: home.paths.marksDir });
+      const account = await openAccount(store, password, {
+        marksDir: home.paths.marksDir,
+        // Imported mail is indexed for search on the way (written when the account closes).
+        ...(op === "import" && settings.searchIndex !== "off"
+          ? { searchIndexDir: home.paths.searchIndexDir }
+          : {}),
+      });
       try {
         await adoptAccountHere(home, account);
         const options = {

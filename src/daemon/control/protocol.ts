@@ -11,6 +11,7 @@
  */
 import { join } from "node:path";
 import type { HomePaths } from "../../config/homePaths.ts";
+import type { SearchIndexProgress } from "../../mail/search/index.ts";
 
 /** Where `deliver` leaves sealed messages for the running server of this home. */
 export function spoolDir(paths: HomePaths): string {
@@ -64,6 +65,8 @@ export interface ServerStatus {
   backend: string;
   storage: { reachable: boolean; detail: string };
   mailboxes?: { name: string; messages: number }[];
+  /** The local search index, once a login has opened the account (mail/search/searchIndex.ts). */
+  searchIndex?: SearchIndexProgress;
 }
 
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; code: string; message: string };
