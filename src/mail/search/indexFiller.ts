@@ -119,7 +119,6 @@ export class IndexFiller {
     const progress = this.index.progress;
     try {
       if (!(await this.index.open())) return;
-      await this.index.verify();
       const all = await this.source.messageIds();
       const have = await this.index.indexedIds();
       const missing = all.filter((id) => !have.has(id) && !this.unindexable.has(id));

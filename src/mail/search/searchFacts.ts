@@ -15,9 +15,9 @@ export interface SearchFacts {
   /** The day (UTC midnight) of the Date header as written there, else of the internal date. */
   sentDay(): number;
   /** Every value of header `field` (any case), decoded and lower-cased. */
-  headerValues(field: string): string[];
+  headerValues(field: string): string[] | Promise<string[]>;
   /** The whole header block, unfolded, decoded and lower-cased (TEXT). */
-  headerText(): string;
+  headerText(): string | Promise<string>;
   /** False when the body's text surely lacks `needle` (lower-cased); true when it may hold it. */
   bodyMayContain(needle: string): boolean;
   /** The decoded text of every text part, joined and lower-cased (BODY, TEXT). */

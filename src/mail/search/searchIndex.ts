@@ -53,7 +53,7 @@ export interface SearchIndexProgress {
 export interface IndexedBatch {
   ids: readonly string[];
   /** Facts of message `i`; the texts are opened when first asked for. */
-  facts(i: number): Promise<SearchFacts>;
+  facts(i: number): SearchFacts;
 }
 
 export class SearchIndex {
@@ -102,8 +102,8 @@ export class SearchIndex {
     this.names = files.filter((f) => f.endsWith(SEGMENT_SUFFIX)).sort();
     try {
       let count = 0;
-      // The small meta sections only: the first search does not wait for the texts. Those are
-      // checked by the background pass (verify), and by their AEAD whenever a search opens them.
+      // The small meta sections only: the first search does not wait for the texts, whose AEAD
+      // is checked whenever a search opens them (reading 100 MB at every start would not pay).
       for (const name of this.names) {
         const seg = await Segment.open(join(this.dir, name), name, this.key);
         count += seg.ids.length;
@@ -142,31 +142,13 @@ export class SearchIndex {
     this.damaged = undefined;
   }
 
-  /**
-   * Opens every section of every file (in the background, yielding between files): damage is
-   * found before a search meets it. Marks the index damaged when a file does not open.
-   */
-  async verify(): Promise<void> {
-    if (!(await this.open())) return;
-    for (const name of [...this.names]) {
-      if (this.damaged || this.closed) return;
-      let seg: Segment | undefined;
-      try {
-        seg = await Segment.open(join(this.dir, name), name, this.key);
-        await seg.verify();
-      } catch (err) {
-        if (!isFileGone(err)) this.markDamaged(err instanceof Error ? err.message : String(err));
-      } finally {
-        await seg?.close();
-      }
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-
   /** A file failed to open during a search: stop trusting the index; the filler builds it again. */
   markDamaged(reason: string): void {
     if (this.damaged) return;
     this.damaged = reason;
+    // Nothing in the files counts any more: status shows the rebuild from now on.
+    this.progress.state = "building";
+    this.progress.indexed = this.pending.length;
     this.log("warn", `the search index ${this.dir} is damaged (${reason}): building it again`);
     this.writing = this.writing.then(() => this.discard()).catch(() => undefined);
     this.onDamaged?.();
@@ -215,7 +197,8 @@ export class SearchIndex {
 
   private async writePending(): Promise<void> {
     if (!(await this.open())) return;
-    const docs = this.pending;
+    // A copy: add() goes on pushing to `pending` while the file is written.
+    const docs = this.pending.slice();
     if (docs.length > 0) {
       const name = this.writeSegmentName();
       await this.writeFile(name, encodeSegment(this.key, name, docs));
@@ -269,7 +252,7 @@ export class SearchIndex {
         for (const doc of await seg.docs()) {
           if (this.removed.has(doc.id) || seen.has(doc.id)) continue;
           seen.add(doc.id);
-          batch.push({ ...doc, signature: Uint8Array.from(doc.signature) });
+          batch.push(doc);
           if (batch.length >= SEGMENT_DOCS) await emit();
         }
       } finally {
@@ -308,7 +291,7 @@ export class SearchIndex {
   async *batches(): AsyncIterable<IndexedBatch> {
     if (this.pending.length > 0) {
       const docs = [...this.pending];
-      yield { ids: docs.map((d) => d.id), facts: async (i) => docFacts(docs[i]!) };
+      yield { ids: docs.map((d) => d.id), facts: (i) => docFacts(docs[i]!) };
     }
     if (!(await this.open()) || this.damaged) return;
     for (const name of [...this.names]) {
@@ -321,12 +304,8 @@ export class SearchIndex {
         return;
       }
       try {
-        let headers: Promise<string> | undefined;
         const removed = this.removed;
-        yield {
-          ids: seg.ids.map((id) => (removed.has(id) ? "" : id)),
-          facts: async (i) => seg.facts(i, await (headers ??= seg.headers())),
-        };
+        yield { ids: seg.ids.map((id) => (removed.has(id) ? "" : id)), facts: (i) => seg.facts(i) };
       } finally {
         await seg.close();
       }

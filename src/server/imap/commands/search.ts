@@ -62,7 +62,9 @@ export const search: CommandHandler<"SEARCH"> = {
     }
     // Bodies are read on demand (read.text), only where cheaper keys have not decided.
     const scope = needsMeta ? "meta" : "index";
-    for await (const read of sel.mailbox.read(all, { scope, batchSize: META_BATCH })) {
+    // Nothing left to scan when the index answered for every message.
+    const toScan = all.some((e) => e !== undefined) ? all : [];
+    for await (const read of sel.mailbox.read(toScan, { scope, batchSize: META_BATCH })) {
       const i = read.from;
       const slice = view.uids.slice(i, i + META_BATCH);
       const entries = read.entries;
@@ -155,7 +157,7 @@ async function searchIndexed(
         const i = position.get(batch.ids[k]!);
         if (i === undefined || decided[i]) continue;
         here.push(i);
-        const hit = await judge(await batch.facts(k), i);
+        const hit = await judge(batch.facts(k), i);
         if (hit) batchHits.push(hit);
       }
     } catch (err) {

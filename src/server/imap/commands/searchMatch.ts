@@ -140,7 +140,7 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
     case "BODY":
       return bodyContains(facts!, key.value);
     case "TEXT":
-      return contains(facts!.headerText(), key.value) || bodyContains(facts!, key.value);
+      return contains(await facts!.headerText(), key.value) || bodyContains(facts!, key.value);
     case "NOT":
       return !(await matches(key.key, s));
     case "OR":
@@ -153,8 +153,8 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
   }
 }
 
-function headerContains(facts: SearchFacts, field: string, value: string): boolean {
-  const values = facts.headerValues(field);
+async function headerContains(facts: SearchFacts, field: string, value: string): Promise<boolean> {
+  const values = await facts.headerValues(field);
   // HEADER field "" matches every message that has the field (RFC 3501 §6.4.4).
   if (value === "") return values.length > 0;
   return values.some((v) => contains(v, value));
