@@ -37,6 +37,7 @@ function doc(i: number): SearchDoc {
     fields: ["subject", `message ${i}`, "x-n", String(i), "from", `sender${i % 3}@example.org`],
     bodyText,
     signature: trigramSignature(bodyText),
+    headerSignature: trigramSignature(`subject: message ${i}`),
   };
 }
 

@@ -19,7 +19,9 @@ export interface SearchDoc {
   fields: string[];
   /** The decoded text of every text part, joined, lower-cased. */
   bodyText: string;
+  /** Trigram signatures of the body text and of the header text (trigramSignature.ts). */
   signature: Uint8Array;
+  headerSignature: Uint8Array;
 }
 
 /** A lone surrogate would not survive UTF-8: such a message is left to the full scan. */
@@ -43,5 +45,6 @@ export function searchDoc(id: string, meta: MessageMeta, bodyText: string): Sear
     fields,
     bodyText: body,
     signature: trigramSignature(body),
+    headerSignature: trigramSignature(headerText),
   };
 }

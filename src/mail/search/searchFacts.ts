@@ -18,8 +18,10 @@ export interface SearchFacts {
   headerValues(field: string): string[] | Promise<string[]>;
   /** The whole header block, unfolded, decoded and lower-cased (TEXT). */
   headerText(): string | Promise<string>;
+  /** False when the header text surely lacks `needle` (lower-cased); true when it may hold it. */
+  headerMayContain(needle: string): boolean | Promise<boolean>;
   /** False when the body's text surely lacks `needle` (lower-cased); true when it may hold it. */
-  bodyMayContain(needle: string): boolean;
+  bodyMayContain(needle: string): boolean | Promise<boolean>;
   /** The decoded text of every text part, joined and lower-cased (BODY, TEXT). */
   bodyText(): Promise<string>;
 }
@@ -50,6 +52,7 @@ export function metaFacts(meta: MessageMeta, text: () => Promise<string>): Searc
     sentDay: () => sentDayOf(meta.header, meta.internalDate),
     headerValues: (field) => decodedHeaderValues(meta.header, field).map((v) => v.toLowerCase()),
     headerText: () => (headerText ??= decodeHeaderText(meta.header).toLowerCase()),
+    headerMayContain: () => true,
     bodyMayContain: () => true,
     bodyText: () => (body ??= text().then((t) => t.toLowerCase())),
   };

@@ -31,9 +31,12 @@ const REMOVED = "removed";
 export const SEGMENT_DOCS = 1000;
 /** New messages are written after this long without another, or at this many. */
 const FLUSH_AFTER_MS = 1000;
-const FLUSH_AT = 500;
-/** Segments are merged (dropping removed ids) past this many files or this many removed ids. */
-const MERGE_FILES = 24;
+const FLUSH_AT = SEGMENT_DOCS;
+/**
+ * Files of fewer than half SEGMENT_DOCS messages (appends written a few at a time) are merged
+ * into full ones past this many; every file is rewritten past this many removed ids.
+ */
+const MERGE_SMALL_FILES = 24;
 const MERGE_REMOVED = 2000;
 
 /** What `status` shows of the index. */
@@ -60,6 +63,8 @@ export class SearchIndex {
   private lock: FolderLock | undefined;
   private ready: Promise<boolean> | undefined;
   private names: string[] = [];
+  /** Messages in each file, by name. */
+  private readonly counts = new Map<string, number>();
   private removed = new Set<string>();
   private pending: SearchDoc[] = [];
   private pendingIds = new Set<string>();
@@ -107,6 +112,7 @@ export class SearchIndex {
       for (const name of this.names) {
         const seg = await Segment.open(join(this.dir, name), name, this.key);
         count += seg.ids.length;
+        this.counts.set(name, seg.ids.length);
         await seg.close();
       }
       if (files.includes(REMOVED))
@@ -137,6 +143,7 @@ export class SearchIndex {
   private async discard(): Promise<void> {
     for (const f of await readdir(this.dir)) if (f !== "lock") await rm(join(this.dir, f), { force: true });
     this.names = [];
+    this.counts.clear();
     this.removed.clear();
     this.progress.indexed = this.pending.length;
     this.damaged = undefined;
@@ -203,6 +210,7 @@ export class SearchIndex {
       const name = this.writeSegmentName();
       await this.writeFile(name, encodeSegment(this.key, name, docs));
       this.names.push(name);
+      this.counts.set(name, docs.length);
       // Searches read pending docs from memory until the file holds them.
       this.pending = this.pending.slice(docs.length);
       this.pendingIds = new Set(this.pending.map((d) => d.id));
@@ -214,7 +222,9 @@ export class SearchIndex {
         path: "search-index/removed",
       }),
     );
-    if (this.names.length > MERGE_FILES || this.removed.size > MERGE_REMOVED) await this.merge();
+    const small = this.names.filter((n) => (this.counts.get(n) ?? 0) < SEGMENT_DOCS / 2);
+    if (this.removed.size > MERGE_REMOVED) await this.merge(this.names, true);
+    else if (small.length > MERGE_SMALL_FILES) await this.merge(small, false);
   }
 
   private writeSegmentName(): string {
@@ -233,9 +243,12 @@ export class SearchIndex {
     );
   }
 
-  /** Rewrites every segment into full ones without removed or repeated ids. */
-  private async merge(): Promise<void> {
-    const old = [...this.names];
+  /**
+   * Rewrites files `old` into full ones without removed or repeated ids; `all` when they are every
+   * file (only then is the list of removed ids done with).
+   */
+  private async merge(files: readonly string[], all: boolean): Promise<void> {
+    const old = [...files];
     const seen = new Set<string>();
     const written: string[] = [];
     let batch: SearchDoc[] = [];
@@ -244,6 +257,7 @@ export class SearchIndex {
       const name = this.writeSegmentName();
       await this.writeFile(name, encodeSegment(this.key, name, batch));
       written.push(name);
+      this.counts.set(name, batch.length);
       batch = [];
     };
     for (const name of old) {
@@ -261,9 +275,14 @@ export class SearchIndex {
     }
     await emit();
     this.names = [...written, ...this.names.filter((n) => !old.includes(n))];
-    for (const name of old) await rm(join(this.dir, name), { force: true });
-    this.removed.clear();
-    await rm(join(this.dir, REMOVED), { force: true });
+    for (const name of old) {
+      await rm(join(this.dir, name), { force: true });
+      this.counts.delete(name);
+    }
+    if (all) {
+      this.removed.clear();
+      await rm(join(this.dir, REMOVED), { force: true });
+    }
     await syncFolder(this.dir);
   }
 
@@ -339,6 +358,7 @@ function docFacts(doc: SearchDoc): SearchFacts {
         if (doc.fields[k] === wanted) out.push(doc.fields[k + 1]!);
       return out;
     },
+    headerMayContain: (needle) => mayContain(doc.headerSignature, needle),
     bodyMayContain: (needle) => mayContain(doc.signature, needle),
     bodyText: () => Promise.resolve(doc.bodyText),
   };

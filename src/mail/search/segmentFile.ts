@@ -3,18 +3,18 @@
  * "search-index", every piece bound to the file's name and its place in it) in pieces that a
  * search opens only as far as it needs:
  *
- *   "AGSI" | version 2 | u32 n | sealed meta | u32 n | sealed common | u32 n | sealed headers
- *          | u32 n | bodies: one sealed text per message, one after another
+ *   "AGSI" | version 3 | then five pieces, each u32 n | n bytes:
+ *   sealed meta | sealed signatures | sealed common | sealed headers | bodies
  *
- * - meta: u32 j | j bytes of JSON (SegmentMeta) | the trigram signatures.
+ * - meta: JSON {ids, dates, sizes, sent, bodies}: what every search opens, so kept small.
+ * - signatures: per message, the trigram signature of its header text, then of its body text.
  * - common: the fields SEARCH names (Subject, From, To, Cc, Bcc) of every message, so that those
- *   keys open nothing else; headers: each message's whole decoded header block and its other
- *   fields. UTF-8 of the texts one after another; SegmentMeta gives where each starts and ends
- *   in UTF-16 units of the decoded section (searchDoc.ts keeps lone surrogates out, so the texts
- *   come back unchanged).
- * - bodies: message i's body text sealed on its own (path `.../body/<i>`, unpadded: the file
- *   never leaves this computer), so a BODY search decrypts only the messages whose signature lets
- *   the needle through.
+ *   keys open nothing else; headers: each message's other fields. Each is u32 j | j bytes of JSON (a FieldTable: where each message's record starts,
+ *   its fields' names and where their values end, in UTF-16 units) | the UTF-8 of the texts one
+ *   after another (searchDoc.ts keeps lone surrogates out, so they come back unchanged).
+ * - bodies: message i's whole decoded header block and body text (u32 n | n bytes | the rest),
+ *   sealed on its own (path `.../body/<i>`, unpadded: the file never leaves this computer), so
+ *   BODY and TEXT decrypt only the messages whose signatures let the needle through.
  *
  * A file that was changed, cut short or sealed for another name fails to open (Tampered or
  * WrongContext); the index then throws it away with the rest and builds again (searchIndex.ts).
@@ -27,8 +27,8 @@ import type { SearchFacts } from "./searchFacts.ts";
 import { mayContain } from "./trigramSignature.ts";
 
 const MAGIC = "AGSI";
-const VERSION = 2;
-const SECTIONS = ["meta", "common", "headers", "bodies"] as const;
+const VERSION = 3;
+const SECTIONS = ["meta", "signatures", "common", "headers", "bodies"] as const;
 type Section = (typeof SECTIONS)[number];
 /** The header fields SEARCH has keys for (RFC 3501 §6.4.4), kept apart from the others. */
 const COMMON = new Set(["subject", "from", "to", "cc", "bcc"]);
@@ -42,7 +42,7 @@ const context = (name: string, section: string): SealContext => ({
 interface FieldTable {
   /** Start of each message's record (and the end of the last). */
   starts: number[];
-  /** Per message: the end of each field's value, relative to its start (headers: the block first). */
+  /** Per message: the end of each field's value, relative to its start. */
   ends: number[][];
   names: string[][];
 }
@@ -52,12 +52,17 @@ interface SegmentMeta {
   dates: number[];
   sizes: number[];
   sent: number[];
-  common: FieldTable;
-  headers: FieldTable;
   /** Where each message's sealed body starts in the bodies section (and the last ends). */
   bodies: number[];
-  /** Where each signature starts (and the last ends). */
-  sigs: number[];
+  /** The size of each message's body and header signatures (header first in the piece). */
+  sigBytes: number[];
+  hsigBytes: number[];
+}
+
+/** A header piece, opened: its table and its text. */
+interface HeaderPiece {
+  table: FieldTable;
+  text: string;
 }
 
 const u32 = (n: number) => {
@@ -70,22 +75,11 @@ function table(): FieldTable {
   return { starts: [], ends: [], names: [] };
 }
 
-/** Adds one message's record (optional leading text, then fields) to a table and its texts. */
-function addRecord(
-  t: FieldTable,
-  texts: string[],
-  at: number,
-  lead: string | null,
-  fields: [string, string][],
-): number {
+/** Adds one message's record (its fields) to a table and its texts. */
+function addRecord(t: FieldTable, texts: string[], at: number, fields: [string, string][]): number {
   t.starts.push(at);
   const ends: number[] = [];
   let end = 0;
-  if (lead !== null) {
-    texts.push(lead);
-    end += lead.length;
-    ends.push(end);
-  }
   const names: string[] = [];
   for (const [name, value] of fields) {
     texts.push(value);
@@ -105,18 +99,18 @@ export function encodeSegment(key: Uint8Array, name: string, docs: readonly Sear
     dates: [],
     sizes: [],
     sent: [],
-    common: table(),
-    headers: table(),
     bodies: [],
-    sigs: [],
+    sigBytes: [],
+    hsigBytes: [],
   };
+  const commonTable = table();
+  const headerTable = table();
   const commonTexts: string[] = [];
   const headerTexts: string[] = [];
   const bodies: Uint8Array[] = [];
   let c = 0;
   let h = 0;
   let b = 0;
-  let s = 0;
   docs.forEach((doc, i) => {
     meta.ids.push(doc.id);
     meta.dates.push(doc.internalDate);
@@ -126,26 +120,31 @@ export function encodeSegment(key: Uint8Array, name: string, docs: readonly Sear
     const other: [string, string][] = [];
     for (let k = 0; k < doc.fields.length; k += 2)
       (COMMON.has(doc.fields[k]!) ? common : other).push([doc.fields[k]!, doc.fields[k + 1]!]);
-    c = addRecord(meta.common, commonTexts, c, null, common);
-    h = addRecord(meta.headers, headerTexts, h, doc.headerText, other);
-    const body = seal(key, Buffer.from(doc.bodyText), context(name, `body/${i}`), { exact: true });
+    c = addRecord(commonTable, commonTexts, c, common);
+    h = addRecord(headerTable, headerTexts, h, other);
+    const header = Buffer.from(doc.headerText);
+    const text = Buffer.concat([u32(header.length), header, Buffer.from(doc.bodyText)]);
+    const body = seal(key, text, context(name, `body/${i}`), { exact: true });
     meta.bodies.push(b);
+    meta.sigBytes.push(doc.signature.length);
+    meta.hsigBytes.push(doc.headerSignature.length);
     bodies.push(body);
     b += body.length;
-    meta.sigs.push(s);
-    s += doc.signature.length;
   });
-  meta.common.starts.push(c);
-  meta.headers.starts.push(h);
+  commonTable.starts.push(c);
+  headerTable.starts.push(h);
   meta.bodies.push(b);
-  meta.sigs.push(s);
-  const json = Buffer.from(JSON.stringify(meta));
   const sealed = (section: Section, plain: Uint8Array) => seal(key, plain, context(name, section));
+  const headerPiece = (t: FieldTable, texts: string[]) => {
+    const json = Buffer.from(JSON.stringify(t));
+    return Buffer.concat([u32(json.length), json, Buffer.from(texts.join(""))]);
+  };
   const parts: Uint8Array[] = [Buffer.from(MAGIC), Buffer.from([VERSION])];
   for (const piece of [
-    sealed("meta", Buffer.concat([u32(json.length), json, ...docs.map((d) => d.signature)])),
-    sealed("common", Buffer.from(commonTexts.join(""))),
-    sealed("headers", Buffer.from(headerTexts.join(""))),
+    sealed("meta", Buffer.from(JSON.stringify(meta))),
+    sealed("signatures", Buffer.concat(docs.flatMap((d) => [d.headerSignature, d.signature]))),
+    sealed("common", headerPiece(commonTable, commonTexts)),
+    sealed("headers", headerPiece(headerTable, headerTexts)),
     Buffer.concat(bodies),
   ])
     parts.push(u32(piece.length), piece);
@@ -156,9 +155,9 @@ const HEAD = MAGIC.length + 1;
 
 /** A segment file opened for reading: its meta at once, the rest when first asked for. */
 export class Segment {
-  private commonText: Promise<string> | undefined;
-  private headerText: Promise<string> | undefined;
-  private bodyBytes: Promise<Uint8Array> | undefined;
+  private commonPiece: Promise<HeaderPiece> | undefined;
+  private headerPiece: Promise<HeaderPiece> | undefined;
+  private signatures: Promise<{ bytes: Uint8Array; starts: number[] }> | undefined;
 
   private constructor(
     private readonly file: FileHandle,
@@ -166,7 +165,6 @@ export class Segment {
     private readonly key: Uint8Array,
     readonly name: string,
     private readonly meta: SegmentMeta,
-    private readonly signatures: Uint8Array,
     private readonly at: Record<Section, { start: number; length: number }>,
   ) {}
 
@@ -186,12 +184,12 @@ export class Segment {
       }
       if (pos !== size) throw new Tampered(`the search index file ${path} has ${size - pos} bytes too many`);
       const sealedMeta = await readAt(file, at.meta.start, at.meta.length, size);
-      const plain = Buffer.from(open(key, sealedMeta, context(name, "meta")));
-      const j = plain.readUInt32BE(0);
-      const meta = JSON.parse(plain.toString("utf8", 4, 4 + j)) as SegmentMeta;
+      const meta = JSON.parse(
+        Buffer.from(open(key, sealedMeta, context(name, "meta"))).toString("utf8"),
+      ) as SegmentMeta;
       if (meta.bodies.at(-1) !== at.bodies.length)
         throw new Tampered(`the search index file ${path} does not hold the bodies its meta lists`);
-      return new Segment(file, size, key, name, meta, plain.subarray(4 + j), at);
+      return new Segment(file, size, key, name, meta, at);
     } catch (err) {
       await file.close();
       throw err;
@@ -202,51 +200,80 @@ export class Segment {
     return this.meta.ids;
   }
 
-  private common(): Promise<string> {
-    this.commonText ??= this.text("common");
-    return this.commonText;
+  private common(): Promise<HeaderPiece> {
+    this.commonPiece ??= this.header("common");
+    return this.commonPiece;
   }
 
-  private headers(): Promise<string> {
-    this.headerText ??= this.text("headers");
-    return this.headerText;
+  private headers(): Promise<HeaderPiece> {
+    this.headerPiece ??= this.header("headers");
+    return this.headerPiece;
   }
 
-  private async text(section: "common" | "headers"): Promise<string> {
+  private async piece(section: Section): Promise<Buffer> {
     const { start, length } = this.at[section];
     const sealed = await readAt(this.file, start, length, this.size);
-    return Buffer.from(open(this.key, sealed, context(this.name, section))).toString("utf8");
+    const plain = open(this.key, sealed, context(this.name, section));
+    return Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength);
   }
 
-  /** Message i's body text: the bodies section is read once (still sealed), each text opened alone. */
-  private async body(i: number): Promise<string> {
-    this.bodyBytes ??= readAt(this.file, this.at.bodies.start, this.at.bodies.length, this.size);
-    const all = await this.bodyBytes;
-    const sealed = all.subarray(this.meta.bodies[i], this.meta.bodies[i + 1]);
-    const plain = open(this.key, sealed, context(this.name, `body/${i}`));
-    return Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength).toString("utf8");
+  private async header(section: "common" | "headers"): Promise<HeaderPiece> {
+    const plain = await this.piece(section);
+    const j = plain.readUInt32BE(0);
+    return {
+      table: JSON.parse(plain.toString("utf8", 4, 4 + j)) as FieldTable,
+      text: plain.toString("utf8", 4 + j),
+    };
+  }
+
+  /** The signatures, cut by the text sizes they were made for (trigramSignature.ts). */
+  private sigs(): Promise<{ bytes: Uint8Array; starts: number[] }> {
+    this.signatures ??= this.piece("signatures").then((bytes) => {
+      const starts = [0];
+      // Per message: its header signature, then its body signature.
+      for (let i = 0; i < this.meta.ids.length; i++)
+        starts.push(
+          starts.at(-1)! + this.meta.hsigBytes[i]!,
+          starts.at(-1)! + this.meta.hsigBytes[i]! + this.meta.sigBytes[i]!,
+        );
+      if (starts.at(-1) !== bytes.length) throw new Tampered(`${this.name}: the signatures do not add up`);
+      return { bytes, starts };
+    });
+    return this.signatures;
+  }
+
+  /** Message i's header and body texts: its sealed bytes alone are read and opened. */
+  private async texts(i: number): Promise<{ header: string; body: string }> {
+    const from = this.meta.bodies[i]!;
+    const length = this.meta.bodies[i + 1]! - from;
+    const sealed = await readAt(this.file, this.at.bodies.start + from, length, this.size);
+    const opened = open(this.key, sealed, context(this.name, `body/${i}`));
+    const plain = Buffer.from(opened.buffer, opened.byteOffset, opened.byteLength);
+    const h = plain.readUInt32BE(0);
+    return { header: plain.toString("utf8", 4, 4 + h), body: plain.toString("utf8", 4 + h) };
   }
 
   /** The facts of message `i`; its texts are opened when first asked for. */
   facts(i: number): SearchFacts {
     const m = this.meta;
-    const sig = this.signatures.subarray(m.sigs[i], m.sigs[i + 1]);
-    let body: Promise<string> | undefined;
+    let texts: Promise<{ header: string; body: string }> | undefined;
+    const sig = async (k: 0 | 1) => {
+      const { bytes, starts } = await this.sigs();
+      return bytes.subarray(starts[2 * i + k], starts[2 * i + k + 1]);
+    };
     return {
       size: m.sizes[i]!,
       internalDate: m.dates[i]!,
       sentDay: () => m.sent[i]!,
-      headerText: async () => {
-        const start = m.headers.starts[i]!;
-        return (await this.headers()).slice(start, start + m.headers.ends[i]![0]!);
-      },
+      headerText: async () => (await (texts ??= this.texts(i))).header,
       headerValues: async (field) => {
         const wanted = field.toLowerCase();
-        if (COMMON.has(wanted)) return values(m.common, i, 0, await this.common(), wanted);
-        return values(m.headers, i, 1, await this.headers(), wanted);
+        if (COMMON.has(wanted)) return values(await this.common(), i, wanted);
+        return values(await this.headers(), i, wanted);
       },
-      bodyMayContain: (needle) => mayContain(sig, needle),
-      bodyText: () => (body ??= this.body(i)),
+      headerMayContain: async (needle) => mayContain(await sig(0), needle),
+      bodyMayContain: async (needle) => mayContain(await sig(1), needle),
+      bodyText: async () => (await (texts ??= this.texts(i))).body,
     };
   }
 
@@ -254,20 +281,21 @@ export class Segment {
   async docs(): Promise<SearchDoc[]> {
     const common = await this.common();
     const headers = await this.headers();
+    const { bytes, starts } = await this.sigs();
     const m = this.meta;
     const out: SearchDoc[] = [];
     for (let i = 0; i < m.ids.length; i++) {
-      const fields = [...fieldsOf(m.common, i, 0, common), ...fieldsOf(m.headers, i, 1, headers)];
-      const start = m.headers.starts[i]!;
+      const { header, body } = await this.texts(i);
       out.push({
         id: m.ids[i]!,
         internalDate: m.dates[i]!,
         size: m.sizes[i]!,
         sentDay: m.sent[i]!,
-        headerText: headers.slice(start, start + m.headers.ends[i]![0]!),
-        fields,
-        bodyText: await this.body(i),
-        signature: this.signatures.slice(m.sigs[i], m.sigs[i + 1]),
+        headerText: header,
+        fields: [...fieldsOf(common, i), ...fieldsOf(headers, i)],
+        bodyText: body,
+        headerSignature: bytes.slice(starts[2 * i], starts[2 * i + 1]),
+        signature: bytes.slice(starts[2 * i + 1], starts[2 * i + 2]),
       });
     }
     return out;
@@ -278,27 +306,27 @@ export class Segment {
   }
 }
 
-/** Values of field `wanted` in message i's record; `first` is the index of its first field's end. */
-function values(t: FieldTable, i: number, first: number, text: string, wanted: string): string[] {
+/** Values of field `wanted` in message i's record. */
+function values({ table: t, text }: HeaderPiece, i: number, wanted: string): string[] {
   const names = t.names[i]!;
   const ends = t.ends[i]!;
   const start = t.starts[i]!;
   const out: string[] = [];
   for (let k = 0; k < names.length; k++) {
     if (names[k] !== wanted) continue;
-    const from = first + k === 0 ? 0 : ends[first + k - 1]!;
-    out.push(text.slice(start + from, start + ends[first + k]!));
+    const from = k === 0 ? 0 : ends[k - 1]!;
+    out.push(text.slice(start + from, start + ends[k]!));
   }
   return out;
 }
 
-function fieldsOf(t: FieldTable, i: number, first: number, text: string): string[] {
+function fieldsOf({ table: t, text }: HeaderPiece, i: number): string[] {
   const out: string[] = [];
   const start = t.starts[i]!;
   const ends = t.ends[i]!;
   t.names[i]!.forEach((name, k) => {
-    const from = first + k === 0 ? 0 : ends[first + k - 1]!;
-    out.push(name, text.slice(start + from, start + ends[first + k]!));
+    const from = k === 0 ? 0 : ends[k - 1]!;
+    out.push(name, text.slice(start + from, start + ends[k]!));
   });
   return out;
 }

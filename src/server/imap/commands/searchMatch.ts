@@ -73,9 +73,15 @@ function contains(haystack: string, needle: string): boolean {
   return haystack.includes(needle.toLowerCase());
 }
 
+async function headerTextContains(facts: SearchFacts, needle: string): Promise<boolean> {
+  const lower = needle.toLowerCase();
+  if (!(await facts.headerMayContain(lower))) return false;
+  return (await facts.headerText()).includes(lower);
+}
+
 async function bodyContains(facts: SearchFacts, needle: string): Promise<boolean> {
   const lower = needle.toLowerCase();
-  if (!facts.bodyMayContain(lower)) return false;
+  if (!(await facts.bodyMayContain(lower))) return false;
   return (await facts.bodyText()).includes(lower);
 }
 
@@ -140,7 +146,7 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
     case "BODY":
       return bodyContains(facts!, key.value);
     case "TEXT":
-      return contains(await facts!.headerText(), key.value) || bodyContains(facts!, key.value);
+      return (await headerTextContains(facts!, key.value)) || bodyContains(facts!, key.value);
     case "NOT":
       return !(await matches(key.key, s));
     case "OR":
