@@ -33,6 +33,11 @@ export interface HomePaths {
    */
   indexSnapshotsDir: string;
   /**
+   * This computer's sealed search indexes, one folder per account (mail/search/): in the cache
+   * folder, since deleting it only costs a rebuild.
+   */
+  searchIndexDir: string;
+  /**
    * Unix socket (mode 0600) through which other commands reach a running `start`, always in a
    * private folder (0700, ours): the home when the path fits, else a runtime folder (see below).
    */
@@ -85,6 +90,7 @@ export function homePaths(env: NodeJS.ProcessEnv = process.env): HomePaths {
     cacheDir,
     marksDir: join(configDir, "marks"),
     indexSnapshotsDir: join(cacheDir, "index"),
+    searchIndexDir: join(cacheDir, "search-index"),
     controlSocket,
     controlSocketFolder: socketFolder,
     runFile: join(configDir, "server.json"),

@@ -44,6 +44,8 @@ export interface Settings {
   cacheMaxBytes: number;
   /** What the background fill after login copies into the local cache. */
   cacheFill: CacheFillMode;
+  /** The local encrypted search index (docs/architecture.md, "Search index"). */
+  searchIndex: CacheMode;
 }
 
 export type SettingKey = keyof Settings;
@@ -60,6 +62,7 @@ export const DEFAULT_SETTINGS: Pick<
   | "cache"
   | "cacheMaxBytes"
   | "cacheFill"
+  | "searchIndex"
 > = {
   imapHost: "127.0.0.1",
   imapPort: 1143,
@@ -72,6 +75,7 @@ export const DEFAULT_SETTINGS: Pick<
   cache: "on",
   cacheMaxBytes: 1024 ** 3,
   cacheFill: "all",
+  searchIndex: "on",
 };
 
 const endpoint = {
@@ -166,6 +170,11 @@ export const SETTINGS_SCHEMA = {
     enum: [...CACHE_FILL_MODES],
     description:
       "after login, copy into the local cache: all (meta, then bodies newest first up to cacheMaxBytes), meta (meta only) or off",
+  },
+  searchIndex: {
+    type: "string",
+    enum: [...CACHE_MODES],
+    description: "keep a local encrypted search index for fast SEARCH (any backend): on or off",
   },
 } as const;
 

@@ -4,13 +4,14 @@
  * run file. `start` checks its options, calls startDaemon, prints, and closes it at a signal.
  */
 import { readFile } from "node:fs/promises";
-import type { HomePaths } from "../config/homePaths.ts";
 import { privateRoots, tightenPermissions } from "../config/homePermissions.ts";
 import { ensurePrivateFolder } from "../config/privateFolder.ts";
 import type { Settings } from "../config/settingsSchema.ts";
 import { NotFound } from "../errors.ts";
 import type { Log } from "../log.ts";
 import { accountExists } from "../mail/account.ts";
+import type { SearchIndexProgress } from "../mail/search/index.ts";
+import type { HomePaths } from "../config/homePaths.ts";
 import { AccountDirectory } from "../mail/accountDirectory.ts";
 import { CacheFill } from "../mail/cacheFill.ts";
 import { IncomingMover } from "../mail/incoming/index.ts";
@@ -68,9 +69,20 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // Each unlock pins the account's public key here, or checks it against the pin (issue 12).
     const directory = new AccountDirectory(store, settings.user!, {
       onUnlock: (account) => adoptAccount(deliveryKeys, account),
-      account: { marksDir: paths.marksDir, snapshotsDir: paths.indexSnapshotsDir, log },
+      account: {
+        marksDir: paths.marksDir,
+        snapshotsDir: paths.indexSnapshotsDir,
+        log,
+        ...(settings.searchIndex !== "off" ? { searchIndexDir: paths.searchIndexDir } : {}),
+      },
     });
     closers.push({ name: "accounts", close: () => directory.close() });
+    // The search index is brought up to date from the first login on (mail/search/indexFiller.ts).
+    let searchIndex: SearchIndexProgress | undefined;
+    directory.onLogin((account) => {
+      account.indexInBackground();
+      searchIndex = account.searchIndex?.progress;
+    });
     // Delivered mail is filed from the first login on: only then is the secret key in memory.
     const mover = new IncomingMover(store, { log });
     closers.push({ name: "incoming mail mover", close: () => mover.close() });
@@ -122,6 +134,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         ...(lmtpServer ? { lmtp: lmtpServer.address } : {}),
         backend,
         ...(fill ? { cacheFill: fill.fill.status() } : {}),
+        ...(searchIndex ? { searchIndex } : {}),
       }),
     });
     const control = await startControlServer(paths, handlers, log);

@@ -19,6 +19,7 @@ import type { KdfParams } from "../crypto/passwordKey.ts";
 import { loadSodium } from "../crypto/sodium.ts";
 import { AlreadyExists, NotFound } from "../errors.ts";
 import { createLogger, type Log } from "../log.ts";
+import { join } from "node:path";
 import type { Store } from "../storage/types.ts";
 import {
   createMailbox,
@@ -40,6 +41,8 @@ import { indexSnapshots } from "./indexSnapshots.ts";
 import type { SnapshotKeeper } from "../sync/index.ts";
 import { MessageStore } from "./messageStore.ts";
 import { FiledDeliveries, FILED_SUBKEY } from "./incoming/filedDeliveries.ts";
+import { IndexFiller } from "./search/indexFiller.ts";
+import { SearchIndex } from "./search/searchIndex.ts";
 
 const KEY_ROOT = "keys/root";
 
@@ -68,6 +71,13 @@ export interface AccountOptions {
    * first SELECT of a run need not replay every op row; without it, every run replays them.
    */
   snapshotsDir?: string;
+  /**
+   * The folder of this computer's search indexes (mail/search/), one sealed index per account in
+   * it; without it every SEARCH scans.
+   */
+  searchIndexDir?: string;
+  /** How long after the first login the index's first background pass waits (default 3 s). */
+  searchIndexDelayMs?: number;
 }
 
 export async function createAccount(
@@ -153,6 +163,9 @@ export class Account {
   private readonly snapshots: SnapshotKeeper | undefined;
   private readonly open = new Map<string, Promise<Mailbox>>();
   private closed = false;
+  /** The local search index and what keeps it up (mail/search/); absent without a folder for it. */
+  readonly searchIndex: SearchIndex | undefined;
+  private readonly indexFiller: IndexFiller | undefined;
 
   constructor(
     readonly store: Store,
@@ -169,6 +182,38 @@ export class Account {
     this.indexKey = deriveSubkey(keys.masterKey, "uid-index");
     this.witness = new MarkWitness(marks, (path) => this.deleted(path));
     this.snapshots = options.snapshotsDir ? indexSnapshots(options.snapshotsDir, keys.masterKey) : undefined;
+    if (options.searchIndexDir) {
+      const folder = Buffer.from(deriveSubkey(keys.masterKey, "search-index-folder")).subarray(0, 12);
+      const log = options.log ?? createLogger("info");
+      const index = new SearchIndex(
+        join(options.searchIndexDir, folder.toString("hex")),
+        deriveSubkey(keys.masterKey, "search-index"),
+        log,
+      );
+      this.searchIndex = index;
+      this.indexFiller = new IndexFiller(
+        index,
+        { messages: this.messages, messageIds: () => this.messageIds() },
+        log,
+        options.searchIndexDelayMs,
+      );
+      this.messages.observer = this.indexFiller;
+    }
+  }
+
+  /** Starts bringing the search index up to date in the background (once per call; see indexFiller.ts). */
+  indexInBackground(): void {
+    this.indexFiller?.start();
+  }
+
+  /** Every message id of every live mailbox. */
+  private async messageIds(): Promise<string[]> {
+    const ids: string[] = [];
+    for (const info of (await this.listMailboxes()).mailboxes) {
+      const mbx = await this.mailbox(info.name);
+      for (const id of mbx.index.byId.keys()) ids.push(id);
+    }
+    return ids;
   }
 
   /** Whether the mailbox whose index lives at `path` was deleted: no live name holds its id. */
@@ -292,6 +337,8 @@ export class Account {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.indexFiller?.close();
+    await this.searchIndex?.close();
     // A mailbox that failed to open gave its error to whoever opened it; there is nothing to close.
     for (const opening of this.open.values()) {
       const mbx = await opening.catch(() => undefined);

@@ -65,9 +65,18 @@ export interface MessageFacts {
   sealedBytes: number;
 }
 
+/** Told of messages stored, copied and deleted here: the local search index follows them. */
+export interface MessageObserver {
+  /** Called once the message is durable; must not block (the caller is waiting to answer). */
+  stored(mailId: string, meta: MessageMeta, raw: Uint8Array): void;
+  copied(mailIds: readonly string[]): void;
+  deleted(mailIds: readonly string[]): void;
+}
+
 export class MessageStore {
   /** Reads and writes for clients (the cache fill waits for a lull in them). */
   readonly activity = new ClientActivity();
+  observer: MessageObserver | undefined;
   private readonly cache = new MetaCache(2000);
   /** Batched meta reads in flight, by message id (see prefetchMeta). */
   private readonly reading = new Map<string, Promise<Map<string, MessageMeta>>>();
@@ -109,6 +118,7 @@ export class MessageStore {
       this.store.blobs.put(blob, sealStream(key, raw, bodyContext(blob))),
       this.writeMeta(mailId, meta),
     ]);
+    this.observer?.stored(mailId, meta, raw);
     return { mailId, meta };
   }
 
@@ -271,10 +281,12 @@ export class MessageStore {
     const blob = bodyBlobKey(copyId);
     await this.store.blobs.copy(meta.blob, blob);
     await this.writeMeta(copyId, { ...meta, blob });
+    this.observer?.copied([copyId]);
     return copyId;
   }
 
   async delete(mailIds: string[]): Promise<void> {
+    this.observer?.deleted(mailIds);
     const metas = await this.getMeta(mailIds);
     for (const id of mailIds) {
       const meta = metas.get(id);

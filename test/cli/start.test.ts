@@ -97,6 +97,15 @@ describe("start, status and passwd with a running server", () => {
         (m) => m.name === "INBOX",
       ),
     );
+    // That login opened the account: the search index's progress shows (issue 11).
+    const after = await runCli(["status", "--json"], { home: home.dir });
+    const index = (
+      JSON.parse(after.stdout) as { searchIndex?: { state: string; indexed: number; total: number } }
+    ).searchIndex;
+    assert.ok(index && ["loading", "building", "ready"].includes(index.state), after.stdout);
+    assert.ok(index.indexed <= index.total || index.state !== "ready", after.stdout);
+    const human = await runCli(["status"], { home: home.dir });
+    assert.match(human.stdout, /^Search index: (loading|building|ready), \d+ of \d+ messages/m);
   });
 
   test("a real client logs in, appends a message and fetches it back", async () => {

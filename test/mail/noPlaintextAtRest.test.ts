@@ -83,11 +83,17 @@ test("the scanner finds every word in every encoding in a plaintext control fold
   await rm(control, { recursive: true });
 });
 
-test("200 messages, mailboxes and flags leave no readable word anywhere under the embedded store's folder", async () => {
+test("200 messages, mailboxes and flags leave no readable word anywhere under the embedded store's folder or the search index's", async () => {
   const data = join(dir, "data");
+  const searchIndexDir = join(dir, "search-index");
   const store = await openEmbeddedStore(data);
   try {
-    const account = await createAccount(store, { user: "tester", password: "correct horse", kdf: TEST_KDF });
+    const account = await createAccount(store, {
+      user: "tester",
+      password: "correct horse",
+      kdf: TEST_KDF,
+      searchIndexDir,
+    });
     const names = [MAILBOX_WORDS[0]!, `${MAILBOX_WORDS[0]}/${MAILBOX_WORDS[1]}`];
     for (const name of names) await account.createMailbox(name);
     const targets = ["INBOX", ...names];
@@ -119,6 +125,14 @@ test("200 messages, mailboxes and flags leave no readable word anywhere under th
   assert.ok(files > 3 && bytes > 200 * 500, `scanned ${files} files, ${bytes} bytes`);
   assert.deepEqual(findings, [], "no word readable at rest");
   console.log(`# scanned ${files} files, ${bytes} bytes, for ${WORDS.length} words in 8 encodings`);
+  // The search index holds every message's decoded text: sealed too.
+  const index = await scanFolder(searchIndexDir);
+  assert.ok(
+    index.bytes > 200 * 300,
+    `the search index holds the text: ${index.files} files, ${index.bytes} bytes`,
+  );
+  assert.deepEqual(index.findings, [], "no word readable in the search index");
+  console.log(`# search index: scanned ${index.files} files, ${index.bytes} bytes`);
 });
 
 test("a second computer's local cache folder (filled in the background, index snapshots) holds no readable word", async () => {

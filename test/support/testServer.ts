@@ -18,6 +18,8 @@ export interface TestServer {
   store: Store;
   /** What the server logged, as "level message". */
   logs: string[];
+  /** The account directory the IMAP server logs in through (its account is the sessions'). */
+  directory: AccountDirectory;
   /** The incoming mail mover, when asked for: started at the first login, as `start` does. */
   mover?: IncomingMover;
   close(): Promise<void>;
@@ -39,6 +41,9 @@ export async function startTestServer(
     limits?: ConnectionLimits;
     /** This computer's marks of what storage held (kept across restarts when given). */
     marksDir?: string;
+    /** This computer's search indexes (none: every SEARCH scans), and the first pass's delay. */
+    searchIndexDir?: string;
+    searchIndexDelayMs?: number;
     /** Run an incoming mail mover that looks at the queue every `intervalMs`. */
     incoming?: { intervalMs: number };
   } = {},
@@ -60,8 +65,15 @@ export async function startTestServer(
   };
   const directory = new AccountDirectory(store, user, {
     throttle: opts.loginThrottle ?? { baseDelayMs: 20 },
-    account: { ...(opts.marksDir ? { marksDir: opts.marksDir } : {}), log },
+    account: {
+      ...(opts.marksDir ? { marksDir: opts.marksDir } : {}),
+      ...(opts.searchIndexDir ? { searchIndexDir: opts.searchIndexDir } : {}),
+      ...(opts.searchIndexDelayMs !== undefined ? { searchIndexDelayMs: opts.searchIndexDelayMs } : {}),
+      log,
+    },
   });
+  // As `start` does: the index is brought up to date from the first login on.
+  directory.onLogin((account) => account.indexInBackground());
   const mover = opts.incoming ? new IncomingMover(store, { ...opts.incoming, log }) : undefined;
   if (mover) directory.onLogin((account) => void mover.startWith(account));
   const server = await startImapServer({
@@ -79,6 +91,7 @@ export async function startTestServer(
     password,
     store,
     logs,
+    directory,
     ...(mover ? { mover } : {}),
     close: async () => {
       await server.close();

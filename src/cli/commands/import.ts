@@ -65,6 +65,10 @@ export async function transfer(
       const account = await openAccount(store, password, {
         marksDir: home.paths.marksDir,
         snapshotsDir: home.paths.indexSnapshotsDir,
+        // Imported mail is indexed for search on the way (written when the account closes).
+        ...(op === "import" && settings.searchIndex !== "off"
+          ? { searchIndexDir: home.paths.searchIndexDir }
+          : {}),
       });
       try {
         await adoptAccountHere(home, account);

@@ -7,6 +7,7 @@
 import { callControl } from "../control/controlClient.ts";
 import { storageCheck } from "../../daemon/control/storageCheck.ts";
 import type { ServerStatus } from "../../daemon/control/protocol.ts";
+import type { SearchIndexProgress } from "../../mail/search/index.ts";
 import { processAlive, readRunFile } from "../../daemon/control/runFile.ts";
 import { describeError, EXIT } from "../exitCodes.ts";
 import { backendOf, describeBackend, openHomeStore } from "../../daemon/homeStore.ts";
@@ -28,6 +29,8 @@ export interface StatusReport {
   mailboxes?: { name: string; messages: number }[];
   messages?: number;
   cacheFill?: ServerStatus["cacheFill"];
+  /** The running server's search index, once a login has opened the account. */
+  searchIndex?: SearchIndexProgress;
   thunderbird: ReturnType<typeof thunderbirdSettingsJson>;
 }
 
@@ -63,6 +66,7 @@ export async function run(flags: { json?: boolean; passwordStdin?: boolean }): P
       storage: live.storage,
       ...(live.mailboxes ? { mailboxes: live.mailboxes } : {}),
       ...(live.cacheFill ? { cacheFill: live.cacheFill } : {}),
+      ...(live.searchIndex ? { searchIndex: live.searchIndex } : {}),
     });
     report.thunderbird = thunderbirdSettingsJson({
       host: clientHost(live.imap.host),
@@ -116,6 +120,17 @@ async function fillFromStore(
   }
 }
 
+function describeSearchIndex(p: SearchIndexProgress): string {
+  if (p.state === "off") return `off on this run${p.detail ? ` (${p.detail})` : ""}`;
+  const counts = `${p.indexed} of ${p.total} messages`;
+  if (p.state === "building") {
+    const rate = p.rate !== undefined ? `, ${p.rate} msg/s` : "";
+    const eta = p.etaSeconds !== undefined ? `, about ${p.etaSeconds} s left` : "";
+    return `building, ${counts}${rate}${eta}`;
+  }
+  return `${p.state}, ${counts}${p.detail ? ` (${p.detail})` : ""}`;
+}
+
 /** Where a client on this computer connects when the server listens on every address. */
 function clientHost(bound: string): string {
   return bound === "0.0.0.0" || bound === "::" ? "127.0.0.1" : bound;
@@ -138,6 +153,7 @@ function human(r: StatusReport, user: string): string {
     lines.push("Mailboxes: give the password with --password-stdin to count them");
   }
   if (r.cacheFill) lines.push(cacheFillLine(r.cacheFill));
+  if (r.searchIndex) lines.push(`Search index: ${describeSearchIndex(r.searchIndex)}`);
   lines.push(
     "",
     thunderbirdSettings({

@@ -12,6 +12,7 @@
 import { join } from "node:path";
 import type { HomePaths } from "../../config/homePaths.ts";
 import type { CacheFillProgress } from "../../mail/cacheFill.ts";
+import type { SearchIndexProgress } from "../../mail/search/index.ts";
 
 /** Where `deliver` leaves sealed messages for the running server of this home. */
 export function spoolDir(paths: HomePaths): string {
@@ -71,6 +72,8 @@ export interface ServerStatus {
   mailboxes?: { name: string; messages: number }[];
   /** The background fill of the local cache, once a login started it. */
   cacheFill?: CacheFillProgress;
+  /** The local search index, once a login has opened the account (mail/search/searchIndex.ts). */
+  searchIndex?: SearchIndexProgress;
 }
 
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; code: string; message: string };

@@ -1,8 +1,12 @@
 /**
  * SEARCH and UID SEARCH (RFC 3501 §6.4.4), with MODSEQ (RFC 7162 §3.1.5), ESEARCH RETURN options
- * (RFC 4731) and SAVE (RFC 5182). Meta is read in batches; body keys decrypt bodies a few at a
- * time (bounded parallelism).
+ * (RFC 4731) and SAVE (RFC 5182). A key that needs more than the UID index is answered first from
+ * the account's local search index (mail/search/) for the messages it holds; the rest are scanned:
+ * meta read in batches, bodies decrypted a few at a time (bounded parallelism). Both paths compare
+ * the same case-folded text, so the answer is the scan's whatever the index holds.
  */
+import { metaFacts, type SearchFacts, type SearchIndex } from "../../../mail/search/index.ts";
+import type { MailEntry } from "../../../mail/uidIndex.ts";
 import { ok } from "../protocol/errorResponse.ts";
 import { keyNeedsMeta, keyUsesModseq, matches } from "./searchMatch.ts";
 import { compactSet, quotedOrLiteral } from "../protocol/wire.ts";
@@ -29,10 +33,38 @@ export const search: CommandHandler<"SEARCH"> = {
     const needsMeta = keyNeedsMeta(cmd.key);
     const found: { uid: number; seq: number; modseq: number }[] = [];
     // The view's messages; one expunged since the view last caught up is undefined: nothing is read.
-    const all = view.uids.map((uid) => index.byUid.get(uid));
+    let all = view.uids.map((uid) => index.byUid.get(uid));
+    const account = session.requireAccount;
+    const searchIndex = account.searchIndex;
+    if (needsMeta && searchIndex) {
+      const covered = await searchIndexed(searchIndex, all, async (facts, i) => {
+        const entry = all[i]!;
+        const hit = await matches(cmd.key, {
+          entry,
+          seq: i + 1,
+          maxSeq: view.uids.length,
+          maxUid,
+          saved: session.savedSearch,
+          facts,
+        });
+        return hit ? { uid: entry.uid, seq: i + 1, modseq: entry.modseq } : undefined;
+      });
+      for (const hit of covered.hits) found.push(hit);
+      let scanned = 0;
+      all = all.map((e, i) => {
+        if (covered.decided[i]) return undefined;
+        if (e) scanned++;
+        return e;
+      });
+      searchIndex.answered += covered.count;
+      // Messages the index lacks (other computers' mail, a rebuild under way): fill it.
+      if (scanned > 0) account.indexInBackground();
+    }
     // Bodies are read on demand (read.text), only where cheaper keys have not decided.
     const scope = needsMeta ? "meta" : "index";
-    for await (const read of sel.mailbox.read(all, { scope, batchSize: META_BATCH })) {
+    // Nothing left to scan when the index answered for every message.
+    const toScan = all.some((e) => e !== undefined) ? all : [];
+    for await (const read of sel.mailbox.read(toScan, { scope, batchSize: META_BATCH })) {
       const i = read.from;
       const slice = view.uids.slice(i, i + META_BATCH);
       const entries = read.entries;
@@ -43,15 +75,13 @@ export const search: CommandHandler<"SEARCH"> = {
           const meta = read.meta.get(entry.id);
           if (needsMeta && !meta) return;
           const seq = i + j + k + 1;
-          let text: Promise<string> | undefined;
           const hit = await matches(cmd.key, {
             entry,
             seq,
             maxSeq: view.uids.length,
             maxUid,
             saved: session.savedSearch,
-            ...(meta ? { meta } : {}),
-            bodyText: () => (text ??= read.text(meta!)),
+            ...(meta ? { facts: metaFacts(meta, () => read.text(meta)) } : {}),
           });
           if (hit) found.push({ uid, seq, modseq: entry.modseq });
         });
@@ -95,3 +125,49 @@ export const search: CommandHandler<"SEARCH"> = {
     return ok(`${cmd.uid ? "UID " : ""}SEARCH completed`);
   },
 };
+
+interface Hit {
+  uid: number;
+  seq: number;
+  modseq: number;
+}
+
+/**
+ * Evaluates `judge` on every message of `all` that the index holds, one index batch at a time.
+ * A batch whose file turns out damaged (Tampered, WrongContext) counts for nothing: its messages
+ * are scanned and the index is rebuilt; `decided` marks the positions answered here.
+ */
+async function searchIndexed(
+  searchIndex: SearchIndex,
+  all: readonly (MailEntry | undefined)[],
+  judge: (facts: SearchFacts, i: number) => Promise<Hit | undefined>,
+): Promise<{ decided: Uint8Array; hits: Hit[]; count: number }> {
+  const position = new Map<string, number>();
+  all.forEach((e, i) => {
+    if (e) position.set(e.id, i);
+  });
+  const decided = new Uint8Array(all.length);
+  const hits: Hit[] = [];
+  let count = 0;
+  for await (const batch of searchIndex.batches()) {
+    const here: number[] = [];
+    const batchHits: Hit[] = [];
+    try {
+      for (let k = 0; k < batch.ids.length; k++) {
+        const i = position.get(batch.ids[k]!);
+        if (i === undefined || decided[i]) continue;
+        here.push(i);
+        const hit = await judge(batch.facts(k), i);
+        if (hit) batchHits.push(hit);
+      }
+    } catch (err) {
+      // Only the index's own files are read here (no storage): whatever failed, scan instead.
+      searchIndex.markDamaged(err instanceof Error ? err.message : String(err));
+      continue;
+    }
+    for (const i of here) decided[i] = 1;
+    count += here.length;
+    hits.push(...batchHits);
+  }
+  return { decided, hits, count };
+}

@@ -1,11 +1,11 @@
 /**
  * Whether one message matches a SEARCH key (RFC 3501 §6.4.4). Flags, UIDs, sequence numbers and
- * MODSEQ come from the index; dates, sizes and headers from sealed meta; BODY and TEXT decrypt the
- * text parts only when a cheaper key has not already decided. Strings match as case-insensitive
- * substrings of the decoded header or text.
+ * MODSEQ come from the UID index; dates, sizes, headers and text from the message's SearchFacts
+ * (the local search index, or sealed meta and body on a scan); BODY and TEXT read the text only
+ * when a cheaper key has not already decided and the index's signature does not rule it out.
+ * Strings match as case-insensitive substrings of the decoded header or text.
  */
-import type { MessageMeta } from "../../../mail/read/index.ts";
-import { decodeHeaderText, decodedHeaderValue, decodedHeaderValues } from "../../../mime/index.ts";
+import { dayOf, type SearchFacts } from "../../../mail/search/index.ts";
 import type { MailEntry } from "../../../mail/uidIndex.ts";
 import { setHas } from "../session/messageSet.ts";
 import type { SearchKey } from "../parser/types.ts";
@@ -17,12 +17,9 @@ export interface MatchSubject {
   maxSeq: number;
   maxUid: number;
   saved: number[];
-  meta?: MessageMeta;
-  /** Decoded text of every text part; called at most once per message. */
-  bodyText: () => Promise<string>;
+  /** Present when the key needs more than the UID index (keyNeedsMeta). */
+  facts?: SearchFacts;
 }
-
-const DAY = 86_400_000;
 
 export function keyNeedsMeta(key: SearchKey): boolean {
   switch (key.kind) {
@@ -71,29 +68,26 @@ function cost(key: SearchKey): number {
   return keyNeedsMeta(key) ? 1 : 0;
 }
 
+/** `haystack` is lower-cased already (SearchFacts). */
 function contains(haystack: string, needle: string): boolean {
-  return haystack.toLowerCase().includes(needle.toLowerCase());
+  return haystack.includes(needle.toLowerCase());
 }
 
-/** The day (UTC midnight) of a Date header, as written there, ignoring its time and zone. */
-function sentDay(meta: MessageMeta): number {
-  const raw = decodedHeaderValue(meta.header, "Date");
-  const m = raw && /(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{2,4})/.exec(raw);
-  if (m) {
-    const year = Number(m[3]!.length === 2 ? (Number(m[3]) < 50 ? "20" : "19") + m[3] : m[3]);
-    const ms = Date.parse(`${m[1]} ${m[2]} ${year} 00:00:00 GMT`);
-    if (!Number.isNaN(ms)) return ms;
-  }
-  return dayOf(meta.internalDate);
+async function headerTextContains(facts: SearchFacts, needle: string): Promise<boolean> {
+  const lower = needle.toLowerCase();
+  if (!(await facts.headerMayContain(lower))) return false;
+  return (await facts.headerText()).includes(lower);
 }
 
-function dayOf(ms: number): number {
-  return Math.floor(ms / DAY) * DAY;
+async function bodyContains(facts: SearchFacts, needle: string): Promise<boolean> {
+  const lower = needle.toLowerCase();
+  if (!(await facts.bodyMayContain(lower))) return false;
+  return (await facts.bodyText()).includes(lower);
 }
 
 export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean> {
   const flags = s.entry.flags;
-  const meta = s.meta;
+  const facts = s.facts;
   switch (key.kind) {
     case "ALL":
       return true;
@@ -126,33 +120,33 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
     case "MODSEQ":
       return s.entry.modseq >= key.modseq;
     case "LARGER":
-      return meta!.size > key.size;
+      return facts!.size > key.size;
     case "SMALLER":
-      return meta!.size < key.size;
+      return facts!.size < key.size;
     case "BEFORE":
-      return dayOf(meta!.internalDate) < key.date;
+      return dayOf(facts!.internalDate) < key.date;
     case "ON":
-      return dayOf(meta!.internalDate) === key.date;
+      return dayOf(facts!.internalDate) === key.date;
     case "SINCE":
-      return dayOf(meta!.internalDate) >= key.date;
+      return dayOf(facts!.internalDate) >= key.date;
     case "SENTBEFORE":
-      return sentDay(meta!) < key.date;
+      return facts!.sentDay() < key.date;
     case "SENTON":
-      return sentDay(meta!) === key.date;
+      return facts!.sentDay() === key.date;
     case "SENTSINCE":
-      return sentDay(meta!) >= key.date;
+      return facts!.sentDay() >= key.date;
     case "BCC":
     case "CC":
     case "FROM":
     case "SUBJECT":
     case "TO":
-      return headerContains(meta!, key.kind, key.value);
+      return headerContains(facts!, key.kind, key.value);
     case "HEADER":
-      return headerContains(meta!, key.field, key.value);
+      return headerContains(facts!, key.field, key.value);
     case "BODY":
-      return contains(await s.bodyText(), key.value);
+      return bodyContains(facts!, key.value);
     case "TEXT":
-      return contains(decodeHeaderText(meta!.header), key.value) || contains(await s.bodyText(), key.value);
+      return (await headerTextContains(facts!, key.value)) || bodyContains(facts!, key.value);
     case "NOT":
       return !(await matches(key.key, s));
     case "OR":
@@ -165,8 +159,8 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
   }
 }
 
-function headerContains(meta: MessageMeta, field: string, value: string): boolean {
-  const values = decodedHeaderValues(meta.header, field);
+async function headerContains(facts: SearchFacts, field: string, value: string): Promise<boolean> {
+  const values = await facts.headerValues(field);
   // HEADER field "" matches every message that has the field (RFC 3501 §6.4.4).
   if (value === "") return values.length > 0;
   return values.some((v) => contains(v, value));

@@ -1,0 +1,174 @@
+/**
+ * Keeps the search index up with the account: each message stored here is indexed from the bytes
+ * in hand, just after it is stored (off the APPEND's acknowledgement path); copies and messages
+ * that other computers added (or that this one stored before it had an index) are found by a
+ * background pass that compares the index with every mailbox and reads what it lacks, a few
+ * bodies at a time, yielding to client commands between messages. Progress goes to `status`.
+ */
+import { setImmediate as nextTurn } from "node:timers/promises";
+import type { Log } from "../../log.ts";
+import type { MessageMeta } from "../metaCodec.ts";
+import type { MessageStore } from "../messageStore.ts";
+import { cachingBodyReader } from "../read/bodyReader.ts";
+import { messageText } from "../read/messageText.ts";
+import { searchDoc } from "./searchDoc.ts";
+import type { SearchIndex } from "./searchIndex.ts";
+
+/** Messages read per round of the background pass, and bodies fetched at once. */
+const FILL_BATCH = 100;
+const FILL_PARALLEL = 4;
+/** After a failed pass (storage away), the next one starts this much later. */
+const RETRY_MS = 60_000;
+/** The first pass waits this long after login: a client's first sync goes first. */
+const FIRST_PASS_DELAY_MS = 3000;
+
+export interface IndexSource {
+  /** Every message id the account's mailboxes hold now. */
+  messageIds(): Promise<string[]>;
+  messages: MessageStore;
+}
+
+export class IndexFiller {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private retry: NodeJS.Timeout | undefined;
+  private firstPass = true;
+  /** Messages whose text the index cannot hold (searchDoc.ts): scanned, not read again this run. */
+  private readonly unindexable = new Set<string>();
+  /** Builds of messages just stored, in order. */
+  private building: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly index: SearchIndex,
+    private readonly source: IndexSource,
+    private readonly log: Log,
+    private readonly firstPassDelayMs = FIRST_PASS_DELAY_MS,
+  ) {
+    index.onDamaged = () => this.start();
+  }
+
+  /** A message was stored here: index it from its bytes, after the caller has its answer. */
+  stored(mailId: string, meta: MessageMeta, raw: Uint8Array): void {
+    if (this.closed) return;
+    this.building = this.building.then(async () => {
+      await nextTurn();
+      try {
+        const text = await messageText(meta, (_m, start, length) =>
+          Promise.resolve(raw.subarray(start, start + length)),
+        );
+        const doc = searchDoc(mailId, meta, text);
+        if (doc) this.index.add(doc);
+        else this.unindexable.add(mailId);
+        this.index.progress.total++;
+      } catch (err) {
+        this.log("warn", `cannot index a message for search: ${String(err)}`);
+      }
+    });
+  }
+
+  /** Messages were copied here (new ids, same content): indexed from storage, after the answer. */
+  copied(mailIds: readonly string[]): void {
+    if (this.closed) return;
+    this.building = this.building.then(async () => {
+      await nextTurn();
+      try {
+        const metas = await this.source.messages.getMeta([...mailIds]);
+        const reader = cachingBodyReader(this.source.messages);
+        for (const [id, meta] of metas) {
+          const doc = searchDoc(id, meta, await messageText(meta, reader.read));
+          if (doc) this.index.add(doc);
+          else this.unindexable.add(id);
+          this.index.progress.total++;
+        }
+      } catch (err) {
+        this.log("warn", `cannot index copied messages for search: ${String(err)}`);
+      }
+    });
+  }
+
+  /** Messages were deleted here. */
+  deleted(mailIds: readonly string[]): void {
+    this.index.remove(mailIds);
+    this.index.progress.total = Math.max(0, this.index.progress.total - mailIds.length);
+  }
+
+  /** Starts a background pass (or another one after the one running). */
+  start(): void {
+    if (this.closed) return;
+    if (this.firstPass) {
+      this.firstPass = false;
+      this.retry = setTimeout(() => this.start(), this.firstPassDelayMs);
+      this.retry.unref();
+      return;
+    }
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.run().finally(() => {
+      this.running = undefined;
+      if (this.again && !this.closed) {
+        this.again = false;
+        this.start();
+      }
+    });
+  }
+
+  private async run(): Promise<void> {
+    const progress = this.index.progress;
+    try {
+      if (!(await this.index.open())) return;
+      const all = await this.source.messageIds();
+      const have = await this.index.indexedIds();
+      const missing = all.filter((id) => !have.has(id) && !this.unindexable.has(id));
+      progress.total = all.length;
+      progress.indexed = all.length - missing.length;
+      delete progress.detail;
+      if (missing.length > 0) {
+        progress.state = "building";
+        this.log("info", `building the search index: ${missing.length} of ${all.length} messages to read`);
+      }
+      const began = performance.now();
+      let done = 0;
+      for (let i = 0; i < missing.length && !this.closed; i += FILL_BATCH) {
+        const batch = missing.slice(i, i + FILL_BATCH);
+        const metas = await this.source.messages.getMeta(batch);
+        const reader = cachingBodyReader(this.source.messages);
+        const prefetch = reader.prefetch([...metas.values()], FILL_PARALLEL);
+        for (const id of batch) {
+          const meta = metas.get(id);
+          if (meta) {
+            const doc = searchDoc(id, meta, await messageText(meta, reader.read));
+            if (doc) this.index.add(doc);
+            else this.unindexable.add(id);
+          }
+          done++;
+          await nextTurn(); // client commands first
+        }
+        await prefetch;
+        const seconds = (performance.now() - began) / 1000;
+        progress.rate = Math.round(done / Math.max(seconds, 0.001));
+        progress.etaSeconds = Math.round((missing.length - done) / Math.max(progress.rate, 1));
+      }
+      await this.index.flush();
+      if (missing.length > 0) this.log("info", `search index built: ${all.length} messages`);
+      progress.state = "ready";
+      delete progress.rate;
+      delete progress.etaSeconds;
+    } catch (err) {
+      if (progress.state !== "off") progress.state = "ready";
+      progress.detail = `incomplete, trying again in a minute: ${err instanceof Error ? err.message : String(err)}`;
+      this.log("warn", `the search index could not be completed: ${progress.detail}`);
+      this.retry = setTimeout(() => this.start(), RETRY_MS);
+      this.retry.unref();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retry);
+    await this.running;
+    await this.building;
+  }
+}

@@ -1,0 +1,365 @@
+/**
+ * The local search index of one account (issue 11): segment files (segmentFile.ts) in a private
+ * folder of this computer, sealed with a subkey of the master key, never in the bucket. Each
+ * segment holds a batch of messages by id; new messages wait in memory (searchable at once) and
+ * go to a new segment after a second or 500 messages; expunged ids are listed in the sealed file
+ * `removed` until a merge rewrites the segments without them.
+ *
+ * The index only ever narrows or answers for the messages it holds: SEARCH scans whatever it lacks
+ * (search.ts), so a missing, stale or half-built index costs time, never a wrong answer. A file
+ * that does not open (changed, cut short, sealed for another name) is never trusted: the whole
+ * index is thrown away and built again in the background (indexFiller.ts).
+ *
+ * One process at a time uses the folder (its lock); another one runs without an index.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { open, seal } from "../../crypto/aead.ts";
+import { Locked } from "../../errors.ts";
+import type { Log } from "../../log.ts";
+import { replaceFile, syncFolder, writeFully } from "../../storage/embedded/durableFs.ts";
+import { lockFolder, type FolderLock } from "../../storage/embedded/folderLock.ts";
+import type { SearchDoc } from "./searchDoc.ts";
+import type { SearchFacts } from "./searchFacts.ts";
+import { encodeSegment, Segment } from "./segmentFile.ts";
+import { mayContain } from "./trigramSignature.ts";
+
+const SEGMENT_SUFFIX = ".seg";
+const REMOVED = "removed";
+/** Messages per segment file when building or merging. */
+export const SEGMENT_DOCS = 1000;
+/** New messages are written after this long without another, or at this many. */
+const FLUSH_AFTER_MS = 1000;
+const FLUSH_AT = SEGMENT_DOCS;
+/**
+ * Files of fewer than half SEGMENT_DOCS messages (appends written a few at a time) are merged
+ * into full ones past this many; every file is rewritten past this many removed ids.
+ */
+const MERGE_SMALL_FILES = 24;
+const MERGE_REMOVED = 2000;
+
+/** What `status` shows of the index. */
+export interface SearchIndexProgress {
+  /** off: no index on this run (another process holds it, or it could not be made). */
+  state: "off" | "loading" | "building" | "ready";
+  /** Messages of the account the index holds, and how many the account has. */
+  indexed: number;
+  total: number;
+  /** Messages per second while building, and the seconds left at that rate. */
+  rate?: number;
+  etaSeconds?: number;
+  detail?: string;
+}
+
+/** A batch of indexed messages, as a search walks them. */
+export interface IndexedBatch {
+  ids: readonly string[];
+  /** Facts of message `i`; the texts are opened when first asked for. */
+  facts(i: number): SearchFacts;
+}
+
+export class SearchIndex {
+  private lock: FolderLock | undefined;
+  private ready: Promise<boolean> | undefined;
+  private names: string[] = [];
+  /** Messages in each file, by name. */
+  private readonly counts = new Map<string, number>();
+  private removed = new Set<string>();
+  private pending: SearchDoc[] = [];
+  private pendingIds = new Set<string>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** Set when a file failed to open: the index is thrown away at the next write. */
+  private damaged: string | undefined;
+  readonly progress: SearchIndexProgress = { state: "loading", indexed: 0, total: 0 };
+  /** Messages whose SEARCH answer came from the index, since start (tests, diagnostics). */
+  answered = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly key: Uint8Array,
+    private readonly log: Log,
+  ) {}
+
+  /** Opens the folder once (lock, listing, a check of every file); false when there is no index. */
+  open(): Promise<boolean> {
+    this.ready ??= this.load().catch((err: unknown) => {
+      this.progress.state = "off";
+      this.progress.detail = err instanceof Error ? err.message : String(err);
+      if (err instanceof Locked)
+        this.log("info", `the search index ${this.dir} is in use by another process: searching without it`);
+      else
+        this.log(
+          "warn",
+          `no search index on this run (${this.progress.detail}): searches scan every message`,
+        );
+      return false;
+    });
+    return this.ready;
+  }
+
+  private async load(): Promise<boolean> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    this.lock = await lockFolder(this.dir);
+    const files = await readdir(this.dir);
+    this.names = files.filter((f) => f.endsWith(SEGMENT_SUFFIX)).sort();
+    try {
+      let count = 0;
+      // The small meta sections only: the first search does not wait for the texts, whose AEAD
+      // is checked whenever a search opens them (reading 100 MB at every start would not pay).
+      for (const name of this.names) {
+        const seg = await Segment.open(join(this.dir, name), name, this.key);
+        count += seg.ids.length;
+        this.counts.set(name, seg.ids.length);
+        await seg.close();
+      }
+      if (files.includes(REMOVED))
+        this.removed = new Set(this.openRemoved(await readFile(join(this.dir, REMOVED))));
+      this.progress.indexed = count;
+    } catch (err) {
+      this.log(
+        "warn",
+        `the search index ${this.dir} does not open (${err instanceof Error ? err.message : String(err)}): building it again`,
+      );
+      await this.discard();
+    }
+    this.progress.state = "ready";
+    return true;
+  }
+
+  private openRemoved(sealed: Uint8Array): string[] {
+    const ids = JSON.parse(
+      Buffer.from(open(this.key, sealed, { purpose: "search-index", path: "search-index/removed" })).toString(
+        "utf8",
+      ),
+    ) as unknown;
+    if (!Array.isArray(ids)) throw new Error("the list of removed messages is not a list");
+    return ids as string[];
+  }
+
+  /** Removes every file of the index (kept: the lock). */
+  private async discard(): Promise<void> {
+    for (const f of await readdir(this.dir)) if (f !== "lock") await rm(join(this.dir, f), { force: true });
+    this.names = [];
+    this.counts.clear();
+    this.removed.clear();
+    this.progress.indexed = this.pending.length;
+    this.damaged = undefined;
+  }
+
+  /** A file failed to open during a search: stop trusting the index; the filler builds it again. */
+  markDamaged(reason: string): void {
+    if (this.damaged) return;
+    this.damaged = reason;
+    // Nothing in the files counts any more: status shows the rebuild from now on.
+    this.progress.state = "building";
+    this.progress.indexed = this.pending.length;
+    this.log("warn", `the search index ${this.dir} is damaged (${reason}): building it again`);
+    this.writing = this.writing.then(() => this.discard()).catch(() => undefined);
+    this.onDamaged?.();
+  }
+
+  /** Called when the index was found damaged, so that it is filled again. */
+  onDamaged: (() => void) | undefined;
+
+  add(doc: SearchDoc): void {
+    if (this.closed || this.progress.state === "off" || this.pendingIds.has(doc.id)) return;
+    this.removed.delete(doc.id);
+    this.pending.push(doc);
+    this.pendingIds.add(doc.id);
+    this.progress.indexed++;
+    if (this.pending.length >= FLUSH_AT) void this.flush();
+    else {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = setTimeout(() => void this.flush(), FLUSH_AFTER_MS);
+      this.flushTimer.unref();
+    }
+  }
+
+  remove(ids: readonly string[]): void {
+    if (this.closed || this.progress.state === "off" || ids.length === 0) return;
+    for (const id of ids) this.removed.add(id);
+    if (ids.some((id) => this.pendingIds.has(id))) {
+      this.pending = this.pending.filter((d) => !this.removed.has(d.id));
+      this.pendingIds = new Set(this.pending.map((d) => d.id));
+    }
+    this.progress.indexed = Math.max(0, this.progress.indexed - ids.length);
+    clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(() => void this.flush(), FLUSH_AFTER_MS);
+    this.flushTimer.unref();
+  }
+
+  /** Writes what waits in memory; resolves when it is on disk (errors are logged). */
+  flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.writing = this.writing
+      .then(() => this.writePending())
+      .catch((err: unknown) =>
+        this.log("warn", `cannot write the search index in ${this.dir}: ${String(err)}`),
+      );
+    return this.writing;
+  }
+
+  private async writePending(): Promise<void> {
+    if (!(await this.open())) return;
+    // A copy: add() goes on pushing to `pending` while the file is written.
+    const docs = this.pending.slice();
+    if (docs.length > 0) {
+      const name = this.writeSegmentName();
+      await this.writeFile(name, encodeSegment(this.key, name, docs));
+      this.names.push(name);
+      this.counts.set(name, docs.length);
+      // Searches read pending docs from memory until the file holds them.
+      this.pending = this.pending.slice(docs.length);
+      this.pendingIds = new Set(this.pending.map((d) => d.id));
+    }
+    await this.writeFile(
+      REMOVED,
+      seal(this.key, Buffer.from(JSON.stringify([...this.removed])), {
+        purpose: "search-index",
+        path: "search-index/removed",
+      }),
+    );
+    const small = this.names.filter((n) => (this.counts.get(n) ?? 0) < SEGMENT_DOCS / 2);
+    if (this.removed.size > MERGE_REMOVED) await this.merge(this.names, true);
+    else if (small.length > MERGE_SMALL_FILES) await this.merge(small, false);
+  }
+
+  private writeSegmentName(): string {
+    return `${Date.now().toString(16).padStart(12, "0")}-${randomBytes(6).toString("hex")}${SEGMENT_SUFFIX}`;
+  }
+
+  private writeFile(name: string, bytes: Uint8Array): Promise<void> {
+    return replaceFile(
+      this.dir,
+      name,
+      async (fh) => {
+        await fh.chmod(0o600);
+        await writeFully(fh, bytes, 0);
+      },
+      () => syncFolder(this.dir),
+    );
+  }
+
+  /**
+   * Rewrites files `old` into full ones without removed or repeated ids; `all` when they are every
+   * file (only then is the list of removed ids done with).
+   */
+  private async merge(files: readonly string[], all: boolean): Promise<void> {
+    const old = [...files];
+    const seen = new Set<string>();
+    const written: string[] = [];
+    let batch: SearchDoc[] = [];
+    const emit = async () => {
+      if (batch.length === 0) return;
+      const name = this.writeSegmentName();
+      await this.writeFile(name, encodeSegment(this.key, name, batch));
+      written.push(name);
+      this.counts.set(name, batch.length);
+      batch = [];
+    };
+    for (const name of old) {
+      const seg = await Segment.open(join(this.dir, name), name, this.key);
+      try {
+        for (const doc of await seg.docs()) {
+          if (this.removed.has(doc.id) || seen.has(doc.id)) continue;
+          seen.add(doc.id);
+          batch.push(doc);
+          if (batch.length >= SEGMENT_DOCS) await emit();
+        }
+      } finally {
+        await seg.close();
+      }
+    }
+    await emit();
+    this.names = [...written, ...this.names.filter((n) => !old.includes(n))];
+    for (const name of old) {
+      await rm(join(this.dir, name), { force: true });
+      this.counts.delete(name);
+    }
+    if (all) {
+      this.removed.clear();
+      await rm(join(this.dir, REMOVED), { force: true });
+    }
+    await syncFolder(this.dir);
+  }
+
+  /** Ids the index holds (for the filler). */
+  async indexedIds(): Promise<Set<string>> {
+    const ids = new Set<string>(this.pendingIds);
+    if (!(await this.open())) return ids;
+    await this.writing;
+    for (const name of [...this.names]) {
+      const seg = await Segment.open(join(this.dir, name), name, this.key);
+      try {
+        for (const id of seg.ids) ids.add(id);
+      } finally {
+        await seg.close();
+      }
+    }
+    for (const id of this.removed) ids.delete(id);
+    return ids;
+  }
+
+  /**
+   * Every indexed message, batch by batch (what waits in memory first, then each file). A file
+   * that does not open marks the index damaged and is skipped: its messages are then scanned.
+   */
+  async *batches(): AsyncIterable<IndexedBatch> {
+    if (this.pending.length > 0) {
+      const docs = [...this.pending];
+      yield { ids: docs.map((d) => d.id), facts: (i) => docFacts(docs[i]!) };
+    }
+    if (!(await this.open()) || this.damaged) return;
+    for (const name of [...this.names]) {
+      let seg: Segment;
+      try {
+        seg = await Segment.open(join(this.dir, name), name, this.key);
+      } catch (err) {
+        if (isFileGone(err)) continue; // merged away meanwhile: its messages are in a newer file
+        this.markDamaged(err instanceof Error ? err.message : String(err));
+        return;
+      }
+      try {
+        const removed = this.removed;
+        yield { ids: seg.ids.map((id) => (removed.has(id) ? "" : id)), facts: (i) => seg.facts(i) };
+      } finally {
+        await seg.close();
+      }
+    }
+  }
+
+  /** Writes what waits and releases the folder. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    await this.lock?.release();
+    this.lock = undefined;
+  }
+}
+
+function isFileGone(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
+}
+
+function docFacts(doc: SearchDoc): SearchFacts {
+  return {
+    size: doc.size,
+    internalDate: doc.internalDate,
+    sentDay: () => doc.sentDay,
+    headerText: () => doc.headerText,
+    headerValues: (field) => {
+      const wanted = field.toLowerCase();
+      const out: string[] = [];
+      for (let k = 0; k < doc.fields.length; k += 2)
+        if (doc.fields[k] === wanted) out.push(doc.fields[k + 1]!);
+      return out;
+    },
+    headerMayContain: (needle) => mayContain(doc.headerSignature, needle),
+    bodyMayContain: (needle) => mayContain(doc.signature, needle),
+    bodyText: () => Promise.resolve(doc.bodyText),
+  };
+}

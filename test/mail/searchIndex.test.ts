@@ -1,0 +1,113 @@
+/**
+ * The search index's files (mail/search/searchIndex.ts) without IMAP: what is added while a file
+ * is being written lands in the next one, merging drops removed ids and keeps every other message
+ * as it was, and a second process finds the folder in use and goes without.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { randomKey } from "../../src/crypto/aead.ts";
+import { loadSodium } from "../../src/crypto/sodium.ts";
+import type { SearchDoc } from "../../src/mail/search/searchDoc.ts";
+import { SearchIndex } from "../../src/mail/search/searchIndex.ts";
+import { trigramSignature } from "../../src/mail/search/trigramSignature.ts";
+
+let dir: string;
+const logs: string[] = [];
+const log = (level: string, message: string) => void logs.push(`${level} ${message}`);
+
+before(async () => {
+  await loadSodium();
+  dir = await mkdtemp(join(tmpdir(), "agl-search-files-"));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function doc(i: number): SearchDoc {
+  const bodyText = `body of message ${i}: ${"grüße ".repeat(i % 7)}needle${i % 10}`;
+  return {
+    id: `id-${String(i).padStart(5, "0")}`,
+    internalDate: 1_700_000_000_000 + i,
+    size: 1000 + i,
+    sentDay: 1_699_920_000_000,
+    headerText: `subject: message ${i}`,
+    fields: ["subject", `message ${i}`, "x-n", String(i), "from", `sender${i % 3}@example.org`],
+    bodyText,
+    signature: trigramSignature(bodyText),
+    headerSignature: trigramSignature(`subject: message ${i}`),
+  };
+}
+
+/** Every message the index serves, as id -> [subject, x-n, body]. */
+async function contents(index: SearchIndex): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for await (const batch of index.batches()) {
+    for (let i = 0; i < batch.ids.length; i++) {
+      const id = batch.ids[i]!;
+      if (id === "" || out.has(id)) continue;
+      const f = batch.facts(i);
+      out.set(id, [
+        ...(await f.headerValues("Subject")),
+        ...(await f.headerValues("X-N")),
+        await f.bodyText(),
+        String(f.size),
+      ]);
+    }
+  }
+  return out;
+}
+
+test("messages added while a file is written all reach the files, and read back as they were", async () => {
+  const key = randomKey();
+  const folder = join(dir, "adds");
+  const index = new SearchIndex(folder, key, log);
+  assert.ok(await index.open());
+  for (let i = 0; i < 1300; i++) {
+    index.add(doc(i));
+    if (i % 50 === 0) await new Promise((r) => setImmediate(r)); // let the writes of 500 run
+  }
+  await index.close();
+  const again = new SearchIndex(folder, key, log);
+  assert.ok(await again.open());
+  assert.equal((await again.indexedIds()).size, 1300);
+  const read = await contents(again);
+  for (const i of [0, 499, 500, 777, 1299]) {
+    const d = doc(i);
+    assert.deepEqual(read.get(d.id), [d.fields[1], d.fields[3], d.bodyText, String(d.size)]);
+  }
+  await again.close();
+});
+
+test("a merge keeps every message not removed, once, and forgets the removed ones", async () => {
+  const key = randomKey();
+  const folder = join(dir, "merge");
+  const index = new SearchIndex(folder, key, log);
+  for (let round = 0; round < 30; round++) {
+    for (let i = round * 10; i < round * 10 + 10; i++) index.add(doc(i));
+    if (round === 20) index.remove(["id-00003", "id-00150"]);
+    await index.flush(); // one file per round: past 24 files, a merge
+  }
+  const files = (await readdir(folder)).filter((f) => f.endsWith(".seg"));
+  assert.ok(files.length < 24, `${files.length} files after the merge`);
+  const read = await contents(index);
+  assert.equal(read.size, 298);
+  assert.ok(!read.has("id-00003") && !read.has("id-00150"));
+  const d = doc(299);
+  assert.deepEqual(read.get(d.id), [d.fields[1], d.fields[3], d.bodyText, String(d.size)]);
+  await index.close();
+});
+
+test("a second process finds the index in use and searches without it", async () => {
+  const key = randomKey();
+  const folder = join(dir, "locked");
+  const first = new SearchIndex(folder, key, log);
+  assert.ok(await first.open());
+  const second = new SearchIndex(folder, key, log);
+  assert.equal(await second.open(), false);
+  assert.equal(second.progress.state, "off");
+  await first.close();
+  await second.close();
+});
