@@ -29,78 +29,89 @@ async function subjectsWhenThere(client: Client, mailbox: string, count: number)
   }
 }
 
-describe("deliver without a server", () => {
-  test("before init: exit 6 and says to run init", async () => {
-    const home = await tempHome();
-    try {
-      const r = await runCli(["deliver"], { home: home.dir, input: "Subject: x\n\nx\n" });
-      assert.equal(r.code, 6);
-      assert.match(r.stderr, /aerogramme-local init/);
-    } finally {
-      await home.cleanup();
-    }
-  });
-});
+/** The blocks of this file run at once, each on a home of its own; the tests of one block in order. */
+const IN_ORDER = { concurrency: 1 };
 
-describe("deliver, then start, then a client sees the mail", () => {
-  // The first test delivers with no server running: it is started by the second.
-  const home = withRunningServer({ password: PASSWORD, start: "manual" });
-
-  test("with no server and no password: queued, exit 0, one line; an empty message is refused (2)", async () => {
-    const r = await runCli(["deliver"], {
-      home: home.dir,
-      input:
-        "From sender@example.org Mon Jan  1 00:00:00 2024\nFrom: sender@example.org\nSubject: queued while stopped\n\nhello\n",
-    });
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^Queued for INBOX: .*\n$/);
-    const json = await runCli(["deliver", "--mailbox", "No such mailbox", "--json"], {
-      home: home.dir,
-      input: "Subject: to a missing mailbox\n\nx\n",
-    });
-    assert.equal(json.code, 0, json.stderr);
-    const parsed = JSON.parse(json.stdout) as { queued: string; filed: boolean; viaServer: boolean };
-    assert.match(parsed.queued, /^incoming\/[0-9a-f]{28}$/);
-    assert.deepEqual([parsed.filed, parsed.viaServer], [false, false]);
-    const empty = await runCli(["deliver"], { home: home.dir, input: "" });
-    assert.equal(empty.code, 2);
-    assert.match(empty.stderr, /standard input is empty/);
-  });
-
-  test("after start and a login, the queued mail is in INBOX (a missing mailbox falls back to INBOX), envelope line dropped", async () => {
-    const server = await home.start();
-    const client = await connect(server);
-    try {
-      const subjects = await subjectsWhenThere(client, "INBOX", 2);
-      assert.deepEqual(subjects.sort(), ["queued while stopped", "to a missing mailbox"]);
-      const lock = await client.getMailboxLock("INBOX");
+describe("deliver", { concurrency: true }, () => {
+  describe("deliver without a server", IN_ORDER, () => {
+    test("before init: exit 6 and says to run init", async () => {
+      const home = await tempHome();
       try {
-        const first = await client.fetchOne("1", { source: true });
-        assert.ok(first && first.source);
-        assert.ok(
-          first.source.toString().startsWith("From: sender@example.org\r\nSubject: queued while stopped\r\n"),
-        );
+        const r = await runCli(["deliver"], { home: home.dir, input: "Subject: x\n\nx\n" });
+        assert.equal(r.code, 6);
+        assert.match(r.stderr, /aerogramme-local init/);
       } finally {
-        lock.release();
+        await home.cleanup();
       }
-    } finally {
-      await client.logout();
-    }
-    assert.match(server.stderr(), /filed 2 delivered message/);
+    });
   });
 
-  test("beside the running server, deliver goes through it and the mail is filed at once", async () => {
-    const r = await runCli(["deliver", "--mailbox", "Archive"], {
-      home: home.dir,
-      input: "Subject: while running\n\nhi\n",
+  describe("deliver, then start, then a client sees the mail", IN_ORDER, () => {
+    // The first test delivers with no server running: it is started by the second.
+    const home = withRunningServer({ password: PASSWORD, start: "manual" });
+
+    test("with no server and no password: queued, exit 0, one line; an empty message is refused (2)", async () => {
+      const r = await runCli(["deliver"], {
+        home: home.dir,
+        input:
+          "From sender@example.org Mon Jan  1 00:00:00 2024\nFrom: sender@example.org\nSubject: queued while stopped\n\nhello\n",
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Queued for INBOX: .*\n$/);
+      const json = await runCli(["deliver", "--mailbox", "No such mailbox", "--json"], {
+        home: home.dir,
+        input: "Subject: to a missing mailbox\n\nx\n",
+      });
+      assert.equal(json.code, 0, json.stderr);
+      const parsed = JSON.parse(json.stdout) as { queued: string; filed: boolean; viaServer: boolean };
+      assert.match(parsed.queued, /^incoming\/[0-9a-f]{28}$/);
+      assert.deepEqual([parsed.filed, parsed.viaServer], [false, false]);
+      const empty = await runCli(["deliver"], { home: home.dir, input: "" });
+      assert.equal(empty.code, 2);
+      assert.match(empty.stderr, /standard input is empty/);
     });
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, "Delivered to Archive.\n");
-    const client = await connect(home.server);
-    try {
-      assert.deepEqual(await subjectsWhenThere(client, "Archive", 1), ["while running"]);
-    } finally {
-      await client.logout();
-    }
+
+    test("after start and a login, the queued mail is in INBOX (a missing mailbox falls back to INBOX), envelope line dropped", async () => {
+      const server = await home.start();
+      const client = await connect(server);
+      try {
+        const subjects = await subjectsWhenThere(client, "INBOX", 2);
+        assert.deepEqual(subjects.sort(), ["queued while stopped", "to a missing mailbox"]);
+        const lock = await client.getMailboxLock("INBOX");
+        try {
+          const first = await client.fetchOne("1", { source: true });
+          assert.ok(first && first.source);
+          assert.ok(
+            first.source
+              .toString()
+              .startsWith("From: sender@example.org\r\nSubject: queued while stopped\r\n"),
+          );
+        } finally {
+          lock.release();
+        }
+      } finally {
+        await client.logout();
+      }
+      // The mover logs once the whole queue is filed: a client may see the mail a moment before.
+      const deadline = Date.now() + 15_000;
+      while (!/filed 2 delivered message/.test(server.stderr()) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.match(server.stderr(), /filed 2 delivered message/);
+    });
+
+    test("beside the running server, deliver goes through it and the mail is filed at once", async () => {
+      const r = await runCli(["deliver", "--mailbox", "Archive"], {
+        home: home.dir,
+        input: "Subject: while running\n\nhi\n",
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "Delivered to Archive.\n");
+      const client = await connect(home.server);
+      try {
+        assert.deepEqual(await subjectsWhenThere(client, "Archive", 1), ["while running"]);
+      } finally {
+        await client.logout();
+      }
+    });
   });
 });
