@@ -89,7 +89,8 @@ describe("config, help and usage", { concurrency: true }, () => {
     });
   });
 
-  describe("help and usage", IN_ORDER, () => {
+  // Its tests only read the home (never set up), so they run at once too.
+  describe("help and usage", { concurrency: true }, () => {
     let home: { dir: string; cleanup: () => Promise<void> };
     before(async () => (home = await tempHome()));
     after(() => home.cleanup());

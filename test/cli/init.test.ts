@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { freePort, runCli, tempHome } from "./cliHarness.ts";
+import { freePort, runCli, tempHome, withSetUpHome } from "./cliHarness.ts";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -96,6 +96,11 @@ describe("init", { concurrency: true }, () => {
       const wrong = await runCli(["status", "--password-stdin"], { home: home.dir, input: "wrong\n" });
       assert.equal(wrong.code, 3);
     });
+  });
+
+  // On a home of its own, so these run beside the tests above.
+  describe("passwd on a set-up home", IN_ORDER, () => {
+    const home = withSetUpHome({ password: PASSWORD });
 
     test("passwd change: the old password no longer opens the account, the new one does", async () => {
       const change = await runCli(["passwd", "change", "--password-stdin"], {
