@@ -11,7 +11,7 @@
 //
 // Every file runs in a process of its own, N at a time, started in the order given here (`node
 // --test` would sort them by name): the peer-backed files (PEERS) first, longest first, then the
-// others, the CLI ones (long too) leading. The longest file, three Garage nodes under 500 APPENDs,
+// others, the longest of them (LONG) leading. With --fast the peer-backed files kept follow LONG. The longest file, three Garage nodes under 500 APPENDs,
 // sets the wall time when it starts late; the short files fill the other slots meanwhile. Results
 // are printed file by file in that order, so the first lines wait for the first file.
 // One reporter prints every result and one summary. Any file is safe to run beside any other: temp
@@ -46,6 +46,27 @@ const PEERS = {
   "test/mime/dovecotLive.test.ts": { peers: ["dovecot"] },
   "test/clients/imaplib.test.ts": { peers: ["python3"] },
 };
+
+/**
+ * The longest files that need no peer, longest first, as `--durations` measured them in test:fast
+ * on 2 cores (mostly the CLI tests: each starts the real binary 10-25 times). Started first, so
+ * that none of them starts last and alone.
+ */
+const LONG = [
+  "test/cli/init.test.ts",
+  "test/cli/importExport.test.ts",
+  "test/cli/passwordStrength.test.ts",
+  "test/cli/config.test.ts",
+  "test/cli/localUsers.test.ts",
+  "test/cli/deliverAttacks.test.ts",
+  "test/cli/deliver.test.ts",
+  "test/cli/start.test.ts",
+  "test/cli/rollback.test.ts",
+  "test/mail/crashSafety.test.ts",
+  "test/server/imap/preLoginMemory.test.ts",
+  "test/cli/binLauncher.test.ts",
+  "test/sync/bayouConvergence.test.ts",
+];
 
 /**
  * Files run at once. A file keeps about a third of a core busy on average (it waits on servers,
@@ -101,14 +122,20 @@ const all = findTests("test").sort();
 // peer-backed file that is not listed would run in --fast.
 for (const file of Object.keys(PEERS))
   if (!existsSync(file)) fail(`PEERS lists ${file}, which does not exist`);
+for (const file of LONG) if (!existsSync(file)) fail(`LONG lists ${file}, which does not exist`);
 for (const file of all)
   if (!PEERS[file] && /\bskipUnless\(|support\/garage\.ts/.test(readFileSync(file, "utf8")))
     fail(`${file} uses a real peer: list it in PEERS in scripts/run-tests.mjs`);
 
 const wanted = (f) => filters.length === 0 || filters.some((w) => f.includes(w));
 const plain = all.filter((f) => !PEERS[f]);
-const peerBacked = Object.keys(PEERS).filter((f) => !fast || PEERS[f].fast);
-const files = [...peerBacked, ...plain].filter(wanted);
+const keptPeerBacked = Object.keys(PEERS).filter((f) => PEERS[f].fast);
+const rank = (f) => (LONG.includes(f) ? LONG.indexOf(f) : LONG.length);
+// Array.prototype.sort is stable: the files LONG does not list keep their order.
+const longFirst = (list) => [...list].sort((a, b) => rank(a) - rank(b));
+const files = (
+  fast ? longFirst([...keptPeerBacked, ...plain]) : [...Object.keys(PEERS), ...longFirst(plain)]
+).filter(wanted);
 if (files.length === 0) fail(`no test files match ${filters.join(" ")}`);
 
 if (fast) process.env.AGL_TEST_PEERS = "off";
