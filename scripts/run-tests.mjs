@@ -139,6 +139,11 @@ const files = (
 if (files.length === 0) fail(`no test files match ${filters.join(" ")}`);
 
 if (fast) process.env.AGL_TEST_PEERS = "off";
+// Shared by the files of this run: the CLI tests keep there the homes init set up once
+// (test/cli/cliHarness.ts, copyHome).
+const runDir = mkdtempSync(join(tmpdir(), "agl-test-run-"));
+process.env.AGL_TEST_RUN_DIR = runDir;
+process.on("exit", () => rmSync(runDir, { recursive: true, force: true }));
 const timingDir = durations ? mkdtempSync(join(tmpdir(), "agl-test-timing-")) : undefined;
 if (timingDir) process.env.AGL_TEST_TIMING_DIR = timingDir;
 const started = Date.now();

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { rmSync } from "node:fs";
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync, rmSync } from "node:fs";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before } from "node:test";
@@ -139,28 +139,63 @@ export async function writeSettings(home: string, values: Record<string, string 
   await writeFile(join(home, "settings.json"), `${JSON.stringify(values, null, "\t")}\n`, { mode: 0o600 });
 }
 
-/** Homes that `init` set up, one per user and password, made once per test file's process. */
-const templates = new Map<string, Promise<string>>();
-let templateRoot: string | undefined;
+/** The account password of the CLI test files whose homes need no particular one. */
+export const CLI_PASSWORD = "cli test password";
 
-/** `init --user USER --password-stdin` on an empty home made for it: the template of copyHome. */
+/** Templates this process made or found, by user and password. */
+const templates = new Map<string, Promise<string>>();
+
+/**
+ * Where templates live: the folder run-tests.mjs makes for the whole run (AGL_TEST_RUN_DIR, shared
+ * by the test files it starts and removed after them), or one for this process alone.
+ */
+let templateRoot: Promise<string> | undefined;
+function templateFolder(): Promise<string> {
+  templateRoot ??= (async () => {
+    const shared = process.env.AGL_TEST_RUN_DIR;
+    if (shared) return shared;
+    const own = await mkdtemp(join(tmpdir(), "agl-cli-templates-"));
+    process.once("exit", () => rmSync(own, { recursive: true, force: true }));
+    return own;
+  })();
+  return templateRoot;
+}
+
+/**
+ * `init --user USER --password-stdin` on an empty home made for it: the template of copyHome.
+ * Test files run at once, so the first to need a template takes `KEY.lock` (mkdir is atomic), runs
+ * init in `KEY`, then writes `KEY.ready` (or `KEY.failed`); the others wait for it, bounded.
+ */
 function template(user: string, password: string): Promise<string> {
   const key = createHash("sha256").update(`${user}\0${password}`).digest("hex").slice(0, 16);
   let made = templates.get(key);
   if (!made) {
     made = (async () => {
-      if (!templateRoot) {
-        templateRoot = await mkdtemp(join(tmpdir(), "agl-cli-templates-"));
-        const root = templateRoot;
-        process.once("exit", () => rmSync(root, { recursive: true, force: true }));
+      const dir = join(await templateFolder(), `home-${key}`);
+      const taken = await mkdir(`${dir}.lock`).then(
+        () => true,
+        (err: NodeJS.ErrnoException) => {
+          if (err.code === "EEXIST") return false;
+          throw err;
+        },
+      );
+      if (taken) {
+        await mkdir(dir, { mode: 0o700 });
+        const r = await runCli(["init", "--user", user, "--password-stdin"], {
+          home: dir,
+          input: `${password}\n`,
+        });
+        await writeFile(`${dir}.${r.code === 0 ? "ready" : "failed"}`, r.stderr);
+        assert.equal(r.code, 0, r.stderr);
+        return dir;
       }
-      const dir = await mkdtemp(join(templateRoot, `${key}-`));
-      const r = await runCli(["init", "--user", user, "--password-stdin"], {
-        home: dir,
-        input: `${password}\n`,
-      });
-      assert.equal(r.code, 0, r.stderr);
-      return dir;
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        if (existsSync(`${dir}.ready`)) return dir;
+        if (existsSync(`${dir}.failed`)) throw new Error(`init of the template home failed: ${dir}`);
+        if (Date.now() > deadline) throw new Error(`no template home at ${dir} after 120 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     })();
     templates.set(key, made);
   }
@@ -169,8 +204,8 @@ function template(user: string, password: string): Promise<string> {
 
 /**
  * Puts into `dir` (an existing, empty folder) what `init --user USER --password-stdin` makes there:
- * a copy of a home that init set up once for this user and password in this process, so a test
- * file pays for init's Argon2id and start-up once, not once per home. The settings name the
+ * a copy of a home that init set up once for this user and password in this test run (or this
+ * process), so the run pays for init's Argon2id and start-up once, not once per home. The settings name the
  * template's folders; they are rewritten to `dir`. Every copy holds the same account (the same
  * keys): a test that needs two different accounts runs init itself.
  */

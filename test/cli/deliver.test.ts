@@ -1,9 +1,10 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { runCli, tempHome, withRunningServer, type RunningServer } from "./cliHarness.ts";
+import { runCli, tempHome, withRunningServer, type RunningServer, CLI_PASSWORD } from "./cliHarness.ts";
 import { imapflowClient } from "../support/imapflowClient.ts";
 
-const PASSWORD = "deliver test password";
+/** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
+const PASSWORD = CLI_PASSWORD;
 
 type Client = Awaited<ReturnType<typeof imapflowClient>>;
 

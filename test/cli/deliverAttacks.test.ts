@@ -10,10 +10,11 @@ import { join } from "node:path";
 import { openEmbeddedStore } from "../../src/storage/embedded/index.ts";
 import { RawImap } from "../support/rawImap.ts";
 import { MaliciousHost } from "../support/forgingHost.ts";
-import { copyHome, runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
+import { copyHome, runCli, startServer, tempHome, type RunningServer, CLI_PASSWORD } from "./cliHarness.ts";
 import { imapflowClient } from "../support/imapflowClient.ts";
 
-const PASSWORD = "deliver attack test password";
+/** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
+const PASSWORD = CLI_PASSWORD;
 
 type Client = Awaited<ReturnType<typeof imapflowClient>>;
 

@@ -2,9 +2,10 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, readdir, readFile, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { runCli, withRunningServer, withSetUpHome } from "./cliHarness.ts";
+import { runCli, withRunningServer, withSetUpHome, CLI_PASSWORD } from "./cliHarness.ts";
 
-const PASSWORD = "import export test password";
+/** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
+const PASSWORD = CLI_PASSWORD;
 
 /** Written exactly as export writes it (MAILER-DAEMON, UTC asctime, LF, mboxrd quoting), so the bytes round-trip. */
 const MBOX = [

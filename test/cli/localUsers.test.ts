@@ -10,13 +10,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { homePaths } from "../../src/config/homePaths.ts";
-import { copyHome, runCli, startServer, type RunningServer } from "./cliHarness.ts";
+import { copyHome, runCli, startServer, type RunningServer, CLI_PASSWORD } from "./cliHarness.ts";
 import { nobodyListens, nobodyReads, runAsNobody, skipUnlessOtherUser } from "../support/otherUser.ts";
 import { EXIT } from "../../src/cli/exitCodes.ts";
 
 const EXIT_NOT_PRIVATE = EXIT.notPrivate;
 
-const PASSWORD = "local users test password";
+/** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
+const PASSWORD = CLI_PASSWORD;
 const NEXT = "the next local users password";
 
 /** A folder for one test, reachable by nobody as a user's home or /tmp is (0755, or 1777). */

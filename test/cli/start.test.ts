@@ -10,9 +10,11 @@ import {
   withRunningServer,
   withSetUpHome,
   type RunningServer,
+  CLI_PASSWORD,
 } from "./cliHarness.ts";
 
-const PASSWORD = "start test password";
+/** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
+const PASSWORD = CLI_PASSWORD;
 
 /** The first line the IMAP server sends (RFC 3501 §7.1.1 greeting), bounded in time. */
 function greeting(host: string, port: number): Promise<string> {
