@@ -1,23 +1,26 @@
 #!/usr/bin/env node
 // Runs test/**/*.test.ts with Node's own runner through tsx, several files at once.
 //
-//   node scripts/run-tests.mjs [--fast] [--concurrency N] [WORD...]
+//   node scripts/run-tests.mjs [--fast] [--durations] [--concurrency N] [WORD...]
 //
 // WORDs narrow the run to the files whose path contains one of them (`npm test -- storage crypto`).
 // --fast (`npm run test:fast`) leaves out the files that only test a real peer and sets
 // AGL_TEST_PEERS=off, so the peer-backed tests of the files it keeps skip (test/support/peers.ts).
+// --durations ends with a table of each file's wall time and CPU seconds (scripts/test-timing.mjs),
+// longest first, and their sums.
 //
 // Every file runs in a process of its own, N at a time, started in the order given here (`node
 // --test` would sort them by name): the peer-backed files (PEERS) first, longest first, then the
-// others, the CLI ones (long too) leading. The longest file, three Garage nodes under 500 APPENDs,
+// others, the longest of them (LONG) leading. With --fast the peer-backed files kept follow LONG. The longest file, three Garage nodes under 500 APPENDs,
 // sets the wall time when it starts late; the short files fill the other slots meanwhile. Results
 // are printed file by file in that order, so the first lines wait for the first file.
 // One reporter prints every result and one summary. Any file is safe to run beside any other: temp
 // folders from mkdtemp, servers on free ports, Garage clusters of their own that check their ports
 // are theirs, keychain entries with random names, tmux on sockets of their own.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
 import { run } from "node:test";
 import { spec } from "node:test/reporters";
 import { fileURLToPath } from "node:url";
@@ -48,15 +51,40 @@ const PEERS = {
 };
 
 /**
+ * The longest files that need no peer, longest first, as `--durations` measured them in test:fast
+ * on 2 cores (mostly the CLI tests: each starts the real binary 10-25 times). Started first, so
+ * that none of them starts last and alone.
+ */
+const LONG = [
+  "test/cli/init.test.ts",
+  "test/cli/importExport.test.ts",
+  "test/cli/passwordStrength.test.ts",
+  "test/cli/config.test.ts",
+  "test/cli/localUsers.test.ts",
+  "test/cli/deliverAttacks.test.ts",
+  "test/cli/deliver.test.ts",
+  "test/cli/start.test.ts",
+  "test/cli/rollback.test.ts",
+  "test/mail/crashSafety.test.ts",
+  "test/server/imap/preLoginMemory.test.ts",
+  "test/cli/binLauncher.test.ts",
+  "test/sync/bayouConvergence.test.ts",
+];
+
+/**
  * Files run at once. A file keeps about a third of a core busy on average (it waits on servers,
  * peers and timers), so six keep two cores busy. Measured on two cores: 4 was slower, 8 no faster.
  */
 const DEFAULT_CONCURRENCY = 6;
 
-// Node's runner gives each file's process the flags of this one: tsx must be among them.
-if (!process.execArgv.includes("tsx")) {
+// Node's runner gives each file's process the flags of this one: tsx must be among them, and the
+// timing hook (inert unless --durations sets AGL_TEST_TIMING_DIR).
+const timingHook = fileURLToPath(new URL("test-timing.mjs", import.meta.url));
+const imports = ["tsx", timingHook].filter((m) => !process.execArgv.includes(m));
+if (imports.length > 0) {
   const self = fileURLToPath(import.meta.url);
-  const again = spawnSync(process.execPath, ["--import", "tsx", self, ...process.argv.slice(2)], {
+  const flags = imports.flatMap((m) => ["--import", m]);
+  const again = spawnSync(process.execPath, [...process.execArgv, ...flags, self, ...process.argv.slice(2)], {
     stdio: "inherit",
   });
   process.exit(again.status ?? 1);
@@ -80,10 +108,12 @@ function fail(message) {
 
 const args = process.argv.slice(2);
 let fast = false;
+let durations = false;
 let concurrency = Number(process.env.TEST_CONCURRENCY) || DEFAULT_CONCURRENCY;
 const filters = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === "--fast") fast = true;
+  else if (args[i] === "--durations") durations = true;
   else if (args[i] === "--concurrency") concurrency = Number(args[++i]);
   else filters.push(args[i]);
 }
@@ -95,21 +125,51 @@ const all = findTests("test").sort();
 // peer-backed file that is not listed would run in --fast.
 for (const file of Object.keys(PEERS))
   if (!existsSync(file)) fail(`PEERS lists ${file}, which does not exist`);
+for (const file of LONG) if (!existsSync(file)) fail(`LONG lists ${file}, which does not exist`);
 for (const file of all)
   if (!PEERS[file] && /\bskipUnless\(|support\/garage\.ts/.test(readFileSync(file, "utf8")))
     fail(`${file} uses a real peer: list it in PEERS in scripts/run-tests.mjs`);
 
 const wanted = (f) => filters.length === 0 || filters.some((w) => f.includes(w));
 const plain = all.filter((f) => !PEERS[f]);
-const peerBacked = Object.keys(PEERS).filter((f) => !fast || PEERS[f].fast);
-const files = [...peerBacked, ...plain].filter(wanted);
+const keptPeerBacked = Object.keys(PEERS).filter((f) => PEERS[f].fast);
+const rank = (f) => (LONG.includes(f) ? LONG.indexOf(f) : LONG.length);
+// Array.prototype.sort is stable: the files LONG does not list keep their order.
+const longFirst = (list) => [...list].sort((a, b) => rank(a) - rank(b));
+const files = (
+  fast ? longFirst([...keptPeerBacked, ...plain]) : [...Object.keys(PEERS), ...longFirst(plain)]
+).filter(wanted);
 if (files.length === 0) fail(`no test files match ${filters.join(" ")}`);
 
 if (fast) process.env.AGL_TEST_PEERS = "off";
+// Shared by the files of this run: the CLI tests keep there the homes init set up once
+// (test/cli/cliHarness.ts, copyHome).
+const runDir = mkdtempSync(join(tmpdir(), "agl-test-run-"));
+process.env.AGL_TEST_RUN_DIR = runDir;
+process.on("exit", () => rmSync(runDir, { recursive: true, force: true }));
+const timingDir = durations ? mkdtempSync(join(tmpdir(), "agl-test-timing-")) : undefined;
+if (timingDir) process.env.AGL_TEST_TIMING_DIR = timingDir;
+const started = Date.now();
 const stream = run({ files: files.map((f) => resolve(f)), concurrency });
 // As `node --test` does: a failure (a failing or cancelled test, a file that does not load) but not
 // a todo test makes the exit status 1.
 stream.on("test:fail", (event) => {
   if (!event.todo) process.exitCode = 1;
 });
-stream.compose(new spec()).pipe(process.stdout);
+const report = stream.compose(new spec());
+report.pipe(process.stdout);
+if (timingDir) report.on("end", () => printDurations(timingDir));
+
+/** The table of --durations: one line a file, longest wall time first, then the sums. */
+function printDurations(dir) {
+  const rows = readdirSync(dir).map((name) => JSON.parse(readFileSync(join(dir, name), "utf8")));
+  rmSync(dir, { recursive: true, force: true });
+  rows.sort((a, b) => b.wall - a.wall);
+  const secs = (n) => (n === null ? "   -" : n.toFixed(1).padStart(6));
+  const lines = ["", "durations (wall s, CPU s of the file's process and its children):"];
+  for (const r of rows) lines.push(`${secs(r.wall)} ${secs(r.cpu)}  ${relative(process.cwd(), r.file)}`);
+  const sum = (key) => rows.reduce((total, r) => total + (r[key] ?? 0), 0);
+  lines.push(`${secs(sum("wall"))} ${secs(sum("cpu"))}  sum over ${rows.length} files`);
+  lines.push(`${secs((Date.now() - started) / 1000)}          wall time of the run`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+}

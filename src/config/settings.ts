@@ -92,6 +92,10 @@ export class SettingsFile {
         clearInvalidConfig: false,
         accessPropertiesByDotNotation: false,
         configFileMode: 0o600,
+        // The schema is ours and fixed: checking it against JSON Schema's meta-schema on every
+        // write cost more than the write (ajv compiles the meta-schema each time).
+        // test/config/settingsSchema.test.ts checks it once; the settings file is still checked.
+        ajvOptions: { meta: false, validateSchema: false },
       });
     } catch (err) {
       throw invalidFile(this.path, err);

@@ -4,7 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { existsSync, rmSync } from "node:fs";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before } from "node:test";
@@ -128,6 +130,102 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Writes the settings file of `home` as `config set` would leave it after one run per value (JSON,
+ * mode 0600), for tests whose subject is another command: `config set` has its own tests, and a
+ * start of the binary per setting cost more than the test itself.
+ */
+export async function writeSettings(home: string, values: Record<string, string | number>): Promise<void> {
+  await writeFile(join(home, "settings.json"), `${JSON.stringify(values, null, "\t")}\n`, { mode: 0o600 });
+}
+
+/** The account password of the CLI test files whose homes need no particular one. */
+export const CLI_PASSWORD = "cli test password";
+
+/** Templates this process made or found, by user and password. */
+const templates = new Map<string, Promise<string>>();
+
+/**
+ * Where templates live: the folder run-tests.mjs makes for the whole run (AGL_TEST_RUN_DIR, shared
+ * by the test files it starts and removed after them), or one for this process alone.
+ */
+let templateRoot: Promise<string> | undefined;
+function templateFolder(): Promise<string> {
+  templateRoot ??= (async () => {
+    const shared = process.env.AGL_TEST_RUN_DIR;
+    if (shared) return shared;
+    const own = await mkdtemp(join(tmpdir(), "agl-cli-templates-"));
+    process.once("exit", () => rmSync(own, { recursive: true, force: true }));
+    return own;
+  })();
+  return templateRoot;
+}
+
+/**
+ * `init --user USER --password-stdin` on an empty home made for it: the template of copyHome.
+ * Test files run at once, so the first to need a template takes `KEY.lock` (mkdir is atomic), runs
+ * init in `KEY`, then writes `KEY.ready` (or `KEY.failed`); the others wait for it, bounded.
+ */
+function template(user: string, password: string): Promise<string> {
+  const key = createHash("sha256").update(`${user}\0${password}`).digest("hex").slice(0, 16);
+  let made = templates.get(key);
+  if (!made) {
+    made = (async () => {
+      const dir = join(await templateFolder(), `home-${key}`);
+      const taken = await mkdir(`${dir}.lock`).then(
+        () => true,
+        (err: NodeJS.ErrnoException) => {
+          if (err.code === "EEXIST") return false;
+          throw err;
+        },
+      );
+      if (taken) {
+        await mkdir(dir, { mode: 0o700 });
+        const r = await runCli(["init", "--user", user, "--password-stdin"], {
+          home: dir,
+          input: `${password}\n`,
+        });
+        await writeFile(`${dir}.${r.code === 0 ? "ready" : "failed"}`, r.stderr);
+        assert.equal(r.code, 0, r.stderr);
+        return dir;
+      }
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        if (existsSync(`${dir}.ready`)) return dir;
+        if (existsSync(`${dir}.failed`)) throw new Error(`init of the template home failed: ${dir}`);
+        if (Date.now() > deadline) throw new Error(`no template home at ${dir} after 120 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    templates.set(key, made);
+  }
+  return made;
+}
+
+/**
+ * Puts into `dir` (an existing, empty folder) what `init --user USER --password-stdin` makes there:
+ * a copy of a home that init set up once for this user and password in this test run (or this
+ * process), so the run pays for init's Argon2id and start-up once, not once per home. The settings name the
+ * template's folders; they are rewritten to `dir`. Every copy holds the same account (the same
+ * keys): a test that needs two different accounts runs init itself.
+ */
+export async function copyHome(dir: string, opts: { password: string; user?: string }): Promise<void> {
+  const from = await template(opts.user ?? "alice", opts.password);
+  await cp(from, dir, { recursive: true, errorOnExist: true, force: false });
+  const settings = join(dir, "settings.json");
+  await writeFile(settings, (await readFile(settings, "utf8")).replaceAll(from, dir));
+}
+
+/** A fresh temp home (as tempHome) with an account set up in it (as copyHome). */
+export async function setUpHome(opts: {
+  password: string;
+  user?: string;
+}): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const home = await tempHome();
+  await copyHome(home.dir, opts);
+  return home;
+}
+
 export interface SetUpHome {
   /** The home folder (AEROGRAMME_LOCAL_HOME) made by `before`. */
   readonly dir: string;
@@ -142,8 +240,8 @@ interface HomeOptions {
 }
 
 /**
- * For the tests of one describe block: a temp home where `init` made an embedded account (before
- * them), removed after them.
+ * For the tests of one describe block: a temp home with an embedded account that `init` made (a
+ * copy, see copyHome) before them, removed after them.
  */
 export function withSetUpHome(opts: HomeOptions): SetUpHome {
   return setUpHomeHooks(opts, {});
@@ -193,12 +291,7 @@ function setUpHomeHooks(
 ): SetUpHome {
   let home: { dir: string; cleanup: () => Promise<void> } | undefined;
   before(async () => {
-    home = await tempHome();
-    const r = await runCli(["init", "--user", opts.user ?? "alice", "--password-stdin"], {
-      home: home.dir,
-      input: `${opts.password}\n`,
-    });
-    assert.equal(r.code, 0, r.stderr);
+    home = await setUpHome(opts);
     await opts.prepare?.(home.dir);
     await extra.ready?.();
   });

@@ -10,10 +10,11 @@ import { join } from "node:path";
 import { openEmbeddedStore } from "../../src/storage/embedded/index.ts";
 import { RawImap } from "../support/rawImap.ts";
 import { MaliciousHost } from "../support/forgingHost.ts";
-import { runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
+import { copyHome, runCli, startServer, tempHome, type RunningServer, CLI_PASSWORD } from "./cliHarness.ts";
 import { imapflowClient } from "../support/imapflowClient.ts";
 
-const PASSWORD = "deliver attack test password";
+/** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
+const PASSWORD = CLI_PASSWORD;
 
 type Client = Awaited<ReturnType<typeof imapflowClient>>;
 
@@ -32,10 +33,13 @@ async function asHost<T>(home: string, attack: (host: MaliciousHost) => Promise<
 
 const queue = (home: string) => asHost(home, async (h) => (await h.store.blobs.list("incoming/")).keys);
 
+/** A real `init`: an account of its own (copyHome gives every home the same one). */
 async function init(home: string): Promise<void> {
   const r = await runCli(["init", "--user", "alice", "--password-stdin"], { home, input: `${PASSWORD}\n` });
   assert.equal(r.code, 0, r.stderr);
 }
+
+const setUp = (home: string) => copyHome(home, { password: PASSWORD });
 
 const deliver = (home: string, subject: string) =>
   runCli(["deliver"], { home, input: `From: someone@example.org\nSubject: ${subject}\n\n${subject}\n` });
@@ -75,164 +79,169 @@ async function waitFor(what: () => boolean, ms = 15_000): Promise<void> {
   assert.ok(what(), "waited in vain");
 }
 
-describe("a host that swaps the public key in keys/root", () => {
-  let home: { dir: string; cleanup: () => Promise<void> };
-  let server: RunningServer | undefined;
-  before(async () => {
-    home = await tempHome();
-    await init(home.dir);
-  });
-  after(async () => {
-    await server?.stop("SIGKILL");
-    await home.cleanup();
-  });
+/** The blocks of this file run at once, each on a home of its own; the tests of one block in order. */
+const IN_ORDER = { concurrency: 1 };
 
-  test("deliver refuses with exit 8 and queues nothing, with no server and beside one", async () => {
-    await asHost(home.dir, (h) => h.swapPublicKey());
-    const direct = await deliver(home.dir, "for the host's key");
-    assert.equal(direct.code, 8, direct.stderr);
-    assert.match(direct.stderr, /not the one this home pinned/);
-    assert.deepEqual(await queue(home.dir), []);
+describe("delivery attacks through the binary", { concurrency: true }, () => {
+  describe("a host that swaps the public key in keys/root", IN_ORDER, () => {
+    let home: { dir: string; cleanup: () => Promise<void> };
+    let server: RunningServer | undefined;
+    before(async () => {
+      home = await tempHome();
+      await setUp(home.dir);
+    });
+    after(async () => {
+      await server?.stop("SIGKILL");
+      await home.cleanup();
+    });
 
-    server = await startServer(["--imap-port", "0"], { home: home.dir });
-    const beside = await deliver(home.dir, "for the host's key");
-    assert.equal(beside.code, 8, beside.stderr);
-    assert.match(beside.stderr, /not the one this home pinned/);
-    await server.stop();
-    server = undefined;
-    assert.deepEqual(await queue(home.dir), []);
-  });
-});
+    test("deliver refuses with exit 8 and queues nothing, with no server and beside one", async () => {
+      await asHost(home.dir, (h) => h.swapPublicKey());
+      const direct = await deliver(home.dir, "for the host's key");
+      assert.equal(direct.code, 8, direct.stderr);
+      assert.match(direct.stderr, /not the one this home pinned/);
+      assert.deepEqual(await queue(home.dir), []);
 
-describe("a key root replaced by another account's that the same password opens", () => {
-  const homes: { dir: string; cleanup: () => Promise<void> }[] = [];
-  let server: RunningServer | undefined;
-  after(async () => {
-    await server?.stop("SIGKILL");
-    for (const h of homes) await h.cleanup();
-  });
-
-  test("status --password-stdin exits 8 and an IMAP login gets NO [CORRUPTION]", async () => {
-    const [mine, other] = [await tempHome(), await tempHome()];
-    homes.push(mine, other);
-    await init(mine.dir);
-    await init(other.dir);
-    const otherRoot = await asHost(other.dir, async (h) => (await h.store.blobs.get("keys/root"))!);
-    await asHost(mine.dir, (h) => h.store.blobs.put("keys/root", otherRoot));
-
-    const status = await runCli(["status", "--password-stdin"], { home: mine.dir, input: `${PASSWORD}\n` });
-    assert.equal(status.code, 8, status.stderr);
-    assert.match(status.stderr, /does not hold the public key this home pinned/);
-
-    server = await startServer(["--imap-port", "0"], { home: mine.dir });
-    const imap = await RawImap.connect(server.port, server.host);
-    try {
-      await imap.readLine();
-      const answer = await imap.command(`LOGIN alice "${PASSWORD}"`);
-      assert.match(answer.at(-1)!, /^\S+ NO \[CORRUPTION\]/);
-    } finally {
-      imap.close();
-    }
-  });
-});
-
-describe("a home set up before the key was pinned", () => {
-  let home: { dir: string; cleanup: () => Promise<void> };
-  before(async () => {
-    home = await tempHome();
-    await init(home.dir);
-    // What an older build left: no pin, no sender key, no record of filed deliveries.
-    await unlink(join(home.dir, "publicKey"));
-    await unlink(join(home.dir, "senderKey"));
-    await asHost(home.dir, async (h) => {
-      const row = (await h.store.rows.read("incoming", "filed"))!;
-      await h.store.rows.delete("incoming", "filed", row.token);
+      server = await startServer(["--imap-port", "0"], { home: home.dir });
+      const beside = await deliver(home.dir, "for the host's key");
+      assert.equal(beside.code, 8, beside.stderr);
+      assert.match(beside.stderr, /not the one this home pinned/);
+      await server.stop();
+      server = undefined;
+      assert.deepEqual(await queue(home.dir), []);
     });
   });
-  after(() => home.cleanup());
 
-  test("deliver says what to do (exit 6); the next unlock pins, and deliver then works", async () => {
-    const refused = await deliver(home.dir, "before the pin");
-    assert.equal(refused.code, 6, refused.stderr);
-    assert.match(refused.stderr, /has not pinned the account's public key yet.*status --password-stdin/s);
-    assert.deepEqual(await queue(home.dir), []);
+  describe("a key root replaced by another account's that the same password opens", IN_ORDER, () => {
+    const homes: { dir: string; cleanup: () => Promise<void> }[] = [];
+    let server: RunningServer | undefined;
+    after(async () => {
+      await server?.stop("SIGKILL");
+      for (const h of homes) await h.cleanup();
+    });
 
-    const status = await runCli(["status", "--password-stdin"], { home: home.dir, input: `${PASSWORD}\n` });
-    assert.equal(status.code, 0, status.stderr);
-    for (const file of ["publicKey", "senderKey"])
-      assert.equal((await stat(join(home.dir, file))).mode & 0o777, 0o600, file);
-    const delivered = await deliver(home.dir, "after the pin");
-    assert.equal(delivered.code, 0, delivered.stderr);
-    assert.equal((await queue(home.dir)).length, 1);
-    assert.ok(
-      await asHost(
-        home.dir,
-        async (h) => (await h.store.rows.read("incoming", "filed"))?.values.length === 1,
-      ),
-      "the unlock started a record of filed deliveries",
-    );
-  });
-});
+    test("status --password-stdin exits 8 and an IMAP login gets NO [CORRUPTION]", async () => {
+      const [mine, other] = [await tempHome(), await tempHome()];
+      homes.push(mine, other);
+      await setUp(mine.dir);
+      await init(other.dir);
+      const otherRoot = await asHost(other.dir, async (h) => (await h.store.blobs.get("keys/root"))!);
+      await asHost(mine.dir, (h) => h.store.blobs.put("keys/root", otherRoot));
 
-describe("a host that forges and replays deliveries, through the running server", () => {
-  let home: { dir: string; cleanup: () => Promise<void> };
-  let server: RunningServer | undefined;
-  let wire: string;
-  before(async () => {
-    home = await tempHome();
-    await init(home.dir);
-  });
-  after(async () => {
-    await server?.stop("SIGKILL");
-    await home.cleanup();
+      const status = await runCli(["status", "--password-stdin"], { home: mine.dir, input: `${PASSWORD}\n` });
+      assert.equal(status.code, 8, status.stderr);
+      assert.match(status.stderr, /does not hold the public key this home pinned/);
+
+      server = await startServer(["--imap-port", "0"], { home: mine.dir });
+      const imap = await RawImap.connect(server.port, server.host);
+      try {
+        await imap.readLine();
+        const answer = await imap.command(`LOGIN alice "${PASSWORD}"`);
+        assert.match(answer.at(-1)!, /^\S+ NO \[CORRUPTION\]/);
+      } finally {
+        imap.close();
+      }
+    });
   });
 
-  test("forged mail is filed with $Unverified; this home's deliveries are not", async () => {
-    assert.equal((await deliver(home.dir, "wire 10000 EUR")).code, 0);
-    wire = await asHost(home.dir, async (h) => {
-      const [queued] = await h.copyQueue();
-      const mail = (subject: string) => ({
-        mailbox: "INBOX",
-        internalDate: Date.now(),
-        raw: new TextEncoder().encode(`Subject: ${subject}\r\n\r\n${subject}\r\n`),
+  describe("a home set up before the key was pinned", IN_ORDER, () => {
+    let home: { dir: string; cleanup: () => Promise<void> };
+    before(async () => {
+      home = await tempHome();
+      await setUp(home.dir);
+      // What an older build left: no pin, no sender key, no record of filed deliveries.
+      await unlink(join(home.dir, "publicKey"));
+      await unlink(join(home.dir, "senderKey"));
+      await asHost(home.dir, async (h) => {
+        const row = (await h.store.rows.read("incoming", "filed"))!;
+        await h.store.rows.delete("incoming", "filed", row.token);
       });
-      await h.forge(mail("forged, anonymous"));
-      await h.forge(mail("forged, from the host's own key"), h.ownSender);
-      return queued!;
     });
-    server = await startServer(["--imap-port", "0"], { home: home.dir });
-    const client = await connect(server);
-    try {
-      assert.deepEqual([...(await inbox(client, 3)).entries()].sort(), [
-        ["forged, anonymous", ["$Unverified"]],
-        ["forged, from the host's own key", ["$Unverified"]],
-        ["wire 10000 EUR", []],
-      ]);
-      const beside = await deliver(home.dir, "beside the server");
-      assert.equal(beside.code, 0, beside.stderr);
-      assert.deepEqual((await inbox(client, 4)).get("beside the server"), []);
-    } finally {
-      await client.logout();
-    }
+    after(() => home.cleanup());
+
+    test("deliver says what to do (exit 6); the next unlock pins, and deliver then works", async () => {
+      const refused = await deliver(home.dir, "before the pin");
+      assert.equal(refused.code, 6, refused.stderr);
+      assert.match(refused.stderr, /has not pinned the account's public key yet.*status --password-stdin/s);
+      assert.deepEqual(await queue(home.dir), []);
+
+      const status = await runCli(["status", "--password-stdin"], { home: home.dir, input: `${PASSWORD}\n` });
+      assert.equal(status.code, 0, status.stderr);
+      for (const file of ["publicKey", "senderKey"])
+        assert.equal((await stat(join(home.dir, file))).mode & 0o777, 0o600, file);
+      const delivered = await deliver(home.dir, "after the pin");
+      assert.equal(delivered.code, 0, delivered.stderr);
+      assert.equal((await queue(home.dir)).length, 1);
+      assert.ok(
+        await asHost(
+          home.dir,
+          async (h) => (await h.store.rows.read("incoming", "filed"))?.values.length === 1,
+        ),
+        "the unlock started a record of filed deliveries",
+      );
+    });
   });
 
-  test("a filed delivery put back is refused and deleted, not filed again", async () => {
-    await server!.stop();
-    server = undefined;
-    await asHost(home.dir, (h) => h.putBack(wire));
-    server = await startServer(["--imap-port", "0"], { home: home.dir });
-    const client = await connect(server);
-    try {
-      const running = server;
-      await waitFor(() => running.stderr().includes(`incoming ${wire} refused: it was filed before`));
-      const now = await inbox(client, 4);
-      assert.equal(now.size, 4);
-      assert.deepEqual(now.get("wire 10000 EUR"), []);
-    } finally {
-      await client.logout();
-    }
-    await server.stop();
-    server = undefined;
-    assert.deepEqual(await queue(home.dir), []);
+  describe("a host that forges and replays deliveries, through the running server", IN_ORDER, () => {
+    let home: { dir: string; cleanup: () => Promise<void> };
+    let server: RunningServer | undefined;
+    let wire: string;
+    before(async () => {
+      home = await tempHome();
+      await setUp(home.dir);
+    });
+    after(async () => {
+      await server?.stop("SIGKILL");
+      await home.cleanup();
+    });
+
+    test("forged mail is filed with $Unverified; this home's deliveries are not", async () => {
+      assert.equal((await deliver(home.dir, "wire 10000 EUR")).code, 0);
+      wire = await asHost(home.dir, async (h) => {
+        const [queued] = await h.copyQueue();
+        const mail = (subject: string) => ({
+          mailbox: "INBOX",
+          internalDate: Date.now(),
+          raw: new TextEncoder().encode(`Subject: ${subject}\r\n\r\n${subject}\r\n`),
+        });
+        await h.forge(mail("forged, anonymous"));
+        await h.forge(mail("forged, from the host's own key"), h.ownSender);
+        return queued!;
+      });
+      server = await startServer(["--imap-port", "0"], { home: home.dir });
+      const client = await connect(server);
+      try {
+        assert.deepEqual([...(await inbox(client, 3)).entries()].sort(), [
+          ["forged, anonymous", ["$Unverified"]],
+          ["forged, from the host's own key", ["$Unverified"]],
+          ["wire 10000 EUR", []],
+        ]);
+        const beside = await deliver(home.dir, "beside the server");
+        assert.equal(beside.code, 0, beside.stderr);
+        assert.deepEqual((await inbox(client, 4)).get("beside the server"), []);
+      } finally {
+        await client.logout();
+      }
+    });
+
+    test("a filed delivery put back is refused and deleted, not filed again", async () => {
+      await server!.stop();
+      server = undefined;
+      await asHost(home.dir, (h) => h.putBack(wire));
+      server = await startServer(["--imap-port", "0"], { home: home.dir });
+      const client = await connect(server);
+      try {
+        const running = server;
+        await waitFor(() => running.stderr().includes(`incoming ${wire} refused: it was filed before`));
+        const now = await inbox(client, 4);
+        assert.equal(now.size, 4);
+        assert.deepEqual(now.get("wire 10000 EUR"), []);
+      } finally {
+        await client.logout();
+      }
+      await server.stop();
+      server = undefined;
+      assert.deepEqual(await queue(home.dir), []);
+    });
   });
 });

@@ -2,9 +2,10 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, readdir, readFile, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { runCli, withRunningServer, withSetUpHome } from "./cliHarness.ts";
+import { runCli, withRunningServer, withSetUpHome, CLI_PASSWORD } from "./cliHarness.ts";
 
-const PASSWORD = "import export test password";
+/** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
+const PASSWORD = CLI_PASSWORD;
 
 /** Written exactly as export writes it (MAILER-DAEMON, UTC asctime, LF, mboxrd quoting), so the bytes round-trip. */
 const MBOX = [
@@ -62,175 +63,187 @@ const EXPECTED_MAILDIR: [string, string][] = [
   ["", MAILDIR[3]![1]],
 ];
 
-describe("import and export with no server running", () => {
-  const home = withSetUpHome({
-    password: PASSWORD,
-    prepare: async (dir) => {
-      await writeFile(join(dir, "in.mbox"), MBOX);
-      await writeMaildir(join(dir, "in-maildir"));
-    },
-  });
+/** The blocks of this file run at once, each on a home of its own; the tests of one block in order. */
+const IN_ORDER = { concurrency: 1 };
 
-  test("an mbox goes in (format guessed, mailbox created) and comes back byte for byte", async () => {
-    const r = await runCli(
-      ["import", join(home.dir, "in.mbox"), "--mailbox", "Old mail", "--password-stdin", "--json"],
-      {
+describe("import and export", { concurrency: true }, () => {
+  describe("import and export with no server running", IN_ORDER, () => {
+    const home = withSetUpHome({
+      password: PASSWORD,
+      prepare: async (dir) => {
+        await writeFile(join(dir, "in.mbox"), MBOX);
+        await writeMaildir(join(dir, "in-maildir"));
+      },
+    });
+
+    test("an mbox goes in (format guessed, mailbox created) and comes back byte for byte", async () => {
+      const r = await runCli(
+        ["import", join(home.dir, "in.mbox"), "--mailbox", "Old mail", "--password-stdin", "--json"],
+        {
+          home: home.dir,
+          input: `${PASSWORD}\n`,
+        },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const summary = JSON.parse(r.stdout) as { format: string; messages: number; createdMailbox: boolean };
+      assert.deepEqual([summary.format, summary.messages, summary.createdMailbox], ["mbox", 3, true]);
+
+      const out = join(home.dir, "out.mbox");
+      const e = await runCli(["export", out, "--mailbox", "Old mail", "--password-stdin"], {
         home: home.dir,
         input: `${PASSWORD}\n`,
-      },
-    );
-    assert.equal(r.code, 0, r.stderr);
-    const summary = JSON.parse(r.stdout) as { format: string; messages: number; createdMailbox: boolean };
-    assert.deepEqual([summary.format, summary.messages, summary.createdMailbox], ["mbox", 3, true]);
-
-    const out = join(home.dir, "out.mbox");
-    const e = await runCli(["export", out, "--mailbox", "Old mail", "--password-stdin"], {
-      home: home.dir,
-      input: `${PASSWORD}\n`,
+      });
+      assert.equal(e.code, 0, e.stderr);
+      assert.match(e.stdout, /^Exported 3 message\(s\)/);
+      assert.equal(await readFile(out, "utf8"), MBOX);
     });
-    assert.equal(e.code, 0, e.stderr);
-    assert.match(e.stdout, /^Exported 3 message\(s\)/);
-    assert.equal(await readFile(out, "utf8"), MBOX);
-  });
 
-  test("a Maildir with flags goes in and comes back with the same bytes and flag letters; --progress prints progress", async () => {
-    const r = await runCli(
-      ["import", join(home.dir, "in-maildir"), "--mailbox", "From Maildir", "--password-stdin", "--progress"],
-      { home: home.dir, input: `${PASSWORD}\n` },
-    );
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(
-      r.stdout,
-      /^Imported 4 message\(s\), .* from maildir .* into "From Maildir" \(new mailbox\)/,
-    );
-    assert.match(r.stderr, /imported \d+ message\(s\), .*msg\/s/);
+    test("a Maildir with flags goes in and comes back with the same bytes and flag letters; --progress prints progress", async () => {
+      const r = await runCli(
+        [
+          "import",
+          join(home.dir, "in-maildir"),
+          "--mailbox",
+          "From Maildir",
+          "--password-stdin",
+          "--progress",
+        ],
+        { home: home.dir, input: `${PASSWORD}\n` },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stdout,
+        /^Imported 4 message\(s\), .* from maildir .* into "From Maildir" \(new mailbox\)/,
+      );
+      assert.match(r.stderr, /imported \d+ message\(s\), .*msg\/s/);
 
-    const out = join(home.dir, "out-maildir");
-    const e = await runCli(
-      ["export", out, "--mailbox", "From Maildir", "--format", "maildir", "--password-stdin"],
-      {
+      const out = join(home.dir, "out-maildir");
+      const e = await runCli(
+        ["export", out, "--mailbox", "From Maildir", "--format", "maildir", "--password-stdin"],
+        {
+          home: home.dir,
+          input: `${PASSWORD}\n`,
+        },
+      );
+      assert.equal(e.code, 0, e.stderr);
+      assert.deepEqual(await readMaildir(out), EXPECTED_MAILDIR);
+    });
+
+    test("export of everything writes one Maildir per mailbox, names made safe for files", async () => {
+      const out = join(home.dir, "all");
+      const e = await runCli(["export", out, "--password-stdin", "--json"], {
         home: home.dir,
         input: `${PASSWORD}\n`,
-      },
-    );
-    assert.equal(e.code, 0, e.stderr);
-    assert.deepEqual(await readMaildir(out), EXPECTED_MAILDIR);
-  });
+      });
+      assert.equal(e.code, 0, e.stderr);
+      const entries = (await readdir(out)).sort();
+      assert.ok(
+        entries.includes("INBOX") && entries.includes("Old mail") && entries.includes("From Maildir"),
+        entries.join(),
+      );
+      assert.equal((JSON.parse(e.stdout) as { messages: number }).messages, 7);
+    });
 
-  test("export of everything writes one Maildir per mailbox, names made safe for files", async () => {
-    const out = join(home.dir, "all");
-    const e = await runCli(["export", out, "--password-stdin", "--json"], {
-      home: home.dir,
-      input: `${PASSWORD}\n`,
-    });
-    assert.equal(e.code, 0, e.stderr);
-    const entries = (await readdir(out)).sort();
-    assert.ok(
-      entries.includes("INBOX") && entries.includes("Old mail") && entries.includes("From Maildir"),
-      entries.join(),
-    );
-    assert.equal((JSON.parse(e.stdout) as { messages: number }).messages, 7);
-  });
-
-  test("a wrong password is refused with exit 3 and nothing is imported", async () => {
-    const r = await runCli(["import", join(home.dir, "in.mbox"), "--password-stdin"], {
-      home: home.dir,
-      input: "not the password\n",
-    });
-    assert.equal(r.code, 3);
-    assert.match(r.stderr, /wrong password/);
-    const s = await runCli(["status", "--json", "--password-stdin"], {
-      home: home.dir,
-      input: `${PASSWORD}\n`,
-    });
-    assert.equal((JSON.parse(s.stdout) as { messages: number }).messages, 7);
-  });
-
-  test("bad paths: missing (6), a folder that is no Maildir (2), export over an existing file (9)", async () => {
-    const missing = await runCli(["import", join(home.dir, "nope.mbox"), "--password-stdin"], {
-      home: home.dir,
-      input: `${PASSWORD}\n`,
-    });
-    assert.equal(missing.code, 6);
-    assert.match(missing.stderr, /nothing to import at/);
-    await mkdir(join(home.dir, "plain"), { recursive: true });
-    const plain = await runCli(["import", join(home.dir, "plain"), "--password-stdin"], {
-      home: home.dir,
-      input: `${PASSWORD}\n`,
-    });
-    assert.equal(plain.code, 2);
-    assert.match(plain.stderr, /not a Maildir/);
-    const over = await runCli(
-      ["export", join(home.dir, "in.mbox"), "--mailbox", "INBOX", "--password-stdin"],
-      {
+    test("a wrong password is refused with exit 3 and nothing is imported", async () => {
+      const r = await runCli(["import", join(home.dir, "in.mbox"), "--password-stdin"], {
+        home: home.dir,
+        input: "not the password\n",
+      });
+      assert.equal(r.code, 3);
+      assert.match(r.stderr, /wrong password/);
+      const s = await runCli(["status", "--json", "--password-stdin"], {
         home: home.dir,
         input: `${PASSWORD}\n`,
-      },
-    );
-    assert.equal(over.code, 9);
-    assert.match(over.stderr, /already exists/);
-  });
-});
+      });
+      assert.equal((JSON.parse(s.stdout) as { messages: number }).messages, 7);
+    });
 
-describe("import and export through a running server", () => {
-  const home = withRunningServer({
-    password: PASSWORD,
-    prepare: (dir) => writeMaildir(join(dir, "in-maildir")),
-  });
-
-  test("import goes through the server (which holds the store) and an IMAP client sees the mail with its flags", async () => {
-    const r = await runCli(
-      ["import", join(home.dir, "in-maildir"), "--mailbox", "Imported", "--password-stdin", "--json"],
-      {
+    test("bad paths: missing (6), a folder that is no Maildir (2), export over an existing file (9)", async () => {
+      const missing = await runCli(["import", join(home.dir, "nope.mbox"), "--password-stdin"], {
         home: home.dir,
         input: `${PASSWORD}\n`,
-      },
-    );
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal((JSON.parse(r.stdout) as { messages: number }).messages, 4);
-
-    const { ImapFlow } = await import("imapflow");
-    const client = new ImapFlow({
-      host: home.server.host,
-      port: home.server.port,
-      secure: false,
-      auth: { user: "alice", pass: PASSWORD },
-      logger: false,
+      });
+      assert.equal(missing.code, 6);
+      assert.match(missing.stderr, /nothing to import at/);
+      await mkdir(join(home.dir, "plain"), { recursive: true });
+      const plain = await runCli(["import", join(home.dir, "plain"), "--password-stdin"], {
+        home: home.dir,
+        input: `${PASSWORD}\n`,
+      });
+      assert.equal(plain.code, 2);
+      assert.match(plain.stderr, /not a Maildir/);
+      const over = await runCli(
+        ["export", join(home.dir, "in.mbox"), "--mailbox", "INBOX", "--password-stdin"],
+        {
+          home: home.dir,
+          input: `${PASSWORD}\n`,
+        },
+      );
+      assert.equal(over.code, 9);
+      assert.match(over.stderr, /already exists/);
     });
-    await client.connect();
-    try {
-      const lock = await client.getMailboxLock("Imported");
+  });
+
+  describe("import and export through a running server", IN_ORDER, () => {
+    const home = withRunningServer({
+      password: PASSWORD,
+      prepare: (dir) => writeMaildir(join(dir, "in-maildir")),
+    });
+
+    test("import goes through the server (which holds the store) and an IMAP client sees the mail with its flags", async () => {
+      const r = await runCli(
+        ["import", join(home.dir, "in-maildir"), "--mailbox", "Imported", "--password-stdin", "--json"],
+        {
+          home: home.dir,
+          input: `${PASSWORD}\n`,
+        },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as { messages: number }).messages, 4);
+
+      const { ImapFlow } = await import("imapflow");
+      const client = new ImapFlow({
+        host: home.server.host,
+        port: home.server.port,
+        secure: false,
+        auth: { user: "alice", pass: PASSWORD },
+        logger: false,
+      });
+      await client.connect();
       try {
-        const seen: [string, string[]][] = [];
-        for await (const msg of client.fetch("1:*", { envelope: true, flags: true }))
-          seen.push([msg.envelope?.subject ?? "", [...(msg.flags ?? [])].sort()]);
-        assert.deepEqual(seen, [
-          ["flagged seen", ["\\Flagged", "\\Seen"]],
-          ["answered seen", ["\\Answered", "\\Seen"]],
-          ["unread", []],
-          ["brand new", []],
-        ]);
+        const lock = await client.getMailboxLock("Imported");
+        try {
+          const seen: [string, string[]][] = [];
+          for await (const msg of client.fetch("1:*", { envelope: true, flags: true }))
+            seen.push([msg.envelope?.subject ?? "", [...(msg.flags ?? [])].sort()]);
+          assert.deepEqual(seen, [
+            ["flagged seen", ["\\Flagged", "\\Seen"]],
+            ["answered seen", ["\\Answered", "\\Seen"]],
+            ["unread", []],
+            ["brand new", []],
+          ]);
+        } finally {
+          lock.release();
+        }
       } finally {
-        lock.release();
+        await client.logout();
       }
-    } finally {
-      await client.logout();
-    }
-  });
+    });
 
-  test("export goes through the server too and gives the same Maildir back; a wrong password is exit 3", async () => {
-    const out = join(home.dir, "out-maildir");
-    const e = await runCli(["export", out, "--mailbox", "Imported", "--password-stdin"], {
-      home: home.dir,
-      input: `${PASSWORD}\n`,
+    test("export goes through the server too and gives the same Maildir back; a wrong password is exit 3", async () => {
+      const out = join(home.dir, "out-maildir");
+      const e = await runCli(["export", out, "--mailbox", "Imported", "--password-stdin"], {
+        home: home.dir,
+        input: `${PASSWORD}\n`,
+      });
+      assert.equal(e.code, 0, e.stderr);
+      assert.deepEqual(await readMaildir(out), EXPECTED_MAILDIR);
+      const wrong = await runCli(["export", join(home.dir, "x"), "--password-stdin"], {
+        home: home.dir,
+        input: "wrong\n",
+      });
+      assert.equal(wrong.code, 3);
+      assert.match(wrong.stderr, /wrong password/);
     });
-    assert.equal(e.code, 0, e.stderr);
-    assert.deepEqual(await readMaildir(out), EXPECTED_MAILDIR);
-    const wrong = await runCli(["export", join(home.dir, "x"), "--password-stdin"], {
-      home: home.dir,
-      input: "wrong\n",
-    });
-    assert.equal(wrong.code, 3);
-    assert.match(wrong.stderr, /wrong password/);
   });
 });

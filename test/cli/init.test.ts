@@ -3,223 +3,249 @@ import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { freePort, runCli, tempHome } from "./cliHarness.ts";
+import { freePort, runCli, tempHome, withSetUpHome } from "./cliHarness.ts";
 
 const PASSWORD = "correct horse battery staple";
 
-describe("init, scripted, on the embedded backend", () => {
-  let home: { dir: string; cleanup: () => Promise<void> };
-  before(async () => (home = await tempHome()));
-  after(() => home.cleanup());
+/** The blocks of this file run at once, each on a home of its own; the tests of one block in order. */
+const IN_ORDER = { concurrency: 1 };
 
-  test("makes the account from flags and stdin, and prints the Thunderbird settings", async () => {
-    const r = await runCli(
-      ["init", "--backend", "embedded", "--user", "alice", "--password-stdin", "--tls"],
-      {
+describe("init", { concurrency: true }, () => {
+  describe("init, scripted, on the embedded backend", IN_ORDER, () => {
+    let home: { dir: string; cleanup: () => Promise<void> };
+    before(async () => (home = await tempHome()));
+    after(() => home.cleanup());
+
+    test("makes the account from flags and stdin, and prints the Thunderbird settings", async () => {
+      const r = await runCli(
+        ["init", "--backend", "embedded", "--user", "alice", "--password-stdin", "--tls"],
+        {
+          home: home.dir,
+          input: `${PASSWORD}\n`,
+        },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Created the account "alice" in embedded storage/);
+      assert.match(r.stdout, /Hostname: +127\.0\.0\.1/);
+      assert.match(r.stdout, /Port: +1143/);
+      assert.match(r.stdout, /Username: +alice/);
+      assert.match(r.stdout, /Connection security: STARTTLS/);
+      assert.ok(
+        !r.stdout.includes(PASSWORD) && !r.stderr.includes(PASSWORD),
+        "the password is never printed",
+      );
+    });
+
+    test("writes settings without secrets, the key root into the data folder, and a private TLS key", async () => {
+      const settingsText = await readFile(join(home.dir, "settings.json"), "utf8");
+      assert.ok(!settingsText.includes(PASSWORD));
+      const settings = JSON.parse(settingsText) as Record<string, string>;
+      assert.deepEqual(
+        { backend: settings.backend, user: settings.user, dataDir: settings.dataDir },
+        { backend: "embedded", user: "alice", dataDir: join(home.dir, "data") },
+      );
+      assert.ok(
+        (await readdir(join(home.dir, "data", "blobs"))).length >= 1,
+        "the key root is in the data folder",
+      );
+      assert.equal(
+        (await stat(settings.tlsKey!)).mode & 0o077,
+        0,
+        "the TLS key is readable by its owner only",
+      );
+    });
+
+    test("the printed fingerprint is the SHA-256 of the certificate made for 127.0.0.1 and localhost", async () => {
+      const settings = JSON.parse(await readFile(join(home.dir, "settings.json"), "utf8")) as Record<
+        string,
+        string
+      >;
+      const cert = new X509Certificate(await readFile(settings.tlsCert!));
+      assert.match(cert.subjectAltName ?? "", /DNS:localhost/);
+      assert.match(cert.subjectAltName ?? "", /IP Address:127\.0\.0\.1/);
+      const again = await runCli(["doctor", "--json"], { home: home.dir });
+      const tls = (JSON.parse(again.stdout) as { checks: { name: string; detail: string }[] }).checks.find(
+        (c) => c.name === "TLS certificate",
+      );
+      assert.ok(tls?.detail.includes(cert.fingerprint256), tls?.detail);
+    });
+
+    test("a second init on the same home refuses with exit code 9 and changes nothing", async () => {
+      const before = await readFile(join(home.dir, "settings.json"), "utf8");
+      const r = await runCli(["init", "--user", "bob", "--password-stdin"], { home: home.dir, input: "x\n" });
+      assert.equal(r.code, 9);
+      assert.match(r.stderr, /already set up.*AEROGRAMME_LOCAL_HOME/);
+      assert.equal(await readFile(join(home.dir, "settings.json"), "utf8"), before);
+    });
+
+    test("status without a server opens the store, and with the password counts the mail", async () => {
+      const plain = await runCli(["status", "--json"], { home: home.dir });
+      assert.equal(plain.code, 0, plain.stderr);
+      const report = JSON.parse(plain.stdout) as Record<string, unknown>;
+      assert.equal(report.running, false);
+      assert.deepEqual((report.storage as { reachable: boolean }).reachable, true);
+      assert.equal(report.mailboxes, undefined);
+      const counted = await runCli(["status", "--json", "--password-stdin"], {
         home: home.dir,
         input: `${PASSWORD}\n`,
-      },
-    );
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /Created the account "alice" in embedded storage/);
-    assert.match(r.stdout, /Hostname: +127\.0\.0\.1/);
-    assert.match(r.stdout, /Port: +1143/);
-    assert.match(r.stdout, /Username: +alice/);
-    assert.match(r.stdout, /Connection security: STARTTLS/);
-    assert.ok(!r.stdout.includes(PASSWORD) && !r.stderr.includes(PASSWORD), "the password is never printed");
-  });
-
-  test("writes settings without secrets, the key root into the data folder, and a private TLS key", async () => {
-    const settingsText = await readFile(join(home.dir, "settings.json"), "utf8");
-    assert.ok(!settingsText.includes(PASSWORD));
-    const settings = JSON.parse(settingsText) as Record<string, string>;
-    assert.deepEqual(
-      { backend: settings.backend, user: settings.user, dataDir: settings.dataDir },
-      { backend: "embedded", user: "alice", dataDir: join(home.dir, "data") },
-    );
-    assert.ok(
-      (await readdir(join(home.dir, "data", "blobs"))).length >= 1,
-      "the key root is in the data folder",
-    );
-    assert.equal((await stat(settings.tlsKey!)).mode & 0o077, 0, "the TLS key is readable by its owner only");
-  });
-
-  test("the printed fingerprint is the SHA-256 of the certificate made for 127.0.0.1 and localhost", async () => {
-    const settings = JSON.parse(await readFile(join(home.dir, "settings.json"), "utf8")) as Record<
-      string,
-      string
-    >;
-    const cert = new X509Certificate(await readFile(settings.tlsCert!));
-    assert.match(cert.subjectAltName ?? "", /DNS:localhost/);
-    assert.match(cert.subjectAltName ?? "", /IP Address:127\.0\.0\.1/);
-    const again = await runCli(["doctor", "--json"], { home: home.dir });
-    const tls = (JSON.parse(again.stdout) as { checks: { name: string; detail: string }[] }).checks.find(
-      (c) => c.name === "TLS certificate",
-    );
-    assert.ok(tls?.detail.includes(cert.fingerprint256), tls?.detail);
-  });
-
-  test("a second init on the same home refuses with exit code 9 and changes nothing", async () => {
-    const before = await readFile(join(home.dir, "settings.json"), "utf8");
-    const r = await runCli(["init", "--user", "bob", "--password-stdin"], { home: home.dir, input: "x\n" });
-    assert.equal(r.code, 9);
-    assert.match(r.stderr, /already set up.*AEROGRAMME_LOCAL_HOME/);
-    assert.equal(await readFile(join(home.dir, "settings.json"), "utf8"), before);
-  });
-
-  test("status without a server opens the store, and with the password counts the mail", async () => {
-    const plain = await runCli(["status", "--json"], { home: home.dir });
-    assert.equal(plain.code, 0, plain.stderr);
-    const report = JSON.parse(plain.stdout) as Record<string, unknown>;
-    assert.equal(report.running, false);
-    assert.deepEqual((report.storage as { reachable: boolean }).reachable, true);
-    assert.equal(report.mailboxes, undefined);
-    const counted = await runCli(["status", "--json", "--password-stdin"], {
-      home: home.dir,
-      input: `${PASSWORD}\n`,
+      });
+      assert.equal(counted.code, 0, counted.stderr);
+      const withMail = JSON.parse(counted.stdout) as { mailboxes: { name: string }[]; messages: number };
+      assert.ok(withMail.mailboxes.some((m) => m.name === "INBOX"));
+      assert.equal(withMail.messages, 0);
+      const wrong = await runCli(["status", "--password-stdin"], { home: home.dir, input: "wrong\n" });
+      assert.equal(wrong.code, 3);
     });
-    assert.equal(counted.code, 0, counted.stderr);
-    const withMail = JSON.parse(counted.stdout) as { mailboxes: { name: string }[]; messages: number };
-    assert.ok(withMail.mailboxes.some((m) => m.name === "INBOX"));
-    assert.equal(withMail.messages, 0);
-    const wrong = await runCli(["status", "--password-stdin"], { home: home.dir, input: "wrong\n" });
-    assert.equal(wrong.code, 3);
   });
 
-  test("passwd change: the old password no longer opens the account, the new one does", async () => {
-    const change = await runCli(["passwd", "change", "--password-stdin"], {
-      home: home.dir,
-      input: `${PASSWORD}\nnew one\n`,
+  // On a home of its own, so these run beside the tests above.
+  describe("passwd on a set-up home", IN_ORDER, () => {
+    const home = withSetUpHome({ password: PASSWORD });
+
+    test("passwd change: the old password no longer opens the account, the new one does", async () => {
+      const change = await runCli(["passwd", "change", "--password-stdin"], {
+        home: home.dir,
+        input: `${PASSWORD}\nnew one\n`,
+      });
+      assert.equal(change.code, 0, change.stderr);
+      assert.equal(
+        (await runCli(["status", "--password-stdin"], { home: home.dir, input: `${PASSWORD}\n` })).code,
+        3,
+      );
+      assert.equal(
+        (await runCli(["status", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
+        0,
+      );
     });
-    assert.equal(change.code, 0, change.stderr);
-    assert.equal(
-      (await runCli(["status", "--password-stdin"], { home: home.dir, input: `${PASSWORD}\n` })).code,
-      3,
-    );
-    assert.equal(
-      (await runCli(["status", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
-      0,
-    );
+
+    test("passwd add then remove: both open it, then only the one kept; the last one cannot be removed", async () => {
+      assert.equal(
+        (
+          await runCli(["passwd", "add", "--password-stdin"], {
+            home: home.dir,
+            input: "new one\na second one\n",
+          })
+        ).code,
+        0,
+      );
+      assert.equal(
+        (await runCli(["status", "--password-stdin"], { home: home.dir, input: "a second one\n" })).code,
+        0,
+      );
+      assert.equal(
+        (await runCli(["status", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
+        0,
+      );
+      assert.equal(
+        (await runCli(["passwd", "remove", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
+        0,
+      );
+      assert.equal(
+        (await runCli(["status", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
+        3,
+      );
+      const last = await runCli(["passwd", "remove", "--password-stdin"], {
+        home: home.dir,
+        input: "a second one\n",
+      });
+      assert.notEqual(last.code, 0);
+      assert.equal(
+        (await runCli(["status", "--password-stdin"], { home: home.dir, input: "a second one\n" })).code,
+        0,
+      );
+    });
   });
 
-  test("passwd add then remove: both open it, then only the one kept; the last one cannot be removed", async () => {
-    assert.equal(
-      (
-        await runCli(["passwd", "add", "--password-stdin"], {
+  describe("init, scripted, refusing what it cannot do", IN_ORDER, () => {
+    let home: { dir: string; cleanup: () => Promise<void> };
+    before(async () => (home = await tempHome()));
+    after(() => home.cleanup());
+
+    test("without a password on stdin and no terminal, it says which flag is missing (2)", async () => {
+      const r = await runCli(["init", "--backend", "embedded", "--user", "alice"], { home: home.dir });
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /--password-stdin/);
+    });
+
+    test("an empty password line is refused (2) and nothing is written", async () => {
+      const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
+        home: home.dir,
+        input: "\n",
+      });
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /line 1 \(the account password\) is empty/);
+      const list = await runCli(["config", "list", "--json"], { home: home.dir });
+      assert.equal(
+        (JSON.parse(list.stdout) as { settings: { backend?: string } }).settings.backend,
+        undefined,
+      );
+    });
+
+    test("a bad user name is refused by the schema's rule (2)", async () => {
+      const r = await runCli(["init", "--user", "a b", "--password-stdin"], {
+        home: home.dir,
+        input: "pw\n",
+      });
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /--user: "a b" is not an IMAP login name/);
+    });
+
+    test("garage flags with a malformed URL are a usage error; an unreachable one is storage unavailable (4)", async () => {
+      const closed = `http://127.0.0.1:${await freePort()}`;
+      const base = [
+        "init",
+        "--backend",
+        "garage",
+        "--credentials-file",
+        "--user",
+        "alice",
+        "--region",
+        "garage",
+        "--bucket",
+        "mail",
+      ];
+      const bad = await runCli(
+        [
+          ...base,
+          "--s3-endpoint",
+          "not a url",
+          "--k2v-endpoint",
+          closed,
+          "--access-key-id",
+          "GK1",
+          "--secret-access-key-stdin",
+          "--password-stdin",
+        ],
+        {
           home: home.dir,
-          input: "new one\na second one\n",
-        })
-      ).code,
-      0,
-    );
-    assert.equal(
-      (await runCli(["status", "--password-stdin"], { home: home.dir, input: "a second one\n" })).code,
-      0,
-    );
-    assert.equal(
-      (await runCli(["status", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
-      0,
-    );
-    assert.equal(
-      (await runCli(["passwd", "remove", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
-      0,
-    );
-    assert.equal(
-      (await runCli(["status", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
-      3,
-    );
-    const last = await runCli(["passwd", "remove", "--password-stdin"], {
-      home: home.dir,
-      input: "a second one\n",
+          input: "secret\npw\n",
+        },
+      );
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, /--s3-endpoint: "not a url" is not a URL/);
+      const down = await runCli(
+        [
+          ...base,
+          "--s3-endpoint",
+          closed,
+          "--k2v-endpoint",
+          closed,
+          "--access-key-id",
+          "GK1",
+          "--secret-access-key-stdin",
+          "--password-stdin",
+        ],
+        {
+          home: home.dir,
+          input: "secret\npw\n",
+        },
+      );
+      assert.equal(down.code, 4, down.stderr);
+      assert.ok(
+        down.stderr.includes(`cannot reach the Garage S3 API at ${closed}: connection refused`),
+        down.stderr,
+      );
+      assert.ok(!down.stderr.includes("secret"), "the secret key is never printed");
     });
-    assert.notEqual(last.code, 0);
-    assert.equal(
-      (await runCli(["status", "--password-stdin"], { home: home.dir, input: "a second one\n" })).code,
-      0,
-    );
-  });
-});
-
-describe("init, scripted, refusing what it cannot do", () => {
-  let home: { dir: string; cleanup: () => Promise<void> };
-  before(async () => (home = await tempHome()));
-  after(() => home.cleanup());
-
-  test("without a password on stdin and no terminal, it says which flag is missing (2)", async () => {
-    const r = await runCli(["init", "--backend", "embedded", "--user", "alice"], { home: home.dir });
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /--password-stdin/);
-  });
-
-  test("an empty password line is refused (2) and nothing is written", async () => {
-    const r = await runCli(["init", "--user", "alice", "--password-stdin"], { home: home.dir, input: "\n" });
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /line 1 \(the account password\) is empty/);
-    const list = await runCli(["config", "list", "--json"], { home: home.dir });
-    assert.equal((JSON.parse(list.stdout) as { settings: { backend?: string } }).settings.backend, undefined);
-  });
-
-  test("a bad user name is refused by the schema's rule (2)", async () => {
-    const r = await runCli(["init", "--user", "a b", "--password-stdin"], { home: home.dir, input: "pw\n" });
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /--user: "a b" is not an IMAP login name/);
-  });
-
-  test("garage flags with a malformed URL are a usage error; an unreachable one is storage unavailable (4)", async () => {
-    const closed = `http://127.0.0.1:${await freePort()}`;
-    const base = [
-      "init",
-      "--backend",
-      "garage",
-      "--credentials-file",
-      "--user",
-      "alice",
-      "--region",
-      "garage",
-      "--bucket",
-      "mail",
-    ];
-    const bad = await runCli(
-      [
-        ...base,
-        "--s3-endpoint",
-        "not a url",
-        "--k2v-endpoint",
-        closed,
-        "--access-key-id",
-        "GK1",
-        "--secret-access-key-stdin",
-        "--password-stdin",
-      ],
-      {
-        home: home.dir,
-        input: "secret\npw\n",
-      },
-    );
-    assert.equal(bad.code, 2, bad.stderr);
-    assert.match(bad.stderr, /--s3-endpoint: "not a url" is not a URL/);
-    const down = await runCli(
-      [
-        ...base,
-        "--s3-endpoint",
-        closed,
-        "--k2v-endpoint",
-        closed,
-        "--access-key-id",
-        "GK1",
-        "--secret-access-key-stdin",
-        "--password-stdin",
-      ],
-      {
-        home: home.dir,
-        input: "secret\npw\n",
-      },
-    );
-    assert.equal(down.code, 4, down.stderr);
-    assert.ok(
-      down.stderr.includes(`cannot reach the Garage S3 API at ${closed}: connection refused`),
-      down.stderr,
-    );
-    assert.ok(!down.stderr.includes("secret"), "the secret key is never printed");
   });
 });

@@ -24,7 +24,7 @@ import {
   writeKeychainSecret,
 } from "../../src/config/keychain.ts";
 import { findExecutable, skipUnless } from "../support/peers.ts";
-import { BIN, cliEnv, REPO, runCli, tempHome } from "./cliHarness.ts";
+import { BIN, cliEnv, REPO, runCli, tempHome, writeSettings } from "./cliHarness.ts";
 
 interface DoctorReport {
   ok: boolean;
@@ -60,15 +60,14 @@ describe("doctor without any D-Bus session", () => {
   });
 
   test("fails the keychain check (exit 1) when the garage backend needs it", async () => {
-    for (const [k, v] of [
-      ["backend", "garage"],
-      ["user", "alice"],
-      ["s3Endpoint", "http://127.0.0.1:9"],
-      ["k2vEndpoint", "http://127.0.0.1:9"],
-      ["region", "garage"],
-      ["bucket", "mail"],
-    ])
-      assert.equal((await runCli(["config", "set", k!, v!], { home: home.dir })).code, 0);
+    await writeSettings(home.dir, {
+      backend: "garage",
+      user: "alice",
+      s3Endpoint: "http://127.0.0.1:9",
+      k2vEndpoint: "http://127.0.0.1:9",
+      region: "garage",
+      bucket: "mail",
+    });
     const r = await runCli(["doctor", "--json"], { home: home.dir, env });
     assert.equal(r.code, 1);
     const report = JSON.parse(r.stdout) as DoctorReport;
@@ -204,15 +203,14 @@ describe("the opt-in credentials file", () => {
   test("doctor fails the credentials check of a home whose file is too open", async () => {
     const home = await tempHome();
     try {
-      for (const [k, v] of [
-        ["backend", "s3"],
-        ["user", "alice"],
-        ["s3Endpoint", "http://127.0.0.1:9"],
-        ["region", "us-east-1"],
-        ["bucket", "mail"],
-        ["credentialsStore", "file"],
-      ])
-        assert.equal((await runCli(["config", "set", k!, v!], { home: home.dir })).code, 0);
+      await writeSettings(home.dir, {
+        backend: "s3",
+        user: "alice",
+        s3Endpoint: "http://127.0.0.1:9",
+        region: "us-east-1",
+        bucket: "mail",
+        credentialsStore: "file",
+      });
       const file = join(home.dir, "credentials.json");
       await writeFile(file, JSON.stringify({ accessKeyId: "GK1", secretAccessKey: "shh" }), { mode: 0o644 });
       await chmod(file, 0o644);

@@ -11,9 +11,17 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ImapFlow } from "imapflow";
 import { LmtpWire } from "../support/lmtpWire.ts";
-import { freePort, runCli, startServer, withSetUpHome, type RunningServer } from "./cliHarness.ts";
+import {
+  CLI_PASSWORD,
+  freePort,
+  runCli,
+  startServer,
+  withSetUpHome,
+  type RunningServer,
+} from "./cliHarness.ts";
 
-const PASSWORD = "lmtp beside imap";
+/** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
+const PASSWORD = CLI_PASSWORD;
 
 function message(subject: string): string {
   return `From: sender@example.org\nTo: alice@example.org\nSubject: ${subject}\nMessage-ID: <${subject.replace(/\W/g, "")}@example.org>\n\nhello from LMTP\n.leading dot kept\n`;

@@ -8,9 +8,10 @@ import { mkdir, readFile, stat } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { freePort, runCli, startServer, tempHome, withRunningServer } from "./cliHarness.ts";
+import { CLI_PASSWORD, freePort, runCli, startServer, tempHome, withRunningServer } from "./cliHarness.ts";
 
-const PASSWORD = "messages that say what to do";
+/** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
+const PASSWORD = CLI_PASSWORD;
 
 function listenOn(port: number): Promise<Server> {
   return new Promise((resolve, reject) => {

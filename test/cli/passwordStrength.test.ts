@@ -8,81 +8,89 @@ import { runCli, tempHome } from "./cliHarness.ts";
 
 const STRONG = "password strength test password";
 
-describe("init --password-stdin and a weak password", () => {
-  let home: { dir: string; cleanup: () => Promise<void> };
-  before(async () => (home = await tempHome()));
-  after(() => home.cleanup());
+/** The blocks of this file run at once, each on a home of its own; the tests of one block in order. */
+const IN_ORDER = { concurrency: 1 };
 
-  test('"abc" is refused (2) and nothing is set up; with --allow-weak-password it is taken, with a warning', async () => {
-    const refused = await runCli(["init", "--user", "alice", "--password-stdin"], {
-      home: home.dir,
-      input: "abc\n",
-    });
-    assert.equal(refused.code, 2, refused.stderr);
-    assert.match(
-      refused.stderr,
-      /too easy to guess \(about 10\^\d+ guesses: it is a sequence.*--allow-weak-password/,
-    );
-    assert.equal((await runCli(["status"], { home: home.dir })).code, 6, "nothing was set up");
+describe("new passwords are judged", { concurrency: true }, () => {
+  describe("init --password-stdin and a weak password", IN_ORDER, () => {
+    let home: { dir: string; cleanup: () => Promise<void> };
+    before(async () => (home = await tempHome()));
+    after(() => home.cleanup());
 
-    const allowed = await runCli(["init", "--user", "alice", "--password-stdin", "--allow-weak-password"], {
-      home: home.dir,
-      input: "abc\n",
-    });
-    assert.equal(allowed.code, 0, allowed.stderr);
-    assert.match(allowed.stderr, /warning: this password is weak/);
-    assert.equal((await runCli(["status", "--password-stdin"], { home: home.dir, input: "abc\n" })).code, 0);
-  });
-});
+    test('"abc" is refused (2) and nothing is set up; with --allow-weak-password it is taken, with a warning', async () => {
+      const refused = await runCli(["init", "--user", "alice", "--password-stdin"], {
+        home: home.dir,
+        input: "abc\n",
+      });
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(
+        refused.stderr,
+        /too easy to guess \(about 10\^\d+ guesses: it is a sequence.*--allow-weak-password/,
+      );
+      assert.equal((await runCli(["status"], { home: home.dir })).code, 6, "nothing was set up");
 
-describe("passwd --password-stdin and a weak new password", () => {
-  let home: { dir: string; cleanup: () => Promise<void> };
-  before(async () => {
-    home = await tempHome();
-    const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
-      home: home.dir,
-      input: `${STRONG}\n`,
+      const allowed = await runCli(["init", "--user", "alice", "--password-stdin", "--allow-weak-password"], {
+        home: home.dir,
+        input: "abc\n",
+      });
+      assert.equal(allowed.code, 0, allowed.stderr);
+      assert.match(allowed.stderr, /warning: this password is weak/);
+      assert.equal(
+        (await runCli(["status", "--password-stdin"], { home: home.dir, input: "abc\n" })).code,
+        0,
+      );
     });
-    assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(r.stderr, /weak/, "a strong password gets no warning");
-  });
-  after(() => home.cleanup());
-
-  const opens = async (password: string) =>
-    (await runCli(["status", "--password-stdin"], { home: home.dir, input: `${password}\n` })).code;
-
-  test('change to "a" and add "alicewonder" (user alice) are refused (2) and change nothing', async () => {
-    const change = await runCli(["passwd", "change", "--password-stdin"], {
-      home: home.dir,
-      input: `${STRONG}\na\n`,
-    });
-    assert.equal(change.code, 2, change.stderr);
-    assert.match(change.stderr, /too easy to guess/);
-    // Fair (score 2) on its own, but it starts with the user name, which an attacker tries first.
-    const add = await runCli(["passwd", "add", "--password-stdin"], {
-      home: home.dir,
-      input: `${STRONG}\nalicewonder\n`,
-    });
-    assert.equal(add.code, 2, add.stderr);
-    assert.equal(await opens(STRONG), 0);
-    assert.equal(await opens("a"), 3);
-    assert.equal(await opens("alicewonder"), 3);
   });
 
-  test("a fair one (zxcvbn score 2) is taken with a warning; a weak one with --allow-weak-password", async () => {
-    const fair = await runCli(["passwd", "add", "--password-stdin"], {
-      home: home.dir,
-      input: `${STRONG}\nnew one\n`,
+  describe("passwd --password-stdin and a weak new password", IN_ORDER, () => {
+    let home: { dir: string; cleanup: () => Promise<void> };
+    before(async () => {
+      home = await tempHome();
+      const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
+        home: home.dir,
+        input: `${STRONG}\n`,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /weak/, "a strong password gets no warning");
     });
-    assert.equal(fair.code, 0, fair.stderr);
-    assert.match(fair.stderr, /warning: this password is weak/);
-    const weak = await runCli(["passwd", "change", "--password-stdin", "--allow-weak-password"], {
-      home: home.dir,
-      input: `new one\na\n`,
+    after(() => home.cleanup());
+
+    const opens = async (password: string) =>
+      (await runCli(["status", "--password-stdin"], { home: home.dir, input: `${password}\n` })).code;
+
+    test('change to "a" and add "alicewonder" (user alice) are refused (2) and change nothing', async () => {
+      const change = await runCli(["passwd", "change", "--password-stdin"], {
+        home: home.dir,
+        input: `${STRONG}\na\n`,
+      });
+      assert.equal(change.code, 2, change.stderr);
+      assert.match(change.stderr, /too easy to guess/);
+      // Fair (score 2) on its own, but it starts with the user name, which an attacker tries first.
+      const add = await runCli(["passwd", "add", "--password-stdin"], {
+        home: home.dir,
+        input: `${STRONG}\nalicewonder\n`,
+      });
+      assert.equal(add.code, 2, add.stderr);
+      assert.equal(await opens(STRONG), 0);
+      assert.equal(await opens("a"), 3);
+      assert.equal(await opens("alicewonder"), 3);
     });
-    assert.equal(weak.code, 0, weak.stderr);
-    assert.equal(await opens("a"), 0);
-    assert.equal(await opens("new one"), 3);
-    assert.equal(await opens(STRONG), 0);
+
+    test("a fair one (zxcvbn score 2) is taken with a warning; a weak one with --allow-weak-password", async () => {
+      const fair = await runCli(["passwd", "add", "--password-stdin"], {
+        home: home.dir,
+        input: `${STRONG}\nnew one\n`,
+      });
+      assert.equal(fair.code, 0, fair.stderr);
+      assert.match(fair.stderr, /warning: this password is weak/);
+      const weak = await runCli(["passwd", "change", "--password-stdin", "--allow-weak-password"], {
+        home: home.dir,
+        input: `new one\na\n`,
+      });
+      assert.equal(weak.code, 0, weak.stderr);
+      assert.equal(await opens("a"), 0);
+      assert.equal(await opens("new one"), 3);
+      assert.equal(await opens(STRONG), 0);
+    });
   });
 });

@@ -8,19 +8,15 @@ import assert from "node:assert/strict";
 import { cp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { RawImap } from "../support/rawImap.ts";
-import { runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
+import { runCli, setUpHome, startServer, type RunningServer, CLI_PASSWORD } from "./cliHarness.ts";
 
-const PASSWORD = "rollback test password";
+/** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
+const PASSWORD = CLI_PASSWORD;
 let home: { dir: string; cleanup: () => Promise<void> };
 /** The server running now, stopped by `after` if a failed assertion left it running. */
 let server: RunningServer | undefined;
 before(async () => {
-  home = await tempHome();
-  const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
-    home: home.dir,
-    input: `${PASSWORD}\n`,
-  });
-  assert.equal(r.code, 0, r.stderr);
+  home = await setUpHome({ password: PASSWORD });
 });
 after(async () => {
   await server?.stop();

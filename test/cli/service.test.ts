@@ -11,7 +11,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { findExecutable, skipUnless } from "../support/peers.ts";
-import { freePort, runCli, withSetUpHome } from "./cliHarness.ts";
+import { CLI_PASSWORD, freePort, runCli, withSetUpHome } from "./cliHarness.ts";
 
 const analyze = findExecutable("systemd-analyze");
 const noAnalyze = skipUnless(Boolean(analyze), "systemd-analyze", "apt-get install systemd");
@@ -33,7 +33,7 @@ function parseUnit(text: string): { env: Record<string, string>; argv: string[] 
 }
 
 describe("service install on a home", () => {
-  const home = withSetUpHome({ password: "a service that starts at login" });
+  const home = withSetUpHome({ password: CLI_PASSWORD });
   let xdg: string;
   before(async () => {
     xdg = join(home.dir, "xdg-config");

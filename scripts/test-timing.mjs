@@ -1,0 +1,25 @@
+// Loaded (--import) into every test file's process by `run-tests.mjs --durations`: when the file's
+// process exits, it writes one line to a file in AGL_TEST_TIMING_DIR: the test file, its wall time
+// and the CPU seconds of the process and of the children it waited for (the binary the CLI tests
+// start, Garage...), read from /proc (Linux only; elsewhere CPU is left out).
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const dir = process.env.AGL_TEST_TIMING_DIR;
+const file = process.argv.find((a) => a.endsWith(".test.ts"));
+if (dir && file) {
+  process.on("exit", () => {
+    let cpu = null;
+    try {
+      // Fields 14-17 of /proc/self/stat: utime, stime, cutime, cstime, in clock ticks (100 a second
+      // on Linux). The command name (field 2) is in parentheses and may hold spaces.
+      const stat = readFileSync("/proc/self/stat", "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      cpu = fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0) / 100;
+    } catch {
+      // Not Linux: the wall time alone is still worth reporting.
+    }
+    const line = JSON.stringify({ file, wall: process.uptime(), cpu });
+    writeFileSync(join(dir, `${process.pid}.json`), line);
+  });
+}
