@@ -69,7 +69,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // Delivered mail is filed from the first login on: only then is the secret key in memory.
     const mover = new IncomingMover(store, { log });
     closers.push({ name: "incoming mail mover", close: () => mover.close() });
-    directory.onLogin((account, password) => void mover.startWith(account, password));
+    directory.onLogin((account) => void mover.startWith(account));
     const imapServer = await startImapServer({
       ...opts.imap,
       ...(tls ? { tls } : {}),

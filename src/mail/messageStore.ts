@@ -6,7 +6,7 @@
  * never touches the blob. COPY is a server-side blob copy plus a new meta row carrying the same key:
  * nothing is re-encrypted.
  */
-import { open, randomKey, seal, type SealContext } from "../crypto/aead.ts";
+import { open, randomKey, seal, type SealContext, type SealKey } from "../crypto/aead.ts";
 import {
   STREAM_HEADER_BYTES,
   cipherRangeFor,
@@ -65,7 +65,7 @@ export class MessageStore {
 
   constructor(
     private readonly store: Store,
-    private readonly metaKey: Uint8Array,
+    private readonly metaKey: SealKey,
   ) {}
 
   /** Seals and stores a message; durable when it resolves. */

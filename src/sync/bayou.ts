@@ -48,7 +48,7 @@
  *    nothing is pushed, checkpointed or cleaned up until a read passes again. A new mark is
  *    recorded before the state that depends on it is adopted.
  */
-import { open, randomBytes, seal } from "../crypto/aead.ts";
+import { open, randomBytes, seal, type SealKey } from "../crypto/aead.ts";
 import { RolledBack } from "../errors.ts";
 import type { RowEntry, Store } from "../storage/types.ts";
 import { checkpointKey, openCheckpoint, sealCheckpoint, sealedHash, type Checkpoint } from "./checkpoint.ts";
@@ -59,7 +59,8 @@ import type { SyncMark, SyncWitness } from "./witness.ts";
 
 export interface BayouOptions<S, Op> {
   store: Store;
-  key: Uint8Array;
+  /** The index key, or a ring of it across key epochs (crypto/keyEpochs.ts). */
+  key: SealKey;
   path: string;
   machine: StateMachine<S, Op>;
   /** Wall clock, for timestamps and the safety window (default Date.now). */
@@ -91,7 +92,7 @@ const LOAD_ATTEMPTS = 5;
 export class Bayou<S, Op> {
   state: S;
   private readonly store: Store;
-  private readonly key: Uint8Array;
+  private readonly key: SealKey;
   private readonly path: string;
   private readonly machine: StateMachine<S, Op>;
   private readonly clock: () => number;

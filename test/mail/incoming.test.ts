@@ -107,7 +107,7 @@ describe("IncomingMover", () => {
       },
       account.publicKey,
     );
-    await mover.startWith(account, PASSWORD);
+    await mover.startWith(account);
     assert.ok(mover.running);
     const deadline = Date.now() + 5_000;
     while (mover.filed < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

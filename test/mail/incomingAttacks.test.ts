@@ -103,7 +103,7 @@ afterEach(async () => {
 async function startMover(store: Store, account: Account, logs: string[] = []): Promise<IncomingMover> {
   const mover = new IncomingMover(store, { intervalMs: 600_000, log: (_l, m) => logs.push(m) });
   open.push(mover);
-  await mover.startWith(account, PASSWORD);
+  await mover.startWith(account);
   return mover;
 }
 
@@ -459,7 +459,7 @@ describe("a host that rolls the record of filed deliveries back", () => {
     const logs: string[] = [];
     const mover = new IncomingMover(store, { intervalMs: 20, log: (_l, m) => logs.push(m) });
     open.push(mover);
-    await mover.startWith(account, PASSWORD);
+    await mover.startWith(account);
     const refusals = (all: string[]) => all.filter((l) => l.includes("storage went back at incoming/filed"));
     // Bounded waits, not fixed sleeps: on a loaded machine a 20 ms pass may take far longer.
     await until(() => refusals(logs).length > 0, 5_000);

@@ -63,7 +63,7 @@ export async function startTestServer(
     account: { ...(opts.marksDir ? { marksDir: opts.marksDir } : {}), log },
   });
   const mover = opts.incoming ? new IncomingMover(store, { ...opts.incoming, log }) : undefined;
-  if (mover) directory.onLogin((account, pw) => void mover.startWith(account, pw));
+  if (mover) directory.onLogin((account) => void mover.startWith(account));
   const server = await startImapServer({
     host: "127.0.0.1",
     port: 0,

@@ -20,7 +20,7 @@
  * too, is refused with RolledBack (logged, with an alarm for `doctor`), and the mover files nothing.
  * The mark moves up after each read that passes and after each write, once the row is stored.
  */
-import { open, seal, type SealContext } from "../../crypto/aead.ts";
+import { open, seal, type SealContext, type SealKey } from "../../crypto/aead.ts";
 import { RolledBack, Tampered } from "../../errors.ts";
 import type { RowStore } from "../../storage/types.ts";
 import { isTimestamp, timestampAt, TS_LENGTH } from "../../sync/timestamp.ts";
@@ -64,7 +64,7 @@ export class FiledDeliveries {
 
   constructor(
     private readonly rows: RowStore,
-    private readonly key: Uint8Array,
+    private readonly key: SealKey,
     private readonly now: () => number = Date.now,
     /** Where this computer's mark of the record is kept; without it, no rollback check. */
     private readonly marks?: MarkBook,

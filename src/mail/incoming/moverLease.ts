@@ -10,7 +10,7 @@
  * it was clear JSON). So the host cannot forge a lease either. A value that does not open (a clear
  * one from an older build, or the host's) counts as no lease, and the next take supersedes it.
  */
-import { open, randomBytes, seal, type SealContext } from "../../crypto/aead.ts";
+import { open, randomBytes, seal, type SealContext, type SealKey } from "../../crypto/aead.ts";
 import type { RowStore } from "../../storage/types.ts";
 
 export const LEASE_SUBKEY = "incoming-lease";
@@ -33,7 +33,7 @@ export class MoverLease {
   constructor(
     private readonly rows: RowStore,
     /** The account's LEASE_SUBKEY. */
-    private readonly key: Uint8Array,
+    private readonly key: SealKey,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -11,7 +11,7 @@
  *
  * Plaintext: version (1) | public keys (32 bytes each)
  */
-import { open, seal, type SealContext } from "../../crypto/aead.ts";
+import { open, seal, type SealContext, type SealKey } from "../../crypto/aead.ts";
 import { Tampered } from "../../errors.ts";
 import type { RowStore } from "../../storage/types.ts";
 
@@ -28,7 +28,7 @@ const KEY_BYTES = 32;
 export class SenderRegistry {
   constructor(
     private readonly rows: RowStore,
-    private readonly key: Uint8Array,
+    private readonly key: SealKey,
   ) {}
 
   /** The registered public keys, hex. */

@@ -75,7 +75,7 @@ async function scriptedSession(store: Store, scratch: string): Promise<void> {
     onUnlock: (account) => adoptAccount(home, account),
   });
   const mover = new IncomingMover(store, { intervalMs: 200, watchPollMs: 200 });
-  directory.onLogin((account, password) => void mover.startWith(account, password));
+  directory.onLogin((account) => void mover.startWith(account));
   const server = await startImapServer({ host: "127.0.0.1", port: 0, directory, log: () => {} });
   try {
     const client = await imapflowClient({ port: server.port, user: USER, password: PASSWORD });
