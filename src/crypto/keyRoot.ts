@@ -244,9 +244,9 @@ export async function createKeyRoot(
 }
 
 /**
- * A new key epoch: a new master key and X25519 key pair, sealed for `password` alone (every other
- * entry sealed the old keys, and keeping it would let its password open them: the other passwords
- * must be added again), with the old epoch's keys carried so that what they sealed still opens
+ * A new key epoch: a new master key and X25519 key pair, sealed for `password` (or for
+ * `newPassword` when given) alone (every other entry sealed the old keys, and keeping it would let
+ * its password open them: the other passwords must be added again), with the old epoch's keys carried so that what they sealed still opens
  * until a rekey job has re-sealed it (then `withoutPreviousEpochs`). Conflict while an earlier
  * rekey still carries an epoch: finish that one first.
  */
@@ -254,6 +254,7 @@ export async function rekeyKeyRoot(
   root: KeyRootFile,
   password: string,
   kdf: KdfParams = DEFAULT_KDF,
+  newPassword: string = password,
 ): Promise<{ root: KeyRootFile; keys: UnlockedKeys }> {
   const [, old] = await unlockWithIndex(root, password);
   try {
@@ -275,7 +276,7 @@ export async function rekeyKeyRoot(
       ].slice(-KEY_ROOT_LIMITS.maxRetired),
       accountName: old.accountName,
     };
-    const entries = [await sealEntry(keys, password, kdf)];
+    const entries = [await sealEntry(keys, newPassword, kdf)];
     return {
       root: {
         epoch: keys.epoch,

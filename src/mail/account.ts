@@ -192,6 +192,11 @@ export class Account {
     return new FiledDeliveries(this.store.rows, this.subkey(FILED_SUBKEY), now, this.marks);
   }
 
+  /** Seals this computer's mark of `path` again under the current key epoch (a rekey). */
+  resealMark(path: string): Promise<void> {
+    return this.marks.reseal(path);
+  }
+
   /** Live mailboxes and subscriptions, fresh from storage. */
   async listMailboxes(): Promise<{ list: MailboxList; mailboxes: MailboxInfo[] }> {
     const list = await this.mailboxList.load();

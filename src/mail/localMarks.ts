@@ -26,6 +26,8 @@ export interface MarkBook {
   /** Resolves once the mark would survive a crash. */
   save(path: string, value: unknown): Promise<void>;
   remove(path: string): Promise<void>;
+  /** Seals the mark of `path` again under the current key epoch (a rekey); nothing if there is none. */
+  reseal(path: string): Promise<void>;
   /**
    * Logs a refusal of `path` and leaves a trace for `doctor`, until a later save of the path. Never
    * fails: the refusal stands whether or not its trace could be written.
@@ -67,6 +69,8 @@ class MemoryMarkBook implements MarkBook {
   async remove(path: string): Promise<void> {
     this.marks.delete(path);
   }
+
+  async reseal(): Promise<void> {}
 
   async alarm(_path: string, message: string): Promise<void> {
     this.log("error", refusalLine(message, "A restart forgets what this run saw."));
@@ -122,6 +126,11 @@ class SealedMarkFolder implements MarkBook {
   save(path: string, value: unknown): Promise<void> {
     const sealed = seal(this.key, new TextEncoder().encode(JSON.stringify(value)), this.context(path));
     return this.serially(path, () => this.write(path, sealed));
+  }
+
+  async reseal(path: string): Promise<void> {
+    const value = await this.load(path);
+    if (value !== undefined) await this.save(path, value);
   }
 
   remove(path: string): Promise<void> {

@@ -72,6 +72,11 @@ export class Mailbox {
     });
   }
 
+  /** Re-seals the index's op rows and checkpoints not sealed under the current key epoch (Bayou.reseal). */
+  reseal(isCurrent: (sealed: Uint8Array) => boolean): Promise<number> {
+    return this.bayou.reseal(isCurrent);
+  }
+
   get index(): UidIndex {
     return this.bayou.state;
   }

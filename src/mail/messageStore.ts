@@ -26,7 +26,7 @@ import { decodeMeta, encodeMeta, type MessageMeta } from "./metaCodec.ts";
 
 /** Up to this many bytes before a range are fetched too, to get the stream header in the same GET. */
 const ONE_GET_SLACK = 256 * 1024;
-const metaContext = (mailId: string): SealContext => ({
+export const metaContext = (mailId: string): SealContext => ({
   purpose: "message-meta",
   path: `${META_PK}/${mailId}`,
 });

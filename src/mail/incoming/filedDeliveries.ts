@@ -41,6 +41,8 @@ export const FILED_RETENTION_MS = 7 * 24 * 3600 * 1000;
 const PK = "incoming";
 const SK = "filed";
 const CONTEXT: SealContext = { purpose: "filed-deliveries", path: `${PK}/${SK}` };
+/** Where the record lives and what it is sealed as (a rekey re-seals it). */
+export const FILED_ROW = { pk: PK, sk: SK, context: CONTEXT, subkey: FILED_SUBKEY } as const;
 const VERSION = 1;
 const ID_BYTES = TS_LENGTH / 2;
 const ZERO = "0".repeat(TS_LENGTH);

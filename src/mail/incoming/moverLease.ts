@@ -18,6 +18,8 @@ export const LEASE_SUBKEY = "incoming-lease";
 const LOCK_PK = "incoming";
 const LOCK_SK = "lock";
 const CONTEXT: SealContext = { purpose: "mover-lease", path: `${LOCK_PK}/${LOCK_SK}` };
+/** Where the lease lives and what it is sealed as (a rekey re-seals it). */
+export const LEASE_ROW = { pk: LOCK_PK, sk: LOCK_SK, context: CONTEXT, subkey: LEASE_SUBKEY } as const;
 const LEASE_MS = 30_000;
 
 interface LeaseValue {

@@ -22,6 +22,8 @@ export const UNVERIFIED_KEYWORD = "$Unverified";
 const PK = "incoming";
 const SK = "senders";
 const CONTEXT: SealContext = { purpose: "delivery-senders", path: `${PK}/${SK}` };
+/** Where the registry lives and what it is sealed as (a rekey re-seals it). */
+export const SENDERS_ROW = { pk: PK, sk: SK, context: CONTEXT, subkey: SENDERS_SUBKEY } as const;
 const VERSION = 1;
 const KEY_BYTES = 32;
 
