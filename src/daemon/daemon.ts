@@ -18,6 +18,7 @@ import { DeliveryKeyFiles } from "../config/deliveryKeyFiles.ts";
 import { startImapServer } from "../server/imap/server.ts";
 import { startControlServer } from "./control/controlServer.ts";
 import { controlHandlers } from "./control/handlers.ts";
+import { RekeyRunner } from "./rekeyRunner.ts";
 import { spoolDir } from "./control/protocol.ts";
 import { removeRunFile, writeRunFile } from "./control/runFile.ts";
 import { backendOf, describeBackend, openHomeStore } from "./homeStore.ts";
@@ -69,7 +70,20 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // Delivered mail is filed from the first login on: only then is the secret key in memory.
     const mover = new IncomingMover(store, { log });
     closers.push({ name: "incoming mail mover", close: () => mover.close() });
-    directory.onLogin((account) => void mover.startWith(account));
+    // A rekey's re-seal job; one left unfinished is resumed at the first login.
+    const rekey = new RekeyRunner({
+      log,
+      fileQueue: () => mover.moveNow(),
+      afterBegin: async (account) => {
+        await adoptAccount(deliveryKeys, account); // re-pins the new public key here
+        directory.forgetVerifier();
+      },
+    });
+    closers.push({ name: "rekey", close: () => rekey.close() });
+    directory.onLogin((account) => {
+      void mover.startWith(account);
+      rekey.resume(account);
+    });
     const imapServer = await startImapServer({
       ...opts.imap,
       ...(tls ? { tls } : {}),
@@ -87,7 +101,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       spoolDir: spoolDir(paths),
       deliveryKeys,
       mover,
-      status: () => ({ pid: process.pid, startedAt, imap, backend }),
+      rekey,
+      status: () => ({
+        pid: process.pid,
+        startedAt,
+        imap,
+        backend,
+        ...(rekey.status ? { rekey: rekey.status } : {}),
+      }),
     });
     const control = await startControlServer(paths, handlers, log);
     closers.push({ name: "control socket", close: () => control.close() });

@@ -16,6 +16,8 @@ import { readStdinLines } from "../stdinLines.ts";
 import type { BackendConfig } from "../../storage/backendConfig.ts";
 import { thunderbirdSettings, thunderbirdSettingsJson } from "../thunderbird.ts";
 import { hostPort } from "../listenAddress.ts";
+import type { RekeyState } from "../../daemon/rekeyRunner.ts";
+import { rekeyLine } from "./rekey.ts";
 
 export interface StatusReport {
   home: string;
@@ -27,6 +29,8 @@ export interface StatusReport {
   storage: { reachable: boolean; detail: string };
   mailboxes?: { name: string; messages: number }[];
   messages?: number;
+  /** The running server's rekey since it started: state, phase and counts (`passwd rekey`). */
+  rekey?: RekeyState;
   thunderbird: ReturnType<typeof thunderbirdSettingsJson>;
 }
 
@@ -61,6 +65,7 @@ export async function run(flags: { json?: boolean; passwordStdin?: boolean }): P
       imap: live.imap,
       storage: live.storage,
       ...(live.mailboxes ? { mailboxes: live.mailboxes } : {}),
+      ...(live.rekey ? { rekey: live.rekey } : {}),
     });
     report.thunderbird = thunderbirdSettingsJson({
       host: clientHost(live.imap.host),
@@ -134,6 +139,10 @@ function human(r: StatusReport, user: string): string {
     for (const m of r.mailboxes) lines.push(`  ${m.name}: ${m.messages}`);
   } else {
     lines.push("Mailboxes: give the password with --password-stdin to count them");
+  }
+  if (r.rekey) {
+    const what = r.rekey.progress ? `: ${rekeyLine(r.rekey.progress)}` : "";
+    lines.push(`Rekey: ${r.rekey.state}${what}${r.rekey.error ? ` (${r.rekey.error.message})` : ""}`);
   }
   lines.push(
     "",

@@ -11,6 +11,7 @@
  */
 import { join } from "node:path";
 import type { HomePaths } from "../../config/homePaths.ts";
+import type { RekeyState } from "../rekeyRunner.ts";
 
 /** Where `deliver` leaves sealed messages for the running server of this home. */
 export function spoolDir(paths: HomePaths): string {
@@ -34,6 +35,7 @@ export type ControlRequest =
   | { op: "passwd"; action: PasswdAction; current: string; next?: string }
   | { op: "incomingKey" }
   | { op: "deliver"; spool: string }
+  | { op: "rekey"; password: string }
   | ({ op: "import" } & TransferRequest)
   | ({ op: "export" } & TransferRequest)
   | { op: "job"; job: string };
@@ -64,6 +66,8 @@ export interface ServerStatus {
   backend: string;
   storage: { reachable: boolean; detail: string };
   mailboxes?: { name: string; messages: number }[];
+  /** The rekey this server ran or runs since it started (daemon/rekeyRunner.ts). */
+  rekey?: RekeyState;
 }
 
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; code: string; message: string };

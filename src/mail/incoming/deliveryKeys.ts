@@ -58,7 +58,17 @@ export async function adoptAccount(
   account: Account,
   opts: { settingUp?: boolean } = {},
 ): Promise<void> {
-  const pinned = opts.settingUp ? undefined : await home.readPublicKey();
+  let pinned = opts.settingUp ? undefined : await home.readPublicKey();
+  // A rekey (docs/crypto.md, "Key epochs") gave the account a new key pair. The root that the
+  // password just opened lists the keys it retired: one of them pinned here is proof enough.
+  if (
+    pinned &&
+    !same(pinned, account.publicKey) &&
+    account.epochs.current.retiredPublicKeys.some((k) => same(k, pinned!))
+  ) {
+    await home.writePublicKey(account.publicKey);
+    pinned = account.publicKey;
+  }
   if (pinned && !same(pinned, account.publicKey))
     throw new Tampered(
       `the account's key root in storage does not hold the public key this home pinned (${home.where}): the storage host replaced keys/root. Nothing was changed; do not trust this storage until checked`,

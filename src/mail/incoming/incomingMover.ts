@@ -95,7 +95,17 @@ export class IncomingMover {
    * current key epoch, and of earlier ones a rekey still carries). Later calls do nothing.
    */
   startWith(account: Account): Promise<void> {
-    if (this.closed || this.account) return Promise.resolve();
+    if (this.closed || this.account === account) return Promise.resolve();
+    if (this.account) {
+      // Only a rekey elsewhere replaces the account: the new one holds the new keys.
+      if (this.account.epochs.supersededBy === undefined) return Promise.resolve();
+      this.account = account;
+      this.record = account.filedDeliveries();
+      this.senders = new SenderRegistry(this.store.rows, account.subkey(SENDERS_SUBKEY));
+      this.lease = new MoverLease(this.store.rows, account.subkey(LEASE_SUBKEY));
+      this.log("info", "incoming mail mover: filing with the account's new keys");
+      return Promise.resolve();
+    }
     this.account = account;
     this.record = account.filedDeliveries();
     this.senders = new SenderRegistry(this.store.rows, account.subkey(SENDERS_SUBKEY));

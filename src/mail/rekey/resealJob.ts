@@ -57,6 +57,8 @@ export interface ResealOptions {
   onProgress?: (progress: RekeyProgress) => void;
   /** File the queue before checking it (default true; false when a running mover does it). */
   fileQueue?: boolean;
+  /** Stops the job between two objects (it resumes from storage at its next run). */
+  signal?: AbortSignal;
   /** Called after each object rewritten: a test's way to stop the job at a chosen point. */
   afterWrite?: () => void | Promise<void>;
 }
@@ -228,6 +230,7 @@ export class ResealJob {
   }
 
   private report(phase: RekeyPhase, done: number, total: number): void {
+    this.opts.signal?.throwIfAborted();
     this.progress = { epoch: this.account.epochs.epoch, phase, done, total, rewritten: this.rewritten };
     this.opts.onProgress?.(this.current);
   }
