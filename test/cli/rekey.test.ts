@@ -208,3 +208,50 @@ async function runRootViaServer(): Promise<Uint8Array> {
   server = await startServer(["--imap-port", "0"], { home: home.dir });
   return root;
 }
+
+test("a server killed mid-job resumes the rekey at its next login and status --json shows it done", async () => {
+  const old = await unlockKeyRoot(parseKeyRoot(await readRoot()), PASSWORD);
+  server = await startServer(["--imap-port", "0"], { home: home.dir });
+  const running = server;
+  const follower = spawn(process.execPath, [BIN, "passwd", "rekey", "--password-stdin", "--progress"], {
+    env: cliEnv(home.dir),
+    cwd: REPO,
+  });
+  let progress = "";
+  let killed = false;
+  const ended = new Promise<void>((resolve) => follower.on("close", () => resolve()));
+  const timer = setTimeout(() => follower.kill("SIGKILL"), 120_000);
+  follower.stderr.on("data", (d) => {
+    progress += d;
+    const m = /: meta (\d+)\/(\d+)/.exec(progress);
+    if (!killed && m && Number(m[1]) > 0 && Number(m[1]) < Number(m[2])) {
+      killed = true;
+      running.child.kill("SIGKILL");
+    }
+  });
+  follower.stdin.end(`${PASSWORD}\n`);
+  await ended;
+  clearTimeout(timer);
+  assert.ok(killed, `the server was killed while re-sealing meta rows:\n${progress}`);
+  await running.stop();
+  const midway = await unlockKeyRoot(parseKeyRoot(await readRoot()), PASSWORD);
+  assert.equal(midway.epoch, old.epoch + 1);
+  assert.equal(midway.previous.length, 1, "the job is still open");
+
+  server = await startServer(["--imap-port", "0"], { home: home.dir });
+  const c = await session(server.port); // the first login resumes the job
+  c.close();
+  let state: string | undefined;
+  for (let i = 0; i < 240 && state !== "done"; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    const status = await runCli(["status", "--json"], { home: home.dir });
+    state = (JSON.parse(status.stdout) as { rekey?: { state: string } }).rekey?.state;
+    assert.notEqual(state, "failed", status.stdout);
+  }
+  assert.equal(state, "done");
+  assert.match(server.stderr(), /resuming the rekey/);
+  assert.equal(await server.stop(), 0);
+  server = undefined;
+  assert.equal((await unlockKeyRoot(parseKeyRoot(await readRoot()), PASSWORD)).previous.length, 0);
+  assert.deepEqual((await scanWith(old)).opened, []);
+});
