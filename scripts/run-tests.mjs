@@ -40,6 +40,7 @@ const PEERS = {
   "test/storage/localCacheGarage.test.ts": { peers: ["garage"] },
   "test/storage/garageDump.test.ts": { peers: ["garage"] },
   "test/server/imap/whatTheHostLearns.test.ts": { peers: ["garage"], fast: true },
+  "test/mail/rekeyGarage.test.ts": { peers: ["garage"] },
   "test/mime/dovecotLive.test.ts": { peers: ["dovecot"] },
   "test/clients/imaplib.test.ts": { peers: ["python3"] },
 };
