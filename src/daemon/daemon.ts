@@ -74,7 +74,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const rekey = new RekeyRunner({
       log,
       fileQueue: () => mover.moveNow(),
-      afterBegin: async (account) => {
+      afterKeyChange: async (account) => {
         await adoptAccount(deliveryKeys, account); // re-pins the new public key here
         directory.forgetVerifier();
       },

@@ -32,8 +32,11 @@ export class RekeyRunner {
       log: Log;
       /** Files the incoming queue now (the server's mover). */
       fileQueue: () => Promise<unknown>;
-      /** After a new epoch is written: re-pin this home's public key, forget cached logins. */
-      afterBegin: (account: Account) => Promise<void>;
+      /**
+       * After a new epoch is written and after the job dropped the old one: re-pin this home's
+       * public key and mark the epoch it saw; forget cached logins.
+       */
+      afterKeyChange: (account: Account) => Promise<void>;
     },
   ) {}
 
@@ -51,7 +54,7 @@ export class RekeyRunner {
       throw new Conflict("a rekey is already running on this server: see `aerogramme-local status`");
     if (!rekeyPending(account)) {
       await beginRekey(account, password);
-      await this.opts.afterBegin(account);
+      await this.opts.afterKeyChange(account);
     }
     this.launch(account);
   }
@@ -80,7 +83,10 @@ export class RekeyRunner {
         await this.opts.fileQueue().catch(() => undefined);
         const outcome = await job.run();
         this.current = { ...this.current!, outcome, state: outcome.finished ? "done" : "waiting" };
-        if (outcome.finished) return;
+        if (outcome.finished) {
+          await this.opts.afterKeyChange(account);
+          return;
+        }
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, RETRY_MS);
           this.wake = () => {

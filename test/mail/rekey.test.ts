@@ -5,6 +5,12 @@ import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
 import { loadSodium } from "../../src/crypto/sodium.ts";
 import { createAccount, openAccount, type Account } from "../../src/mail/account.ts";
 import { enqueueDelivery } from "../../src/mail/incoming/index.ts";
+import {
+  adoptAccount,
+  type HomeDeliveryKeys,
+  type KeyEpochMark,
+} from "../../src/mail/incoming/deliveryKeys.ts";
+import { RolledBack } from "../../src/errors.ts";
 import { beginRekey } from "../../src/mail/rekey/rekeyRoot.ts";
 import { rekeyPending, ResealJob } from "../../src/mail/rekey/resealJob.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
@@ -132,4 +138,46 @@ test("a job stopped part-way is finished by the next run, after a restart", asyn
   assert.deepEqual((await oldKeyScan(store, old, ids)).opened, []);
   assert.deepEqual(await contents(restarted, "Work"), before);
   await restarted.close();
+});
+
+/** A home's key files, in memory. */
+function memoryHome(withEpochMark: boolean): HomeDeliveryKeys {
+  let publicKey: Uint8Array | undefined;
+  let senderKey: Uint8Array | undefined;
+  let mark: KeyEpochMark | undefined;
+  return {
+    where: "memory home",
+    readPublicKey: async () => publicKey,
+    writePublicKey: async (k) => void (publicKey = Uint8Array.from(k)),
+    readSenderKey: async () => senderKey,
+    writeSenderKey: async (k) => void (senderKey = Uint8Array.from(k)),
+    ...(withEpochMark
+      ? { readKeyEpoch: async () => mark, writeKeyEpoch: async (m: KeyEpochMark) => void (mark = { ...m }) }
+      : {}),
+  };
+}
+
+test("a key root put back from before the job finished is refused by a home that saw it finish", async () => {
+  const store = memoryStore();
+  const account = await filledAccount(store);
+  const home = memoryHome(true);
+  const unmarked = memoryHome(false);
+  await adoptAccount(home, account, { settingUp: true });
+  await adoptAccount(unmarked, account, { settingUp: true });
+  await beginRekey(account, PW, { kdf: TEST_KDF });
+  await adoptAccount(home, account);
+  await adoptAccount(unmarked, account);
+  assert.deepEqual(await home.readPublicKey(), account.publicKey, "the home re-pinned the new key");
+  const midJobRoot = (await store.blobs.get("keys/root"))!;
+  assert.equal((await new ResealJob(account).run()).finished, true);
+  await adoptAccount(home, account);
+  await account.close();
+
+  // The host puts back the root that still carries the old epoch's keys.
+  await store.blobs.put("keys/root", midJobRoot);
+  const reopened = await openAccount(store, PW);
+  assert.ok(rekeyPending(reopened), "that root would reopen the job and the old key");
+  await assert.rejects(adoptAccount(home, reopened), RolledBack);
+  await adoptAccount(unmarked, reopened); // without the mark, nothing tells
+  await reopened.close();
 });

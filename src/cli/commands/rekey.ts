@@ -70,7 +70,10 @@ async function rekeyHere(
         await beginRekey(account, password);
         await adoptAccountHere(home, account); // re-pins the new public key
       }
-      return await new ResealJob(account, { onProgress }).run();
+      const outcome = await new ResealJob(account, { onProgress }).run();
+      // This home now refuses a key root put back from before the end of the job.
+      if (outcome.finished) await adoptAccountHere(home, account);
+      return outcome;
     } finally {
       await account.close();
     }
