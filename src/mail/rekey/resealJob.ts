@@ -20,6 +20,7 @@
 import { open, seal, sealedEpoch, type SealContext } from "../../crypto/aead.ts";
 import { openSealedBox } from "../../crypto/sealedBox.ts";
 import type { Log } from "../../log.ts";
+import type { RowWrite } from "../../storage/types.ts";
 import type { Account } from "../account.ts";
 import { INCOMING_PREFIX } from "../incoming/deliveryBox.ts";
 import { FILED_ROW } from "../incoming/filedDeliveries.ts";
@@ -147,11 +148,31 @@ export class ResealJob {
     let start: string | undefined;
     do {
       const page = await this.account.store.rows.readRange(META_PK, { start, limit: META_PAGE });
+      // One batch of writes per page (a meta row has one value: it is written once, at append).
+      const ring = this.account.subkey("message-meta");
+      const writes: RowWrite[] = [];
+      for (const row of page.items) {
+        const value = row.values[0];
+        if (row.values.length !== 1 || !value || this.isCurrent(value)) continue;
+        const ctx = metaContext(row.sk);
+        writes.push({
+          pk: META_PK,
+          sk: row.sk,
+          value: seal(ring, open(ring, value, ctx), ctx),
+          token: row.token,
+        });
+      }
+      if (writes.length > 0) await this.account.store.rows.insertBatch(writes);
       for (const row of page.items) {
         done++;
-        if (await this.resealRow(META_PK, row.sk, metaContext(row.sk), "message-meta")) await this.wrote();
+        if (
+          row.values.length > 1 &&
+          (await this.resealRow(META_PK, row.sk, metaContext(row.sk), "message-meta"))
+        )
+          await this.wrote();
         this.report(phase("meta"), done, Math.max(done, messages));
       }
+      for (let i = 0; i < writes.length; i++) await this.wrote();
       start = page.nextStart;
     } while (start);
 
