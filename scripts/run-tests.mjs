@@ -45,6 +45,7 @@ const PEERS = {
   "test/cli/cacheFillStatus.test.ts": { peers: ["garage"] },
   "test/storage/garageDump.test.ts": { peers: ["garage"] },
   "test/server/imap/whatTheHostLearns.test.ts": { peers: ["garage"], fast: true },
+  "test/mail/rekeyGarage.test.ts": { peers: ["garage"] },
   "test/mime/dovecotLive.test.ts": { peers: ["dovecot"] },
   "test/clients/imaplib.test.ts": { peers: ["python3"] },
   "test/cli/service.test.ts": { peers: ["systemd-analyze"], fast: true },

@@ -38,6 +38,12 @@ export class Unavailable extends AppError {
   }
 }
 
+/**
+ * The account moved to a newer key epoch on another computer (`passwd rekey`): this process holds
+ * only older keys, and writes nothing more until the account is unlocked again.
+ */
+export class Rekeyed extends Unavailable {}
+
 export class NotFound extends AppError {
   constructor(message: string) {
     super("NOT_FOUND", message);

@@ -112,7 +112,7 @@ export function buildProgram(): Command {
 
   const passwd = program
     .command("passwd")
-    .description("manage the passwords that open the account (no mail is rewritten)");
+    .description("manage the passwords that open the account, and rekey it");
   for (const [action, text, lines] of [
     ["add", "add another password", "current password on line 1, the new one on line 2"],
     ["change", "replace a password", "current password on line 1, the new one on line 2"],
@@ -125,6 +125,14 @@ export function buildProgram(): Command {
     if (action !== "remove") command.option("--allow-weak-password", WEAK_PASSWORD_HELP);
     command.action(lazy(async () => ({ run: (await import("./commands/passwd.ts")).runFor(action) })));
   }
+  passwd
+    .command("rekey")
+    .description(
+      "a new master key and key pair, every stored object re-sealed under them (an old copy of the key root then opens nothing); only the password given keeps opening the account",
+    )
+    .option("--password-stdin", "read the account password from standard input (line 1)")
+    .option("--progress", "print progress lines on stderr even when it is not a terminal")
+    .action(lazy(() => import("./commands/rekey.ts")));
 
   program
     .command("deliver")

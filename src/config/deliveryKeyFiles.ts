@@ -11,10 +11,12 @@ import type { HomePaths } from "./homePaths.ts";
 export class DeliveryKeyFiles {
   readonly publicKeyFile: string;
   readonly senderKeyFile: string;
+  readonly keyEpochFile: string;
 
   constructor(paths: Pick<HomePaths, "configDir">) {
     this.publicKeyFile = join(paths.configDir, "publicKey");
     this.senderKeyFile = join(paths.configDir, "senderKey");
+    this.keyEpochFile = join(paths.configDir, "keyEpoch");
   }
 
   get where(): string {
@@ -36,6 +38,24 @@ export class DeliveryKeyFiles {
   writeSenderKey(secretKey: Uint8Array): Promise<void> {
     return writeKey(this.senderKeyFile, secretKey);
   }
+
+  /** `keyEpoch`: "<epoch> finished|open", the newest key epoch this home saw (deliveryKeys.ts). */
+  async readKeyEpoch(): Promise<{ epoch: number; finished: boolean } | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.keyEpochFile, "utf8");
+    } catch (err) {
+      if ((err as { code?: string }).code === "ENOENT") return undefined;
+      throw err;
+    }
+    const m = /^(\d{1,10}) (finished|open)\n?$/.exec(text);
+    if (!m) throw new Tampered(`${this.keyEpochFile} is damaged: someone changed the file`);
+    return { epoch: Number(m[1]), finished: m[2] === "finished" };
+  }
+
+  writeKeyEpoch(mark: { epoch: number; finished: boolean }): Promise<void> {
+    return writeText(this.keyEpochFile, `${mark.epoch} ${mark.finished ? "finished" : "open"}\n`);
+  }
 }
 
 async function readKey(path: string, what: string): Promise<Uint8Array | undefined> {
@@ -52,12 +72,16 @@ async function readKey(path: string, what: string): Promise<Uint8Array | undefin
   return Buffer.from(hex, "hex");
 }
 
-async function writeKey(path: string, key: Uint8Array): Promise<void> {
+function writeKey(path: string, key: Uint8Array): Promise<void> {
+  return writeText(path, `${Buffer.from(key).toString("hex")}\n`);
+}
+
+async function writeText(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const temp = `${path}.tmp-${process.pid}`;
   const handle = await open(temp, "w", 0o600);
   try {
-    await handle.writeFile(`${Buffer.from(key).toString("hex")}\n`);
+    await handle.writeFile(text);
     await handle.sync();
   } finally {
     await handle.close();

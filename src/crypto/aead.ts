@@ -12,6 +12,11 @@
  * also in the associated data, so changing it fails to open. Version 1 (no padding) is still
  * read, and written only for objects whose size is fixed and says nothing (the key root's
  * entries: `exact`).
+ *
+ * Version 3 is version 2 under a key of a later epoch (`passwd rekey`, keyEpochs.ts): the epoch
+ * (u32 BE) follows the version byte and ends the associated data, so an object says which key
+ * sealed it and no key is ever tried in vain. Epoch 0 (every account until its first rekey) is
+ * written as version 2, so its sizes do not change.
  */
 import { Tampered, WrongContext } from "../errors.ts";
 import { padToBucket, unpad } from "./padding.ts";
@@ -28,6 +33,9 @@ import {
 const EXACT = 1;
 /** Sealed with the plaintext padded to a bucket. */
 const PADDED = 2;
+/** PADDED, under the key of a key epoch above 0, named after the version byte. */
+const PADDED_EPOCH = 3;
+const EPOCH_BYTES = 4;
 /** The version named inside the associated data, for both versions (it predates version 2). */
 const AD_VERSION = 1;
 const TAG_BYTES = 8;
@@ -40,16 +48,48 @@ export interface SealContext {
   path: string;
 }
 
+/**
+ * The keys of one purpose across key epochs: seals under the current epoch's, opens what any epoch
+ * it still holds sealed. The holder decides what an epoch it does not hold means (keyEpochs.ts).
+ */
+export interface KeyRing {
+  /** The epoch to seal under now and its key; throws when this holder must not write any more. */
+  sealingKey(): { epoch: number; key: Uint8Array };
+  /** The key of `epoch`; throws (naming `where`) when it is not held. */
+  openingKey(epoch: number, where: string): Uint8Array;
+}
+
+/** A bare key is epoch 0's (an account never rekeyed, the key root's entries, local tests). */
+export type SealKey = Uint8Array | KeyRing;
+
+function sealingKey(key: SealKey): { epoch: number; key: Uint8Array } {
+  return key instanceof Uint8Array ? { epoch: 0, key } : key.sealingKey();
+}
+
+function openingKey(key: SealKey, epoch: number, where: string): Uint8Array {
+  if (!(key instanceof Uint8Array)) return key.openingKey(epoch, where);
+  if (epoch !== 0) throw new Tampered(`${where}: sealed under key epoch ${epoch}, which is not held here`);
+  return key;
+}
+
+/** The key epoch that sealed `sealed` (0 for versions 1 and 2), without opening it. */
+export function sealedEpoch(sealed: Uint8Array): number {
+  if (sealed[0] !== PADDED_EPOCH || sealed.length < 1 + EPOCH_BYTES) return 0;
+  return new DataView(sealed.buffer, sealed.byteOffset + 1, EPOCH_BYTES).getUint32(0);
+}
+
 export function associatedData(ctx: SealContext): Uint8Array {
   return new TextEncoder().encode(`aerogramme-local/v${AD_VERSION}\u0000${ctx.purpose}\u0000${ctx.path}`);
 }
 
 /** What the AEAD authenticates: version 1 kept its associated data; later ones add their version. */
-function aeadData(ad: Uint8Array, version: number): Uint8Array {
+function aeadData(ad: Uint8Array, version: number, epoch: number): Uint8Array {
   if (version === EXACT) return ad;
-  const out = new Uint8Array(ad.length + 2);
+  const epochPart = version === PADDED_EPOCH ? 1 + EPOCH_BYTES : 0;
+  const out = new Uint8Array(ad.length + 2 + epochPart);
   out.set(ad);
   out[ad.length + 1] = version; // after a 0 byte, as the fields of associatedData are separated
+  if (epochPart) new DataView(out.buffer).setUint32(ad.length + 3, epoch);
   return out;
 }
 
@@ -67,46 +107,62 @@ export interface SealOptions {
 
 /** Seals `plaintext` for `ctx`; padded to a bucket unless `exact`. */
 export function seal(
-  key: Uint8Array,
+  sealKey: SealKey,
   plaintext: Uint8Array,
   ctx: SealContext,
   options: SealOptions = {},
 ): Uint8Array {
-  const version = options.exact ? EXACT : PADDED;
+  const { epoch, key } = sealingKey(sealKey);
+  if (options.exact && epoch !== 0) throw new Error("aead: exact sealing is for epoch 0 keys only");
+  const version = options.exact ? EXACT : epoch === 0 ? PADDED : PADDED_EPOCH;
+  const head = version === PADDED_EPOCH ? 1 + EPOCH_BYTES : 1;
   const ad = associatedData(ctx);
   const nonce = random(NONCE_BYTES);
   const ct = aeadEncrypt(
-    version === PADDED ? padToBucket(plaintext) : plaintext,
-    aeadData(ad, version),
+    version === EXACT ? plaintext : padToBucket(plaintext),
+    aeadData(ad, version, epoch),
     nonce,
     key,
   );
-  const out = new Uint8Array(1 + TAG_BYTES + NONCE_BYTES + ct.length);
+  const out = new Uint8Array(head + TAG_BYTES + NONCE_BYTES + ct.length);
   out[0] = version;
-  out.set(contextTag(ad), 1);
-  out.set(nonce, 1 + TAG_BYTES);
-  out.set(ct, 1 + TAG_BYTES + NONCE_BYTES);
+  if (head > 1) new DataView(out.buffer).setUint32(1, epoch);
+  out.set(contextTag(ad), head);
+  out.set(nonce, head + TAG_BYTES);
+  out.set(ct, head + TAG_BYTES + NONCE_BYTES);
   return out;
 }
 
-export function open(key: Uint8Array, sealed: Uint8Array, ctx: SealContext): Uint8Array {
+export function open(sealKey: SealKey, sealed: Uint8Array, ctx: SealContext): Uint8Array {
   const where = `${ctx.purpose} at ${ctx.path}`;
   const version = sealed[0];
-  if (sealed.length < AEAD_OVERHEAD || (version !== EXACT && version !== PADDED)) {
+  const head = version === PADDED_EPOCH ? 1 + EPOCH_BYTES : 1;
+  if (
+    sealed.length < AEAD_OVERHEAD + head - 1 ||
+    (version !== EXACT && version !== PADDED && version !== PADDED_EPOCH)
+  ) {
     throw new Tampered(`${where}: not a sealed object of a known version (${sealed.length} bytes)`);
   }
+  const epoch = sealedEpoch(sealed);
+  if (version === PADDED_EPOCH && epoch === 0) throw new Tampered(`${where}: an epoch-0 object in version 3`);
   const ad = associatedData(ctx);
-  if (!equalBytes(sealed.subarray(1, 1 + TAG_BYTES), contextTag(ad))) {
+  if (!equalBytes(sealed.subarray(head, head + TAG_BYTES), contextTag(ad))) {
     throw new WrongContext(`${where}: the object was sealed for another place or purpose (moved or swapped)`);
   }
-  const nonce = sealed.subarray(1 + TAG_BYTES, 1 + TAG_BYTES + NONCE_BYTES);
+  const key = openingKey(sealKey, epoch, where);
+  const nonce = sealed.subarray(head + TAG_BYTES, head + TAG_BYTES + NONCE_BYTES);
   let plain: Uint8Array;
   try {
-    plain = aeadDecrypt(sealed.subarray(1 + TAG_BYTES + NONCE_BYTES), aeadData(ad, version), nonce, key);
+    plain = aeadDecrypt(
+      sealed.subarray(head + TAG_BYTES + NONCE_BYTES),
+      aeadData(ad, version, epoch),
+      nonce,
+      key,
+    );
   } catch {
     throw new Tampered(`${where}: authentication failed; the stored bytes were changed or the key is wrong`);
   }
-  return version === PADDED ? unpad(plain, where) : plain;
+  return version === EXACT ? plain : unpad(plain, where);
 }
 
 export function randomKey(): Uint8Array {

@@ -9,7 +9,7 @@
  * Layout: crypto_box_seal( sender public key (32) | nonce (24) | crypto_box_easy(bytes) )
  */
 import { Tampered } from "../errors.ts";
-import type { UnlockedKeys } from "./keyRoot.ts";
+import type { EpochKeys } from "./keyRoot.ts";
 import {
   BOX_MAC_BYTES,
   BOX_NONCE_BYTES,
@@ -60,7 +60,7 @@ export function sealFromSender(recipient: Uint8Array, sender: SenderKeys, bytes:
  * sender it names.
  */
 export function openFromSender(
-  keys: UnlockedKeys,
+  keys: Pick<EpochKeys, "publicKey" | "secretKey">,
   sealed: Uint8Array,
 ): { bytes: Uint8Array; sender: Uint8Array } {
   const inner = boxSealOpen(sealed, keys.publicKey, keys.secretKey);

@@ -20,6 +20,7 @@ import { DeliveryKeyFiles } from "../config/deliveryKeyFiles.ts";
 import { startImapServer } from "../server/imap/server.ts";
 import { startControlServer } from "./control/controlServer.ts";
 import { controlHandlers } from "./control/handlers.ts";
+import { RekeyRunner } from "./rekeyRunner.ts";
 import { spoolDir } from "./control/protocol.ts";
 import { removeRunFile, writeRunFile } from "./control/runFile.ts";
 import { backendOf, describeBackend, openHomeStore } from "./homeStore.ts";
@@ -86,7 +87,20 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // Delivered mail is filed from the first login on: only then is the secret key in memory.
     const mover = new IncomingMover(store, { log });
     closers.push({ name: "incoming mail mover", close: () => mover.close() });
-    directory.onLogin((account) => void mover.startWith(account));
+    // A rekey's re-seal job; one left unfinished is resumed at the first login.
+    const rekey = new RekeyRunner({
+      log,
+      fileQueue: () => mover.moveNow(),
+      afterKeyChange: async (account) => {
+        await adoptAccount(deliveryKeys, account); // re-pins the new public key here
+        directory.forgetVerifier();
+      },
+    });
+    closers.push({ name: "rekey", close: () => rekey.close() });
+    directory.onLogin((account) => {
+      void mover.startWith(account);
+      rekey.resume(account);
+    });
     // The local cache is filled in the background from the first login on (the keys are needed
     // to read each message's date and size); one fill per unlocked account.
     let fill: { account: unknown; fill: CacheFill } | undefined;
@@ -127,6 +141,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       spoolDir: spoolDir(paths),
       deliveryKeys,
       mover,
+      rekey,
       status: () => ({
         pid: process.pid,
         startedAt,
@@ -135,6 +150,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         backend,
         ...(fill ? { cacheFill: fill.fill.status() } : {}),
         ...(searchIndex ? { searchIndex } : {}),
+        ...(rekey.status ? { rekey: rekey.status } : {}),
       }),
     });
     const control = await startControlServer(paths, handlers, log);

@@ -3,6 +3,8 @@
  * protects. Subkeys for each purpose are derived from the master key, so a leak of one purpose's
  * key (say, a bug that logs an index key) does not open the others.
  */
+import { KeyEpochs } from "../crypto/keyEpochs.ts";
+import type { KeyRing } from "../crypto/aead.ts";
 import {
   addPassword as addRootPassword,
   changePassword as changeRootPassword,
@@ -155,7 +157,9 @@ export interface MailboxInfo {
 export class Account {
   readonly mailboxList: MailboxListStore;
   readonly messages: MessageStore;
-  private readonly indexKey: Uint8Array;
+  private readonly indexKey: KeyRing;
+  /** The master keys by key epoch; every store of this account seals through its rings. */
+  readonly epochs: KeyEpochs;
   /** Checks every mailbox index against this computer's marks (DESIGN.md §6). */
   private readonly witness: MarkWitness;
   /** This computer's marks of what storage held, for the indexes, the list and the filed record. */
@@ -169,17 +173,19 @@ export class Account {
 
   constructor(
     readonly store: Store,
-    private readonly keys: UnlockedKeys,
+    keys: UnlockedKeys,
     options: AccountOptions = {},
   ) {
+    const epochs = (this.epochs = new KeyEpochs(keys));
     const marks = (this.marks = openMarkBook({
       ...(options.marksDir ? { marksDir: options.marksDir } : {}),
-      masterKey: keys.masterKey,
+      key: epochs.ring("local-marks"),
+      accountName: keys.accountName,
       log: options.log ?? createLogger("info"),
     }));
-    this.mailboxList = new MailboxListStore(store.rows, deriveSubkey(keys.masterKey, "mailbox-list"), marks);
-    this.messages = new MessageStore(store, deriveSubkey(keys.masterKey, "message-meta"));
-    this.indexKey = deriveSubkey(keys.masterKey, "uid-index");
+    this.mailboxList = new MailboxListStore(store.rows, epochs.ring("mailbox-list"), marks);
+    this.messages = new MessageStore(store, epochs.ring("message-meta"));
+    this.indexKey = epochs.ring("uid-index");
     this.witness = new MarkWitness(marks, (path) => this.deleted(path));
     this.snapshots = options.snapshotsDir ? indexSnapshots(options.snapshotsDir, keys.masterKey) : undefined;
     if (options.searchIndexDir) {
@@ -223,25 +229,14 @@ export class Account {
     return ![...list.values()].some((entry) => entry.id === id);
   }
 
+  /** The public key of the current key epoch: what deliveries are sealed to. */
   get publicKey(): Uint8Array {
-    return this.keys.publicKey;
+    return this.epochs.current.publicKey;
   }
 
-  /**
-   * A copy of the unlocked keys for the incoming mover of this process, which opens delivery boxes
-   * with the secret key; the caller wipes it (wipeKeys) when done. Saves a second Argon2id.
-   */
-  keysForDelivery(): UnlockedKeys {
-    return {
-      masterKey: Uint8Array.from(this.keys.masterKey),
-      publicKey: Uint8Array.from(this.keys.publicKey),
-      secretKey: Uint8Array.from(this.keys.secretKey),
-    };
-  }
-
-  /** The key of one purpose of this account's records (deriveSubkey), e.g. the incoming queue's. */
-  subkey(purpose: string): Uint8Array {
-    return deriveSubkey(this.keys.masterKey, purpose);
+  /** The keys of one purpose of this account's records in every epoch held, e.g. the incoming queue's. */
+  subkey(purpose: string): KeyRing {
+    return this.epochs.ring(purpose);
   }
 
   /**
@@ -250,6 +245,11 @@ export class Account {
    */
   filedDeliveries(now?: () => number): FiledDeliveries {
     return new FiledDeliveries(this.store.rows, this.subkey(FILED_SUBKEY), now, this.marks);
+  }
+
+  /** Seals this computer's mark of `path` again under the current key epoch (a rekey). */
+  resealMark(path: string): Promise<void> {
+    return this.marks.reseal(path);
   }
 
   /** Live mailboxes and subscriptions, fresh from storage. */
@@ -347,7 +347,7 @@ export class Account {
       mbx?.close();
     }
     this.open.clear();
-    wipeKeys(this.keys);
+    this.epochs.wipe();
   }
 }
 

@@ -79,7 +79,7 @@ export class AccountDirectory {
     if (user !== this.user) return this.fail();
     const digest = this.digest(password);
     // The password that unlocked the account: no Argon2id, and no waiting behind anyone.
-    if (this.matchesVerifier(digest)) return this.succeed(this.account!, password);
+    if (this.matchesVerifier(digest) && !this.superseded()) return this.succeed(this.account!, password);
     const key = digest.toString("hex");
     let unlock = this.pending.get(key);
     if (!unlock) {
@@ -104,11 +104,15 @@ export class AccountDirectory {
   /** One full unlock, under the lock: first login, another of the account's passwords, or a wrong one. */
   private async unlock(password: string, digest: Buffer): Promise<Account> {
     // A login queued behind the one that unlocked the account, with the same password.
-    if (this.matchesVerifier(digest)) return this.account!;
+    if (this.matchesVerifier(digest) && !this.superseded()) return this.account!;
     const opened = await openAccount(this.store, password, this.accountOptions);
     // After a password change the verifier was forgotten: the next password that opens takes it.
+    if (this.superseded()) this.verifier = undefined;
     this.verifier ??= digest;
-    if (!this.account) {
+    // A rekey on another computer: the account in hand holds only older keys and writes nothing
+    // any more. The one just opened replaces it (sessions on the old one get NO [UNAVAILABLE]
+    // and log in again); the old one is left to them, not closed under their feet.
+    if (!this.account || this.superseded()) {
       await this.onUnlock?.(opened).catch(async (err: unknown) => {
         await opened.close();
         throw err;
@@ -140,6 +144,11 @@ export class AccountDirectory {
    */
   onLogin(listener: (account: Account, password: string) => void): void {
     this.loginListeners.push(listener);
+  }
+
+  /** Whether the unlocked account met a later key epoch than it holds (crypto/keyEpochs.ts). */
+  private superseded(): boolean {
+    return this.account?.epochs.supersededBy !== undefined;
   }
 
   /** Forget the cached password check (after a password change). */

@@ -1,9 +1,10 @@
 /**
  * This computer's marks of what it saw in storage (DESIGN.md §6), so that a host that goes
  * backwards is refused, also after a restart: one small file per storage path (a mailbox's index,
- * the mailbox list) under `<marksDir>/<account>/`, where `<account>` is derived from the master key
- * (two accounts in one home never share marks). Each file is sealed with a subkey of the master key
- * and bound to its path, and written durably (temp file, fsync, rename, fsync of the folder)
+ * the mailbox list) under `<marksDir>/<account>/`, where `<account>` is the account's name (derived
+ * from its first master key, carried across key epochs: two accounts in one home never share
+ * marks, and a rekey keeps them). Each file is sealed with the key ring "local-marks" (a subkey of
+ * the master key, per key epoch) and bound to its path, and written durably (temp file, fsync, rename, fsync of the folder)
  * before the state that depends on it is shown. Folders are 0700, files 0600.
  *
  * Without a folder the marks live in memory: storage that goes back during one run is refused all
@@ -12,8 +13,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { open, seal, type SealContext } from "../crypto/aead.ts";
-import { deriveSubkey } from "../crypto/keyRoot.ts";
+import { open, seal, type SealContext, type SealKey } from "../crypto/aead.ts";
 import { Unavailable } from "../errors.ts";
 import type { Log } from "../log.ts";
 import { replaceFile, syncFolder, writeFully } from "../storage/embedded/durableFs.ts";
@@ -26,6 +26,8 @@ export interface MarkBook {
   /** Resolves once the mark would survive a crash. */
   save(path: string, value: unknown): Promise<void>;
   remove(path: string): Promise<void>;
+  /** Seals the mark of `path` again under the current key epoch (a rekey); nothing if there is none. */
+  reseal(path: string): Promise<void>;
   /**
    * Logs a refusal of `path` and leaves a trace for `doctor`, until a later save of the path. Never
    * fails: the refusal stands whether or not its trace could be written.
@@ -33,9 +35,16 @@ export interface MarkBook {
   alarm(path: string, message: string): Promise<void>;
 }
 
-export function openMarkBook(opts: { marksDir?: string; masterKey: Uint8Array; log: Log }): MarkBook {
+export function openMarkBook(opts: {
+  marksDir?: string;
+  /** The ring of the purpose "local-marks". */
+  key: SealKey;
+  /** The account's name for local folders (keyRoot.ts UnlockedKeys.accountName). */
+  accountName: string;
+  log: Log;
+}): MarkBook {
   return opts.marksDir
-    ? new SealedMarkFolder(opts.marksDir, opts.masterKey, opts.log)
+    ? new SealedMarkFolder(join(opts.marksDir, opts.accountName), opts.key, opts.log)
     : new MemoryMarkBook(opts.log);
 }
 
@@ -61,6 +70,8 @@ class MemoryMarkBook implements MarkBook {
     this.marks.delete(path);
   }
 
+  async reseal(): Promise<void> {}
+
   async alarm(_path: string, message: string): Promise<void> {
     this.log("error", refusalLine(message, "A restart forgets what this run saw."));
   }
@@ -69,8 +80,6 @@ class MemoryMarkBook implements MarkBook {
 const MARK_SUFFIX = ".mark";
 
 class SealedMarkFolder implements MarkBook {
-  private readonly key: Uint8Array;
-  private readonly dir: string;
   private made: Promise<void> | undefined;
   /** One write at a time per path, in call order, so the file ends with the latest mark. */
   private readonly writing = new Map<string, Promise<void>>();
@@ -78,14 +87,10 @@ class SealedMarkFolder implements MarkBook {
   private readonly clear = new Set<string>();
 
   constructor(
-    marksDir: string,
-    masterKey: Uint8Array,
+    private readonly dir: string,
+    private readonly key: SealKey,
     private readonly log: Log,
-  ) {
-    this.key = deriveSubkey(masterKey, "local-marks");
-    const account = Buffer.from(deriveSubkey(masterKey, "local-marks-folder")).subarray(0, 12);
-    this.dir = join(marksDir, account.toString("hex"));
-  }
+  ) {}
 
   private fileName(path: string): string {
     return createHash("sha256").update(path).digest("hex").slice(0, 32);
@@ -121,6 +126,11 @@ class SealedMarkFolder implements MarkBook {
   save(path: string, value: unknown): Promise<void> {
     const sealed = seal(this.key, new TextEncoder().encode(JSON.stringify(value)), this.context(path));
     return this.serially(path, () => this.write(path, sealed));
+  }
+
+  async reseal(path: string): Promise<void> {
+    const value = await this.load(path);
+    if (value !== undefined) await this.save(path, value);
   }
 
   remove(path: string): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from "node:events";
 import { Bayou, type SnapshotKeeper, type StateMachine, type SyncWitness } from "../sync/index.ts";
+import type { SealKey } from "../crypto/aead.ts";
 import {
   applyUidOp,
   decodeUidOp,
@@ -49,7 +50,7 @@ export class Mailbox {
     readonly id: string,
     uidvalidity: number,
     store: Store,
-    indexKey: Uint8Array,
+    indexKey: SealKey,
     private readonly messages: MessageStore,
     /**
      * Which of these message ids another mailbox still holds. A MOVE adds the id to its target
@@ -74,6 +75,11 @@ export class Mailbox {
       ...(witness ? { witness } : {}),
       ...(snapshots ? { snapshots } : {}),
     });
+  }
+
+  /** Re-seals the index's op rows and checkpoints not sealed under the current key epoch (Bayou.reseal). */
+  reseal(isCurrent: (sealed: Uint8Array) => boolean): Promise<number> {
+    return this.bayou.reseal(isCurrent);
   }
 
   get index(): UidIndex {

@@ -6,7 +6,7 @@
  * With a mark book, every list read is checked against this computer's mark (mailboxListMark.ts)
  * and refused with RolledBack when it went back; the mark is saved before the list is used.
  */
-import { open, seal, type SealContext } from "../crypto/aead.ts";
+import { open, seal, type SealContext, type SealKey } from "../crypto/aead.ts";
 import { RolledBack } from "../errors.ts";
 import { newTimestamp } from "../sync/index.ts";
 import type { RowStore } from "../storage/types.ts";
@@ -43,7 +43,7 @@ export class MailboxListStore {
 
   constructor(
     private readonly rows: RowStore,
-    private readonly key: Uint8Array,
+    private readonly key: SealKey,
     private readonly marks?: MarkBook,
   ) {}
 

@@ -6,7 +6,7 @@
  * never touches the blob. COPY is a server-side blob copy plus a new meta row carrying the same key:
  * nothing is re-encrypted.
  */
-import { open, randomKey, seal, type SealContext } from "../crypto/aead.ts";
+import { open, randomKey, seal, type SealContext, type SealKey } from "../crypto/aead.ts";
 import {
   STREAM_HEADER_BYTES,
   cipherRangeFor,
@@ -27,7 +27,7 @@ import { decodeMeta, encodeMeta, type MessageMeta } from "./metaCodec.ts";
 
 /** Up to this many bytes before a range are fetched too, to get the stream header in the same GET. */
 const ONE_GET_SLACK = 256 * 1024;
-const metaContext = (mailId: string): SealContext => ({
+export const metaContext = (mailId: string): SealContext => ({
   purpose: "message-meta",
   path: `${META_PK}/${mailId}`,
 });
@@ -83,7 +83,7 @@ export class MessageStore {
 
   constructor(
     private readonly store: Store,
-    private readonly metaKey: Uint8Array,
+    private readonly metaKey: SealKey,
   ) {}
 
   /** Seals and stores a message; durable when it resolves. */

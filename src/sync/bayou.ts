@@ -48,7 +48,7 @@
  *    nothing is pushed, checkpointed or cleaned up until a read passes again. A new mark is
  *    recorded before the state that depends on it is adopted.
  */
-import { open, randomBytes, seal } from "../crypto/aead.ts";
+import { open, randomBytes, seal, type SealKey } from "../crypto/aead.ts";
 import { RolledBack } from "../errors.ts";
 import type { RowEntry, Store } from "../storage/types.ts";
 import { checkpointKey, openCheckpoint, sealCheckpoint, sealedHash, type Checkpoint } from "./checkpoint.ts";
@@ -60,7 +60,8 @@ import { decodeSnapshot, encodeSnapshot, snapshotFits, type SnapshotKeeper } fro
 
 export interface BayouOptions<S, Op> {
   store: Store;
-  key: Uint8Array;
+  /** The index key, or a ring of it across key epochs (crypto/keyEpochs.ts). */
+  key: SealKey;
   path: string;
   machine: StateMachine<S, Op>;
   /** Wall clock, for timestamps and the safety window (default Date.now). */
@@ -107,7 +108,7 @@ const SNAPSHOT_EVERY_MS = 30_000;
 export class Bayou<S, Op> {
   state: S;
   private readonly store: Store;
-  private readonly key: Uint8Array;
+  private readonly key: SealKey;
   private readonly path: string;
   private readonly machine: StateMachine<S, Op>;
   private readonly clock: () => number;
@@ -616,6 +617,84 @@ export class Bayou<S, Op> {
       if (row && row.values.length > 0) await this.store.rows.delete(this.path, ts, row.token);
     }
     for (const old of keys.slice(0, -KEEP_CHECKPOINTS)) await this.store.blobs.delete(old);
+  }
+
+  /**
+   * Re-seals under the key's current epoch (a rekey, docs/crypto.md "Key epochs") every op row and
+   * checkpoint that `isCurrent` says is not: an op row in place (same ts, same ops), the newest
+   * checkpoint as a new one (same state and upTo, the next generation, so it sorts after it and
+   * every mark of it stays below; its `folded` is the union of its chain's, so a row any ancestor
+   * folded is still accounted for once the ancestors are gone), then older checkpoints sealed under
+   * an older key are deleted. Returns how many objects were rewritten; 0 means none was left.
+   */
+  reseal(isCurrent: (sealed: Uint8Array) => boolean): Promise<number> {
+    return this.exclusive(async () => {
+      await this.syncNow(true);
+      let rewritten = 0;
+      let start: string | undefined;
+      do {
+        const page = await this.store.rows.readRange(this.path, { start, end: OP_END, limit: 1000 });
+        for (const row of page.items) {
+          const value = row.values[0];
+          if (!isTimestamp(row.sk) || !value || isCurrent(value)) continue;
+          const ctx = this.opContext(row.sk);
+          await this.store.rows.insert(
+            this.path,
+            row.sk,
+            seal(this.key, open(this.key, value, ctx), ctx),
+            row.token,
+          );
+          rewritten++;
+        }
+        start = page.nextStart;
+      } while (start);
+      const keys = await this.listCheckpoints();
+      const base = this.base;
+      if (base && base.key === keys[keys.length - 1]) {
+        const sealed = await this.store.blobs.get(base.key);
+        if (sealed && !isCurrent(sealed)) {
+          await this.rewriteCheckpoint(base);
+          rewritten++;
+        }
+      }
+      for (const key of keys) {
+        if (key === this.base?.key) continue;
+        const sealed = await this.store.blobs.get(key);
+        if (sealed && !isCurrent(sealed)) {
+          await this.store.blobs.delete(key);
+          rewritten++;
+        }
+      }
+      return rewritten;
+    });
+  }
+
+  /** `base` again, sealed under the current key, as the next generation (reseal). */
+  private async rewriteCheckpoint(base: Checkpoint): Promise<void> {
+    const folded = new Set(base.folded);
+    let link = base.parent;
+    for (let hops = 0; link && hops < 64; hops++) {
+      const sealed = await this.store.blobs.get(link.key);
+      if (!sealed || sealedHash(sealed) !== link.hash) break;
+      const parent = openCheckpoint(this.key, link.key, sealed);
+      for (const ts of parent.folded) folded.add(ts);
+      link = parent.parent;
+    }
+    const unsealed = {
+      key: checkpointKey(this.checkpointPrefix, base.upTo, base.gen + 1),
+      upTo: base.upTo,
+      gen: base.gen + 1,
+      folded,
+      encoded: base.encoded,
+      parent: { key: base.key, hash: base.hash },
+    };
+    const sealed = sealCheckpoint(this.key, unsealed);
+    const cp: Checkpoint = { ...unsealed, hash: sealedHash(sealed) };
+    await this.store.blobs.put(cp.key, sealed);
+    await this.record(this.markOf(this.known.keys(), cp));
+    this.base = cp; // the same state: nothing to apply
+    for (const ts of folded) if (this.known.has(ts)) this.known.set(ts, null);
+    await this.touchWatch(); // readers load the new base (rule 2)
   }
 
   /**

@@ -11,7 +11,7 @@
  * (rollbackCheck.ts). Checkpoints written before the link existed read with `parent` undefined.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { open, seal, type SealContext } from "../crypto/aead.ts";
+import { open, seal, type SealContext, type SealKey } from "../crypto/aead.ts";
 
 /**
  * The state is kept encoded: decoded only to rebuild or to fold a new checkpoint. A decoded UidIndex
@@ -66,7 +66,7 @@ export function checkpointKey(prefix: string, upTo: string, gen: number): string
 }
 
 /** The sealed bytes of a checkpoint (its `hash` is theirs: set it with sealedHash). */
-export function sealCheckpoint(key: Uint8Array, cp: Omit<Checkpoint, "hash">): Uint8Array {
+export function sealCheckpoint(key: SealKey, cp: Omit<Checkpoint, "hash">): Uint8Array {
   const body = cp.encoded;
   const header: Header = {
     upTo: cp.upTo,
@@ -82,7 +82,7 @@ export function sealCheckpoint(key: Uint8Array, cp: Omit<Checkpoint, "hash">): U
   return seal(key, plain, checkpointContext(cp.key));
 }
 
-export function openCheckpoint(key: Uint8Array, blobKey: string, sealed: Uint8Array): Checkpoint {
+export function openCheckpoint(key: SealKey, blobKey: string, sealed: Uint8Array): Checkpoint {
   const plain = open(key, sealed, checkpointContext(blobKey));
   const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
   const headLength = view.getUint32(0);

@@ -53,7 +53,7 @@ test("marks are sealed files in a private folder per account, and survive a reop
   const dir = await tempDir();
   const { log, lines } = collecting();
   const masterKey = new Uint8Array(32).fill(7);
-  const book = openMarkBook({ marksDir: dir, masterKey, log });
+  const book = openMarkBook({ marksDir: dir, key: masterKey, accountName: "a1", log });
   await book.save("index/abc", { unfolded: ["0000000000010000000000000000"], secretWord: "Quixotrellis" });
   const [file] = await filesUnder(dir);
   const bytes = await readFile(file!);
@@ -61,7 +61,7 @@ test("marks are sealed files in a private folder per account, and survive a reop
   assert.ok(!file!.includes("abc"), "the file is not named after the path");
   assert.equal((await stat(file!)).mode & 0o777, 0o600);
   assert.equal((await stat(join(file!, ".."))).mode & 0o777, 0o700);
-  const reopened = openMarkBook({ marksDir: dir, masterKey, log });
+  const reopened = openMarkBook({ marksDir: dir, key: masterKey, accountName: "a1", log });
   assert.deepEqual(await reopened.load("index/abc"), {
     unfolded: ["0000000000010000000000000000"],
     secretWord: "Quixotrellis",
@@ -69,7 +69,7 @@ test("marks are sealed files in a private folder per account, and survive a reop
   assert.equal(await reopened.load("index/other"), undefined);
 
   // Another account's marks live in another folder; a damaged mark is a warning, not a lock-out.
-  const other = openMarkBook({ marksDir: dir, masterKey: new Uint8Array(32).fill(8), log });
+  const other = openMarkBook({ marksDir: dir, key: new Uint8Array(32).fill(8), accountName: "a2", log });
   assert.equal(await other.load("index/abc"), undefined);
   await writeFile(file!, bytes.subarray(0, bytes.length - 1));
   assert.equal(await reopened.load("index/abc"), undefined);

@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { open, seal, type SealContext } from "../../src/crypto/aead.ts";
+import { open, seal, type SealContext, type SealKey } from "../../src/crypto/aead.ts";
 import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
 import { createAccount, openAccount, type Account } from "../../src/mail/account.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
@@ -54,7 +54,7 @@ test("meta rows of messages whose headers differ by 600 bytes have one size", as
 /** Rewrites every sealed row of the account as the build before padding sealed it (version 1). */
 async function sealAsBeforePadding(store: Store, account: Account): Promise<number> {
   let rewritten = 0;
-  const reseal = async (pk: string, sk: string, key: Uint8Array, ctx: SealContext) => {
+  const reseal = async (pk: string, sk: string, key: SealKey, ctx: SealContext) => {
     const row = (await store.rows.read(pk, sk))!;
     const plain = open(key, row.values[0]!, ctx);
     await store.rows.insert(pk, sk, seal(key, plain, ctx, { exact: true }), row.token);

@@ -1,6 +1,7 @@
 /** Shared fixtures for the Bayou tests: an order-sensitive toy state and a replica factory. */
 import { Bayou, type StateMachine, type SyncMark, type SyncWitness } from "../../src/sync/index.ts";
 import type { Store } from "../../src/storage/types.ts";
+import type { SealKey } from "../../src/crypto/aead.ts";
 import type { RolledBack } from "../../src/errors.ts";
 
 /** The list of ops applied, in order: any difference in order or any loss shows. */
@@ -17,7 +18,7 @@ export const logMachine: StateMachine<string[], string> = {
 };
 
 export interface ReplicaOptions {
-  key: Uint8Array;
+  key: SealKey;
   checkpointEvery?: number;
   safetyWindowMs?: number;
   retentionMs?: number;

@@ -17,6 +17,8 @@ import { readStdinLines } from "../stdinLines.ts";
 import type { BackendConfig } from "../../storage/backendConfig.ts";
 import { thunderbirdSettings, thunderbirdSettingsJson } from "../thunderbird.ts";
 import { hostPort } from "../listenAddress.ts";
+import type { RekeyState } from "../../daemon/rekeyRunner.ts";
+import { rekeyLine } from "./rekey.ts";
 
 export interface StatusReport {
   home: string;
@@ -31,6 +33,8 @@ export interface StatusReport {
   cacheFill?: ServerStatus["cacheFill"];
   /** The running server's search index, once a login has opened the account. */
   searchIndex?: SearchIndexProgress;
+  /** The running server's rekey since it started: state, phase and counts (`passwd rekey`). */
+  rekey?: RekeyState;
   thunderbird: ReturnType<typeof thunderbirdSettingsJson>;
 }
 
@@ -67,6 +71,7 @@ export async function run(flags: { json?: boolean; passwordStdin?: boolean }): P
       ...(live.mailboxes ? { mailboxes: live.mailboxes } : {}),
       ...(live.cacheFill ? { cacheFill: live.cacheFill } : {}),
       ...(live.searchIndex ? { searchIndex: live.searchIndex } : {}),
+      ...(live.rekey ? { rekey: live.rekey } : {}),
     });
     report.thunderbird = thunderbirdSettingsJson({
       host: clientHost(live.imap.host),
@@ -154,6 +159,10 @@ function human(r: StatusReport, user: string): string {
   }
   if (r.cacheFill) lines.push(cacheFillLine(r.cacheFill));
   if (r.searchIndex) lines.push(`Search index: ${describeSearchIndex(r.searchIndex)}`);
+  if (r.rekey) {
+    const what = r.rekey.progress ? `: ${rekeyLine(r.rekey.progress)}` : "";
+    lines.push(`Rekey: ${r.rekey.state}${what}${r.rekey.error ? ` (${r.rekey.error.message})` : ""}`);
+  }
   lines.push(
     "",
     thunderbirdSettings({

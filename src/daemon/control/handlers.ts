@@ -18,6 +18,7 @@ import {
 } from "../../mail/incoming/index.ts";
 import type { Store } from "../../storage/types.ts";
 import type { ControlHandler } from "./controlServer.ts";
+import type { RekeyRunner } from "../rekeyRunner.ts";
 import type { DeliverResult, JobStatus, ServerStatus, TransferRequest } from "./protocol.ts";
 import { storageCheck } from "./storageCheck.ts";
 
@@ -33,6 +34,8 @@ export function controlHandlers(opts: {
   /** The home's pinned public key: `incomingKey` answers it once storage's key root agrees. */
   deliveryKeys?: HomeDeliveryKeys;
   mover?: MoverHandle;
+  /** Runs `passwd rekey`'s job on the shared account. */
+  rekey?: Pick<RekeyRunner, "start">;
 }): ControlHandler {
   const jobs = new Jobs();
   return async (request) => {
@@ -57,6 +60,13 @@ export function controlHandlers(opts: {
         // Logins are checked against a cached hash of the last good password: drop it.
         opts.directory.forgetVerifier();
         return { done: action };
+      }
+      case "rekey": {
+        if (!opts.rekey) throw new Invalid("this server does not run rekeys");
+        // Through the directory: the account the IMAP sessions share, so they seal under the new key.
+        const account = await opts.directory.login(opts.directory.user, request.password);
+        await opts.rekey.start(account, request.password);
+        return { started: true, epoch: account.epochs.epoch };
       }
       case "incomingKey": {
         if (!opts.deliveryKeys) throw new Invalid("this server takes no deliveries");

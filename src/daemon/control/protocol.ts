@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type { HomePaths } from "../../config/homePaths.ts";
 import type { CacheFillProgress } from "../../mail/cacheFill.ts";
 import type { SearchIndexProgress } from "../../mail/search/index.ts";
+import type { RekeyState } from "../rekeyRunner.ts";
 
 /** Where `deliver` leaves sealed messages for the running server of this home. */
 export function spoolDir(paths: HomePaths): string {
@@ -36,6 +37,7 @@ export type ControlRequest =
   | { op: "passwd"; action: PasswdAction; current: string; next?: string }
   | { op: "incomingKey" }
   | { op: "deliver"; spool: string }
+  | { op: "rekey"; password: string }
   | ({ op: "import" } & TransferRequest)
   | ({ op: "export" } & TransferRequest)
   | { op: "job"; job: string };
@@ -74,6 +76,8 @@ export interface ServerStatus {
   cacheFill?: CacheFillProgress;
   /** The local search index, once a login has opened the account (mail/search/searchIndex.ts). */
   searchIndex?: SearchIndexProgress;
+  /** The rekey this server ran or runs since it started (daemon/rekeyRunner.ts). */
+  rekey?: RekeyState;
 }
 
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; code: string; message: string };

@@ -95,10 +95,22 @@ export function openDelivery(keys: UnlockedKeys, blobKey: string, sealed: Uint8A
   if (boxedKeyBytes === 0 || sealed.length < 1 + boxedKeyBytes)
     throw new Tampered(`${blobKey}: not a delivery box of a known version`);
   const boxedKey = sealed.subarray(1, 1 + boxedKeyBytes);
-  let key: Uint8Array;
+  let key: Uint8Array | undefined;
   let sender: Uint8Array | undefined;
-  if (sealed[0] === FROM_SENDER) ({ bytes: key, sender } = openFromSender(keys, boxedKey));
-  else key = openSealedBox(keys, boxedKey);
+  // A box does not say which public key it was sealed to: a delivery queued before a rekey opens
+  // with the previous epoch's key, which the key root carries until the rekey is done.
+  const candidates = [keys, ...keys.previous];
+  for (const [i, pair] of candidates.entries()) {
+    try {
+      if (sealed[0] === FROM_SENDER) ({ bytes: key, sender } = openFromSender(pair, boxedKey));
+      else key = openSealedBox(pair, boxedKey);
+      break;
+    } catch (err) {
+      if (i === candidates.length - 1 || !(err instanceof Tampered) || !/failed to open/.test(err.message))
+        throw err;
+    }
+  }
+  if (!key) throw new Tampered(`${blobKey}: the delivery box does not open`);
   if (key.length !== 32) throw new Tampered(`${blobKey}: the delivery's message key has the wrong length`);
   let payload: Uint8Array;
   try {

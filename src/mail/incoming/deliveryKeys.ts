@@ -17,7 +17,7 @@
 import { parseKeyRoot } from "../../crypto/keyRoot.ts";
 import { newSenderKeys, senderKeysOf, type SenderKeys } from "../../crypto/senderBox.ts";
 import { loadSodium } from "../../crypto/sodium.ts";
-import { NotFound, Tampered } from "../../errors.ts";
+import { NotFound, RolledBack, Tampered } from "../../errors.ts";
 import type { Store } from "../../storage/types.ts";
 import type { Account } from "../account.ts";
 import { SenderRegistry, SENDERS_SUBKEY } from "./senderRegistry.ts";
@@ -32,6 +32,17 @@ export interface HomeDeliveryKeys {
   /** The home's sender secret key; undefined when it has none yet. */
   readSenderKey(): Promise<Uint8Array | undefined>;
   writeSenderKey(secretKey: Uint8Array): Promise<void>;
+  /**
+   * The newest key epoch this home saw, and whether its rekey was finished then (no earlier epoch
+   * carried): a key root that goes back behind it is refused. Homes without it check nothing.
+   */
+  readKeyEpoch?(): Promise<KeyEpochMark | undefined>;
+  writeKeyEpoch?(mark: KeyEpochMark): Promise<void>;
+}
+
+export interface KeyEpochMark {
+  epoch: number;
+  finished: boolean;
 }
 
 export function notPinned(where: string): NotFound {
@@ -58,7 +69,18 @@ export async function adoptAccount(
   account: Account,
   opts: { settingUp?: boolean } = {},
 ): Promise<void> {
-  const pinned = opts.settingUp ? undefined : await home.readPublicKey();
+  let pinned = opts.settingUp ? undefined : await home.readPublicKey();
+  // A rekey (docs/crypto.md, "Key epochs") gave the account a new key pair. The root that the
+  // password just opened lists the keys it retired: one of them pinned here is proof enough.
+  if (
+    pinned &&
+    !same(pinned, account.publicKey) &&
+    account.epochs.current.retiredPublicKeys.some((k) => same(k, pinned!))
+  ) {
+    await home.writePublicKey(account.publicKey);
+    pinned = account.publicKey;
+  }
+  if (!pinned || same(pinned, account.publicKey)) await checkKeyEpoch(home, account, opts.settingUp);
   if (pinned && !same(pinned, account.publicKey))
     throw new Tampered(
       `the account's key root in storage does not hold the public key this home pinned (${home.where}): the storage host replaced keys/root. Nothing was changed; do not trust this storage until checked`,
@@ -72,6 +94,26 @@ export async function adoptAccount(
   // First unlock here: a home from before the record of filed deliveries may find none yet.
   await account.filedDeliveries().ensureExists();
   await home.writePublicKey(account.publicKey);
+}
+
+/**
+ * Refuses a key root older than the newest this home saw: an earlier epoch (its public key differs
+ * from the pin, so that is caught before), or the same epoch still carrying the keys of an earlier
+ * one after this home saw the rekey finished. That root would make this computer accept, and a
+ * resumed job re-seal as genuine, objects forged under the old key (docs/crypto.md, "Key epochs").
+ */
+async function checkKeyEpoch(home: HomeDeliveryKeys, account: Account, settingUp = false): Promise<void> {
+  if (!home.readKeyEpoch || !home.writeKeyEpoch) return;
+  const { epoch, previous } = account.epochs;
+  const finished = previous.length === 0;
+  const mark = settingUp ? undefined : await home.readKeyEpoch();
+  if (mark && (epoch < mark.epoch || (epoch === mark.epoch && mark.finished && !finished))) {
+    throw new RolledBack(
+      `the key root in storage (keys/root, key epoch ${epoch}${finished ? "" : ", rekey unfinished"}) is older than the one this home saw (key epoch ${mark.epoch}${mark.finished ? ", rekey finished" : ""}): the storage host put back an old copy. Nothing was changed`,
+    );
+  }
+  if (!mark || epoch > mark.epoch || (finished && !mark.finished))
+    await home.writeKeyEpoch({ epoch, finished });
 }
 
 /**

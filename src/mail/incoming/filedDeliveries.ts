@@ -20,7 +20,7 @@
  * too, is refused with RolledBack (logged, with an alarm for `doctor`), and the mover files nothing.
  * The mark moves up after each read that passes and after each write, once the row is stored.
  */
-import { open, seal, type SealContext } from "../../crypto/aead.ts";
+import { open, seal, type SealContext, type SealKey } from "../../crypto/aead.ts";
 import { RolledBack, Tampered } from "../../errors.ts";
 import type { RowStore } from "../../storage/types.ts";
 import { isTimestamp, timestampAt, TS_LENGTH } from "../../sync/timestamp.ts";
@@ -41,6 +41,8 @@ export const FILED_RETENTION_MS = 7 * 24 * 3600 * 1000;
 const PK = "incoming";
 const SK = "filed";
 const CONTEXT: SealContext = { purpose: "filed-deliveries", path: `${PK}/${SK}` };
+/** Where the record lives and what it is sealed as (a rekey re-seals it). */
+export const FILED_ROW = { pk: PK, sk: SK, context: CONTEXT, subkey: FILED_SUBKEY } as const;
 const VERSION = 1;
 const ID_BYTES = TS_LENGTH / 2;
 const ZERO = "0".repeat(TS_LENGTH);
@@ -64,7 +66,7 @@ export class FiledDeliveries {
 
   constructor(
     private readonly rows: RowStore,
-    private readonly key: Uint8Array,
+    private readonly key: SealKey,
     private readonly now: () => number = Date.now,
     /** Where this computer's mark of the record is kept; without it, no rollback check. */
     private readonly marks?: MarkBook,

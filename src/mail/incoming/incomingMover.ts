@@ -16,13 +16,7 @@
  * a crash after leaves a queue entry that the record refuses; a crash before filing leaves it queued.
  * A box that does not open (tampered, or sealed to another account) is logged once and left in place.
  */
-import {
-  deriveSubkey,
-  parseKeyRoot,
-  unlockKeyRoot,
-  wipeKeys,
-  type UnlockedKeys,
-} from "../../crypto/keyRoot.ts";
+import { parseKeyRoot, unlockKeyRoot, type UnlockedKeys } from "../../crypto/keyRoot.ts";
 import { loadSodium } from "../../crypto/sodium.ts";
 import { AppError, NotFound } from "../../errors.ts";
 import type { Log } from "../../log.ts";
@@ -60,7 +54,6 @@ export async function unlockDeliveryKeys(store: Store, password: string): Promis
 
 export class IncomingMover {
   private account: Account | undefined;
-  private keys: UnlockedKeys | undefined;
   private closed = false;
   private readonly draining = new Mutex();
   /** Queue entries left in place (unopenable, too big, older than the record): logged once. */
@@ -96,22 +89,29 @@ export class IncomingMover {
 
   /** True once the mover has its keys and is filing. */
   get running(): boolean {
-    return this.keys !== undefined && !this.closed;
+    return this.account !== undefined && !this.closed;
   }
 
   /**
-   * Starts filing into `account` (an unlocked account), with a copy of its keys: no second
-   * Argon2id at login, which took a core and 64 MiB beside the client's first SELECT. Later calls
-   * do nothing.
+   * Starts filing into `account` (an unlocked account, whose keys open the boxes: those of its
+   * current key epoch, and of earlier ones a rekey still carries). Later calls do nothing.
    */
   startWith(account: Account): Promise<void> {
-    if (this.closed || this.keys) return Promise.resolve();
-    const keys = account.keysForDelivery();
+    if (this.closed || this.account === account) return Promise.resolve();
+    if (this.account) {
+      // Only a rekey elsewhere replaces the account: the new one holds the new keys.
+      if (this.account.epochs.supersededBy === undefined) return Promise.resolve();
+      this.account = account;
+      this.record = account.filedDeliveries();
+      this.senders = new SenderRegistry(this.store.rows, account.subkey(SENDERS_SUBKEY));
+      this.lease = new MoverLease(this.store.rows, account.subkey(LEASE_SUBKEY));
+      this.log("info", "incoming mail mover: filing with the account's new keys");
+      return Promise.resolve();
+    }
     this.account = account;
-    this.keys = keys;
     this.record = account.filedDeliveries();
-    this.senders = new SenderRegistry(this.store.rows, deriveSubkey(keys.masterKey, SENDERS_SUBKEY));
-    this.lease = new MoverLease(this.store.rows, deriveSubkey(keys.masterKey, LEASE_SUBKEY));
+    this.senders = new SenderRegistry(this.store.rows, account.subkey(SENDERS_SUBKEY));
+    this.lease = new MoverLease(this.store.rows, account.subkey(LEASE_SUBKEY));
     this.log("info", "incoming mail mover started");
     this.loopDone = this.loop();
     return Promise.resolve();
@@ -124,8 +124,8 @@ export class IncomingMover {
 
   /** Files everything queued now; returns how many deliveries were filed. */
   async moveNow(): Promise<number> {
-    const { account, keys, record, senders, lease } = this;
-    if (!account || !keys || !record || !senders || !lease) return 0;
+    const { account, record, senders, lease } = this;
+    if (!account || !record || !senders || !lease) return 0;
     return this.draining.run(async () => {
       if (!(await lease.take())) return 0;
       await record.refresh();
@@ -137,7 +137,7 @@ export class IncomingMover {
         for (const blobKey of page.keys) {
           if (this.closed) break;
           if (!isIncomingKey(blobKey) || this.leftInPlace.has(blobKey)) continue;
-          if (await this.fileOne(account, keys, record, registered, blobKey)) moved++;
+          if (await this.fileOne(account, record, registered, blobKey)) moved++;
         }
         if (!page.nextStartAfter || this.closed) break;
         startAfter = page.nextStartAfter;
@@ -150,7 +150,6 @@ export class IncomingMover {
   /** Files one queue entry, or refuses it; true when it was filed. */
   private async fileOne(
     account: Account,
-    keys: UnlockedKeys,
     record: FiledDeliveries,
     registered: Set<string>,
     blobKey: string,
@@ -180,7 +179,7 @@ export class IncomingMover {
     if (sealed.length > MAX_SEALED_DELIVERY_BYTES) return this.leaveInPlace(blobKey, tooBig(sealed.length));
     let delivery: OpenedDelivery;
     try {
-      delivery = openDelivery(keys, blobKey, sealed);
+      delivery = openDelivery(account.epochs.current, blobKey, sealed);
     } catch (err) {
       return this.leaveInPlace(blobKey, describe(err));
     }
@@ -280,8 +279,6 @@ export class IncomingMover {
     await this.draining.run(async () => {});
     // An unreleased lease expires by itself in 30 s; another mover then takes over.
     await this.lease?.release().catch(() => {});
-    if (this.keys) wipeKeys(this.keys);
-    this.keys = undefined;
     this.account = undefined;
     this.record = undefined;
     this.senders = undefined;

@@ -10,7 +10,7 @@
  * it was clear JSON). So the host cannot forge a lease either. A value that does not open (a clear
  * one from an older build, or the host's) counts as no lease, and the next take supersedes it.
  */
-import { open, randomBytes, seal, type SealContext } from "../../crypto/aead.ts";
+import { open, randomBytes, seal, type SealContext, type SealKey } from "../../crypto/aead.ts";
 import type { RowStore } from "../../storage/types.ts";
 
 export const LEASE_SUBKEY = "incoming-lease";
@@ -18,6 +18,8 @@ export const LEASE_SUBKEY = "incoming-lease";
 const LOCK_PK = "incoming";
 const LOCK_SK = "lock";
 const CONTEXT: SealContext = { purpose: "mover-lease", path: `${LOCK_PK}/${LOCK_SK}` };
+/** Where the lease lives and what it is sealed as (a rekey re-seals it). */
+export const LEASE_ROW = { pk: LOCK_PK, sk: LOCK_SK, context: CONTEXT, subkey: LEASE_SUBKEY } as const;
 const LEASE_MS = 30_000;
 
 interface LeaseValue {
@@ -33,7 +35,7 @@ export class MoverLease {
   constructor(
     private readonly rows: RowStore,
     /** The account's LEASE_SUBKEY. */
-    private readonly key: Uint8Array,
+    private readonly key: SealKey,
     private readonly now: () => number = Date.now,
   ) {}
 

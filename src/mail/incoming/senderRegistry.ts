@@ -11,7 +11,7 @@
  *
  * Plaintext: version (1) | public keys (32 bytes each)
  */
-import { open, seal, type SealContext } from "../../crypto/aead.ts";
+import { open, seal, type SealContext, type SealKey } from "../../crypto/aead.ts";
 import { Tampered } from "../../errors.ts";
 import type { RowStore } from "../../storage/types.ts";
 
@@ -22,13 +22,15 @@ export const UNVERIFIED_KEYWORD = "$Unverified";
 const PK = "incoming";
 const SK = "senders";
 const CONTEXT: SealContext = { purpose: "delivery-senders", path: `${PK}/${SK}` };
+/** Where the registry lives and what it is sealed as (a rekey re-seals it). */
+export const SENDERS_ROW = { pk: PK, sk: SK, context: CONTEXT, subkey: SENDERS_SUBKEY } as const;
 const VERSION = 1;
 const KEY_BYTES = 32;
 
 export class SenderRegistry {
   constructor(
     private readonly rows: RowStore,
-    private readonly key: Uint8Array,
+    private readonly key: SealKey,
   ) {}
 
   /** The registered public keys, hex. */
