@@ -311,10 +311,12 @@ test("with every row folded and none past the retention, pushes do not read ever
   await a.push(["late0"]);
   now += 40_000; // past the 30 s between checkpoint tries, still inside late0's safety window
   await a.push(["late1"]);
+  await a.checkpointsSettled();
   assert.equal(ranges - before, 0, "nothing to fold or delete: no checkpoint read the rows");
   assert.deepEqual(a.state.slice(-2), ["late0", "late1"]);
   now += 700_000; // past the retention: the next push's try folds and cleans up
   await a.push(["last"]);
+  await a.checkpointsSettled(); // the push started it in the background
   assert.ok(ranges > before, "a checkpoint with work to do reads the rows");
 });
 
