@@ -485,15 +485,24 @@ export class Bayou<S, Op> {
 
   /** Step 1, in the queue: sync, read the rows again, and encode base + the rows to fold. */
   private async planCheckpoint(): Promise<CheckpointPlan | undefined> {
-    await this.syncNow(true);
-    const base = this.base;
-    // Rule 4: rows again, now that the base is loaded.
-    const rows = await this.readRows();
-    if ([...this.known.keys()].some((ts) => !rows.has(ts) && !this.isFolded(ts, base))) {
-      return undefined; // a clean-up removed rows our base does not hold: a newer checkpoint exists
+    const watch = await this.store.rows.read(this.path, WATCH);
+    // The watch has not moved since this replica last read every row: nobody pushed or put a
+    // checkpoint since, so the rows it knows are storage's (but for folded ones a clean-up took,
+    // which change nothing), and reading them all twice, in the queue every push waits in, would
+    // only find the same. That read grew with the rows kept for the retention (issue 18).
+    const unchanged = this.loaded && !this.refusal && watch !== null && watch.token === this.syncedWatchToken;
+    if (!unchanged) {
+      await this.syncNow(true);
+      const base = this.base;
+      // Rule 4: rows again, now that the base is loaded.
+      const rows = await this.readRows();
+      if ([...this.known.keys()].some((ts) => !rows.has(ts) && !this.isFolded(ts, base))) {
+        return undefined; // a clean-up removed rows our base does not hold: a newer checkpoint exists
+      }
+      await this.record(this.markOf(rows.keys(), base));
+      this.integrate(rows, base);
     }
-    await this.record(this.markOf(rows.keys(), base));
-    this.integrate(rows, base);
+    const base = this.base;
     const limit = timestampAt(this.clock() - this.safetyWindowMs);
     const unfolded = this.unfolded();
     const fold = unfolded.filter((ts) => ts <= limit);
@@ -575,6 +584,14 @@ export class Bayou<S, Op> {
           deletions.push(this.store.rows.delete(this.path, batch[j]!, row.token));
       });
       await Promise.all(deletions);
+      // Gone from storage, and the base folds them (their ops are not kept): forget them, or a
+      // replica whose watch never moves (planCheckpoint) would keep them for ever.
+      for (const ts of batch) {
+        if (this.known.get(ts) === null && this.isFolded(ts)) {
+          this.known.delete(ts);
+          this.firstSeen.delete(ts);
+        }
+      }
     }
     for (const old of keys.slice(0, -KEEP_CHECKPOINTS)) await this.store.blobs.delete(old);
   }
