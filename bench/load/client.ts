@@ -208,7 +208,8 @@ export class LoadClient {
           );
       }
     }
-    if (!known) return;
+    // RFC 2180 §4.1: a message being expunged may come back empty (Dovecot does).
+    if (!known || known.expungeSentAt !== undefined) return;
     for (const { name, bytes } of items.sections)
       this.checkSection(uid, name, bytes, known.body, known.messageId);
   }
