@@ -31,7 +31,9 @@
  *    again after loading its base, so a folded row missing then was deleted and need not be
  *    listed), its upTo is the newest folded ts (at least its base's), and its generation is its
  *    base's plus one, so it sorts after its base. A writer that took longer than `retentionMs / 2`
- *    from its sync to its put gives up: rule 5 counts on that bound.
+ *    from its sync to its put gives up: rule 5 counts on that bound. It runs beside pushes and
+ *    syncs: only its reads and the adoption of the new base wait in their queue, never its writes
+ *    (issue 18: every session of a mailbox waited behind a checkpoint).
  *
  * 5. Clean-up deletes an op row only when the newest checkpoint lists it as folded AND this
  *    computer has known the row for `retentionMs` (measured on a clock that never jumps: a wall
@@ -105,6 +107,18 @@ const SNAPSHOT_AFTER_ROWS = 10;
 /** ...and at most this often (ms on the `elapsed` clock); close() saves what is left. */
 const SNAPSHOT_EVERY_MS = 30_000;
 
+const CLEANUP_BATCH = 100;
+
+/** What step 1 of a checkpoint decided, for step 3 to check that it still holds. */
+interface CheckpointPlan {
+  base: Checkpoint | undefined;
+  /** The newest row folded. */
+  last: string;
+  /** The rebuild count when the plan was made. */
+  rebuilds: number;
+  unsealed: Omit<Checkpoint, "hash">;
+}
+
 export class Bayou<S, Op> {
   state: S;
   private readonly store: Store;
@@ -139,6 +153,11 @@ export class Bayou<S, Op> {
   /** The watch row's token at the last sync: unchanged means nothing was pushed since. */
   private syncedWatchToken: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Checkpoints run one after another, outside the queue but for short steps. */
+  private checkpoints: Promise<unknown> = Promise.resolve();
+  private checkpointRunning = false;
+  /** Bumped by every rebuild, so a checkpoint can tell whether the state was rebuilt under it. */
+  private rebuilds = 0;
   private readonly witness: SyncWitness | undefined;
   /** The witness's mark, loaded at the first read. */
   private mark: SyncMark | undefined;
@@ -214,9 +233,15 @@ export class Bayou<S, Op> {
     const now = this.elapsed();
     if (now - this.lastCheckpointTry < this.safetyWindowMs / 2) return;
     if (!this.somethingToFoldOrDelete(now)) return; // spares reading every row again for nothing
+    if (this.checkpointRunning) return;
     this.lastCheckpointTry = now;
-    // A checkpoint is an optimisation: the ops are already safe, so its failure is nobody's.
-    await this.checkpointNow().catch(() => undefined);
+    // Not awaited: the push or sync that found it due is answered now (issue 18: every session
+    // waited behind a checkpoint). A checkpoint is an optimisation: the ops are already safe, so
+    // its failure is nobody's.
+    this.checkpointRunning = true;
+    void this.checkpoint()
+      .catch(() => undefined)
+      .finally(() => (this.checkpointRunning = false));
   }
 
   /**
@@ -385,6 +410,7 @@ export class Bayou<S, Op> {
     this.state = this.base ? this.machine.decodeState(this.base.encoded) : this.machine.empty();
     this.lastApplied = undefined;
     this.version += 1;
+    this.rebuilds += 1;
     for (const ts of this.unfolded()) this.applyRow(ts);
   }
 
@@ -533,69 +559,114 @@ export class Bayou<S, Op> {
     }
   }
 
-  /** Folds ops older than the safety window into a new checkpoint, then cleans up (rules 4, 5). */
+  /**
+   * Folds ops older than the safety window into a new checkpoint, then cleans up (rules 4, 5).
+   * Resolves once it is done; pushes and syncs go on meanwhile (see checkpointSteps).
+   */
   checkpoint(): Promise<void> {
-    return this.exclusive(() => this.checkpointNow());
+    const run = this.checkpoints.then(() => this.checkpointSteps());
+    this.checkpoints = run.catch(() => undefined);
+    return run;
   }
 
-  private async checkpointNow(): Promise<void> {
+  /** Resolves once the checkpoints started so far (in the background, by pushes and syncs) ended. */
+  async checkpointsSettled(): Promise<void> {
+    await this.checkpoints;
+  }
+
+  /**
+   * A checkpoint in three steps, so that pushes and syncs wait for none of its writes: the reads
+   * rule 4 needs and the encoding of the new state run in the queue (the state changes under every
+   * push); sealing, the blob put and the clean-up run outside it; the new base is adopted in the
+   * queue again, and only if nothing moved the state's base meanwhile (otherwise the next sync reads
+   * storage again and adopts whatever is newest, as any sync does).
+   */
+  private async checkpointSteps(): Promise<void> {
     const started = this.elapsed();
-    await this.syncNow(true);
-    const base = this.base;
-    // Rule 4: rows again, now that the base is loaded.
-    const rows = await this.readRows();
-    if ([...this.known.keys()].some((ts) => !rows.has(ts) && !this.isFolded(ts, base))) {
-      return; // a clean-up removed rows our base does not hold: a newer checkpoint exists
+    const plan = await this.exclusive(() => this.planCheckpoint());
+    if (plan) {
+      const sealed = sealCheckpoint(this.key, plan.unsealed);
+      const cp: Checkpoint = { ...plan.unsealed, hash: sealedHash(sealed) };
+      if (this.elapsed() - started > this.retentionMs / 2) return; // rule 4: too late to be safe
+      await this.store.blobs.put(cp.key, sealed);
+      await this.exclusive(() => this.adoptCheckpoint(plan, cp));
     }
-    await this.record(this.markOf(rows.keys(), base));
-    this.integrate(rows, base);
+    await this.cleanUp();
+  }
+
+  /** Step 1, in the queue: sync, read the rows again, and encode base + the rows to fold. */
+  private async planCheckpoint(): Promise<CheckpointPlan | undefined> {
+    const watch = await this.store.rows.read(this.path, WATCH);
+    // The watch has not moved since this replica last read every row: nobody pushed or put a
+    // checkpoint since, so the rows it knows are storage's (but for folded ones a clean-up took,
+    // which change nothing), and reading them all twice, in the queue every push waits in, would
+    // only find the same. That read grew with the rows kept for the retention (issue 18).
+    const unchanged = this.loaded && !this.refusal && watch !== null && watch.token === this.syncedWatchToken;
+    if (!unchanged) {
+      await this.syncNow(true);
+      const base = this.base;
+      // Rule 4: rows again, now that the base is loaded.
+      const rows = await this.readRows();
+      if ([...this.known.keys()].some((ts) => !rows.has(ts) && !this.isFolded(ts, base))) {
+        return undefined; // a clean-up removed rows our base does not hold: a newer checkpoint exists
+      }
+      await this.record(this.markOf(rows.keys(), base));
+      this.integrate(rows, base);
+    }
+    const base = this.base;
     const limit = timestampAt(this.clock() - this.safetyWindowMs);
     const unfolded = this.unfolded();
     const fold = unfolded.filter((ts) => ts <= limit);
-    if (fold.length > 0) {
-      // The state is base + the unfolded rows in ts order (integrate), and `fold` is a prefix of
-      // them. Folding them all gives the current state: encode it as it is, without decoding the base
-      // again (tens of MB and a fraction of a second for 100,000 messages).
-      const foldsAll = fold.length === unfolded.length;
-      let state = foldsAll
-        ? this.state
-        : base
-          ? this.machine.decodeState(base.encoded)
-          : this.machine.empty();
-      if (!foldsAll) {
-        for (const ts of fold) for (const op of this.opsOf(ts) ?? []) state = this.machine.apply(state, op);
-      }
-      const last = fold[fold.length - 1]!;
-      const upTo = base && base.upTo > last ? base.upTo : last;
-      const gen = (base?.gen ?? 0) + 1;
-      const folded = new Set([...this.known.keys()].filter((ts) => this.isFolded(ts, base) || ts <= last));
-      const unsealed = {
+    if (fold.length === 0) return undefined;
+    // The state is base + the unfolded rows in ts order (integrate), and `fold` is a prefix of
+    // them. Folding them all gives the current state: encode it as it is, without decoding the base
+    // again (tens of MB and a fraction of a second for 100,000 messages).
+    const foldsAll = fold.length === unfolded.length;
+    let state = foldsAll ? this.state : base ? this.machine.decodeState(base.encoded) : this.machine.empty();
+    if (!foldsAll) {
+      for (const ts of fold) for (const op of this.opsOf(ts) ?? []) state = this.machine.apply(state, op);
+    }
+    const last = fold[fold.length - 1]!;
+    const upTo = base && base.upTo > last ? base.upTo : last;
+    const gen = (base?.gen ?? 0) + 1;
+    const folded = new Set([...this.known.keys()].filter((ts) => this.isFolded(ts, base) || ts <= last));
+    return {
+      base,
+      last,
+      rebuilds: this.rebuilds,
+      unsealed: {
         key: checkpointKey(this.checkpointPrefix, upTo, gen),
         upTo,
         gen,
         folded,
+        // Encoded now: the state object changes under the pushes that follow.
         encoded: this.machine.encodeState(state),
         parent: base ? { key: base.key, hash: base.hash } : null,
-      };
-      const sealed = sealCheckpoint(this.key, unsealed);
-      const cp: Checkpoint = { ...unsealed, hash: sealedHash(sealed) };
-      if (this.elapsed() - started > this.retentionMs / 2) return; // rule 4: too late to be safe
-      await this.store.blobs.put(cp.key, sealed);
+      },
+    };
+  }
+
+  /**
+   * Step 3, in the queue, once the checkpoint is stored. The state is base + unfolded rows in ts
+   * order; with the same base, no rebuild since the plan, and every row the checkpoint does not
+   * fold younger than the last one it folds, that is the checkpoint's state + the same rows, so it
+   * stays as it is. Otherwise the next sync reads storage again.
+   */
+  private async adoptCheckpoint(plan: CheckpointPlan, cp: Checkpoint): Promise<void> {
+    const same =
+      this.base === plan.base &&
+      this.rebuilds === plan.rebuilds &&
+      !this.refusal &&
+      [...this.known.keys()].every((ts) => cp.folded.has(ts) || ts > plan.last);
+    if (same) {
       await this.record(this.markOf(this.known.keys(), cp));
       this.base = cp;
-      if (!foldsAll) {
-        // The new base plus the rows it left out, which is what rebuild() would decode and apply.
-        this.state = state;
-        this.lastApplied = last;
-        this.version += 1;
-        for (const ts of unfolded.slice(fold.length)) this.applyRow(ts);
-      }
-      for (const ts of folded) if (this.known.has(ts)) this.known.set(ts, null);
-      // Rule 2: a new checkpoint can move a late op (another writer's checkpoint may have folded it
-      // at another place), so readers must look again even though no op was pushed.
-      await this.touchWatch();
+      for (const ts of cp.folded) if (this.known.has(ts)) this.known.set(ts, null);
     }
-    await this.cleanUp();
+    // Rule 2: a new checkpoint can move a late op (another writer's checkpoint may have folded it
+    // at another place), so readers must look again even though no op was pushed.
+    await this.touchWatch();
+    if (!same) this.syncedWatchToken = undefined;
   }
 
   /** Rule 5: deletes rows the newest checkpoint holds and that are old enough here, and old checkpoints. */
@@ -610,11 +681,28 @@ export class Bayou<S, Op> {
       newest = openCheckpoint(this.key, newestKey, sealed);
     }
     const now = this.elapsed();
-    for (const ts of newest.folded) {
+    const due = [...newest.folded].filter((ts) => {
       const seen = this.firstSeen.get(ts);
-      if (seen === undefined || now - seen < this.retentionMs) continue;
-      const row = await this.store.rows.read(this.path, ts);
-      if (row && row.values.length > 0) await this.store.rows.delete(this.path, ts, row.token);
+      return seen !== undefined && now - seen >= this.retentionMs;
+    });
+    // Many at a time: the embedded store shares one fsync among them, a network store its pool.
+    for (let i = 0; i < due.length; i += CLEANUP_BATCH) {
+      const batch = due.slice(i, i + CLEANUP_BATCH);
+      const rows = await this.store.rows.readBatch(batch.map((sk) => ({ pk: this.path, sk })));
+      const deletions: Promise<void>[] = [];
+      rows.forEach((row, j) => {
+        if (row && row.values.length > 0)
+          deletions.push(this.store.rows.delete(this.path, batch[j]!, row.token));
+      });
+      await Promise.all(deletions);
+      // Gone from storage, and the base folds them (their ops are not kept): forget them, or a
+      // replica whose watch never moves (planCheckpoint) would keep them for ever.
+      for (const ts of batch) {
+        if (this.known.get(ts) === null && this.isFolded(ts)) {
+          this.known.delete(ts);
+          this.firstSeen.delete(ts);
+        }
+      }
     }
     for (const old of keys.slice(0, -KEEP_CHECKPOINTS)) await this.store.blobs.delete(old);
   }
@@ -718,7 +806,8 @@ export class Bayou<S, Op> {
   }
 
   /** Deletes every op row, the watch row and every checkpoint. */
-  destroy(): Promise<void> {
+  async destroy(): Promise<void> {
+    await this.checkpoints; // a checkpoint put after the deletion would outlive the state
     return this.exclusive(async () => {
       await this.store.rows.deleteRange(this.path, {});
       for (const key of await this.listCheckpoints()) await this.store.blobs.delete(key);

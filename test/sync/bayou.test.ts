@@ -159,6 +159,9 @@ test("a checkpoint writer that stalls past half the retention between its sync a
   await a.push(["a1"]);
   now += 5_000;
   await b.sync();
+  // Moves the watch: b's checkpoint must list every row again (with the watch where b left it, a
+  // checkpoint reads no row at all).
+  await a.push(["a2"]);
   stalling.hold({ ranges: true });
   const writing = b.checkpoint();
   while (stalling.waiting === 0) await new Promise((r) => setImmediate(r));
@@ -311,11 +314,17 @@ test("with every row folded and none past the retention, pushes do not read ever
   await a.push(["late0"]);
   now += 40_000; // past the 30 s between checkpoint tries, still inside late0's safety window
   await a.push(["late1"]);
+  await a.checkpointsSettled();
   assert.equal(ranges - before, 0, "nothing to fold or delete: no checkpoint read the rows");
   assert.deepEqual(a.state.slice(-2), ["late0", "late1"]);
   now += 700_000; // past the retention: the next push's try folds and cleans up
   await a.push(["last"]);
-  assert.ok(ranges > before, "a checkpoint with work to do reads the rows");
+  await a.checkpointsSettled(); // the push started it in the background
+  assert.equal(await opRowCount(store), 1, "a checkpoint with work to do folded and cleaned up");
+  assert.deepEqual(a.state.slice(-3), ["late0", "late1", "last"]);
+  const fresh = makeReplica(store, () => now, opts);
+  await fresh.sync();
+  assert.deepEqual(fresh.state, a.state);
 });
 
 test("rows the newest checkpoint folds are never decoded by a replica that starts from it", async () => {

@@ -2,9 +2,11 @@
  * Rewrites the row log with only the records some row still refers to, copied verbatim and in
  * their original order (so replaying the new file gives the same rows; see rowLogFormat.ts).
  *
- * Phase 1 copies the records the index refers to at the start, while writes go on. Phase 2, with
- * writes held back, appends every record written meanwhile, syncs, renames the new file over the
- * log and moves the index's offsets, all before another write or read can start.
+ * Phase 1 copies the records the index refers to at the start, while writes go on, and syncs the
+ * copy. Phase 2, with writes held back, appends every record written meanwhile, syncs that tail,
+ * renames the new file over the log and moves the index's offsets, all before another write or read
+ * can start. Reads never wait; writes wait for phase 2 only: a copy of what was written during
+ * phase 1, one fdatasync of it and one of the folder.
  */
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
@@ -56,6 +58,9 @@ export async function compactLog(input: CompactionInput): Promise<void> {
       for (let j = runFirst; j < i; j++) moved.set(snapshot[j]!, size + (snapshot[j]!.pos - runStart));
       size += bytes.length;
     }
+    // Made durable before writes are held: phase 2 then syncs only its own tail. Syncing the whole
+    // copy there held every write for as long as the disk took to flush it (issue 18).
+    await out.datasync();
     // Phase 2: records written since the snapshot, verbatim.
     const end = await input.pauseWrites();
     const shift = size - snapshotEnd;

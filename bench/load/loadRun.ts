@@ -1,0 +1,115 @@
+/**
+ * One load run against one server: N clients for a duration on one mailbox, a watchdog, a window
+ * of throughput (and the server's RSS, when a sampler is given) every `windowMs`.
+ */
+import { ImapWire } from "../imapWire.ts";
+import { Prng } from "../prng.ts";
+import { LoadClient, type Endpoint } from "./client.ts";
+import { LoadStats, type Wait, type Window } from "./stats.ts";
+import { Truth } from "./truth.ts";
+import { Watchdog } from "./watchdog.ts";
+
+export interface LoadOptions {
+  clients: number;
+  durationMs: number;
+  seed: number;
+  watchdogMs: number;
+  windowMs?: number;
+  ownTarget?: number;
+  /** The server's RSS in bytes, sampled at the end of every window. */
+  rss?: () => number;
+  log?: (line: string) => void;
+}
+
+export interface LoadResult {
+  clients: number;
+  seconds: number;
+  commands: number;
+  logins: number;
+  windows: Window[];
+  latency: ReturnType<LoadStats["percentiles"]>;
+  maxWaitMs: number;
+  waits: Wait[];
+  checkerErrors: number;
+  errorKinds: Record<string, number>;
+  errorSamples: string[];
+  unannouncedKeywords: number;
+  unannouncedSamples: string[];
+  /** Clients whose loop ended on an error (a timeout, a dropped connection). */
+  clientFailures: string[];
+}
+
+export async function runLoad(endpoint: Endpoint, opts: LoadOptions): Promise<LoadResult> {
+  const log = opts.log ?? (() => {});
+  await warmUp(endpoint);
+  const stats = new LoadStats();
+  const truth = new Truth();
+  const clients = Array.from(
+    { length: opts.clients },
+    (_, i) =>
+      new LoadClient(i, endpoint, truth, new Prng(opts.seed * 1000 + i), stats, {
+        ownTarget: opts.ownTarget ?? 20,
+        commandTimeoutMs: Math.max(120_000, opts.watchdogMs * 4),
+      }),
+  );
+  const watchdog = new Watchdog(clients, opts.watchdogMs, stats, log);
+  const windowMs = opts.windowMs ?? 10_000;
+  const ticker = setInterval(() => {
+    const w = stats.closeWindow(opts.rss?.());
+    const rss = w.rssBytes !== undefined ? `, RSS ${(w.rssBytes / 2 ** 20).toFixed(0)} MB` : "";
+    log(`  ${w.end} s: ${(w.commands / (windowMs / 1000)).toFixed(0)} commands/s, ${w.logins} logins${rss}`);
+  }, windowMs);
+  const failures: string[] = [];
+  const stopAt = setTimeout(() => clients.forEach((c) => c.stop()), opts.durationMs);
+  await Promise.all(
+    clients.map((c) =>
+      c.run().catch((err: Error) => {
+        failures.push(`client ${c.id}: ${err.message}`);
+        log(`  client ${c.id} stopped: ${err.message}`);
+      }),
+    ),
+  );
+  clearTimeout(stopAt);
+  clearInterval(ticker);
+  watchdog.stop();
+  // Waits still followed by the watchdog end with the clients; give its 50 ms follow-up a turn.
+  await new Promise((r) => setTimeout(r, 100));
+  const seconds = (performance.now() - stats.started) / 1000;
+  let commands = 0;
+  let logins = 0;
+  for (const [name, list] of stats.latencies) {
+    commands += list.length;
+    if (name === "LOGIN") logins += list.length;
+  }
+  return {
+    clients: opts.clients,
+    seconds,
+    commands,
+    logins,
+    windows: stats.windows,
+    latency: stats.percentiles(),
+    maxWaitMs: Math.round(stats.maxWaitMs),
+    waits: stats.waits.map((w) => ({ ...w, ms: Math.round(w.ms) })),
+    checkerErrors: truth.errors.length,
+    errorKinds: truth.errorCounts(),
+    errorSamples: truth.errors.slice(0, 10).map((e) => `client ${e.client} ${e.kind}: ${e.detail}`),
+    unannouncedKeywords: truth.unannouncedKeywords,
+    unannouncedSamples: truth.unannouncedSamples,
+    clientFailures: failures,
+  };
+}
+
+/**
+ * One untimed LOGIN and SELECT before the clock starts, on every target alike: the first unlocks
+ * the account and opens the mailbox (and, through tsx, compiles what it loads), which is start-up,
+ * not load.
+ */
+async function warmUp(endpoint: Endpoint): Promise<void> {
+  const wire = await ImapWire.open(endpoint.host, endpoint.port);
+  try {
+    await wire.command(`LOGIN ${endpoint.user} "${endpoint.password}"`, { timeoutMs: 120_000 });
+    await wire.command("SELECT INBOX", { timeoutMs: 120_000 });
+  } finally {
+    await wire.close();
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * `npm run load -- [--duration 60] [--clients 10] [--targets embedded,dovecot] [--watchdog 2000]
+ *                  [--seed N] [--window 10] [--out FILE]`
+ *
+ * Starts each target on an empty mailbox (targets.ts: embedded, garage, dovecot...), one after
+ * another, and runs the same seeded load on each (loadRun.ts): N clients, random APPEND, FETCH
+ * (flags, headers, bodies, partial), STORE, EXPUNGE, SEARCH, NOOP, LOGIN/LOGOUT on INBOX, every
+ * answer checked. Prints throughput and RSS per window, latency percentiles, the watchdog's
+ * reports and the checker's errors; saves them to bench/results/load-<clients>c-<duration>s.json.
+ * Exits 1 when a checker error or a watchdog report happened on a target other than dovecot.
+ */
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { benchDir, cacheRoot, type Corpus } from "../corpus.ts";
+import { treeRss } from "../rssSampler.ts";
+import { makeTarget, targetNames, type TargetName } from "../targets.ts";
+import { runLoad, type LoadResult } from "./loadRun.ts";
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: "string", default: "60" },
+    clients: { type: "string", default: "10" },
+    targets: { type: "string", default: "embedded,dovecot" },
+    watchdog: { type: "string", default: "2000" },
+    seed: { type: "string", default: "18" },
+    window: { type: "string", default: "10" },
+    out: { type: "string" },
+  },
+});
+
+const num = (name: string, v: string, min: number, max: number) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new Error(`--${name} must be between ${min} and ${max}, got ${v}`);
+  return n;
+};
+const durationS = num("duration", values.duration, 1, 86_400);
+const clients = num("clients", values.clients, 1, 50);
+const watchdogMs = num("watchdog", values.watchdog, 10, 600_000);
+const seed = num("seed", values.seed, 0, 2 ** 31);
+const windowS = num("window", values.window, 1, 600);
+const wanted = values.targets
+  .split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const name of wanted)
+  if (!(targetNames as readonly string[]).includes(name))
+    throw new Error(`unknown target "${name}": choose from ${targetNames.join(", ")}`);
+
+const log = (line: string) => console.log(line);
+
+/** An empty Maildir: the load starts from an empty INBOX on every target. */
+async function emptyCorpus(): Promise<Corpus> {
+  await mkdir(cacheRoot, { recursive: true });
+  const dir = await mkdtemp(join(cacheRoot, "load-empty-"));
+  for (const sub of ["cur", "new", "tmp"]) await mkdir(join(dir, "Maildir", sub), { recursive: true });
+  return {
+    version: 0,
+    seed,
+    count: 0,
+    totalBytes: 0,
+    subjectMarker: "",
+    subjectHits: 0,
+    bodyMarker: "",
+    bodyHits: 0,
+    messages: [],
+    dir,
+  };
+}
+
+const corpus = await emptyCorpus();
+const results: Record<string, LoadResult | { skipped: string }> = {};
+for (const name of wanted as TargetName[]) {
+  const target = makeTarget(name);
+  log(`target ${name}: starting`);
+  try {
+    const running = await target.start(corpus, log);
+    log(
+      `target ${name}: ${clients} clients for ${durationS} s, watchdog ${watchdogMs} ms (load average ${loadavg()[0]!.toFixed(1)})`,
+    );
+    const result = await runLoad(running, {
+      clients,
+      durationMs: durationS * 1000,
+      seed,
+      watchdogMs,
+      windowMs: windowS * 1000,
+      rss: () => treeRss(running.pid),
+      log,
+    });
+    results[name] = result;
+    printSummary(name, result);
+  } catch (err) {
+    results[name] = { skipped: (err as Error).message };
+    log(`target ${name}: SKIPPED: ${(err as Error).message}`);
+  } finally {
+    await target.stop().catch((err) => log(`target ${name}: stop failed: ${(err as Error).message}`));
+  }
+}
+
+function printSummary(name: string, r: LoadResult) {
+  const perMinute = r.windows.length ? r.windows : [];
+  const first = perMinute.slice(0, Math.max(1, Math.round(60 / windowS)));
+  const last = perMinute.slice(-Math.max(1, Math.round(60 / windowS)));
+  const rate = (ws: typeof perMinute) => ws.reduce((s, w) => s + w.commands, 0) / (ws.length * windowS);
+  log(
+    `target ${name}: ${r.commands} commands (${(r.commands / r.seconds).toFixed(0)}/s), ${r.logins} logins in ${r.seconds.toFixed(0)} s`,
+  );
+  if (perMinute.length)
+    log(`  commands/s, first minute ${rate(first).toFixed(0)}, last minute ${rate(last).toFixed(0)}`);
+  for (const [cmd, p] of Object.entries(r.latency))
+    log(`  ${cmd.padEnd(11)} n=${String(p.n).padEnd(7)} p50 ${p.p50} ms  p99 ${p.p99} ms  max ${p.max} ms`);
+  log(`  max wait ${r.maxWaitMs} ms; ${r.waits.length} commands over the watchdog's ${watchdogMs} ms`);
+  log(`  checker errors: ${r.checkerErrors} ${JSON.stringify(r.errorKinds)}`);
+  for (const s of r.errorSamples) log(`    ${s}`);
+  log(`  keywords not announced in FLAGS (counted apart): ${r.unannouncedKeywords}`);
+  for (const f of r.clientFailures) log(`  ${f}`);
+}
+
+const out = values.out ?? join(benchDir, "results", `load-${clients}c-${durationS}s.json`);
+await mkdir(join(out, ".."), { recursive: true });
+await writeFile(
+  out,
+  JSON.stringify(
+    {
+      command: `npm run load -- ${process.argv.slice(2).join(" ")}`.trim(),
+      date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+      machine: { nproc: cpus().length, loadAverageAtEnd: loadavg() },
+      clients,
+      durationS,
+      watchdogMs,
+      seed,
+      results,
+    },
+    null,
+    2,
+  ) + "\n",
+);
+log(`saved ${out}`);
+const bad = Object.entries(results).some(
+  ([name, r]) =>
+    name !== "dovecot" &&
+    ("skipped" in r || r.checkerErrors > 0 || r.waits.length > 0 || r.clientFailures.length > 0),
+);
+process.exit(bad ? 1 : 0);

@@ -1,0 +1,101 @@
+/**
+ * What every load client was told, shared by all of them: the messages whose APPEND was
+ * acknowledged (UID, body, owner), each message's flag history as its owner set it, and the
+ * expunges asked for and acknowledged. Only a message's owner changes its flags or expunges it, so
+ * the owner knows its exact flags, and any other client knows the few flag sets it may see.
+ */
+
+export interface KnownMessage {
+  uid: number;
+  owner: number;
+  body: Buffer;
+  messageId: string;
+  /** The owner's current flags, sorted, as it last set them (no \Recent). */
+  flags: string[];
+  /** Every flag set (sorted, joined by a space) the message has had or is being given. */
+  history: Set<string>;
+  /** performance.now() when the APPEND was acknowledged. */
+  ackedAt: number;
+  /** When the owner sent its expunge; when it was acknowledged. */
+  expungeSentAt?: number;
+  expungeAckedAt?: number;
+}
+
+export type CheckKind =
+  | "uid-reused"
+  | "uid-order"
+  | "unknown-uid"
+  | "seq-map"
+  | "exists-shrank"
+  | "expunge-unasked"
+  | "lost"
+  | "resurrected"
+  | "flags"
+  | "modseq-back"
+  | "body"
+  | "header"
+  | "protocol";
+
+export interface CheckError {
+  kind: CheckKind;
+  client: number;
+  detail: string;
+}
+
+export const flagKey = (flags: readonly string[]): string =>
+  [...flags]
+    .filter((f) => f.toLowerCase() !== "\\recent")
+    .sort()
+    .join(" ");
+
+export class Truth {
+  readonly messages = new Map<number, KnownMessage>();
+  readonly errors: CheckError[] = [];
+  /** Keywords in a FETCH that the session's FLAGS had not announced (issue 14's bug), counted apart. */
+  unannouncedKeywords = 0;
+  readonly unannouncedSamples: string[] = [];
+  /** Largest UID acknowledged so far. */
+  maxUid = 0;
+  private readonly maxErrorsKept: number;
+
+  constructor(maxErrorsKept = 200) {
+    this.maxErrorsKept = maxErrorsKept;
+  }
+
+  fail(kind: CheckKind, client: number, detail: string): void {
+    if (this.errors.length < this.maxErrorsKept) this.errors.push({ kind, client, detail });
+    else this.errors.push({ kind, client, detail: "" }); // counted, not kept
+  }
+
+  unannounced(client: number, keyword: string): void {
+    this.unannouncedKeywords++;
+    if (this.unannouncedSamples.length < 5) this.unannouncedSamples.push(`client ${client}: ${keyword}`);
+  }
+
+  /** An APPEND was acknowledged with this UID. */
+  appended(client: number, uid: number, body: Buffer, messageId: string, flags: string[]): void {
+    const before = this.messages.get(uid);
+    if (before) {
+      this.fail("uid-reused", client, `APPENDUID ${uid} was already given to client ${before.owner}`);
+      return;
+    }
+    const key = flagKey(flags);
+    this.messages.set(uid, {
+      uid,
+      owner: client,
+      body,
+      messageId,
+      flags: key ? key.split(" ") : [],
+      history: new Set([key]),
+      ackedAt: performance.now(),
+    });
+    if (uid > this.maxUid) this.maxUid = uid;
+  }
+
+  /** Errors by kind, for the report. */
+  errorCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const e of this.errors) counts[e.kind] = (counts[e.kind] ?? 0) + 1;
+    return counts;
+  }
+}
