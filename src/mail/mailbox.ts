@@ -5,7 +5,7 @@
  * `waitForChange()` (the watch row).
  */
 import { EventEmitter } from "node:events";
-import { Bayou, type StateMachine, type SyncWitness } from "../sync/index.ts";
+import { Bayou, timestampMs, type StateMachine, type SyncWitness } from "../sync/index.ts";
 import {
   applyUidOp,
   decodeUidOp,
@@ -26,13 +26,16 @@ import type { Store } from "../storage/types.ts";
 export function uidIndexMachine(uidvalidity: number): StateMachine<UidIndex, UidOp> {
   return {
     empty: () => emptyUidIndex(uidvalidity),
-    apply: (state, op) => applyUidOp(state, op),
+    apply: (state, op, at) => applyUidOp(state, op, timestampMs(at)),
     encodeOp: encodeUidOp,
     decodeOp: decodeUidOp,
     encodeState: encodeUidIndex,
     decodeState: decodeUidIndex,
   };
 }
+
+/** Renumber pushes in a row before waiting for the next sync (each clash needs one). */
+const RENUMBER_ATTEMPTS = 3;
 
 export interface AppendResult {
   uid: number;
@@ -85,9 +88,36 @@ export class Mailbox {
 
   /** Pulls other computers' ops; tells local listeners when something changed. */
   async sync(): Promise<boolean> {
-    const changed = await this.bayou.sync();
+    let changed = await this.bayou.sync();
+    if (this.index.unplaced.size > 0)
+      changed = (await this.writes.run(() => this.placeUnplaced())) || changed;
     if (changed) this.events.emit("change");
     return changed;
+  }
+
+  /**
+   * Gives messages whose UID clashed (uidIndex.ts: unplaced) fresh UIDs, by pushing renumber ops
+   * that claim this computer's UIDNEXT onwards. Every computer that sees them does so; should two
+   * do it at once, the replay keeps each message's highest claim. Called with `writes` held. A
+   * failed push leaves them unplaced, and the next sync tries again: the op they came in by is
+   * durable already, so the caller's write must not fail for it.
+   */
+  private async placeUnplaced(): Promise<boolean> {
+    let pushed = false;
+    for (let attempt = 0; attempt < RENUMBER_ATTEMPTS && this.index.unplaced.size > 0; attempt++) {
+      const next = this.index.uidnext;
+      // Oldest claim first, so the messages keep their order; the same order on every computer.
+      const waiting = [...this.index.unplaced.values()].sort(
+        (a, b) => a.uid - b.uid || (a.id < b.id ? -1 : 1),
+      );
+      try {
+        await this.bayou.push(waiting.map((e, i) => ({ t: "renumber", id: e.id, uid: next + i })));
+      } catch {
+        break;
+      }
+      pushed = true;
+    }
+    return pushed;
   }
 
   onChange(listener: () => void): () => void {
@@ -101,10 +131,11 @@ export class Mailbox {
     return changed ? this.sync() : false;
   }
 
-  private push(ops: UidOp[]): Promise<void> {
-    return this.bayou.push(ops).then(() => {
-      this.events.emit("change");
-    });
+  /** Called with `writes` held. */
+  private async push(ops: UidOp[]): Promise<void> {
+    await this.bayou.push(ops);
+    if (this.index.unplaced.size > 0) await this.placeUnplaced();
+    this.events.emit("change");
   }
 
   async append(raw: Uint8Array, flags: string[], internalDate: number): Promise<AppendResult> {
@@ -177,7 +208,7 @@ export class Mailbox {
   async destroy(): Promise<void> {
     await this.writes.run(async () => {
       await this.bayou.sync();
-      await this.deleteContent([...this.index.byId.keys()]);
+      await this.deleteContent([...this.index.byId.keys(), ...this.index.unplaced.keys()]);
       await this.bayou.destroy();
     });
   }

@@ -1,12 +1,30 @@
 /**
  * The UidIndex of one mailbox: which messages it holds, with their UID, MODSEQ and flags. A plain
  * state with a deterministic `applyUidOp`, replayed by sync/ (Bayou) in op-timestamp order on every
- * computer, so all of them assign the same UIDs and MODSEQs (DESIGN.md §6).
+ * computer (DESIGN.md §6).
  *
- * UIDs and MODSEQs are assigned when an op is applied, never stored in the op. An "add" op carries
- * the UID its writer expected (`guessUid`, the writer's UIDNEXT when it pushed, which it may already
- * have told its client in APPENDUID). If the replay gives the message another UID, two computers
- * really handed out the same UID, and only then does UIDVALIDITY move (RFC 3501 §2.3.1.1).
+ * UIDs are claims. An "add" op carries the UID its writer handed out (`guessUid`: the writer's
+ * UIDNEXT when it pushed, which it may already have told its client in APPENDUID); a "renumber" op
+ * claims a fresh UID for a message whose claim clashed. Which UID a message shows depends only on
+ * the set of claims, never on the order they are applied in, so late ops and checkpoints that fold
+ * ops in another order give every computer the same UIDs:
+ *
+ * - A UID claimed by two different messages is burned: it is never shown again, for either.
+ * - A message shows its highest claim, if that claim is not burned; its lower claims are dead.
+ * - A message whose highest claim is burned (or dead) is "unplaced": invisible until a later
+ *   renumber op gives it a fresh claim (mail/mailbox.ts pushes one as soon as it sees one).
+ * - UIDNEXT is above every UID ever claimed. Every claim that stops being shown goes to `vanished`
+ *   (RFC 7162 VANISHED), and no claim on a vanished UID is ever shown.
+ *
+ * Why renumbering is an op and not computed by the replay alone: a UID the replay made up is not in
+ * storage, so a writer that has not seen the clash can claim the same number, and a computer that
+ * showed the made-up UID for one message would then show it for another. A stored claim is a claim
+ * like any other: the clash rule burns it. UIDVALIDITY never changes here (RFC 3501 §2.3.1.1).
+ *
+ * MODSEQ: each op that changes something takes max(HIGHESTMODSEQ + 1, a floor from its row's
+ * timestamp). The floor makes an op's MODSEQ depend on its own time, not on how many ops happened to
+ * be applied before it, so a late op or a checkpoint that folded ops in another order does not move
+ * MODSEQs back.
  *
  * For speed on 100,000-message mailboxes `applyUidOp` updates the state in place and returns it;
  * nothing keeps an older state (sync/ decodes a fresh one from a checkpoint to rebuild).
@@ -14,6 +32,7 @@
 
 export interface MailEntry {
   id: string;
+  /** The message's highest claim: shown when the message is in `byUid`, burned when it is unplaced. */
   uid: number;
   modseq: number;
   flags: string[];
@@ -26,20 +45,27 @@ export interface Vanished {
 
 export interface UidIndex {
   uidvalidity: number;
+  /** Above every UID ever claimed. */
   uidnext: number;
   highestModseq: number;
+  /** The messages shown, by id. */
   byId: Map<string, MailEntry>;
-  /** UIDs present, ascending: sequence number n is uids[n - 1]. */
+  /** UIDs shown, ascending: sequence number n is uids[n - 1]. */
   uids: number[];
   byUid: Map<number, MailEntry>;
-  /** Expunged UIDs with the MODSEQ of their expunge, in MODSEQ order (RFC 7162 VANISHED). */
+  /** Messages whose highest claim clashed, waiting for a renumber op; never shown. */
+  unplaced: Map<string, MailEntry>;
+  /** Claimed UIDs no longer shown, with the MODSEQ of their going, in MODSEQ order (RFC 7162 VANISHED). */
   vanished: Vanished[];
+  /** The UIDs of `vanished`, for lookups: a claim on one of them is never shown. */
+  vanishedUids: Set<number>;
 }
 
 export type FlagMode = "add" | "remove" | "set";
 
 export type UidOp =
   | { t: "add"; id: string; guessUid: number; flags: string[] }
+  | { t: "renumber"; id: string; uid: number }
   | { t: "flags"; ids: string[]; mode: FlagMode; flags: string[] }
   | { t: "expunge"; ids: string[] };
 
@@ -51,35 +77,141 @@ export function emptyUidIndex(uidvalidity: number): UidIndex {
     byId: new Map(),
     uids: [],
     byUid: new Map(),
+    unplaced: new Map(),
     vanished: [],
+    vanishedUids: new Set(),
   };
 }
 
-export function applyUidOp(state: UidIndex, op: UidOp): UidIndex {
+/** MODSEQ floors count from here, 64 a millisecond: 139 years fit the codec's 48 bits. */
+const MODSEQ_EPOCH_MS = Date.UTC(2024, 0, 1);
+const MODSEQ_PER_MS = 64;
+
+/** The lowest MODSEQ an op written at `ms` (its row's timestamp) takes. */
+export function modseqFloor(ms: number): number {
+  return Math.max(0, Math.floor(ms) - MODSEQ_EPOCH_MS) * MODSEQ_PER_MS;
+}
+
+/**
+ * Applies one op. `atMs` is the time in the op's row timestamp (the MODSEQ floor); without it
+ * MODSEQs count up by one.
+ */
+export function applyUidOp(state: UidIndex, op: UidOp, atMs?: number): UidIndex {
+  const next = new ModseqOnce(state, atMs === undefined ? 0 : modseqFloor(atMs));
   switch (op.t) {
     case "add":
-      return applyAdd(state, op);
+      claim(state, op.id, op.guessUid, op.flags, next);
+      return state;
+    case "renumber":
+      claim(state, op.id, op.uid, undefined, next);
+      return state;
     case "flags":
-      return applyFlags(state, op.ids, op.mode, op.flags);
+      return applyFlags(state, op.ids, op.mode, op.flags, next);
     case "expunge":
-      return applyExpunge(state, op.ids);
+      return applyExpunge(state, op.ids, next);
   }
 }
 
-function applyAdd(state: UidIndex, op: { id: string; guessUid: number; flags: string[] }): UidIndex {
-  if (state.byId.has(op.id)) return state; // the same message added twice (a retried push): keep the first
-  const uid = state.uidnext;
-  if (op.guessUid !== uid) state.uidvalidity += 1;
-  state.uidnext = uid + 1;
-  state.highestModseq += 1;
-  const entry: MailEntry = {
-    id: op.id,
-    uid,
-    modseq: state.highestModseq,
-    flags: internFlags(normalizeFlags(op.flags)),
-  };
-  appendEntry(state, entry);
-  return state;
+/** One MODSEQ per op, taken only if the op changes something (RFC 7162 §3.1 lets them share it). */
+class ModseqOnce {
+  private value: number | undefined;
+  constructor(
+    private readonly state: UidIndex,
+    private readonly floor: number,
+  ) {}
+
+  get(): number {
+    if (this.value === undefined) {
+      this.value = Math.max(this.state.highestModseq + 1, this.floor);
+      this.state.highestModseq = this.value;
+    }
+    return this.value;
+  }
+}
+
+/** Whether `id` is in this mailbox, shown or unplaced. */
+export function holdsMessage(state: UidIndex, id: string): boolean {
+  return state.byId.has(id) || state.unplaced.has(id);
+}
+
+/**
+ * `id` claims `uid`. `flags` is given for an add: a claim from an add of an unknown id brings the
+ * message in; a renumber of an unknown id (expunged meanwhile) only uses the number up.
+ */
+function claim(
+  state: UidIndex,
+  id: string,
+  uid: number,
+  flags: string[] | undefined,
+  modseq: ModseqOnce,
+): void {
+  if (uid > state.uidnext - 1) state.uidnext = uid + 1;
+  const holder = state.byUid.get(uid);
+  if (holder?.id === id) return; // the same claim again (a retried push)
+  if (holder) {
+    // Two messages claimed one UID: it is burned, and the holder waits for a fresh one.
+    hide(state, holder, modseq);
+    state.unplaced.set(holder.id, holder);
+  }
+  // Whether this claim may be shown, unless the claimant has a higher one.
+  const free = !holder && !state.vanishedUids.has(uid);
+  let entry = state.byId.get(id) ?? state.unplaced.get(id);
+  if (!entry) {
+    if (flags === undefined) {
+      if (free) addVanished(state, uid, modseq.get());
+      return;
+    }
+    entry = { id, uid, modseq: modseq.get(), flags: internFlags(normalizeFlags(flags)) };
+    if (free) show(state, entry);
+    else state.unplaced.set(id, entry);
+    return;
+  }
+  if (uid <= entry.uid) {
+    // Below the message's highest claim: dead, but nobody else may have it either.
+    if (free && uid !== entry.uid) addVanished(state, uid, modseq.get());
+    return;
+  }
+  if (state.byUid.get(entry.uid) === entry) hide(state, entry, modseq);
+  else state.unplaced.delete(id);
+  entry.uid = uid;
+  entry.modseq = modseq.get();
+  if (free) show(state, entry);
+  else state.unplaced.set(id, entry);
+}
+
+/** Takes a shown entry out of sight; its UID vanishes. */
+function hide(state: UidIndex, entry: MailEntry, modseq: ModseqOnce): void {
+  state.byId.delete(entry.id);
+  state.byUid.delete(entry.uid);
+  const at = seqOfUid(state, entry.uid);
+  if (at > 0) state.uids.splice(at - 1, 1);
+  entry.modseq = modseq.get();
+  addVanished(state, entry.uid, entry.modseq);
+}
+
+function addVanished(state: UidIndex, uid: number, modseq: number): void {
+  state.vanished.push({ uid, modseq });
+  state.vanishedUids.add(uid);
+}
+
+/** Shows an entry at its UID, which no shown entry holds. */
+function show(state: UidIndex, entry: MailEntry): void {
+  const last = state.uids[state.uids.length - 1];
+  if (last === undefined || entry.uid > last) {
+    appendEntry(state, entry);
+    return;
+  }
+  // A claim below a shown UID (claims can reach the replay out of UID order): keep `uids` sorted.
+  let lo = 0;
+  let hi = state.uids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (state.uids[mid]! < entry.uid) lo = mid + 1;
+    else hi = mid;
+  }
+  state.uids.splice(lo, 0, entry.uid);
+  state.byId.set(entry.id, entry);
+  state.byUid.set(entry.uid, entry);
 }
 
 /** Adds an entry whose UID is above every UID in `state` (so `uids` stays sorted). */
@@ -89,10 +221,16 @@ export function appendEntry(state: UidIndex, entry: MailEntry): void {
   state.uids.push(entry.uid);
 }
 
-function applyFlags(state: UidIndex, ids: string[], mode: FlagMode, flags: string[]): UidIndex {
+function applyFlags(
+  state: UidIndex,
+  ids: string[],
+  mode: FlagMode,
+  flags: string[],
+  modseq: ModseqOnce,
+): UidIndex {
   const changed: MailEntry[] = [];
   for (const id of ids) {
-    const entry = state.byId.get(id);
+    const entry = state.byId.get(id) ?? state.unplaced.get(id);
     if (!entry) continue; // expunged meanwhile
     const next = changeFlags(entry.flags, mode, flags);
     if (next.length === entry.flags.length && next.every((f, i) => f === entry.flags[i])) continue;
@@ -100,15 +238,15 @@ function applyFlags(state: UidIndex, ids: string[], mode: FlagMode, flags: strin
     changed.push(entry);
   }
   if (changed.length === 0) return state;
-  // One MODSEQ for the whole op: RFC 7162 §3.1 lets messages changed together share it.
-  state.highestModseq += 1;
-  for (const entry of changed) entry.modseq = state.highestModseq;
+  const value = modseq.get();
+  for (const entry of changed) entry.modseq = value;
   return state;
 }
 
-function applyExpunge(state: UidIndex, ids: string[]): UidIndex {
+function applyExpunge(state: UidIndex, ids: string[], modseq: ModseqOnce): UidIndex {
   const gone = new Set<number>();
   for (const id of ids) {
+    if (state.unplaced.delete(id)) continue; // its UID has vanished already
     const entry = state.byId.get(id);
     if (!entry) continue;
     gone.add(entry.uid);
@@ -116,11 +254,9 @@ function applyExpunge(state: UidIndex, ids: string[]): UidIndex {
     state.byUid.delete(entry.uid);
   }
   if (gone.size === 0) return state;
-  state.highestModseq += 1;
+  const value = modseq.get();
   state.uids = state.uids.filter((uid) => !gone.has(uid));
-  for (const uid of [...gone].sort((a, b) => a - b)) {
-    state.vanished.push({ uid, modseq: state.highestModseq });
-  }
+  for (const uid of [...gone].sort((a, b) => a - b)) addVanished(state, uid, value);
   return state;
 }
 
@@ -184,7 +320,7 @@ export function encodeUidOp(op: UidOp): Uint8Array {
 
 export function decodeUidOp(bytes: Uint8Array): UidOp {
   const op = JSON.parse(new TextDecoder().decode(bytes)) as UidOp;
-  if (op.t !== "add" && op.t !== "flags" && op.t !== "expunge") {
+  if (op.t !== "add" && op.t !== "renumber" && op.t !== "flags" && op.t !== "expunge") {
     throw new Error(`unknown UidIndex op "${String((op as { t: unknown }).t)}"`);
   }
   return op;

@@ -355,7 +355,7 @@ export class Bayou<S, Op> {
   private applyRow(ts: string): void {
     const ops = this.known.get(ts);
     if (ops === null) throw new Error(`bayou: row ${ts} is folded by the base, its ops are not kept`);
-    for (const op of ops ?? []) this.state = this.machine.apply(this.state, op);
+    for (const op of ops ?? []) this.state = this.machine.apply(this.state, op, ts);
     this.lastApplied = ts;
     this.version += 1;
   }
@@ -454,7 +454,7 @@ export class Bayou<S, Op> {
           : this.machine.empty();
       if (!foldsAll) {
         for (const ts of fold)
-          for (const op of this.known.get(ts) ?? []) state = this.machine.apply(state, op);
+          for (const op of this.known.get(ts) ?? []) state = this.machine.apply(state, op, ts);
       }
       const last = fold[fold.length - 1]!;
       const upTo = base && base.upTo > last ? base.upTo : last;

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { applyUidOp, emptyUidIndex, seqOfUid, type UidOp } from "../../src/mail/uidIndex.ts";
+import { applyUidOp, emptyUidIndex, modseqFloor, seqOfUid, type UidOp } from "../../src/mail/uidIndex.ts";
 
 function replay(ops: UidOp[], validity = 100) {
   return ops.reduce((s, op) => applyUidOp(s, op), emptyUidIndex(validity));
@@ -18,15 +18,30 @@ test("UIDs and MODSEQs are assigned in apply order and UIDNEXT grows", () => {
   assert.equal(s.uidvalidity, 100);
 });
 
-test("UIDVALIDITY moves only when two writers handed out the same UID", () => {
-  // Both computers saw UIDNEXT 1 and told their clients UID 1.
+test("two writers handing out one UID burn it; UIDVALIDITY stays and the messages wait unplaced", () => {
+  // Both computers saw UIDNEXT 2 and told their clients UID 2.
   const clash = replay([
     { t: "add", id: "a", guessUid: 1, flags: [] },
-    { t: "add", id: "b", guessUid: 1, flags: [] },
+    { t: "add", id: "b", guessUid: 2, flags: [] },
+    { t: "add", id: "c", guessUid: 2, flags: [] },
   ]);
-  assert.equal(clash.uidvalidity, 101);
-  assert.equal(clash.byId.get("b")!.uid, 2);
-  // Concurrent flag changes never move it.
+  assert.equal(clash.uidvalidity, 100);
+  assert.deepEqual(clash.uids, [1]);
+  assert.deepEqual([...clash.unplaced.keys()].sort(), ["b", "c"]);
+  assert.deepEqual(
+    clash.vanished.map((v) => v.uid),
+    [2],
+  );
+  assert.equal(clash.uidnext, 3);
+  // Renumber ops give them fresh UIDs above every UID handed out; 2 is never shown again.
+  applyUidOp(clash, { t: "renumber", id: "b", uid: 3 });
+  applyUidOp(clash, { t: "renumber", id: "c", uid: 4 });
+  assert.deepEqual(clash.uids, [1, 3, 4]);
+  assert.equal(clash.unplaced.size, 0);
+  applyUidOp(clash, { t: "add", id: "d", guessUid: 2, flags: [] }); // a late writer that saw only "a"
+  assert.deepEqual(clash.uids, [1, 3, 4]);
+  assert.equal(clash.unplaced.has("d"), true);
+  // Concurrent flag changes never move UIDVALIDITY.
   const flags = replay([
     { t: "add", id: "a", guessUid: 1, flags: [] },
     { t: "flags", ids: ["a"], mode: "add", flags: ["\\Seen"] },
@@ -35,6 +50,38 @@ test("UIDVALIDITY moves only when two writers handed out the same UID", () => {
   ]);
   assert.equal(flags.uidvalidity, 100);
   assert.deepEqual(flags.byId.get("a")!.flags, ["$Label1"]);
+});
+
+test("the UIDs shown depend on the claims, not on the order the replay meets them", () => {
+  const ops: UidOp[] = [
+    { t: "add", id: "a", guessUid: 1, flags: [] },
+    { t: "add", id: "b", guessUid: 1, flags: [] },
+    { t: "renumber", id: "a", uid: 2 },
+    { t: "renumber", id: "b", uid: 3 },
+    { t: "renumber", id: "a", uid: 4 }, // a second computer renumbered "a" too: the highest claim wins
+    { t: "add", id: "c", guessUid: 3, flags: [] }, // a late claim on a renumbered UID burns it
+  ];
+  const shown = (s: ReturnType<typeof replay>) => [...s.byUid.values()].map((e) => `${e.id}@${e.uid}`);
+  const forward = replay(ops);
+  // Another order a replay can meet them in: each renumber still comes after its message's add (a
+  // writer renumbers only what it saw clash), the rest any way round.
+  const backward = replay([ops[1]!, ops[0]!, ops[5]!, ops[3]!, ops[4]!, ops[2]!]);
+  assert.deepEqual(shown(forward), ["a@4"]);
+  assert.deepEqual(shown(backward), shown(forward));
+  assert.deepEqual([...forward.unplaced.keys()].sort(), ["b", "c"]);
+  assert.deepEqual([...backward.unplaced.keys()].sort(), ["b", "c"]);
+  assert.deepEqual([...forward.vanishedUids].sort(), [1, 2, 3]);
+  assert.deepEqual([...backward.vanishedUids].sort(), [1, 2, 3]);
+  assert.equal(forward.uidnext, 5);
+});
+
+test("an op's MODSEQ is at least the floor of its row's time, so a late op cannot lower later ones", () => {
+  const s = emptyUidIndex(100);
+  applyUidOp(s, { t: "add", id: "a", guessUid: 1, flags: [] }, Date.UTC(2026, 0, 1));
+  const first = s.byId.get("a")!.modseq;
+  assert.equal(first, modseqFloor(Date.UTC(2026, 0, 1)));
+  applyUidOp(s, { t: "add", id: "b", guessUid: 2, flags: [] }, Date.UTC(2025, 0, 1)); // late: +1
+  assert.equal(s.byId.get("b")!.modseq, first + 1);
 });
 
 test("a flag op that changes nothing does not bump MODSEQ; one that does shares one MODSEQ", () => {

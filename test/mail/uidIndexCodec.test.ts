@@ -13,7 +13,8 @@ const sample = () =>
       { t: "add", id: "a", guessUid: 1, flags: ["\\Seen"] },
       { t: "add", id: "b", guessUid: 2, flags: [] },
       { t: "add", id: "c", guessUid: 3, flags: ["\\Seen", "$Label1", "Ünïcode"] },
-      { t: "add", id: "d", guessUid: 7, flags: ["\\Seen"] }, // a clash: UIDVALIDITY moves
+      { t: "add", id: "d", guessUid: 7, flags: ["\\Seen"] },
+      { t: "add", id: "e", guessUid: 3, flags: ["\\Seen"] }, // a clash with "c": both unplaced
       { t: "expunge", ids: ["a"] },
       { t: "flags", ids: ["b"], mode: "add", flags: ["\\Flagged"] },
       { t: "expunge", ids: ["b"] },
@@ -21,11 +22,25 @@ const sample = () =>
     4_000_000_000,
   );
 
-test("encoding 2 keeps the whole state", () => {
+test("encoding 3 keeps the whole state, unplaced messages included", () => {
   const s = sample();
+  assert.equal(s.unplaced.size, 2);
   const bytes = encodeUidIndex(s);
-  assert.equal(bytes[0], 2);
+  assert.equal(bytes[0], 3);
   assert.deepEqual(decodeUidIndex(bytes), s);
+});
+
+test("encoding 2 (no unplaced messages, earlier builds) still reads", () => {
+  const s = replay([
+    { t: "add", id: "a", guessUid: 1, flags: ["\\Seen"] },
+    { t: "add", id: "b", guessUid: 2, flags: [] },
+    { t: "expunge", ids: ["a"] },
+  ]);
+  const v3 = Buffer.from(encodeUidIndex(s));
+  const unplacedAt = v3.length - 4 - s.vanished.length * 10 - 4;
+  assert.equal(v3.readUInt32BE(unplacedAt), 0);
+  const v2 = Buffer.concat([Buffer.from([2]), v3.subarray(1, unplacedAt), v3.subarray(unplacedAt + 4)]);
+  assert.deepEqual(decodeUidIndex(v2), s);
 });
 
 test("an empty mailbox and one with 10,000 messages round-trip", () => {
