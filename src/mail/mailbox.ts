@@ -5,10 +5,12 @@
  * `waitForChange()` (the watch row).
  */
 import { EventEmitter } from "node:events";
-import { Bayou, timestampMs, type StateMachine, type SyncWitness } from "../sync/index.ts";
+import { Bayou, type StateMachine, type SyncWitness } from "../sync/index.ts";
 import {
   applyUidOp,
+  changeFlags,
   decodeUidOp,
+  lateChanges,
   emptyUidIndex,
   encodeUidOp,
   type FlagMode,
@@ -26,7 +28,7 @@ import type { Store } from "../storage/types.ts";
 export function uidIndexMachine(uidvalidity: number): StateMachine<UidIndex, UidOp> {
   return {
     empty: () => emptyUidIndex(uidvalidity),
-    apply: (state, op, at) => applyUidOp(state, op, timestampMs(at)),
+    apply: (state, op, at) => applyUidOp(state, op, at),
     encodeOp: encodeUidOp,
     decodeOp: decodeUidOp,
     encodeState: encodeUidIndex,
@@ -34,8 +36,8 @@ export function uidIndexMachine(uidvalidity: number): StateMachine<UidIndex, Uid
   };
 }
 
-/** Renumber pushes in a row before waiting for the next sync (each clash needs one). */
-const RENUMBER_ATTEMPTS = 3;
+/** Touch and renumber pushes in a row before waiting for the next sync (Mailbox.settle). */
+const SETTLE_ROUNDS = 3;
 
 export interface AppendResult {
   uid: number;
@@ -47,6 +49,8 @@ export class Mailbox {
   private readonly bayou: Bayou<UidIndex, UidOp>;
   private readonly writes = new Mutex();
   private readonly events = new EventEmitter();
+  /** The state at the end of the last sync: what sessions may have been shown (lateChanges). */
+  private seen: UidIndex;
 
   constructor(
     readonly id: string,
@@ -72,6 +76,7 @@ export class Mailbox {
       machine: uidIndexMachine(uidvalidity),
       ...(witness ? { witness } : {}),
     });
+    this.seen = this.bayou.state;
   }
 
   get index(): UidIndex {
@@ -89,35 +94,50 @@ export class Mailbox {
   /** Pulls other computers' ops; tells local listeners when something changed. */
   async sync(): Promise<boolean> {
     let changed = await this.bayou.sync();
-    if (this.index.unplaced.size > 0)
-      changed = (await this.writes.run(() => this.placeUnplaced())) || changed;
+    if (this.index !== this.seen || this.index.unplaced.size > 0) {
+      changed = (await this.writes.run(() => this.settle())) || changed;
+    }
     if (changed) this.events.emit("change");
     return changed;
   }
 
   /**
-   * Gives messages whose UID clashed (uidIndex.ts: unplaced) fresh UIDs, by pushing renumber ops
-   * that claim this computer's UIDNEXT onwards. Every computer that sees them does so; should two
-   * do it at once, the replay keeps each message's highest claim. Called with `writes` held. A
-   * failed push leaves them unplaced, and the next sync tries again: the op they came in by is
-   * durable already, so the caller's write must not fail for it.
+   * After a sync or a push, before sessions look: if the state was rebuilt (a late op arrived, or a
+   * checkpoint moved one), gives what changed below a MODSEQ sessions were shown a new one (a touch
+   * op: uidIndex.ts lateChanges); then renumbers what clashed. Called with `writes` held. A failed
+   * push is left for the next settle: the ops it answers are durable already, so the write that
+   * called this must not fail for it. Whether it pushed.
    */
-  private async placeUnplaced(): Promise<boolean> {
+  private async settle(): Promise<boolean> {
     let pushed = false;
-    for (let attempt = 0; attempt < RENUMBER_ATTEMPTS && this.index.unplaced.size > 0; attempt++) {
-      const next = this.index.uidnext;
-      // Oldest claim first, so the messages keep their order; the same order on every computer.
-      const waiting = [...this.index.unplaced.values()].sort(
-        (a, b) => a.uid - b.uid || (a.id < b.id ? -1 : 1),
-      );
+    // Each push may rebuild again (its checkpoint moves a late op): a few rounds, each against what
+    // sessions were shown last, which a rebuild leaves as it was.
+    for (let round = 0; round < SETTLE_ROUNDS; round++) {
+      const late = this.index === this.seen ? undefined : lateChanges(this.seen, this.index);
+      const touch = late && late.ids.length + late.uids.length > 0;
+      if (!touch && this.index.unplaced.size === 0) break;
       try {
-        await this.bayou.push(waiting.map((e, i) => ({ t: "renumber", id: e.id, uid: next + i })));
+        if (touch) await this.bayou.push([{ t: "touch", ...late }]);
+        if (this.index.unplaced.size > 0) await this.placeUnplaced();
       } catch {
-        break;
+        return pushed; // `seen` stays: the next settle compares with it again
       }
       pushed = true;
     }
+    this.seen = this.index;
     return pushed;
+  }
+
+  /**
+   * Gives messages whose UID clashed (uidIndex.ts: unplaced) fresh UIDs, by pushing renumber ops
+   * that claim this computer's UIDNEXT onwards. Every computer that sees them does so; should two
+   * do it at once, the replay keeps each message's highest claim. Called with `writes` held.
+   */
+  private async placeUnplaced(): Promise<void> {
+    const next = this.index.uidnext;
+    // Oldest claim first, so the messages keep their order; the same order on every computer.
+    const waiting = [...this.index.unplaced.values()].sort((a, b) => a.uid - b.uid || (a.id < b.id ? -1 : 1));
+    await this.bayou.push(waiting.map((e, i) => ({ t: "renumber", id: e.id, uid: next + i })));
   }
 
   onChange(listener: () => void): () => void {
@@ -134,7 +154,7 @@ export class Mailbox {
   /** Called with `writes` held. */
   private async push(ops: UidOp[]): Promise<void> {
     await this.bayou.push(ops);
-    if (this.index.unplaced.size > 0) await this.placeUnplaced();
+    await this.settle();
     this.events.emit("change");
   }
 
@@ -159,9 +179,20 @@ export class Mailbox {
     });
   }
 
+  /**
+   * Changes flags; the op names only the messages whose flags this changes as this computer sees
+   * them, since the replay gives every message an op names a new MODSEQ (uidIndex.ts).
+   */
   setFlags(mailIds: string[], mode: FlagMode, flags: string[]): Promise<void> {
-    if (mailIds.length === 0) return Promise.resolve();
-    return this.writes.run(() => this.push([{ t: "flags", ids: mailIds, mode, flags }]));
+    return this.writes.run(async () => {
+      const changing = mailIds.filter((id) => {
+        const entry = this.index.byId.get(id) ?? this.index.unplaced.get(id);
+        if (!entry) return true; // not here as far as this computer knows: the replay decides
+        const next = changeFlags(entry.flags, mode, flags);
+        return next.length !== entry.flags.length || next.some((f, i) => f !== entry.flags[i]);
+      });
+      if (changing.length > 0) await this.push([{ t: "flags", ids: changing, mode, flags }]);
+    });
   }
 
   /** Removes messages from this mailbox; their content is deleted unless `keepContent` (MOVE). */

@@ -29,6 +29,7 @@
  * For speed on 100,000-message mailboxes `applyUidOp` updates the state in place and returns it;
  * nothing keeps an older state (sync/ decodes a fresh one from a checkpoint to rebuild).
  */
+import { timestampMs } from "../sync/index.ts";
 
 export interface MailEntry {
   id: string;
@@ -67,7 +68,9 @@ export type UidOp =
   | { t: "add"; id: string; guessUid: number; flags: string[] }
   | { t: "renumber"; id: string; uid: number }
   | { t: "flags"; ids: string[]; mode: FlagMode; flags: string[] }
-  | { t: "expunge"; ids: string[] };
+  | { t: "expunge"; ids: string[] }
+  /** New MODSEQs for what a late op changed below a HIGHESTMODSEQ already shown (lateChanges). */
+  | { t: "touch"; ids: string[]; uids: number[] };
 
 export function emptyUidIndex(uidvalidity: number): UidIndex {
   return {
@@ -83,21 +86,25 @@ export function emptyUidIndex(uidvalidity: number): UidIndex {
   };
 }
 
-/** MODSEQ floors count from here, 64 a millisecond: 139 years fit the codec's 48 bits. */
+/** MODSEQ floors count from here, 2,048 a millisecond: 139 years stay below 2^53. */
 const MODSEQ_EPOCH_MS = Date.UTC(2024, 0, 1);
-const MODSEQ_PER_MS = 64;
+const MODSEQ_PER_MS = 2048;
 
-/** The lowest MODSEQ an op written at `ms` (its row's timestamp) takes. */
-export function modseqFloor(ms: number): number {
-  return Math.max(0, Math.floor(ms) - MODSEQ_EPOCH_MS) * MODSEQ_PER_MS;
+/**
+ * The lowest MODSEQ an op takes, from its row's timestamp: the time, and 11 of its random bits, so
+ * that ops of one millisecond rarely share a floor (a shared floor makes MODSEQs follow apply order).
+ */
+export function modseqFloor(ts: string): number {
+  const slot = parseInt(ts.slice(12, 15), 16) >> 1;
+  return Math.max(0, timestampMs(ts) - MODSEQ_EPOCH_MS) * MODSEQ_PER_MS + (Number.isNaN(slot) ? 0 : slot);
 }
 
 /**
- * Applies one op. `atMs` is the time in the op's row timestamp (the MODSEQ floor); without it
- * MODSEQs count up by one.
+ * Applies one op. `at` is the timestamp of the op's row: the ops of one row share one MODSEQ, at
+ * least the row's floor. Without it every op takes a MODSEQ of its own, one above the last.
  */
-export function applyUidOp(state: UidIndex, op: UidOp, atMs?: number): UidIndex {
-  const next = new ModseqOnce(state, atMs === undefined ? 0 : modseqFloor(atMs));
+export function applyUidOp(state: UidIndex, op: UidOp, at?: string): UidIndex {
+  const next = new ModseqOnce(state, at);
   switch (op.t) {
     case "add":
       claim(state, op.id, op.guessUid, op.flags, next);
@@ -109,22 +116,37 @@ export function applyUidOp(state: UidIndex, op: UidOp, atMs?: number): UidIndex 
       return applyFlags(state, op.ids, op.mode, op.flags, next);
     case "expunge":
       return applyExpunge(state, op.ids, next);
+    case "touch":
+      return applyTouch(state, op.ids, op.uids, next);
   }
 }
 
-/** One MODSEQ per op, taken only if the op changes something (RFC 7162 §3.1 lets them share it). */
+/** The MODSEQ the row last applied to a state took: the next op of that row shares it. */
+const rowModseq = new WeakMap<UidIndex, { at: string; modseq: number }>();
+
+/**
+ * One MODSEQ per row, taken only if the row changes something (RFC 7162 §3.1 lets messages changed
+ * together share it). Not one per op: a row of 3 adds would count up from its floor and could reach
+ * the floor of the next row, and then MODSEQs would follow the apply order again.
+ */
 class ModseqOnce {
   private value: number | undefined;
   constructor(
     private readonly state: UidIndex,
-    private readonly floor: number,
+    private readonly at: string | undefined,
   ) {}
 
   get(): number {
-    if (this.value === undefined) {
-      this.value = Math.max(this.state.highestModseq + 1, this.floor);
-      this.state.highestModseq = this.value;
+    if (this.value !== undefined) return this.value;
+    const row = this.at === undefined ? undefined : rowModseq.get(this.state);
+    if (row !== undefined && row.at === this.at && row.modseq === this.state.highestModseq) {
+      this.value = row.modseq;
+      return this.value;
     }
+    const floor = this.at === undefined ? 0 : modseqFloor(this.at);
+    this.value = Math.max(this.state.highestModseq + 1, floor);
+    this.state.highestModseq = this.value;
+    if (this.at !== undefined) rowModseq.set(this.state, { at: this.at, modseq: this.value });
     return this.value;
   }
 }
@@ -147,7 +169,12 @@ function claim(
 ): void {
   if (uid > state.uidnext - 1) state.uidnext = uid + 1;
   const holder = state.byUid.get(uid);
-  if (holder?.id === id) return; // the same claim again (a retried push)
+  if (holder?.id === id) {
+    // The same claim again (two computers renumbered alike, or a retried push). It still names
+    // the message: MODSEQ comes from the last op that does, whatever order they arrive in.
+    holder.modseq = modseq.get();
+    return;
+  }
   if (holder) {
     // Two messages claimed one UID: it is burned, and the holder waits for a fresh one.
     hide(state, holder, modseq);
@@ -169,6 +196,7 @@ function claim(
   if (uid <= entry.uid) {
     // Below the message's highest claim: dead, but nobody else may have it either.
     if (free && uid !== entry.uid) addVanished(state, uid, modseq.get());
+    entry.modseq = modseq.get();
     return;
   }
   if (state.byUid.get(entry.uid) === entry) hide(state, entry, modseq);
@@ -221,6 +249,12 @@ export function appendEntry(state: UidIndex, entry: MailEntry): void {
   state.uids.push(entry.uid);
 }
 
+/**
+ * Every message the op names gets its MODSEQ, even one whose flags it leaves as they are: in another
+ * order (a late op) the same op may be the one that changes them, and a message's MODSEQ must come
+ * from the last op that names it, or it could go back. Writers name only the messages their change
+ * changes (Mailbox.setFlags), so this costs nothing in the usual case.
+ */
 function applyFlags(
   state: UidIndex,
   ids: string[],
@@ -228,18 +262,15 @@ function applyFlags(
   flags: string[],
   modseq: ModseqOnce,
 ): UidIndex {
-  const changed: MailEntry[] = [];
   for (const id of ids) {
     const entry = state.byId.get(id) ?? state.unplaced.get(id);
     if (!entry) continue; // expunged meanwhile
     const next = changeFlags(entry.flags, mode, flags);
-    if (next.length === entry.flags.length && next.every((f, i) => f === entry.flags[i])) continue;
-    entry.flags = internFlags(next);
-    changed.push(entry);
+    if (next.length !== entry.flags.length || next.some((f, i) => f !== entry.flags[i])) {
+      entry.flags = internFlags(next);
+    }
+    entry.modseq = modseq.get();
   }
-  if (changed.length === 0) return state;
-  const value = modseq.get();
-  for (const entry of changed) entry.modseq = value;
   return state;
 }
 
@@ -258,6 +289,54 @@ function applyExpunge(state: UidIndex, ids: string[], modseq: ModseqOnce): UidIn
   state.uids = state.uids.filter((uid) => !gone.has(uid));
   for (const uid of [...gone].sort((a, b) => a - b)) addVanished(state, uid, value);
   return state;
+}
+
+function applyTouch(state: UidIndex, ids: string[], uids: number[], modseq: ModseqOnce): UidIndex {
+  for (const id of ids) {
+    const entry = state.byId.get(id) ?? state.unplaced.get(id);
+    if (entry) entry.modseq = modseq.get();
+  }
+  const again = new Set(uids.filter((uid) => state.vanishedUids.has(uid)));
+  if (again.size === 0) return state;
+  // One record per UID: the older one goes (the list stays in MODSEQ order).
+  const value = modseq.get();
+  state.vanished = state.vanished.filter((v) => !again.has(v.uid));
+  for (const uid of [...again].sort((a, b) => a - b)) state.vanished.push({ uid, modseq: value });
+  return state;
+}
+
+/**
+ * What `after` (a replay rebuilt because a late op arrived, or a checkpoint moved one) holds
+ * differently from `before` at a MODSEQ at or below `before`'s HIGHESTMODSEQ: a CONDSTORE or QRESYNC
+ * client that synced at that HIGHESTMODSEQ would never ask for it. The ids of messages new, changed
+ * or with another MODSEQ, and the UIDs whose VANISHED record moved; a "touch" op naming them gives
+ * them MODSEQs above it. Op MODSEQs come from op times (their floor), so a late op's land below what
+ * was shown; only this computer knows what it showed, so it writes the op, and every computer
+ * replays it alike.
+ */
+export function lateChanges(before: UidIndex, after: UidIndex): { ids: string[]; uids: number[] } {
+  const highest = before.highestModseq;
+  const ids: string[] = [];
+  for (const [uid, e] of after.byUid) {
+    if (e.modseq > highest) continue;
+    const was = before.byUid.get(uid);
+    if (!was || was.id !== e.id || was.modseq !== e.modseq || was.flags.join(" ") !== e.flags.join(" ")) {
+      ids.push(e.id);
+    }
+  }
+  const vanishedBefore = lastVanished(before);
+  const uids: number[] = [];
+  for (const [uid, modseq] of lastVanished(after)) {
+    if (modseq <= highest && vanishedBefore.get(uid) !== modseq) uids.push(uid);
+  }
+  return { ids, uids };
+}
+
+/** Each vanished UID's last record's MODSEQ. */
+function lastVanished(state: UidIndex): Map<number, number> {
+  const last = new Map<number, number>();
+  for (const v of state.vanished) last.set(v.uid, v.modseq);
+  return last;
 }
 
 const shared = new Map<string, readonly string[]>();
@@ -320,7 +399,7 @@ export function encodeUidOp(op: UidOp): Uint8Array {
 
 export function decodeUidOp(bytes: Uint8Array): UidOp {
   const op = JSON.parse(new TextDecoder().decode(bytes)) as UidOp;
-  if (op.t !== "add" && op.t !== "renumber" && op.t !== "flags" && op.t !== "expunge") {
+  if (!["add", "renumber", "flags", "expunge", "touch"].includes(op.t)) {
     throw new Error(`unknown UidIndex op "${String((op as { t: unknown }).t)}"`);
   }
   return op;

@@ -4,13 +4,14 @@
  * few tens of ms with little garbage. Encodings 2 (no unplaced messages) and 1 (JSON) of earlier
  * builds are still read.
  *
- * Encoding 3, big-endian; "u48" is a 6-byte unsigned integer:
- *   u8 3 | u48 uidvalidity | u48 uidnext | u48 highestModseq
+ * Encoding 3, big-endian; "u48" and "u56" are 6- and 7-byte unsigned integers (MODSEQs take time
+ * floors past 2^48, uidIndex.ts):
+ *   u8 3 | u48 uidvalidity | u48 uidnext | u56 highestModseq
  *   u16 F, then F flag lists: u16 count, then count times (u16 length, UTF-8 flag)
- *   u32 N, then N messages in UID order: u16 length, UTF-8 id, u32 uid, u48 modseq, u16 flag list
+ *   u32 N, then N messages in UID order: u16 length, UTF-8 id, u32 uid, u56 modseq, u16 flag list
  *   u32 U, then U unplaced messages (uidIndex.ts), each as a message above
- *   u32 V, then V vanished UIDs in MODSEQ order: u32 uid, u48 modseq
- * Encoding 2 is encoding 3 without U and its messages.
+ *   u32 V, then V vanished UIDs in MODSEQ order: u32 uid, u56 modseq
+ * Encoding 2 is encoding 3 without U and its messages, with u48 MODSEQs.
  */
 import { appendEntry, emptyUidIndex, internFlags, type MailEntry, type UidIndex } from "./uidIndex.ts";
 
@@ -22,7 +23,7 @@ export function encodeUidIndex(state: UidIndex): Uint8Array {
   const lists: (readonly string[])[] = [];
   const listIndex = new Map<readonly string[], number>();
   const byKey = new Map<string, number>();
-  let size = 1 + 18 + 2 + 4 + 4 + 4 + state.vanished.length * 10;
+  let size = 1 + 19 + 2 + 4 + 4 + 4 + state.vanished.length * 11;
   const shown = state.uids.map((uid) => state.byUid.get(uid)!);
   const unplaced = [...state.unplaced.values()];
   for (const entry of [...shown, ...unplaced]) {
@@ -38,14 +39,14 @@ export function encodeUidIndex(state: UidIndex): Uint8Array {
       }
       listIndex.set(entry.flags, list);
     }
-    size += 2 + Buffer.byteLength(entry.id, "utf8") + 4 + 6 + 2;
+    size += 2 + Buffer.byteLength(entry.id, "utf8") + 4 + 7 + 2;
   }
   if (lists.length > 0xffff) throw new Error("a mailbox has more than 65535 distinct flag lists");
   const out = Buffer.allocUnsafe(size);
   let at = out.writeUInt8(ENCODING_3, 0);
   at = out.writeUIntBE(state.uidvalidity, at, 6);
   at = out.writeUIntBE(state.uidnext, at, 6);
-  at = out.writeUIntBE(state.highestModseq, at, 6);
+  at = writeU56(out, state.highestModseq, at);
   at = out.writeUInt16BE(lists.length, at);
   for (const list of lists) {
     at = out.writeUInt16BE(list.length, at);
@@ -60,14 +61,14 @@ export function encodeUidIndex(state: UidIndex): Uint8Array {
       const n = out.write(entry.id, at + 2, "utf8");
       at = out.writeUInt16BE(n, at) + n;
       at = out.writeUInt32BE(entry.uid, at);
-      at = out.writeUIntBE(entry.modseq, at, 6);
+      at = writeU56(out, entry.modseq, at);
       at = out.writeUInt16BE(listIndex.get(entry.flags)!, at);
     }
   }
   at = out.writeUInt32BE(state.vanished.length, at);
   for (const v of state.vanished) {
     at = out.writeUInt32BE(v.uid, at);
-    at = out.writeUIntBE(v.modseq, at, 6);
+    at = writeU56(out, v.modseq, at);
   }
   if (at !== size) throw new Error(`UidIndex encoding wrote ${at} bytes, expected ${size}`);
   return out;
@@ -92,13 +93,16 @@ function decodeBinary(buf: Buffer, withUnplaced: boolean): UidIndex {
   const u16 = () => ((at += 2), buf.readUInt16BE(at - 2));
   const u32 = () => ((at += 4), buf.readUInt32BE(at - 4));
   const u48 = () => ((at += 6), buf.readUIntBE(at - 6, 6));
+  const modseqOf = withUnplaced
+    ? () => ((at += 7), buf.readUInt8(at - 7) * 2 ** 48 + buf.readUIntBE(at - 6, 6))
+    : u48;
   const text = (n: number) => {
     if (at + n > buf.length) throw new RangeError("past the end");
     return buf.toString("utf8", at, (at += n));
   };
   const state = emptyUidIndex(u48());
   state.uidnext = u48();
-  state.highestModseq = u48();
+  state.highestModseq = modseqOf();
   const lists: string[][] = [];
   for (let f = u16(); f > 0; f--) {
     const list: string[] = [];
@@ -108,7 +112,7 @@ function decodeBinary(buf: Buffer, withUnplaced: boolean): UidIndex {
   const entry = (): MailEntry => {
     const id = text(u16());
     const uid = u32();
-    const modseq = u48();
+    const modseq = modseqOf();
     const flags = lists[u16()];
     if (!flags) throw new Error("a UidIndex entry names a flag list that is not there");
     return { id, uid, modseq, flags };
@@ -120,7 +124,7 @@ function decodeBinary(buf: Buffer, withUnplaced: boolean): UidIndex {
       state.unplaced.set(e.id, e);
     }
   }
-  for (let n = u32(); n > 0; n--) addVanished(state, u32(), u48());
+  for (let n = u32(); n > 0; n--) addVanished(state, u32(), modseqOf());
   if (at !== buf.length) throw new Error("a UidIndex encoding has bytes past its end");
   return state;
 }
@@ -154,4 +158,9 @@ function decodeEncoding1(buf: Buffer): UidIndex {
 function addVanished(state: UidIndex, uid: number, modseq: number): void {
   state.vanished.push({ uid, modseq });
   state.vanishedUids.add(uid);
+}
+
+function writeU56(out: Buffer, value: number, at: number): number {
+  const high = Math.floor(value / 2 ** 48);
+  return out.writeUIntBE(value - high * 2 ** 48, out.writeUInt8(high, at), 6);
 }

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { timestampAt } from "../../src/sync/index.ts";
 import { applyUidOp, emptyUidIndex, modseqFloor, seqOfUid, type UidOp } from "../../src/mail/uidIndex.ts";
 
 function replay(ops: UidOp[], validity = 100) {
@@ -77,24 +78,30 @@ test("the UIDs shown depend on the claims, not on the order the replay meets the
 
 test("an op's MODSEQ is at least the floor of its row's time, so a late op cannot lower later ones", () => {
   const s = emptyUidIndex(100);
-  applyUidOp(s, { t: "add", id: "a", guessUid: 1, flags: [] }, Date.UTC(2026, 0, 1));
+  const at2026 = timestampAt(Date.UTC(2026, 0, 1));
+  applyUidOp(s, { t: "add", id: "a", guessUid: 1, flags: [] }, at2026);
   const first = s.byId.get("a")!.modseq;
-  assert.equal(first, modseqFloor(Date.UTC(2026, 0, 1)));
-  applyUidOp(s, { t: "add", id: "b", guessUid: 2, flags: [] }, Date.UTC(2025, 0, 1)); // late: +1
+  assert.equal(first, modseqFloor(at2026));
+  assert.ok(first > 2 ** 40 && first < Number.MAX_SAFE_INTEGER);
+  applyUidOp(s, { t: "add", id: "b", guessUid: 2, flags: [] }, timestampAt(Date.UTC(2025, 0, 1))); // late
   assert.equal(s.byId.get("b")!.modseq, first + 1);
 });
 
-test("a flag op that changes nothing does not bump MODSEQ; one that does shares one MODSEQ", () => {
+test("a flag op gives every message it names one MODSEQ, changed or not (a late op may reorder them)", () => {
   const s = replay([
     { t: "add", id: "a", guessUid: 1, flags: ["\\Seen"] },
     { t: "add", id: "b", guessUid: 2, flags: [] },
   ]);
   const before = s.highestModseq;
   applyUidOp(s, { t: "flags", ids: ["a"], mode: "add", flags: ["\\SEEN"] });
-  assert.equal(s.highestModseq, before);
-  applyUidOp(s, { t: "flags", ids: ["a", "b"], mode: "add", flags: ["\\Flagged"] });
   assert.equal(s.highestModseq, before + 1);
+  assert.deepEqual(s.byId.get("a")!.flags, ["\\Seen"]);
+  applyUidOp(s, { t: "flags", ids: ["a", "b"], mode: "add", flags: ["\\Flagged"] });
+  assert.equal(s.highestModseq, before + 2);
   assert.equal(s.byId.get("a")!.modseq, s.byId.get("b")!.modseq);
+  // A flag op naming only expunged messages changes nothing.
+  applyUidOp(s, { t: "flags", ids: ["zz"], mode: "add", flags: ["\\Seen"] });
+  assert.equal(s.highestModseq, before + 2);
 });
 
 test("expunges are recorded with their MODSEQ and sequence numbers close up", () => {
