@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { Store } from "../../../src/storage/types.ts";
 import type { RawImap } from "../../support/rawImap.ts";
+import { withLatency } from "../../support/latencyStore.ts";
 import { startTestServer, type TestServer } from "../../support/testServer.ts";
 import { appendRaw, loggedIn, message, openBaseStore, scenarioBackend, tagged } from "./scenarioHelpers.ts";
 
@@ -18,30 +19,6 @@ let store: Store;
 let cleanup: () => Promise<void>;
 let laptop: TestServer;
 let desktop: TestServer;
-
-/**
- * A few milliseconds on every row call, as a network store has: without them two in-process
- * computers on a memory store take turns so neatly that they never hand out the same UID.
- */
-function withLatency(inner: Store): Store {
-  const later = <T>(call: () => Promise<T>) =>
-    new Promise<void>((r) => setTimeout(r, 2 + Math.floor(Math.random() * 4))).then(call);
-  const r = inner.rows;
-  return {
-    blobs: inner.blobs,
-    close: () => inner.close(),
-    rows: {
-      read: (pk, sk) => later(() => r.read(pk, sk)),
-      insert: (pk, sk, value, token) => later(() => r.insert(pk, sk, value, token)),
-      insertBatch: (writes) => later(() => r.insertBatch(writes)),
-      readBatch: (keys) => later(() => r.readBatch(keys)),
-      delete: (pk, sk, token) => later(() => r.delete(pk, sk, token)),
-      readRange: (pk, query) => later(() => r.readRange(pk, query)),
-      deleteRange: (pk, query) => later(() => r.deleteRange(pk, query)),
-      poll: (pk, sk, token, timeoutMs) => r.poll(pk, sk, token, timeoutMs),
-    },
-  };
-}
 
 before(async () => {
   ({ store, cleanup } = await openBaseStore());
