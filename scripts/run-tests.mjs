@@ -29,6 +29,7 @@ import { fileURLToPath } from "node:url";
 const PEERS = {
   "test/server/imap/garageResilience.test.ts": { peers: ["garage"] },
   "test/storage/garageCluster.test.ts": { peers: ["garage"] },
+  "test/server/imap/uidStorm.test.ts": { peers: ["garage"] },
   "test/server/imap/onGarage.test.ts": { peers: ["garage"] },
   "test/storage/conformance.test.ts": { peers: ["garage"], fast: true },
   "test/cli/garage.test.ts": { peers: ["garage", "keychain"] },
