@@ -171,9 +171,11 @@ export class Mailbox {
       await this.push(
         items.map((it, i) => ({ t: "add", id: it.mailId, guessUid: next + i, flags: it.flags })),
       );
-      return items.map((it) => ({
+      // APPENDUID and COPYUID report the UID this computer claimed, even if a clash seen since
+      // (settle) already renumbered the message: the client learns that as an expunge (uidIndex.ts).
+      return items.map((it, i) => ({
         mailId: it.mailId,
-        uid: this.index.byId.get(it.mailId)?.uid ?? 0,
+        uid: next + i,
         uidvalidity: this.index.uidvalidity,
       }));
     });
