@@ -1,7 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { timestampAt } from "../../src/sync/index.ts";
-import { applyUidOp, emptyUidIndex, modseqFloor, seqOfUid, type UidOp } from "../../src/mail/uidIndex.ts";
+import {
+  applyUidOp,
+  emptyUidIndex,
+  lateChanges,
+  modseqFloor,
+  seqOfUid,
+  type UidOp,
+} from "../../src/mail/uidIndex.ts";
 
 function replay(ops: UidOp[], validity = 100) {
   return ops.reduce((s, op) => applyUidOp(s, op), emptyUidIndex(validity));
@@ -128,4 +135,26 @@ test("a retried add of the same message keeps the first UID", () => {
   ]);
   assert.deepEqual(s.uids, [1]);
   assert.equal(s.uidvalidity, 100);
+});
+
+test("a late op's changes below the HIGHESTMODSEQ shown are found, and a touch lifts them above it", () => {
+  const at = (ms: number) => timestampAt(Date.UTC(2026, 0, 1) + ms);
+  const ops: [UidOp, string][] = [
+    [{ t: "add", id: "a", guessUid: 1, flags: [] }, at(0)],
+    [{ t: "add", id: "late", guessUid: 2, flags: [] }, at(10)], // reaches this computer last
+    [{ t: "add", id: "b", guessUid: 2, flags: [] }, at(20)],
+    [{ t: "flags", ids: ["a"], mode: "add", flags: ["\\Seen"] }, at(30)],
+  ];
+  const shown = emptyUidIndex(100);
+  for (const [op, ts] of ops) if (op.t !== "add" || op.id !== "late") applyUidOp(shown, op, ts);
+  const rebuilt = emptyUidIndex(100);
+  for (const [op, ts] of ops) applyUidOp(rebuilt, op, ts);
+  // UID 2 clashed: it vanished at the MODSEQ of b's add, below what `shown` reported.
+  assert.deepEqual(rebuilt.uids, [1]);
+  const late = lateChanges(shown, rebuilt);
+  assert.deepEqual(late, { ids: [], uids: [2] });
+  applyUidOp(rebuilt, { t: "touch", ...late }, at(40));
+  assert.deepEqual(lateChanges(shown, rebuilt), { ids: [], uids: [] });
+  assert.ok(rebuilt.vanished.at(-1)!.modseq > shown.highestModseq);
+  assert.equal(rebuilt.vanished.filter((v) => v.uid === 2).length, 1, "one VANISHED record per UID");
 });
