@@ -32,11 +32,13 @@ import { fileURLToPath } from "node:url";
 const PEERS = {
   "test/server/imap/garageResilience.test.ts": { peers: ["garage"] },
   "test/storage/garageCluster.test.ts": { peers: ["garage"] },
+  "test/server/imap/uidStorm.test.ts": { peers: ["garage"] },
   "test/server/imap/onGarage.test.ts": { peers: ["garage"] },
   "test/storage/conformance.test.ts": { peers: ["garage"], fast: true },
   "test/cli/garage.test.ts": { peers: ["garage", "keychain"] },
   "test/storage/garageErrors.test.ts": { peers: ["garage"], fast: true },
   "test/clients/mbsync.test.ts": { peers: ["mbsync"] },
+  "test/clients/mbsyncClash.test.ts": { peers: ["mbsync"] },
   "test/cli/wizard.test.ts": { peers: ["tmux"] },
   "test/cli/keychain.test.ts": { peers: ["keychain"], fast: true },
   "test/server/imap/garageAtRest.test.ts": { peers: ["garage"] },

@@ -38,6 +38,7 @@ import {
 import { MailboxListStore } from "./mailboxListStore.ts";
 import { openMarkBook, type MarkBook } from "./localMarks.ts";
 import { Mailbox } from "./mailbox.ts";
+import { holdsMessage } from "./uidIndex.ts";
 import { MarkWitness } from "./markWitness.ts";
 import { indexSnapshots } from "./indexSnapshots.ts";
 import type { SnapshotKeeper } from "../sync/index.ts";
@@ -296,7 +297,7 @@ export class Account {
       if (info.id === except) continue;
       const mbx = await this.mailbox(info.name);
       await mbx.sync();
-      for (const id of mailIds) if (mbx.index.byId.has(id)) held.add(id);
+      for (const id of mailIds) if (holdsMessage(mbx.index, id)) held.add(id);
     }
     return held;
   }

@@ -9,7 +9,9 @@ import { Bayou, type SnapshotKeeper, type StateMachine, type SyncWitness } from 
 import type { SealKey } from "../crypto/aead.ts";
 import {
   applyUidOp,
+  changeFlags,
   decodeUidOp,
+  lateChanges,
   emptyUidIndex,
   encodeUidOp,
   type FlagMode,
@@ -27,13 +29,16 @@ import type { Store } from "../storage/types.ts";
 export function uidIndexMachine(uidvalidity: number): StateMachine<UidIndex, UidOp> {
   return {
     empty: () => emptyUidIndex(uidvalidity),
-    apply: (state, op) => applyUidOp(state, op),
+    apply: (state, op, at) => applyUidOp(state, op, at),
     encodeOp: encodeUidOp,
     decodeOp: decodeUidOp,
     encodeState: encodeUidIndex,
     decodeState: decodeUidIndex,
   };
 }
+
+/** Touch and renumber pushes in a row before waiting for the next sync (Mailbox.settle). */
+const SETTLE_ROUNDS = 3;
 
 export interface AppendResult {
   uid: number;
@@ -45,6 +50,8 @@ export class Mailbox {
   private readonly bayou: Bayou<UidIndex, UidOp>;
   private readonly writes = new Mutex();
   private readonly events = new EventEmitter();
+  /** The state at the end of the last sync: what sessions may have been shown (lateChanges). */
+  private seen: UidIndex;
 
   constructor(
     readonly id: string,
@@ -75,6 +82,7 @@ export class Mailbox {
       ...(witness ? { witness } : {}),
       ...(snapshots ? { snapshots } : {}),
     });
+    this.seen = this.bayou.state;
   }
 
   /** Re-seals the index's op rows and checkpoints not sealed under the current key epoch (Bayou.reseal). */
@@ -97,9 +105,51 @@ export class Mailbox {
   /** Pulls other computers' ops; tells local listeners when something changed. */
   async sync(): Promise<boolean> {
     // A client's SELECT, NOOP or IDLE: background work (the cache fill) waits for it too.
-    const changed = await this.messages.activity.track(this.bayou.sync());
+    let changed = await this.messages.activity.track(this.bayou.sync());
+    if (this.index !== this.seen || this.index.unplaced.size > 0) {
+      changed = (await this.writes.run(() => this.settle())) || changed;
+    }
     if (changed) this.events.emit("change");
     return changed;
+  }
+
+  /**
+   * After a sync or a push, before sessions look: if the state was rebuilt (a late op arrived, or a
+   * checkpoint moved one), gives what changed below a MODSEQ sessions were shown a new one (a touch
+   * op: uidIndex.ts lateChanges); then renumbers what clashed. Called with `writes` held. A failed
+   * push is left for the next settle: the ops it answers are durable already, so the write that
+   * called this must not fail for it. Whether it pushed.
+   */
+  private async settle(): Promise<boolean> {
+    let pushed = false;
+    // Each push may rebuild again (its checkpoint moves a late op): a few rounds, each against what
+    // sessions were shown last, which a rebuild leaves as it was.
+    for (let round = 0; round < SETTLE_ROUNDS; round++) {
+      const late = this.index === this.seen ? undefined : lateChanges(this.seen, this.index);
+      const touch = late && late.ids.length + late.uids.length > 0;
+      if (!touch && this.index.unplaced.size === 0) break;
+      try {
+        if (touch) await this.bayou.push([{ t: "touch", ...late }]);
+        if (this.index.unplaced.size > 0) await this.placeUnplaced();
+      } catch {
+        return pushed; // `seen` stays: the next settle compares with it again
+      }
+      pushed = true;
+    }
+    this.seen = this.index;
+    return pushed;
+  }
+
+  /**
+   * Gives messages whose UID clashed (uidIndex.ts: unplaced) fresh UIDs, by pushing renumber ops
+   * that claim this computer's UIDNEXT onwards. Every computer that sees them does so; should two
+   * do it at once, the replay keeps each message's highest claim. Called with `writes` held.
+   */
+  private async placeUnplaced(): Promise<void> {
+    const next = this.index.uidnext;
+    // Oldest claim first, so the messages keep their order; the same order on every computer.
+    const waiting = [...this.index.unplaced.values()].sort((a, b) => a.uid - b.uid || (a.id < b.id ? -1 : 1));
+    await this.bayou.push(waiting.map((e, i) => ({ t: "renumber", id: e.id, uid: next + i })));
   }
 
   onChange(listener: () => void): () => void {
@@ -113,10 +163,11 @@ export class Mailbox {
     return changed ? this.sync() : false;
   }
 
-  private push(ops: UidOp[]): Promise<void> {
-    return this.bayou.push(ops).then(() => {
-      this.events.emit("change");
-    });
+  /** Called with `writes` held. */
+  private async push(ops: UidOp[]): Promise<void> {
+    await this.bayou.push(ops);
+    await this.settle();
+    this.events.emit("change");
   }
 
   async append(raw: Uint8Array, flags: string[], internalDate: number): Promise<AppendResult> {
@@ -132,17 +183,30 @@ export class Mailbox {
       await this.push(
         items.map((it, i) => ({ t: "add", id: it.mailId, guessUid: next + i, flags: it.flags })),
       );
-      return items.map((it) => ({
+      // APPENDUID and COPYUID report the UID this computer claimed, even if a clash seen since
+      // (settle) already renumbered the message: the client learns that as an expunge (uidIndex.ts).
+      return items.map((it, i) => ({
         mailId: it.mailId,
-        uid: this.index.byId.get(it.mailId)?.uid ?? 0,
+        uid: next + i,
         uidvalidity: this.index.uidvalidity,
       }));
     });
   }
 
+  /**
+   * Changes flags; the op names only the messages whose flags this changes as this computer sees
+   * them, since the replay gives every message an op names a new MODSEQ (uidIndex.ts).
+   */
   setFlags(mailIds: string[], mode: FlagMode, flags: string[]): Promise<void> {
-    if (mailIds.length === 0) return Promise.resolve();
-    return this.writes.run(() => this.push([{ t: "flags", ids: mailIds, mode, flags }]));
+    return this.writes.run(async () => {
+      const changing = mailIds.filter((id) => {
+        const entry = this.index.byId.get(id) ?? this.index.unplaced.get(id);
+        if (!entry) return true; // not here as far as this computer knows: the replay decides
+        const next = changeFlags(entry.flags, mode, flags);
+        return next.length !== entry.flags.length || next.some((f, i) => f !== entry.flags[i]);
+      });
+      if (changing.length > 0) await this.push([{ t: "flags", ids: changing, mode, flags }]);
+    });
   }
 
   /** Removes messages from this mailbox; their content is deleted unless `keepContent` (MOVE). */
@@ -189,7 +253,7 @@ export class Mailbox {
   async destroy(): Promise<void> {
     await this.writes.run(async () => {
       await this.bayou.sync();
-      await this.deleteContent([...this.index.byId.keys()]);
+      await this.deleteContent([...this.index.byId.keys(), ...this.index.unplaced.keys()]);
       await this.bayou.destroy();
     });
   }

@@ -1,19 +1,39 @@
 /**
  * The UidIndex of one mailbox: which messages it holds, with their UID, MODSEQ and flags. A plain
  * state with a deterministic `applyUidOp`, replayed by sync/ (Bayou) in op-timestamp order on every
- * computer, so all of them assign the same UIDs and MODSEQs (DESIGN.md §6).
+ * computer (DESIGN.md §6).
  *
- * UIDs and MODSEQs are assigned when an op is applied, never stored in the op. An "add" op carries
- * the UID its writer expected (`guessUid`, the writer's UIDNEXT when it pushed, which it may already
- * have told its client in APPENDUID). If the replay gives the message another UID, two computers
- * really handed out the same UID, and only then does UIDVALIDITY move (RFC 3501 §2.3.1.1).
+ * UIDs are claims. An "add" op carries the UID its writer handed out (`guessUid`: the writer's
+ * UIDNEXT when it pushed, which it may already have told its client in APPENDUID); a "renumber" op
+ * claims a fresh UID for a message whose claim clashed. Which UID a message shows depends only on
+ * the set of claims, never on the order they are applied in, so late ops and checkpoints that fold
+ * ops in another order give every computer the same UIDs:
+ *
+ * - A UID claimed by two different messages is burned: it is never shown again, for either.
+ * - A message shows its highest claim, if that claim is not burned; its lower claims are dead.
+ * - A message whose highest claim is burned (or dead) is "unplaced": invisible until a later
+ *   renumber op gives it a fresh claim (mail/mailbox.ts pushes one as soon as it sees one).
+ * - UIDNEXT is above every UID ever claimed. Every claim that stops being shown goes to `vanished`
+ *   (RFC 7162 VANISHED), and no claim on a vanished UID is ever shown.
+ *
+ * Why renumbering is an op and not computed by the replay alone: a UID the replay made up is not in
+ * storage, so a writer that has not seen the clash can claim the same number, and a computer that
+ * showed the made-up UID for one message would then show it for another. A stored claim is a claim
+ * like any other: the clash rule burns it. UIDVALIDITY never changes here (RFC 3501 §2.3.1.1).
+ *
+ * MODSEQ: each op that changes something takes max(HIGHESTMODSEQ + 1, a floor from its row's
+ * timestamp). The floor makes an op's MODSEQ depend on its own time, not on how many ops happened to
+ * be applied before it, so a late op or a checkpoint that folded ops in another order does not move
+ * MODSEQs back.
  *
  * For speed on 100,000-message mailboxes `applyUidOp` updates the state in place and returns it;
  * nothing keeps an older state (sync/ decodes a fresh one from a checkpoint to rebuild).
  */
+import { timestampMs } from "../sync/index.ts";
 
 export interface MailEntry {
   id: string;
+  /** The message's highest claim: shown when the message is in `byUid`, burned when it is unplaced. */
   uid: number;
   modseq: number;
   flags: string[];
@@ -26,22 +46,31 @@ export interface Vanished {
 
 export interface UidIndex {
   uidvalidity: number;
+  /** Above every UID ever claimed. */
   uidnext: number;
   highestModseq: number;
+  /** The messages shown, by id. */
   byId: Map<string, MailEntry>;
-  /** UIDs present, ascending: sequence number n is uids[n - 1]. */
+  /** UIDs shown, ascending: sequence number n is uids[n - 1]. */
   uids: number[];
   byUid: Map<number, MailEntry>;
-  /** Expunged UIDs with the MODSEQ of their expunge, in MODSEQ order (RFC 7162 VANISHED). */
+  /** Messages whose highest claim clashed, waiting for a renumber op; never shown. */
+  unplaced: Map<string, MailEntry>;
+  /** Claimed UIDs no longer shown, with the MODSEQ of their going, in MODSEQ order (RFC 7162 VANISHED). */
   vanished: Vanished[];
+  /** The UIDs of `vanished`, for lookups: a claim on one of them is never shown. */
+  vanishedUids: Set<number>;
 }
 
 export type FlagMode = "add" | "remove" | "set";
 
 export type UidOp =
   | { t: "add"; id: string; guessUid: number; flags: string[] }
+  | { t: "renumber"; id: string; uid: number }
   | { t: "flags"; ids: string[]; mode: FlagMode; flags: string[] }
-  | { t: "expunge"; ids: string[] };
+  | { t: "expunge"; ids: string[] }
+  /** New MODSEQs for what a late op changed below a HIGHESTMODSEQ already shown (lateChanges). */
+  | { t: "touch"; ids: string[]; uids: number[] };
 
 export function emptyUidIndex(uidvalidity: number): UidIndex {
   return {
@@ -51,35 +80,166 @@ export function emptyUidIndex(uidvalidity: number): UidIndex {
     byId: new Map(),
     uids: [],
     byUid: new Map(),
+    unplaced: new Map(),
     vanished: [],
+    vanishedUids: new Set(),
   };
 }
 
-export function applyUidOp(state: UidIndex, op: UidOp): UidIndex {
+/** MODSEQ floors count from here, 2,048 a millisecond: 139 years stay below 2^53. */
+const MODSEQ_EPOCH_MS = Date.UTC(2024, 0, 1);
+const MODSEQ_PER_MS = 2048;
+
+/**
+ * The lowest MODSEQ an op takes, from its row's timestamp: the time, and 11 of its random bits, so
+ * that ops of one millisecond rarely share a floor (a shared floor makes MODSEQs follow apply order).
+ */
+export function modseqFloor(ts: string): number {
+  const slot = parseInt(ts.slice(12, 15), 16) >> 1;
+  return Math.max(0, timestampMs(ts) - MODSEQ_EPOCH_MS) * MODSEQ_PER_MS + (Number.isNaN(slot) ? 0 : slot);
+}
+
+/**
+ * Applies one op. `at` is the timestamp of the op's row: the ops of one row share one MODSEQ, at
+ * least the row's floor. Without it every op takes a MODSEQ of its own, one above the last.
+ */
+export function applyUidOp(state: UidIndex, op: UidOp, at?: string): UidIndex {
+  const next = new ModseqOnce(state, at);
   switch (op.t) {
     case "add":
-      return applyAdd(state, op);
+      claim(state, op.id, op.guessUid, op.flags, next);
+      return state;
+    case "renumber":
+      claim(state, op.id, op.uid, undefined, next);
+      return state;
     case "flags":
-      return applyFlags(state, op.ids, op.mode, op.flags);
+      return applyFlags(state, op.ids, op.mode, op.flags, next);
     case "expunge":
-      return applyExpunge(state, op.ids);
+      return applyExpunge(state, op.ids, next);
+    case "touch":
+      return applyTouch(state, op.ids, op.uids, next);
   }
 }
 
-function applyAdd(state: UidIndex, op: { id: string; guessUid: number; flags: string[] }): UidIndex {
-  if (state.byId.has(op.id)) return state; // the same message added twice (a retried push): keep the first
-  const uid = state.uidnext;
-  if (op.guessUid !== uid) state.uidvalidity += 1;
-  state.uidnext = uid + 1;
-  state.highestModseq += 1;
-  const entry: MailEntry = {
-    id: op.id,
-    uid,
-    modseq: state.highestModseq,
-    flags: internFlags(normalizeFlags(op.flags)),
-  };
-  appendEntry(state, entry);
-  return state;
+/** The MODSEQ the row last applied to a state took: the next op of that row shares it. */
+const rowModseq = new WeakMap<UidIndex, { at: string; modseq: number }>();
+
+/**
+ * One MODSEQ per row, taken only if the row changes something (RFC 7162 §3.1 lets messages changed
+ * together share it). Not one per op: a row of 3 adds would count up from its floor and could reach
+ * the floor of the next row, and then MODSEQs would follow the apply order again.
+ */
+class ModseqOnce {
+  private value: number | undefined;
+  constructor(
+    private readonly state: UidIndex,
+    private readonly at: string | undefined,
+  ) {}
+
+  get(): number {
+    if (this.value !== undefined) return this.value;
+    const row = this.at === undefined ? undefined : rowModseq.get(this.state);
+    if (row !== undefined && row.at === this.at && row.modseq === this.state.highestModseq) {
+      this.value = row.modseq;
+      return this.value;
+    }
+    const floor = this.at === undefined ? 0 : modseqFloor(this.at);
+    this.value = Math.max(this.state.highestModseq + 1, floor);
+    this.state.highestModseq = this.value;
+    if (this.at !== undefined) rowModseq.set(this.state, { at: this.at, modseq: this.value });
+    return this.value;
+  }
+}
+
+/** Whether `id` is in this mailbox, shown or unplaced. */
+export function holdsMessage(state: UidIndex, id: string): boolean {
+  return state.byId.has(id) || state.unplaced.has(id);
+}
+
+/**
+ * `id` claims `uid`. `flags` is given for an add: a claim from an add of an unknown id brings the
+ * message in; a renumber of an unknown id (expunged meanwhile) only uses the number up.
+ */
+function claim(
+  state: UidIndex,
+  id: string,
+  uid: number,
+  flags: string[] | undefined,
+  modseq: ModseqOnce,
+): void {
+  if (uid > state.uidnext - 1) state.uidnext = uid + 1;
+  const holder = state.byUid.get(uid);
+  if (holder?.id === id) {
+    // The same claim again (two computers renumbered alike, or a retried push). It still names
+    // the message: MODSEQ comes from the last op that does, whatever order they arrive in.
+    holder.modseq = modseq.get();
+    return;
+  }
+  if (holder) {
+    // Two messages claimed one UID: it is burned, and the holder waits for a fresh one.
+    hide(state, holder, modseq);
+    state.unplaced.set(holder.id, holder);
+  }
+  // Whether this claim may be shown, unless the claimant has a higher one.
+  const free = !holder && !state.vanishedUids.has(uid);
+  let entry = state.byId.get(id) ?? state.unplaced.get(id);
+  if (!entry) {
+    if (flags === undefined) {
+      if (free) addVanished(state, uid, modseq.get());
+      return;
+    }
+    entry = { id, uid, modseq: modseq.get(), flags: internFlags(normalizeFlags(flags)) };
+    if (free) show(state, entry);
+    else state.unplaced.set(id, entry);
+    return;
+  }
+  if (uid <= entry.uid) {
+    // Below the message's highest claim: dead, but nobody else may have it either.
+    if (free && uid !== entry.uid) addVanished(state, uid, modseq.get());
+    entry.modseq = modseq.get();
+    return;
+  }
+  if (state.byUid.get(entry.uid) === entry) hide(state, entry, modseq);
+  else state.unplaced.delete(id);
+  entry.uid = uid;
+  entry.modseq = modseq.get();
+  if (free) show(state, entry);
+  else state.unplaced.set(id, entry);
+}
+
+/** Takes a shown entry out of sight; its UID vanishes. */
+function hide(state: UidIndex, entry: MailEntry, modseq: ModseqOnce): void {
+  state.byId.delete(entry.id);
+  state.byUid.delete(entry.uid);
+  const at = seqOfUid(state, entry.uid);
+  if (at > 0) state.uids.splice(at - 1, 1);
+  entry.modseq = modseq.get();
+  addVanished(state, entry.uid, entry.modseq);
+}
+
+function addVanished(state: UidIndex, uid: number, modseq: number): void {
+  state.vanished.push({ uid, modseq });
+  state.vanishedUids.add(uid);
+}
+
+/** Shows an entry at its UID, which no shown entry holds. */
+function show(state: UidIndex, entry: MailEntry): void {
+  const last = state.uids[state.uids.length - 1];
+  if (last === undefined || entry.uid > last) {
+    appendEntry(state, entry);
+    return;
+  }
+  // A claim below a shown UID (claims can reach the replay out of UID order): keep `uids` sorted.
+  let lo = 0;
+  let hi = state.uids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (state.uids[mid]! < entry.uid) lo = mid + 1;
+    else hi = mid;
+  }
+  state.uids.splice(lo, 0, entry.uid);
+  state.byId.set(entry.id, entry);
+  state.byUid.set(entry.uid, entry);
 }
 
 /** Adds an entry whose UID is above every UID in `state` (so `uids` stays sorted). */
@@ -89,26 +249,35 @@ export function appendEntry(state: UidIndex, entry: MailEntry): void {
   state.uids.push(entry.uid);
 }
 
-function applyFlags(state: UidIndex, ids: string[], mode: FlagMode, flags: string[]): UidIndex {
-  const changed: MailEntry[] = [];
+/**
+ * Every message the op names gets its MODSEQ, even one whose flags it leaves as they are: in another
+ * order (a late op) the same op may be the one that changes them, and a message's MODSEQ must come
+ * from the last op that names it, or it could go back. Writers name only the messages their change
+ * changes (Mailbox.setFlags), so this costs nothing in the usual case.
+ */
+function applyFlags(
+  state: UidIndex,
+  ids: string[],
+  mode: FlagMode,
+  flags: string[],
+  modseq: ModseqOnce,
+): UidIndex {
   for (const id of ids) {
-    const entry = state.byId.get(id);
+    const entry = state.byId.get(id) ?? state.unplaced.get(id);
     if (!entry) continue; // expunged meanwhile
     const next = changeFlags(entry.flags, mode, flags);
-    if (next.length === entry.flags.length && next.every((f, i) => f === entry.flags[i])) continue;
-    entry.flags = internFlags(next);
-    changed.push(entry);
+    if (next.length !== entry.flags.length || next.some((f, i) => f !== entry.flags[i])) {
+      entry.flags = internFlags(next);
+    }
+    entry.modseq = modseq.get();
   }
-  if (changed.length === 0) return state;
-  // One MODSEQ for the whole op: RFC 7162 §3.1 lets messages changed together share it.
-  state.highestModseq += 1;
-  for (const entry of changed) entry.modseq = state.highestModseq;
   return state;
 }
 
-function applyExpunge(state: UidIndex, ids: string[]): UidIndex {
+function applyExpunge(state: UidIndex, ids: string[], modseq: ModseqOnce): UidIndex {
   const gone = new Set<number>();
   for (const id of ids) {
+    if (state.unplaced.delete(id)) continue; // its UID has vanished already
     const entry = state.byId.get(id);
     if (!entry) continue;
     gone.add(entry.uid);
@@ -116,12 +285,58 @@ function applyExpunge(state: UidIndex, ids: string[]): UidIndex {
     state.byUid.delete(entry.uid);
   }
   if (gone.size === 0) return state;
-  state.highestModseq += 1;
+  const value = modseq.get();
   state.uids = state.uids.filter((uid) => !gone.has(uid));
-  for (const uid of [...gone].sort((a, b) => a - b)) {
-    state.vanished.push({ uid, modseq: state.highestModseq });
-  }
+  for (const uid of [...gone].sort((a, b) => a - b)) addVanished(state, uid, value);
   return state;
+}
+
+function applyTouch(state: UidIndex, ids: string[], uids: number[], modseq: ModseqOnce): UidIndex {
+  for (const id of ids) {
+    const entry = state.byId.get(id) ?? state.unplaced.get(id);
+    if (entry) entry.modseq = modseq.get();
+  }
+  const again = new Set(uids.filter((uid) => state.vanishedUids.has(uid)));
+  if (again.size === 0) return state;
+  // One record per UID: the older one goes (the list stays in MODSEQ order).
+  const value = modseq.get();
+  state.vanished = state.vanished.filter((v) => !again.has(v.uid));
+  for (const uid of [...again].sort((a, b) => a - b)) state.vanished.push({ uid, modseq: value });
+  return state;
+}
+
+/**
+ * What `after` (a replay rebuilt because a late op arrived, or a checkpoint moved one) holds
+ * differently from `before` at a MODSEQ at or below `before`'s HIGHESTMODSEQ: a CONDSTORE or QRESYNC
+ * client that synced at that HIGHESTMODSEQ would never ask for it. The ids of messages new, changed
+ * or with another MODSEQ, and the UIDs whose VANISHED record moved; a "touch" op naming them gives
+ * them MODSEQs above it. Op MODSEQs come from op times (their floor), so a late op's land below what
+ * was shown; only this computer knows what it showed, so it writes the op, and every computer
+ * replays it alike.
+ */
+export function lateChanges(before: UidIndex, after: UidIndex): { ids: string[]; uids: number[] } {
+  const highest = before.highestModseq;
+  const ids: string[] = [];
+  for (const [uid, e] of after.byUid) {
+    if (e.modseq > highest) continue;
+    const was = before.byUid.get(uid);
+    if (!was || was.id !== e.id || was.modseq !== e.modseq || was.flags.join(" ") !== e.flags.join(" ")) {
+      ids.push(e.id);
+    }
+  }
+  const vanishedBefore = lastVanished(before);
+  const uids: number[] = [];
+  for (const [uid, modseq] of lastVanished(after)) {
+    if (modseq <= highest && vanishedBefore.get(uid) !== modseq) uids.push(uid);
+  }
+  return { ids, uids };
+}
+
+/** Each vanished UID's last record's MODSEQ. */
+function lastVanished(state: UidIndex): Map<number, number> {
+  const last = new Map<number, number>();
+  for (const v of state.vanished) last.set(v.uid, v.modseq);
+  return last;
 }
 
 const shared = new Map<string, readonly string[]>();
@@ -184,7 +399,7 @@ export function encodeUidOp(op: UidOp): Uint8Array {
 
 export function decodeUidOp(bytes: Uint8Array): UidOp {
   const op = JSON.parse(new TextDecoder().decode(bytes)) as UidOp;
-  if (op.t !== "add" && op.t !== "flags" && op.t !== "expunge") {
+  if (!["add", "renumber", "flags", "expunge", "touch"].includes(op.t)) {
     throw new Error(`unknown UidIndex op "${String((op as { t: unknown }).t)}"`);
   }
   return op;

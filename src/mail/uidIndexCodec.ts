@@ -1,26 +1,32 @@
 /**
- * A UidIndex at rest (the state in a Bayou checkpoint). Encoding 2, written now, is binary and
+ * A UidIndex at rest (the state in a Bayou checkpoint). Encoding 3, written now, is binary and
  * read in one pass without intermediate objects: a 100,000-message mailbox is ~4 MB and decodes in a
- * few tens of ms with little garbage. Encoding 1 (JSON, earlier builds) is still read.
+ * few tens of ms with little garbage. Encodings 2 (no unplaced messages) and 1 (JSON) of earlier
+ * builds are still read.
  *
- * Encoding 2, big-endian; "u48" is a 6-byte unsigned integer:
- *   u8 2 | u48 uidvalidity | u48 uidnext | u48 highestModseq
+ * Encoding 3, big-endian; "u48" and "u56" are 6- and 7-byte unsigned integers (MODSEQs take time
+ * floors past 2^48, uidIndex.ts):
+ *   u8 3 | u48 uidvalidity | u48 uidnext | u56 highestModseq
  *   u16 F, then F flag lists: u16 count, then count times (u16 length, UTF-8 flag)
- *   u32 N, then N messages in UID order: u16 length, UTF-8 id, u32 uid, u48 modseq, u16 flag list
- *   u32 V, then V expunges in MODSEQ order: u32 uid, u48 modseq
+ *   u32 N, then N messages in UID order: u16 length, UTF-8 id, u32 uid, u56 modseq, u16 flag list
+ *   u32 U, then U unplaced messages (uidIndex.ts), each as a message above
+ *   u32 V, then V vanished UIDs in MODSEQ order: u32 uid, u56 modseq
+ * Encoding 2 is encoding 3 without U and its messages, with u48 MODSEQs.
  */
-import { appendEntry, emptyUidIndex, internFlags, type UidIndex } from "./uidIndex.ts";
+import { appendEntry, emptyUidIndex, internFlags, type MailEntry, type UidIndex } from "./uidIndex.ts";
 
 const ENCODING_2 = 2;
+const ENCODING_3 = 3;
 const JSON_OPEN_BRACE = 0x7b;
 
 export function encodeUidIndex(state: UidIndex): Uint8Array {
   const lists: (readonly string[])[] = [];
   const listIndex = new Map<readonly string[], number>();
   const byKey = new Map<string, number>();
-  let size = 1 + 18 + 2 + 4 + 4 + state.vanished.length * 10;
-  for (const uid of state.uids) {
-    const entry = state.byUid.get(uid)!;
+  let size = 1 + 19 + 2 + 4 + 4 + 4 + state.vanished.length * 11;
+  const shown = state.uids.map((uid) => state.byUid.get(uid)!);
+  const unplaced = [...state.unplaced.values()];
+  for (const entry of [...shown, ...unplaced]) {
     let list = listIndex.get(entry.flags);
     if (list === undefined) {
       const key = entry.flags.join(" ");
@@ -33,14 +39,14 @@ export function encodeUidIndex(state: UidIndex): Uint8Array {
       }
       listIndex.set(entry.flags, list);
     }
-    size += 2 + Buffer.byteLength(entry.id, "utf8") + 4 + 6 + 2;
+    size += 2 + Buffer.byteLength(entry.id, "utf8") + 4 + 7 + 2;
   }
   if (lists.length > 0xffff) throw new Error("a mailbox has more than 65535 distinct flag lists");
   const out = Buffer.allocUnsafe(size);
-  let at = out.writeUInt8(ENCODING_2, 0);
+  let at = out.writeUInt8(ENCODING_3, 0);
   at = out.writeUIntBE(state.uidvalidity, at, 6);
   at = out.writeUIntBE(state.uidnext, at, 6);
-  at = out.writeUIntBE(state.highestModseq, at, 6);
+  at = writeU56(out, state.highestModseq, at);
   at = out.writeUInt16BE(lists.length, at);
   for (const list of lists) {
     at = out.writeUInt16BE(list.length, at);
@@ -49,19 +55,20 @@ export function encodeUidIndex(state: UidIndex): Uint8Array {
       at = out.writeUInt16BE(n, at) + n;
     }
   }
-  at = out.writeUInt32BE(state.uids.length, at);
-  for (const uid of state.uids) {
-    const entry = state.byUid.get(uid)!;
-    const n = out.write(entry.id, at + 2, "utf8");
-    at = out.writeUInt16BE(n, at) + n;
-    at = out.writeUInt32BE(entry.uid, at);
-    at = out.writeUIntBE(entry.modseq, at, 6);
-    at = out.writeUInt16BE(listIndex.get(entry.flags)!, at);
+  for (const entries of [shown, unplaced]) {
+    at = out.writeUInt32BE(entries.length, at);
+    for (const entry of entries) {
+      const n = out.write(entry.id, at + 2, "utf8");
+      at = out.writeUInt16BE(n, at) + n;
+      at = out.writeUInt32BE(entry.uid, at);
+      at = writeU56(out, entry.modseq, at);
+      at = out.writeUInt16BE(listIndex.get(entry.flags)!, at);
+    }
   }
   at = out.writeUInt32BE(state.vanished.length, at);
   for (const v of state.vanished) {
     at = out.writeUInt32BE(v.uid, at);
-    at = out.writeUIntBE(v.modseq, at, 6);
+    at = writeU56(out, v.modseq, at);
   }
   if (at !== size) throw new Error(`UidIndex encoding wrote ${at} bytes, expected ${size}`);
   return out;
@@ -70,42 +77,54 @@ export function encodeUidIndex(state: UidIndex): Uint8Array {
 export function decodeUidIndex(bytes: Uint8Array): UidIndex {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf[0] === JSON_OPEN_BRACE) return decodeEncoding1(buf);
-  if (buf[0] !== ENCODING_2) throw new Error(`unknown UidIndex encoding ${String(buf[0])}`);
+  if (buf[0] !== ENCODING_2 && buf[0] !== ENCODING_3) {
+    throw new Error(`unknown UidIndex encoding ${String(buf[0])}`);
+  }
   try {
-    return decodeEncoding2(buf);
+    return decodeBinary(buf, buf[0] === ENCODING_3);
   } catch (err) {
     if (err instanceof RangeError) throw new Error("a UidIndex encoding is cut short");
     throw err;
   }
 }
 
-function decodeEncoding2(buf: Buffer): UidIndex {
+function decodeBinary(buf: Buffer, withUnplaced: boolean): UidIndex {
   let at = 1;
   const u16 = () => ((at += 2), buf.readUInt16BE(at - 2));
   const u32 = () => ((at += 4), buf.readUInt32BE(at - 4));
   const u48 = () => ((at += 6), buf.readUIntBE(at - 6, 6));
+  const modseqOf = withUnplaced
+    ? () => ((at += 7), buf.readUInt8(at - 7) * 2 ** 48 + buf.readUIntBE(at - 6, 6))
+    : u48;
   const text = (n: number) => {
     if (at + n > buf.length) throw new RangeError("past the end");
     return buf.toString("utf8", at, (at += n));
   };
   const state = emptyUidIndex(u48());
   state.uidnext = u48();
-  state.highestModseq = u48();
+  state.highestModseq = modseqOf();
   const lists: string[][] = [];
   for (let f = u16(); f > 0; f--) {
     const list: string[] = [];
     for (let n = u16(); n > 0; n--) list.push(text(u16()));
     lists.push(internFlags(list));
   }
-  for (let n = u32(); n > 0; n--) {
+  const entry = (): MailEntry => {
     const id = text(u16());
     const uid = u32();
-    const modseq = u48();
+    const modseq = modseqOf();
     const flags = lists[u16()];
     if (!flags) throw new Error("a UidIndex entry names a flag list that is not there");
-    appendEntry(state, { id, uid, modseq, flags });
+    return { id, uid, modseq, flags };
+  };
+  for (let n = u32(); n > 0; n--) appendEntry(state, entry());
+  if (withUnplaced) {
+    for (let n = u32(); n > 0; n--) {
+      const e = entry();
+      state.unplaced.set(e.id, e);
+    }
   }
-  for (let n = u32(); n > 0; n--) state.vanished.push({ uid: u32(), modseq: u48() });
+  for (let n = u32(); n > 0; n--) addVanished(state, u32(), modseqOf());
   if (at !== buf.length) throw new Error("a UidIndex encoding has bytes past its end");
   return state;
 }
@@ -131,7 +150,17 @@ function decodeEncoding1(buf: Buffer): UidIndex {
     appendEntry(state, { id, uid, modseq, flags: internFlags(flags) });
   }
   for (let i = 0; i + 1 < encoded.vanished.length; i += 2) {
-    state.vanished.push({ uid: encoded.vanished[i]!, modseq: encoded.vanished[i + 1]! });
+    addVanished(state, encoded.vanished[i]!, encoded.vanished[i + 1]!);
   }
   return state;
+}
+
+function addVanished(state: UidIndex, uid: number, modseq: number): void {
+  state.vanished.push({ uid, modseq });
+  state.vanishedUids.add(uid);
+}
+
+function writeU56(out: Buffer, value: number, at: number): number {
+  const high = Math.floor(value / 2 ** 48);
+  return out.writeUIntBE(value - high * 2 ** 48, out.writeUInt8(high, at), 6);
 }

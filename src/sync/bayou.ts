@@ -490,7 +490,7 @@ export class Bayou<S, Op> {
   private applyRow(ts: string): void {
     const ops = this.opsOf(ts);
     if (ops === null) throw new Error(`bayou: row ${ts} is folded by the base, its ops are not kept`);
-    for (const op of ops ?? []) this.state = this.machine.apply(this.state, op);
+    for (const op of ops ?? []) this.state = this.machine.apply(this.state, op, ts);
     this.lastApplied = ts;
     this.rowsSinceSnapshot += 1;
     this.version += 1;
@@ -624,7 +624,7 @@ export class Bayou<S, Op> {
     const foldsAll = fold.length === unfolded.length;
     let state = foldsAll ? this.state : base ? this.machine.decodeState(base.encoded) : this.machine.empty();
     if (!foldsAll) {
-      for (const ts of fold) for (const op of this.opsOf(ts) ?? []) state = this.machine.apply(state, op);
+      for (const ts of fold) for (const op of this.opsOf(ts) ?? []) state = this.machine.apply(state, op, ts);
     }
     const last = fold[fold.length - 1]!;
     const upTo = base && base.upTo > last ? base.upTo : last;

@@ -13,7 +13,8 @@ const sample = () =>
       { t: "add", id: "a", guessUid: 1, flags: ["\\Seen"] },
       { t: "add", id: "b", guessUid: 2, flags: [] },
       { t: "add", id: "c", guessUid: 3, flags: ["\\Seen", "$Label1", "Ünïcode"] },
-      { t: "add", id: "d", guessUid: 7, flags: ["\\Seen"] }, // a clash: UIDVALIDITY moves
+      { t: "add", id: "d", guessUid: 7, flags: ["\\Seen"] },
+      { t: "add", id: "e", guessUid: 3, flags: ["\\Seen"] }, // a clash with "c": both unplaced
       { t: "expunge", ids: ["a"] },
       { t: "flags", ids: ["b"], mode: "add", flags: ["\\Flagged"] },
       { t: "expunge", ids: ["b"] },
@@ -21,11 +22,51 @@ const sample = () =>
     4_000_000_000,
   );
 
-test("encoding 2 keeps the whole state", () => {
+test("encoding 3 keeps the whole state, unplaced messages included", () => {
   const s = sample();
+  assert.equal(s.unplaced.size, 2);
   const bytes = encodeUidIndex(s);
-  assert.equal(bytes[0], 2);
+  assert.equal(bytes[0], 3);
   assert.deepEqual(decodeUidIndex(bytes), s);
+});
+
+test("encoding 2 (no unplaced messages, 6-byte MODSEQs: earlier builds) still reads", () => {
+  const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
+  const u32 = (n: number) => Buffer.from([n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
+  const u48 = (n: number) => Buffer.concat([u16(0), u32(n)]);
+  const text = (t: string) => Buffer.concat([u16(Buffer.byteLength(t)), Buffer.from(t)]);
+  const v2 = Buffer.concat([
+    Buffer.from([2]),
+    u48(77), // uidvalidity
+    u48(6), // uidnext
+    u48(9), // highestModseq
+    u16(2), // flag lists
+    u16(1),
+    text("\\Seen"),
+    u16(0),
+    u32(2), // messages
+    text("a"),
+    u32(1),
+    u48(2),
+    u16(0),
+    text("b"),
+    u32(3),
+    u48(8),
+    u16(1),
+    u32(1), // vanished
+    u32(2),
+    u48(9),
+  ]);
+  const s = decodeUidIndex(v2);
+  assert.equal(s.uidvalidity, 77);
+  assert.equal(s.uidnext, 6);
+  assert.equal(s.highestModseq, 9);
+  assert.deepEqual(s.uids, [1, 3]);
+  assert.deepEqual(s.byId.get("a"), { id: "a", uid: 1, modseq: 2, flags: ["\\Seen"] });
+  assert.deepEqual(s.byId.get("b"), { id: "b", uid: 3, modseq: 8, flags: [] });
+  assert.deepEqual(s.vanished, [{ uid: 2, modseq: 9 }]);
+  assert.deepEqual([...s.vanishedUids], [2]);
+  assert.equal(s.unplaced.size, 0);
 });
 
 test("an empty mailbox and one with 10,000 messages round-trip", () => {

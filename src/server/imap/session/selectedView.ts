@@ -10,9 +10,7 @@ export type ViewUpdate =
   | { kind: "expunge"; seq: number }
   | { kind: "vanished"; uids: number[] }
   | { kind: "exists"; count: number }
-  | { kind: "flags"; seq: number; uid: number; flags: string[]; modseq: number }
-  /** UIDVALIDITY moved under the session (a real UID clash between computers): it must end. */
-  | { kind: "uidvalidity"; uidvalidity: number };
+  | { kind: "flags"; seq: number; uid: number; flags: string[]; modseq: number };
 
 export interface CatchUpOptions {
   /** False during FETCH, STORE and SEARCH (by sequence number): RFC 3501 §7.4.1 forbids EXPUNGE then. */
@@ -82,9 +80,6 @@ export class SelectedView {
    * right when the client applies it), then EXISTS, then flag changes.
    */
   catchUp(index: UidIndex, opts: CatchUpOptions): ViewUpdate[] {
-    if (index.uidvalidity !== this.uidvalidity) {
-      return [{ kind: "uidvalidity", uidvalidity: index.uidvalidity }];
-    }
     const updates: ViewUpdate[] = [];
     if (opts.allowExpunge && this.someExpunged(index)) {
       const gone: number[] = [];

@@ -142,8 +142,6 @@ export class Session {
         const modseq = this.condstore ? ` MODSEQ (${u.modseq})` : "";
         return `${u.seq} FETCH (UID ${u.uid} FLAGS (${u.flags.join(" ")})${modseq})`;
       }
-      case "uidvalidity":
-        return null;
     }
   }
 
