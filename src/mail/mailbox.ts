@@ -44,6 +44,12 @@ export class Mailbox {
   private readonly bayou: Bayou<UidIndex, UidOp>;
   private readonly writes = new Mutex();
   private readonly events = new EventEmitter();
+  /**
+   * RFC 3501 §2.3.2 \Recent, for this process: no session of this server was told of a UID above
+   * this one. Set at the first sync (messages already there when the server opens the mailbox are
+   * not recent: after a restart a whole mailbox would otherwise turn recent at once).
+   */
+  private recentFloor: number | undefined;
 
   constructor(
     readonly id: string,
@@ -86,8 +92,23 @@ export class Mailbox {
   /** Pulls other computers' ops; tells local listeners when something changed. */
   async sync(): Promise<boolean> {
     const changed = await this.bayou.sync();
+    this.recentFloor ??= this.index.uidnext - 1;
     if (changed) this.events.emit("change");
     return changed;
+  }
+
+  /**
+   * The UIDs present that no session of this process has been told of as \Recent. With `claim`
+   * they become the caller's: the next caller does not get them (RFC 3501 §2.3.2, one session).
+   */
+  unclaimedRecent(claim: boolean): number[] {
+    const floor = this.recentFloor ?? this.index.uidnext - 1;
+    const uids = this.index.uids;
+    let i = uids.length;
+    while (i > 0 && uids[i - 1]! > floor) i--;
+    const found = uids.slice(i);
+    if (claim) this.recentFloor = Math.max(floor, this.index.uidnext - 1);
+    return found;
   }
 
   onChange(listener: () => void): () => void {

@@ -53,9 +53,11 @@ test("IDLE hears another session's APPEND, flag change and expunge; DONE ends it
   assert.equal(await watcher.readLine(), "+ idling");
   await appendRaw(writer, "Watched", message("ping", "pong"));
   assert.equal(await watcher.readLine(), "* 1 EXISTS");
+  // RFC 3501 §7.3.2: the watcher is the first session told of it, so it is \Recent to it.
+  assert.equal(await watcher.readLine(), "* 1 RECENT");
   await writer.command("SELECT Watched");
   await writer.command("STORE 1 +FLAGS.SILENT (\\Seen)");
-  assert.equal(await watcher.readLine(), "* 1 FETCH (UID 1 FLAGS (\\Seen))");
+  assert.equal(await watcher.readLine(), "* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent))");
   await writer.command("STORE 1 +FLAGS.SILENT (\\Deleted)");
   await watcher.readLine();
   await writer.command("EXPUNGE");
@@ -76,7 +78,8 @@ test("CONDSTORE: FETCH CHANGEDSINCE gives only changes; QRESYNC SELECT replays V
   await c.command("STORE 2 +FLAGS.SILENT (\\Flagged)");
   const changed = await c.command(`UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${hms})`);
   assert.equal(changed.length, 2, changed.join("\n"));
-  assert.match(changed[0]!, /^\* 2 FETCH \(UID 2 FLAGS \(\\Flagged\) MODSEQ \(\d+\)\)$/);
+  // \Recent: this session was the first to select Sync after the appends.
+  assert.match(changed[0]!, /^\* 2 FETCH \(UID 2 FLAGS \(\\Flagged \\Recent\) MODSEQ \(\d+\)\)$/);
   await c.command("STORE 3 +FLAGS.SILENT (\\Deleted)");
   await c.command("EXPUNGE");
   await c.command("LOGOUT");

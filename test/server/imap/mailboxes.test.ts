@@ -65,7 +65,7 @@ test("SUBSCRIBE shows in LSUB and LIST (SUBSCRIBED); STATUS counts; LIST-STATUS 
   const st = await c.command("STATUS Lists (MESSAGES UNSEEN UIDNEXT RECENT HIGHESTMODSEQ SIZE)");
   assert.match(
     st[0]!,
-    /^\* STATUS "Lists" \(MESSAGES 2 UNSEEN 1 UIDNEXT 3 RECENT 0 HIGHESTMODSEQ \d+ SIZE \d+\)$/,
+    /^\* STATUS "Lists" \(MESSAGES 2 UNSEEN 1 UIDNEXT 3 RECENT 2 HIGHESTMODSEQ \d+ SIZE \d+\)$/,
   );
   const ls = await c.command('LIST "" "Lists" RETURN (STATUS (MESSAGES UIDVALIDITY))');
   assert.equal(ls[0], '* LIST (\\HasNoChildren) "/" "Lists"');

@@ -97,8 +97,11 @@ export const fetch: CommandHandler<"FETCH"> = {
           batch = batch.map((e) => index.byId.get(e.id) ?? e);
         }
       }
+      // RFC 3501 §7.2.6: a keyword is announced in FLAGS before a FETCH shows it.
+      if (markSeen || attrs.some((a) => a.kind === "FLAGS"))
+        await session.announceFlags(batch.map((e) => e.flags));
       if (indexOnly) {
-        const lines = indexOnlyLines(sel, batch, attrs);
+        const lines = indexOnlyLines(session, sel, batch, attrs);
         if (lines) await session.out.line(lines);
         continue;
       }
@@ -113,7 +116,8 @@ export const fetch: CommandHandler<"FETCH"> = {
           continue;
         }
         const withFlags = seenNow.has(entry.uid) && !attrs.some((a) => a.kind === "FLAGS");
-        await session.out.line(await fetchLine(bodies, seq, entry, meta, attrs, withFlags));
+        const flags = session.flagsOf(entry.uid, entry.flags);
+        await session.out.line(await fetchLine(bodies, seq, { ...entry, flags }, meta, attrs, withFlags));
       }
     }
     // A message list is read in chunks: the next chunk's meta is on its way before it is asked for.
@@ -143,7 +147,12 @@ async function sendVanished(
  * A batch's replies when only UID, FLAGS and MODSEQ are asked (a client's flag resync of a whole
  * mailbox): built as one string, sent as one write.
  */
-function indexOnlyLines(sel: Selected, batch: MailEntry[], attrs: FetchAttribute[]): string {
+function indexOnlyLines(
+  session: Session,
+  sel: Selected,
+  batch: MailEntry[],
+  attrs: FetchAttribute[],
+): string {
   const lines: string[] = [];
   for (const entry of batch) {
     const seq = sel.view.seqOf(entry.uid);
@@ -152,7 +161,7 @@ function indexOnlyLines(sel: Selected, batch: MailEntry[], attrs: FetchAttribute
       a.kind === "UID"
         ? `UID ${entry.uid}`
         : a.kind === "FLAGS"
-          ? `FLAGS ${flagList(entry.flags)}`
+          ? `FLAGS ${flagList(session.flagsOf(entry.uid, entry.flags))}`
           : `MODSEQ (${entry.modseq})`,
     );
     lines.push(`* ${seq} FETCH (${items.join(" ")})`);
@@ -163,7 +172,7 @@ function indexOnlyLines(sel: Selected, batch: MailEntry[], attrs: FetchAttribute
 async function fetchLine(
   read: BodyReader,
   seq: number,
-  entry: MailEntry,
+  entry: { uid: number; modseq: number; flags: readonly string[] },
   meta: MessageMeta | undefined,
   attrs: FetchAttribute[],
   addFlags: boolean,

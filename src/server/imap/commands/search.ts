@@ -5,6 +5,7 @@
  */
 import { ok } from "../protocol/errorResponse.ts";
 import { keyNeedsMeta, keyUsesModseq, matches } from "./searchMatch.ts";
+import { bindRecent } from "./searchRecent.ts";
 import { compactSet, quotedOrLiteral } from "../protocol/wire.ts";
 import { SELECTED, type CommandHandler } from "./context.ts";
 
@@ -21,12 +22,13 @@ export const search: CommandHandler<"SEARCH"> = {
   states: SELECTED,
   async run({ session, out, tag }, cmd) {
     const sel = session.requireSelected;
-    const useModseq = keyUsesModseq(cmd.key);
+    const key = bindRecent(cmd.key, sel.recent);
+    const useModseq = keyUsesModseq(key);
     if (useModseq) session.enabled.add("CONDSTORE");
     const index = sel.mailbox.index;
     const view = sel.view;
     const maxUid = view.uids.length ? view.uids[view.uids.length - 1]! : 0;
-    const needsMeta = keyNeedsMeta(cmd.key);
+    const needsMeta = keyNeedsMeta(key);
     const found: { uid: number; seq: number; modseq: number }[] = [];
     // The view's messages; one expunged since the view last caught up is undefined: nothing is read.
     const all = view.uids.map((uid) => index.byUid.get(uid));
@@ -44,7 +46,7 @@ export const search: CommandHandler<"SEARCH"> = {
           if (needsMeta && !meta) return;
           const seq = i + j + k + 1;
           let text: Promise<string> | undefined;
-          const hit = await matches(cmd.key, {
+          const hit = await matches(key, {
             entry,
             seq,
             maxSeq: view.uids.length,

@@ -111,10 +111,9 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
       return !flags.includes("\\" + key.kind[2] + key.kind.slice(3).toLowerCase());
     case "NEW":
     case "RECENT":
-      // No session ever sees a message as \Recent here (RFC 9051 dropped it).
-      return false;
     case "OLD":
-      return true;
+      // Session-dependent: searchRecent.ts rewrites them to UID sets before matching.
+      throw new Error(`search key ${key.kind} reached the matcher unbound`);
     case "KEYWORD":
       return flags.some((f) => f.toLowerCase() === key.flag.toLowerCase());
     case "UNKEYWORD":
