@@ -176,6 +176,14 @@ export class Mailbox {
 
   /** MOVE (RFC 6851): the same ids go to `target` first, then leave here; no blob is touched. */
   async moveTo(target: Mailbox, mailIds: string[]): Promise<[number, number][]> {
+    if (target === this) {
+      // RFC 6851 §3.3: moved into its own mailbox, a message gets a new UID. An id sits in an index
+      // once, so the content is copied under new ids, then the old ones leave (and their content):
+      // a crash in between leaves a duplicate, never a loss.
+      const pairs = await this.copyTo(this, mailIds);
+      await this.expunge(mailIds);
+      return pairs;
+    }
     const moving = mailIds
       .map((id) => this.index.byId.get(id))
       .filter((e): e is NonNullable<typeof e> => e !== undefined);

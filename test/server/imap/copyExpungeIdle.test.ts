@@ -96,3 +96,30 @@ test("CONDSTORE: FETCH CHANGEDSINCE gives only changes; QRESYNC SELECT replays V
   assert.equal(v[0], "* VANISHED (EARLIER) 3");
   q.close();
 });
+
+test("RFC 6851 §3.3: MOVE and COPY into the selected mailbox itself give the messages new UIDs", async () => {
+  const c = await loggedIn(server());
+  await c.command("CREATE Self");
+  await appendRaw(c, "Self", message("s1", "first body"), "\\Flagged");
+  await appendRaw(c, "Self", message("s2", "second body"));
+  const sel = await c.command("SELECT Self");
+  const uv = Number(/UIDVALIDITY (\d+)/.exec(sel.join("\n"))![1]);
+  const move = await c.command("UID MOVE 1 Self");
+  assert.deepEqual(move, [
+    `* OK [COPYUID ${uv} 1 3] moved`,
+    "* 1 EXPUNGE",
+    "* 2 EXISTS",
+    "* 2 RECENT",
+    move.at(-1),
+  ]);
+  assert.equal(tagged(move), "OK MOVE completed");
+  const copy = await c.command("UID COPY 2 Self");
+  assert.equal(tagged(copy), `OK [COPYUID ${uv} 2 4] COPY completed`);
+  const all = await c.command("UID FETCH 1:* (FLAGS BODY.PEEK[TEXT])");
+  assert.deepEqual(all.slice(0, -1), [
+    "* 1 FETCH (UID 2 FLAGS (\\Recent) BODY[TEXT] {13}\r\nsecond body\r\n)",
+    "* 2 FETCH (UID 3 FLAGS (\\Flagged \\Recent) BODY[TEXT] {12}\r\nfirst body\r\n)",
+    "* 3 FETCH (UID 4 FLAGS (\\Recent) BODY[TEXT] {13}\r\nsecond body\r\n)",
+  ]);
+  c.close();
+});
