@@ -6,6 +6,8 @@
 import { ok } from "../protocol/errorResponse.ts";
 import { keyNeedsMeta, keyUsesModseq, matches } from "./searchMatch.ts";
 import { bindRecent } from "./searchRecent.ts";
+import { returnedMatches } from "./searchReturn.ts";
+import type { SearchReturn } from "../parser/types.ts";
 import { compactSet, quotedOrLiteral } from "../protocol/wire.ts";
 import { SELECTED, type CommandHandler } from "./context.ts";
 
@@ -68,21 +70,9 @@ export const search: CommandHandler<"SEARCH"> = {
       await out.untagged(`SEARCH${numbers.map((n) => " " + n).join("")}${modseq}`);
       return ok(`${cmd.uid ? "UID " : ""}SEARCH completed`);
     }
-    const returns = cmd.returns.length === 0 ? ["ALL"] : cmd.returns;
-    if (returns.includes("SAVE")) {
-      // RFC 5182 §2.1: with MIN or MAX (and not ALL/COUNT) only those are saved.
-      const onlyEnds = !returns.includes("ALL") && !returns.includes("COUNT");
-      const uids = found.map((f) => f.uid);
-      session.savedSearch =
-        onlyEnds && (returns.includes("MIN") || returns.includes("MAX"))
-          ? [
-              ...new Set([
-                returns.includes("MIN") ? uids[0] : undefined,
-                returns.includes("MAX") ? uids[uids.length - 1] : undefined,
-              ]),
-            ].filter((u): u is number => u !== undefined)
-          : uids;
-    }
+    const returns: SearchReturn[] = cmd.returns.length === 0 ? ["ALL"] : cmd.returns;
+    const returned = returnedMatches(found, returns);
+    if (returns.includes("SAVE")) session.savedSearch = returned.map((f) => f.uid);
     const shown = returns.filter((r) => r !== "SAVE");
     if (shown.length === 0) return ok(`${cmd.uid ? "UID " : ""}SEARCH completed, result saved`);
     let line = `ESEARCH (TAG ${quotedOrLiteral(tag)})${cmd.uid ? " UID" : ""}`;
@@ -92,7 +82,9 @@ export const search: CommandHandler<"SEARCH"> = {
       if (shown.includes("ALL")) line += ` ALL ${compactSet(numbers)}`;
     }
     if (shown.includes("COUNT")) line += ` COUNT ${numbers.length}`;
-    if (useModseq && found.length > 0) line += ` MODSEQ ${highest}`;
+    // RFC 4731 §3.2: the highest MODSEQ of the messages the answer describes (only MIN/MAX: those).
+    if (useModseq && found.length > 0)
+      line += ` MODSEQ ${returned.reduce((m, f) => Math.max(m, f.modseq), 0)}`;
     await out.untagged(line);
     return ok(`${cmd.uid ? "UID " : ""}SEARCH completed`);
   },

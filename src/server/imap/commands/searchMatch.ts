@@ -8,6 +8,7 @@ import type { MessageMeta } from "../../../mail/read/index.ts";
 import { decodeHeaderText, decodedHeaderValue, decodedHeaderValues } from "../../../mime/index.ts";
 import type { MailEntry } from "../../../mail/uidIndex.ts";
 import { setHas } from "../session/messageSet.ts";
+import { addressTexts } from "./searchAddress.ts";
 import type { SearchKey } from "../parser/types.ts";
 
 export interface MatchSubject {
@@ -145,7 +146,8 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
     case "FROM":
     case "SUBJECT":
     case "TO":
-      return headerContains(meta!, key.kind, key.value);
+      if (headerContains(meta!, key.kind, key.value)) return true;
+      return key.kind !== "SUBJECT" && addressTexts(meta!, key.kind).some((t) => contains(t, key.value));
     case "HEADER":
       return headerContains(meta!, key.field, key.value);
     case "BODY":
