@@ -15,9 +15,11 @@ import { create, del, rename, subscribe } from "./mailboxes.ts";
 import { namespace } from "./namespace.ts";
 import { search } from "./search.ts";
 import { select } from "./select.ts";
+import { sort } from "./sort.ts";
 import { starttls } from "./starttls.ts";
 import { status } from "./status.ts";
 import { store } from "./store.ts";
+import { thread } from "./thread.ts";
 
 export const HANDLERS: Record<CommandName, SomeHandler> = {
   CAPABILITY: capability,
@@ -46,6 +48,8 @@ export const HANDLERS: Record<CommandName, SomeHandler> = {
   UNSELECT: close,
   EXPUNGE: expunge,
   SEARCH: search,
+  SORT: sort,
+  THREAD: thread,
   FETCH: fetch,
   STORE: store,
   COPY: copyMove,

@@ -7,7 +7,8 @@ import { ok } from "../protocol/errorResponse.ts";
 import { keyNeedsMeta, keyUsesModseq, matches } from "./searchMatch.ts";
 import { bindRecent } from "./searchRecent.ts";
 import { returnedMatches } from "./searchReturn.ts";
-import type { SearchReturn } from "../parser/types.ts";
+import type { SearchKey, SearchReturn } from "../parser/types.ts";
+import type { Session } from "../session/session.ts";
 import { compactSet, quotedOrLiteral } from "../protocol/wire.ts";
 import { SELECTED, type CommandHandler } from "./context.ts";
 
@@ -27,42 +28,7 @@ export const search: CommandHandler<"SEARCH"> = {
     const key = bindRecent(cmd.key, sel.recent);
     const useModseq = keyUsesModseq(key);
     if (useModseq) session.enabled.add("CONDSTORE");
-    const index = sel.mailbox.index;
-    const view = sel.view;
-    const maxUid = view.uids.length ? view.uids[view.uids.length - 1]! : 0;
-    const needsMeta = keyNeedsMeta(key);
-    const found: { uid: number; seq: number; modseq: number }[] = [];
-    // The view's messages; one expunged since the view last caught up is undefined: nothing is read.
-    const all = view.uids.map((uid) => index.byUid.get(uid));
-    // Bodies are read on demand (read.text), only where cheaper keys have not decided.
-    const scope = needsMeta ? "meta" : "index";
-    for await (const read of sel.mailbox.read(all, { scope, batchSize: META_BATCH })) {
-      const i = read.from;
-      const slice = view.uids.slice(i, i + META_BATCH);
-      const entries = read.entries;
-      for (let j = 0; j < slice.length; j += PARALLEL) {
-        const group = slice.slice(j, j + PARALLEL).map(async (uid, k) => {
-          const entry = entries[j + k];
-          if (!entry) return;
-          const meta = read.meta.get(entry.id);
-          if (needsMeta && !meta) return;
-          const seq = i + j + k + 1;
-          let text: Promise<string> | undefined;
-          const hit = await matches(key, {
-            entry,
-            seq,
-            maxSeq: view.uids.length,
-            maxUid,
-            saved: session.savedSearch,
-            ...(meta ? { meta } : {}),
-            bodyText: () => (text ??= read.text(meta!)),
-          });
-          if (hit) found.push({ uid, seq, modseq: entry.modseq });
-        });
-        await Promise.all(group);
-      }
-    }
-    found.sort((a, b) => a.seq - b.seq);
+    const found = await findMatches(session, key);
     const numbers = found.map((f) => (cmd.uid ? f.uid : f.seq));
     const highest = found.reduce((m, f) => Math.max(m, f.modseq), 0);
     if (cmd.returns === undefined) {
@@ -89,3 +55,54 @@ export const search: CommandHandler<"SEARCH"> = {
     return ok(`${cmd.uid ? "UID " : ""}SEARCH completed`);
   },
 };
+
+export interface SearchMatch {
+  uid: number;
+  seq: number;
+  modseq: number;
+}
+
+/**
+ * The messages of the session's view that match `key`, in sequence order. SORT and THREAD
+ * (RFC 5256) search with it too; `key` must have gone through bindRecent.
+ */
+export async function findMatches(session: Session, key: SearchKey): Promise<SearchMatch[]> {
+  const sel = session.requireSelected;
+  const index = sel.mailbox.index;
+  const view = sel.view;
+  const maxUid = view.uids.length ? view.uids[view.uids.length - 1]! : 0;
+  const needsMeta = keyNeedsMeta(key);
+  const found: SearchMatch[] = [];
+  // The view's messages; one expunged since the view last caught up is undefined: nothing is read.
+  const all = view.uids.map((uid) => index.byUid.get(uid));
+  // Bodies are read on demand (read.text), only where cheaper keys have not decided.
+  const scope = needsMeta ? "meta" : "index";
+  for await (const read of sel.mailbox.read(all, { scope, batchSize: META_BATCH })) {
+    const i = read.from;
+    const slice = view.uids.slice(i, i + META_BATCH);
+    const entries = read.entries;
+    for (let j = 0; j < slice.length; j += PARALLEL) {
+      const group = slice.slice(j, j + PARALLEL).map(async (uid, k) => {
+        const entry = entries[j + k];
+        if (!entry) return;
+        const meta = read.meta.get(entry.id);
+        if (needsMeta && !meta) return;
+        const seq = i + j + k + 1;
+        let text: Promise<string> | undefined;
+        const hit = await matches(key, {
+          entry,
+          seq,
+          maxSeq: view.uids.length,
+          maxUid,
+          saved: session.savedSearch,
+          ...(meta ? { meta } : {}),
+          bodyText: () => (text ??= read.text(meta!)),
+        });
+        if (hit) found.push({ uid, seq, modseq: entry.modseq });
+      });
+      await Promise.all(group);
+    }
+  }
+  found.sort((a, b) => a.seq - b.seq);
+  return found;
+}

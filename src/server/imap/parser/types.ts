@@ -61,6 +61,14 @@ export type SearchKey =
   | { kind: "AND"; keys: SearchKey[] }
   | { kind: "MODSEQ"; modseq: number };
 
+/** One SORT criterion (RFC 5256 §3); `reverse` when REVERSE stood before it. */
+export interface SortCriterion {
+  key: "ARRIVAL" | "CC" | "DATE" | "FROM" | "SIZE" | "SUBJECT" | "TO";
+  reverse: boolean;
+}
+
+export type ThreadAlgorithm = "ORDEREDSUBJECT" | "REFERENCES";
+
 export type SearchReturn = "MIN" | "MAX" | "ALL" | "COUNT" | "SAVE";
 
 export type StatusItem =
@@ -124,6 +132,8 @@ export type Command =
   | { name: "UNSELECT" }
   | { name: "EXPUNGE"; uid: boolean; uids?: SequenceSet }
   | { name: "SEARCH"; uid: boolean; charset?: string; returns?: SearchReturn[]; key: SearchKey }
+  | { name: "SORT"; uid: boolean; criteria: SortCriterion[]; charset: string; key: SearchKey }
+  | { name: "THREAD"; uid: boolean; algorithm: ThreadAlgorithm; charset: string; key: SearchKey }
   | {
       name: "FETCH";
       uid: boolean;
