@@ -34,6 +34,7 @@ const PEERS = {
   "test/cli/garage.test.ts": { peers: ["garage", "keychain"] },
   "test/storage/garageErrors.test.ts": { peers: ["garage"], fast: true },
   "test/clients/mbsync.test.ts": { peers: ["mbsync"] },
+  "test/clients/offlineimap.test.ts": { peers: ["offlineimap"] },
   "test/cli/wizard.test.ts": { peers: ["tmux"] },
   "test/cli/keychain.test.ts": { peers: ["keychain"], fast: true },
   "test/server/imap/garageAtRest.test.ts": { peers: ["garage"] },
