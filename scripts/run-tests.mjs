@@ -35,6 +35,7 @@ const PEERS = {
   "test/storage/garageErrors.test.ts": { peers: ["garage"], fast: true },
   "test/clients/mbsync.test.ts": { peers: ["mbsync"] },
   "test/clients/offlineimap.test.ts": { peers: ["offlineimap"] },
+  "test/clients/neomutt.test.ts": { peers: ["neomutt", "tmux"] },
   "test/cli/wizard.test.ts": { peers: ["tmux"] },
   "test/cli/keychain.test.ts": { peers: ["keychain"], fast: true },
   "test/server/imap/garageAtRest.test.ts": { peers: ["garage"] },
