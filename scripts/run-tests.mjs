@@ -36,6 +36,7 @@ const PEERS = {
   "test/clients/mbsync.test.ts": { peers: ["mbsync"] },
   "test/clients/offlineimap.test.ts": { peers: ["offlineimap"] },
   "test/clients/neomutt.test.ts": { peers: ["neomutt", "tmux"] },
+  "test/clients/aerc.test.ts": { peers: ["aerc", "tmux"] },
   "test/cli/wizard.test.ts": { peers: ["tmux"] },
   "test/cli/keychain.test.ts": { peers: ["keychain"], fast: true },
   "test/server/imap/garageAtRest.test.ts": { peers: ["garage"] },
