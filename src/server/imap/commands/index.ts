@@ -20,6 +20,7 @@ import { starttls } from "./starttls.ts";
 import { status } from "./status.ts";
 import { store } from "./store.ts";
 import { thread } from "./thread.ts";
+import { unauthenticate } from "./unauthenticate.ts";
 
 export const HANDLERS: Record<CommandName, SomeHandler> = {
   CAPABILITY: capability,
@@ -40,6 +41,7 @@ export const HANDLERS: Record<CommandName, SomeHandler> = {
   LIST: list,
   LSUB: lsub,
   NAMESPACE: namespace,
+  UNAUTHENTICATE: unauthenticate,
   STATUS: status,
   APPEND: append,
   IDLE: idle,

@@ -74,6 +74,7 @@ const BARE = [
   "CLOSE",
   "UNSELECT",
   "IDLE",
+  "UNAUTHENTICATE",
 ] as const;
 
 const GRAMMARS: Record<string, Grammar> = {

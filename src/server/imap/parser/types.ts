@@ -119,6 +119,8 @@ export type Command =
   | ListCommand
   | { name: "LSUB"; reference: string; pattern: string }
   | { name: "NAMESPACE" }
+  /** RFC 8437: back to the not-authenticated state. */
+  | { name: "UNAUTHENTICATE" }
   | { name: "STATUS"; mailbox: string; items: StatusItem[] }
   /**
    * APPEND; the message is the literal's bytes. Literals are bounded by the parser's appendLimit

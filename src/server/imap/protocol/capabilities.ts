@@ -25,6 +25,7 @@ const ALWAYS = [
   "THREAD=ORDEREDSUBJECT",
   "THREAD=REFERENCES",
   "STATUS=SIZE",
+  "UNAUTHENTICATE",
 ];
 
 export function capabilities(opts: {

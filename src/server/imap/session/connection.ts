@@ -146,7 +146,8 @@ export class Connection {
         result = resultForError(err, (level, msg) => this.opts.server.log(level, `${command.name}: ${msg}`));
       }
     }
-    if (command.name === "LOGIN" || command.name === "AUTHENTICATE") this.armIdleTimer();
+    if (command.name === "LOGIN" || command.name === "AUTHENTICATE" || command.name === "UNAUTHENTICATE")
+      this.armIdleTimer();
     if (this.session.state === "selected" && command.name !== "LOGOUT") {
       const keep = await this.session.reportChanges(!NO_EXPUNGE_REPORT.has(command.name));
       if (!keep) this.session.close();
