@@ -49,6 +49,8 @@ export function keyNeedsMeta(key: SearchKey): boolean {
     case "SENTSINCE":
     case "LARGER":
     case "SMALLER":
+    case "YOUNGER":
+    case "OLDER":
       return true;
     default:
       return false;
@@ -125,6 +127,10 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
       return "saved" in key.set ? s.saved.includes(s.entry.uid) : setHas(key.set, s.seq, s.maxSeq, s.saved);
     case "MODSEQ":
       return s.entry.modseq >= key.modseq;
+    case "YOUNGER":
+      return meta!.internalDate >= Date.now() - key.seconds * 1000;
+    case "OLDER":
+      return meta!.internalDate < Date.now() - key.seconds * 1000;
     case "LARGER":
       return meta!.size > key.size;
     case "SMALLER":

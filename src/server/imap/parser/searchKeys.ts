@@ -70,6 +70,10 @@ export function searchKey(c: Cursor, depth = 0): SearchKey {
     case "SMALLER":
       c.sp();
       return { kind: word, size: c.number("a size", 4294967295) };
+    case "YOUNGER":
+    case "OLDER":
+      c.sp();
+      return { kind: word, seconds: c.number("a number of seconds", 4294967295) };
     case "UID":
       c.sp();
       return { kind: "UID", set: parseSequenceSet(c.word("a UID set")) };

@@ -53,6 +53,8 @@ export type SearchKey =
   | { kind: "HEADER"; field: string; value: string }
   | { kind: "BEFORE" | "ON" | "SINCE" | "SENTBEFORE" | "SENTON" | "SENTSINCE"; date: number }
   | { kind: "LARGER" | "SMALLER"; size: number }
+  /** RFC 5032 WITHIN: the internal date is within (YOUNGER) or before (OLDER) the last n seconds. */
+  | { kind: "YOUNGER" | "OLDER"; seconds: number }
   | { kind: "UID"; set: SequenceSet }
   | { kind: "SEQ"; set: SequenceSet }
   | { kind: "NOT"; key: SearchKey }
