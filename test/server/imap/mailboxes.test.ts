@@ -24,7 +24,10 @@ test("a new account lists INBOX and the special-use mailboxes", async () => {
 
 test("CREATE makes parents, CHILDREN shows them, % stops at one level, and names travel in modified UTF-7", async () => {
   const c = await loggedIn(server());
-  assert.equal(tagged(await c.command("CREATE Projekte/Entw&APw-rfe")), "OK CREATE completed");
+  assert.match(
+    tagged(await c.command("CREATE Projekte/Entw&APw-rfe")),
+    /^OK \[MAILBOXID \([0-9a-f]+\)\] CREATE completed$/,
+  );
   assert.match(tagged(await c.command("CREATE Projekte/Entw&APw-rfe")), /^NO \[ALREADYEXISTS\]/);
   const r = await c.command('LIST "" "Projekte*"');
   assert.deepEqual(r.slice(0, -1), [

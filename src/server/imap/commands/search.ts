@@ -6,6 +6,7 @@
 import { ok } from "../protocol/errorResponse.ts";
 import { keyNeedsMeta, keyUsesModseq, matches } from "./searchMatch.ts";
 import { bindRecent } from "./searchRecent.ts";
+import { bindObjectIds } from "./searchObjectId.ts";
 import { returnedMatches } from "./searchReturn.ts";
 import type { SearchKey, SearchReturn } from "../parser/types.ts";
 import type { Session } from "../session/session.ts";
@@ -25,7 +26,7 @@ export const search: CommandHandler<"SEARCH"> = {
   states: SELECTED,
   async run({ session, out, tag }, cmd) {
     const sel = session.requireSelected;
-    const key = bindRecent(cmd.key, sel.recent);
+    const key = bindObjectIds(bindRecent(cmd.key, sel.recent), sel.mailbox.index);
     const useModseq = keyUsesModseq(key);
     if (useModseq) session.enabled.add("CONDSTORE");
     const found = await findMatches(session, key);

@@ -115,7 +115,9 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
     case "NEW":
     case "RECENT":
     case "OLD":
-      // Session-dependent: searchRecent.ts rewrites them to UID sets before matching.
+    case "EMAILID":
+    case "THREADID":
+      // searchRecent.ts (session-dependent) and searchObjectId.ts rewrite them to UID sets first.
       throw new Error(`search key ${key.kind} reached the matcher unbound`);
     case "KEYWORD":
       return flags.some((f) => f.toLowerCase() === key.flag.toLowerCase());

@@ -44,6 +44,7 @@ export const select: CommandHandler<"SELECT" | "EXAMINE"> = {
     await out.untagged(`OK [UIDVALIDITY ${index.uidvalidity}] UIDs valid`);
     await out.untagged(`OK [UIDNEXT ${index.uidnext}] predicted next UID`);
     await out.untagged(`OK [HIGHESTMODSEQ ${index.highestModseq}] highest MODSEQ`);
+    await out.untagged(`OK [MAILBOXID (${mailbox.id})] mailbox id`);
     if (params.qresync && params.qresync.uidvalidity === index.uidvalidity)
       await qresyncReplay(session, params);
     return ok(`${cmd.name} completed`, readOnly ? "READ-ONLY" : "READ-WRITE");

@@ -4,13 +4,14 @@ import type { Session } from "../session/session.ts";
 import { sortable, type Sortable } from "../sortThread/sortable.ts";
 import { findMatches, type SearchMatch } from "./search.ts";
 import { bindRecent } from "./searchRecent.ts";
+import { bindObjectIds } from "./searchObjectId.ts";
 
 export async function sortablesFor(
   session: Session,
   key: SearchKey,
 ): Promise<{ found: SearchMatch[]; messages: Sortable[] }> {
   const sel = session.requireSelected;
-  const found = await findMatches(session, bindRecent(key, sel.recent));
+  const found = await findMatches(session, bindObjectIds(bindRecent(key, sel.recent), sel.mailbox.index));
   const index = sel.mailbox.index;
   const messages: Sortable[] = [];
   const entries = found.map((f) => index.byUid.get(f.uid));

@@ -32,6 +32,9 @@ export async function statusLine(account: Account, name: string, items: StatusIt
         values.push(`UNSEEN ${unseen}`);
         break;
       }
+      case "MAILBOXID":
+        values.push(`MAILBOXID (${mailbox.id})`);
+        break;
       case "HIGHESTMODSEQ":
         values.push(`HIGHESTMODSEQ ${index.highestModseq}`);
         break;

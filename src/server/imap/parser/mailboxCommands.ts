@@ -89,6 +89,7 @@ function selectParams(c: Cursor): SelectParams {
 const STATUS_ITEMS = new Set<StatusItem>([
   "MESSAGES",
   "RECENT",
+  "MAILBOXID",
   "UIDNEXT",
   "UIDVALIDITY",
   "UNSEEN",

@@ -31,6 +31,9 @@ export type FetchAttribute =
   /** BODY without brackets: the non-extensible BODYSTRUCTURE. */
   | { kind: "BODY" }
   | { kind: "MODSEQ" }
+  /** RFC 8474 OBJECTID. */
+  | { kind: "EMAILID" }
+  | { kind: "THREADID" }
   | { kind: "RFC822" }
   | { kind: "RFC822.HEADER" }
   | { kind: "RFC822.TEXT" }
@@ -55,6 +58,8 @@ export type SearchKey =
   | { kind: "LARGER" | "SMALLER"; size: number }
   /** RFC 5032 WITHIN: the internal date is within (YOUNGER) or before (OLDER) the last n seconds. */
   | { kind: "YOUNGER" | "OLDER"; seconds: number }
+  /** RFC 8474 §6: by object id; rewritten to a UID set before matching (commands/searchObjectId.ts). */
+  | { kind: "EMAILID" | "THREADID"; id: string }
   | { kind: "UID"; set: SequenceSet }
   | { kind: "SEQ"; set: SequenceSet }
   | { kind: "NOT"; key: SearchKey }
@@ -74,7 +79,7 @@ export type ThreadAlgorithm = "ORDEREDSUBJECT" | "REFERENCES";
 export type SearchReturn = "MIN" | "MAX" | "ALL" | "COUNT" | "SAVE";
 
 export type StatusItem =
-  "MESSAGES" | "RECENT" | "UIDNEXT" | "UIDVALIDITY" | "UNSEEN" | "HIGHESTMODSEQ" | "SIZE";
+  "MESSAGES" | "RECENT" | "UIDNEXT" | "UIDVALIDITY" | "UNSEEN" | "HIGHESTMODSEQ" | "SIZE" | "MAILBOXID";
 
 /** LIST (RFC 3501, RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS, RFC 6154 SPECIAL-USE). */
 export interface ListCommand {

@@ -26,6 +26,7 @@ const ALWAYS = [
   "THREAD=REFERENCES",
   "STATUS=SIZE",
   "UNAUTHENTICATE",
+  "OBJECTID",
   "WITHIN",
 ];
 
