@@ -52,6 +52,12 @@ export class Mailbox {
   private readonly events = new EventEmitter();
   /** The state at the end of the last sync: what sessions may have been shown (lateChanges). */
   private seen: UidIndex;
+  /**
+   * RFC 3501 §2.3.2 \Recent, for this process: no session of this server was told of a UID above
+   * this one. Set at the first sync (messages already there when the server opens the mailbox are
+   * not recent: after a restart a whole mailbox would otherwise turn recent at once).
+   */
+  private recentFloor: number | undefined;
 
   constructor(
     readonly id: string,
@@ -109,6 +115,7 @@ export class Mailbox {
     if (this.index !== this.seen || this.index.unplaced.size > 0) {
       changed = (await this.writes.run(() => this.settle())) || changed;
     }
+    this.recentFloor ??= this.index.uidnext - 1;
     if (changed) this.events.emit("change");
     return changed;
   }
@@ -150,6 +157,20 @@ export class Mailbox {
     // Oldest claim first, so the messages keep their order; the same order on every computer.
     const waiting = [...this.index.unplaced.values()].sort((a, b) => a.uid - b.uid || (a.id < b.id ? -1 : 1));
     await this.bayou.push(waiting.map((e, i) => ({ t: "renumber", id: e.id, uid: next + i })));
+  }
+
+  /**
+   * The UIDs present that no session of this process has been told of as \Recent. With `claim`
+   * they become the caller's: the next caller does not get them (RFC 3501 §2.3.2, one session).
+   */
+  unclaimedRecent(claim: boolean): number[] {
+    const floor = this.recentFloor ?? this.index.uidnext - 1;
+    const uids = this.index.uids;
+    let i = uids.length;
+    while (i > 0 && uids[i - 1]! > floor) i--;
+    const found = uids.slice(i);
+    if (claim) this.recentFloor = Math.max(floor, this.index.uidnext - 1);
+    return found;
   }
 
   onChange(listener: () => void): () => void {
@@ -231,6 +252,14 @@ export class Mailbox {
 
   /** MOVE (RFC 6851): the same ids go to `target` first, then leave here; no blob is touched. */
   async moveTo(target: Mailbox, mailIds: string[]): Promise<[number, number][]> {
+    if (target === this) {
+      // RFC 6851 §3.3: moved into its own mailbox, a message gets a new UID. An id sits in an index
+      // once, so the content is copied under new ids, then the old ones leave (and their content):
+      // a crash in between leaves a duplicate, never a loss.
+      const pairs = await this.copyTo(this, mailIds);
+      await this.expunge(mailIds);
+      return pairs;
+    }
     const moving = mailIds
       .map((id) => this.index.byId.get(id))
       .filter((e): e is NonNullable<typeof e> => e !== undefined);

@@ -5,6 +5,7 @@
 export { indexMessage, indexMessageBytes, type MessageSource } from "./indexMessage.ts";
 export { toCrlf, toCrlfBytes } from "./crlf.ts";
 export { headerFields, parseHeaderBlock, type HeaderField } from "./headerBlock.ts";
+export { parseAddressList } from "./addressList.ts";
 export { findPart, sectionRange, type ByteRange, type SectionText } from "./sections.ts";
 export type {
   ByteString,

@@ -53,9 +53,11 @@ test("IDLE hears another session's APPEND, flag change and expunge; DONE ends it
   assert.equal(await watcher.readLine(), "+ idling");
   await appendRaw(writer, "Watched", message("ping", "pong"));
   assert.equal(await watcher.readLine(), "* 1 EXISTS");
+  // RFC 3501 §7.3.2: the watcher is the first session told of it, so it is \Recent to it.
+  assert.equal(await watcher.readLine(), "* 1 RECENT");
   await writer.command("SELECT Watched");
   await writer.command("STORE 1 +FLAGS.SILENT (\\Seen)");
-  assert.equal(await watcher.readLine(), "* 1 FETCH (UID 1 FLAGS (\\Seen))");
+  assert.equal(await watcher.readLine(), "* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent))");
   await writer.command("STORE 1 +FLAGS.SILENT (\\Deleted)");
   await watcher.readLine();
   await writer.command("EXPUNGE");
@@ -76,7 +78,8 @@ test("CONDSTORE: FETCH CHANGEDSINCE gives only changes; QRESYNC SELECT replays V
   await c.command("STORE 2 +FLAGS.SILENT (\\Flagged)");
   const changed = await c.command(`UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${hms})`);
   assert.equal(changed.length, 2, changed.join("\n"));
-  assert.match(changed[0]!, /^\* 2 FETCH \(UID 2 FLAGS \(\\Flagged\) MODSEQ \(\d+\)\)$/);
+  // \Recent: this session was the first to select Sync after the appends.
+  assert.match(changed[0]!, /^\* 2 FETCH \(UID 2 FLAGS \(\\Flagged \\Recent\) MODSEQ \(\d+\)\)$/);
   await c.command("STORE 3 +FLAGS.SILENT (\\Deleted)");
   await c.command("EXPUNGE");
   await c.command("LOGOUT");
@@ -92,4 +95,31 @@ test("CONDSTORE: FETCH CHANGEDSINCE gives only changes; QRESYNC SELECT replays V
   const v = await q.command(`UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${hms} VANISHED)`);
   assert.equal(v[0], "* VANISHED (EARLIER) 3");
   q.close();
+});
+
+test("RFC 6851 §3.3: MOVE and COPY into the selected mailbox itself give the messages new UIDs", async () => {
+  const c = await loggedIn(server());
+  await c.command("CREATE Self");
+  await appendRaw(c, "Self", message("s1", "first body"), "\\Flagged");
+  await appendRaw(c, "Self", message("s2", "second body"));
+  const sel = await c.command("SELECT Self");
+  const uv = Number(/UIDVALIDITY (\d+)/.exec(sel.join("\n"))![1]);
+  const move = await c.command("UID MOVE 1 Self");
+  assert.deepEqual(move, [
+    `* OK [COPYUID ${uv} 1 3] moved`,
+    "* 1 EXPUNGE",
+    "* 2 EXISTS",
+    "* 2 RECENT",
+    move.at(-1),
+  ]);
+  assert.equal(tagged(move), "OK MOVE completed");
+  const copy = await c.command("UID COPY 2 Self");
+  assert.equal(tagged(copy), `OK [COPYUID ${uv} 2 4] COPY completed`);
+  const all = await c.command("UID FETCH 1:* (FLAGS BODY.PEEK[TEXT])");
+  assert.deepEqual(all.slice(0, -1), [
+    "* 1 FETCH (UID 2 FLAGS (\\Recent) BODY[TEXT] {13}\r\nsecond body\r\n)",
+    "* 2 FETCH (UID 3 FLAGS (\\Flagged \\Recent) BODY[TEXT] {12}\r\nfirst body\r\n)",
+    "* 3 FETCH (UID 4 FLAGS (\\Recent) BODY[TEXT] {13}\r\nsecond body\r\n)",
+  ]);
+  c.close();
 });

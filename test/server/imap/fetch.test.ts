@@ -45,7 +45,8 @@ test("SELECT answers with FLAGS, PERMANENTFLAGS, EXISTS, RECENT, UIDVALIDITY, UI
     "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] flags permitted",
   );
   assert.equal(r[2], "* 2 EXISTS");
-  assert.equal(r[3], "* 0 RECENT");
+  // Appended before any session selected INBOX: recent to this first one (RFC 3501 §2.3.2).
+  assert.equal(r[3], "* 2 RECENT");
   assert.equal(r[4], "* OK [UNSEEN 1] first unseen message");
   assert.match(r[5]!, /^\* OK \[UIDVALIDITY \d+\] /);
   assert.equal(r[6], "* OK [UIDNEXT 3] predicted next UID");

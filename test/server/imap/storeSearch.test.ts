@@ -81,12 +81,16 @@ test("ESEARCH RETURN gives MIN, MAX, COUNT and ALL with the tag; SAVE feeds $", 
 
 test("STORE answers with FETCH FLAGS; .SILENT does not; UNCHANGEDSINCE reports MODIFIED", async () => {
   const r = await c.command("STORE 1 +FLAGS (\\Answered)");
-  assert.match(r[0]!, /^\* 1 FETCH \(UID 1 FLAGS \(\\Answered\)/);
+  assert.match(r[0]!, /^\* 1 FETCH \(UID 1 FLAGS \(\\Answered \\Recent\)/);
   assert.equal(tagged(r), "OK STORE completed");
   const silent = await c.command("STORE 1 -FLAGS.SILENT (\\Answered)");
   assert.equal(silent.length, 1);
   const same = await c.command("STORE 2 +FLAGS (\\Seen)");
-  assert.match(same[0]!, /^\* 2 FETCH \(UID 2 FLAGS \(\\Seen\)/, "an unchanged message still gets its FETCH");
+  assert.match(
+    same[0]!,
+    /^\* 2 FETCH \(UID 2 FLAGS \(\\Seen \\Recent\)/,
+    "an unchanged message still gets its FETCH",
+  );
   const ms = (await c.command("FETCH 1:3 (MODSEQ)"))
     .slice(0, 3)
     .map((l) => Number(/MODSEQ \((\d+)\)/.exec(l)![1]));

@@ -40,6 +40,7 @@ test(
     const answer = await appendRaw(a, "Shared", message("from A", "hello B"));
     const uid = /APPENDUID \d+ (\d+)/.exec(answer)![1];
     assert.equal(await b.readLine(40_000), "* 1 EXISTS");
+    assert.equal(await b.readLine(), "* 1 RECENT");
     b.write("DONE\r\n");
     assert.equal(await b.readLine(), "I1 OK IDLE terminated");
     const f = await b.command("FETCH 1 (UID BODY.PEEK[TEXT])");
@@ -78,5 +79,33 @@ test(
     assert.match(tagged(await b.command("STATUS Made-on-A (MESSAGES)")), /^OK /);
     a.close();
     b.close();
+  },
+);
+
+test(
+  "RFC 3501 §2.3.2 per computer: a new message is \\Recent to one session on each computer",
+  { timeout: 60_000 },
+  async () => {
+    const a1 = await loggedIn(first.server());
+    const b1 = await loggedIn(second);
+    await a1.command("CREATE RecentBoth");
+    await a1.command("SELECT RecentBoth");
+    await b1.command("SELECT RecentBoth");
+    await appendRaw(a1, "RecentBoth", message("recent", "new"));
+    // a1 heard EXISTS and RECENT with its APPEND's answer.
+    assert.equal((await a1.command("FETCH 1 (FLAGS)"))[0], "* 1 FETCH (FLAGS (\\Recent))");
+    let seen: string[] = [];
+    for (let i = 0; i < 40 && !seen.includes("* 1 EXISTS"); i++) {
+      seen = await b1.command("NOOP");
+      if (!seen.includes("* 1 EXISTS")) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.deepEqual(seen.slice(0, 2), ["* 1 EXISTS", "* 1 RECENT"]);
+    for (const server of [first.server(), second]) {
+      const later = await loggedIn(server);
+      assert.ok((await later.command("SELECT RecentBoth")).includes("* 0 RECENT"));
+      later.close();
+    }
+    a1.close();
+    b1.close();
   },
 );

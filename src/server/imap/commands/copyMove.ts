@@ -1,7 +1,8 @@
 /**
  * COPY, MOVE (RFC 6851) and their UID forms, with COPYUID (RFC 4315). COPY reuses each message's
  * sealed body and key (a server-side blob copy); MOVE re-files the same message ids without
- * touching any blob, then expunges them here.
+ * touching any blob, then expunges them here; into the selected mailbox itself (RFC 6851 §3.3) it
+ * copies, then expunges the originals.
  */
 import { NotFound } from "../../../errors.ts";
 import { no, ok } from "../protocol/errorResponse.ts";
@@ -21,8 +22,6 @@ export const copyMove: CommandHandler<"COPY" | "MOVE"> = {
       throw err;
     }
     if (entries.length === 0) return ok(`${cmd.name} completed (no messages)`);
-    if (target === sel.mailbox && cmd.name === "MOVE")
-      return no("cannot move messages into the same mailbox", "CANNOT");
     const ids = entries.map((e) => e.id);
     const pairs =
       cmd.name === "COPY" ? await sel.mailbox.copyTo(target, ids) : await sel.mailbox.moveTo(target, ids);

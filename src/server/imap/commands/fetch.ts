@@ -57,6 +57,9 @@ function attributesOf(cmd: CommandOf<"FETCH">, condstore: boolean): FetchAttribu
     .map((x) => x.a);
 }
 
+/** Attributes the index alone answers. */
+const INDEX_ONLY = new Set<FetchAttribute["kind"]>(["UID", "FLAGS", "MODSEQ", "EMAILID", "THREADID"]);
+
 /** Whether the fetch reads a body part that sets \Seen (RFC 3501 §6.4.5). */
 function setsSeen(attrs: FetchAttribute[]): boolean {
   return attrs.some(
@@ -75,7 +78,7 @@ export const fetch: CommandHandler<"FETCH"> = {
     const entries = changedSince === undefined ? all : all.filter((e) => e.modseq > changedSince);
     const attrs = attributesOf(cmd, session.condstore);
     const needsMeta = attrs.some((a) => NEEDS_META.has(a.kind));
-    const indexOnly = attrs.every((a) => a.kind === "UID" || a.kind === "FLAGS" || a.kind === "MODSEQ");
+    const indexOnly = attrs.every((a) => INDEX_ONLY.has(a.kind));
     const markSeen = setsSeen(attrs) && !sel.readOnly;
     const readsBody = attrs.some((a) => BODY_READERS.has(a.kind) && !isTopHeader(a));
     const seenNow = new Set<number>();
@@ -97,8 +100,11 @@ export const fetch: CommandHandler<"FETCH"> = {
           batch = batch.map((e) => index.byId.get(e.id) ?? e);
         }
       }
+      // RFC 3501 §7.2.6: a keyword is announced in FLAGS before a FETCH shows it.
+      if (markSeen || attrs.some((a) => a.kind === "FLAGS"))
+        await session.announceFlags(batch.map((e) => e.flags));
       if (indexOnly) {
-        const lines = indexOnlyLines(sel, batch, attrs);
+        const lines = indexOnlyLines(session, sel, batch, attrs);
         if (lines) await session.out.line(lines);
         continue;
       }
@@ -113,7 +119,8 @@ export const fetch: CommandHandler<"FETCH"> = {
           continue;
         }
         const withFlags = seenNow.has(entry.uid) && !attrs.some((a) => a.kind === "FLAGS");
-        await session.out.line(await fetchLine(bodies, seq, entry, meta, attrs, withFlags));
+        const flags = session.flagsOf(entry.uid, entry.flags);
+        await session.out.line(await fetchLine(bodies, seq, { ...entry, flags }, meta, attrs, withFlags));
       }
     }
     // A message list is read in chunks: the next chunk's meta is on its way before it is asked for.
@@ -143,27 +150,47 @@ async function sendVanished(
  * A batch's replies when only UID, FLAGS and MODSEQ are asked (a client's flag resync of a whole
  * mailbox): built as one string, sent as one write.
  */
-function indexOnlyLines(sel: Selected, batch: MailEntry[], attrs: FetchAttribute[]): string {
+function indexOnlyLines(
+  session: Session,
+  sel: Selected,
+  batch: MailEntry[],
+  attrs: FetchAttribute[],
+): string {
   const lines: string[] = [];
   for (const entry of batch) {
     const seq = sel.view.seqOf(entry.uid);
     if (seq === 0) continue;
     const items = attrs.map((a) =>
-      a.kind === "UID"
-        ? `UID ${entry.uid}`
-        : a.kind === "FLAGS"
-          ? `FLAGS ${flagList(entry.flags)}`
-          : `MODSEQ (${entry.modseq})`,
+      indexItem(a.kind, { ...entry, flags: session.flagsOf(entry.uid, entry.flags) }),
     );
     lines.push(`* ${seq} FETCH (${items.join(" ")})`);
   }
   return lines.join("\r\n");
 }
 
+/** A FETCH item the index answers; RFC 8474 §5: the message id is its EMAILID; no THREADID here. */
+function indexItem(
+  kind: FetchAttribute["kind"],
+  entry: { id: string; uid: number; modseq: number; flags: readonly string[] },
+): string {
+  switch (kind) {
+    case "UID":
+      return `UID ${entry.uid}`;
+    case "FLAGS":
+      return `FLAGS ${flagList(entry.flags)}`;
+    case "EMAILID":
+      return `EMAILID (${entry.id})`;
+    case "THREADID":
+      return "THREADID NIL";
+    default:
+      return `MODSEQ (${entry.modseq})`;
+  }
+}
+
 async function fetchLine(
   read: BodyReader,
   seq: number,
-  entry: MailEntry,
+  entry: { id: string; uid: number; modseq: number; flags: readonly string[] },
   meta: MessageMeta | undefined,
   attrs: FetchAttribute[],
   addFlags: boolean,
@@ -184,13 +211,11 @@ async function fetchLine(
   for (const a of attrs) {
     switch (a.kind) {
       case "UID":
-        item(`UID ${entry.uid}`);
-        break;
       case "FLAGS":
-        item(`FLAGS ${flagList(entry.flags)}`);
-        break;
       case "MODSEQ":
-        item(`MODSEQ (${entry.modseq})`);
+      case "EMAILID":
+      case "THREADID":
+        item(indexItem(a.kind, entry));
         break;
       case "INTERNALDATE":
         item(`INTERNALDATE ${imapDateTime(meta!.internalDate)}`);

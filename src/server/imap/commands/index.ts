@@ -7,16 +7,20 @@ import type { SomeHandler } from "./context.ts";
 import { copyMove } from "./copyMove.ts";
 import { fetch } from "./fetch.ts";
 import { idle } from "./idle.ts";
-import { list, lsub } from "./list.ts";
+import { list } from "./list.ts";
+import { lsub } from "./lsub.ts";
 import { enable } from "./enable.ts";
 import { authenticate, login } from "./login.ts";
 import { create, del, rename, subscribe } from "./mailboxes.ts";
 import { namespace } from "./namespace.ts";
 import { search } from "./search.ts";
 import { select } from "./select.ts";
+import { sort } from "./sort.ts";
 import { starttls } from "./starttls.ts";
 import { status } from "./status.ts";
 import { store } from "./store.ts";
+import { thread } from "./thread.ts";
+import { unauthenticate } from "./unauthenticate.ts";
 
 export const HANDLERS: Record<CommandName, SomeHandler> = {
   CAPABILITY: capability,
@@ -37,6 +41,7 @@ export const HANDLERS: Record<CommandName, SomeHandler> = {
   LIST: list,
   LSUB: lsub,
   NAMESPACE: namespace,
+  UNAUTHENTICATE: unauthenticate,
   STATUS: status,
   APPEND: append,
   IDLE: idle,
@@ -45,6 +50,8 @@ export const HANDLERS: Record<CommandName, SomeHandler> = {
   UNSELECT: close,
   EXPUNGE: expunge,
   SEARCH: search,
+  SORT: sort,
+  THREAD: thread,
   FETCH: fetch,
   STORE: store,
   COPY: copyMove,

@@ -41,7 +41,9 @@ export const create: CommandHandler<"CREATE"> = {
       if (err instanceof AlreadyExists) return no(`mailbox "${name}" already exists`, "ALREADYEXISTS");
       throw err;
     }
-    return ok("CREATE completed");
+    // RFC 8474 §4.1: the new mailbox's id in the tagged OK.
+    const created = (await account.listMailboxes()).mailboxes.find((m) => m.name === name);
+    return ok("CREATE completed", created ? `MAILBOXID (${created.id})` : undefined);
   },
 };
 

@@ -9,6 +9,11 @@ import { metaFacts, type SearchFacts, type SearchIndex } from "../../../mail/sea
 import type { MailEntry } from "../../../mail/uidIndex.ts";
 import { ok } from "../protocol/errorResponse.ts";
 import { keyNeedsMeta, keyUsesModseq, matches } from "./searchMatch.ts";
+import { bindRecent } from "./searchRecent.ts";
+import { bindObjectIds } from "./searchObjectId.ts";
+import { returnedMatches } from "./searchReturn.ts";
+import type { SearchKey, SearchReturn } from "../parser/types.ts";
+import type { Session } from "../session/session.ts";
 import { compactSet, quotedOrLiteral } from "../protocol/wire.ts";
 import { SELECTED, type CommandHandler } from "./context.ts";
 
@@ -25,70 +30,10 @@ export const search: CommandHandler<"SEARCH"> = {
   states: SELECTED,
   async run({ session, out, tag }, cmd) {
     const sel = session.requireSelected;
-    const useModseq = keyUsesModseq(cmd.key);
+    const key = bindObjectIds(bindRecent(cmd.key, sel.recent), sel.mailbox.index);
+    const useModseq = keyUsesModseq(key);
     if (useModseq) session.enabled.add("CONDSTORE");
-    const index = sel.mailbox.index;
-    const view = sel.view;
-    const maxUid = view.uids.length ? view.uids[view.uids.length - 1]! : 0;
-    const needsMeta = keyNeedsMeta(cmd.key);
-    const found: { uid: number; seq: number; modseq: number }[] = [];
-    // The view's messages; one expunged since the view last caught up is undefined: nothing is read.
-    let all = view.uids.map((uid) => index.byUid.get(uid));
-    const account = session.requireAccount;
-    const searchIndex = account.searchIndex;
-    if (needsMeta && searchIndex) {
-      const covered = await searchIndexed(searchIndex, all, async (facts, i) => {
-        const entry = all[i]!;
-        const hit = await matches(cmd.key, {
-          entry,
-          seq: i + 1,
-          maxSeq: view.uids.length,
-          maxUid,
-          saved: session.savedSearch,
-          facts,
-        });
-        return hit ? { uid: entry.uid, seq: i + 1, modseq: entry.modseq } : undefined;
-      });
-      for (const hit of covered.hits) found.push(hit);
-      let scanned = 0;
-      all = all.map((e, i) => {
-        if (covered.decided[i]) return undefined;
-        if (e) scanned++;
-        return e;
-      });
-      searchIndex.answered += covered.count;
-      // Messages the index lacks (other computers' mail, a rebuild under way): fill it.
-      if (scanned > 0) account.indexInBackground();
-    }
-    // Bodies are read on demand (read.text), only where cheaper keys have not decided.
-    const scope = needsMeta ? "meta" : "index";
-    // Nothing left to scan when the index answered for every message.
-    const toScan = all.some((e) => e !== undefined) ? all : [];
-    for await (const read of sel.mailbox.read(toScan, { scope, batchSize: META_BATCH })) {
-      const i = read.from;
-      const slice = view.uids.slice(i, i + META_BATCH);
-      const entries = read.entries;
-      for (let j = 0; j < slice.length; j += PARALLEL) {
-        const group = slice.slice(j, j + PARALLEL).map(async (uid, k) => {
-          const entry = entries[j + k];
-          if (!entry) return;
-          const meta = read.meta.get(entry.id);
-          if (needsMeta && !meta) return;
-          const seq = i + j + k + 1;
-          const hit = await matches(cmd.key, {
-            entry,
-            seq,
-            maxSeq: view.uids.length,
-            maxUid,
-            saved: session.savedSearch,
-            ...(meta ? { facts: metaFacts(meta, () => read.text(meta)) } : {}),
-          });
-          if (hit) found.push({ uid, seq, modseq: entry.modseq });
-        });
-        await Promise.all(group);
-      }
-    }
-    found.sort((a, b) => a.seq - b.seq);
+    const found = await findMatches(session, key);
     const numbers = found.map((f) => (cmd.uid ? f.uid : f.seq));
     const highest = found.reduce((m, f) => Math.max(m, f.modseq), 0);
     if (cmd.returns === undefined) {
@@ -96,21 +41,9 @@ export const search: CommandHandler<"SEARCH"> = {
       await out.untagged(`SEARCH${numbers.map((n) => " " + n).join("")}${modseq}`);
       return ok(`${cmd.uid ? "UID " : ""}SEARCH completed`);
     }
-    const returns = cmd.returns.length === 0 ? ["ALL"] : cmd.returns;
-    if (returns.includes("SAVE")) {
-      // RFC 5182 §2.1: with MIN or MAX (and not ALL/COUNT) only those are saved.
-      const onlyEnds = !returns.includes("ALL") && !returns.includes("COUNT");
-      const uids = found.map((f) => f.uid);
-      session.savedSearch =
-        onlyEnds && (returns.includes("MIN") || returns.includes("MAX"))
-          ? [
-              ...new Set([
-                returns.includes("MIN") ? uids[0] : undefined,
-                returns.includes("MAX") ? uids[uids.length - 1] : undefined,
-              ]),
-            ].filter((u): u is number => u !== undefined)
-          : uids;
-    }
+    const returns: SearchReturn[] = cmd.returns.length === 0 ? ["ALL"] : cmd.returns;
+    const returned = returnedMatches(found, returns);
+    if (returns.includes("SAVE")) session.savedSearch = returned.map((f) => f.uid);
     const shown = returns.filter((r) => r !== "SAVE");
     if (shown.length === 0) return ok(`${cmd.uid ? "UID " : ""}SEARCH completed, result saved`);
     let line = `ESEARCH (TAG ${quotedOrLiteral(tag)})${cmd.uid ? " UID" : ""}`;
@@ -120,13 +53,15 @@ export const search: CommandHandler<"SEARCH"> = {
       if (shown.includes("ALL")) line += ` ALL ${compactSet(numbers)}`;
     }
     if (shown.includes("COUNT")) line += ` COUNT ${numbers.length}`;
-    if (useModseq && found.length > 0) line += ` MODSEQ ${highest}`;
+    // RFC 4731 §3.2: the highest MODSEQ of the messages the answer describes (only MIN/MAX: those).
+    if (useModseq && found.length > 0)
+      line += ` MODSEQ ${returned.reduce((m, f) => Math.max(m, f.modseq), 0)}`;
     await out.untagged(line);
     return ok(`${cmd.uid ? "UID " : ""}SEARCH completed`);
   },
 };
 
-interface Hit {
+export interface SearchMatch {
   uid: number;
   seq: number;
   modseq: number;
@@ -140,18 +75,18 @@ interface Hit {
 async function searchIndexed(
   searchIndex: SearchIndex,
   all: readonly (MailEntry | undefined)[],
-  judge: (facts: SearchFacts, i: number) => Promise<Hit | undefined>,
-): Promise<{ decided: Uint8Array; hits: Hit[]; count: number }> {
+  judge: (facts: SearchFacts, i: number) => Promise<SearchMatch | undefined>,
+): Promise<{ decided: Uint8Array; hits: SearchMatch[]; count: number }> {
   const position = new Map<string, number>();
   all.forEach((e, i) => {
     if (e) position.set(e.id, i);
   });
   const decided = new Uint8Array(all.length);
-  const hits: Hit[] = [];
+  const hits: SearchMatch[] = [];
   let count = 0;
   for await (const batch of searchIndex.batches()) {
     const here: number[] = [];
-    const batchHits: Hit[] = [];
+    const batchHits: SearchMatch[] = [];
     try {
       for (let k = 0; k < batch.ids.length; k++) {
         const i = position.get(batch.ids[k]!);
@@ -170,4 +105,76 @@ async function searchIndexed(
     hits.push(...batchHits);
   }
   return { decided, hits, count };
+}
+
+/**
+ * The messages of the session's view that match `key`, in sequence order, from the local search
+ * index where it holds them and by a scan of sealed meta otherwise. SORT and THREAD (RFC 5256)
+ * search with it too; `key` must have gone through bindRecent.
+ */
+export async function findMatches(session: Session, key: SearchKey): Promise<SearchMatch[]> {
+  const sel = session.requireSelected;
+  const index = sel.mailbox.index;
+  const view = sel.view;
+  const maxUid = view.uids.length ? view.uids[view.uids.length - 1]! : 0;
+  const needsMeta = keyNeedsMeta(key);
+  const found: SearchMatch[] = [];
+  // The view's messages; one expunged since the view last caught up is undefined: nothing is read.
+  let all = view.uids.map((uid) => index.byUid.get(uid));
+  const account = session.requireAccount;
+  const searchIndex = account.searchIndex;
+  if (needsMeta && searchIndex) {
+    const covered = await searchIndexed(searchIndex, all, async (facts, i) => {
+      const entry = all[i]!;
+      const hit = await matches(key, {
+        entry,
+        seq: i + 1,
+        maxSeq: view.uids.length,
+        maxUid,
+        saved: session.savedSearch,
+        facts,
+      });
+      return hit ? { uid: entry.uid, seq: i + 1, modseq: entry.modseq } : undefined;
+    });
+    for (const hit of covered.hits) found.push(hit);
+    let scanned = 0;
+    all = all.map((e, i) => {
+      if (covered.decided[i]) return undefined;
+      if (e) scanned++;
+      return e;
+    });
+    searchIndex.answered += covered.count;
+    // Messages the index lacks (other computers' mail, a rebuild under way): fill it.
+    if (scanned > 0) account.indexInBackground();
+  }
+  // Bodies are read on demand (read.text), only where cheaper keys have not decided.
+  const scope = needsMeta ? "meta" : "index";
+  // Nothing left to scan when the index answered for every message.
+  const toScan = all.some((e) => e !== undefined) ? all : [];
+  for await (const read of sel.mailbox.read(toScan, { scope, batchSize: META_BATCH })) {
+    const i = read.from;
+    const slice = view.uids.slice(i, i + META_BATCH);
+    const entries = read.entries;
+    for (let j = 0; j < slice.length; j += PARALLEL) {
+      const group = slice.slice(j, j + PARALLEL).map(async (uid, k) => {
+        const entry = entries[j + k];
+        if (!entry) return;
+        const meta = read.meta.get(entry.id);
+        if (needsMeta && !meta) return;
+        const seq = i + j + k + 1;
+        const hit = await matches(key, {
+          entry,
+          seq,
+          maxSeq: view.uids.length,
+          maxUid,
+          saved: session.savedSearch,
+          ...(meta ? { facts: metaFacts(meta, () => read.text(meta)) } : {}),
+        });
+        if (hit) found.push({ uid, seq, modseq: entry.modseq });
+      });
+      await Promise.all(group);
+    }
+  }
+  found.sort((a, b) => a.seq - b.seq);
+  return found;
 }

@@ -8,6 +8,7 @@
 import { dayOf, type SearchFacts } from "../../../mail/search/index.ts";
 import type { MailEntry } from "../../../mail/uidIndex.ts";
 import { setHas } from "../session/messageSet.ts";
+import { addressTexts } from "./searchAddress.ts";
 import type { SearchKey } from "../parser/types.ts";
 
 export interface MatchSubject {
@@ -45,6 +46,8 @@ export function keyNeedsMeta(key: SearchKey): boolean {
     case "SENTSINCE":
     case "LARGER":
     case "SMALLER":
+    case "YOUNGER":
+    case "OLDER":
       return true;
     default:
       return false;
@@ -105,10 +108,11 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
       return !flags.includes("\\" + key.kind[2] + key.kind.slice(3).toLowerCase());
     case "NEW":
     case "RECENT":
-      // No session ever sees a message as \Recent here (RFC 9051 dropped it).
-      return false;
     case "OLD":
-      return true;
+    case "EMAILID":
+    case "THREADID":
+      // searchRecent.ts (session-dependent) and searchObjectId.ts rewrite them to UID sets first.
+      throw new Error(`search key ${key.kind} reached the matcher unbound`);
     case "KEYWORD":
       return flags.some((f) => f.toLowerCase() === key.flag.toLowerCase());
     case "UNKEYWORD":
@@ -119,6 +123,10 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
       return "saved" in key.set ? s.saved.includes(s.entry.uid) : setHas(key.set, s.seq, s.maxSeq, s.saved);
     case "MODSEQ":
       return s.entry.modseq >= key.modseq;
+    case "YOUNGER":
+      return facts!.internalDate >= Date.now() - key.seconds * 1000;
+    case "OLDER":
+      return facts!.internalDate < Date.now() - key.seconds * 1000;
     case "LARGER":
       return facts!.size > key.size;
     case "SMALLER":
@@ -140,7 +148,9 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
     case "FROM":
     case "SUBJECT":
     case "TO":
-      return headerContains(facts!, key.kind, key.value);
+      if (await headerContains(facts!, key.kind, key.value)) return true;
+      if (key.kind === "SUBJECT") return false;
+      return addressTexts(await facts!.headerValues(key.kind)).some((t) => contains(t, key.value));
     case "HEADER":
       return headerContains(facts!, key.field, key.value);
     case "BODY":

@@ -11,8 +11,6 @@ import { compactSet } from "../protocol/wire.ts";
 import { AUTHENTICATED, type CommandHandler } from "./context.ts";
 import { flagList } from "./flags.ts";
 
-export const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
-
 export const select: CommandHandler<"SELECT" | "EXAMINE"> = {
   states: AUTHENTICATED,
   async run(ctx, cmd) {
@@ -36,17 +34,9 @@ export const select: CommandHandler<"SELECT" | "EXAMINE"> = {
     const readOnly = cmd.name === "EXAMINE";
     const selected = await session.select(cmd.mailbox, mailbox, readOnly, () => session.notifyChange());
     const index = mailbox.index;
-    const keywords = new Set<string>();
-    for (const e of index.byId.values()) for (const f of e.flags) if (!f.startsWith("\\")) keywords.add(f);
-    const flags = [...SYSTEM_FLAGS, ...[...keywords].sort()];
-    await out.untagged(`FLAGS ${flagList(flags)}`);
-    await out.untagged(
-      readOnly
-        ? "OK [PERMANENTFLAGS ()] read-only mailbox"
-        : `OK [PERMANENTFLAGS ${flagList([...flags, "\\*"])}] flags permitted`,
-    );
+    for (const line of selected.flags.lines(readOnly)) await out.untagged(line);
     await out.untagged(`${selected.view.exists} EXISTS`);
-    await out.untagged("0 RECENT");
+    await out.untagged(`${selected.recent.size} RECENT`);
     const firstUnseen = selected.view.uids.findIndex(
       (uid) => !index.byUid.get(uid)?.flags.includes("\\Seen"),
     );
@@ -54,6 +44,7 @@ export const select: CommandHandler<"SELECT" | "EXAMINE"> = {
     await out.untagged(`OK [UIDVALIDITY ${index.uidvalidity}] UIDs valid`);
     await out.untagged(`OK [UIDNEXT ${index.uidnext}] predicted next UID`);
     await out.untagged(`OK [HIGHESTMODSEQ ${index.highestModseq}] highest MODSEQ`);
+    await out.untagged(`OK [MAILBOXID (${mailbox.id})] mailbox id`);
     if (params.qresync && params.qresync.uidvalidity === index.uidvalidity)
       await qresyncReplay(session, params);
     return ok(`${cmd.name} completed`, readOnly ? "READ-ONLY" : "READ-WRITE");
@@ -75,7 +66,7 @@ async function qresyncReplay(session: Session, params: SelectParams): Promise<vo
     const entry = index.byUid.get(sel.view.uids[i]!);
     if (!entry || entry.modseq <= q.modseq) continue;
     await session.out.untagged(
-      `${i + 1} FETCH (UID ${entry.uid} FLAGS ${flagList(entry.flags)} MODSEQ (${entry.modseq}))`,
+      `${i + 1} FETCH (UID ${entry.uid} FLAGS ${flagList(session.flagsOf(entry.uid, entry.flags))} MODSEQ (${entry.modseq}))`,
     );
   }
 }

@@ -17,7 +17,8 @@ export async function statusLine(account: Account, name: string, items: StatusIt
         values.push(`MESSAGES ${index.uids.length}`);
         break;
       case "RECENT":
-        values.push("RECENT 0");
+        // Messages no session has had as \Recent yet (RFC 3501 §6.3.10); STATUS claims none.
+        values.push(`RECENT ${mailbox.unclaimedRecent(false).length}`);
         break;
       case "UIDNEXT":
         values.push(`UIDNEXT ${index.uidnext}`);
@@ -31,6 +32,9 @@ export async function statusLine(account: Account, name: string, items: StatusIt
         values.push(`UNSEEN ${unseen}`);
         break;
       }
+      case "MAILBOXID":
+        values.push(`MAILBOXID (${mailbox.id})`);
+        break;
       case "HIGHESTMODSEQ":
         values.push(`HIGHESTMODSEQ ${index.highestModseq}`);
         break;

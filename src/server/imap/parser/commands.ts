@@ -19,6 +19,7 @@ import {
   storeCommand,
   uidExpungeCommand,
 } from "./messageCommands.ts";
+import { sortCommand, threadCommand } from "./sortThread.ts";
 import { ParseError } from "./parseError.ts";
 import type { Command, ParseFailure, TaggedCommand } from "./types.ts";
 
@@ -73,6 +74,7 @@ const BARE = [
   "CLOSE",
   "UNSELECT",
   "IDLE",
+  "UNAUTHENTICATE",
 ] as const;
 
 const GRAMMARS: Record<string, Grammar> = {
@@ -122,6 +124,8 @@ const GRAMMARS: Record<string, Grammar> = {
   STATUS: statusCommand,
   APPEND: appendCommand,
   SEARCH: (c) => searchCommand(c, false),
+  SORT: (c) => sortCommand(c, false),
+  THREAD: (c) => threadCommand(c, false),
   FETCH: (c) => fetchCommand(c, false),
   STORE: (c) => storeCommand(c, false),
   COPY: (c) => copyCommand(c, "COPY", false),
@@ -131,7 +135,9 @@ const GRAMMARS: Record<string, Grammar> = {
     const name = word(c);
     const grammar = Object.hasOwn(UID_GRAMMARS, name) ? UID_GRAMMARS[name] : undefined;
     if (!grammar) {
-      throw new ParseError(`UID ${name} is not a command (UID FETCH, STORE, SEARCH, COPY, MOVE or EXPUNGE)`);
+      throw new ParseError(
+        `UID ${name} is not a command (UID FETCH, STORE, SEARCH, SORT, THREAD, COPY, MOVE or EXPUNGE)`,
+      );
     }
     return grammar(c);
   },
@@ -141,6 +147,8 @@ const UID_GRAMMARS: Record<string, Grammar> = {
   FETCH: (c) => fetchCommand(c, true),
   STORE: (c) => storeCommand(c, true),
   SEARCH: (c) => searchCommand(c, true),
+  SORT: (c) => sortCommand(c, true),
+  THREAD: (c) => threadCommand(c, true),
   COPY: (c) => copyCommand(c, "COPY", true),
   MOVE: (c) => copyCommand(c, "MOVE", true),
   EXPUNGE: uidExpungeCommand,

@@ -11,6 +11,8 @@ const SIMPLE: Record<string, FetchAttribute> = {
   ENVELOPE: { kind: "ENVELOPE" },
   BODYSTRUCTURE: { kind: "BODYSTRUCTURE" },
   MODSEQ: { kind: "MODSEQ" },
+  EMAILID: { kind: "EMAILID" },
+  THREADID: { kind: "THREADID" },
   RFC822: { kind: "RFC822" },
   "RFC822.HEADER": { kind: "RFC822.HEADER" },
   "RFC822.TEXT": { kind: "RFC822.TEXT" },

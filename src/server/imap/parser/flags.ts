@@ -11,7 +11,11 @@ export function flag(c: Cursor): string {
     if (!known) throw new ParseError(`unknown system flag ${name}`);
     return known;
   }
-  return c.atom("a flag");
+  const keyword = c.atom("a flag");
+  // NIL is an atom by the grammar, but client parsers read it in a flag list as nothing: a keyword
+  // stored as NIL would show in FETCH FLAGS as no flag at all, so it is refused, not stored.
+  if (keyword.toUpperCase() === "NIL") throw new ParseError("NIL is not a valid keyword");
+  return keyword;
 }
 
 /** "(" [flag *(SP flag)] ")" */

@@ -5,7 +5,7 @@
 import type { Cursor } from "./cursor.ts";
 import { parseDateTime } from "./dateTime.ts";
 import { flagList } from "./flags.ts";
-import { listPattern, mailbox } from "./mailboxArg.ts";
+import { existingMailbox, listPattern, mailbox } from "./mailboxArg.ts";
 import { ParseError } from "./parseError.ts";
 import { parseSequenceSet } from "./sequenceSet.ts";
 import type { Command, SelectParams, StatusItem } from "./types.ts";
@@ -13,7 +13,7 @@ import type { Command, SelectParams, StatusItem } from "./types.ts";
 /** SELECT or EXAMINE: mailbox [SP "(" params ")"]. */
 export function selectCommand(c: Cursor, name: "SELECT" | "EXAMINE"): Command {
   c.sp();
-  const box = mailbox(c);
+  const box = existingMailbox(c);
   return { name, mailbox: box, params: c.atEnd() ? {} : selectParams(c) };
 }
 
@@ -34,7 +34,7 @@ export function createCommand(c: Cursor): Command {
 /** STATUS mailbox SP "(" items ")". */
 export function statusCommand(c: Cursor): Command {
   c.sp();
-  const box = mailbox(c);
+  const box = existingMailbox(c);
   c.sp();
   return { name: "STATUS", mailbox: box, items: statusItems(c) };
 }
@@ -89,6 +89,7 @@ function selectParams(c: Cursor): SelectParams {
 const STATUS_ITEMS = new Set<StatusItem>([
   "MESSAGES",
   "RECENT",
+  "MAILBOXID",
   "UIDNEXT",
   "UIDVALIDITY",
   "UNSEEN",
@@ -108,16 +109,28 @@ function statusItems(c: Cursor): StatusItem[] {
   }
 }
 
+const SELECTION_OPTIONS = new Set(["SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"]);
+const RETURN_OPTIONS = new Set(["SUBSCRIBED", "CHILDREN", "SPECIAL-USE"]);
+
 export function listCommand(c: Cursor): Command {
   c.sp();
   const selection: string[] = [];
   if (c.accept("(")) {
     while (!c.accept(")")) {
       if (selection.length) c.sp();
-      selection.push(c.atom("a LIST selection option").toUpperCase());
+      const opt = c.atom("a LIST selection option").toUpperCase();
+      // RFC 5258 §3: an option the server does not know is BAD, not ignored.
+      if (!SELECTION_OPTIONS.has(opt)) throw new ParseError(`unknown LIST selection option ${opt}`);
+      selection.push(opt);
     }
     c.sp();
   }
+  // RFC 5258 §3.1: RECURSIVEMATCH alone (or with REMOTE only) is BAD.
+  if (
+    selection.includes("RECURSIVEMATCH") &&
+    !selection.some((o) => o !== "RECURSIVEMATCH" && o !== "REMOTE")
+  )
+    throw new ParseError("RECURSIVEMATCH needs another selection option, such as SUBSCRIBED");
   const reference = listPattern(c);
   c.sp();
   const patterns: string[] = [];
@@ -140,7 +153,8 @@ export function listCommand(c: Cursor): Command {
       if (opt === "STATUS") {
         c.sp();
         returnStatus = statusItems(c);
-      } else returnOptions.push(opt);
+      } else if (RETURN_OPTIONS.has(opt)) returnOptions.push(opt);
+      else throw new ParseError(`unknown LIST return option ${opt}`);
     }
   }
   return {

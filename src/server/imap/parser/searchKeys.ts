@@ -70,6 +70,18 @@ export function searchKey(c: Cursor, depth = 0): SearchKey {
     case "SMALLER":
       c.sp();
       return { kind: word, size: c.number("a size", 4294967295) };
+    case "EMAILID":
+    case "THREADID": {
+      c.sp();
+      const id = c.atom("an object id");
+      // RFC 8474 §4: objectid = 1*255(ALPHA / DIGIT / "_" / "-").
+      if (!/^[A-Za-z0-9_-]{1,255}$/.test(id)) throw new ParseError(`${id} is not an object id`);
+      return { kind: word, id };
+    }
+    case "YOUNGER":
+    case "OLDER":
+      c.sp();
+      return { kind: word, seconds: c.number("a number of seconds", 4294967295) };
     case "UID":
       c.sp();
       return { kind: "UID", set: parseSequenceSet(c.word("a UID set")) };

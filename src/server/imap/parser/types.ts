@@ -31,6 +31,9 @@ export type FetchAttribute =
   /** BODY without brackets: the non-extensible BODYSTRUCTURE. */
   | { kind: "BODY" }
   | { kind: "MODSEQ" }
+  /** RFC 8474 OBJECTID. */
+  | { kind: "EMAILID" }
+  | { kind: "THREADID" }
   | { kind: "RFC822" }
   | { kind: "RFC822.HEADER" }
   | { kind: "RFC822.TEXT" }
@@ -53,6 +56,10 @@ export type SearchKey =
   | { kind: "HEADER"; field: string; value: string }
   | { kind: "BEFORE" | "ON" | "SINCE" | "SENTBEFORE" | "SENTON" | "SENTSINCE"; date: number }
   | { kind: "LARGER" | "SMALLER"; size: number }
+  /** RFC 5032 WITHIN: the internal date is within (YOUNGER) or before (OLDER) the last n seconds. */
+  | { kind: "YOUNGER" | "OLDER"; seconds: number }
+  /** RFC 8474 §6: by object id; rewritten to a UID set before matching (commands/searchObjectId.ts). */
+  | { kind: "EMAILID" | "THREADID"; id: string }
   | { kind: "UID"; set: SequenceSet }
   | { kind: "SEQ"; set: SequenceSet }
   | { kind: "NOT"; key: SearchKey }
@@ -61,10 +68,18 @@ export type SearchKey =
   | { kind: "AND"; keys: SearchKey[] }
   | { kind: "MODSEQ"; modseq: number };
 
+/** One SORT criterion (RFC 5256 §3); `reverse` when REVERSE stood before it. */
+export interface SortCriterion {
+  key: "ARRIVAL" | "CC" | "DATE" | "FROM" | "SIZE" | "SUBJECT" | "TO";
+  reverse: boolean;
+}
+
+export type ThreadAlgorithm = "ORDEREDSUBJECT" | "REFERENCES";
+
 export type SearchReturn = "MIN" | "MAX" | "ALL" | "COUNT" | "SAVE";
 
 export type StatusItem =
-  "MESSAGES" | "RECENT" | "UIDNEXT" | "UIDVALIDITY" | "UNSEEN" | "HIGHESTMODSEQ" | "SIZE";
+  "MESSAGES" | "RECENT" | "UIDNEXT" | "UIDVALIDITY" | "UNSEEN" | "HIGHESTMODSEQ" | "SIZE" | "MAILBOXID";
 
 /** LIST (RFC 3501, RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS, RFC 6154 SPECIAL-USE). */
 export interface ListCommand {
@@ -111,6 +126,8 @@ export type Command =
   | ListCommand
   | { name: "LSUB"; reference: string; pattern: string }
   | { name: "NAMESPACE" }
+  /** RFC 8437: back to the not-authenticated state. */
+  | { name: "UNAUTHENTICATE" }
   | { name: "STATUS"; mailbox: string; items: StatusItem[] }
   /**
    * APPEND; the message is the literal's bytes. Literals are bounded by the parser's appendLimit
@@ -124,6 +141,8 @@ export type Command =
   | { name: "UNSELECT" }
   | { name: "EXPUNGE"; uid: boolean; uids?: SequenceSet }
   | { name: "SEARCH"; uid: boolean; charset?: string; returns?: SearchReturn[]; key: SearchKey }
+  | { name: "SORT"; uid: boolean; criteria: SortCriterion[]; charset: string; key: SearchKey }
+  | { name: "THREAD"; uid: boolean; algorithm: ThreadAlgorithm; charset: string; key: SearchKey }
   | {
       name: "FETCH";
       uid: boolean;

@@ -20,7 +20,14 @@ const ALWAYS = [
   "LIST-EXTENDED",
   "LIST-STATUS",
   "ESEARCH",
+  "SEARCHRES",
+  "SORT",
+  "THREAD=ORDEREDSUBJECT",
+  "THREAD=REFERENCES",
   "STATUS=SIZE",
+  "UNAUTHENTICATE",
+  "OBJECTID",
+  "WITHIN",
 ];
 
 export function capabilities(opts: {

@@ -16,7 +16,7 @@ import type { CommandContext } from "../commands/context.ts";
 import { capabilityList } from "../commands/anyState.ts";
 
 /** Commands during which an expunge must not be reported (RFC 3501 §7.4.1). */
-const NO_EXPUNGE_REPORT = new Set<Command["name"]>(["FETCH", "STORE", "SEARCH"]);
+const NO_EXPUNGE_REPORT = new Set<Command["name"]>(["FETCH", "STORE", "SEARCH", "SORT", "THREAD"]);
 
 /** RFC 3501 §5.4: at least 30 minutes before an idle client is logged out (once logged in). */
 const AUTOLOGOUT_MS = 31 * 60_000;
@@ -146,7 +146,8 @@ export class Connection {
         result = resultForError(err, (level, msg) => this.opts.server.log(level, `${command.name}: ${msg}`));
       }
     }
-    if (command.name === "LOGIN" || command.name === "AUTHENTICATE") this.armIdleTimer();
+    if (command.name === "LOGIN" || command.name === "AUTHENTICATE" || command.name === "UNAUTHENTICATE")
+      this.armIdleTimer();
     if (this.session.state === "selected" && command.name !== "LOGOUT") {
       const keep = await this.session.reportChanges(!NO_EXPUNGE_REPORT.has(command.name));
       if (!keep) this.session.close();

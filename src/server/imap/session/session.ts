@@ -9,6 +9,7 @@ import type { Log } from "../../../log.ts";
 import type { ResponseWriter } from "../protocol/responseWriter.ts";
 import { SelectedView, type ViewUpdate } from "./selectedView.ts";
 import { compactSet } from "../protocol/wire.ts";
+import { AnnouncedFlags } from "./announcedFlags.ts";
 
 export type SessionState = "notAuthenticated" | "authenticated" | "selected" | "logout";
 
@@ -17,6 +18,13 @@ export interface Selected {
   mailbox: Mailbox;
   view: SelectedView;
   readOnly: boolean;
+  /** The keywords the client was told of in FLAGS (RFC 3501 §7.2.6). */
+  flags: AnnouncedFlags;
+  /**
+   * The UIDs this session sees as \Recent (RFC 3501 §2.3.2): claimed from the mailbox at SELECT
+   * and as new messages arrive; EXAMINE sees them without claiming them.
+   */
+  recent: Set<number>;
   /** Unsubscribes from the mailbox's in-process change events. */
   unlisten: () => void;
 }
@@ -74,7 +82,15 @@ export class Session {
     this.unselect();
     this.savedSearch = [];
     const unlisten = mailbox.onChange(onChange);
-    this.selected = { name, mailbox, view: new SelectedView(mailbox.index), readOnly, unlisten };
+    this.selected = {
+      name,
+      mailbox,
+      view: new SelectedView(mailbox.index),
+      readOnly,
+      flags: new AnnouncedFlags(mailbox.index.byId.values()),
+      recent: new Set(mailbox.unclaimedRecent(!readOnly)),
+      unlisten,
+    };
     this.state = "selected";
     return this.selected;
   }
@@ -103,6 +119,10 @@ export class Session {
       condstore: this.condstore,
     });
     const told = new Set<number>();
+    const index = sel.mailbox.index;
+    const shown = updates.flatMap((u) => (u.kind === "flags" ? [u.flags] : []));
+    if (echo && !echo.silent) for (const uid of echo.uids) shown.push(index.byUid.get(uid)?.flags ?? []);
+    await this.announceFlags(shown);
     for (const u of updates) {
       if (u.kind === "flags" && echo?.uids.has(u.uid)) {
         if (echo.silent && !this.condstore) continue;
@@ -116,6 +136,7 @@ export class Session {
         return false;
       }
       await this.out.untagged(line);
+      if (u.kind === "exists") await this.out.untagged(`${this.claimRecent(sel)} RECENT`);
     }
     if (echo && !echo.silent) {
       for (const uid of echo.uids) {
@@ -130,6 +151,32 @@ export class Session {
     return true;
   }
 
+  /**
+   * Sends FLAGS and PERMANENTFLAGS when one of these flag lists holds a keyword the client was not
+   * told of (RFC 3501 §7.2.6); call before the FETCH responses that show them.
+   */
+  async announceFlags(flagLists: Iterable<readonly string[]>): Promise<void> {
+    const sel = this.selected;
+    if (!sel) return;
+    let added = false;
+    for (const flags of flagLists) if (sel.flags.learn(flags)) added = true;
+    if (!added) return;
+    for (const line of sel.flags.lines(sel.readOnly)) await this.out.untagged(line);
+  }
+
+  /** A message's flags as this session shows them: \Recent added where it is recent to it. */
+  flagsOf(uid: number, flags: readonly string[]): readonly string[] {
+    return this.selected?.recent.has(uid) ? [...flags, "\\Recent"] : flags;
+  }
+
+  /** Takes the messages just announced by EXISTS that no session has had as \Recent; the count. */
+  private claimRecent(sel: Selected): number {
+    for (const uid of sel.mailbox.unclaimedRecent(!sel.readOnly)) sel.recent.add(uid);
+    let count = 0;
+    for (const uid of sel.recent) if (sel.mailbox.index.byUid.has(uid)) count++;
+    return count;
+  }
+
   private updateLine(u: ViewUpdate): string | null {
     switch (u.kind) {
       case "expunge":
@@ -140,7 +187,7 @@ export class Session {
         return `${u.count} EXISTS`;
       case "flags": {
         const modseq = this.condstore ? ` MODSEQ (${u.modseq})` : "";
-        return `${u.seq} FETCH (UID ${u.uid} FLAGS (${u.flags.join(" ")})${modseq})`;
+        return `${u.seq} FETCH (UID ${u.uid} FLAGS (${this.flagsOf(u.uid, u.flags).join(" ")})${modseq})`;
       }
     }
   }
