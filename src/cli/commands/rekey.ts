@@ -111,11 +111,15 @@ function rekeyPrinter(force: boolean | undefined) {
   const tty = Boolean(process.stderr.isTTY);
   const enabled = tty || Boolean(force);
   let last = 0;
+  let lastPhase: string | undefined;
   let printed = false;
   return {
     update: (p: RekeyProgress): void => {
-      if (!enabled || (Date.now() - last < 500 && p.phase !== "done")) return;
+      // At most twice a second, but every new phase is shown when it starts: a fast phase (meta
+      // rows 500 to a batch) would otherwise pass unseen.
+      if (!enabled || (Date.now() - last < 500 && p.phase === lastPhase && p.phase !== "done")) return;
       last = Date.now();
+      lastPhase = p.phase;
       printed = true;
       process.stderr.write(tty ? `\r${rekeyLine(p)}\x1b[K` : `${rekeyLine(p)}\n`);
     },
