@@ -38,6 +38,7 @@ const PEERS = {
   "test/cli/keychain.test.ts": { peers: ["keychain"], fast: true },
   "test/server/imap/garageAtRest.test.ts": { peers: ["garage"] },
   "test/storage/localCacheGarage.test.ts": { peers: ["garage"] },
+  "test/mail/garageCrash.test.ts": { peers: ["garage"] },
   "test/storage/garageDump.test.ts": { peers: ["garage"] },
   "test/server/imap/whatTheHostLearns.test.ts": { peers: ["garage"], fast: true },
   "test/mime/dovecotLive.test.ts": { peers: ["dovecot"] },

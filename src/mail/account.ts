@@ -41,6 +41,9 @@ import { FiledDeliveries, FILED_SUBKEY } from "./incoming/filedDeliveries.ts";
 
 const KEY_ROOT = "keys/root";
 
+/** How long closing waits for the watch rows of the last writes (Account.close). */
+const SETTLE_AT_CLOSE_MS = 5_000;
+
 export async function accountExists(store: Store): Promise<boolean> {
   return (await store.blobs.head(KEY_ROOT)) !== null;
 }
@@ -145,16 +148,18 @@ export class Account {
   private readonly marks: MarkBook;
   private readonly open = new Map<string, Promise<Mailbox>>();
   private closed = false;
+  private readonly log: Log;
 
   constructor(
     readonly store: Store,
     private readonly keys: UnlockedKeys,
     options: AccountOptions = {},
   ) {
+    this.log = options.log ?? createLogger("info");
     const marks = (this.marks = openMarkBook({
       ...(options.marksDir ? { marksDir: options.marksDir } : {}),
       masterKey: keys.masterKey,
-      log: options.log ?? createLogger("info"),
+      log: this.log,
     }));
     this.mailboxList = new MailboxListStore(store.rows, deriveSubkey(keys.masterKey, "mailbox-list"), marks);
     this.messages = new MessageStore(store, deriveSubkey(keys.masterKey, "message-meta"));
@@ -210,6 +215,9 @@ export class Account {
           this.witness,
         );
         await mbx.sync();
+        const withdrawn = await mbx.recoverInterrupted();
+        if (withdrawn > 0)
+          this.log("warn", `${withdrawn} message(s) cut short by a crash were withdrawn from a mailbox`);
         return mbx;
       })();
       this.open.set(entry.id, opening);
@@ -271,7 +279,16 @@ export class Account {
     if (this.closed) return;
     this.closed = true;
     // A mailbox that failed to open gave its error to whoever opened it; there is nothing to close.
-    for (const opening of this.open.values()) (await opening.catch(() => undefined))?.close();
+    const opened = await Promise.all([...this.open.values()].map((o) => o.catch(() => undefined)));
+    // Pushes signal other computers after they are acknowledged (the watch row): give that a few
+    // seconds. What is left undone is marked, and redone at the next start (sync/bayou.ts rule 3).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(opened.flatMap((mbx) => (mbx ? [mbx.settle().catch(() => undefined)] : []))),
+      new Promise((resolve) => (timer = setTimeout(resolve, SETTLE_AT_CLOSE_MS))),
+    ]);
+    clearTimeout(timer);
+    for (const mbx of opened) mbx?.close();
     this.open.clear();
     wipeKeys(this.keys);
   }

@@ -58,6 +58,34 @@ class MetaCache {
   }
 }
 
+/** A message sealed and indexed, not stored yet (`MessageStore.write`). */
+export interface PreparedMessage {
+  mailId: string;
+  meta: MessageMeta;
+  sealedBody: Uint8Array;
+}
+
+/** Pieces of a batch (bodies, copies, deletions) in flight at once. */
+export const PIECES_PARALLEL = 16;
+
+/** Runs `work` on every item, at most `limit` at a time; rejects with the first failure. */
+export async function eachBounded<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  let failed: { error: unknown } | undefined;
+  const lane = async () => {
+    while (next < items.length && failed === undefined) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (err) {
+        failed ??= { error: err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failed) throw failed.error as Error;
+}
+
 export class MessageStore {
   private readonly cache = new MetaCache(2000);
   /** Batched meta reads in flight, by message id (see prefetchMeta). */
@@ -70,6 +98,13 @@ export class MessageStore {
 
   /** Seals and stores a message; durable when it resolves. */
   async add(original: Uint8Array, internalDate: number): Promise<{ mailId: string; meta: MessageMeta }> {
+    const prepared = this.prepare(original, internalDate);
+    await this.write(prepared);
+    return { mailId: prepared.mailId, meta: prepared.meta };
+  }
+
+  /** Indexes and seals a message under a new id and key, without storing anything. */
+  prepare(original: Uint8Array, internalDate: number): PreparedMessage {
     const mailId = newMailId();
     // Stored with CRLF line ends, as Dovecot serves them: offsets, sizes and sections then agree.
     const raw = toCrlfBytes(original);
@@ -87,13 +122,18 @@ export class MessageStore {
       blob,
       sealedFor: blob,
     };
-    // Body and meta at once (one round trip to a remote host, not two): neither is reachable
-    // before the mailbox's op row names the id, which comes after both are durable.
+    return { mailId, meta, sealedBody: sealStream(key, raw, bodyContext(blob)) };
+  }
+
+  /**
+   * Stores a prepared message's body and meta at once (one round trip to a remote host); durable
+   * when it resolves. The mailbox writes its op row at the same time (Mailbox.append).
+   */
+  async write(prepared: PreparedMessage): Promise<void> {
     await Promise.all([
-      this.store.blobs.put(blob, sealStream(key, raw, bodyContext(blob))),
-      this.writeMeta(mailId, meta),
+      this.store.blobs.put(prepared.meta.blob, prepared.sealedBody),
+      this.writeMeta(prepared.mailId, prepared.meta),
     ]);
-    return { mailId, meta };
   }
 
   private async writeMeta(mailId: string, meta: MessageMeta): Promise<void> {
@@ -218,24 +258,44 @@ export class MessageStore {
     return openRange(key, header, cipher, ctx, start, len);
   }
 
-  /** A new message id for the same content: server-side blob copy, same key, no re-encryption. */
-  async copy(mailId: string): Promise<string> {
-    const meta = await this.meta(mailId);
+  /**
+   * A new message id for the same content, and the write that makes it (server-side blob copy and
+   * a new meta row with the same key, at once: no re-encryption).
+   */
+  prepareCopy(meta: MessageMeta): { mailId: string; write: () => Promise<void> } {
     const copyId = newMailId();
     const blob = bodyBlobKey(copyId);
-    await this.store.blobs.copy(meta.blob, blob);
-    await this.writeMeta(copyId, { ...meta, blob });
-    return copyId;
+    return {
+      mailId: copyId,
+      write: async () => {
+        await Promise.all([
+          this.store.blobs.copy(meta.blob, blob),
+          this.writeMeta(copyId, { ...meta, blob }),
+        ]);
+      },
+    };
   }
 
+  /** Which of these messages have both their meta and their body in storage. */
+  async whole(mailIds: string[]): Promise<Set<string>> {
+    const metas = await this.getMeta(mailIds);
+    const out = new Set<string>();
+    await eachBounded([...metas], PIECES_PARALLEL, async ([id, meta]) => {
+      if (await this.store.blobs.head(meta.blob)) out.add(id);
+    });
+    return out;
+  }
+
+  /** Deletes the body and meta of these messages, a few at a time. */
   async delete(mailIds: string[]): Promise<void> {
     const metas = await this.getMeta(mailIds);
-    for (const id of mailIds) {
+    await eachBounded(mailIds, PIECES_PARALLEL, async (id) => {
       const meta = metas.get(id);
-      if (meta) await this.store.blobs.delete(meta.blob);
+      // Without meta the body's key is still known: an id's blob key follows from the id.
+      await this.store.blobs.delete(meta?.blob ?? bodyBlobKey(id));
       const row = await this.store.rows.read(META_PK, id);
       if (row) await this.store.rows.delete(META_PK, id, row.token);
       this.cache.delete(id);
-    }
+    });
   }
 }
