@@ -129,7 +129,7 @@ export class Mailbox {
   /**
    * Stores a message and adds it here: one round trip to storage (body, meta and op row at once,
    * Bayou rule 3). Appends that arrive while one is being written go out together in the next op
-   * row, their bodies a few at a time.
+   * row, their meta rows in one batched write, their bodies a few at a time.
    */
   append(raw: Uint8Array, flags: string[], internalDate: number): Promise<AppendResult> {
     const prepared = this.messages.prepare(raw, internalDate);
@@ -153,7 +153,7 @@ export class Mailbox {
         try {
           const results = await this.addWith(
             batch.map((q) => ({ mailId: q.prepared.mailId, flags: q.flags })),
-            () => eachBounded(batch, PIECES_PARALLEL, (q) => this.messages.write(q.prepared)),
+            () => this.messages.writeMany(batch.map((q) => q.prepared)),
           );
           batch.forEach((q, i) => q.resolve(results[i]!));
         } catch (err) {
