@@ -198,6 +198,27 @@ export class Account {
     return { list, mailboxes };
   }
 
+  /**
+   * The mailbox called `name` for a write that should not wait for a read of the mailbox list (an
+   * APPEND: one round trip to storage, docs/architecture.md). When the list as last read names an
+   * open mailbox, that one comes at once, with `stillNamed`: a fresh read of the list, to run beside
+   * the write, which says whether the name still leads there (another computer may have renamed or
+   * deleted it meanwhile; the caller then withdraws its write and asks `mailbox` again). Otherwise
+   * the mailbox comes as `mailbox` gives it, and `stillNamed` is true.
+   */
+  async mailboxForWrite(name: string): Promise<{ mailbox: Mailbox; stillNamed: Promise<boolean> }> {
+    const known = lookup(await this.mailboxList.current(), name);
+    const opening = known ? this.open.get(known.id) : undefined;
+    const open = opening ? await opening.catch(() => undefined) : undefined;
+    if (!known || !open) return { mailbox: await this.mailbox(name), stillNamed: Promise.resolve(true) };
+    const stillNamed = this.mailboxList.load().then((list) => {
+      const now = lookup(list, name);
+      return now?.id === known.id && now.uidvalidity === known.uidvalidity;
+    });
+    stillNamed.catch(() => undefined); // the caller awaits it; not unhandled meanwhile
+    return { mailbox: open, stillNamed };
+  }
+
   /** The mailbox called `name`, synced; one shared instance per mailbox for the whole process. */
   async mailbox(name: string): Promise<Mailbox> {
     const entry = lookup(await this.mailboxList.load(), name);

@@ -165,6 +165,12 @@ export class Mailbox {
     }
   }
 
+  /** Takes back an acknowledged append (its caller could not keep it: a name that moved meanwhile). */
+  async withdrawAppend(mailId: string): Promise<void> {
+    await this.writes.run(() => this.push([{ t: "expunge", ids: [mailId] }]));
+    await this.deleteContent([mailId]);
+  }
+
   /** Adds stored messages (the target side of MOVE, an import) in one op row. */
   addExisting(items: { mailId: string; flags: string[] }[]): Promise<AppendResult[]> {
     return this.addWith(items);

@@ -125,3 +125,24 @@ test(
     b.close();
   },
 );
+
+test(
+  "an APPEND to a name the other computer just renamed and made again lands in the new mailbox of that name",
+  { timeout: 60_000 },
+  async () => {
+    const a = await loggedIn(first.server());
+    const b = await loggedIn(second);
+    await a.command("CREATE Drafts-Old");
+    // A opens the mailbox, so its list and the mailbox are cached on A.
+    assert.match(await appendRaw(a, "Drafts-Old", message("first", "one")), /OK \[APPENDUID/);
+    await b.command("RENAME Drafts-Old Drafts-Renamed");
+    await b.command("CREATE Drafts-Old");
+    assert.match(await appendRaw(a, "Drafts-Old", message("second", "two")), /OK \[APPENDUID/);
+    const count = async (name: string) =>
+      Number(/MESSAGES (\d+)/.exec((await a.command(`STATUS ${name} (MESSAGES)`)).join(" "))?.[1]);
+    assert.equal(await count("Drafts-Renamed"), 1, "the renamed mailbox keeps only the first message");
+    assert.equal(await count("Drafts-Old"), 1, "the second message is in the mailbox that has the name now");
+    a.close();
+    b.close();
+  },
+);
