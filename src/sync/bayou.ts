@@ -760,6 +760,8 @@ export class Bayou<S, Op> {
 
   /** Resolves once the checkpoints started so far (in the background, by pushes and syncs) ended. */
   async checkpointsSettled(): Promise<void> {
+    // A push tries its checkpoint in a section queued after it: let those run (and start) first.
+    await this.exclusive(() => Promise.resolve());
     await this.checkpoints;
   }
 
