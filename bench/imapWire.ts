@@ -22,6 +22,8 @@ export interface Tagged {
 
 export class ImapError extends Error {}
 
+const CRLF = Buffer.from("\r\n");
+
 interface Pending {
   tag: string;
   untagged: Response[];
@@ -38,6 +40,8 @@ export class ImapWire {
   onUntagged?: (r: Response) => void;
   private nextTag = 1;
   private pending?: Pending;
+  /** Commands sent by `pipeline`, answered in any order. */
+  private readonly pipelined = new Map<string, Pending>();
   private continuation?: { resolve: () => void; reject: (e: Error) => void };
   private greeting?: (r: Response) => void;
   private lineParts: string[] = [];
@@ -76,6 +80,8 @@ export class ImapWire {
     this.pending?.reject(err);
     this.pending = undefined;
     this.continuation?.reject(err);
+    for (const p of this.pipelined.values()) p.reject(err);
+    this.pipelined.clear();
   }
 
   private feed(chunk: Buffer) {
@@ -130,13 +136,24 @@ export class ImapWire {
       c?.resolve();
       return;
     }
+    const m = /^(\S+) (OK|NO|BAD)\b ?(.*)$/i.exec(r.text);
+    const inPipeline = m ? this.pipelined.get(m[1]!) : undefined;
+    if (inPipeline && m) {
+      this.pipelined.delete(m[1]!);
+      inPipeline.resolve({
+        status: m[2]!.toUpperCase() as Tagged["status"],
+        text: m[3] ?? "",
+        untagged: [],
+        ms: performance.now() - inPipeline.started,
+      });
+      return;
+    }
     if (r.text.startsWith("* ")) {
       this.pending?.untagged.push(r);
       this.onUntagged?.(r);
       return;
     }
     const p = this.pending;
-    const m = /^(\S+) (OK|NO|BAD)\b ?(.*)$/i.exec(r.text);
     if (p && m && m[1] === p.tag) {
       this.pending = undefined;
       p.resolve({
@@ -196,6 +213,35 @@ export class ImapWire {
     if (tagged.status !== "OK" && !(options.allowNo && tagged.status === "NO"))
       throw new ImapError(`${text.slice(0, 80)} -> ${tagged.status} ${tagged.text}`);
     return tagged;
+  }
+
+  /**
+   * Sends every command at once, each with its literal as a non-synchronizing one (LITERAL+, RFC
+   * 7888), as a client with several APPENDs in flight does; resolves when all are answered. Any
+   * answer but OK fails it.
+   */
+  async pipeline(commands: { text: string; literal: Buffer }[], timeoutMs = 300_000): Promise<Tagged[]> {
+    if (this.failed) throw this.failed;
+    if (this.pending) throw new ImapError(`pipeline sent while ${this.pending.tag} is running`);
+    const answers = commands.map(({ text, literal }) => {
+      const tag = `b${this.nextTag++}`;
+      const answer = new Promise<Tagged>((resolve, reject) => {
+        this.pipelined.set(tag, {
+          tag,
+          untagged: [],
+          keepLiterals: false,
+          started: performance.now(),
+          resolve,
+          reject,
+        });
+      });
+      this.write(Buffer.concat([Buffer.from(`${tag} ${text} {${literal.length}+}\r\n`), literal, CRLF]));
+      return answer.then((t) => {
+        if (t.status !== "OK") throw new ImapError(`${text.slice(0, 80)} -> ${t.status} ${t.text}`);
+        return t;
+      });
+    });
+    return withTimeout(Promise.all(answers), timeoutMs, `${commands.length} pipelined commands: no answer`);
   }
 
   /** Starts IDLE; resolves once the server accepted it. `done()` ends it. */

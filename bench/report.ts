@@ -95,6 +95,26 @@ function resourceTable(run: BenchRun): string {
   ].join("\n");
 }
 
+/** Storage requests, new connections and bytes per phase, for the targets that count them. */
+function storagePhaseTable(run: BenchRun): string {
+  const counted = run.targets.filter((t) => !t.skipped && t.phases.some((p) => p.storage));
+  if (counted.length === 0) return "No target of this run counted its storage traffic per phase.";
+  const head = ["target", "phase", "requests", "new connections", "bytes up", "bytes down"];
+  const rows = counted.flatMap((t) =>
+    t.phases
+      .filter((p) => p.storage)
+      .map((p) => [
+        t.name,
+        p.label.replace(/\|/g, "\\|"),
+        thousands(p.storage!.requests),
+        thousands(p.storage!.connections),
+        fmtBytes(p.storage!.bytesUp),
+        fmtBytes(p.storage!.bytesDown),
+      ]),
+  );
+  return [head, head.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
+}
+
 function details(run: BenchRun): string {
   const lines: string[] = [];
   for (const t of run.targets) {
@@ -168,6 +188,18 @@ function goals(run: BenchRun): string {
       ),
     ),
     line(
+      "sequential APPEND, embedded within 2× Dovecot (issue 11)",
+      ms("embedded", "append.seq"),
+      ms("dovecot", "append.seq") !== undefined ? ms("dovecot", "append.seq")! * 2 : undefined,
+      fmtMs,
+    ),
+    line(
+      "sequential APPEND, garage (no delay) within 3× Dovecot (issue 11)",
+      ms("garage", "append.seq"),
+      ms("dovecot", "append.seq") !== undefined ? ms("dovecot", "append.seq")! * 3 : undefined,
+      fmtMs,
+    ),
+    line(
       "peak RSS under 300 MB, embedded (the issue asks this at 100,000 messages)",
       rssOf("embedded"),
       rssOf("embedded") !== undefined ? 300e6 : undefined,
@@ -198,6 +230,10 @@ ${phaseTable(run)}
 ### Memory and storage
 
 ${resourceTable(run)}
+
+### Storage traffic per phase
+
+${storagePhaseTable(run)}
 
 ### Details
 

@@ -1,5 +1,8 @@
 /**
- * `npm run bench -- --size N [--targets dovecot,embedded,garage,garage-delay] [--no-report]`
+ * `npm run bench -- --size N [--targets dovecot,embedded,garage,garage-delay] [--phases a,b] [--no-report]`
+ *
+ * `--phases` runs only those phase keys (e.g. `append.seq,append.pipe,move`); the saved results
+ * then hold only those phases.
  *
  * Generates (or reuses) the corpus, runs the same Thunderbird-shaped session against each target in
  * turn, samples each server's RSS, collects storage figures, saves bench/results/size-N.json and
@@ -20,6 +23,7 @@ const { values } = parseArgs({
     size: { type: "string", default: "1000" },
     targets: { type: "string", default: targetNames.join(",") },
     seed: { type: "string", default: String(DEFAULT_SEED) },
+    phases: { type: "string" },
     "no-report": { type: "boolean", default: false },
   },
 });
@@ -37,6 +41,14 @@ for (const name of wanted)
   if (!(targetNames as readonly string[]).includes(name))
     throw new Error(`unknown target "${name}": choose from ${targetNames.join(", ")}`);
 const seed = Number(values.seed);
+const only = values.phases
+  ? new Set(
+      values.phases
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+  : undefined;
 
 const log = (line: string) => console.log(line);
 const started = performance.now();
@@ -68,7 +80,11 @@ for (const [i, target] of targets.entries()) {
     const sampler = new RssSampler(running.pid);
     const t0 = performance.now();
     try {
-      run.phases = await runSession(running, corpus, { log });
+      run.phases = await runSession(running, corpus, {
+        log,
+        ...(only ? { only } : {}),
+        ...(running.storageCounters ? { storageCounters: () => running.storageCounters!() } : {}),
+      });
     } finally {
       run.wallSeconds = (performance.now() - t0) / 1000;
       run.rss = sampler.stop();
@@ -87,7 +103,7 @@ const result: BenchRun = {
   size,
   corpusBytes: corpus.totalBytes,
   seed,
-  command: `npm run bench -- --size ${size} --targets ${wanted.join(",")}`,
+  command: `npm run bench -- --size ${size} --targets ${wanted.join(",")}${values.phases ? ` --phases ${values.phases}` : ""}`,
   date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
   machine: {
     nproc: cpus().length,

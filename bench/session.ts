@@ -16,12 +16,22 @@ export interface Endpoint {
   password: string;
 }
 
+/** What crossed the storage proxies (Garage targets): counted per phase. */
+export interface StorageCounters {
+  requests: number;
+  connections: number;
+  bytesUp: number;
+  bytesDown: number;
+}
+
 export interface PhaseResult {
   key: string;
   label: string;
   ms?: number;
   detail?: string;
   error?: string;
+  /** Storage requests, new connections and bytes during the phase (targets that count them). */
+  storage?: StorageCounters;
 }
 
 export interface SessionOptions {
@@ -31,6 +41,13 @@ export interface SessionOptions {
   stores?: number;
   idleRounds?: number;
   loginRounds?: number;
+  /** Messages of the append.seq and append.pipe phases (500) and of the MOVE phase (1,000). */
+  writes?: number;
+  moves?: number;
+  /** Only these phase keys (the connection, LOGIN and SELECT INBOX still happen). */
+  only?: ReadonlySet<string>;
+  /** The target's storage counters now, when it counts them. */
+  storageCounters?: () => StorageCounters;
   log?: (line: string) => void;
 }
 
@@ -102,11 +119,30 @@ export async function runSession(
     label: string,
     body: () => Promise<{ ms: number; detail?: string } | number>,
   ) => {
+    if (options.only && !options.only.has(key)) return;
+    if (!a && key !== "sync.open") {
+      a = await open();
+      await a.command("SELECT INBOX");
+    }
+    const before = options.storageCounters?.();
     try {
       const out = await body();
       const r = typeof out === "number" ? { ms: out } : out;
-      results.push({ key, label, ...r });
-      log(`  ${label}: ${r.ms.toFixed(1)} ms${r.detail ? ` (${r.detail})` : ""}`);
+      const after = options.storageCounters?.();
+      const storage =
+        before && after
+          ? {
+              requests: after.requests - before.requests,
+              connections: after.connections - before.connections,
+              bytesUp: after.bytesUp - before.bytesUp,
+              bytesDown: after.bytesDown - before.bytesDown,
+            }
+          : undefined;
+      results.push({ key, label, ...r, ...(storage ? { storage } : {}) });
+      const counted = storage
+        ? `; storage: ${storage.requests} requests, ${storage.connections} new connections`
+        : "";
+      log(`  ${label}: ${r.ms.toFixed(1)} ms${r.detail ? ` (${r.detail})` : ""}${counted}`);
     } catch (err) {
       const message = (err as Error).message;
       results.push({ key, label, error: message });
@@ -308,6 +344,65 @@ export async function runSession(
       }
     },
   );
+
+  const writeCount = Math.min(options.writes ?? 500, corpus.count);
+  const writeSet = () =>
+    Promise.all(Array.from({ length: writeCount }, (_, i) => readCorpusMessage(corpus, i)));
+  const statusMessages = async (mailbox: string) => {
+    const t = await need().command(`STATUS "${mailbox}" (MESSAGES)`);
+    const m = /MESSAGES (\d+)/.exec(t.untagged.map((r) => r.text).join(" "));
+    return Number(m?.[1] ?? -1);
+  };
+
+  await phase(
+    "append.seq",
+    `APPEND ${writeCount} messages one at a time, as Thunderbird files a sent message`,
+    async () => {
+      const messages = await writeSet();
+      await need().command('CREATE "Bench-Seq"');
+      const t0 = performance.now();
+      for (let i = 0; i < writeCount; i++) {
+        await need().command(`APPEND "Bench-Seq" (\\Seen) "${imapDateTime(corpus.messages[i]!.date)}"`, {
+          literal: messages[i]!,
+        });
+      }
+      const ms = performance.now() - t0;
+      expect("messages in Bench-Seq", await statusMessages("Bench-Seq"), writeCount);
+      return { ms, detail: `${(ms / writeCount).toFixed(1)} ms per message` };
+    },
+  );
+
+  await phase(
+    "append.pipe",
+    `APPEND ${writeCount} messages pipelined (LITERAL+), one connection`,
+    async () => {
+      const messages = await writeSet();
+      await need().command('CREATE "Bench-Pipe"');
+      const t0 = performance.now();
+      await need().pipeline(
+        messages.map((literal, i) => ({
+          text: `APPEND "Bench-Pipe" (\\Seen) "${imapDateTime(corpus.messages[i]!.date)}"`,
+          literal,
+        })),
+      );
+      const ms = performance.now() - t0;
+      expect("messages in Bench-Pipe", await statusMessages("Bench-Pipe"), writeCount);
+      return { ms, detail: `${(writeCount / (ms / 1000)).toFixed(0)} msg/s` };
+    },
+  );
+
+  const moveCount = Math.min(options.moves ?? 1000, corpus.count);
+  await phase("move", `UID MOVE of ${moveCount} messages from INBOX to another mailbox`, async () => {
+    await need().command('CREATE "Bench-Move"');
+    await need().command("SELECT INBOX");
+    const all = await need().command("UID SEARCH ALL");
+    const line = all.untagged.find((r) => r.text.startsWith("* SEARCH"))?.text ?? "";
+    const moving = line.slice("* SEARCH".length).trim().split(/\s+/).filter(Boolean).slice(0, moveCount);
+    expect("INBOX messages to move", moving.length, moveCount);
+    const t = await need().command(`UID MOVE ${moving.join(",")} "Bench-Move"`);
+    expect("messages in Bench-Move", await statusMessages("Bench-Move"), moveCount);
+    return t.ms;
+  });
 
   await phase(
     "login",

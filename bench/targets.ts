@@ -19,7 +19,7 @@ import { folderBytes, startAerogramme, type AglServer } from "./aerogramme.ts";
 import type { Corpus } from "./corpus.ts";
 import { startDelayProxy, type DelayProxy } from "./delayProxy.ts";
 import { startDovecot, type DovecotServer } from "./dovecot.ts";
-import type { Endpoint } from "./session.ts";
+import type { Endpoint, StorageCounters } from "./session.ts";
 
 export interface StorageStats {
   /** Bytes of files in the store's folder (local targets). */
@@ -39,6 +39,8 @@ export interface RunningTarget extends Endpoint {
   /** Called just before the session: storage counters then cover the session only. */
   resetStorageStats?(): void;
   storageStats?(): Promise<StorageStats>;
+  /** The storage proxies' counters now (Garage targets), for per-phase figures. */
+  storageCounters?(): StorageCounters;
 }
 
 export interface Target {
@@ -104,6 +106,16 @@ function embeddedTarget(): Target {
   };
 }
 
+function counted(proxies: DelayProxy[]): StorageCounters {
+  const sum = (k: keyof StorageCounters) => proxies.reduce((x, p) => x + p.counters[k], 0);
+  return {
+    requests: sum("requests"),
+    connections: sum("connections"),
+    bytesUp: sum("bytesUp"),
+    bytesDown: sum("bytesDown"),
+  };
+}
+
 /** aerogramme-local on a fresh one-node Garage, its S3 and K2V endpoints each behind a proxy. */
 function garageTarget(name: string, delayMs: number, coldCache = false): Target {
   let peer: GaragePeer | undefined;
@@ -153,16 +165,8 @@ function garageTarget(name: string, delayMs: number, coldCache = false): Target 
             : "local cache as `import` left it (bodies and meta written on this computer)",
         ],
         resetStorageStats: () => proxies.forEach((p) => p.resetCounters()),
-        storageStats: async () => {
-          const sum = (k: "requests" | "connections" | "bytesUp" | "bytesDown") =>
-            proxies.reduce((x, p) => x + p.counters[k], 0);
-          return {
-            requests: sum("requests"),
-            connections: sum("connections"),
-            bytesUp: sum("bytesUp"),
-            bytesDown: sum("bytesDown"),
-          };
-        },
+        storageCounters: () => counted(proxies),
+        storageStats: () => Promise.resolve(counted(proxies)),
       };
     },
     async stop() {

@@ -48,6 +48,7 @@ const PEERS = {
   "test/storage/localCacheGarage.test.ts": { peers: ["garage"] },
   "test/mail/cacheFillGarage.test.ts": { peers: ["garage"] },
   "test/cli/cacheFillStatus.test.ts": { peers: ["garage"] },
+  "test/mail/garageCrash.test.ts": { peers: ["garage"] },
   "test/storage/garageDump.test.ts": { peers: ["garage"] },
   "test/server/imap/whatTheHostLearns.test.ts": { peers: ["garage"], fast: true },
   "test/mail/rekeyGarage.test.ts": { peers: ["garage"] },

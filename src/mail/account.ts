@@ -49,6 +49,9 @@ import { SearchIndex } from "./search/searchIndex.ts";
 
 const KEY_ROOT = "keys/root";
 
+/** How long closing waits for the watch rows of the last writes (Account.close). */
+const SETTLE_AT_CLOSE_MS = 5_000;
+
 export async function accountExists(store: Store): Promise<boolean> {
   return (await store.blobs.head(KEY_ROOT)) !== null;
 }
@@ -171,18 +174,20 @@ export class Account {
   /** The local search index and what keeps it up (mail/search/); absent without a folder for it. */
   readonly searchIndex: SearchIndex | undefined;
   private readonly indexFiller: IndexFiller | undefined;
+  private readonly log: Log;
 
   constructor(
     readonly store: Store,
     keys: UnlockedKeys,
     options: AccountOptions = {},
   ) {
+    this.log = options.log ?? createLogger("info");
     const epochs = (this.epochs = new KeyEpochs(keys));
     const marks = (this.marks = openMarkBook({
       ...(options.marksDir ? { marksDir: options.marksDir } : {}),
       key: epochs.ring("local-marks"),
       accountName: keys.accountName,
-      log: options.log ?? createLogger("info"),
+      log: this.log,
     }));
     this.mailboxList = new MailboxListStore(store.rows, epochs.ring("mailbox-list"), marks);
     this.messages = new MessageStore(store, epochs.ring("message-meta"));
@@ -260,6 +265,27 @@ export class Account {
     return { list, mailboxes };
   }
 
+  /**
+   * The mailbox called `name` for a write that should not wait for a read of the mailbox list (an
+   * APPEND: one round trip to storage, docs/architecture.md). When the list as last read names an
+   * open mailbox, that one comes at once, with `stillNamed`: a fresh read of the list, to run beside
+   * the write, which says whether the name still leads there (another computer may have renamed or
+   * deleted it meanwhile; the caller then withdraws its write and asks `mailbox` again). Otherwise
+   * the mailbox comes as `mailbox` gives it, and `stillNamed` is true.
+   */
+  async mailboxForWrite(name: string): Promise<{ mailbox: Mailbox; stillNamed: Promise<boolean> }> {
+    const known = lookup(await this.mailboxList.current(), name);
+    const opening = known ? this.open.get(known.id) : undefined;
+    const open = opening ? await opening.catch(() => undefined) : undefined;
+    if (!known || !open) return { mailbox: await this.mailbox(name), stillNamed: Promise.resolve(true) };
+    const stillNamed = this.mailboxList.load().then((list) => {
+      const now = lookup(list, name);
+      return now?.id === known.id && now.uidvalidity === known.uidvalidity;
+    });
+    stillNamed.catch(() => undefined); // the caller awaits it; not unhandled meanwhile
+    return { mailbox: open, stillNamed };
+  }
+
   /** The mailbox called `name`, synced; one shared instance per mailbox for the whole process. */
   async mailbox(name: string): Promise<Mailbox> {
     const entry = lookup(await this.mailboxList.load(), name);
@@ -278,6 +304,9 @@ export class Account {
           this.snapshots,
         );
         await mbx.sync();
+        const withdrawn = await mbx.recoverInterrupted();
+        if (withdrawn > 0)
+          this.log("warn", `${withdrawn} message(s) cut short by a crash were withdrawn from a mailbox`);
         return mbx;
       })();
       this.open.set(entry.id, opening);
@@ -341,8 +370,16 @@ export class Account {
     await this.indexFiller?.close();
     await this.searchIndex?.close();
     // A mailbox that failed to open gave its error to whoever opened it; there is nothing to close.
-    for (const opening of this.open.values()) {
-      const mbx = await opening.catch(() => undefined);
+    const opened = await Promise.all([...this.open.values()].map((o) => o.catch(() => undefined)));
+    // Pushes signal other computers after they are acknowledged (the watch row): give that a few
+    // seconds. What is left undone is marked, and redone at the next start (sync/bayou.ts rule 3).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(opened.flatMap((mbx) => (mbx ? [mbx.flushSignals().catch(() => undefined)] : []))),
+      new Promise((resolve) => (timer = setTimeout(resolve, SETTLE_AT_CLOSE_MS))),
+    ]);
+    clearTimeout(timer);
+    for (const mbx of opened) {
       // A snapshot that cannot be written only makes the next start replay more rows.
       await mbx?.flushSnapshot().catch(() => undefined);
       mbx?.close();

@@ -20,7 +20,8 @@ import {
   type UidOp,
 } from "./uidIndex.ts";
 import { decodeUidIndex, encodeUidIndex } from "./uidIndexCodec.ts";
-import type { MessageStore } from "./messageStore.ts";
+import { NotFound } from "../errors.ts";
+import { eachBounded, PIECES_PARALLEL, type MessageStore, type PreparedMessage } from "./messageStore.ts";
 import { Mutex } from "./mutex.ts";
 import { MessageReads, type ReadOptions } from "./read/index.ts";
 import type { Store } from "../storage/types.ts";
@@ -46,6 +47,17 @@ export interface AppendResult {
   mailId: string;
 }
 
+/** Appends waiting to go out together (group commit): at most this many, or this many bytes. */
+const APPEND_BATCH = 100;
+const APPEND_BATCH_BYTES = 32 * 1024 * 1024;
+
+interface QueuedAppend {
+  prepared: PreparedMessage;
+  flags: string[];
+  resolve: (result: AppendResult) => void;
+  reject: (err: unknown) => void;
+}
+
 export class Mailbox {
   private readonly bayou: Bayou<UidIndex, UidOp>;
   private readonly writes = new Mutex();
@@ -58,6 +70,9 @@ export class Mailbox {
    * not recent: after a restart a whole mailbox would otherwise turn recent at once).
    */
   private recentFloor: number | undefined;
+  /** Appends that arrived while a batch was being written: they form the next one. */
+  private readonly appendQueue: QueuedAppend[] = [];
+  private draining = false;
 
   constructor(
     readonly id: string,
@@ -185,25 +200,92 @@ export class Mailbox {
   }
 
   /** Called with `writes` held. */
-  private async push(ops: UidOp[]): Promise<void> {
-    await this.bayou.push(ops);
+  private async push(
+    ops: UidOp[] | (() => UidOp[]),
+    alongside?: () => Promise<void>,
+    intents?: string[],
+  ): Promise<void> {
+    await this.bayou.push(ops, alongside, intents);
     await this.settle();
     this.events.emit("change");
   }
 
-  async append(raw: Uint8Array, flags: string[], internalDate: number): Promise<AppendResult> {
-    const { mailId } = await this.messages.add(raw, internalDate);
-    return this.addExisting([{ mailId, flags }]).then((r) => r[0]!);
+  /**
+   * Stores a message and adds it here: one round trip to storage (body, meta and op row at once,
+   * Bayou rule 3). Appends that arrive while one is being written go out together in the next op
+   * row, their meta rows in one batched write, their bodies a few at a time.
+   */
+  append(raw: Uint8Array, flags: string[], internalDate: number): Promise<AppendResult> {
+    const prepared = this.messages.prepare(raw, internalDate);
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.appendQueue.push({ prepared, flags, resolve, reject });
+      if (!this.draining) void this.drainAppends();
+    });
   }
 
-  /** Adds stored messages (an append, or the target side of COPY/MOVE) in one op row. */
+  private async drainAppends(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.appendQueue.length > 0) {
+        let bytes = 0;
+        let n = 0;
+        while (n < this.appendQueue.length && n < APPEND_BATCH && (n === 0 || bytes < APPEND_BATCH_BYTES)) {
+          bytes += this.appendQueue[n]!.prepared.sealedBody.length;
+          n += 1;
+        }
+        const batch = this.appendQueue.splice(0, n);
+        try {
+          const results = await this.addWith(
+            batch.map((q) => ({ mailId: q.prepared.mailId, flags: q.flags })),
+            () => this.messages.writeMany(batch.map((q) => q.prepared)),
+          );
+          batch.forEach((q, i) => q.resolve(results[i]!));
+        } catch (err) {
+          for (const q of batch) q.reject(err);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Takes back an acknowledged append (its caller could not keep it: a name that moved meanwhile). */
+  async withdrawAppend(mailId: string): Promise<void> {
+    await this.writes.run(() => this.push([{ t: "expunge", ids: [mailId] }]));
+    await this.deleteContent([mailId]);
+  }
+
+  /** Adds stored messages (the target side of MOVE, an import) in one op row. */
   addExisting(items: { mailId: string; flags: string[] }[]): Promise<AppendResult[]> {
+    return this.addWith(items);
+  }
+
+  /**
+   * Adds messages in one op row, written at the same time as `pieces` (their bodies and meta, when
+   * not stored yet). Should the pieces fail, or the row, the adds are withdrawn: nothing may name
+   * a message whose pieces are missing.
+   */
+  private addWith(
+    items: { mailId: string; flags: string[] }[],
+    pieces?: () => Promise<void>,
+  ): Promise<AppendResult[]> {
     return this.writes.run(async () => {
-      await this.bayou.sync();
-      const next = this.index.uidnext;
-      await this.push(
-        items.map((it, i) => ({ t: "add", id: it.mailId, guessUid: next + i, flags: it.flags })),
-      );
+      let next = 0;
+      try {
+        await this.push(
+          () => {
+            // The guess is the UIDNEXT of the state the row follows; another computer's add landing
+            // first makes it wrong, which the replay settles (uidIndex.ts).
+            next = this.index.uidnext;
+            return items.map((it, i) => ({ t: "add", id: it.mailId, guessUid: next + i, flags: it.flags }));
+          },
+          pieces,
+          pieces ? items.map((it) => it.mailId) : undefined,
+        );
+      } catch (err) {
+        if (pieces) await this.withdraw(items.map((it) => it.mailId));
+        throw err;
+      }
       // APPENDUID and COPYUID report the UID this computer claimed, even if a clash seen since
       // (settle) already renumbered the message: the client learns that as an expunge (uidIndex.ts).
       return items.map((it, i) => ({
@@ -212,6 +294,41 @@ export class Mailbox {
         uidvalidity: this.index.uidvalidity,
       }));
     });
+  }
+
+  /**
+   * After a failed add: an expunge row for the ids (the add row may have landed though the call
+   * failed), then their pieces, only once that expunge is stored. Best effort: storage may be down.
+   */
+  private async withdraw(mailIds: string[]): Promise<void> {
+    try {
+      await this.push([{ t: "expunge", ids: mailIds }]);
+      await this.deleteContent(mailIds);
+      this.bayou.resolved(mailIds);
+    } catch {
+      // Left for the next start (the mark still names the ids: recoverInterrupted).
+    }
+  }
+
+  /**
+   * At open, after the first sync: messages whose add was cut short in an earlier run (a crash
+   * between the intent and the acknowledgement, Bayou rule 3) are withdrawn unless their meta and
+   * body are both stored, and the pieces of adds whose row never landed are deleted. A client never
+   * sees a message without its content for longer than it takes this computer to start again.
+   */
+  async recoverInterrupted(): Promise<number> {
+    const ids = this.bayou.interrupted();
+    if (ids.length === 0) return 0;
+    const listed = ids.filter((id) => this.index.byId.has(id));
+    const whole = await this.messages.whole(listed);
+    const broken = listed.filter((id) => !whole.has(id));
+    if (broken.length > 0) await this.writes.run(() => this.push([{ t: "expunge", ids: broken }]));
+    await this.deleteContent([
+      ...broken,
+      ...ids.filter((id) => !this.index.byId.has(id) && !broken.includes(id)),
+    ]);
+    this.bayou.resolved(ids);
+    return broken.length;
   }
 
   /**
@@ -238,15 +355,25 @@ export class Mailbox {
     if (!keepContent) await this.deleteContent(mailIds);
   }
 
-  /** COPY: new ids for the same content, added to `target`. Returns [source uid, target uid] pairs. */
+  /**
+   * COPY: new ids for the same content, added to `target`: the meta in one batched read, then the
+   * blob copies and new meta rows (a few at a time) and the target's op row at once. Returns
+   * [source uid, target uid] pairs.
+   */
   async copyTo(target: Mailbox, mailIds: string[]): Promise<[number, number][]> {
-    const copies: { mailId: string; flags: string[]; srcUid: number }[] = [];
-    for (const id of mailIds) {
-      const entry = this.index.byId.get(id);
-      if (!entry) continue;
-      copies.push({ mailId: await this.messages.copy(id), flags: entry.flags, srcUid: entry.uid });
-    }
-    const added = await target.addExisting(copies);
+    const entries = mailIds
+      .map((id) => this.index.byId.get(id))
+      .filter((e): e is NonNullable<typeof e> => e !== undefined);
+    const metas = await this.messages.getMeta(entries.map((e) => e.id));
+    const copies = entries.map((entry) => {
+      const meta = metas.get(entry.id);
+      if (!meta) throw new NotFound(`message ${entry.id} has no meta in storage`);
+      return { ...this.messages.prepareCopy(meta), flags: entry.flags, srcUid: entry.uid };
+    });
+    const added = await target.addWith(
+      copies.map((c) => ({ mailId: c.mailId, flags: c.flags })),
+      () => eachBounded(copies, PIECES_PARALLEL, (c) => c.write()),
+    );
     return added.map((a, i) => [copies[i]!.srcUid, a.uid]);
   }
 
@@ -290,6 +417,12 @@ export class Mailbox {
   /** Saves this computer's snapshot of the index if it moved since the last one (before close). */
   flushSnapshot(): Promise<void> {
     return this.bayou.flushSnapshot();
+  }
+
+  /** Resolves once every write so far has been signalled to other computers (the watch row). */
+  async flushSignals(): Promise<void> {
+    while (this.draining) await this.writes.run(() => Promise.resolve());
+    await this.bayou.settle();
   }
 
   close(): void {

@@ -73,6 +73,36 @@ export interface MessageObserver {
   deleted(mailIds: readonly string[]): void;
 }
 
+/** A message sealed and indexed, not stored yet (`MessageStore.write`). */
+export interface PreparedMessage {
+  mailId: string;
+  meta: MessageMeta;
+  sealedBody: Uint8Array;
+  /** The message as stored (CRLF), for the observer once it is written. */
+  raw: Uint8Array;
+}
+
+/** Pieces of a batch (bodies, copies, deletions) in flight at once. */
+export const PIECES_PARALLEL = 16;
+
+/** Runs `work` on every item, at most `limit` at a time; rejects with the first failure. */
+export async function eachBounded<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  let failed: { error: unknown } | undefined;
+  const lane = async () => {
+    while (next < items.length && failed === undefined) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (err) {
+        failed ??= { error: err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failed) throw failed.error as Error;
+}
+
 export class MessageStore {
   /** Reads and writes for clients (the cache fill waits for a lull in them). */
   readonly activity = new ClientActivity();
@@ -95,6 +125,13 @@ export class MessageStore {
     original: Uint8Array,
     internalDate: number,
   ): Promise<{ mailId: string; meta: MessageMeta }> {
+    const prepared = this.prepare(original, internalDate);
+    await this.write(prepared);
+    return { mailId: prepared.mailId, meta: prepared.meta };
+  }
+
+  /** Indexes and seals a message under a new id and key, without storing anything. */
+  prepare(original: Uint8Array, internalDate: number): PreparedMessage {
     const mailId = newMailId();
     // Stored with CRLF line ends, as Dovecot serves them: offsets, sizes and sections then agree.
     const raw = toCrlfBytes(original);
@@ -112,14 +149,44 @@ export class MessageStore {
       blob,
       sealedFor: blob,
     };
-    // Body and meta at once (one round trip to a remote host, not two): neither is reachable
-    // before the mailbox's op row names the id, which comes after both are durable.
+    return { mailId, meta, sealedBody: sealStream(key, raw, bodyContext(blob)), raw };
+  }
+
+  /**
+   * Stores a prepared message's body and meta at once (one round trip to a remote host); durable
+   * when it resolves. The mailbox writes its op row at the same time (Mailbox.append).
+   */
+  async write(prepared: PreparedMessage): Promise<void> {
     await Promise.all([
-      this.store.blobs.put(blob, sealStream(key, raw, bodyContext(blob))),
-      this.writeMeta(mailId, meta),
+      this.store.blobs.put(prepared.meta.blob, prepared.sealedBody),
+      this.writeMeta(prepared.mailId, prepared.meta),
     ]);
-    this.observer?.stored(mailId, meta, raw);
-    return { mailId, meta };
+    this.observer?.stored(prepared.mailId, prepared.meta, prepared.raw);
+  }
+
+  /**
+   * Stores several prepared messages at once: the bodies 16 at a time, the meta rows in one batched
+   * row write (K2V InsertBatch), both under way together.
+   */
+  writeMany(batch: PreparedMessage[]): Promise<void> {
+    // Clients' writes: background work (the cache fill) waits for a lull in them.
+    return this.activity.track(this.writeManyNow(batch));
+  }
+
+  private async writeManyNow(batch: PreparedMessage[]): Promise<void> {
+    if (batch.length === 1) return this.write(batch[0]!);
+    const metas = batch.map((p) => ({
+      pk: META_PK,
+      sk: p.mailId,
+      value: seal(this.metaKey, encodeMeta(p.meta), metaContext(p.mailId)),
+    }));
+    await Promise.all([
+      eachBounded(batch, PIECES_PARALLEL, (p) => this.store.blobs.put(p.meta.blob, p.sealedBody)),
+      this.store.rows.insertBatch(metas).then(() => {
+        for (const p of batch) this.cache.set(p.mailId, p.meta);
+      }),
+    ]);
+    for (const p of batch) this.observer?.stored(p.mailId, p.meta, p.raw);
   }
 
   private async writeMeta(mailId: string, meta: MessageMeta): Promise<void> {
@@ -274,26 +341,46 @@ export class MessageStore {
     return openRange(key, header, cipher, ctx, start, len);
   }
 
-  /** A new message id for the same content: server-side blob copy, same key, no re-encryption. */
-  async copy(mailId: string): Promise<string> {
-    const meta = await this.meta(mailId);
+  /**
+   * A new message id for the same content, and the write that makes it (server-side blob copy and
+   * a new meta row with the same key, at once: no re-encryption).
+   */
+  prepareCopy(meta: MessageMeta): { mailId: string; write: () => Promise<void> } {
     const copyId = newMailId();
     const blob = bodyBlobKey(copyId);
-    await this.store.blobs.copy(meta.blob, blob);
-    await this.writeMeta(copyId, { ...meta, blob });
-    this.observer?.copied([copyId]);
-    return copyId;
+    return {
+      mailId: copyId,
+      write: async () => {
+        await Promise.all([
+          this.store.blobs.copy(meta.blob, blob),
+          this.writeMeta(copyId, { ...meta, blob }),
+        ]);
+        this.observer?.copied([copyId]);
+      },
+    };
   }
 
+  /** Which of these messages have both their meta and their body in storage. */
+  async whole(mailIds: string[]): Promise<Set<string>> {
+    const metas = await this.getMeta(mailIds);
+    const out = new Set<string>();
+    await eachBounded([...metas], PIECES_PARALLEL, async ([id, meta]) => {
+      if (await this.store.blobs.head(meta.blob)) out.add(id);
+    });
+    return out;
+  }
+
+  /** Deletes the body and meta of these messages, a few at a time. */
   async delete(mailIds: string[]): Promise<void> {
     this.observer?.deleted(mailIds);
     const metas = await this.getMeta(mailIds);
-    for (const id of mailIds) {
+    await eachBounded(mailIds, PIECES_PARALLEL, async (id) => {
       const meta = metas.get(id);
-      if (meta) await this.store.blobs.delete(meta.blob);
+      // Without meta the body's key is still known: an id's blob key follows from the id.
+      await this.store.blobs.delete(meta?.blob ?? bodyBlobKey(id));
       const row = await this.store.rows.read(META_PK, id);
       if (row) await this.store.rows.delete(META_PK, id, row.token);
       this.cache.delete(id);
-    }
+    });
   }
 }

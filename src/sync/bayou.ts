@@ -21,8 +21,16 @@
  *    or the checkpoint changed, the state is rebuilt from the checkpoint; otherwise new rows are
  *    applied on top.
  *
- * 3. A push takes a ts greater than every row and checkpoint it has seen, writes the row, applies
- *    it, then rewrites the watch row. It is acknowledged only when the row is durable.
+ * 3. A push takes a ts greater than every row and checkpoint it has seen and writes the row, and
+ *    with it, at the same time, whatever the ops name (a message's body and meta: `alongside`). It
+ *    is acknowledged when all of them are durable, then applied. The watch row is rewritten after
+ *    that, in the background (one rewrite for as many pushes as land meanwhile): it must not change
+ *    before the row is in storage, or a reader woken by it could miss the row and then wait on an
+ *    unchanged watch. Until that rewrite is done the mark says so (`unpublished`, written at the
+ *    same time as the row), so a computer killed in between rewrites the watch at its next start.
+ *    A push whose ops name pieces written alongside also names them in the mark (`pending`, the
+ *    caller's ids), durably BEFORE the row goes out, and drops them once all is stored: a computer
+ *    killed mid-push finds them at its next start (`interrupted`) and its caller checks the pieces.
  *
  * 4. A checkpoint is tried after a push or a sync once `checkpointEvery` rows are unfolded (or
  *    twice that many are kept), at most once per half safety window, so a computer that only reads
@@ -118,6 +126,8 @@ interface CheckpointPlan {
   rebuilds: number;
   unsealed: Omit<Checkpoint, "hash">;
 }
+/** How long the mark after a push may wait for the next push to write it (deferMarkWrite). */
+const MARK_DELAY_MS = 1_000;
 
 export class Bayou<S, Op> {
   state: S;
@@ -161,6 +171,30 @@ export class Bayou<S, Op> {
   private readonly witness: SyncWitness | undefined;
   /** The witness's mark, loaded at the first read. */
   private mark: SyncMark | undefined;
+  /**
+   * Rows pushed here whose watch rewrite has not happened yet (rule 3). Kept in the mark too, so a
+   * restart after a crash rewrites the watch.
+   */
+  private unpublished = false;
+  /** Ids named by pushes not known to be whole (rule 3), kept in the mark. */
+  private readonly pending = new Set<string>();
+  /** Those of them the mark of an earlier run held, for the caller to check (`interrupted`). */
+  private leftOver: string[] = [];
+  /** Whether the last mark written (in call order) carried `unpublished`, once it is durable. */
+  private durableUnpublished = false;
+  private markWrites = 0;
+  /** The mark in memory is ahead of the one written: the publisher writes it. */
+  private markDirty = false;
+  /** Bumped by each push, so the publisher knows whether one landed while it rewrote the watch. */
+  private pushes = 0;
+  private publishing: Promise<void> | undefined;
+  private publishWanted = false;
+  private markTimer: NodeJS.Timeout | undefined;
+  /**
+   * The watch row held another writer's value at our last rewrite: the next push syncs first, so
+   * that its guesses (the next UID) start from their rows.
+   */
+  private othersMoved = false;
   /** Set while storage is behind the mark: every read refuses it again, and nothing is written. */
   private refusal: RolledBack | undefined;
   /** The state was destroyed on purpose (witness.retired): its storage may vanish, nothing is checked. */
@@ -272,7 +306,10 @@ export class Bayou<S, Op> {
     await this.record(this.markOf(rows.keys(), base));
     if (this.loaded || !(await this.fromSnapshot(rows, base))) this.integrate(rows, base);
     this.loaded = true;
+    this.othersMoved = false;
     this.syncedWatchToken = watchToken;
+    // A push of an earlier run (or one whose rewrite failed) may still wait for its watch rewrite.
+    if (this.unpublished) this.schedulePublish();
     return this.version !== before;
   }
 
@@ -327,7 +364,12 @@ export class Bayou<S, Op> {
   /** Rule 6: throws RolledBack, and keeps refusing, while storage is behind this computer's mark. */
   private async verify(rows: ReadonlyMap<string, unknown>, base: Checkpoint | undefined): Promise<void> {
     if (!this.witness || this.retired) return;
-    this.mark ??= (await this.witness.load(this.path)) ?? { unfolded: [] };
+    if (!this.mark) {
+      this.mark = (await this.witness.load(this.path)) ?? { unfolded: [] };
+      if (this.mark.unpublished) this.unpublished = this.durableUnpublished = true;
+      for (const id of this.mark.pending ?? []) this.pending.add(id);
+      this.leftOver = [...(this.mark.pending ?? [])];
+    }
     const reader = {
       get: (key: string) => this.store.blobs.get(key),
       open: (key: string, sealed: Uint8Array) => openCheckpoint(this.key, key, sealed),
@@ -348,6 +390,9 @@ export class Bayou<S, Op> {
     this.refusal = new RolledBack(
       `storage went back at ${this.path}: ${regression}; refusing it, and writing nothing over it`,
     );
+    // What this run saw beyond the mark on disk (its own pushes, written a moment after them) is
+    // written now, so that a restart refuses the same storage.
+    await this.flushMark();
     // The refusal stands even if the witness cannot keep a trace of it.
     await this.witness.refused(this.path, this.refusal).catch(() => undefined);
     throw this.refusal;
@@ -365,16 +410,35 @@ export class Bayou<S, Op> {
       ...(base ? { checkpoint: { key: base.key, upTo: base.upTo, gen: base.gen, hash: base.hash } } : {}),
       ...(newestTs !== undefined ? { newestTs } : {}),
       unfolded: unfolded.sort(),
+      ...(this.unpublished ? { unpublished: true as const } : {}),
+      ...(this.pending.size > 0 ? { pending: [...this.pending] } : {}),
     };
   }
 
   /** Hands a new mark to the witness, durably, before the state that depends on it is adopted. */
   private async record(mark: SyncMark): Promise<void> {
     if (!this.witness || this.retired) return;
-    if (this.mark && !this.recordAnyway && sameMark(this.mark, mark)) return;
-    await this.witness.record(this.path, mark);
+    if (this.mark && !this.recordAnyway && !this.markDirty && sameMark(this.mark, mark)) return;
+    this.markDirty = false;
+    await this.writeMark(mark);
     this.mark = mark;
     this.recordAnyway = false;
+  }
+
+  /**
+   * The one way a mark is written. The witness writes a path's marks one at a time in call order,
+   * so the last one called is the one on disk; `durableUnpublished` says whether that one carries
+   * the flag, counting a write that clears it from its call (a push must then flag again) and one
+   * that sets it from its end.
+   */
+  private async writeMark(given: SyncMark): Promise<void> {
+    // The ids still pending are always those of this replica, whatever mark is being written.
+    const { pending: _given, ...rest } = given;
+    const mark: SyncMark = this.pending.size > 0 ? { ...rest, pending: [...this.pending] } : rest;
+    const n = ++this.markWrites;
+    if (!mark.unpublished) this.durableUnpublished = false;
+    await this.witness!.record(this.path, mark);
+    if (n === this.markWrites) this.durableUnpublished = mark.unpublished === true;
   }
 
   private isFolded(ts: string, base = this.base): boolean {
@@ -504,38 +568,162 @@ export class Bayou<S, Op> {
   }
 
   /**
-   * Writes `ops` as one row; resolves when it is durable, with the state updated. On failure the
-   * state is unchanged.
+   * Writes `ops` (or what the function returns, called once the state is up to date) as one row,
+   * and `alongside` (what the ops name) at the same time; resolves when
+   * both are durable, with the state updated (rule 3). When the row failed, the state is unchanged
+   * and the row may or may not be in storage. When only `alongside` failed, the row is in storage
+   * and applied, and the error is thrown: the caller withdraws the ops.
    */
-  push(ops: Op[]): Promise<void> {
-    if (ops.length === 0) return Promise.resolve();
-    return this.exclusive(async () => {
-      if (!this.loaded || this.refusal) await this.syncNow(false);
+  push(ops: Op[] | (() => Op[]), alongside?: () => Promise<void>, intents: string[] = []): Promise<void> {
+    const pushed = this.exclusive(async () => {
+      if (!this.loaded || this.refusal || this.othersMoved) await this.syncNow(false);
+      // Built here, on the state the row will follow (an add's guess of the next UID).
+      if (typeof ops === "function") ops = ops();
+      if (ops.length === 0) {
+        await alongside?.();
+        return;
+      }
       const ts = newTimestamp(this.newestSeen(), this.clock());
       const batch = JSON.stringify(
         ops.map((op) => Buffer.from(this.machine.encodeOp(op)).toString("base64")),
       );
-      await this.store.rows.insert(
-        this.path,
-        ts,
-        seal(this.key, new TextEncoder().encode(batch), this.opContext(ts)),
-      );
-      // The mark is written while the watch is (both are durable writes, neither needs the other),
-      // and before `known` takes the row: should it fail, the next read applies the row as new.
-      const recording = this.mark
-        ? this.record({ ...this.mark, newestTs: ts, unfolded: [...this.mark.unfolded, ts] })
-        : undefined;
-      const [recorded, watched] = await Promise.allSettled([recording, this.touchWatch()]);
-      if (recorded.status === "rejected") {
-        this.syncedWatchToken = undefined; // the watch may signal a row the state does not hold
-        throw recorded.reason;
+      const marking = this.mark !== undefined && this.witness !== undefined && !this.retired;
+      const piecesGoing = alongside?.();
+      piecesGoing?.catch(() => undefined); // settled below; not unhandled meanwhile
+      let flagging: Promise<void> | undefined;
+      if (marking && intents.length > 0) {
+        // The intents must be on disk before the row can land (rule 3); the pieces are already
+        // on their way. Should this fail, nothing names the pieces: the caller withdraws.
+        for (const id of intents) this.pending.add(id);
+        this.markDirty = false; // this write carries the whole mark
+        try {
+          await this.writeMark({ ...this.mark!, unpublished: true, pending: [...this.pending] });
+        } catch (err) {
+          await piecesGoing?.catch(() => undefined);
+          throw err;
+        }
+      } else if (marking && !this.durableUnpublished) {
+        // The mark says a watch rewrite is due before the row can land (the flag claims no row,
+        // so it never makes storage look rolled back); written once for a run of pushes.
+        this.markDirty = false; // this write carries the whole mark
+        flagging = this.writeMark({ ...this.mark!, unpublished: true });
+      }
+      const [row, pieces, flagged] = await Promise.allSettled([
+        this.store.rows.insert(
+          this.path,
+          ts,
+          seal(this.key, new TextEncoder().encode(batch), this.opContext(ts)),
+        ),
+        piecesGoing,
+        flagging,
+      ]);
+      if (row.status === "rejected") {
+        this.syncedWatchToken = undefined; // the row may have landed: the next sync lists the rows
+        throw row.reason;
       }
       this.known.set(ts, ops);
       this.firstSeen.set(ts, this.elapsed());
       this.applyRow(ts); // ts is greater than every known row, so it goes last
-      if (watched.status === "rejected") throw watched.reason;
-      await this.maybeCheckpoint();
+      this.pushes += 1;
+      this.unpublished = true;
+      if (this.mark) {
+        // Checked against from now on; written by the publisher (a crash before that only leaves
+        // this row out of the mark, never a mark naming a row that is not stored).
+        this.mark = { ...this.mark, newestTs: ts, unfolded: [...this.mark.unfolded, ts], unpublished: true };
+        this.markDirty = true;
+      }
+      if (pieces.status === "fulfilled") this.resolveNow(intents);
+      this.schedulePublish();
+      if (pieces.status === "rejected") throw pieces.reason;
+      if (flagged.status === "rejected") throw flagged.reason;
     });
+    // Not part of the acknowledgement: a checkpoint is an optimisation, tried after the push.
+    pushed.then(() => this.exclusive(() => this.maybeCheckpoint())).catch(() => undefined); // the push's error is the caller's; a checkpoint's is nobody's
+    return pushed;
+  }
+
+  /**
+   * Rule 3's background half: rewrites the watch row once for every push that landed before it
+   * started, then writes the mark (without `unpublished` when no push landed meanwhile). One at a
+   * time; a failure leaves `unpublished` set, and the next push or sync tries again.
+   */
+  private schedulePublish(): void {
+    this.publishWanted = true;
+    if (this.publishing || this.closed) return;
+    this.publishing = (async () => {
+      while (this.publishWanted && !this.closed) {
+        this.publishWanted = false;
+        const pushes = this.pushes;
+        try {
+          await this.touchWatch();
+        } catch {
+          return; // still unpublished: the next push or sync schedules it again
+        }
+        if (pushes === this.pushes && !this.publishWanted) {
+          this.unpublished = false;
+          if (this.mark?.unpublished) {
+            const { unpublished: _published, ...rest } = this.mark;
+            this.mark = rest;
+            this.markDirty = true;
+          }
+        }
+      }
+      this.deferMarkWrite();
+    })().finally(() => {
+      this.publishing = undefined;
+    });
+  }
+
+  /**
+   * The mark after pushes is written a moment later, not after each one: the next push writes it
+   * anyway (its intents or its flag carry the whole mark), so a run of appends costs one mark
+   * write each, on the local disk, instead of two.
+   */
+  private deferMarkWrite(): void {
+    if (this.markTimer || !this.markDirty || this.closed) return;
+    this.markTimer = setTimeout(() => {
+      this.markTimer = undefined;
+      void this.flushMark();
+    }, MARK_DELAY_MS);
+    this.markTimer.unref();
+  }
+
+  private async flushMark(): Promise<void> {
+    if (!this.markDirty || !this.mark || !this.witness || this.retired) return;
+    this.markDirty = false;
+    // A failed mark write is retried by the next one; the rows are safe in storage.
+    await this.writeMark(this.mark).catch(() => (this.markDirty = true));
+  }
+
+  /**
+   * Ids an earlier run's push named and was cut short on (rule 3): the caller checks their pieces,
+   * withdraws what is not whole, then calls `resolved`. Empty until the first sync.
+   */
+  interrupted(): string[] {
+    return this.leftOver.filter((id) => this.pending.has(id));
+  }
+
+  /** These ids are whole or withdrawn: the mark stops naming them (written in the background). */
+  resolved(ids: readonly string[]): void {
+    this.resolveNow(ids);
+    this.schedulePublish();
+  }
+
+  private resolveNow(ids: readonly string[]): void {
+    let changed = false;
+    for (const id of ids) changed = this.pending.delete(id) || changed;
+    if (!changed || !this.mark) return;
+    const { pending: _old, ...rest } = this.mark;
+    this.mark = this.pending.size > 0 ? { ...rest, pending: [...this.pending] } : rest;
+    this.markDirty = true;
+  }
+
+  /** Resolves once every push so far has rewritten the watch row (or failed to). */
+  async settle(): Promise<void> {
+    while (this.publishing) await this.publishing;
+    clearTimeout(this.markTimer);
+    this.markTimer = undefined;
+    await this.flushMark();
   }
 
   private async touchWatch(): Promise<void> {
@@ -549,14 +737,15 @@ export class Bayou<S, Op> {
     }
     // The token of our last sync supersedes the value we knew, without a read first. If someone
     // wrote the watch since, their value stays beside ours (the watch is only compared for change).
-    await this.store.rows.insert(this.path, WATCH, value, this.syncedWatchToken);
+    const known = this.syncedWatchToken;
+    await this.store.rows.insert(this.path, WATCH, value, known);
     // If it now holds our value alone, nobody moved it since our last sync, so we know every row it
-    // signals: adopt its token, and the next sync (Mailbox syncs before each append) costs one read
-    // instead of a listing of every row.
+    // signals: adopt its token, and the next sync costs one read instead of a listing of every row.
+    // Otherwise another writer pushed: the next push syncs first.
     const after = await this.store.rows.read(this.path, WATCH);
     if (after?.values.length === 1 && Buffer.from(after.values[0]!).equals(value)) {
-      this.syncedWatchToken = after.token;
-    }
+      if (this.syncedWatchToken === known) this.syncedWatchToken = after.token;
+    } else this.othersMoved = true;
   }
 
   /**
@@ -571,6 +760,8 @@ export class Bayou<S, Op> {
 
   /** Resolves once the checkpoints started so far (in the background, by pushes and syncs) ended. */
   async checkpointsSettled(): Promise<void> {
+    // A push tries its checkpoint in a section queued after it: let those run (and start) first.
+    await this.exclusive(() => Promise.resolve());
     await this.checkpoints;
   }
 
@@ -823,6 +1014,7 @@ export class Bayou<S, Op> {
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.markTimer);
     this.known.clear();
     this.firstSeen.clear();
   }
@@ -832,6 +1024,8 @@ function sameMark(a: SyncMark, b: SyncMark): boolean {
   return (
     a.checkpoint?.key === b.checkpoint?.key &&
     a.newestTs === b.newestTs &&
+    a.unpublished === b.unpublished &&
+    (a.pending ?? []).join() === (b.pending ?? []).join() &&
     a.unfolded.length === b.unfolded.length &&
     a.unfolded.every((ts, i) => ts === b.unfolded[i])
   );

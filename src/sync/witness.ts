@@ -13,6 +13,16 @@ export interface SyncMark {
   newestTs?: string;
   /** The op rows seen in storage that `checkpoint` did not fold, sorted. */
   unfolded: string[];
+  /**
+   * Rows were pushed from here whose watch rewrite may not have happened (Bayou rule 3): the next
+   * run rewrites the watch, so other computers look again.
+   */
+  unpublished?: true;
+  /**
+   * Ids (the caller's: message ids) named by pushes that may have been cut short: written before
+   * their row goes out, dropped once everything they name is stored (Bayou rule 3).
+   */
+  pending?: string[];
 }
 
 export interface SyncWitness {

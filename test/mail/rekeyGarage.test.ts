@@ -88,6 +88,8 @@ describe("passwd rekey on Garage, with a second computer on the bucket", { skip 
       );
       assert.equal((await fresh.mailbox("Work")).index.uids.length, 1, "the queued delivery was filed");
       await freshInbox.append(enc("Subject: there\r\n\r\nfrom the other computer\r\n"), [], 4000);
+      // The watch row tells other computers after the APPEND is answered ("Writes: one round trip").
+      await freshInbox.flushSignals();
       await inbox.sync();
       assert.equal(inbox.index.uids.length, 22);
       await there.close();

@@ -187,8 +187,7 @@ export class IncomingMover {
       delivery.sender !== undefined && registered.has(Buffer.from(delivery.sender).toString("hex"));
     const target = await this.targetMailbox(account, delivery.mailbox);
     const mailbox = await account.mailbox(target);
-    const { mailId } = await account.messages.add(delivery.raw, delivery.internalDate);
-    await mailbox.addExisting([{ mailId, flags: verified ? [] : [UNVERIFIED_KEYWORD] }]);
+    await mailbox.append(delivery.raw, verified ? [] : [UNVERIFIED_KEYWORD], delivery.internalDate);
     // Recorded before the queue entry goes: a crash in between leaves an entry the record refuses.
     await record.add(name);
     await this.store.blobs.delete(blobKey);

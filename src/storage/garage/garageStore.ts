@@ -9,7 +9,7 @@ import { K2vClient } from "./k2vClient.ts";
 import { K2vRowStore } from "./k2vRowStore.ts";
 import { netOptions, type NetworkStoreOptions } from "../net/netOptions.ts";
 import { S3BlobStore } from "../net/s3BlobStore.ts";
-import { makeS3Client } from "../net/s3Client.ts";
+import { makeS3Clients } from "../net/s3Client.ts";
 
 export interface GarageConfig {
   s3Endpoint: string;
@@ -24,7 +24,7 @@ export function openGarageStore(
   options: NetworkStoreOptions = {},
 ): Store {
   const net = netOptions(options.net);
-  const s3 = makeS3Client(config, credentials, net, options.clockOffsetMs);
+  const s3 = makeS3Clients(config, credentials, net, options.clockOffsetMs);
   const blobs = new S3BlobStore(s3, config, net);
   const k2v = new K2vClient(config, credentials, net, options.clockOffsetMs);
   const rows = new K2vRowStore(k2v);
@@ -35,7 +35,8 @@ export function openGarageStore(
       rows.close();
       k2v.close();
       blobs.close();
-      s3.destroy();
+      s3.writes.destroy();
+      s3.reads.destroy();
     },
   };
 }

@@ -19,6 +19,7 @@ import { compareKeys } from "../rowSemantics.ts";
 import type { BlobHead, BlobListing, BlobStore, ByteRange } from "../types.ts";
 import { Limiter } from "./limiter.ts";
 import { attemptTimeout, type NetOptions } from "./netOptions.ts";
+import type { S3Clients } from "./s3Client.ts";
 import { withRetry } from "./retry.ts";
 import { s3Failure, s3Retryable, s3Status, type S3Target } from "./s3Errors.ts";
 import { timed } from "./timed.ts";
@@ -29,12 +30,17 @@ const LIST_PAGE = 1000;
 export class S3BlobStore implements BlobStore {
   private readonly limiter: Limiter;
   private closed = false;
+  private readonly s3: S3Client;
+  /** The client of calls answered with a body (GET, LIST): see makeS3Clients. */
+  private readonly reads: S3Client;
 
   constructor(
-    private readonly s3: S3Client,
+    clients: S3Client | S3Clients,
     private readonly target: S3Target,
     private readonly net: NetOptions,
   ) {
+    this.s3 = "writes" in clients ? clients.writes : clients;
+    this.reads = "reads" in clients ? clients.reads : clients;
     this.limiter = new Limiter(net.concurrency);
   }
 
@@ -73,7 +79,7 @@ export class S3BlobStore implements BlobStore {
     const header = range ? `bytes=${range.start}-${range.end ?? ""}` : undefined;
     return this.call(0, async (abortSignal, extend) => {
       try {
-        const res = await this.s3.send(
+        const res = await this.reads.send(
           new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(header ? { Range: header } : {}) }),
           { abortSignal },
         );
@@ -122,7 +128,7 @@ export class S3BlobStore implements BlobStore {
     for (;;) {
       const want = limit === undefined ? LIST_PAGE : Math.min(LIST_PAGE, limit - keys.length);
       const page = await this.call(0, (abortSignal) =>
-        this.s3.send(
+        this.reads.send(
           new ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: prefix,

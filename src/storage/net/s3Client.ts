@@ -1,7 +1,7 @@
 /**
  * The S3 client of the garage and s3 backends: path-style addressing (Garage and most self-hosted
- * hosts serve buckets by path), keep-alive sockets bounded by the store's concurrency (except on
- * loopback, see isLoopback), and no SDK
+ * hosts serve buckets by path), keep-alive sockets bounded by the store's concurrency (except for
+ * reads on loopback, see makeS3Clients), and no SDK
  * retries or clock correction (ours are in s3BlobStore.ts, and clock skew must be reported, not
  * hidden: K2V has no such correction).
  */
@@ -21,10 +21,11 @@ export function makeS3Client(
   credentials: StorageCredentials,
   net: NetOptions,
   clockOffsetMs = 0,
+  keepAlive = !isLoopback(target.s3Endpoint),
 ): S3Client {
   // The SDK warns on Node 20 about its releases of 2027; a person running the server cannot act on it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const agentOptions = { keepAlive: !isLoopback(target.s3Endpoint), maxSockets: net.concurrency };
+  const agentOptions = { keepAlive, maxSockets: net.concurrency };
   return new S3Client({
     endpoint: target.s3Endpoint,
     region: target.region,
@@ -42,6 +43,31 @@ export function makeS3Client(
       httpsAgent: new HttpsAgent(agentOptions),
     },
   });
+}
+
+/** The clients of a store: `reads` for calls answered with a body (GET, LIST), `writes` for the rest. */
+export interface S3Clients {
+  writes: S3Client;
+  reads: S3Client;
+}
+
+/**
+ * A store's clients. Every connection is kept alive and reused, except on loopback for calls
+ * answered with a body (see isLoopback): those get a fresh connection each, the others (PUT, HEAD,
+ * DELETE, COPY: no body to stall) still reuse theirs. Before, on loopback, every call opened a
+ * connection: 500 APPENDs to a local Garage opened 538.
+ */
+export function makeS3Clients(
+  target: S3Endpoint,
+  credentials: StorageCredentials,
+  net: NetOptions,
+  clockOffsetMs = 0,
+): S3Clients {
+  const writes = makeS3Client(target, credentials, net, clockOffsetMs, true);
+  const reads = isLoopback(target.s3Endpoint)
+    ? makeS3Client(target, credentials, net, clockOffsetMs, false)
+    : writes;
+  return { writes, reads };
 }
 
 /**

@@ -4,7 +4,7 @@
  * with notifications by polling instead of K2V's long polls.
  */
 import type { StorageCredentials } from "../backendConfig.ts";
-import { makeS3Client, netOptions, S3BlobStore, type NetworkStoreOptions } from "../net/index.ts";
+import { makeS3Clients, netOptions, S3BlobStore, type NetworkStoreOptions } from "../net/index.ts";
 import type { Store } from "../types.ts";
 import { ObjectRowStore, type ObjectRowStoreOptions } from "./objectRowStore.ts";
 import { PrefixedBlobStore } from "./prefixedBlobStore.ts";
@@ -21,7 +21,7 @@ export function openS3Store(
   options: NetworkStoreOptions & { rows?: ObjectRowStoreOptions } = {},
 ): Store {
   const net = netOptions(options.net);
-  const s3 = makeS3Client(config, credentials, net, options.clockOffsetMs);
+  const s3 = makeS3Clients(config, credentials, net, options.clockOffsetMs);
   const objects = new S3BlobStore(s3, config, net);
   const rows = new ObjectRowStore(objects, options.rows);
   return {
@@ -30,7 +30,8 @@ export function openS3Store(
     close: async () => {
       await rows.close();
       objects.close();
-      s3.destroy();
+      s3.writes.destroy();
+      s3.reads.destroy();
     },
   };
 }

@@ -109,3 +109,69 @@ test(
     b1.close();
   },
 );
+
+/** UID -> Subject of every message in `mailbox`, as `c` sees it after a fresh SELECT. */
+async function subjectsByUid(c: Awaited<ReturnType<typeof loggedIn>>, mailbox: string) {
+  await c.command(`SELECT ${mailbox}`);
+  const lines = await c.command("UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])");
+  const out = new Map<number, string>();
+  for (const line of lines) {
+    const m = /^\* \d+ FETCH \(UID (\d+) .*\r\nSubject: ([^\r]*)/s.exec(line);
+    if (m) out.set(Number(m[1]), m[2]!);
+  }
+  return out;
+}
+
+test(
+  "two computers appending at once to one mailbox converge with distinct UIDs",
+  { timeout: 120_000 },
+  async () => {
+    const a = await loggedIn(first.server());
+    const b = await loggedIn(second);
+    await a.command("CREATE Both");
+    const each = 12;
+    const appendAll = async (c: typeof a, who: string) => {
+      for (let i = 0; i < each; i++) {
+        assert.match(await appendRaw(c, "Both", message(`${who}-${i}`, `from ${who}`)), /OK \[APPENDUID/);
+      }
+    };
+    await Promise.all([appendAll(a, "A"), appendAll(b, "B")]);
+    // Each computer learns of the other's rows from the watch row, rewritten after the answers.
+    let onA = new Map<number, string>();
+    let onB = new Map<number, string>();
+    for (let round = 0; round < 40; round++) {
+      onA = await subjectsByUid(a, "Both");
+      onB = await subjectsByUid(b, "Both");
+      if (onA.size === 2 * each && onB.size === 2 * each) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(onA.size, 2 * each, `computer A sees ${onA.size} messages`);
+    assert.deepEqual([...onB].sort(), [...onA].sort(), "both computers give every message the same UID");
+    const subjects = new Set(onA.values());
+    for (const who of ["A", "B"])
+      for (let i = 0; i < each; i++) assert.ok(subjects.has(`${who}-${i}`), `${who}-${i} is there once`);
+    a.close();
+    b.close();
+  },
+);
+
+test(
+  "an APPEND to a name the other computer just renamed and made again lands in the new mailbox of that name",
+  { timeout: 60_000 },
+  async () => {
+    const a = await loggedIn(first.server());
+    const b = await loggedIn(second);
+    await a.command("CREATE Drafts-Old");
+    // A opens the mailbox, so its list and the mailbox are cached on A.
+    assert.match(await appendRaw(a, "Drafts-Old", message("first", "one")), /OK \[APPENDUID/);
+    await b.command("RENAME Drafts-Old Drafts-Renamed");
+    await b.command("CREATE Drafts-Old");
+    assert.match(await appendRaw(a, "Drafts-Old", message("second", "two")), /OK \[APPENDUID/);
+    const count = async (name: string) =>
+      Number(/MESSAGES (\d+)/.exec((await a.command(`STATUS ${name} (MESSAGES)`)).join(" "))?.[1]);
+    assert.equal(await count("Drafts-Renamed"), 1, "the renamed mailbox keeps only the first message");
+    assert.equal(await count("Drafts-Old"), 1, "the second message is in the mailbox that has the name now");
+    a.close();
+    b.close();
+  },
+);

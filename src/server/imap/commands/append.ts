@@ -11,14 +11,21 @@ export const append: CommandHandler<"APPEND"> = {
     if (cmd.message.length > session.server.appendLimit) {
       return no(`message is larger than the limit of ${session.server.appendLimit} bytes`, "TOOBIG");
     }
-    let mailbox;
+    const account = session.requireAccount;
+    const flags = settableFlags(cmd.flags);
+    const date = cmd.date ?? Date.now();
     try {
-      mailbox = await session.requireAccount.mailbox(cmd.mailbox);
+      // The list read that checks the name goes out beside the message's writes, not before them.
+      const { mailbox, stillNamed } = await account.mailboxForWrite(cmd.mailbox);
+      const [result, named] = await Promise.all([mailbox.append(cmd.message, flags, date), stillNamed]);
+      if (named) return ok("APPEND completed", `APPENDUID ${result.uidvalidity} ${result.uid}`);
+      // Renamed or deleted on another computer meanwhile: the message goes where the name leads now.
+      await mailbox.withdrawAppend(result.mailId);
+      const again = await (await account.mailbox(cmd.mailbox)).append(cmd.message, flags, date);
+      return ok("APPEND completed", `APPENDUID ${again.uidvalidity} ${again.uid}`);
     } catch (err) {
       if (err instanceof NotFound) return no(`mailbox "${cmd.mailbox}" does not exist`, "TRYCREATE");
       throw err;
     }
-    const result = await mailbox.append(cmd.message, settableFlags(cmd.flags), cmd.date ?? Date.now());
-    return ok("APPEND completed", `APPENDUID ${result.uidvalidity} ${result.uid}`);
   },
 };

@@ -1,7 +1,7 @@
 /**
  * One client connection: greets, then reads commands one at a time (pipelined ones wait their
- * turn), checks each against the session state, runs its handler, reports what changed in the
- * selected mailbox, and answers with the tagged result. Nothing a client sends can crash it: bad
+ * turn, except APPENDs: see `overlap`), checks each against the session state, runs its handler,
+ * reports what changed in the selected mailbox, and answers with the tagged result. Nothing a client sends can crash it: bad
  * input gets BAD or NO, and unexpected errors become NO [SERVERBUG] with the connection kept.
  */
 import type { Socket } from "node:net";
@@ -17,6 +17,12 @@ import { capabilityList } from "../commands/anyState.ts";
 
 /** Commands during which an expunge must not be reported (RFC 3501 §7.4.1). */
 const NO_EXPUNGE_REPORT = new Set<Command["name"]>(["FETCH", "STORE", "SEARCH", "SORT", "THREAD"]);
+
+/**
+ * Pipelined APPENDs running at once: the mailbox writes them together (one op row, bodies a few
+ * at a time) instead of one round trip to storage each.
+ */
+const MAX_OVERLAPPED_APPENDS = 32;
 
 /** RFC 3501 §5.4: at least 30 minutes before an idle client is logged out (once logged in). */
 const AUTOLOGOUT_MS = 31 * 60_000;
@@ -43,6 +49,9 @@ export class Connection {
   /** A command other than IDLE is running: a shutdown waits for it. */
   private busy = false;
   private stopping = false;
+  /** APPENDs started and not answered yet, and the chain that answers them in order. */
+  private overlapped = 0;
+  private answering: Promise<void> = Promise.resolve();
 
   constructor(
     socket: Socket,
@@ -75,6 +84,12 @@ export class Connection {
       while (this.session.state !== "logout" && !this.out.isClosed) {
         const next = await this.reader.next();
         if (next === null || this.stopping) break;
+        if ("command" in next && this.mayOverlap(next.command)) {
+          this.overlap(next);
+          continue;
+        }
+        await this.answered();
+        if (this.stopping || this.out.isClosed) break;
         this.busy = !("command" in next) || next.command.name !== "IDLE";
         if ("command" in next) {
           await this.run(next);
@@ -87,9 +102,11 @@ export class Connection {
           break;
         }
       }
+      await this.answered();
     } catch (err) {
       this.opts.server.log("warn", `connection ended on error: ${(err as Error).message}`);
     } finally {
+      await this.answering.catch(() => undefined);
       this.session.close();
       this.closeForGood();
     }
@@ -123,10 +140,56 @@ export class Connection {
     return true;
   }
 
-  private async run({ tag, command }: TaggedCommand): Promise<void> {
+  /**
+   * RFC 3501 §5.5 lets a server run pipelined commands at once when no ambiguity results. APPENDs
+   * need no sequence numbers and change no session state, so one that arrives while the client has
+   * already sent more (or while others run) starts at once; answers still go out in command order.
+   */
+  private mayOverlap(command: Command): boolean {
+    return (
+      command.name === "APPEND" &&
+      HANDLERS.APPEND.states.includes(this.session.state) &&
+      this.overlapped < MAX_OVERLAPPED_APPENDS &&
+      (this.overlapped > 0 || this.reader.hasBufferedInput)
+    );
+  }
+
+  private overlap(next: TaggedCommand): void {
+    this.busy = true;
+    this.overlapped += 1;
+    const result = this.execute(next, () => undefined);
+    this.answering = this.answering.then(async () => {
+      try {
+        await this.finish(next, await result);
+      } finally {
+        this.overlapped -= 1;
+      }
+    });
+    // Handled here so that a failed answer (the socket went away) is no unhandled rejection while
+    // the loop waits for input; `answered` still throws it.
+    this.answering.catch(() => undefined);
+  }
+
+  /** Waits until every overlapped APPEND is answered. */
+  private async answered(): Promise<void> {
+    if (this.overlapped === 0) return;
+    await this.answering;
+    this.busy = false;
+  }
+
+  private async run(next: TaggedCommand): Promise<void> {
+    let upgrade = false;
+    const result = await this.execute(next, () => {
+      upgrade = true;
+    });
+    await this.finish(next, result);
+    if (upgrade && result.status === "OK") await this.upgradeToTls();
+  }
+
+  /** Checks the command against the state and runs its handler; errors become a result. */
+  private async execute({ tag, command }: TaggedCommand, onTlsUpgrade: () => void): Promise<TaggedResult> {
     const handler = HANDLERS[command.name];
     let result: TaggedResult;
-    let upgrade = false;
     if (!handler.states.includes(this.session.state)) {
       result = bad(`${command.name} is not valid now: ${stateAdvice(handler.states, this.session.state)}`);
     } else {
@@ -136,9 +199,7 @@ export class Connection {
         tag,
         readLine: () => this.reader.nextLine(),
         continuation: (text) => this.out.line(`+ ${text}`),
-        startTlsAfterResponse: () => {
-          upgrade = true;
-        },
+        startTlsAfterResponse: onTlsUpgrade,
       };
       try {
         result = await handler.run(ctx, command as never);
@@ -146,6 +207,11 @@ export class Connection {
         result = resultForError(err, (level, msg) => this.opts.server.log(level, `${command.name}: ${msg}`));
       }
     }
+    return result;
+  }
+
+  /** Reports what changed in the selected mailbox, then the tagged answer. */
+  private async finish({ tag, command }: TaggedCommand, result: TaggedResult): Promise<void> {
     if (command.name === "LOGIN" || command.name === "AUTHENTICATE" || command.name === "UNAUTHENTICATE")
       this.armIdleTimer();
     if (this.session.state === "selected" && command.name !== "LOGOUT") {
@@ -153,7 +219,6 @@ export class Connection {
       if (!keep) this.session.close();
     }
     await this.out.line(formatTagged(tag, result));
-    if (upgrade && result.status === "OK") await this.upgradeToTls();
   }
 
   private async upgradeToTls(): Promise<void> {
