@@ -35,6 +35,8 @@ export interface DaemonOptions {
   /** Where LMTP listens (loopback), when it does. */
   lmtp?: { host: string; port: number };
   log: Log;
+  /** Where the log goes besides standard error (the log file of `start --log-file`), for `status`. */
+  logFile?: string;
 }
 
 export interface Daemon {
@@ -46,7 +48,13 @@ export interface Daemon {
 }
 
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
-  const { paths, settings, log } = opts;
+  const { paths, settings } = opts;
+  // The latest warning or error, with its time, for `status` (everything logged goes through here).
+  let lastProblem: { at: string; level: "warn" | "error"; message: string } | undefined;
+  const log: Log = (level, message) => {
+    if (level === "warn" || level === "error") lastProblem = { at: new Date().toISOString(), level, message };
+    opts.log(level, message);
+  };
   const tls =
     settings.tlsCert && settings.tlsKey
       ? { cert: await readFile(settings.tlsCert), key: await readFile(settings.tlsKey) }
@@ -151,6 +159,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         ...(fill ? { cacheFill: fill.fill.status() } : {}),
         ...(searchIndex ? { searchIndex } : {}),
         ...(rekey.status ? { rekey: rekey.status } : {}),
+        logs: {
+          ...(opts.logFile ? { file: opts.logFile } : {}),
+          // systemd sets INVOCATION_ID for every unit it runs: the journal holds standard error.
+          journal: process.env.INVOCATION_ID !== undefined,
+        },
+        ...(lastProblem ? { lastProblem } : {}),
       }),
     });
     const control = await startControlServer(paths, handlers, log);

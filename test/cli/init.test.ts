@@ -79,17 +79,28 @@ describe("init", { concurrency: true }, () => {
     });
 
     test("status without a server opens the store, and with the password counts the mail", async () => {
+      // 13: no server runs (as `systemctl is-active` answers 3); storage answered.
       const plain = await runCli(["status", "--json"], { home: home.dir });
-      assert.equal(plain.code, 0, plain.stderr);
+      assert.equal(plain.code, 13, plain.stderr);
       const report = JSON.parse(plain.stdout) as Record<string, unknown>;
       assert.equal(report.running, false);
+      // This home was made with --tls: status shows the certificate's fingerprint (issue 16).
+      const cert = new X509Certificate(await readFile(join(home.dir, "tls", "cert.pem")));
+      assert.equal((report.tls as { sha256Fingerprint: string }).sha256Fingerprint, cert.fingerprint256);
+      assert.equal(report.user, "alice");
+      const human = await runCli(["status"], { home: home.dir });
+      assert.equal(human.code, 13);
+      assert.match(human.stdout, /^Server: +not running/m);
+      assert.ok(human.stdout.includes(`certificate SHA-256 ${cert.fingerprint256}`), human.stdout);
+      assert.match(human.stdout, /^Account: +alice$/m);
+      assert.match(human.stdout, /reachable, account present, \d+ ms round trip/);
       assert.deepEqual((report.storage as { reachable: boolean }).reachable, true);
       assert.equal(report.mailboxes, undefined);
       const counted = await runCli(["status", "--json", "--password-stdin"], {
         home: home.dir,
         input: `${PASSWORD}\n`,
       });
-      assert.equal(counted.code, 0, counted.stderr);
+      assert.equal(counted.code, 13, counted.stderr);
       const withMail = JSON.parse(counted.stdout) as { mailboxes: { name: string }[]; messages: number };
       assert.ok(withMail.mailboxes.some((m) => m.name === "INBOX"));
       assert.equal(withMail.messages, 0);
@@ -114,7 +125,7 @@ describe("init", { concurrency: true }, () => {
       );
       assert.equal(
         (await runCli(["status", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
-        0,
+        13,
       );
     });
 
@@ -130,11 +141,11 @@ describe("init", { concurrency: true }, () => {
       );
       assert.equal(
         (await runCli(["status", "--password-stdin"], { home: home.dir, input: "a second one\n" })).code,
-        0,
+        13,
       );
       assert.equal(
         (await runCli(["status", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
-        0,
+        13,
       );
       assert.equal(
         (await runCli(["passwd", "remove", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
@@ -151,7 +162,7 @@ describe("init", { concurrency: true }, () => {
       assert.notEqual(last.code, 0);
       assert.equal(
         (await runCli(["status", "--password-stdin"], { home: home.dir, input: "a second one\n" })).code,
-        0,
+        13,
       );
     });
   });

@@ -93,6 +93,17 @@ describe("start, status and passwd", { concurrency: true }, () => {
         [report.running, report.pid, report.imap.port, report.storage.reachable],
         [true, home.server.child.pid, home.server.port, true],
       );
+      // 0 only while the server runs; where its log goes; the storage round trip (issue 16).
+      const full = JSON.parse(r.stdout) as {
+        logs: { journal: boolean; file?: string };
+        storage: { roundTripMs: number };
+        user: string;
+      };
+      assert.deepEqual([full.logs.journal, full.logs.file, full.user], [false, undefined, "alice"]);
+      assert.equal(typeof full.storage.roundTripMs, "number");
+      const text = await runCli(["status"], { home: home.dir });
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /^Logs: +standard error of `start`$/m);
       const counted = await runCli(["status", "--json", "--password-stdin"], {
         home: home.dir,
         input: `${PASSWORD}\n`,

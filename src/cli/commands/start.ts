@@ -40,7 +40,7 @@ export async function run(flags: StartFlags): Promise<number> {
   const logFile = logPath ? openLogFile(logPath) : undefined;
   const log = createLogger(settings.logLevel, logFile ? [process.stderr, logFile.stream] : process.stderr);
   try {
-    return await serve(home, settings, flags, firstRunDone, log);
+    return await serve(home, settings, flags, firstRunDone, log, logPath);
   } catch (err) {
     // Standard error gets it from main; a run under a service manager may only keep the file.
     if (logFile) createLogger("error", logFile.stream)("error", describeError(err).message);
@@ -56,6 +56,7 @@ async function serve(
   flags: StartFlags,
   firstRunDone: { result: InitResult; onTerminal: boolean } | null,
   log: Log,
+  logPath: string | undefined,
 ): Promise<number> {
   const host = flags.bind ?? settings.imapHost;
   const imapPort = flags.imapPort ?? settings.imapPort;
@@ -89,6 +90,7 @@ async function serve(
     paths: home.paths,
     settings,
     imap: { host, port: imapPort },
+    ...(logPath ? { logFile: logPath } : {}),
     // LMTP is for the mail host on this computer: loopback only, whatever IMAP binds.
     ...(lmtpPort ? { lmtp: { host: "127.0.0.1", port: lmtpPort } } : {}),
     log,

@@ -4,6 +4,7 @@
  * settings. A running server is asked through its control socket (it holds the store); otherwise the
  * store is opened here.
  */
+import { readFile } from "node:fs/promises";
 import { callControl } from "../control/controlClient.ts";
 import { storageCheck } from "../../daemon/control/storageCheck.ts";
 import type { ServerStatus } from "../../daemon/control/protocol.ts";
@@ -17,6 +18,7 @@ import { readStdinLines } from "../stdinLines.ts";
 import type { BackendConfig } from "../../storage/backendConfig.ts";
 import { thunderbirdSettings, thunderbirdSettingsJson } from "../thunderbird.ts";
 import { hostPort } from "../listenAddress.ts";
+import { serviceName, serviceTarget } from "../service/serviceFiles.ts";
 import type { RekeyState } from "../../daemon/rekeyRunner.ts";
 import { rekeyLine } from "./rekey.ts";
 
@@ -27,7 +29,15 @@ export interface StatusReport {
   imap: { host: string; port: number; starttls: boolean };
   staleRunFile?: { pid: number };
   backend: BackendConfig;
-  storage: { reachable: boolean; detail: string };
+  storage: { reachable: boolean; detail: string; roundTripMs?: number };
+  /** The account's login name. */
+  user: string;
+  /** The STARTTLS certificate, when TLS is on: what to compare in the client's dialog. */
+  tls?: { certificate: string; sha256Fingerprint: string; notAfter: string };
+  /** Where the running server's log goes (standard error always). */
+  logs?: ServerStatus["logs"];
+  /** The running server's latest warning or error. */
+  lastProblem?: ServerStatus["lastProblem"];
   mailboxes?: { name: string; messages: number }[];
   messages?: number;
   cacheFill?: ServerStatus["cacheFill"];
@@ -50,6 +60,8 @@ export async function run(flags: { json?: boolean; passwordStdin?: boolean }): P
     imap: { host: settings.imapHost, port: settings.imapPort, starttls },
     backend,
     storage: { reachable: false, detail: "not checked" },
+    user: settings.user!,
+    ...(settings.tlsCert && settings.tlsKey ? { tls: await certificateOf(settings.tlsCert) } : {}),
     thunderbird: thunderbirdSettingsJson({
       host: clientHost(settings.imapHost),
       port: settings.imapPort,
@@ -72,6 +84,8 @@ export async function run(flags: { json?: boolean; passwordStdin?: boolean }): P
       ...(live.cacheFill ? { cacheFill: live.cacheFill } : {}),
       ...(live.searchIndex ? { searchIndex: live.searchIndex } : {}),
       ...(live.rekey ? { rekey: live.rekey } : {}),
+      ...(live.logs ? { logs: live.logs } : {}),
+      ...(live.lastProblem ? { lastProblem: live.lastProblem } : {}),
     });
     report.thunderbird = thunderbirdSettingsJson({
       host: clientHost(live.imap.host),
@@ -90,8 +104,10 @@ export async function run(flags: { json?: boolean; passwordStdin?: boolean }): P
 
   if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else process.stdout.write(human(report, settings.user!));
-  // The password was given to count mail: a wrong one is an error even though the rest printed.
-  return report.storage.reachable || report.running ? EXIT.ok : EXIT.storageUnavailable;
+  // As `systemctl is-active`: 0 only when the server runs. A wrong password (given to count mail)
+  // was an error above already.
+  if (report.running) return EXIT.ok;
+  return report.storage.reachable ? EXIT.notRunning : EXIT.storageUnavailable;
 }
 
 async function fillFromStore(
@@ -125,6 +141,25 @@ async function fillFromStore(
   }
 }
 
+/** The certificate's fingerprint and expiry; a file that cannot be read says so in its place. */
+async function certificateOf(file: string): Promise<NonNullable<StatusReport["tls"]>> {
+  try {
+    const { describeCertificate } = await import("../setup/tlsCertificate.ts");
+    const cert = describeCertificate(await readFile(file));
+    return {
+      certificate: file,
+      sha256Fingerprint: cert.sha256Fingerprint,
+      notAfter: cert.notAfter.toISOString(),
+    };
+  } catch (err) {
+    return {
+      certificate: file,
+      sha256Fingerprint: `unreadable: ${describeError(err).message}`,
+      notAfter: "",
+    };
+  }
+}
+
 function describeSearchIndex(p: SearchIndexProgress): string {
   if (p.state === "off") return `off on this run${p.detail ? ` (${p.detail})` : ""}`;
   const counts = `${p.indexed} of ${p.total} messages`;
@@ -145,17 +180,24 @@ function human(r: StatusReport, user: string): string {
   const lines: string[] = [];
   if (r.running)
     lines.push(
-      `Server: running (pid ${r.pid}), IMAP on ${hostPort(r.imap.host, r.imap.port)}${r.imap.starttls ? " with STARTTLS" : ""}`,
+      `Server:   running (pid ${r.pid}), IMAP on ${hostPort(r.imap.host, r.imap.port)}${r.imap.starttls ? " with STARTTLS" : ""}`,
     );
-  else lines.push(`Server: not running. Start it with \`aerogramme-local start\`.`);
-  if (r.staleRunFile) lines.push(`  (a previous server, pid ${r.staleRunFile.pid}, did not stop cleanly)`);
-  lines.push(`Backend: ${describeBackend(r.backend)}`);
-  lines.push(`Storage: ${r.storage.reachable ? "" : "NOT reachable: "}${r.storage.detail}`);
+  else lines.push(`Server:   not running. Start it with \`aerogramme-local start\`.`);
+  if (r.staleRunFile)
+    lines.push(`          (a previous server, pid ${r.staleRunFile.pid}, did not stop cleanly)`);
+  lines.push(`Account:  ${r.user}`);
+  const rtt = r.storage.roundTripMs !== undefined ? `, ${r.storage.roundTripMs} ms round trip` : "";
+  lines.push(`Storage:  ${describeBackend(r.backend)}`);
+  lines.push(`          ${r.storage.reachable ? "" : "NOT reachable: "}${r.storage.detail}${rtt}`);
+  if (r.tls)
+    lines.push(
+      `TLS:      certificate SHA-256 ${r.tls.sha256Fingerprint}${r.tls.notAfter ? `, valid until ${r.tls.notAfter.slice(0, 10)}` : ""}`,
+    );
   if (r.mailboxes) {
-    lines.push(`Mailboxes: ${r.mailboxes.length}, messages: ${r.messages}`);
-    for (const m of r.mailboxes) lines.push(`  ${m.name}: ${m.messages}`);
+    lines.push(`Mail:     ${r.mailboxes.length} mailboxes, ${r.messages} messages`);
+    for (const m of r.mailboxes) lines.push(`          ${m.name}: ${m.messages}`);
   } else {
-    lines.push("Mailboxes: give the password with --password-stdin to count them");
+    lines.push("Mail:     give the password with --password-stdin to count mailboxes and messages");
   }
   if (r.cacheFill) lines.push(cacheFillLine(r.cacheFill));
   if (r.searchIndex) lines.push(`Search index: ${describeSearchIndex(r.searchIndex)}`);
@@ -163,6 +205,9 @@ function human(r: StatusReport, user: string): string {
     const what = r.rekey.progress ? `: ${rekeyLine(r.rekey.progress)}` : "";
     lines.push(`Rekey: ${r.rekey.state}${what}${r.rekey.error ? ` (${r.rekey.error.message})` : ""}`);
   }
+  if (r.running) lines.push(`Logs:     ${describeLogs(r.logs)}`);
+  if (r.lastProblem)
+    lines.push(`Last problem: ${r.lastProblem.at} ${r.lastProblem.level}: ${r.lastProblem.message}`);
   lines.push(
     "",
     thunderbirdSettings({
@@ -173,6 +218,13 @@ function human(r: StatusReport, user: string): string {
     }),
   );
   return `${lines.join("\n")}`;
+}
+
+function describeLogs(logs: StatusReport["logs"]): string {
+  const where = ["standard error of `start`"];
+  if (logs?.journal) where.push(`the journal (\`journalctl --user -u ${serviceName(serviceTarget())}\`)`);
+  if (logs?.file) where.push(`${logs.file} (rotated at 10 MiB)`);
+  return where.join(", ");
 }
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;

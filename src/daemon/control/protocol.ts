@@ -70,7 +70,7 @@ export interface ServerStatus {
   /** Where LMTP listens, when it does. */
   lmtp?: { host: string; port: number };
   backend: string;
-  storage: { reachable: boolean; detail: string };
+  storage: { reachable: boolean; detail: string; roundTripMs?: number };
   mailboxes?: { name: string; messages: number }[];
   /** The background fill of the local cache, once a login started it. */
   cacheFill?: CacheFillProgress;
@@ -78,6 +78,10 @@ export interface ServerStatus {
   searchIndex?: SearchIndexProgress;
   /** The rekey this server ran or runs since it started (daemon/rekeyRunner.ts). */
   rekey?: RekeyState;
+  /** Where the log goes besides standard error: the log file, the journal (run by systemd). */
+  logs?: { file?: string; journal: boolean };
+  /** The latest warning or error logged, with its time. */
+  lastProblem?: { at: string; level: "warn" | "error"; message: string };
 }
 
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; code: string; message: string };
