@@ -1,8 +1,9 @@
 /**
  * A rekey seen by a computer with a warm local cache (needs Garage): B fills its cache, A rekeys
- * and finishes the job (the old keys are dropped), then B logs in again and FETCHes every message,
- * meta and body, with nothing deleted by hand. Its cached meta rows were sealed under the dropped
- * epoch: they are dropped and read again from storage, and the new copies serve B afterwards.
+ * and finishes the job (the old keys are dropped), then B logs in again and FETCHes every message
+ * over IMAP, meta and body, with nothing deleted by hand. Its cached meta rows were sealed under
+ * the dropped epoch: they are dropped and read again from storage, and the new copies serve B
+ * afterwards.
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -20,9 +21,13 @@ import type { BackendConfig } from "../../src/storage/backendConfig.ts";
 import { openStore } from "../../src/storage/openStore.ts";
 import { garageBinary, startGarage } from "../support/garage.ts";
 import { skipUnless } from "../support/peers.ts";
+import { RawImap } from "../support/rawImap.ts";
+import { startTestServer } from "../support/testServer.ts";
 import { sampleMessage } from "./mailFixtures.ts";
 
-const PW = "rekey with a warm cache";
+// The user and password that test/support/testServer.ts logs in with.
+const USER = "alice";
+const PW = "correct horse battery staple";
 const skip = skipUnless(Boolean(garageBinary()), "Garage", "bash scripts/install-garage.sh");
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -49,7 +54,7 @@ async function warmCacheThenRekey() {
 
   const storeA = await openStore(config, peer);
   cleanups.push(() => storeA.close());
-  const a = await createAccount(storeA, { user: "u", password: PW, kdf: TEST_KDF });
+  const a = await createAccount(storeA, { user: USER, password: PW, kdf: TEST_KDF });
   const inbox = await a.mailbox("INBOX");
   const raws = new Map<string, string>();
   for (let i = 0; i < 20; i++) {
@@ -88,10 +93,26 @@ async function warmCacheThenRekey() {
 const crlf = (bytes: Uint8Array) => Buffer.from(bytes).toString("latin1").replace(/\r?\n/g, "\r\n");
 
 test(
-  "garage (needs Garage): after a rekey elsewhere, FETCH through a warm cache reads every message",
+  "garage (needs Garage): after a rekey elsewhere, IMAP FETCH through a warm cache reads every message",
   { skip, timeout: 180_000 },
   async () => {
     const { peer, store, ids, raws } = await warmCacheThenRekey();
+    // B's IMAP server (no cache fill), a client logging in and fetching everything.
+    const server = await startTestServer({ store, joinExisting: true });
+    try {
+      const c = await RawImap.connect(server.port);
+      await c.readLine();
+      assert.match((await c.command(`LOGIN ${USER} "${PW}"`)).at(-1)!, /^A\d+ OK/);
+      assert.match((await c.command("SELECT INBOX")).at(-1)!, /^A\d+ OK/);
+      const lines = await c.command("FETCH 1:* (ENVELOPE BODY.PEEK[])", 30_000);
+      assert.match(lines.at(-1)!, /^A\d+ OK/, lines.slice(-3).join("\n"));
+      assert.equal(lines.filter((l) => /^\* \d+ FETCH /.test(l)).length, 20);
+      const text = lines.join("\n");
+      for (let i = 0; i < 20; i++) assert.ok(text.includes(`Message-ID: <msg${i}@example.org>`), `body ${i}`);
+      c.close();
+    } finally {
+      await server.close();
+    }
     const b2 = await openAccount(store, PW);
     const metas = await b2.messages.getMeta(ids);
     assert.equal(metas.size, 20);
