@@ -47,6 +47,7 @@ const PEERS = {
   "test/server/imap/garageAtRest.test.ts": { peers: ["garage"] },
   "test/storage/localCacheGarage.test.ts": { peers: ["garage"] },
   "test/mail/cacheFillGarage.test.ts": { peers: ["garage"] },
+  "test/mail/rekeyCacheGarage.test.ts": { peers: ["garage"] },
   "test/cli/cacheFillStatus.test.ts": { peers: ["garage"] },
   "test/mail/garageCrash.test.ts": { peers: ["garage"] },
   "test/storage/garageDump.test.ts": { peers: ["garage"] },

@@ -64,6 +64,14 @@ export class Tampered extends AppError {
 }
 
 /**
+ * Sealed under a key epoch older than the account's current one and no longer held: a copy made
+ * before a rekey finished (a local cache keeps them), or one a host put back. Never opened; a
+ * caller that read it from a local copy may drop that copy and read storage again, whose answer is
+ * then opened and checked as usual.
+ */
+export class StaleEpoch extends Tampered {}
+
+/**
  * Storage went back behind what this computer already saw (a dropped op row, a hidden checkpoint,
  * an older row or a restored copy of the bucket): authentic objects, but not the newest ones.
  */

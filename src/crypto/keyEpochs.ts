@@ -4,8 +4,9 @@
  *
  * New objects are sealed under the current epoch. An object names the epoch that sealed it, so it
  * is opened with that epoch's key, if this computer holds it:
- * - an earlier epoch no longer held: the object is Tampered (a rekey re-sealed everything before
- *   dropping it, so only a host or a stale writer can have put it there);
+ * - an earlier epoch no longer held: the object is StaleEpoch, a kind of Tampered (a rekey
+ *   re-sealed everything before dropping it, so only a host, a stale writer or a local copy made
+ *   before the rekey can hold it);
  * - a later epoch: another computer rekeyed the account. This one learns it now and stops
  *   writing (every later seal throws `Rekeyed`), so that nothing new goes under the old key;
  *   a new unlock with the password gives it the new keys.
@@ -13,7 +14,7 @@
  * The rings are live: `advance` (this computer rekeyed) and `dropPrevious` (its job finished)
  * change what every ring seals and opens at once, for every store that holds one.
  */
-import { Rekeyed, Tampered } from "../errors.ts";
+import { Rekeyed, StaleEpoch } from "../errors.ts";
 import type { KeyRing } from "./aead.ts";
 import { wipe } from "./aead.ts";
 import { deriveSubkey, wipeKeys, type EpochKeys, type UnlockedKeys } from "./keyRoot.ts";
@@ -60,8 +61,8 @@ export class KeyEpochs {
           this.newerSeen = Math.max(this.newerSeen ?? 0, epoch);
           throw this.rekeyed();
         }
-        throw new Tampered(
-          `${where}: sealed under key epoch ${epoch}, which this account dropped after re-sealing everything (put back by the host, or written by a computer that had not seen the rekey)`,
+        throw new StaleEpoch(
+          `${where}: sealed under key epoch ${epoch}, which this account dropped after re-sealing everything (a copy from before the rekey, put back by the host, or written by a computer that had not seen the rekey)`,
         );
       },
     };

@@ -12,6 +12,7 @@ export function bodyBlobKey(mailId: string): string {
 /**
  * What the local cache may keep (storage/cache/cachePolicy.ts): only what never changes once
  * written. Index ops, checkpoints, watch rows, the mailbox list, `incoming/` and `keys/root` change,
- * so they are never cached.
+ * so they are never cached. The one exception, a rekey re-sealing meta rows in place, is met when a
+ * copy is opened: messageStore.ts reads a row under a dropped key epoch again from storage.
  */
 export const CACHEABLE = { rowPartitions: [META_PK], blobPrefixes: [BODY_PREFIX] } as const;

@@ -17,7 +17,7 @@ import {
   sealedSize,
   sealStream,
 } from "../crypto/chunkedStream.ts";
-import { NotFound, Tampered } from "../errors.ts";
+import { NotFound, StaleEpoch, Tampered } from "../errors.ts";
 import { indexMessageBytes, toCrlfBytes } from "../mime/index.ts";
 import type { Store } from "../storage/types.ts";
 import { ClientActivity } from "./clientActivity.ts";
@@ -243,36 +243,75 @@ export class MessageStore {
    */
   async factsOf(ids: string[]): Promise<Map<string, MessageFacts>> {
     const found = new Map<string, MessageFacts>();
-    const rows = await this.store.rows.readBatch(ids.map((sk) => ({ pk: META_PK, sk })));
-    rows.forEach((row, j) => {
-      const id = ids[j]!;
-      const value = row?.values[0];
-      if (!value) return;
-      const meta = this.cache.peek(id) ?? decodeMeta(open(this.metaKey, value, metaContext(id)));
+    for (const [id, meta] of await this.readOpened(ids, (id) => this.cache.peek(id)))
       found.set(id, { internalDate: meta.internalDate, sealedBytes: sealedSize(meta.physicalSize) });
-    });
     return found;
   }
 
   /** One batched read; the results also go to the cache. */
   private readMeta(ids: string[]): Promise<Map<string, MessageMeta>> {
     const read = (async () => {
-      const found = new Map<string, MessageMeta>();
-      const rows = await this.store.rows.readBatch(ids.map((sk) => ({ pk: META_PK, sk })));
-      rows.forEach((row, j) => {
-        const id = ids[j]!;
-        const value = row?.values[0];
-        if (!value) return;
-        const meta = decodeMeta(open(this.metaKey, value, metaContext(id)));
-        this.cache.set(id, meta);
-        found.set(id, meta);
-      });
+      const found = await this.readOpened(ids);
+      for (const [id, meta] of found) this.cache.set(id, meta);
       return found;
     })().finally(() => {
       for (const id of ids) if (this.reading.get(id) === read) this.reading.delete(id);
     });
     for (const id of ids) this.reading.set(id, read);
     return read;
+  }
+
+  /**
+   * Meta rows read in one batch and opened; missing ones are left out. A row sealed under a key
+   * epoch this account dropped (StaleEpoch) can be a local cache's copy from before a rekey
+   * finished: those copies are dropped and the rows read once more, from storage, whose answer is
+   * opened as usual (a host serving an old row again only costs that second read).
+   */
+  private async readOpened(
+    ids: string[],
+    known: (id: string) => MessageMeta | undefined = () => undefined,
+  ): Promise<Map<string, MessageMeta>> {
+    const found = new Map<string, MessageMeta>();
+    const stale = await this.openRows(ids, found, known, true);
+    const localCache = this.store.localCache;
+    if (stale.length === 0) return found;
+    if (!localCache) throw stale[0]!.err;
+    await localCache.forget(
+      stale.map(({ id }) => ({ pk: META_PK, sk: id })),
+      [],
+    );
+    await this.openRows(
+      stale.map(({ id }) => id),
+      found,
+      known,
+      false,
+    );
+    return found;
+  }
+
+  /** Opens the rows of `ids` into `found`; returns the stale ones when `keepStale`, else throws. */
+  private async openRows(
+    ids: string[],
+    found: Map<string, MessageMeta>,
+    known: (id: string) => MessageMeta | undefined,
+    keepStale: boolean,
+  ): Promise<{ id: string; err: StaleEpoch }[]> {
+    const stale: { id: string; err: StaleEpoch }[] = [];
+    const rows = await this.store.rows.readBatch(ids.map((sk) => ({ pk: META_PK, sk })));
+    rows.forEach((row, j) => {
+      const id = ids[j]!;
+      const value = row?.values[0];
+      if (!value) return;
+      const already = known(id);
+      if (already) return void found.set(id, already);
+      try {
+        found.set(id, decodeMeta(open(this.metaKey, value, metaContext(id))));
+      } catch (err) {
+        if (!keepStale || !(err instanceof StaleEpoch)) throw err;
+        stale.push({ id, err });
+      }
+    });
+    return stale;
   }
 
   async meta(mailId: string): Promise<MessageMeta> {
