@@ -113,6 +113,10 @@ describe("config, help and usage", { concurrency: true }, () => {
         ["config", "get"],
         ["config", "set"],
         ["config", "list"],
+        ["reset"],
+        ["service"],
+        ["service", "install"],
+        ["completion"],
       ];
       const results = await Promise.all(commands.map((c) => runCli([...c, "--help"], { home: home.dir })));
       results.forEach((r, i) => {

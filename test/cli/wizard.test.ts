@@ -72,7 +72,7 @@ describe(
       >;
       assert.equal(settings.user, "alice");
       const status = await runCli(["status", "--password-stdin"], { home: dir, input: "the real one\n" });
-      assert.equal(status.code, 0, status.stderr);
+      assert.equal(status.code, 13, status.stderr); // the password opens it; no server runs
     });
 
     test("joining storage that already holds an account asks for its password, and a wrong one gets another try", async () => {
