@@ -137,6 +137,8 @@ export async function runInitFlow(home: Home, flags: InitFlags, asker: Asker | n
     if (expected) {
       deliveryOnly = await pinDeliveryKey(home, store, expected);
       settings.role = "delivery-only";
+      // It reads keys/root and writes deliveries: nothing worth a local cache.
+      settings.cache = "off";
       joined = true;
     } else joined = await setUpAccount(home, store, user, asker, stdin.password, flags.allowWeakPassword);
   } finally {
