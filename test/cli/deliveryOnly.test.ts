@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ImapFlow } from "imapflow";
@@ -318,5 +318,51 @@ describe("a delivery-only home on a real Garage", { skip }, () => {
     } finally {
       await client.logout();
     }
+  });
+
+  test("lmtp answers 451 while storage is down or the key root disagrees with the pin, 250 once both are right", async () => {
+    assert.ok(lmtp, "the lmtp process of the test above");
+    const sendOne = async (subject: string) => {
+      const { wire } = await LmtpWire.open(lmtp!.port);
+      try {
+        await wire.command("LHLO mta.example.org");
+        await wire.command("MAIL FROM:<sender@example.org>");
+        assert.equal((await wire.command("RCPT TO:<alice@example.org>"))[0]!.code, 250);
+        return (await wire.data(message(subject), 1))[0]!;
+      } finally {
+        wire.close();
+      }
+    };
+    await garage.stopNode(0);
+    try {
+      const down = await sendOne("while storage is down");
+      assert.equal(down.code, 451, down.text);
+    } finally {
+      await garage.startNode(0);
+    }
+    // A pin that is not the key root's (as after a rekey elsewhere): 451, nothing queued.
+    const pinFile = join(mailHost, "publicKey");
+    const pin = await readFile(pinFile, "utf8");
+    const other = Buffer.from(boxKeypair().publicKey).toString("hex");
+    await writeFile(pinFile, `${other}\n`);
+    const before = (await store.blobs.list(INCOMING_PREFIX)).keys.length;
+    const swapped = await sendOne("to a pin storage does not hold");
+    assert.equal(swapped.code, 451, swapped.text);
+    assert.equal((await store.blobs.list(INCOMING_PREFIX)).keys.length, before, "nothing queued");
+    // Set up again on the same home with the fingerprint: the right key is pinned back.
+    const status = await runCli(["status", "--json"], { home: account });
+    const fingerprint = (JSON.parse(status.stdout) as { deliveryKey: { fingerprint: string } }).deliveryKey
+      .fingerprint;
+    const again = await runCli(
+      ["init", "--delivery-only", ...backendFlags(), "--user", "alice", "--fingerprint", fingerprint],
+      {
+        home: mailHost,
+        input: `${garage.secretAccessKey}\n`,
+      },
+    );
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await readFile(pinFile, "utf8"), pin);
+    const back = await sendOne("once storage and pin agree");
+    assert.equal(back.code, 250, back.text);
   });
 });
