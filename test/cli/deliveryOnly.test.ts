@@ -202,6 +202,16 @@ describe("a delivery-only home on a real Garage", { skip }, () => {
     const start = await runCli(["start", "--imap-port", "0"], { home: mailHost });
     assert.equal(start.code, 2, start.stderr);
     assert.match(start.stderr, /delivery-only.*lmtp --port N/);
+    for (const args of [
+      ["passwd", "rekey", "--password-stdin"],
+      ["passwd", "add", "--password-stdin"],
+      ["status", "--password-stdin"],
+    ]) {
+      const r = await runCli(args, { home: mailHost, input: `${PASSWORD}\nanother password 9912\n` });
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, /delivery-only/);
+    }
+    assert.deepEqual((await readdir(mailHost)).sort(), ["credentials.json", "publicKey", "settings.json"]);
     const withPassword = await runCli(
       ["init", "--delivery-only", ...backendFlags(), "--fingerprint", fingerprint, "--password-stdin"],
       {
