@@ -37,3 +37,17 @@ function notSetUp(configDir: string): CliError {
     EXIT.notSetUp,
   );
 }
+
+/**
+ * The settings of a home that opens the account; a delivery-only home (`init --delivery-only`)
+ * holds no way to open it and is refused with what it can do instead.
+ */
+export function requireAccountHome(home: Home, command: string): Settings {
+  const settings = requireSetUp(home);
+  if (settings.role === "delivery-only")
+    throw new CliError(
+      `this home is delivery-only (set up by \`init --delivery-only\`): it seals mail to the account and can open none, so \`${command}\` cannot run here. Run \`aerogramme-local lmtp --port N\` to receive mail from the mail host, or \`aerogramme-local deliver\` for one message`,
+      EXIT.usage,
+    );
+  return settings;
+}

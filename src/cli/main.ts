@@ -75,6 +75,12 @@ export function buildProgram(): Command {
     )
     .option("--tls", "make a self-signed certificate for 127.0.0.1 and localhost and offer STARTTLS")
     .option("--allow-weak-password", WEAK_PASSWORD_HELP)
+    .option(
+      "--delivery-only",
+      "a mail host's home for `lmtp` and `deliver`: storage credentials and the account's public key, no password",
+    )
+    .option("--delivery-key <file>", "with --delivery-only: the file `export-delivery-key` wrote")
+    .option("--fingerprint <hex>", "with --delivery-only: the delivery key fingerprint `status` shows")
     .action(lazy(() => import("./commands/init.ts")));
 
   program
@@ -133,6 +139,19 @@ export function buildProgram(): Command {
     .option("--password-stdin", "read the account password from standard input (line 1)")
     .option("--progress", "print progress lines on stderr even when it is not a terminal")
     .action(lazy(() => import("./commands/rekey.ts")));
+
+  program
+    .command("lmtp")
+    .description("serve LMTP on 127.0.0.1 for the mail host's MTA (a delivery-only home, or any home)")
+    .option("--port <n>", "LMTP port (default: setting lmtpPort; 0 picks a free one)", port(true))
+    .action(lazy(() => import("./commands/lmtp.ts")));
+
+  program
+    .command("export-delivery-key [file]")
+    .description(
+      "write the account's public key and its fingerprint (to FILE, or standard output) for `init --delivery-only` on the mail host",
+    )
+    .action(lazy(() => import("./commands/exportDeliveryKey.ts")));
 
   program
     .command("deliver")

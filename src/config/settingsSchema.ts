@@ -13,6 +13,9 @@ export const CACHE_MODES = ["on", "off"] as const;
 export type CacheMode = (typeof CACHE_MODES)[number];
 export const CACHE_FILL_MODES = ["all", "meta", "off"] as const;
 export type CacheFillMode = (typeof CACHE_FILL_MODES)[number];
+/** What a home is for: `account` (unset) opens the account; `delivery-only` only seals mail to it. */
+export const HOME_ROLES = ["account", "delivery-only"] as const;
+export type HomeRole = (typeof HOME_ROLES)[number];
 export type CredentialStoreName = (typeof CREDENTIAL_STORES)[number];
 
 export interface Settings {
@@ -46,6 +49,11 @@ export interface Settings {
   cacheFill: CacheFillMode;
   /** The local encrypted search index (docs/architecture.md, "Search index"). */
   searchIndex: CacheMode;
+  /**
+   * Set by `init --delivery-only`: the home holds the storage credentials and the pinned public
+   * key only, and serves `lmtp` and `deliver`; `start` refuses it.
+   */
+  role?: HomeRole;
 }
 
 export type SettingKey = keyof Settings;
@@ -175,6 +183,12 @@ export const SETTINGS_SCHEMA = {
     type: "string",
     enum: [...CACHE_MODES],
     description: "keep a local encrypted search index for fast SEARCH (any backend): on or off",
+  },
+  role: {
+    type: "string",
+    enum: [...HOME_ROLES],
+    description:
+      "delivery-only in a home made by `init --delivery-only` (it delivers mail with lmtp and deliver, and opens none); account otherwise",
   },
 } as const;
 

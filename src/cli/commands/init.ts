@@ -7,7 +7,10 @@ import { thunderbirdSettings } from "../thunderbird.ts";
 
 export async function run(flags: InitFlags): Promise<number> {
   const home = await openHome();
-  if (home.settings.isSetUp()) {
+  // A delivery-only home may be set up again: after a rekey its pinned key is retired (the new
+  // fingerprint must then be checked as the first one was).
+  const repin = flags.deliveryOnly && home.settings.all().role === "delivery-only";
+  if (home.settings.isSetUp() && !repin) {
     const s = home.settings.all();
     throw new CliError(
       `this home is already set up (backend ${s.backend}, user ${s.user}; settings in ${home.settings.path}). ` +
@@ -18,6 +21,15 @@ export async function run(flags: InitFlags): Promise<number> {
   const asker =
     canAsk(flags.yes) && !flags.passwordStdin && !flags.secretAccessKeyStdin ? await terminalAsker() : null;
   const result = await runInitFlow(home, flags, asker);
+  if (result.deliveryOnly) {
+    process.stdout.write(
+      `Set up a delivery-only home for "${home.settings.all().user}" in ${result.settings.backend} storage.\n` +
+        `Pinned the account's public key, fingerprint ${result.deliveryOnly.fingerprint}.\n` +
+        "This home seals mail to the account and holds nothing that opens it (no password, no master key).\n" +
+        "\nNext: run `aerogramme-local lmtp --port 2424` (or another port) and point the MTA at lmtp:inet:127.0.0.1:PORT.\n",
+    );
+    return EXIT.ok;
+  }
   process.stdout.write(summary(result, home.settings.all()));
   return EXIT.ok;
 }

@@ -7,7 +7,7 @@ import type { PasswdAction } from "../../daemon/control/protocol.ts";
 import { canAsk, terminalAsker } from "../asker.ts";
 import { EXIT, usageError } from "../exitCodes.ts";
 import { openHomeStore } from "../../daemon/homeStore.ts";
-import { openHome, requireSetUp } from "../home.ts";
+import { openHome, requireAccountHome } from "../home.ts";
 import { askNewPassword } from "../setup/askNewPassword.ts";
 import { requireStrongEnough } from "../setup/passwordStrength.ts";
 import { readStdinLines } from "../stdinLines.ts";
@@ -15,7 +15,7 @@ import { readStdinLines } from "../stdinLines.ts";
 export function runFor(action: PasswdAction) {
   return async (flags: { passwordStdin?: boolean; allowWeakPassword?: boolean }): Promise<number> => {
     const home = await openHome();
-    const settings = requireSetUp(home);
+    const settings = requireAccountHome(home, "passwd");
     const strength = { user: settings.user!, allowWeak: flags.allowWeakPassword };
     const { current, next } = await passwords(action, flags.passwordStdin, strength);
 

@@ -12,12 +12,12 @@ import type { RekeyOutcome, RekeyProgress } from "../../mail/rekey/resealJob.ts"
 import { adoptAccountHere } from "../adoptAccount.ts";
 import { CliError, EXIT } from "../exitCodes.ts";
 import { openHomeStore } from "../../daemon/homeStore.ts";
-import { openHome, requireSetUp, type Home } from "../home.ts";
+import { openHome, requireAccountHome, requireSetUp, type Home } from "../home.ts";
 import { readAccountPassword } from "./import.ts";
 
 export async function run(flags: { passwordStdin?: boolean; progress?: boolean }): Promise<number> {
   const home = await openHome();
-  const settings = requireSetUp(home);
+  const settings = requireAccountHome(home, "passwd rekey");
   const password = await readAccountPassword(flags.passwordStdin);
   const printer = rekeyPrinter(flags.progress);
   let outcome: RekeyOutcome;

@@ -12,7 +12,7 @@ import { createLogger, type Log } from "../../log.ts";
 import { canAsk, terminalAsker } from "../asker.ts";
 import { callControl } from "../control/controlClient.ts";
 import { CliError, describeError, EXIT, usageError } from "../exitCodes.ts";
-import { openHome, requireSetUp, type Home } from "../home.ts";
+import { openHome, requireAccountHome, type Home } from "../home.ts";
 import { hostPort, isLoopback } from "../listenAddress.ts";
 import { portRefusal } from "../portRefusal.ts";
 import { runInitFlow, type InitResult } from "../setup/initFlow.ts";
@@ -35,7 +35,7 @@ const STOP_GRACE_MS = 30_000;
 export async function run(flags: StartFlags): Promise<number> {
   const home = await openHome();
   const firstRunDone = home.settings.isSetUp() ? null : await firstRun(home, flags);
-  const settings = requireSetUp(home);
+  const settings = requireAccountHome(home, "start");
   const logPath = flags.logFile !== undefined ? resolve(flags.logFile) : settings.logFile;
   const logFile = logPath ? openLogFile(logPath) : undefined;
   const log = createLogger(settings.logLevel, logFile ? [process.stderr, logFile.stream] : process.stderr);
@@ -125,7 +125,7 @@ async function serve(
 }
 
 /** Resolves with the exit code once a signal has stopped everything (a second signal forces it). */
-function waitForStop(log: Log, stopAll: () => Promise<void>): Promise<number> {
+export function waitForStop(log: Log, stopAll: () => Promise<void>): Promise<number> {
   // conf's atomic writes pull in `when-exit`, which on the first SIGINT/SIGTERM re-raises the signal
   // at the process, so a clean stop would turn into a forced one. Nothing is written to the
   // settings while serving: this process owns these two signals from here on.

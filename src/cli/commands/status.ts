@@ -12,7 +12,9 @@ import type { SearchIndexProgress } from "../../mail/search/index.ts";
 import { processAlive, readRunFile } from "../../daemon/control/runFile.ts";
 import { describeError, EXIT } from "../exitCodes.ts";
 import { backendOf, describeBackend, openHomeStore } from "../../daemon/homeStore.ts";
-import { openExistingHome, requireSetUp, type Home } from "../home.ts";
+import { openExistingHome, requireAccountHome, requireSetUp, type Home } from "../home.ts";
+import { DeliveryKeyFiles } from "../../config/deliveryKeyFiles.ts";
+import { deliveryKeyFingerprint } from "../../mail/incoming/deliveryKeyExport.ts";
 import { adoptAccountHere } from "../adoptAccount.ts";
 import { readStdinLines } from "../stdinLines.ts";
 import type { BackendConfig } from "../../storage/backendConfig.ts";
@@ -46,11 +48,17 @@ export interface StatusReport {
   /** The running server's rekey since it started: state, phase and counts (`passwd rekey`). */
   rekey?: RekeyState;
   thunderbird: ReturnType<typeof thunderbirdSettingsJson>;
+  /** The pinned public key's fingerprint, for `init --delivery-only --fingerprint` on the mail host. */
+  deliveryKey?: { fingerprint: string };
+  /** Set in a home made by `init --delivery-only`. */
+  role?: "delivery-only";
 }
 
 export async function run(flags: { json?: boolean; passwordStdin?: boolean }): Promise<number> {
   const home = await openExistingHome();
-  const settings = requireSetUp(home);
+  const settings = flags.passwordStdin
+    ? requireAccountHome(home, "status --password-stdin")
+    : requireSetUp(home);
   const password = flags.passwordStdin ? (await readStdinLines(1, ["the account password"]))[0] : undefined;
   const backend = backendOf(home.paths, settings);
   const starttls = Boolean(settings.tlsCert && settings.tlsKey);
@@ -69,6 +77,10 @@ export async function run(flags: { json?: boolean; passwordStdin?: boolean }): P
       starttls,
     }),
   };
+
+  const pinned = await new DeliveryKeyFiles(home.paths).readPublicKey();
+  if (pinned) report.deliveryKey = { fingerprint: deliveryKeyFingerprint(pinned) };
+  if (settings.role === "delivery-only") report.role = "delivery-only";
 
   const live = (await callControl(home.paths, {
     op: "status",
@@ -178,7 +190,11 @@ function clientHost(bound: string): string {
 
 function human(r: StatusReport, user: string): string {
   const lines: string[] = [];
-  if (r.running)
+  if (r.role === "delivery-only")
+    lines.push(
+      "Delivery-only home: it seals mail to the account and opens none (serve with `aerogramme-local lmtp`).",
+    );
+  else if (r.running)
     lines.push(
       `Server:   running (pid ${r.pid}), IMAP on ${hostPort(r.imap.host, r.imap.port)}${r.imap.starttls ? " with STARTTLS" : ""}`,
     );
@@ -196,9 +212,13 @@ function human(r: StatusReport, user: string): string {
   if (r.mailboxes) {
     lines.push(`Mail:     ${r.mailboxes.length} mailboxes, ${r.messages} messages`);
     for (const m of r.mailboxes) lines.push(`          ${m.name}: ${m.messages}`);
-  } else {
+  } else if (r.role !== "delivery-only") {
     lines.push("Mail:     give the password with --password-stdin to count mailboxes and messages");
   }
+  if (r.deliveryKey)
+    lines.push(
+      `Delivery key fingerprint: ${r.deliveryKey.fingerprint} (for \`init --delivery-only --fingerprint\` on the mail host)`,
+    );
   if (r.cacheFill) lines.push(cacheFillLine(r.cacheFill));
   if (r.searchIndex) lines.push(`Search index: ${describeSearchIndex(r.searchIndex)}`);
   if (r.rekey) {
@@ -208,6 +228,7 @@ function human(r: StatusReport, user: string): string {
   if (r.running) lines.push(`Logs:     ${describeLogs(r.logs)}`);
   if (r.lastProblem)
     lines.push(`Last problem: ${r.lastProblem.at} ${r.lastProblem.level}: ${r.lastProblem.message}`);
+  if (r.role === "delivery-only") return `${lines.join("\n")}\n`;
   lines.push(
     "",
     thunderbirdSettings({

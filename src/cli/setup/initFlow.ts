@@ -8,10 +8,11 @@
  * and only then are the secrets and settings saved, so a failed set-up leaves no half-written home.
  */
 import { constants } from "node:fs";
-import { access } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { dirname, resolve } from "node:path";
 import { newKeychainAccount, saveStorageCredentials } from "../../config/credentials.ts";
+import { DeliveryKeyFiles } from "../../config/deliveryKeyFiles.ts";
 import { probeKeychain, KeychainUnavailable } from "../../config/keychain.ts";
 import { SETTINGS_SCHEMA, type BackendName, type Settings } from "../../config/settingsSchema.ts";
 import { AuthFailed } from "../../errors.ts";
@@ -46,11 +47,19 @@ export interface InitFlags {
   tls?: boolean;
   /** Accept a new password the estimator calls too easy to guess (passwordStrength.ts). */
   allowWeakPassword?: boolean;
+  /** A mail host's home: storage credentials and the pinned public key only (deliveryOnly.ts). */
+  deliveryOnly?: boolean;
+  /** With deliveryOnly: the file `export-delivery-key` wrote on the user's computer. */
+  deliveryKey?: string;
+  /** With deliveryOnly: the fingerprint `status` shows on the user's computer. */
+  fingerprint?: string;
 }
 
 export interface InitResult {
   settings: Partial<Settings>;
   joined: boolean;
+  /** Set up by `init --delivery-only`: the fingerprint of the key it pinned. */
+  deliveryOnly?: { fingerprint: string };
   certificate?: MadeCertificate;
 }
 
@@ -63,6 +72,9 @@ interface Problem {
 const MAX_TRIES = 5;
 
 export async function runInitFlow(home: Home, flags: InitFlags, asker: Asker | null): Promise<InitResult> {
+  const expected = flags.deliveryOnly ? await expectedDeliveryKey(flags, asker) : undefined;
+  if (!flags.deliveryOnly && (flags.deliveryKey !== undefined || flags.fingerprint !== undefined))
+    throw usageError("--delivery-key and --fingerprint go with --delivery-only");
   const stdin = await readStdinSecrets(flags);
   const backend: BackendName =
     flags.backend ??
@@ -102,23 +114,33 @@ export async function runInitFlow(home: Home, flags: InitFlags, asker: Asker | n
     Object.assign(settings, remote.settings);
   }
 
-  const tls =
-    flags.tls ??
-    (asker
-      ? await asker.confirm("Offer STARTTLS with a self-signed certificate for localhost?", false)
-      : false);
+  const tls = expected
+    ? false
+    : (flags.tls ??
+      (asker
+        ? await asker.confirm("Offer STARTTLS with a self-signed certificate for localhost?", false)
+        : false));
   const user = await value(asker, flags.user, {
     flag: "--user",
-    question: "IMAP user name (what Thunderbird will log in with):",
-    initial: defaultUserName(),
+    question: expected
+      ? "The account's user name (the local part LMTP recipients must have):"
+      : "IMAP user name (what Thunderbird will log in with):",
+    initial: expected && "user" in expected ? expected.user : defaultUserName(),
     check: (v) => checkSchema("user", v),
   });
   settings.user = user;
 
   const store = await openStore(config, credentials);
   let joined: boolean;
+  let deliveryOnly: InitResult["deliveryOnly"];
   try {
-    joined = await setUpAccount(home, store, user, asker, stdin.password, flags.allowWeakPassword);
+    if (expected) {
+      deliveryOnly = await pinDeliveryKey(home, store, expected);
+      settings.role = "delivery-only";
+      // It reads keys/root and writes deliveries: nothing worth a local cache.
+      settings.cache = "off";
+      joined = true;
+    } else joined = await setUpAccount(home, store, user, asker, stdin.password, flags.allowWeakPassword);
   } finally {
     await store.close();
   }
@@ -142,7 +164,63 @@ export async function runInitFlow(home: Home, flags: InitFlags, asker: Asker | n
     settings.tlsKey = certificate.keyFile;
   }
   await home.settings.set(settings);
-  return { settings, joined, ...(certificate ? { certificate } : {}) };
+  return {
+    settings,
+    joined,
+    ...(certificate ? { certificate } : {}),
+    ...(deliveryOnly ? { deliveryOnly } : {}),
+  };
+}
+
+type ExpectedKey = { publicKey: Uint8Array; user: string } | { fingerprint: string };
+
+/** `--delivery-key FILE` or `--fingerprint HEX` (asked for on a terminal), checked before storage. */
+async function expectedDeliveryKey(flags: InitFlags, asker: Asker | null): Promise<ExpectedKey> {
+  if (flags.passwordStdin || flags.tls || flags.allowWeakPassword)
+    throw usageError(
+      "a delivery-only home has no password and serves no IMAP: leave out --password-stdin, --tls and --allow-weak-password",
+    );
+  if (flags.deliveryKey !== undefined && flags.fingerprint !== undefined)
+    throw usageError("give --delivery-key FILE or --fingerprint HEX, not both");
+  const exported = await import("../../mail/incoming/deliveryKeyExport.ts");
+  if (flags.deliveryKey !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(flags.deliveryKey, "utf8");
+    } catch (err) {
+      throw usageError(`--delivery-key: cannot read ${flags.deliveryKey} (${(err as Error).message})`);
+    }
+    try {
+      return exported.parseDeliveryKeyFile(text);
+    } catch (err) {
+      throw usageError(`--delivery-key ${flags.deliveryKey}: ${(err as Error).message}`);
+    }
+  }
+  const fingerprint = await value(asker, flags.fingerprint, {
+    flag: "--fingerprint",
+    question:
+      "The delivery key fingerprint that `aerogramme-local status` shows on your own computer (or give --delivery-key FILE):",
+    check: (v) =>
+      exported.normalizeFingerprint(v)
+        ? true
+        : { message: "not a fingerprint (32 hex digits, as `status` shows it)", exitCode: EXIT.usage },
+  });
+  return { fingerprint: exported.normalizeFingerprint(fingerprint)! };
+}
+
+/**
+ * A delivery-only home: the public key in storage's key root is pinned once it matches what the
+ * user brought from their own computer. No password is asked and the key root is not opened.
+ */
+async function pinDeliveryKey(
+  home: Home,
+  store: Store,
+  expected: ExpectedKey,
+): Promise<{ fingerprint: string }> {
+  const exported = await import("../../mail/incoming/deliveryKeyExport.ts");
+  const publicKey = await exported.expectedRootKey(store, expected);
+  await new DeliveryKeyFiles(home.paths).writePublicKey(publicKey);
+  return { fingerprint: exported.deliveryKeyFingerprint(publicKey) };
 }
 
 async function readStdinSecrets(flags: InitFlags): Promise<{ secret?: string; password?: string }> {
