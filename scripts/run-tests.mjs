@@ -36,6 +36,7 @@ const PEERS = {
   "test/server/imap/onGarage.test.ts": { peers: ["garage"] },
   "test/storage/conformance.test.ts": { peers: ["garage"], fast: true },
   "test/cli/garage.test.ts": { peers: ["garage", "keychain"] },
+  "test/cli/resetRemote.test.ts": { peers: ["garage"] },
   "test/storage/garageErrors.test.ts": { peers: ["garage"], fast: true },
   "test/clients/mbsync.test.ts": { peers: ["mbsync"] },
   "test/clients/mbsyncClash.test.ts": { peers: ["mbsync"] },
