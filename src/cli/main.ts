@@ -194,6 +194,11 @@ export function buildProgram(): Command {
       "remove this home from this computer: settings, keychain entry, cache, embedded data (asks twice)",
     )
     .option("--yes", "do not ask")
+    .option(
+      "--delete-remote-data",
+      "first delete every object and row of the account from the bucket (garage; needs the password)",
+    )
+    .option("--password-stdin", "read the account password from standard input")
     .action(lazy(() => import("./commands/reset.ts")));
 
   program

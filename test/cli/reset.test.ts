@@ -70,8 +70,10 @@ describe("reset", () => {
     });
     assert.equal(init.code, 0, init.stderr);
     assert.ok((await readdir(dataDir)).includes("rows.log"));
-    const done = await runCli(["reset", "--yes"], { home });
+    // On an embedded home there is nothing remote: the flag says so and asks for no password.
+    const done = await runCli(["reset", "--yes", "--delete-remote-data"], { home });
     assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stdout, /this home has no remote data/);
     assert.deepEqual(await readdir(dataDir), ["notes.txt"]);
     assert.match(done.stderr, /holds other files \(notes\.txt\)/);
     assert.equal(existsSync(home), false);

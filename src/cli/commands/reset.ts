@@ -1,7 +1,10 @@
 /**
- * `reset [--yes]`: remove this home from this computer (settings, pins, marks, TLS files, the
- * keychain entry, the cache, the service unit and, for the embedded backend, the data folder),
- * after listing what goes and asking twice. A remote bucket is never touched.
+ * `reset [--yes] [--delete-remote-data [--password-stdin]]`: remove this home from this computer
+ * (settings, pins, marks, TLS files, the keychain entry, the cache, the service unit and, for the
+ * embedded backend, the data folder), after listing what goes and asking twice. A remote bucket is
+ * touched only with --delete-remote-data: then the account (opened with its password) lists what
+ * it holds there, and every object and row of it is deleted before the local files
+ * (src/mail/accountRemoval.ts).
  */
 import { existsSync } from "node:fs";
 import { readdir, rm, rmdir } from "node:fs/promises";
@@ -15,10 +18,13 @@ import { canAsk, terminalAsker } from "../asker.ts";
 import { callControl } from "../control/controlClient.ts";
 import { CliError, EXIT, usageError } from "../exitCodes.ts";
 import { openExistingHome } from "../home.ts";
+import { openRemoteRemoval, type RemoteRemoval } from "../remoteRemoval.ts";
 import { uninstall as uninstallService, serviceStatus } from "./service.ts";
 
 interface Flags {
   yes?: boolean;
+  deleteRemoteData?: boolean;
+  passwordStdin?: boolean;
 }
 
 /** What the embedded store makes in its data folder (src/storage/embedded): nothing else is removed. */
@@ -46,9 +52,35 @@ export async function run(flags: Flags): Promise<number> {
   const setUp = home.settings.isSetUp();
   const removals = localRemovals(home.paths, settings);
 
-  process.stdout.write("This removes, from this computer:\n");
+  const remoteBackend = setUp && (settings.backend ?? "embedded") !== "embedded";
+  let remote: RemoteRemoval | null = null;
+  if (flags.deleteRemoteData && !remoteBackend)
+    process.stdout.write(
+      "--delete-remote-data: this home has no remote data (its mail is in the embedded store, removed below).\n",
+    );
+  if (flags.deleteRemoteData && remoteBackend)
+    remote = await openRemoteRemoval(home, settings, flags.passwordStdin);
+  try {
+    return await confirmAndRemove(flags, settings, removals, remote, remoteBackend);
+  } finally {
+    await remote?.close();
+  }
+}
+
+async function confirmAndRemove(
+  flags: Flags,
+  settings: Settings,
+  removals: Removal[],
+  remote: RemoteRemoval | null,
+  remoteBackend: boolean,
+): Promise<number> {
+  if (remote) {
+    process.stdout.write(`This deletes, from the bucket "${settings.bucket}":\n`);
+    for (const line of remote.summary()) process.stdout.write(`  - ${line}\n`);
+  }
+  process.stdout.write(`${remote ? "Then it removes" : "This removes"}, from this computer:\n`);
   for (const r of removals) process.stdout.write(`  - ${r.what}: ${r.where}\n`);
-  if (setUp && settings.backend !== "embedded")
+  if (remoteBackend && !remote)
     process.stdout.write(
       `The mail in the bucket "${settings.bucket}" stays there: another computer, or this one after a new \`init\`, can still open it with the password.\n`,
     );
@@ -62,6 +94,10 @@ export async function run(flags: Flags): Promise<number> {
     if ((await asker.text(`To be sure, type the account name (${name}):`)) !== name) return cancelled();
   }
 
+  if (remote) {
+    await remote.remove();
+    process.stdout.write(`Deleted the account's data from the bucket "${settings.bucket}".\n`);
+  }
   for (const r of removals) await r.remove();
   process.stdout.write("Done: nothing of this home is left on this computer.\n");
   return EXIT.ok;
