@@ -37,6 +37,7 @@ const PEERS = {
   "test/storage/conformance.test.ts": { peers: ["garage"], fast: true },
   "test/cli/garage.test.ts": { peers: ["garage", "keychain"] },
   "test/storage/garageErrors.test.ts": { peers: ["garage"], fast: true },
+  "test/clients/fetchers.test.ts": { peers: ["dovecot", "fetchmail", "getmail6"] },
   "test/clients/mbsync.test.ts": { peers: ["mbsync"] },
   "test/clients/mbsyncClash.test.ts": { peers: ["mbsync"] },
   "test/clients/offlineimap.test.ts": { peers: ["offlineimap"] },
