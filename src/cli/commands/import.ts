@@ -29,7 +29,7 @@ export async function run(path: string, flags: TransferFlags): Promise<number> {
   if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else
     process.stdout.write(
-      `Imported ${summary.messages} message(s), ${formatBytes(summary.bytes)}, from ${summary.format} ${resolve(path)} into "${summary.mailbox}"${summary.createdMailbox ? " (new mailbox)" : ""} in ${summary.seconds.toFixed(1)} s (${rate(summary.messages, summary.seconds)} msg/s).\n`,
+      `Imported ${summary.messages} new message(s), ${formatBytes(summary.bytes)}, from ${summary.format} ${resolve(path)} into "${summary.mailbox}"${summary.createdMailbox ? " (new mailbox)" : ""} in ${summary.seconds.toFixed(1)} s (${rate(summary.messages, summary.seconds)} msg/s); ${summary.alreadyThere} already there (the same bytes), not added again.\n`,
     );
   return EXIT.ok;
 }

@@ -2,12 +2,15 @@
  * Import: messages from an mbox file or a Maildir into one mailbox (created if missing).
  * Bodies are sealed and stored one by one (a few at a time), then added to the mailbox in batches:
  * 10,000 messages are about 100 UidIndex op rows, not 10,000. A batch is also cut at a byte budget,
- * so memory stays bounded whatever the source. Not idempotent: importing the same file twice gives
- * every message twice.
+ * so memory stays bounded whatever the source. Can be run again: a message whose bytes the mailbox
+ * already holds (knownMessages.ts) is counted as already there and not added, so a second run of
+ * the same file adds nothing and a run after a killed one adds the rest.
  */
 import type { Account } from "../account.ts";
 import { openMailSource, type MailFormat, type SourceMessage } from "./mailSource.ts";
 import type { OnProgress } from "./progress.ts";
+import { toCrlfBytes } from "../../mime/index.ts";
+import { KnownMessages } from "./knownMessages.ts";
 
 export interface ImportOptions {
   path: string;
@@ -22,7 +25,10 @@ export interface ImportSummary {
   format: MailFormat;
   mailbox: string;
   createdMailbox: boolean;
+  /** Messages added by this run. */
   messages: number;
+  /** Messages of the source the mailbox already held (the same bytes), not added again. */
+  alreadyThere: number;
   bytes: number;
   seconds: number;
 }
@@ -44,8 +50,10 @@ export async function importMail(
   if (createdMailbox) await account.createMailbox(name);
   const mailbox = await account.mailbox(name);
   const batchSize = opts.batchSize ?? 100;
+  const known = await KnownMessages.of(account, mailbox);
 
   let messages = 0;
+  let alreadyThere = 0;
   let bytes = 0;
   let batch: SourceMessage[] = [];
   let batchBytes = 0;
@@ -77,10 +85,15 @@ export async function importMail(
   let sourceBytes = 0;
   for await (const m of source.messages()) {
     opts.signal?.throwIfAborted();
-    batch.push(m);
-    batchBytes += m.raw.length;
     sourceBytes = m.bytesRead;
     bytes = source.format === "mbox" ? sourceBytes : bytes + m.raw.length;
+    const crlf = toCrlfBytes(m.raw);
+    if (await known.seenBefore(crlf)) {
+      alreadyThere++;
+      continue;
+    }
+    batch.push({ ...m, raw: crlf });
+    batchBytes += crlf.length;
     if (batch.length >= batchSize || batchBytes >= BATCH_BYTES) await flush();
   }
   if (batch.length > 0) await flush();
@@ -90,6 +103,7 @@ export async function importMail(
     mailbox: name,
     createdMailbox,
     messages,
+    alreadyThere,
     bytes,
     seconds: (Date.now() - started) / 1000,
   };
