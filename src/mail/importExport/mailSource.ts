@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Invalid, NotFound } from "../../errors.ts";
 import { parseMaildirName } from "./maildirFlags.ts";
 import { splitMbox } from "./mboxFormat.ts";
+import { mboxFlags } from "./mboxFlags.ts";
 
 export type MailFormat = "mbox" | "maildir";
 
@@ -53,7 +54,7 @@ function mboxSource(path: string, size: number): MailSource {
     async *messages() {
       const now = Date.now();
       for await (const m of splitMbox(createReadStream(path, { highWaterMark: 256 * 1024 })))
-        yield { raw: m.raw, flags: [], internalDate: m.date ?? now, bytesRead: m.offset };
+        yield { raw: m.raw, flags: mboxFlags(m.raw), internalDate: m.date ?? now, bytesRead: m.offset };
     },
   };
 }
