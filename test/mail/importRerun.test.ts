@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAccount, type Account } from "../../src/mail/account.ts";
@@ -76,5 +76,50 @@ describe("import run again", () => {
     );
     const summary = await importMail(account, { path: source, mailbox: "SameId" });
     assert.deepEqual([summary.messages, summary.alreadyThere], [2, 0]);
+  });
+
+  test("Maildir++ subfolders become mailboxes, and run again add nothing", async () => {
+    const md = join(dir, "Maildir");
+    const files: [string, string][] = [
+      ["cur/1.a:2,S", "root one"],
+      ["new/2.b", "root two"],
+      [".Work/cur/3.c:2,F", "work"],
+      [".Work.2024/cur/4.d:2,", "work 2024"],
+      [".Lists.Debian/new/5.e", "debian"],
+      [".NotAMaildir/file", "ignored"],
+    ];
+    for (const [name, subject] of files) {
+      await mkdir(join(md, name, ".."), { recursive: true });
+      await writeFile(join(md, name), `Subject: ${subject}\n\nbody\n`);
+    }
+    await mkdir(join(md, "tmp"), { recursive: true });
+    const first = await importMail(account, { path: md, mailbox: "Old" });
+    assert.deepEqual([first.messages, first.alreadyThere], [2, 0]);
+    assert.deepEqual(
+      first.folders.map((f) => [f.mailbox, f.messages, f.alreadyThere]),
+      [
+        ["Old/Lists/Debian", 1, 0],
+        ["Old/Work", 1, 0],
+        ["Old/Work/2024", 1, 0],
+      ],
+    );
+    assert.deepEqual(await subjects(account, "Old/Work"), ["work"]);
+    assert.deepEqual(await subjects(account, "Old/Work/2024"), ["work 2024"]);
+    assert.deepEqual(await subjects(account, "Old/Lists/Debian"), ["debian"]);
+    const mbx = await account.mailbox("Old/Work");
+    assert.deepEqual(mbx.index.byUid.get(mbx.index.uids[0]!)!.flags, ["\\Flagged"]);
+    const again = await importMail(account, { path: md, mailbox: "Old" });
+    assert.deepEqual(
+      [again.messages, again.alreadyThere, again.folders.map((f) => [f.messages, f.alreadyThere])],
+      [
+        0,
+        2,
+        [
+          [0, 1],
+          [0, 1],
+          [0, 1],
+        ],
+      ],
+    );
   });
 });

@@ -29,7 +29,12 @@ export async function run(path: string, flags: TransferFlags): Promise<number> {
   if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else
     process.stdout.write(
-      `Imported ${summary.messages} new message(s), ${formatBytes(summary.bytes)}, from ${summary.format} ${resolve(path)} into "${summary.mailbox}"${summary.createdMailbox ? " (new mailbox)" : ""} in ${summary.seconds.toFixed(1)} s (${rate(summary.messages, summary.seconds)} msg/s); ${summary.alreadyThere} already there (the same bytes), not added again.\n`,
+      `Imported ${summary.messages} new message(s), ${formatBytes(summary.bytes)}, from ${summary.format} ${resolve(path)} into "${summary.mailbox}"${summary.createdMailbox ? " (new mailbox)" : ""} in ${summary.seconds.toFixed(1)} s (${rate(summary.messages, summary.seconds)} msg/s); ${summary.alreadyThere} already there (the same bytes), not added again.\n${summary.folders
+        .map(
+          (f) =>
+            `  Subfolder into "${f.mailbox}"${f.createdMailbox ? " (new mailbox)" : ""}: ${f.messages} new, ${f.alreadyThere} already there.\n`,
+        )
+        .join("")}`,
     );
   return EXIT.ok;
 }

@@ -4,10 +4,18 @@
  * 10,000 messages are about 100 UidIndex op rows, not 10,000. A batch is also cut at a byte budget,
  * so memory stays bounded whatever the source. Can be run again: a message whose bytes the mailbox
  * already holds (knownMessages.ts) is counted as already there and not added, so a second run of
- * the same file adds nothing and a run after a killed one adds the rest.
+ * the same file adds nothing and a run after a killed one adds the rest. A Maildir's Maildir++
+ * subfolders (`.Work.2024/`) go into mailboxes of their own (`Work/2024`, under the target mailbox
+ * unless that is INBOX, the Maildir++ root).
  */
 import type { Account } from "../account.ts";
-import { openMailSource, type MailFormat, type SourceMessage } from "./mailSource.ts";
+import {
+  maildirSubfolders,
+  openMailSource,
+  type MailFormat,
+  type MailSource,
+  type SourceMessage,
+} from "./mailSource.ts";
 import type { OnProgress } from "./progress.ts";
 import { toCrlfBytes } from "../../mime/index.ts";
 import { KnownMessages } from "./knownMessages.ts";
@@ -29,6 +37,8 @@ export interface ImportSummary {
   messages: number;
   /** Messages of the source the mailbox already held (the same bytes), not added again. */
   alreadyThere: number;
+  /** A Maildir's Maildir++ subfolders (`.Folder.Sub/`), each imported into a mailbox of its own. */
+  folders: { mailbox: string; createdMailbox: boolean; messages: number; alreadyThere: number }[];
   bytes: number;
   seconds: number;
 }
@@ -45,6 +55,68 @@ export async function importMail(
   const started = Date.now();
   const source = await openMailSource(opts.path, opts.format);
   const name = opts.mailbox ?? "INBOX";
+  const subfolders = source.format === "maildir" ? await maildirSubfolders(opts.path) : [];
+  const progress: Progress = { messages: 0, bytes: 0, started, onProgress };
+  if (source.total.messages !== undefined)
+    progress.totalMessages = (
+      await Promise.all(
+        subfolders.map(async (f) => (await openMailSource(f.path, "maildir")).total.messages ?? 0),
+      )
+    ).reduce((a, b) => a + b, source.total.messages);
+  else if (source.total.bytes !== undefined) progress.totalBytes = source.total.bytes;
+  const main = await importSource(account, source, name, opts, progress);
+  const folders: ImportSummary["folders"] = [];
+  for (const folder of subfolders) {
+    const mailbox = name.toUpperCase() === "INBOX" ? folder.name : `${name}/${folder.name}`;
+    const counts = await importSource(
+      account,
+      await openMailSource(folder.path, "maildir"),
+      mailbox,
+      opts,
+      progress,
+    );
+    folders.push({ mailbox, ...counts });
+  }
+  report(progress);
+  return {
+    format: source.format,
+    mailbox: name,
+    createdMailbox: main.createdMailbox,
+    messages: main.messages,
+    alreadyThere: main.alreadyThere,
+    folders,
+    bytes: progress.bytes,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+interface Progress {
+  messages: number;
+  bytes: number;
+  totalMessages?: number;
+  totalBytes?: number;
+  started: number;
+  onProgress: OnProgress | undefined;
+}
+
+function report(p: Progress): void {
+  p.onProgress?.({
+    messages: p.messages,
+    bytes: p.bytes,
+    elapsedMs: Date.now() - p.started,
+    ...(p.totalMessages !== undefined ? { totalMessages: p.totalMessages } : {}),
+    ...(p.totalBytes !== undefined ? { totalBytes: p.totalBytes } : {}),
+  });
+}
+
+/** One source into one mailbox (created if missing); counts added and already there. */
+async function importSource(
+  account: Account,
+  source: MailSource,
+  name: string,
+  opts: ImportOptions,
+  progress: Progress,
+): Promise<{ createdMailbox: boolean; messages: number; alreadyThere: number }> {
   const { mailboxes } = await account.listMailboxes();
   const createdMailbox = !mailboxes.some((m) => m.name === name) && name.toUpperCase() !== "INBOX";
   if (createdMailbox) await account.createMailbox(name);
@@ -54,17 +126,8 @@ export async function importMail(
 
   let messages = 0;
   let alreadyThere = 0;
-  let bytes = 0;
   let batch: SourceMessage[] = [];
   let batchBytes = 0;
-  const report = () =>
-    onProgress?.({
-      messages,
-      bytes,
-      elapsedMs: Date.now() - started,
-      ...(source.total.messages !== undefined ? { totalMessages: source.total.messages } : {}),
-      ...(source.total.bytes !== undefined ? { totalBytes: source.total.bytes } : {}),
-    });
   const flush = async () => {
     const added = new Array<{ mailId: string; flags: string[] }>(batch.length);
     for (let i = 0; i < batch.length; i += PARALLEL_ADDS) {
@@ -77,16 +140,16 @@ export async function importMail(
     }
     await mailbox.addExisting(added);
     messages += batch.length;
+    progress.messages += batch.length;
     batch = [];
     batchBytes = 0;
-    report();
+    report(progress);
   };
 
-  let sourceBytes = 0;
+  const bytesBefore = progress.bytes;
   for await (const m of source.messages()) {
     opts.signal?.throwIfAborted();
-    sourceBytes = m.bytesRead;
-    bytes = source.format === "mbox" ? sourceBytes : bytes + m.raw.length;
+    progress.bytes = source.format === "mbox" ? bytesBefore + m.bytesRead : progress.bytes + m.raw.length;
     const crlf = toCrlfBytes(m.raw);
     if (await known.seenBefore(crlf)) {
       alreadyThere++;
@@ -97,14 +160,5 @@ export async function importMail(
     if (batch.length >= batchSize || batchBytes >= BATCH_BYTES) await flush();
   }
   if (batch.length > 0) await flush();
-  report();
-  return {
-    format: source.format,
-    mailbox: name,
-    createdMailbox,
-    messages,
-    alreadyThere,
-    bytes,
-    seconds: (Date.now() - started) / 1000,
-  };
+  return { createdMailbox, messages, alreadyThere };
 }

@@ -89,3 +89,22 @@ async function maildirSource(path: string): Promise<MailSource> {
     },
   };
 }
+
+/**
+ * The Maildir++ subfolders of a Maildir (Courier, Dovecot): folders `.Name` or `.Parent.Child`
+ * beside cur/, each a Maildir, named with "/" for "." (`Parent/Child`), in name order so that a
+ * parent comes before its children. Names are used as written (not decoded from modified UTF-7).
+ */
+export async function maildirSubfolders(path: string): Promise<{ name: string; path: string }[]> {
+  const out: { name: string; path: string }[] = [];
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    if (!entry.isDirectory() || !entry.name.startsWith(".") || entry.name === "." || entry.name === "..")
+      continue;
+    const parts = entry.name.slice(1).split(".");
+    if (parts.some((p) => p === "")) continue;
+    const sub = join(path, entry.name);
+    if (!(await isDir(join(sub, "cur"))) && !(await isDir(join(sub, "new")))) continue;
+    out.push({ name: parts.join("/"), path: sub });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
