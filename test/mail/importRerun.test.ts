@@ -122,4 +122,27 @@ describe("import run again", () => {
       ],
     );
   });
+
+  test("a malformed mbox: what is valid goes in, the rest is reported with its line number", async () => {
+    const source = join(dir, "malformed.mbox");
+    const junk = Buffer.from([0x00, 0xff, 0x13, 0x37, 0x0a, 0x89, 0x50, 0x4e, 0x47, 0x0a]);
+    await writeFile(
+      source,
+      Buffer.concat([
+        Buffer.from("From a@x Mon Jan  1 00:00:00 2024\nSubject: good 1\n\nbody\n\n"), // lines 1-5
+        Buffer.from("From a@x Mon Jan  1 00:00:00 2024\n"), // line 6, then 2 lines of junk
+        junk,
+        Buffer.from("\nFrom garbled separator line\n\n"), // lines 9-11: an empty message
+        Buffer.from("From a@x Mon Jan  1 00:00:00 2024\nSubject: good 2\n\nbody\n\n"), // line 12
+        Buffer.from("From a@x Mon Jan  1 00:00:00 2024\nSubject: truncat"), // line 17, cut short
+      ]),
+    );
+    const summary = await importMail(account, { path: source, mailbox: "Malformed" });
+    assert.equal(summary.messages, 3);
+    assert.deepEqual(summary.skipped, [
+      { where: "line 6", reason: "not a message: it does not start with a header field (Name: value)" },
+      { where: "line 10", reason: "empty: no message between two From lines" },
+    ]);
+    assert.deepEqual(await subjects(account, "Malformed"), ["good 1", "good 2", "truncat"]);
+  });
 });

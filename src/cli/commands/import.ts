@@ -34,7 +34,12 @@ export async function run(path: string, flags: TransferFlags): Promise<number> {
           (f) =>
             `  Subfolder into "${f.mailbox}"${f.createdMailbox ? " (new mailbox)" : ""}: ${f.messages} new, ${f.alreadyThere} already there.\n`,
         )
-        .join("")}`,
+        .join("")}${summary.skipped.length > 0 ? `${summary.skipped.length} skipped:\n` : ""}${summary.skipped
+        .slice(0, 20)
+        .map((k) => `  ${k.where}: ${k.reason}\n`)
+        .join(
+          "",
+        )}${summary.skipped.length > 20 ? `  ... and ${summary.skipped.length - 20} more (--json lists them all)\n` : ""}`,
     );
   return EXIT.ok;
 }

@@ -37,6 +37,8 @@ export interface ImportSummary {
   messages: number;
   /** Messages of the source the mailbox already held (the same bytes), not added again. */
   alreadyThere: number;
+  /** What was not imported, with where it is in the source and why. */
+  skipped: { where: string; reason: string }[];
   /** A Maildir's Maildir++ subfolders (`.Folder.Sub/`), each imported into a mailbox of its own. */
   folders: { mailbox: string; createdMailbox: boolean; messages: number; alreadyThere: number }[];
   bytes: number;
@@ -56,7 +58,7 @@ export async function importMail(
   const source = await openMailSource(opts.path, opts.format);
   const name = opts.mailbox ?? "INBOX";
   const subfolders = source.format === "maildir" ? await maildirSubfolders(opts.path) : [];
-  const progress: Progress = { messages: 0, bytes: 0, started, onProgress };
+  const progress: Progress = { messages: 0, bytes: 0, started, onProgress, skipped: [] };
   if (source.total.messages !== undefined)
     progress.totalMessages = (
       await Promise.all(
@@ -84,6 +86,7 @@ export async function importMail(
     createdMailbox: main.createdMailbox,
     messages: main.messages,
     alreadyThere: main.alreadyThere,
+    skipped: progress.skipped,
     folders,
     bytes: progress.bytes,
     seconds: (Date.now() - started) / 1000,
@@ -97,6 +100,16 @@ interface Progress {
   totalBytes?: number;
   started: number;
   onProgress: OnProgress | undefined;
+  skipped: { where: string; reason: string }[];
+}
+
+/** Why these bytes cannot be stored as a message, or undefined when they can. */
+function notAMessage(crlf: Uint8Array): string | undefined {
+  if (crlf.length === 0) return "empty: no message between two From lines";
+  const start = Buffer.from(crlf.buffer, crlf.byteOffset, Math.min(crlf.byteLength, 1000)).toString("latin1");
+  if (!/^[\x21-\x39\x3b-\x7e]+:/.test(start))
+    return "not a message: it does not start with a header field (Name: value)";
+  return undefined;
 }
 
 function report(p: Progress): void {
@@ -151,6 +164,11 @@ async function importSource(
     opts.signal?.throwIfAborted();
     progress.bytes = source.format === "mbox" ? bytesBefore + m.bytesRead : progress.bytes + m.raw.length;
     const crlf = toCrlfBytes(m.raw);
+    const bad = notAMessage(crlf);
+    if (bad) {
+      progress.skipped.push({ where: m.where, reason: bad });
+      continue;
+    }
     if (await known.seenBefore(crlf)) {
       alreadyThere++;
       continue;

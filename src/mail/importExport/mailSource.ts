@@ -14,6 +14,8 @@ import { mboxFlags } from "./mboxFlags.ts";
 export type MailFormat = "mbox" | "maildir";
 
 export interface SourceMessage {
+  /** Where in the source, for reports: "line 120" of an mbox, a Maildir file's path. */
+  where: string;
   raw: Uint8Array;
   flags: string[];
   internalDate: number;
@@ -54,7 +56,13 @@ function mboxSource(path: string, size: number): MailSource {
     async *messages() {
       const now = Date.now();
       for await (const m of splitMbox(createReadStream(path, { highWaterMark: 256 * 1024 })))
-        yield { raw: m.raw, flags: mboxFlags(m.raw), internalDate: m.date ?? now, bytesRead: m.offset };
+        yield {
+          where: `line ${m.line}`,
+          raw: m.raw,
+          flags: mboxFlags(m.raw),
+          internalDate: m.date ?? now,
+          bytesRead: m.offset,
+        };
     },
   };
 }
@@ -84,7 +92,7 @@ async function maildirSource(path: string): Promise<MailSource> {
       for (const f of files) {
         const raw = await readFile(f.file);
         bytesRead += raw.length;
-        yield { raw, flags: f.flags, internalDate: Math.floor(f.mtime), bytesRead };
+        yield { where: f.file, raw, flags: f.flags, internalDate: Math.floor(f.mtime), bytesRead };
       }
     },
   };
