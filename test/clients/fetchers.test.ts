@@ -134,7 +134,7 @@ function assertAllOnce(got: Map<string, Buffer[]>, added = ""): void {
 
 /** Runs a fetcher with the deliver binary on its PATH-free command line; the home from the env. */
 async function run(cmd: string, args: string[], home: string): Promise<string> {
-  const r = await runChild(cmd, args, { timeoutMs: 400_000, env: cliEnv(home) });
+  const r = await runChild(cmd, args, { timeoutMs: 600_000, env: cliEnv(home) });
   return `exit ${r.status}\n${r.stdout}\n${r.stderr}`;
 }
 
@@ -174,12 +174,12 @@ describe("fetchmail into deliver", { concurrency: 1 }, () => {
 
   test(
     `fetches ${COUNT} messages byte-identical; a second run delivers nothing`,
-    { skip, timeout: 600_000 },
+    { skip, timeout: 900_000 },
     async () => {
       const args = ["-f", join(dir, "fetchmailrc"), "--pidfile", join(dir, "pid"), "-v", "--nodetach"];
       const env = { ...process.env, FETCHMAILHOME: dir };
       const first = await runChild(fetchmail!, args, {
-        timeoutMs: 400_000,
+        timeoutMs: 600_000,
         env: { ...cliEnv(home.dir), ...env },
       });
       assert.equal(first.status, 0, `fetchmail failed:\n${first.stdout}\n${first.stderr}`);
@@ -243,7 +243,7 @@ describe("getmail6 into deliver", { concurrency: 1 }, () => {
 
   test(
     `fetches ${COUNT} messages byte-identical; a second run delivers nothing`,
-    { skip, timeout: 600_000 },
+    { skip, timeout: 900_000 },
     async () => {
       const args = ["--getmaildir", dir, "--rcfile", join(dir, "getmailrc")];
       const first = await run(getmail!, args, home.dir);
