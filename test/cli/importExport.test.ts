@@ -113,7 +113,7 @@ describe("import and export", { concurrency: true }, () => {
       assert.equal(r.code, 0, r.stderr);
       assert.match(
         r.stdout,
-        /^Imported 4 message\(s\), .* from maildir .* into "From Maildir" \(new mailbox\)/,
+        /^Imported 4 new message\(s\), .* from maildir .* into "From Maildir" \(new mailbox\)/,
       );
       assert.match(r.stderr, /imported \d+ message\(s\), .*msg\/s/);
 

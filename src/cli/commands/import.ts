@@ -29,7 +29,17 @@ export async function run(path: string, flags: TransferFlags): Promise<number> {
   if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else
     process.stdout.write(
-      `Imported ${summary.messages} message(s), ${formatBytes(summary.bytes)}, from ${summary.format} ${resolve(path)} into "${summary.mailbox}"${summary.createdMailbox ? " (new mailbox)" : ""} in ${summary.seconds.toFixed(1)} s (${rate(summary.messages, summary.seconds)} msg/s).\n`,
+      `Imported ${summary.messages} new message(s), ${formatBytes(summary.bytes)}, from ${summary.format} ${resolve(path)} into "${summary.mailbox}"${summary.createdMailbox ? " (new mailbox)" : ""} in ${summary.seconds.toFixed(1)} s (${rate(summary.messages, summary.seconds)} msg/s); ${summary.alreadyThere} already there (the same bytes), not added again.\n${summary.folders
+        .map(
+          (f) =>
+            `  Subfolder into "${f.mailbox}"${f.createdMailbox ? " (new mailbox)" : ""}: ${f.messages} new, ${f.alreadyThere} already there.\n`,
+        )
+        .join("")}${summary.skipped.length > 0 ? `${summary.skipped.length} skipped:\n` : ""}${summary.skipped
+        .slice(0, 20)
+        .map((k) => `  ${k.where}: ${k.reason}\n`)
+        .join(
+          "",
+        )}${summary.skipped.length > 20 ? `  ... and ${summary.skipped.length - 20} more (--json lists them all)\n` : ""}`,
     );
   return EXIT.ok;
 }

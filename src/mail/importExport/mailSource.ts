@@ -9,10 +9,13 @@ import { join } from "node:path";
 import { Invalid, NotFound } from "../../errors.ts";
 import { parseMaildirName } from "./maildirFlags.ts";
 import { splitMbox } from "./mboxFormat.ts";
+import { mboxFlags } from "./mboxFlags.ts";
 
 export type MailFormat = "mbox" | "maildir";
 
 export interface SourceMessage {
+  /** Where in the source, for reports: "line 120" of an mbox, a Maildir file's path. */
+  where: string;
   raw: Uint8Array;
   flags: string[];
   internalDate: number;
@@ -53,7 +56,13 @@ function mboxSource(path: string, size: number): MailSource {
     async *messages() {
       const now = Date.now();
       for await (const m of splitMbox(createReadStream(path, { highWaterMark: 256 * 1024 })))
-        yield { raw: m.raw, flags: [], internalDate: m.date ?? now, bytesRead: m.offset };
+        yield {
+          where: `line ${m.line}`,
+          raw: m.raw,
+          flags: mboxFlags(m.raw),
+          internalDate: m.date ?? now,
+          bytesRead: m.offset,
+        };
     },
   };
 }
@@ -83,8 +92,27 @@ async function maildirSource(path: string): Promise<MailSource> {
       for (const f of files) {
         const raw = await readFile(f.file);
         bytesRead += raw.length;
-        yield { raw, flags: f.flags, internalDate: Math.floor(f.mtime), bytesRead };
+        yield { where: f.file, raw, flags: f.flags, internalDate: Math.floor(f.mtime), bytesRead };
       }
     },
   };
+}
+
+/**
+ * The Maildir++ subfolders of a Maildir (Courier, Dovecot): folders `.Name` or `.Parent.Child`
+ * beside cur/, each a Maildir, named with "/" for "." (`Parent/Child`), in name order so that a
+ * parent comes before its children. Names are used as written (not decoded from modified UTF-7).
+ */
+export async function maildirSubfolders(path: string): Promise<{ name: string; path: string }[]> {
+  const out: { name: string; path: string }[] = [];
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    if (!entry.isDirectory() || !entry.name.startsWith(".") || entry.name === "." || entry.name === "..")
+      continue;
+    const parts = entry.name.slice(1).split(".");
+    if (parts.some((p) => p === "")) continue;
+    const sub = join(path, entry.name);
+    if (!(await isDir(join(sub, "cur"))) && !(await isDir(join(sub, "new")))) continue;
+    out.push({ name: parts.join("/"), path: sub });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -22,6 +22,8 @@ export interface MboxMessage {
   date?: number;
   /** Bytes of the file consumed so far, for progress. */
   offset: number;
+  /** The line number (from 1) of the message's "From " separator, for reports. */
+  line: number;
 }
 
 function startsWithFrom(line: Buffer, at = 0): boolean {
@@ -64,6 +66,8 @@ export async function* splitMbox(chunks: AsyncIterable<Uint8Array>): AsyncIterab
   let date: number | undefined;
   let started = false;
   let offset = 0;
+  let lineNo = 0;
+  let startLine = 0;
 
   const finish = (): MboxMessage => {
     // The empty line before the next separator (or at the end) belongs to the format.
@@ -71,6 +75,7 @@ export async function* splitMbox(chunks: AsyncIterable<Uint8Array>): AsyncIterab
     const message: MboxMessage = {
       raw: Buffer.concat(lines),
       offset,
+      line: startLine,
       ...(date !== undefined ? { date } : {}),
     };
     lines = [];
@@ -79,9 +84,11 @@ export async function* splitMbox(chunks: AsyncIterable<Uint8Array>): AsyncIterab
   };
 
   function* takeLine(line: Buffer): Generator<MboxMessage> {
+    lineNo++;
     if (startsWithFrom(line)) {
       if (started) yield finish();
       started = true;
+      startLine = lineNo;
       date = separatorDate(line.toString("latin1"));
       return;
     }

@@ -1,0 +1,258 @@
+/**
+ * The two standard ways to pull mail from a provider into `aerogramme-local deliver`, with the real
+ * Debian packages: fetchmail (`mda "... deliver"`) and getmail6 (an MDA_external destination). A
+ * private Dovecot plays the provider with 200 messages. Each fetcher must bring all 200 into our
+ * server, byte for byte, and a second run must deliver nothing again.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startDovecot, dovecotBinary, type DovecotServer } from "../../bench/dovecot.ts";
+import { cacheRoot, type Corpus } from "../../bench/corpus.ts";
+import { findExecutable, skipUnless } from "../support/peers.ts";
+import { runChild } from "../support/runChild.ts";
+import { imapflowClient } from "../support/imapflowClient.ts";
+import { BIN, CLI_PASSWORD, cliEnv, withRunningServer, type ServerFixture } from "../cli/cliHarness.ts";
+
+const COUNT = 200;
+const fetchmail = findExecutable("fetchmail");
+const getmail = findExecutable("getmail");
+const hasDovecot = findExecutable("dovecot", [dovecotBinary]) !== undefined;
+
+/** Message i as the provider holds it (CRLF, as IMAP serves it): sizes and shapes vary. */
+function message(i: number): Buffer {
+  const lines = [
+    `From: Sender ${i % 13} <sender${i % 13}@provider.example>`,
+    "To: alice@provider.example",
+    `Subject: fetched ${i}`,
+    `Message-ID: <fetched-${i}@provider.example>`,
+    `Date: Mon, 1 Jan 2024 ${String(i % 24).padStart(2, "0")}:00:00 +0000`,
+    "MIME-Version: 1.0",
+    "Content-Type: text/plain; charset=utf-8",
+    "Content-Transfer-Encoding: 8bit",
+    "",
+    `Body of message ${i}: grüße, ça va, 日本語.`,
+    ...Array.from(
+      { length: 1 + (i % 40) },
+      (_, n) => `line ${n} ${"lorem ipsum ".repeat(1 + ((i + n) % 9))}`,
+    ),
+    // A body line that starts like an mbox separator: deliver only drops a first "From " line.
+    i % 10 === 0 ? "From the archive: this line is part of the body" : "-- ",
+    "end",
+    "",
+  ];
+  return Buffer.from(lines.join("\r\n"));
+}
+
+/** A Dovecot holding the 200 messages, unread, in its INBOX (bench/dovecot.ts runs it). */
+async function provider(): Promise<DovecotServer> {
+  await mkdir(cacheRoot, { recursive: true });
+  const dir = await mkdtemp(join(cacheRoot, "fetchers-"));
+  await mkdir(join(dir, "Maildir", "cur"), { recursive: true });
+  const messages = [];
+  for (let i = 0; i < COUNT; i++) {
+    const body = message(i);
+    const file = join("Maildir", "cur", `${1_700_000_000 + i}.M${i}P1.provider,S=${body.length}:2,`);
+    await writeFile(join(dir, file), body, { mode: 0o644 });
+    messages.push({ file, size: body.length, flags: [], date: 1_700_000_000 + i });
+  }
+  const corpus: Corpus = {
+    version: 0,
+    seed: 0,
+    count: COUNT,
+    totalBytes: 0,
+    subjectMarker: "",
+    subjectHits: 0,
+    bodyMarker: "",
+    bodyHits: 0,
+    messages,
+    dir,
+  };
+  const server = await startDovecot(corpus);
+  const stopServer = () => server.stop();
+  return {
+    ...server,
+    stop: async () => {
+      await stopServer();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every message in INBOX once a login let the mover file them all (bounded wait), by Subject. */
+async function inbox(home: ServerFixture): Promise<Map<string, Buffer[]>> {
+  const client = await imapflowClient({
+    host: home.server.host,
+    port: home.server.port,
+    user: "alice",
+    password: CLI_PASSWORD,
+  });
+  try {
+    const deadline = Date.now() + 60_000;
+    let last = -1;
+    let stableSince = Date.now();
+    while (Date.now() < deadline) {
+      const status = await client.status("INBOX", { messages: true });
+      const n = status ? (status.messages ?? 0) : 0;
+      if (n !== last) [last, stableSince] = [n, Date.now()];
+      else if (n >= COUNT && Date.now() - stableSince > 1_500) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const lock = await client.getMailboxLock("INBOX");
+    try {
+      const out = new Map<string, Buffer[]>();
+      for await (const msg of client.fetch("1:*", { envelope: true, source: true })) {
+        const subject = msg.envelope?.subject ?? "";
+        out.set(subject, [...(out.get(subject) ?? []), msg.source!]);
+      }
+      return out;
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await client.logout();
+  }
+}
+
+/**
+ * All 200 there, exactly once each, and byte-identical to what the provider held after `added`, the
+ * trace fields the fetcher itself puts on top (getmail always writes a Return-Path:).
+ */
+function assertAllOnce(got: Map<string, Buffer[]>, added = ""): void {
+  assert.equal([...got.values()].flat().length, COUNT, "messages in INBOX");
+  for (let i = 0; i < COUNT; i++) {
+    const copies = got.get(`fetched ${i}`) ?? [];
+    assert.equal(copies.length, 1, `copies of message ${i}`);
+    assert.ok(
+      copies[0]!.equals(Buffer.concat([Buffer.from(added), message(i)])),
+      `message ${i} differs:\n${copies[0]!.toString()}`,
+    );
+  }
+}
+
+/** Runs a fetcher with the deliver binary on its PATH-free command line; the home from the env. */
+async function run(cmd: string, args: string[], home: string): Promise<string> {
+  const r = await runChild(cmd, args, { timeoutMs: 600_000, env: cliEnv(home) });
+  return `exit ${r.status}\n${r.stdout}\n${r.stderr}`;
+}
+
+/** What getmail puts on top of every message it hands on (getmailcore/message.py, flatten). */
+const RETURN_PATH = "Return-Path: <unknown>\r\n";
+
+const deliver = `${process.execPath} ${BIN} deliver`;
+
+describe("fetchmail into deliver", { concurrency: 1 }, () => {
+  const skip =
+    skipUnless(hasDovecot, "Dovecot", "apt-get install dovecot-imapd") ||
+    skipUnless(fetchmail !== undefined, "fetchmail", "apt-get install fetchmail");
+  const home = withRunningServer({ password: CLI_PASSWORD, start: skip ? "manual" : "before" });
+  let dovecot: DovecotServer | undefined;
+  let dir = "";
+  before(async () => {
+    if (skip) return;
+    dovecot = await provider();
+    dir = await mkdtemp(join(tmpdir(), "agl-fetchmail-"));
+    // `keep`: the provider keeps the mail, marked seen, so a second run finds nothing new.
+    // `invisible`: no Received: line of fetchmail's own, so what arrives is what the provider held.
+    const rc = [
+      "set no syslog",
+      "set invisible",
+      `poll 127.0.0.1 service ${dovecot.port} protocol IMAP auth password`,
+      `  user "${dovecot.user}" password "${dovecot.password}" is alice here`,
+      "  sslproto '' keep",
+      `  mda "${deliver}"`,
+      "",
+    ].join("\n");
+    await writeFile(join(dir, "fetchmailrc"), rc, { mode: 0o600 });
+  });
+  after(async () => {
+    await dovecot?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test(
+    `fetches ${COUNT} messages byte-identical; a second run delivers nothing`,
+    { skip, timeout: 900_000 },
+    async () => {
+      const args = ["-f", join(dir, "fetchmailrc"), "--pidfile", join(dir, "pid"), "-v", "--nodetach"];
+      const env = { ...process.env, FETCHMAILHOME: dir };
+      const first = await runChild(fetchmail!, args, {
+        timeoutMs: 600_000,
+        env: { ...cliEnv(home.dir), ...env },
+      });
+      assert.equal(first.status, 0, `fetchmail failed:\n${first.stdout}\n${first.stderr}`);
+      assertAllOnce(await inbox(home));
+      const second = await runChild(fetchmail!, args, {
+        timeoutMs: 120_000,
+        env: { ...cliEnv(home.dir), ...env },
+      });
+      // 1 is fetchmail's "no mail".
+      assert.equal(second.status, 1, `second fetchmail run:\n${second.stdout}\n${second.stderr}`);
+      assertAllOnce(await inbox(home));
+    },
+  );
+});
+
+describe("getmail6 into deliver", { concurrency: 1 }, () => {
+  const skip =
+    skipUnless(hasDovecot, "Dovecot", "apt-get install dovecot-imapd") ||
+    skipUnless(getmail !== undefined, "getmail6", "apt-get install getmail6");
+  const home = withRunningServer({ password: CLI_PASSWORD, start: skip ? "manual" : "before" });
+  let dovecot: DovecotServer | undefined;
+  let dir = "";
+  before(async () => {
+    if (skip) return;
+    dovecot = await provider();
+    dir = await mkdtemp(join(tmpdir(), "agl-getmail-"));
+    // `read_all = false` and `delete = false`: getmail remembers what it took (its oldmail file) and
+    // leaves the mail on the provider. `delivered_to`, `received` and `record_mailbox` off: no
+    // header fields of its own but the Return-Path: it always writes.
+    const rc = [
+      "[retriever]",
+      "type = SimpleIMAPRetriever",
+      "server = 127.0.0.1",
+      `port = ${dovecot.port}`,
+      `username = ${dovecot.user}`,
+      `password = ${dovecot.password}`,
+      "mailboxes = ('INBOX',)",
+      "record_mailbox = false",
+      "",
+      "[destination]",
+      "type = MDA_external",
+      `path = ${process.execPath}`,
+      `arguments = ('${BIN}', 'deliver')`,
+      // The tests run as root in CI; a user's getmail does not need this line.
+      ...(process.getuid?.() === 0 ? ["allow_root_commands = true"] : []),
+      "",
+      "[options]",
+      "read_all = false",
+      "delete = false",
+      "delivered_to = false",
+      "received = false",
+      "verbose = 1",
+      "",
+    ].join("\n");
+    await writeFile(join(dir, "getmailrc"), rc, { mode: 0o600 });
+  });
+  after(async () => {
+    await dovecot?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test(
+    `fetches ${COUNT} messages byte-identical; a second run delivers nothing`,
+    { skip, timeout: 900_000 },
+    async () => {
+      const args = ["--getmaildir", dir, "--rcfile", join(dir, "getmailrc")];
+      const first = await run(getmail!, args, home.dir);
+      assert.match(first, /^exit 0\n/, first);
+      assertAllOnce(await inbox(home), RETURN_PATH);
+      const second = await run(getmail!, args, home.dir);
+      assert.match(second, /^exit 0\n/, second);
+      assert.match(second, /0 messages? \(0 bytes\) retrieved/, second);
+      assertAllOnce(await inbox(home), RETURN_PATH);
+    },
+  );
+});
