@@ -49,7 +49,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(add --help for usage)")
     .addHelpText(
       "after",
-      "\nExit codes (docs/cli.md): 0 ok, 1 error, 2 usage, 3 wrong password, 4 storage unavailable,\n5 already running, 6 not set up, 7 keychain, 8 damaged data, 9 already set up,\n11 a file or folder other users could read or replace, 12 port in use, 13 not running (status),\n130 interrupted (Ctrl-C).",
+      "\nExit codes (docs/cli.md): 0 ok, 1 error, 2 usage, 3 wrong password, 4 storage unavailable,\n5 already running, 6 not set up, 7 keychain, 8 damaged data, 9 already set up,\n11 a file or folder other users could read or replace, 12 port in use, 13 not running (status),\n65 not a message and 75 try again later (deliver, as sysexits), 130 interrupted (Ctrl-C).",
     );
 
   program

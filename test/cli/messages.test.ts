@@ -153,7 +153,14 @@ describe("looking does not make a home", () => {
 describe("help", () => {
   test("--help lists every exit code, 130 included; config set --help lists the keys", async () => {
     const top = await runCli(["--help"], { home: "/nonexistent-agl-home" });
-    for (const code of ["11 a file or folder", "12 port in use", "13 not running", "130 interrupted"])
+    for (const code of [
+      "11 a file or folder",
+      "12 port in use",
+      "13 not running",
+      "65 not a message",
+      "75 try again later",
+      "130 interrupted",
+    ])
       assert.ok(top.stdout.includes(code), `--help lacks "${code}":\n${top.stdout}`);
     const set = await runCli(["config", "set", "--help"], { home: "/nonexistent-agl-home" });
     for (const key of ["imapPort", "cache", "cacheMaxBytes", "logFile", "logLevel"])
