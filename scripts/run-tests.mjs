@@ -37,6 +37,7 @@ const PEERS = {
   "test/storage/conformance.test.ts": { peers: ["garage"], fast: true },
   "test/cli/garage.test.ts": { peers: ["garage", "keychain"] },
   "test/cli/deliveryOnly.test.ts": { peers: ["garage"] },
+  "test/cli/postfixLmtp.test.ts": { peers: ["garage", "postfix"] },
   "test/cli/resetRemote.test.ts": { peers: ["garage"] },
   "test/storage/garageErrors.test.ts": { peers: ["garage"], fast: true },
   "test/clients/fetchers.test.ts": { peers: ["dovecot", "fetchmail", "getmail6"] },

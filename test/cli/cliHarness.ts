@@ -117,6 +117,37 @@ export function startServer(
   });
 }
 
+export interface RunningLmtp {
+  child: ChildProcess;
+  port: number;
+  stderr: () => string;
+}
+
+/** Starts `lmtp --port 0` on `home` and waits (bounded) for "LMTP listening on 127.0.0.1:PORT". */
+export function startLmtp(home: string): Promise<RunningLmtp> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, "lmtp", "--port", "0"], { env: cliEnv(home), cwd: REPO });
+    let stdout = "";
+    let stderr = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`lmtp did not start within 30 s\n${stderr}`));
+    }, 30_000);
+    child.stderr.on("data", (d) => (stderr += d));
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      const m = /^LMTP listening on 127\.0\.0\.1:(\d+)$/m.exec(stdout);
+      if (!m) return;
+      clearTimeout(timer);
+      resolvePromise({ child, port: Number(m[1]), stderr: () => stderr });
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`lmtp exited with ${code}\n${stderr}`));
+    });
+  });
+}
+
 /** A loopback port that nothing listens on right now. */
 export async function freePort(): Promise<number> {
   const { createServer } = await import("node:net");

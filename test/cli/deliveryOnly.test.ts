@@ -6,7 +6,6 @@
  * that would open a delivered message: nothing there opens one.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -19,7 +18,14 @@ import { openStore } from "../../src/storage/openStore.ts";
 import type { Store } from "../../src/storage/types.ts";
 import { skipUnless } from "../support/peers.ts";
 import { LmtpWire } from "../support/lmtpWire.ts";
-import { BIN, cliEnv, REPO, runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
+import {
+  runCli,
+  startLmtp,
+  startServer,
+  tempHome,
+  type RunningLmtp,
+  type RunningServer,
+} from "./cliHarness.ts";
 import { garageBinary, startGarage, type GaragePeer } from "./garagePeer.ts";
 
 const skip = skipUnless(Boolean(garageBinary()), "Garage (S3 + K2V)", "cargo install garage");
@@ -62,30 +68,6 @@ async function filesUnder(dir: string): Promise<{ path: string; bytes: Buffer }[
   return out;
 }
 
-function lmtpProcess(home: string): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "lmtp", "--port", "0"], { env: cliEnv(home), cwd: REPO });
-    let stdout = "";
-    let stderr = "";
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`lmtp did not start within 30 s\n${stderr}`));
-    }, 30_000);
-    child.stderr.on("data", (d) => (stderr += d));
-    child.stdout.on("data", (d) => {
-      stdout += d;
-      const m = /^LMTP listening on 127\.0\.0\.1:(\d+)$/m.exec(stdout);
-      if (!m) return;
-      clearTimeout(timer);
-      resolve({ child, port: Number(m[1]), stderr: () => stderr });
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`lmtp exited with ${code}\n${stderr}`));
-    });
-  });
-}
-
 function message(subject: string): string {
   return `From: sender@example.org\nTo: alice@example.org\nSubject: ${subject}\nMessage-ID: <${subject.replace(/\W/g, "")}@example.org>\n\nbody of ${subject}\n`;
 }
@@ -101,7 +83,7 @@ describe("a delivery-only home on a real Garage", { skip }, () => {
   };
   let account: string;
   let mailHost: string;
-  let lmtp: Awaited<ReturnType<typeof lmtpProcess>> | undefined;
+  let lmtp: RunningLmtp | undefined;
   let server: RunningServer | undefined;
 
   const backendFlags = () => [
@@ -223,7 +205,7 @@ describe("a delivery-only home on a real Garage", { skip }, () => {
   });
 
   test("lmtp from the delivery-only home delivers; IMAP on the account's home reads it; the home opens nothing", async () => {
-    lmtp = await lmtpProcess(mailHost);
+    lmtp = await startLmtp(mailHost);
     const { wire } = await LmtpWire.open(lmtp.port);
     try {
       await wire.command("LHLO mta.example.org");

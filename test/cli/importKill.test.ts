@@ -9,7 +9,11 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BIN, CLI_PASSWORD, REPO, cliEnv, runCli, withSetUpHome } from "./cliHarness.ts";
 
-const COUNT = 3000;
+/**
+ * 3,000 in `npm test`; issue 13's acceptance size, 10,000, with AGL_IMPORT_COUNT=10000 (the nightly
+ * size; .ci/run does not set it, to keep the suite inside its time budget).
+ */
+const COUNT = Number(process.env.AGL_IMPORT_COUNT ?? 3000);
 
 function mbox(): string {
   let out = "";
@@ -50,7 +54,7 @@ describe("import killed and run again", { concurrency: 1 }, () => {
 
   test(
     `${COUNT} messages: killed after 1000, the re-run adds the rest, a third run adds nothing`,
-    { timeout: 300_000 },
+    { timeout: 100 * COUNT + 300_000 },
     async () => {
       const source = join(home.dir, "big.mbox");
       await writeFile(source, mbox());
