@@ -95,6 +95,13 @@ export interface ListCommand {
   returnStatus?: StatusItem[];
 }
 
+/** One message of an APPEND: its flags, date-time and bytes (the literal's). */
+export interface AppendMessage {
+  flags: string[];
+  date?: number;
+  message: Uint8Array;
+}
+
 export interface SelectParams {
   condstore?: boolean;
   qresync?: {
@@ -130,10 +137,11 @@ export type Command =
   | { name: "UNAUTHENTICATE" }
   | { name: "STATUS"; mailbox: string; items: StatusItem[] }
   /**
-   * APPEND; the message is the literal's bytes. Literals are bounded by the parser's appendLimit
-   * (a larger one is refused with NO [TOOBIG] before its bytes are read, or skipped for LITERAL+).
+   * APPEND, with one message or several (RFC 3502 MULTIAPPEND: all are stored, or none). Literals
+   * are bounded by the parser's appendLimit (a larger one is refused with NO [TOOBIG] before its
+   * bytes are read, or skipped for LITERAL+).
    */
-  | { name: "APPEND"; mailbox: string; flags: string[]; date?: number; message: Uint8Array }
+  | { name: "APPEND"; mailbox: string; messages: AppendMessage[] }
   | { name: "IDLE" }
   // selected
   | { name: "CHECK" }
