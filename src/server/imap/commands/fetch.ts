@@ -9,6 +9,7 @@ import { envelopeBytes } from "../protocol/format/envelope.ts";
 import { bodyBytes, bodyStructureBytes } from "../protocol/format/bodyStructure.ts";
 import { ok } from "../protocol/errorResponse.ts";
 import { setHas } from "../session/messageSet.ts";
+import { binaryItem } from "./fetchBinary.ts";
 import { locateSection, sectionLiteral, sectionName } from "./fetchSection.ts";
 import type { FetchAttribute, Section } from "../parser/types.ts";
 import type { Selected, Session } from "../session/session.ts";
@@ -33,13 +34,18 @@ const NEEDS_META = new Set<FetchAttribute["kind"]>([
   "RFC822.HEADER",
   "RFC822.TEXT",
   "BODY[]",
+  "BINARY",
+  "BINARY.SIZE",
 ]);
+
+/** Attributes that may come several times, once per section. */
+const SECTIONED = new Set<FetchAttribute["kind"]>(["BODY[]", "BINARY", "BINARY.SIZE"]);
 
 function attributesOf(cmd: CommandOf<"FETCH">, condstore: boolean): FetchAttribute[] {
   const attrs: FetchAttribute[] = [];
   const has = (kind: FetchAttribute["kind"]) => attrs.some((a) => a.kind === kind);
   const add = (a: FetchAttribute) => {
-    if (a.kind === "BODY[]" || !has(a.kind)) attrs.push(a);
+    if (SECTIONED.has(a.kind) || !has(a.kind)) attrs.push(a);
   };
   add({ kind: "UID" });
   if (cmd.macro) for (const kind of MACROS[cmd.macro]) add({ kind } as FetchAttribute);
@@ -63,7 +69,10 @@ const INDEX_ONLY = new Set<FetchAttribute["kind"]>(["UID", "FLAGS", "MODSEQ", "E
 /** Whether the fetch reads a body part that sets \Seen (RFC 3501 §6.4.5). */
 function setsSeen(attrs: FetchAttribute[]): boolean {
   return attrs.some(
-    (a) => (a.kind === "BODY[]" && !a.peek) || a.kind === "RFC822" || a.kind === "RFC822.TEXT",
+    (a) =>
+      ((a.kind === "BODY[]" || a.kind === "BINARY") && !a.peek) ||
+      a.kind === "RFC822" ||
+      a.kind === "RFC822.TEXT",
   );
 }
 
@@ -241,6 +250,10 @@ async function fetchLine(
       case "RFC822.TEXT":
         item("RFC822.TEXT ", ...(await sectionParts(meta!, read, { part: [], text: "TEXT" })));
         break;
+      case "BINARY":
+      case "BINARY.SIZE":
+        item(...(await binaryItem(meta!, read, a)));
+        break;
       case "BODY[]": {
         const origin = a.partial ? `<${a.partial.offset}>` : "";
         item(
@@ -266,7 +279,13 @@ async function sectionParts(
   return [sectionLiteral(source, meta, read, partial)];
 }
 
-const BODY_READERS = new Set<FetchAttribute["kind"]>(["RFC822", "RFC822.TEXT", "BODY[]"]);
+const BODY_READERS = new Set<FetchAttribute["kind"]>([
+  "RFC822",
+  "RFC822.TEXT",
+  "BODY[]",
+  "BINARY",
+  "BINARY.SIZE",
+]);
 
 /** BODY[HEADER], BODY[HEADER.FIELDS ...] of the top-level message: served from meta. */
 function isTopHeader(a: FetchAttribute): boolean {

@@ -190,7 +190,7 @@ function appendMessage(c: Cursor): AppendMessage {
     date = parseDateTime(c.stringBytes("a date-time").toString("latin1"));
     c.sp();
   }
-  if (c.peek() === "~") throw new ParseError("literal8 (BINARY APPEND) is not supported");
+  // A literal or, RFC 3516 §4.4, a literal8: the message is stored as sent either way.
   if (!c.atLiteral()) throw new ParseError(`the message was expected as a literal${c.near()}`);
   const message = c.literal();
   return { flags, ...(date !== undefined ? { date } : {}), message };

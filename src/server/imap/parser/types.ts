@@ -37,8 +37,11 @@ export type FetchAttribute =
   | { kind: "RFC822" }
   | { kind: "RFC822.HEADER" }
   | { kind: "RFC822.TEXT" }
-  /** BODY[section]<partial> or BODY.PEEK[...]; BINARY is not announced. */
-  | { kind: "BODY[]"; peek: boolean; section: Section; partial?: { offset: number; length: number } };
+  /** BODY[section]<partial> or BODY.PEEK[...]. */
+  | { kind: "BODY[]"; peek: boolean; section: Section; partial?: { offset: number; length: number } }
+  /** RFC 3516: BINARY[part]<partial> or BINARY.PEEK[...]: the part with its transfer encoding undone. */
+  | { kind: "BINARY"; peek: boolean; part: number[]; partial?: { offset: number; length: number } }
+  | { kind: "BINARY.SIZE"; part: number[] };
 
 export interface FetchModifiers {
   changedSince?: number;
