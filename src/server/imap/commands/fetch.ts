@@ -10,6 +10,7 @@ import { bodyBytes, bodyStructureBytes } from "../protocol/format/bodyStructure.
 import { ok } from "../protocol/errorResponse.ts";
 import { setHas } from "../session/messageSet.ts";
 import { binaryItem } from "./fetchBinary.ts";
+import { previewItem } from "./fetchPreview.ts";
 import { locateSection, sectionLiteral, sectionName } from "./fetchSection.ts";
 import type { FetchAttribute, Section } from "../parser/types.ts";
 import type { Selected, Session } from "../session/session.ts";
@@ -36,6 +37,7 @@ const NEEDS_META = new Set<FetchAttribute["kind"]>([
   "BODY[]",
   "BINARY",
   "BINARY.SIZE",
+  "PREVIEW",
 ]);
 
 /** Attributes that may come several times, once per section. */
@@ -89,7 +91,9 @@ export const fetch: CommandHandler<"FETCH"> = {
     const needsMeta = attrs.some((a) => NEEDS_META.has(a.kind));
     const indexOnly = attrs.every((a) => INDEX_ONLY.has(a.kind));
     const markSeen = setsSeen(attrs) && !sel.readOnly;
-    const readsBody = attrs.some((a) => BODY_READERS.has(a.kind) && !isTopHeader(a));
+    const readsBody = attrs.some(
+      (a) => BODY_READERS.has(a.kind) && !isTopHeader(a) && !(a.kind === "PREVIEW" && a.lazy),
+    );
     const seenNow = new Set<number>();
     // Batches of 100 when bodies are read (a batch's small bodies are held at once), else of 500.
     const scope: ReadScope = readsBody ? "body" : needsMeta ? "meta" : "index";
@@ -250,6 +254,9 @@ async function fetchLine(
       case "RFC822.TEXT":
         item("RFC822.TEXT ", ...(await sectionParts(meta!, read, { part: [], text: "TEXT" })));
         break;
+      case "PREVIEW":
+        item(await previewItem(meta!, read, a.lazy));
+        break;
       case "BINARY":
       case "BINARY.SIZE":
         item(...(await binaryItem(meta!, read, a)));
@@ -285,6 +292,7 @@ const BODY_READERS = new Set<FetchAttribute["kind"]>([
   "BODY[]",
   "BINARY",
   "BINARY.SIZE",
+  "PREVIEW",
 ]);
 
 /** BODY[HEADER], BODY[HEADER.FIELDS ...] of the top-level message: served from meta. */

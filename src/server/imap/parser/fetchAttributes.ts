@@ -42,6 +42,7 @@ export function fetchAttribute(c: Cursor): FetchAttribute {
     return { kind: "BODY[]", peek: n === "BODY.PEEK", section, ...(partial ? { partial } : {}) };
   }
   if (n === "BINARY" || n === "BINARY.PEEK" || n === "BINARY.SIZE") return binaryAttribute(c, n);
+  if (n === "PREVIEW") return previewAttribute(c);
   const simple = SIMPLE[n];
   if (!simple) throw new ParseError(`unknown fetch attribute ${n}`);
   return simple;
@@ -68,6 +69,20 @@ function binaryAttribute(c: Cursor, n: "BINARY" | "BINARY.PEEK" | "BINARY.SIZE")
   if (n === "BINARY.SIZE") return { kind: "BINARY.SIZE", part };
   const partial = partialSpec(c);
   return { kind: "BINARY", peek: n === "BINARY.PEEK", part, ...(partial ? { partial } : {}) };
+}
+
+/** RFC 8970 §6: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"]; LAZY is the one modifier. */
+function previewAttribute(c: Cursor): FetchAttribute {
+  if (c.rest(2) !== " (") return { kind: "PREVIEW", lazy: false };
+  c.expect(" (");
+  let lazy = false;
+  do {
+    const mod = c.atom("a PREVIEW modifier").toUpperCase();
+    if (mod !== "LAZY") throw new ParseError(`unknown PREVIEW modifier ${mod}`);
+    lazy = true;
+  } while (c.accept(" "));
+  c.expect(")");
+  return { kind: "PREVIEW", lazy };
 }
 
 function sectionSpec(c: Cursor): Section {

@@ -41,7 +41,9 @@ export type FetchAttribute =
   | { kind: "BODY[]"; peek: boolean; section: Section; partial?: { offset: number; length: number } }
   /** RFC 3516: BINARY[part]<partial> or BINARY.PEEK[...]: the part with its transfer encoding undone. */
   | { kind: "BINARY"; peek: boolean; part: number[]; partial?: { offset: number; length: number } }
-  | { kind: "BINARY.SIZE"; part: number[] };
+  | { kind: "BINARY.SIZE"; part: number[] }
+  /** RFC 8970 PREVIEW; with (LAZY), NIL rather than reading the body for it. */
+  | { kind: "PREVIEW"; lazy: boolean };
 
 export interface FetchModifiers {
   changedSince?: number;

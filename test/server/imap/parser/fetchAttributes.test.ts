@@ -73,6 +73,15 @@ test("RFC 3516 §6: BINARY[1.2], BINARY.PEEK[]<0.10>, BINARY.SIZE[3]", async () 
   ]);
 });
 
+test("RFC 8970 §6: PREVIEW, and PREVIEW (LAZY) followed by another item", async () => {
+  assert.deepEqual(await attributes("(UID preview (lazy) FLAGS PREVIEW)"), [
+    { kind: "UID" },
+    { kind: "PREVIEW", lazy: true },
+    { kind: "FLAGS" },
+    { kind: "PREVIEW", lazy: false },
+  ]);
+});
+
 test("Thunderbird's header fetch parses whole", async () => {
   const c = await command(
     "a UID FETCH 1:200 (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To Received)])",
