@@ -66,7 +66,14 @@ function attributesOf(cmd: CommandOf<"FETCH">, condstore: boolean): FetchAttribu
 }
 
 /** Attributes the index alone answers. */
-const INDEX_ONLY = new Set<FetchAttribute["kind"]>(["UID", "FLAGS", "MODSEQ", "EMAILID", "THREADID"]);
+const INDEX_ONLY = new Set<FetchAttribute["kind"]>([
+  "UID",
+  "FLAGS",
+  "MODSEQ",
+  "EMAILID",
+  "THREADID",
+  "SAVEDATE",
+]);
 
 /** Whether the fetch reads a body part that sets \Seen (RFC 3501 §6.4.5). */
 function setsSeen(attrs: FetchAttribute[]): boolean {
@@ -184,7 +191,7 @@ function indexOnlyLines(
 /** A FETCH item the index answers; RFC 8474 §5: the message id is its EMAILID; no THREADID here. */
 function indexItem(
   kind: FetchAttribute["kind"],
-  entry: { id: string; uid: number; modseq: number; flags: readonly string[] },
+  entry: { id: string; uid: number; modseq: number; flags: readonly string[]; saved?: number },
 ): string {
   switch (kind) {
     case "UID":
@@ -195,6 +202,9 @@ function indexItem(
       return `EMAILID (${entry.id})`;
     case "THREADID":
       return "THREADID NIL";
+    case "SAVEDATE":
+      // RFC 8514 §3: NIL where the save date is not known (added before it was kept).
+      return `SAVEDATE ${entry.saved === undefined ? "NIL" : imapDateTime(entry.saved)}`;
     default:
       return `MODSEQ (${entry.modseq})`;
   }
@@ -203,7 +213,7 @@ function indexItem(
 async function fetchLine(
   read: BodyReader,
   seq: number,
-  entry: { id: string; uid: number; modseq: number; flags: readonly string[] },
+  entry: { id: string; uid: number; modseq: number; flags: readonly string[]; saved?: number },
   meta: MessageMeta | undefined,
   attrs: FetchAttribute[],
   addFlags: boolean,
@@ -228,6 +238,7 @@ async function fetchLine(
       case "MODSEQ":
       case "EMAILID":
       case "THREADID":
+      case "SAVEDATE":
         item(indexItem(a.kind, entry));
         break;
       case "INTERNALDATE":

@@ -11,6 +11,7 @@ const SIMPLE: Record<string, FetchAttribute> = {
   ENVELOPE: { kind: "ENVELOPE" },
   BODYSTRUCTURE: { kind: "BODYSTRUCTURE" },
   MODSEQ: { kind: "MODSEQ" },
+  SAVEDATE: { kind: "SAVEDATE" },
   EMAILID: { kind: "EMAILID" },
   THREADID: { kind: "THREADID" },
   RFC822: { kind: "RFC822" },

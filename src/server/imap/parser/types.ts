@@ -31,6 +31,8 @@ export type FetchAttribute =
   /** BODY without brackets: the non-extensible BODYSTRUCTURE. */
   | { kind: "BODY" }
   | { kind: "MODSEQ" }
+  /** RFC 8514 SAVEDATE. */
+  | { kind: "SAVEDATE" }
   /** RFC 8474 OBJECTID. */
   | { kind: "EMAILID" }
   | { kind: "THREADID" }
@@ -60,6 +62,9 @@ export type SearchKey =
   | { kind: "BCC" | "CC" | "FROM" | "SUBJECT" | "TO" | "BODY" | "TEXT"; value: string }
   | { kind: "HEADER"; field: string; value: string }
   | { kind: "BEFORE" | "ON" | "SINCE" | "SENTBEFORE" | "SENTON" | "SENTSINCE"; date: number }
+  /** RFC 8514: by the save date (when the message was added to this mailbox). */
+  | { kind: "SAVEDBEFORE" | "SAVEDON" | "SAVEDSINCE"; date: number }
+  | { kind: "SAVEDATESUPPORTED" }
   | { kind: "LARGER" | "SMALLER"; size: number }
   /** RFC 5032 WITHIN: the internal date is within (YOUNGER) or before (OLDER) the last n seconds. */
   | { kind: "YOUNGER" | "OLDER"; seconds: number }
