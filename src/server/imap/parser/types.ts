@@ -159,7 +159,15 @@ export type Command =
   | { name: "UNSELECT" }
   | { name: "EXPUNGE"; uid: boolean; uids?: SequenceSet }
   | { name: "SEARCH"; uid: boolean; charset?: string; returns?: SearchReturn[]; key: SearchKey }
-  | { name: "SORT"; uid: boolean; criteria: SortCriterion[]; charset: string; key: SearchKey }
+  | {
+      name: "SORT";
+      uid: boolean;
+      criteria: SortCriterion[];
+      charset: string;
+      key: SearchKey;
+      /** RFC 5267 ESORT: RETURN options; the answer is then an ESEARCH. */
+      returns?: SearchReturn[];
+    }
   | { name: "THREAD"; uid: boolean; algorithm: ThreadAlgorithm; charset: string; key: SearchKey }
   | {
       name: "FETCH";
@@ -200,4 +208,6 @@ export interface ParseFailure {
   code?: string;
   text: string;
   fatal?: boolean;
+  /** The refused command asked to SAVE its result: `$` becomes empty (RFC 5182 §2.1). */
+  emptiesSavedSearch?: boolean;
 }

@@ -59,4 +59,4 @@ export function loginNeedsTls(opts: { tlsAvailable: boolean; tlsActive: boolean 
 }
 
 /** Extensions about messages' content and uploads (issue 14), each listed once it is complete. */
-const CONTENT_EXTENSIONS = ["MULTIAPPEND", "BINARY", "PREVIEW", "SAVEDATE"];
+const CONTENT_EXTENSIONS = ["MULTIAPPEND", "BINARY", "PREVIEW", "SAVEDATE", "ESORT"];
