@@ -128,3 +128,15 @@ test("a MULTIAPPEND larger in all than twice APPENDLIMIT is NO [TOOBIG] before i
   assert.match((await c.until(tag)).at(-1)!, /NO \[TOOBIG\] .*in all/);
   assert.match(tagged(await c.command("NOOP")), /^OK/);
 });
+
+test("a MULTIAPPEND of 150 messages (more literals than other commands may carry) is one add", async () => {
+  await c.command("CREATE Many");
+  const tag = c.nextTag();
+  const parts = Array.from({ length: 150 }, (_, i) => {
+    const m = `Subject: many ${i}\r\n\r\n${i}\r\n`;
+    return `{${m.length}+}\r\n${m}`;
+  });
+  c.write(`${tag} APPEND Many ${parts.join(" ")}\r\n`);
+  assert.match((await c.until(tag)).at(-1)!, /OK \[APPENDUID \d+ 1:150\]/);
+  assert.equal(await messages("Many"), 150);
+});
