@@ -482,3 +482,24 @@ test("an unknown command is BAD with its tag and says which", async () => {
   const f = await failureOf("x9 FROBNICATE 1 2");
   assert.deepEqual(f, { tag: "x9", status: "BAD", text: "unknown command FROBNICATE" });
 });
+
+test("SORT with RETURN (RFC 5267 ESORT) before its criteria; without it, no returns", async () => {
+  const esort = await command("a UID SORT RETURN (MIN ALL SAVE) (REVERSE DATE) UTF-8 SEEN");
+  if (esort.name !== "SORT") return assert.fail("not SORT");
+  assert.deepEqual(esort.returns, ["MIN", "ALL", "SAVE"]);
+  assert.deepEqual(esort.criteria, [{ key: "DATE", reverse: true }]);
+  assert.equal(esort.uid, true);
+  const empty = await command("a SORT RETURN () (SUBJECT) UTF-8 ALL");
+  if (empty.name !== "SORT") return assert.fail("not SORT");
+  assert.deepEqual(empty.returns, []);
+  const plain = await command("a SORT (SUBJECT) UTF-8 ALL");
+  if (plain.name !== "SORT") return assert.fail("not SORT");
+  assert.equal(plain.returns, undefined);
+  assert.match((await failureOf("a SORT RETURN (CONTEXT) (DATE) UTF-8 ALL")).text, /SORT RETURN option/);
+});
+
+test("a SEARCH or SORT refused by the parser says whether it asked to SAVE (RFC 5182 §2.1)", async () => {
+  assert.equal((await failureOf("a SEARCH RETURN (SAVE) BOGUS")).emptiesSavedSearch, true);
+  assert.equal((await failureOf("a UID SORT RETURN (MIN SAVE) (DATE) KOI8-R ALL")).emptiesSavedSearch, true);
+  assert.equal((await failureOf("a SEARCH BOGUS")).emptiesSavedSearch, undefined);
+});
