@@ -1,6 +1,6 @@
 /**
  * A UidIndex at rest (the state in a Bayou checkpoint). Encoding 4, written now, is binary and
- * read in one pass without intermediate objects: a 100,000-message mailbox is ~5 MB and decodes in a
+ * read in one pass without intermediate objects: a 100,000-message mailbox is ~4.5 MB and decodes in a
  * few tens of ms with little garbage. Encodings 3 (no save dates), 2 (no unplaced messages) and 1
  * (JSON) of earlier builds are still read.
  *
