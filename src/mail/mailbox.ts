@@ -249,10 +249,23 @@ export class Mailbox {
     }
   }
 
-  /** Takes back an acknowledged append (its caller could not keep it: a name that moved meanwhile). */
-  async withdrawAppend(mailId: string): Promise<void> {
-    await this.writes.run(() => this.push([{ t: "expunge", ids: [mailId] }]));
-    await this.deleteContent([mailId]);
+  /**
+   * Stores several messages and adds them here all at once (RFC 3502 MULTIAPPEND): one op row names
+   * them all, written with their bodies and meta rows, so another computer sees all or none; should
+   * a piece fail, the row is withdrawn (addWith) and the caller is told.
+   */
+  appendAll(messages: { raw: Uint8Array; flags: string[]; internalDate: number }[]): Promise<AppendResult[]> {
+    const prepared = messages.map((m) => this.messages.prepare(m.raw, m.internalDate));
+    return this.addWith(
+      prepared.map((p, i) => ({ mailId: p.mailId, flags: messages[i]!.flags })),
+      () => this.messages.writeMany(prepared),
+    );
+  }
+
+  /** Takes back acknowledged appends (their caller could not keep them: a name that moved meanwhile). */
+  async withdrawAppend(mailIds: string[]): Promise<void> {
+    await this.writes.run(() => this.push([{ t: "expunge", ids: mailIds }]));
+    await this.deleteContent(mailIds);
   }
 
   /** Adds stored messages (the target side of MOVE, an import) in one op row. */

@@ -37,6 +37,11 @@ export interface MailEntry {
   uid: number;
   modseq: number;
   flags: string[];
+  /**
+   * RFC 8514 save date: when the add op that brought the message into this mailbox was written
+   * (its row's timestamp, ms). Absent for messages of checkpoints written before it was kept.
+   */
+  saved?: number;
 }
 
 export interface Vanished {
@@ -107,7 +112,7 @@ export function applyUidOp(state: UidIndex, op: UidOp, at?: string): UidIndex {
   const next = new ModseqOnce(state, at);
   switch (op.t) {
     case "add":
-      claim(state, op.id, op.guessUid, op.flags, next);
+      claim(state, op.id, op.guessUid, op.flags, next, at === undefined ? undefined : timestampMs(at));
       return state;
     case "renumber":
       claim(state, op.id, op.uid, undefined, next);
@@ -166,6 +171,7 @@ function claim(
   uid: number,
   flags: string[] | undefined,
   modseq: ModseqOnce,
+  saved?: number,
 ): void {
   if (uid > state.uidnext - 1) state.uidnext = uid + 1;
   const holder = state.byUid.get(uid);
@@ -189,6 +195,7 @@ function claim(
       return;
     }
     entry = { id, uid, modseq: modseq.get(), flags: internFlags(normalizeFlags(flags)) };
+    if (saved !== undefined && Number.isFinite(saved)) entry.saved = saved;
     if (free) show(state, entry);
     else state.unplaced.set(id, entry);
     return;

@@ -6,6 +6,8 @@ export { indexMessage, indexMessageBytes, type MessageSource } from "./indexMess
 export { toCrlf, toCrlfBytes } from "./crlf.ts";
 export { headerFields, parseHeaderBlock, type HeaderField } from "./headerBlock.ts";
 export { parseAddressList } from "./addressList.ts";
+export { decodeContent } from "./binaryContent.ts";
+export { messagePreview, previewOfText, PREVIEW_MAX_CHARS } from "./preview.ts";
 export { findPart, sectionRange, type ByteRange, type SectionText } from "./sections.ts";
 export type {
   ByteString,

@@ -145,3 +145,49 @@ test("a wrong password gets NO [AUTHENTICATIONFAILED]", async () => {
   );
   c.close();
 });
+
+test("imapflow uses BINARY: a literal8 APPEND of a message with NUL, and FETCH BINARY of a base64 part", async () => {
+  const c = await client();
+  await c.mailboxCreate("Binary");
+  const picture = Buffer.from([...Array(256).keys()]);
+  const mixed = [
+    "From: Bob <bob@example.org>",
+    "Subject: picture",
+    "MIME-Version: 1.0",
+    'Content-Type: multipart/mixed; boundary="b"',
+    "",
+    "--b",
+    "Content-Type: text/plain",
+    "",
+    "see below",
+    "--b",
+    "Content-Type: image/png",
+    "Content-Transfer-Encoding: base64",
+    "",
+    picture.toString("base64"),
+    "--b--",
+    "",
+  ].join("\r\n");
+  const withNul = Buffer.from(
+    "Subject: nul\r\nContent-Transfer-Encoding: binary\r\n\r\na\x00b\r\n",
+    "latin1",
+  );
+  const first = await c.append("Binary", mixed);
+  const second = await c.append("Binary", withNul);
+  assert.ok(first && second, "both appends answered");
+  const lock = await c.getMailboxLock("Binary");
+  try {
+    const part = await c.fetchOne(String(first.uid), { bodyParts: ["2"] }, { uid: true, binary: true });
+    assert.ok(part);
+    assert.deepEqual(part.bodyParts?.get("2"), picture);
+    const raw = await c.fetchOne(String(second.uid), { source: true }, { uid: true });
+    assert.ok(raw);
+    // Stored as sent; BODY[] turns the NUL into 0x80 (RFC 3501 literals cannot carry it).
+    assert.equal(raw.source?.length, withNul.length);
+    const body = await c.fetchOne(String(second.uid), { bodyParts: ["1"] }, { uid: true, binary: true });
+    assert.ok(body);
+    assert.deepEqual(body.bodyParts?.get("1"), Buffer.from("a\x00b\r\n", "latin1"));
+  } finally {
+    lock.release();
+  }
+});

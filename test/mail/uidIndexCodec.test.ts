@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { applyUidOp, emptyUidIndex, type UidIndex, type UidOp } from "../../src/mail/uidIndex.ts";
 import { decodeUidIndex, encodeUidIndex } from "../../src/mail/uidIndexCodec.ts";
+import { timestampAt } from "../../src/sync/index.ts";
 
 function replay(ops: UidOp[], validity = 100): UidIndex {
   return ops.reduce((s, op) => applyUidOp(s, op), emptyUidIndex(validity));
@@ -22,12 +23,45 @@ const sample = () =>
     4_000_000_000,
   );
 
-test("encoding 3 keeps the whole state, unplaced messages included", () => {
+test("encoding 4 keeps the whole state, unplaced messages and save dates included", () => {
   const s = sample();
   assert.equal(s.unplaced.size, 2);
+  // An add applied with its row's timestamp records the save date (RFC 8514).
+  applyUidOp(s, { t: "add", id: "f", guessUid: 9, flags: [] }, timestampAt(Date.UTC(2026, 0, 2, 3, 4, 5)));
+  assert.equal(s.byId.get("f")!.saved, Date.UTC(2026, 0, 2, 3, 4, 5));
   const bytes = encodeUidIndex(s);
-  assert.equal(bytes[0], 3);
+  assert.equal(bytes[0], 4);
   assert.deepEqual(decodeUidIndex(bytes), s);
+});
+
+test("encoding 3 (no save dates: earlier builds) still reads, its messages without a save date", () => {
+  const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
+  const u32 = (n: number) => Buffer.from([n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
+  const u48 = (n: number) => Buffer.concat([u16(0), u32(n)]);
+  const u56 = (n: number) => Buffer.concat([Buffer.from([0]), u48(n)]);
+  const text = (t: string) => Buffer.concat([u16(Buffer.byteLength(t)), Buffer.from(t)]);
+  const v3 = Buffer.concat([
+    Buffer.from([3]),
+    u48(77), // uidvalidity
+    u48(6), // uidnext
+    u56(9), // highestModseq
+    u16(1), // flag lists
+    u16(0),
+    u32(1), // messages
+    text("a"),
+    u32(1),
+    u56(2),
+    u16(0),
+    u32(1), // unplaced
+    text("u"),
+    u32(5),
+    u56(8),
+    u16(0),
+    u32(0), // vanished
+  ]);
+  const s = decodeUidIndex(v3);
+  assert.deepEqual(s.byId.get("a"), { id: "a", uid: 1, modseq: 2, flags: [] });
+  assert.deepEqual(s.unplaced.get("u"), { id: "u", uid: 5, modseq: 8, flags: [] });
 });
 
 test("encoding 2 (no unplaced messages, 6-byte MODSEQs: earlier builds) still reads", () => {

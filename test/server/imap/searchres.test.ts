@@ -55,3 +55,24 @@ test("RFC 5182 §2.1: an expunged message leaves $; SELECT empties it", async ()
   await c.command("SELECT Res");
   assert.deepEqual((await c.command("FETCH $ (UID)")).slice(0, -1), []);
 });
+
+test("RFC 5182 §2.1: a SEARCH or SORT with SAVE that fails empties $ (NO and BAD alike)", async () => {
+  await c.command("SELECT Res");
+  const filled = async () => {
+    await c.command("SEARCH RETURN (SAVE) FLAGGED");
+    assert.equal((await c.command("UID SEARCH UID $"))[0], "* SEARCH 1 5");
+  };
+  await filled();
+  assert.match(tagged(await c.command("SEARCH RETURN (SAVE) CHARSET KOI8-R FROM x")), /^NO \[BADCHARSET/);
+  assert.equal((await c.command("UID SEARCH UID $"))[0], "* SEARCH");
+  await filled();
+  assert.match(tagged(await c.command("SEARCH RETURN (SAVE) FROBNICATE")), /^BAD /);
+  assert.equal((await c.command("UID SEARCH UID $"))[0], "* SEARCH");
+  await filled();
+  assert.match(tagged(await c.command("UID SORT RETURN (SAVE) (DATE) KOI8-R ALL")), /^NO \[BADCHARSET/);
+  assert.equal((await c.command("UID SEARCH UID $"))[0], "* SEARCH");
+  // A failure of a command without SAVE leaves $ alone.
+  await filled();
+  assert.match(tagged(await c.command("SEARCH FROBNICATE")), /^BAD /);
+  assert.equal((await c.command("UID SEARCH UID $"))[0], "* SEARCH 1 5");
+});

@@ -9,6 +9,8 @@ import { envelopeBytes } from "../protocol/format/envelope.ts";
 import { bodyBytes, bodyStructureBytes } from "../protocol/format/bodyStructure.ts";
 import { ok } from "../protocol/errorResponse.ts";
 import { setHas } from "../session/messageSet.ts";
+import { binaryItem } from "./fetchBinary.ts";
+import { previewItem } from "./fetchPreview.ts";
 import { locateSection, sectionLiteral, sectionName } from "./fetchSection.ts";
 import type { FetchAttribute, Section } from "../parser/types.ts";
 import type { Selected, Session } from "../session/session.ts";
@@ -33,13 +35,19 @@ const NEEDS_META = new Set<FetchAttribute["kind"]>([
   "RFC822.HEADER",
   "RFC822.TEXT",
   "BODY[]",
+  "BINARY",
+  "BINARY.SIZE",
+  "PREVIEW",
 ]);
+
+/** Attributes that may come several times, once per section. */
+const SECTIONED = new Set<FetchAttribute["kind"]>(["BODY[]", "BINARY", "BINARY.SIZE"]);
 
 function attributesOf(cmd: CommandOf<"FETCH">, condstore: boolean): FetchAttribute[] {
   const attrs: FetchAttribute[] = [];
   const has = (kind: FetchAttribute["kind"]) => attrs.some((a) => a.kind === kind);
   const add = (a: FetchAttribute) => {
-    if (a.kind === "BODY[]" || !has(a.kind)) attrs.push(a);
+    if (SECTIONED.has(a.kind) || !has(a.kind)) attrs.push(a);
   };
   add({ kind: "UID" });
   if (cmd.macro) for (const kind of MACROS[cmd.macro]) add({ kind } as FetchAttribute);
@@ -58,12 +66,22 @@ function attributesOf(cmd: CommandOf<"FETCH">, condstore: boolean): FetchAttribu
 }
 
 /** Attributes the index alone answers. */
-const INDEX_ONLY = new Set<FetchAttribute["kind"]>(["UID", "FLAGS", "MODSEQ", "EMAILID", "THREADID"]);
+const INDEX_ONLY = new Set<FetchAttribute["kind"]>([
+  "UID",
+  "FLAGS",
+  "MODSEQ",
+  "EMAILID",
+  "THREADID",
+  "SAVEDATE",
+]);
 
 /** Whether the fetch reads a body part that sets \Seen (RFC 3501 §6.4.5). */
 function setsSeen(attrs: FetchAttribute[]): boolean {
   return attrs.some(
-    (a) => (a.kind === "BODY[]" && !a.peek) || a.kind === "RFC822" || a.kind === "RFC822.TEXT",
+    (a) =>
+      ((a.kind === "BODY[]" || a.kind === "BINARY") && !a.peek) ||
+      a.kind === "RFC822" ||
+      a.kind === "RFC822.TEXT",
   );
 }
 
@@ -80,7 +98,9 @@ export const fetch: CommandHandler<"FETCH"> = {
     const needsMeta = attrs.some((a) => NEEDS_META.has(a.kind));
     const indexOnly = attrs.every((a) => INDEX_ONLY.has(a.kind));
     const markSeen = setsSeen(attrs) && !sel.readOnly;
-    const readsBody = attrs.some((a) => BODY_READERS.has(a.kind) && !isTopHeader(a));
+    const readsBody = attrs.some(
+      (a) => BODY_READERS.has(a.kind) && !isTopHeader(a) && !(a.kind === "PREVIEW" && a.lazy),
+    );
     const seenNow = new Set<number>();
     // Batches of 100 when bodies are read (a batch's small bodies are held at once), else of 500.
     const scope: ReadScope = readsBody ? "body" : needsMeta ? "meta" : "index";
@@ -171,7 +191,7 @@ function indexOnlyLines(
 /** A FETCH item the index answers; RFC 8474 §5: the message id is its EMAILID; no THREADID here. */
 function indexItem(
   kind: FetchAttribute["kind"],
-  entry: { id: string; uid: number; modseq: number; flags: readonly string[] },
+  entry: { id: string; uid: number; modseq: number; flags: readonly string[]; saved?: number },
 ): string {
   switch (kind) {
     case "UID":
@@ -182,6 +202,9 @@ function indexItem(
       return `EMAILID (${entry.id})`;
     case "THREADID":
       return "THREADID NIL";
+    case "SAVEDATE":
+      // RFC 8514 §3: NIL where the save date is not known (added before it was kept).
+      return `SAVEDATE ${entry.saved === undefined ? "NIL" : imapDateTime(entry.saved)}`;
     default:
       return `MODSEQ (${entry.modseq})`;
   }
@@ -190,7 +213,7 @@ function indexItem(
 async function fetchLine(
   read: BodyReader,
   seq: number,
-  entry: { id: string; uid: number; modseq: number; flags: readonly string[] },
+  entry: { id: string; uid: number; modseq: number; flags: readonly string[]; saved?: number },
   meta: MessageMeta | undefined,
   attrs: FetchAttribute[],
   addFlags: boolean,
@@ -215,6 +238,7 @@ async function fetchLine(
       case "MODSEQ":
       case "EMAILID":
       case "THREADID":
+      case "SAVEDATE":
         item(indexItem(a.kind, entry));
         break;
       case "INTERNALDATE":
@@ -241,6 +265,13 @@ async function fetchLine(
       case "RFC822.TEXT":
         item("RFC822.TEXT ", ...(await sectionParts(meta!, read, { part: [], text: "TEXT" })));
         break;
+      case "PREVIEW":
+        item(await previewItem(meta!, read, a.lazy));
+        break;
+      case "BINARY":
+      case "BINARY.SIZE":
+        item(...(await binaryItem(meta!, read, a)));
+        break;
       case "BODY[]": {
         const origin = a.partial ? `<${a.partial.offset}>` : "";
         item(
@@ -266,7 +297,14 @@ async function sectionParts(
   return [sectionLiteral(source, meta, read, partial)];
 }
 
-const BODY_READERS = new Set<FetchAttribute["kind"]>(["RFC822", "RFC822.TEXT", "BODY[]"]);
+const BODY_READERS = new Set<FetchAttribute["kind"]>([
+  "RFC822",
+  "RFC822.TEXT",
+  "BODY[]",
+  "BINARY",
+  "BINARY.SIZE",
+  "PREVIEW",
+]);
 
 /** BODY[HEADER], BODY[HEADER.FIELDS ...] of the top-level message: served from meta. */
 function isTopHeader(a: FetchAttribute): boolean {

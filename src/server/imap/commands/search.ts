@@ -7,15 +7,16 @@
  */
 import { metaFacts, type SearchFacts, type SearchIndex } from "../../../mail/search/index.ts";
 import type { MailEntry } from "../../../mail/uidIndex.ts";
-import { ok } from "../protocol/errorResponse.ts";
+import { ok, type TaggedResult } from "../protocol/errorResponse.ts";
 import { keyNeedsMeta, keyUsesModseq, matches } from "./searchMatch.ts";
 import { bindRecent } from "./searchRecent.ts";
 import { bindObjectIds } from "./searchObjectId.ts";
 import { returnedMatches } from "./searchReturn.ts";
 import type { SearchKey, SearchReturn } from "../parser/types.ts";
 import type { Session } from "../session/session.ts";
-import { compactSet, quotedOrLiteral } from "../protocol/wire.ts";
-import { SELECTED, type CommandHandler } from "./context.ts";
+import { esearchLine } from "./esearchLine.ts";
+import { SELECTED, type CommandContext, type CommandHandler, type CommandOf } from "./context.ts";
+import { emptyingSavedOnFailure } from "./savedResult.ts";
 
 /** Messages per batch: one storage read per 500 metas. */
 const META_BATCH = 500;
@@ -28,38 +29,40 @@ const PARALLEL = 16;
 
 export const search: CommandHandler<"SEARCH"> = {
   states: SELECTED,
-  async run({ session, out, tag }, cmd) {
-    const sel = session.requireSelected;
-    const key = bindObjectIds(bindRecent(cmd.key, sel.recent), sel.mailbox.index);
-    const useModseq = keyUsesModseq(key);
-    if (useModseq) session.enabled.add("CONDSTORE");
-    const found = await findMatches(session, key);
-    const numbers = found.map((f) => (cmd.uid ? f.uid : f.seq));
-    const highest = found.reduce((m, f) => Math.max(m, f.modseq), 0);
-    if (cmd.returns === undefined) {
-      const modseq = useModseq && found.length > 0 ? ` (MODSEQ ${highest})` : "";
-      await out.untagged(`SEARCH${numbers.map((n) => " " + n).join("")}${modseq}`);
-      return ok(`${cmd.uid ? "UID " : ""}SEARCH completed`);
-    }
-    const returns: SearchReturn[] = cmd.returns.length === 0 ? ["ALL"] : cmd.returns;
-    const returned = returnedMatches(found, returns);
-    if (returns.includes("SAVE")) session.savedSearch = returned.map((f) => f.uid);
-    const shown = returns.filter((r) => r !== "SAVE");
-    if (shown.length === 0) return ok(`${cmd.uid ? "UID " : ""}SEARCH completed, result saved`);
-    let line = `ESEARCH (TAG ${quotedOrLiteral(tag)})${cmd.uid ? " UID" : ""}`;
-    if (numbers.length > 0) {
-      if (shown.includes("MIN")) line += ` MIN ${numbers[0]}`;
-      if (shown.includes("MAX")) line += ` MAX ${numbers[numbers.length - 1]}`;
-      if (shown.includes("ALL")) line += ` ALL ${compactSet(numbers)}`;
-    }
-    if (shown.includes("COUNT")) line += ` COUNT ${numbers.length}`;
-    // RFC 4731 §3.2: the highest MODSEQ of the messages the answer describes (only MIN/MAX: those).
-    if (useModseq && found.length > 0)
-      line += ` MODSEQ ${returned.reduce((m, f) => Math.max(m, f.modseq), 0)}`;
-    await out.untagged(line);
-    return ok(`${cmd.uid ? "UID " : ""}SEARCH completed`);
+  run(ctx, cmd) {
+    return emptyingSavedOnFailure(ctx.session, cmd.returns?.includes("SAVE") ?? false, () =>
+      runSearch(ctx, cmd),
+    );
   },
 };
+
+async function runSearch(
+  { session, out, tag }: CommandContext,
+  cmd: CommandOf<"SEARCH">,
+): Promise<TaggedResult> {
+  const sel = session.requireSelected;
+  const key = bindObjectIds(bindRecent(cmd.key, sel.recent), sel.mailbox.index);
+  const useModseq = keyUsesModseq(key);
+  if (useModseq) session.enabled.add("CONDSTORE");
+  const found = await findMatches(session, key);
+  const numbers = found.map((f) => (cmd.uid ? f.uid : f.seq));
+  const highest = found.reduce((m, f) => Math.max(m, f.modseq), 0);
+  if (cmd.returns === undefined) {
+    const modseq = useModseq && found.length > 0 ? ` (MODSEQ ${highest})` : "";
+    await out.untagged(`SEARCH${numbers.map((n) => " " + n).join("")}${modseq}`);
+    return ok(`${cmd.uid ? "UID " : ""}SEARCH completed`);
+  }
+  const returns: SearchReturn[] = cmd.returns.length === 0 ? ["ALL"] : cmd.returns;
+  const returned = returnedMatches(found, returns);
+  if (returns.includes("SAVE")) session.savedSearch = returned.map((f) => f.uid);
+  const shown = returns.filter((r) => r !== "SAVE");
+  if (shown.length === 0) return ok(`${cmd.uid ? "UID " : ""}SEARCH completed, result saved`);
+  // RFC 4731 §3.2: the highest MODSEQ of the messages the answer describes (only MIN/MAX: those).
+  const modseq =
+    useModseq && found.length > 0 ? returned.reduce((m, f) => Math.max(m, f.modseq), 0) : undefined;
+  await out.untagged(esearchLine(tag, cmd.uid, numbers, shown, modseq));
+  return ok(`${cmd.uid ? "UID " : ""}SEARCH completed`);
+}
 
 export interface SearchMatch {
   uid: number;

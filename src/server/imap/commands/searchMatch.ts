@@ -48,6 +48,10 @@ export function keyNeedsMeta(key: SearchKey): boolean {
     case "SMALLER":
     case "YOUNGER":
     case "OLDER":
+    // A message without a recorded save date is judged by its internal date.
+    case "SAVEDBEFORE":
+    case "SAVEDON":
+    case "SAVEDSINCE":
       return true;
     default:
       return false;
@@ -137,6 +141,14 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
       return dayOf(facts!.internalDate) === key.date;
     case "SINCE":
       return dayOf(facts!.internalDate) >= key.date;
+    case "SAVEDATESUPPORTED":
+      return true; // RFC 8514 §4: every mailbox here keeps save dates
+    case "SAVEDBEFORE":
+      return savedDay(s) < key.date;
+    case "SAVEDON":
+      return savedDay(s) === key.date;
+    case "SAVEDSINCE":
+      return savedDay(s) >= key.date;
     case "SENTBEFORE":
       return facts!.sentDay() < key.date;
     case "SENTON":
@@ -174,4 +186,12 @@ async function headerContains(facts: SearchFacts, field: string, value: string):
   // HEADER field "" matches every message that has the field (RFC 3501 §6.4.4).
   if (value === "") return values.length > 0;
   return values.some((v) => contains(v, value));
+}
+
+/**
+ * The day of the message's save date (RFC 8514); for a message of a checkpoint written before save
+ * dates were kept, that of its internal date, as §4 has it for a mailbox without save dates.
+ */
+function savedDay(s: MatchSubject): number {
+  return dayOf(s.entry.saved ?? s.facts!.internalDate);
 }

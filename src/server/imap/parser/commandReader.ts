@@ -1,12 +1,14 @@
 /**
  * Frames the client's byte stream into commands: lines, synchronizing literals ({n}, after a "+"
- * continuation) and LITERAL+ ({n+}, RFC 7888), then hands each framed command to the grammar.
+ * continuation), LITERAL+ ({n+}, RFC 7888) and, in APPEND only, literal8 (~{n}, RFC 3516), then
+ * hands each framed command to the grammar.
  *
  * Memory is bounded. Unread input is held up to about maxLineBytes (the socket is paused beyond
  * that and resumed once the command in front has been read); a line longer than maxLineBytes is
  * skipped to its end without being kept; literal bytes are moved into a buffer of their own that
- * grows as they arrive (an announced size is only a claim), at most appendLimit for APPEND and
- * maxLiteralBytes in all for any other command. A literal over its limit is refused: a
+ * grows as they arrive (an announced size is only a claim), at most appendLimit for one APPEND
+ * message (twice that for all the messages of a MULTIAPPEND) and maxLiteralBytes in all for any
+ * other command. A literal over its limit is refused: a
  * synchronizing one before the client sends it (no "+"), a LITERAL+ one by reading and dropping
  * its bytes, or, past an absolute cap, by closing the connection.
  *
@@ -44,6 +46,9 @@ export interface CommandReaderOptions {
 
 /** RFC 7888 §4: the largest non-synchronizing literal a LITERAL- server must take. */
 export const LITERAL_MINUS_MAX = 4096;
+
+/** Most literals in one APPEND: a MULTIAPPEND (RFC 3502) of up to this many messages, less the name. */
+const MAX_APPEND_LITERALS = 1000;
 
 /** A literal's buffer starts this large (or at its size, when smaller) and doubles as bytes come. */
 const FIRST_LITERAL_BUFFER = 64 * 1024;
@@ -278,7 +283,7 @@ export class CommandReader {
       const bytes = await this.readBytes(size);
       if (bytes === null) return null;
       literalBytes += size;
-      parts.push({ kind: "literal", bytes });
+      parts.push({ kind: "literal", bytes, ...(m[1] === "~" ? { literal8: true } : {}) });
     }
   }
 
@@ -298,18 +303,23 @@ export class CommandReader {
     literalsSoFar: number,
     isAppend: boolean,
   ): Refusal | undefined {
-    if (literal8) return { status: "BAD", text: "literal8 (~{n}) needs BINARY, which is not supported" };
-    if (literalsSoFar >= this.maxLiterals) {
-      return { status: "BAD", text: `too many literals in one command (at most ${this.maxLiterals})` };
+    if (literal8 && !isAppend)
+      return { status: "BAD", text: "literal8 (~{n}) is allowed only in APPEND (RFC 3516)" };
+    const maxLiterals = isAppend ? MAX_APPEND_LITERALS : this.maxLiterals;
+    if (literalsSoFar >= maxLiterals) {
+      return { status: "BAD", text: `too many literals in one command (at most ${maxLiterals})` };
     }
     if (isAppend) {
       if (size > this.opts.appendLimit) {
         const text = `the message is larger than the limit of ${this.opts.appendLimit} bytes`;
         return { status: "NO", code: "TOOBIG", text };
       }
-      // Literals besides the message (a mailbox name) get the ordinary allowance on top.
-      if (soFar + size > this.opts.appendLimit + this.maxLiteral) {
-        return { status: "BAD", text: "too many literal bytes in one APPEND" };
+      // RFC 3502: a MULTIAPPEND's messages are all held until they are stored together. Literals
+      // besides the messages (a mailbox name) get the ordinary allowance on top.
+      const most = Math.max(2 * this.opts.appendLimit, this.opts.appendLimit + this.maxLiteral);
+      if (soFar + size > most) {
+        const text = `the messages of one APPEND may take at most ${most} bytes in all`;
+        return { status: "NO", code: "TOOBIG", text };
       }
       return undefined;
     }

@@ -44,12 +44,22 @@ export function parseCommand(parts: FramePart[]): TaggedCommand | ParseFailure {
     c.end();
     return { tag, command };
   } catch (err) {
+    const saves = SAVES_RESULT.test(head) ? { emptiesSavedSearch: true } : {};
     if (err instanceof ParseError) {
-      return { tag, status: err.status, text: err.message, ...(err.code ? { code: err.code } : {}) };
+      return {
+        tag,
+        status: err.status,
+        text: err.message,
+        ...(err.code ? { code: err.code } : {}),
+        ...saves,
+      };
     }
-    return { tag, status: "BAD", text: "the command could not be parsed" };
+    return { tag, status: "BAD", text: "the command could not be parsed", ...saves };
   }
 }
+
+/** A SEARCH or SORT asking for RETURN (... SAVE ...): refused, it empties `$` (RFC 5182 §2.1). */
+const SAVES_RESULT = /^\S+ (UID )?(SEARCH|SORT) RETURN \([^)]*\bSAVE\b/i;
 
 function word(c: Cursor): string {
   let out = "";

@@ -5,7 +5,9 @@
  */
 import { ParseError } from "./parseError.ts";
 
-export type FramePart = { kind: "text"; text: string } | { kind: "literal"; bytes: Buffer };
+/** A literal's part; `literal8` when it was sent as `~{n}` (RFC 3516: binary, NUL allowed). */
+export type FramePart =
+  { kind: "text"; text: string } | { kind: "literal"; bytes: Buffer; literal8?: boolean };
 
 /** atom-specials of RFC 3501 §9 (plus CTL and 8-bit); ']' is allowed in astrings only. */
 const ATOM_CHAR = /[^(){ %*"\\\]\x00-\x1f\x7f-\xff]/;
@@ -43,6 +45,13 @@ export class Cursor {
     if (t !== undefined && this.pos < t.length) return false;
     const next = t === undefined ? this.parts[this.part] : this.parts[this.part + 1];
     return next?.kind === "literal";
+  }
+
+  /** Whether the next token is a literal8 (`~{n}`, RFC 3516). */
+  atLiteral8(): boolean {
+    if (!this.atLiteral()) return false;
+    const next = this.text === undefined ? this.parts[this.part] : this.parts[this.part + 1];
+    return next?.kind === "literal" && next.literal8 === true;
   }
 
   atEnd(): boolean {
@@ -114,6 +123,7 @@ export class Cursor {
   /** A quoted string's or literal's bytes. */
   stringBytes(what = "a string"): Buffer {
     if (this.atLiteral()) {
+      if (this.atLiteral8()) throw new ParseError(`${what} cannot be a literal8 (~{n})`);
       const bytes = this.literal();
       // RFC 3501 §9: a literal is CHAR8 (no NUL); only APPEND's message, read apart, may differ.
       if (bytes.includes(0)) throw new ParseError(`${what} cannot hold a NUL byte`);

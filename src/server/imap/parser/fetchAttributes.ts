@@ -11,6 +11,7 @@ const SIMPLE: Record<string, FetchAttribute> = {
   ENVELOPE: { kind: "ENVELOPE" },
   BODYSTRUCTURE: { kind: "BODYSTRUCTURE" },
   MODSEQ: { kind: "MODSEQ" },
+  SAVEDATE: { kind: "SAVEDATE" },
   EMAILID: { kind: "EMAILID" },
   THREADID: { kind: "THREADID" },
   RFC822: { kind: "RFC822" },
@@ -38,20 +39,51 @@ export function fetchAttribute(c: Cursor): FetchAttribute {
     c.expect("[");
     const section = sectionSpec(c);
     c.expect("]");
-    let partial: { offset: number; length: number } | undefined;
-    if (c.accept("<")) {
-      const offset = c.number("a partial offset", 4294967295);
-      c.expect(".");
-      const length = c.nzNumber("a partial length above 0");
-      c.expect(">");
-      partial = { offset, length };
-    }
+    const partial = partialSpec(c);
     return { kind: "BODY[]", peek: n === "BODY.PEEK", section, ...(partial ? { partial } : {}) };
   }
-  if (n.startsWith("BINARY")) throw new ParseError("BINARY fetches are not supported (no BINARY capability)");
+  if (n === "BINARY" || n === "BINARY.PEEK" || n === "BINARY.SIZE") return binaryAttribute(c, n);
+  if (n === "PREVIEW") return previewAttribute(c);
   const simple = SIMPLE[n];
   if (!simple) throw new ParseError(`unknown fetch attribute ${n}`);
   return simple;
+}
+
+/** "<" offset "." length ">" after a section, if there is one. */
+function partialSpec(c: Cursor): { offset: number; length: number } | undefined {
+  if (!c.accept("<")) return undefined;
+  const offset = c.number("a partial offset", 4294967295);
+  c.expect(".");
+  const length = c.nzNumber("a partial length above 0");
+  c.expect(">");
+  return { offset, length };
+}
+
+/** RFC 3516 §6: section-binary = "[" [section-part] "]"; BINARY.SIZE takes no partial. */
+function binaryAttribute(c: Cursor, n: "BINARY" | "BINARY.PEEK" | "BINARY.SIZE"): FetchAttribute {
+  c.expect("[", `"[" after ${n}`);
+  const part: number[] = [];
+  while (!c.accept("]")) {
+    if (part.length > 0) c.expect(".", `"." or "]" in ${n}[...]`);
+    part.push(c.nzNumber("a part number above 0"));
+  }
+  if (n === "BINARY.SIZE") return { kind: "BINARY.SIZE", part };
+  const partial = partialSpec(c);
+  return { kind: "BINARY", peek: n === "BINARY.PEEK", part, ...(partial ? { partial } : {}) };
+}
+
+/** RFC 8970 §6: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"]; LAZY is the one modifier. */
+function previewAttribute(c: Cursor): FetchAttribute {
+  if (c.rest(2) !== " (") return { kind: "PREVIEW", lazy: false };
+  c.expect(" (");
+  let lazy = false;
+  do {
+    const mod = c.atom("a PREVIEW modifier").toUpperCase();
+    if (mod !== "LAZY") throw new ParseError(`unknown PREVIEW modifier ${mod}`);
+    lazy = true;
+  } while (c.accept(" "));
+  c.expect(")");
+  return { kind: "PREVIEW", lazy };
 }
 
 function sectionSpec(c: Cursor): Section {

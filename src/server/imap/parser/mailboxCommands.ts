@@ -8,7 +8,7 @@ import { flagList } from "./flags.ts";
 import { existingMailbox, listPattern, mailbox } from "./mailboxArg.ts";
 import { ParseError } from "./parseError.ts";
 import { parseSequenceSet } from "./sequenceSet.ts";
-import type { Command, SelectParams, StatusItem } from "./types.ts";
+import type { AppendMessage, Command, SelectParams, StatusItem } from "./types.ts";
 
 /** SELECT or EXAMINE: mailbox [SP "(" params ")"]. */
 export function selectCommand(c: Cursor, name: "SELECT" | "EXAMINE"): Command {
@@ -167,10 +167,19 @@ export function listCommand(c: Cursor): Command {
   };
 }
 
+/** APPEND mailbox 1*append-message (RFC 3502 §6): each message is [flags] [date-time] literal. */
 export function appendCommand(c: Cursor): Command {
   c.sp();
   const box = mailbox(c);
-  c.sp();
+  const messages: AppendMessage[] = [];
+  do {
+    c.sp();
+    messages.push(appendMessage(c));
+  } while (!c.atEnd());
+  return { name: "APPEND", mailbox: box, messages };
+}
+
+function appendMessage(c: Cursor): AppendMessage {
   let flags: string[] = [];
   let date: number | undefined;
   if (c.peek() === "(") {
@@ -181,8 +190,8 @@ export function appendCommand(c: Cursor): Command {
     date = parseDateTime(c.stringBytes("a date-time").toString("latin1"));
     c.sp();
   }
-  if (c.peek() === "~") throw new ParseError("literal8 (BINARY APPEND) is not supported");
+  // A literal or, RFC 3516 §4.4, a literal8: the message is stored as sent either way.
   if (!c.atLiteral()) throw new ParseError(`the message was expected as a literal${c.near()}`);
   const message = c.literal();
-  return { name: "APPEND", mailbox: box, flags, ...(date !== undefined ? { date } : {}), message };
+  return { flags, ...(date !== undefined ? { date } : {}), message };
 }

@@ -28,19 +28,23 @@ export function uidExpungeCommand(c: Cursor): Command {
 
 const RETURNS = new Set<SearchReturn>(["MIN", "MAX", "ALL", "COUNT", "SAVE"]);
 
-export function searchCommand(c: Cursor, uid: boolean): Command {
-  let returns: SearchReturn[] | undefined;
-  let charset: string | undefined;
-  if (c.accept(" RETURN ")) {
-    c.expect("(");
-    returns = [];
-    while (!c.accept(")")) {
-      if (returns.length) c.sp();
-      const r = c.atom("a RETURN option").toUpperCase() as SearchReturn;
-      if (!RETURNS.has(r)) throw new ParseError(`unknown SEARCH RETURN option ${r}`);
-      returns.push(r);
-    }
+/** " RETURN (options)" of SEARCH (RFC 4731) or SORT (RFC 5267 ESORT), if it comes next. */
+export function searchReturns(c: Cursor, command: "SEARCH" | "SORT"): SearchReturn[] | undefined {
+  if (!c.accept(" RETURN ")) return undefined;
+  c.expect("(");
+  const returns: SearchReturn[] = [];
+  while (!c.accept(")")) {
+    if (returns.length) c.sp();
+    const r = c.atom("a RETURN option").toUpperCase() as SearchReturn;
+    if (!RETURNS.has(r)) throw new ParseError(`unknown ${command} RETURN option ${r}`);
+    returns.push(r);
   }
+  return returns;
+}
+
+export function searchCommand(c: Cursor, uid: boolean): Command {
+  const returns = searchReturns(c, "SEARCH");
+  let charset: string | undefined;
   if (c.accept(" CHARSET ")) {
     charset = c.astring("a charset").toUpperCase();
     if (charset !== "UTF-8" && charset !== "US-ASCII") {

@@ -1,4 +1,4 @@
-/** SEARCH keys (RFC 3501 §6.4.4, RFC 7162 §3.1.5 MODSEQ), nested to a bounded depth. */
+/** SEARCH keys (RFC 3501 §6.4.4, RFC 7162 §3.1.5 MODSEQ, RFC 8514 SAVED*), nested to a bounded depth. */
 import type { Cursor } from "./cursor.ts";
 import { parseDate } from "./dateTime.ts";
 import { ParseError } from "./parseError.ts";
@@ -23,9 +23,20 @@ const FLAG_KEYS = new Set([
   "UNDRAFT",
   "UNFLAGGED",
   "UNSEEN",
+  "SAVEDATESUPPORTED",
 ]);
 const STRING_KEYS = new Set(["BCC", "CC", "FROM", "SUBJECT", "TO", "BODY", "TEXT"]);
-const DATE_KEYS = new Set(["BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE"]);
+const DATE_KEYS = new Set([
+  "BEFORE",
+  "ON",
+  "SINCE",
+  "SENTBEFORE",
+  "SENTON",
+  "SENTSINCE",
+  "SAVEDBEFORE",
+  "SAVEDON",
+  "SAVEDSINCE",
+]);
 
 function date(c: Cursor): number {
   if (c.peek() === '"' || c.atLiteral()) return parseDate(c.stringBytes("a date").toString("latin1"));

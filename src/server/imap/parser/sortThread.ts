@@ -1,9 +1,11 @@
 /**
  * SORT and THREAD (RFC 5256 §3, §4): sort criteria or a threading algorithm, a charset (which,
- * unlike SEARCH's, is not optional), then search keys.
+ * unlike SEARCH's, is not optional), then search keys; SORT may ask for ESEARCH results first
+ * (RFC 5267 ESORT).
  */
 import type { Cursor } from "./cursor.ts";
 import { ParseError } from "./parseError.ts";
+import { searchReturns } from "./messageCommands.ts";
 import { searchProgram } from "./searchKeys.ts";
 import type { Command, SortCriterion, ThreadAlgorithm } from "./types.ts";
 
@@ -11,6 +13,8 @@ const SORT_KEYS = new Set<SortCriterion["key"]>(["ARRIVAL", "CC", "DATE", "FROM"
 const ALGORITHMS = new Set<ThreadAlgorithm>(["ORDEREDSUBJECT", "REFERENCES"]);
 
 export function sortCommand(c: Cursor, uid: boolean): Command {
+  // RFC 5267 §3.2 ESORT: SORT RETURN (...) (criteria) charset keys.
+  const returns = searchReturns(c, "SORT");
   c.sp();
   c.expect("(");
   const criteria: SortCriterion[] = [];
@@ -28,7 +32,14 @@ export function sortCommand(c: Cursor, uid: boolean): Command {
     c.sp();
   }
   if (reverse) throw new ParseError("REVERSE must stand before a sort criterion");
-  return { name: "SORT", uid, criteria, charset: charset(c), key: searchProgram(c) };
+  return {
+    name: "SORT",
+    uid,
+    criteria,
+    charset: charset(c),
+    key: searchProgram(c),
+    ...(returns ? { returns } : {}),
+  };
 }
 
 export function threadCommand(c: Cursor, uid: boolean): Command {

@@ -31,14 +31,21 @@ export type FetchAttribute =
   /** BODY without brackets: the non-extensible BODYSTRUCTURE. */
   | { kind: "BODY" }
   | { kind: "MODSEQ" }
+  /** RFC 8514 SAVEDATE. */
+  | { kind: "SAVEDATE" }
   /** RFC 8474 OBJECTID. */
   | { kind: "EMAILID" }
   | { kind: "THREADID" }
   | { kind: "RFC822" }
   | { kind: "RFC822.HEADER" }
   | { kind: "RFC822.TEXT" }
-  /** BODY[section]<partial> or BODY.PEEK[...]; BINARY is not announced. */
-  | { kind: "BODY[]"; peek: boolean; section: Section; partial?: { offset: number; length: number } };
+  /** BODY[section]<partial> or BODY.PEEK[...]. */
+  | { kind: "BODY[]"; peek: boolean; section: Section; partial?: { offset: number; length: number } }
+  /** RFC 3516: BINARY[part]<partial> or BINARY.PEEK[...]: the part with its transfer encoding undone. */
+  | { kind: "BINARY"; peek: boolean; part: number[]; partial?: { offset: number; length: number } }
+  | { kind: "BINARY.SIZE"; part: number[] }
+  /** RFC 8970 PREVIEW; with (LAZY), NIL rather than reading the body for it. */
+  | { kind: "PREVIEW"; lazy: boolean };
 
 export interface FetchModifiers {
   changedSince?: number;
@@ -55,6 +62,9 @@ export type SearchKey =
   | { kind: "BCC" | "CC" | "FROM" | "SUBJECT" | "TO" | "BODY" | "TEXT"; value: string }
   | { kind: "HEADER"; field: string; value: string }
   | { kind: "BEFORE" | "ON" | "SINCE" | "SENTBEFORE" | "SENTON" | "SENTSINCE"; date: number }
+  /** RFC 8514: by the save date (when the message was added to this mailbox). */
+  | { kind: "SAVEDBEFORE" | "SAVEDON" | "SAVEDSINCE"; date: number }
+  | { kind: "SAVEDATESUPPORTED" }
   | { kind: "LARGER" | "SMALLER"; size: number }
   /** RFC 5032 WITHIN: the internal date is within (YOUNGER) or before (OLDER) the last n seconds. */
   | { kind: "YOUNGER" | "OLDER"; seconds: number }
@@ -95,6 +105,13 @@ export interface ListCommand {
   returnStatus?: StatusItem[];
 }
 
+/** One message of an APPEND: its flags, date-time and bytes (the literal's). */
+export interface AppendMessage {
+  flags: string[];
+  date?: number;
+  message: Uint8Array;
+}
+
 export interface SelectParams {
   condstore?: boolean;
   qresync?: {
@@ -130,10 +147,11 @@ export type Command =
   | { name: "UNAUTHENTICATE" }
   | { name: "STATUS"; mailbox: string; items: StatusItem[] }
   /**
-   * APPEND; the message is the literal's bytes. Literals are bounded by the parser's appendLimit
-   * (a larger one is refused with NO [TOOBIG] before its bytes are read, or skipped for LITERAL+).
+   * APPEND, with one message or several (RFC 3502 MULTIAPPEND: all are stored, or none). Literals
+   * are bounded by the parser's appendLimit (a larger one is refused with NO [TOOBIG] before its
+   * bytes are read, or skipped for LITERAL+).
    */
-  | { name: "APPEND"; mailbox: string; flags: string[]; date?: number; message: Uint8Array }
+  | { name: "APPEND"; mailbox: string; messages: AppendMessage[] }
   | { name: "IDLE" }
   // selected
   | { name: "CHECK" }
@@ -141,7 +159,15 @@ export type Command =
   | { name: "UNSELECT" }
   | { name: "EXPUNGE"; uid: boolean; uids?: SequenceSet }
   | { name: "SEARCH"; uid: boolean; charset?: string; returns?: SearchReturn[]; key: SearchKey }
-  | { name: "SORT"; uid: boolean; criteria: SortCriterion[]; charset: string; key: SearchKey }
+  | {
+      name: "SORT";
+      uid: boolean;
+      criteria: SortCriterion[];
+      charset: string;
+      key: SearchKey;
+      /** RFC 5267 ESORT: RETURN options; the answer is then an ESEARCH. */
+      returns?: SearchReturn[];
+    }
   | { name: "THREAD"; uid: boolean; algorithm: ThreadAlgorithm; charset: string; key: SearchKey }
   | {
       name: "FETCH";
@@ -182,4 +208,6 @@ export interface ParseFailure {
   code?: string;
   text: string;
   fatal?: boolean;
+  /** The refused command asked to SAVE its result: `$` becomes empty (RFC 5182 §2.1). */
+  emptiesSavedSearch?: boolean;
 }

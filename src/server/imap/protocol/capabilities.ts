@@ -42,6 +42,7 @@ export function capabilities(opts: {
     "SASL-IR",
     loginNeedsTls(opts) ? "LOGINDISABLED" : "AUTH=PLAIN",
     ...ALWAYS,
+    ...CONTENT_EXTENSIONS,
     `APPENDLIMIT=${opts.appendLimit}`,
   ];
   if (opts.tlsAvailable && !opts.tlsActive) caps.push("STARTTLS");
@@ -56,3 +57,6 @@ export function capabilities(opts: {
 export function loginNeedsTls(opts: { tlsAvailable: boolean; tlsActive: boolean }): boolean {
   return opts.tlsAvailable && !opts.tlsActive;
 }
+
+/** Extensions about messages' content and uploads (issue 14), each listed once it is complete. */
+const CONTENT_EXTENSIONS = ["MULTIAPPEND", "BINARY", "PREVIEW", "SAVEDATE", "ESORT"];

@@ -49,7 +49,7 @@ export class ResponseWriter {
         continue;
       }
       if (part.kind === "bytesLiteral") {
-        await this.raw(`${text}{${part.bytes.length}}\r\n`);
+        await this.raw(`${text}${part.literal8 ? "~" : ""}{${part.bytes.length}}\r\n`);
         await this.raw(part.bytes);
         text = "";
         continue;

@@ -19,6 +19,8 @@ export interface StreamedLiteral {
 export interface BytesLiteral {
   kind: "bytesLiteral";
   bytes: Uint8Array;
+  /** RFC 3516 literal8 (`~{n}`): the bytes may hold NUL (FETCH BINARY). */
+  literal8?: boolean;
 }
 
 export type WirePart = string | Uint8Array | StreamedLiteral | BytesLiteral;

@@ -125,6 +125,7 @@ export class Connection {
 
   /** Answers a command the parser could not read; false when the stream cannot go on. */
   private async refuse(failure: ParseFailure): Promise<boolean> {
+    if (failure.emptiesSavedSearch) this.session.savedSearch = [];
     const result: TaggedResult = {
       status: failure.status,
       text: failure.text,

@@ -266,25 +266,44 @@ test("APPEND with and without flags and date-time; the message is the literal's 
   assert.equal(plain.name, "APPEND");
   if (plain.name !== "APPEND") return;
   assert.equal(plain.mailbox, "Drafts");
-  assert.deepEqual(plain.flags, []);
-  assert.equal(plain.date, undefined);
-  assert.equal(Buffer.from(plain.message).toString("latin1"), msg);
+  assert.deepEqual(plain.messages[0]!.flags, []);
+  assert.equal(plain.messages[0]!.date, undefined);
+  assert.equal(Buffer.from(plain.messages[0]!.message).toString("latin1"), msg);
 
   const full = await command(
     `a APPEND inbox (\\seen $Forwarded) "05-Mar-2024 10:00:00 +0100" {${msg.length}+}\r\n${msg}`,
   );
   if (full.name !== "APPEND") return assert.fail("not APPEND");
   assert.equal(full.mailbox, "INBOX");
-  assert.deepEqual(full.flags, ["\\Seen", "$Forwarded"]);
-  assert.equal(full.date, Date.UTC(2024, 2, 5, 9, 0, 0));
+  assert.deepEqual(full.messages[0]!.flags, ["\\Seen", "$Forwarded"]);
+  assert.equal(full.messages[0]!.date, Date.UTC(2024, 2, 5, 9, 0, 0));
 
   const dated = await command(`a APPEND X "5-Mar-2024 10:00:00 +0000" {1}\r\nx`);
   if (dated.name !== "APPEND") return assert.fail("not APPEND");
-  assert.equal(dated.date, Date.UTC(2024, 2, 5, 10, 0, 0), "a one-digit day is accepted");
+  assert.equal(dated.messages[0]!.date, Date.UTC(2024, 2, 5, 10, 0, 0), "a one-digit day is accepted");
 
   const empty = await command("a APPEND X () {0}\r\n");
   if (empty.name !== "APPEND") return assert.fail("not APPEND");
-  assert.equal(empty.message.length, 0);
+  assert.equal(empty.messages[0]!.message.length, 0);
+});
+
+test("MULTIAPPEND (RFC 3502 §6.3.11): several messages, each with its own flags and date-time", async () => {
+  const one = "Subject: 1\r\n\r\n1\r\n";
+  const two = "Subject: 2\r\n\r\n2\r\n";
+  const cmd = await command(
+    `a APPEND saved (\\Seen) {${one.length}}\r\n${one} (\\Seen) " 7-Feb-1994 22:43:04 -0800" {${two.length}+}\r\n${two} {1}\r\nx`,
+  );
+  if (cmd.name !== "APPEND") return assert.fail("not APPEND");
+  assert.deepEqual(
+    cmd.messages.map((m) => [m.flags, m.date, Buffer.from(m.message).toString("latin1")]),
+    [
+      [["\\Seen"], undefined, one],
+      [["\\Seen"], Date.UTC(1994, 1, 8, 6, 43, 4), two],
+      [[], undefined, "x"],
+    ],
+  );
+  assert.match((await failureOf(`a APPEND X {1}\r\nx (\\Seen)`)).text, /space|literal/);
+  assert.match((await failureOf(`a APPEND X {1}\r\nx "junk" {1}\r\ny`)).text, /date-time/);
 });
 
 test("APPEND refuses a quoted message, a bad date and an unknown system flag", async () => {
@@ -462,4 +481,25 @@ test("SEARCH and UID SEARCH take ESEARCH RETURN options", async () => {
 test("an unknown command is BAD with its tag and says which", async () => {
   const f = await failureOf("x9 FROBNICATE 1 2");
   assert.deepEqual(f, { tag: "x9", status: "BAD", text: "unknown command FROBNICATE" });
+});
+
+test("SORT with RETURN (RFC 5267 ESORT) before its criteria; without it, no returns", async () => {
+  const esort = await command("a UID SORT RETURN (MIN ALL SAVE) (REVERSE DATE) UTF-8 SEEN");
+  if (esort.name !== "SORT") return assert.fail("not SORT");
+  assert.deepEqual(esort.returns, ["MIN", "ALL", "SAVE"]);
+  assert.deepEqual(esort.criteria, [{ key: "DATE", reverse: true }]);
+  assert.equal(esort.uid, true);
+  const empty = await command("a SORT RETURN () (SUBJECT) UTF-8 ALL");
+  if (empty.name !== "SORT") return assert.fail("not SORT");
+  assert.deepEqual(empty.returns, []);
+  const plain = await command("a SORT (SUBJECT) UTF-8 ALL");
+  if (plain.name !== "SORT") return assert.fail("not SORT");
+  assert.equal(plain.returns, undefined);
+  assert.match((await failureOf("a SORT RETURN (CONTEXT) (DATE) UTF-8 ALL")).text, /SORT RETURN option/);
+});
+
+test("a SEARCH or SORT refused by the parser says whether it asked to SAVE (RFC 5182 §2.1)", async () => {
+  assert.equal((await failureOf("a SEARCH RETURN (SAVE) BOGUS")).emptiesSavedSearch, true);
+  assert.equal((await failureOf("a UID SORT RETURN (MIN SAVE) (DATE) KOI8-R ALL")).emptiesSavedSearch, true);
+  assert.equal((await failureOf("a SEARCH BOGUS")).emptiesSavedSearch, undefined);
 });

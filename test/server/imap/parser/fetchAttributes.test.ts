@@ -65,6 +65,23 @@ test("BODY[1.2.MIME], BODY[], BODY[TEXT]<10.5>, BODY[3.HEADER.FIELDS.NOT (X-Spam
   ]);
 });
 
+test("RFC 3516 §6: BINARY[1.2], BINARY.PEEK[]<0.10>, BINARY.SIZE[3]", async () => {
+  assert.deepEqual(await attributes("(BINARY[1.2] binary.peek[]<0.10> BINARY.SIZE[3])"), [
+    { kind: "BINARY", peek: false, part: [1, 2] },
+    { kind: "BINARY", peek: true, part: [], partial: { offset: 0, length: 10 } },
+    { kind: "BINARY.SIZE", part: [3] },
+  ]);
+});
+
+test("RFC 8970 §6: PREVIEW, and PREVIEW (LAZY) followed by another item", async () => {
+  assert.deepEqual(await attributes("(UID preview (lazy) FLAGS PREVIEW)"), [
+    { kind: "UID" },
+    { kind: "PREVIEW", lazy: true },
+    { kind: "FLAGS" },
+    { kind: "PREVIEW", lazy: false },
+  ]);
+});
+
 test("Thunderbird's header fetch parses whole", async () => {
   const c = await command(
     "a UID FETCH 1:200 (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To Received)])",
@@ -90,7 +107,11 @@ const BAD: [string, RegExp][] = [
   ["BODY[]<5>", /"\."/],
   ["BODY[]<1.0>", /above 0/],
   ["BODY[]<a.1>", /partial offset/],
-  ["BINARY[1]", /BINARY/],
+  ["BINARY[1.TEXT]", /part number|"\."|"\]"/],
+  ["BINARY[HEADER]", /part number/],
+  ["BINARY", /"\[" after BINARY/],
+  ["BINARY[0]", /above 0/],
+  ["BINARY.SIZE[1]<0.10>", /unexpected|space|"\)"/],
   ["(FLAGS UID", /space|"\)"|fetch attribute/],
   ["(FLAGS  UID)", /fetch attribute/],
   ["RFC822.SIZES", /unknown fetch attribute/],

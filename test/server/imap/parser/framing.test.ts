@@ -140,16 +140,33 @@ test("non-APPEND literals are bounded per command: over the limit is BAD, before
   );
 });
 
-test("literal8 (~{n}) is refused before its bytes, or dropped when sent with LITERAL+", async () => {
-  const sync = await readAll(["c1 APPEND INBOX ~{5}\r\nc2 NOOP\r\n"]);
+test("literal8 (~{n}) outside APPEND is refused before its bytes, or dropped when sent with LITERAL+", async () => {
+  const sync = await readAll(["c1 SEARCH TEXT ~{5}\r\nc2 NOOP\r\n"]);
   assert.deepEqual(sync.continuations, []);
   assert.equal(sync.results[0] && isFailure(sync.results[0]) && sync.results[0].status, "BAD");
   assert.match(JSON.stringify(sync.results[0]), /literal8/);
-  const plus = await readAll(["c1 APPEND INBOX ~{5+}\r\nc9 X\r\nc2 NOOP\r\n"]);
+  const plus = await readAll(["c1 SEARCH TEXT ~{5+}\r\nc9 X\r\nc2 NOOP\r\n"]);
   assert.deepEqual(
     plus.results.map((r) => ("command" in r ? r.tag : `${r.tag} ${r.status}`)),
     ["c1 BAD", "c2"],
   );
+});
+
+test("RFC 3516 §4.4: APPEND takes a literal8 message, NUL bytes and all; its name may not be one", async () => {
+  const bytes = Buffer.from("Subject: b\r\n\r\n\x00\x01\x02\r\n", "latin1");
+  const { results, continuations } = await readAll([
+    `c1 APPEND INBOX ~{${bytes.length}}\r\n`,
+    bytes,
+    `\r\nc2 APPEND INBOX (\\Seen) ~{${bytes.length}+}\r\n`,
+    bytes,
+    "\r\nc3 APPEND ~{5+}\r\nINBOX {1+}\r\nx\r\n",
+  ]);
+  assert.deepEqual(continuations, ["Ready for literal data"]); // c2 is non-synchronizing
+  for (const r of results.slice(0, 2)) {
+    assert.ok("command" in r && r.command.name === "APPEND", JSON.stringify(r));
+    assert.deepEqual(Buffer.from(r.command.messages[0]!.message), bytes);
+  }
+  assert.match(JSON.stringify(results[2]), /literal8/);
 });
 
 test("an APPEND literal larger than the socket's pause threshold is read whole (backpressure does not stall it)", async () => {
@@ -167,7 +184,7 @@ test("an APPEND literal larger than the socket's pause threshold is read whole (
   h.input.write("\r\n");
   const r = await reading;
   assert.ok(r && "command" in r && r.command.name === "APPEND");
-  assert.equal(r.command.message.length, size);
+  assert.equal(r.command.messages[0]!.message.length, size);
   assert.ok(peak <= 1026 + 65536, `unread input peaked at ${peak} bytes`);
 });
 
