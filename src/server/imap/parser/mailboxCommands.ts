@@ -95,6 +95,7 @@ const STATUS_ITEMS = new Set<StatusItem>([
   "UNSEEN",
   "HIGHESTMODSEQ",
   "SIZE",
+  "DELETED",
 ]);
 
 function statusItems(c: Cursor): StatusItem[] {

@@ -30,6 +30,33 @@ const ALWAYS = [
   "WITHIN",
 ];
 
+/**
+ * RFC 9051 folds these extensions into IMAP4rev2 (Appendix E): IMAP4rev2 is announced, and can be
+ * ENABLEd, only when all of them are announced. LITERAL- is met before login, and by LITERAL+ after.
+ */
+const REV2_NEEDS = [
+  "ENABLE",
+  "IDLE",
+  "NAMESPACE",
+  "UNSELECT",
+  "UIDPLUS",
+  "MOVE",
+  "SPECIAL-USE",
+  "LIST-EXTENDED",
+  "LIST-STATUS",
+  "ESEARCH",
+  "SEARCHRES",
+  "STATUS=SIZE",
+  "BINARY",
+];
+
+export const IMAP4REV2_READY = REV2_NEEDS.every((c) => ALWAYS.includes(c));
+
+/** Whether a logged-in client is told of `cap` (ENABLE turns on only what was announced). */
+export function announcedAfterLogin(cap: string): boolean {
+  return ALWAYS.includes(cap) || (cap === "IMAP4rev2" && IMAP4REV2_READY);
+}
+
 export function capabilities(opts: {
   tlsAvailable: boolean;
   tlsActive: boolean;
@@ -38,6 +65,7 @@ export function capabilities(opts: {
 }): string[] {
   const caps = [
     "IMAP4rev1",
+    ...(IMAP4REV2_READY ? ["IMAP4rev2"] : []),
     opts.loggedIn ? "LITERAL+" : "LITERAL-",
     "SASL-IR",
     loginNeedsTls(opts) ? "LOGINDISABLED" : "AUTH=PLAIN",

@@ -23,6 +23,6 @@ test("the server's text falls back to a literal of its UTF-8 bytes: 8-bit, CR, L
 });
 
 test("a mailbox name goes out in modified UTF-7, quoted", () => {
-  assert.equal(mailboxWire("Entwürfe"), '"Entw&APw-rfe"');
-  assert.equal(mailboxWire('say "hi"'), '"say \\"hi\\""');
+  assert.equal(mailboxWire("Entwürfe", false), '"Entw&APw-rfe"');
+  assert.equal(mailboxWire('say "hi"', false), '"say \\"hi\\""');
 });
