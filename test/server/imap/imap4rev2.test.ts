@@ -6,11 +6,11 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import type { RawImap } from "../../support/rawImap.ts";
-import { IMAP4REV2_READY } from "../../../src/server/imap/protocol/capabilities.ts";
+import { imap4rev2Ready } from "../../../src/server/imap/protocol/capabilities.ts";
 import { appendRaw, loggedIn, message, tagged, useServer } from "./scenarioHelpers.ts";
 
 const { ready } = useServer();
-const skip = IMAP4REV2_READY ? false : "IMAP4rev2 waits for BINARY (RFC 3516), which RFC 9051 folds in";
+const skip = imap4rev2Ready() ? false : "IMAP4rev2 waits for BINARY (RFC 3516), which RFC 9051 folds in";
 /** A client that enabled IMAP4rev2, and one that did not. */
 let rev2: RawImap;
 let rev1: RawImap;
@@ -39,8 +39,8 @@ before(async () => {
 test("IMAP4rev2 is announced beside IMAP4rev1 exactly when it can be enabled", async () => {
   const caps = (await rev1.command("CAPABILITY"))[0]!.split(" ");
   assert.ok(caps.includes("IMAP4rev1"));
-  assert.equal(caps.includes("IMAP4rev2"), IMAP4REV2_READY);
-  if (!IMAP4REV2_READY) {
+  assert.equal(caps.includes("IMAP4rev2"), imap4rev2Ready());
+  if (!imap4rev2Ready()) {
     // RFC 5161 §3.1: what the server does not support is left out of ENABLED.
     const c = await loggedIn(await ready());
     assert.equal((await c.command("ENABLE IMAP4rev2"))[0], "* ENABLED");

@@ -6,19 +6,18 @@ import { ok } from "../protocol/errorResponse.ts";
 import { announcedAfterLogin } from "../protocol/capabilities.ts";
 import { AUTHENTICATED, type CommandHandler } from "./context.ts";
 
-/** What may be enabled, by its upper-case name, with the spelling ENABLED answers in. */
-const ENABLEABLE = new Map(
-  ["CONDSTORE", "QRESYNC", "UTF8=ACCEPT", "IMAP4rev2"]
-    .filter(announcedAfterLogin)
-    .map((name) => [name.toUpperCase(), name]),
-);
+/** What may be enabled (what was announced), by its upper-case name, as ENABLED spells it. */
+function enableable(cap: string): string | undefined {
+  const name = ["CONDSTORE", "QRESYNC", "UTF8=ACCEPT", "IMAP4rev2"].find((n) => n.toUpperCase() === cap);
+  return name !== undefined && announcedAfterLogin(name) ? name : undefined;
+}
 
 export const enable: CommandHandler<"ENABLE"> = {
   states: AUTHENTICATED,
   async run({ session, out }, cmd) {
     const newly: string[] = [];
     for (const cap of cmd.capabilities.map((c) => c.toUpperCase())) {
-      const name = ENABLEABLE.get(cap);
+      const name = enableable(cap);
       if (name === undefined || session.enabled.has(cap)) continue;
       session.enabled.add(cap);
       newly.push(name);

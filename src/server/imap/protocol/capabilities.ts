@@ -50,13 +50,6 @@ const REV2_NEEDS = [
   "BINARY",
 ];
 
-export const IMAP4REV2_READY = REV2_NEEDS.every((c) => ALWAYS.includes(c));
-
-/** Whether a logged-in client is told of `cap` (ENABLE turns on only what was announced). */
-export function announcedAfterLogin(cap: string): boolean {
-  return ALWAYS.includes(cap) || (cap === "IMAP4rev2" && IMAP4REV2_READY);
-}
-
 export function capabilities(opts: {
   tlsAvailable: boolean;
   tlsActive: boolean;
@@ -65,7 +58,6 @@ export function capabilities(opts: {
 }): string[] {
   const caps = [
     "IMAP4rev1",
-    ...(IMAP4REV2_READY ? ["IMAP4rev2"] : []),
     opts.loggedIn ? "LITERAL+" : "LITERAL-",
     "SASL-IR",
     loginNeedsTls(opts) ? "LOGINDISABLED" : "AUTH=PLAIN",
@@ -73,7 +65,19 @@ export function capabilities(opts: {
     `APPENDLIMIT=${opts.appendLimit}`,
   ];
   if (opts.tlsAvailable && !opts.tlsActive) caps.push("STARTTLS");
+  if (REV2_NEEDS.every((c) => caps.includes(c))) caps.splice(1, 0, "IMAP4rev2");
   return caps;
+}
+
+/** What a logged-in client is told of (ENABLE turns on only what was announced). */
+export function announcedAfterLogin(cap: string): boolean {
+  return capabilities({ tlsAvailable: false, tlsActive: false, loggedIn: true, appendLimit: 0 }).includes(
+    cap,
+  );
+}
+
+export function imap4rev2Ready(): boolean {
+  return announcedAfterLogin("IMAP4rev2");
 }
 
 /**
