@@ -1,6 +1,7 @@
 /**
  * Frames the client's byte stream into commands: lines, synchronizing literals ({n}, after a "+"
- * continuation) and LITERAL+ ({n+}, RFC 7888), then hands each framed command to the grammar.
+ * continuation), LITERAL+ ({n+}, RFC 7888) and, in APPEND only, literal8 (~{n}, RFC 3516), then
+ * hands each framed command to the grammar.
  *
  * Memory is bounded. Unread input is held up to about maxLineBytes (the socket is paused beyond
  * that and resumed once the command in front has been read); a line longer than maxLineBytes is
@@ -300,7 +301,8 @@ export class CommandReader {
     literalsSoFar: number,
     isAppend: boolean,
   ): Refusal | undefined {
-    if (literal8) return { status: "BAD", text: "literal8 (~{n}) needs BINARY, which is not supported" };
+    if (literal8 && !isAppend)
+      return { status: "BAD", text: "literal8 (~{n}) is allowed only in APPEND (RFC 3516)" };
     if (literalsSoFar >= this.maxLiterals) {
       return { status: "BAD", text: `too many literals in one command (at most ${this.maxLiterals})` };
     }

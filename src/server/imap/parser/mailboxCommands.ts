@@ -182,8 +182,22 @@ export function appendCommand(c: Cursor): Command {
     date = parseDateTime(c.stringBytes("a date-time").toString("latin1"));
     c.sp();
   }
-  if (c.peek() === "~") throw new ParseError("literal8 (BINARY APPEND) is not supported");
-  if (!c.atLiteral()) throw new ParseError(`the message was expected as a literal${c.near()}`);
-  const message = c.literal();
+  const message = c.accept("UTF8 (") ? utf8AppendData(c) : appendLiteral(c);
   return { name: "APPEND", mailbox: box, flags, ...(date !== undefined ? { date } : {}), message };
+}
+
+function appendLiteral(c: Cursor): Buffer {
+  if (!c.atLiteral()) throw new ParseError(`the message was expected as a literal${c.near()}`);
+  return c.literal();
+}
+
+/**
+ * RFC 6855 §4: `UTF8 (~{n}...)`, a message whose header may hold UTF-8, stored as sent. Only once
+ * the client enabled UTF-8 (UTF8=ACCEPT, or IMAP4rev2). A plain literal inside is taken too.
+ */
+function utf8AppendData(c: Cursor): Buffer {
+  if (!c.utf8Names) throw new ParseError("APPEND UTF8 needs ENABLE UTF8=ACCEPT first (RFC 6855 §4)");
+  const message = appendLiteral(c);
+  c.expect(")");
+  return message;
 }

@@ -28,6 +28,7 @@ const ALWAYS = [
   "UNAUTHENTICATE",
   "OBJECTID",
   "WITHIN",
+  "UTF8=ACCEPT",
 ];
 
 /**

@@ -140,12 +140,12 @@ test("non-APPEND literals are bounded per command: over the limit is BAD, before
   );
 });
 
-test("literal8 (~{n}) is refused before its bytes, or dropped when sent with LITERAL+", async () => {
-  const sync = await readAll(["c1 APPEND INBOX ~{5}\r\nc2 NOOP\r\n"]);
+test("literal8 (~{n}) outside APPEND is refused before its bytes, or dropped when sent with LITERAL+", async () => {
+  const sync = await readAll(["c1 SEARCH TEXT ~{5}\r\nc2 NOOP\r\n"]);
   assert.deepEqual(sync.continuations, []);
   assert.equal(sync.results[0] && isFailure(sync.results[0]) && sync.results[0].status, "BAD");
   assert.match(JSON.stringify(sync.results[0]), /literal8/);
-  const plus = await readAll(["c1 APPEND INBOX ~{5+}\r\nc9 X\r\nc2 NOOP\r\n"]);
+  const plus = await readAll(["c1 SEARCH TEXT ~{5+}\r\nc9 X\r\nc2 NOOP\r\n"]);
   assert.deepEqual(
     plus.results.map((r) => ("command" in r ? r.tag : `${r.tag} ${r.status}`)),
     ["c1 BAD", "c2"],
