@@ -164,5 +164,6 @@ test("imapflow enables UTF8=ACCEPT (and IMAP4rev2 once announced) and works with
     lock.release();
   }
   const status = await c.status("Reisen/Köln & Düsseldorf", { messages: true });
+  assert.ok(status);
   assert.equal(status.messages, 1);
 });

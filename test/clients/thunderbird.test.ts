@@ -161,28 +161,31 @@ async function serverFlags(): Promise<{ flagged: number[]; seen: number[] }> {
   }
 }
 
-before(async () => {
-  if (skip) return;
-  server = await startTestServer();
-  dir = mkdtempSync(join(tmpdir(), "aerogramme-thunderbird-"));
-  profile = join(dir, "profile");
-  mkdirSync(join(profile, "ImapMail/127.0.0.1"), { recursive: true });
-  writeFileSync(join(profile, "prefs.js"), prefs());
-  writeFileSync(join(profile, "ImapMail/127.0.0.1/msgFilterRules.dat"), FILTER_RULES);
-  const script = fileURLToPath(new URL("./thunderbird_login.py", import.meta.url));
-  const login = await runChild(
-    python!,
-    [script, nssDir!, profile, "imap://127.0.0.1", server.user, server.password],
-    { timeoutMs: 30_000, env: { ...process.env, LD_LIBRARY_PATH: nssDir! } },
-  );
-  assert.equal(login.status, 0, `${login.stdout}\n${login.stderr}`);
-  const c = await imapflowClient(server);
-  try {
-    for (let i = 0; i < COUNT; i++) await c.append("INBOX", message(i));
-  } finally {
-    await c.logout();
-  }
-});
+before(
+  async () => {
+    if (skip) return;
+    server = await startTestServer();
+    dir = mkdtempSync(join(tmpdir(), "aerogramme-thunderbird-"));
+    profile = join(dir, "profile");
+    mkdirSync(join(profile, "ImapMail/127.0.0.1"), { recursive: true });
+    writeFileSync(join(profile, "prefs.js"), prefs());
+    writeFileSync(join(profile, "ImapMail/127.0.0.1/msgFilterRules.dat"), FILTER_RULES);
+    const script = fileURLToPath(new URL("./thunderbird_login.py", import.meta.url));
+    const login = await runChild(
+      python!,
+      [script, nssDir!, profile, "imap://127.0.0.1", server.user, server.password],
+      { timeoutMs: 30_000, env: { ...process.env, LD_LIBRARY_PATH: nssDir! } },
+    );
+    assert.equal(login.status, 0, `${login.stdout}\n${login.stderr}`);
+    const c = await imapflowClient(server);
+    try {
+      for (let i = 0; i < COUNT; i++) await c.append("INBOX", message(i));
+    } finally {
+      await c.logout();
+    }
+  },
+  { timeout: 90_000 },
+);
 
 after(async () => {
   if (skip) return;
@@ -190,7 +193,13 @@ after(async () => {
     const exited = new Promise((r) => tb!.once("exit", r));
     // Its own process group (detached): the wrapper script and Thunderbird's child processes.
     process.kill(-tb.pid, "SIGTERM");
-    const timer = setTimeout(() => process.kill(-tb!.pid!, "SIGKILL"), 5_000);
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-tb!.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, 5_000);
     await exited;
     clearTimeout(timer);
   }
@@ -200,7 +209,7 @@ after(async () => {
 
 test(
   "Thunderbird (needs thunderbird, headless) stores all 1,000 messages offline and its filter's flags reach the server",
-  { skip, timeout: 150_000 },
+  { skip, timeout: 120_000 },
   async () => {
     const marked = [...Array(COUNT).keys()].filter((i) => i % 10 === 0).map((i) => i + 1); // UID = i + 1
     tb = spawn(thunderbird!, ["--headless", "--profile", profile, "--no-remote"], {
@@ -214,12 +223,12 @@ test(
     tb.stderr!.on("data", keep);
 
     const started = Date.now();
-    await until("every message in the offline store", 90_000, storedItems, (s) => s.size === COUNT);
+    await until("every message in the offline store", 75_000, storedItems, (s) => s.size === COUNT);
     const synced = Date.now() - started;
 
     const flags = await until(
       "the filter's flags on the server",
-      20_000,
+      15_000,
       serverFlags,
       (f) => f.flagged.length >= marked.length,
     );
@@ -237,8 +246,8 @@ test(
     } finally {
       await c.logout();
     }
-    await until("the late message in the offline store", 30_000, storedItems, (s) => s.has(-1));
-    const late = await until("the late message flagged", 20_000, serverFlags, (f) =>
+    await until("the late message in the offline store", 15_000, storedItems, (s) => s.has(-1));
+    const late = await until("the late message flagged", 10_000, serverFlags, (f) =>
       f.flagged.includes(COUNT + 1),
     );
     assert.deepEqual(late.flagged, [...marked, COUNT + 1]);
