@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { ImapFlow } from "imapflow";
 import { startTestServer, type TestServer } from "../support/testServer.ts";
 import { imapflowClient } from "../support/imapflowClient.ts";
+import { imap4rev2Ready } from "../../src/server/imap/protocol/capabilities.ts";
 
 let server: TestServer;
 const clients: ImapFlow[] = [];
@@ -190,4 +191,25 @@ test("imapflow uses BINARY: a literal8 APPEND of a message with NUL, and FETCH B
   } finally {
     lock.release();
   }
+});
+
+test("imapflow enables UTF8=ACCEPT (and IMAP4rev2 once announced) and works with a UTF-8 mailbox in that mode", async () => {
+  const c = await client();
+  const enabled = (c as unknown as { enabled: Set<string> }).enabled;
+  assert.ok(enabled.has("UTF8=ACCEPT"), [...enabled].join(" "));
+  assert.equal(enabled.has("IMAP4REV2"), imap4rev2Ready(), [...enabled].join(" "));
+  await c.mailboxCreate("Reisen/Köln & Düsseldorf");
+  const listed = (await c.list()).map((m) => m.path);
+  assert.ok(listed.includes("Reisen/Köln & Düsseldorf"), listed.join(", "));
+  await c.append("Reisen/Köln & Düsseldorf", message("Zugfahrt", "Gleis 5."));
+  const lock = await c.getMailboxLock("Reisen/Köln & Düsseldorf");
+  try {
+    // An IMAP4rev2 session gets ESEARCH; imapflow reads either answer.
+    assert.deepEqual(await c.search({ subject: "Zugfahrt" }, { uid: true }), [1]);
+  } finally {
+    lock.release();
+  }
+  const status = await c.status("Reisen/Köln & Düsseldorf", { messages: true });
+  assert.ok(status);
+  assert.equal(status.messages, 1);
 });

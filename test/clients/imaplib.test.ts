@@ -38,3 +38,16 @@ test(
     assert.match(run.stdout, /ok esort\nok logout BYE/);
   },
 );
+
+test(
+  "Python imaplib (needs python3) uses SEARCHRES, WITHIN, OBJECTID, UNAUTHENTICATE and UTF8=ACCEPT",
+  { skip: skipUnless(python !== undefined, "python3", "apt-get install python3") },
+  async () => {
+    const script = fileURLToPath(new URL("./imaplib_newer.py", import.meta.url));
+    const run = await runChild(python!, [script, String(server.port), server.user, server.password], {
+      timeoutMs: 30_000,
+    });
+    assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /ok search utf8 string\nok logout/);
+  },
+);

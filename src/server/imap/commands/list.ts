@@ -5,6 +5,7 @@
  * such a name is listed \NonExistent; with RECURSIVEMATCH a parent of a subscribed name carries
  * CHILDINFO ("SUBSCRIBED") (RFC 5258 §3.5).
  */
+import type { Account } from "../../../mail/account.ts";
 import { ok } from "../protocol/errorResponse.ts";
 import { ancestors, listMatcher } from "../protocol/listPattern.ts";
 import { mailboxWire } from "../protocol/mailboxName.ts";
@@ -49,21 +50,35 @@ export const list: CommandHandler<"LIST"> = {
       if (onlySubscribed && !subscribed.has(name) && !childInfo) continue;
       if (onlySpecial && !info?.specialUse) continue;
       const attrs: string[] = [];
-      if (info) attrs.push(parents.has(name) ? "\\HasChildren" : "\\HasNoChildren");
+      if (info) attrs.push(childrenAttribute(name, parents));
       else if (parents.has(name)) attrs.push("\\Noselect", "\\HasChildren");
       // RFC 5258 §3: a name with neither a mailbox nor children under it (\NonExistent implies \Noselect).
       else attrs.push("\\NonExistent");
       if (showSubscribed && subscribed.has(name)) attrs.push("\\Subscribed");
       if (info?.specialUse) attrs.push(info.specialUse);
       const extended = childInfo ? ' ("CHILDINFO" ("SUBSCRIBED"))' : "";
-      await out.untagged(`LIST (${attrs.join(" ")}) "/" ${mailboxWire(name)}${extended}`);
+      await out.untagged(`LIST (${attrs.join(" ")}) "/" ${mailboxWire(name, session.utf8Names)}${extended}`);
       if (cmd.returnStatus && info) {
-        await out.untagged(await statusLine(account, name, cmd.returnStatus));
+        await out.untagged(await statusLine(account, name, cmd.returnStatus, session.utf8Names));
       }
     }
     return ok("LIST completed");
   },
 };
+
+function childrenAttribute(name: string, parents: Set<string>): string {
+  return parents.has(name) ? "\\HasChildren" : "\\HasNoChildren";
+}
+
+/** The LIST line SELECT sends to an IMAP4rev2 client (RFC 9051 §6.3.2), with the same attributes. */
+export async function selectedListLine(account: Account, name: string, utf8Names: boolean): Promise<string> {
+  const { mailboxes } = await account.listMailboxes();
+  const parents = new Set<string>();
+  for (const m of mailboxes) for (const a of ancestors(m.name)) parents.add(a);
+  const special = mailboxes.find((m) => m.name === name)?.specialUse;
+  const attrs = [childrenAttribute(name, parents), ...(special ? [special] : [])];
+  return `LIST (${attrs.join(" ")}) "/" ${mailboxWire(name, utf8Names)}`;
+}
 
 export function inboxFirst(a: string, b: string): number {
   if (a === "INBOX") return -1;

@@ -23,7 +23,7 @@ export const lsub: CommandHandler<"LSUB"> = {
         if (!subscribed.has(parent) && matches(parent)) shown.set(parent, "(\\Noselect)");
     }
     for (const name of [...shown.keys()].sort(inboxFirst))
-      await out.untagged(`LSUB ${shown.get(name)!} "/" ${mailboxWire(name)}`);
+      await out.untagged(`LSUB ${shown.get(name)!} "/" ${mailboxWire(name, session.utf8Names)}`);
     return ok("LSUB completed");
   },
 };

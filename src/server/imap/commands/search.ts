@@ -47,12 +47,14 @@ async function runSearch(
   const found = await findMatches(session, key);
   const numbers = found.map((f) => (cmd.uid ? f.uid : f.seq));
   const highest = found.reduce((m, f) => Math.max(m, f.modseq), 0);
-  if (cmd.returns === undefined) {
+  // RFC 9051 §6.4.4: an IMAP4rev2 client always gets ESEARCH; no RETURN is RETURN (ALL).
+  if (cmd.returns === undefined && !session.rev2) {
     const modseq = useModseq && found.length > 0 ? ` (MODSEQ ${highest})` : "";
     await out.untagged(`SEARCH${numbers.map((n) => " " + n).join("")}${modseq}`);
     return ok(`${cmd.uid ? "UID " : ""}SEARCH completed`);
   }
-  const returns: SearchReturn[] = cmd.returns.length === 0 ? ["ALL"] : cmd.returns;
+  const returns: SearchReturn[] =
+    cmd.returns === undefined || cmd.returns.length === 0 ? ["ALL"] : cmd.returns;
   const returned = returnedMatches(found, returns);
   if (returns.includes("SAVE")) session.savedSearch = returned.map((f) => f.uid);
   const shown = returns.filter((r) => r !== "SAVE");

@@ -10,12 +10,16 @@ import type { Session } from "../session/session.ts";
 import { compactSet } from "../protocol/wire.ts";
 import { AUTHENTICATED, type CommandHandler } from "./context.ts";
 import { flagList } from "./flags.ts";
+import { selectedListLine } from "./list.ts";
 
 export const select: CommandHandler<"SELECT" | "EXAMINE"> = {
   states: AUTHENTICATED,
   async run(ctx, cmd) {
     const { session, out } = ctx;
-    // A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1).
+    // A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1). RFC 9051 §7.1 (and RFC 7162
+    // §3.2.11 for QRESYNC): the client is told, before anything about the next mailbox.
+    if (session.state === "selected" && (session.rev2 || session.qresync))
+      await out.untagged("OK [CLOSED] previous mailbox closed");
     session.unselect();
     const account = session.requireAccount;
     const params: SelectParams = cmd.params;
@@ -36,11 +40,16 @@ export const select: CommandHandler<"SELECT" | "EXAMINE"> = {
     const index = mailbox.index;
     for (const line of selected.flags.lines(readOnly)) await out.untagged(line);
     await out.untagged(`${selected.view.exists} EXISTS`);
-    await out.untagged(`${selected.recent.size} RECENT`);
-    const firstUnseen = selected.view.uids.findIndex(
-      (uid) => !index.byUid.get(uid)?.flags.includes("\\Seen"),
-    );
-    if (firstUnseen >= 0) await out.untagged(`OK [UNSEEN ${firstUnseen + 1}] first unseen message`);
+    if (session.rev2) {
+      // RFC 9051 §6.3.2: LIST instead of RECENT and UNSEEN.
+      await out.untagged(await selectedListLine(account, cmd.mailbox, session.utf8Names));
+    } else {
+      await out.untagged(`${selected.recent.size} RECENT`);
+      const firstUnseen = selected.view.uids.findIndex(
+        (uid) => !index.byUid.get(uid)?.flags.includes("\\Seen"),
+      );
+      if (firstUnseen >= 0) await out.untagged(`OK [UNSEEN ${firstUnseen + 1}] first unseen message`);
+    }
     await out.untagged(`OK [UIDVALIDITY ${index.uidvalidity}] UIDs valid`);
     await out.untagged(`OK [UIDNEXT ${index.uidnext}] predicted next UID`);
     await out.untagged(`OK [HIGHESTMODSEQ ${index.highestModseq}] highest MODSEQ`);

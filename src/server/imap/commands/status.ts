@@ -1,4 +1,4 @@
-/** STATUS (RFC 3501 §6.3.10, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE). */
+/** STATUS (RFC 3501 §6.3.10, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE, RFC 9051 DELETED). */
 import { NotFound } from "../../../errors.ts";
 import type { Account } from "../../../mail/account.ts";
 import { no, ok } from "../protocol/errorResponse.ts";
@@ -6,7 +6,12 @@ import { mailboxWire } from "../protocol/mailboxName.ts";
 import type { StatusItem } from "../parser/types.ts";
 import { AUTHENTICATED, type CommandHandler } from "./context.ts";
 
-export async function statusLine(account: Account, name: string, items: StatusItem[]): Promise<string> {
+export async function statusLine(
+  account: Account,
+  name: string,
+  items: StatusItem[],
+  utf8Names: boolean,
+): Promise<string> {
   const mailbox = await account.mailbox(name);
   await mailbox.sync();
   const index = mailbox.index;
@@ -32,6 +37,13 @@ export async function statusLine(account: Account, name: string, items: StatusIt
         values.push(`UNSEEN ${unseen}`);
         break;
       }
+      case "DELETED": {
+        // RFC 9051 §6.3.11: messages with \Deleted.
+        let deleted = 0;
+        for (const e of index.byId.values()) if (e.flags.includes("\\Deleted")) deleted++;
+        values.push(`DELETED ${deleted}`);
+        break;
+      }
       case "MAILBOXID":
         values.push(`MAILBOXID (${mailbox.id})`);
         break;
@@ -51,14 +63,14 @@ export async function statusLine(account: Account, name: string, items: StatusIt
       }
     }
   }
-  return `STATUS ${mailboxWire(name)} (${values.join(" ")})`;
+  return `STATUS ${mailboxWire(name, utf8Names)} (${values.join(" ")})`;
 }
 
 export const status: CommandHandler<"STATUS"> = {
   states: AUTHENTICATED,
   async run({ session, out }, cmd) {
     try {
-      await out.untagged(await statusLine(session.requireAccount, cmd.mailbox, cmd.items));
+      await out.untagged(await statusLine(session.requireAccount, cmd.mailbox, cmd.items, session.utf8Names));
     } catch (err) {
       if (err instanceof NotFound) return no(`mailbox "${cmd.mailbox}" does not exist`, "NONEXISTENT");
       throw err;

@@ -40,6 +40,8 @@ export interface CommandReaderOptions {
   maxLiteralBytesBeforeLogin?: number;
   /** Whether the session has logged in (asked before each command is read). */
   loggedIn: () => boolean;
+  /** Whether mailbox names are UTF-8 rather than modified UTF-7 (asked before each command). */
+  utf8Names?: () => boolean;
   /** Sends "+ text" to the client (the go-ahead for a synchronizing literal). */
   continuation: (text: string) => void;
 }
@@ -263,7 +265,7 @@ export class CommandReader {
       const m = LITERAL_AT_END.exec(line);
       if (!m) {
         parts.push({ kind: "text", text: line });
-        return parseCommand(parts);
+        return parseCommand(parts, this.opts.utf8Names?.() ?? false);
       }
       parts.push({ kind: "text", text: line.slice(0, m.index) });
       if (parts.length === 1) isAppend = /^[^ ]+ APPEND /i.test(partsHead(parts, ""));

@@ -32,11 +32,11 @@ export function tagOf(line: string): string | undefined {
   return m && line[m[0].length] === " " ? m[0] : undefined;
 }
 
-export function parseCommand(parts: FramePart[]): TaggedCommand | ParseFailure {
+export function parseCommand(parts: FramePart[], utf8Names = false): TaggedCommand | ParseFailure {
   const head = parts[0]?.kind === "text" ? parts[0].text : "";
   const tag = tagOf(head);
   if (!tag) return { status: "BAD", text: "a command starts with a tag, then a space" };
-  const c = new Cursor(parts);
+  const c = new Cursor(parts, utf8Names);
   try {
     c.expect(tag);
     c.sp();

@@ -19,7 +19,11 @@ export class Cursor {
   private part = 0;
   private pos = 0;
 
-  constructor(private readonly parts: FramePart[]) {}
+  /** `utf8Names`: mailbox names are UTF-8 as they are, not modified UTF-7 (mailboxArg.ts). */
+  constructor(
+    private readonly parts: FramePart[],
+    readonly utf8Names = false,
+  ) {}
 
   private get text(): string | undefined {
     const p = this.parts[this.part];

@@ -95,6 +95,7 @@ const STATUS_ITEMS = new Set<StatusItem>([
   "UNSEEN",
   "HIGHESTMODSEQ",
   "SIZE",
+  "DELETED",
 ]);
 
 function statusItems(c: Cursor): StatusItem[] {
@@ -191,7 +192,22 @@ function appendMessage(c: Cursor): AppendMessage {
     c.sp();
   }
   // A literal or, RFC 3516 §4.4, a literal8: the message is stored as sent either way.
-  if (!c.atLiteral()) throw new ParseError(`the message was expected as a literal${c.near()}`);
-  const message = c.literal();
+  const message = c.accept("UTF8 (") ? utf8AppendData(c) : appendLiteral(c);
   return { flags, ...(date !== undefined ? { date } : {}), message };
+}
+
+function appendLiteral(c: Cursor): Buffer {
+  if (!c.atLiteral()) throw new ParseError(`the message was expected as a literal${c.near()}`);
+  return c.literal();
+}
+
+/**
+ * RFC 6855 §4: `UTF8 (~{n}...)`, a message whose header may hold UTF-8, stored as sent. Only once
+ * the client enabled UTF-8 (UTF8=ACCEPT, or IMAP4rev2). A plain literal inside is taken too.
+ */
+function utf8AppendData(c: Cursor): Buffer {
+  if (!c.utf8Names) throw new ParseError("APPEND UTF8 needs ENABLE UTF8=ACCEPT first (RFC 6855 §4)");
+  const message = appendLiteral(c);
+  c.expect(")");
+  return message;
 }

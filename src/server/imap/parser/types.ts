@@ -89,7 +89,15 @@ export type ThreadAlgorithm = "ORDEREDSUBJECT" | "REFERENCES";
 export type SearchReturn = "MIN" | "MAX" | "ALL" | "COUNT" | "SAVE";
 
 export type StatusItem =
-  "MESSAGES" | "RECENT" | "UIDNEXT" | "UIDVALIDITY" | "UNSEEN" | "HIGHESTMODSEQ" | "SIZE" | "MAILBOXID";
+  | "MESSAGES"
+  | "RECENT"
+  | "UIDNEXT"
+  | "UIDVALIDITY"
+  | "UNSEEN"
+  | "HIGHESTMODSEQ"
+  | "SIZE"
+  | "MAILBOXID"
+  | "DELETED";
 
 /** LIST (RFC 3501, RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS, RFC 6154 SPECIAL-USE). */
 export interface ListCommand {

@@ -28,6 +28,27 @@ const ALWAYS = [
   "UNAUTHENTICATE",
   "OBJECTID",
   "WITHIN",
+  "UTF8=ACCEPT",
+];
+
+/**
+ * RFC 9051 folds these extensions into IMAP4rev2 (Appendix E): IMAP4rev2 is announced, and can be
+ * ENABLEd, only when all of them are announced. LITERAL- is met before login, and by LITERAL+ after.
+ */
+const REV2_NEEDS = [
+  "ENABLE",
+  "IDLE",
+  "NAMESPACE",
+  "UNSELECT",
+  "UIDPLUS",
+  "MOVE",
+  "SPECIAL-USE",
+  "LIST-EXTENDED",
+  "LIST-STATUS",
+  "ESEARCH",
+  "SEARCHRES",
+  "STATUS=SIZE",
+  "BINARY",
 ];
 
 export function capabilities(opts: {
@@ -46,7 +67,19 @@ export function capabilities(opts: {
     `APPENDLIMIT=${opts.appendLimit}`,
   ];
   if (opts.tlsAvailable && !opts.tlsActive) caps.push("STARTTLS");
+  if (REV2_NEEDS.every((c) => caps.includes(c))) caps.splice(1, 0, "IMAP4rev2");
   return caps;
+}
+
+/** What a logged-in client is told of (ENABLE turns on only what was announced). */
+export function announcedAfterLogin(cap: string): boolean {
+  return capabilities({ tlsAvailable: false, tlsActive: false, loggedIn: true, appendLimit: 0 }).includes(
+    cap,
+  );
+}
+
+export function imap4rev2Ready(): boolean {
+  return announcedAfterLogin("IMAP4rev2");
 }
 
 /**

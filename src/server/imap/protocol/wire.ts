@@ -36,6 +36,18 @@ export function quotedOrLiteral(s: string): string {
   return `{${Buffer.byteLength(s)}}\r\n${s}`;
 }
 
+const QUOTABLE_UTF8 = /^[^\x00\r\n]*$/u;
+
+/**
+ * As quotedOrLiteral, for a client that accepts UTF-8 in quoted strings (RFC 6855 §3, RFC 9051
+ * QUOTED-CHAR): only NUL, CR and LF, or more than 1024 bytes, make a literal.
+ */
+export function quotedUtf8OrLiteral(s: string): string {
+  if (Buffer.byteLength(s) <= 1024 && QUOTABLE_UTF8.test(s))
+    return `"${s.replace(/[\\"]/g, (c) => "\\" + c)}"`;
+  return `{${Buffer.byteLength(s)}}\r\n${s}`;
+}
+
 /** Compact UID set text for responses ("1:3,7,9:10") from ascending numbers. */
 export function compactSet(sortedNumbers: number[]): string {
   const parts: string[] = [];

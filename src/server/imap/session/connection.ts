@@ -66,6 +66,7 @@ export class Connection {
     this.reader = new CommandReader(socket, {
       appendLimit: opts.server.appendLimit,
       loggedIn: () => this.loggedIn,
+      utf8Names: () => this.session.utf8Names,
       ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
       continuation: (text: string) => {
         void this.out.line(`+ ${text}`);

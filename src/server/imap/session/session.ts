@@ -78,6 +78,19 @@ export class Session {
     return this.enabled.has("QRESYNC");
   }
 
+  /**
+   * ENABLE IMAP4rev2 (RFC 9051): no \Recent and no RECENT responses, SEARCH answers in ESEARCH,
+   * SELECT sends LIST and no UNSEEN, mailbox names in UTF-8.
+   */
+  get rev2(): boolean {
+    return this.enabled.has("IMAP4REV2");
+  }
+
+  /** Mailbox names go both ways as UTF-8, not modified UTF-7 (RFC 6855 §3, RFC 9051 §5.1). */
+  get utf8Names(): boolean {
+    return this.rev2 || this.enabled.has("UTF8=ACCEPT");
+  }
+
   async select(name: string, mailbox: Mailbox, readOnly: boolean, onChange: () => void): Promise<Selected> {
     this.unselect();
     this.savedSearch = [];
@@ -88,7 +101,8 @@ export class Session {
       view: new SelectedView(mailbox.index),
       readOnly,
       flags: new AnnouncedFlags(mailbox.index.byId.values()),
-      recent: new Set(mailbox.unclaimedRecent(!readOnly)),
+      // An IMAP4rev2 session has no \Recent (RFC 9051 §2.3.2): it leaves new messages to others.
+      recent: new Set(this.rev2 ? [] : mailbox.unclaimedRecent(!readOnly)),
       unlisten,
     };
     this.state = "selected";
@@ -136,7 +150,7 @@ export class Session {
         return false;
       }
       await this.out.untagged(line);
-      if (u.kind === "exists") await this.out.untagged(`${this.claimRecent(sel)} RECENT`);
+      if (u.kind === "exists" && !this.rev2) await this.out.untagged(`${this.claimRecent(sel)} RECENT`);
     }
     if (echo && !echo.silent) {
       for (const uid of echo.uids) {

@@ -23,6 +23,14 @@ test("the server's text falls back to a literal of its UTF-8 bytes: 8-bit, CR, L
 });
 
 test("a mailbox name goes out in modified UTF-7, quoted", () => {
-  assert.equal(mailboxWire("Entwürfe"), '"Entw&APw-rfe"');
-  assert.equal(mailboxWire('say "hi"'), '"say \\"hi\\""');
+  assert.equal(mailboxWire("Entwürfe", false), '"Entw&APw-rfe"');
+  assert.equal(mailboxWire('say "hi"', false), '"say \\"hi\\""');
+});
+
+test("a mailbox name goes out in UTF-8 to a client that enabled it (RFC 6855 §3), a literal only for CR, LF, NUL or length", () => {
+  assert.equal(mailboxWire("Entwürfe", true), '"Entwürfe"');
+  assert.equal(mailboxWire('R&D "x"', true), '"R&D \\"x\\""');
+  assert.equal(mailboxWire("a\r\nb", true), "{4}\r\na\r\nb");
+  const long = "ü".repeat(513); // 1026 bytes
+  assert.equal(mailboxWire(long, true), `{1026}\r\n${long}`);
 });
