@@ -24,13 +24,16 @@
  * 3. A push takes a ts greater than every row and checkpoint it has seen and writes the row, and
  *    with it, at the same time, whatever the ops name (a message's body and meta: `alongside`). It
  *    is acknowledged when all of them are durable, then applied. The watch row is rewritten after
- *    that, in the background (one rewrite for as many pushes as land meanwhile): it must not change
- *    before the row is in storage, or a reader woken by it could miss the row and then wait on an
- *    unchanged watch. Until that rewrite is done the mark says so (`unpublished`, written at the
- *    same time as the row), so a computer killed in between rewrites the watch at its next start.
- *    A push whose ops name pieces written alongside also names them in the mark (`pending`, the
- *    caller's ids), durably BEFORE the row goes out, and drops them once all is stored: a computer
- *    killed mid-push finds them at its next start (`interrupted`) and its caller checks the pieces.
+ *    that, in the background (one rewrite for as many pushes as land meanwhile, at most one every
+ *    PUBLISH_INTERVAL_MS): it must not change before the row is in storage, or a reader woken by
+ *    it could miss the row and then wait on an unchanged watch. Until that rewrite is done the
+ *    mark says so (`unpublished`, durable before the acknowledgement), so a computer killed in
+ *    between rewrites the watch at its next start. A push whose ops name pieces written alongside
+ *    also names them in the mark (`pending`, the caller's ids) and drops them once all is stored;
+ *    its row goes out once that mark is durable OR the pieces are stored, whichever comes first,
+ *    so a row in storage never names a piece that is neither stored nor pending in the mark: a
+ *    computer killed mid-push finds them at its next start (`interrupted`) and its caller checks
+ *    the pieces.
  *
  * 4. A checkpoint is tried after a push or a sync once `checkpointEvery` rows are unfolded (or
  *    twice that many are kept), at most once per half safety window, so a computer that only reads
@@ -128,6 +131,13 @@ interface CheckpointPlan {
 }
 /** How long the mark after a push may wait for the next push to write it (deferMarkWrite). */
 const MARK_DELAY_MS = 1_000;
+/**
+ * Watch rewrites start at most this often (ms on the `elapsed` clock): a burst of pushes (a client
+ * filing messages one after another) costs one rewrite and read-back per interval, not per push.
+ * The first push after a quiet spell is signalled at once; other computers hear of later ones at
+ * most this much later.
+ */
+const PUBLISH_INTERVAL_MS = 100;
 
 export class Bayou<S, Op> {
   state: S;
@@ -189,6 +199,10 @@ export class Bayou<S, Op> {
   private pushes = 0;
   private publishing: Promise<void> | undefined;
   private publishWanted = false;
+  /** When (the `elapsed` clock) the last watch rewrite started. */
+  private lastPublishAt = Number.NEGATIVE_INFINITY;
+  /** Ends the publisher's wait for its interval at once (settle, close). */
+  private hurryPublisher: (() => void) | undefined;
   private markTimer: NodeJS.Timeout | undefined;
   /**
    * The watch row held another writer's value at our last rewrite: the next push syncs first, so
@@ -592,15 +606,20 @@ export class Bayou<S, Op> {
       piecesGoing?.catch(() => undefined); // settled below; not unhandled meanwhile
       let flagging: Promise<void> | undefined;
       if (marking && intents.length > 0) {
-        // The intents must be on disk before the row can land (rule 3); the pieces are already
-        // on their way. Should this fail, nothing names the pieces: the caller withdraws.
+        // The row may go once the intents are on disk (rule 3) or once the pieces are stored,
+        // whichever comes first: either way a kill after the row lands leaves nothing named that
+        // is not whole or not in the mark. On a nearby host the pieces often win, and the row
+        // then waits for no fsync.
         for (const id of intents) this.pending.add(id);
         this.markDirty = false; // this write carries the whole mark
+        flagging = this.writeMark({ ...this.mark!, unpublished: true, pending: [...this.pending] });
+        flagging.catch(() => undefined); // settled below; not unhandled meanwhile
         try {
-          await this.writeMark({ ...this.mark!, unpublished: true, pending: [...this.pending] });
-        } catch (err) {
+          await Promise.any([flagging, piecesGoing ?? flagging]);
+        } catch {
+          // Both failed: nothing names the pieces, and the caller withdraws.
           await piecesGoing?.catch(() => undefined);
-          throw err;
+          await flagging;
         }
       } else if (marking && !this.durableUnpublished) {
         // The mark says a watch rewrite is due before the row can land (the flag claims no row,
@@ -608,15 +627,22 @@ export class Bayou<S, Op> {
         this.markDirty = false; // this write carries the whole mark
         flagging = this.writeMark({ ...this.mark!, unpublished: true });
       }
-      const [row, pieces, flagged] = await Promise.allSettled([
+      const [row, pieces] = await Promise.allSettled([
         this.store.rows.insert(
           this.path,
           ts,
           seal(this.key, new TextEncoder().encode(batch), this.opContext(ts)),
         ),
         piecesGoing,
-        flagging,
       ]);
+      // The flag must be on disk before the answer: a kill before the watch rewrite then leaves
+      // it for the next start, which rewrites the watch (else other computers, whose syncs stop
+      // at an unchanged watch, would not see the row until the next push). When an earlier mark
+      // carrying it is already durable, this one is not waited for (its intents were only needed
+      // had the row gone before the pieces were stored); a failure of it is retried by the next.
+      let flagged: PromiseSettledResult<void> = { status: "fulfilled", value: undefined };
+      if (flagging && !this.durableUnpublished) [flagged] = await Promise.allSettled([flagging]);
+      else flagging?.catch(() => (this.markDirty = true));
       if (row.status === "rejected") {
         this.syncedWatchToken = undefined; // the row may have landed: the next sync lists the rows
         throw row.reason;
@@ -652,7 +678,10 @@ export class Bayou<S, Op> {
     if (this.publishing || this.closed) return;
     this.publishing = (async () => {
       while (this.publishWanted && !this.closed) {
+        if (this.lastPublishAt + PUBLISH_INTERVAL_MS > this.elapsed()) await this.publishInterval();
+        if (this.closed) break;
         this.publishWanted = false;
+        this.lastPublishAt = this.elapsed();
         const pushes = this.pushes;
         try {
           await this.touchWatch();
@@ -672,6 +701,20 @@ export class Bayou<S, Op> {
     })().finally(() => {
       this.publishing = undefined;
     });
+  }
+
+  /** Waits until PUBLISH_INTERVAL_MS after the last rewrite started, unless hurried. */
+  private async publishInterval(): Promise<void> {
+    const wait = this.lastPublishAt + PUBLISH_INTERVAL_MS - this.elapsed();
+    if (wait <= 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, wait);
+      this.hurryPublisher = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.hurryPublisher = undefined;
   }
 
   /**
@@ -720,10 +763,18 @@ export class Bayou<S, Op> {
 
   /** Resolves once every push so far has rewritten the watch row (or failed to). */
   async settle(): Promise<void> {
-    while (this.publishing) await this.publishing;
+    await this.published();
     clearTimeout(this.markTimer);
     this.markTimer = undefined;
     await this.flushMark();
+  }
+
+  /** Resolves once the publisher is idle, hurrying it past its interval. */
+  private async published(): Promise<void> {
+    while (this.publishing) {
+      this.hurryPublisher?.();
+      await this.publishing;
+    }
   }
 
   private async touchWatch(): Promise<void> {
@@ -781,6 +832,7 @@ export class Bayou<S, Op> {
       if (this.elapsed() - started > this.retentionMs / 2) return; // rule 4: too late to be safe
       await this.store.blobs.put(cp.key, sealed);
       await this.exclusive(() => this.adoptCheckpoint(plan, cp));
+      await this.published(); // its watch rewrite, outside the queue (adoptCheckpoint)
     }
     await this.cleanUp();
   }
@@ -855,9 +907,12 @@ export class Bayou<S, Op> {
       for (const ts of cp.folded) if (this.known.has(ts)) this.known.set(ts, null);
     }
     // Rule 2: a new checkpoint can move a late op (another writer's checkpoint may have folded it
-    // at another place), so readers must look again even though no op was pushed.
-    await this.touchWatch();
+    // at another place), so readers must look again even though no op was pushed. The publisher
+    // rewrites the watch, outside the queue: pushes and syncs do not wait for that round trip
+    // (a MOVE right after a SELECT that found a checkpoint due waited for two). A kill before it
+    // only leaves readers on the older checkpoint, whose state is the same.
     if (!same) this.syncedWatchToken = undefined;
+    this.schedulePublish();
   }
 
   /** Rule 5: deletes rows the newest checkpoint holds and that are old enough here, and old checkpoints. */
@@ -1014,6 +1069,7 @@ export class Bayou<S, Op> {
 
   close(): void {
     this.closed = true;
+    this.hurryPublisher?.();
     clearTimeout(this.markTimer);
     this.known.clear();
     this.firstSeen.clear();
