@@ -197,6 +197,8 @@ export class Bayou<S, Op> {
   private markDirty = false;
   /** Bumped by each push, so the publisher knows whether one landed while it rewrote the watch. */
   private pushes = 0;
+  /** Pushes between their mark write and their end (the publisher leaves `unpublished` set). */
+  private pushesUnderway = 0;
   private publishing: Promise<void> | undefined;
   private publishWanted = false;
   /** When (the `elapsed` clock) the last watch rewrite started. */
@@ -590,82 +592,94 @@ export class Bayou<S, Op> {
    */
   push(ops: Op[] | (() => Op[]), alongside?: () => Promise<void>, intents: string[] = []): Promise<void> {
     const pushed = this.exclusive(async () => {
-      if (!this.loaded || this.refusal || this.othersMoved) await this.syncNow(false);
-      // Built here, on the state the row will follow (an add's guess of the next UID).
-      if (typeof ops === "function") ops = ops();
-      if (ops.length === 0) {
-        await alongside?.();
-        return;
+      this.pushesUnderway += 1;
+      try {
+        return await this.pushNow(ops, alongside, intents);
+      } finally {
+        this.pushesUnderway -= 1;
       }
-      const ts = newTimestamp(this.newestSeen(), this.clock());
-      const batch = JSON.stringify(
-        ops.map((op) => Buffer.from(this.machine.encodeOp(op)).toString("base64")),
-      );
-      const marking = this.mark !== undefined && this.witness !== undefined && !this.retired;
-      const piecesGoing = alongside?.();
-      piecesGoing?.catch(() => undefined); // settled below; not unhandled meanwhile
-      let flagging: Promise<void> | undefined;
-      if (marking && intents.length > 0) {
-        // The row may go once the intents are on disk (rule 3) or once the pieces are stored,
-        // whichever comes first: either way a kill after the row lands leaves nothing named that
-        // is not whole or not in the mark. On a nearby host the pieces often win, and the row
-        // then waits for no fsync.
-        for (const id of intents) this.pending.add(id);
-        this.markDirty = false; // this write carries the whole mark
-        flagging = this.writeMark({ ...this.mark!, unpublished: true, pending: [...this.pending] });
-        flagging.catch(() => undefined); // settled below; not unhandled meanwhile
-        try {
-          await Promise.any([flagging, piecesGoing ?? flagging]);
-        } catch {
-          // Both failed: nothing names the pieces, and the caller withdraws.
-          await piecesGoing?.catch(() => undefined);
-          await flagging;
-        }
-      } else if (marking && !this.durableUnpublished) {
-        // The mark says a watch rewrite is due before the row can land (the flag claims no row,
-        // so it never makes storage look rolled back); written once for a run of pushes.
-        this.markDirty = false; // this write carries the whole mark
-        flagging = this.writeMark({ ...this.mark!, unpublished: true });
-      }
-      const [row, pieces] = await Promise.allSettled([
-        this.store.rows.insert(
-          this.path,
-          ts,
-          seal(this.key, new TextEncoder().encode(batch), this.opContext(ts)),
-        ),
-        piecesGoing,
-      ]);
-      // The flag must be on disk before the answer: a kill before the watch rewrite then leaves
-      // it for the next start, which rewrites the watch (else other computers, whose syncs stop
-      // at an unchanged watch, would not see the row until the next push). When an earlier mark
-      // carrying it is already durable, this one is not waited for (its intents were only needed
-      // had the row gone before the pieces were stored); a failure of it is retried by the next.
-      let flagged: PromiseSettledResult<void> = { status: "fulfilled", value: undefined };
-      if (flagging && !this.durableUnpublished) [flagged] = await Promise.allSettled([flagging]);
-      else flagging?.catch(() => (this.markDirty = true));
-      if (row.status === "rejected") {
-        this.syncedWatchToken = undefined; // the row may have landed: the next sync lists the rows
-        throw row.reason;
-      }
-      this.known.set(ts, ops);
-      this.firstSeen.set(ts, this.elapsed());
-      this.applyRow(ts); // ts is greater than every known row, so it goes last
-      this.pushes += 1;
-      this.unpublished = true;
-      if (this.mark) {
-        // Checked against from now on; written by the publisher (a crash before that only leaves
-        // this row out of the mark, never a mark naming a row that is not stored).
-        this.mark = { ...this.mark, newestTs: ts, unfolded: [...this.mark.unfolded, ts], unpublished: true };
-        this.markDirty = true;
-      }
-      if (pieces.status === "fulfilled") this.resolveNow(intents);
-      this.schedulePublish();
-      if (pieces.status === "rejected") throw pieces.reason;
-      if (flagged.status === "rejected") throw flagged.reason;
     });
     // Not part of the acknowledgement: a checkpoint is an optimisation, tried after the push.
     pushed.then(() => this.exclusive(() => this.maybeCheckpoint())).catch(() => undefined); // the push's error is the caller's; a checkpoint's is nobody's
     return pushed;
+  }
+
+  /** The body of push, in the queue. */
+  private async pushNow(
+    ops: Op[] | (() => Op[]),
+    alongside: (() => Promise<void>) | undefined,
+    intents: string[],
+  ): Promise<void> {
+    if (!this.loaded || this.refusal || this.othersMoved) await this.syncNow(false);
+    // Built here, on the state the row will follow (an add's guess of the next UID).
+    if (typeof ops === "function") ops = ops();
+    if (ops.length === 0) {
+      await alongside?.();
+      return;
+    }
+    const ts = newTimestamp(this.newestSeen(), this.clock());
+    const batch = JSON.stringify(ops.map((op) => Buffer.from(this.machine.encodeOp(op)).toString("base64")));
+    const marking = this.mark !== undefined && this.witness !== undefined && !this.retired;
+    const piecesGoing = alongside?.();
+    piecesGoing?.catch(() => undefined); // settled below; not unhandled meanwhile
+    let flagging: Promise<void> | undefined;
+    if (marking && intents.length > 0) {
+      // The row may go once the intents are on disk (rule 3) or once the pieces are stored,
+      // whichever comes first: either way a kill after the row lands leaves nothing named that
+      // is not whole or not in the mark. On a nearby host the pieces often win, and the row
+      // then waits for no fsync.
+      for (const id of intents) this.pending.add(id);
+      this.markDirty = false; // this write carries the whole mark
+      flagging = this.writeMark({ ...this.mark!, unpublished: true, pending: [...this.pending] });
+      flagging.catch(() => undefined); // settled below; not unhandled meanwhile
+      try {
+        await Promise.any([flagging, piecesGoing ?? flagging]);
+      } catch {
+        // Both failed: nothing names the pieces, and the caller withdraws.
+        await piecesGoing?.catch(() => undefined);
+        await flagging;
+      }
+    } else if (marking && !this.durableUnpublished) {
+      // The mark says a watch rewrite is due before the row can land (the flag claims no row,
+      // so it never makes storage look rolled back); written once for a run of pushes.
+      this.markDirty = false; // this write carries the whole mark
+      flagging = this.writeMark({ ...this.mark!, unpublished: true });
+    }
+    const [row, pieces] = await Promise.allSettled([
+      this.store.rows.insert(
+        this.path,
+        ts,
+        seal(this.key, new TextEncoder().encode(batch), this.opContext(ts)),
+      ),
+      piecesGoing,
+    ]);
+    // The flag must be on disk before the answer: a kill before the watch rewrite then leaves
+    // it for the next start, which rewrites the watch (else other computers, whose syncs stop
+    // at an unchanged watch, would not see the row until the next push). When an earlier mark
+    // carrying it is already durable, this one is not waited for (its intents were only needed
+    // had the row gone before the pieces were stored); a failure of it is retried by the next.
+    let flagged: PromiseSettledResult<void> = { status: "fulfilled", value: undefined };
+    if (flagging && !this.durableUnpublished) [flagged] = await Promise.allSettled([flagging]);
+    else flagging?.catch(() => (this.markDirty = true));
+    if (row.status === "rejected") {
+      this.syncedWatchToken = undefined; // the row may have landed: the next sync lists the rows
+      throw row.reason;
+    }
+    this.known.set(ts, ops);
+    this.firstSeen.set(ts, this.elapsed());
+    this.applyRow(ts); // ts is greater than every known row, so it goes last
+    this.pushes += 1;
+    this.unpublished = true;
+    if (this.mark) {
+      // Checked against from now on; written by the publisher (a crash before that only leaves
+      // this row out of the mark, never a mark naming a row that is not stored).
+      this.mark = { ...this.mark, newestTs: ts, unfolded: [...this.mark.unfolded, ts], unpublished: true };
+      this.markDirty = true;
+    }
+    if (pieces.status === "fulfilled") this.resolveNow(intents);
+    this.schedulePublish();
+    if (pieces.status === "rejected") throw pieces.reason;
+    if (flagged.status === "rejected") throw flagged.reason;
   }
 
   /**
@@ -688,7 +702,9 @@ export class Bayou<S, Op> {
         } catch {
           return; // still unpublished: the next push or sync schedules it again
         }
-        if (pushes === this.pushes && !this.publishWanted) {
+        // Not while a push is on its way: its flagged mark may be queued, and a mark without the
+        // flag written after it (group commit: instead of it) would leave its row unsignalled.
+        if (pushes === this.pushes && !this.publishWanted && this.pushesUnderway === 0) {
           this.unpublished = false;
           if (this.mark?.unpublished) {
             const { unpublished: _published, ...rest } = this.mark;
