@@ -51,6 +51,13 @@ const KEY_ROOT = "keys/root";
 
 /** How long closing waits for the watch rows of the last writes (Account.close). */
 const SETTLE_AT_CLOSE_MS = 5_000;
+/**
+ * How old a read of the mailbox list may be for an APPEND's name check (mailboxForWrite): a burst
+ * of APPENDs shares one read per second instead of one each. A rename or deletion on another
+ * computer reaches this one's writes that much later, as if it had come just after them (a
+ * renamed mailbox keeps its messages; see docs/architecture.md for a deletion).
+ */
+const NAME_CHECK_MAX_AGE_MS = 1_000;
 
 export async function accountExists(store: Store): Promise<boolean> {
   return (await store.blobs.head(KEY_ROOT)) !== null;
@@ -268,9 +275,10 @@ export class Account {
   /**
    * The mailbox called `name` for a write that should not wait for a read of the mailbox list (an
    * APPEND: one round trip to storage, docs/architecture.md). When the list as last read names an
-   * open mailbox, that one comes at once, with `stillNamed`: a fresh read of the list, to run beside
-   * the write, which says whether the name still leads there (another computer may have renamed or
-   * deleted it meanwhile; the caller then withdraws its write and asks `mailbox` again). Otherwise
+   * open mailbox, that one comes at once, with `stillNamed`: a read of the list, to run beside the
+   * write (or one started at most NAME_CHECK_MAX_AGE_MS ago), which says whether the name still
+   * leads there (another computer may have renamed or deleted it meanwhile; the caller then
+   * withdraws its write and asks `mailbox` again). Otherwise
    * the mailbox comes as `mailbox` gives it, and `stillNamed` is true.
    */
   async mailboxForWrite(name: string): Promise<{ mailbox: Mailbox; stillNamed: Promise<boolean> }> {
@@ -278,7 +286,7 @@ export class Account {
     const opening = known ? this.open.get(known.id) : undefined;
     const open = opening ? await opening.catch(() => undefined) : undefined;
     if (!known || !open) return { mailbox: await this.mailbox(name), stillNamed: Promise.resolve(true) };
-    const stillNamed = this.mailboxList.load().then((list) => {
+    const stillNamed = this.mailboxList.loadRecent(NAME_CHECK_MAX_AGE_MS).then((list) => {
       const now = lookup(list, name);
       return now?.id === known.id && now.uidvalidity === known.uidvalidity;
     });

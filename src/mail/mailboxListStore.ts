@@ -37,6 +37,8 @@ export class MailboxListStore {
   private readonly mutex = new Mutex();
   private lastTs: string | undefined;
   private cached: { list: MailboxList; token?: string } | undefined;
+  /** The last read loadRecent started, and when (performance.now()); dropped by every write. */
+  private recentLoad: { at: number; list: Promise<MailboxList> } | undefined;
   private mark: ListMark | undefined;
   /** Save the next mark even if unchanged (first read, or after a refusal): that clears an alarm. */
   private saveAnyway = true;
@@ -77,6 +79,22 @@ export class MailboxListStore {
     this.saveAnyway = false;
   }
 
+  /**
+   * The list as a read started at most `maxAgeMs` ago found it (sharing one in flight), else a
+   * new read: a burst of APPENDs checks its mailbox's name once, not once per message.
+   */
+  loadRecent(maxAgeMs: number): Promise<MailboxList> {
+    const now = performance.now();
+    if (this.recentLoad && now - this.recentLoad.at <= maxAgeMs) return this.recentLoad.list;
+    const list = this.load();
+    const entry = { at: now, list };
+    this.recentLoad = entry;
+    list.catch(() => {
+      if (this.recentLoad === entry) this.recentLoad = undefined; // the next caller reads again
+    });
+    return list;
+  }
+
   /** The list as last loaded or written (no storage round trip). */
   async current(): Promise<MailboxList> {
     return this.cached?.list ?? this.load();
@@ -85,6 +103,7 @@ export class MailboxListStore {
   /** Applies `change` to the freshest list and writes it back; returns what `change` returned. */
   update<T>(change: (list: MailboxList, stamp: Stamp) => [MailboxList, T]): Promise<T> {
     return this.mutex.run(async () => {
+      this.recentLoad = undefined;
       const row = await this.rows.read(PK, SK);
       const list = mergeMailboxLists(
         (row?.values ?? []).map((v) => decodeMailboxList(open(this.key, v, CONTEXT))),
@@ -98,6 +117,7 @@ export class MailboxListStore {
       await this.rows.insert(PK, SK, seal(this.key, encodeMailboxList(next), CONTEXT), row?.token);
       await this.witness(next);
       this.cached = { list: next };
+      this.recentLoad = undefined; // read before this write: it does not hold it
       return result;
     });
   }

@@ -24,13 +24,16 @@
  * 3. A push takes a ts greater than every row and checkpoint it has seen and writes the row, and
  *    with it, at the same time, whatever the ops name (a message's body and meta: `alongside`). It
  *    is acknowledged when all of them are durable, then applied. The watch row is rewritten after
- *    that, in the background (one rewrite for as many pushes as land meanwhile): it must not change
- *    before the row is in storage, or a reader woken by it could miss the row and then wait on an
- *    unchanged watch. Until that rewrite is done the mark says so (`unpublished`, written at the
- *    same time as the row), so a computer killed in between rewrites the watch at its next start.
- *    A push whose ops name pieces written alongside also names them in the mark (`pending`, the
- *    caller's ids), durably BEFORE the row goes out, and drops them once all is stored: a computer
- *    killed mid-push finds them at its next start (`interrupted`) and its caller checks the pieces.
+ *    that, in the background (one rewrite for as many pushes as land meanwhile, at most one every
+ *    PUBLISH_INTERVAL_MS): it must not change before the row is in storage, or a reader woken by
+ *    it could miss the row and then wait on an unchanged watch. Until that rewrite is done the
+ *    mark says so (`unpublished`, durable before the acknowledgement), so a computer killed in
+ *    between rewrites the watch at its next start. A push whose ops name pieces written alongside
+ *    also names them in the mark (`pending`, the caller's ids) and drops them once all is stored;
+ *    its row goes out once that mark is durable OR the pieces are stored, whichever comes first,
+ *    so a row in storage never names a piece that is neither stored nor pending in the mark: a
+ *    computer killed mid-push finds them at its next start (`interrupted`) and its caller checks
+ *    the pieces.
  *
  * 4. A checkpoint is tried after a push or a sync once `checkpointEvery` rows are unfolded (or
  *    twice that many are kept), at most once per half safety window, so a computer that only reads
@@ -128,6 +131,13 @@ interface CheckpointPlan {
 }
 /** How long the mark after a push may wait for the next push to write it (deferMarkWrite). */
 const MARK_DELAY_MS = 1_000;
+/**
+ * Watch rewrites start at most this often (ms on the `elapsed` clock): a burst of pushes (a client
+ * filing messages one after another) costs one rewrite and read-back per interval, not per push.
+ * The first push after a quiet spell is signalled at once; other computers hear of later ones at
+ * most this much later.
+ */
+const PUBLISH_INTERVAL_MS = 100;
 
 export class Bayou<S, Op> {
   state: S;
@@ -187,8 +197,14 @@ export class Bayou<S, Op> {
   private markDirty = false;
   /** Bumped by each push, so the publisher knows whether one landed while it rewrote the watch. */
   private pushes = 0;
+  /** Pushes between their mark write and their end (the publisher leaves `unpublished` set). */
+  private pushesUnderway = 0;
   private publishing: Promise<void> | undefined;
   private publishWanted = false;
+  /** When (the `elapsed` clock) the last watch rewrite started. */
+  private lastPublishAt = Number.NEGATIVE_INFINITY;
+  /** Ends the publisher's wait for its interval at once (settle, close). */
+  private hurryPublisher: (() => void) | undefined;
   private markTimer: NodeJS.Timeout | undefined;
   /**
    * The watch row held another writer's value at our last rewrite: the next push syncs first, so
@@ -576,70 +592,94 @@ export class Bayou<S, Op> {
    */
   push(ops: Op[] | (() => Op[]), alongside?: () => Promise<void>, intents: string[] = []): Promise<void> {
     const pushed = this.exclusive(async () => {
-      if (!this.loaded || this.refusal || this.othersMoved) await this.syncNow(false);
-      // Built here, on the state the row will follow (an add's guess of the next UID).
-      if (typeof ops === "function") ops = ops();
-      if (ops.length === 0) {
-        await alongside?.();
-        return;
+      this.pushesUnderway += 1;
+      try {
+        return await this.pushNow(ops, alongside, intents);
+      } finally {
+        this.pushesUnderway -= 1;
       }
-      const ts = newTimestamp(this.newestSeen(), this.clock());
-      const batch = JSON.stringify(
-        ops.map((op) => Buffer.from(this.machine.encodeOp(op)).toString("base64")),
-      );
-      const marking = this.mark !== undefined && this.witness !== undefined && !this.retired;
-      const piecesGoing = alongside?.();
-      piecesGoing?.catch(() => undefined); // settled below; not unhandled meanwhile
-      let flagging: Promise<void> | undefined;
-      if (marking && intents.length > 0) {
-        // The intents must be on disk before the row can land (rule 3); the pieces are already
-        // on their way. Should this fail, nothing names the pieces: the caller withdraws.
-        for (const id of intents) this.pending.add(id);
-        this.markDirty = false; // this write carries the whole mark
-        try {
-          await this.writeMark({ ...this.mark!, unpublished: true, pending: [...this.pending] });
-        } catch (err) {
-          await piecesGoing?.catch(() => undefined);
-          throw err;
-        }
-      } else if (marking && !this.durableUnpublished) {
-        // The mark says a watch rewrite is due before the row can land (the flag claims no row,
-        // so it never makes storage look rolled back); written once for a run of pushes.
-        this.markDirty = false; // this write carries the whole mark
-        flagging = this.writeMark({ ...this.mark!, unpublished: true });
-      }
-      const [row, pieces, flagged] = await Promise.allSettled([
-        this.store.rows.insert(
-          this.path,
-          ts,
-          seal(this.key, new TextEncoder().encode(batch), this.opContext(ts)),
-        ),
-        piecesGoing,
-        flagging,
-      ]);
-      if (row.status === "rejected") {
-        this.syncedWatchToken = undefined; // the row may have landed: the next sync lists the rows
-        throw row.reason;
-      }
-      this.known.set(ts, ops);
-      this.firstSeen.set(ts, this.elapsed());
-      this.applyRow(ts); // ts is greater than every known row, so it goes last
-      this.pushes += 1;
-      this.unpublished = true;
-      if (this.mark) {
-        // Checked against from now on; written by the publisher (a crash before that only leaves
-        // this row out of the mark, never a mark naming a row that is not stored).
-        this.mark = { ...this.mark, newestTs: ts, unfolded: [...this.mark.unfolded, ts], unpublished: true };
-        this.markDirty = true;
-      }
-      if (pieces.status === "fulfilled") this.resolveNow(intents);
-      this.schedulePublish();
-      if (pieces.status === "rejected") throw pieces.reason;
-      if (flagged.status === "rejected") throw flagged.reason;
     });
     // Not part of the acknowledgement: a checkpoint is an optimisation, tried after the push.
     pushed.then(() => this.exclusive(() => this.maybeCheckpoint())).catch(() => undefined); // the push's error is the caller's; a checkpoint's is nobody's
     return pushed;
+  }
+
+  /** The body of push, in the queue. */
+  private async pushNow(
+    ops: Op[] | (() => Op[]),
+    alongside: (() => Promise<void>) | undefined,
+    intents: string[],
+  ): Promise<void> {
+    if (!this.loaded || this.refusal || this.othersMoved) await this.syncNow(false);
+    // Built here, on the state the row will follow (an add's guess of the next UID).
+    if (typeof ops === "function") ops = ops();
+    if (ops.length === 0) {
+      await alongside?.();
+      return;
+    }
+    const ts = newTimestamp(this.newestSeen(), this.clock());
+    const batch = JSON.stringify(ops.map((op) => Buffer.from(this.machine.encodeOp(op)).toString("base64")));
+    const marking = this.mark !== undefined && this.witness !== undefined && !this.retired;
+    const piecesGoing = alongside?.();
+    piecesGoing?.catch(() => undefined); // settled below; not unhandled meanwhile
+    let flagging: Promise<void> | undefined;
+    if (marking && intents.length > 0) {
+      // The row may go once the intents are on disk (rule 3) or once the pieces are stored,
+      // whichever comes first: either way a kill after the row lands leaves nothing named that
+      // is not whole or not in the mark. On a nearby host the pieces often win, and the row
+      // then waits for no fsync.
+      for (const id of intents) this.pending.add(id);
+      this.markDirty = false; // this write carries the whole mark
+      flagging = this.writeMark({ ...this.mark!, unpublished: true, pending: [...this.pending] });
+      flagging.catch(() => undefined); // settled below; not unhandled meanwhile
+      try {
+        await Promise.any([flagging, piecesGoing ?? flagging]);
+      } catch {
+        // Both failed: nothing names the pieces, and the caller withdraws.
+        await piecesGoing?.catch(() => undefined);
+        await flagging;
+      }
+    } else if (marking && !this.durableUnpublished) {
+      // The mark says a watch rewrite is due before the row can land (the flag claims no row,
+      // so it never makes storage look rolled back); written once for a run of pushes.
+      this.markDirty = false; // this write carries the whole mark
+      flagging = this.writeMark({ ...this.mark!, unpublished: true });
+    }
+    const [row, pieces] = await Promise.allSettled([
+      this.store.rows.insert(
+        this.path,
+        ts,
+        seal(this.key, new TextEncoder().encode(batch), this.opContext(ts)),
+      ),
+      piecesGoing,
+    ]);
+    // The flag must be on disk before the answer: a kill before the watch rewrite then leaves
+    // it for the next start, which rewrites the watch (else other computers, whose syncs stop
+    // at an unchanged watch, would not see the row until the next push). When an earlier mark
+    // carrying it is already durable, this one is not waited for (its intents were only needed
+    // had the row gone before the pieces were stored); a failure of it is retried by the next.
+    let flagged: PromiseSettledResult<void> = { status: "fulfilled", value: undefined };
+    if (flagging && !this.durableUnpublished) [flagged] = await Promise.allSettled([flagging]);
+    else flagging?.catch(() => (this.markDirty = true));
+    if (row.status === "rejected") {
+      this.syncedWatchToken = undefined; // the row may have landed: the next sync lists the rows
+      throw row.reason;
+    }
+    this.known.set(ts, ops);
+    this.firstSeen.set(ts, this.elapsed());
+    this.applyRow(ts); // ts is greater than every known row, so it goes last
+    this.pushes += 1;
+    this.unpublished = true;
+    if (this.mark) {
+      // Checked against from now on; written by the publisher (a crash before that only leaves
+      // this row out of the mark, never a mark naming a row that is not stored).
+      this.mark = { ...this.mark, newestTs: ts, unfolded: [...this.mark.unfolded, ts], unpublished: true };
+      this.markDirty = true;
+    }
+    if (pieces.status === "fulfilled") this.resolveNow(intents);
+    this.schedulePublish();
+    if (pieces.status === "rejected") throw pieces.reason;
+    if (flagged.status === "rejected") throw flagged.reason;
   }
 
   /**
@@ -652,14 +692,19 @@ export class Bayou<S, Op> {
     if (this.publishing || this.closed) return;
     this.publishing = (async () => {
       while (this.publishWanted && !this.closed) {
+        if (this.lastPublishAt + PUBLISH_INTERVAL_MS > this.elapsed()) await this.publishInterval();
+        if (this.closed) break;
         this.publishWanted = false;
+        this.lastPublishAt = this.elapsed();
         const pushes = this.pushes;
         try {
           await this.touchWatch();
         } catch {
           return; // still unpublished: the next push or sync schedules it again
         }
-        if (pushes === this.pushes && !this.publishWanted) {
+        // Not while a push is on its way: its flagged mark may be queued, and a mark without the
+        // flag written after it (group commit: instead of it) would leave its row unsignalled.
+        if (pushes === this.pushes && !this.publishWanted && this.pushesUnderway === 0) {
           this.unpublished = false;
           if (this.mark?.unpublished) {
             const { unpublished: _published, ...rest } = this.mark;
@@ -672,6 +717,20 @@ export class Bayou<S, Op> {
     })().finally(() => {
       this.publishing = undefined;
     });
+  }
+
+  /** Waits until PUBLISH_INTERVAL_MS after the last rewrite started, unless hurried. */
+  private async publishInterval(): Promise<void> {
+    const wait = this.lastPublishAt + PUBLISH_INTERVAL_MS - this.elapsed();
+    if (wait <= 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, wait);
+      this.hurryPublisher = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.hurryPublisher = undefined;
   }
 
   /**
@@ -720,10 +779,18 @@ export class Bayou<S, Op> {
 
   /** Resolves once every push so far has rewritten the watch row (or failed to). */
   async settle(): Promise<void> {
-    while (this.publishing) await this.publishing;
+    await this.published();
     clearTimeout(this.markTimer);
     this.markTimer = undefined;
     await this.flushMark();
+  }
+
+  /** Resolves once the publisher is idle, hurrying it past its interval. */
+  private async published(): Promise<void> {
+    while (this.publishing) {
+      this.hurryPublisher?.();
+      await this.publishing;
+    }
   }
 
   private async touchWatch(): Promise<void> {
@@ -781,6 +848,7 @@ export class Bayou<S, Op> {
       if (this.elapsed() - started > this.retentionMs / 2) return; // rule 4: too late to be safe
       await this.store.blobs.put(cp.key, sealed);
       await this.exclusive(() => this.adoptCheckpoint(plan, cp));
+      await this.published(); // its watch rewrite, outside the queue (adoptCheckpoint)
     }
     await this.cleanUp();
   }
@@ -855,9 +923,12 @@ export class Bayou<S, Op> {
       for (const ts of cp.folded) if (this.known.has(ts)) this.known.set(ts, null);
     }
     // Rule 2: a new checkpoint can move a late op (another writer's checkpoint may have folded it
-    // at another place), so readers must look again even though no op was pushed.
-    await this.touchWatch();
+    // at another place), so readers must look again even though no op was pushed. The publisher
+    // rewrites the watch, outside the queue: pushes and syncs do not wait for that round trip
+    // (a MOVE right after a SELECT that found a checkpoint due waited for two). A kill before it
+    // only leaves readers on the older checkpoint, whose state is the same.
     if (!same) this.syncedWatchToken = undefined;
+    this.schedulePublish();
   }
 
   /** Rule 5: deletes rows the newest checkpoint holds and that are old enough here, and old checkpoints. */
@@ -1014,6 +1085,7 @@ export class Bayou<S, Op> {
 
   close(): void {
     this.closed = true;
+    this.hurryPublisher?.();
     clearTimeout(this.markTimer);
     this.known.clear();
     this.firstSeen.clear();

@@ -4,7 +4,8 @@
  * each go out at once, and appends in flight together share one op row), and is killed with
  * SIGKILL partway through. Reopened from the same marks folder, every acknowledged append is there
  * with its UID and its bytes, and every message listed is whole: adds cut short by the kill were
- * withdrawn at the reopen.
+ * withdrawn at the reopen. A second child appends one at a time, as Thunderbird files messages,
+ * and is killed in turn: most of its answers waited for no mark write (sync/bayou.ts, push).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -65,6 +66,35 @@ test(
       const account = await openAccount(store, PASSWORD, { marksDir });
       const listed = await checkAfterCrash(account, run.acked);
       console.log(`# ${run.acked.length} acknowledged before the kill, ${listed} in INBOX after`);
+      await account.close();
+    } finally {
+      await store.close();
+    }
+  },
+);
+
+test(
+  "a kill -9 during APPENDs one at a time to Garage (needs Garage) loses no acknowledged message",
+  { skip, timeout: 300_000 },
+  async () => {
+    // One at a time, most answers wait for no mark write (Bayou.push: the pieces were stored
+    // before the row went, and a mark carrying `unpublished` was already durable): the kill
+    // lands among mark writes still on their way.
+    const run = await appendThenKill(
+      ["garage", "500", marksDir, "1"],
+      `${PASSWORD}\n${bucket}\n`,
+      60,
+      240_000,
+    );
+    assert.equal(run.signal, "SIGKILL", `the child was killed, not finished (stderr: ${run.stderr})`);
+    assert.ok(run.acked.length >= 60 && run.acked.length < 500, `${run.acked.length} acknowledged`);
+    const store = openGarageStore(bucketOf(), bucketOf());
+    try {
+      const account = await openAccount(store, PASSWORD, { marksDir });
+      const listed = await checkAfterCrash(account, run.acked);
+      console.log(
+        `# ${run.acked.length} acknowledged one at a time before the kill, ${listed} in INBOX after`,
+      );
       await account.close();
     } finally {
       await store.close();

@@ -7,6 +7,7 @@
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
+import { cpSync, rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -58,5 +59,44 @@ test("an append cut short after its op row landed but before its body did is wit
   if (ghost) assert.ok(!again.index.byId.has(ghost));
   for (const entry of again.index.byId.values())
     await second.messages.body(await second.messages.meta(entry.id));
+  await second.close();
+});
+
+test("an op row goes out only once the mark naming its unstored pieces is on disk (a kill then finds them)", async () => {
+  const marksDir = await mkdtemp(join(tmpdir(), "agl-interrupted-"));
+  const atRowTime = await mkdtemp(join(tmpdir(), "agl-interrupted-copy-"));
+  folders.push(marksDir, atRowTime);
+  const base = memoryStore();
+  const { store, stall } = bodiesStall(base);
+  // What the disk holds at the moment each op row is sent: a kill right after the send leaves
+  // exactly that (a mark still being written is a temp file, which no load reads).
+  let copyAtRow = false;
+  const rows = Object.create(store.rows) as Store["rows"];
+  rows.insert = (pk, sk, value, token) => {
+    if (copyAtRow && pk.startsWith("index/") && sk !== "watch") {
+      rmSync(atRowTime, { recursive: true, force: true });
+      cpSync(marksDir, atRowTime, { recursive: true });
+    }
+    return store.rows.insert(pk, sk, value, token);
+  };
+  const first = await createAccount(
+    { ...store, rows },
+    { user: "u", password: PASSWORD, kdf: TEST_KDF, marksDir },
+  );
+  const inbox = await first.mailbox("INBOX");
+  const kept = await inbox.append(sampleMessage(1), [], Date.now());
+  await inbox.flushSignals(); // the next push's mark is then its own write, not one already durable
+  stall();
+  copyAtRow = true;
+  void inbox.append(sampleMessage(2), [], Date.now());
+  const rowsOf = async () => (await base.rows.readRange(`index/${inbox.id}`, { end: "g" })).items.length;
+  for (let i = 0; i < 100 && (await rowsOf()) < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(await rowsOf(), 2, "the op row of the stalled append landed");
+
+  // The computer died as the row went out: its marks are what the disk held then.
+  const second = await openAccount(base, PASSWORD, { marksDir: atRowTime, log: () => undefined });
+  const again = await second.mailbox("INBOX");
+  assert.ok(again.index.byId.has(kept.mailId), "the acknowledged append is there");
+  assert.equal(again.index.uids.length, 1, "the message without a body is withdrawn, not listed");
   await second.close();
 });

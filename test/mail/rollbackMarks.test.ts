@@ -6,7 +6,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
@@ -204,4 +204,35 @@ test("a mailbox another computer deletes is no alarm", async () => {
   assert.deepEqual(lines, []);
   await here.close();
   await there.close();
+});
+
+test("marks saved while one is being written share one write, and the file ends with the last", async () => {
+  const dir = await tempDir();
+  const { log } = collecting();
+  const book = openMarkBook({ marksDir: dir, key: new Uint8Array(32).fill(9), accountName: "g", log });
+  await book.save("index/g", { n: -1 }); // the folder exists: only mark writes are counted below
+  // Counts fsyncs through the prototype every FileHandle shares (two per mark write).
+  const probe = await open(join(dir, "probe"), "w");
+  const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+  await probe.close();
+  const original = proto.sync;
+  let syncs = 0;
+  proto.sync = function (this: unknown) {
+    syncs++;
+    return original.call(this);
+  };
+  try {
+    await Promise.all(Array.from({ length: 20 }, (_, n) => book.save("index/g", { n })));
+  } finally {
+    proto.sync = original;
+  }
+  assert.deepEqual(await book.load("index/g"), { n: 19 });
+  assert.ok(syncs <= 4, `20 saves at once took ${syncs / 2} writes, not 20`);
+  // A remove called after a save that waits must not be overtaken by a later save joining it.
+  const writing = book.save("index/g", { n: 20 });
+  const waiting = book.save("index/g", { n: 21 });
+  const removing = book.remove("index/g");
+  const after = book.save("index/g", { n: 22 });
+  await Promise.all([writing, waiting, removing, after]);
+  assert.deepEqual(await book.load("index/g"), { n: 22 });
 });

@@ -73,3 +73,37 @@ test("pushes and syncs are answered while a checkpoint's put is held back", asyn
   assert.deepEqual(fresh.state, [...expected, "after"], "a replica starting from the checkpoint agrees");
   assert.deepEqual(a.state, fresh.state);
 });
+
+test("a push right after a checkpoint is adopted does not wait for the watch rewrite that announces it", async () => {
+  const inner = memoryStore();
+  let holdWatch = false;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const rows = Object.create(inner.rows) as Store["rows"];
+  rows.insert = async (pk, sk, value, token) => {
+    if (holdWatch && sk === "watch") await gate; // a slow host, for this row alone
+    return inner.rows.insert(pk, sk, value, token);
+  };
+  const store: Store = { ...inner, rows };
+  let now = 21_000_000;
+  const a = replica(store, () => now, { key, checkpointEvery: 3, safetyWindowMs: 1_000 });
+  for (let i = 0; i < 3; i++) await a.push([`old${i}`]);
+  await a.settle();
+  now += 5_000;
+  holdWatch = true;
+  await within(a.push(["trigger"]), 1_000, "the push that starts a checkpoint");
+  for (let i = 0; i < 100; i++) {
+    if ((await inner.blobs.list("index/test/checkpoint/")).keys.length > 0) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal((await inner.blobs.list("index/test/checkpoint/")).keys.length, 1, "the checkpoint is stored");
+  await new Promise((r) => setTimeout(r, 50)); // its adoption, in the queue
+  await within(a.push(["next"]), 1_000, "a push after the checkpoint's adoption");
+  assert.deepEqual(a.state, ["old0", "old1", "old2", "trigger", "next"]);
+  release();
+  await a.checkpointsSettled();
+  await a.settle();
+  const fresh = replica(inner, () => now, { key });
+  await fresh.sync();
+  assert.deepEqual(fresh.state, a.state);
+});

@@ -155,6 +155,8 @@ test("3 computers, 1,000 random interleaved pushes, syncs, checkpoints and late 
         await landCheckpoint();
 
         const agree = async (): Promise<void> => {
+          // Every push signalled (a watch rewrite may wait its interval after a burst).
+          for (const c of [...computers, slow, checkpointer]) await c.settle();
           const fresh = replica(store, () => now, opts);
           await fresh.sync();
           for (const c of [...computers, slow, checkpointer]) {

@@ -82,6 +82,7 @@ test("a first sync from a fitting snapshot decodes only the rows pushed since, a
   // Rows the snapshot held are decoded when needed: a checkpoint that folds only some of them.
   now += 10_000;
   await writer.push(["late-enough"]);
+  await writer.settle(); // its watch rewrite, which tells the others, may wait its interval
   await second.bayou.checkpoint();
   await second.bayou.sync();
   await writer.sync();
