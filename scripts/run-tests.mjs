@@ -7,7 +7,8 @@
 // --fast (`npm run test:fast`) leaves out the files that only test a real peer and sets
 // AGL_TEST_PEERS=off, so the peer-backed tests of the files it keeps skip (test/support/peers.ts).
 // --durations ends with a table of each file's wall time and CPU seconds (scripts/test-timing.mjs),
-// longest first, and their sums.
+// those of the processes it started (the binary, Garage...) apart, longest first, their sums, and
+// the wall time and CPU seconds of the whole run.
 //
 // Every file runs in a process of its own, N at a time, started in the order given here (`node
 // --test` would sort them by name): the peer-backed files (PEERS) first, longest first, then the
@@ -171,16 +172,38 @@ const report = stream.compose(new spec());
 report.pipe(process.stdout);
 if (timingDir) report.on("end", () => printDurations(timingDir));
 
+/** CPU seconds of this process and the children it waited for (Linux /proc), or null. */
+function runCpu() {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const ticks = stat
+      .slice(stat.lastIndexOf(")") + 2)
+      .split(" ")
+      .slice(11, 15);
+    return ticks.reduce((sum, t) => sum + Number(t), 0) / 100;
+  } catch {
+    return null;
+  }
+}
+
 /** The table of --durations: one line a file, longest wall time first, then the sums. */
 function printDurations(dir) {
   const rows = readdirSync(dir).map((name) => JSON.parse(readFileSync(join(dir, name), "utf8")));
   rmSync(dir, { recursive: true, force: true });
   rows.sort((a, b) => b.wall - a.wall);
   const secs = (n) => (n === null ? "   -" : n.toFixed(1).padStart(6));
-  const lines = ["", "durations (wall s, CPU s of the file's process and its children):"];
-  for (const r of rows) lines.push(`${secs(r.wall)} ${secs(r.cpu)}  ${relative(process.cwd(), r.file)}`);
+  const lines = [
+    "",
+    "durations (wall s; CPU s of the file's process and its children; of the children alone):",
+  ];
+  for (const r of rows)
+    lines.push(`${secs(r.wall)} ${secs(r.cpu)} ${secs(r.children)}  ${relative(process.cwd(), r.file)}`);
   const sum = (key) => rows.reduce((total, r) => total + (r[key] ?? 0), 0);
-  lines.push(`${secs(sum("wall"))} ${secs(sum("cpu"))}  sum over ${rows.length} files`);
-  lines.push(`${secs((Date.now() - started) / 1000)}          wall time of the run`);
+  lines.push(
+    `${secs(sum("wall"))} ${secs(sum("cpu"))} ${secs(sum("children"))}  sum over ${rows.length} files`,
+  );
+  lines.push(
+    `${secs((Date.now() - started) / 1000)} ${secs(runCpu())}         the whole run (the runner too)`,
+  );
   process.stdout.write(`${lines.join("\n")}\n`);
 }
