@@ -6,7 +6,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const dir = process.env.AGL_TEST_TIMING_DIR;
-const file = process.argv.find((a) => a.endsWith(".test.ts"));
+// A test file, or the entry of a group of them (run-tests.mjs, groupFiles).
+const file = process.argv.find((a) => a.endsWith(".test.ts") || /\/group-\d+\.mjs$/.test(a));
 if (dir && file) {
   process.on("exit", () => {
     let cpu = null;
