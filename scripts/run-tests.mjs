@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs test/**/*.test.ts with Node's own runner through tsx, several files at once.
 //
-//   node scripts/run-tests.mjs [--fast] [--durations] [--concurrency N] [WORD...]
+//   node scripts/run-tests.mjs [--fast] [--durations] [--isolate] [--concurrency N] [WORD...]
 //
 // WORDs narrow the run to the files whose path contains one of them (`npm test -- storage crypto`).
 // --fast (`npm run test:fast`) leaves out the files that only test a real peer and sets
@@ -9,12 +9,14 @@
 // --durations ends with a table of each file's wall time and CPU seconds (scripts/test-timing.mjs),
 // those of the processes it started (the binary, Garage...) apart, longest first, their sums, and
 // the wall time and CPU seconds of the whole run.
+// --isolate runs every file in a process of its own (see GROUP_SIZE).
 //
-// Every file runs in a process of its own, N at a time, started in the order given here (`node
-// --test` would sort them by name): the peer-backed files (PEERS) first, longest first, then the
-// others, the longest of them (LONG) leading. With --fast the peer-backed files kept follow LONG. The longest file, three Garage nodes under 500 APPENDs,
+// N processes run at once, started in the order given here (`node --test` would sort them by
+// name): the peer-backed files (PEERS) first, longest first, then the longest others (LONG), then
+// the groups of small files that share a process (GROUP_SIZE), then the other files. With --fast
+// the peer-backed files kept follow LONG. The longest file, three Garage nodes under 500 APPENDs,
 // sets the wall time when it starts late; the short files fill the other slots meanwhile. Results
-// are printed file by file in that order, so the first lines wait for the first file.
+// are printed process by process in that order, so the first lines wait for the first file.
 // One reporter prints every result and one summary. Any file is safe to run beside any other: temp
 // folders from mkdtemp, servers on free ports, Garage clusters of their own that check their ports
 // are theirs, keychain entries with random names, tmux on sockets of their own.
