@@ -6,20 +6,24 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const dir = process.env.AGL_TEST_TIMING_DIR;
-const file = process.argv.find((a) => a.endsWith(".test.ts"));
+// A test file, or the entry of a group of them (run-tests.mjs, groupFiles).
+const file = process.argv.find((a) => a.endsWith(".test.ts") || /\/group-\d+\.mjs$/.test(a));
 if (dir && file) {
   process.on("exit", () => {
     let cpu = null;
+    let children = null;
     try {
       // Fields 14-17 of /proc/self/stat: utime, stime, cutime, cstime, in clock ticks (100 a second
       // on Linux). The command name (field 2) is in parentheses and may hold spaces.
       const stat = readFileSync("/proc/self/stat", "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      cpu = fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0) / 100;
+      const ticks = fields.slice(11, 15).map(Number);
+      cpu = ticks.reduce((sum, t) => sum + t, 0) / 100;
+      children = (ticks[2] + ticks[3]) / 100;
     } catch {
       // Not Linux: the wall time alone is still worth reporting.
     }
-    const line = JSON.stringify({ file, wall: process.uptime(), cpu });
+    const line = JSON.stringify({ file, wall: process.uptime(), cpu, children });
     writeFileSync(join(dir, `${process.pid}.json`), line);
   });
 }
