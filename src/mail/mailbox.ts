@@ -50,8 +50,6 @@ export interface AppendResult {
 /** Appends waiting to go out together (group commit): at most this many, or this many bytes. */
 const APPEND_BATCH = 100;
 const APPEND_BATCH_BYTES = 32 * 1024 * 1024;
-/** The newest messages whose bodies a list walk reads ahead (within the store's byte budget). */
-const READ_AHEAD_MESSAGES = 500;
 
 interface QueuedAppend {
   prepared: PreparedMessage;
@@ -74,7 +72,6 @@ export class Mailbox {
   private recentFloor: number | undefined;
   /** Appends that arrived while a batch was being written: they form the next one. */
   private readonly appendQueue: QueuedAppend[] = [];
-  private readAheadStarted = false;
   private draining = false;
 
   constructor(
@@ -124,22 +121,6 @@ export class Mailbox {
    */
   read<E extends MailEntry | undefined>(entries: readonly E[], options: ReadOptions): MessageReads<E> {
     return new MessageReads(this.messages, () => this.index, entries, options);
-  }
-
-  /**
-   * Once per mailbox and process, when a client starts walking the message list: the newest
-   * bodies are read ahead on a remote store (MessageStore.readAheadBodies), newest first.
-   */
-  readAheadNewest(): void {
-    if (this.readAheadStarted) return;
-    this.readAheadStarted = true;
-    const index = this.index;
-    const ids: string[] = [];
-    for (let i = index.uids.length - 1; i >= 0 && ids.length < READ_AHEAD_MESSAGES; i--) {
-      const id = index.byUid.get(index.uids[i]!)?.id;
-      if (id) ids.push(id);
-    }
-    this.messages.readAheadBodies(ids);
   }
 
   /** Pulls other computers' ops; tells local listeners when something changed. */

@@ -22,8 +22,6 @@ import { indexMessageBytes, toCrlfBytes } from "../mime/index.ts";
 import type { Store } from "../storage/types.ts";
 import { ClientActivity } from "./clientActivity.ts";
 import { newMailId } from "./ids.ts";
-import { BodyReadAhead } from "./read/bodyReadAhead.ts";
-import { WHOLE_BODY_MAX } from "./read/bodyReader.ts";
 import { bodyBlobKey, META_PK } from "./messageLayout.ts";
 import { decodeMeta, encodeMeta, type MessageMeta } from "./metaCodec.ts";
 
@@ -90,10 +88,6 @@ export interface PreparedMessage {
   raw: Uint8Array;
 }
 
-/** Bodies read ahead of a client on a remote store (read/bodyReadAhead.ts): bytes, and at once. */
-const READ_AHEAD_BYTES = 16 * 1024 * 1024;
-const READ_AHEAD_PARALLEL = 4;
-
 /** Pieces of a batch (bodies, copies, deletions) in flight at once. */
 export const PIECES_PARALLEL = 16;
 
@@ -131,39 +125,10 @@ export class MessageStore {
   /** Batched meta reads in flight, by message id (see prefetchMeta). */
   private readonly reading = new Map<string, Promise<Map<string, MessageMeta>>>();
 
-  /** Only on a store with a local cache in front of it: a remote host. */
-  private readonly ahead: BodyReadAhead | undefined;
-
   constructor(
     private readonly store: Store,
     private readonly metaKey: SealKey,
-  ) {
-    this.ahead = store.localCache
-      ? new BodyReadAhead(store.blobs, READ_AHEAD_BYTES, READ_AHEAD_PARALLEL)
-      : undefined;
-  }
-
-  /**
-   * On a remote store: starts reading ahead the bodies of `mailIds` (the first ones first) that
-   * the local cache lacks, up to READ_AHEAD_BYTES held at once; a later read of one of them takes
-   * the bytes fetched. Not awaited, not client work; failures are dropped.
-   */
-  readAheadBodies(mailIds: string[]): void {
-    const { ahead } = this;
-    const cache = this.store.localCache;
-    if (!ahead || !cache) return;
-    this.getMetaNow(mailIds)
-      .then((metas) => {
-        const items: { key: string; bytes: number }[] = [];
-        for (const id of mailIds) {
-          const meta = metas.get(id);
-          if (!meta || meta.size > WHOLE_BODY_MAX || cache.hasBlob(meta.blob)) continue;
-          items.push({ key: meta.blob, bytes: sealedSize(meta.physicalSize) });
-        }
-        ahead.start(items);
-      })
-      .catch(() => {});
-  }
+  ) {}
 
   /** Seals and stores a message; durable when it resolves. */
   add(original: Uint8Array, internalDate: number): Promise<{ mailId: string; meta: MessageMeta }> {
@@ -410,10 +375,7 @@ export class MessageStore {
     if (range.start - STREAM_HEADER_BYTES <= ONE_GET_SLACK) {
       // The whole object is asked for without a range: a local cache keeps whole objects only.
       const whole = range.end + 1 >= sealedSize(total);
-      const readAhead = whole ? this.ahead?.take(meta.blob) : undefined;
-      const bytes =
-        (readAhead ? await readAhead : null) ??
-        (await this.store.blobs.get(meta.blob, whole ? undefined : { start: 0, end: range.end }));
+      const bytes = await this.store.blobs.get(meta.blob, whole ? undefined : { start: 0, end: range.end });
       if (!bytes) throw missing();
       headerBytes = bytes.subarray(0, STREAM_HEADER_BYTES);
       cipher = bytes.subarray(range.start);

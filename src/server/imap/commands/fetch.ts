@@ -123,12 +123,8 @@ export const fetch: CommandHandler<"FETCH"> = {
         await session.out.line(await fetchLine(bodies, seq, { ...entry, flags }, meta, attrs, withFlags));
       }
     }
-    // A message list is read in chunks: the next chunk's meta is on its way before it is asked for,
-    // and the newest bodies (what a client asks for next) are read ahead on a remote store.
-    if (scope === "meta") {
-      reads.prefetchFollowing();
-      if (entries.length > 1) sel.mailbox.readAheadNewest();
-    }
+    // A message list is read in chunks: the next chunk's meta is on its way before it is asked for.
+    if (scope === "meta") reads.prefetchFollowing();
     // The \Seen set here was just told; only other changes remain to report.
     if (seenNow.size > 0) await session.reportChanges(false, { uids: seenNow, silent: true });
     return ok(`${cmd.uid ? "UID " : ""}FETCH completed`);
