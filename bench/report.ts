@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { issueTargets } from "./issueTargets.ts";
 import type { RssSample } from "./rssSampler.ts";
 import type { PhaseResult } from "./session.ts";
 import type { StorageStats } from "./targets.ts";
@@ -133,81 +134,6 @@ function details(run: BenchRun): string {
   return lines.join("\n");
 }
 
-/** The issue's targets, checked against this run where it has the numbers. */
-function goals(run: BenchRun): string {
-  const ms = (target: string, key: string) =>
-    run.targets.find((t) => t.name === target && !t.skipped)?.phases.find((p) => p.key === key)?.ms;
-  const line = (
-    goal: string,
-    value: number | undefined,
-    limit: number | undefined,
-    unit: (x: number) => string,
-  ) => {
-    if (value === undefined || limit === undefined) return `- ${goal}: not measured in this run`;
-    const ok = value <= limit;
-    return `- ${goal}: ${unit(value)} against ${unit(limit)}, ${ok ? "met" : `missed by ${((value / limit - 1) * 100).toFixed(0)}%`}`;
-  };
-  const dSync = ms("dovecot", "sync.total");
-  const eSync = ms("embedded", "sync.total");
-  const gdSync = ms("garage-delay", "sync.total");
-  const gcSync = ms("garage-delay-cold", "sync.total");
-  const rssOf = (name: string) => run.targets.find((t) => t.name === name && !t.skipped)?.rss?.peakTreeRss;
-  const note =
-    run.size === 10_000
-      ? " (the times are stated for 10,000 messages, the memory for 100,000)"
-      : run.size === 100_000
-        ? " (the memory is stated for 100,000 messages, the times for 10,000; this run has 100,000)"
-        : ` (stated for 10,000 and 100,000 messages; this run has ${thousands(run.size)})`;
-  return [
-    `Issue 6's targets${note}:`,
-    "",
-    line(
-      "first sync, embedded within 1.5× Dovecot",
-      eSync,
-      dSync !== undefined ? dSync * 1.5 : undefined,
-      fmtMs,
-    ),
-    line(
-      "first sync, garage-delay (local cache warm) within 3× embedded",
-      gdSync,
-      eSync !== undefined ? eSync * 3 : undefined,
-      fmtMs,
-    ),
-    line(
-      "first sync, garage-delay-cold (no local cache) within 3× embedded",
-      gcSync,
-      eSync !== undefined ? eSync * 3 : undefined,
-      fmtMs,
-    ),
-    ...["embedded", "garage", "garage-delay", "garage-delay-cold"].map((n) =>
-      line(
-        `resync with nothing changed under 0.5 s, ${n} (no CONDSTORE)`,
-        ms(n, "resync.plain"),
-        ms(n, "resync.plain") !== undefined ? 500 : undefined,
-        fmtMs,
-      ),
-    ),
-    line(
-      "sequential APPEND, embedded within 2× Dovecot (issue 11)",
-      ms("embedded", "append.seq"),
-      ms("dovecot", "append.seq") !== undefined ? ms("dovecot", "append.seq")! * 2 : undefined,
-      fmtMs,
-    ),
-    line(
-      "sequential APPEND, garage (no delay) within 3× Dovecot (issue 11)",
-      ms("garage", "append.seq"),
-      ms("dovecot", "append.seq") !== undefined ? ms("dovecot", "append.seq")! * 3 : undefined,
-      fmtMs,
-    ),
-    line(
-      "peak RSS under 300 MB, embedded (the issue asks this at 100,000 messages)",
-      rssOf("embedded"),
-      rssOf("embedded") !== undefined ? 300e6 : undefined,
-      fmtBytes,
-    ),
-  ].join("\n");
-}
-
 export function renderRun(run: BenchRun, wanted: readonly string[]): string {
   const partial = partialReasons(run, wanted);
   const status = partial.length
@@ -241,7 +167,7 @@ ${details(run)}
 
 ### Against the issue's targets
 
-${goals(run)}
+${issueTargets(run)}
 `;
 }
 

@@ -73,6 +73,12 @@ export interface MessageObserver {
   deleted(mailIds: readonly string[]): void;
 }
 
+/** Reads of meta and bodies, as MessageStore offers them (see MessageStore.background). */
+export interface BackgroundReads {
+  getMeta(mailIds: string[]): Promise<Map<string, MessageMeta>>;
+  bodyRange(meta: MessageMeta, offset: number, length: number): Promise<Uint8Array>;
+}
+
 /** A message sealed and indexed, not stored yet (`MessageStore.write`). */
 export interface PreparedMessage {
   mailId: string;
@@ -106,6 +112,14 @@ export async function eachBounded<T>(items: readonly T[], limit: number, work: (
 export class MessageStore {
   /** Reads and writes for clients (the cache fill waits for a lull in them). */
   readonly activity = new ClientActivity();
+  /**
+   * The same reads for background work (the search index's pass): not counted as client work, so
+   * background work that waits for a lull in client work never waits on its own reads.
+   */
+  readonly background: BackgroundReads = {
+    getMeta: (mailIds) => this.getMetaNow(mailIds),
+    bodyRange: (meta, offset, length) => this.bodyRangeNow(meta, offset, length),
+  };
   observer: MessageObserver | undefined;
   private readonly cache = new MetaCache(2000);
   /** Batched meta reads in flight, by message id (see prefetchMeta). */

@@ -4,7 +4,7 @@
  * are read by ranges, so they are never held whole.
  */
 import type { MessageMeta } from "../metaCodec.ts";
-import type { MessageStore } from "../messageStore.ts";
+import type { BackgroundReads } from "../messageStore.ts";
 
 /** Reads bytes [start, start+length) of a stored message. */
 export type BodyReader = (meta: MessageMeta, start: number, length: number) => Promise<Uint8Array>;
@@ -13,11 +13,16 @@ export const WHOLE_BODY_MAX = 1024 * 1024;
 
 export interface CachingBodyReader {
   read: BodyReader;
-  /** Fetches the small bodies among `metas`, `parallel` at a time, into the cache. */
-  prefetch(metas: MessageMeta[], parallel: number): Promise<void>;
+  /**
+   * Fetches the small bodies among `metas`, `parallel` at a time, into the cache; `beforeEach`, when
+   * given, is awaited before each fetch (background work waiting for a lull in client work), and
+   * the prefetch stops when it resolves to false.
+   */
+  prefetch(metas: MessageMeta[], parallel: number, beforeEach?: () => Promise<boolean>): Promise<void>;
 }
 
-export function cachingBodyReader(messages: MessageStore): CachingBodyReader {
+/** `messages`: a MessageStore (client reads) or its `background` reads. */
+export function cachingBodyReader(messages: Pick<BackgroundReads, "bodyRange">): CachingBodyReader {
   const whole = new Map<MessageMeta, Promise<Uint8Array>>();
   const wholeOf = (meta: MessageMeta) => {
     let body = whole.get(meta);
@@ -33,11 +38,14 @@ export function cachingBodyReader(messages: MessageStore): CachingBodyReader {
   };
   return {
     read,
-    async prefetch(metas, parallel) {
+    async prefetch(metas, parallel, beforeEach) {
       const small = metas.filter((m) => m.size <= WHOLE_BODY_MAX);
       let next = 0;
       const worker = async () => {
-        while (next < small.length) await wholeOf(small[next++]!);
+        while (next < small.length) {
+          if (beforeEach && !(await beforeEach())) return;
+          if (next < small.length) await wholeOf(small[next++]!);
+        }
       };
       await Promise.all(Array.from({ length: Math.min(parallel, small.length) }, worker));
     },

@@ -3,7 +3,11 @@
  * in hand, just after it is stored (off the APPEND's acknowledgement path); copies and messages
  * that other computers added (or that this one stored before it had an index) are found by a
  * background pass that compares the index with every mailbox and reads what it lacks, a few
- * bodies at a time, yielding to client commands between messages. Progress goes to `status`.
+ * bodies at a time. The pass steps aside for clients: it starts after a quiet spell and waits for a
+ * lull in client work (MessageStore.activity: commands and their reads) before each body it
+ * fetches and each message it indexes, and its own reads are not counted as client work. On a
+ * second computer, whose index is built from storage, it would otherwise compete with the client's
+ * first sync for the host and the CPU. Progress goes to `status`.
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Log } from "../../log.ts";
@@ -21,6 +25,8 @@ const FILL_PARALLEL = 4;
 const RETRY_MS = 60_000;
 /** The first pass waits this long after login: a client's first sync goes first. */
 const FIRST_PASS_DELAY_MS = 3000;
+/** A pass begins after this long without client work (a first sync is a stream of commands). */
+const START_QUIET_MS = 500;
 
 export interface IndexSource {
   /** Every message id the account's mailboxes hold now. */
@@ -32,6 +38,7 @@ export class IndexFiller {
   private running: Promise<void> | undefined;
   private again = false;
   private closed = false;
+  private readonly abort = new AbortController();
   private retry: NodeJS.Timeout | undefined;
   private firstPass = true;
   /** Messages whose text the index cannot hold (searchDoc.ts): scanned, not read again this run. */
@@ -117,8 +124,16 @@ export class IndexFiller {
 
   private async run(): Promise<void> {
     const progress = this.index.progress;
+    const activity = this.source.messages.activity;
+    const reads = this.source.messages.background;
+    /** Resolves at the next lull in client work, to false once the filler is closed. */
+    const lull = async () => {
+      await activity.lull(this.abort.signal);
+      return !this.closed;
+    };
     try {
-      if (!(await this.index.open())) return;
+      await activity.lull(this.abort.signal, START_QUIET_MS);
+      if (this.closed || !(await this.index.open())) return;
       const all = await this.source.messageIds();
       const have = await this.index.indexedIds();
       const missing = all.filter((id) => !have.has(id) && !this.unindexable.has(id));
@@ -133,10 +148,12 @@ export class IndexFiller {
       let done = 0;
       for (let i = 0; i < missing.length && !this.closed; i += FILL_BATCH) {
         const batch = missing.slice(i, i + FILL_BATCH);
-        const metas = await this.source.messages.getMeta(batch);
-        const reader = cachingBodyReader(this.source.messages);
-        const prefetch = reader.prefetch([...metas.values()], FILL_PARALLEL);
+        await lull();
+        const metas = await reads.getMeta(batch);
+        const reader = cachingBodyReader(reads);
+        const prefetch = reader.prefetch([...metas.values()], FILL_PARALLEL, lull);
         for (const id of batch) {
+          if (!(await lull())) break;
           const meta = metas.get(id);
           if (meta) {
             const doc = searchDoc(id, meta, await messageText(meta, reader.read));
@@ -167,6 +184,7 @@ export class IndexFiller {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.abort.abort();
     clearTimeout(this.retry);
     await this.running;
     await this.building;

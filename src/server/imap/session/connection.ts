@@ -204,7 +204,11 @@ export class Connection {
         startTlsAfterResponse: onTlsUpgrade,
       };
       try {
-        result = await handler.run(ctx, command as never);
+        const running = handler.run(ctx, command as never);
+        // A command counts as client work from start to answer (writing replies included), so
+        // background work (cache fill, search index) waits for a lull; IDLE waits on the client.
+        const account = command.name === "IDLE" ? undefined : this.session.account;
+        result = await (account ? account.messages.activity.track(running) : running);
       } catch (err) {
         result = resultForError(err, (level, msg) => this.opts.server.log(level, `${command.name}: ${msg}`));
       }
