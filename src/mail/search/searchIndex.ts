@@ -20,6 +20,7 @@ import { Locked } from "../../errors.ts";
 import type { Log } from "../../log.ts";
 import { replaceFile, syncFolder, writeFully } from "../../storage/embedded/durableFs.ts";
 import { lockFolder, type FolderLock } from "../../storage/embedded/folderLock.ts";
+import { addressField } from "./addressTexts.ts";
 import type { SearchDoc } from "./searchDoc.ts";
 import type { SearchFacts } from "./searchFacts.ts";
 import { encodeSegment, Segment } from "./segmentFile.ts";
@@ -345,19 +346,21 @@ function isFileGone(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
 }
 
+function fieldValues(doc: SearchDoc, name: string): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < doc.fields.length; k += 2) if (doc.fields[k] === name) out.push(doc.fields[k + 1]!);
+  return out;
+}
+
 function docFacts(doc: SearchDoc): SearchFacts {
   return {
     size: doc.size,
     internalDate: doc.internalDate,
     sentDay: () => doc.sentDay,
     headerText: () => doc.headerText,
-    headerValues: (field) => {
-      const wanted = field.toLowerCase();
-      const out: string[] = [];
-      for (let k = 0; k < doc.fields.length; k += 2)
-        if (doc.fields[k] === wanted) out.push(doc.fields[k + 1]!);
-      return out;
-    },
+    // A name starting with NUL is the index's own (addressField), never a header's.
+    headerValues: (field) => (field.startsWith("\0") ? [] : fieldValues(doc, field.toLowerCase())),
+    addressTexts: (field) => fieldValues(doc, addressField(field)),
     headerMayContain: (needle) => mayContain(doc.headerSignature, needle),
     bodyMayContain: (needle) => mayContain(doc.signature, needle),
     bodyText: () => Promise.resolve(doc.bodyText),

@@ -8,8 +8,9 @@
  *
  * - meta: JSON {ids, dates, sizes, sent, bodies}: what every search opens, so kept small.
  * - signatures: per message, the trigram signature of its header text, then of its body text.
- * - common: the fields SEARCH names (Subject, From, To, Cc, Bcc) of every message, so that those
- *   keys open nothing else; headers: each message's other fields. Each is u32 j | j bytes of JSON (a FieldTable: where each message's record starts,
+ * - common: the fields SEARCH names (Subject, From, To, Cc, Bcc) of every message, and the address
+ *   texts FROM, TO, CC and BCC also match (addressTexts.ts), so that those keys open nothing else
+ *   and parse nothing; headers: each message's other fields. Each is u32 j | j bytes of JSON (a FieldTable: where each message's record starts,
  *   its fields' names and where their values end, in UTF-16 units) | the UTF-8 of the texts one
  *   after another (searchDoc.ts keeps lone surrogates out, so they come back unchanged).
  * - bodies: message i's whole decoded header block and body text (u32 n | n bytes | the rest),
@@ -22,16 +23,21 @@
 import { closeSync, fstatSync, openSync, read, readSync } from "node:fs";
 import { open, seal, type SealContext } from "../../crypto/aead.ts";
 import { Tampered } from "../../errors.ts";
+import { ADDRESS_FIELDS, addressField, type AddressField } from "./addressTexts.ts";
 import type { SearchDoc } from "./searchDoc.ts";
 import type { SearchFacts } from "./searchFacts.ts";
 import { mayContain } from "./trigramSignature.ts";
 
 const MAGIC = "AGSI";
-const VERSION = 4;
+/** 5: the address texts of From, To, Cc and Bcc are kept in the common piece. */
+const VERSION = 5;
 const SECTIONS = ["meta", "signatures", "common", "headers", "bodies"] as const;
 type Section = (typeof SECTIONS)[number];
-/** The header fields SEARCH has keys for (RFC 3501 §6.4.4), kept apart from the others. */
-const COMMON = new Set(["subject", "from", "to", "cc", "bcc"]);
+/**
+ * The header fields SEARCH has keys for (RFC 3501 §6.4.4) and the address texts of four of them,
+ * kept apart from the other fields.
+ */
+const COMMON = new Set<string>(["subject", ...ADDRESS_FIELDS, ...ADDRESS_FIELDS.map(addressField)]);
 
 const context = (name: string, section: string): SealContext => ({
   purpose: "search-index",
@@ -329,7 +335,15 @@ class SegmentFacts implements SearchFacts {
   }
 
   headerValues(field: string): string[] | Promise<string[]> {
-    const wanted = field.toLowerCase();
+    // A name starting with NUL is the index's own (addressField), never a header's.
+    return field.startsWith("\0") ? [] : this.values(field.toLowerCase());
+  }
+
+  addressTexts(field: AddressField): string[] | Promise<string[]> {
+    return this.values(addressField(field));
+  }
+
+  private values(wanted: string): string[] | Promise<string[]> {
     const i = this.i;
     const common = COMMON.has(wanted);
     const piece = common ? this.seg.opened.common : this.seg.opened.headers;
