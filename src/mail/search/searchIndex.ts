@@ -58,6 +58,11 @@ export interface IndexedBatch {
   ids: readonly string[];
   /** Facts of message `i`; the texts are opened when first asked for. */
   facts(i: number): SearchFacts;
+  /**
+   * 1 for each message whose header fields (or address texts) may hold `needle` (lower-cased, not
+   * empty) as a value of `field`: a message with 0 surely has no such value.
+   */
+  candidates(field: string, needle: string): Promise<Uint8Array>;
 }
 
 export class SearchIndex {
@@ -311,7 +316,16 @@ export class SearchIndex {
   async *batches(): AsyncIterable<IndexedBatch> {
     if (this.pending.length > 0) {
       const docs = [...this.pending];
-      yield { ids: docs.map((d) => d.id), facts: (i) => docFacts(docs[i]!) };
+      yield {
+        ids: docs.map((d) => d.id),
+        facts: (i) => docFacts(docs[i]!),
+        candidates: (_field, needle) =>
+          Promise.resolve(
+            Uint8Array.from(docs, (d) =>
+              d.fields.some((v, k) => k % 2 === 1 && v.includes(needle)) ? 1 : 0,
+            ),
+          ),
+      };
     }
     if (!(await this.open()) || this.damaged) return;
     for (const name of [...this.names]) {
@@ -325,7 +339,11 @@ export class SearchIndex {
       }
       try {
         const removed = this.removed;
-        yield { ids: seg.ids.map((id) => (removed.has(id) ? "" : id)), facts: (i) => seg.facts(i) };
+        yield {
+          ids: seg.ids.map((id) => (removed.has(id) ? "" : id)),
+          facts: (i) => seg.facts(i),
+          candidates: (field, needle) => seg.candidates(field, needle),
+        };
       } finally {
         await seg.close();
       }

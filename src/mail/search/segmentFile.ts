@@ -283,6 +283,23 @@ export class Segment {
     return this.cursor.at(i);
   }
 
+  /**
+   * Messages whose record of the piece holding header `field` contains `needle` (lower-cased, not
+   * empty) somewhere: a superset of those with a value of `field` holding it, and of those with an
+   * address text holding it (kept in the same record). One indexOf pass over the piece's text.
+   */
+  async candidates(field: string, needle: string): Promise<Uint8Array> {
+    const { table: t, text } = COMMON.has(field) ? await this.common() : await this.headers();
+    const n = this.meta.ids.length;
+    const out = new Uint8Array(n);
+    let i = 0;
+    for (let p = text.indexOf(needle); p !== -1; p = text.indexOf(needle, p + 1)) {
+      while (i < n && t.starts[i + 1]! <= p) i++;
+      for (let j = i; j < n && t.starts[j]! < p + needle.length; j++) out[j] = 1;
+    }
+    return out;
+  }
+
   /** The docs again, for merging segments. */
   async docs(): Promise<SearchDoc[]> {
     const common = await this.common();
