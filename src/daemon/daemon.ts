@@ -24,7 +24,6 @@ import { RekeyRunner } from "./rekeyRunner.ts";
 import { spoolDir } from "./control/protocol.ts";
 import { removeRunFile, writeRunFile } from "./control/runFile.ts";
 import { backendOf, describeBackend, openHomeStore } from "./homeStore.ts";
-import { startLmtp } from "./lmtp.ts";
 
 export interface DaemonOptions {
   paths: HomePaths;
@@ -137,8 +136,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       log,
     });
     closers.push({ name: "IMAP server", close: () => imapServer.close() });
+    // Imported only when LMTP is on (it is off by default): smtp-server and nodemailer hold ~2 MB.
     const lmtpServer = opts.lmtp
-      ? await startLmtp({ store, deliveryKeys, mover, user: settings.user!, ...opts.lmtp, log })
+      ? await import("./lmtp.ts").then(({ startLmtp }) =>
+          startLmtp({ store, deliveryKeys, mover, user: settings.user!, ...opts.lmtp!, log }),
+        )
       : undefined;
     if (lmtpServer) closers.push({ name: "LMTP server", close: () => lmtpServer.close() });
     const imap = { ...imapServer.address, starttls: tls !== undefined };

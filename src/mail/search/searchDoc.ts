@@ -5,6 +5,7 @@
  */
 import { decodeHeaderText, parseHeaderBlock } from "../../mime/index.ts";
 import type { MessageMeta } from "../metaCodec.ts";
+import { ADDRESS_FIELDS, addressField, addressTexts } from "./addressTexts.ts";
 import { sentDayOf } from "./searchFacts.ts";
 import { trigramSignature } from "./trigramSignature.ts";
 
@@ -15,7 +16,10 @@ export interface SearchDoc {
   sentDay: number;
   /** The whole header block, decoded and lower-cased. */
   headerText: string;
-  /** Name, value, name, value...: every header field, both lower-cased, the value decoded. */
+  /**
+   * Name, value, name, value...: every header field, both lower-cased, the value decoded; then the
+   * address texts of From, To, Cc and Bcc under names no field can have (addressField()).
+   */
   fields: string[];
   /** The decoded text of every text part, joined, lower-cased. */
   bodyText: string;
@@ -27,11 +31,22 @@ export interface SearchDoc {
 /** A lone surrogate would not survive UTF-8: such a message is left to the full scan. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
-/** The index's record of a message, or null when its text cannot be stored as it is. */
+/**
+ * The index's record of a message, or null when it cannot be stored as it is (a lone surrogate, a
+ * field name the index uses for itself): such a message is scanned.
+ */
 export function searchDoc(id: string, meta: MessageMeta, bodyText: string): SearchDoc | null {
   const fields: string[] = [];
-  for (const f of parseHeaderBlock(meta.header).fields)
+  for (const f of parseHeaderBlock(meta.header).fields) {
+    // A field name starting with NUL would pass for the index's own names: left to the scan.
+    if (f.name.startsWith("\0")) return null;
     fields.push(f.name.toLowerCase(), decodeHeaderText(f.value).toLowerCase());
+  }
+  for (const field of ADDRESS_FIELDS) {
+    const values: string[] = [];
+    for (let k = 0; k < fields.length; k += 2) if (fields[k] === field) values.push(fields[k + 1]!);
+    for (const text of addressTexts(values)) fields.push(addressField(field), text);
+  }
   const headerText = decodeHeaderText(meta.header).toLowerCase();
   const body = bodyText.toLowerCase();
   if (LONE_SURROGATE.test(body) || LONE_SURROGATE.test(headerText)) return null;

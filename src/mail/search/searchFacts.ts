@@ -6,6 +6,7 @@
  */
 import { decodedHeaderValue, decodedHeaderValues, decodeHeaderText } from "../../mime/index.ts";
 import type { MessageMeta } from "../metaCodec.ts";
+import { addressTexts, type AddressField } from "./addressTexts.ts";
 
 const DAY = 86_400_000;
 
@@ -16,6 +17,8 @@ export interface SearchFacts {
   sentDay(): number;
   /** Every value of header `field` (any case), decoded and lower-cased. */
   headerValues(field: string): string[] | Promise<string[]>;
+  /** addressTexts() of the field's values (FROM, TO, CC, BCC). */
+  addressTexts(field: AddressField): string[] | Promise<string[]>;
   /** The whole header block, unfolded, decoded and lower-cased (TEXT). */
   headerText(): string | Promise<string>;
   /** False when the header text surely lacks `needle` (lower-cased); true when it may hold it. */
@@ -51,6 +54,8 @@ export function metaFacts(meta: MessageMeta, text: () => Promise<string>): Searc
     internalDate: meta.internalDate,
     sentDay: () => sentDayOf(meta.header, meta.internalDate),
     headerValues: (field) => decodedHeaderValues(meta.header, field).map((v) => v.toLowerCase()),
+    addressTexts: (field) =>
+      addressTexts(decodedHeaderValues(meta.header, field).map((v) => v.toLowerCase())),
     headerText: () => (headerText ??= decodeHeaderText(meta.header).toLowerCase()),
     headerMayContain: () => true,
     bodyMayContain: () => true,

@@ -20,6 +20,7 @@ import { Locked } from "../../errors.ts";
 import type { Log } from "../../log.ts";
 import { replaceFile, syncFolder, writeFully } from "../../storage/embedded/durableFs.ts";
 import { lockFolder, type FolderLock } from "../../storage/embedded/folderLock.ts";
+import { addressField } from "./addressTexts.ts";
 import type { SearchDoc } from "./searchDoc.ts";
 import type { SearchFacts } from "./searchFacts.ts";
 import { encodeSegment, Segment } from "./segmentFile.ts";
@@ -57,6 +58,11 @@ export interface IndexedBatch {
   ids: readonly string[];
   /** Facts of message `i`; the texts are opened when first asked for. */
   facts(i: number): SearchFacts;
+  /**
+   * 1 for each message whose header fields (or address texts) may hold `needle` (lower-cased, not
+   * empty) as a value of `field`: a message with 0 surely has no such value.
+   */
+  candidates(field: string, needle: string): Promise<Uint8Array>;
 }
 
 export class SearchIndex {
@@ -310,7 +316,16 @@ export class SearchIndex {
   async *batches(): AsyncIterable<IndexedBatch> {
     if (this.pending.length > 0) {
       const docs = [...this.pending];
-      yield { ids: docs.map((d) => d.id), facts: (i) => docFacts(docs[i]!) };
+      yield {
+        ids: docs.map((d) => d.id),
+        facts: (i) => docFacts(docs[i]!),
+        candidates: (_field, needle) =>
+          Promise.resolve(
+            Uint8Array.from(docs, (d) =>
+              d.fields.some((v, k) => k % 2 === 1 && v.includes(needle)) ? 1 : 0,
+            ),
+          ),
+      };
     }
     if (!(await this.open()) || this.damaged) return;
     for (const name of [...this.names]) {
@@ -324,7 +339,11 @@ export class SearchIndex {
       }
       try {
         const removed = this.removed;
-        yield { ids: seg.ids.map((id) => (removed.has(id) ? "" : id)), facts: (i) => seg.facts(i) };
+        yield {
+          ids: seg.ids.map((id) => (removed.has(id) ? "" : id)),
+          facts: (i) => seg.facts(i),
+          candidates: (field, needle) => seg.candidates(field, needle),
+        };
       } finally {
         await seg.close();
       }
@@ -345,19 +364,21 @@ function isFileGone(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
 }
 
+function fieldValues(doc: SearchDoc, name: string): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < doc.fields.length; k += 2) if (doc.fields[k] === name) out.push(doc.fields[k + 1]!);
+  return out;
+}
+
 function docFacts(doc: SearchDoc): SearchFacts {
   return {
     size: doc.size,
     internalDate: doc.internalDate,
     sentDay: () => doc.sentDay,
     headerText: () => doc.headerText,
-    headerValues: (field) => {
-      const wanted = field.toLowerCase();
-      const out: string[] = [];
-      for (let k = 0; k < doc.fields.length; k += 2)
-        if (doc.fields[k] === wanted) out.push(doc.fields[k + 1]!);
-      return out;
-    },
+    // A name starting with NUL is the index's own (addressField), never a header's.
+    headerValues: (field) => (field.startsWith("\0") ? [] : fieldValues(doc, field.toLowerCase())),
+    addressTexts: (field) => fieldValues(doc, addressField(field)),
     headerMayContain: (needle) => mayContain(doc.headerSignature, needle),
     bodyMayContain: (needle) => mayContain(doc.signature, needle),
     bodyText: () => Promise.resolve(doc.bodyText),

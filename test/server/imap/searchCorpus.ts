@@ -102,6 +102,23 @@ function textPart(random: () => number, text: string): string {
   return `Content-Type: text/plain; charset=utf-8\r\n\r\n${text}\r\n`;
 }
 
+/** A display name quoted, encoded or plain (FROM and TO also match `Name <address>`). */
+function displayName(random: () => number): string {
+  const name = pick(random, NAMES);
+  const roll = random();
+  if (roll < 0.3) return `"${name}"`;
+  return headerText(random, name);
+}
+
+/** One address, two, or a group (RFC 5322 §3.4). */
+function toList(random: () => number, i: number): string {
+  const roll = random();
+  const one = `${headerText(random, pick(random, NAMES))} <to${i % 5}@example.net>`;
+  if (roll < 0.6) return one;
+  if (roll < 0.8) return `${one},\r\n ${displayName(random)} <to${(i + 1) % 5}@example.net>`;
+  return `Team: ${displayName(random)} <team${i % 2}@example.net>, x${i % 3}@example.net;`;
+}
+
 export function corpusMessage(random: () => number, i: number): { raw: string; flags: string; date: string } {
   const subject = words(random, 1 + Math.floor(random() * 4));
   const body = Array.from({ length: 1 + Math.floor(random() * 6) }, () =>
@@ -109,9 +126,11 @@ export function corpusMessage(random: () => number, i: number): { raw: string; f
   ).join("\n");
   const day = 1 + Math.floor(random() * 27);
   const headers = [
-    `From: ${headerText(random, pick(random, NAMES))} <user${i % 7}@example.org>`,
-    `To: ${headerText(random, pick(random, NAMES))} <to${i % 5}@example.net>`,
+    `From: ${displayName(random)} <user${i % 7}@example.org>`,
+    `To: ${toList(random, i)}`,
     ...(random() < 0.4 ? [`Cc: ${pick(random, NAMES)} <cc@example.com>`] : []),
+    ...(random() < 0.2 ? [`Bcc: ${displayName(random)} <bcc${i % 3}@example.com>`] : []),
+    `Message-ID: <m${i}.${pick(random, WORDS).toLowerCase()}@example.org>`,
     `Subject: ${headerText(random, subject)}`,
     `Date: Mon, ${day} Feb 2026 10:00:00 +0100`,
     ...(random() < 0.3 ? [`X-Tag: ${words(random, 2)}`] : []),
@@ -144,11 +163,29 @@ function needle(random: () => number): string {
   return piece;
 }
 
+/**
+ * `Name <box@domain>` as a client shows it (a quoted name in the header matches only this way), or
+ * the join of two addresses; whole or its end, in a random case.
+ */
+function addressNeedle(random: () => number): string {
+  const box = () =>
+    pick(random, [
+      `user${Math.floor(random() * 7)}@example.org`,
+      `to${Math.floor(random() * 5)}@example.net`,
+    ]);
+  const whole =
+    random() < 0.8
+      ? `${pick(random, NAMES)} <${box()}>`
+      : `${box()}>, ${pick(random, NAMES)} <${pick(random, ["to", "team"])}${Math.floor(random() * 5)}@`;
+  const piece = random() < 0.6 ? whole : whole.slice(Math.floor((random() * whole.length) / 2));
+  return random() < 0.3 ? piece.toUpperCase() : piece;
+}
+
 const quoted = (s: string) => `"${s.replace(/["\\]/g, (c) => "\\" + c)}"`;
 
 function simpleKey(random: () => number): string {
   const n = quoted(needle(random));
-  switch (Math.floor(random() * 12)) {
+  switch (Math.floor(random() * 16)) {
     case 0:
     case 1:
       return `BODY ${n}`;
@@ -168,6 +205,13 @@ function simpleKey(random: () => number): string {
       return `NOT BODY ${n}`;
     case 9:
       return `LARGER ${200 + Math.floor(random() * 600)}`;
+    case 12:
+      return `BCC ${n}`;
+    case 13:
+      return `HEADER ${pick(random, ["Subject", "From", "to", "Message-ID", "MIME-Version", "Date", "Bcc"])} ${n}`;
+    case 14:
+      // What a client shows of an address: matched against `name <mailbox@domain>` (addressTexts).
+      return `${pick(random, ["FROM", "FROM", "TO", "BCC"])} ${quoted(addressNeedle(random))}`;
     case 10:
       return `SENTSINCE ${1 + Math.floor(random() * 27)}-Feb-2026`;
     default:

@@ -77,11 +77,43 @@ export interface SearchMatch {
  * A batch whose file turns out damaged (Tampered, WrongContext) counts for nothing: its messages
  * are scanned and the index is rebuilt; `decided` marks the positions answered here.
  */
+/**
+ * A header key every match must satisfy (the key itself, or one of an AND's), as the field whose
+ * value must hold the needle: the index then skips, without evaluating the key, the messages of a
+ * batch where the needle appears in no header value at all.
+ */
+function requiredHeader(key: SearchKey): { field: string; needle: string } | undefined {
+  switch (key.kind) {
+    case "SUBJECT":
+    case "FROM":
+    case "TO":
+    case "CC":
+    case "BCC":
+      return key.value === ""
+        ? undefined
+        : { field: key.kind.toLowerCase(), needle: key.value.toLowerCase() };
+    case "HEADER":
+      return key.value === ""
+        ? undefined
+        : { field: key.field.toLowerCase(), needle: key.value.toLowerCase() };
+    case "AND":
+      for (const k of key.keys) {
+        const r = requiredHeader(k);
+        if (r) return r;
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
 async function searchIndexed(
   searchIndex: SearchIndex,
   all: readonly (MailEntry | undefined)[],
+  key: SearchKey,
   judge: (facts: SearchFacts, i: number) => Promise<SearchMatch | undefined>,
 ): Promise<{ decided: Uint8Array; hits: SearchMatch[]; count: number }> {
+  const required = requiredHeader(key);
   const position = new Map<string, number>();
   all.forEach((e, i) => {
     if (e) position.set(e.id, i);
@@ -93,10 +125,12 @@ async function searchIndexed(
     const here: number[] = [];
     const batchHits: SearchMatch[] = [];
     try {
+      const maybe = required ? await batch.candidates(required.field, required.needle) : undefined;
       for (let k = 0; k < batch.ids.length; k++) {
         const i = position.get(batch.ids[k]!);
         if (i === undefined || decided[i]) continue;
         here.push(i);
+        if (maybe && !maybe[k]) continue;
         const hit = await judge(batch.facts(k), i);
         if (hit) batchHits.push(hit);
       }
@@ -129,7 +163,7 @@ export async function findMatches(session: Session, key: SearchKey): Promise<Sea
   const account = session.requireAccount;
   const searchIndex = account.searchIndex;
   if (needsMeta && searchIndex) {
-    const covered = await searchIndexed(searchIndex, all, async (facts, i) => {
+    const covered = await searchIndexed(searchIndex, all, key, async (facts, i) => {
       const entry = all[i]!;
       const hit = await matches(key, {
         entry,

@@ -5,10 +5,9 @@
  * when a cheaper key has not already decided and the index's signature does not rule it out.
  * Strings match as case-insensitive substrings of the decoded header or text.
  */
-import { dayOf, type SearchFacts } from "../../../mail/search/index.ts";
+import { dayOf, type AddressField, type SearchFacts } from "../../../mail/search/index.ts";
 import type { MailEntry } from "../../../mail/uidIndex.ts";
 import { setHas } from "../session/messageSet.ts";
-import { addressTexts } from "./searchAddress.ts";
 import type { SearchKey } from "../parser/types.ts";
 
 export interface MatchSubject {
@@ -162,7 +161,7 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
     case "TO":
       if (await headerContains(facts!, key.kind, key.value)) return true;
       if (key.kind === "SUBJECT") return false;
-      return addressTexts(await facts!.headerValues(key.kind)).some((t) => contains(t, key.value));
+      return (await facts!.addressTexts(addressKey(key.kind))).some((t) => contains(t, key.value));
     case "HEADER":
       return headerContains(facts!, key.field, key.value);
     case "BODY":
@@ -179,6 +178,10 @@ export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean>
       return true;
     }
   }
+}
+
+function addressKey(kind: "BCC" | "CC" | "FROM" | "TO"): AddressField {
+  return kind === "BCC" ? "bcc" : kind === "CC" ? "cc" : kind === "FROM" ? "from" : "to";
 }
 
 async function headerContains(facts: SearchFacts, field: string, value: string): Promise<boolean> {
