@@ -104,10 +104,6 @@ const ALONE = [
   "test/server/imap/parser/framing.test.ts",
   "test/mime/indexMessage.test.ts",
   "test/mail/accountDirectory.test.ts",
-  // Its after hook waits for a server whose close never ends (a connection's serve() that never
-  // settles, and only an unref'd grace timer left): alone, Node lets a file end with a pending
-  // top-level hook; in a group the suite stays pending and the process ends under the next files.
-  "test/server/imap/starttls.test.ts",
 ];
 
 /**

@@ -236,13 +236,22 @@ export class Connection {
       return;
     }
     const tls = new TLSSocket(this.socket, { isServer: true, secureContext: this.opts.secureContext! });
-    await new Promise<void>((resolve, reject) => {
-      tls.once("secure", () => resolve());
-      tls.once("error", reject);
-    }).catch((err: Error) => {
-      this.opts.server.log("info", `TLS handshake failed: ${err.message}`);
-      tls.destroy();
+    // A client that fails the handshake or closes before its end gets no session: the command loop
+    // ends on the plain socket's close. (Waiting on "secure" or "error" alone never ended when the
+    // client simply went away, and a server's close then waited for this connection for ever.)
+    const secured = await new Promise<boolean>((resolve) => {
+      tls.once("secure", () => resolve(true));
+      tls.once("error", (err: Error) => {
+        this.opts.server.log("info", `TLS handshake failed: ${err.message}`);
+        resolve(false);
+      });
+      tls.once("close", () => resolve(false));
     });
+    if (!secured) {
+      tls.destroy();
+      this.socket.destroy();
+      return;
+    }
     this.socket.setTimeout(0); // the TLS socket sees the input from now on
     this.socket = tls;
     this.out.replaceSocket(tls);
