@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { benchDir, cacheRoot, readCorpusMessage, type Corpus } from "./corpus.ts";
@@ -77,8 +77,13 @@ interface Running {
 
 async function startServer(home: string, logFile: string): Promise<Running> {
   const port = await freePort();
-  // Run as a user's shell runs it (its first line gives Node the server's memory settings).
-  const child = spawn(cli, ["start", "--imap-port", String(port)], {
+  // Run as a user's shell runs it (its first line gives Node the server's memory settings), or,
+  // with BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR"), by node with those flags.
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean);
+  const [command, argv] = nodeArgs?.length
+    ? [process.execPath, [...nodeArgs, cli, "start", "--imap-port", String(port)]]
+    : [cli, ["start", "--imap-port", String(port)]];
+  const child = spawn(command, argv, {
     cwd: repo,
     env: { ...process.env, AEROGRAMME_LOCAL_HOME: home },
     stdio: ["ignore", "pipe", "pipe"],
@@ -232,6 +237,9 @@ export async function startAerogramme(
       loadNote,
       stop: async () => {
         await running.stop();
+        // BENCH_SERVER_LOG=FILE keeps the server's log past the clean-up (one file, the last target's).
+        if (process.env.BENCH_SERVER_LOG)
+          await copyFile(logFile, process.env.BENCH_SERVER_LOG).catch(() => undefined);
         await rm(home, { recursive: true, force: true });
       },
     };
