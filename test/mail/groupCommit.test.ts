@@ -72,3 +72,29 @@ test("a flag set and cleared again by writes sharing one row ends as the last on
   assert.deepEqual(mailbox.index.byId.get(mailId)!.flags, ["\\Answered", "\\Seen"]);
   mailbox.close();
 });
+
+test("an expunge with contentLater is answered once its row is stored, before the content goes", async () => {
+  await loadSodium();
+  const inner = memoryStore();
+  let release!: () => void;
+  const stalled = new Promise<void>((r) => (release = r));
+  const blobs = Object.create(inner.blobs) as Store["blobs"];
+  blobs.delete = async (key) => {
+    await stalled;
+    return inner.blobs.delete(key);
+  };
+  const store: Store = { ...inner, blobs };
+  const mailbox = new Mailbox("m1", 7, store, randomKey(), new MessageStore(store, randomKey()));
+  const { mailId } = await mailbox.append(sampleMessage(1), [], 1e12);
+  const answered = await Promise.race([
+    mailbox.expunge([mailId], { contentLater: true }).then(() => true),
+    new Promise((r) => setTimeout(() => r(false), 2000)),
+  ]);
+  assert.equal(answered, true, "answered while the body's deletion is held back");
+  assert.equal(mailbox.index.byId.has(mailId), false);
+  const flushed = mailbox.flushSignals();
+  release();
+  await flushed; // waits for the deletion
+  assert.equal((await inner.blobs.list("mail/")).keys.length, 0, "the content is deleted after all");
+  mailbox.close();
+});
