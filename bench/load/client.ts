@@ -31,6 +31,9 @@ export interface InFlight {
   since: number;
 }
 
+/** The second mailbox COPY and MOVE fill (loadRun.ts creates it). */
+export const ARCHIVE = "LoadArchive";
+
 const FLAGS = ["\\Seen", "\\Flagged", "\\Answered", "$LoadA", "$LoadB"];
 
 export class LoadClient {
@@ -96,7 +99,10 @@ export class LoadClient {
     if (roll < 0.35) return this.expunge(crowded);
     if (roll < 0.5) return this.store();
     if (roll < 0.62) return this.fetchFlags();
-    if (roll < 0.84) return this.fetchBody();
+    if (roll < 0.76) return this.fetchBody();
+    if (roll < 0.78) return this.copy();
+    if (roll < 0.8) return this.move();
+    if (roll < 0.84) return this.idle();
     if (roll < 0.9) return this.search();
     if (roll < 0.97) await this.command("NOOP", "NOOP");
     else await this.fullCheck();
@@ -335,13 +341,78 @@ export class LoadClient {
     }
   }
 
+  /** COPY of an own message to the archive: a COPYUID whose new UID was never given before. */
+  private async copy(): Promise<void> {
+    const uid = this.pickLive(true);
+    if (uid === undefined) return this.append();
+    const tagged = await this.command("COPY", `UID COPY ${uid} ${ARCHIVE}`);
+    this.archived(uid, tagged.text, "COPY");
+  }
+
+  /**
+   * MOVE of an own message to the archive (RFC 6851): a COPYUID, and the message leaves INBOX as by
+   * an expunge its owner asked for.
+   */
+  private async move(): Promise<void> {
+    const uid = this.pickLive(true);
+    if (uid === undefined) return this.append();
+    const m = this.truth.messages.get(uid)!;
+    m.expungeSentAt = performance.now();
+    this.own.delete(uid);
+    const tagged = await this.command("MOVE", `UID MOVE ${uid} ${ARCHIVE}`);
+    m.expungeAckedAt = performance.now();
+    const copyUid = tagged.untagged.find((r) => /^\* OK \[COPYUID /i.test(r.text))?.text ?? tagged.text;
+    this.archived(uid, copyUid, "MOVE");
+    if (this.view.includes(uid)) this.fail("resurrected", `UID MOVE ${uid} answered, UID still in the view`);
+  }
+
+  private archived(uid: number, text: string, what: string): void {
+    const m = /\[COPYUID \d+ (\d+) (\d+)\]/i.exec(text);
+    if (!m || Number(m[1]) !== uid) {
+      this.fail("protocol", `UID ${what} ${uid} answered without its COPYUID: ${text}`);
+      return;
+    }
+    const target = Number(m[2]);
+    if (this.truth.archiveUids.has(target))
+      this.fail("uid-reused", `${what} gave archive UID ${target} a second time`);
+    this.truth.archiveUids.add(target);
+  }
+
+  /**
+   * IDLE for a moment (RFC 2177): whatever other sessions changed meanwhile arrives as untagged
+   * answers, checked like any other; DONE ends it.
+   */
+  private async idle(): Promise<void> {
+    const wire = this.wire!;
+    const idling = await this.timed("IDLE", "IDLE", () => wire.idle());
+    await new Promise((r) => setTimeout(r, this.rng.int(50, 400)));
+    const tagged = await this.timed("IDLE-DONE", "DONE", () => idling.done());
+    if (tagged.status !== "OK") this.fail("protocol", `IDLE ended with ${tagged.status} ${tagged.text}`);
+    for (const r of tagged.untagged) this.untagged(r);
+  }
+
   private async search(): Promise<void> {
+    if (this.rng.chance(0.3)) return this.searchMessageId();
     const tagged = await this.command("SEARCH", "UID SEARCH UNDELETED");
     const line = tagged.untagged.find((r) => /^\* SEARCH\b/i.test(r.text));
     const found = new Set((line?.text.slice(8).split(" ") ?? []).filter(Boolean).map(Number));
     for (const uid of this.own)
       if (this.view.includes(uid) && !found.has(uid))
         this.fail("lost", `UID SEARCH UNDELETED lacks own UID ${uid}`);
+  }
+
+  /** SEARCH by a header only one message has: that message, and only it, unless being expunged. */
+  private async searchMessageId(): Promise<void> {
+    const uid = this.pickLive(false);
+    if (uid === undefined) return this.append();
+    const known = this.truth.messages.get(uid)!;
+    const tagged = await this.command("SEARCH", `UID SEARCH HEADER Message-ID "${known.messageId}"`);
+    const line = tagged.untagged.find((r) => /^\* SEARCH\b/i.test(r.text));
+    const found = (line?.text.slice(8).split(" ") ?? []).filter(Boolean).map(Number);
+    if (found.some((u) => u !== uid))
+      this.fail("protocol", `SEARCH for ${known.messageId} found UIDs ${found.join(",")}`);
+    if (!found.includes(uid) && known.expungeSentAt === undefined)
+      this.fail("lost", `UID SEARCH HEADER Message-ID lacks UID ${uid}`);
   }
 
   /**

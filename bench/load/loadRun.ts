@@ -4,7 +4,7 @@
  */
 import { ImapWire } from "../imapWire.ts";
 import { Prng } from "../prng.ts";
-import { LoadClient, type Endpoint } from "./client.ts";
+import { ARCHIVE, LoadClient, type Endpoint } from "./client.ts";
 import { LoadStats, type Wait, type Window } from "./stats.ts";
 import { Truth } from "./truth.ts";
 import { Watchdog } from "./watchdog.ts";
@@ -109,6 +109,8 @@ async function warmUp(endpoint: Endpoint): Promise<void> {
   try {
     await wire.command(`LOGIN ${endpoint.user} "${endpoint.password}"`, { timeoutMs: 120_000 });
     await wire.command("SELECT INBOX", { timeoutMs: 120_000 });
+    // COPY and MOVE go here; NO when it is there already (a restarted server in a soak).
+    await wire.command(`CREATE ${ARCHIVE}`, { timeoutMs: 120_000, allowNo: true });
   } finally {
     await wire.close();
   }

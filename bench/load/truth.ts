@@ -54,6 +54,8 @@ export class Truth {
   /** Keywords in a FETCH that the session's FLAGS had not announced (issue 14's bug), counted apart. */
   unannouncedKeywords = 0;
   readonly unannouncedSamples: string[] = [];
+  /** UIDs COPY and MOVE were given in the archive mailbox (never twice). */
+  readonly archiveUids = new Set<number>();
   /** Largest UID acknowledged so far. */
   maxUid = 0;
   private readonly maxErrorsKept: number;
