@@ -41,6 +41,8 @@ export interface AglServer {
   /** How the corpus got in, and how long it took. */
   loadNote: string;
   stop(): Promise<void>;
+  /** kill -9 of the server, then `start` again on the same home (the load tool's soak). */
+  crash(): Promise<{ host: string; port: number; pid: number }>;
 }
 
 function runCli(
@@ -226,7 +228,7 @@ export async function startAerogramme(
       server = await startServer(home, logFile);
     }
     log(`    ${name}: ${loadNote}; pid ${server.child.pid} on ${server.host}:${server.port}`);
-    const running = server;
+    let running = server;
     return {
       host: running.host,
       port: running.port,
@@ -235,6 +237,14 @@ export async function startAerogramme(
       pid: running.child.pid!,
       home,
       loadNote,
+      crash: async () => {
+        const exited = new Promise((r) => running.child.once("exit", r));
+        running.child.kill("SIGKILL");
+        await exited;
+        await running.stop(); // forgets the exit hook
+        running = await startServer(home, logFile);
+        return { host: running.host, port: running.port, pid: running.child.pid! };
+      },
       stop: async () => {
         await running.stop();
         // BENCH_SERVER_LOG=FILE keeps the server's log past the clean-up (one file, the last target's).

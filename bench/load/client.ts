@@ -9,7 +9,7 @@ import type { Prng } from "../prng.ts";
 import { parseFetch, type FetchItems } from "./fetchItems.ts";
 import { composeMessage } from "./message.ts";
 import type { LoadStats } from "./stats.ts";
-import { flagKey, type Truth } from "./truth.ts";
+import { flagKey, type KnownMessage, type Truth } from "./truth.ts";
 
 export interface Endpoint {
   host: string;
@@ -50,6 +50,8 @@ export class LoadClient {
   private stopping = false;
   /** Sequence numbers FETCH 1:* left unanswered (see fullCheck). */
   unanswered = 0;
+  /** The message whose flags a command in flight changes (a crash leaves them uncertain). */
+  private changing: KnownMessage | undefined;
 
   constructor(
     readonly id: number,
@@ -67,13 +69,29 @@ export class LoadClient {
   async run(): Promise<void> {
     try {
       while (!this.stopping) {
-        await this.login();
-        while (!this.stopping && !this.rng.chance(0.02)) await this.randomCommand();
-        await this.logout();
+        try {
+          await this.login();
+          while (!this.stopping && !this.rng.chance(0.02)) await this.randomCommand();
+          await this.logout();
+        } catch (err) {
+          // The soak kills the server: what was in flight may or may not be stored; log in again.
+          if (!this.truth.restarting) throw err;
+          if (this.changing) this.changing.flagsUncertain = true;
+          this.changing = undefined;
+          this.wire?.close().catch(() => undefined);
+          this.wire = undefined;
+          while (this.truth.restarting && !this.stopping) await new Promise((r) => setTimeout(r, 100));
+        }
       }
     } finally {
       this.wire?.close().catch(() => undefined);
     }
+  }
+
+  /** After the run: one more session checks that everything acknowledged is there (fullCheck). */
+  async verify(): Promise<void> {
+    await this.login();
+    await this.logout();
   }
 
   private async login(): Promise<void> {
@@ -162,7 +180,10 @@ export class LoadClient {
         return;
       }
       const [uid] = this.view.splice(n - 1, 1);
-      if (uid !== undefined && this.truth.messages.get(uid)?.expungeSentAt === undefined)
+      const known = uid === undefined ? undefined : this.truth.messages.get(uid);
+      // After a crash, an APPEND cut off before its answer may be withdrawn (an EXPUNGE of a UID
+      // nobody was given).
+      if (uid !== undefined && (known ?? this.truth.restarts === 0) && known?.expungeSentAt === undefined)
         this.fail("expunge-unasked", `UID ${uid} expunged, its owner never asked`);
     } else if (/^\* \d+ FETCH /i.test(text)) {
       const items = parseFetch(r);
@@ -207,10 +228,11 @@ export class LoadClient {
         if (!f.startsWith("\\") && !this.announced.has(f.toLowerCase())) this.truth.unannounced(this.id, f);
       if (known) {
         const key = flagKey(items.flags);
-        if (known.owner === this.id ? key !== flagKey(known.flags) : !known.history.has(key))
+        const exact = known.owner === this.id && !known.flagsUncertain;
+        if (exact ? key !== flagKey(known.flags) : !known.history.has(key))
           this.fail(
             "flags",
-            `UID ${uid}: FLAGS (${key}), ${known.owner === this.id ? `set to (${flagKey(known.flags)})` : "never set so"}`,
+            `UID ${uid}: FLAGS (${key}), ${exact ? `set to (${flagKey(known.flags)})` : "never set so"}`,
           );
       }
     }
@@ -267,7 +289,8 @@ export class LoadClient {
     const m = this.truth.messages.get(uid)!;
     const before = m.flags;
     const flag = this.rng.pick(FLAGS);
-    const mode = this.rng.pick(["+", "-", ""] as const);
+    // After a crash cut a change off, only a whole new set makes the flags known again.
+    const mode = m.flagsUncertain ? "" : this.rng.pick(["+", "-", ""] as const);
     const set =
       mode === "+"
         ? [...new Set([...m.flags, flag])]
@@ -279,7 +302,10 @@ export class LoadClient {
     m.flags = flagKey(set) ? flagKey(set).split(" ") : [];
     m.history.add(flagKey(set));
     const changed = flagKey(set) !== flagKey(before);
+    this.changing = m;
     const tagged = await this.command("STORE", `UID STORE ${uid} ${mode}FLAGS (${sent.join(" ")})`);
+    this.changing = undefined;
+    m.flagsUncertain = false;
     // RFC 3501 §6.4.6: the new flags come back; Dovecot sends nothing for a STORE that changed none.
     if (changed && !tagged.untagged.some((r) => parseFetch(r)?.uid === uid))
       this.fail("protocol", `UID STORE ${uid}: no FETCH for it`);
@@ -294,8 +320,10 @@ export class LoadClient {
     m.flags = flagKey(set).split(" ");
     m.history.add(flagKey(set));
     this.own.delete(uid);
+    this.changing = m;
     await this.command("STORE", `UID STORE ${uid} +FLAGS.SILENT (\\Deleted)`);
     await this.command("EXPUNGE", `UID EXPUNGE ${uid}`);
+    this.changing = undefined;
     m.expungeAckedAt = performance.now();
     if (this.view.includes(uid))
       this.fail("resurrected", `UID EXPUNGE ${uid} answered, UID still in the view`);
