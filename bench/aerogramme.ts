@@ -201,6 +201,10 @@ export async function startAerogramme(
     }
     const init = await runCli(home, initArgs, stdin, 120_000);
     if (init.code !== 0) throw new Error(`init failed (exit ${init.code}): ${init.out.trim().slice(-800)}`);
+    // The load tool runs up to 50 clients from 127.0.0.1 (the default allows 20 per address), as
+    // Dovecot's bench configuration allows 100.
+    const limit = await runCli(home, ["config", "set", "imapMaxConnectionsPerAddress", "100"], "", 60_000);
+    if (limit.code !== 0) throw new Error(`config set failed (exit ${limit.code}): ${limit.out.trim()}`);
 
     const t0 = performance.now();
     let loadNote: string;
