@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { benchDir, cacheRoot, readCorpusMessage, type Corpus } from "./corpus.ts";
@@ -41,6 +41,8 @@ export interface AglServer {
   /** How the corpus got in, and how long it took. */
   loadNote: string;
   stop(): Promise<void>;
+  /** kill -9 of the server, then `start` again on the same home (the load tool's soak). */
+  crash(): Promise<{ host: string; port: number; pid: number }>;
 }
 
 function runCli(
@@ -77,8 +79,13 @@ interface Running {
 
 async function startServer(home: string, logFile: string): Promise<Running> {
   const port = await freePort();
-  // Run as a user's shell runs it (its first line gives Node the server's memory settings).
-  const child = spawn(cli, ["start", "--imap-port", String(port)], {
+  // Run as a user's shell runs it (its first line gives Node the server's memory settings), or,
+  // with BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR"), by node with those flags.
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean);
+  const [command, argv] = nodeArgs?.length
+    ? [process.execPath, [...nodeArgs, cli, "start", "--imap-port", String(port)]]
+    : [cli, ["start", "--imap-port", String(port)]];
+  const child = spawn(command, argv, {
     cwd: repo,
     env: { ...process.env, AEROGRAMME_LOCAL_HOME: home },
     stdio: ["ignore", "pipe", "pipe"],
@@ -194,6 +201,10 @@ export async function startAerogramme(
     }
     const init = await runCli(home, initArgs, stdin, 120_000);
     if (init.code !== 0) throw new Error(`init failed (exit ${init.code}): ${init.out.trim().slice(-800)}`);
+    // The load tool runs up to 50 clients from 127.0.0.1 (the default allows 20 per address), as
+    // Dovecot's bench configuration allows 100.
+    const limit = await runCli(home, ["config", "set", "imapMaxConnectionsPerAddress", "100"], "", 60_000);
+    if (limit.code !== 0) throw new Error(`config set failed (exit ${limit.code}): ${limit.out.trim()}`);
 
     const t0 = performance.now();
     let loadNote: string;
@@ -221,7 +232,7 @@ export async function startAerogramme(
       server = await startServer(home, logFile);
     }
     log(`    ${name}: ${loadNote}; pid ${server.child.pid} on ${server.host}:${server.port}`);
-    const running = server;
+    let running = server;
     return {
       host: running.host,
       port: running.port,
@@ -230,8 +241,19 @@ export async function startAerogramme(
       pid: running.child.pid!,
       home,
       loadNote,
+      crash: async () => {
+        const exited = new Promise((r) => running.child.once("exit", r));
+        running.child.kill("SIGKILL");
+        await exited;
+        await running.stop(); // forgets the exit hook
+        running = await startServer(home, logFile);
+        return { host: running.host, port: running.port, pid: running.child.pid! };
+      },
       stop: async () => {
         await running.stop();
+        // BENCH_SERVER_LOG=FILE keeps the server's log past the clean-up (one file, the last target's).
+        if (process.env.BENCH_SERVER_LOG)
+          await copyFile(logFile, process.env.BENCH_SERVER_LOG).catch(() => undefined);
         await rm(home, { recursive: true, force: true });
       },
     };

@@ -9,7 +9,7 @@ import type { Prng } from "../prng.ts";
 import { parseFetch, type FetchItems } from "./fetchItems.ts";
 import { composeMessage } from "./message.ts";
 import type { LoadStats } from "./stats.ts";
-import { flagKey, type Truth } from "./truth.ts";
+import { flagKey, type KnownMessage, type Truth } from "./truth.ts";
 
 export interface Endpoint {
   host: string;
@@ -31,6 +31,9 @@ export interface InFlight {
   since: number;
 }
 
+/** The second mailbox COPY and MOVE fill (loadRun.ts creates it). */
+export const ARCHIVE = "LoadArchive";
+
 const FLAGS = ["\\Seen", "\\Flagged", "\\Answered", "$LoadA", "$LoadB"];
 
 export class LoadClient {
@@ -47,6 +50,8 @@ export class LoadClient {
   private stopping = false;
   /** Sequence numbers FETCH 1:* left unanswered (see fullCheck). */
   unanswered = 0;
+  /** The message whose flags a command in flight changes (a crash leaves them uncertain). */
+  private changing: KnownMessage | undefined;
 
   constructor(
     readonly id: number,
@@ -64,13 +69,29 @@ export class LoadClient {
   async run(): Promise<void> {
     try {
       while (!this.stopping) {
-        await this.login();
-        while (!this.stopping && !this.rng.chance(0.02)) await this.randomCommand();
-        await this.logout();
+        try {
+          await this.login();
+          while (!this.stopping && !this.rng.chance(0.02)) await this.randomCommand();
+          await this.logout();
+        } catch (err) {
+          // The soak kills the server: what was in flight may or may not be stored; log in again.
+          if (!this.truth.restarting) throw err;
+          if (this.changing) this.changing.flagsUncertain = true;
+          this.changing = undefined;
+          this.wire?.close().catch(() => undefined);
+          this.wire = undefined;
+          while (this.truth.restarting && !this.stopping) await new Promise((r) => setTimeout(r, 100));
+        }
       }
     } finally {
       this.wire?.close().catch(() => undefined);
     }
+  }
+
+  /** After the run: one more session checks that everything acknowledged is there (fullCheck). */
+  async verify(): Promise<void> {
+    await this.login();
+    await this.logout();
   }
 
   private async login(): Promise<void> {
@@ -96,7 +117,10 @@ export class LoadClient {
     if (roll < 0.35) return this.expunge(crowded);
     if (roll < 0.5) return this.store();
     if (roll < 0.62) return this.fetchFlags();
-    if (roll < 0.84) return this.fetchBody();
+    if (roll < 0.76) return this.fetchBody();
+    if (roll < 0.78) return this.copy();
+    if (roll < 0.8) return this.move();
+    if (roll < 0.84) return this.idle();
     if (roll < 0.9) return this.search();
     if (roll < 0.97) await this.command("NOOP", "NOOP");
     else await this.fullCheck();
@@ -156,7 +180,10 @@ export class LoadClient {
         return;
       }
       const [uid] = this.view.splice(n - 1, 1);
-      if (uid !== undefined && this.truth.messages.get(uid)?.expungeSentAt === undefined)
+      const known = uid === undefined ? undefined : this.truth.messages.get(uid);
+      // After a crash, an APPEND cut off before its answer may be withdrawn (an EXPUNGE of a UID
+      // nobody was given).
+      if (uid !== undefined && (known ?? this.truth.restarts === 0) && known?.expungeSentAt === undefined)
         this.fail("expunge-unasked", `UID ${uid} expunged, its owner never asked`);
     } else if (/^\* \d+ FETCH /i.test(text)) {
       const items = parseFetch(r);
@@ -201,10 +228,11 @@ export class LoadClient {
         if (!f.startsWith("\\") && !this.announced.has(f.toLowerCase())) this.truth.unannounced(this.id, f);
       if (known) {
         const key = flagKey(items.flags);
-        if (known.owner === this.id ? key !== flagKey(known.flags) : !known.history.has(key))
+        const exact = known.owner === this.id && !known.flagsUncertain;
+        if (exact ? key !== flagKey(known.flags) : !known.history.has(key))
           this.fail(
             "flags",
-            `UID ${uid}: FLAGS (${key}), ${known.owner === this.id ? `set to (${flagKey(known.flags)})` : "never set so"}`,
+            `UID ${uid}: FLAGS (${key}), ${exact ? `set to (${flagKey(known.flags)})` : "never set so"}`,
           );
       }
     }
@@ -261,7 +289,8 @@ export class LoadClient {
     const m = this.truth.messages.get(uid)!;
     const before = m.flags;
     const flag = this.rng.pick(FLAGS);
-    const mode = this.rng.pick(["+", "-", ""] as const);
+    // After a crash cut a change off, only a whole new set makes the flags known again.
+    const mode = m.flagsUncertain ? "" : this.rng.pick(["+", "-", ""] as const);
     const set =
       mode === "+"
         ? [...new Set([...m.flags, flag])]
@@ -273,7 +302,10 @@ export class LoadClient {
     m.flags = flagKey(set) ? flagKey(set).split(" ") : [];
     m.history.add(flagKey(set));
     const changed = flagKey(set) !== flagKey(before);
+    this.changing = m;
     const tagged = await this.command("STORE", `UID STORE ${uid} ${mode}FLAGS (${sent.join(" ")})`);
+    this.changing = undefined;
+    m.flagsUncertain = false;
     // RFC 3501 §6.4.6: the new flags come back; Dovecot sends nothing for a STORE that changed none.
     if (changed && !tagged.untagged.some((r) => parseFetch(r)?.uid === uid))
       this.fail("protocol", `UID STORE ${uid}: no FETCH for it`);
@@ -288,8 +320,10 @@ export class LoadClient {
     m.flags = flagKey(set).split(" ");
     m.history.add(flagKey(set));
     this.own.delete(uid);
+    this.changing = m;
     await this.command("STORE", `UID STORE ${uid} +FLAGS.SILENT (\\Deleted)`);
     await this.command("EXPUNGE", `UID EXPUNGE ${uid}`);
+    this.changing = undefined;
     m.expungeAckedAt = performance.now();
     if (this.view.includes(uid))
       this.fail("resurrected", `UID EXPUNGE ${uid} answered, UID still in the view`);
@@ -335,13 +369,78 @@ export class LoadClient {
     }
   }
 
+  /** COPY of an own message to the archive: a COPYUID whose new UID was never given before. */
+  private async copy(): Promise<void> {
+    const uid = this.pickLive(true);
+    if (uid === undefined) return this.append();
+    const tagged = await this.command("COPY", `UID COPY ${uid} ${ARCHIVE}`);
+    this.archived(uid, tagged.text, "COPY");
+  }
+
+  /**
+   * MOVE of an own message to the archive (RFC 6851): a COPYUID, and the message leaves INBOX as by
+   * an expunge its owner asked for.
+   */
+  private async move(): Promise<void> {
+    const uid = this.pickLive(true);
+    if (uid === undefined) return this.append();
+    const m = this.truth.messages.get(uid)!;
+    m.expungeSentAt = performance.now();
+    this.own.delete(uid);
+    const tagged = await this.command("MOVE", `UID MOVE ${uid} ${ARCHIVE}`);
+    m.expungeAckedAt = performance.now();
+    const copyUid = tagged.untagged.find((r) => /^\* OK \[COPYUID /i.test(r.text))?.text ?? tagged.text;
+    this.archived(uid, copyUid, "MOVE");
+    if (this.view.includes(uid)) this.fail("resurrected", `UID MOVE ${uid} answered, UID still in the view`);
+  }
+
+  private archived(uid: number, text: string, what: string): void {
+    const m = /\[COPYUID \d+ (\d+) (\d+)\]/i.exec(text);
+    if (!m || Number(m[1]) !== uid) {
+      this.fail("protocol", `UID ${what} ${uid} answered without its COPYUID: ${text}`);
+      return;
+    }
+    const target = Number(m[2]);
+    if (this.truth.archiveUids.has(target))
+      this.fail("uid-reused", `${what} gave archive UID ${target} a second time`);
+    this.truth.archiveUids.add(target);
+  }
+
+  /**
+   * IDLE for a moment (RFC 2177): whatever other sessions changed meanwhile arrives as untagged
+   * answers, checked like any other; DONE ends it.
+   */
+  private async idle(): Promise<void> {
+    const wire = this.wire!;
+    const idling = await this.timed("IDLE", "IDLE", () => wire.idle());
+    await new Promise((r) => setTimeout(r, this.rng.int(50, 400)));
+    const tagged = await this.timed("IDLE-DONE", "DONE", () => idling.done());
+    if (tagged.status !== "OK") this.fail("protocol", `IDLE ended with ${tagged.status} ${tagged.text}`);
+    for (const r of tagged.untagged) this.untagged(r);
+  }
+
   private async search(): Promise<void> {
+    if (this.rng.chance(0.3)) return this.searchMessageId();
     const tagged = await this.command("SEARCH", "UID SEARCH UNDELETED");
     const line = tagged.untagged.find((r) => /^\* SEARCH\b/i.test(r.text));
     const found = new Set((line?.text.slice(8).split(" ") ?? []).filter(Boolean).map(Number));
     for (const uid of this.own)
       if (this.view.includes(uid) && !found.has(uid))
         this.fail("lost", `UID SEARCH UNDELETED lacks own UID ${uid}`);
+  }
+
+  /** SEARCH by a header only one message has: that message, and only it, unless being expunged. */
+  private async searchMessageId(): Promise<void> {
+    const uid = this.pickLive(false);
+    if (uid === undefined) return this.append();
+    const known = this.truth.messages.get(uid)!;
+    const tagged = await this.command("SEARCH", `UID SEARCH HEADER Message-ID "${known.messageId}"`);
+    const line = tagged.untagged.find((r) => /^\* SEARCH\b/i.test(r.text));
+    const found = (line?.text.slice(8).split(" ") ?? []).filter(Boolean).map(Number);
+    if (found.some((u) => u !== uid))
+      this.fail("protocol", `SEARCH for ${known.messageId} found UIDs ${found.join(",")}`);
+    if (!found.includes(uid) && known.expungeSentAt === undefined)
+      this.fail("lost", `UID SEARCH HEADER Message-ID lacks UID ${uid}`);
   }
 
   /**

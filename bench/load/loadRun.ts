@@ -4,7 +4,7 @@
  */
 import { ImapWire } from "../imapWire.ts";
 import { Prng } from "../prng.ts";
-import { LoadClient, type Endpoint } from "./client.ts";
+import { ARCHIVE, LoadClient, type Endpoint } from "./client.ts";
 import { LoadStats, type Wait, type Window } from "./stats.ts";
 import { Truth } from "./truth.ts";
 import { Watchdog } from "./watchdog.ts";
@@ -16,6 +16,12 @@ export interface LoadOptions {
   watchdogMs: number;
   windowMs?: number;
   ownTarget?: number;
+  /**
+   * The soak: at `crashAtMs`, `crash` kills the server with -9 and starts it again (updating the
+   * endpoint the clients log in to). Clients log in again; everything acknowledged must be there.
+   */
+  crashAtMs?: number;
+  crash?: () => Promise<void>;
   /** The server's RSS in bytes, sampled at the end of every window. */
   rss?: () => number;
   log?: (line: string) => void;
@@ -37,6 +43,8 @@ export interface LoadResult {
   unannouncedSamples: string[];
   /** Clients whose loop ended on an error (a timeout, a dropped connection). */
   clientFailures: string[];
+  /** The soak's kill -9: when (s into the run) and how long until the new process listened. */
+  crash?: { atS: number; restartMs: number } | { atS: number; failed: string };
 }
 
 export async function runLoad(endpoint: Endpoint, opts: LoadOptions): Promise<LoadResult> {
@@ -52,7 +60,33 @@ export async function runLoad(endpoint: Endpoint, opts: LoadOptions): Promise<Lo
         commandTimeoutMs: Math.max(120_000, opts.watchdogMs * 4),
       }),
   );
-  const watchdog = new Watchdog(clients, opts.watchdogMs, stats, log);
+  const watchdog = new Watchdog(clients, opts.watchdogMs, stats, log, () => truth.restarting);
+  let crash: LoadResult["crash"];
+  let crashing: Promise<void> | undefined;
+  const crashTimer =
+    opts.crash && opts.crashAtMs !== undefined
+      ? setTimeout(() => {
+          const atS = (performance.now() - stats.started) / 1000;
+          log(`  ${atS.toFixed(0)} s: kill -9 of the server, then start again`);
+          truth.restarting = true;
+          const t0 = performance.now();
+          crashing = opts.crash!().then(
+            () => {
+              crash = { atS: Math.round(atS), restartMs: Math.round(performance.now() - t0) };
+              log(`  the server listens again after ${crash.restartMs} ms`);
+            },
+            (err: Error) => {
+              crash = { atS: Math.round(atS), failed: err.message };
+              log(`  the server did not start again: ${err.message}`);
+              clients.forEach((c) => c.stop());
+            },
+          );
+          void crashing.finally(() => {
+            truth.restarts++;
+            truth.restarting = false;
+          });
+        }, opts.crashAtMs)
+      : undefined;
   const windowMs = opts.windowMs ?? 10_000;
   const ticker = setInterval(() => {
     const w = stats.closeWindow(opts.rss?.());
@@ -70,6 +104,14 @@ export async function runLoad(endpoint: Endpoint, opts: LoadOptions): Promise<Lo
     ),
   );
   clearTimeout(stopAt);
+  clearTimeout(crashTimer);
+  await crashing;
+  // One more session after the run: every message acknowledged and not expunged is there.
+  const verifier = new LoadClient(-1, endpoint, truth, new Prng(opts.seed), stats, {
+    ownTarget: 0,
+    commandTimeoutMs: 120_000,
+  });
+  await verifier.verify().catch((err: Error) => failures.push(`final check: ${err.message}`));
   clearInterval(ticker);
   watchdog.stop();
   // Waits still followed by the watchdog end with the clients; give its 50 ms follow-up a turn.
@@ -96,6 +138,7 @@ export async function runLoad(endpoint: Endpoint, opts: LoadOptions): Promise<Lo
     unannouncedKeywords: truth.unannouncedKeywords,
     unannouncedSamples: truth.unannouncedSamples,
     clientFailures: failures,
+    ...(crash ? { crash } : {}),
   };
 }
 
@@ -109,6 +152,8 @@ async function warmUp(endpoint: Endpoint): Promise<void> {
   try {
     await wire.command(`LOGIN ${endpoint.user} "${endpoint.password}"`, { timeoutMs: 120_000 });
     await wire.command("SELECT INBOX", { timeoutMs: 120_000 });
+    // COPY and MOVE go here; NO when it is there already (a restarted server in a soak).
+    await wire.command(`CREATE ${ARCHIVE}`, { timeoutMs: 120_000, allowNo: true });
   } finally {
     await wire.close();
   }

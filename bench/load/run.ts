@@ -1,11 +1,14 @@
 /**
  * `npm run load -- [--duration 60] [--clients 10] [--targets embedded,dovecot] [--watchdog 2000]
- *                  [--seed N] [--window 10] [--out FILE]`
+ *                  [--seed N] [--window 10] [--out FILE] [--crash-at S]`
+ * `LOAD_SOAK=1 npm run load` is the soak: 3600 s, and a kill -9 and restart of the server at a
+ * seeded moment in the middle half (--crash-at S chooses it, on any run).
  *
  * Starts each target on an empty mailbox (targets.ts: embedded, garage, dovecot...), one after
  * another, and runs the same seeded load on each (loadRun.ts): N clients, random APPEND, FETCH
- * (flags, headers, bodies, partial), STORE, EXPUNGE, SEARCH, NOOP, LOGIN/LOGOUT on INBOX, every
- * answer checked. Prints throughput and RSS per window, latency percentiles, the watchdog's
+ * (flags, headers, bodies, partial), STORE, EXPUNGE, COPY, MOVE, SEARCH, IDLE, NOOP, LOGIN/LOGOUT
+ * on INBOX, every answer checked; after the run one more session checks that everything
+ * acknowledged is there. Prints throughput and RSS per window, latency percentiles, the watchdog's
  * reports and the checker's errors; saves them to bench/results/load-<clients>c-<duration>s.json.
  * Exits 1 when a checker error or a watchdog report happened on a target other than dovecot.
  */
@@ -16,6 +19,7 @@ import { parseArgs } from "node:util";
 import { benchDir, cacheRoot, type Corpus } from "../corpus.ts";
 import { treeRss } from "../rssSampler.ts";
 import { makeTarget, targetNames, type TargetName } from "../targets.ts";
+import { Prng } from "../prng.ts";
 import { runLoad, type LoadResult } from "./loadRun.ts";
 
 const { values } = parseArgs({
@@ -27,8 +31,14 @@ const { values } = parseArgs({
     seed: { type: "string", default: "18" },
     window: { type: "string", default: "10" },
     out: { type: "string" },
+    "crash-at": { type: "string" },
   },
 });
+
+// LOAD_SOAK=1: the hour-long soak (issue 18), with one kill -9 and restart of the server at a
+// seeded moment in its middle half; --duration and --crash-at still win when given.
+const soak = process.env.LOAD_SOAK === "1";
+if (soak && !process.argv.includes("--duration")) values.duration = "3600";
 
 const num = (name: string, v: string, min: number, max: number) => {
   const n = Number(v);
@@ -41,6 +51,12 @@ const clients = num("clients", values.clients, 1, 50);
 const watchdogMs = num("watchdog", values.watchdog, 10, 600_000);
 const seed = num("seed", values.seed, 0, 2 ** 31);
 const windowS = num("window", values.window, 1, 600);
+const crashAtS =
+  values["crash-at"] !== undefined
+    ? num("crash-at", values["crash-at"], 1, durationS - 1)
+    : soak
+      ? Math.round(durationS * (0.25 + 0.5 * new Prng(seed).next()))
+      : undefined;
 const wanted = values.targets
   .split(",")
   .map((s) => s.trim())
@@ -88,6 +104,12 @@ for (const name of wanted as TargetName[]) {
       windowMs: windowS * 1000,
       rss: () => treeRss(running.pid),
       log,
+      ...(crashAtS !== undefined && running.crash
+        ? {
+            crashAtMs: crashAtS * 1000,
+            crash: async () => void Object.assign(running, await running.crash!()),
+          }
+        : {}),
     });
     results[name] = result;
     printSummary(name, result);
@@ -115,6 +137,10 @@ function printSummary(name: string, r: LoadResult) {
   log(`  checker errors: ${r.checkerErrors} ${JSON.stringify(r.errorKinds)}`);
   for (const s of r.errorSamples) log(`    ${s}`);
   log(`  keywords not announced in FLAGS (counted apart): ${r.unannouncedKeywords}`);
+  if (r.crash)
+    log(
+      `  kill -9 at ${r.crash.atS} s: ${"failed" in r.crash ? `no restart: ${r.crash.failed}` : `listening again after ${r.crash.restartMs} ms`}`,
+    );
   for (const f of r.clientFailures) log(`  ${f}`);
 }
 
@@ -141,6 +167,10 @@ log(`saved ${out}`);
 const bad = Object.entries(results).some(
   ([name, r]) =>
     name !== "dovecot" &&
-    ("skipped" in r || r.checkerErrors > 0 || r.waits.length > 0 || r.clientFailures.length > 0),
+    ("skipped" in r ||
+      r.checkerErrors > 0 ||
+      r.waits.length > 0 ||
+      r.clientFailures.length > 0 ||
+      (r.crash !== undefined && "failed" in r.crash)),
 );
 process.exit(bad ? 1 : 0);

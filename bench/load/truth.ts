@@ -19,6 +19,11 @@ export interface KnownMessage {
   /** When the owner sent its expunge; when it was acknowledged. */
   expungeSentAt?: number;
   expungeAckedAt?: number;
+  /**
+   * A flag change of the owner's was cut off by a server crash before its answer: it may or may
+   * not have been stored, so the owner too sees one of the sets in `history`.
+   */
+  flagsUncertain?: boolean;
 }
 
 export type CheckKind =
@@ -54,6 +59,11 @@ export class Truth {
   /** Keywords in a FETCH that the session's FLAGS had not announced (issue 14's bug), counted apart. */
   unannouncedKeywords = 0;
   readonly unannouncedSamples: string[] = [];
+  /** UIDs COPY and MOVE were given in the archive mailbox (never twice). */
+  readonly archiveUids = new Set<number>();
+  /** The server is being killed and started again (the soak): connections drop meanwhile. */
+  restarting = false;
+  restarts = 0;
   /** Largest UID acknowledged so far. */
   maxUid = 0;
   private readonly maxErrorsKept: number;

@@ -15,6 +15,8 @@ export class Watchdog {
     private readonly limitMs: number,
     private readonly stats: LoadStats,
     private readonly log: (line: string) => void,
+    /** Whether the server is being killed and started again (the soak): nothing is reported then. */
+    private readonly restarting: () => boolean = () => false,
   ) {
     this.timer = setInterval(() => this.look(), 100);
     this.timer.unref();
@@ -22,6 +24,11 @@ export class Watchdog {
 
   private look(): void {
     const now = performance.now();
+    if (this.restarting()) {
+      // Commands cut off by the kill fail; those sent meanwhile wait for the new process.
+      for (const c of this.clients) if (c.inFlight) this.reported.add(c.inFlight);
+      return;
+    }
     let stuck = 0;
     for (const c of this.clients) {
       const f = c.inFlight;

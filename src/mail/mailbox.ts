@@ -47,16 +47,41 @@ export interface AppendResult {
   mailId: string;
 }
 
-/** Appends waiting to go out together (group commit): at most this many, or this many bytes. */
-const APPEND_BATCH = 100;
-const APPEND_BATCH_BYTES = 32 * 1024 * 1024;
+/**
+ * Writes waiting to go out together (group commit): at most this many messages added, or this
+ * many bytes of bodies, in one op row; flag changes and expunges ride along.
+ */
+const WRITE_BATCH_ADDS = 100;
+const WRITE_BATCH_BYTES = 32 * 1024 * 1024;
 
-interface QueuedAppend {
-  prepared: PreparedMessage;
-  flags: string[];
-  resolve: (result: AppendResult) => void;
+/**
+ * What the writes of one batch before this one changed, as the batch is built: a flag change must
+ * be judged against the flags the earlier writes of its own row leave, not the state before it.
+ */
+interface BatchView {
+  flags: Map<string, string[]>;
+  /** Messages added by the batch so far: the next add's UID guess is UIDNEXT + this. */
+  adds: number;
+}
+
+/** One write waiting in the queue: its ops are built when its batch is, on the state it follows. */
+interface QueuedWrite {
+  build: (view: BatchView) => UidOp[];
+  /** Messages it adds (for the batch's size). */
+  adds: number;
+  bytes: number;
+  /** What the ops name that is not stored yet (bodies, meta), written beside the row. */
+  pieces?: () => Promise<void>;
+  /** An APPEND's message: the batch's are written together (one batched meta write). */
+  prepared?: PreparedMessage;
+  /** The ids `pieces` stores (Bayou's intents: a crash before they land withdraws them). */
+  intents: string[];
+  resolve: () => void;
   reject: (err: unknown) => void;
 }
+
+/** Some writes' pieces failed; their row is stored and applied (Bayou.push). */
+class PiecesFailed extends Error {}
 
 export class Mailbox {
   private readonly bayou: Bayou<UidIndex, UidOp>;
@@ -70,9 +95,11 @@ export class Mailbox {
    * not recent: after a restart a whole mailbox would otherwise turn recent at once).
    */
   private recentFloor: number | undefined;
-  /** Appends that arrived while a batch was being written: they form the next one. */
-  private readonly appendQueue: QueuedAppend[] = [];
+  /** Writes that arrived while a batch was being written: they form the next one. */
+  private readonly writeQueue: QueuedWrite[] = [];
   private draining = false;
+  /** Content deletions after expunges, one after another (expunge's `contentLater`). */
+  private deletions: Promise<void> = Promise.resolve();
 
   constructor(
     readonly id: string,
@@ -212,40 +239,89 @@ export class Mailbox {
 
   /**
    * Stores a message and adds it here: one round trip to storage (body, meta and op row at once,
-   * Bayou rule 3). Appends that arrive while one is being written go out together in the next op
-   * row, their meta rows in one batched write, their bodies a few at a time.
+   * Bayou rule 3). Writes that arrive while one is being written go out together (enqueue).
    */
-  append(raw: Uint8Array, flags: string[], internalDate: number): Promise<AppendResult> {
+  async append(raw: Uint8Array, flags: string[], internalDate: number): Promise<AppendResult> {
     const prepared = this.messages.prepare(raw, internalDate);
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.appendQueue.push({ prepared, flags, resolve, reject });
-      if (!this.draining) void this.drainAppends();
+    const [result] = await this.addWith([{ mailId: prepared.mailId, flags }], { prepared });
+    return result!;
+  }
+
+  /**
+   * Queues a write; resolves once its ops are durable and applied. Writes queued while a batch is
+   * being written (several sessions' APPEND, STORE and EXPUNGE on this mailbox) go out together as
+   * the next batch: one op row, one round trip, one fsync of it on the embedded store (issue 18).
+   */
+  private enqueue(write: Omit<QueuedWrite, "resolve" | "reject">): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.writeQueue.push({ ...write, resolve, reject });
+      if (!this.draining) void this.drainWrites();
     });
   }
 
-  private async drainAppends(): Promise<void> {
+  private async drainWrites(): Promise<void> {
     this.draining = true;
     try {
-      while (this.appendQueue.length > 0) {
+      while (this.writeQueue.length > 0) {
+        let adds = 0;
         let bytes = 0;
         let n = 0;
-        while (n < this.appendQueue.length && n < APPEND_BATCH && (n === 0 || bytes < APPEND_BATCH_BYTES)) {
-          bytes += this.appendQueue[n]!.prepared.sealedBody.length;
+        while (n < this.writeQueue.length) {
+          const next = this.writeQueue[n]!;
+          if (n > 0 && (adds + next.adds > WRITE_BATCH_ADDS || bytes + next.bytes > WRITE_BATCH_BYTES)) break;
+          adds += next.adds;
+          bytes += next.bytes;
           n += 1;
         }
-        const batch = this.appendQueue.splice(0, n);
-        try {
-          const results = await this.addWith(
-            batch.map((q) => ({ mailId: q.prepared.mailId, flags: q.flags })),
-            () => this.messages.writeMany(batch.map((q) => q.prepared)),
-          );
-          batch.forEach((q, i) => q.resolve(results[i]!));
-        } catch (err) {
-          for (const q of batch) q.reject(err);
-        }
+        const batch = this.writeQueue.splice(0, n);
+        await this.writes.run(() => this.pushBatch(batch));
       }
     } finally {
       this.draining = false;
+    }
+  }
+
+  /** One batch as one push; settles every write in it. Called with `writes` held. */
+  private async pushBatch(batch: QueuedWrite[]): Promise<void> {
+    const failed = new Map<QueuedWrite, unknown>();
+    const withPieces = batch.filter((w) => w.pieces || w.prepared);
+    const appends = batch.filter((w) => w.prepared);
+    const alongside =
+      withPieces.length === 0
+        ? undefined
+        : async () => {
+            const fail = (ws: QueuedWrite[]) => (err: unknown) => ws.forEach((w) => failed.set(w, err));
+            await Promise.all([
+              appends.length > 0 &&
+                this.messages.writeMany(appends.map((w) => w.prepared!)).catch(fail(appends)),
+              ...batch.filter((w) => w.pieces).map((w) => w.pieces!().catch(fail([w]))),
+            ]);
+            if (failed.size > 0) throw new PiecesFailed("some pieces of a batch were not stored");
+          };
+    try {
+      await this.push(
+        () => {
+          const view: BatchView = { flags: new Map(), adds: 0 };
+          return batch.flatMap((w) => w.build(view));
+        },
+        alongside,
+        withPieces.flatMap((w) => w.intents),
+      );
+    } catch (err) {
+      if (!(err instanceof PiecesFailed)) {
+        // The row may or may not have landed: nothing may name a message whose pieces are missing.
+        await this.withdraw(withPieces.flatMap((w) => w.intents));
+        for (const w of batch) w.reject(err);
+        return;
+      }
+      // The row is stored and applied: the writes whose pieces failed are withdrawn, the rest stand.
+      this.events.emit("change");
+      await this.withdraw([...failed.keys()].flatMap((w) => w.intents));
+      this.bayou.resolved(withPieces.filter((w) => !failed.has(w)).flatMap((w) => w.intents));
+    }
+    for (const w of batch) {
+      if (failed.has(w)) w.reject(failed.get(w));
+      else w.resolve();
     }
   }
 
@@ -258,13 +334,13 @@ export class Mailbox {
     const prepared = messages.map((m) => this.messages.prepare(m.raw, m.internalDate));
     return this.addWith(
       prepared.map((p, i) => ({ mailId: p.mailId, flags: messages[i]!.flags })),
-      () => this.messages.writeMany(prepared),
+      { pieces: () => this.messages.writeMany(prepared) },
     );
   }
 
   /** Takes back acknowledged appends (their caller could not keep them: a name that moved meanwhile). */
   async withdrawAppend(mailIds: string[]): Promise<void> {
-    await this.writes.run(() => this.push([{ t: "expunge", ids: mailIds }]));
+    await this.enqueue({ build: () => [{ t: "expunge", ids: mailIds }], adds: 0, bytes: 0, intents: [] });
     await this.deleteContent(mailIds);
   }
 
@@ -278,35 +354,31 @@ export class Mailbox {
    * not stored yet). Should the pieces fail, or the row, the adds are withdrawn: nothing may name
    * a message whose pieces are missing.
    */
-  private addWith(
+  private async addWith(
     items: { mailId: string; flags: string[] }[],
-    pieces?: () => Promise<void>,
+    stored?: { pieces: () => Promise<void> } | { prepared: PreparedMessage },
   ): Promise<AppendResult[]> {
-    return this.writes.run(async () => {
-      let next = 0;
-      try {
-        await this.push(
-          () => {
-            // The guess is the UIDNEXT of the state the row follows; another computer's add landing
-            // first makes it wrong, which the replay settles (uidIndex.ts).
-            next = this.index.uidnext;
-            return items.map((it, i) => ({ t: "add", id: it.mailId, guessUid: next + i, flags: it.flags }));
-          },
-          pieces,
-          pieces ? items.map((it) => it.mailId) : undefined,
-        );
-      } catch (err) {
-        if (pieces) await this.withdraw(items.map((it) => it.mailId));
-        throw err;
-      }
-      // APPENDUID and COPYUID report the UID this computer claimed, even if a clash seen since
-      // (settle) already renumbered the message: the client learns that as an expunge (uidIndex.ts).
-      return items.map((it, i) => ({
-        mailId: it.mailId,
-        uid: next + i,
-        uidvalidity: this.index.uidvalidity,
-      }));
+    let next = 0;
+    await this.enqueue({
+      build: (view) => {
+        // The guess is the UIDNEXT of the state the row follows, past the batch's earlier adds;
+        // another computer's add landing first makes it wrong, which the replay settles (uidIndex.ts).
+        next = this.index.uidnext + view.adds;
+        view.adds += items.length;
+        return items.map((it, i) => ({ t: "add", id: it.mailId, guessUid: next + i, flags: it.flags }));
+      },
+      adds: items.length,
+      bytes: stored && "prepared" in stored ? stored.prepared.sealedBody.length : 0,
+      ...stored,
+      intents: stored ? items.map((it) => it.mailId) : [],
     });
+    // APPENDUID and COPYUID report the UID this computer claimed, even if a clash seen since
+    // (settle) already renumbered the message: the client learns that as an expunge (uidIndex.ts).
+    return items.map((it, i) => ({
+      mailId: it.mailId,
+      uid: next + i,
+      uidvalidity: this.index.uidvalidity,
+    }));
   }
 
   /**
@@ -314,6 +386,7 @@ export class Mailbox {
    * failed), then their pieces, only once that expunge is stored. Best effort: storage may be down.
    */
   private async withdraw(mailIds: string[]): Promise<void> {
+    if (mailIds.length === 0) return;
     try {
       await this.push([{ t: "expunge", ids: mailIds }]);
       await this.deleteContent(mailIds);
@@ -349,23 +422,39 @@ export class Mailbox {
    * them, since the replay gives every message an op names a new MODSEQ (uidIndex.ts).
    */
   setFlags(mailIds: string[], mode: FlagMode, flags: string[]): Promise<void> {
-    return this.writes.run(async () => {
-      const changing = mailIds.filter((id) => {
-        const entry = this.index.byId.get(id) ?? this.index.unplaced.get(id);
-        if (!entry) return true; // not here as far as this computer knows: the replay decides
-        const next = changeFlags(entry.flags, mode, flags);
-        return next.length !== entry.flags.length || next.some((f, i) => f !== entry.flags[i]);
-      });
-      if (changing.length > 0) await this.push([{ t: "flags", ids: changing, mode, flags }]);
+    return this.enqueue({
+      build: (view) => {
+        const changing = mailIds.filter((id) => {
+          const had = view.flags.get(id) ?? (this.index.byId.get(id) ?? this.index.unplaced.get(id))?.flags;
+          if (!had) return true; // not here as far as this computer knows: the replay decides
+          const next = changeFlags(had, mode, flags);
+          view.flags.set(id, next);
+          return next.length !== had.length || next.some((f, i) => f !== had[i]);
+        });
+        return changing.length > 0 ? [{ t: "flags", ids: changing, mode, flags }] : [];
+      },
+      adds: 0,
+      bytes: 0,
+      intents: [],
     });
   }
 
-  /** Removes messages from this mailbox; their content is deleted unless `keepContent` (MOVE). */
-  async expunge(mailIds: string[], keepContent = false): Promise<void> {
+  /**
+   * Removes messages from this mailbox; their content is deleted unless `keepContent` (MOVE),
+   * before this resolves or, with `contentLater` (an IMAP EXPUNGE), after: the client's answer
+   * waits only for the op row (issue 18: the deletions doubled EXPUNGE's time under load).
+   */
+  async expunge(
+    mailIds: string[],
+    opts: { keepContent?: boolean; contentLater?: boolean } = {},
+  ): Promise<void> {
     if (mailIds.length === 0) return;
-    await this.writes.run(() => this.push([{ t: "expunge", ids: mailIds }]));
+    await this.enqueue({ build: () => [{ t: "expunge", ids: mailIds }], adds: 0, bytes: 0, intents: [] });
     // After the op is durable: a crash here leaves unreferenced blobs (space), never lost mail.
-    if (!keepContent) await this.deleteContent(mailIds);
+    if (opts.keepContent) return;
+    const deleting = this.deletions.then(() => this.deleteContent(mailIds));
+    this.deletions = deleting.catch(() => undefined); // best effort, as a crash here would be
+    if (!opts.contentLater) await deleting;
   }
 
   /**
@@ -385,7 +474,7 @@ export class Mailbox {
     });
     const added = await target.addWith(
       copies.map((c) => ({ mailId: c.mailId, flags: c.flags })),
-      () => eachBounded(copies, PIECES_PARALLEL, (c) => c.write()),
+      { pieces: () => eachBounded(copies, PIECES_PARALLEL, (c) => c.write()) },
     );
     return added.map((a, i) => [copies[i]!.srcUid, a.uid]);
   }
@@ -406,7 +495,7 @@ export class Mailbox {
     const added = await target.addExisting(moving.map((e) => ({ mailId: e.id, flags: e.flags })));
     await this.expunge(
       moving.map((e) => e.id),
-      true,
+      { keepContent: true },
     );
     return added.map((a, i) => [moving[i]!.uid, a.uid]);
   }
@@ -435,6 +524,7 @@ export class Mailbox {
   /** Resolves once every write so far has been signalled to other computers (the watch row). */
   async flushSignals(): Promise<void> {
     while (this.draining) await this.writes.run(() => Promise.resolve());
+    await this.deletions;
     await this.bayou.settle();
   }
 

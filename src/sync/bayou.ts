@@ -253,7 +253,15 @@ export class Bayou<S, Op> {
   }
 
   /** Reads what other computers pushed (and a newer checkpoint) and brings the state up to date. */
-  sync(): Promise<boolean> {
+  async sync(): Promise<boolean> {
+    // Outside the queue first (issue 18: every NOOP and SELECT waited there behind the writes in
+    // flight): a watch nobody moved since our last sync means nothing to read. This process's own
+    // pushes are in the state once acknowledged; one still in flight is not, as if it came later.
+    if (this.loaded && !this.refusal && !this.othersMoved && this.syncedWatchToken !== undefined) {
+      const known = this.syncedWatchToken;
+      const watch = await this.store.rows.read(this.path, WATCH);
+      if (watch !== null && watch.token === known && this.syncedWatchToken === known) return false;
+    }
     return this.exclusive(async () => {
       const changed = await this.syncNow(false);
       if (

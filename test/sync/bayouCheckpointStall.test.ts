@@ -107,3 +107,35 @@ test("a push right after a checkpoint is adopted does not wait for the watch rew
   await fresh.sync();
   assert.deepEqual(fresh.state, a.state);
 });
+
+test("a sync is answered while a push's row is held back, and sees another computer's push", async () => {
+  const inner = memoryStore();
+  let release!: () => void;
+  let holding = false;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const rows = Object.create(inner.rows) as Store["rows"];
+  rows.insert = async (pk, sk, value, token) => {
+    if (holding && sk !== "watch") await gate;
+    return inner.rows.insert(pk, sk, value, token);
+  };
+  const store: Store = { ...inner, rows };
+  let now = 20_000_000;
+  const a = replica(store, () => now, { key });
+  const b = replica(inner, () => now, { key });
+  await a.push(["first"]);
+  await a.settle();
+  await a.sync(); // knows the watch as it is: its next sync is one read
+  await b.sync();
+  holding = true;
+  const held = a.push(["held"]);
+  // NOOP and SELECT wait for no write in flight (issue 18).
+  assert.equal(await within(a.sync(), 1_000, "a sync beside a held push"), false);
+  now += 10;
+  await b.push(["from b"]);
+  await b.settle();
+  // Another computer moved the watch: this sync reads, and so waits for the push in the queue.
+  const synced = a.sync();
+  release();
+  await within(Promise.all([held, synced]), 2_000, "the push and the sync once released");
+  assert.ok(a.state.includes("from b") && a.state.includes("held"), JSON.stringify(a.state));
+});

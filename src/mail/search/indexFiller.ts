@@ -10,6 +10,7 @@
  * first sync for the host and the CPU. Progress goes to `status`.
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
+import { NotFound } from "../../errors.ts";
 import type { Log } from "../../log.ts";
 import type { MessageMeta } from "../metaCodec.ts";
 import type { MessageStore } from "../messageStore.ts";
@@ -151,12 +152,20 @@ export class IndexFiller {
         await lull();
         const metas = await reads.getMeta(batch);
         const reader = cachingBodyReader(reads);
-        const prefetch = reader.prefetch([...metas.values()], FILL_PARALLEL, lull);
+        // Read-ahead only: a body it cannot read fails that message's own read below, or nothing.
+        const prefetch = reader.prefetch([...metas.values()], FILL_PARALLEL, lull).catch(() => undefined);
         for (const id of batch) {
           if (!(await lull())) break;
           const meta = metas.get(id);
-          if (meta) {
-            const doc = searchDoc(id, meta, await messageText(meta, reader.read));
+          let text: string | undefined;
+          try {
+            text = meta && (await messageText(meta, reader.read));
+          } catch (err) {
+            // Expunged by a session since the listing (issue 18's load): the next pass sees it gone.
+            if (!(err instanceof NotFound)) throw err;
+          }
+          if (meta && text !== undefined) {
+            const doc = searchDoc(id, meta, text);
             if (doc) this.index.add(doc);
             else this.unindexable.add(id);
           }

@@ -22,7 +22,10 @@ export const close: CommandHandler<"CLOSE" | "UNSELECT"> = {
     if (cmd.name === "CLOSE" && !sel.readOnly) {
       const deleted = [...sel.mailbox.index.byId.values()].filter((e) => e.flags.includes("\\Deleted"));
       session.unselect();
-      await sel.mailbox.expunge(deleted.map((e) => e.id));
+      await sel.mailbox.expunge(
+        deleted.map((e) => e.id),
+        { contentLater: true },
+      );
     } else {
       session.unselect();
     }
@@ -40,7 +43,10 @@ export const expunge: CommandHandler<"EXPUNGE"> = {
       ? entriesOf(session, cmd.uids, true).entries
       : [...sel.mailbox.index.byId.values()];
     const doomed = candidates.filter((e) => e.flags.includes("\\Deleted"));
-    await sel.mailbox.expunge(doomed.map((e) => e.id));
+    await sel.mailbox.expunge(
+      doomed.map((e) => e.id),
+      { contentLater: true },
+    );
     const code = session.condstore ? `HIGHESTMODSEQ ${sel.mailbox.index.highestModseq}` : undefined;
     return ok("EXPUNGE completed", code);
   },
