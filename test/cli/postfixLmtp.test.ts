@@ -180,8 +180,8 @@ describe("Postfix delivers over LMTP to a delivery-only home on Garage", { skip 
       all.map((n) => () => send(n, ["alice@example.test", "alice+Lists@example.test"])),
     );
     const expected = all.map((n) => `${MARKER} postfix ${n}`).sort();
-    assert.deepEqual((await waitFor("INBOX", 50, 120_000)).sort(), expected);
-    assert.deepEqual((await waitFor("Lists", 50, 60_000)).sort(), expected);
+    assert.deepEqual((await waitFor("INBOX", 50, 300_000)).sort(), expected);
+    assert.deepEqual((await waitFor("Lists", 50, 120_000)).sort(), expected);
     const log = await postfix!.log();
     assert.equal(log.match(/status=sent \(250 /g)?.length, 100, log);
     assert.equal(await postfix!.queued(), 0);

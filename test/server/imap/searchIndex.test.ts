@@ -135,7 +135,17 @@ test("FROM, TO and BCC match `name <address>` of any address, and their join, fr
   ];
   for (const raw of raws) assert.match(await appendRaw(a, "INBOX", raw), /OK/);
   await a.command("NOOP");
-  await b.command("NOOP");
+  // The scanning computer must have both messages before it is asked (a push reaches another
+  // computer a moment later, up to 100 ms on a remote store).
+  const status = (await a.command("STATUS INBOX (MESSAGES)")).join(" ");
+  const total = Number(/MESSAGES (\d+)/.exec(status)?.[1]);
+  let seen = 0;
+  for (let i = 0; i < 100 && seen < total; i++) {
+    for (const l of await b.command("NOOP"))
+      seen = Math.max(seen, Number(/^\* (\d+) EXISTS/.exec(l)?.[1] ?? 0));
+    if (seen < total) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(seen, total, "the scanning computer saw both appends");
   const queries = [
     'FROM "ann o\'neil <ann@"',
     'TO "JÜRGEN GROSS <jg@example.net>"',
