@@ -338,11 +338,15 @@ test("UID clashes renumber the same way on every computer, whatever order ops ar
           round < 10 && all.some((c) => c.state.unplaced.size > 0 || round === 0);
           round++
         ) {
+          // A push reaches the others once its watch rewrite is out, up to 100 ms later (Bayou's
+          // publisher): the end state is compared once every computer published.
+          await Promise.all(all.map((c) => c.settle()));
           for (const c of all) {
             await c.sync();
             await settle(c);
           }
         }
+        await Promise.all(all.map((c) => c.settle()));
         for (const c of all) await c.sync();
         const fresh = computer(store, () => now, {});
         await fresh.sync();
