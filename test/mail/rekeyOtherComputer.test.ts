@@ -31,8 +31,11 @@ test("a second computer stops writing under the old key, and works again after i
   assert.equal(staleInbox.index.uids.length, 1);
 
   await beginRekey(here, PW, { kdf: TEST_KDF });
-  await (await here.mailbox("INBOX")).append(enc("Subject: two\r\n\r\n2\r\n"), [], 2);
+  const hereInbox = await here.mailbox("INBOX");
+  await hereInbox.append(enc("Subject: two\r\n\r\n2\r\n"), [], 2);
   assert.equal((await new ResealJob(here).run()).finished, true);
+  // The append is announced to other computers in the background (the watch row): let it out.
+  await hereInbox.flushSignals();
 
   await assert.rejects(staleInbox.sync(), Rekeyed);
   await assert.rejects(staleInbox.append(enc("Subject: stale\r\n\r\nx\r\n"), [], 3), Rekeyed);
