@@ -32,6 +32,7 @@ import { fileURLToPath } from "node:url";
 const PEERS = {
   "test/server/imap/garageResilience.test.ts": { peers: ["garage"] },
   "test/storage/garageCluster.test.ts": { peers: ["garage"] },
+  "test/cli/uidStormProcesses.test.ts": { peers: ["garage", "mbsync"] },
   "test/server/imap/uidStorm.test.ts": { peers: ["garage"] },
   "test/server/imap/onGarage.test.ts": { peers: ["garage"] },
   "test/storage/conformance.test.ts": { peers: ["garage"], fast: true },
