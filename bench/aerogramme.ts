@@ -43,7 +43,7 @@ export interface AglServer {
   stop(): Promise<void>;
 }
 
-function runCli(
+export function runCli(
   home: string,
   args: string[],
   stdin: string,
@@ -68,14 +68,14 @@ function runCli(
   });
 }
 
-interface Running {
+export interface Running {
   child: ChildProcess;
   host: string;
   port: number;
   stop(): Promise<void>;
 }
 
-async function startServer(home: string, logFile: string): Promise<Running> {
+export async function startServer(home: string, logFile: string): Promise<Running> {
   const port = await freePort();
   // Run as a user's shell runs it (its first line gives Node the server's memory settings).
   const child = spawn(cli, ["start", "--imap-port", String(port)], {
