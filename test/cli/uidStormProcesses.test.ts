@@ -123,346 +123,356 @@ test(
   "three aerogramme-local processes (needs Garage and mbsync) on a three-node Garage, a node stopped and a process killed -9 mid-storm, converge; UIDVALIDITY never changes",
   { skip, timeout: 1_800_000 },
   async () => {
-    const g = peer!;
-    console.log(`# process storm seed ${SEED} (replay with AGL_STORM_SEED=${SEED}), ${OPS} operations`);
-    const started = Date.now();
-    const setup = await login(computers[0]!.server);
-    for (const m of [...FIXED, "Copies"]) await setup.mailboxCreate(m);
-    // A few messages for mbsync's first run.
-    for (const m of ["INBOX", ...FIXED])
-      for (let i = 0; i < 3; i++)
-        await setup.append(
-          m,
-          messageText(`before-${m}-${i}`, () => 0.5),
-        );
-    const validity = new Map<string, number>();
-    for (const m of ["INBOX", ...FIXED, "Copies"]) {
-      const status = await setup.status(m, { uidValidity: true });
-      assert.ok(status, `STATUS ${m}`);
-      validity.set(m, Number(status.uidValidity));
+    try {
+      await storm(peer!);
+    } catch (err) {
+      // Which process died, and what it said: the first thing to read when the storm fails.
+      const said = computers.map(
+        (c) =>
+          `${c.name}: pid ${c.server.child.pid}, exit ${c.server.child.exitCode ?? "-"} signal ` +
+          `${c.server.child.signalCode ?? "-"}; stderr ends:\n${c.server.stderr().slice(-3000)}`,
+      );
+      (err as Error).message += `\n${said.join("\n")}`;
+      throw err;
     }
-    await setup.logout();
-
-    const rcs: string[] = [];
-    for (const [i, c] of computers.entries())
-      rcs.push(await mbsyncHome(mbsyncDir, `m${i}`, c.server.port, MBSYNC_BOXES));
-    await Promise.all(rcs.map((rc, i) => mbsyncRun(mbsync!, rc, `computer ${i} before the storm`)));
-
-    const told = computers.map((c) => new Told(c.name));
-    const expected = new Map<string, Expected>();
-    const churned = new Map<string, Churned>();
-    const gone = new Set<string>();
-    const highest = new Map<string, bigint>();
-    const errors = new Map<string, number>();
-    let done = 0;
-    let failed = 0;
-    let outage: Promise<void> | undefined;
-    let outageOver = false;
-    let killed = false;
-
-    const open = async (c: ImapFlow, who: number, mailbox: string) => {
-      const box = await c.mailboxOpen(mailbox);
-      const v = Number(box.uidValidity);
-      if (validity.has(mailbox))
-        assert.equal(v, validity.get(mailbox), `UIDVALIDITY of ${mailbox} unchanged`);
-      const key = `${who}/${mailbox}/${v}`;
-      const modseq = BigInt(box.highestModseq ?? 0n);
-      assert.ok(modseq >= (highest.get(key) ?? 0n), `HIGHESTMODSEQ of ${key} went back`);
-      highest.set(key, modseq);
-      return v;
-    };
-
-    const client = async (who: number): Promise<void> => {
-      const rnd = random(SEED + who);
-      let c = await login(computers[who]!.server);
-      const mine: string[] = [];
-      const myBoxes: string[] = [];
-      let boxCount = 0;
-      for (let n = 0; done < OPS; n++) {
-        const step = done++;
-        if (step >= Math.floor(OPS / 2) && !outage) outage = g.stopNode(2);
-        if (step >= Math.floor((OPS * 3) / 4) && outage && !outageOver) {
-          outageOver = true;
-          await outage;
-          await g.startNode(2);
-        }
-        const subject = `s-c${who}-${String(n).padStart(4, "0")}`;
-        const pick = rnd();
-        const usable = mine.filter((s) => {
-          const e = expected.get(s)!;
-          return !e.unsure && (FIXED as readonly string[]).includes(e.mailbox ?? "");
-        });
-        try {
-          if (who === 2 && !killed && step >= Math.floor((OPS * 2) / 3)) {
-            // SIGKILL lands while an APPEND is on its way; the process starts again from its home.
-            killed = true;
-            const text = messageText(subject, rnd);
-            expected.set(subject, {
-              hash: sha256(text),
-              mailbox: "Storm",
-              flagged: false,
-              copies: 0,
-              unsure: true,
-            });
-            const appending = c.append("Storm", text).catch(() => false);
-            await new Promise((r) => setTimeout(r, Math.floor(rnd() * 40)));
-            await computers[2]!.server.stop("SIGKILL");
-            await appending;
-            computers[2]!.server = await start(computers[2]!.home);
-            c = await login(computers[2]!.server);
-            continue;
-          }
-          if (pick < 0.08) {
-            await churn(c, who, rnd, myBoxes, () => `Churn-c${who}-${boxCount++}`, subject, mine);
-            continue;
-          }
-          if (usable.length === 0 || pick < 0.42) {
-            const mailbox = FIXED[Math.floor(rnd() * 2)]!;
-            const flagged = rnd() < 0.3;
-            const text = messageText(subject, rnd);
-            expected.set(subject, { hash: sha256(text), mailbox, flagged, copies: 0, unsure: true });
-            mine.push(subject);
-            const r = await c.append(mailbox, text, flagged ? ["\\Flagged"] : []);
-            if (r && r.uid) {
-              assert.equal(Number(r.uidValidity), validity.get(mailbox), "APPENDUID's UIDVALIDITY");
-              told[who]!.note(mailbox, Number(r.uidValidity), r.uid, subject, "APPENDUID");
-              expected.get(subject)!.unsure = false;
-              expected.get(subject)!.toldUid = r.uid;
-            } else failed += 1;
-            continue;
-          }
-          const target = usable[Math.floor(rnd() * usable.length)]!;
-          const e = expected.get(target)!;
-          const mailbox = e.mailbox!;
-          const v = await open(c, who, mailbox);
-          const uids = (await c.search({ header: { subject: target } }, { uid: true })) || [];
-          assert.ok(uids.length <= 1, `${target} shown under ${uids.length} UIDs in ${mailbox}`);
-          const uid = uids[0];
-          if (uid === undefined) continue; // unplaced after a clash, not renumbered yet
-          told[who]!.note(mailbox, v, uid, target, "SEARCH");
-          const kind = rnd();
-          e.unsure = true;
-          let ok = false;
-          if (kind < 0.35) {
-            const flagged = !e.flagged;
-            if (flagged) await c.messageFlagsAdd(String(uid), ["\\Flagged"], { uid: true });
-            else await c.messageFlagsRemove(String(uid), ["\\Flagged"], { uid: true });
-            // The STORE reached the message if its UID shows the change: a UID renumbered in
-            // between takes a STORE as a no-op (docs/architecture.md).
-            const f = await c.fetchOne(String(uid), { uid: true, flags: true }, { uid: true });
-            ok = f !== false && f.flags?.has("\\Flagged") === flagged;
-            if (ok) e.flagged = flagged;
-          } else if (kind < 0.6) {
-            const to = mailbox === "Storm" ? "Storm2" : "Storm";
-            const r = await c.messageMove(String(uid), to, { uid: true });
-            const newUid = r ? r.uidMap?.get(uid) : undefined;
-            if (newUid !== undefined) {
-              told[who]!.note(to, validity.get(to)!, newUid, target, "MOVE COPYUID");
-              e.mailbox = to;
-              e.toldUid = newUid;
-              ok = true;
-            }
-          } else if (kind < 0.8) {
-            const r = await c.messageCopy(String(uid), "Copies", { uid: true });
-            const newUid = r ? r.uidMap?.get(uid) : undefined;
-            if (newUid !== undefined) {
-              told[who]!.note("Copies", validity.get("Copies")!, newUid, target, "COPY COPYUID");
-              e.copies += 1;
-              ok = true;
-            }
-          } else {
-            await c.messageFlagsAdd(String(uid), ["\\Deleted"], { uid: true });
-            const f = await c.fetchOne(String(uid), { uid: true, flags: true }, { uid: true });
-            if (f !== false && f.flags?.has("\\Deleted")) {
-              ok = await c.messageDelete(String(uid), { uid: true });
-              if (ok) {
-                e.mailbox = null;
-                e.expungedUid = uid;
-              }
-            }
-          }
-          if (ok) e.unsure = false;
-          else failed += 1;
-        } catch (err) {
-          failed += 1;
-          const why = ((err as { responseText?: string }).responseText ?? (err as Error).message).slice(
-            0,
-            80,
-          );
-          errors.set(why, (errors.get(why) ?? 0) + 1);
-          if (!c.usable) {
-            // Its server was killed, or the connection broke: log in again (bounded by the test).
-            for (let attempt = 0; ; attempt++) {
-              try {
-                c = await login(computers[who]!.server);
-                break;
-              } catch (again) {
-                if (attempt === 20) throw again;
-                await new Promise((r) => setTimeout(r, 500));
-              }
-            }
-          }
-        }
-      }
-      await c.logout().catch(() => undefined);
-    };
-
-    /** CREATE, RENAME or DELETE one of this client's own mailboxes, or APPEND to one. */
-    const churn = async (
-      c: ImapFlow,
-      who: number,
-      rnd: () => number,
-      boxes: string[],
-      fresh: () => string,
-      subject: string,
-      mine: string[],
-    ): Promise<void> => {
-      const kind = rnd();
-      const live = boxes.filter((b) => !churned.get(b)!.unsure);
-      const inBox = (b: string) => [...expected.values()].filter((e) => e.mailbox === b);
-      if (live.length === 0 || (kind < 0.3 && live.length < 3)) {
-        const name = fresh();
-        boxes.push(name);
-        churned.set(name, { unsure: true });
-        await c.mailboxCreate(name);
-        churned.get(name)!.unsure = false;
-        return;
-      }
-      const box = live[Math.floor(rnd() * live.length)]!;
-      if (kind < 0.5) {
-        const name = fresh();
-        boxes.push(name);
-        churned.set(name, { unsure: true });
-        churned.get(box)!.unsure = true;
-        for (const e of inBox(box)) e.unsure = true;
-        await c.mailboxRename(box, name);
-        churned.get(name)!.unsure = false;
-        boxes.splice(boxes.indexOf(box), 1);
-        churned.delete(box);
-        gone.add(box);
-        for (const e of inBox(box)) {
-          e.mailbox = name;
-          e.unsure = false;
-        }
-      } else if (kind < 0.7) {
-        churned.get(box)!.unsure = true;
-        for (const e of inBox(box)) e.unsure = true;
-        await c.mailboxDelete(box);
-        boxes.splice(boxes.indexOf(box), 1);
-        churned.delete(box);
-        gone.add(box);
-        for (const e of inBox(box)) {
-          e.mailbox = null;
-          e.unsure = false;
-        }
-      } else {
-        const text = messageText(subject, rnd);
-        expected.set(subject, { hash: sha256(text), mailbox: box, flagged: false, copies: 0, unsure: true });
-        mine.push(subject);
-        const r = await c.append(box, text);
-        if (r && r.uid) {
-          told[who]!.note(box, Number(r.uidValidity), r.uid, subject, "APPENDUID");
-          expected.get(subject)!.unsure = false;
-        }
-      }
-    };
-
-    await Promise.all([client(0), client(1), client(2)]);
-    await outage;
-    if (!g.nodes[2]!.running) await g.startNode(2);
-    const stormMs = Date.now() - started;
-
-    // Settle: every computer lists every mailbox alike (bounded).
-    let views: MailboxView[][] = [];
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      views = [];
-      for (const c of computers) {
-        const r = await login(c.server);
-        views.push(await everything(r));
-        await r.logout();
-      }
-      const same = views.every((v) => JSON.stringify(v) === JSON.stringify(views[0]));
-      if (same || Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-    for (let i = 1; i < 3; i++) assert.deepEqual(views[i], views[0], `computers 0 and ${i} list the same`);
-    const final = new Map(views[0]!.map((b) => [b.name, b]));
-    for (const [m, v] of validity)
-      assert.equal(final.get(m)?.uidvalidity, v, `UIDVALIDITY of ${m} unchanged`);
-    for (const [i, view] of views.entries())
-      for (const b of view)
-        for (const m of b.messages) told[i]!.note(b.name, b.uidvalidity, m.uid, m.subject, "final");
-
-    // Every acknowledged operation is there.
-    const where = new Map<
-      string,
-      { mailbox: string; flagged: boolean; deleted: boolean; uid: number; hash: string }[]
-    >();
-    for (const b of views[0]!)
-      if (b.name !== "Copies")
-        for (const m of b.messages)
-          where.set(m.subject, [
-            ...(where.get(m.subject) ?? []),
-            {
-              mailbox: b.name,
-              flagged: m.flags.includes("\\Flagged"),
-              deleted: m.flags.includes("\\Deleted"),
-              uid: m.uid,
-              hash: m.hash,
-            },
-          ]);
-    let checked = 0;
-    let expungeNoop = 0;
-    let renumbered = 0;
-    for (const [subject, e] of expected) {
-      if (e.unsure) continue;
-      checked += 1;
-      const found = where.get(subject) ?? [];
-      if (e.mailbox === null && e.expungedUid !== undefined && found.length === 1) {
-        // The documented no-op: the EXPUNGE named a UID that a clash had just renumbered.
-        assert.notEqual(found[0]!.uid, e.expungedUid, `${subject} still under the UID it was expunged as`);
-        assert.ok(found[0]!.deleted, `${subject}: renumbered after its \\Deleted, and kept it`);
-        expungeNoop += 1;
-        continue;
-      }
-      if (e.mailbox === null) assert.deepEqual(found, [], `${subject} was expunged`);
-      else {
-        assert.equal(found.length, 1, `${subject} is in exactly one mailbox: ${JSON.stringify(found)}`);
-        assert.equal(found[0]!.mailbox, e.mailbox, `${subject} in ${e.mailbox}`);
-        assert.equal(found[0]!.flagged, e.flagged, `${subject} \\Flagged as acknowledged`);
-        assert.equal(found[0]!.hash, e.hash, `${subject}: the bytes appended`);
-        if (e.toldUid !== undefined && found[0]!.uid !== e.toldUid) {
-          assert.ok(found[0]!.uid > e.toldUid, `${subject} renumbered upwards`);
-          renumbered += 1;
-        }
-      }
-      const copied = final.get("Copies")!.messages.filter((m) => m.subject === subject);
-      assert.ok(copied.length >= e.copies, `${subject}: ${copied.length} copies, ${e.copies} acknowledged`);
-      for (const m of copied) assert.equal(m.hash, e.hash, `${subject}: a copy holds the bytes appended`);
-    }
-    for (const [name, b] of churned) if (!b.unsure) assert.ok(final.has(name), `mailbox ${name} is there`);
-    for (const name of gone) if (!churned.has(name)) assert.ok(!final.has(name), `mailbox ${name} is gone`);
-
-    // mbsync after the storm: no UIDVALIDITY change, and each Maildir holds what the server lists.
-    for (const [i, rc] of rcs.entries()) await mbsyncPort(rc, computers[i]!.server.port);
-    await Promise.all(rcs.map((rc, i) => mbsyncRun(mbsync!, rc, `computer ${i} after the storm`)));
-    for (const rc of rcs)
-      for (const m of MBSYNC_BOXES) {
-        const want = final
-          .get(m)!
-          .messages.filter((x) => !x.flags.includes("\\Deleted"))
-          .map((x) => x.subject)
-          .sort();
-        assert.deepEqual(await maildirSubjects(rc, m), want, `${rc}: ${m} as the server lists it`);
-      }
-
-    const listed = views[0]!.reduce((n, b) => n + b.messages.length, 0);
-    console.log(
-      `# process storm: ${OPS} operations in ${stormMs} ms, ${failed} without acknowledgement, ` +
-        `${checked} messages checked, ${renumbered} of them renumbered after a clash, ${expungeNoop} EXPUNGEs of a just-renumbered UID, ${listed} messages in ` +
-        `${views[0]!.length} mailboxes listed alike on 3 processes, UIDVALIDITY unchanged; total ${Date.now() - started} ms`,
-    );
-    if (errors.size > 0) console.log(`# errors seen: ${JSON.stringify([...errors])}`);
   },
 );
+
+async function storm(g: GaragePeer): Promise<void> {
+  console.log(`# process storm seed ${SEED} (replay with AGL_STORM_SEED=${SEED}), ${OPS} operations`);
+  const started = Date.now();
+  const setup = await login(computers[0]!.server);
+  for (const m of [...FIXED, "Copies"]) await setup.mailboxCreate(m);
+  // A few messages for mbsync's first run.
+  for (const m of ["INBOX", ...FIXED])
+    for (let i = 0; i < 3; i++)
+      await setup.append(
+        m,
+        messageText(`before-${m}-${i}`, () => 0.5),
+      );
+  const validity = new Map<string, number>();
+  for (const m of ["INBOX", ...FIXED, "Copies"]) {
+    const status = await setup.status(m, { uidValidity: true });
+    assert.ok(status, `STATUS ${m}`);
+    validity.set(m, Number(status.uidValidity));
+  }
+  await setup.logout();
+
+  const rcs: string[] = [];
+  for (const [i, c] of computers.entries())
+    rcs.push(await mbsyncHome(mbsyncDir, `m${i}`, c.server.port, MBSYNC_BOXES));
+  await Promise.all(rcs.map((rc, i) => mbsyncRun(mbsync!, rc, `computer ${i} before the storm`)));
+
+  const told = computers.map((c) => new Told(c.name));
+  const expected = new Map<string, Expected>();
+  const churned = new Map<string, Churned>();
+  const gone = new Set<string>();
+  const highest = new Map<string, bigint>();
+  const errors = new Map<string, number>();
+  let done = 0;
+  let failed = 0;
+  let outage: Promise<void> | undefined;
+  let outageOver = false;
+  let killed = false;
+
+  const open = async (c: ImapFlow, who: number, mailbox: string) => {
+    const box = await c.mailboxOpen(mailbox);
+    const v = Number(box.uidValidity);
+    if (validity.has(mailbox)) assert.equal(v, validity.get(mailbox), `UIDVALIDITY of ${mailbox} unchanged`);
+    const key = `${who}/${mailbox}/${v}`;
+    const modseq = BigInt(box.highestModseq ?? 0n);
+    assert.ok(modseq >= (highest.get(key) ?? 0n), `HIGHESTMODSEQ of ${key} went back`);
+    highest.set(key, modseq);
+    return v;
+  };
+
+  const client = async (who: number): Promise<void> => {
+    const rnd = random(SEED + who);
+    let c = await login(computers[who]!.server);
+    const mine: string[] = [];
+    const myBoxes: string[] = [];
+    let boxCount = 0;
+    for (let n = 0; done < OPS; n++) {
+      const step = done++;
+      if (step >= Math.floor(OPS / 2) && !outage) outage = g.stopNode(2);
+      if (step >= Math.floor((OPS * 3) / 4) && outage && !outageOver) {
+        outageOver = true;
+        await outage;
+        await g.startNode(2);
+      }
+      const subject = `s-c${who}-${String(n).padStart(4, "0")}`;
+      const pick = rnd();
+      const usable = mine.filter((s) => {
+        const e = expected.get(s)!;
+        return !e.unsure && (FIXED as readonly string[]).includes(e.mailbox ?? "");
+      });
+      try {
+        if (who === 2 && !killed && step >= Math.floor((OPS * 2) / 3)) {
+          // SIGKILL lands while an APPEND is on its way; the process starts again from its home.
+          killed = true;
+          const text = messageText(subject, rnd);
+          expected.set(subject, {
+            hash: sha256(text),
+            mailbox: "Storm",
+            flagged: false,
+            copies: 0,
+            unsure: true,
+          });
+          const appending = c.append("Storm", text).catch(() => false);
+          await new Promise((r) => setTimeout(r, Math.floor(rnd() * 40)));
+          await computers[2]!.server.stop("SIGKILL");
+          await appending;
+          computers[2]!.server = await start(computers[2]!.home);
+          c = await login(computers[2]!.server);
+          continue;
+        }
+        if (pick < 0.08) {
+          await churn(c, who, rnd, myBoxes, () => `Churn-c${who}-${boxCount++}`, subject, mine);
+          continue;
+        }
+        if (usable.length === 0 || pick < 0.42) {
+          const mailbox = FIXED[Math.floor(rnd() * 2)]!;
+          const flagged = rnd() < 0.3;
+          const text = messageText(subject, rnd);
+          expected.set(subject, { hash: sha256(text), mailbox, flagged, copies: 0, unsure: true });
+          mine.push(subject);
+          const r = await c.append(mailbox, text, flagged ? ["\\Flagged"] : []);
+          if (r && r.uid) {
+            assert.equal(Number(r.uidValidity), validity.get(mailbox), "APPENDUID's UIDVALIDITY");
+            told[who]!.note(mailbox, Number(r.uidValidity), r.uid, subject, "APPENDUID");
+            expected.get(subject)!.unsure = false;
+            expected.get(subject)!.toldUid = r.uid;
+          } else failed += 1;
+          continue;
+        }
+        const target = usable[Math.floor(rnd() * usable.length)]!;
+        const e = expected.get(target)!;
+        const mailbox = e.mailbox!;
+        const v = await open(c, who, mailbox);
+        const uids = (await c.search({ header: { subject: target } }, { uid: true })) || [];
+        assert.ok(uids.length <= 1, `${target} shown under ${uids.length} UIDs in ${mailbox}`);
+        const uid = uids[0];
+        if (uid === undefined) continue; // unplaced after a clash, not renumbered yet
+        told[who]!.note(mailbox, v, uid, target, "SEARCH");
+        const kind = rnd();
+        e.unsure = true;
+        let ok = false;
+        if (kind < 0.35) {
+          const flagged = !e.flagged;
+          if (flagged) await c.messageFlagsAdd(String(uid), ["\\Flagged"], { uid: true });
+          else await c.messageFlagsRemove(String(uid), ["\\Flagged"], { uid: true });
+          // The STORE reached the message if its UID shows the change: a UID renumbered in
+          // between takes a STORE as a no-op (docs/architecture.md).
+          const f = await c.fetchOne(String(uid), { uid: true, flags: true }, { uid: true });
+          ok = f !== false && f.flags?.has("\\Flagged") === flagged;
+          if (ok) e.flagged = flagged;
+        } else if (kind < 0.6) {
+          const to = mailbox === "Storm" ? "Storm2" : "Storm";
+          const r = await c.messageMove(String(uid), to, { uid: true });
+          const newUid = r ? r.uidMap?.get(uid) : undefined;
+          if (newUid !== undefined) {
+            told[who]!.note(to, validity.get(to)!, newUid, target, "MOVE COPYUID");
+            e.mailbox = to;
+            e.toldUid = newUid;
+            ok = true;
+          }
+        } else if (kind < 0.8) {
+          const r = await c.messageCopy(String(uid), "Copies", { uid: true });
+          const newUid = r ? r.uidMap?.get(uid) : undefined;
+          if (newUid !== undefined) {
+            told[who]!.note("Copies", validity.get("Copies")!, newUid, target, "COPY COPYUID");
+            e.copies += 1;
+            ok = true;
+          }
+        } else {
+          await c.messageFlagsAdd(String(uid), ["\\Deleted"], { uid: true });
+          const f = await c.fetchOne(String(uid), { uid: true, flags: true }, { uid: true });
+          if (f !== false && f.flags?.has("\\Deleted")) {
+            ok = await c.messageDelete(String(uid), { uid: true });
+            if (ok) {
+              e.mailbox = null;
+              e.expungedUid = uid;
+            }
+          }
+        }
+        if (ok) e.unsure = false;
+        else failed += 1;
+      } catch (err) {
+        failed += 1;
+        const why = ((err as { responseText?: string }).responseText ?? (err as Error).message).slice(0, 80);
+        errors.set(why, (errors.get(why) ?? 0) + 1);
+        if (!c.usable) {
+          // Its server was killed, or the connection broke: log in again (bounded by the test).
+          for (let attempt = 0; ; attempt++) {
+            try {
+              c = await login(computers[who]!.server);
+              break;
+            } catch (again) {
+              if (attempt === 20) throw again;
+              await new Promise((r) => setTimeout(r, 500));
+            }
+          }
+        }
+      }
+    }
+    await c.logout().catch(() => undefined);
+  };
+
+  /** CREATE, RENAME or DELETE one of this client's own mailboxes, or APPEND to one. */
+  const churn = async (
+    c: ImapFlow,
+    who: number,
+    rnd: () => number,
+    boxes: string[],
+    fresh: () => string,
+    subject: string,
+    mine: string[],
+  ): Promise<void> => {
+    const kind = rnd();
+    const live = boxes.filter((b) => !churned.get(b)!.unsure);
+    const inBox = (b: string) => [...expected.values()].filter((e) => e.mailbox === b);
+    if (live.length === 0 || (kind < 0.3 && live.length < 3)) {
+      const name = fresh();
+      boxes.push(name);
+      churned.set(name, { unsure: true });
+      await c.mailboxCreate(name);
+      churned.get(name)!.unsure = false;
+      return;
+    }
+    const box = live[Math.floor(rnd() * live.length)]!;
+    if (kind < 0.5) {
+      const name = fresh();
+      boxes.push(name);
+      churned.set(name, { unsure: true });
+      churned.get(box)!.unsure = true;
+      for (const e of inBox(box)) e.unsure = true;
+      await c.mailboxRename(box, name);
+      churned.get(name)!.unsure = false;
+      boxes.splice(boxes.indexOf(box), 1);
+      churned.delete(box);
+      gone.add(box);
+      for (const e of inBox(box)) {
+        e.mailbox = name;
+        e.unsure = false;
+      }
+    } else if (kind < 0.7) {
+      churned.get(box)!.unsure = true;
+      for (const e of inBox(box)) e.unsure = true;
+      await c.mailboxDelete(box);
+      boxes.splice(boxes.indexOf(box), 1);
+      churned.delete(box);
+      gone.add(box);
+      for (const e of inBox(box)) {
+        e.mailbox = null;
+        e.unsure = false;
+      }
+    } else {
+      const text = messageText(subject, rnd);
+      expected.set(subject, { hash: sha256(text), mailbox: box, flagged: false, copies: 0, unsure: true });
+      mine.push(subject);
+      const r = await c.append(box, text);
+      if (r && r.uid) {
+        told[who]!.note(box, Number(r.uidValidity), r.uid, subject, "APPENDUID");
+        expected.get(subject)!.unsure = false;
+      }
+    }
+  };
+
+  await Promise.all([client(0), client(1), client(2)]);
+  await outage;
+  assert.ok(outage && killed, "a Garage node stopped and process 2 was killed during the storm");
+  if (!g.nodes[2]!.running) await g.startNode(2);
+  const stormMs = Date.now() - started;
+
+  // Settle: every computer lists every mailbox alike (bounded).
+  let views: MailboxView[][] = [];
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    views = [];
+    for (const c of computers) {
+      const r = await login(c.server);
+      views.push(await everything(r));
+      await r.logout();
+    }
+    const same = views.every((v) => JSON.stringify(v) === JSON.stringify(views[0]));
+    if (same || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  for (let i = 1; i < 3; i++) assert.deepEqual(views[i], views[0], `computers 0 and ${i} list the same`);
+  const final = new Map(views[0]!.map((b) => [b.name, b]));
+  for (const [m, v] of validity) assert.equal(final.get(m)?.uidvalidity, v, `UIDVALIDITY of ${m} unchanged`);
+  for (const [i, view] of views.entries())
+    for (const b of view)
+      for (const m of b.messages) told[i]!.note(b.name, b.uidvalidity, m.uid, m.subject, "final");
+
+  // Every acknowledged operation is there.
+  const where = new Map<
+    string,
+    { mailbox: string; flagged: boolean; deleted: boolean; uid: number; hash: string }[]
+  >();
+  for (const b of views[0]!)
+    if (b.name !== "Copies")
+      for (const m of b.messages)
+        where.set(m.subject, [
+          ...(where.get(m.subject) ?? []),
+          {
+            mailbox: b.name,
+            flagged: m.flags.includes("\\Flagged"),
+            deleted: m.flags.includes("\\Deleted"),
+            uid: m.uid,
+            hash: m.hash,
+          },
+        ]);
+  let checked = 0;
+  let expungeNoop = 0;
+  let renumbered = 0;
+  for (const [subject, e] of expected) {
+    if (e.unsure) continue;
+    checked += 1;
+    const found = where.get(subject) ?? [];
+    if (e.mailbox === null && e.expungedUid !== undefined && found.length === 1) {
+      // The documented no-op: the EXPUNGE named a UID that a clash had just renumbered.
+      assert.notEqual(found[0]!.uid, e.expungedUid, `${subject} still under the UID it was expunged as`);
+      assert.ok(found[0]!.deleted, `${subject}: renumbered after its \\Deleted, and kept it`);
+      expungeNoop += 1;
+      continue;
+    }
+    if (e.mailbox === null) assert.deepEqual(found, [], `${subject} was expunged`);
+    else {
+      assert.equal(found.length, 1, `${subject} is in exactly one mailbox: ${JSON.stringify(found)}`);
+      assert.equal(found[0]!.mailbox, e.mailbox, `${subject} in ${e.mailbox}`);
+      assert.equal(found[0]!.flagged, e.flagged, `${subject} \\Flagged as acknowledged`);
+      assert.equal(found[0]!.hash, e.hash, `${subject}: the bytes appended`);
+      if (e.toldUid !== undefined && found[0]!.uid !== e.toldUid) {
+        assert.ok(found[0]!.uid > e.toldUid, `${subject} renumbered upwards`);
+        renumbered += 1;
+      }
+    }
+    const copied = final.get("Copies")!.messages.filter((m) => m.subject === subject);
+    assert.ok(copied.length >= e.copies, `${subject}: ${copied.length} copies, ${e.copies} acknowledged`);
+    for (const m of copied) assert.equal(m.hash, e.hash, `${subject}: a copy holds the bytes appended`);
+  }
+  for (const [name, b] of churned) if (!b.unsure) assert.ok(final.has(name), `mailbox ${name} is there`);
+  for (const name of gone) if (!churned.has(name)) assert.ok(!final.has(name), `mailbox ${name} is gone`);
+
+  // mbsync after the storm: no UIDVALIDITY change, and each Maildir holds what the server lists.
+  for (const [i, rc] of rcs.entries()) await mbsyncPort(rc, computers[i]!.server.port);
+  await Promise.all(rcs.map((rc, i) => mbsyncRun(mbsync!, rc, `computer ${i} after the storm`)));
+  for (const rc of rcs)
+    for (const m of MBSYNC_BOXES) {
+      const want = final
+        .get(m)!
+        .messages.filter((x) => !x.flags.includes("\\Deleted"))
+        .map((x) => x.subject)
+        .sort();
+      assert.deepEqual(await maildirSubjects(rc, m), want, `${rc}: ${m} as the server lists it`);
+    }
+
+  const listed = views[0]!.reduce((n, b) => n + b.messages.length, 0);
+  console.log(
+    `# process storm: ${OPS} operations in ${stormMs} ms, ${failed} without acknowledgement, ` +
+      `${checked} messages checked, ${renumbered} of them renumbered after a clash, ${expungeNoop} EXPUNGEs of a just-renumbered UID, ${listed} messages in ` +
+      `${views[0]!.length} mailboxes listed alike on 3 processes, UIDVALIDITY unchanged; total ${Date.now() - started} ms`,
+  );
+  if (errors.size > 0) console.log(`# errors seen: ${JSON.stringify([...errors])}`);
+}
