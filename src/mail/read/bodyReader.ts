@@ -13,7 +13,11 @@ export const WHOLE_BODY_MAX = 1024 * 1024;
 
 export interface CachingBodyReader {
   read: BodyReader;
-  /** Fetches the small bodies among `metas`, `parallel` at a time, into the cache. */
+  /**
+   * Fetches the small bodies among `metas`, `parallel` at a time, into the cache. Never rejects: a
+   * body it cannot read fails at its `read`, where the caller handles it; a rejected prefetch that
+   * its caller awaits only later would end the process as an unhandled rejection.
+   */
   prefetch(metas: MessageMeta[], parallel: number): Promise<void>;
 }
 
@@ -37,7 +41,7 @@ export function cachingBodyReader(messages: MessageStore): CachingBodyReader {
       const small = metas.filter((m) => m.size <= WHOLE_BODY_MAX);
       let next = 0;
       const worker = async () => {
-        while (next < small.length) await wholeOf(small[next++]!);
+        while (next < small.length) await wholeOf(small[next++]!).catch(() => undefined);
       };
       await Promise.all(Array.from({ length: Math.min(parallel, small.length) }, worker));
     },
