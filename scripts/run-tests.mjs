@@ -11,8 +11,9 @@
 //
 // Every file runs in a process of its own, N at a time, started in the order given here (`node
 // --test` would sort them by name): the peer-backed files (PEERS) first, longest first, then the
-// others, the longest of them (LONG) leading. With --fast the peer-backed files kept follow LONG. The longest file, three Garage nodes under 500 APPENDs,
-// sets the wall time when it starts late; the short files fill the other slots meanwhile. Results
+// others, the longest of them (LONG) leading. With --fast the peer-backed files kept follow LONG. The longest files (the process storm:
+// three aerogramme-local processes on three Garage nodes, ~1.5-2.5 min under load; three Garage
+// nodes under 500 APPENDs) set the wall time when they start late; the short files fill the other slots meanwhile. Results
 // are printed file by file in that order, so the first lines wait for the first file.
 // One reporter prints every result and one summary. Any file is safe to run beside any other: temp
 // folders from mkdtemp, servers on free ports, Garage clusters of their own that check their ports
@@ -30,9 +31,9 @@ import { fileURLToPath } from "node:url";
  * file that also has tests without a peer: --fast runs it with its peer-backed tests skipped.
  */
 const PEERS = {
+  "test/cli/uidStormProcesses.test.ts": { peers: ["garage", "mbsync"] },
   "test/server/imap/garageResilience.test.ts": { peers: ["garage"] },
   "test/storage/garageCluster.test.ts": { peers: ["garage"] },
-  "test/cli/uidStormProcesses.test.ts": { peers: ["garage", "mbsync"] },
   "test/server/imap/uidStorm.test.ts": { peers: ["garage"] },
   "test/server/imap/onGarage.test.ts": { peers: ["garage"] },
   "test/storage/conformance.test.ts": { peers: ["garage"], fast: true },
