@@ -166,6 +166,9 @@ async function storm(g: GaragePeer): Promise<void> {
   const told = computers.map((c) => new Told(c.name));
   const expected = new Map<string, Expected>();
   const churned = new Map<string, Churned>();
+  /** Every acknowledged CREATE, RENAME and DELETE, with its time: printed when one is lost. */
+  const mailboxOps: string[] = [];
+  const stamp = () => new Date().toISOString().slice(11, 23);
   const gone = new Set<string>();
   const highest = new Map<string, bigint>();
   const errors = new Map<string, number>();
@@ -347,8 +350,11 @@ async function storm(g: GaragePeer): Promise<void> {
           (l) => l.map((b) => b.path).join(", "),
           () => "(LIST failed)",
         );
+        const history = mailboxOps.filter((l) => l.includes(box)).join("; ");
         throw new assert.AssertionError({
-          message: `${what} ${box} on computer ${who}: "${text}", but its CREATE or RENAME was acknowledged; LIST: ${names}`,
+          message:
+            `${what} ${box} on computer ${who}: "${text}", but its CREATE or RENAME was acknowledged; ` +
+            `LIST: ${names}; mailbox operations naming it: ${history}`,
         });
       }
     };
@@ -358,6 +364,7 @@ async function storm(g: GaragePeer): Promise<void> {
       churned.set(name, { unsure: true });
       await c.mailboxCreate(name);
       churned.get(name)!.unsure = false;
+      mailboxOps.push(`${stamp()} computer ${who} CREATE ${name} OK`);
       return;
     }
     const box = live[Math.floor(rnd() * live.length)]!;
@@ -368,6 +375,7 @@ async function storm(g: GaragePeer): Promise<void> {
       churned.get(box)!.unsure = true;
       for (const e of inBox(box)) e.unsure = true;
       await onLive(box, "RENAME", () => c.mailboxRename(box, name));
+      mailboxOps.push(`${stamp()} computer ${who} RENAME ${box} ${name} OK`);
       churned.get(name)!.unsure = false;
       boxes.splice(boxes.indexOf(box), 1);
       churned.delete(box);
@@ -380,6 +388,7 @@ async function storm(g: GaragePeer): Promise<void> {
       churned.get(box)!.unsure = true;
       for (const e of inBox(box)) e.unsure = true;
       await onLive(box, "DELETE", () => c.mailboxDelete(box));
+      mailboxOps.push(`${stamp()} computer ${who} DELETE ${box} OK`);
       boxes.splice(boxes.indexOf(box), 1);
       churned.delete(box);
       gone.add(box);
