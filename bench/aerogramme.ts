@@ -45,7 +45,7 @@ export interface AglServer {
   crash(): Promise<{ host: string; port: number; pid: number }>;
 }
 
-function runCli(
+export function runCli(
   home: string,
   args: string[],
   stdin: string,
@@ -70,14 +70,14 @@ function runCli(
   });
 }
 
-interface Running {
+export interface Running {
   child: ChildProcess;
   host: string;
   port: number;
   stop(): Promise<void>;
 }
 
-async function startServer(home: string, logFile: string): Promise<Running> {
+export async function startServer(home: string, logFile: string): Promise<Running> {
   const port = await freePort();
   // Run as a user's shell runs it (its first line gives Node the server's memory settings), or,
   // with BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR"), by node with those flags.

@@ -14,9 +14,11 @@
 // N processes run at once, started in the order given here (`node --test` would sort them by
 // name): the peer-backed files (PEERS) first, longest first, then the longest others (LONG), then
 // the groups of small files that share a process (GROUP_SIZE), then the other files. With --fast
-// the peer-backed files kept follow LONG. The longest file, three Garage nodes under 500 APPENDs,
-// sets the wall time when it starts late; the short files fill the other slots meanwhile. Results
-// are printed process by process in that order, so the first lines wait for the first file.
+// the peer-backed files kept follow LONG. The longest files (the process storm: three
+// aerogramme-local processes on three Garage nodes, ~1.5-2.5 min under load; three Garage nodes
+// under 500 APPENDs) set the wall time when they start late; the short files fill the other slots
+// meanwhile. Results are printed process by process in that order, so the first lines wait for
+// the first file.
 // One reporter prints every result and one summary. Any file is safe to run beside any other: temp
 // folders from mkdtemp, servers on free ports, Garage clusters of their own that check their ports
 // are theirs, keychain entries with random names, tmux on sockets of their own.
@@ -33,6 +35,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
  * file that also has tests without a peer: --fast runs it with its peer-backed tests skipped.
  */
 const PEERS = {
+  "test/cli/uidStormProcesses.test.ts": { peers: ["garage", "mbsync"] },
   "test/server/imap/garageResilience.test.ts": { peers: ["garage"] },
   "test/storage/garageCluster.test.ts": { peers: ["garage"] },
   "test/server/imap/uidStorm.test.ts": { peers: ["garage"] },

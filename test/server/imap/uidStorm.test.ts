@@ -132,6 +132,8 @@ test(
     const adds = new Map<string, number>(ALL_MAILBOXES.map((m) => [m, 0]));
     const added = (m: string) => adds.set(m, adds.get(m)! + 1);
     let outage: Promise<void> | undefined;
+    let outageOver = false;
+    let restarted = false;
 
     const client = async (who: number): Promise<void> => {
       const rnd = random(SEED + who);
@@ -140,12 +142,16 @@ test(
       const mine: string[] = [];
       for (let n = 0; done < OPS; n++) {
         const step = done++;
-        if (step === Math.floor(OPS / 2) && who === 0) outage = peer.stopNode(2);
-        if (step === Math.floor((OPS * 3) / 4) && who === 0) {
+        // Steps are taken by whichever client comes first: each fault fires once, on the first
+        // step at or past its mark (the restart of computer 2 on its own client's step).
+        if (step >= Math.floor(OPS / 2) && !outage) outage = peer.stopNode(2);
+        if (step >= Math.floor((OPS * 3) / 4) && outage && !outageOver) {
+          outageOver = true;
           await outage;
           await peer.startNode(2);
         }
-        if (step === Math.floor((OPS * 2) / 3) && who === 2) {
+        if (step >= Math.floor((OPS * 2) / 3) && who === 2 && !restarted) {
+          restarted = true;
           // This computer stops and starts again, from storage alone.
           c.close();
           await servers[2]!.close();
@@ -233,6 +239,7 @@ test(
     };
     await Promise.all([client(0), client(1), client(2)]);
     await outage;
+    assert.ok(outage && restarted, "a Garage node stopped and computer 2 restarted during the storm");
     if (!peer.nodes[2]!.running) await peer.startNode(2);
     const stormMs = Date.now() - started;
 
