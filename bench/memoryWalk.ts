@@ -10,7 +10,9 @@
  * sync (LOGIN, SELECT, flags, headers in chunks of 200, the 200 newest bodies), then the searches
  * (default `SUBJECT quarterly`), and prints after each step its wall time, the server's CPU time
  * (/proc/PID/stat, which a loaded machine moves less than wall time) and VmRSS, VmHWM, RssAnon and
- * RssFile from /proc/PID/status. Figures: bench/notes.md.
+ * RssFile from /proc/PID/status. IDLE_SECONDS=N then watches the idle server for N seconds
+ * (every 10 s). HEAP_SNAPSHOT=1 also has the server write a heap snapshot at the
+ * end (in the walk's working folder; read it with bench/heapSummary.ts). Figures: bench/notes.md.
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -24,9 +26,18 @@ const home = process.argv[2];
 if (!home) throw new Error("usage: node --import tsx bench/memoryWalk.ts HOME [SEARCH|SEARCH...]");
 const searches = (process.argv[3] ?? "SUBJECT quarterly").split("|").filter(Boolean);
 const launcher = join(benchDir, "..", "bin", "aerogramme-local.js");
+const heapSnapshot = process.env.HEAP_SNAPSHOT === "1";
+/** IDLE_SECONDS=N: memory every 10 s of N idle seconds after the walk (V8's memory reducer). */
+const idleSeconds = Number(process.env.IDLE_SECONDS ?? 0);
 const nodeFlags = (process.env.NODE_FLAGS ?? "").split(" ").filter(Boolean);
+// The launcher passes NODE_OPTIONS on to the server: a signal then writes a snapshot.
+const nodeOptions = heapSnapshot ? "--heapsnapshot-signal=SIGUSR2" : process.env.NODE_OPTIONS;
 const port = await freePort();
-const env = { ...process.env, AEROGRAMME_LOCAL_HOME: home };
+const env = {
+  ...process.env,
+  AEROGRAMME_LOCAL_HOME: home,
+  ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
+};
 const args = ["start", "--imap-port", String(port)];
 const child =
   nodeFlags.length > 0
@@ -100,6 +111,15 @@ try {
     await step(`UID SEARCH ${search}`.slice(0, 28), () => wire.command(`UID SEARCH ${search}`));
   await pause(1000);
   console.log(`${"end".padEnd(28)} ${"".padStart(25)} ${memory()}`);
+  for (let s = 10; s <= idleSeconds; s += 10) {
+    await pause(10_000);
+    console.log(`${`idle ${s} s`.padEnd(28)} ${"".padStart(25)} ${memory()}`);
+  }
+  if (heapSnapshot) {
+    child.kill("SIGUSR2");
+    await pause(15_000); // the snapshot is written synchronously; the process is gone meanwhile
+    console.log(`heap snapshot written to ${process.cwd()} (Heap.*.heapsnapshot)`);
+  }
   await wire.close();
 } finally {
   child.kill("SIGTERM");

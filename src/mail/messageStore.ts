@@ -33,6 +33,15 @@ export const metaContext = (mailId: string): SealContext => ({
 });
 const bodyContext = (path: string): SealContext => ({ purpose: "message-body", path });
 
+/**
+ * Opened metas kept. A client's message-list FETCH finds its chunk read ahead by the one before
+ * (prefetchMeta reads up to 500 ahead, and the batches of a long read are 500): 1,000 keeps a
+ * prefetched chunk until its FETCH comes. Each meta holds its header block and, once used, its
+ * parsed MIME tree: ~2 KB on the bench corpus, so 2,000 of them held ~4 MB of a 24 MB live heap
+ * after a first sync of 10,000 messages (bench/notes.md).
+ */
+const META_CACHE_SIZE = 1000;
+
 /** Bounded cache of opened meta: the headers list of a big mailbox is fetched again and again. */
 class MetaCache {
   private readonly entries = new Map<string, MessageMeta>();
@@ -121,7 +130,7 @@ export class MessageStore {
     bodyRange: (meta, offset, length) => this.bodyRangeNow(meta, offset, length),
   };
   observer: MessageObserver | undefined;
-  private readonly cache = new MetaCache(2000);
+  private readonly cache = new MetaCache(META_CACHE_SIZE);
   /** Batched meta reads in flight, by message id (see prefetchMeta). */
   private readonly reading = new Map<string, Promise<Map<string, MessageMeta>>>();
 

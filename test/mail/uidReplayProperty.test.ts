@@ -362,7 +362,7 @@ test("UID clashes renumber the same way on every computer, whatever order ops ar
         }
         for (const c of all) {
           await c.sync();
-          assert.deepEqual(c.state.byUid, before.byUid);
+          assert.deepEqual(c.state.entries, before.entries);
         }
         // A day later, after two more rounds of checkpoints and clean-up, the offline computer
         // comes back: its marks pass, and it shows what the others show.
@@ -373,7 +373,7 @@ test("UID clashes renumber the same way on every computer, whatever order ops ar
         }
         await offline.sync();
         await settle(offline);
-        assert.deepEqual(offline.state.byUid, before.byUid);
+        assert.deepEqual(offline.state.entries, before.entries);
         assert.deepEqual(
           witnesses.flatMap((w) => w.refusals.map((e) => e.message)),
           [],

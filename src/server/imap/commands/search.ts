@@ -159,7 +159,7 @@ export async function findMatches(session: Session, key: SearchKey): Promise<Sea
   const needsMeta = keyNeedsMeta(key);
   const found: SearchMatch[] = [];
   // The view's messages; one expunged since the view last caught up is undefined: nothing is read.
-  let all = view.uids.map((uid) => index.byUid.get(uid));
+  const all = view.uids.map((uid) => index.byUid.get(uid));
   const account = session.requireAccount;
   const searchIndex = account.searchIndex;
   if (needsMeta && searchIndex) {
@@ -176,12 +176,13 @@ export async function findMatches(session: Session, key: SearchKey): Promise<Sea
       return hit ? { uid: entry.uid, seq: i + 1, modseq: entry.modseq } : undefined;
     });
     for (const hit of covered.hits) found.push(hit);
+    // What the index decided is left out of the scan, in place: at 100,000 messages a second list
+    // would be another 0.8 MB while the scan runs.
     let scanned = 0;
-    all = all.map((e, i) => {
-      if (covered.decided[i]) return undefined;
-      if (e) scanned++;
-      return e;
-    });
+    for (let i = 0; i < all.length; i++) {
+      if (covered.decided[i]) all[i] = undefined;
+      else if (all[i]) scanned++;
+    }
     searchIndex.answered += covered.count;
     // Messages the index lacks (other computers' mail, a rebuild under way): fill it.
     if (scanned > 0) account.indexInBackground();
