@@ -60,12 +60,31 @@ async function runOnce(
   }
 }
 
-/** As runCli, in this process (see above): the same result for a command that ends by itself. */
+/**
+ * As runCli, in this process (see above): the same result for a command that ends by itself. A run
+ * not ended within `timeoutMs` (default 60 s, as runCli) fails the test; it cannot be killed, so
+ * the process-wide swaps stay until it ends.
+ */
 export function runCliHere(
   args: string[],
-  opts: { home: string; input?: string; env?: Record<string, string | undefined> },
+  opts: { home: string; input?: string; env?: Record<string, string | undefined>; timeoutMs?: number },
 ): Promise<CliResult> {
-  const run = queue.then(() => runOnce(args, opts));
+  const ms = opts.timeoutMs ?? 60_000;
+  const run = queue.then(async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(new Error(`aerogramme-local ${args.join(" ")} (in process) did not end within ${ms} ms`)),
+        ms,
+      );
+    });
+    try {
+      return await Promise.race([runOnce(args, opts), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
   queue = run.catch(() => undefined);
   return run;
 }
