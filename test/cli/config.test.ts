@@ -9,8 +9,8 @@ import { runCliHere } from "./inProcess.ts";
 const IN_ORDER = { concurrency: 1 };
 
 describe("config, help and usage", { concurrency: true }, () => {
-  // The first `config list` and `bogus` and the root `--help` run the binary; the rest run in this
-  // process (runCliHere), since their subject is the settings file and commander's parsing.
+  // The first `config list`, `get` and `unset`, `bogus` and the root `--help` run the binary; the
+  // rest run in this process (runCliHere): their subject is the settings file and the parsing.
   describe("config get/set/list", IN_ORDER, () => {
     let home: { dir: string; cleanup: () => Promise<void> };
     before(async () => (home = await tempHome()));
@@ -25,7 +25,7 @@ describe("config, help and usage", { concurrency: true }, () => {
         { host: parsed.settings.imapHost, port: parsed.settings.imapPort, lmtp: parsed.settings.lmtpPort },
         { host: "127.0.0.1", port: 1143, lmtp: 0 },
       );
-      const get = await runCliHere(["config", "get", "imapPort"], { home: home.dir });
+      const get = await runCli(["config", "get", "imapPort"], { home: home.dir });
       assert.equal(get.stdout, "1143\n");
     });
 
@@ -72,7 +72,7 @@ describe("config, help and usage", { concurrency: true }, () => {
     });
 
     test("unset brings a setting back to its default", async () => {
-      const r = await runCliHere(["config", "unset", "imapPort"], { home: home.dir });
+      const r = await runCli(["config", "unset", "imapPort"], { home: home.dir });
       assert.equal(r.code, 0);
       assert.match(r.stdout, /default: 1143/);
     });

@@ -8,8 +8,9 @@ import { runCliHere } from "./inProcess.ts";
 
 const PASSWORD = "correct horse battery staple";
 
-// The first init and the init with nothing on stdin run the binary (its start, its stdin); the
-// other commands run in this process (runCliHere): their subject is what they do to the home.
+// The first init, the init with nothing on stdin and the first passwd add and remove run the
+// binary (its start, its stdin, its exit code); the other commands run in this process
+// (runCliHere): their subject is what they do to the home.
 
 /** The blocks of this file run at once, each on a home of its own; the tests of one block in order. */
 const IN_ORDER = { concurrency: 1 };
@@ -139,7 +140,7 @@ describe("init", { concurrency: true }, () => {
     test("passwd add then remove: both open it, then only the one kept; the last one cannot be removed", async () => {
       assert.equal(
         (
-          await runCliHere(["passwd", "add", "--password-stdin"], {
+          await runCli(["passwd", "add", "--password-stdin"], {
             home: home.dir,
             input: "new one\na second one\n",
           })
@@ -155,8 +156,7 @@ describe("init", { concurrency: true }, () => {
         13,
       );
       assert.equal(
-        (await runCliHere(["passwd", "remove", "--password-stdin"], { home: home.dir, input: "new one\n" }))
-          .code,
+        (await runCli(["passwd", "remove", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
         0,
       );
       assert.equal(
