@@ -69,6 +69,9 @@ export function runCliHere(
   args: string[],
   opts: { home: string; input?: string; env?: Record<string, string | undefined>; timeoutMs?: number },
 ): Promise<CliResult> {
+  // They serve until a signal, install signal handlers and may call process.exit: the binary's.
+  if (args[0] === "start" || args[0] === "lmtp")
+    throw new Error(`runCliHere does not run \`${args[0]}\`: use startServer or startLmtp`);
   const ms = opts.timeoutMs ?? 60_000;
   const run = queue.then(async () => {
     let timer: NodeJS.Timeout | undefined;
