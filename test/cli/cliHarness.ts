@@ -25,8 +25,15 @@ export async function tempHome(): Promise<{ dir: string; cleanup: () => Promise<
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * The environment the test runner gave this process. runCliHere (inProcess.ts) puts another object
+ * in `process.env` for the length of a run; a binary started meanwhile by a test running beside it
+ * must not inherit that run's home and variables.
+ */
+const TEST_ENV = process.env;
+
 export function cliEnv(home: string, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, AEROGRAMME_LOCAL_HOME: home, NO_COLOR: "1", ...extra };
+  const env: NodeJS.ProcessEnv = { ...TEST_ENV, AEROGRAMME_LOCAL_HOME: home, NO_COLOR: "1", ...extra };
   for (const [k, v] of Object.entries(extra)) if (v === undefined) delete env[k];
   return env;
 }

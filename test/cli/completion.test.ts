@@ -1,6 +1,8 @@
 /**
  * `completion bash|zsh|fish` (issue 16): the bash script, sourced in a real bash, completes
  * commands, subcommands, options, option choices and setting names, all taken from the program.
+ * The bash script comes from the binary; zsh, fish and the usage error from this process
+ * (runCliHere).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -8,6 +10,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runCli, tempHome } from "./cliHarness.ts";
+import { runCliHere } from "./inProcess.ts";
 
 describe("shell completion", () => {
   let dir: string;
@@ -51,12 +54,12 @@ describe("shell completion", () => {
   });
 
   test("zsh and fish scripts name every command; an unknown shell is a usage error", async () => {
-    const zsh = await runCli(["completion", "zsh"], { home: dir });
+    const zsh = await runCliHere(["completion", "zsh"], { home: dir });
     assert.match(zsh.stdout, /bashcompinit/);
-    const fish = await runCli(["completion", "fish"], { home: dir });
+    const fish = await runCliHere(["completion", "fish"], { home: dir });
     for (const command of ["init", "start", "status", "doctor", "reset", "service", "completion"])
       assert.match(fish.stdout, new RegExp(`-a ${command} -d`));
     assert.match(fish.stdout, /-l backend -r -a 'embedded garage s3'/);
-    assert.equal((await runCli(["completion", "tcsh"], { home: dir })).code, 2);
+    assert.equal((await runCliHere(["completion", "tcsh"], { home: dir })).code, 2);
   });
 });

@@ -3,12 +3,15 @@ import assert from "node:assert/strict";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { runCli, tempHome } from "./cliHarness.ts";
+import { runCliHere } from "./inProcess.ts";
 
 /** The blocks of this file run at once, each on a home of its own; the tests of one block in order. */
 const IN_ORDER = { concurrency: 1 };
 
 describe("config, help and usage", { concurrency: true }, () => {
-  describe("config get/set/list through the real binary", IN_ORDER, () => {
+  // The first `config list`, `get` and `unset`, `bogus` and the root `--help` run the binary; the
+  // rest run in this process (runCliHere): their subject is the settings file and the parsing.
+  describe("config get/set/list", IN_ORDER, () => {
     let home: { dir: string; cleanup: () => Promise<void> };
     before(async () => (home = await tempHome()));
     after(() => home.cleanup());
@@ -27,7 +30,7 @@ describe("config, help and usage", { concurrency: true }, () => {
     });
 
     test("set stores a valid value as its JSON type, in a file only the owner can read", async () => {
-      const set = await runCli(["config", "set", "imapPort", "1144"], { home: home.dir });
+      const set = await runCliHere(["config", "set", "imapPort", "1144"], { home: home.dir });
       assert.equal(set.code, 0, set.stderr);
       const file = JSON.parse(await readFile(join(home.dir, "settings.json"), "utf8")) as Record<
         string,
@@ -35,8 +38,8 @@ describe("config, help and usage", { concurrency: true }, () => {
       >;
       assert.equal(file.imapPort, 1144);
       assert.equal((await stat(join(home.dir, "settings.json"))).mode & 0o077, 0);
-      assert.equal((await runCli(["config", "get", "imapPort"], { home: home.dir })).stdout, "1144\n");
-      const list = await runCli(["config", "list"], { home: home.dir });
+      assert.equal((await runCliHere(["config", "get", "imapPort"], { home: home.dir })).stdout, "1144\n");
+      const list = await runCliHere(["config", "list"], { home: home.dir });
       assert.match(list.stdout, /^imapPort = 1144$/m);
       assert.match(list.stdout, /^imapHost = 127\.0\.0\.1 {2}\(default\)$/m);
     });
@@ -51,7 +54,7 @@ describe("config, help and usage", { concurrency: true }, () => {
         ["logLevel", "chatty", /logLevel/],
         ["user", "two words", /IMAP login name/],
       ] as const) {
-        const r = await runCli(["config", "set", key, value], { home: home.dir });
+        const r = await runCliHere(["config", "set", key, value], { home: home.dir });
         assert.equal(r.code, 2, `${key}=${value}: ${r.stderr}`);
         assert.match(r.stderr, why);
       }
@@ -59,12 +62,12 @@ describe("config, help and usage", { concurrency: true }, () => {
     });
 
     test("unknown keys, secrets and keychainAccount cannot be set", async () => {
-      const unknown = await runCli(["config", "set", "secretAccessKey", "x"], { home: home.dir });
+      const unknown = await runCliHere(["config", "set", "secretAccessKey", "x"], { home: home.dir });
       assert.equal(unknown.code, 2);
       assert.match(unknown.stderr, /unknown setting "secretAccessKey".*keychain/);
-      const account = await runCli(["config", "set", "keychainAccount", "x"], { home: home.dir });
+      const account = await runCliHere(["config", "set", "keychainAccount", "x"], { home: home.dir });
       assert.equal(account.code, 2);
-      const get = await runCli(["config", "get", "nope"], { home: home.dir });
+      const get = await runCliHere(["config", "get", "nope"], { home: home.dir });
       assert.equal(get.code, 2);
     });
 
@@ -77,10 +80,10 @@ describe("config, help and usage", { concurrency: true }, () => {
     test("a hand-broken settings file is reported with how to fix it", async () => {
       const broken = await tempHome();
       try {
-        await runCli(["config", "set", "imapPort", "1200"], { home: broken.dir });
+        await runCliHere(["config", "set", "imapPort", "1200"], { home: broken.dir });
         const { writeFile } = await import("node:fs/promises");
         await writeFile(join(broken.dir, "settings.json"), JSON.stringify({ imapPort: -5 }));
-        const r = await runCli(["config", "list"], { home: broken.dir });
+        const r = await runCliHere(["config", "list"], { home: broken.dir });
         assert.equal(r.code, 2);
         assert.match(r.stderr, /settings file .* is not valid .*imapPort.*config set/);
       } finally {
@@ -118,7 +121,10 @@ describe("config, help and usage", { concurrency: true }, () => {
         ["service", "install"],
         ["completion"],
       ];
-      const results = await Promise.all(commands.map((c) => runCli([...c, "--help"], { home: home.dir })));
+      // The binary's own --help once; the others in this process (commander prints them all alike).
+      const results = await Promise.all(
+        commands.map((c) => (c.length === 0 ? runCli : runCliHere)([...c, "--help"], { home: home.dir })),
+      );
       results.forEach((r, i) => {
         assert.equal(r.code, 0, `${commands[i]!.join(" ")} --help: ${r.stderr}`);
         assert.match(r.stdout, /Usage: aerogramme-local/);
@@ -127,8 +133,8 @@ describe("config, help and usage", { concurrency: true }, () => {
 
     test("an unknown command or option is a usage error (2)", async () => {
       assert.equal((await runCli(["bogus"], { home: home.dir })).code, 2);
-      assert.equal((await runCli(["start", "--imap-port", "99999"], { home: home.dir })).code, 2);
-      assert.equal((await runCli(["init", "--backend", "ftp"], { home: home.dir })).code, 2);
+      assert.equal((await runCliHere(["start", "--imap-port", "99999"], { home: home.dir })).code, 2);
+      assert.equal((await runCliHere(["init", "--backend", "ftp"], { home: home.dir })).code, 2);
     });
 
     test("commands that need a set-up home say to run init (6)", async () => {
@@ -137,7 +143,7 @@ describe("config, help and usage", { concurrency: true }, () => {
         ["passwd", "add", "--password-stdin"],
         ["import", "/nonexistent", "--password-stdin"],
       ]) {
-        const r = await runCli(args, { home: home.dir, input: "a\nb\n" });
+        const r = await runCliHere(args, { home: home.dir, input: "a\nb\n" });
         assert.equal(r.code, 6, `${args.join(" ")}: ${r.stderr}`);
         assert.match(r.stderr, /aerogramme-local init/);
       }

@@ -11,6 +11,7 @@ import {
   withSetUpHome,
   type RunningServer,
 } from "./cliHarness.ts";
+import { runCliHere } from "./inProcess.ts";
 import { imapflowClient } from "../support/imapflowClient.ts";
 
 /** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
@@ -43,6 +44,8 @@ async function subjectsWhenThere(client: Client, mailbox: string, count: number)
 /** The blocks of this file run at once, each on a home of its own; the tests of one block in order. */
 const IN_ORDER = { concurrency: 1 };
 
+// A deliver per case runs the binary (exit codes, stdin empty or not); the further deliveries of
+// a case and `config set` run in this process (runCliHere).
 describe("deliver", { concurrency: true }, () => {
   describe("deliver without a server", IN_ORDER, () => {
     test("before init: exit 6 and says to run init", async () => {
@@ -71,7 +74,7 @@ describe("deliver", { concurrency: true }, () => {
         ["bucket", "mail"],
         ["credentialsStore", "file"],
       ])
-        assert.equal((await runCli(["config", "set", key!, value!], { home: home.dir })).code, 0);
+        assert.equal((await runCliHere(["config", "set", key!, value!], { home: home.dir })).code, 0);
       await writeCredentialsFile(join(home.dir, "credentials.json"), {
         accessKeyId: "GK1",
         secretAccessKey: "s",
@@ -94,7 +97,7 @@ describe("deliver", { concurrency: true }, () => {
       });
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^Queued for INBOX: .*\n$/);
-      const json = await runCli(["deliver", "--mailbox", "No such mailbox", "--json"], {
+      const json = await runCliHere(["deliver", "--mailbox", "No such mailbox", "--json"], {
         home: home.dir,
         input: "Subject: to a missing mailbox\n\nx\n",
       });
@@ -106,7 +109,7 @@ describe("deliver", { concurrency: true }, () => {
       const empty = await runCli(["deliver"], { home: home.dir, input: "" });
       assert.equal(empty.code, 65);
       assert.match(empty.stderr, /standard input is empty/);
-      const headerless = await runCli(["deliver"], { home: home.dir, input: "just some words\n" });
+      const headerless = await runCliHere(["deliver"], { home: home.dir, input: "just some words\n" });
       assert.equal(headerless.code, 65);
       assert.match(headerless.stderr, /not a message: it does not start with a header field/);
     });
@@ -155,7 +158,7 @@ describe("deliver", { concurrency: true }, () => {
     });
 
     test("deliver says where the server filed it: a missing mailbox is reported as INBOX, not as asked", async () => {
-      const json = await runCli(["deliver", "--mailbox", "NoSuchBox", "--json"], {
+      const json = await runCliHere(["deliver", "--mailbox", "NoSuchBox", "--json"], {
         home: home.dir,
         input: "Subject: nowhere to go\n\nhi\n",
       });
@@ -166,7 +169,7 @@ describe("deliver", { concurrency: true }, () => {
         filed: boolean;
       };
       assert.deepEqual([parsed.requestedMailbox, parsed.mailbox, parsed.filed], ["NoSuchBox", "INBOX", true]);
-      const text = await runCli(["deliver", "--mailbox", "NoSuchBox"], {
+      const text = await runCliHere(["deliver", "--mailbox", "NoSuchBox"], {
         home: home.dir,
         input: "Subject: nowhere again\n\nhi\n",
       });

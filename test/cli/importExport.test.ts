@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { mkdir, readdir, readFile, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runCli, withRunningServer, withSetUpHome, CLI_PASSWORD } from "./cliHarness.ts";
+import { runCliHere } from "./inProcess.ts";
 
 /** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
 const PASSWORD = CLI_PASSWORD;
@@ -63,7 +64,11 @@ const EXPECTED_MAILDIR: [string, string][] = [
   ["", MAILDIR[3]![1]],
 ];
 
-/** The blocks of this file run at once, each on a home of its own; the tests of one block in order. */
+/**
+ * The blocks of this file run at once, each on a home of its own; the tests of one block in order.
+ * The first import and export, and the import through the server, run the binary; the others run
+ * in this process (runCliHere): their subject is what import and export do to the mail.
+ */
 const IN_ORDER = { concurrency: 1 };
 
 describe("import and export", { concurrency: true }, () => {
@@ -99,7 +104,7 @@ describe("import and export", { concurrency: true }, () => {
     });
 
     test("a Maildir with flags goes in and comes back with the same bytes and flag letters; --progress prints progress", async () => {
-      const r = await runCli(
+      const r = await runCliHere(
         [
           "import",
           join(home.dir, "in-maildir"),
@@ -118,7 +123,7 @@ describe("import and export", { concurrency: true }, () => {
       assert.match(r.stderr, /imported \d+ message\(s\), .*msg\/s/);
 
       const out = join(home.dir, "out-maildir");
-      const e = await runCli(
+      const e = await runCliHere(
         ["export", out, "--mailbox", "From Maildir", "--format", "maildir", "--password-stdin"],
         {
           home: home.dir,
@@ -131,7 +136,7 @@ describe("import and export", { concurrency: true }, () => {
 
     test("export of everything writes one Maildir per mailbox, names made safe for files", async () => {
       const out = join(home.dir, "all");
-      const e = await runCli(["export", out, "--password-stdin", "--json"], {
+      const e = await runCliHere(["export", out, "--password-stdin", "--json"], {
         home: home.dir,
         input: `${PASSWORD}\n`,
       });
@@ -145,13 +150,13 @@ describe("import and export", { concurrency: true }, () => {
     });
 
     test("a wrong password is refused with exit 3 and nothing is imported", async () => {
-      const r = await runCli(["import", join(home.dir, "in.mbox"), "--password-stdin"], {
+      const r = await runCliHere(["import", join(home.dir, "in.mbox"), "--password-stdin"], {
         home: home.dir,
         input: "not the password\n",
       });
       assert.equal(r.code, 3);
       assert.match(r.stderr, /wrong password/);
-      const s = await runCli(["status", "--json", "--password-stdin"], {
+      const s = await runCliHere(["status", "--json", "--password-stdin"], {
         home: home.dir,
         input: `${PASSWORD}\n`,
       });
@@ -159,20 +164,20 @@ describe("import and export", { concurrency: true }, () => {
     });
 
     test("bad paths: missing (6), a folder that is no Maildir (2), export over an existing file (9)", async () => {
-      const missing = await runCli(["import", join(home.dir, "nope.mbox"), "--password-stdin"], {
+      const missing = await runCliHere(["import", join(home.dir, "nope.mbox"), "--password-stdin"], {
         home: home.dir,
         input: `${PASSWORD}\n`,
       });
       assert.equal(missing.code, 6);
       assert.match(missing.stderr, /nothing to import at/);
       await mkdir(join(home.dir, "plain"), { recursive: true });
-      const plain = await runCli(["import", join(home.dir, "plain"), "--password-stdin"], {
+      const plain = await runCliHere(["import", join(home.dir, "plain"), "--password-stdin"], {
         home: home.dir,
         input: `${PASSWORD}\n`,
       });
       assert.equal(plain.code, 2);
       assert.match(plain.stderr, /not a Maildir/);
-      const over = await runCli(
+      const over = await runCliHere(
         ["export", join(home.dir, "in.mbox"), "--mailbox", "INBOX", "--password-stdin"],
         {
           home: home.dir,
@@ -236,13 +241,13 @@ describe("import and export", { concurrency: true }, () => {
 
     test("export goes through the server too and gives the same Maildir back; a wrong password is exit 3", async () => {
       const out = join(home.dir, "out-maildir");
-      const e = await runCli(["export", out, "--mailbox", "Imported", "--password-stdin"], {
+      const e = await runCliHere(["export", out, "--mailbox", "Imported", "--password-stdin"], {
         home: home.dir,
         input: `${PASSWORD}\n`,
       });
       assert.equal(e.code, 0, e.stderr);
       assert.deepEqual(await readMaildir(out), EXPECTED_MAILDIR);
-      const wrong = await runCli(["export", join(home.dir, "x"), "--password-stdin"], {
+      const wrong = await runCliHere(["export", join(home.dir, "x"), "--password-stdin"], {
         home: home.dir,
         input: "wrong\n",
       });

@@ -4,8 +4,13 @@ import { X509Certificate } from "node:crypto";
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort, runCli, tempHome, withSetUpHome } from "./cliHarness.ts";
+import { runCliHere } from "./inProcess.ts";
 
 const PASSWORD = "correct horse battery staple";
+
+// The first init, the init with nothing on stdin and the first passwd add and remove run the
+// binary (its start, its stdin, its exit code); the other commands run in this process
+// (runCliHere): their subject is what they do to the home.
 
 /** The blocks of this file run at once, each on a home of its own; the tests of one block in order. */
 const IN_ORDER = { concurrency: 1 };
@@ -63,7 +68,7 @@ describe("init", { concurrency: true }, () => {
       const cert = new X509Certificate(await readFile(settings.tlsCert!));
       assert.match(cert.subjectAltName ?? "", /DNS:localhost/);
       assert.match(cert.subjectAltName ?? "", /IP Address:127\.0\.0\.1/);
-      const again = await runCli(["doctor", "--json"], { home: home.dir });
+      const again = await runCliHere(["doctor", "--json"], { home: home.dir });
       const tls = (JSON.parse(again.stdout) as { checks: { name: string; detail: string }[] }).checks.find(
         (c) => c.name === "TLS certificate",
       );
@@ -72,7 +77,10 @@ describe("init", { concurrency: true }, () => {
 
     test("a second init on the same home refuses with exit code 9 and changes nothing", async () => {
       const before = await readFile(join(home.dir, "settings.json"), "utf8");
-      const r = await runCli(["init", "--user", "bob", "--password-stdin"], { home: home.dir, input: "x\n" });
+      const r = await runCliHere(["init", "--user", "bob", "--password-stdin"], {
+        home: home.dir,
+        input: "x\n",
+      });
       assert.equal(r.code, 9);
       assert.match(r.stderr, /already set up.*AEROGRAMME_LOCAL_HOME/);
       assert.equal(await readFile(join(home.dir, "settings.json"), "utf8"), before);
@@ -80,7 +88,7 @@ describe("init", { concurrency: true }, () => {
 
     test("status without a server opens the store, and with the password counts the mail", async () => {
       // 13: no server runs (as `systemctl is-active` answers 3); storage answered.
-      const plain = await runCli(["status", "--json"], { home: home.dir });
+      const plain = await runCliHere(["status", "--json"], { home: home.dir });
       assert.equal(plain.code, 13, plain.stderr);
       const report = JSON.parse(plain.stdout) as Record<string, unknown>;
       assert.equal(report.running, false);
@@ -88,7 +96,7 @@ describe("init", { concurrency: true }, () => {
       const cert = new X509Certificate(await readFile(join(home.dir, "tls", "cert.pem")));
       assert.equal((report.tls as { sha256Fingerprint: string }).sha256Fingerprint, cert.fingerprint256);
       assert.equal(report.user, "alice");
-      const human = await runCli(["status"], { home: home.dir });
+      const human = await runCliHere(["status"], { home: home.dir });
       assert.equal(human.code, 13);
       assert.match(human.stdout, /^Server: +not running/m);
       assert.ok(human.stdout.includes(`certificate SHA-256 ${cert.fingerprint256}`), human.stdout);
@@ -96,7 +104,7 @@ describe("init", { concurrency: true }, () => {
       assert.match(human.stdout, /reachable, account present, \d+ ms round trip/);
       assert.deepEqual((report.storage as { reachable: boolean }).reachable, true);
       assert.equal(report.mailboxes, undefined);
-      const counted = await runCli(["status", "--json", "--password-stdin"], {
+      const counted = await runCliHere(["status", "--json", "--password-stdin"], {
         home: home.dir,
         input: `${PASSWORD}\n`,
       });
@@ -104,7 +112,7 @@ describe("init", { concurrency: true }, () => {
       const withMail = JSON.parse(counted.stdout) as { mailboxes: { name: string }[]; messages: number };
       assert.ok(withMail.mailboxes.some((m) => m.name === "INBOX"));
       assert.equal(withMail.messages, 0);
-      const wrong = await runCli(["status", "--password-stdin"], { home: home.dir, input: "wrong\n" });
+      const wrong = await runCliHere(["status", "--password-stdin"], { home: home.dir, input: "wrong\n" });
       assert.equal(wrong.code, 3);
     });
   });
@@ -114,17 +122,17 @@ describe("init", { concurrency: true }, () => {
     const home = withSetUpHome({ password: PASSWORD });
 
     test("passwd change: the old password no longer opens the account, the new one does", async () => {
-      const change = await runCli(["passwd", "change", "--password-stdin"], {
+      const change = await runCliHere(["passwd", "change", "--password-stdin"], {
         home: home.dir,
         input: `${PASSWORD}\nnew one\n`,
       });
       assert.equal(change.code, 0, change.stderr);
       assert.equal(
-        (await runCli(["status", "--password-stdin"], { home: home.dir, input: `${PASSWORD}\n` })).code,
+        (await runCliHere(["status", "--password-stdin"], { home: home.dir, input: `${PASSWORD}\n` })).code,
         3,
       );
       assert.equal(
-        (await runCli(["status", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
+        (await runCliHere(["status", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
         13,
       );
     });
@@ -140,11 +148,11 @@ describe("init", { concurrency: true }, () => {
         0,
       );
       assert.equal(
-        (await runCli(["status", "--password-stdin"], { home: home.dir, input: "a second one\n" })).code,
+        (await runCliHere(["status", "--password-stdin"], { home: home.dir, input: "a second one\n" })).code,
         13,
       );
       assert.equal(
-        (await runCli(["status", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
+        (await runCliHere(["status", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
         13,
       );
       assert.equal(
@@ -152,16 +160,16 @@ describe("init", { concurrency: true }, () => {
         0,
       );
       assert.equal(
-        (await runCli(["status", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
+        (await runCliHere(["status", "--password-stdin"], { home: home.dir, input: "new one\n" })).code,
         3,
       );
-      const last = await runCli(["passwd", "remove", "--password-stdin"], {
+      const last = await runCliHere(["passwd", "remove", "--password-stdin"], {
         home: home.dir,
         input: "a second one\n",
       });
       assert.notEqual(last.code, 0);
       assert.equal(
-        (await runCli(["status", "--password-stdin"], { home: home.dir, input: "a second one\n" })).code,
+        (await runCliHere(["status", "--password-stdin"], { home: home.dir, input: "a second one\n" })).code,
         13,
       );
     });
@@ -179,13 +187,13 @@ describe("init", { concurrency: true }, () => {
     });
 
     test("an empty password line is refused (2) and nothing is written", async () => {
-      const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
+      const r = await runCliHere(["init", "--user", "alice", "--password-stdin"], {
         home: home.dir,
         input: "\n",
       });
       assert.equal(r.code, 2);
       assert.match(r.stderr, /line 1 \(the account password\) is empty/);
-      const list = await runCli(["config", "list", "--json"], { home: home.dir });
+      const list = await runCliHere(["config", "list", "--json"], { home: home.dir });
       assert.equal(
         (JSON.parse(list.stdout) as { settings: { backend?: string } }).settings.backend,
         undefined,
@@ -193,7 +201,7 @@ describe("init", { concurrency: true }, () => {
     });
 
     test("a bad user name is refused by the schema's rule (2)", async () => {
-      const r = await runCli(["init", "--user", "a b", "--password-stdin"], {
+      const r = await runCliHere(["init", "--user", "a b", "--password-stdin"], {
         home: home.dir,
         input: "pw\n",
       });
@@ -215,7 +223,7 @@ describe("init", { concurrency: true }, () => {
         "--bucket",
         "mail",
       ];
-      const bad = await runCli(
+      const bad = await runCliHere(
         [
           ...base,
           "--s3-endpoint",
@@ -234,7 +242,7 @@ describe("init", { concurrency: true }, () => {
       );
       assert.equal(bad.code, 2, bad.stderr);
       assert.match(bad.stderr, /--s3-endpoint: "not a url" is not a URL/);
-      const down = await runCli(
+      const down = await runCliHere(
         [
           ...base,
           "--s3-endpoint",

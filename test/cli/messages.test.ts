@@ -1,6 +1,7 @@
 /**
  * Messages that say what to do (issue 16): each names the fix, and each exit code is the
- * documented one (docs/cli.md, "Exit codes").
+ * documented one (docs/cli.md, "Exit codes"). `start` runs the binary; the other commands run in
+ * this process (runCliHere): their subject is the message and the code.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -9,6 +10,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CLI_PASSWORD, freePort, runCli, startServer, tempHome, withRunningServer } from "./cliHarness.ts";
+import { runCliHere } from "./inProcess.ts";
 
 /** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
 const PASSWORD = CLI_PASSWORD;
@@ -53,23 +55,23 @@ describe("a port another program holds", () => {
   });
 
   test("the imapPort setting: the message names `config set imapPort N`", async () => {
-    assert.equal((await runCli(["config", "set", "imapPort", String(port)], { home: home.dir })).code, 0);
+    assert.equal((await runCliHere(["config", "set", "imapPort", String(port)], { home: home.dir })).code, 0);
     const r = await runCli(["start"], { home: home.dir });
     assert.equal(r.code, 12, r.stderr);
     assert.match(r.stderr, /aerogramme-local config set imapPort N/);
-    assert.equal((await runCli(["config", "unset", "imapPort"], { home: home.dir })).code, 0);
+    assert.equal((await runCliHere(["config", "unset", "imapPort"], { home: home.dir })).code, 0);
   });
 
   test("config set while the server runs says the server needs a restart", async () => {
     const server = await home.start();
-    const r = await runCli(["config", "set", "logLevel", "debug"], { home: home.dir });
+    const r = await runCliHere(["config", "set", "logLevel", "debug"], { home: home.dir });
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stderr,
       new RegExp(`server running now \\(pid ${server.child.pid}\\) keeps the old value`),
     );
     await server.stop();
-    const quiet = await runCli(["config", "set", "logLevel", "info"], { home: home.dir });
+    const quiet = await runCliHere(["config", "set", "logLevel", "info"], { home: home.dir });
     assert.doesNotMatch(quiet.stderr, /restart|keeps the old value/);
   });
 });
@@ -104,29 +106,29 @@ describe("config refuses and explains", () => {
   after(() => cleanup());
 
   test("a relative dataDir becomes the absolute path it means, and says so", async () => {
-    const r = await runCli(["config", "set", "dataDir", "mail-here"], { home: dir });
+    const r = await runCliHere(["config", "set", "dataDir", "mail-here"], { home: dir });
     assert.equal(r.code, 0, r.stderr);
-    // runCli runs in the repository's folder.
+    // The folder the command runs in (this process's).
     const absolute = join(process.cwd(), "mail-here");
     assert.equal(r.stdout, `dataDir = ${absolute}\n`);
     assert.match(r.stderr, /taken from the current folder/);
   });
 
   test("a value out of an enumeration names the allowed values (exit 2)", async () => {
-    const r = await runCli(["config", "set", "logLevel", "loud"], { home: dir });
+    const r = await runCliHere(["config", "set", "logLevel", "loud"], { home: dir });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /`logLevel` must be one of: debug, info, warn, error/);
   });
 
   test("a bad user name is explained in words, with no piece of a regex", async () => {
-    const r = await runCli(["config", "set", "user", 'a "b"'], { home: dir });
+    const r = await runCliHere(["config", "set", "user", 'a "b"'], { home: dir });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /`user` must be an IMAP login name \(no spaces, quotes or control characters\)/);
     assert.doesNotMatch(r.stderr, /pattern|\^\[|\\x00/);
   });
 
   test("imapHost 0.0.0.0 is kept, with a word about --allow-remote and TLS", async () => {
-    const r = await runCli(["config", "set", "imapHost", "0.0.0.0"], { home: dir });
+    const r = await runCliHere(["config", "set", "imapHost", "0.0.0.0"], { home: dir });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /reachable from other computers: `start` refuses it unless given --allow-remote/);
   });
@@ -140,11 +142,11 @@ describe("looking does not make a home", () => {
 
   test("doctor and status on a home that does not exist: exit 1 and 6, nothing created", async () => {
     const missing = join(dir, "not-here");
-    const doctor = await runCli(["doctor"], { home: missing });
+    const doctor = await runCliHere(["doctor"], { home: missing });
     assert.equal(doctor.code, 1);
     assert.match(doctor.stdout, /does not exist/);
     assert.match(doctor.stdout, /fix: run `aerogramme-local init`/);
-    const status = await runCli(["status"], { home: missing });
+    const status = await runCliHere(["status"], { home: missing });
     assert.equal(status.code, 6);
     assert.equal(existsSync(missing), false);
   });
@@ -152,7 +154,7 @@ describe("looking does not make a home", () => {
 
 describe("help", () => {
   test("--help lists every exit code, 130 included; config set --help lists the keys", async () => {
-    const top = await runCli(["--help"], { home: "/nonexistent-agl-home" });
+    const top = await runCliHere(["--help"], { home: "/nonexistent-agl-home" });
     for (const code of [
       "11 a file or folder",
       "12 port in use",
@@ -162,7 +164,7 @@ describe("help", () => {
       "130 interrupted",
     ])
       assert.ok(top.stdout.includes(code), `--help lacks "${code}":\n${top.stdout}`);
-    const set = await runCli(["config", "set", "--help"], { home: "/nonexistent-agl-home" });
+    const set = await runCliHere(["config", "set", "--help"], { home: "/nonexistent-agl-home" });
     for (const key of ["imapPort", "cache", "cacheMaxBytes", "logFile", "logLevel"])
       assert.match(set.stdout, new RegExp(`^  ${key} `, "m"));
     assert.match(set.stdout, /debug, info, warn, error/);

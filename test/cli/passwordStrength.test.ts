@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { runCli, tempHome } from "./cliHarness.ts";
+import { tempHome } from "./cliHarness.ts";
+import { runCliHere } from "./inProcess.ts";
 
 const STRONG = "password strength test password";
 
@@ -18,7 +19,7 @@ describe("new passwords are judged", { concurrency: true }, () => {
     after(() => home.cleanup());
 
     test('"abc" is refused (2) and nothing is set up; with --allow-weak-password it is taken, with a warning', async () => {
-      const refused = await runCli(["init", "--user", "alice", "--password-stdin"], {
+      const refused = await runCliHere(["init", "--user", "alice", "--password-stdin"], {
         home: home.dir,
         input: "abc\n",
       });
@@ -27,16 +28,19 @@ describe("new passwords are judged", { concurrency: true }, () => {
         refused.stderr,
         /too easy to guess \(about 10\^\d+ guesses: it is a sequence.*--allow-weak-password/,
       );
-      assert.equal((await runCli(["status"], { home: home.dir })).code, 6, "nothing was set up");
+      assert.equal((await runCliHere(["status"], { home: home.dir })).code, 6, "nothing was set up");
 
-      const allowed = await runCli(["init", "--user", "alice", "--password-stdin", "--allow-weak-password"], {
-        home: home.dir,
-        input: "abc\n",
-      });
+      const allowed = await runCliHere(
+        ["init", "--user", "alice", "--password-stdin", "--allow-weak-password"],
+        {
+          home: home.dir,
+          input: "abc\n",
+        },
+      );
       assert.equal(allowed.code, 0, allowed.stderr);
       assert.match(allowed.stderr, /warning: this password is weak/);
       assert.equal(
-        (await runCli(["status", "--password-stdin"], { home: home.dir, input: "abc\n" })).code,
+        (await runCliHere(["status", "--password-stdin"], { home: home.dir, input: "abc\n" })).code,
         13,
       );
     });
@@ -46,7 +50,7 @@ describe("new passwords are judged", { concurrency: true }, () => {
     let home: { dir: string; cleanup: () => Promise<void> };
     before(async () => {
       home = await tempHome();
-      const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
+      const r = await runCliHere(["init", "--user", "alice", "--password-stdin"], {
         home: home.dir,
         input: `${STRONG}\n`,
       });
@@ -57,17 +61,17 @@ describe("new passwords are judged", { concurrency: true }, () => {
 
     // 13 when the password opens the account (no server runs here), 3 when it does not.
     const opens = async (password: string) =>
-      (await runCli(["status", "--password-stdin"], { home: home.dir, input: `${password}\n` })).code;
+      (await runCliHere(["status", "--password-stdin"], { home: home.dir, input: `${password}\n` })).code;
 
     test('change to "a" and add "alicewonder" (user alice) are refused (2) and change nothing', async () => {
-      const change = await runCli(["passwd", "change", "--password-stdin"], {
+      const change = await runCliHere(["passwd", "change", "--password-stdin"], {
         home: home.dir,
         input: `${STRONG}\na\n`,
       });
       assert.equal(change.code, 2, change.stderr);
       assert.match(change.stderr, /too easy to guess/);
       // Fair (score 2) on its own, but it starts with the user name, which an attacker tries first.
-      const add = await runCli(["passwd", "add", "--password-stdin"], {
+      const add = await runCliHere(["passwd", "add", "--password-stdin"], {
         home: home.dir,
         input: `${STRONG}\nalicewonder\n`,
       });
@@ -78,13 +82,13 @@ describe("new passwords are judged", { concurrency: true }, () => {
     });
 
     test("a fair one (zxcvbn score 2) is taken with a warning; a weak one with --allow-weak-password", async () => {
-      const fair = await runCli(["passwd", "add", "--password-stdin"], {
+      const fair = await runCliHere(["passwd", "add", "--password-stdin"], {
         home: home.dir,
         input: `${STRONG}\nnew one\n`,
       });
       assert.equal(fair.code, 0, fair.stderr);
       assert.match(fair.stderr, /warning: this password is weak/);
-      const weak = await runCli(["passwd", "change", "--password-stdin", "--allow-weak-password"], {
+      const weak = await runCliHere(["passwd", "change", "--password-stdin", "--allow-weak-password"], {
         home: home.dir,
         input: `new one\na\n`,
       });

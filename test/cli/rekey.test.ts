@@ -3,7 +3,9 @@
  * next run resumes and finishes; then an old copy of the key root and its password open nothing
  * in the store, mail, flags and mailboxes read the same over IMAP, this home delivers again (its
  * pin moved to the new key), and a second home on the same data folder delivers again once it
- * unlocked. Through a running server, `status --json` shows the job.
+ * unlocked. Through a running server, `status --json` shows the job. The rekeys and servers are
+ * the binary; the set-up and the checks that follow (init, import, deliver, status) run in this
+ * process (runCliHere).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -17,6 +19,7 @@ import { openEmbeddedStore } from "../../src/storage/embedded/embeddedStore.ts";
 import { oldKeyScan } from "../support/oldKeyScan.ts";
 import { RawImap } from "../support/rawImap.ts";
 import { BIN, cliEnv, REPO, runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
+import { runCliHere } from "./inProcess.ts";
 
 const PASSWORD = "rekey cli test password";
 const MESSAGES = 1500;
@@ -29,7 +32,7 @@ before(async () => {
   await loadSodium();
   home = await tempHome();
   other = await tempHome();
-  const r = await runCli(["init", "--user", "alice", "--password-stdin"], {
+  const r = await runCliHere(["init", "--user", "alice", "--password-stdin"], {
     home: home.dir,
     input: `${PASSWORD}\n`,
   });
@@ -39,14 +42,14 @@ before(async () => {
     lines.push(`From a@example.org Sat Jan  1 00:00:00 2000`, `Subject: m${i}`, "", `body ${i}`, "");
   const mbox = join(home.dir, "in.mbox");
   await writeFile(mbox, lines.join("\n"));
-  const imported = await runCli(["import", mbox, "--password-stdin"], {
+  const imported = await runCliHere(["import", mbox, "--password-stdin"], {
     home: home.dir,
     input: `${PASSWORD}\n`,
     timeoutMs: 120_000,
   });
   assert.equal(imported.code, 0, imported.stderr);
   // A second home on the same data folder, unlocked once: it pinned the old public key.
-  const joined = await runCli(["init", "--user", "alice", "--data-dir", data(), "--password-stdin"], {
+  const joined = await runCliHere(["init", "--user", "alice", "--data-dir", data(), "--password-stdin"], {
     home: other.dir,
     input: `${PASSWORD}\n`,
   });
@@ -157,14 +160,17 @@ test("passwd rekey killed mid-job resumes; then the old keys open nothing and IM
   assert.ok(scan.checked > MESSAGES, `every meta row was looked at (${scan.checked})`);
 
   // This home re-pinned the new key: deliver works; the other home refuses until it unlocks.
-  const delivered = await runCli(["deliver"], { home: home.dir, input: "Subject: after\n\nafter\n" });
+  const delivered = await runCliHere(["deliver"], { home: home.dir, input: "Subject: after\n\nafter\n" });
   assert.equal(delivered.code, 0, delivered.stderr);
-  const stale = await runCli(["deliver"], { home: other.dir, input: "Subject: stale\n\nx\n" });
+  const stale = await runCliHere(["deliver"], { home: other.dir, input: "Subject: stale\n\nx\n" });
   assert.equal(stale.code, 8, stale.stderr);
-  const unlocked = await runCli(["status", "--password-stdin"], { home: other.dir, input: `${PASSWORD}\n` });
+  const unlocked = await runCliHere(["status", "--password-stdin"], {
+    home: other.dir,
+    input: `${PASSWORD}\n`,
+  });
   assert.equal(unlocked.code, 13, unlocked.stderr); // opened; no server runs for that home
   assert.match(unlocked.stdout, new RegExp(`${MESSAGES} messages\\b`));
-  const again = await runCli(["deliver"], {
+  const again = await runCliHere(["deliver"], {
     home: other.dir,
     input: "Subject: other\n\nfrom the other home\n",
   });
@@ -253,7 +259,7 @@ test("a server killed mid-job resumes the rekey at its next login and status --j
   let state: string | undefined;
   for (let i = 0; i < 240 && state !== "done"; i++) {
     await new Promise((r) => setTimeout(r, 500));
-    const status = await runCli(["status", "--json"], { home: home.dir });
+    const status = await runCliHere(["status", "--json"], { home: home.dir });
     state = (JSON.parse(status.stdout) as { rekey?: { state: string } }).rekey?.state;
     assert.notEqual(state, "failed", status.stdout);
   }

@@ -10,6 +10,10 @@ import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runCli, startServer, tempHome } from "./cliHarness.ts";
+import { runCliHere } from "./inProcess.ts";
+
+// Every reset runs the binary; the inits that set up its homes and the status after run in this
+// process (runCliHere).
 
 const PASSWORD = "a home that will be reset";
 
@@ -28,7 +32,7 @@ describe("reset", () => {
       XDG_CACHE_HOME: join(root, "cache"),
     };
     const home = join(root, "unused");
-    const init = await runCli(["init", "--user", "dora", "--password-stdin"], {
+    const init = await runCliHere(["init", "--user", "dora", "--password-stdin"], {
       home,
       env,
       input: `${PASSWORD}\n`,
@@ -56,7 +60,7 @@ describe("reset", () => {
     const done = await runCli(["reset", "--yes"], { home, env });
     assert.equal(done.code, 0, done.stderr);
     assert.deepEqual(await made(), []);
-    assert.equal((await runCli(["status"], { home, env })).code, 6);
+    assert.equal((await runCliHere(["status"], { home, env })).code, 6);
   });
 
   test("a data folder that also holds the user's own files keeps them", async () => {
@@ -64,7 +68,7 @@ describe("reset", () => {
     const dataDir = join(root, "my-documents");
     await mkdir(dataDir);
     await writeFile(join(dataDir, "notes.txt"), "mine\n");
-    const init = await runCli(["init", "--user", "erin", "--data-dir", dataDir, "--password-stdin"], {
+    const init = await runCliHere(["init", "--user", "erin", "--data-dir", dataDir, "--password-stdin"], {
       home,
       input: `${PASSWORD}\n`,
     });

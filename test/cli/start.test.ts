@@ -12,6 +12,7 @@ import {
   type RunningServer,
   CLI_PASSWORD,
 } from "./cliHarness.ts";
+import { runCliHere } from "./inProcess.ts";
 
 /** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
 const PASSWORD = CLI_PASSWORD;
@@ -44,6 +45,8 @@ function greeting(host: string, port: number): Promise<string> {
 /** The blocks of this file run at once, each on a home of its own; the tests of one block in order. */
 const IN_ORDER = { concurrency: 1 };
 
+// `start` and the first `status` and `passwd change` beside a server run the binary; the checks
+// that only read what they left run in this process (runCliHere).
 describe("start, status and passwd", { concurrency: true }, () => {
   describe("start refuses to listen off loopback unless asked in so many words", IN_ORDER, () => {
     const home = withSetUpHome({ password: PASSWORD });
@@ -101,10 +104,10 @@ describe("start, status and passwd", { concurrency: true }, () => {
       };
       assert.deepEqual([full.logs.journal, full.logs.file, full.user], [false, undefined, "alice"]);
       assert.equal(typeof full.storage.roundTripMs, "number");
-      const text = await runCli(["status"], { home: home.dir });
+      const text = await runCliHere(["status"], { home: home.dir });
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, /^Logs: +standard error of `start`$/m);
-      const counted = await runCli(["status", "--json", "--password-stdin"], {
+      const counted = await runCliHere(["status", "--json", "--password-stdin"], {
         home: home.dir,
         input: `${PASSWORD}\n`,
       });
@@ -115,13 +118,13 @@ describe("start, status and passwd", { concurrency: true }, () => {
         ),
       );
       // That login opened the account: the search index's progress shows (issue 11).
-      const after = await runCli(["status", "--json"], { home: home.dir });
+      const after = await runCliHere(["status", "--json"], { home: home.dir });
       const index = (
         JSON.parse(after.stdout) as { searchIndex?: { state: string; indexed: number; total: number } }
       ).searchIndex;
       assert.ok(index && ["loading", "building", "ready"].includes(index.state), after.stdout);
       assert.ok(index.indexed <= index.total || index.state !== "ready", after.stdout);
-      const human = await runCli(["status"], { home: home.dir });
+      const human = await runCliHere(["status"], { home: home.dir });
       assert.match(human.stdout, /^Search index: (loading|building|ready), \d+ of \d+ messages/m);
     });
 
@@ -160,9 +163,12 @@ describe("start, status and passwd", { concurrency: true }, () => {
       });
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /applied by the running server/);
-      const oldOne = await runCli(["status", "--password-stdin"], { home: home.dir, input: `${PASSWORD}\n` });
+      const oldOne = await runCliHere(["status", "--password-stdin"], {
+        home: home.dir,
+        input: `${PASSWORD}\n`,
+      });
       assert.equal(oldOne.code, 3);
-      const newOne = await runCli(["status", "--password-stdin"], {
+      const newOne = await runCliHere(["status", "--password-stdin"], {
         home: home.dir,
         input: "renewed password\n",
       });
@@ -184,7 +190,7 @@ describe("start, status and passwd", { concurrency: true }, () => {
       assert.ok(
         !home.server.stderr().includes(PASSWORD) && !home.server.stderr().includes("renewed password"),
       );
-      const after = await runCli(["status", "--json"], { home: home.dir });
+      const after = await runCliHere(["status", "--json"], { home: home.dir });
       assert.equal((JSON.parse(after.stdout) as { running: boolean }).running, false);
     });
   });
@@ -204,7 +210,7 @@ describe("start, status and passwd", { concurrency: true }, () => {
         input: "dave's password\n",
       });
       assert.match(await greeting(server.host, server.port), /^\* OK/);
-      const list = await runCli(["config", "list", "--json"], { home: home.dir });
+      const list = await runCliHere(["config", "list", "--json"], { home: home.dir });
       const settings = (JSON.parse(list.stdout) as { settings: Record<string, string> }).settings;
       assert.deepEqual([settings.backend, settings.user], ["embedded", "dave"]);
       assert.equal(await server.stop("SIGINT"), 0, server.stderr());
