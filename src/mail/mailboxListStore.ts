@@ -95,6 +95,11 @@ export class MailboxListStore {
     return list;
   }
 
+  /** The list as last loaded or written, if any: no storage round trip, and none started. */
+  peek(): MailboxList | undefined {
+    return this.cached?.list;
+  }
+
   /** The list as last loaded or written (no storage round trip). */
   async current(): Promise<MailboxList> {
     return this.cached?.list ?? this.load();
