@@ -123,8 +123,14 @@ export async function openAccount(
   password: string,
   options: AccountOptions = {},
 ): Promise<Account> {
+  // The mailbox list, which a client asks for right after LOGIN, is read beside the key root.
+  const listStartedAt = performance.now();
+  const listRow = MailboxListStore.readRow(store.rows);
+  listRow.catch(() => undefined); // the first load reads again
   const root = await readRoot(store);
-  return new Account(store, await unlockKeyRoot(root, password), options);
+  const account = new Account(store, await unlockKeyRoot(root, password), options);
+  account.mailboxList.prime(listRow, listStartedAt);
+  return account;
 }
 
 export async function addPassword(
@@ -265,9 +271,14 @@ export class Account {
     return this.marks.reseal(path);
   }
 
-  /** Live mailboxes and subscriptions, fresh from storage. */
-  async listMailboxes(): Promise<{ list: MailboxList; mailboxes: MailboxInfo[] }> {
-    const list = await this.mailboxList.load();
+  /**
+   * Live mailboxes and subscriptions, fresh from storage; `loginRead`: a read started at login may
+   * answer, if nothing read the list since (a client's LIST: MailboxListStore.prime).
+   */
+  async listMailboxes(
+    options: { loginRead?: boolean } = {},
+  ): Promise<{ list: MailboxList; mailboxes: MailboxInfo[] }> {
+    const list = await this.mailboxList.load(options);
     const mailboxes = liveNames(list).map((name) => toInfo(name, list.get(name)!));
     return { list, mailboxes };
   }
