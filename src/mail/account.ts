@@ -313,8 +313,9 @@ export class Account {
   /**
    * As `mailbox`, and whether this call opened it: then its first sync ran during the call, and a
    * SELECT need not sync it again. When the list as last read names a mailbox that is not open yet,
-   * its first sync (reads only, with its own rollback check) goes beside the read of the list
-   * instead of after it: a second computer's first SELECT waits one round trip less. The fresh list
+   * its first sync (with its own rollback check; it may start a checkpoint, as any sync) goes
+   * beside the read of the list instead of after it: a second computer's first SELECT waits one
+   * round trip less. The fresh list
    * is still awaited, and checked against this computer's mark, before the mailbox is handed out;
    * the opening ends (recovering interrupted writes) only once the list has passed that check.
    */
@@ -339,7 +340,7 @@ export class Account {
 
   /**
    * Opens a mailbox once for the whole process. It is handed out once `live` says the list still
-   * holds it; otherwise (deleted meanwhile) it is closed, having written nothing, and not kept.
+   * holds it; otherwise (deleted meanwhile) it is closed and not kept.
    */
   private startOpening(entry: MailboxEntry & { id: string }, live: Promise<boolean>): Promise<Mailbox> {
     const opening = (async () => {
