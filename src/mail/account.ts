@@ -315,9 +315,9 @@ export class Account {
    * SELECT need not sync it again. When the list as last read names a mailbox that is not open yet,
    * its first sync (with its own rollback check; it may start a checkpoint, as any sync) goes
    * beside the read of the list instead of after it: a second computer's first SELECT waits one
-   * round trip less. The fresh list
-   * is still awaited, and checked against this computer's mark, before the mailbox is handed out;
-   * the opening ends (recovering interrupted writes) only once the list has passed that check.
+   * round trip less. The fresh list is still awaited, and checked against this computer's mark,
+   * before the mailbox is handed out; the opening ends (recovering interrupted writes) only once
+   * the list has passed that check.
    */
   async mailboxOpened(name: string): Promise<{ mailbox: Mailbox; opened: boolean }> {
     const listed = this.mailboxList.load();
@@ -340,7 +340,8 @@ export class Account {
 
   /**
    * Opens a mailbox once for the whole process. It is handed out once `live` says the list still
-   * holds it; otherwise (deleted meanwhile) it is closed and not kept.
+   * holds it; otherwise (deleted meanwhile) it is not kept, and left to the garbage collector as
+   * one whose sync failed always was.
    */
   private startOpening(entry: MailboxEntry & { id: string }, live: Promise<boolean>): Promise<Mailbox> {
     const opening = (async () => {
@@ -355,10 +356,7 @@ export class Account {
         this.snapshots,
       );
       const [, stillThere] = await Promise.all([mbx.sync(), live]);
-      if (!stillThere) {
-        mbx.close();
-        throw new NotFound(`mailbox "${entry.id}" was deleted while it was opened`);
-      }
+      if (!stillThere) throw new NotFound(`mailbox "${entry.id}" was deleted while it was opened`);
       const withdrawn = await mbx.recoverInterrupted();
       if (withdrawn > 0)
         this.log("warn", `${withdrawn} message(s) cut short by a crash were withdrawn from a mailbox`);
