@@ -76,3 +76,34 @@ test("a second computer's LIST after LOGIN makes no round trip, its first SELECT
     await server.close();
   }
 });
+
+test("a mailbox deleted on another computer after this one's LIST is not selected; its new namesake is", async () => {
+  const store = memoryStore();
+  const one = await startTestServer({ store });
+  const two = await startTestServer({ store, joinExisting: true });
+  try {
+    const a = await RawImap.connect(one.port);
+    const b = await RawImap.connect(two.port);
+    await a.readLine();
+    await b.readLine();
+    await a.command(`LOGIN ${one.user} "${one.password}"`);
+    await b.command(`LOGIN ${two.user} "${two.password}"`);
+    await b.command('LIST "" "*"'); // may be the read made at login; any later one is fresh
+    await a.command("CREATE Shared");
+    assert.ok((await b.command('LIST "" "*"')).some((l) => l.includes("Shared")));
+    await a.command("DELETE Shared");
+    // b's last list names Shared: its early sync starts, and the fresh list refuses it.
+    assert.match((await b.command("SELECT Shared")).at(-1)!, /NO \[NONEXISTENT\]/);
+    await a.command("CREATE Shared");
+    await a.command("SELECT Shared");
+    await a.command("APPEND Shared {4+}\r\nhi\r\n");
+    const selected = await b.command("SELECT Shared");
+    assert.match(selected.at(-1)!, /OK/);
+    assert.ok(selected.includes("* 1 EXISTS"), selected.join("\n"));
+    a.close();
+    b.close();
+  } finally {
+    await two.close();
+    await one.close();
+  }
+});
