@@ -123,8 +123,14 @@ export async function openAccount(
   password: string,
   options: AccountOptions = {},
 ): Promise<Account> {
+  // The mailbox list, which a client asks for right after LOGIN, is read beside the key root.
+  const listStartedAt = performance.now();
+  const listRow = MailboxListStore.readRow(store.rows);
+  listRow.catch(() => undefined); // the first load reads again
   const root = await readRoot(store);
-  return new Account(store, await unlockKeyRoot(root, password), options);
+  const account = new Account(store, await unlockKeyRoot(root, password), options);
+  account.mailboxList.prime(listRow, listStartedAt);
+  return account;
 }
 
 export async function addPassword(
@@ -265,9 +271,14 @@ export class Account {
     return this.marks.reseal(path);
   }
 
-  /** Live mailboxes and subscriptions, fresh from storage. */
-  async listMailboxes(): Promise<{ list: MailboxList; mailboxes: MailboxInfo[] }> {
-    const list = await this.mailboxList.load();
+  /**
+   * Live mailboxes and subscriptions, fresh from storage; `loginRead`: a read started at login may
+   * answer, if nothing read the list since (a client's LIST: MailboxListStore.prime).
+   */
+  async listMailboxes(
+    options: { loginRead?: boolean } = {},
+  ): Promise<{ list: MailboxList; mailboxes: MailboxInfo[] }> {
+    const list = await this.mailboxList.load(options);
     const mailboxes = liveNames(list).map((name) => toInfo(name, list.get(name)!));
     return { list, mailboxes };
   }
@@ -296,30 +307,65 @@ export class Account {
 
   /** The mailbox called `name`, synced; one shared instance per mailbox for the whole process. */
   async mailbox(name: string): Promise<Mailbox> {
-    const entry = lookup(await this.mailboxList.load(), name);
+    return (await this.mailboxOpened(name)).mailbox;
+  }
+
+  /**
+   * As `mailbox`, and whether this call opened it: then its first sync ran during the call, and a
+   * SELECT need not sync it again. When the list as last read names a mailbox that is not open yet,
+   * its first sync (with its own rollback check; it may start a checkpoint, as any sync) goes
+   * beside the read of the list instead of after it: a second computer's first SELECT waits one
+   * round trip less. The fresh list is still awaited, and checked against this computer's mark,
+   * before the mailbox is handed out; the opening ends (recovering interrupted writes) only once
+   * the list has passed that check.
+   */
+  async mailboxOpened(name: string): Promise<{ mailbox: Mailbox; opened: boolean }> {
+    const listed = this.mailboxList.load();
+    const last = this.mailboxList.peek();
+    const guess = last ? lookup(last, name) : undefined;
+    const early =
+      guess && !this.open.has(guess.id)
+        ? this.startOpening(
+            guess,
+            listed.then((list) => stillLive(list, guess)),
+          )
+        : undefined;
+    early?.catch(() => undefined); // awaited below when the list confirms it; else nobody's failure
+    const entry = lookup(await listed, name);
     if (!entry) throw new NotFound(`mailbox "${name}" does not exist`);
-    let opening = this.open.get(entry.id);
-    if (!opening) {
-      opening = (async () => {
-        const mbx = new Mailbox(
-          entry.id,
-          entry.uidvalidity,
-          this.store,
-          this.indexKey,
-          this.messages,
-          (ids, except) => this.heldElsewhere(ids, except),
-          this.witness,
-          this.snapshots,
-        );
-        await mbx.sync();
-        const withdrawn = await mbx.recoverInterrupted();
-        if (withdrawn > 0)
-          this.log("warn", `${withdrawn} message(s) cut short by a crash were withdrawn from a mailbox`);
-        return mbx;
-      })();
-      this.open.set(entry.id, opening);
-      opening.catch(() => this.open.delete(entry.id));
-    }
+    const known = this.open.get(entry.id);
+    const opening = known ?? this.startOpening(entry, Promise.resolve(true));
+    return { mailbox: await opening, opened: known === undefined || known === early };
+  }
+
+  /**
+   * Opens a mailbox once for the whole process. It is handed out once `live` says the list still
+   * holds it; otherwise (deleted meanwhile) it is not kept, and left to the garbage collector as
+   * one whose sync failed always was.
+   */
+  private startOpening(entry: MailboxEntry & { id: string }, live: Promise<boolean>): Promise<Mailbox> {
+    const opening = (async () => {
+      const mbx = new Mailbox(
+        entry.id,
+        entry.uidvalidity,
+        this.store,
+        this.indexKey,
+        this.messages,
+        (ids, except) => this.heldElsewhere(ids, except),
+        this.witness,
+        this.snapshots,
+      );
+      const [, stillThere] = await Promise.all([mbx.sync(), live]);
+      if (!stillThere) throw new NotFound(`mailbox "${entry.id}" was deleted while it was opened`);
+      const withdrawn = await mbx.recoverInterrupted();
+      if (withdrawn > 0)
+        this.log("warn", `${withdrawn} message(s) cut short by a crash were withdrawn from a mailbox`);
+      return mbx;
+    })();
+    this.open.set(entry.id, opening);
+    opening.catch(() => {
+      if (this.open.get(entry.id) === opening) this.open.delete(entry.id);
+    });
     return opening;
   }
 
@@ -395,6 +441,12 @@ export class Account {
     this.open.clear();
     this.epochs.wipe();
   }
+}
+
+/** Whether `list` still names the mailbox `entry` (under any name: a rename keeps the mailbox). */
+function stillLive(list: MailboxList, entry: MailboxEntry & { id: string }): boolean {
+  for (const e of list.values()) if (e.id === entry.id && e.uidvalidity === entry.uidvalidity) return true;
+  return false;
 }
 
 function toInfo(name: string, entry: MailboxEntry): MailboxInfo {

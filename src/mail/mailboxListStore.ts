@@ -9,7 +9,7 @@
 import { open, seal, type SealContext, type SealKey } from "../crypto/aead.ts";
 import { RolledBack } from "../errors.ts";
 import { newTimestamp } from "../sync/index.ts";
-import type { RowStore } from "../storage/types.ts";
+import type { RowEntry, RowStore } from "../storage/types.ts";
 import type { MarkBook } from "./localMarks.ts";
 import {
   decodeListMark,
@@ -31,6 +31,8 @@ import { newMailId } from "./ids.ts";
 
 const PK = "mailboxes";
 const SK = "list";
+/** How old a read started at login may be and still answer the first load. */
+const PRIMED_MAX_AGE_MS = 3_000;
 const CONTEXT: SealContext = { purpose: "mailbox-list", path: `${PK}/${SK}` };
 
 export class MailboxListStore {
@@ -39,6 +41,8 @@ export class MailboxListStore {
   private cached: { list: MailboxList; token?: string } | undefined;
   /** The last read loadRecent started, and when (performance.now()); dropped by every write. */
   private recentLoad: { at: number; list: Promise<MailboxList> } | undefined;
+  /** A read of the row started before the key was known (openAccount), for the first load. */
+  private primed: { at: number; row: Promise<RowEntry | null> } | undefined;
   private mark: ListMark | undefined;
   /** Save the next mark even if unchanged (first read, or after a refusal): that clears an alarm. */
   private saveAnyway = true;
@@ -49,14 +53,43 @@ export class MailboxListStore {
     private readonly marks?: MarkBook,
   ) {}
 
-  /** The merged list as storage has it now. */
-  async load(): Promise<MailboxList> {
-    const row = await this.rows.read(PK, SK);
+  /** Reads the list's row, sealed as it is stored: for `prime`, before the key is known. */
+  static readRow(rows: RowStore): Promise<RowEntry | null> {
+    return rows.read(PK, SK);
+  }
+
+  /**
+   * Hands over a read of the list's row that started before the key was known: at login it goes
+   * beside the key root's read and Argon2id, and a client's LIST right after LOGIN (the first
+   * load, within PRIMED_MAX_AGE_MS of the read's start) takes it instead of a round trip of its own.
+   * Such a LIST may miss a mailbox another computer made during the LOGIN, as if made just after
+   * the LIST. What it holds is opened and checked against the mark as any read is.
+   */
+  prime(row: Promise<RowEntry | null>, startedAt: number): void {
+    row.catch(() => undefined); // a failed one is read again by the load that would have taken it
+    this.primed = { at: startedAt, row };
+  }
+
+  /**
+   * The merged list as storage has it now; with `loginRead`, the read started at login (`prime`)
+   * if it is the first load, within PRIMED_MAX_AGE_MS of its start: only for a client's LIST.
+   */
+  async load(options: { loginRead?: boolean } = {}): Promise<MailboxList> {
+    const primed = await this.takePrimed(options.loginRead === true);
+    const row = primed !== undefined ? primed : await this.rows.read(PK, SK);
     const lists = (row?.values ?? []).map((v) => decodeMailboxList(open(this.key, v, CONTEXT)));
     const list = mergeMailboxLists(lists);
     await this.witness(list);
     this.cached = { list, token: row?.token };
     return list;
+  }
+
+  /** The primed read's row (null: no row), or undefined when there is none to take. */
+  private async takePrimed(wanted: boolean): Promise<RowEntry | null | undefined> {
+    const primed = this.primed;
+    this.primed = undefined; // any later load reads afresh
+    if (!wanted || !primed || performance.now() - primed.at > PRIMED_MAX_AGE_MS) return undefined;
+    return primed.row.catch(() => undefined);
   }
 
   /** Refuses a list older than this computer's mark; otherwise moves the mark up to it, durably. */
@@ -95,6 +128,11 @@ export class MailboxListStore {
     return list;
   }
 
+  /** The list as last loaded or written, if any: no storage round trip, and none started. */
+  peek(): MailboxList | undefined {
+    return this.cached?.list;
+  }
+
   /** The list as last loaded or written (no storage round trip). */
   async current(): Promise<MailboxList> {
     return this.cached?.list ?? this.load();
@@ -104,6 +142,7 @@ export class MailboxListStore {
   update<T>(change: (list: MailboxList, stamp: Stamp) => [MailboxList, T]): Promise<T> {
     return this.mutex.run(async () => {
       this.recentLoad = undefined;
+      this.primed = undefined;
       const row = await this.rows.read(PK, SK);
       const list = mergeMailboxLists(
         (row?.values ?? []).map((v) => decodeMailboxList(open(this.key, v, CONTEXT))),

@@ -21,7 +21,8 @@ export const list: CommandHandler<"LIST"> = {
       await out.untagged('LIST (\\Noselect) "/" ""');
       return ok("LIST completed");
     }
-    const { list: entries, mailboxes } = await account.listMailboxes();
+    // Right after LOGIN, the list read beside the key root's (one round trip less).
+    const { list: entries, mailboxes } = await account.listMailboxes({ loginRead: true });
     const live = new Map(mailboxes.map((m) => [m.name, m]));
     const subscribed = new Set([...entries].filter(([, e]) => e.subscribed).map(([name]) => name));
     const parents = new Set<string>();

@@ -1,0 +1,109 @@
+/**
+ * A second computer's first LOGIN, LIST and SELECT wait on as few storage round trips as their
+ * checks allow (docs/architecture.md, "The read path on a remote store"): the list is read beside
+ * the key root, and a mailbox's first sync beside the list's read.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createAccount, openAccount } from "../../../src/mail/account.ts";
+import { TEST_KDF } from "../../../src/crypto/passwordKey.ts";
+import { memoryStore } from "../../../src/storage/memoryStore.ts";
+import type { Store } from "../../../src/storage/types.ts";
+import { sampleMessage } from "../../mail/mailFixtures.ts";
+import { startTestServer } from "../../support/testServer.ts";
+import { RawImap } from "../../support/rawImap.ts";
+
+/** Every call held `ms`; `trips` counts the calls that start while none is in flight. */
+function tripCounting(inner: Store, ms: number) {
+  const seen = { calls: [] as string[], trips: 0, inFlight: 0 };
+  const wrap = <T extends object>(layer: string, target: T): T =>
+    new Proxy(target, {
+      get(obj, prop, receiver) {
+        const value = Reflect.get(obj, prop, receiver) as unknown;
+        if (typeof value !== "function") return value;
+        return async (...args: unknown[]) => {
+          const call = (value as (...a: unknown[]) => Promise<unknown>).bind(obj, ...args);
+          if (prop === "poll") return call();
+          seen.calls.push(`${layer}.${String(prop)} ${typeof args[0] === "string" ? args[0] : ""}`);
+          if (seen.inFlight++ === 0) seen.trips++;
+          try {
+            await new Promise((r) => setTimeout(r, ms));
+            return await call();
+          } finally {
+            seen.inFlight--;
+          }
+        };
+      },
+    });
+  return { store: { ...inner, rows: wrap("rows", inner.rows), blobs: wrap("blobs", inner.blobs) }, seen };
+}
+
+test("a second computer's LIST after LOGIN makes no round trip, its first SELECT three", async () => {
+  const raw = memoryStore();
+  const password = "correct horse battery staple";
+  await (await createAccount(raw, { user: "alice", password, kdf: TEST_KDF })).close();
+  const first = await openAccount(raw, password, {});
+  const inbox = await first.mailbox("INBOX");
+  for (let i = 0; i < 5; i++) await inbox.append(sampleMessage(i), [], Date.now());
+  await inbox.flushSignals();
+  await first.close();
+
+  const { store, seen } = tripCounting(raw, 30);
+  const server = await startTestServer({ store, joinExisting: true });
+  try {
+    const client = await RawImap.connect(server.port);
+    await client.readLine();
+    const step = async (command: string) => {
+      const [calls, trips] = [seen.calls.length, seen.trips];
+      const lines = await client.command(command);
+      assert.match(lines.at(-1)!, /^\S+ OK/, command);
+      return { calls: seen.calls.slice(calls), trips: seen.trips - trips, lines };
+    };
+    const login = await step(`LOGIN alice "${password}"`);
+    assert.deepEqual(login.calls.sort(), ["blobs.get keys/root", "rows.read mailboxes"]);
+    assert.equal(login.trips, 1, "the key root and the mailbox list are read side by side");
+    const list = await step('LIST "" "*"');
+    assert.deepEqual(list.calls, [], "the list read at login answers the LIST");
+    assert.ok(list.lines.some((l) => l.includes('"INBOX"') || l.endsWith(" INBOX")));
+    const select = await step("SELECT INBOX");
+    assert.ok(select.lines.includes("* 5 EXISTS"));
+    // The list and the watch side by side, then the op rows, then the checkpoints' listing; no
+    // second sync of the mailbox just opened.
+    assert.equal(select.trips, 3, select.calls.join(", "));
+    assert.equal(select.calls.filter((c) => c === "rows.read mailboxes").length, 1);
+    await client.command("LOGOUT").catch(() => undefined);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a mailbox deleted on another computer after this one's LIST is not selected; its new namesake is", async () => {
+  const store = memoryStore();
+  const one = await startTestServer({ store });
+  const two = await startTestServer({ store, joinExisting: true });
+  try {
+    const a = await RawImap.connect(one.port);
+    const b = await RawImap.connect(two.port);
+    await a.readLine();
+    await b.readLine();
+    await a.command(`LOGIN ${one.user} "${one.password}"`);
+    await b.command(`LOGIN ${two.user} "${two.password}"`);
+    await b.command('LIST "" "*"'); // may be the read made at login; any later one is fresh
+    await a.command("CREATE Shared");
+    assert.ok((await b.command('LIST "" "*"')).some((l) => l.includes("Shared")));
+    await a.command("DELETE Shared");
+    // b's last list names Shared: its early sync starts, and the fresh list refuses it.
+    assert.match((await b.command("SELECT Shared")).at(-1)!, /NO \[NONEXISTENT\]/);
+    await a.command("CREATE Shared");
+    await a.command("SELECT Shared");
+    await a.command("APPEND Shared {4+}\r\nhi\r\n");
+    const selected = await b.command("SELECT Shared");
+    assert.match(selected.at(-1)!, /OK/);
+    assert.ok(selected.includes("* 1 EXISTS"), selected.join("\n"));
+    a.close();
+    b.close();
+  } finally {
+    await two.close();
+    await one.close();
+  }
+});
