@@ -16,9 +16,9 @@ export interface CachingBodyReader {
   /**
    * Fetches the small bodies among `metas`, `parallel` at a time, into the cache; `beforeEach`, when
    * given, is awaited before each fetch (background work waiting for a lull in client work), and
-   * the prefetch stops when it resolves to false. Never rejects: a body it cannot read fails at its
-   * `read`, where the caller handles it; a rejected prefetch that its caller awaits only later would
-   * end the process as an unhandled rejection.
+   * the prefetch stops when it resolves to false. Rejects at the first body it cannot read (a FETCH
+   * that awaits it answers NO at once); a caller that awaits it only later must catch it at once
+   * (indexFiller.ts does), or an unhandled rejection ends the process.
    */
   prefetch(metas: MessageMeta[], parallel: number, beforeEach?: () => Promise<boolean>): Promise<void>;
 }
@@ -46,7 +46,7 @@ export function cachingBodyReader(messages: Pick<BackgroundReads, "bodyRange">):
       const worker = async () => {
         while (next < small.length) {
           if (beforeEach && !(await beforeEach())) return;
-          if (next < small.length) await wholeOf(small[next++]!).catch(() => undefined);
+          if (next < small.length) await wholeOf(small[next++]!);
         }
       };
       await Promise.all(Array.from({ length: Math.min(parallel, small.length) }, worker));
