@@ -6,7 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { ImapFlow } from "imapflow";
-import { garageBinary, startGarage, type GaragePeer } from "./garagePeer.ts";
+import { garageBinary, garageInitFlags, startGarage, type GaragePeer } from "./garagePeer.ts";
 import { skipUnless } from "../support/peers.ts";
 import { runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
 
@@ -34,29 +34,11 @@ interface FillStatus {
 async function joinedHome(g: GaragePeer): Promise<string> {
   const home = await tempHome();
   cleanups.push(home.cleanup);
-  const r = await runCli(
-    [
-      "init",
-      "--backend",
-      "garage",
-      "--credentials-file",
-      "--secret-access-key-stdin",
-      "--password-stdin",
-      "--s3-endpoint",
-      g.s3Endpoint,
-      "--k2v-endpoint",
-      g.k2vEndpoint,
-      "--region",
-      g.region,
-      "--bucket",
-      g.bucket,
-      "--access-key-id",
-      g.accessKeyId,
-      "--user",
-      "alice",
-    ],
-    { home: home.dir, input: `${g.secretAccessKey}\n${PASSWORD}\n`, timeoutMs: 120_000 },
-  );
+  const r = await runCli(["init", "--password-stdin", ...garageInitFlags(g, g), "--user", "alice"], {
+    home: home.dir,
+    input: `${g.secretAccessKey}\n${PASSWORD}\n`,
+    timeoutMs: 120_000,
+  });
   assert.equal(r.code, 0, r.stderr);
   return home.dir;
 }

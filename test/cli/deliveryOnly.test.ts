@@ -26,7 +26,7 @@ import {
   type RunningLmtp,
   type RunningServer,
 } from "./cliHarness.ts";
-import { garageBinary, startGarage, type GaragePeer } from "./garagePeer.ts";
+import { garageBinary, garageInitFlags, startGarage, type GaragePeer } from "./garagePeer.ts";
 
 const skip = skipUnless(Boolean(garageBinary()), "Garage (S3 + K2V)", "cargo install garage");
 const PASSWORD = "a delivery-only test password 4417";
@@ -86,22 +86,7 @@ describe("a delivery-only home on a real Garage", { skip }, () => {
   let lmtp: RunningLmtp | undefined;
   let server: RunningServer | undefined;
 
-  const backendFlags = () => [
-    "--backend",
-    "garage",
-    "--credentials-file",
-    "--secret-access-key-stdin",
-    "--s3-endpoint",
-    garage.s3Endpoint,
-    "--k2v-endpoint",
-    garage.k2vEndpoint,
-    "--region",
-    garage.region,
-    "--bucket",
-    garage.bucket,
-    "--access-key-id",
-    garage.accessKeyId,
-  ];
+  const backendFlags = () => garageInitFlags(garage, garage);
 
   before(async () => {
     await loadSodium();

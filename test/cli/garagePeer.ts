@@ -1,2 +1,2 @@
 /** The CLI tests' Garage: the shared harness in test/support/garage.ts (one node, S3 + K2V). */
-export { garageBinary, startGarage, type GaragePeer } from "../support/garage.ts";
+export { garageBinary, garageInitFlags, startGarage, type GaragePeer } from "../support/garage.ts";

@@ -19,7 +19,7 @@ import {
   type RunningLmtp,
   type RunningServer,
 } from "./cliHarness.ts";
-import { garageBinary, startGarage, type GaragePeer } from "./garagePeer.ts";
+import { garageBinary, garageInitFlags, startGarage, type GaragePeer } from "./garagePeer.ts";
 
 const skip =
   skipUnless(Boolean(garageBinary()), "Garage (S3 + K2V)", "cargo install garage") ||
@@ -55,22 +55,7 @@ describe("Postfix delivers over LMTP to a delivery-only home on Garage", { skip 
   let server: RunningServer | undefined;
   let postfix: PostfixPeer | undefined;
 
-  const backendFlags = () => [
-    "--backend",
-    "garage",
-    "--credentials-file",
-    "--secret-access-key-stdin",
-    "--s3-endpoint",
-    garage.s3Endpoint,
-    "--k2v-endpoint",
-    garage.k2vEndpoint,
-    "--region",
-    garage.region,
-    "--bucket",
-    garage.bucket,
-    "--access-key-id",
-    garage.accessKeyId,
-  ];
+  const backendFlags = () => garageInitFlags(garage, garage);
   const home = async () => {
     const h = await tempHome();
     cleanups.push(h.cleanup);

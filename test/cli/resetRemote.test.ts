@@ -11,7 +11,7 @@ import { dumpBucket, type HeldItem } from "../support/garage.ts";
 import { skipUnless } from "../support/peers.ts";
 import { RawImap } from "../support/rawImap.ts";
 import { runCli, startServer, tempHome } from "./cliHarness.ts";
-import { garageBinary, startGarage, type GaragePeer } from "./garagePeer.ts";
+import { garageBinary, garageInitFlags, startGarage, type GaragePeer } from "./garagePeer.ts";
 
 const PASSWORD = "a garage home that will be reset";
 const skip = skipUnless(Boolean(garageBinary()), "Garage (S3 + K2V)", "cargo install garage");
@@ -41,26 +41,7 @@ describe("reset --delete-remote-data against a real Garage", { skip }, () => {
 
   test("a wrong password deletes nothing; the right one empties the bucket, then the home", async () => {
     const init = await runCli(
-      [
-        "init",
-        "--backend",
-        "garage",
-        "--credentials-file",
-        "--secret-access-key-stdin",
-        "--password-stdin",
-        "--s3-endpoint",
-        garage.s3Endpoint,
-        "--k2v-endpoint",
-        garage.k2vEndpoint,
-        "--region",
-        garage.region,
-        "--bucket",
-        garage.bucket,
-        "--access-key-id",
-        garage.accessKeyId,
-        "--user",
-        "alice",
-      ],
+      ["init", "--password-stdin", ...garageInitFlags(garage, garage), "--user", "alice"],
       { home: home.dir, input: `${garage.secretAccessKey}\n${PASSWORD}\n` },
     );
     assert.equal(init.code, 0, init.stderr);

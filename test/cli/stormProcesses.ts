@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ImapFlow } from "imapflow";
-import type { GaragePeer } from "../support/garage.ts";
+import { garageInitFlags, type GaragePeer } from "../support/garage.ts";
 import { runChild } from "../support/runChild.ts";
 import { runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
 
@@ -30,29 +30,11 @@ export async function joinHome(
   const home = await tempHome();
   cleanups.push(home.cleanup);
   const endpoints = g.nodes[node]!;
-  const r = await runCli(
-    [
-      "init",
-      "--backend",
-      "garage",
-      "--credentials-file",
-      "--secret-access-key-stdin",
-      "--password-stdin",
-      "--s3-endpoint",
-      endpoints.s3Endpoint,
-      "--k2v-endpoint",
-      endpoints.k2vEndpoint,
-      "--region",
-      g.region,
-      "--bucket",
-      g.bucket,
-      "--access-key-id",
-      g.accessKeyId,
-      "--user",
-      "alice",
-    ],
-    { home: home.dir, input: `${g.secretAccessKey}\n${STORM_PASSWORD}\n`, timeoutMs: 120_000 },
-  );
+  const r = await runCli(["init", "--password-stdin", ...garageInitFlags(g, endpoints), "--user", "alice"], {
+    home: home.dir,
+    input: `${g.secretAccessKey}\n${STORM_PASSWORD}\n`,
+    timeoutMs: 120_000,
+  });
   assert.equal(r.code, 0, r.stderr);
   return home.dir;
 }

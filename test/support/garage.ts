@@ -59,6 +59,32 @@ export interface GaragePeer {
   stop(): Promise<void>;
 }
 
+/**
+ * The `init` flags that point a home at a bucket of `peer` (the S3 secret read from the first line
+ * of stdin, kept in the home's credentials file). `endpoints`: another node's, by default node 0's.
+ */
+export function garageInitFlags(
+  peer: Pick<GaragePeer, "region" | "bucket" | "accessKeyId">,
+  endpoints: { s3Endpoint: string; k2vEndpoint: string },
+): string[] {
+  return [
+    "--backend",
+    "garage",
+    "--credentials-file",
+    "--secret-access-key-stdin",
+    "--s3-endpoint",
+    endpoints.s3Endpoint,
+    "--k2v-endpoint",
+    endpoints.k2vEndpoint,
+    "--region",
+    peer.region,
+    "--bucket",
+    peer.bucket,
+    "--access-key-id",
+    peer.accessKeyId,
+  ];
+}
+
 /** Ports this process gave out already: its nodes must not get one twice, even once it is closed. */
 const handedOut = new Set<number>();
 
