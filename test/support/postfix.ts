@@ -33,10 +33,13 @@ export interface PostfixPeer {
   log(): Promise<string>;
   /** Messages waiting in the queue (incoming, active and deferred). */
   queued(): Promise<number>;
+  /** `postqueue -f`: tries every deferred message now, as an admin does once an outage is over. */
+  flush(): Promise<void>;
   stop(): Promise<void>;
 }
 
 const SERVICES = [
+  "pickup unix n - n 60 1 pickup", // postqueue -f checks that the mail system is up through it
   "cleanup unix n - n - 0 cleanup",
   "qmgr unix n - n 300 1 qmgr",
   "rewrite unix - - n - - trivial-rewrite",
@@ -137,6 +140,9 @@ export async function startPostfix(lmtpPort: number): Promise<PostfixPeer> {
   return {
     smtpPort,
     log: () => readFile(logPath, "utf8").catch(() => ""),
+    flush: async () => {
+      await run("postqueue", ["-c", dir, "-f"], { timeout: 10_000 });
+    },
     queued: async () =>
       (await countFiles("incoming")) + (await countFiles("active")) + (await countFiles("deferred")),
     stop: async () => {
