@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ImapFlow } from "imapflow";
 import { dumpBucket } from "../support/garage.ts";
+import { imapflowClient } from "../support/imapflowClient.ts";
 import { skipUnless } from "../support/peers.ts";
 import { postfixUsable, startPostfix, swaks, type PostfixPeer } from "../support/postfix.ts";
 import {
@@ -64,14 +64,7 @@ describe("Postfix delivers over LMTP to a delivery-only home on Garage", { skip 
 
   /** Subjects of every message in `mailbox`, read on a fresh connection (the last one may be gone). */
   async function subjects(mailbox: string): Promise<string[]> {
-    const client = new ImapFlow({
-      host: server!.host,
-      port: server!.port,
-      secure: false,
-      auth: { user: "alice", pass: PASSWORD },
-      logger: false,
-    });
-    await client.connect();
+    const client = await imapflowClient({ ...server!, user: "alice", password: PASSWORD });
     try {
       const lock = await client.getMailboxLock(mailbox);
       try {
@@ -149,14 +142,7 @@ describe("Postfix delivers over LMTP to a delivery-only home on Garage", { skip 
     assert.equal(made.code, 0, made.stderr);
     lmtp = await startLmtp(mailHost);
     server = await startServer(["--imap-port", "0"], { home: account });
-    const client = new ImapFlow({
-      host: server.host,
-      port: server.port,
-      secure: false,
-      auth: { user: "alice", pass: PASSWORD },
-      logger: false,
-    });
-    await client.connect();
+    const client = await imapflowClient({ ...server, user: "alice", password: PASSWORD });
     await client.mailboxCreate("Lists");
     await client.logout();
     postfix = await startPostfix(lmtp.port);
