@@ -372,13 +372,17 @@ export class Account {
   /**
    * Which of `mailIds` a live mailbox other than `except` holds (after an interrupted MOVE, one id
    * can sit in two mailboxes). Syncs each mailbox: expunges and deletions are rare enough to pay it.
+   * Each is opened by its id, not its name: another computer may rename or delete one meanwhile,
+   * and a name that no longer leads anywhere must not fail the deletion that asked (issue 17: a
+   * DELETE whose tombstone had landed answered "does not exist"). A renamed one still holds its mail.
    */
   private async heldElsewhere(mailIds: string[], except: string): Promise<Set<string>> {
     const held = new Set<string>();
-    const { mailboxes } = await this.listMailboxes();
-    for (const info of mailboxes) {
-      if (info.id === except) continue;
-      const mbx = await this.mailbox(info.name);
+    const list = await this.mailboxList.load();
+    for (const entry of list.values()) {
+      if (entry.id === null || entry.id === except) continue;
+      const live = { ...entry, id: entry.id };
+      const mbx = await (this.open.get(live.id) ?? this.startOpening(live, Promise.resolve(true)));
       await mbx.sync();
       for (const id of mailIds) if (holdsMessage(mbx.index, id)) held.add(id);
     }
