@@ -235,7 +235,7 @@ export class Account {
   private async messageIds(): Promise<string[]> {
     const ids: string[] = [];
     for (const info of (await this.listMailboxes()).mailboxes) {
-      const mbx = await this.mailbox(info.name);
+      const mbx = await this.listedMailbox(info);
       for (const id of mbx.index.byId.keys()) ids.push(id);
     }
     return ids;
@@ -311,6 +311,17 @@ export class Account {
   }
 
   /**
+   * A mailbox a list just read holds, opened by its id: for walks over every mailbox (deleting
+   * content, status, the search index, the cache, a rekey). Another computer may rename or delete
+   * one meanwhile; by name, the walk then failed with NotFound (issue 17: a DELETE whose tombstone
+   * had landed answered "does not exist"). A renamed one keeps its id and its mail; a deleted one
+   * opens empty.
+   */
+  listedMailbox(info: { id: string; uidvalidity: number }): Promise<Mailbox> {
+    return this.open.get(info.id) ?? this.startOpening(info, Promise.resolve(true));
+  }
+
+  /**
    * As `mailbox`, and whether this call opened it: then its first sync ran during the call, and a
    * SELECT need not sync it again. When the list as last read names a mailbox that is not open yet,
    * its first sync (with its own rollback check; it may start a checkpoint, as any sync) goes
@@ -343,7 +354,7 @@ export class Account {
    * holds it; otherwise (deleted meanwhile) it is not kept, and left to the garbage collector as
    * one whose sync failed always was.
    */
-  private startOpening(entry: MailboxEntry & { id: string }, live: Promise<boolean>): Promise<Mailbox> {
+  private startOpening(entry: { id: string; uidvalidity: number }, live: Promise<boolean>): Promise<Mailbox> {
     const opening = (async () => {
       const mbx = new Mailbox(
         entry.id,
@@ -372,17 +383,14 @@ export class Account {
   /**
    * Which of `mailIds` a live mailbox other than `except` holds (after an interrupted MOVE, one id
    * can sit in two mailboxes). Syncs each mailbox: expunges and deletions are rare enough to pay it.
-   * Each is opened by its id, not its name: another computer may rename or delete one meanwhile,
-   * and a name that no longer leads anywhere must not fail the deletion that asked (issue 17: a
-   * DELETE whose tombstone had landed answered "does not exist"). A renamed one still holds its mail.
+   * Each is opened by its id (`listedMailbox`): one renamed meanwhile still holds its mail.
    */
   private async heldElsewhere(mailIds: string[], except: string): Promise<Set<string>> {
     const held = new Set<string>();
-    const list = await this.mailboxList.load();
-    for (const entry of list.values()) {
-      if (entry.id === null || entry.id === except) continue;
-      const live = { ...entry, id: entry.id };
-      const mbx = await (this.open.get(live.id) ?? this.startOpening(live, Promise.resolve(true)));
+    const { mailboxes } = await this.listMailboxes();
+    for (const info of mailboxes) {
+      if (info.id === except) continue;
+      const mbx = await this.listedMailbox(info);
       await mbx.sync();
       for (const id of mailIds) if (holdsMessage(mbx.index, id)) held.add(id);
     }
@@ -417,7 +425,7 @@ export class Account {
     const { mailboxes } = await this.listMailboxes();
     const out = [];
     for (const m of mailboxes)
-      out.push({ name: m.name, messages: (await this.mailbox(m.name)).index.uids.length });
+      out.push({ name: m.name, messages: (await this.listedMailbox(m)).index.uids.length });
     return { mailboxes: out };
   }
 

@@ -203,7 +203,7 @@ export class CacheFill {
     for (const info of mailboxes) {
       if (this.stopped) break;
       await this.account.messages.activity.lull(this.abort.signal);
-      const mbx = await this.account.mailbox(info.name);
+      const mbx = await this.account.listedMailbox(info);
       await mbx.sync();
       for (const id of mbx.index.byId.keys()) live.add(id);
       if (!this.watched.has(mbx.id))

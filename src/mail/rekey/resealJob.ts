@@ -137,7 +137,7 @@ export class ResealJob {
     let messages = 0;
     for (const [i, info] of mailboxes.entries()) {
       this.report(phase("indexes"), i, mailboxes.length);
-      const mailbox = await this.account.mailbox(info.name);
+      const mailbox = await this.account.listedMailbox(info);
       const n = await mailbox.reseal((sealed) => this.isCurrent(sealed));
       for (let k = 0; k < n; k++) await this.wrote();
       await this.account.resealMark(`index/${info.id}`);

@@ -60,7 +60,7 @@ export const list: CommandHandler<"LIST"> = {
       const extended = childInfo ? ' ("CHILDINFO" ("SUBSCRIBED"))' : "";
       await out.untagged(`LIST (${attrs.join(" ")}) "/" ${mailboxWire(name, session.utf8Names)}${extended}`);
       if (cmd.returnStatus && info) {
-        await out.untagged(await statusLine(account, name, cmd.returnStatus, session.utf8Names));
+        await out.untagged(await statusLine(account, name, cmd.returnStatus, session.utf8Names, info));
       }
     }
     return ok("LIST completed");

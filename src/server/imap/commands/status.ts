@@ -6,13 +6,18 @@ import { mailboxWire } from "../protocol/mailboxName.ts";
 import type { StatusItem } from "../parser/types.ts";
 import { AUTHENTICATED, type CommandHandler } from "./context.ts";
 
+/**
+ * The STATUS line of `name`; with `listed` (LIST-STATUS, RFC 5819), the mailbox a LIST just read
+ * under that name, opened by its id: another computer renaming it meanwhile must not fail the LIST.
+ */
 export async function statusLine(
   account: Account,
   name: string,
   items: StatusItem[],
   utf8Names: boolean,
+  listed?: { id: string; uidvalidity: number },
 ): Promise<string> {
-  const mailbox = await account.mailbox(name);
+  const mailbox = await (listed ? account.listedMailbox(listed) : account.mailbox(name));
   await mailbox.sync();
   const index = mailbox.index;
   const values: string[] = [];

@@ -4,8 +4,10 @@
  * neither name. The DELETE had written its tombstone; deleting the mail afterwards asks every other
  * mailbox whether it still holds the messages, and opened them by name: a mailbox another computer
  * renamed or deleted in between failed that with NotFound, which the DELETE answered as its own.
- * The second computer's change is made to land exactly there, after the listing and before the
- * opening, through a store that pauses the first computer's read of the mailbox list.
+ * Every walk over the mailboxes of a list just read (status, LIST-STATUS, the search index, the
+ * cache, a rekey) did the same. The second computer's change is made to land exactly there, after
+ * the listing and before the opening, through a store that pauses the first computer's read of
+ * the mailbox list.
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -22,14 +24,14 @@ before(async () => {
 });
 
 /**
- * `inner` as seen by one computer: once `arm` was called, after its next write of the mailbox list,
- * the first read of the list that follows returns only once `meanwhile` (another computer's
- * change) is done.
+ * `inner` as seen by one computer: once armed, the first read of the mailbox list (with
+ * `afterWrite`, the first after this computer's next write of it) returns only once `meanwhile`
+ * (another computer's change) is done.
  */
-function pausingAfterListWrite(
+function pausingListRead(
   inner: Store,
   meanwhile: () => Promise<void>,
-): { store: Store; arm: () => void; fired: () => boolean } {
+): { store: Store; arm: (afterWrite: boolean) => void; fired: () => boolean } {
   let state: "idle" | "armed" | "wrote" | "fired" = "idle";
   const isList = (pk: string, sk: string) => pk === "mailboxes" && sk === "list";
   const rows: RowStore = Object.create(inner.rows) as RowStore;
@@ -47,7 +49,7 @@ function pausingAfterListWrite(
   };
   return {
     store: { blobs: inner.blobs, rows, close: () => inner.close() },
-    arm: () => (state = "armed"),
+    arm: (afterWrite) => (state = afterWrite ? "armed" : "wrote"),
     fired: () => state === "fired",
   };
 }
@@ -60,12 +62,18 @@ async function metaGone(store: Store, mailId: string): Promise<boolean> {
 
 async function twoComputers(
   meanwhile: (other: Account) => Promise<void>,
-): Promise<{ here: Account; other: Account; shared: Store; fired: () => boolean; arm: () => void }> {
+): Promise<{
+  here: Account;
+  other: Account;
+  shared: Store;
+  fired: () => boolean;
+  arm: (afterWrite: boolean) => void;
+}> {
   const shared = memoryStore();
   const setup = await createAccount(shared, { user: "tester", password: "pw", kdf: TEST_KDF });
   await setup.close();
   const other = await openAccount(shared, "pw");
-  const paused = pausingAfterListWrite(shared, () => meanwhile(other));
+  const paused = pausingListRead(shared, () => meanwhile(other));
   const here = await openAccount(paused.store, "pw");
   return { here, other, shared, fired: paused.fired, arm: paused.arm };
 }
@@ -79,7 +87,7 @@ test("a DELETE succeeds while another computer renames a different mailbox, and 
   const shared1 = (await doomed.append(sampleMessage(2), [], Date.now())).mailId;
   // One id in two mailboxes, as an interrupted MOVE leaves it: deleting Doomed must keep its content.
   await (await here.mailbox("Other")).addExisting([{ mailId: shared1, flags: [] }]);
-  arm();
+  arm(true);
 
   await here.deleteMailbox("Doomed");
   assert.ok(fired(), "the other computer's RENAME landed during the DELETE");
@@ -104,7 +112,7 @@ test("a DELETE succeeds while another computer deletes a different mailbox", asy
   const only = (await doomed.append(sampleMessage(1), [], Date.now())).mailId;
   // Open here, with mail: this computer holds a mark of Other's index, which the deletion empties.
   const gone = (await (await here.mailbox("Other")).append(sampleMessage(2), [], Date.now())).mailId;
-  arm();
+  arm(true);
 
   await here.deleteMailbox("Doomed");
   assert.ok(fired(), "the other computer's DELETE landed during this one");
@@ -113,6 +121,23 @@ test("a DELETE succeeds while another computer deletes a different mailbox", asy
   const names = (await here.listMailboxes()).mailboxes.map((m) => m.name);
   assert.ok(!names.includes("Doomed") && !names.includes("Other"), names.join());
   assert.ok(await metaGone(shared, only), "Doomed's message is deleted");
+  await here.close();
+  await other.close();
+});
+
+test("a walk over every mailbox (status) succeeds while another computer renames one", async () => {
+  const { here, other, fired, arm } = await twoComputers((o) => o.renameMailbox("Other", "Renamed"));
+  await here.createMailbox("Other");
+  await (await other.mailbox("Other")).append(sampleMessage(1), [], Date.now());
+  arm(false);
+
+  const { mailboxes } = await here.summary();
+  assert.ok(fired(), "the other computer's RENAME landed between the listing and the walk");
+  assert.deepEqual(
+    mailboxes.find((m) => m.name === "Other"),
+    { name: "Other", messages: 1 },
+    "listed under the name it had when listed, with its mail",
+  );
   await here.close();
   await other.close();
 });
