@@ -407,9 +407,17 @@ export class Account {
     if (!entry) throw new NotFound(`mailbox "${name}" does not exist`);
     const mbx = await this.mailbox(name);
     await this.mailboxList.update((list, stamp) => deleteMailbox(list, name, stamp));
-    await mbx.destroy();
-    mbx.close();
-    this.open.delete(entry.id);
+    // The mailbox is gone once its tombstone is written. What fails after it leaves mail behind
+    // (space, as a crash here would), and must not tell the client the DELETE failed: one told NO
+    // that tried again heard "does not exist" (issue 17).
+    try {
+      await mbx.destroy();
+    } catch (err) {
+      this.log("warn", `a deleted mailbox's mail was not all deleted: ${(err as Error).message}`);
+    } finally {
+      mbx.close();
+      this.open.delete(entry.id);
+    }
   }
 
   async renameMailbox(from: string, to: string): Promise<void> {

@@ -11,6 +11,7 @@ import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
 import { loadSodium } from "../../src/crypto/sodium.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import type { Store } from "../../src/storage/types.ts";
+import { Unavailable } from "../../src/errors.ts";
 import { sampleMessage } from "./mailFixtures.ts";
 
 before(async () => {
@@ -125,5 +126,26 @@ test("after a MOVE interrupted between its two writes, deleting or expunging one
   // Once no mailbox holds it, an expunge does delete the content.
   await archive.expunge([a]);
   assert.equal((await bodyBlobs(store)).length, 1);
+  await account.close();
+});
+
+test("a DELETE is done once its tombstone is written: a failure deleting the mail after it does not fail it", async () => {
+  const inner = memoryStore();
+  let outage = false;
+  const rows = Object.create(inner.rows) as Store["rows"];
+  rows.deleteRange = (pk, query) =>
+    outage ? Promise.reject(new Unavailable("storage went away")) : inner.rows.deleteRange(pk, query);
+  const store: Store = { blobs: inner.blobs, rows, close: () => inner.close() };
+  const account = await createAccount(store, { user: "tester", password: "pw", kdf: TEST_KDF });
+  await account.createMailbox("Projects");
+  await (await account.mailbox("Projects")).append(sampleMessage(1), [], Date.now());
+  outage = true;
+  // Before, the error came out of DELETE though the mailbox was gone: a client told NO that tried
+  // again heard "does not exist".
+  await account.deleteMailbox("Projects");
+  outage = false;
+  assert.ok(!(await account.listMailboxes()).mailboxes.some((m) => m.name === "Projects"));
+  await account.createMailbox("Projects");
+  assert.equal((await account.mailbox("Projects")).index.uids.length, 0, "made anew, empty");
   await account.close();
 });
