@@ -60,9 +60,7 @@ async function metaGone(store: Store, mailId: string): Promise<boolean> {
   return row === null || row.values.length === 0;
 }
 
-async function twoComputers(
-  meanwhile: (other: Account) => Promise<void>,
-): Promise<{
+async function twoComputers(meanwhile: (other: Account) => Promise<void>): Promise<{
   here: Account;
   other: Account;
   shared: Store;
