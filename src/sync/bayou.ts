@@ -899,7 +899,13 @@ export class Bayou<S, Op> {
     // checkpoint since, so the rows it knows are storage's (but for folded ones a clean-up took,
     // which change nothing), and reading them all twice, in the queue every push waits in, would
     // only find the same. That read grew with the rows kept for the retention (issue 18).
-    const unchanged = this.loaded && !this.refusal && watch !== null && watch.token === this.syncedWatchToken;
+    // A token this replica does not know may be its own rewrite's, between its write and its
+    // read-back (ownChange): the rows are then still the ones it knows.
+    const unchanged =
+      this.loaded &&
+      !this.refusal &&
+      watch !== null &&
+      (watch.token === this.syncedWatchToken || (await this.ownChange(watch.token)));
     if (!unchanged) {
       await this.syncNow(true);
       const base = this.base;
