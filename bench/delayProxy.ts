@@ -4,6 +4,7 @@
  * counts what crosses it: bytes each way, connections, and HTTP/1.1 requests (request lines seen
  * going upstream), which is how the bench reports what a target sent to its storage.
  */
+import { appendFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 
 export interface ProxyCounters {
@@ -36,11 +37,23 @@ function requestCounter(onRequest: () => void) {
   };
 }
 
+/**
+ * BENCH_PROXY_TRACE=FILE: one line per storage request, as it is answered: the time (ms since the
+ * epoch), how long the answer took from the request line (ms, on the proxy's side), the HTTP
+ * status, the method and the path with its query (partition and sort keys are opaque ids). What
+ * `npm run load` on Garage showed of the full syncs of issue 18 came from it.
+ */
+function requestTrace(): ((line: string) => void) | undefined {
+  const file = process.env.BENCH_PROXY_TRACE;
+  return file ? (line) => appendFileSync(file, `${line}\n`) : undefined;
+}
+
 export async function startDelayProxy(
   upstream: { host: string; port: number },
   initialDelayMs: number,
 ): Promise<DelayProxy> {
   let delayMs = initialDelayMs;
+  const trace = requestTrace();
   const counters: ProxyCounters = { connections: 0, requests: 0, bytesUp: 0, bytesDown: 0 };
   const sockets = new Set<Socket>();
 
@@ -93,11 +106,23 @@ export async function startDelayProxy(
       s.once("close", () => sockets.delete(s));
     }
     const countRequests = requestCounter(() => counters.requests++);
+    // HTTP/1.1 answers in order on a connection: the n-th status line answers the n-th request.
+    const asked: { at: number; line: string }[] = [];
     pipeDelayed(client, host, (chunk) => {
       counters.bytesUp += chunk.length;
       countRequests(chunk);
+      if (trace)
+        for (const m of chunk.toString("latin1").matchAll(/^(GET|PUT|POST|DELETE|HEAD) (\S+) HTTP/gm))
+          asked.push({ at: performance.now(), line: `${m[1]} ${m[2]!.slice(0, 160)}` });
     });
-    pipeDelayed(host, client, (chunk) => (counters.bytesDown += chunk.length));
+    pipeDelayed(host, client, (chunk) => {
+      counters.bytesDown += chunk.length;
+      if (trace)
+        for (const m of chunk.toString("latin1").matchAll(/^HTTP\/1\.1 (\d+)/gm)) {
+          const req = asked.shift();
+          if (req) trace(`${Date.now()} ${(performance.now() - req.at).toFixed(1)} ${m[1]} ${req.line}`);
+        }
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -252,6 +252,9 @@ export class ImapWire {
     const result = new Promise<Tagged>((resolve, reject) => {
       this.pending = { tag, untagged: [], keepLiterals: false, started: performance.now(), resolve, reject };
     });
+    // Until done() is called nobody awaits the answer: a connection closed meanwhile (the load
+    // tool's soak kills the server) must reach done(), not end the process as unhandled.
+    result.catch(() => undefined);
     this.write(`${tag} IDLE\r\n`);
     await withTimeout(go, 10_000, "IDLE: no continuation");
     return {

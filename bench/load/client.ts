@@ -1,6 +1,6 @@
 /**
- * One load client: logs in, selects the shared mailbox and runs random commands on it until told
- * to stop, checking every answer against what it was told before (its view: the UID of each
+ * One load client: logs in, selects its mailbox (shared with the other clients given the same one)
+ * and runs random commands on it until told to stop, checking every answer against what it was told before (its view: the UID of each
  * sequence number, the MODSEQs and announced flags) and against what every client was told
  * (truth.ts). Only a message's owner changes its flags or expunges it.
  */
@@ -9,7 +9,7 @@ import type { Prng } from "../prng.ts";
 import { parseFetch, type FetchItems } from "./fetchItems.ts";
 import { composeMessage } from "./message.ts";
 import type { LoadStats } from "./stats.ts";
-import { flagKey, type KnownMessage, type Truth } from "./truth.ts";
+import { flagKey, type KnownMessage, type MailboxTruth, type Truth } from "./truth.ts";
 
 export interface Endpoint {
   host: string;
@@ -19,6 +19,8 @@ export interface Endpoint {
 }
 
 export interface ClientOptions {
+  /** The mailbox this client selects and appends to. */
+  mailbox: string;
   /** Messages each client keeps in the mailbox, about (it appends below, expunges above). */
   ownTarget: number;
   commandTimeoutMs: number;
@@ -52,6 +54,9 @@ export class LoadClient {
   unanswered = 0;
   /** The message whose flags a command in flight changes (a crash leaves them uncertain). */
   private changing: KnownMessage | undefined;
+  private mailbox: string;
+  /** What every client was told about this client's mailbox. */
+  private messages: MailboxTruth;
 
   constructor(
     readonly id: number,
@@ -60,7 +65,10 @@ export class LoadClient {
     private readonly rng: Prng,
     private readonly stats: LoadStats,
     private readonly options: ClientOptions,
-  ) {}
+  ) {
+    this.mailbox = options.mailbox;
+    this.messages = truth.mailbox(options.mailbox);
+  }
 
   stop(): void {
     this.stopping = true;
@@ -88,10 +96,17 @@ export class LoadClient {
     }
   }
 
-  /** After the run: one more session checks that everything acknowledged is there (fullCheck). */
-  async verify(): Promise<void> {
-    await this.login();
-    await this.logout();
+  /**
+   * After the run: one more session per mailbox checks that everything acknowledged is there
+   * (fullCheck).
+   */
+  async verify(mailboxes: readonly string[]): Promise<void> {
+    for (const mailbox of mailboxes) {
+      this.mailbox = mailbox;
+      this.messages = this.truth.mailbox(mailbox);
+      await this.login();
+      await this.logout();
+    }
   }
 
   private async login(): Promise<void> {
@@ -100,7 +115,7 @@ export class LoadClient {
     this.modseqs.clear();
     this.highestModseq = 0;
     await this.command("LOGIN", `LOGIN ${this.endpoint.user} "${this.endpoint.password}"`);
-    await this.command("SELECT", "SELECT INBOX (CONDSTORE)");
+    await this.command("SELECT", `SELECT ${this.mailbox} (CONDSTORE)`);
     await this.fullCheck();
   }
 
@@ -180,7 +195,7 @@ export class LoadClient {
         return;
       }
       const [uid] = this.view.splice(n - 1, 1);
-      const known = uid === undefined ? undefined : this.truth.messages.get(uid);
+      const known = uid === undefined ? undefined : this.messages.get(uid);
       // After a crash, an APPEND cut off before its answer may be withdrawn (an EXPUNGE of a UID
       // nobody was given).
       if (uid !== undefined && (known ?? this.truth.restarts === 0) && known?.expungeSentAt === undefined)
@@ -222,7 +237,7 @@ export class LoadClient {
         this.fail("modseq-back", `UID ${uid}: MODSEQ ${items.modseq} after ${before}`);
       this.modseqs.set(uid, Math.max(before, items.modseq));
     }
-    const known = this.truth.messages.get(uid);
+    const known = this.messages.get(uid);
     if (items.flags) {
       for (const f of items.flags)
         if (!f.startsWith("\\") && !this.announced.has(f.toLowerCase())) this.truth.unannounced(this.id, f);
@@ -262,7 +277,7 @@ export class LoadClient {
     const candidates = ownOnly
       ? [...this.own].filter((u) => this.view.includes(u))
       : this.view.filter((u): u is number => {
-          const m = u === undefined ? undefined : this.truth.messages.get(u);
+          const m = u === undefined ? undefined : this.messages.get(u);
           return m !== undefined && m.expungeSentAt === undefined;
         });
     return candidates.length === 0 ? undefined : this.rng.pick(candidates);
@@ -272,21 +287,23 @@ export class LoadClient {
     const n = ++this.appendedCount;
     const { raw, messageId } = composeMessage(this.rng, this.id, n);
     const flags = FLAGS.filter(() => this.rng.chance(0.2));
-    const tagged = await this.command("APPEND", `APPEND INBOX (${flags.join(" ")})`, { literal: raw });
+    const tagged = await this.command("APPEND", `APPEND ${this.mailbox} (${flags.join(" ")})`, {
+      literal: raw,
+    });
     const m = /\[APPENDUID \d+ (\d+)\]/i.exec(tagged.text);
     if (!m) {
       this.fail("protocol", `APPEND answered without APPENDUID: ${tagged.text}`);
       return;
     }
     const uid = Number(m[1]);
-    this.truth.appended(this.id, uid, raw, messageId, flags);
+    this.truth.appended(this.mailbox, this.id, uid, raw, messageId, flags);
     this.own.add(uid);
   }
 
   private async store(): Promise<void> {
     const uid = this.pickLive(true);
     if (uid === undefined) return this.append();
-    const m = this.truth.messages.get(uid)!;
+    const m = this.messages.get(uid)!;
     const before = m.flags;
     const flag = this.rng.pick(FLAGS);
     // After a crash cut a change off, only a whole new set makes the flags known again.
@@ -314,7 +331,7 @@ export class LoadClient {
   private async expunge(crowded: boolean): Promise<void> {
     const uid = this.pickLive(true);
     if (uid === undefined) return crowded ? undefined : this.append();
-    const m = this.truth.messages.get(uid)!;
+    const m = this.messages.get(uid)!;
     m.expungeSentAt = performance.now();
     const set = [...new Set([...m.flags, "\\Deleted"])];
     m.flags = flagKey(set).split(" ");
@@ -341,7 +358,7 @@ export class LoadClient {
   private async fetchBody(): Promise<void> {
     const uid = this.pickLive(false);
     if (uid === undefined) return this.append();
-    const size = this.truth.messages.get(uid)!.body.length;
+    const size = this.messages.get(uid)!.body.length;
     const start = this.rng.int(0, size - 1);
     const item = this.rng.pick([
       "BODY.PEEK[]",
@@ -361,7 +378,7 @@ export class LoadClient {
     const answered = new Set(tagged.untagged.map((r) => parseFetch(r)?.uid));
     for (const uid of uids) {
       if (answered.has(uid)) continue;
-      if (this.truth.messages.get(uid)?.expungeSentAt === undefined)
+      if (this.messages.get(uid)?.expungeSentAt === undefined)
         this.fail(
           "lost",
           `UID ${uid} (never expunged) missing from a UID FETCH: ${tagged.status} ${tagged.text}`,
@@ -378,13 +395,13 @@ export class LoadClient {
   }
 
   /**
-   * MOVE of an own message to the archive (RFC 6851): a COPYUID, and the message leaves INBOX as by
+   * MOVE of an own message to the archive (RFC 6851): a COPYUID, and the message leaves the mailbox as by
    * an expunge its owner asked for.
    */
   private async move(): Promise<void> {
     const uid = this.pickLive(true);
     if (uid === undefined) return this.append();
-    const m = this.truth.messages.get(uid)!;
+    const m = this.messages.get(uid)!;
     m.expungeSentAt = performance.now();
     this.own.delete(uid);
     const tagged = await this.command("MOVE", `UID MOVE ${uid} ${ARCHIVE}`);
@@ -433,7 +450,7 @@ export class LoadClient {
   private async searchMessageId(): Promise<void> {
     const uid = this.pickLive(false);
     if (uid === undefined) return this.append();
-    const known = this.truth.messages.get(uid)!;
+    const known = this.messages.get(uid)!;
     const tagged = await this.command("SEARCH", `UID SEARCH HEADER Message-ID "${known.messageId}"`);
     const line = tagged.untagged.find((r) => /^\* SEARCH\b/i.test(r.text));
     const found = (line?.text.slice(8).split(" ") ?? []).filter(Boolean).map(Number);
@@ -463,7 +480,7 @@ export class LoadClient {
         if (i < asked) this.unanswered++;
       } else inView.add(uid);
     });
-    for (const m of this.truth.messages.values()) {
+    for (const m of this.messages.values()) {
       if (m.expungeAckedAt !== undefined && m.expungeAckedAt < t0 && inView.has(m.uid))
         this.fail("resurrected", `UID ${m.uid} expunged (acknowledged) before a NOOP, still there after it`);
       if (m.ackedAt < t0 && (m.expungeSentAt === undefined || m.expungeSentAt > t1) && !inView.has(m.uid))

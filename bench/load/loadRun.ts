@@ -1,6 +1,7 @@
 /**
- * One load run against one server: N clients for a duration on one mailbox, a watchdog, a window
- * of throughput (and the server's RSS, when a sampler is given) every `windowMs`.
+ * One load run against one server: N clients for a duration on one or several mailboxes, a
+ * watchdog, a window of throughput (and the server's RSS, when a sampler is given) every
+ * `windowMs`.
  */
 import { ImapWire } from "../imapWire.ts";
 import { Prng } from "../prng.ts";
@@ -14,6 +15,11 @@ export interface LoadOptions {
   durationMs: number;
   seed: number;
   watchdogMs: number;
+  /**
+   * How many mailboxes the clients share (default 1, INBOX): client i works on mailbox i mod n,
+   * INBOX then LoadBox2, LoadBox3...
+   */
+  mailboxes?: number;
   windowMs?: number;
   ownTarget?: number;
   /**
@@ -29,6 +35,7 @@ export interface LoadOptions {
 
 export interface LoadResult {
   clients: number;
+  mailboxes: number;
   seconds: number;
   commands: number;
   logins: number;
@@ -49,13 +56,15 @@ export interface LoadResult {
 
 export async function runLoad(endpoint: Endpoint, opts: LoadOptions): Promise<LoadResult> {
   const log = opts.log ?? (() => {});
-  await warmUp(endpoint);
+  const mailboxes = loadMailboxes(opts.mailboxes ?? 1);
+  await warmUp(endpoint, mailboxes);
   const stats = new LoadStats();
   const truth = new Truth();
   const clients = Array.from(
     { length: opts.clients },
     (_, i) =>
       new LoadClient(i, endpoint, truth, new Prng(opts.seed * 1000 + i), stats, {
+        mailbox: mailboxes[i % mailboxes.length]!,
         ownTarget: opts.ownTarget ?? 20,
         commandTimeoutMs: Math.max(120_000, opts.watchdogMs * 4),
       }),
@@ -108,10 +117,11 @@ export async function runLoad(endpoint: Endpoint, opts: LoadOptions): Promise<Lo
   await crashing;
   // One more session after the run: every message acknowledged and not expunged is there.
   const verifier = new LoadClient(-1, endpoint, truth, new Prng(opts.seed), stats, {
+    mailbox: mailboxes[0]!,
     ownTarget: 0,
     commandTimeoutMs: 120_000,
   });
-  await verifier.verify().catch((err: Error) => failures.push(`final check: ${err.message}`));
+  await verifier.verify(mailboxes).catch((err: Error) => failures.push(`final check: ${err.message}`));
   clearInterval(ticker);
   watchdog.stop();
   // Waits still followed by the watchdog end with the clients; give its 50 ms follow-up a turn.
@@ -125,6 +135,7 @@ export async function runLoad(endpoint: Endpoint, opts: LoadOptions): Promise<Lo
   }
   return {
     clients: opts.clients,
+    mailboxes: mailboxes.length,
     seconds,
     commands,
     logins,
@@ -147,14 +158,20 @@ export async function runLoad(endpoint: Endpoint, opts: LoadOptions): Promise<Lo
  * the account and opens the mailbox (and, through tsx, compiles what it loads), which is start-up,
  * not load.
  */
-async function warmUp(endpoint: Endpoint): Promise<void> {
+async function warmUp(endpoint: Endpoint, mailboxes: readonly string[]): Promise<void> {
   const wire = await ImapWire.open(endpoint.host, endpoint.port);
   try {
     await wire.command(`LOGIN ${endpoint.user} "${endpoint.password}"`, { timeoutMs: 120_000 });
     await wire.command("SELECT INBOX", { timeoutMs: 120_000 });
-    // COPY and MOVE go here; NO when it is there already (a restarted server in a soak).
-    await wire.command(`CREATE ${ARCHIVE}`, { timeoutMs: 120_000, allowNo: true });
+    // COPY and MOVE go to the archive; NO when a mailbox is there already.
+    for (const name of [...mailboxes.filter((m) => m !== "INBOX"), ARCHIVE])
+      await wire.command(`CREATE ${name}`, { timeoutMs: 120_000, allowNo: true });
   } finally {
     await wire.close();
   }
+}
+
+/** The mailboxes of a run: INBOX, then LoadBox2, LoadBox3... */
+export function loadMailboxes(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => (i === 0 ? "INBOX" : `LoadBox${i + 1}`));
 }

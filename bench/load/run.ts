@@ -1,37 +1,45 @@
 /**
- * `npm run load -- [--duration 60] [--clients 10] [--targets embedded,dovecot] [--watchdog 2000]
- *                  [--seed N] [--window 10] [--out FILE] [--crash-at S]`
+ * `npm run load -- [--duration 60] [--clients 10] [--mailboxes 1] [--targets embedded,dovecot]
+ *                  [--watchdog 2000] [--seed N] [--window 10] [--out FILE] [--crash-at S]
+ *                  [--no-report]`
  * `LOAD_SOAK=1 npm run load` is the soak: 3600 s, and a kill -9 and restart of the server at a
  * seeded moment in the middle half (--crash-at S chooses it, on any run).
  *
  * Starts each target on an empty mailbox (targets.ts: embedded, garage, dovecot...), one after
  * another, and runs the same seeded load on each (loadRun.ts): N clients, random APPEND, FETCH
  * (flags, headers, bodies, partial), STORE, EXPUNGE, COPY, MOVE, SEARCH, IDLE, NOOP, LOGIN/LOGOUT
- * on INBOX, every answer checked; after the run one more session checks that everything
- * acknowledged is there. Prints throughput and RSS per window, latency percentiles, the watchdog's
- * reports and the checker's errors; saves them to bench/results/load-<clients>c-<duration>s.json.
- * Exits 1 when a checker error or a watchdog report happened on a target other than dovecot.
+ * on INBOX (or, with --mailboxes N, client i on the i mod N-th of INBOX, LoadBox2...), every answer
+ * checked; after the run one more session checks that everything acknowledged is there. Prints
+ * throughput and RSS per window, latency percentiles, the watchdog's reports and the checker's
+ * errors; saves them to bench/results/load-<clients>c[-<N>mbx]-<duration>s-<targets>.json and
+ * renders bench/RESULTS.md again (runs of 10 minutes or more appear in its load section; see
+ * report.ts). Exits 1 when a checker error or a watchdog report happened on a target other than
+ * dovecot.
  */
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { benchDir, cacheRoot, type Corpus } from "../corpus.ts";
+import { writeResults } from "../report.ts";
 import { treeRss } from "../rssSampler.ts";
 import { makeTarget, targetNames, type TargetName } from "../targets.ts";
 import { Prng } from "../prng.ts";
-import { runLoad, type LoadResult } from "./loadRun.ts";
+import { runLoad } from "./loadRun.ts";
+import type { SavedTarget } from "./report.ts";
 
 const { values } = parseArgs({
   options: {
     duration: { type: "string", default: "60" },
     clients: { type: "string", default: "10" },
+    mailboxes: { type: "string", default: "1" },
     targets: { type: "string", default: "embedded,dovecot" },
     watchdog: { type: "string", default: "2000" },
     seed: { type: "string", default: "18" },
     window: { type: "string", default: "10" },
     out: { type: "string" },
     "crash-at": { type: "string" },
+    "no-report": { type: "boolean", default: false },
   },
 });
 
@@ -48,6 +56,7 @@ const num = (name: string, v: string, min: number, max: number) => {
 };
 const durationS = num("duration", values.duration, 1, 86_400);
 const clients = num("clients", values.clients, 1, 50);
+const mailboxes = num("mailboxes", values.mailboxes, 1, clients);
 const watchdogMs = num("watchdog", values.watchdog, 10, 600_000);
 const seed = num("seed", values.seed, 0, 2 ** 31);
 const windowS = num("window", values.window, 1, 600);
@@ -87,17 +96,19 @@ async function emptyCorpus(): Promise<Corpus> {
 }
 
 const corpus = await emptyCorpus();
-const results: Record<string, LoadResult | { skipped: string }> = {};
+const results: Record<string, SavedTarget> = {};
 for (const name of wanted as TargetName[]) {
   const target = makeTarget(name);
   log(`target ${name}: starting`);
   try {
     const running = await target.start(corpus, log);
+    const loadStart = loadavg()[0]!;
     log(
-      `target ${name}: ${clients} clients for ${durationS} s, watchdog ${watchdogMs} ms (load average ${loadavg()[0]!.toFixed(1)})`,
+      `target ${name}: ${clients} clients on ${mailboxes} mailbox(es) for ${durationS} s, watchdog ${watchdogMs} ms (load average ${loadStart.toFixed(1)}${await cpuPressure()})`,
     );
     const result = await runLoad(running, {
       clients,
+      mailboxes,
       durationMs: durationS * 1000,
       seed,
       watchdogMs,
@@ -111,7 +122,7 @@ for (const name of wanted as TargetName[]) {
           }
         : {}),
     });
-    results[name] = result;
+    results[name] = { ...result, loadAverage: { start: loadStart, end: loadavg()[0]! } };
     printSummary(name, result);
   } catch (err) {
     results[name] = { skipped: (err as Error).message };
@@ -121,7 +132,14 @@ for (const name of wanted as TargetName[]) {
   }
 }
 
-function printSummary(name: string, r: LoadResult) {
+/** The share of time some task waited for a core over the last minute (Linux PSI), when readable. */
+async function cpuPressure(): Promise<string> {
+  const text = await readFile("/proc/pressure/cpu", "utf8").catch(() => "");
+  const m = /^some .*avg60=([\d.]+)/m.exec(text);
+  return m ? `, CPU pressure ${m[1]}%` : "";
+}
+
+function printSummary(name: string, r: Exclude<SavedTarget, { skipped: string }>) {
   const perMinute = r.windows.length ? r.windows : [];
   const first = perMinute.slice(0, Math.max(1, Math.round(60 / windowS)));
   const last = perMinute.slice(-Math.max(1, Math.round(60 / windowS)));
@@ -144,7 +162,13 @@ function printSummary(name: string, r: LoadResult) {
   for (const f of r.clientFailures) log(`  ${f}`);
 }
 
-const out = values.out ?? join(benchDir, "results", `load-${clients}c-${durationS}s.json`);
+const resultsDir = join(benchDir, "results");
+const out =
+  values.out ??
+  join(
+    resultsDir,
+    `load-${clients}c${mailboxes > 1 ? `-${mailboxes}mbx` : ""}-${durationS}s-${wanted.join("+")}.json`,
+  );
 await mkdir(join(out, ".."), { recursive: true });
 await writeFile(
   out,
@@ -154,6 +178,7 @@ await writeFile(
       date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
       machine: { nproc: cpus().length, loadAverageAtEnd: loadavg() },
       clients,
+      mailboxes,
       durationS,
       watchdogMs,
       seed,
@@ -164,6 +189,10 @@ await writeFile(
   ) + "\n",
 );
 log(`saved ${out}`);
+if (!values["no-report"]) {
+  await writeResults(resultsDir, join(benchDir, "RESULTS.md"), join(benchDir, "notes.md"), targetNames);
+  log("rendered bench/RESULTS.md (its load section shows the runs of 10 minutes or more)");
+}
 const bad = Object.entries(results).some(
   ([name, r]) =>
     name !== "dovecot" &&

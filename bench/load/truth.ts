@@ -1,8 +1,9 @@
 /**
- * What every load client was told, shared by all of them: the messages whose APPEND was
- * acknowledged (UID, body, owner), each message's flag history as its owner set it, and the
- * expunges asked for and acknowledged. Only a message's owner changes its flags or expunges it, so
- * the owner knows its exact flags, and any other client knows the few flag sets it may see.
+ * What every load client was told, shared by all of them: per mailbox the clients work on, the
+ * messages whose APPEND was acknowledged (UID, body, owner), each message's flag history as its
+ * owner set it, and the expunges asked for and acknowledged. Only a message's owner changes its
+ * flags or expunges it, so the owner knows its exact flags, and any other client knows the few flag
+ * sets it may see.
  */
 
 export interface KnownMessage {
@@ -53,8 +54,11 @@ export const flagKey = (flags: readonly string[]): string =>
     .sort()
     .join(" ");
 
+/** One mailbox's messages by UID (UIDs are per mailbox, RFC 3501 §2.3.1.1). */
+export type MailboxTruth = Map<number, KnownMessage>;
+
 export class Truth {
-  readonly messages = new Map<number, KnownMessage>();
+  private readonly mailboxes = new Map<string, MailboxTruth>();
   readonly errors: CheckError[] = [];
   /** Keywords in a FETCH that the session's FLAGS had not announced (issue 14's bug), counted apart. */
   unannouncedKeywords = 0;
@@ -64,8 +68,6 @@ export class Truth {
   /** The server is being killed and started again (the soak): connections drop meanwhile. */
   restarting = false;
   restarts = 0;
-  /** Largest UID acknowledged so far. */
-  maxUid = 0;
   private readonly maxErrorsKept: number;
 
   constructor(maxErrorsKept = 200) {
@@ -82,15 +84,30 @@ export class Truth {
     if (this.unannouncedSamples.length < 5) this.unannouncedSamples.push(`client ${client}: ${keyword}`);
   }
 
-  /** An APPEND was acknowledged with this UID. */
-  appended(client: number, uid: number, body: Buffer, messageId: string, flags: string[]): void {
-    const before = this.messages.get(uid);
+  /** The messages of one mailbox (an empty map for one nobody appended to yet). */
+  mailbox(name: string): MailboxTruth {
+    let messages = this.mailboxes.get(name);
+    if (!messages) this.mailboxes.set(name, (messages = new Map<number, KnownMessage>()));
+    return messages;
+  }
+
+  /** An APPEND to `mailbox` was acknowledged with this UID. */
+  appended(
+    mailbox: string,
+    client: number,
+    uid: number,
+    body: Buffer,
+    messageId: string,
+    flags: string[],
+  ): void {
+    const messages = this.mailbox(mailbox);
+    const before = messages.get(uid);
     if (before) {
       this.fail("uid-reused", client, `APPENDUID ${uid} was already given to client ${before.owner}`);
       return;
     }
     const key = flagKey(flags);
-    this.messages.set(uid, {
+    messages.set(uid, {
       uid,
       owner: client,
       body,
@@ -99,7 +116,6 @@ export class Truth {
       history: new Set([key]),
       ackedAt: performance.now(),
     });
-    if (uid > this.maxUid) this.maxUid = uid;
   }
 
   /** Errors by kind, for the report. */

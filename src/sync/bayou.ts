@@ -211,6 +211,11 @@ export class Bayou<S, Op> {
    * that its guesses (the next UID) start from their rows.
    */
   private othersMoved = false;
+  /**
+   * This process's watch rewrite and its read-back, while in flight (rule 3). Until it ends, a
+   * watch token this replica does not know may be its own rewrite's (ownChange).
+   */
+  private ownRewrite: Promise<void> | undefined;
   /** Set while storage is behind the mark: every read refuses it again, and nothing is written. */
   private refusal: RolledBack | undefined;
   /** The state was destroyed on purpose (witness.retired): its storage may vanish, nothing is checked. */
@@ -261,6 +266,7 @@ export class Bayou<S, Op> {
       const known = this.syncedWatchToken;
       const watch = await this.store.rows.read(this.path, WATCH);
       if (watch !== null && watch.token === known && this.syncedWatchToken === known) return false;
+      if (watch !== null && (await this.ownChange(watch.token))) return false;
     }
     return this.exclusive(async () => {
       const changed = await this.syncNow(false);
@@ -321,7 +327,10 @@ export class Bayou<S, Op> {
   private async syncNow(force: boolean): Promise<boolean> {
     const watch = await this.store.rows.read(this.path, WATCH);
     const watchToken = watch?.token;
-    if (this.loaded && !force && !this.refusal && watchToken === this.syncedWatchToken) return false;
+    if (this.loaded && !force && !this.refusal) {
+      if (watchToken === this.syncedWatchToken) return false;
+      if (await this.ownChange(watchToken)) return false;
+    }
     const before = this.version;
     // Rule 2: rows first, then the checkpoint.
     const rows = await this.readRows();
@@ -813,14 +822,36 @@ export class Bayou<S, Op> {
     // The token of our last sync supersedes the value we knew, without a read first. If someone
     // wrote the watch since, their value stays beside ours (the watch is only compared for change).
     const known = this.syncedWatchToken;
-    await this.store.rows.insert(this.path, WATCH, value, known);
-    // If it now holds our value alone, nobody moved it since our last sync, so we know every row it
-    // signals: adopt its token, and the next sync costs one read instead of a listing of every row.
-    // Otherwise another writer pushed: the next push syncs first.
-    const after = await this.store.rows.read(this.path, WATCH);
-    if (after?.values.length === 1 && Buffer.from(after.values[0]!).equals(value)) {
-      if (this.syncedWatchToken === known) this.syncedWatchToken = after.token;
-    } else this.othersMoved = true;
+    let done!: () => void;
+    this.ownRewrite = new Promise((resolve) => (done = resolve));
+    try {
+      await this.store.rows.insert(this.path, WATCH, value, known);
+      // If it now holds our value alone, nobody moved it since our last sync, so we know every row
+      // it signals: adopt its token, and the next sync costs one read instead of a listing of
+      // every row. Otherwise another writer pushed: the next push syncs first.
+      const after = await this.store.rows.read(this.path, WATCH);
+      if (after?.values.length === 1 && Buffer.from(after.values[0]!).equals(value)) {
+        if (this.syncedWatchToken === known) this.syncedWatchToken = after.token;
+      } else this.othersMoved = true;
+    } finally {
+      this.ownRewrite = undefined;
+      done();
+    }
+  }
+
+  /**
+   * Whether `token`, a watch token this replica did not know, is its own rewrite's (issue 18: at
+   * 50 clients on Garage, syncs that read the watch between our rewrite and its read-back took it
+   * for another computer's push and listed every row, in the queue pushes wait in, about twice a
+   * second). Waits for the read-back in flight, if any: it adopts the token when the watch holds
+   * our value alone. A token it did not adopt (another writer's value beside ours, or a change
+   * after the read-back) is not ours, and the caller reads storage as before.
+   */
+  private async ownChange(token: string | undefined): Promise<boolean> {
+    const rewrite = this.ownRewrite;
+    if (rewrite === undefined || token === undefined) return false;
+    await rewrite;
+    return !this.othersMoved && token === this.syncedWatchToken;
   }
 
   /**
@@ -868,7 +899,13 @@ export class Bayou<S, Op> {
     // checkpoint since, so the rows it knows are storage's (but for folded ones a clean-up took,
     // which change nothing), and reading them all twice, in the queue every push waits in, would
     // only find the same. That read grew with the rows kept for the retention (issue 18).
-    const unchanged = this.loaded && !this.refusal && watch !== null && watch.token === this.syncedWatchToken;
+    // A token this replica does not know may be its own rewrite's, between its write and its
+    // read-back (ownChange): the rows are then still the ones it knows.
+    const unchanged =
+      this.loaded &&
+      !this.refusal &&
+      watch !== null &&
+      (watch.token === this.syncedWatchToken || (await this.ownChange(watch.token)));
     if (!unchanged) {
       await this.syncNow(true);
       const base = this.base;
