@@ -2,7 +2,7 @@
  * Where a sequential APPEND's time goes on the embedded store (not a test: run it by hand and read
  * the numbers).
  *
- *   node --import tsx bench/measureAppendSteps.ts [appends=300] [rounds=1]
+ *   [MEASURE_FSYNC_DELAY_MS=20] node --import tsx bench/measureAppendSteps.ts [appends=300] [rounds=1]
  *
  * Opens an account on a fresh embedded store with the folders `start` gives it (marks, index
  * snapshots, search index), appends `appends` messages one at a time as the APPEND command does
@@ -21,6 +21,12 @@ import type { Store } from "../src/storage/types.ts";
 import { sampleMessage } from "../test/mail/mailFixtures.ts";
 
 const appends = Number(process.argv[2] ?? 300);
+/**
+ * Added to every fsync and fdatasync (env MEASURE_FSYNC_DELAY_MS): with a delay well above the
+ * machine's noise, an APPEND's latency over the delay counts the fsyncs it waits for one after
+ * another, whatever else runs on the machine.
+ */
+const fsyncDelayMs = Number(process.env.MEASURE_FSYNC_DELAY_MS ?? 0);
 const rounds = Number(process.argv[3] ?? 1);
 const PASSWORD = "measure append password";
 
@@ -73,6 +79,7 @@ async function timeFsyncs(dir: string, kindOf: (fh: unknown) => string): Promise
     proto[name] = async function (this: unknown) {
       const t0 = performance.now();
       try {
+        if (fsyncDelayMs > 0) await new Promise((r) => setTimeout(r, fsyncDelayMs));
         return await original.call(this);
       } finally {
         tally(`${name} ${kindOf(this)}`, performance.now() - t0);
@@ -87,7 +94,9 @@ const quantile = (xs: number[], q: number) =>
 const work = await mkdtemp(join(tmpdir(), "agl-measure-steps-"));
 try {
   // Which file a handle is: the stack of the call names the writer.
+  // MEASURE_NO_KINDS=1 leaves the kinds out (their stack traces would fill a CPU profile).
   await timeFsyncs(work, () => {
+    if (process.env.MEASURE_NO_KINDS === "1") return "any";
     const stack = new Error().stack ?? "";
     if (stack.includes("localMarks") || stack.includes("markJournal")) return "mark";
     if (stack.includes("syncFolder")) return "folder";
