@@ -89,6 +89,8 @@ export class MarkJournal {
   /** The running flush loop, if any; cleared by the loop itself as it finds the queue empty. */
   private flushing: Promise<void> | undefined;
   private closed = false;
+  /** Why appends stopped: a failed write could not be cut back, or a compaction not made durable. */
+  private broken: unknown;
 
   private constructor(
     private readonly dir: string,
@@ -132,6 +134,13 @@ export class MarkJournal {
   /** Appends a mark (or, with null, its removal); resolves once it would survive a crash. */
   write(id: string, body: Entry): Promise<void> {
     if (this.closed) return Promise.reject(new Error("the marks journal is closed"));
+    if (this.broken !== undefined) {
+      return Promise.reject(
+        new Error(
+          `the marks journal in ${this.dir} is not safe to append to after a failed write (${this.broken instanceof Error ? this.broken.message : "an unknown error"}); restart to open it again`,
+        ),
+      );
+    }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ id, body, resolve, reject });
       this.flushing ??= this.flush();
@@ -195,7 +204,9 @@ export class MarkJournal {
       await this.fh.datasync();
     } catch (err) {
       // A write cut short must not stay in front of the next one: back to the last whole record.
-      await this.fh.truncate(this.size).catch(() => {});
+      // Should that fail too, later records would follow bytes the next open stops at, so no
+      // later write is taken (each fails, as this one did) until the journal is opened again.
+      await this.fh.truncate(this.size).catch((cut: unknown) => (this.broken = cut));
       throw err;
     }
     this.size += bytes.length;
@@ -213,21 +224,28 @@ export class MarkJournal {
     for (const [id, body] of this.latest) if (body) frames.push(frame(id, body));
     const bytes = Buffer.concat(frames);
     const temp = join(this.dir, tempName());
-    const out = await open(temp, "wx", FILE_MODE);
+    const out = await open(temp, "wx+", FILE_MODE);
     try {
       await writeFully(out, bytes, 0);
       await out.sync();
+      // The handle later appends go through is the new file's, held before the rename, so no
+      // append can go to the replaced file, whose records no open would read.
+      await rename(temp, join(this.dir, JOURNAL_NAME));
     } catch (err) {
       await out.close().catch(() => {});
       await rm(temp, { force: true }).catch(() => {});
       throw err;
     }
-    await out.close();
-    await rename(temp, join(this.dir, JOURNAL_NAME));
-    await syncFolder(this.dir);
-    await this.fh.close().catch(() => {}); // the old file, replaced: nothing more goes into it
-    this.fh = await open(join(this.dir, JOURNAL_NAME), "a+", FILE_MODE);
+    const old = this.fh;
+    this.fh = out;
     this.size = bytes.length;
+    await old.close().catch(() => {}); // the replaced file: nothing more goes into it
+    // Until the rename is durable a crash could bring the old file back, without what is appended
+    // from now on: no append is taken unless it is.
+    await syncFolder(this.dir).catch((err: unknown) => {
+      this.broken = err;
+      throw err;
+    });
     for (const [id, body] of [...this.latest]) if (!body) this.latest.delete(id); // no file to mask any more
   }
 
