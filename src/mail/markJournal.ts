@@ -134,13 +134,7 @@ export class MarkJournal {
   /** Appends a mark (or, with null, its removal); resolves once it would survive a crash. */
   write(id: string, body: Entry): Promise<void> {
     if (this.closed) return Promise.reject(new Error("the marks journal is closed"));
-    if (this.broken !== undefined) {
-      return Promise.reject(
-        new Error(
-          `the marks journal in ${this.dir} is not safe to append to after a failed write (${this.broken instanceof Error ? this.broken.message : "an unknown error"}); restart to open it again`,
-        ),
-      );
-    }
+    if (this.broken !== undefined) return Promise.reject(this.refusal());
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ id, body, resolve, reject });
       this.flushing ??= this.flush();
@@ -151,6 +145,13 @@ export class MarkJournal {
     this.closed = true;
     await this.flushing;
     await this.fh.close();
+  }
+
+  private refusal(): Error {
+    const why = this.broken instanceof Error ? this.broken.message : "an unknown error";
+    return new Error(
+      `the marks journal in ${this.dir} is not safe to append to after a failed write (${why}); restart to open it again`,
+    );
   }
 
   /** Whether the file this journal appends to is still the one at its name. */
@@ -181,6 +182,7 @@ export class MarkJournal {
       const last = new Map<string, Entry>();
       for (const w of batch) last.set(w.id, w.body);
       try {
+        if (this.broken !== undefined) throw this.refusal();
         await this.append([...last].map(([id, body]) => frame(id, body)));
         for (const [id, body] of last) this.latest.set(id, body);
         for (const w of batch) w.resolve();
@@ -189,7 +191,8 @@ export class MarkJournal {
         continue;
       }
       if (this.size >= COMPACT_MIN_BYTES && this.size >= COMPACT_RATIO * this.liveBytes()) {
-        // Its failure costs only space: the journal as it is stays whole and in use.
+        // A failure before the rename costs only space: the journal as it is stays whole and in
+        // use. After it, `broken` stops appends (compact).
         await this.compact().catch((err: unknown) =>
           this.log("warn", `cannot compact the local marks journal in ${this.dir}: ${String(err)}`),
         );
