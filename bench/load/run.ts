@@ -40,8 +40,19 @@ const { values } = parseArgs({
     out: { type: "string" },
     "crash-at": { type: "string" },
     "no-report": { type: "boolean", default: false },
+    help: { type: "boolean", short: "h" },
   },
 });
+
+if (values.help) {
+  console.log(`npm run load -- [--duration 60] [--clients 10 (1-50)] [--mailboxes 1] [--targets embedded,dovecot]
+                 [--watchdog 2000 (ms)] [--seed 18] [--window 10 (s)] [--out FILE] [--crash-at S]
+                 [--no-report]
+LOAD_SOAK=1 npm run load   the soak: 3600 s, one kill -9 and restart of the server
+Targets: ${targetNames.join(", ")}. Environment: BENCH_SERVER_NODE_ARGS, BENCH_SERVER_LOG.
+bench/load.md and bench/RESULTS.md ("Load") say what is run and checked.`);
+  process.exit(0);
+}
 
 // LOAD_SOAK=1: the hour-long soak (issue 18), with one kill -9 and restart of the server at a
 // seeded moment in its middle half; --duration and --crash-at still win when given.

@@ -1,23 +1,25 @@
 /**
  * This computer's marks of what it saw in storage (DESIGN.md §6), so that a host that goes
- * backwards is refused, also after a restart: one small file per storage path (a mailbox's index,
- * the mailbox list) under `<marksDir>/<account>/`, where `<account>` is the account's name (derived
+ * backwards is refused, also after a restart: one mark per storage path (a mailbox's index, the
+ * mailbox list, the record of filed deliveries), kept in one append-only journal per account
+ * (markJournal.ts) under `<marksDir>/<account>/`, where `<account>` is the account's name (derived
  * from its first master key, carried across key epochs: two accounts in one home never share
- * marks, and a rekey keeps them). Each file is sealed with the key ring "local-marks" (a subkey of
- * the master key, per key epoch) and bound to its path, and written durably (temp file, fsync, rename, fsync of the folder)
- * before the state that depends on it is shown. Folders are 0700, files 0600.
+ * marks, and a rekey keeps them). Each mark is sealed with the key ring "local-marks" (a subkey of
+ * the master key, per key epoch) and bound to its path, and made durable (an append and one
+ * fdatasync, shared by the marks saved meanwhile) before the state that depends on it is shown.
+ * Folders are 0700, files 0600.
  *
  * Without a folder the marks live in memory: storage that goes back during one run is refused all
  * the same. A refusal is logged and leaves an alarm beside the marks (rollbackAlarms.ts).
  */
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { open, seal, type SealContext, type SealKey } from "../crypto/aead.ts";
 import { Unavailable } from "../errors.ts";
 import type { Log } from "../log.ts";
-import { replaceFile, syncFolder, writeFully } from "../storage/embedded/durableFs.ts";
 import { fsErrorCode } from "../storage/embedded/fsFailure.ts";
+import { JOURNAL_NAME, MarkJournal } from "./markJournal.ts";
 import { clearAlarm, writeAlarm } from "./rollbackAlarms.ts";
 
 /** Marks by storage path: JSON values, as the callers shape them. */
@@ -77,14 +79,9 @@ class MemoryMarkBook implements MarkBook {
   }
 }
 
-const MARK_SUFFIX = ".mark";
-
 class SealedMarkFolder implements MarkBook {
   private made: Promise<void> | undefined;
-  /** One write at a time per path, in call order, so the file ends with the latest mark. */
-  private readonly writing = new Map<string, Promise<void>>();
-  /** The save of each path that waits behind the running write, not started yet (save). */
-  private readonly queued = new Map<string, { value: unknown; done: Promise<void> }>();
+  private journal: Promise<MarkJournal> | undefined;
   /** Paths whose alarm (from a refusal, maybe in an earlier run) is known to be gone. */
   private readonly clear = new Set<string>();
 
@@ -94,6 +91,7 @@ class SealedMarkFolder implements MarkBook {
     private readonly log: Log,
   ) {}
 
+  /** The path's id in the journal and the name of its alarm: half its SHA-256, in hex. */
   private fileName(path: string): string {
     return createHash("sha256").update(path).digest("hex").slice(0, 32);
   }
@@ -103,14 +101,8 @@ class SealedMarkFolder implements MarkBook {
   }
 
   async load(path: string): Promise<unknown> {
-    const file = join(this.dir, this.fileName(path) + MARK_SUFFIX);
-    let sealed: Uint8Array;
-    try {
-      sealed = await readFile(file);
-    } catch (err) {
-      if (fsErrorCode(err) === "ENOENT") return undefined;
-      throw this.failure("read", file, err);
-    }
+    const sealed = (await this.opened()).get(this.fileName(path));
+    if (!sealed) return undefined;
     try {
       return JSON.parse(new TextDecoder().decode(open(this.key, sealed, this.context(path))));
     } catch (err) {
@@ -119,33 +111,31 @@ class SealedMarkFolder implements MarkBook {
       // would lock its owner out.
       this.log(
         "warn",
-        `the local mark ${file} does not open (${err instanceof Error ? err.message : String(err)}); checking ${path} from what storage holds now on`,
+        `the local mark of ${path} in ${join(this.dir, JOURNAL_NAME)} does not open (${err instanceof Error ? err.message : String(err)}); checking ${path} from what storage holds now on`,
       );
       return undefined;
     }
   }
 
   /**
-   * Group commit: while a path's mark is being written, the saves that come meanwhile share the
-   * one write queued behind it, which writes the newest of their values (each caller's value is
-   * superseded by a later one, so the file ends with the latest mark all the same). A client
-   * filing messages one after another then costs about one write, and its two fsyncs, per write
-   * time, not one per message.
+   * Group commit: the marks saved (for any path of the account) while one batch is being
+   * written go out together as the next batch, one append and one fdatasync (markJournal.ts); of
+   * a path saved twice in one batch only the newer is written. A client filing messages one after
+   * another then costs about one append per write time, not one per message.
    */
-  save(path: string, value: unknown): Promise<void> {
-    const waiting = this.queued.get(path);
-    if (waiting) {
-      waiting.value = value;
-      return waiting.done;
+  async save(path: string, value: unknown): Promise<void> {
+    const journal = await this.opened();
+    const sealed = seal(this.key, new TextEncoder().encode(JSON.stringify(value)), this.context(path));
+    const name = this.fileName(path);
+    try {
+      await journal.write(name, sealed);
+      if (!this.clear.has(path)) {
+        await clearAlarm(this.dir, name); // storage passed the check again
+        this.clear.add(path);
+      }
+    } catch (err) {
+      throw this.failure("write", join(this.dir, JOURNAL_NAME), err);
     }
-    const slot: { value: unknown; done: Promise<void> } = { value, done: Promise.resolve() };
-    this.queued.set(path, slot);
-    slot.done = this.serially(path, () => {
-      if (this.queued.get(path) === slot) this.queued.delete(path); // later saves queue anew
-      const sealed = seal(this.key, new TextEncoder().encode(JSON.stringify(slot.value)), this.context(path));
-      return this.write(path, sealed);
-    });
-    return slot.done;
   }
 
   async reseal(path: string): Promise<void> {
@@ -153,39 +143,30 @@ class SealedMarkFolder implements MarkBook {
     if (value !== undefined) await this.save(path, value);
   }
 
-  remove(path: string): Promise<void> {
-    this.queued.delete(path); // a save after this one must not join a write that runs before it
-    return this.serially(path, async () => {
-      const name = this.fileName(path);
-      await rm(join(this.dir, name + MARK_SUFFIX), { force: true });
+  async remove(path: string): Promise<void> {
+    const journal = await this.opened();
+    const name = this.fileName(path);
+    try {
+      await journal.write(name, null);
       await clearAlarm(this.dir, name);
-    });
+    } catch (err) {
+      throw this.failure("write", join(this.dir, JOURNAL_NAME), err);
+    }
   }
 
   async alarm(path: string, message: string): Promise<void> {
-    this.log(
-      "error",
-      refusalLine(message, `If you restored the storage on purpose, delete ${this.dir} to accept it.`),
-    );
     this.clear.delete(path);
+    // The trace first, then the line: whoever reads the line (a person, a test) finds the trace.
     try {
       await this.folder();
       await writeAlarm(this.dir, this.fileName(path), { path, at: new Date().toISOString(), message });
     } catch (err) {
       this.log("warn", `cannot leave the alarm for \`doctor\` in ${this.dir}: ${String(err)}`);
     }
-  }
-
-  private serially(path: string, write: () => Promise<void>): Promise<void> {
-    const previous = this.writing.get(path) ?? Promise.resolve();
-    // The previous write's caller got its error; this one only waits its turn.
-    const next = previous.catch(() => undefined).then(write);
-    this.writing.set(path, next);
-    const settle = () => {
-      if (this.writing.get(path) === next) this.writing.delete(path);
-    };
-    next.then(settle, settle);
-    return next;
+    this.log(
+      "error",
+      refusalLine(message, `If you restored the storage on purpose, delete ${this.dir} to accept it.`),
+    );
   }
 
   private folder(): Promise<void> {
@@ -199,26 +180,15 @@ class SealedMarkFolder implements MarkBook {
     return this.made;
   }
 
-  private async write(path: string, sealed: Uint8Array): Promise<void> {
-    await this.folder();
-    const name = this.fileName(path);
-    try {
-      await replaceFile(
-        this.dir,
-        name + MARK_SUFFIX,
-        async (fh) => {
-          await fh.chmod(0o600);
-          await writeFully(fh, sealed, 0);
-        },
-        () => syncFolder(this.dir),
-      );
-      if (!this.clear.has(path)) {
-        await clearAlarm(this.dir, name); // storage passed the check again
-        this.clear.add(path);
-      }
-    } catch (err) {
-      throw this.failure("write", join(this.dir, name + MARK_SUFFIX), err);
-    }
+  /** The account's journal, opened (and the folder made) at first use; tried again after a failure. */
+  private opened(): Promise<MarkJournal> {
+    this.journal ??= this.folder()
+      .then(() => MarkJournal.shared(this.dir, this.log))
+      .catch((err: unknown) => {
+        this.journal = undefined;
+        throw this.failure("open", join(this.dir, JOURNAL_NAME), err);
+      });
+    return this.journal;
   }
 
   private failure(action: string, file: string, err: unknown): Unavailable {

@@ -6,14 +6,15 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
 import { loadSodium } from "../../src/crypto/sodium.ts";
 import { RolledBack } from "../../src/errors.ts";
 import { createAccount, openAccount, type Account } from "../../src/mail/account.ts";
 import { openMarkBook } from "../../src/mail/localMarks.ts";
+import { JOURNAL_NAME } from "../../src/mail/markJournal.ts";
 import { listRollbackAlarms } from "../../src/mail/rollbackAlarms.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import type { Log } from "../../src/log.ts";
@@ -49,16 +50,17 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out;
 }
 
-test("marks are sealed files in a private folder per account, and survive a reopen", async () => {
+test("marks are sealed in a journal in a private folder per account, and survive a reopen", async () => {
   const dir = await tempDir();
   const { log, lines } = collecting();
   const masterKey = new Uint8Array(32).fill(7);
   const book = openMarkBook({ marksDir: dir, key: masterKey, accountName: "a1", log });
   await book.save("index/abc", { unfolded: ["0000000000010000000000000000"], secretWord: "Quixotrellis" });
   const [file] = await filesUnder(dir);
+  assert.equal(basename(file!), JOURNAL_NAME);
   const bytes = await readFile(file!);
   assert.ok(!bytes.toString("latin1").includes("Quixotrellis"), "the mark is sealed");
-  assert.ok(!file!.includes("abc"), "the file is not named after the path");
+  assert.ok(!bytes.toString("latin1").includes("index/abc"), "the path is not in clear");
   assert.equal((await stat(file!)).mode & 0o777, 0o600);
   assert.equal((await stat(join(file!, ".."))).mode & 0o777, 0o700);
   const reopened = openMarkBook({ marksDir: dir, key: masterKey, accountName: "a1", log });
@@ -71,10 +73,24 @@ test("marks are sealed files in a private folder per account, and survive a reop
   // Another account's marks live in another folder; a damaged mark is a warning, not a lock-out.
   const other = openMarkBook({ marksDir: dir, key: new Uint8Array(32).fill(8), accountName: "a2", log });
   assert.equal(await other.load("index/abc"), undefined);
-  await writeFile(file!, bytes.subarray(0, bytes.length - 1));
-  assert.equal(await reopened.load("index/abc"), undefined);
+  await other.save("index/abc", { unfolded: [] });
+  // Whole records sealed under another key (the other account's journal copied here) do not open.
+  await replaceWith(file!, await readFile(join(dir, "a2", JOURNAL_NAME)));
+  const copied = openMarkBook({ marksDir: dir, key: masterKey, accountName: "a1", log });
+  assert.equal(await copied.load("index/abc"), undefined);
   assert.match(lines.join("\n"), /does not open/);
+  // A record cut short (a crash during its write, never acknowledged) is dropped at the open.
+  await replaceWith(file!, bytes.subarray(0, bytes.length - 1));
+  const torn = openMarkBook({ marksDir: dir, key: masterKey, accountName: "a1", log });
+  assert.equal(await torn.load("index/abc"), undefined);
+  assert.match(lines.join("\n"), /do not form a whole record/);
 });
+
+/** Puts `bytes` at `file` as a new file, as another process would find it after a restart. */
+async function replaceWith(file: string, bytes: Uint8Array): Promise<void> {
+  await writeFile(`${file}.new`, bytes, { mode: 0o600 });
+  await rename(`${file}.new`, file);
+}
 
 test("a mailbox list served older than this computer saw is refused, after a restart too, and leaves an alarm", async () => {
   const marksDir = await tempDir();
@@ -206,28 +222,31 @@ test("a mailbox another computer deletes is no alarm", async () => {
   await there.close();
 });
 
-test("marks saved while one is being written share one write, and the file ends with the last", async () => {
+test("marks saved while one is being written share one append, and the journal ends with the last", async () => {
   const dir = await tempDir();
   const { log } = collecting();
   const book = openMarkBook({ marksDir: dir, key: new Uint8Array(32).fill(9), accountName: "g", log });
-  await book.save("index/g", { n: -1 }); // the folder exists: only mark writes are counted below
-  // Counts fsyncs through the prototype every FileHandle shares (two per mark write).
+  await book.save("index/g", { n: -1 }); // the journal exists: only mark writes are counted below
+  // Counts fsyncs and fdatasyncs through the prototype every FileHandle shares (one per append).
   const probe = await open(join(dir, "probe"), "w");
-  const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+  const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void>; datasync: () => Promise<void> };
   await probe.close();
-  const original = proto.sync;
+  const originals = { sync: proto.sync, datasync: proto.datasync };
   let syncs = 0;
-  proto.sync = function (this: unknown) {
-    syncs++;
-    return original.call(this);
-  };
+  for (const name of ["sync", "datasync"] as const) {
+    proto[name] = function (this: unknown) {
+      syncs++;
+      return originals[name].call(this);
+    };
+  }
   try {
-    await Promise.all(Array.from({ length: 20 }, (_, n) => book.save("index/g", { n })));
+    await Promise.all(Array.from({ length: 20 }, (_, n) => book.save(n % 2 ? "index/g" : "index/h", { n })));
   } finally {
-    proto.sync = original;
+    Object.assign(proto, originals);
   }
   assert.deepEqual(await book.load("index/g"), { n: 19 });
-  assert.ok(syncs <= 4, `20 saves at once took ${syncs / 2} writes, not 20`);
+  assert.deepEqual(await book.load("index/h"), { n: 18 });
+  assert.ok(syncs <= 2, `20 saves of two paths at once took ${syncs} fsyncs, not 20`);
   // A remove called after a save that waits must not be overtaken by a later save joining it.
   const writing = book.save("index/g", { n: 20 });
   const waiting = book.save("index/g", { n: 21 });
@@ -235,4 +254,6 @@ test("marks saved while one is being written share one write, and the file ends 
   const after = book.save("index/g", { n: 22 });
   await Promise.all([writing, waiting, removing, after]);
   assert.deepEqual(await book.load("index/g"), { n: 22 });
+  await book.remove("index/g");
+  assert.equal(await book.load("index/g"), undefined);
 });

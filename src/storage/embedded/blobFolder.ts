@@ -12,7 +12,7 @@ import { clipRange } from "../blobRange.ts";
 import { compareKeys, lowerBound, upperBound } from "../rowSemantics.ts";
 import type { BlobHead, BlobListing, BlobStore, ByteRange } from "../types.ts";
 import { blobFileName, blobKeyOf } from "./blobFileNames.ts";
-import { readFully, replaceFile, syncFolder, tempPrefix, writeFully } from "./durableFs.ts";
+import { HeldFolder, readFully, replaceFile, tempPrefix, writeFully } from "./durableFs.ts";
 import { fsErrorCode, unavailable } from "./fsFailure.ts";
 import { GroupSync } from "./groupSync.ts";
 import { KeyedQueue } from "../keyedQueue.ts";
@@ -28,6 +28,7 @@ const SYNC_READ_MAX = 256 * 1024;
 
 export class BlobFolder implements BlobStore {
   private readonly folderSync: GroupSync;
+  private readonly folder: HeldFolder;
   private readonly writes = new KeyedQueue();
   private closed = false;
 
@@ -36,7 +37,8 @@ export class BlobFolder implements BlobStore {
     /** Every key, in UTF-8 byte order. */
     private readonly keys: string[],
   ) {
-    this.folderSync = new GroupSync(() => syncFolder(dir));
+    this.folder = new HeldFolder(dir);
+    this.folderSync = new GroupSync(() => this.folder.sync());
   }
 
   /** Opens the blob folder `dir` (made if missing) and removes temp files a crash left behind. */
@@ -80,10 +82,10 @@ export class BlobFolder implements BlobStore {
           () => this.folderSync.sync(),
         );
       } catch (err) {
+        await this.refreshKey(key); // the file may or may not be in place
         throw unavailable("write the blob", join(this.dir, name), err);
-      } finally {
-        await this.refreshKey(key);
       }
+      this.keyAdded(key); // renamed into place: no look at the folder needed
     });
   }
 
@@ -187,6 +189,7 @@ export class BlobFolder implements BlobStore {
   async close(): Promise<void> {
     this.closed = true;
     await this.writes.drain();
+    await this.folder.close();
   }
 
   /** The bytes asked for when they are few (SYNC_READ_MAX), read synchronously; else "large". */
@@ -232,6 +235,11 @@ export class BlobFolder implements BlobStore {
   }
 
   /** Makes the in-memory key list agree with the folder after a write (even a failed one). */
+  private keyAdded(key: string): void {
+    const at = lowerBound(this.keys, key);
+    if (this.keys[at] !== key) this.keys.splice(at, 0, key);
+  }
+
   private async refreshKey(key: string): Promise<void> {
     let exists = true;
     try {

@@ -36,6 +36,37 @@ export async function syncFolder(dir: string): Promise<void> {
   }
 }
 
+/**
+ * syncFolder for a folder synced often (the blob folder: once per put), with the folder opened
+ * once instead of an open and a close around every fsync: two fewer trips through libuv's thread
+ * pool on a write's acknowledgement path.
+ */
+export class HeldFolder {
+  private handle: Promise<FileHandle | undefined> | undefined;
+
+  constructor(private readonly dir: string) {}
+
+  async sync(): Promise<void> {
+    // A folder that cannot be held open is synced the ordinary way.
+    const fh = await (this.handle ??= open(this.dir, "r").catch(() => undefined));
+    if (!fh) return syncFolder(this.dir);
+    try {
+      await fh.sync();
+    } catch (err) {
+      const code = fsErrorCode(err);
+      if (code !== "EISDIR" && code !== "EINVAL" && code !== "EPERM") {
+        throw unavailable("sync the folder", this.dir, err);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const fh = await this.handle;
+    this.handle = undefined;
+    await fh?.close().catch(() => {}); // a folder handle holds no data of its own
+  }
+}
+
 /** Writes all of `bytes` at `position`, looping over short writes. */
 export async function writeFully(fh: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
   let done = 0;
