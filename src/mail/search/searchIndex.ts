@@ -340,7 +340,7 @@ export class SearchIndex {
       try {
         const removed = this.removed;
         yield {
-          ids: seg.ids.map((id) => (removed.has(id) ? "" : id)),
+          ids: removed.size === 0 ? seg.ids : seg.ids.map((id) => (removed.has(id) ? "" : id)),
           facts: (i) => seg.facts(i),
           candidates: (field, needle) => seg.candidates(field, needle),
         };
