@@ -60,3 +60,13 @@ test("a piece whose table does not add up is refused", () => {
   swapped.writeUInt32BE(0x01020304, 0); // the mark as a machine of the other byte order reads it
   assert.throws(() => FieldPiece.decode(swapped, "test"), /byte order/);
 });
+
+test("a message with 70,000 distinct field names is kept whole", () => {
+  const fields = Array.from({ length: 70_000 }, (_, i) => [`x-f${i}`, `v${i}`] as const);
+  const piece = reopened([fields, [["subject", "after"]]]);
+  assert.deepEqual(piece.values(0, "x-f69999"), ["v69999"]);
+  assert.deepEqual(piece.values(1, "subject"), ["after"]);
+  const marked = new Uint8Array(2);
+  piece.candidates(Buffer.from("v69999"), marked);
+  assert.deepEqual([...marked], [1, 0]);
+});

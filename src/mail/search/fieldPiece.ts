@@ -5,7 +5,7 @@
  *   u32 mark | u32 n | u32 k | u32 j          (mark: 0x01020304, in this machine's byte order)
  *   u32 first[n + 1]    message i's entries are first[i] .. first[i + 1] - 1
  *   u32 end[k]          where entry e's value ends in the text (it starts where e - 1's ends)
- *   u16 name[k]         (padded to 4 bytes) entry e's field name, as a place in the names list
+ *   u32 name[k]         entry e's field name, as a place in the names list
  *   j bytes             the names list, JSON
  *   the rest            the UTF-8 of every value, one after another
  *
@@ -48,11 +48,10 @@ export function encodeFieldPiece(records: FieldRecords): Uint8Array {
     }
   });
   first[records.length] = values.length;
-  if (names.length > 0xffff) throw new Error("a search index file names more than 65,535 fields");
   const k = values.length;
   const namesJson = Buffer.from(JSON.stringify(names));
-  const nameBytes = (2 * k + 3) & ~3;
-  const out = Buffer.alloc(HEAD + first.byteLength + 4 * k + nameBytes + namesJson.length + end);
+  // u32 names, not u16: a message may carry any number of distinct field names.
+  const out = Buffer.alloc(HEAD + first.byteLength + 8 * k + namesJson.length + end);
   const head = new Uint32Array(out.buffer, out.byteOffset, 4);
   head.set([MARK, records.length, k, namesJson.length]);
   let at = HEAD;
@@ -60,8 +59,8 @@ export function encodeFieldPiece(records: FieldRecords): Uint8Array {
   at += first.byteLength;
   out.set(new Uint8Array(Uint32Array.from(ends).buffer), at);
   at += 4 * k;
-  out.set(new Uint8Array(Uint16Array.from(nameOf).buffer), at);
-  at += nameBytes;
+  out.set(new Uint8Array(Uint32Array.from(nameOf).buffer), at);
+  at += 4 * k;
   out.set(namesJson, at);
   at += namesJson.length;
   out.write(values.join(""), at, "utf8");
@@ -76,20 +75,13 @@ function u32s(bytes: Uint8Array, at: number, count: number): Uint32Array {
     : new Uint32Array(bytes.slice(at, at + 4 * count).buffer);
 }
 
-function u16s(bytes: Uint8Array, at: number, count: number): Uint16Array {
-  const offset = bytes.byteOffset + at;
-  return offset % 2 === 0
-    ? new Uint16Array(bytes.buffer, offset, count)
-    : new Uint16Array(bytes.slice(at, at + 2 * count).buffer);
-}
-
 /** A field piece as opened: views over its plaintext. */
 export class FieldPiece {
   private constructor(
     readonly count: number,
     private readonly first: Uint32Array,
     private readonly end: Uint32Array,
-    private readonly name: Uint16Array,
+    private readonly name: Uint32Array,
     private readonly names: readonly string[],
     private readonly text: Buffer,
   ) {}
@@ -104,12 +96,12 @@ export class FieldPiece {
     const j = head[3]!;
     if (head[0] !== MARK) throw bad("written on a machine of another byte order");
     const endsAt = HEAD + 4 * (n + 1);
-    const namesAt = endsAt + 4 * k + ((2 * k + 3) & ~3);
+    const namesAt = endsAt + 8 * k;
     const textAt = namesAt + j;
     if (textAt > plain.length) throw bad("cut short");
     const first = u32s(plain, HEAD, n + 1);
     const end = u32s(plain, endsAt, k);
-    const name = u16s(plain, endsAt + 4 * k, k);
+    const name = u32s(plain, endsAt + 4 * k, k);
     const names = JSON.parse(
       Buffer.from(plain.buffer, plain.byteOffset + namesAt, j).toString("utf8"),
     ) as unknown;
