@@ -4,7 +4,7 @@
  * as it was, and a second process finds the folder in use and goes without.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -130,6 +130,28 @@ test("a merge keeps every message not removed, once, and forgets the removed one
   const d = doc(299);
   assert.deepEqual(read.get(d.id), [d.fields[1], d.fields[3], d.bodyText, String(d.size)]);
   await index.close();
+});
+
+test("an index of another format is built again, logged as such and not as damage", async () => {
+  const key = randomKey();
+  const folder = join(dir, "format");
+  const index = new SearchIndex(folder, key, log);
+  index.add(doc(1));
+  await index.close();
+  const [file] = (await readdir(folder)).filter((f) => f.endsWith(".seg"));
+  const bytes = await readFile(join(folder, file!));
+  bytes[4] = 5; // the format byte, after "AGSI": what the build before wrote
+  await writeFile(join(folder, file!), bytes);
+  logs.length = 0;
+  const again = new SearchIndex(folder, key, log);
+  assert.ok(await again.open());
+  assert.equal((await again.indexedIds()).size, 0);
+  assert.ok(
+    logs.some((l) => l.startsWith("info") && l.includes("of another format")),
+    logs.join("\n"),
+  );
+  assert.ok(!logs.some((l) => l.startsWith("warn")), logs.join("\n"));
+  await again.close();
 });
 
 test("a second process finds the index in use and searches without it", async () => {

@@ -23,7 +23,7 @@ import { lockFolder, type FolderLock } from "../../storage/embedded/folderLock.t
 import { addressField } from "./addressTexts.ts";
 import type { SearchDoc } from "./searchDoc.ts";
 import type { SearchFacts } from "./searchFacts.ts";
-import { encodeSegment, Segment } from "./segmentFile.ts";
+import { encodeSegment, OtherSegmentVersion, Segment } from "./segmentFile.ts";
 import { mayContain } from "./trigramSignature.ts";
 
 const SEGMENT_SUFFIX = ".seg";
@@ -131,10 +131,10 @@ export class SearchIndex {
         this.removed = new Set(this.openRemoved(await readFile(join(this.dir, REMOVED))));
       this.progress.indexed = count;
     } catch (err) {
-      this.log(
-        "warn",
-        `the search index ${this.dir} does not open (${err instanceof Error ? err.message : String(err)}): building it again`,
-      );
+      const why = err instanceof Error ? err.message : String(err);
+      if (err instanceof OtherSegmentVersion)
+        this.log("info", `the search index ${this.dir} is of another format (${why}): building it again`);
+      else this.log("warn", `the search index ${this.dir} does not open (${why}): building it again`);
       await this.discard();
     }
     this.progress.state = "ready";

@@ -161,6 +161,12 @@ export function encodeSegment(key: Uint8Array, name: string, docs: readonly Sear
 }
 
 const HEAD = MAGIC.length + 1;
+
+/**
+ * A file of another format (an older or a newer build wrote it): rebuilt like a damaged one, but
+ * an upgrade is no alarm. The version byte is in clear, so this says nothing of the file's origin.
+ */
+export class OtherSegmentVersion extends Tampered {}
 /** The magic, the version and the pieces' lengths. */
 const LAYOUT = HEAD + 4 * SECTIONS.length;
 
@@ -198,7 +204,11 @@ export class Segment {
       const { size } = fstatSync(fd);
       // The layout: magic, version and every piece's length, in one read.
       const layout = Buffer.from(readAtSync(fd, 0, Math.min(size, LAYOUT), size));
-      if (layout.length < LAYOUT || layout.toString("latin1", 0, 4) !== MAGIC || layout[4] !== VERSION)
+      if (layout.length >= HEAD && layout.toString("latin1", 0, 4) === MAGIC && layout[4] !== VERSION)
+        throw new OtherSegmentVersion(
+          `the search index file ${path} is of format ${layout[4]}, and this build writes ${VERSION}`,
+        );
+      if (layout.length < LAYOUT || layout.toString("latin1", 0, 4) !== MAGIC)
         throw new Tampered(`the search index file ${path} is not one this build writes`);
       const at = {} as Record<Section, { start: number; length: number }>;
       let pos = LAYOUT;
