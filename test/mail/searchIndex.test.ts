@@ -4,7 +4,7 @@
  * as it was, and a second process finds the folder in use and goes without.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -81,6 +81,38 @@ test("messages added while a file is written all reach the files, and read back 
   await again.close();
 });
 
+test("messages added while a full file is written wait for the next one, not a file each", async () => {
+  const key = randomKey();
+  const folder = join(dir, "full");
+  const index = new SearchIndex(folder, key, log);
+  assert.ok(await index.open());
+  for (let i = 0; i < 1000; i++) index.add(doc(i)); // a full file's worth: its write starts
+  for (let i = 1000; i < 1040; i++) {
+    index.add(doc(i));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await index.close();
+  const files = (await readdir(folder)).filter((f) => f.endsWith(".seg"));
+  assert.ok(files.length <= 2, `${files.length} files for 1,040 messages`);
+});
+
+test("a background pass writes what it adds in one file, however long it pauses", async () => {
+  const key = randomKey();
+  const folder = join(dir, "pass");
+  const index = new SearchIndex(folder, key, log);
+  assert.ok(await index.open());
+  index.beginPass();
+  for (let i = 0; i < 6; i++) {
+    index.add(doc(i));
+    // A pause for a client, longer than the quiet second after which lone appends are written.
+    if (i === 2) await new Promise((r) => setTimeout(r, 1300));
+  }
+  await index.endPass();
+  assert.equal((await readdir(folder)).filter((f) => f.endsWith(".seg")).length, 1);
+  assert.equal((await index.indexedIds()).size, 6);
+  await index.close();
+});
+
 test("a merge keeps every message not removed, once, and forgets the removed ones", async () => {
   const key = randomKey();
   const folder = join(dir, "merge");
@@ -98,6 +130,28 @@ test("a merge keeps every message not removed, once, and forgets the removed one
   const d = doc(299);
   assert.deepEqual(read.get(d.id), [d.fields[1], d.fields[3], d.bodyText, String(d.size)]);
   await index.close();
+});
+
+test("an index of another format is built again, logged as such and not as damage", async () => {
+  const key = randomKey();
+  const folder = join(dir, "format");
+  const index = new SearchIndex(folder, key, log);
+  index.add(doc(1));
+  await index.close();
+  const [file] = (await readdir(folder)).filter((f) => f.endsWith(".seg"));
+  const bytes = await readFile(join(folder, file!));
+  bytes[4] = 5; // the format byte, after "AGSI": what the build before wrote
+  await writeFile(join(folder, file!), bytes);
+  logs.length = 0;
+  const again = new SearchIndex(folder, key, log);
+  assert.ok(await again.open());
+  assert.equal((await again.indexedIds()).size, 0);
+  assert.ok(
+    logs.some((l) => l.startsWith("info") && l.includes("of another format")),
+    logs.join("\n"),
+  );
+  assert.ok(!logs.some((l) => l.startsWith("warn")), logs.join("\n"));
+  await again.close();
 });
 
 test("a second process finds the index in use and searches without it", async () => {

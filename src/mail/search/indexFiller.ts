@@ -147,37 +147,42 @@ export class IndexFiller {
       }
       const began = performance.now();
       let done = 0;
-      for (let i = 0; i < missing.length && !this.closed; i += FILL_BATCH) {
-        const batch = missing.slice(i, i + FILL_BATCH);
-        await lull();
-        const metas = await reads.getMeta(batch);
-        const reader = cachingBodyReader(reads);
-        // Read-ahead only: a body it cannot read fails that message's own read below, or nothing.
-        const prefetch = reader.prefetch([...metas.values()], FILL_PARALLEL, lull).catch(() => undefined);
-        for (const id of batch) {
-          if (!(await lull())) break;
-          const meta = metas.get(id);
-          let text: string | undefined;
-          try {
-            text = meta && (await messageText(meta, reader.read));
-          } catch (err) {
-            // Expunged by a session since the listing (issue 18's load): the next pass sees it gone.
-            if (!(err instanceof NotFound)) throw err;
+      // Full files, not one per pause for a client (searchIndex.ts, beginPass).
+      this.index.beginPass();
+      try {
+        for (let i = 0; i < missing.length && !this.closed; i += FILL_BATCH) {
+          const batch = missing.slice(i, i + FILL_BATCH);
+          await lull();
+          const metas = await reads.getMeta(batch);
+          const reader = cachingBodyReader(reads);
+          // Read-ahead only: a body it cannot read fails that message's own read below, or nothing.
+          const prefetch = reader.prefetch([...metas.values()], FILL_PARALLEL, lull).catch(() => undefined);
+          for (const id of batch) {
+            if (!(await lull())) break;
+            const meta = metas.get(id);
+            let text: string | undefined;
+            try {
+              text = meta && (await messageText(meta, reader.read));
+            } catch (err) {
+              // Expunged by a session since the listing (issue 18's load): the next pass sees it gone.
+              if (!(err instanceof NotFound)) throw err;
+            }
+            if (meta && text !== undefined) {
+              const doc = searchDoc(id, meta, text);
+              if (doc) this.index.add(doc);
+              else this.unindexable.add(id);
+            }
+            done++;
+            await nextTurn(); // client commands first
           }
-          if (meta && text !== undefined) {
-            const doc = searchDoc(id, meta, text);
-            if (doc) this.index.add(doc);
-            else this.unindexable.add(id);
-          }
-          done++;
-          await nextTurn(); // client commands first
+          await prefetch;
+          const seconds = (performance.now() - began) / 1000;
+          progress.rate = Math.round(done / Math.max(seconds, 0.001));
+          progress.etaSeconds = Math.round((missing.length - done) / Math.max(progress.rate, 1));
         }
-        await prefetch;
-        const seconds = (performance.now() - began) / 1000;
-        progress.rate = Math.round(done / Math.max(seconds, 0.001));
-        progress.etaSeconds = Math.round((missing.length - done) / Math.max(progress.rate, 1));
+      } finally {
+        await this.index.endPass();
       }
-      await this.index.flush();
       if (missing.length > 0) this.log("info", `search index built: ${all.length} messages`);
       progress.state = "ready";
       delete progress.rate;

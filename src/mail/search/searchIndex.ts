@@ -23,7 +23,7 @@ import { lockFolder, type FolderLock } from "../../storage/embedded/folderLock.t
 import { addressField } from "./addressTexts.ts";
 import type { SearchDoc } from "./searchDoc.ts";
 import type { SearchFacts } from "./searchFacts.ts";
-import { encodeSegment, Segment } from "./segmentFile.ts";
+import { encodeSegment, OtherSegmentVersion, Segment } from "./segmentFile.ts";
 import { mayContain } from "./trigramSignature.ts";
 
 const SEGMENT_SUFFIX = ".seg";
@@ -75,6 +75,12 @@ export class SearchIndex {
   private pending: SearchDoc[] = [];
   private pendingIds = new Set<string>();
   private flushTimer: NodeJS.Timeout | undefined;
+  /** Background passes running (beginPass): new messages are then written in full files. */
+  private passes = 0;
+  /** Pending messages a write has taken (they stay searchable from `pending` until it is done). */
+  private inFlight = 0;
+  /** A write asked for because FLUSH_AT messages wait, not started yet. */
+  private fullFlushQueued = false;
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
   /** Set when a file failed to open: the index is thrown away at the next write. */
@@ -125,10 +131,10 @@ export class SearchIndex {
         this.removed = new Set(this.openRemoved(await readFile(join(this.dir, REMOVED))));
       this.progress.indexed = count;
     } catch (err) {
-      this.log(
-        "warn",
-        `the search index ${this.dir} does not open (${err instanceof Error ? err.message : String(err)}): building it again`,
-      );
+      const why = err instanceof Error ? err.message : String(err);
+      if (err instanceof OtherSegmentVersion)
+        this.log("info", `the search index ${this.dir} is of another format (${why}): building it again`);
+      else this.log("warn", `the search index ${this.dir} does not open (${why}): building it again`);
       await this.discard();
     }
     this.progress.state = "ready";
@@ -176,12 +182,38 @@ export class SearchIndex {
     this.pending.push(doc);
     this.pendingIds.add(doc.id);
     this.progress.indexed++;
-    if (this.pending.length >= FLUSH_AT) void this.flush();
-    else {
-      clearTimeout(this.flushTimer);
-      this.flushTimer = setTimeout(() => void this.flush(), FLUSH_AFTER_MS);
-      this.flushTimer.unref();
+    // One write per FLUSH_AT messages: not one per message added while a write is queued or runs
+    // (each wrote whatever had come meanwhile: an import left files of a few messages).
+    if (this.pending.length - this.inFlight < FLUSH_AT) this.flushLater();
+    else if (!this.fullFlushQueued) {
+      this.fullFlushQueued = true;
+      void this.flush();
     }
+  }
+
+  /** Writes what waits after a quiet second, unless a background pass runs (it writes at its end). */
+  private flushLater(): void {
+    clearTimeout(this.flushTimer);
+    if (this.passes > 0) return;
+    this.flushTimer = setTimeout(() => void this.flush(), FLUSH_AFTER_MS);
+    this.flushTimer.unref();
+  }
+
+  /**
+   * A background pass (indexFiller.ts) begins: until it ends, what it adds is written when
+   * FLUSH_AT messages wait, not after each quiet second. A pass stepping aside for clients pauses
+   * for seconds at a time, and wrote a file at each pause: a rebuild of 10,000 messages left 31
+   * files, and every search opens every file. What waits is searchable from memory meanwhile.
+   */
+  beginPass(): void {
+    this.passes++;
+    clearTimeout(this.flushTimer);
+  }
+
+  /** The pass ended: writes what waits. */
+  endPass(): Promise<void> {
+    this.passes = Math.max(0, this.passes - 1);
+    return this.flush();
   }
 
   remove(ids: readonly string[]): void {
@@ -192,9 +224,7 @@ export class SearchIndex {
       this.pendingIds = new Set(this.pending.map((d) => d.id));
     }
     this.progress.indexed = Math.max(0, this.progress.indexed - ids.length);
-    clearTimeout(this.flushTimer);
-    this.flushTimer = setTimeout(() => void this.flush(), FLUSH_AFTER_MS);
-    this.flushTimer.unref();
+    this.flushLater();
   }
 
   /** Writes what waits in memory; resolves when it is on disk (errors are logged). */
@@ -212,13 +242,21 @@ export class SearchIndex {
     if (!(await this.open())) return;
     // A copy: add() goes on pushing to `pending` while the file is written.
     const docs = this.pending.slice();
+    this.fullFlushQueued = false;
     if (docs.length > 0) {
-      const name = this.writeSegmentName();
-      await this.writeFile(name, encodeSegment(this.key, name, docs));
-      this.names.push(name);
-      this.counts.set(name, docs.length);
-      // Searches read pending docs from memory until the file holds them.
-      this.pending = this.pending.slice(docs.length);
+      this.inFlight = docs.length;
+      try {
+        const name = this.writeSegmentName();
+        await this.writeFile(name, encodeSegment(this.key, name, docs));
+        this.names.push(name);
+        this.counts.set(name, docs.length);
+      } finally {
+        this.inFlight = 0;
+      }
+      // Searches read pending docs from memory until the file holds them. By id: remove() may
+      // have taken some out of `pending` meanwhile.
+      const written = new Set(docs.map((d) => d.id));
+      this.pending = this.pending.filter((d) => !written.has(d.id));
       this.pendingIds = new Set(this.pending.map((d) => d.id));
     }
     await this.writeFile(
@@ -340,7 +378,7 @@ export class SearchIndex {
       try {
         const removed = this.removed;
         yield {
-          ids: seg.ids.map((id) => (removed.has(id) ? "" : id)),
+          ids: removed.size === 0 ? seg.ids : seg.ids.map((id) => (removed.has(id) ? "" : id)),
           facts: (i) => seg.facts(i),
           candidates: (field, needle) => seg.candidates(field, needle),
         };

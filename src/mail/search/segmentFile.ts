@@ -3,72 +3,120 @@
  * "search-index", every piece bound to the file's name and its place in it) in pieces that a
  * search opens only as far as it needs:
  *
- *   "AGSI" | version 4 | then five pieces, each u32 n | n bytes:
- *   sealed meta | sealed signatures | sealed common | sealed headers | bodies
+ *   "AGSI" | version 6 | u32 length of each of the nine pieces | the pieces one after another:
+ *   meta | signatures | subject | from | to | cc | bcc | headers | bodies
  *
- * - meta: JSON {ids, dates, sizes, sent, bodies}: what every search opens, so kept small.
+ * - meta: u32 mark | u32 n | u32 j | u32 0, then f64 dates[n], sent[n], sizes[n], bodies[n + 1],
+ *   u32 sigBytes[n], hsigBytes[n], then j bytes of JSON: the ids. What every search opens, so
+ *   small and parsed only for the ids.
  * - signatures: per message, the trigram signature of its header text, then of its body text.
- * - common: the fields SEARCH names (Subject, From, To, Cc, Bcc) of every message, and the address
- *   texts FROM, TO, CC and BCC also match (addressTexts.ts), so that those keys open nothing else
- *   and parse nothing; headers: each message's other fields. Each is u32 j | j bytes of JSON (a FieldTable: where each message's record starts,
- *   its fields' names and where their values end, in UTF-16 units) | the UTF-8 of the texts one
- *   after another (searchDoc.ts keeps lone surrogates out, so they come back unchanged).
+ * - subject, from, to, cc, bcc: the values of that field SEARCH has a key for (RFC 3501 §6.4.4),
+ *   and for the four address fields the address texts FROM, TO, CC and BCC also match
+ *   (addressTexts.ts), so that SUBJECT decrypts the subjects alone and FROM parses nothing;
+ *   headers: every other field. Each is a field piece (fieldPiece.ts): offsets and UTF-8 as a
+ *   search uses them, no JSON to parse per message.
  * - bodies: message i's whole decoded header block and body text (u32 n | n bytes | the rest),
- *   sealed on its own (path `.../body/<i>`, unpadded: the file never leaves this computer), so
- *   BODY and TEXT decrypt only the messages whose signatures let the needle through.
+ *   sealed on its own (path `.../body/<i>`), so BODY and TEXT decrypt only the messages whose
+ *   signatures let the needle through.
  *
- * A file that was changed, cut short or sealed for another name fails to open (Tampered or
- * WrongContext); the index then throws it away with the rest and builds again (searchIndex.ts).
+ * Every piece is sealed unpadded (version 1): the file never leaves this computer, and padding
+ * cost a search a scan of up to 64 KiB of zeros per piece. A file that was changed, cut short or
+ * sealed for another name fails to open (Tampered or WrongContext); the index then throws it away
+ * with the rest and builds again (searchIndex.ts).
  */
 import { closeSync, fstatSync, openSync, read, readSync } from "node:fs";
 import { open, seal, type SealContext } from "../../crypto/aead.ts";
 import { Tampered } from "../../errors.ts";
 import { ADDRESS_FIELDS, addressField, type AddressField } from "./addressTexts.ts";
+import { encodeFieldPiece, FieldPiece } from "./fieldPiece.ts";
 import type { SearchDoc } from "./searchDoc.ts";
 import type { SearchFacts } from "./searchFacts.ts";
 import { mayContain } from "./trigramSignature.ts";
 
 const MAGIC = "AGSI";
-/** 5: the address texts of From, To, Cc and Bcc are kept in the common piece. */
-const VERSION = 5;
-const SECTIONS = ["meta", "signatures", "common", "headers", "bodies"] as const;
+/** 6: binary meta and field pieces, one piece per field SEARCH names, unpadded. */
+const VERSION = 6;
+const FIELD_PIECES = ["subject", ...ADDRESS_FIELDS, "headers"] as const;
+type FieldPieceName = (typeof FIELD_PIECES)[number];
+const SECTIONS = ["meta", "signatures", ...FIELD_PIECES, "bodies"] as const;
 type Section = (typeof SECTIONS)[number];
-/**
- * The header fields SEARCH has keys for (RFC 3501 §6.4.4) and the address texts of four of them,
- * kept apart from the other fields.
- */
-const COMMON = new Set<string>(["subject", ...ADDRESS_FIELDS, ...ADDRESS_FIELDS.map(addressField)]);
+
+/** The piece holding the values of field `name` (lower-cased; an address text's NUL name too). */
+function pieceOf(name: string): FieldPieceName {
+  if (name === "subject") return "subject";
+  const bare = name.startsWith("\0") ? name.slice(1) : name;
+  return (ADDRESS_FIELDS as readonly string[]).includes(bare) ? (bare as AddressField) : "headers";
+}
 
 const context = (name: string, section: string): SealContext => ({
   purpose: "search-index",
   path: `search-index/${name}/${section}`,
 });
 
-/** Header texts of a section: per message, where its record starts, its fields' names and ends. */
-interface FieldTable {
-  /** Start of each message's record (and the end of the last). */
-  starts: number[];
-  /** Per message: the end of each field's value, relative to its start. */
-  ends: number[][];
-  names: string[][];
-}
+const META_MARK = 0x01020304;
+const META_HEAD = 16;
 
 interface SegmentMeta {
   ids: string[];
-  dates: number[];
-  sizes: number[];
-  sent: number[];
+  dates: Float64Array;
+  sent: Float64Array;
+  sizes: Float64Array;
   /** Where each message's sealed body starts in the bodies section (and the last ends). */
-  bodies: number[];
+  bodies: Float64Array;
   /** The size of each message's body and header signatures (header first in the piece). */
-  sigBytes: number[];
-  hsigBytes: number[];
+  sigBytes: Uint32Array;
+  hsigBytes: Uint32Array;
 }
 
-/** A header piece, opened: its table and its text. */
-interface HeaderPiece {
-  table: FieldTable;
-  text: string;
+function encodeMeta(docs: readonly SearchDoc[], bodies: readonly number[]): Uint8Array {
+  const n = docs.length;
+  const ids = Buffer.from(JSON.stringify(docs.map((d) => d.id)));
+  const numbers = new Float64Array(4 * n + 1);
+  docs.forEach((d, i) => {
+    numbers[i] = d.internalDate;
+    numbers[n + i] = d.sentDay;
+    numbers[2 * n + i] = d.size;
+  });
+  numbers.set(bodies, 3 * n);
+  const sigs = new Uint32Array(2 * n);
+  docs.forEach((d, i) => {
+    sigs[i] = d.signature.length;
+    sigs[n + i] = d.headerSignature.length;
+  });
+  const head = new Uint32Array([META_MARK, n, ids.length, 0]);
+  return Buffer.concat([
+    new Uint8Array(head.buffer),
+    new Uint8Array(numbers.buffer),
+    new Uint8Array(sigs.buffer),
+    ids,
+  ]);
+}
+
+function decodeMeta(plain: Uint8Array, where: string): SegmentMeta {
+  const bad = (what: string) => new Tampered(`${where}: ${what}`);
+  // A fresh copy: the typed arrays need aligned offsets, and the meta is kept while the file is open.
+  const bytes = plain.byteOffset % 8 === 0 ? plain : plain.slice();
+  if (bytes.length < META_HEAD) throw bad("cut short");
+  const head = new Uint32Array(bytes.buffer, bytes.byteOffset, 3);
+  const n = head[1]!;
+  const j = head[2]!;
+  if (head[0] !== META_MARK) throw bad("written on a machine of another byte order");
+  const numbersAt = bytes.byteOffset + META_HEAD;
+  const sigsAt = numbersAt + 8 * (4 * n + 1);
+  const idsAt = sigsAt + 8 * n;
+  if (idsAt - bytes.byteOffset + j !== bytes.length) throw bad("its meta does not add up");
+  const f64 = (k: number, count: number) => new Float64Array(bytes.buffer, numbersAt + 8 * k * n, count);
+  const ids = JSON.parse(Buffer.from(bytes.buffer, idsAt, j).toString("utf8")) as unknown;
+  if (!Array.isArray(ids) || ids.length !== n) throw bad("its ids do not add up");
+  return {
+    ids: ids as string[],
+    dates: f64(0, n),
+    sent: f64(1, n),
+    sizes: f64(2, n),
+    bodies: f64(3, n + 1),
+    sigBytes: new Uint32Array(bytes.buffer, sigsAt, n),
+    hsigBytes: new Uint32Array(bytes.buffer, sigsAt + 4 * n, n),
+  };
 }
 
 const u32 = (n: number) => {
@@ -77,96 +125,58 @@ const u32 = (n: number) => {
   return b;
 };
 
-function table(): FieldTable {
-  return { starts: [], ends: [], names: [] };
-}
-
-/** Adds one message's record (its fields) to a table and its texts. */
-function addRecord(t: FieldTable, texts: string[], at: number, fields: [string, string][]): number {
-  t.starts.push(at);
-  const ends: number[] = [];
-  let end = 0;
-  const names: string[] = [];
-  for (const [name, value] of fields) {
-    texts.push(value);
-    end += value.length;
-    ends.push(end);
-    names.push(name);
-  }
-  t.ends.push(ends);
-  t.names.push(names);
-  return at + end;
-}
-
 /** The bytes of a segment file named `name` holding `docs`. */
 export function encodeSegment(key: Uint8Array, name: string, docs: readonly SearchDoc[]): Uint8Array {
-  const meta: SegmentMeta = {
-    ids: [],
-    dates: [],
-    sizes: [],
-    sent: [],
-    bodies: [],
-    sigBytes: [],
-    hsigBytes: [],
-  };
-  const commonTable = table();
-  const headerTable = table();
-  const commonTexts: string[] = [];
-  const headerTexts: string[] = [];
+  const records = new Map<FieldPieceName, [string, string][][]>(FIELD_PIECES.map((p) => [p, []]));
   const bodies: Uint8Array[] = [];
-  let c = 0;
-  let h = 0;
+  const bodyStarts: number[] = [];
   let b = 0;
   docs.forEach((doc, i) => {
-    meta.ids.push(doc.id);
-    meta.dates.push(doc.internalDate);
-    meta.sizes.push(doc.size);
-    meta.sent.push(doc.sentDay);
-    const common: [string, string][] = [];
-    const other: [string, string][] = [];
+    const fields = new Map<FieldPieceName, [string, string][]>(FIELD_PIECES.map((p) => [p, []]));
     for (let k = 0; k < doc.fields.length; k += 2)
-      (COMMON.has(doc.fields[k]!) ? common : other).push([doc.fields[k]!, doc.fields[k + 1]!]);
-    c = addRecord(commonTable, commonTexts, c, common);
-    h = addRecord(headerTable, headerTexts, h, other);
+      fields.get(pieceOf(doc.fields[k]!))!.push([doc.fields[k]!, doc.fields[k + 1]!]);
+    for (const p of FIELD_PIECES) records.get(p)!.push(fields.get(p)!);
     const header = Buffer.from(doc.headerText);
     const text = Buffer.concat([u32(header.length), header, Buffer.from(doc.bodyText)]);
     const body = seal(key, text, context(name, `body/${i}`), { exact: true });
-    meta.bodies.push(b);
-    meta.sigBytes.push(doc.signature.length);
-    meta.hsigBytes.push(doc.headerSignature.length);
+    bodyStarts.push(b);
     bodies.push(body);
     b += body.length;
   });
-  commonTable.starts.push(c);
-  headerTable.starts.push(h);
-  meta.bodies.push(b);
-  const sealed = (section: Section, plain: Uint8Array) => seal(key, plain, context(name, section));
-  const headerPiece = (t: FieldTable, texts: string[]) => {
-    const json = Buffer.from(JSON.stringify(t));
-    return Buffer.concat([u32(json.length), json, Buffer.from(texts.join(""))]);
-  };
-  const parts: Uint8Array[] = [Buffer.from(MAGIC), Buffer.from([VERSION])];
-  for (const piece of [
-    sealed("meta", Buffer.from(JSON.stringify(meta))),
+  bodyStarts.push(b);
+  const sealed = (section: Section, plain: Uint8Array) =>
+    seal(key, plain, context(name, section), { exact: true });
+  const pieces = [
+    sealed("meta", encodeMeta(docs, bodyStarts)),
     sealed("signatures", Buffer.concat(docs.flatMap((d) => [d.headerSignature, d.signature]))),
-    sealed("common", headerPiece(commonTable, commonTexts)),
-    sealed("headers", headerPiece(headerTable, headerTexts)),
+    ...FIELD_PIECES.map((p) => sealed(p, encodeFieldPiece(records.get(p)!))),
     Buffer.concat(bodies),
-  ])
-    parts.push(u32(piece.length), piece);
-  return Buffer.concat(parts);
+  ];
+  return Buffer.concat([
+    Buffer.from(MAGIC),
+    Buffer.from([VERSION]),
+    ...pieces.map((piece) => u32(piece.length)),
+    ...pieces,
+  ]);
 }
 
 const HEAD = MAGIC.length + 1;
 
+/**
+ * A file of another format (an older or a newer build wrote it): rebuilt like a damaged one, but
+ * an upgrade is no alarm. The version byte is in clear, so this says nothing of the file's origin.
+ */
+export class OtherSegmentVersion extends Tampered {}
+/** The magic, the version and the pieces' lengths. */
+const LAYOUT = HEAD + 4 * SECTIONS.length;
+
 /** A segment file opened for reading: its meta at once, the rest when first asked for. */
 export class Segment {
   private cursor: SegmentFacts | undefined;
-  /** The pieces once opened, for answers without a promise. */
-  opened: { common?: HeaderPiece; headers?: HeaderPiece; sigs?: { bytes: Uint8Array; starts: number[] } } =
-    {};
-  private commonPiece: Promise<HeaderPiece> | undefined;
-  private headerPiece: Promise<HeaderPiece> | undefined;
+  /** The field pieces once opened, for answers without a promise. */
+  readonly opened = new Map<FieldPieceName, FieldPiece>();
+  private readonly opening = new Map<FieldPieceName, Promise<FieldPiece>>();
+  sigsOpened: { bytes: Uint8Array; starts: number[] } | undefined;
   private signatures: Promise<{ bytes: Uint8Array; starts: number[] }> | undefined;
 
   private constructor(
@@ -192,21 +202,24 @@ export class Segment {
     const fd = openSync(path, "r");
     try {
       const { size } = fstatSync(fd);
-      const head = readAtSync(fd, 0, HEAD, size);
-      if (Buffer.from(head.subarray(0, 4)).toString("latin1") !== MAGIC || head[4] !== VERSION)
+      // The layout: magic, version and every piece's length, in one read.
+      const layout = Buffer.from(readAtSync(fd, 0, Math.min(size, LAYOUT), size));
+      if (layout.length >= HEAD && layout.toString("latin1", 0, 4) === MAGIC && layout[4] !== VERSION)
+        throw new OtherSegmentVersion(
+          `the search index file ${path} is of format ${layout[4]}, and this build writes ${VERSION}`,
+        );
+      if (layout.length < LAYOUT || layout.toString("latin1", 0, 4) !== MAGIC)
         throw new Tampered(`the search index file ${path} is not one this build writes`);
       const at = {} as Record<Section, { start: number; length: number }>;
-      let pos = HEAD;
-      for (const section of SECTIONS) {
-        const length = Buffer.from(readAtSync(fd, pos, 4, size)).readUInt32BE(0);
-        at[section] = { start: pos + 4, length };
-        pos += 4 + length;
-      }
+      let pos = LAYOUT;
+      SECTIONS.forEach((section, k) => {
+        const length = layout.readUInt32BE(HEAD + 4 * k);
+        at[section] = { start: pos, length };
+        pos += length;
+      });
       if (pos !== size) throw new Tampered(`the search index file ${path} has ${size - pos} bytes too many`);
       const sealedMeta = readAtSync(fd, at.meta.start, at.meta.length, size);
-      const meta = JSON.parse(
-        Buffer.from(open(key, sealedMeta, context(name, "meta"))).toString("utf8"),
-      ) as SegmentMeta;
+      const meta = decodeMeta(open(key, sealedMeta, context(name, "meta")), `the search index file ${path}`);
       if (meta.bodies.at(-1) !== at.bodies.length)
         throw new Tampered(`the search index file ${path} does not hold the bodies its meta lists`);
       return new Segment(fd, size, key, name, meta, at);
@@ -220,30 +233,35 @@ export class Segment {
     return this.meta.ids;
   }
 
-  common(): Promise<HeaderPiece> {
-    this.commonPiece ??= this.header("common").then((p) => (this.opened.common = p));
-    return this.commonPiece;
+  /** The field piece holding `field` (lower-cased), opened once. */
+  fieldPiece(field: string): Promise<FieldPiece> {
+    return this.openPiece(pieceOf(field));
   }
 
-  headers(): Promise<HeaderPiece> {
-    this.headerPiece ??= this.header("headers").then((p) => (this.opened.headers = p));
-    return this.headerPiece;
+  private openPiece(p: FieldPieceName): Promise<FieldPiece> {
+    let opening = this.opening.get(p);
+    if (!opening) {
+      opening = this.piece(p).then((plain) => {
+        const piece = FieldPiece.decode(plain, `the search index file ${this.name}, ${p}`);
+        if (piece.count !== this.meta.ids.length)
+          throw new Tampered(`${this.name}: the ${p} piece does not hold every message`);
+        this.opened.set(p, piece);
+        return piece;
+      });
+      this.opening.set(p, opening);
+    }
+    return opening;
   }
 
-  private async piece(section: Section): Promise<Buffer> {
+  /** The opened field piece holding `field`, when it is open. */
+  openedPiece(field: string): FieldPiece | undefined {
+    return this.opened.get(pieceOf(field));
+  }
+
+  private async piece(section: Section): Promise<Uint8Array> {
     const { start, length } = this.at[section];
     const sealed = await readAt(this.fd, start, length, this.size);
-    const plain = open(this.key, sealed, context(this.name, section));
-    return Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength);
-  }
-
-  private async header(section: "common" | "headers"): Promise<HeaderPiece> {
-    const plain = await this.piece(section);
-    const j = plain.readUInt32BE(0);
-    return {
-      table: JSON.parse(plain.toString("utf8", 4, 4 + j)) as FieldTable,
-      text: plain.toString("utf8", 4 + j),
-    };
+    return open(this.key, sealed, context(this.name, section));
   }
 
   /** The signatures, cut by the text sizes they were made for (trigramSignature.ts). */
@@ -257,7 +275,7 @@ export class Segment {
           starts.at(-1)! + this.meta.hsigBytes[i]! + this.meta.sigBytes[i]!,
         );
       if (starts.at(-1) !== bytes.length) throw new Tampered(`${this.name}: the signatures do not add up`);
-      return (this.opened.sigs = { bytes, starts });
+      return (this.sigsOpened = { bytes, starts });
     });
     return this.signatures;
   }
@@ -284,26 +302,20 @@ export class Segment {
   }
 
   /**
-   * Messages whose record of the piece holding header `field` contains `needle` (lower-cased, not
+   * Messages whose values of the piece holding header `field` contain `needle` (lower-cased, not
    * empty) somewhere: a superset of those with a value of `field` holding it, and of those with an
-   * address text holding it (kept in the same record). One indexOf pass over the piece's text.
+   * address text holding it (kept in the same piece). One byte search over the piece's text.
    */
   async candidates(field: string, needle: string): Promise<Uint8Array> {
-    const { table: t, text } = COMMON.has(field) ? await this.common() : await this.headers();
-    const n = this.meta.ids.length;
-    const out = new Uint8Array(n);
-    let i = 0;
-    for (let p = text.indexOf(needle); p !== -1; p = text.indexOf(needle, p + 1)) {
-      while (i < n && t.starts[i + 1]! <= p) i++;
-      for (let j = i; j < n && t.starts[j]! < p + needle.length; j++) out[j] = 1;
-    }
+    const piece = await this.fieldPiece(field);
+    const out = new Uint8Array(this.meta.ids.length);
+    piece.candidates(Buffer.from(needle, "utf8"), out);
     return out;
   }
 
   /** The docs again, for merging segments. */
   async docs(): Promise<SearchDoc[]> {
-    const common = await this.common();
-    const headers = await this.headers();
+    const pieces = await Promise.all(FIELD_PIECES.map((p) => this.openPiece(p)));
     const { bytes, starts } = await this.sigs();
     const m = this.meta;
     const out: SearchDoc[] = [];
@@ -315,7 +327,7 @@ export class Segment {
         size: m.sizes[i]!,
         sentDay: m.sent[i]!,
         headerText: header,
-        fields: [...fieldsOf(common, i), ...fieldsOf(headers, i)],
+        fields: pieces.flatMap((p) => p.fields(i)),
         bodyText: body,
         headerSignature: bytes.slice(starts[2 * i], starts[2 * i + 1]),
         signature: bytes.slice(starts[2 * i + 1], starts[2 * i + 2]),
@@ -362,10 +374,9 @@ class SegmentFacts implements SearchFacts {
 
   private values(wanted: string): string[] | Promise<string[]> {
     const i = this.i;
-    const common = COMMON.has(wanted);
-    const piece = common ? this.seg.opened.common : this.seg.opened.headers;
-    if (piece) return values(piece, i, wanted);
-    return (common ? this.seg.common() : this.seg.headers()).then((p) => values(p, i, wanted));
+    const piece = this.seg.openedPiece(wanted);
+    if (piece) return piece.values(i, wanted);
+    return this.seg.fieldPiece(wanted).then((p) => p.values(i, wanted));
   }
 
   headerText(): Promise<string> {
@@ -389,34 +400,9 @@ class SegmentFacts implements SearchFacts {
     const i = this.i;
     const check = ({ bytes, starts }: { bytes: Uint8Array; starts: number[] }) =>
       mayContain(bytes.subarray(starts[2 * i + k], starts[2 * i + k + 1]), needle);
-    const sigs = this.seg.opened.sigs;
+    const sigs = this.seg.sigsOpened;
     return sigs ? check(sigs) : this.seg.sigs().then(check);
   }
-}
-
-/** Values of field `wanted` in message i's record. */
-function values({ table: t, text }: HeaderPiece, i: number, wanted: string): string[] {
-  const names = t.names[i]!;
-  const ends = t.ends[i]!;
-  const start = t.starts[i]!;
-  const out: string[] = [];
-  for (let k = 0; k < names.length; k++) {
-    if (names[k] !== wanted) continue;
-    const from = k === 0 ? 0 : ends[k - 1]!;
-    out.push(text.slice(start + from, start + ends[k]!));
-  }
-  return out;
-}
-
-function fieldsOf({ table: t, text }: HeaderPiece, i: number): string[] {
-  const out: string[] = [];
-  const start = t.starts[i]!;
-  const ends = t.ends[i]!;
-  t.names[i]!.forEach((name, k) => {
-    const from = k === 0 ? 0 : ends[k - 1]!;
-    out.push(name, text.slice(start + from, start + ends[k]!));
-  });
-  return out;
 }
 
 /** Pieces up to this size are read synchronously (see Segment.open); larger ones in the thread pool. */

@@ -134,6 +134,9 @@ export function corpusMessage(random: () => number, i: number): { raw: string; f
     `Subject: ${headerText(random, subject)}`,
     `Date: Mon, ${day} Feb 2026 10:00:00 +0100`,
     ...(random() < 0.3 ? [`X-Tag: ${words(random, 2)}`] : []),
+    // A field given twice: a search matches either value, from the index as from the scan.
+    ...(random() < 0.15 ? [`X-Tag: ${headerText(random, words(random, 1))}`] : []),
+    ...(random() < 0.1 ? [`Cc: ${displayName(random)} <cc2@example.com>`] : []),
     "MIME-Version: 1.0",
   ];
   let content: string;
@@ -207,8 +210,10 @@ function simpleKey(random: () => number): string {
       return `LARGER ${200 + Math.floor(random() * 600)}`;
     case 12:
       return `BCC ${n}`;
+    case 11:
+      return `NOT ${pick(random, ["SUBJECT", "FROM", "TO", "CC"])} ${n}`;
     case 13:
-      return `HEADER ${pick(random, ["Subject", "From", "to", "Message-ID", "MIME-Version", "Date", "Bcc"])} ${n}`;
+      return `HEADER ${pick(random, ["Subject", "From", "to", "CC", "Message-ID", "MIME-Version", "Date", "Bcc", "X-Tag", "Content-Type"])} ${n}`;
     case 14:
       // What a client shows of an address: matched against `name <mailbox@domain>` (addressTexts).
       return `${pick(random, ["FROM", "FROM", "TO", "BCC"])} ${quoted(addressNeedle(random))}`;
