@@ -2,7 +2,7 @@
  * A second computer's FETCH of the newest bodies, in process, with every storage call held as a
  * remote host would hold it (not a test: run it by hand and read the numbers).
  *
- *   node --import tsx bench/measureBodies.ts [roundTripMs=40] [bodies=200] [large=2]
+ *   node --import tsx bench/measureBodies.ts [roundTripMs=40] [bodies=200] [large=2] [fetch|search]
  *
  * A first computer appends `bodies` + 100 messages of ~40 kB to INBOX of a memory store, `large` of
  * the newest `bodies` being 3.7 MB (as in the bench's corpus at 1,000). A second computer (a cold
@@ -10,7 +10,9 @@
  * stores' limit). The client logs in, selects INBOX, and times
  * `UID FETCH <newest bodies> (UID RFC822.SIZE BODY.PEEK[])`. The calls, the sequential round trips
  * (a call that starts while none is in flight begins one) and the time depend on the code and the
- * round trip far more than on the machine's load.
+ * round trip far more than on the machine's load. With `search`, it times `UID SEARCH BODY` of a
+ * word no message holds instead (every message's text read: the scan of a computer without the
+ * search index).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -26,6 +28,7 @@ import { connect, type Socket } from "node:net";
 const roundTripMs = Number(process.argv[2] ?? 40);
 const bodies = Number(process.argv[3] ?? 200);
 const large = Number(process.argv[4] ?? 2);
+const mode = process.argv[5] === "search" ? "search" : "fetch";
 const total = bodies + 100;
 
 const stats = { calls: 0, blobGets: 0, rounds: 0, inFlight: 0, waiting: [] as (() => void)[] };
@@ -120,10 +123,15 @@ try {
   Object.assign(stats, { calls: 0, blobGets: 0, rounds: 0 });
   received = 0;
   const t0 = performance.now();
-  await command(socket, "d", `UID FETCH ${total - bodies + 1}:${total} (UID RFC822.SIZE BODY.PEEK[])`);
+  const asked =
+    mode === "search"
+      ? "UID SEARCH BODY xylophonequartz"
+      : `UID FETCH ${total - bodies + 1}:${total} (UID RFC822.SIZE BODY.PEEK[])`;
+  await command(socket, "d", asked);
   const ms = performance.now() - t0;
+  const what = mode === "search" ? `SEARCH BODY over ${total} messages` : `${bodies} bodies`;
   console.log(
-    `${bodies} bodies (${large} of 3.7 MB, ${(received / 1e6).toFixed(1)} MB) at ${roundTripMs} ms a round trip: ` +
+    `${what} (${large} of 3.7 MB, ${(received / 1e6).toFixed(1)} MB answered) at ${roundTripMs} ms a round trip: ` +
       `${ms.toFixed(0)} ms, ${stats.calls} storage calls (${stats.blobGets} blob GETs), ${stats.rounds} sequential round trips`,
   );
   socket.destroy();
