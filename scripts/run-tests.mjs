@@ -46,6 +46,7 @@ const PEERS = {
   "test/cli/postfixLmtp.test.ts": { peers: ["garage", "postfix"] },
   "test/cli/resetRemote.test.ts": { peers: ["garage"] },
   "test/storage/garageErrors.test.ts": { peers: ["garage"], fast: true },
+  "test/storage/garageKeepAlive.test.ts": { peers: ["garage"], fast: true },
   "test/clients/thunderbird.test.ts": { peers: ["thunderbird", "python3"] },
   "test/clients/fetchers.test.ts": { peers: ["dovecot", "fetchmail", "getmail6"] },
   "test/clients/mbsync.test.ts": { peers: ["mbsync"] },

@@ -8,7 +8,9 @@
  * - "meta": each batch's sealed meta in one batched row read, the next batch's read running while
  *   the caller works on this one (metaReadAhead.ts).
  * - "body": as "meta", and a batch's body reader first fetches the batch's small bodies, a few at a
- *   time (bodyReader.ts): FETCH is about to read every body of the batch.
+ *   time (bodyReader.ts): FETCH is about to read every body of the batch. Once they are in, the
+ *   next batch's small bodies (up to BODY_AHEAD_BYTES) are fetched while the caller writes this
+ *   batch out, so the link is not idle between batches.
  *
  * In every scope a batch can read bodies and text on demand (SEARCH BODY reads a message's text
  * only when cheaper keys have not decided).
@@ -16,7 +18,7 @@
 import type { MessageStore } from "../messageStore.ts";
 import type { MessageMeta } from "../metaCodec.ts";
 import type { MailEntry, UidIndex } from "../uidIndex.ts";
-import { cachingBodyReader, type BodyReader } from "./bodyReader.ts";
+import { cachingBodyReader, WHOLE_BODY_MAX, type BodyReader, type CachingBodyReader } from "./bodyReader.ts";
 import { messageText } from "./messageText.ts";
 import { metaReadAhead, prefetchFollowing, type MetaReadAhead } from "./metaReadAhead.ts";
 
@@ -33,6 +35,8 @@ export interface ReadOptions {
 
 /** Small bodies of a "body" batch fetched at once before its reader is handed out. */
 const BODY_PREFETCH_PARALLEL = 16;
+/** Bytes of the next batch's bodies fetched while a batch is written out: the memory it may add. */
+export const BODY_AHEAD_BYTES = 16 * 1024 * 1024;
 const NO_META: ReadonlyMap<string, MessageMeta> = new Map();
 
 export interface ReadBatch<E extends MailEntry | undefined> {
@@ -53,6 +57,8 @@ export interface ReadBatch<E extends MailEntry | undefined> {
 export class MessageReads<E extends MailEntry | undefined> implements AsyncIterable<ReadBatch<E>> {
   private readonly size: number;
   private readonly metaBatches: MetaReadAhead | undefined;
+  /** The next "body" batch's reader, filling while the current batch is written out. */
+  private nextBodies: { from: number; reader: CachingBodyReader } | undefined;
 
   constructor(
     private readonly messages: MessageStore,
@@ -81,18 +87,47 @@ export class MessageReads<E extends MailEntry | undefined> implements AsyncItera
 
   private batch(from: number, meta: ReadonlyMap<string, MessageMeta>): ReadBatch<E> {
     const messages = this.messages;
-    const prefetch = this.options.scope === "body";
     return {
       from,
       entries: this.entries.slice(from, from + this.size),
       meta,
-      async bodies() {
-        const reader = cachingBodyReader(messages);
-        if (prefetch) await reader.prefetch([...meta.values()], BODY_PREFETCH_PARALLEL);
-        return reader.read;
-      },
+      bodies: () => this.bodies(from, meta),
       text: (m) => messageText(m, cachingBodyReader(messages).read),
     };
+  }
+
+  private async bodies(from: number, meta: ReadonlyMap<string, MessageMeta>): Promise<BodyReader> {
+    if (this.options.scope !== "body") return cachingBodyReader(this.messages).read;
+    const started = this.nextBodies?.from === from ? this.nextBodies.reader : undefined;
+    this.nextBodies = undefined;
+    const reader = started ?? cachingBodyReader(this.messages);
+    // Bodies the read ahead already holds or has in flight are not fetched again.
+    await reader.prefetch([...meta.values()], BODY_PREFETCH_PARALLEL);
+    this.fillNext(from + this.size);
+    return reader.read;
+  }
+
+  /** Starts fetching the small bodies of the batch at `from`, up to BODY_AHEAD_BYTES, in order. */
+  private fillNext(from: number): void {
+    const meta = this.metaBatches?.ahead(from);
+    if (!meta) return;
+    const reader = cachingBodyReader(this.messages);
+    this.nextBodies = { from, reader };
+    const fill = meta.then((next) => {
+      if (this.nextBodies?.reader !== reader) return;
+      const wanted: MessageMeta[] = [];
+      let bytes = 0;
+      for (const m of next.values()) {
+        if (m.size > WHOLE_BODY_MAX) continue;
+        if (bytes + m.size > BODY_AHEAD_BYTES) break;
+        bytes += m.size;
+        wanted.push(m);
+      }
+      return reader.prefetch(wanted, BODY_PREFETCH_PARALLEL);
+    });
+    // A failure shows when that batch's bodies() fetches the same body again; a caller that stops
+    // early must not leave it unhandled.
+    fill.catch(() => undefined);
   }
 
   /**

@@ -10,6 +10,8 @@ import { seqOfUid, type MailEntry, type UidIndex } from "../uidIndex.ts";
 export interface MetaReadAhead {
   /** The meta of ids [from, from + batch); call with from = 0, batch, 2 * batch, ... in order. */
   batch(from: number): Promise<Map<string, MessageMeta>>;
+  /** The read already running for the batch at `from` (the one after the last asked for), if any. */
+  ahead(from: number): Promise<Map<string, MessageMeta>> | undefined;
 }
 
 /** `ids` may hold "" where a position has no message (an expunge the view still shows): skipped. */
@@ -28,6 +30,7 @@ export function metaReadAhead(messages: MessageStore, ids: readonly string[], si
       next = start(from + size);
       return current;
     },
+    ahead: (from) => (next?.from === from ? next.reading : undefined),
   };
 }
 

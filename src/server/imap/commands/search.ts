@@ -199,25 +199,37 @@ export async function findMatches(session: Session, key: SearchKey): Promise<Sea
     const i = read.from;
     const slice = view.uids.slice(i, i + META_BATCH);
     const entries = read.entries;
-    for (let j = 0; j < slice.length; j += PARALLEL) {
-      const group = slice.slice(j, j + PARALLEL).map(async (uid, k) => {
-        const entry = entries[j + k];
-        if (!entry) return;
-        const meta = read.meta.get(entry.id);
-        if (needsMeta && !meta) return;
-        const seq = i + j + k + 1;
-        const hit = await matches(key, {
-          entry,
-          seq,
-          maxSeq: view.uids.length,
-          maxUid,
-          saved: session.savedSearch,
-          ...(meta ? { facts: metaFacts(meta, () => read.text(meta)) } : {}),
-        });
-        if (hit) found.push({ uid, seq, modseq: entry.modseq });
+    const matchOne = async (j: number) => {
+      const entry = entries[j];
+      if (!entry) return;
+      const meta = read.meta.get(entry.id);
+      if (needsMeta && !meta) return;
+      const seq = i + j + 1;
+      const hit = await matches(key, {
+        entry,
+        seq,
+        maxSeq: view.uids.length,
+        maxUid,
+        saved: session.savedSearch,
+        ...(meta ? { facts: metaFacts(meta, () => read.text(meta)) } : {}),
       });
-      await Promise.all(group);
-    }
+      if (hit) found.push({ uid: slice[j]!, seq, modseq: entry.modseq });
+    };
+    // Lanes, not groups: a lane takes the next message as soon as its own is decided, so one slow
+    // body read holds one lane back instead of the 15 others of its group.
+    let next = 0;
+    let failed = false;
+    const lane = async () => {
+      while (next < slice.length && !failed) {
+        try {
+          await matchOne(next++);
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, slice.length) }, lane));
   }
   found.sort((a, b) => a.seq - b.seq);
   return found;

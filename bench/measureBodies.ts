@@ -1,0 +1,142 @@
+/**
+ * A second computer's FETCH of the newest bodies, in process, with every storage call held as a
+ * remote host would hold it (not a test: run it by hand and read the numbers).
+ *
+ *   node --import tsx bench/measureBodies.ts [roundTripMs=40] [bodies=200] [large=2] [fetch|search]
+ *
+ * A first computer appends `bodies` + 100 messages of ~40 kB to INBOX of a memory store, `large` of
+ * the newest `bodies` being 3.7 MB (as in the bench's corpus at 1,000). A second computer (a cold
+ * cache) serves it; each storage call waits `roundTripMs` first, at most 16 in flight (the network
+ * stores' limit). The client logs in, selects INBOX, and times
+ * `UID FETCH <newest bodies> (UID RFC822.SIZE BODY.PEEK[])`. The calls, the sequential round trips
+ * (a call that starts while none is in flight begins one) and the time depend on the code and the
+ * round trip far more than on the machine's load. With `search`, it times `UID SEARCH BODY` of a
+ * word no message holds instead (every message's text read: the scan of a computer without the
+ * search index).
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createAccount, openAccount } from "../src/mail/account.ts";
+import { TEST_KDF } from "../src/crypto/passwordKey.ts";
+import { memoryStore } from "../src/storage/memoryStore.ts";
+import type { Store } from "../src/storage/types.ts";
+import { sampleMessage } from "../test/mail/mailFixtures.ts";
+import { startTestServer } from "../test/support/testServer.ts";
+import { connect, type Socket } from "node:net";
+
+const roundTripMs = Number(process.argv[2] ?? 40);
+const bodies = Number(process.argv[3] ?? 200);
+const large = Number(process.argv[4] ?? 2);
+const mode = process.argv[5] === "search" ? "search" : "fetch";
+const total = bodies + 100;
+
+const stats = { calls: 0, blobGets: 0, rounds: 0, inFlight: 0, waiting: [] as (() => void)[] };
+let delaying = false;
+
+/** Holds each call roundTripMs, 16 in flight at most, and counts calls and sequential round trips. */
+function remote(store: Store): Store {
+  const slot = async () => {
+    if (stats.inFlight >= 16) await new Promise<void>((r) => stats.waiting.push(r));
+    if (stats.inFlight++ === 0) stats.rounds++;
+  };
+  const release = () => {
+    stats.inFlight--;
+    stats.waiting.shift()?.();
+  };
+  const wrap = <T extends object>(layer: string, target: T): T =>
+    new Proxy(target, {
+      get(obj, prop, receiver) {
+        const value = Reflect.get(obj, prop, receiver) as unknown;
+        if (typeof value !== "function" || !delaying || prop === "poll") return value;
+        return async (...args: unknown[]) => {
+          stats.calls++;
+          if (layer === "blobs" && prop === "get") stats.blobGets++;
+          await slot();
+          try {
+            await new Promise((r) => setTimeout(r, roundTripMs));
+            return await (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args);
+          } finally {
+            release();
+          }
+        };
+      },
+    });
+  return { ...store, rows: wrap("rows", store.rows), blobs: wrap("blobs", store.blobs) };
+}
+
+/** A message of ~40 kB, or of 3.7 MB for the large ones. */
+function message(i: number, big: boolean): Uint8Array {
+  return sampleMessage(i, { bodyLines: big ? 60_000 : 650 });
+}
+
+const raw = memoryStore();
+const work = await mkdtemp(join(tmpdir(), "agl-measure-bodies-"));
+const password = "correct horse battery staple";
+await (await createAccount(raw, { user: "alice", password, kdf: TEST_KDF })).close();
+const first = await openAccount(raw, password, {});
+const inbox = await first.mailbox("INBOX");
+const bigAt = new Set(
+  Array.from({ length: large }, (_, k) => total - 1 - Math.floor(((k + 1) * bodies) / (large + 1))),
+);
+for (let i = 0; i < total; i++)
+  await inbox.append(message(i, bigAt.has(i)), [], Date.now() - (total - i) * 1000);
+await inbox.flushSignals();
+await first.close();
+
+const server = await startTestServer({
+  store: remote(raw),
+  joinExisting: true,
+  marksDir: join(work, "marks"),
+  incoming: { intervalMs: 60_000 },
+});
+try {
+  delaying = true;
+  const socket = connect(server.port, "127.0.0.1");
+  let tail = "\r\n";
+  let received = 0;
+  /** Bytes received until a line starting with `tag ` (the literals are not parsed: timing only). */
+  const until = (tag: string) =>
+    new Promise<string>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        received += chunk.length;
+        tail = (tail + chunk.toString("latin1")).slice(-4096);
+        const at = tail.lastIndexOf(`\r\n${tag} `);
+        if (at >= 0 && tail.endsWith("\r\n")) {
+          socket.off("data", onData);
+          resolve(tail.slice(at + 2));
+        }
+      };
+      socket.on("data", onData);
+      socket.once("error", reject);
+    });
+  const command = async (s: Socket, tag: string, text: string) => {
+    const done = until(tag);
+    s.write(`${tag} ${text}\r\n`);
+    const line = await done;
+    if (!line.startsWith(`${tag} OK`)) throw new Error(`${text}: ${line}`);
+  };
+  await new Promise((r) => socket.once("data", r)); // the greeting
+  await command(socket, "a", `LOGIN alice "${password}"`);
+  await command(socket, "b", "SELECT INBOX");
+  await command(socket, "c", "UID FETCH 1:* (FLAGS)");
+  Object.assign(stats, { calls: 0, blobGets: 0, rounds: 0 });
+  received = 0;
+  const t0 = performance.now();
+  const asked =
+    mode === "search"
+      ? "UID SEARCH BODY xylophonequartz"
+      : `UID FETCH ${total - bodies + 1}:${total} (UID RFC822.SIZE BODY.PEEK[])`;
+  await command(socket, "d", asked);
+  const ms = performance.now() - t0;
+  const what = mode === "search" ? `SEARCH BODY over ${total} messages` : `${bodies} bodies`;
+  console.log(
+    `${what} (${large} of 3.7 MB, ${(received / 1e6).toFixed(1)} MB answered) at ${roundTripMs} ms a round trip: ` +
+      `${ms.toFixed(0)} ms, ${stats.calls} storage calls (${stats.blobGets} blob GETs), ${stats.rounds} sequential round trips`,
+  );
+  socket.destroy();
+} finally {
+  delaying = false;
+  await server.close();
+  await rm(work, { recursive: true, force: true });
+}

@@ -1,0 +1,93 @@
+/**
+ * A large body streamed in pieces (FETCH BODY[] of a message over 1 MiB) has its next pieces fetched
+ * ahead, a few at once, instead of one round trip after another; a read of one part fetches
+ * nothing more; a failed piece fails the read of that piece, never the process.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { cachingBodyReader, PIECES_AHEAD, WHOLE_BODY_MAX } from "../../src/mail/read/bodyReader.ts";
+import type { MessageMeta } from "../../src/mail/metaCodec.ts";
+import { MessageStore } from "../../src/mail/messageStore.ts";
+import { memoryStore } from "../../src/storage/memoryStore.ts";
+import { randomKey } from "../../src/crypto/aead.ts";
+
+const PIECE = 256 * 1024;
+const SIZE = 3_700_000;
+
+/** A body of SIZE bytes (byte i is i % 251), each range read taking `ms`; counts reads and overlap. */
+function slowStore(ms = 10, failAt?: number) {
+  const stats = { calls: [] as { start: number; length: number }[], inFlight: 0, maxInFlight: 0 };
+  const bodyRange = async (_meta: MessageMeta, start: number, length: number) => {
+    stats.calls.push({ start, length });
+    stats.inFlight++;
+    stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    stats.inFlight--;
+    if (start === failAt) throw new Error(`piece at ${start} is unreadable`);
+    const len = Math.max(0, Math.min(length, SIZE - start));
+    return Uint8Array.from({ length: len }, (_, i) => (start + i) % 251);
+  };
+  return { stats, bodyRange };
+}
+
+const bigMeta = { size: SIZE, physicalSize: SIZE } as MessageMeta;
+
+/** Reads the whole body in PIECE-sized pieces, as fetchSection.ts streams a literal. */
+async function stream(read: ReturnType<typeof cachingBodyReader>["read"]) {
+  const out: number[] = [];
+  for (let done = 0; done < SIZE;) {
+    const n = Math.min(PIECE, SIZE - done);
+    const piece = await read(bigMeta, done, n);
+    assert.equal(piece.length, n, `piece at ${done}`);
+    for (let i = 0; i < n; i += 65_536) out.push(piece[i]!);
+    done += n;
+  }
+  return out;
+}
+
+describe("large bodies read in pieces", () => {
+  test("a body over 1 MiB streamed in 256 KiB pieces has its next pieces in flight at once, bytes intact", async () => {
+    assert.ok(SIZE > WHOLE_BODY_MAX);
+    const { stats, bodyRange } = slowStore();
+    const sampled = await stream(cachingBodyReader({ bodyRange }).read);
+    const expected: number[] = [];
+    for (let done = 0; done < SIZE; done += PIECE)
+      for (let i = 0; i < Math.min(PIECE, SIZE - done); i += 65_536) expected.push((done + i) % 251);
+    assert.deepEqual(sampled, expected);
+    assert.ok(stats.maxInFlight > 1, "pieces were read one after another");
+    assert.ok(stats.maxInFlight <= PIECES_AHEAD + 1, `${stats.maxInFlight} reads in flight at once`);
+    const pieces = Math.ceil(SIZE / PIECE);
+    assert.equal(stats.calls.length, pieces, "a piece was read twice, or one past the end");
+  });
+
+  test("a read of one part in the middle of a large body reads that part only", async () => {
+    const { stats, bodyRange } = slowStore(1);
+    const { read } = cachingBodyReader({ bodyRange });
+    const part = await read(bigMeta, 1_000_000, 5_000);
+    assert.equal(part[0], 1_000_000 % 251);
+    assert.deepEqual(stats.calls, [{ start: 1_000_000, length: 5_000 }]);
+  });
+
+  test("a piece fetched ahead that fails makes the read of that piece fail, and nothing else", async () => {
+    const { bodyRange } = slowStore(1, 3 * PIECE);
+    const { read } = cachingBodyReader({ bodyRange });
+    await read(bigMeta, 0, PIECE);
+    await read(bigMeta, PIECE, PIECE);
+    await read(bigMeta, 2 * PIECE, PIECE);
+    await assert.rejects(read(bigMeta, 3 * PIECE, PIECE), /unreadable/);
+  });
+});
+
+test("a 3.7 MB message sealed in a store streams back byte for byte through the read-ahead", async () => {
+  const store = memoryStore();
+  const messages = new MessageStore(store, randomKey());
+  const line = "All work and no play makes a long message, line after line.\r\n";
+  const raw = Buffer.from("Subject: big\r\n\r\n" + line.repeat(Math.ceil(SIZE / line.length)));
+  const { meta } = await messages.add(raw, Date.now());
+  assert.ok(meta.size > WHOLE_BODY_MAX);
+  const { read } = cachingBodyReader(messages);
+  const pieces: Uint8Array[] = [];
+  for (let done = 0; done < meta.physicalSize; done += PIECE)
+    pieces.push(await read(meta, done, Math.min(PIECE, meta.physicalSize - done)));
+  assert.ok(Buffer.concat(pieces).equals(raw), "the streamed bytes differ from the message");
+});
