@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs test/**/*.test.ts with Node's own runner through tsx, several files at once.
+// Runs test/**/*.test.ts with Node's own runner, several files at once, on TypeScript compiled once
+// for the run (scripts/test-compile.mjs, test-loader.mjs).
 //
 //   node scripts/run-tests.mjs [--fast] [--durations] [--isolate] [--concurrency N] [WORD...]
 //
@@ -29,6 +30,7 @@ import { basename, join, relative, resolve } from "node:path";
 import { run } from "node:test";
 import { spec } from "node:test/reporters";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { compileForRun } from "./test-compile.mjs";
 
 /**
  * The files that talk to a real peer, longest first, with the peers they need. `fast: true` marks a
@@ -113,7 +115,7 @@ const ALONE = [
  * The other files (not peer-backed, not LONG, not ALONE, not the CLI tests that start the binary)
  * run GROUP_SIZE to a process, one after another, each inside a suite named after it, so that its
  * top-level hooks stay its own. A process of its own costs a file 0.4 CPU s before its first test
- * (node, and tsx's loader thread) and the loading of the modules it shares with its neighbours; on
+ * (node, and the loader thread) and the loading of the modules it shares with its neighbours; on
  * 2 cores that was a fifth of test:fast. `--isolate` gives every file a process of its own.
  */
 const GROUP_SIZE = 8;
@@ -124,10 +126,12 @@ const GROUP_SIZE = 8;
  */
 const DEFAULT_CONCURRENCY = 6;
 
-// Node's runner gives each file's process the flags of this one: tsx must be among them, and the
-// timing hook (inert unless --durations sets AGL_TEST_TIMING_DIR).
+// Node's runner gives each file's process the flags of this one: the loader of the run's compiled
+// TypeScript must be among them (test-loader.mjs), and the timing hook (inert unless --durations
+// sets AGL_TEST_TIMING_DIR).
+const loader = fileURLToPath(new URL("test-loader.mjs", import.meta.url));
 const timingHook = fileURLToPath(new URL("test-timing.mjs", import.meta.url));
-const imports = ["tsx", timingHook].filter((m) => !process.execArgv.includes(m));
+const imports = [loader, timingHook].filter((m) => !process.execArgv.includes(m));
 if (imports.length > 0) {
   const self = fileURLToPath(import.meta.url);
   const flags = imports.flatMap((m) => ["--import", m]);
@@ -200,6 +204,9 @@ process.on("exit", () => rmSync(runDir, { recursive: true, force: true }));
 const timingDir = durations ? mkdtempSync(join(tmpdir(), "agl-test-timing-")) : undefined;
 if (timingDir) process.env.AGL_TEST_TIMING_DIR = timingDir;
 const started = Date.now();
+// Every file's process loads these instead of transpiling through tsx (test-loader.mjs).
+process.env.AGL_TEST_JS_DIR = join(runDir, "js");
+await compileForRun(process.cwd(), process.env.AGL_TEST_JS_DIR);
 const { entries, groups } = isolate ? { entries: files, groups: new Map() } : groupFiles(files);
 const stream = run({ files: entries.map((f) => resolve(f)), concurrency });
 // As `node --test` does: a failure (a failing or cancelled test, a file that does not load) but not
