@@ -286,26 +286,31 @@ export function withSetUpHome(opts: HomeOptions): SetUpHome {
 }
 
 export interface ServerFixture extends SetUpHome {
-  /** The server `before` started (or `start()`, with `start: "manual"`). */
+  /** The server `before` started (or the last `start()`). */
   readonly server: RunningServer;
-  /** Starts `start --imap-port 0` on the home now; for tests that first need no server running. */
-  start(): Promise<RunningServer>;
+  /**
+   * Starts `start --imap-port 0 ...args` on the home now: for tests that first need no server
+   * running (`start: "manual"`), that give `start` more options, or that start it again once they
+   * stopped it.
+   */
+  start(args?: string[]): Promise<RunningServer>;
 }
 
 /**
- * For the tests of one describe block: a set-up home (as withSetUpHome) and `start --imap-port 0`
- * on it, before them unless `start: "manual"`. After them the server is killed by its PID (unless
- * a test stopped it already), then the home is removed.
+ * For the tests of one describe block (or of a file, at its top level): a set-up home (as
+ * withSetUpHome) and `start --imap-port 0` on it, before them unless `start: "manual"`. After them
+ * the server is killed by its PID (unless a test stopped it already), then the home is removed.
  */
 export function withRunningServer(opts: HomeOptions & { start?: "before" | "manual" }): ServerFixture {
   let server: RunningServer | undefined;
-  const start = async () => {
-    assert.equal(server, undefined, "the fixture's server is already started");
-    server = await startServer(["--imap-port", "0"], { home: home.dir });
+  const start = async (args: string[] = []) => {
+    const running = server && server.child.exitCode === null && server.child.signalCode === null;
+    assert.ok(!running, "the fixture's server is still running: stop it first");
+    server = await startServer(["--imap-port", "0", ...args], { home: home.dir });
     return server;
   };
   const home = setUpHomeHooks(opts, {
-    ...(opts.start === "manual" ? {} : { ready: start }),
+    ...(opts.start === "manual" ? {} : { ready: () => start() }),
     beforeRemove: async () => {
       await server?.stop("SIGKILL");
     },

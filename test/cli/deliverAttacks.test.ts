@@ -1,16 +1,24 @@
 /**
- * Issue 12's delivery attacks through the real binary: `deliver`, `status`, `start` and an IMAP
- * client. The host (test/support/forgingHost.ts) works on the embedded data folder while no
- * server holds it, as a storage host would on its own disks.
+ * Issue 12's delivery attacks through the command line: `deliver`, `status` and `init` run in this
+ * process through the binary's `main` (runCliHere; deliver.test.ts runs them on the binary), `start`
+ * is the binary, and an IMAP client. The host (test/support/forgingHost.ts) works on the embedded
+ * data folder while no server holds it, as a storage host would on its own disks.
  */
-import { after, before, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { openEmbeddedStore } from "../../src/storage/embedded/index.ts";
 import { RawImap } from "../support/rawImap.ts";
 import { MaliciousHost } from "../support/forgingHost.ts";
-import { copyHome, runCli, startServer, tempHome, type RunningServer, CLI_PASSWORD } from "./cliHarness.ts";
+import {
+  tempHome,
+  withRunningServer,
+  withSetUpHome,
+  type RunningServer,
+  CLI_PASSWORD,
+} from "./cliHarness.ts";
+import { runCliHere } from "./inProcess.ts";
 import { imapflowClient } from "../support/imapflowClient.ts";
 
 /** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
@@ -35,14 +43,15 @@ const queue = (home: string) => asHost(home, async (h) => (await h.store.blobs.l
 
 /** A real `init`: an account of its own (copyHome gives every home the same one). */
 async function init(home: string): Promise<void> {
-  const r = await runCli(["init", "--user", "alice", "--password-stdin"], { home, input: `${PASSWORD}\n` });
+  const r = await runCliHere(["init", "--user", "alice", "--password-stdin"], {
+    home,
+    input: `${PASSWORD}\n`,
+  });
   assert.equal(r.code, 0, r.stderr);
 }
 
-const setUp = (home: string) => copyHome(home, { password: PASSWORD });
-
 const deliver = (home: string, subject: string) =>
-  runCli(["deliver"], { home, input: `From: someone@example.org\nSubject: ${subject}\n\n${subject}\n` });
+  runCliHere(["deliver"], { home, input: `From: someone@example.org\nSubject: ${subject}\n\n${subject}\n` });
 
 function connect(server: RunningServer): Promise<Client> {
   return imapflowClient({ host: server.host, port: server.port, user: "alice", password: PASSWORD });
@@ -84,16 +93,7 @@ const IN_ORDER = { concurrency: 1 };
 
 describe("delivery attacks through the binary", { concurrency: true }, () => {
   describe("a host that swaps the public key in keys/root", IN_ORDER, () => {
-    let home: { dir: string; cleanup: () => Promise<void> };
-    let server: RunningServer | undefined;
-    before(async () => {
-      home = await tempHome();
-      await setUp(home.dir);
-    });
-    after(async () => {
-      await server?.stop("SIGKILL");
-      await home.cleanup();
-    });
+    const home = withRunningServer({ password: PASSWORD, start: "manual" });
 
     test("deliver refuses with exit 8 and queues nothing, with no server and beside one", async () => {
       await asHost(home.dir, (h) => h.swapPublicKey());
@@ -102,37 +102,34 @@ describe("delivery attacks through the binary", { concurrency: true }, () => {
       assert.match(direct.stderr, /not the one this home pinned/);
       assert.deepEqual(await queue(home.dir), []);
 
-      server = await startServer(["--imap-port", "0"], { home: home.dir });
+      const server = await home.start();
       const beside = await deliver(home.dir, "for the host's key");
       assert.equal(beside.code, 8, beside.stderr);
       assert.match(beside.stderr, /not the one this home pinned/);
       await server.stop();
-      server = undefined;
       assert.deepEqual(await queue(home.dir), []);
     });
   });
 
   describe("a key root replaced by another account's that the same password opens", IN_ORDER, () => {
-    const homes: { dir: string; cleanup: () => Promise<void> }[] = [];
-    let server: RunningServer | undefined;
-    after(async () => {
-      await server?.stop("SIGKILL");
-      for (const h of homes) await h.cleanup();
-    });
+    const mine = withRunningServer({ password: PASSWORD, start: "manual" });
+    let other: { dir: string; cleanup: () => Promise<void> } | undefined;
+    after(() => other?.cleanup());
 
     test("status --password-stdin exits 8 and an IMAP login gets NO [CORRUPTION]", async () => {
-      const [mine, other] = [await tempHome(), await tempHome()];
-      homes.push(mine, other);
-      await setUp(mine.dir);
+      other = await tempHome();
       await init(other.dir);
       const otherRoot = await asHost(other.dir, async (h) => (await h.store.blobs.get("keys/root"))!);
       await asHost(mine.dir, (h) => h.store.blobs.put("keys/root", otherRoot));
 
-      const status = await runCli(["status", "--password-stdin"], { home: mine.dir, input: `${PASSWORD}\n` });
+      const status = await runCliHere(["status", "--password-stdin"], {
+        home: mine.dir,
+        input: `${PASSWORD}\n`,
+      });
       assert.equal(status.code, 8, status.stderr);
       assert.match(status.stderr, /does not hold the public key this home pinned/);
 
-      server = await startServer(["--imap-port", "0"], { home: mine.dir });
+      const server = await mine.start();
       const imap = await RawImap.connect(server.port, server.host);
       try {
         await imap.readLine();
@@ -145,19 +142,18 @@ describe("delivery attacks through the binary", { concurrency: true }, () => {
   });
 
   describe("a home set up before the key was pinned", IN_ORDER, () => {
-    let home: { dir: string; cleanup: () => Promise<void> };
-    before(async () => {
-      home = await tempHome();
-      await setUp(home.dir);
+    const home = withSetUpHome({
+      password: PASSWORD,
       // What an older build left: no pin, no sender key, no record of filed deliveries.
-      await unlink(join(home.dir, "publicKey"));
-      await unlink(join(home.dir, "senderKey"));
-      await asHost(home.dir, async (h) => {
-        const row = (await h.store.rows.read("incoming", "filed"))!;
-        await h.store.rows.delete("incoming", "filed", row.token);
-      });
+      prepare: async (dir) => {
+        await unlink(join(dir, "publicKey"));
+        await unlink(join(dir, "senderKey"));
+        await asHost(dir, async (h) => {
+          const row = (await h.store.rows.read("incoming", "filed"))!;
+          await h.store.rows.delete("incoming", "filed", row.token);
+        });
+      },
     });
-    after(() => home.cleanup());
 
     test("deliver says what to do (exit 6); the next unlock pins, and deliver then works", async () => {
       const refused = await deliver(home.dir, "before the pin");
@@ -165,7 +161,10 @@ describe("delivery attacks through the binary", { concurrency: true }, () => {
       assert.match(refused.stderr, /has not pinned the account's public key yet.*status --password-stdin/s);
       assert.deepEqual(await queue(home.dir), []);
 
-      const status = await runCli(["status", "--password-stdin"], { home: home.dir, input: `${PASSWORD}\n` });
+      const status = await runCliHere(["status", "--password-stdin"], {
+        home: home.dir,
+        input: `${PASSWORD}\n`,
+      });
       assert.equal(status.code, 13, status.stderr); // opened and pinned; no server runs
       for (const file of ["publicKey", "senderKey"])
         assert.equal((await stat(join(home.dir, file))).mode & 0o777, 0o600, file);
@@ -183,17 +182,8 @@ describe("delivery attacks through the binary", { concurrency: true }, () => {
   });
 
   describe("a host that forges and replays deliveries, through the running server", IN_ORDER, () => {
-    let home: { dir: string; cleanup: () => Promise<void> };
-    let server: RunningServer | undefined;
+    const home = withRunningServer({ password: PASSWORD, start: "manual" });
     let wire: string;
-    before(async () => {
-      home = await tempHome();
-      await setUp(home.dir);
-    });
-    after(async () => {
-      await server?.stop("SIGKILL");
-      await home.cleanup();
-    });
 
     test("forged mail is filed with $Unverified; this home's deliveries are not", async () => {
       assert.equal((await deliver(home.dir, "wire 10000 EUR")).code, 0);
@@ -208,8 +198,7 @@ describe("delivery attacks through the binary", { concurrency: true }, () => {
         await h.forge(mail("forged, from the host's own key"), h.ownSender);
         return queued!;
       });
-      server = await startServer(["--imap-port", "0"], { home: home.dir });
-      const client = await connect(server);
+      const client = await connect(await home.start());
       try {
         assert.deepEqual([...(await inbox(client, 3)).entries()].sort(), [
           ["forged, anonymous", ["$Unverified"]],
@@ -225,14 +214,12 @@ describe("delivery attacks through the binary", { concurrency: true }, () => {
     });
 
     test("a filed delivery put back is refused and deleted, not filed again", async () => {
-      await server!.stop();
-      server = undefined;
+      await home.server.stop();
       await asHost(home.dir, (h) => h.putBack(wire));
-      server = await startServer(["--imap-port", "0"], { home: home.dir });
+      const server = await home.start();
       const client = await connect(server);
       try {
-        const running = server;
-        await waitFor(() => running.stderr().includes(`incoming ${wire} refused: it was filed before`));
+        await waitFor(() => server.stderr().includes(`incoming ${wire} refused: it was filed before`));
         const now = await inbox(client, 4);
         assert.equal(now.size, 4);
         assert.deepEqual(now.get("wire 10000 EUR"), []);
@@ -240,7 +227,6 @@ describe("delivery attacks through the binary", { concurrency: true }, () => {
         await client.logout();
       }
       await server.stop();
-      server = undefined;
       assert.deepEqual(await queue(home.dir), []);
     });
   });

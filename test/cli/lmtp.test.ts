@@ -11,14 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ImapFlow } from "imapflow";
 import { LmtpWire } from "../support/lmtpWire.ts";
-import {
-  CLI_PASSWORD,
-  freePort,
-  runCli,
-  startServer,
-  withSetUpHome,
-  type RunningServer,
-} from "./cliHarness.ts";
+import { CLI_PASSWORD, freePort, runCli, withRunningServer, type RunningServer } from "./cliHarness.ts";
 
 /** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
 const PASSWORD = CLI_PASSWORD;
@@ -33,13 +26,13 @@ async function messages(client: ImapFlow, mailbox: string): Promise<number> {
 }
 
 describe("LMTP beside IMAP", () => {
-  const home = withSetUpHome({ password: PASSWORD });
+  const home = withRunningServer({ password: PASSWORD, start: "manual" });
   let server: RunningServer;
   let lmtpPort: number;
   let client: ImapFlow;
   before(async () => {
     lmtpPort = await freePort();
-    server = await startServer(["--imap-port", "0", "--lmtp-port", String(lmtpPort)], { home: home.dir });
+    server = await home.start(["--lmtp-port", String(lmtpPort)]);
     client = new ImapFlow({
       host: server.host,
       port: server.port,
@@ -50,9 +43,9 @@ describe("LMTP beside IMAP", () => {
     await client.connect();
     await client.mailboxCreate("Archive");
   });
+  // The fixture's `after` (declared first, so run first) kills the server and removes the home.
   after(async () => {
-    await client?.logout().catch(() => {}); // the server may be gone already
-    await server?.stop();
+    await client?.logout().catch(() => {}); // the server is gone by now
   });
 
   test("one reply per recipient; an unknown user is 550 at RCPT; plus-addresses choose the mailbox", async () => {

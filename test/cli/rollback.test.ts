@@ -3,25 +3,18 @@
  * put back as an older copy (what a host restoring an old bucket does) is refused after a restart:
  * the client gets NO [CORRUPTION], the server logs why, and `doctor` fails its rollback check.
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { cp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { RawImap } from "../support/rawImap.ts";
-import { runCli, setUpHome, startServer, type RunningServer, CLI_PASSWORD } from "./cliHarness.ts";
+import { runCli, withRunningServer, type RunningServer, CLI_PASSWORD } from "./cliHarness.ts";
 
 /** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
 const PASSWORD = CLI_PASSWORD;
-let home: { dir: string; cleanup: () => Promise<void> };
-/** The server running now, stopped by `after` if a failed assertion left it running. */
-let server: RunningServer | undefined;
-before(async () => {
-  home = await setUpHome({ password: PASSWORD });
-});
-after(async () => {
-  await server?.stop();
-  await home.cleanup();
-});
+/** The server is started three times; the fixture kills one a failed assertion left running. */
+const home = withRunningServer({ password: PASSWORD, start: "manual" });
+let server: RunningServer;
 
 async function session(port: number): Promise<RawImap> {
   const c = await RawImap.connect(port);
@@ -42,14 +35,14 @@ async function append(c: RawImap, subject: string): Promise<string> {
 
 test("an older copy of the data folder put back is refused after a restart, and doctor reports it", async () => {
   const data = join(home.dir, "data");
-  server = await startServer(["--imap-port", "0"], { home: home.dir });
+  server = await home.start();
   let c = await session(server.port);
   assert.match(await append(c, "first"), /OK \[APPENDUID \d+ 1\]/);
   c.close();
   assert.equal(await server.stop(), 0);
   await cp(data, `${data}.old`, { recursive: true });
 
-  server = await startServer(["--imap-port", "0"], { home: home.dir });
+  server = await home.start();
   c = await session(server.port);
   assert.match(await append(c, "second"), /OK \[APPENDUID \d+ 2\]/);
   c.close();
@@ -57,7 +50,7 @@ test("an older copy of the data folder put back is refused after a restart, and 
   await rm(data, { recursive: true });
   await cp(`${data}.old`, data, { recursive: true });
 
-  server = await startServer(["--imap-port", "0"], { home: home.dir });
+  server = await home.start();
   c = await session(server.port);
   const select = await c.command("SELECT INBOX");
   assert.match(select.at(-1)!, /NO \[CORRUPTION\] storage went back at index\//);

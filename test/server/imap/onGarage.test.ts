@@ -2,7 +2,7 @@
  * The raw-IMAP scenario tests again, on a real one-node Garage instead of memory (issue 5: the IMAP
  * scenarios run on garage as well). Each scenario file runs in a child test process with
  * AGL_IMAP_BACKEND=garage and a Garage of its own, three at a time (they mostly wait on Garage);
- * its output is shown when it fails.
+ * its output is shown when it fails. The children load the run's compiled files (tsChild.ts).
  */
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { skipUnless } from "../../support/peers.ts";
 import { garageBinary } from "../../support/garage.ts";
 import { runChild } from "../../support/runChild.ts";
+import { TS_CHILD_FLAGS } from "../../support/tsChild.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SCENARIOS = readdirSync(here)
@@ -44,7 +45,7 @@ describe(
         const env = { ...process.env, AGL_IMAP_BACKEND: "garage", NODE_TEST_CONTEXT: undefined };
         const run = await runChild(
           process.execPath,
-          ["--import", "tsx", "--test", "--test-reporter=spec", join(here, file)],
+          [...TS_CHILD_FLAGS, "--test", "--test-reporter=spec", join(here, file)],
           { env, timeoutMs: 230_000 },
         );
         assert.equal(run.status, 0, `${file} failed on Garage:\n${run.stdout}\n${run.stderr}`);

@@ -9,8 +9,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { after, before, test } from "node:test";
-import { runCli, startServer, tempHome, type RunningServer } from "../../cli/cliHarness.ts";
+import { test } from "node:test";
+import { CLI_PASSWORD, withRunningServer } from "../../cli/cliHarness.ts";
+import { runCliHere } from "../../cli/inProcess.ts";
 import { RawImap } from "../../support/rawImap.ts";
 import { tagged } from "./scenarioHelpers.ts";
 
@@ -24,32 +25,22 @@ const RSS_BOUND_MB = 160;
 const GROWTH_BOUND_MB = 32;
 const CONNECTIONS = 50;
 const LITERAL = 50 * 1024 * 1024;
-const PASSWORD = "pre-login memory test password";
+/** The same as the CLI tests', so the run's template home serves this one too (cliHarness.ts). */
+const PASSWORD = CLI_PASSWORD;
 
 const onLinux = process.platform === "linux";
 // A platform, not a peer: nothing to install, so no CI failure and no skip in test:fast.
 const skip = onLinux ? false : "reads the server's RSS from /proc/PID/status: Linux only";
 
-let home: { dir: string; cleanup: () => Promise<void> };
-let server: RunningServer;
-
-before(async () => {
-  if (skip) return;
-  home = await tempHome();
-  const init = await runCli(["init", "--user", "alice", "--password-stdin"], {
-    home: home.dir,
-    input: `${PASSWORD}\n`,
-  });
-  assert.equal(init.code, 0, init.stderr);
+// A home that init set up (a copy, cliHarness.ts copyHome), then `start` on it.
+const fixture = withRunningServer({
+  password: PASSWORD,
   // 50 connections come from 127.0.0.1: this test is about literals, not about the connection caps.
-  const set = await runCli(["config", "set", "imapMaxConnectionsPerAddress", "100"], { home: home.dir });
-  assert.equal(set.code, 0, set.stderr);
-  server = await startServer(["--imap-port", "0"], { home: home.dir });
-});
-
-after(async () => {
-  await server?.stop();
-  await home?.cleanup();
+  prepare: async (dir) => {
+    const set = await runCliHere(["config", "set", "imapMaxConnectionsPerAddress", "100"], { home: dir });
+    assert.equal(set.code, 0, set.stderr);
+  },
+  start: skip ? "manual" : "before",
 });
 
 function rssMb(pid: number): number {
@@ -108,6 +99,7 @@ test(
   `${CONNECTIONS} connections that never log in, each announcing a 50 MiB literal, leave the server under ${RSS_BOUND_MB} MB`,
   { skip },
   async () => {
+    const server = fixture.server;
     const pid = server.child.pid!;
     const before = rssMb(pid);
     const attackers: Attacker[] = [];
