@@ -106,20 +106,19 @@ export type UidOp =
   | { t: "touch"; ids: string[]; uids: number[] };
 
 export function emptyUidIndex(uidvalidity: number): UidIndex {
-  const state: UidIndex = {
+  const fields: Omit<UidIndex, "byUid"> = {
     uidvalidity,
     uidnext: 1,
     highestModseq: 1,
     byId: new Map(),
     uids: [],
     entries: [],
-    byUid: undefined as unknown as ShownByUid,
     unplaced: new Map(),
     vanished: [],
     vanishedUids: new Set(),
   };
-  state.byUid = new ShownByUid(state);
-  return state;
+  // The same object, so that byUid follows `uids` and `entries` as they are replaced.
+  return Object.assign(fields, { byUid: new ShownByUid(fields) });
 }
 
 /** MODSEQ floors count from here, 2,048 a millisecond: 139 years stay below 2^53. */
