@@ -31,14 +31,19 @@ export function decodeToken(token: CausalityToken | undefined): number {
   return parseInt(m[1]!, 36);
 }
 
-/** The row after writing `value` (null = tombstone) with the given token. */
+/**
+ * The row after writing `value` (null = tombstone) with the given token. A row the store holds no
+ * record of starts above `floor`: the embedded store forgets deleted rows at compaction, and a
+ * token from before (at most the floor) must not supersede what is written after.
+ */
 export function applyWrite<V>(
   row: StoredRow<V> | undefined,
   value: V | null,
   token: CausalityToken | undefined,
+  floor = 0,
 ): StoredRow<V> {
   const seen = decodeToken(token);
-  const counter = (row?.counter ?? 0) + 1;
+  const counter = (row?.counter ?? floor) + 1;
   const kept = (row?.values ?? []).filter((v) => v.dot > seen);
   return { counter, values: [...kept, { dot: counter, value }] };
 }

@@ -91,6 +91,12 @@ export class LogRowStore implements RowStore {
   private readonly changes: EventEmitter;
   /** How to end each poll still waiting, at close. */
   private readonly pendingPolls = new Set<() => void>();
+  /**
+   * At least the counter of every row compaction forgot; a row with no record starts above it. The
+   * log keeps a record at least this high (compaction keeps the highest lone tombstone), so open
+   * finds it again as the highest counter replayed.
+   */
+  private floor: number;
 
   private constructor(
     private readonly dir: string,
@@ -100,7 +106,9 @@ export class LogRowStore implements RowStore {
     options: RowLogOptions,
     /** What open cut off the end of the log, if anything (see cutTail.ts). */
     private readonly cutAtOpen: CutTail | undefined,
+    floor: number,
   ) {
+    this.floor = floor;
     this.segment = new LogSegment(fh);
     this.size = size;
     this.minDeadBytes = options.compactMinDeadBytes ?? 16 << 20;
@@ -149,7 +157,9 @@ export class LogRowStore implements RowStore {
         );
       }
       const index = new RowIndex();
+      let floor = 0;
       const end = await scanLog(fh, logMagic.length, fileSize, (r, pos) => {
+        floor = Math.max(floor, r.counter);
         index.replay(r.pk, r.sk, r.counter, r.seen, r.dot, newRef(pos, r));
       });
       let cut: CutTail | undefined;
@@ -159,7 +169,7 @@ export class LogRowStore implements RowStore {
         await fh.truncate(end);
         await fh.datasync();
       }
-      return new LogRowStore(folder, fh, end, index, options, cut);
+      return new LogRowStore(folder, fh, end, index, options, cut, floor);
     } catch (err) {
       await fh.close().catch(() => {}); // the read error below is the one that matters
       throw unavailable("read the row log", logPath, err);
@@ -317,7 +327,7 @@ export class LogRowStore implements RowStore {
       const before = local.get(key)?.row ?? this.staged.get(key)?.row ?? this.index.get(w.pk, w.sk);
       const tombstone = w.value === null;
       const ref = newRef(-1, { recordLength: 0, valueOffset: 0, valueLength: 0, tombstone });
-      const row = applyWrite(before, ref, w.token);
+      const row = applyWrite(before, ref, w.token, this.floor);
       const record = encodeRecord({
         pk: w.pk,
         sk: w.sk,
@@ -431,11 +441,36 @@ export class LogRowStore implements RowStore {
     return this.compacting;
   }
 
+  /**
+   * The lone tombstones compaction may leave out, but the one with the highest counter (it keeps
+   * the floor in the log), and how to forget them once writes are held: a row written since, or
+   * with a write staged, keeps its tombstone (a staged row may hold it as a sibling).
+   */
+  private forgettable(): { dropping: Set<ValueRef>; forget: () => ValueRef[] } {
+    const lone = [...this.index.loneTombstones()];
+    let highest = 0;
+    for (let i = 1; i < lone.length; i++) if (lone[i]!.ref.counter > lone[highest]!.ref.counter) highest = i;
+    if (lone.length > 0) lone.splice(highest, 1);
+    const forget = () => {
+      const kept: ValueRef[] = [];
+      for (const { pk, sk, ref } of lone) {
+        if (!this.staged.has(rowKey(pk, sk)) && this.index.forget(pk, sk, ref)) {
+          this.floor = Math.max(this.floor, ref.counter);
+        } else if (this.index.get(pk, sk)?.values.some((v) => v.value === ref)) kept.push(ref);
+      }
+      return kept;
+    };
+    return { dropping: new Set(lone.map((l) => l.ref)), forget };
+  }
+
   private async runCompaction(): Promise<void> {
     if (this.broken) throw this.broken;
     const oldSegment = this.segment;
+    const { dropping, forget } = this.forgettable();
     try {
       await compactLog({
+        dropping,
+        forget,
         dir: this.dir,
         segment: oldSegment,
         index: this.index,

@@ -7,6 +7,11 @@
  * renames the new file over the log and moves the index's offsets, all before another write or read
  * can start. Reads never wait; writes wait for phase 2 only: a copy of what was written during
  * phase 1, one fdatasync of it and one of the folder.
+ *
+ * Rows that are a lone tombstone (`dropping`) are not copied: in phase 2 the store forgets those
+ * no write has touched since, and the records of the rest are copied after the tail (issue 18: the
+ * tombstones of expunged messages' meta and of retired op rows made the index and the log grow for
+ * as long as the server ran).
  */
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
@@ -28,13 +33,17 @@ export interface CompactionInput {
   logName: string;
   /** Holds writes back until `install` is called or compaction fails; resolves with the log's end. */
   pauseWrites: () => Promise<number>;
+  /** Lone tombstones not to copy in phase 1. */
+  dropping: ReadonlySet<ValueRef>;
+  /** With writes held: forgets what it can of `dropping`, and returns the refs still referred to. */
+  forget: () => ValueRef[];
   /** Called synchronously, right after the rename, with the new log. */
   install: (fh: FileHandle, size: number) => void;
 }
 
 export async function compactLog(input: CompactionInput): Promise<void> {
   const { dir, segment, index, snapshotEnd } = input;
-  const snapshot = [...index.refs()].sort((a, b) => a.pos - b.pos);
+  const snapshot = [...index.refs()].filter((r) => !input.dropping.has(r)).sort((a, b) => a.pos - b.pos);
   const tempPath = join(dir, compactingName);
   await rm(tempPath, { force: true });
   const out = await open(tempPath, "wx+", FILE_MODE);
@@ -69,6 +78,13 @@ export async function compactLog(input: CompactionInput): Promise<void> {
       const bytes = await segment.use((fh) => readFully(fh, at, want));
       if (bytes.length !== want) throw new Error("the row log is shorter than its index says");
       await writeFully(out, bytes, size);
+      size += bytes.length;
+    }
+    for (const ref of input.forget()) {
+      const bytes = await segment.use((fh) => readFully(fh, ref.pos, ref.recordLength));
+      if (bytes.length !== ref.recordLength) throw new Error("the row log is shorter than its index says");
+      await writeFully(out, bytes, size);
+      moved.set(ref, size);
       size += bytes.length;
     }
     const newPositions: [ValueRef, number][] = [];

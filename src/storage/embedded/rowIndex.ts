@@ -32,7 +32,10 @@ export function newRef(pos: number, shape: RecordShape): ValueRef {
   };
 }
 
-/** Tombstones are refs too (with `tombstone` set): their records must survive compaction. */
+/**
+ * Tombstones are refs too (with `tombstone` set). A row that is a tombstone alone is forgotten at
+ * compaction (logRowStore.ts); one beside a live sibling is kept with its row.
+ */
 export type IndexedRow = StoredRow<ValueRef>;
 
 /** A row as the index holds it: its only value's ref, or the whole row when it has siblings. */
@@ -59,6 +62,11 @@ class Partition {
   add(sk: string, row: Held): void {
     if (!this.rows.has(sk) && this.sorted) this.sorted.splice(lowerBound(this.sorted, sk), 0, sk);
     this.rows.set(sk, row);
+  }
+
+  /** Forgets a row; the sorted keys are rebuilt when next needed (one sort, not one splice each). */
+  remove(sk: string): void {
+    if (this.rows.delete(sk)) this.sorted = undefined;
   }
 
   sortedKeys(): readonly string[] {
@@ -112,6 +120,24 @@ export class RowIndex {
     // Arrays made at their final length: a pushed-to array keeps room for 16 more (100 B per row).
     const values = old ? [...old.values.filter((v) => v.dot > seen), added] : [added];
     this.set(pk, sk, { counter: Math.max(old?.counter ?? 0, counter), values });
+  }
+
+  /** Rows that are one tombstone and nothing else: what compaction may forget. */
+  *loneTombstones(): Generator<{ pk: string; sk: string; ref: ValueRef }> {
+    for (const [pk, part] of this.partitions) {
+      for (const [sk, held] of part.rows)
+        if (!isWholeRow(held) && held.tombstone) yield { pk, sk, ref: held };
+    }
+  }
+
+  /** Forgets the row if the index still holds it as `ref` alone; says whether it did. */
+  forget(pk: string, sk: string, ref: ValueRef): boolean {
+    const part = this.partitions.get(pk);
+    if (part?.rows.get(sk) !== ref) return false;
+    part.remove(sk);
+    if (part.rows.size === 0) this.partitions.delete(pk);
+    this.liveBytes -= ref.recordLength;
+    return true;
   }
 
   /** Every record some row refers to. */
