@@ -1,6 +1,6 @@
 /**
  * One HTTP/1.1 request over node:http (or node:https), its whole answer read into memory: the
- * transport of the K2V client (and of S3 PUTs: s3Put.ts). Node's global `fetch` (undici) cost
+ * transport of the K2V client and of S3 PUTs (s3Put.ts). Node's global `fetch` (undici) cost
  * about 1.05 ms of CPU per small call here against 0.26 ms for node:http with a keep-alive
  * agent, measured with 1,000 PUTs of 512 bytes to a server in another process; an APPEND makes
  * three calls and the machines it runs on are small.
