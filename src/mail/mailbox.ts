@@ -23,6 +23,7 @@ import { decodeUidIndex, encodeUidIndex } from "./uidIndexCodec.ts";
 import { NotFound } from "../errors.ts";
 import { eachBounded, PIECES_PARALLEL, type MessageStore, type PreparedMessage } from "./messageStore.ts";
 import { Mutex } from "./mutex.ts";
+import { newMailId } from "./ids.ts";
 import { MessageReads, type ReadOptions } from "./read/index.ts";
 import type { Store } from "../storage/types.ts";
 
@@ -127,6 +128,8 @@ export class Mailbox {
       machine: uidIndexMachine(uidvalidity),
       // A client's SELECT gets the index before any checkpoint is written (issue 11).
       checkpointAfterSync: true,
+      // Message ids pending in the mark before use: an APPEND's row goes beside its pieces.
+      newIntentId: newMailId,
       ...(witness ? { witness } : {}),
       ...(snapshots ? { snapshots } : {}),
     });
@@ -242,7 +245,7 @@ export class Mailbox {
    * Bayou rule 3). Writes that arrive while one is being written go out together (enqueue).
    */
   async append(raw: Uint8Array, flags: string[], internalDate: number): Promise<AppendResult> {
-    const prepared = this.messages.prepare(raw, internalDate);
+    const prepared = this.messages.prepare(raw, internalDate, this.bayou.takeIntentId());
     const [result] = await this.addWith([{ mailId: prepared.mailId, flags }], { prepared });
     return result!;
   }

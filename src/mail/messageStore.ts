@@ -153,9 +153,11 @@ export class MessageStore {
     return { mailId: prepared.mailId, meta: prepared.meta };
   }
 
-  /** Indexes and seals a message under a new id and key, without storing anything. */
-  prepare(original: Uint8Array, internalDate: number): PreparedMessage {
-    const mailId = newMailId();
+  /**
+   * Indexes and seals a message under a new id (or `mailId`, one made by newMailId and not used
+   * before) and a new key, without storing anything.
+   */
+  prepare(original: Uint8Array, internalDate: number, mailId = newMailId()): PreparedMessage {
     // Stored with CRLF line ends, as Dovecot serves them: offsets, sizes and sections then agree.
     const raw = toCrlfBytes(original);
     const index = indexMessageBytes(raw);

@@ -33,7 +33,9 @@
  *    its row goes out once that mark is durable OR the pieces are stored, whichever comes first,
  *    so a row in storage never names a piece that is neither stored nor pending in the mark: a
  *    computer killed mid-push finds them at its next start (`interrupted`) and its caller checks
- *    the pieces.
+ *    the pieces. With `newIntentId`, ids are made pending ahead of use, a few at a time in one
+ *    mark write (`takeIntentId`): a push that names only such ids sends its row at once, beside
+ *    its pieces, and waits for no mark (one round trip); unused ones are dropped at `settle`.
  *
  * 4. A checkpoint is tried after a push or a sync once `checkpointEvery` rows are unfolded (or
  *    twice that many are kept), at most once per half safety window, so a computer that only reads
@@ -106,6 +108,11 @@ export interface BayouOptions<S, Op> {
    * starts from it when it still fits what storage holds, instead of replaying every unfolded row.
    */
   snapshots?: SnapshotKeeper;
+  /**
+   * Makes a new id for the caller's pieces (a message id). With it, takeIntentId hands out ids
+   * already pending in a durable mark (rule 3), so pushes naming them need not wait for a mark.
+   */
+  newIntentId?: () => string;
 }
 
 const WATCH = "watch";
@@ -129,6 +136,13 @@ interface CheckpointPlan {
   rebuilds: number;
   unsealed: Omit<Checkpoint, "hash">;
 }
+/**
+ * Ids made pending ahead of use (takeIntentId): this many per mark write, a new lot once fewer than
+ * RESERVE_LOW are left. A crash leaves at most this many unused, which the next start looks for
+ * in storage and deletes as it does an interrupted push's (two requests each).
+ */
+const RESERVE_IDS = 16;
+const RESERVE_LOW = 8;
 /** How long the mark after a push may wait for the next push to write it (deferMarkWrite). */
 const MARK_DELAY_MS = 1_000;
 /**
@@ -188,6 +202,12 @@ export class Bayou<S, Op> {
   private unpublished = false;
   /** Ids named by pushes not known to be whole (rule 3), kept in the mark. */
   private readonly pending = new Set<string>();
+  /** Pending ids in a durable mark, not handed out yet (takeIntentId). */
+  private reserved: string[] = [];
+  /** Ids takeIntentId handed out, pending in a durable mark, not pushed yet. */
+  private readonly journaled = new Set<string>();
+  private reserving: Promise<void> | undefined;
+  private readonly newIntentId: (() => string) | undefined;
   /** Those of them the mark of an earlier run held, for the caller to check (`interrupted`). */
   private leftOver: string[] = [];
   /** Whether the last mark written (in call order) carried `unpublished`, once it is durable. */
@@ -235,6 +255,7 @@ export class Bayou<S, Op> {
     this.witness = opts.witness;
     this.checkpointAfterSync = opts.checkpointAfterSync ?? false;
     this.snapshots = opts.snapshots;
+    this.newIntentId = opts.newIntentId;
   }
 
   private opContext(ts: string) {
@@ -631,7 +652,9 @@ export class Bayou<S, Op> {
     const piecesGoing = alongside?.();
     piecesGoing?.catch(() => undefined); // settled below; not unhandled meanwhile
     let flagging: Promise<void> | undefined;
-    if (marking && intents.length > 0) {
+    const journaled = intents.length > 0 && intents.every((id) => this.journaled.has(id));
+    for (const id of intents) this.journaled.delete(id);
+    if (marking && intents.length > 0 && !journaled) {
       // The row may go once the intents are on disk (rule 3) or once the pieces are stored,
       // whichever comes first: either way a kill after the row lands leaves nothing named that
       // is not whole or not in the mark. On a nearby host the pieces often win, and the row
@@ -649,7 +672,8 @@ export class Bayou<S, Op> {
       }
     } else if (marking && !this.durableUnpublished) {
       // The mark says a watch rewrite is due before the row can land (the flag claims no row,
-      // so it never makes storage look rolled back); written once for a run of pushes.
+      // so it never makes storage look rolled back); written once for a run of pushes. The
+      // intents of a journaled push are in a durable mark already: its row goes at once.
       this.markDirty = false; // this write carries the whole mark
       flagging = this.writeMark({ ...this.mark!, unpublished: true });
     }
@@ -763,6 +787,53 @@ export class Bayou<S, Op> {
   }
 
   /**
+   * An id for pieces to be named by a push, already pending in a durable mark (rule 3), or
+   * undefined (no witness yet, no `newIntentId`, or the lot is used up: the caller makes its own
+   * id and its push writes the mark first, as before). Tops the lot up in the background.
+   */
+  takeIntentId(): string | undefined {
+    if (!this.newIntentId || !this.mark || !this.witness || this.retired || this.closed) return undefined;
+    const id = this.reserved.shift();
+    if (id !== undefined) this.journaled.add(id);
+    if (this.reserved.length < RESERVE_LOW) this.reserveIds();
+    return id;
+  }
+
+  /** Makes RESERVE_IDS ids pending and writes the mark; they are handed out once it is durable. */
+  private reserveIds(): void {
+    if (this.reserving || !this.newIntentId || !this.mark) return;
+    const ids = Array.from({ length: RESERVE_IDS }, () => this.newIntentId!());
+    for (const id of ids) this.pending.add(id);
+    this.markDirty = false; // this write carries the whole mark
+    this.reserving = this.writeMark(this.mark)
+      .then(
+        () => {
+          // Only those still pending: settle() may have dropped the lot meanwhile.
+          if (!this.closed) this.reserved.push(...ids.filter((id) => this.pending.has(id)));
+        },
+        () => {
+          this.markDirty = true;
+          for (const id of ids) this.pending.delete(id);
+        },
+      )
+      .finally(() => {
+        this.reserving = undefined;
+      });
+  }
+
+  /**
+   * Reserved ids not pushed stop being pending (settle). Nothing was stored under those never
+   * handed out; one handed out but not pushed yet makes its push write the mark first, as an id
+   * of the caller's own would.
+   */
+  private releaseReserved(): void {
+    const ids = [...this.reserved, ...this.journaled];
+    this.reserved = [];
+    this.journaled.clear();
+    this.resolveNow(ids);
+  }
+
+  /**
    * Ids an earlier run's push named and was cut short on (rule 3): the caller checks their pieces,
    * withdraws what is not whole, then calls `resolved`. Empty until the first sync.
    */
@@ -787,6 +858,8 @@ export class Bayou<S, Op> {
 
   /** Resolves once every push so far has rewritten the watch row (or failed to). */
   async settle(): Promise<void> {
+    await this.reserving;
+    this.releaseReserved();
     await this.published();
     clearTimeout(this.markTimer);
     this.markTimer = undefined;
