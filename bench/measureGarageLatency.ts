@@ -7,7 +7,8 @@
  * Starts a one-node Garage and times, one after another through this project's own clients
  * (keep-alive as they set it): K2V InsertItem of an op-row-sized value, K2V InsertItem of a
  * meta-sized value, K2V ReadItem, S3 PutObject of a body, and the three writes of an APPEND at once
- * (body PUT + two K2V inserts), which is what an acknowledgement waits for. Each is also timed
+ * (body PUT + two K2V inserts), which is what an acknowledgement waits for, and the same with the
+ * two rows in one InsertBatch. Each is also timed
  * behind bench/delayProxy.ts at 0 ms, as the bench's `garage` target meets them.
  */
 import { randomBytes } from "node:crypto";
@@ -50,6 +51,15 @@ async function measure(store: Store, tag: string): Promise<void> {
       store.blobs.put(`mail/${k(i)}`, body),
       store.rows.insert(`meta-${tag}`, k(i), meta),
       store.rows.insert(`index/${tag}`, k(i), opRow),
+    ]),
+  );
+  await timeEach("PUT + one InsertBatch of meta and op row", (i) =>
+    Promise.all([
+      store.blobs.put(`mail/${k(i)}`, body),
+      store.rows.insertBatch([
+        { pk: `meta-${tag}`, sk: k(i), value: meta },
+        { pk: `index/${tag}`, sk: k(i), value: opRow },
+      ]),
     ]),
   );
 }
