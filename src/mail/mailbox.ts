@@ -25,7 +25,7 @@ import { eachBounded, PIECES_PARALLEL, type MessageStore, type PreparedMessage }
 import { Mutex } from "./mutex.ts";
 import { newMailId } from "./ids.ts";
 import { MessageReads, type ReadOptions } from "./read/index.ts";
-import type { Store } from "../storage/types.ts";
+import type { RowWrite, Store } from "../storage/types.ts";
 
 /** The UidIndex as Bayou keeps it (exported for tools that write a mailbox's checkpoint). */
 export function uidIndexMachine(uidvalidity: number): StateMachine<UidIndex, UidOp> {
@@ -234,8 +234,9 @@ export class Mailbox {
     ops: UidOp[] | (() => UidOp[]),
     alongside?: () => Promise<void>,
     intents?: string[],
+    rowsBeside?: RowWrite[],
   ): Promise<void> {
-    await this.bayou.push(ops, alongside, intents);
+    await this.bayou.push(ops, alongside, intents, rowsBeside);
     await this.settle();
     this.events.emit("change");
   }
@@ -289,6 +290,11 @@ export class Mailbox {
     const failed = new Map<QueuedWrite, unknown>();
     const withPieces = batch.filter((w) => w.pieces || w.prepared);
     const appends = batch.filter((w) => w.prepared);
+    const prepared = appends.map((w) => w.prepared!);
+    // APPENDs whose ids are journaled (Bayou.takeIntentId) send their meta rows in the op row's
+    // own InsertBatch: two requests per APPEND (body, rows) instead of three.
+    const metaWithRow =
+      appends.length === withPieces.length && this.bayou.journaledAll(prepared.map((p) => p.mailId));
     const alongside =
       withPieces.length === 0
         ? undefined
@@ -296,7 +302,9 @@ export class Mailbox {
             const fail = (ws: QueuedWrite[]) => (err: unknown) => ws.forEach((w) => failed.set(w, err));
             await Promise.all([
               appends.length > 0 &&
-                this.messages.writeMany(appends.map((w) => w.prepared!)).catch(fail(appends)),
+                (metaWithRow ? this.messages.putBodies(prepared) : this.messages.writeMany(prepared)).catch(
+                  fail(appends),
+                ),
               ...batch.filter((w) => w.pieces).map((w) => w.pieces!().catch(fail([w]))),
             ]);
             if (failed.size > 0) throw new PiecesFailed("some pieces of a batch were not stored");
@@ -309,7 +317,9 @@ export class Mailbox {
         },
         alongside,
         withPieces.flatMap((w) => w.intents),
+        metaWithRow ? this.messages.metaRows(prepared) : [],
       );
+      if (metaWithRow) this.messages.written(prepared);
     } catch (err) {
       if (!(err instanceof PiecesFailed)) {
         // The row may or may not have landed: nothing may name a message whose pieces are missing.

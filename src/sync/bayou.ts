@@ -36,6 +36,8 @@
  *    the pieces. With `newIntentId`, ids are made pending ahead of use, a few at a time in one
  *    mark write (`takeIntentId`): a push that names only such ids sends its row at once, beside
  *    its pieces, and waits for no mark (one round trip); unused ones are dropped at `settle`.
+ *    Rows beside the op row (`rowsBeside`: an APPEND's meta) go in its own batched write; the
+ *    row then waits for no piece, so without journaled ids it waits for its mark alone.
  *
  * 4. A checkpoint is tried after a push or a sync once `checkpointEvery` rows are unfolded (or
  *    twice that many are kept), at most once per half safety window, so a computer that only reads
@@ -65,7 +67,7 @@
  */
 import { open, randomBytes, seal, type SealKey } from "../crypto/aead.ts";
 import { RolledBack } from "../errors.ts";
-import type { RowEntry, Store } from "../storage/types.ts";
+import type { RowEntry, RowWrite, Store } from "../storage/types.ts";
 import { checkpointKey, openCheckpoint, sealCheckpoint, sealedHash, type Checkpoint } from "./checkpoint.ts";
 import { findRegression } from "./rollbackCheck.ts";
 import type { StateMachine } from "./stateMachine.ts";
@@ -138,11 +140,11 @@ interface CheckpointPlan {
 }
 /**
  * Ids made pending ahead of use (takeIntentId): this many per mark write, a new lot once fewer than
- * RESERVE_LOW are left. A crash leaves at most this many unused, which the next start looks for
- * in storage and deletes as it does an interrupted push's (two requests each).
+ * RESERVE_LOW are left. A crash leaves at most RESERVE_IDS + RESERVE_LOW - 1 unused, which the next
+ * start looks for in storage and deletes as it does an interrupted push's (two requests each).
  */
-const RESERVE_IDS = 16;
-const RESERVE_LOW = 8;
+const RESERVE_IDS = 32;
+const RESERVE_LOW = 16;
 /** How long the mark after a push may wait for the next push to write it (deferMarkWrite). */
 const MARK_DELAY_MS = 1_000;
 /**
@@ -618,12 +620,22 @@ export class Bayou<S, Op> {
    * both are durable, with the state updated (rule 3). When the row failed, the state is unchanged
    * and the row may or may not be in storage. When only `alongside` failed, the row is in storage
    * and applied, and the error is thrown: the caller withdraws the ops.
+   *
+   * `rowsBeside` (rows the ops name, such as an APPEND's meta) go in one batched write with the op
+   * row: one request instead of two. They count as part of the row (a failure is the row's), so
+   * the row then waits for no piece: it goes at once when every intent is journaled
+   * (takeIntentId), and otherwise once the mark naming the intents is durable.
    */
-  push(ops: Op[] | (() => Op[]), alongside?: () => Promise<void>, intents: string[] = []): Promise<void> {
+  push(
+    ops: Op[] | (() => Op[]),
+    alongside?: () => Promise<void>,
+    intents: string[] = [],
+    rowsBeside: RowWrite[] = [],
+  ): Promise<void> {
     const pushed = this.exclusive(async () => {
       this.pushesUnderway += 1;
       try {
-        return await this.pushNow(ops, alongside, intents);
+        return await this.pushNow(ops, alongside, intents, rowsBeside);
       } finally {
         this.pushesUnderway -= 1;
       }
@@ -638,12 +650,13 @@ export class Bayou<S, Op> {
     ops: Op[] | (() => Op[]),
     alongside: (() => Promise<void>) | undefined,
     intents: string[],
+    rowsBeside: RowWrite[],
   ): Promise<void> {
     if (!this.loaded || this.refusal || this.othersMoved) await this.syncNow(false);
     // Built here, on the state the row will follow (an add's guess of the next UID).
     if (typeof ops === "function") ops = ops();
     if (ops.length === 0) {
-      await alongside?.();
+      await Promise.all([alongside?.(), rowsBeside.length > 0 && this.store.rows.insertBatch(rowsBeside)]);
       return;
     }
     const ts = newTimestamp(this.newestSeen(), this.clock());
@@ -664,7 +677,8 @@ export class Bayou<S, Op> {
       flagging = this.writeMark({ ...this.mark!, unpublished: true, pending: [...this.pending] });
       flagging.catch(() => undefined); // settled below; not unhandled meanwhile
       try {
-        await Promise.any([flagging, piecesGoing ?? flagging]);
+        // Rows beside it would land with the row, before they are stored: only the mark will do.
+        await (rowsBeside.length > 0 ? flagging : Promise.any([flagging, piecesGoing ?? flagging]));
       } catch {
         // Both failed: nothing names the pieces, and the caller withdraws.
         await piecesGoing?.catch(() => undefined);
@@ -677,12 +691,11 @@ export class Bayou<S, Op> {
       this.markDirty = false; // this write carries the whole mark
       flagging = this.writeMark({ ...this.mark!, unpublished: true });
     }
+    const sealedRow = seal(this.key, new TextEncoder().encode(batch), this.opContext(ts));
     const [row, pieces] = await Promise.allSettled([
-      this.store.rows.insert(
-        this.path,
-        ts,
-        seal(this.key, new TextEncoder().encode(batch), this.opContext(ts)),
-      ),
+      rowsBeside.length > 0
+        ? this.store.rows.insertBatch([...rowsBeside, { pk: this.path, sk: ts, value: sealedRow }])
+        : this.store.rows.insert(this.path, ts, sealedRow),
       piecesGoing,
     ]);
     // The flag must be on disk before the answer: a kill before the watch rewrite then leaves
@@ -819,6 +832,11 @@ export class Bayou<S, Op> {
       .finally(() => {
         this.reserving = undefined;
       });
+  }
+
+  /** Whether a push naming these ids now would be journaled (its row waiting for no mark). */
+  journaledAll(ids: readonly string[]): boolean {
+    return ids.length > 0 && ids.every((id) => this.journaled.has(id));
   }
 
   /**

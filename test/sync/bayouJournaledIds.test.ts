@@ -110,3 +110,46 @@ test("the unused rest of a lot, and ids handed out but never pushed, stop being 
   assert.deepEqual(witness.marks.get("index/test")?.pending ?? [], [], "nothing pending after settle");
   b.close();
 });
+
+test("rows sent beside a push whose ids are not journaled wait for the mark naming them, even once its pieces are stored", async () => {
+  const store = memoryStore();
+  const witness = new HeldWitness();
+  const b = replica(store, witness, () => "unused");
+  await b.sync();
+  witness.holding = true;
+  const meta = { pk: "meta", sk: "own-id", value: new TextEncoder().encode("meta of own-id") };
+  const pushed = b.push(["add"], () => Promise.resolve(), ["own-id"], [meta]);
+  for (let i = 0; i < 20; i++) await tick();
+  assert.equal(await opRowCount(store), 0, "no row before the mark naming own-id is durable");
+  assert.equal(await store.rows.read("meta", "own-id"), null, "nor the row beside it");
+  witness.release();
+  await pushed;
+  assert.equal(await opRowCount(store), 1);
+  assert.ok(await store.rows.read("meta", "own-id"));
+  b.close();
+});
+
+test("a push whose ids are journaled sends the rows beside it in the op row's own batch", async () => {
+  const inner = memoryStore();
+  const batches: string[][] = [];
+  const rows = Object.create(inner.rows) as typeof inner.rows;
+  rows.insertBatch = (writes) => {
+    batches.push(writes.map((w) => w.pk));
+    return inner.rows.insertBatch(writes);
+  };
+  rows.insert = () => Promise.reject(new Error("no single insert expected"));
+  const store = { ...inner, rows };
+  let made = 0;
+  const b = replica(store, new MemoryWitness(), () => `mail-${++made}`);
+  await b.sync();
+  b.takeIntentId();
+  let id: string | undefined;
+  for (let i = 0; i < 50 && id === undefined; i++) {
+    await tick();
+    id = b.takeIntentId();
+  }
+  assert.ok(id && b.journaledAll([id]));
+  await b.push(["add"], () => Promise.resolve(), [id], [{ pk: "meta", sk: id, value: new Uint8Array(8) }]);
+  assert.deepEqual(batches, [["meta", "index/test"]]);
+  b.close();
+});
