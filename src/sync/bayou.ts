@@ -818,7 +818,10 @@ export class Bayou<S, Op> {
     const ids = Array.from({ length: RESERVE_IDS }, () => this.newIntentId!());
     for (const id of ids) this.pending.add(id);
     this.markDirty = false; // this write carries the whole mark
-    this.reserving = this.writeMark(this.mark)
+    // A push's flagged mark may be queued behind the running write, and the witness writes only
+    // the newest of those queued: this one must not drop the flag (rule 3's `unpublished`).
+    const flag = this.unpublished || this.pushesUnderway > 0;
+    this.reserving = this.writeMark(flag ? { ...this.mark, unpublished: true } : this.mark)
       .then(
         () => {
           // Only those still pending: settle() may have dropped the lot meanwhile.

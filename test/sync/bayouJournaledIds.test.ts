@@ -153,3 +153,28 @@ test("a push whose ids are journaled sends the rows beside it in the op row's ow
   assert.deepEqual(batches, [["meta", "index/test"]]);
   b.close();
 });
+
+test("a lot's mark written while a push is on its way keeps the unpublished flag (the witness writes only the newest queued mark)", async () => {
+  const store = memoryStore();
+  const calls: SyncMark[] = [];
+  const witness = new (class extends HeldWitness {
+    override record(path: string, mark: SyncMark): Promise<void> {
+      calls.push(structuredClone(mark));
+      return super.record(path, mark);
+    }
+  })();
+  const b = replica(store, witness, () => `mail-${calls.length}-${Math.random()}`);
+  await b.sync();
+  witness.holding = true;
+  // The first push of a burst flags the mark and waits for it; the lot's write comes meanwhile.
+  const pushed = b.push(["x"]);
+  for (let i = 0; i < 20 && calls.length < 2; i++) await tick();
+  const before = calls.length;
+  assert.equal(b.takeIntentId(), undefined);
+  assert.equal(calls.length, before + 1, "the lot's mark write was asked for");
+  assert.equal(calls.at(-1)!.unpublished, true, "and it carries the flag");
+  witness.release();
+  await pushed;
+  await b.settle();
+  b.close();
+});
