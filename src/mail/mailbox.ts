@@ -422,7 +422,12 @@ export class Mailbox {
     const whole = await this.messages.whole(listed);
     const broken = listed.filter((id) => !whole.has(id));
     if (broken.length > 0) await this.writes.run(() => this.push([{ t: "expunge", ids: broken }]));
-    await this.deleteContent([
+    // Not deleteContent: a pending id is one this computer made for this push (an APPEND's, a
+    // COPY's new id; a MOVE names none), so no other mailbox holds it, and heldElsewhere would
+    // open the other mailboxes, whose own recovery would wait for this one's opening: two
+    // mailboxes with pending ids after a kill (every mailbox with a lot of ids, Bayou.takeIntentId)
+    // then waited for each other for ever.
+    await this.messages.delete([
       ...broken,
       ...ids.filter((id) => !this.index.byId.has(id) && !broken.includes(id)),
     ]);
