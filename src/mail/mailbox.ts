@@ -23,8 +23,9 @@ import { decodeUidIndex, encodeUidIndex } from "./uidIndexCodec.ts";
 import { NotFound } from "../errors.ts";
 import { eachBounded, PIECES_PARALLEL, type MessageStore, type PreparedMessage } from "./messageStore.ts";
 import { Mutex } from "./mutex.ts";
+import { newMailId } from "./ids.ts";
 import { MessageReads, type ReadOptions } from "./read/index.ts";
-import type { Store } from "../storage/types.ts";
+import type { RowWrite, Store } from "../storage/types.ts";
 
 /** The UidIndex as Bayou keeps it (exported for tools that write a mailbox's checkpoint). */
 export function uidIndexMachine(uidvalidity: number): StateMachine<UidIndex, UidOp> {
@@ -127,6 +128,8 @@ export class Mailbox {
       machine: uidIndexMachine(uidvalidity),
       // A client's SELECT gets the index before any checkpoint is written (issue 11).
       checkpointAfterSync: true,
+      // Message ids pending in the mark before use: an APPEND's row goes beside its pieces.
+      newIntentId: newMailId,
       ...(witness ? { witness } : {}),
       ...(snapshots ? { snapshots } : {}),
     });
@@ -231,8 +234,9 @@ export class Mailbox {
     ops: UidOp[] | (() => UidOp[]),
     alongside?: () => Promise<void>,
     intents?: string[],
+    rowsBeside?: RowWrite[],
   ): Promise<void> {
-    await this.bayou.push(ops, alongside, intents);
+    await this.bayou.push(ops, alongside, intents, rowsBeside);
     await this.settle();
     this.events.emit("change");
   }
@@ -242,7 +246,7 @@ export class Mailbox {
    * Bayou rule 3). Writes that arrive while one is being written go out together (enqueue).
    */
   async append(raw: Uint8Array, flags: string[], internalDate: number): Promise<AppendResult> {
-    const prepared = this.messages.prepare(raw, internalDate);
+    const prepared = this.messages.prepare(raw, internalDate, this.bayou.takeIntentId());
     const [result] = await this.addWith([{ mailId: prepared.mailId, flags }], { prepared });
     return result!;
   }
@@ -286,6 +290,11 @@ export class Mailbox {
     const failed = new Map<QueuedWrite, unknown>();
     const withPieces = batch.filter((w) => w.pieces || w.prepared);
     const appends = batch.filter((w) => w.prepared);
+    const prepared = appends.map((w) => w.prepared!);
+    // APPENDs whose ids are journaled (Bayou.takeIntentId) send their meta rows in the op row's
+    // own InsertBatch: two requests per APPEND (body, rows) instead of three.
+    const metaWithRow =
+      appends.length === withPieces.length && this.bayou.journaledAll(prepared.map((p) => p.mailId));
     const alongside =
       withPieces.length === 0
         ? undefined
@@ -293,7 +302,9 @@ export class Mailbox {
             const fail = (ws: QueuedWrite[]) => (err: unknown) => ws.forEach((w) => failed.set(w, err));
             await Promise.all([
               appends.length > 0 &&
-                this.messages.writeMany(appends.map((w) => w.prepared!)).catch(fail(appends)),
+                (metaWithRow ? this.messages.putBodies(prepared) : this.messages.writeMany(prepared)).catch(
+                  fail(appends),
+                ),
               ...batch.filter((w) => w.pieces).map((w) => w.pieces!().catch(fail([w]))),
             ]);
             if (failed.size > 0) throw new PiecesFailed("some pieces of a batch were not stored");
@@ -306,7 +317,9 @@ export class Mailbox {
         },
         alongside,
         withPieces.flatMap((w) => w.intents),
+        metaWithRow ? this.messages.metaRows(prepared) : [],
       );
+      if (metaWithRow) this.messages.written(prepared);
     } catch (err) {
       if (!(err instanceof PiecesFailed)) {
         // The row may or may not have landed: nothing may name a message whose pieces are missing.
@@ -409,7 +422,12 @@ export class Mailbox {
     const whole = await this.messages.whole(listed);
     const broken = listed.filter((id) => !whole.has(id));
     if (broken.length > 0) await this.writes.run(() => this.push([{ t: "expunge", ids: broken }]));
-    await this.deleteContent([
+    // Not deleteContent: a pending id is one this computer made for this push (an APPEND's, a
+    // COPY's new id; a MOVE names none), so no other mailbox holds it, and heldElsewhere would
+    // open the other mailboxes, whose own recovery would wait for this one's opening: two
+    // mailboxes with pending ids after a kill (every mailbox with a lot of ids, Bayou.takeIntentId)
+    // then waited for each other for ever.
+    await this.messages.delete([
       ...broken,
       ...ids.filter((id) => !this.index.byId.has(id) && !broken.includes(id)),
     ]);

@@ -19,7 +19,7 @@ import {
 } from "../crypto/chunkedStream.ts";
 import { NotFound, StaleEpoch, Tampered } from "../errors.ts";
 import { indexMessageBytes, toCrlfBytes } from "../mime/index.ts";
-import type { Store } from "../storage/types.ts";
+import type { RowWrite, Store } from "../storage/types.ts";
 import { ClientActivity } from "./clientActivity.ts";
 import { newMailId } from "./ids.ts";
 import { bodyBlobKey, META_PK } from "./messageLayout.ts";
@@ -153,9 +153,11 @@ export class MessageStore {
     return { mailId: prepared.mailId, meta: prepared.meta };
   }
 
-  /** Indexes and seals a message under a new id and key, without storing anything. */
-  prepare(original: Uint8Array, internalDate: number): PreparedMessage {
-    const mailId = newMailId();
+  /**
+   * Indexes and seals a message under a new id (or `mailId`, one made by newMailId and not used
+   * before) and a new key, without storing anything.
+   */
+  prepare(original: Uint8Array, internalDate: number, mailId = newMailId()): PreparedMessage {
     // Stored with CRLF line ends, as Dovecot serves them: offsets, sizes and sections then agree.
     const raw = toCrlfBytes(original);
     const index = indexMessageBytes(raw);
@@ -210,6 +212,34 @@ export class MessageStore {
       }),
     ]);
     for (const p of batch) this.observer?.stored(p.mailId, p.meta, p.raw);
+  }
+
+  /**
+   * The sealed meta rows of prepared messages, for a caller that writes them in its own batch
+   * (an APPEND's meta goes in one K2V InsertBatch with its op row: Mailbox.pushBatch). Call
+   * `putBodies` beside it and `written` once both are durable.
+   */
+  metaRows(batch: PreparedMessage[]): RowWrite[] {
+    return batch.map((p) => ({
+      pk: META_PK,
+      sk: p.mailId,
+      value: seal(this.metaKey, encodeMeta(p.meta), metaContext(p.mailId)),
+    }));
+  }
+
+  /** Stores prepared messages' bodies, 16 at a time; their meta rows go elsewhere (metaRows). */
+  putBodies(batch: PreparedMessage[]): Promise<void> {
+    return this.activity.track(
+      eachBounded(batch, PIECES_PARALLEL, (p) => this.store.blobs.put(p.meta.blob, p.sealedBody)),
+    );
+  }
+
+  /** After putBodies and the meta rows are durable: the meta is cached and observers told. */
+  written(batch: PreparedMessage[]): void {
+    for (const p of batch) {
+      this.cache.set(p.mailId, p.meta);
+      this.observer?.stored(p.mailId, p.meta, p.raw);
+    }
   }
 
   private async writeMeta(mailId: string, meta: MessageMeta): Promise<void> {

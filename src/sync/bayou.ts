@@ -33,7 +33,11 @@
  *    its row goes out once that mark is durable OR the pieces are stored, whichever comes first,
  *    so a row in storage never names a piece that is neither stored nor pending in the mark: a
  *    computer killed mid-push finds them at its next start (`interrupted`) and its caller checks
- *    the pieces.
+ *    the pieces. With `newIntentId`, ids are made pending ahead of use, a few at a time in one
+ *    mark write (`takeIntentId`): a push that names only such ids sends its row at once, beside
+ *    its pieces, and waits for no mark (one round trip); unused ones are dropped at `settle`.
+ *    Rows beside the op row (`rowsBeside`: an APPEND's meta) go in its own batched write; the
+ *    row then waits for no piece, so without journaled ids it waits for its mark alone.
  *
  * 4. A checkpoint is tried after a push or a sync once `checkpointEvery` rows are unfolded (or
  *    twice that many are kept), at most once per half safety window, so a computer that only reads
@@ -63,7 +67,7 @@
  */
 import { open, randomBytes, seal, type SealKey } from "../crypto/aead.ts";
 import { RolledBack } from "../errors.ts";
-import type { RowEntry, Store } from "../storage/types.ts";
+import type { RowEntry, RowWrite, Store } from "../storage/types.ts";
 import { checkpointKey, openCheckpoint, sealCheckpoint, sealedHash, type Checkpoint } from "./checkpoint.ts";
 import { findRegression } from "./rollbackCheck.ts";
 import type { StateMachine } from "./stateMachine.ts";
@@ -106,6 +110,11 @@ export interface BayouOptions<S, Op> {
    * starts from it when it still fits what storage holds, instead of replaying every unfolded row.
    */
   snapshots?: SnapshotKeeper;
+  /**
+   * Makes a new id for the caller's pieces (a message id). With it, takeIntentId hands out ids
+   * already pending in a durable mark (rule 3), so pushes naming them need not wait for a mark.
+   */
+  newIntentId?: () => string;
 }
 
 const WATCH = "watch";
@@ -129,6 +138,13 @@ interface CheckpointPlan {
   rebuilds: number;
   unsealed: Omit<Checkpoint, "hash">;
 }
+/**
+ * Ids made pending ahead of use (takeIntentId): this many per mark write, a new lot once fewer than
+ * RESERVE_LOW are left. A crash leaves at most RESERVE_IDS + RESERVE_LOW - 1 unused, which the next
+ * start looks for in storage and deletes as it does an interrupted push's (two requests each).
+ */
+const RESERVE_IDS = 32;
+const RESERVE_LOW = 16;
 /** How long the mark after a push may wait for the next push to write it (deferMarkWrite). */
 const MARK_DELAY_MS = 1_000;
 /**
@@ -188,6 +204,12 @@ export class Bayou<S, Op> {
   private unpublished = false;
   /** Ids named by pushes not known to be whole (rule 3), kept in the mark. */
   private readonly pending = new Set<string>();
+  /** Pending ids in a durable mark, not handed out yet (takeIntentId). */
+  private reserved: string[] = [];
+  /** Ids takeIntentId handed out, pending in a durable mark, not pushed yet. */
+  private readonly journaled = new Set<string>();
+  private reserving: Promise<void> | undefined;
+  private readonly newIntentId: (() => string) | undefined;
   /** Those of them the mark of an earlier run held, for the caller to check (`interrupted`). */
   private leftOver: string[] = [];
   /** Whether the last mark written (in call order) carried `unpublished`, once it is durable. */
@@ -240,6 +262,7 @@ export class Bayou<S, Op> {
     this.witness = opts.witness;
     this.checkpointAfterSync = opts.checkpointAfterSync ?? false;
     this.snapshots = opts.snapshots;
+    this.newIntentId = opts.newIntentId;
   }
 
   private opContext(ts: string) {
@@ -606,12 +629,22 @@ export class Bayou<S, Op> {
    * both are durable, with the state updated (rule 3). When the row failed, the state is unchanged
    * and the row may or may not be in storage. When only `alongside` failed, the row is in storage
    * and applied, and the error is thrown: the caller withdraws the ops.
+   *
+   * `rowsBeside` (rows the ops name, such as an APPEND's meta) go in one batched write with the op
+   * row: one request instead of two. They count as part of the row (a failure is the row's), so
+   * the row then waits for no piece: it goes at once when every intent is journaled
+   * (takeIntentId), and otherwise once the mark naming the intents is durable.
    */
-  push(ops: Op[] | (() => Op[]), alongside?: () => Promise<void>, intents: string[] = []): Promise<void> {
+  push(
+    ops: Op[] | (() => Op[]),
+    alongside?: () => Promise<void>,
+    intents: string[] = [],
+    rowsBeside: RowWrite[] = [],
+  ): Promise<void> {
     const pushed = this.exclusive(async () => {
       this.pushesUnderway += 1;
       try {
-        return await this.pushNow(ops, alongside, intents);
+        return await this.pushNow(ops, alongside, intents, rowsBeside);
       } finally {
         this.pushesUnderway -= 1;
       }
@@ -626,12 +659,13 @@ export class Bayou<S, Op> {
     ops: Op[] | (() => Op[]),
     alongside: (() => Promise<void>) | undefined,
     intents: string[],
+    rowsBeside: RowWrite[],
   ): Promise<void> {
     if (!this.loaded || this.refusal || this.othersMoved) await this.syncNow(false);
     // Built here, on the state the row will follow (an add's guess of the next UID).
     if (typeof ops === "function") ops = ops();
     if (ops.length === 0) {
-      await alongside?.();
+      await Promise.all([alongside?.(), rowsBeside.length > 0 && this.store.rows.insertBatch(rowsBeside)]);
       return;
     }
     const ts = newTimestamp(this.newestSeen(), this.clock());
@@ -640,7 +674,9 @@ export class Bayou<S, Op> {
     const piecesGoing = alongside?.();
     piecesGoing?.catch(() => undefined); // settled below; not unhandled meanwhile
     let flagging: Promise<void> | undefined;
-    if (marking && intents.length > 0) {
+    const journaled = intents.length > 0 && intents.every((id) => this.journaled.has(id));
+    for (const id of intents) this.journaled.delete(id);
+    if (marking && intents.length > 0 && !journaled) {
       // The row may go once the intents are on disk (rule 3) or once the pieces are stored,
       // whichever comes first: either way a kill after the row lands leaves nothing named that
       // is not whole or not in the mark. On a nearby host the pieces often win, and the row
@@ -650,7 +686,8 @@ export class Bayou<S, Op> {
       flagging = this.writeMark({ ...this.mark!, unpublished: true, pending: [...this.pending] });
       flagging.catch(() => undefined); // settled below; not unhandled meanwhile
       try {
-        await Promise.any([flagging, piecesGoing ?? flagging]);
+        // Rows beside it would land with the row, before they are stored: only the mark will do.
+        await (rowsBeside.length > 0 ? flagging : Promise.any([flagging, piecesGoing ?? flagging]));
       } catch {
         // Both failed: nothing names the pieces, and the caller withdraws.
         await piecesGoing?.catch(() => undefined);
@@ -658,16 +695,16 @@ export class Bayou<S, Op> {
       }
     } else if (marking && !this.durableUnpublished) {
       // The mark says a watch rewrite is due before the row can land (the flag claims no row,
-      // so it never makes storage look rolled back); written once for a run of pushes.
+      // so it never makes storage look rolled back); written once for a run of pushes. The
+      // intents of a journaled push are in a durable mark already: its row goes at once.
       this.markDirty = false; // this write carries the whole mark
       flagging = this.writeMark({ ...this.mark!, unpublished: true });
     }
+    const sealedRow = seal(this.key, new TextEncoder().encode(batch), this.opContext(ts));
     const [row, pieces] = await Promise.allSettled([
-      this.store.rows.insert(
-        this.path,
-        ts,
-        seal(this.key, new TextEncoder().encode(batch), this.opContext(ts)),
-      ),
+      rowsBeside.length > 0
+        ? this.store.rows.insertBatch([...rowsBeside, { pk: this.path, sk: ts, value: sealedRow }])
+        : this.store.rows.insert(this.path, ts, sealedRow),
       piecesGoing,
     ]);
     // The flag must be on disk before the answer: a kill before the watch rewrite then leaves
@@ -772,6 +809,61 @@ export class Bayou<S, Op> {
   }
 
   /**
+   * An id for pieces to be named by a push, already pending in a durable mark (rule 3), or
+   * undefined (no witness yet, no `newIntentId`, or the lot is used up: the caller makes its own
+   * id and its push writes the mark first, as before). Tops the lot up in the background.
+   */
+  takeIntentId(): string | undefined {
+    if (!this.newIntentId || !this.mark || !this.witness || this.retired || this.closed) return undefined;
+    const id = this.reserved.shift();
+    if (id !== undefined) this.journaled.add(id);
+    if (this.reserved.length < RESERVE_LOW) this.reserveIds();
+    return id;
+  }
+
+  /** Makes RESERVE_IDS ids pending and writes the mark; they are handed out once it is durable. */
+  private reserveIds(): void {
+    if (this.reserving || !this.newIntentId || !this.mark) return;
+    const ids = Array.from({ length: RESERVE_IDS }, () => this.newIntentId!());
+    for (const id of ids) this.pending.add(id);
+    this.markDirty = false; // this write carries the whole mark
+    // A push's flagged mark may be queued behind the running write, and the witness writes only
+    // the newest of those queued: this one must not drop the flag (rule 3's `unpublished`).
+    const flag = this.unpublished || this.pushesUnderway > 0;
+    this.reserving = this.writeMark(flag ? { ...this.mark, unpublished: true } : this.mark)
+      .then(
+        () => {
+          // Only those still pending: settle() may have dropped the lot meanwhile.
+          if (!this.closed) this.reserved.push(...ids.filter((id) => this.pending.has(id)));
+        },
+        () => {
+          this.markDirty = true;
+          for (const id of ids) this.pending.delete(id);
+        },
+      )
+      .finally(() => {
+        this.reserving = undefined;
+      });
+  }
+
+  /** Whether a push naming these ids now would be journaled (its row waiting for no mark). */
+  journaledAll(ids: readonly string[]): boolean {
+    return ids.length > 0 && ids.every((id) => this.journaled.has(id));
+  }
+
+  /**
+   * Reserved ids not pushed stop being pending (settle). Nothing was stored under those never
+   * handed out; one handed out but not pushed yet makes its push write the mark first, as an id
+   * of the caller's own would.
+   */
+  private releaseReserved(): void {
+    const ids = [...this.reserved, ...this.journaled];
+    this.reserved = [];
+    this.journaled.clear();
+    this.resolveNow(ids);
+  }
+
+  /**
    * Ids an earlier run's push named and was cut short on (rule 3): the caller checks their pieces,
    * withdraws what is not whole, then calls `resolved`. Empty until the first sync.
    */
@@ -796,6 +888,8 @@ export class Bayou<S, Op> {
 
   /** Resolves once every push so far has rewritten the watch row (or failed to). */
   async settle(): Promise<void> {
+    await this.reserving;
+    this.releaseReserved();
     await this.published();
     clearTimeout(this.markTimer);
     this.markTimer = undefined;

@@ -100,3 +100,30 @@ test("an op row goes out only once the mark naming its unstored pieces is on dis
   assert.equal(again.index.uids.length, 1, "the message without a body is withdrawn, not listed");
   await second.close();
 });
+
+test("after a kill, two mailboxes with pending ids open without waiting for each other", async () => {
+  const marksDir = await mkdtemp(join(tmpdir(), "agl-interrupted-"));
+  folders.push(marksDir);
+  const base = memoryStore();
+  const first = await createAccount(base, { user: "u", password: PASSWORD, kdf: TEST_KDF, marksDir });
+  await first.createMailbox("Other");
+  // Each mailbox takes a lot of ids ahead of use (Bayou.takeIntentId) at its appends.
+  for (const name of ["INBOX", "Other"]) {
+    const mbx = await first.mailbox(name);
+    for (let i = 0; i < 3; i++) await mbx.append(sampleMessage(i), [], Date.now());
+  }
+  await new Promise((r) => setTimeout(r, 50)); // the lots' mark writes land
+
+  // Killed: `first` never closes, so both marks still name unused ids. Another start:
+  const second = await openAccount(base, PASSWORD, { marksDir, log: () => undefined });
+  let timer: NodeJS.Timeout | undefined;
+  const opened = await Promise.race([
+    Promise.all([second.mailbox("INBOX"), second.mailbox("Other")]).then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 5_000))),
+  ]);
+  clearTimeout(timer);
+  assert.ok(opened, "both mailboxes opened within 5 s");
+  assert.equal((await second.mailbox("INBOX")).index.uids.length, 3);
+  assert.equal((await second.mailbox("Other")).index.uids.length, 3);
+  await second.close();
+});

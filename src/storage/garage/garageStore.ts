@@ -37,6 +37,7 @@ export function openGarageStore(
       blobs.close();
       s3.writes.destroy();
       s3.reads.destroy();
+      s3.put.destroy();
     },
   };
 }

@@ -6,7 +6,6 @@
  * (`uriEscapePath`, its default) supplies the second round. The partition key is one path segment
  * with every reserved character encoded, '.' included, so no path normalisation can touch it.
  */
-import { Sha256 } from "@aws-crypto/sha256-js";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { StorageCredentials } from "../backendConfig.ts";
@@ -16,6 +15,8 @@ import { Limiter } from "../net/limiter.ts";
 import { attemptTimeout, type NetOptions } from "../net/netOptions.ts";
 import { withRetry } from "../net/retry.ts";
 import { timed } from "../net/timed.ts";
+import { httpCall, HttpAgents, type HttpAnswer } from "../net/httpCall.ts";
+import { NodeSha256 } from "../net/nodeSha256.ts";
 
 export interface K2vTarget {
   k2vEndpoint: string;
@@ -34,11 +35,7 @@ export interface K2vCall {
   absentOk?: boolean;
 }
 
-export interface K2vAnswer {
-  status: number;
-  headers: Headers;
-  body: Uint8Array;
-}
+export type K2vAnswer = HttpAnswer;
 
 /** RFC 3986 escaping of a query value or path segment, as SigV4 and Garage's signature check use. */
 export function uriEscape(text: string): string {
@@ -52,6 +49,7 @@ export class K2vClient {
   private readonly signer: SignatureV4;
   private readonly limiter: Limiter;
   private readonly base: URL;
+  private readonly agents = new HttpAgents();
   private closed = false;
 
   constructor(
@@ -64,7 +62,7 @@ export class K2vClient {
       service: "k2v",
       region: target.region,
       credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
-      sha256: Sha256,
+      sha256: NodeSha256,
     });
     this.limiter = new Limiter(net.concurrency);
     this.base = new URL(target.k2vEndpoint.replace(/\/+$/, "") + "/");
@@ -109,29 +107,24 @@ export class K2vClient {
     const signed = await this.signer.sign(unsigned, {
       signingDate: new Date(Date.now() + this.clockOffsetMs),
     });
-    const headers = { ...(signed.headers as Record<string, string>) };
-    delete headers.host; // fetch sets it from the URL, to the same value
-    const res = await fetch(`${this.base.origin}${path}${search ? `?${search}` : ""}`, {
+    const answer = await httpCall(this.agents, {
       method: req.method,
-      headers,
+      url: new URL(`${this.base.origin}${path}${search ? `?${search}` : ""}`),
+      headers: signed.headers,
       ...(req.body ? { body: req.body } : {}),
       signal,
     });
-    if (res.status >= 400) {
-      const err = await readHttpError(res);
+    if (answer.status >= 400) {
+      const err = readHttpError(answer);
       // As the S3 SDK does: this call fails with the clock message, later ones sign with the
       // host's time (learnt from its Date header, to the second).
       if (isClockSkew(err.code, err.detail) && err.serverDate !== undefined)
         this.clockOffsetMs = err.serverDate - Date.now();
       if (req.absentOk && err.status === 404 && err.code !== "NoSuchBucket")
-        return { status: 404, headers: res.headers, body: new Uint8Array(0) };
+        return { status: 404, headers: answer.headers, body: new Uint8Array(0) };
       throw err;
     }
-    return {
-      status: res.status,
-      headers: res.headers,
-      body: new Uint8Array(await res.arrayBuffer()),
-    };
+    return answer;
   }
 
   /** Maps a failure of `once` as `call` would. */
@@ -141,5 +134,6 @@ export class K2vClient {
 
   close(): void {
     this.closed = true;
+    this.agents.destroy();
   }
 }

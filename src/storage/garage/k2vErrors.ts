@@ -4,6 +4,7 @@
  * from a missing bucket, both HTTP 404.
  */
 import { AppError, Invalid, Unavailable } from "../../errors.ts";
+import type { HttpAnswer } from "../net/httpCall.ts";
 import { isNetworkFailure, unavailable } from "../net/networkFailure.ts";
 import { clockSkewError, credentialsError, isClockSkew, missingBucketError } from "../net/s3Errors.ts";
 
@@ -21,9 +22,8 @@ export class K2vHttpError extends Error {
   }
 }
 
-export async function readHttpError(res: Response): Promise<K2vHttpError> {
-  // The status already says what failed; a body that cannot be read only loses its detail.
-  const text = await res.text().catch(() => "");
+export function readHttpError(res: HttpAnswer): K2vHttpError {
+  const text = new TextDecoder().decode(res.body);
   const date = Date.parse(res.headers.get("date") ?? "");
   const serverDate = Number.isNaN(date) ? undefined : date;
   try {

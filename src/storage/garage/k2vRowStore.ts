@@ -10,7 +10,7 @@
 import { Invalid } from "../../errors.ts";
 import type { CausalityToken, RangeQuery, RangeResult, RowEntry, RowStore, RowWrite } from "../types.ts";
 import { checkToken, EMPTY_TOKEN } from "./causalityToken.ts";
-import type { K2vClient } from "./k2vClient.ts";
+import type { K2vAnswer, K2vClient } from "./k2vClient.ts";
 import { entryFromWire, garageRange, type WireItem, type WireValues } from "./k2vWire.ts";
 import { isNetworkFailure } from "../net/networkFailure.ts";
 import { backoffDelay, sleep } from "../net/retry.ts";
@@ -38,7 +38,7 @@ export class K2vRowStore implements RowStore {
 
   constructor(private readonly k2v: K2vClient) {}
 
-  private entryOf(sk: string, answer: { headers: Headers; body: Uint8Array }): RowEntry {
+  private entryOf(sk: string, answer: K2vAnswer): RowEntry {
     const token = answer.headers.get(TOKEN_HEADER) ?? "";
     return entryFromWire(sk, token, parse<WireValues>(answer.body));
   }

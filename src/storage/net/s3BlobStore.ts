@@ -20,6 +20,7 @@ import type { BlobHead, BlobListing, BlobStore, ByteRange } from "../types.ts";
 import { Limiter } from "./limiter.ts";
 import { attemptTimeout, type NetOptions } from "./netOptions.ts";
 import type { S3Clients } from "./s3Client.ts";
+import type { S3Putter } from "./s3Put.ts";
 import { withRetry } from "./retry.ts";
 import { s3Failure, s3Retryable, s3Status, type S3Target } from "./s3Errors.ts";
 import { timed } from "./timed.ts";
@@ -33,6 +34,8 @@ export class S3BlobStore implements BlobStore {
   private readonly s3: S3Client;
   /** The client of calls answered with a body (GET, LIST): see makeS3Clients. */
   private readonly reads: S3Client;
+  /** PutObject without the SDK, when the store was given one (s3Put.ts). */
+  private readonly putter: S3Putter | undefined;
 
   constructor(
     clients: S3Client | S3Clients,
@@ -41,6 +44,7 @@ export class S3BlobStore implements BlobStore {
   ) {
     this.s3 = "writes" in clients ? clients.writes : clients;
     this.reads = "reads" in clients ? clients.reads : clients;
+    this.putter = "put" in clients ? clients.put : undefined;
     this.limiter = new Limiter(net.concurrency);
   }
 
@@ -69,9 +73,13 @@ export class S3BlobStore implements BlobStore {
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
     const body = Uint8Array.from(bytes); // what the caller changes afterwards must not reach a retry
-    await this.call(body.length, (abortSignal) =>
-      this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body }), { abortSignal }),
-    );
+    await this.call(body.length, async (abortSignal) => {
+      if (this.putter) await this.putter.put(this.bucket, key, body, abortSignal);
+      else
+        await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body }), {
+          abortSignal,
+        });
+    });
   }
 
   async get(key: string, range?: ByteRange): Promise<Uint8Array | null> {

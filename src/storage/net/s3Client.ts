@@ -11,6 +11,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import type { StorageCredentials } from "../backendConfig.ts";
 import { EarlyAckAgent } from "./earlyAck.ts";
 import type { NetOptions } from "./netOptions.ts";
+import { S3Putter } from "./s3Put.ts";
 
 export interface S3Endpoint {
   s3Endpoint: string;
@@ -46,10 +47,14 @@ export function makeS3Client(
   });
 }
 
-/** The clients of a store: `reads` for calls without a request body (GET, LIST), `writes` for the rest. */
+/**
+ * The clients of a store: `reads` for calls without a request body (GET, LIST), `writes` for the
+ * rest, and `put` for PutObject without the SDK (s3Put.ts).
+ */
 export interface S3Clients {
   writes: S3Client;
   reads: S3Client;
+  put: S3Putter;
 }
 
 /**
@@ -69,7 +74,7 @@ export function makeS3Clients(
   const reads = isLoopback(target.s3Endpoint)
     ? makeS3Client(target, credentials, net, clockOffsetMs, true)
     : writes;
-  return { writes, reads };
+  return { writes, reads, put: new S3Putter(target, credentials, clockOffsetMs) };
 }
 
 /**

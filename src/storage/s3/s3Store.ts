@@ -32,6 +32,7 @@ export function openS3Store(
       objects.close();
       s3.writes.destroy();
       s3.reads.destroy();
+      s3.put.destroy();
     },
   };
 }
