@@ -12,7 +12,7 @@ import { CLI_PASSWORD, REPO, startServer, tempHome } from "./cliHarness.ts";
 const PROMPT_MS = 10_000;
 
 describe("SIGTERM ends the server promptly", () => {
-  test("at random moments right after a first-run start, each exit within 10 s with code 0", async () => {
+  test("at once and at random moments right after a first-run start, each exit within 10 s with code 0", async () => {
     for (let round = 0; round < 4; round++) {
       const { dir, cleanup } = await tempHome();
       try {
@@ -20,7 +20,8 @@ describe("SIGTERM ends the server promptly", () => {
           home: dir,
           input: `${CLI_PASSWORD}\n`,
         });
-        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 300)));
+        // Even rounds stop it the moment the ready line is read (a test or a script does that).
+        if (round % 2 === 1) await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 300)));
         const started = Date.now();
         const code = await server.stop();
         const took = Date.now() - started;
@@ -56,6 +57,28 @@ describe("SIGTERM ends the server promptly", () => {
     } finally {
       clearTimeout(bounded);
       child.kill("SIGKILL");
+    }
+  });
+
+  test("a SIGTERM caught just before the handlers change hands is not lost", async () => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(REPO, "test/cli/stopEarlySignalChild.ts")],
+      {
+        cwd: REPO,
+      },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    // A lost signal leaves the child running: kill it (bounded) so the test fails, not hangs.
+    const bounded = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    try {
+      assert.equal(await exited, 0, stderr);
+      assert.match(stderr, /SIGTERM: stopping/);
+      assert.match(stderr, /stopped/);
+    } finally {
+      clearTimeout(bounded);
     }
   });
 });

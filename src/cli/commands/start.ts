@@ -102,6 +102,13 @@ async function serve(
       : { what: "IMAP", port: imapPort, setting: "imapPort", fromFlag: flags.imapPort !== undefined };
     throw (await portRefusal(err, use)) ?? err;
   });
+  // The signals are ours before anything says the server is ready: whoever waits for the ready line
+  // may stop it at once.
+  const stopped = waitForStop(
+    log,
+    () => daemon.close(),
+    () => daemon.closing(),
+  );
   log(
     "info",
     `ready: user ${settings.user}, STARTTLS ${daemon.imap.starttls ? "on" : "off"}; stop with Ctrl-C or SIGTERM`,
@@ -121,11 +128,7 @@ async function serve(
     process.stdout.write(`LMTP listening on ${hostPort(daemon.lmtp.host, daemon.lmtp.port)}\n`);
   // Last: this line says the server is ready.
   process.stdout.write(`IMAP listening on ${hostPort(daemon.imap.host, daemon.imap.port)}\n`);
-  return waitForStop(
-    log,
-    () => daemon.close(),
-    () => daemon.closing(),
-  );
+  return stopped;
 }
 
 /** How often a stop that takes long says what it still waits on. */
@@ -142,10 +145,6 @@ export function waitForStop(
   stopAll: () => Promise<void>,
   waitingOn: () => string | undefined = () => undefined,
 ): Promise<number> {
-  // conf's atomic writes pull in `when-exit`, which on the first SIGINT/SIGTERM re-raises the signal
-  // at the process, so a clean stop would turn into a forced one. Nothing is written to the
-  // settings while serving: this process owns these two signals from here on.
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.removeAllListeners(signal);
   return new Promise((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -183,8 +182,15 @@ export function waitForStop(
         resolve(EXIT.ok);
       });
     };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
+    // conf's atomic writes pull in `when-exit`, which on the first SIGINT/SIGTERM re-raises the
+    // signal at the process, so a clean stop would turn into a forced one. Nothing is written to the
+    // settings while serving: this process owns these two signals from here on. Ours go on before
+    // the others come off: a signal with no listener left even for an instant is lost (libuv drops
+    // one already caught for the closed handle) or kills the process (the default action comes back).
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.on(signal, onSignal);
+      for (const other of process.listeners(signal)) if (other !== onSignal) process.off(signal, other);
+    }
   });
 }
 
