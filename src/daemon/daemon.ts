@@ -44,6 +44,8 @@ export interface Daemon {
   lmtp?: { host: string; port: number };
   /** Stops everything, last started first, letting writes in flight finish; never rejects. */
   close(): Promise<void>;
+  /** What close() waits on now (a part's name), for the log of a stop that takes long. */
+  closing(): string | undefined;
 }
 
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
@@ -65,9 +67,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const closers: { name: string; close: () => Promise<void> }[] = [
     { name: "storage", close: () => store.close() },
   ];
+  let closing: string | undefined;
   const close = async () => {
-    for (const c of closers.reverse())
+    for (const c of closers.reverse()) {
+      closing = c.name;
+      const started = Date.now();
       await c.close().catch((err) => log("error", `closing ${c.name}: ${String(err)}`));
+      log("debug", `stopped ${c.name} in ${Date.now() - started} ms`);
+    }
+    closing = undefined;
     closers.length = 0;
   };
   try {
@@ -173,7 +181,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     closers.push({ name: "control socket", close: () => control.close() });
     await writeRunFile(paths.runFile, { pid: process.pid, startedAt, imap: imapServer.address });
     closers.push({ name: "run file", close: () => removeRunFile(paths.runFile) });
-    return { imap, ...(lmtpServer ? { lmtp: lmtpServer.address } : {}), close };
+    return {
+      imap,
+      ...(lmtpServer ? { lmtp: lmtpServer.address } : {}),
+      close,
+      closing: () => closing,
+    };
   } catch (err) {
     await close();
     throw err;

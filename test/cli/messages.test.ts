@@ -94,7 +94,7 @@ describe("first run with --imap-port, scripted", () => {
       assert.doesNotMatch(server.stderr(), /Port: +1143|Next: run/);
       assert.match(server.stderr(), /Outgoing server: +your mail provider's SMTP server/);
     } finally {
-      assert.equal(await server.stop(), 0);
+      assert.equal(await server.stop(), 0, server.stderr());
     }
   });
 });

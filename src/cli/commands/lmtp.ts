@@ -58,9 +58,11 @@ export async function run(flags: { port?: number }): Promise<number> {
     "info",
     `delivering to "${settings.user}", sealed to the key with fingerprint ${deliveryKeyFingerprint(pinned)}; stop with Ctrl-C or SIGTERM`,
   );
-  process.stdout.write(`LMTP listening on ${HOST}:${server.address.port}\n`);
-  return waitForStop(log, async () => {
+  // The signals are ours before the ready line: whoever waits for it may stop the server at once.
+  const stopped = waitForStop(log, async () => {
     await server.close();
     await store.close();
   });
+  process.stdout.write(`LMTP listening on ${HOST}:${server.address.port}\n`);
+  return stopped;
 }

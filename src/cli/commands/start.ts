@@ -102,6 +102,13 @@ async function serve(
       : { what: "IMAP", port: imapPort, setting: "imapPort", fromFlag: flags.imapPort !== undefined };
     throw (await portRefusal(err, use)) ?? err;
   });
+  // The signals are ours before anything says the server is ready: whoever waits for the ready line
+  // may stop it at once.
+  const stopped = waitForStop(
+    log,
+    () => daemon.close(),
+    () => daemon.closing(),
+  );
   log(
     "info",
     `ready: user ${settings.user}, STARTTLS ${daemon.imap.starttls ? "on" : "off"}; stop with Ctrl-C or SIGTERM`,
@@ -121,15 +128,23 @@ async function serve(
     process.stdout.write(`LMTP listening on ${hostPort(daemon.lmtp.host, daemon.lmtp.port)}\n`);
   // Last: this line says the server is ready.
   process.stdout.write(`IMAP listening on ${hostPort(daemon.imap.host, daemon.imap.port)}\n`);
-  return waitForStop(log, () => daemon.close());
+  return stopped;
 }
 
-/** Resolves with the exit code once a signal has stopped everything (a second signal forces it). */
-export function waitForStop(log: Log, stopAll: () => Promise<void>): Promise<number> {
-  // conf's atomic writes pull in `when-exit`, which on the first SIGINT/SIGTERM re-raises the signal
-  // at the process, so a clean stop would turn into a forced one. Nothing is written to the
-  // settings while serving: this process owns these two signals from here on.
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.removeAllListeners(signal);
+/** How often a stop that takes long says what it still waits on. */
+const STOP_REPORT_MS = 5_000;
+/** How long the process may linger once everything is stopped, before it exits anyway. */
+const EXIT_LINGER_MS = 2_000;
+
+/**
+ * Resolves with the exit code once a signal has stopped everything (a second signal forces it).
+ * `waitingOn` names the part the stop waits on now, for the log of a slow stop.
+ */
+export function waitForStop(
+  log: Log,
+  stopAll: () => Promise<void>,
+  waitingOn: () => string | undefined = () => undefined,
+): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -139,22 +154,57 @@ export function waitForStop(log: Log, stopAll: () => Promise<void>): Promise<num
       }
       stopping = true;
       log("info", `${signal}: stopping; letting writes in flight finish`);
+      const startedAt = Date.now();
+      const report = setInterval(() => {
+        const part = waitingOn();
+        log(
+          "warn",
+          `still stopping after ${Math.round((Date.now() - startedAt) / 1000)} s${part ? `: waiting on ${part}` : ""}`,
+        );
+      }, STOP_REPORT_MS);
+      report.unref();
       const force = setTimeout(() => {
-        log("error", `writes still in flight after ${STOP_GRACE_MS / 1000} s: stopping anyway`);
+        const part = waitingOn();
+        log(
+          "error",
+          `writes still in flight after ${STOP_GRACE_MS / 1000} s${part ? ` (${part})` : ""}: stopping anyway`,
+        );
         process.exit(EXIT.error);
       }, STOP_GRACE_MS);
       force.unref();
       void stopAll().then(() => {
         clearTimeout(force);
+        clearInterval(report);
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
         log("info", "stopped");
+        lingerBound(log);
         resolve(EXIT.ok);
       });
     };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
+    // conf's atomic writes pull in `when-exit`, which on the first SIGINT/SIGTERM re-raises the
+    // signal at the process, so a clean stop would turn into a forced one. Nothing is written to the
+    // settings while serving: this process owns these two signals from here on. Ours go on before
+    // the others come off: a signal with no listener left even for an instant is lost (libuv drops
+    // one already caught for the closed handle) or kills the process (the default action comes back).
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.on(signal, onSignal);
+      for (const other of process.listeners(signal)) if (other !== onSignal) process.off(signal, other);
+    }
   });
+}
+
+/**
+ * Everything is stopped and the exit code set: the process ends when nothing keeps Node's event loop
+ * alive. Something left open (a handle no part closed) must not turn a stop into a hang: exit anyway
+ * after EXIT_LINGER_MS, naming what was still open.
+ */
+function lingerBound(log: Log): void {
+  const linger = setTimeout(() => {
+    log("warn", `still open after the stop: ${process.getActiveResourcesInfo().join(", ")}; exiting anyway`);
+    process.exit(process.exitCode ?? EXIT.ok);
+  }, EXIT_LINGER_MS);
+  linger.unref();
 }
 
 /** A fresh home: set up the embedded backend first, asking on the terminal or reading stdin. */
