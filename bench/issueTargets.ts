@@ -81,7 +81,7 @@ export function issueTargets(run: BenchRun): string {
     return {
       goal:
         `new storage connections in a warm session (${name}) close to 0: at most 32 (the S3 and K2V ` +
-        "pools of 16; on loopback, as here, each GET and LIST opens one on purpose: src/storage/net/s3Client.ts)",
+        "pools of 16, each kept alive, on loopback too: src/storage/net/s3Client.ts, earlyAck.ts)",
       value: s?.connections,
       limit: s ? 32 : undefined,
       unit: thousands,
