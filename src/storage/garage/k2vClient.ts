@@ -7,7 +7,7 @@
  * with every reserved character encoded, '.' included, so no path normalisation can touch it.
  */
 import { HttpRequest } from "@smithy/protocol-http";
-import { SignatureV4 } from "@smithy/signature-v4";
+import type { SignatureV4 } from "@smithy/signature-v4";
 import type { StorageCredentials } from "../backendConfig.ts";
 import { k2vFailure, k2vRetryable, readHttpError } from "./k2vErrors.ts";
 import { isClockSkew } from "../net/s3Errors.ts";
@@ -16,7 +16,7 @@ import { attemptTimeout, type NetOptions } from "../net/netOptions.ts";
 import { withRetry } from "../net/retry.ts";
 import { timed } from "../net/timed.ts";
 import { httpCall, HttpAgents, type HttpAnswer } from "../net/httpCall.ts";
-import { NodeSha256 } from "../net/nodeSha256.ts";
+import { sigV4Signer } from "../net/sigV4.ts";
 
 export interface K2vTarget {
   k2vEndpoint: string;
@@ -58,12 +58,7 @@ export class K2vClient {
     readonly net: NetOptions,
     private clockOffsetMs = 0,
   ) {
-    this.signer = new SignatureV4({
-      service: "k2v",
-      region: target.region,
-      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
-      sha256: NodeSha256,
-    });
+    this.signer = sigV4Signer("k2v", target.region, credentials);
     this.limiter = new Limiter(net.concurrency);
     this.base = new URL(target.k2vEndpoint.replace(/\/+$/, "") + "/");
   }

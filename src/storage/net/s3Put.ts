@@ -8,10 +8,10 @@
  * `$metadata.httpStatusCode` the status), so that s3Errors.ts maps both the same way.
  */
 import { HttpRequest } from "@smithy/protocol-http";
-import { SignatureV4 } from "@smithy/signature-v4";
+import type { SignatureV4 } from "@smithy/signature-v4";
 import type { StorageCredentials } from "../backendConfig.ts";
 import { httpCall, HttpAgents } from "./httpCall.ts";
-import { NodeSha256 } from "./nodeSha256.ts";
+import { sigV4Signer } from "./sigV4.ts";
 import { isClockSkew } from "./s3Errors.ts";
 
 export class S3HttpError extends Error {
@@ -53,14 +53,7 @@ export class S3Putter {
     credentials: StorageCredentials,
     private clockOffsetMs = 0,
   ) {
-    this.signer = new SignatureV4({
-      service: "s3",
-      region: target.region,
-      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
-      sha256: NodeSha256,
-      // S3, unlike the other services, signs the path as sent, not encoded a second time.
-      uriEscapePath: false,
-    });
+    this.signer = sigV4Signer("s3", target.region, credentials);
     this.base = new URL(target.s3Endpoint.replace(/\/+$/, "") + "/");
   }
 
