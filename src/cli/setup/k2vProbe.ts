@@ -11,18 +11,12 @@ export async function checkK2v(
   target: { k2vEndpoint: string; region: string; bucket: string },
   credentials: StorageCredentials,
 ): Promise<K2vVerdict> {
-  const [{ SignatureV4 }, { Sha256 }, { HttpRequest }] = await Promise.all([
-    import("@smithy/signature-v4"),
-    import("@aws-crypto/sha256-js"),
+  const [{ sigV4Signer }, { HttpRequest }] = await Promise.all([
+    import("../../storage/net/sigV4.ts"),
     import("@smithy/protocol-http"),
   ]);
   const url = new URL(`${target.k2vEndpoint.replace(/\/+$/, "")}/${encodeURIComponent(target.bucket)}`);
-  const signer = new SignatureV4({
-    service: "k2v",
-    region: target.region,
-    credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
-    sha256: Sha256,
-  });
+  const signer = sigV4Signer("k2v", target.region, credentials);
   const request = new HttpRequest({
     method: "GET",
     protocol: url.protocol,
