@@ -3,31 +3,22 @@
  * cut, the file is compacted once it holds mostly superseded records, and the one-file marks of
  * earlier builds are taken in.
  */
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { appendFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { appendFile, mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { seal } from "../../src/crypto/aead.ts";
 import { loadSodium } from "../../src/crypto/sodium.ts";
 import { openMarkBook } from "../../src/mail/localMarks.ts";
 import { COMPACT_MIN_BYTES, JOURNAL_NAME, MarkJournal } from "../../src/mail/markJournal.ts";
 import type { Log } from "../../src/log.ts";
+import { tempDirs } from "../support/tempDirs.ts";
 
-const folders: string[] = [];
 before(async () => {
   await loadSodium();
 });
-after(async () => {
-  for (const dir of folders) await rm(dir, { recursive: true, force: true });
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "agl-journal-"));
-  folders.push(dir);
-  return dir;
-}
+const tempDir = tempDirs("agl-journal-");
 
 const lines: string[] = [];
 const log: Log = (level, message) => lines.push(`${level} ${message}`);

@@ -4,10 +4,9 @@
  * that the storage host served older than that, after a restart too; the refusal leaves an alarm
  * for `doctor`, which a later good read clears.
  */
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { open, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
 import { loadSodium } from "../../src/crypto/sodium.ts";
@@ -18,22 +17,14 @@ import { JOURNAL_NAME } from "../../src/mail/markJournal.ts";
 import { listRollbackAlarms } from "../../src/mail/rollbackAlarms.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import type { Log } from "../../src/log.ts";
+import { tempDirs } from "../support/tempDirs.ts";
 import { maliciousHost } from "../support/maliciousHost.ts";
 import { sampleMessage } from "./mailFixtures.ts";
 
-const folders: string[] = [];
 before(async () => {
   await loadSodium();
 });
-after(async () => {
-  for (const dir of folders) await rm(dir, { recursive: true, force: true });
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "agl-marks-"));
-  folders.push(dir);
-  return dir;
-}
+const tempDir = tempDirs("agl-marks-");
 
 function collecting(): { log: Log; lines: string[] } {
   const lines: string[] = [];
