@@ -3,6 +3,7 @@
  * `aerogramme-local start` on each, imapflow logins, what every mailbox of a computer holds, and
  * mbsync runs on each computer. Every process is stopped by its PID.
  */
+import { mbsyncRc } from "../support/mbsyncRc.ts";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
@@ -116,33 +117,16 @@ export async function mbsyncHome(
   const rc = join(home, "mbsyncrc");
   await writeFile(
     rc,
-    [
-      "IMAPAccount storm",
-      "Host 127.0.0.1",
-      `Port ${port}`,
-      "User alice",
-      `Pass "${STORM_PASSWORD}"`,
-      "SSLType None",
-      "AuthMechs LOGIN PLAIN",
-      "",
-      "IMAPStore remote",
-      "Account storm",
-      "",
-      "MaildirStore local",
-      `Path ${home}/mail/`,
-      `Inbox ${home}/mail/INBOX`,
-      "SubFolders Verbatim",
-      "",
-      "Channel storm",
-      "Far :remote:",
-      "Near :local:",
-      `Patterns ${mailboxes.join(" ")}`,
-      "Create Near",
-      "Sync Pull",
-      "Expunge Near",
-      `SyncState ${home}/state/`,
-      "",
-    ].join("\n"),
+    mbsyncRc({
+      name: "storm",
+      port,
+      user: "alice",
+      password: STORM_PASSWORD,
+      home,
+      patterns: mailboxes,
+      sync: "Pull",
+      expunge: "Near",
+    }),
     { mode: 0o600 },
   );
   return rc;

@@ -2,6 +2,7 @@
  * mbsync (Debian isync) against aerogramme-local: pull a 1,000-message mailbox into a Maildir, push
  * local changes back (a new mail, flags, a deletion), and check that a second sync changes nothing.
  */
+import { mbsyncRc } from "../support/mbsyncRc.ts";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
@@ -21,33 +22,16 @@ let server: TestServer;
 let dir: string;
 
 function rc(): string {
-  return [
-    "IMAPAccount test",
-    "Host 127.0.0.1",
-    `Port ${server.port}`,
-    `User ${server.user}`,
-    `Pass "${server.password}"`,
-    "SSLType None",
-    "AuthMechs LOGIN PLAIN",
-    "",
-    "IMAPStore remote",
-    "Account test",
-    "",
-    "MaildirStore local",
-    `Path ${dir}/mail/`,
-    `Inbox ${dir}/mail/INBOX`,
-    "SubFolders Verbatim",
-    "",
-    "Channel test",
-    "Far :remote:",
-    "Near :local:",
-    "Patterns INBOX",
-    "Create Near",
-    "Sync All",
-    "Expunge Both",
-    `SyncState ${dir}/state/`,
-    "",
-  ].join("\n");
+  return mbsyncRc({
+    name: "test",
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    home: dir,
+    patterns: ["INBOX"],
+    sync: "All",
+    expunge: "Both",
+  });
 }
 
 async function sync(): Promise<string> {

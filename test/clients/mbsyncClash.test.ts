@@ -6,6 +6,7 @@
  * "UIDVALIDITY changed" and without a manual step, and both Maildirs must end with every message
  * exactly once.
  */
+import { mbsyncRc } from "../support/mbsyncRc.ts";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -30,33 +31,16 @@ let dir: string;
 
 function rc(name: string, server: TestServer): string {
   const home = join(dir, name);
-  return [
-    "IMAPAccount test",
-    "Host 127.0.0.1",
-    `Port ${server.port}`,
-    `User ${server.user}`,
-    `Pass "${server.password}"`,
-    "SSLType None",
-    "AuthMechs LOGIN PLAIN",
-    "",
-    "IMAPStore remote",
-    "Account test",
-    "",
-    "MaildirStore local",
-    `Path ${home}/mail/`,
-    `Inbox ${home}/mail/INBOX`,
-    "SubFolders Verbatim",
-    "",
-    "Channel test",
-    "Far :remote:",
-    "Near :local:",
-    "Patterns INBOX",
-    "Create Near",
-    "Sync All",
-    "Expunge Both",
-    `SyncState ${home}/state/`,
-    "",
-  ].join("\n");
+  return mbsyncRc({
+    name: "test",
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    home,
+    patterns: ["INBOX"],
+    sync: "All",
+    expunge: "Both",
+  });
 }
 
 async function sync(name: string): Promise<string> {
