@@ -100,3 +100,22 @@ test("a search about a few messages opens only the index files that may hold the
   assert.equal((await walk(again, view)).files, 1);
   await again.close();
 });
+
+test("of the messages waiting in memory, a search about a few is served only those", async () => {
+  const key = randomKey();
+  const index = new SearchIndex(join(dir, "pending"), key, log);
+  assert.ok(await index.open());
+  const waiting = Array.from({ length: 300 }, () => newMailId());
+  waiting.forEach((id, i) => index.add(doc(id, i))); // fewer than a file's worth: they wait
+  const view = [waiting[10]!, waiting[250]!, newMailId()];
+  let served = 0;
+  const ids = new Set<string>();
+  for await (const batch of index.batches(view)) {
+    served += batch.ids.length;
+    for (const id of batch.ids) ids.add(id);
+  }
+  assert.equal(served, 2, `${served} waiting messages served for a search about 3`);
+  assert.ok(ids.has(waiting[10]!) && ids.has(waiting[250]!));
+  assert.equal((await walk(index)).ids.size, 300);
+  await index.close();
+});

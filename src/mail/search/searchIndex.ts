@@ -376,11 +376,16 @@ export class SearchIndex {
    * Every indexed message, batch by batch (what waits in memory first, then each file). A file
    * that does not open marks the index damaged and is skipped: its messages are then scanned.
    * With `within` (the ids a search is about, when few), a file that surely holds none of them is
-   * not opened; its messages are then not in any batch.
+   * not opened, and of the messages waiting in memory only those are served; the others are then
+   * not in any batch.
    */
   async *batches(within?: readonly string[]): AsyncIterable<IndexedBatch> {
-    if (this.pending.length > 0) {
-      const docs = [...this.pending];
+    const filtering = within !== undefined && within.length <= FILTER_MAX_IDS;
+    // Under load up to FLUSH_AT messages wait in memory (no quiet second comes), and a header
+    // key looked at every value of every one of them: only those the search is about.
+    const wanted = filtering && this.pending.length > within.length ? new Set(within) : undefined;
+    const docs = wanted ? this.pending.filter((d) => wanted.has(d.id)) : [...this.pending];
+    if (docs.length > 0) {
       yield {
         ids: docs.map((d) => d.id),
         facts: (i) => docFacts(docs[i]!),
@@ -393,8 +398,7 @@ export class SearchIndex {
       };
     }
     if (!(await this.open()) || this.damaged) return;
-    const hashed =
-      within !== undefined && within.length <= FILTER_MAX_IDS ? IdFilter.hash(within) : undefined;
+    const hashed = filtering ? IdFilter.hash(within) : undefined;
     for (const name of [...this.names]) {
       const filter = hashed && this.filters.get(name);
       if (filter && !filter.mayHoldAny(hashed)) continue;
