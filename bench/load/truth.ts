@@ -54,8 +54,26 @@ export const flagKey = (flags: readonly string[]): string =>
     .sort()
     .join(" ");
 
-/** One mailbox's messages by UID (UIDs are per mailbox, RFC 3501 §2.3.1.1). */
-export type MailboxTruth = Map<number, KnownMessage>;
+/**
+ * One mailbox's messages by UID (UIDs are per mailbox, RFC 3501 §2.3.1.1), every one ever
+ * acknowledged, and apart those whose expunge nobody has sent yet: a client's full check walks
+ * those, not the whole history (which grew with the run: 44,000 messages after 10 minutes).
+ */
+export class MailboxTruth extends Map<number, KnownMessage> {
+  readonly unexpunged = new Set<KnownMessage>();
+
+  /** Its owner sends an expunge (or a MOVE) of `m`. */
+  expungeSent(m: KnownMessage): void {
+    m.expungeSentAt = performance.now();
+    this.unexpunged.delete(m);
+  }
+
+  /** The expunge of `m` was acknowledged: its body is never compared again (see LoadClient.fetched). */
+  expungeAcked(m: KnownMessage): void {
+    m.expungeAckedAt = performance.now();
+    m.body = Buffer.alloc(0);
+  }
+}
 
 export class Truth {
   private readonly mailboxes = new Map<string, MailboxTruth>();
@@ -87,7 +105,7 @@ export class Truth {
   /** The messages of one mailbox (an empty map for one nobody appended to yet). */
   mailbox(name: string): MailboxTruth {
     let messages = this.mailboxes.get(name);
-    if (!messages) this.mailboxes.set(name, (messages = new Map<number, KnownMessage>()));
+    if (!messages) this.mailboxes.set(name, (messages = new MailboxTruth()));
     return messages;
   }
 
@@ -107,7 +125,7 @@ export class Truth {
       return;
     }
     const key = flagKey(flags);
-    messages.set(uid, {
+    const message: KnownMessage = {
       uid,
       owner: client,
       body,
@@ -115,7 +133,9 @@ export class Truth {
       flags: key ? key.split(" ") : [],
       history: new Set([key]),
       ackedAt: performance.now(),
-    });
+    };
+    messages.set(uid, message);
+    messages.unexpunged.add(message);
   }
 
   /** Errors by kind, for the report. */

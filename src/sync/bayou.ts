@@ -176,6 +176,12 @@ export class Bayou<S, Op> {
   /** When (the `elapsed` clock) each known row was first seen: rule 5. */
   private readonly firstSeen = new Map<string, number>();
   private lastApplied: string | undefined;
+  /**
+   * The greatest ts of a row this replica has known (newestSeen), kept as rows join `known` rather
+   * than found by walking it at every push (issue 18). It never goes down: a row that left `known`
+   * since was folded (at or below the base's upTo) or storage went back, which rule 6 refuses.
+   */
+  private newestRow: string | undefined;
   /** Bumped whenever the state changes, so sync can say whether it did. */
   private version = 0;
   private lastCheckpointTry = Number.NEGATIVE_INFINITY;
@@ -314,13 +320,18 @@ export class Bayou<S, Op> {
    * (mail delivered by other processes) must still fold and clean up what they write.
    */
   private async maybeCheckpoint(): Promise<void> {
+    // The cheap tests first: this runs after every push and sync, and the rows kept for the
+    // retention are thousands under load. Counting them on every push grew with the run and was
+    // 10% of the server's CPU four minutes into a load run (issue 18: throughput fell by half over
+    // ten minutes); now they are walked at most once per half safety window.
+    if (this.checkpointRunning) return;
+    const now = this.elapsed();
+    if (now - this.lastCheckpointTry < this.safetyWindowMs / 2) return;
+    if (this.known.size < this.checkpointEvery) return; // fewer rows than that: fewer unfolded too
     let unfolded = 0;
     for (const ts of this.known.keys()) if (!this.isFolded(ts)) unfolded += 1;
     if (unfolded < this.checkpointEvery && this.known.size < 2 * this.checkpointEvery) return;
-    const now = this.elapsed();
-    if (now - this.lastCheckpointTry < this.safetyWindowMs / 2) return;
     if (!this.somethingToFoldOrDelete(now)) return; // spares reading every row again for nothing
-    if (this.checkpointRunning) return;
     this.lastCheckpointTry = now;
     // Not awaited: the push or sync that found it due is answered now (issue 18: every session
     // waited behind a checkpoint). A checkpoint is an optimisation: the ops are already safe, so
@@ -520,6 +531,7 @@ export class Bayou<S, Op> {
     for (const ts of rows.keys()) if (!this.firstSeen.has(ts)) this.firstSeen.set(ts, now);
     for (const ts of this.firstSeen.keys()) if (!rows.has(ts)) this.firstSeen.delete(ts);
     this.known = known;
+    this.sawRows(known.keys());
     this.base = base;
     if (rebuilding) this.rebuild();
     else for (const ts of fresh) this.applyRow(ts);
@@ -578,6 +590,7 @@ export class Bayou<S, Op> {
     const now = this.elapsed();
     for (const ts of rows.keys()) if (!this.firstSeen.has(ts)) this.firstSeen.set(ts, now);
     this.known = known;
+    this.sawRows(known.keys());
     this.base = base;
     this.state = state;
     this.lastApplied = snapshot.applied[snapshot.applied.length - 1];
@@ -618,9 +631,14 @@ export class Bayou<S, Op> {
 
   /** The greatest ts this computer has seen, in rows or as a checkpoint's upTo. */
   private newestSeen(): string | undefined {
-    let newest = this.base?.upTo;
-    for (const ts of this.known.keys()) if (newest === undefined || ts > newest) newest = ts;
-    return newest;
+    const upTo = this.base?.upTo;
+    if (upTo === undefined) return this.newestRow;
+    return this.newestRow === undefined || upTo > this.newestRow ? upTo : this.newestRow;
+  }
+
+  /** Keeps `newestRow` up with rows that join `known`. */
+  private sawRows(tss: Iterable<string>): void {
+    for (const ts of tss) if (this.newestRow === undefined || ts > this.newestRow) this.newestRow = ts;
   }
 
   /**
@@ -720,6 +738,7 @@ export class Bayou<S, Op> {
       throw row.reason;
     }
     this.known.set(ts, ops);
+    this.sawRows([ts]);
     this.firstSeen.set(ts, this.elapsed());
     this.applyRow(ts); // ts is greater than every known row, so it goes last
     this.pushes += 1;

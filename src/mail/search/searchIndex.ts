@@ -25,6 +25,7 @@ import type { SearchDoc } from "./searchDoc.ts";
 import type { SearchFacts } from "./searchFacts.ts";
 import { encodeSegment, OtherSegmentVersion, Segment } from "./segmentFile.ts";
 import { mayContain } from "./trigramSignature.ts";
+import { IdFilter } from "./idFilter.ts";
 
 const SEGMENT_SUFFIX = ".seg";
 const REMOVED = "removed";
@@ -39,6 +40,11 @@ const FLUSH_AT = SEGMENT_DOCS;
  */
 const MERGE_SMALL_FILES = 24;
 const MERGE_REMOVED = 2000;
+/**
+ * A search for at most this many messages (its mailbox's view) skips the files that surely hold
+ * none of them (idFilter.ts); a larger one opens every file, as the check would cost more.
+ */
+export const FILTER_MAX_IDS = 5 * SEGMENT_DOCS;
 
 /** What `status` shows of the index. */
 export interface SearchIndexProgress {
@@ -71,6 +77,8 @@ export class SearchIndex {
   private names: string[] = [];
   /** Messages in each file, by name. */
   private readonly counts = new Map<string, number>();
+  /** Which ids each file may hold, by name (idFilter.ts): ~3 KB per file of 1,000. */
+  private readonly filters = new Map<string, IdFilter>();
   private removed = new Set<string>();
   private pending: SearchDoc[] = [];
   private pendingIds = new Set<string>();
@@ -125,6 +133,7 @@ export class SearchIndex {
         const seg = await Segment.open(join(this.dir, name), name, this.key);
         count += seg.ids.length;
         this.counts.set(name, seg.ids.length);
+        this.filters.set(name, IdFilter.of(seg.ids, seg.ids.length));
         await seg.close();
       }
       if (files.includes(REMOVED))
@@ -156,6 +165,7 @@ export class SearchIndex {
     for (const f of await readdir(this.dir)) if (f !== "lock") await rm(join(this.dir, f), { force: true });
     this.names = [];
     this.counts.clear();
+    this.filters.clear();
     this.removed.clear();
     this.progress.indexed = this.pending.length;
     this.damaged = undefined;
@@ -250,6 +260,13 @@ export class SearchIndex {
         await this.writeFile(name, encodeSegment(this.key, name, docs));
         this.names.push(name);
         this.counts.set(name, docs.length);
+        this.filters.set(
+          name,
+          IdFilter.of(
+            docs.map((d) => d.id),
+            docs.length,
+          ),
+        );
       } finally {
         this.inFlight = 0;
       }
@@ -302,6 +319,13 @@ export class SearchIndex {
       await this.writeFile(name, encodeSegment(this.key, name, batch));
       written.push(name);
       this.counts.set(name, batch.length);
+      this.filters.set(
+        name,
+        IdFilter.of(
+          batch.map((d) => d.id),
+          batch.length,
+        ),
+      );
       batch = [];
     };
     for (const name of old) {
@@ -322,6 +346,7 @@ export class SearchIndex {
     for (const name of old) {
       await rm(join(this.dir, name), { force: true });
       this.counts.delete(name);
+      this.filters.delete(name);
     }
     if (all) {
       this.removed.clear();
@@ -350,10 +375,17 @@ export class SearchIndex {
   /**
    * Every indexed message, batch by batch (what waits in memory first, then each file). A file
    * that does not open marks the index damaged and is skipped: its messages are then scanned.
+   * With `within` (the ids a search is about, when few), a file that surely holds none of them is
+   * not opened, and of the messages waiting in memory only those are served; the others are then
+   * not in any batch.
    */
-  async *batches(): AsyncIterable<IndexedBatch> {
-    if (this.pending.length > 0) {
-      const docs = [...this.pending];
+  async *batches(within?: readonly string[]): AsyncIterable<IndexedBatch> {
+    const filtering = within !== undefined && within.length <= FILTER_MAX_IDS;
+    // Under load up to FLUSH_AT messages wait in memory (no quiet second comes), and a header
+    // key looked at every value of every one of them: only those the search is about.
+    const wanted = filtering && this.pending.length > within.length ? new Set(within) : undefined;
+    const docs = wanted ? this.pending.filter((d) => wanted.has(d.id)) : [...this.pending];
+    if (docs.length > 0) {
       yield {
         ids: docs.map((d) => d.id),
         facts: (i) => docFacts(docs[i]!),
@@ -366,7 +398,10 @@ export class SearchIndex {
       };
     }
     if (!(await this.open()) || this.damaged) return;
+    const hashed = filtering ? IdFilter.hash(within) : undefined;
     for (const name of [...this.names]) {
+      const filter = hashed && this.filters.get(name);
+      if (filter && !filter.mayHoldAny(hashed)) continue;
       let seg: Segment;
       try {
         seg = await Segment.open(join(this.dir, name), name, this.key);

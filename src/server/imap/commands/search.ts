@@ -5,7 +5,7 @@
  * meta read in batches, bodies decrypted a few at a time (bounded parallelism). Both paths compare
  * the same case-folded text, so the answer is the scan's whatever the index holds.
  */
-import { metaFacts, type SearchFacts, type SearchIndex } from "../../../mail/search/index.ts";
+import { FILTER_MAX_IDS, metaFacts, type SearchFacts, type SearchIndex } from "../../../mail/search/index.ts";
 import type { MailEntry } from "../../../mail/uidIndex.ts";
 import { ok, type TaggedResult } from "../protocol/errorResponse.ts";
 import { keyNeedsMeta, keyUsesModseq, matches } from "./searchMatch.ts";
@@ -118,7 +118,10 @@ async function searchIndexed(
   const decided = new Uint8Array(all.length);
   const hits: SearchMatch[] = [];
   let count = 0;
-  for await (const batch of searchIndex.batches()) {
+  // A small mailbox of a large account: only the index files that may hold its messages.
+  const within =
+    all.length <= FILTER_MAX_IDS ? all.flatMap((e) => (e === undefined ? [] : [e.id])) : undefined;
+  for await (const batch of searchIndex.batches(within)) {
     const here: number[] = [];
     const batchHits: SearchMatch[] = [];
     try {
