@@ -17,9 +17,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { Store } from "../../../src/storage/types.ts";
-import { uidIndexMachine } from "../../../src/mail/mailbox.ts";
-import type { UidIndex, UidOp } from "../../../src/mail/uidIndex.ts";
-import { Bayou } from "../../../src/sync/index.ts";
+import { claimsInLog, displacement } from "../../support/uidClaims.ts";
 import type { RawImap } from "../../support/rawImap.ts";
 import { withLatency } from "../../support/latencyStore.ts";
 import { startTestServer, type TestServer } from "../../support/testServer.ts";
@@ -110,40 +108,6 @@ async function uidsAndSubjects(c: RawImap): Promise<Map<number, string>> {
   return out;
 }
 
-/**
- * Every UID the mailbox's op log claims for each message (an add's guess, each renumber's UID), by
- * message id, and the message id at each UID shown at the end: a replica of its own replays the log.
- */
-async function claimsInLog(
-  server: TestServer,
-  name: string,
-): Promise<{ claims: Map<string, Set<number>>; idAt: Map<number, string> }> {
-  const account = await server.directory.login(server.user, server.password);
-  const info = (await account.listMailboxes()).mailboxes.find((m) => m.name === name)!;
-  const machine = uidIndexMachine(info.uidvalidity);
-  const claims = new Map<string, Set<number>>();
-  const claim = (id: string, uid: number) => claims.set(id, (claims.get(id) ?? new Set()).add(uid));
-  const replay = new Bayou<UidIndex, UidOp>({
-    store: server.store,
-    key: account.subkey("uid-index"),
-    path: `index/${info.id}`,
-    machine: {
-      ...machine,
-      apply: (state, op, at) => {
-        if (op.t === "add") claim(op.id, op.guessUid);
-        if (op.t === "renumber") claim(op.id, op.uid);
-        return machine.apply(state, op, at);
-      },
-    },
-  });
-  try {
-    await replay.sync();
-    return { claims, idAt: new Map([...replay.state.byUid].map(([uid, e]) => [uid, e.id])) };
-  } finally {
-    replay.close();
-  }
-}
-
 test(
   "50 + 50 concurrent APPENDs on two computers keep UIDVALIDITY; clashing UIDs are renumbered alike on both",
   { timeout: 300_000 },
@@ -214,7 +178,9 @@ test(
     assert.ok(renumbered > 0, "the computers did hand out the same UIDs (else this proves nothing)");
 
     // Each UID the client was told for a message is one the op log claims for it.
-    const { claims, idAt } = await claimsInLog(laptop, "Clash");
+    const account = await laptop.directory.login(laptop.user, laptop.password);
+    const log = await claimsInLog(laptop.store, account, "Clash");
+    const { claims, idAt } = log;
     const idOf = new Map([...onA].map(([uid, subject]) => [subject, idAt.get(uid)!]));
     assert.equal(
       [...idOf.values()].filter((id) => claims.has(id)).length,
@@ -228,10 +194,9 @@ test(
         `"${subject}" was shown at UID ${uid}, not one of its claims ${[...claimed].join(", ")}`,
       );
     }
-    const displaced = [...idOf.values()].reduce((sum, id) => sum + claims.get(id)!.size - 1, 0);
+    const { displaced, renumberedTwice: twice } = displacement(log);
     const again = mirror.downloads - 2 * EACH;
     assert.ok(again <= displaced, `downloaded ${again} again, above the ${displaced} displaced claims`);
-    const twice = [...idOf.values()].filter((id) => claims.get(id)!.size > 2).length;
     console.log(
       `# ${EACH}+${EACH} concurrent APPENDs in ${appendMs} ms: ${renumbered} messages renumbered ` +
         `(${twice} more than once; ${displaced} displaced claims), the QRESYNC client downloaded ` +
