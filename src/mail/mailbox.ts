@@ -13,6 +13,7 @@ import {
   decodeUidOp,
   lateChanges,
   emptyUidIndex,
+  placementOps,
   encodeUidOp,
   type FlagMode,
   type MailEntry,
@@ -194,14 +195,13 @@ export class Mailbox {
 
   /**
    * Gives messages whose UID clashed (uidIndex.ts: unplaced) fresh UIDs, by pushing renumber ops
-   * that claim this computer's UIDNEXT onwards. Every computer that sees them does so; should two
-   * do it at once, the replay keeps each message's highest claim. Called with `writes` held.
+   * that claim from the aligned UID at or above this computer's UIDNEXT (uidIndex.ts
+   * placementOps). Every computer that sees them does so; should two do it at once, they mostly
+   * claim alike, and otherwise the replay keeps each message's highest claim. Called with `writes`
+   * held.
    */
   private async placeUnplaced(): Promise<void> {
-    const next = this.index.uidnext;
-    // Oldest claim first, so the messages keep their order; the same order on every computer.
-    const waiting = [...this.index.unplaced.values()].sort((a, b) => a.uid - b.uid || (a.id < b.id ? -1 : 1));
-    await this.bayou.push(waiting.map((e, i) => ({ t: "renumber", id: e.id, uid: next + i })));
+    await this.bayou.push(placementOps(this.index));
   }
 
   /**

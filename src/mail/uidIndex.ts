@@ -13,6 +13,8 @@
  * - A message shows its highest claim, if that claim is not burned; its lower claims are dead.
  * - A message whose highest claim is burned (or dead) is "unplaced": invisible until a later
  *   renumber op gives it a fresh claim (mail/mailbox.ts pushes one as soon as it sees one).
+ * - A "burn" op claims a few UIDs for no message (placementOps: the gap below aligned fresh
+ *   claims), so they are never shown.
  * - UIDNEXT is above every UID ever claimed. Every claim that stops being shown goes to `vanished`
  *   (RFC 7162 VANISHED), and no claim on a vanished UID is ever shown.
  *
@@ -103,7 +105,9 @@ export type UidOp =
   | { t: "flags"; ids: string[]; mode: FlagMode; flags: string[] }
   | { t: "expunge"; ids: string[] }
   /** New MODSEQs for what a late op changed below a HIGHESTMODSEQ already shown (lateChanges). */
-  | { t: "touch"; ids: string[]; uids: number[] };
+  | { t: "touch"; ids: string[]; uids: number[] }
+  /** UIDs from..to claimed for no message: burned; a message shown at one waits (placementOps). */
+  | { t: "burn"; from: number; to: number };
 
 export function emptyUidIndex(uidvalidity: number): UidIndex {
   const fields: Omit<UidIndex, "byUid"> = {
@@ -153,7 +157,45 @@ export function applyUidOp(state: UidIndex, op: UidOp, at?: string): UidIndex {
       return applyExpunge(state, op.ids, next);
     case "touch":
       return applyTouch(state, op.ids, op.uids, next);
+    case "burn":
+      if (!(Number.isInteger(op.from) && op.from >= 1 && op.from <= op.to && op.to - op.from < PLACE_ALIGN)) {
+        throw new Error(`a burn of UIDs ${op.from}:${op.to} is not one placementOps writes`);
+      }
+      // A claim by a message that never exists: the clash rule treats it like any other claim.
+      for (let uid = op.from; uid <= op.to; uid++) claim(state, NO_MESSAGE, uid, undefined, next);
+      return state;
   }
+}
+
+/** No message has this id (ids are hex): the claimant of burned UIDs. */
+const NO_MESSAGE = "";
+
+/**
+ * Fresh claims for unplaced messages start at a multiple of this at or above UIDNEXT, and the UIDs
+ * below it are burned (placementOps).
+ */
+export const PLACE_ALIGN = 32;
+
+/**
+ * The ops that give unplaced messages fresh claims (Mailbox.settle): renumbers from the first
+ * multiple of PLACE_ALIGN at or above UIDNEXT, oldest claim first (the same order on every
+ * computer), and a burn of the UIDs from UIDNEXT up to there.
+ *
+ * Two computers that see one clash usually renumber at once. Claiming from UIDNEXT itself, two
+ * UIDNEXTs one apart (one of them had applied an add the other had not) gave the same messages two
+ * blocks shifted by one: every UID of the overlap named two messages, was burned, and all of them
+ * waited for a renumber again (traced in uidClash.test.ts: up to four renumberings). From an
+ * aligned start both claim the same UIDs, which is no clash. The burn keeps every UID below
+ * UIDNEXT claimed, so a UID shown later is always above every UID shown before (an add guessed
+ * into the gap by a computer that had not seen this op waits, as on any burned UID).
+ */
+export function placementOps(state: UidIndex): UidOp[] {
+  if (state.unplaced.size === 0) return [];
+  const waiting = [...state.unplaced.values()].sort((a, b) => a.uid - b.uid || (a.id < b.id ? -1 : 1));
+  const from = state.uidnext;
+  const base = Math.ceil(from / PLACE_ALIGN) * PLACE_ALIGN;
+  const burn: UidOp[] = base > from ? [{ t: "burn", from, to: base - 1 }] : [];
+  return [...burn, ...waiting.map((e, i): UidOp => ({ t: "renumber", id: e.id, uid: base + i }))];
 }
 
 /** The MODSEQ the row last applied to a state took: the next op of that row shares it. */
@@ -442,7 +484,7 @@ export function encodeUidOp(op: UidOp): Uint8Array {
 
 export function decodeUidOp(bytes: Uint8Array): UidOp {
   const op = JSON.parse(new TextDecoder().decode(bytes)) as UidOp;
-  if (!["add", "renumber", "flags", "expunge", "touch"].includes(op.t)) {
+  if (!["add", "renumber", "flags", "expunge", "touch", "burn"].includes(op.t)) {
     throw new Error(`unknown UidIndex op "${String((op as { t: unknown }).t)}"`);
   }
   return op;

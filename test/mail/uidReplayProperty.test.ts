@@ -24,7 +24,7 @@ import { memoryStore } from "../../src/storage/memoryStore.ts";
 import type { Store } from "../../src/storage/types.ts";
 import { Bayou, type SyncWitness } from "../../src/sync/index.ts";
 import { uidIndexMachine } from "../../src/mail/mailbox.ts";
-import { lateChanges, type UidIndex, type UidOp } from "../../src/mail/uidIndex.ts";
+import { lateChanges, placementOps, type UidIndex, type UidOp } from "../../src/mail/uidIndex.ts";
 import { holdingStore, MemoryWitness } from "../sync/bayouFixtures.ts";
 
 let key: Uint8Array;
@@ -197,11 +197,7 @@ async function settle(c: Computer): Promise<void> {
     const touch = late && late.ids.length + late.uids.length > 0;
     if (!touch && c.state.unplaced.size === 0) break;
     if (touch) await c.push([{ t: "touch", ...late }]);
-    if (c.state.unplaced.size > 0) {
-      const from = c.state.uidnext;
-      const waiting = [...c.state.unplaced.values()].sort((a, b) => a.uid - b.uid || (a.id < b.id ? -1 : 1));
-      await c.push(waiting.map((e, i) => ({ t: "renumber", id: e.id, uid: from + i })));
-    }
+    if (c.state.unplaced.size > 0) await c.push(placementOps(c.state));
   }
   seenBy.set(c, c.state);
   checkers.get(c)?.check(c.state);
