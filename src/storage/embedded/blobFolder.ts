@@ -126,6 +126,11 @@ export class BlobFolder implements BlobStore {
     this.assertOpen();
     const path = this.pathOf(key);
     await this.writes.run(key, async () => {
+      // The key list is exact (only this process writes the folder, and every write, even a
+      // failed one, brings it up to date), so a key it lacks has no file: no unlink, no look. The
+      // local cache deletes its copy of every blob it puts before writing the new one (a new
+      // APPEND's body has none): two trips through libuv's pool per APPEND saved.
+      if (!this.listed(key)) return;
       try {
         await unlink(path);
       } catch (err) {
@@ -232,6 +237,10 @@ export class BlobFolder implements BlobStore {
       if (fsErrorCode(err) === "ENOENT") return undefined;
       throw unavailable("open the blob", path, err);
     }
+  }
+
+  private listed(key: string): boolean {
+    return this.keys[lowerBound(this.keys, key)] === key;
   }
 
   /** Makes the in-memory key list agree with the folder after a write (even a failed one). */
