@@ -4,7 +4,8 @@
  *
  *   dovecot       Debian's dovecot-imapd on a Maildir (the reference)
  *   embedded      aerogramme-local, embedded store in a local folder
- *   garage        aerogramme-local on a one-node local Garage (through a 0 ms counting proxy)
+ *   garage        aerogramme-local on a one-node local Garage (through a 0 ms counting proxy),
+ *                 metadata on LMDB as Garage's own default (benchGarageDbEngine)
  *   garage-delay  the same behind a proxy adding 20 ms each way (a remote host); its local cache
  *                 holds what `import` wrote on this computer (warm)
  *   garage-delay-cold  the same with the local cache deleted before the session: a second computer
