@@ -26,9 +26,10 @@ const FILL_PARALLEL = 4;
 const RETRY_MS = 60_000;
 /**
  * Messages just stored wait for a lull in client work before they are indexed, unless this many
- * bytes of them wait already (their bytes are held meanwhile): then each is indexed at once.
+ * bytes of them wait already (their bytes are held meanwhile, so this bounds what a burst of
+ * APPENDs or an `import` adds to the process's memory): then each is indexed at once.
  */
-const WAITING_MAX_BYTES = 16 * 1024 * 1024;
+const WAITING_MAX_BYTES = 8 * 1024 * 1024;
 /** The first pass waits this long after login: a client's first sync goes first. */
 const FIRST_PASS_DELAY_MS = 3000;
 /** A pass begins after this long without client work (a first sync is a stream of commands). */
