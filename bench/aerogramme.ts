@@ -206,6 +206,13 @@ export async function startAerogramme(
     const limit = await runCli(home, ["config", "set", "imapMaxConnectionsPerAddress", "100"], "", 60_000);
     if (limit.code !== 0) throw new Error(`config set failed (exit ${limit.code}): ${limit.out.trim()}`);
 
+    // BENCH_EXTRA_CONFIG=key=value,...: settings for a by-hand comparison (e.g. `cache=off` to see
+    // what the local cache costs an APPEND); never set for a recorded run.
+    for (const kv of (process.env.BENCH_EXTRA_CONFIG ?? "").split(",").filter(Boolean)) {
+      const [k, v] = kv.split("=");
+      const r = await runCli(home, ["config", "set", k!, v!], "", 60_000);
+      if (r.code !== 0) throw new Error(`config set ${kv} failed: ${r.out}`);
+    }
     const t0 = performance.now();
     let loadNote: string;
     const imported = await runCli(

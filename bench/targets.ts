@@ -4,7 +4,8 @@
  *
  *   dovecot       Debian's dovecot-imapd on a Maildir (the reference)
  *   embedded      aerogramme-local, embedded store in a local folder
- *   garage        aerogramme-local on a one-node local Garage (through a 0 ms counting proxy)
+ *   garage        aerogramme-local on a one-node local Garage (through a 0 ms counting proxy),
+ *                 metadata on LMDB as Garage's own default (benchGarageDbEngine)
  *   garage-delay  the same behind a proxy adding 20 ms each way (a remote host); its local cache
  *                 holds what `import` wrote on this computer (warm)
  *   garage-delay-cold  the same with the local cache deleted before the session: a second computer
@@ -118,6 +119,16 @@ function counted(proxies: DelayProxy[]): StorageCounters {
   };
 }
 
+/**
+ * The metadata engine of the bench's Garage: LMDB, Garage's default and the engine its manual
+ * recommends for a host, unless BENCH_GARAGE_DB=sqlite (what the bench ran on until 2026-12-05;
+ * the tests still do). On this machine sqlite costs Garage about twice the CPU per write (one
+ * APPEND's PUT and InsertBatch: 4.0-4.8 ms against 2.3-2.5 ms; bench/notes.md).
+ */
+export function benchGarageDbEngine(): "sqlite" | "lmdb" {
+  return process.env.BENCH_GARAGE_DB === "sqlite" ? "sqlite" : "lmdb";
+}
+
 /** aerogramme-local on a fresh one-node Garage, its S3 and K2V endpoints each behind a proxy. */
 function garageTarget(name: string, delayMs: number, coldCache = false): Target {
   let peer: GaragePeer | undefined;
@@ -130,7 +141,7 @@ function garageTarget(name: string, delayMs: number, coldCache = false): Target 
   return {
     name,
     async start(corpus, log) {
-      peer = await startGarage({ bucket: "bench" });
+      peer = await startGarage({ bucket: "bench", dbEngine: benchGarageDbEngine() });
       // The corpus goes in at 0 ms: loading is not measured, and at 20 ms it takes minutes.
       proxies = [
         await startDelayProxy(hostPort(peer.s3Endpoint), 0),
@@ -162,6 +173,7 @@ function garageTarget(name: string, delayMs: number, coldCache = false): Target 
           delayMs
             ? `S3 and K2V each behind a proxy adding ${delayMs} ms each way`
             : "S3 and K2V each behind a 0 ms proxy that counts requests and bytes",
+          `Garage's metadata engine: ${benchGarageDbEngine()}`,
           coldCache
             ? "local cache deleted after loading: everything comes from the remote"
             : "local cache as `import` left it (bodies and meta written on this computer)",

@@ -87,3 +87,31 @@ test("background reads of meta and bodies are not client work; a client's reads 
     await c.close();
   }
 });
+
+test("a message appended here is indexed once client work pauses, not while it runs", async () => {
+  const store = memoryStore();
+  const a = await createAccount(store, { user: "u", password: PASSWORD, kdf: TEST_KDF });
+  await a.close();
+  const dir = await mkdtemp(join(tmpdir(), "agl-index-filler-"));
+  const b = await openAccount(store, PASSWORD, { searchIndexDir: dir, searchIndexDelayMs: 0 });
+  try {
+    const inbox = await b.mailbox("INBOX");
+    let release!: () => void;
+    // A client's next command, running as soon as the APPEND is answered.
+    const command = b.messages.activity.track(new Promise<void>((resolve) => (release = resolve)));
+    const { mailId } = await inbox.append(sampleMessage(1), [], Date.UTC(2024, 0, 1));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal((await b.searchIndex!.indexedIds()).has(mailId), false, "indexed while the client works");
+    release();
+    await command;
+    const deadline = Date.now() + 10_000;
+    while (!(await b.searchIndex!.indexedIds()).has(mailId)) {
+      if (Date.now() > deadline) throw new Error("the appended message was never indexed");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await b.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

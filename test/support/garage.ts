@@ -28,6 +28,11 @@ export interface GarageOptions {
   k2v?: boolean;
   /** 1 (default) or 3 nodes; three nodes replicate every object and row three times. */
   nodes?: 1 | 3;
+  /**
+   * Garage's metadata engine (default "sqlite"). "lmdb" is Garage's own default and the one its
+   * documentation recommends for hosts; the bench can run on either (BENCH_GARAGE_DB).
+   */
+  dbEngine?: "sqlite" | "lmdb";
 }
 
 export interface GarageNode {
@@ -135,13 +140,14 @@ function configText(
   rpcSecret: string,
   replication: number,
   k2v: boolean,
+  dbEngine: "sqlite" | "lmdb",
   peers: string[] = [],
 ): string {
   return [
     ...(peers.length ? [`bootstrap_peers = [${peers.map((id) => `"${id}"`).join(", ")}]`] : []),
     `metadata_dir = "${node.dir}/meta"`,
     `data_dir = "${node.dir}/data"`,
-    `db_engine = "sqlite"`,
+    `db_engine = "${dbEngine}"`,
     `replication_factor = ${replication}`,
     `rpc_bind_addr = "127.0.0.1:${node.rpc}"`,
     `rpc_public_addr = "127.0.0.1:${node.rpc}"`,
@@ -224,6 +230,7 @@ async function startGarageOnce(options: GarageOptions | string): Promise<GarageP
   const bucket = opts.bucket ?? "mail";
   const k2v = opts.k2v ?? true;
   const count = opts.nodes ?? 1;
+  const dbEngine = opts.dbEngine ?? "sqlite";
   const bin = garageBinary();
   if (!bin) throw new Error("garage not found (scripts/install-garage.sh builds it)");
   const root = await mkdtemp(join(tmpdir(), "agl-garage-"));
@@ -238,7 +245,7 @@ async function startGarageOnce(options: GarageOptions | string): Promise<GarageP
       s3: await freePort(),
       k2v: await freePort(),
     };
-    await writeFile(node.config, configText(node, rpcSecret, count, k2v));
+    await writeFile(node.config, configText(node, rpcSecret, count, k2v, dbEngine));
     nodes.push(node);
   }
 
@@ -302,7 +309,8 @@ async function startGarageOnce(options: GarageOptions | string): Promise<GarageP
     // A restarted node finds the others from its config, not only from the peer list it saves now
     // and then (a node restarted soon after start-up would otherwise stay alone).
     if (count > 1)
-      for (const node of nodes) await writeFile(node.config, configText(node, rpcSecret, count, k2v, ids));
+      for (const node of nodes)
+        await writeFile(node.config, configText(node, rpcSecret, count, k2v, dbEngine, ids));
     for (let i = 0; i < count; i++)
       await cliOn(0, "layout", "assign", "-z", `dc${i + 1}`, "-c", "1G", ids[i]!.split("@")[0]!);
     await cliOn(0, "layout", "apply", "--version", "1");

@@ -34,7 +34,8 @@ export async function openLocalCache(
   let cache: Store;
   try {
     const { openEmbeddedStore } = await import("../embedded/index.ts");
-    cache = await openEmbeddedStore(folder);
+    // Its blobs are copies: written without fsync, dropped after a restart of the system.
+    cache = await openEmbeddedStore(folder, { volatileBlobs: true });
   } catch (err) {
     policy.log?.(
       err instanceof Locked ? "info" : "warn",

@@ -36,13 +36,19 @@ export class BlobFolder implements BlobStore {
     private readonly dir: string,
     /** Every key, in UTF-8 byte order. */
     private readonly keys: string[],
+    /** False: no fsync of files or of the folder (embeddedStore.ts, `volatileBlobs`). */
+    private readonly durable: boolean,
   ) {
     this.folder = new HeldFolder(dir);
-    this.folderSync = new GroupSync(() => this.folder.sync());
+    this.folderSync = new GroupSync(() => (this.durable ? this.folder.sync() : Promise.resolve()));
   }
 
-  /** Opens the blob folder `dir` (made if missing) and removes temp files a crash left behind. */
-  static async open(dir: string): Promise<BlobFolder> {
+  /**
+   * Opens the blob folder `dir` (made if missing) and removes temp files a crash left behind.
+   * `durable: false` writes without fsync: atomic still for a killed process, not for a crash of
+   * the OS, which only a folder that the caller can drop after such a crash may accept.
+   */
+  static async open(dir: string, { durable = true }: { durable?: boolean } = {}): Promise<BlobFolder> {
     let names: string[];
     try {
       names = await readdir(dir);
@@ -59,7 +65,7 @@ export class BlobFolder implements BlobStore {
       const key = blobKeyOf(name);
       if (key !== undefined) keys.push(key);
     }
-    return new BlobFolder(dir, keys.sort(compareKeys));
+    return new BlobFolder(dir, keys.sort(compareKeys), durable);
   }
 
   private pathOf(key: string): string {
@@ -80,6 +86,7 @@ export class BlobFolder implements BlobStore {
           name,
           (fh) => writeFully(fh, bytes, 0),
           () => this.folderSync.sync(),
+          this.durable,
         );
       } catch (err) {
         await this.refreshKey(key); // the file may or may not be in place
@@ -126,6 +133,11 @@ export class BlobFolder implements BlobStore {
     this.assertOpen();
     const path = this.pathOf(key);
     await this.writes.run(key, async () => {
+      // The key list is exact (only this process writes the folder, and every write, even a
+      // failed one, brings it up to date), so a key it lacks has no file: no unlink, no look. The
+      // local cache deletes its copy of every blob it puts before writing the new one (a new
+      // APPEND's body has none): two trips through libuv's pool per APPEND saved.
+      if (!this.listed(key)) return;
       try {
         await unlink(path);
       } catch (err) {
@@ -175,6 +187,7 @@ export class BlobFolder implements BlobStore {
             }
           },
           () => this.folderSync.sync(),
+          this.durable,
         );
       } catch (err) {
         throw unavailable(`copy the blob ${from} to`, join(this.dir, name), err);
@@ -232,6 +245,10 @@ export class BlobFolder implements BlobStore {
       if (fsErrorCode(err) === "ENOENT") return undefined;
       throw unavailable("open the blob", path, err);
     }
+  }
+
+  private listed(key: string): boolean {
+    return this.keys[lowerBound(this.keys, key)] === key;
   }
 
   /** Makes the in-memory key list agree with the folder after a write (even a failed one). */

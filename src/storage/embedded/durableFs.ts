@@ -92,13 +92,16 @@ export async function readFully(fh: FileHandle, position: number, length: number
 /**
  * Creates or replaces `dir/name` atomically and durably: temp file, fsync, rename, fsync of the
  * folder (through `syncDir`, so that concurrent writers can share it). A crash leaves the old file
- * or the new one, never a mix.
+ * or the new one, never a mix. With `syncFile` false (and a `syncDir` that does nothing) the
+ * replacement is atomic for a killed process but not for a crash of the OS (see
+ * embeddedStore.ts, `volatileBlobs`).
  */
 export async function replaceFile(
   dir: string,
   name: string,
   fill: (fh: FileHandle, tempPath: string) => Promise<void>,
   syncDir: () => Promise<void>,
+  syncFile = true,
 ): Promise<void> {
   const tempPath = join(dir, tempName());
   const finalPath = join(dir, name);
@@ -106,7 +109,7 @@ export async function replaceFile(
     const fh = await open(tempPath, "wx", FILE_MODE);
     try {
       await fill(fh, tempPath);
-      await fh.sync();
+      if (syncFile) await fh.sync();
     } finally {
       await fh.close();
     }
