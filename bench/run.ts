@@ -84,6 +84,7 @@ for (const [i, target] of targets.entries()) {
         log,
         ...(only ? { only } : {}),
         ...(running.storageCounters ? { storageCounters: () => running.storageCounters!() } : {}),
+        rssNow: () => sampler.now(),
       });
     } finally {
       run.wallSeconds = (performance.now() - t0) / 1000;
