@@ -89,6 +89,8 @@ for (const [i, target] of targets.entries()) {
     } finally {
       run.wallSeconds = (performance.now() - t0) / 1000;
       run.rss = sampler.stop();
+      const mbText = (b: number | undefined) => (b === undefined ? "?" : `${(b / 1e6).toFixed(1)} MB`);
+      log(`target ${name}: peak RSS ${mbText(run.rss.peakTreeRss)}, VmHWM ${mbText(run.rss.rootHwm)}`);
     }
     run.storage = await running.storageStats?.();
   } catch (err) {
