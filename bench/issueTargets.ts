@@ -6,6 +6,11 @@
  */
 import type { BenchRun, TargetRun } from "./report.ts";
 
+/** The RSS sampled when the first sync's last step (the bodies) ended; absent in older runs. */
+export function firstSyncRss(t: TargetRun): { after: number; peak: number } | undefined {
+  return t.phases.find((p) => p.key === "sync.bodies")?.rss;
+}
+
 const fmtMs = (ms: number) =>
   ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 10 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`;
 const fmtMB = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
@@ -137,6 +142,8 @@ export function issueTargets(run: BenchRun): string {
   );
 
   const rss = target("embedded")?.rss?.peakTreeRss;
+  const embedded = target("embedded");
+  const afterSync = embedded ? firstSyncRss(embedded)?.after : undefined;
   section(
     "Memory",
     checkLine(
@@ -150,9 +157,11 @@ export function issueTargets(run: BenchRun): string {
     ),
     checkLine(
       {
-        goal: "10,000 messages after a first sync, embedded, at most 100 MB (the session's peak: stricter)",
-        value: size === 10_000 ? rss : undefined,
-        limit: size === 10_000 && rss !== undefined ? 100e6 : undefined,
+        goal: afterSync
+          ? "10,000 messages after a first sync, embedded, at most 100 MB (RSS when the first sync's bodies came back)"
+          : "10,000 messages after a first sync, embedded, at most 100 MB (this run has no after-sync figure: the session's peak, stricter)",
+        value: size === 10_000 ? (afterSync ?? rss) : undefined,
+        limit: size === 10_000 && (afterSync ?? rss) !== undefined ? 100e6 : undefined,
         unit: fmtMB,
       },
       size,

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { issueTargets } from "./issueTargets.ts";
+import { firstSyncRss, issueTargets } from "./issueTargets.ts";
 import { LOAD_RUNS_MARKER, renderLoadRuns } from "./load/report.ts";
 import type { RssSample } from "./rssSampler.ts";
 import type { PhaseResult } from "./session.ts";
@@ -88,6 +88,12 @@ function resourceTable(run: BenchRun): string {
       t.rss ? fmtBytes(t.rss.peakTreeRss) : "–",
     ),
     row("VmHWM of the server's main process", (t) => (t.rss?.rootHwm ? fmtBytes(t.rss.rootHwm) : "–")),
+    row("RSS after the first sync, server process tree (when its bodies came back)", (t) =>
+      firstSyncRss(t) ? fmtBytes(firstSyncRss(t)!.after) : "–",
+    ),
+    row("peak RSS up to the end of the first sync (sampled every 100 ms)", (t) =>
+      firstSyncRss(t) ? fmtBytes(firstSyncRss(t)!.peak) : "–",
+    ),
     row("store size on disk after the session", (t) => s(t, "storedBytes", fmtBytes)),
     row("storage requests during the session", (t) => s(t, "requests", thousands)),
     row("storage connections during the session", (t) => s(t, "connections", thousands)),

@@ -63,6 +63,13 @@ export class RssSampler {
     this.peak = Math.max(this.peak, treeRss(this.pid));
   }
 
+  /** Samples now: the tree's RSS at this moment and the highest sampled so far, bytes. */
+  now(): { after: number; peak: number } {
+    const after = treeRss(this.pid);
+    this.peak = Math.max(this.peak, after);
+    return { after, peak: this.peak };
+  }
+
   /** Takes a last sample and stops; call before the server is stopped. */
   stop(): RssSample {
     clearInterval(this.timer);

@@ -84,10 +84,13 @@ for (const [i, target] of targets.entries()) {
         log,
         ...(only ? { only } : {}),
         ...(running.storageCounters ? { storageCounters: () => running.storageCounters!() } : {}),
+        rssNow: () => sampler.now(),
       });
     } finally {
       run.wallSeconds = (performance.now() - t0) / 1000;
       run.rss = sampler.stop();
+      const mbText = (b: number | undefined) => (b === undefined ? "?" : `${(b / 1e6).toFixed(1)} MB`);
+      log(`target ${name}: peak RSS ${mbText(run.rss.peakTreeRss)}, VmHWM ${mbText(run.rss.rootHwm)}`);
     }
     run.storage = await running.storageStats?.();
   } catch (err) {

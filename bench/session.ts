@@ -32,6 +32,8 @@ export interface PhaseResult {
   error?: string;
   /** Storage requests, new connections and bytes during the phase (targets that count them). */
   storage?: StorageCounters;
+  /** The server's RSS (process tree) when the phase ended, and the highest sampled up to then. */
+  rss?: { after: number; peak: number };
 }
 
 export interface SessionOptions {
@@ -48,6 +50,8 @@ export interface SessionOptions {
   only?: ReadonlySet<string>;
   /** The target's storage counters now, when it counts them. */
   storageCounters?: () => StorageCounters;
+  /** The server's RSS now and its sampled peak so far (issue 11's 10,000 target is after a first sync). */
+  rssNow?: () => { after: number; peak: number };
   log?: (line: string) => void;
 }
 
@@ -138,11 +142,13 @@ export async function runSession(
               bytesDown: after.bytesDown - before.bytesDown,
             }
           : undefined;
-      results.push({ key, label, ...r, ...(storage ? { storage } : {}) });
+      const rss = options.rssNow?.();
+      results.push({ key, label, ...r, ...(storage ? { storage } : {}), ...(rss ? { rss } : {}) });
       const counted = storage
         ? `; storage: ${storage.requests} requests, ${storage.connections} new connections`
         : "";
-      log(`  ${label}: ${r.ms.toFixed(1)} ms${r.detail ? ` (${r.detail})` : ""}${counted}`);
+      const rssText = rss ? `; RSS ${mb(rss.after)}, peak ${mb(rss.peak)}` : "";
+      log(`  ${label}: ${r.ms.toFixed(1)} ms${r.detail ? ` (${r.detail})` : ""}${counted}${rssText}`);
     } catch (err) {
       const message = (err as Error).message;
       results.push({ key, label, error: message });

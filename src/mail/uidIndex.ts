@@ -32,6 +32,7 @@
  * nothing keeps an older state (sync/ decodes a fresh one from a checkpoint to rebuild).
  */
 import { timestampMs } from "../sync/index.ts";
+import { ShownMessages } from "./shownMessages.ts";
 
 export interface MailEntry {
   id: string;
@@ -56,14 +57,14 @@ export interface UidIndex {
   /** Above every UID ever claimed. */
   uidnext: number;
   highestModseq: number;
+  /** The messages shown, in UID order, as typed columns (shownMessages.ts). */
+  readonly shown: ShownMessages;
   /** The messages shown, by id. */
-  byId: Map<string, MailEntry>;
-  /** UIDs shown, ascending: sequence number n is uids[n - 1]. */
-  uids: number[];
-  /** The entries of `uids`, in the same order: entries[n - 1] has UID uids[n - 1]. */
-  entries: MailEntry[];
+  readonly byId: ShownById;
+  /** UIDs shown, ascending: sequence number n is uids[n - 1]. Changed in place. */
+  readonly uids: readonly number[];
   /** The shown entries by UID: a binary search of `uids` (ShownByUid). */
-  byUid: ShownByUid;
+  readonly byUid: ShownByUid;
   /** Messages whose highest claim clashed, waiting for a renumber op; never shown. */
   unplaced: Map<string, MailEntry>;
   /** Claimed UIDs no longer shown, with the MODSEQ of their going, in MODSEQ order (RFC 7162 VANISHED). */
@@ -73,27 +74,53 @@ export interface UidIndex {
 }
 
 /**
- * Lookups by UID over `uids` and `entries`, in UID order. Not a Map: with 100,000 messages a Map
- * of them costs ~37 bytes a message (its table grows by doubling) where the sorted arrays already
- * hold what a binary search needs; a lookup is 17 comparisons.
+ * Lookups by UID over the shown messages, in UID order. Not a Map: with 100,000 messages a Map
+ * of them costs ~37 bytes a message (its table grows by doubling) where the sorted UIDs already
+ * hold what a binary search needs; a lookup is 17 comparisons. Entries are snapshots (shownMessages.ts).
  */
 export class ShownByUid {
-  constructor(private readonly state: Pick<UidIndex, "uids" | "entries">) {}
+  constructor(private readonly shown: ShownMessages) {}
   get size(): number {
-    return this.state.uids.length;
+    return this.shown.size;
   }
   get(uid: number): MailEntry | undefined {
-    const seq = seqIn(this.state.uids, uid);
-    return seq === 0 ? undefined : this.state.entries[seq - 1];
+    const seq = seqIn(this.shown.uids, uid);
+    return seq === 0 ? undefined : this.shown.get(seq - 1);
   }
   has(uid: number): boolean {
-    return seqIn(this.state.uids, uid) !== 0;
+    return seqIn(this.shown.uids, uid) !== 0;
   }
-  values(): IterableIterator<MailEntry> {
-    return this.state.entries.values();
+  *values(): IterableIterator<MailEntry> {
+    for (let i = 0; i < this.shown.size; i++) yield this.shown.get(i);
   }
   *[Symbol.iterator](): IterableIterator<[number, MailEntry]> {
-    for (const entry of this.state.entries) yield [entry.uid, entry];
+    for (let i = 0; i < this.shown.size; i++) yield [this.shown.uids[i]!, this.shown.get(i)];
+  }
+}
+
+/** Lookups by id over the shown messages (a hash table of positions, shownMessages.ts). */
+export class ShownById {
+  constructor(private readonly shown: ShownMessages) {}
+  get size(): number {
+    return this.shown.size;
+  }
+  get(id: string): MailEntry | undefined {
+    const at = this.shown.indexOfId(id);
+    return at < 0 ? undefined : this.shown.get(at);
+  }
+  has(id: string): boolean {
+    return this.shown.indexOfId(id) >= 0;
+  }
+  /** In UID order. */
+  *keys(): IterableIterator<string> {
+    for (let i = 0; i < this.shown.size; i++) yield this.shown.idAt(i);
+  }
+  /** In UID order. */
+  *values(): IterableIterator<MailEntry> {
+    for (let i = 0; i < this.shown.size; i++) yield this.shown.get(i);
+  }
+  *[Symbol.iterator](): IterableIterator<[string, MailEntry]> {
+    for (let i = 0; i < this.shown.size; i++) yield [this.shown.idAt(i), this.shown.get(i)];
   }
 }
 
@@ -110,19 +137,19 @@ export type UidOp =
   | { t: "burn"; from: number; to: number };
 
 export function emptyUidIndex(uidvalidity: number): UidIndex {
-  const fields: Omit<UidIndex, "byUid"> = {
+  const shown = new ShownMessages();
+  return {
     uidvalidity,
     uidnext: 1,
     highestModseq: 1,
-    byId: new Map(),
-    uids: [],
-    entries: [],
+    shown,
+    byId: new ShownById(shown),
+    uids: shown.uids,
+    byUid: new ShownByUid(shown),
     unplaced: new Map(),
     vanished: [],
     vanishedUids: new Set(),
   };
-  // The same object, so that byUid follows `uids` and `entries` as they are replaced.
-  return Object.assign(fields, { byUid: new ShownByUid(fields) });
 }
 
 /** MODSEQ floors count from here, 2,048 a millisecond: 139 years stay below 2^53. */
@@ -230,7 +257,7 @@ class ModseqOnce {
 
 /** Whether `id` is in this mailbox, shown or unplaced. */
 export function holdsMessage(state: UidIndex, id: string): boolean {
-  return state.byId.has(id) || state.unplaced.has(id);
+  return state.shown.indexOfId(id) >= 0 || state.unplaced.has(id);
 }
 
 /**
@@ -246,39 +273,43 @@ function claim(
   saved?: number,
 ): void {
   if (uid > state.uidnext - 1) state.uidnext = uid + 1;
-  const holder = state.byUid.get(uid);
-  if (holder?.id === id) {
+  const shown = state.shown;
+  const holderAt = seqIn(shown.uids, uid) - 1;
+  if (holderAt >= 0 && shown.idAt(holderAt) === id) {
     // The same claim again (two computers renumbered alike, or a retried push). It still names
     // the message: MODSEQ comes from the last op that does, whatever order they arrive in.
-    holder.modseq = modseq.get();
+    shown.setModseq(holderAt, modseq.get());
     return;
   }
-  if (holder) {
+  if (holderAt >= 0) {
     // Two messages claimed one UID: it is burned, and the holder waits for a fresh one.
-    hide(state, holder, modseq);
+    const holder = shown.get(holderAt);
+    holder.modseq = hide(state, holderAt, modseq);
     state.unplaced.set(holder.id, holder);
   }
   // Whether this claim may be shown, unless the claimant has a higher one.
-  const free = !holder && !state.vanishedUids.has(uid);
-  let entry = state.byId.get(id) ?? state.unplaced.get(id);
+  const free = holderAt < 0 && !state.vanishedUids.has(uid);
+  const shownAt = shown.indexOfId(id);
+  const entry = shownAt >= 0 ? shown.get(shownAt) : state.unplaced.get(id);
   if (!entry) {
     if (flags === undefined) {
       if (free) addVanished(state, uid, modseq.get());
       return;
     }
-    entry = { id, uid, modseq: modseq.get(), flags: internFlags(normalizeFlags(flags)) };
-    if (saved !== undefined && Number.isFinite(saved)) entry.saved = saved;
-    if (free) show(state, entry);
-    else state.unplaced.set(id, entry);
+    const added: MailEntry = { id, uid, modseq: modseq.get(), flags: internFlags(normalizeFlags(flags)) };
+    if (saved !== undefined && Number.isFinite(saved)) added.saved = saved;
+    if (free) show(state, added);
+    else state.unplaced.set(id, added);
     return;
   }
   if (uid <= entry.uid) {
     // Below the message's highest claim: dead, but nobody else may have it either.
     if (free && uid !== entry.uid) addVanished(state, uid, modseq.get());
-    entry.modseq = modseq.get();
+    if (shownAt >= 0) shown.setModseq(shownAt, modseq.get());
+    else entry.modseq = modseq.get();
     return;
   }
-  if (state.byUid.get(entry.uid) === entry) hide(state, entry, modseq);
+  if (shownAt >= 0) hide(state, shownAt, modseq);
   else state.unplaced.delete(id);
   entry.uid = uid;
   entry.modseq = modseq.get();
@@ -286,16 +317,13 @@ function claim(
   else state.unplaced.set(id, entry);
 }
 
-/** Takes a shown entry out of sight; its UID vanishes. */
-function hide(state: UidIndex, entry: MailEntry, modseq: ModseqOnce): void {
-  state.byId.delete(entry.id);
-  const at = seqOfUid(state, entry.uid);
-  if (at > 0) {
-    state.uids.splice(at - 1, 1);
-    state.entries.splice(at - 1, 1);
-  }
-  entry.modseq = modseq.get();
-  addVanished(state, entry.uid, entry.modseq);
+/** Takes the shown message at position `at` out of sight; its UID vanishes. Its MODSEQ now. */
+function hide(state: UidIndex, at: number, modseq: ModseqOnce): number {
+  const uid = state.shown.uids[at]!;
+  state.shown.removeAt(at);
+  const value = modseq.get();
+  addVanished(state, uid, value);
+  return value;
 }
 
 function addVanished(state: UidIndex, uid: number, modseq: number): void {
@@ -305,29 +333,26 @@ function addVanished(state: UidIndex, uid: number, modseq: number): void {
 
 /** Shows an entry at its UID, which no shown entry holds. */
 function show(state: UidIndex, entry: MailEntry): void {
-  const last = state.uids[state.uids.length - 1];
+  const uids = state.shown.uids;
+  const last = uids[uids.length - 1];
   if (last === undefined || entry.uid > last) {
     appendEntry(state, entry);
     return;
   }
   // A claim below a shown UID (claims can reach the replay out of UID order): keep `uids` sorted.
   let lo = 0;
-  let hi = state.uids.length;
+  let hi = uids.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (state.uids[mid]! < entry.uid) lo = mid + 1;
+    if (uids[mid]! < entry.uid) lo = mid + 1;
     else hi = mid;
   }
-  state.uids.splice(lo, 0, entry.uid);
-  state.entries.splice(lo, 0, entry);
-  state.byId.set(entry.id, entry);
+  state.shown.insert(lo, entry);
 }
 
 /** Adds an entry whose UID is above every UID in `state` (so `uids` stays sorted). */
 export function appendEntry(state: UidIndex, entry: MailEntry): void {
-  state.byId.set(entry.id, entry);
-  state.uids.push(entry.uid);
-  state.entries.push(entry);
+  state.shown.insert(state.shown.size, entry);
 }
 
 /**
@@ -344,13 +369,17 @@ function applyFlags(
   modseq: ModseqOnce,
 ): UidIndex {
   for (const id of ids) {
-    const entry = state.byId.get(id) ?? state.unplaced.get(id);
-    if (!entry) continue; // expunged meanwhile
-    const next = changeFlags(entry.flags, mode, flags);
-    if (next.length !== entry.flags.length || next.some((f, i) => f !== entry.flags[i])) {
-      entry.flags = internFlags(next);
+    const at = state.shown.indexOfId(id);
+    const entry = at >= 0 ? undefined : state.unplaced.get(id);
+    if (at < 0 && !entry) continue; // expunged meanwhile
+    const current = at >= 0 ? state.shown.flagsAt(at) : entry!.flags;
+    const next = changeFlags(current as string[], mode, flags);
+    if (next.length !== current.length || next.some((f, i) => f !== current[i])) {
+      if (at >= 0) state.shown.setFlags(at, internFlags(next));
+      else entry!.flags = internFlags(next);
     }
-    entry.modseq = modseq.get();
+    if (at >= 0) state.shown.setModseq(at, modseq.get());
+    else entry!.modseq = modseq.get();
   }
   return state;
 }
@@ -359,23 +388,24 @@ function applyExpunge(state: UidIndex, ids: string[], modseq: ModseqOnce): UidIn
   const gone = new Set<number>();
   for (const id of ids) {
     if (state.unplaced.delete(id)) continue; // its UID has vanished already
-    const entry = state.byId.get(id);
-    if (!entry) continue;
-    gone.add(entry.uid);
-    state.byId.delete(id);
+    const at = state.shown.indexOfId(id);
+    if (at >= 0) gone.add(state.shown.uids[at]!);
   }
   if (gone.size === 0) return state;
   const value = modseq.get();
-  state.uids = state.uids.filter((uid) => !gone.has(uid));
-  state.entries = state.entries.filter((e) => !gone.has(e.uid));
+  state.shown.retain((uid) => !gone.has(uid));
   for (const uid of [...gone].sort((a, b) => a - b)) addVanished(state, uid, value);
   return state;
 }
 
 function applyTouch(state: UidIndex, ids: string[], uids: number[], modseq: ModseqOnce): UidIndex {
   for (const id of ids) {
-    const entry = state.byId.get(id) ?? state.unplaced.get(id);
-    if (entry) entry.modseq = modseq.get();
+    const at = state.shown.indexOfId(id);
+    if (at >= 0) state.shown.setModseq(at, modseq.get());
+    else {
+      const entry = state.unplaced.get(id);
+      if (entry) entry.modseq = modseq.get();
+    }
   }
   const again = new Set(uids.filter((uid) => state.vanishedUids.has(uid)));
   if (again.size === 0) return state;

@@ -96,6 +96,27 @@ test("messages added while a full file is written wait for the next one, not a f
   assert.ok(files.length <= 2, `${files.length} files for 1,040 messages`);
 });
 
+test("messages with long texts are written before 1,000 wait: memory is bounded by their size", async () => {
+  const key = randomKey();
+  const folder = join(dir, "long");
+  const index = new SearchIndex(folder, key, log);
+  assert.ok(await index.open());
+  // 300 messages of 40,000 characters: 12 M characters, three writes' worth at 4 Mi each.
+  for (let i = 0; i < 300; i++) {
+    const d = doc(i);
+    const bodyText = `${d.bodyText} ${"lorem ipsum ".repeat(3333)}`;
+    index.add({ ...d, bodyText, signature: trigramSignature(bodyText) });
+    await new Promise((r) => setTimeout(r, 2)); // appends one after another: never a quiet second
+  }
+  const files = (await readdir(folder)).filter((f) => f.endsWith(".seg"));
+  assert.ok(files.length >= 2, `${files.length} files written before the quiet second for 300 long messages`);
+  await index.close();
+  const again = new SearchIndex(folder, key, log);
+  assert.ok(await again.open());
+  assert.equal((await again.indexedIds()).size, 300);
+  await again.close();
+});
+
 test("a background pass writes what it adds in one file, however long it pauses", async () => {
   const key = randomKey();
   const folder = join(dir, "pass");

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { applyUidOp, emptyUidIndex, type UidIndex, type UidOp } from "../../src/mail/uidIndex.ts";
 import { decodeUidIndex, encodeUidIndex } from "../../src/mail/uidIndexCodec.ts";
 import { timestampAt } from "../../src/sync/index.ts";
+import { uidIndexContents } from "../support/uidIndexContents.ts";
 
 function replay(ops: UidOp[], validity = 100): UidIndex {
   return ops.reduce((s, op) => applyUidOp(s, op), emptyUidIndex(validity));
@@ -31,7 +32,7 @@ test("encoding 4 keeps the whole state, unplaced messages and save dates include
   assert.equal(s.byId.get("f")!.saved, Date.UTC(2026, 0, 2, 3, 4, 5));
   const bytes = encodeUidIndex(s);
   assert.equal(bytes[0], 4);
-  assert.deepEqual(decodeUidIndex(bytes), s);
+  assert.deepEqual(uidIndexContents(decodeUidIndex(bytes)), uidIndexContents(s));
 });
 
 test("encoding 3 (no save dates: earlier builds) still reads, its messages without a save date", () => {
@@ -104,14 +105,17 @@ test("encoding 2 (no unplaced messages, 6-byte MODSEQs: earlier builds) still re
 });
 
 test("an empty mailbox and one with 10,000 messages round-trip", () => {
-  assert.deepEqual(decodeUidIndex(encodeUidIndex(emptyUidIndex(1))), emptyUidIndex(1));
+  assert.deepEqual(
+    uidIndexContents(decodeUidIndex(encodeUidIndex(emptyUidIndex(1)))),
+    uidIndexContents(emptyUidIndex(1)),
+  );
   const s = emptyUidIndex(5);
   for (let i = 1; i <= 10_000; i++) {
     applyUidOp(s, { t: "add", id: `m${i}`, guessUid: i, flags: i % 3 ? ["\\Seen"] : [] });
   }
   applyUidOp(s, { t: "flags", ids: ["m10", "m20"], mode: "set", flags: ["\\Answered"] });
   const round = decodeUidIndex(encodeUidIndex(s));
-  assert.deepEqual(round, s);
+  assert.deepEqual(uidIndexContents(round), uidIndexContents(s));
   assert.equal(round.byUid.get(1)!.flags, round.byUid.get(2)!.flags, "equal flag lists are one shared array");
 });
 

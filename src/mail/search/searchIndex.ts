@@ -35,6 +35,12 @@ export const SEGMENT_DOCS = 1000;
 const FLUSH_AFTER_MS = 1000;
 const FLUSH_AT = SEGMENT_DOCS;
 /**
+ * ... or once the waiting messages' texts reach this many characters (docChars): 1,000 messages
+ * of a few KB each waited in memory during a burst of APPENDs, and were then encoded at once
+ * (issue 11: the bench's APPEND phases). Such files are merged as small ones are.
+ */
+const FLUSH_CHARS = 4 * 2 ** 20;
+/**
  * Files of fewer than half SEGMENT_DOCS messages (appends written a few at a time) are merged
  * into full ones past this many; every file is rewritten past this many removed ids.
  */
@@ -82,6 +88,9 @@ export class SearchIndex {
   private removed = new Set<string>();
   private pending: SearchDoc[] = [];
   private pendingIds = new Set<string>();
+  /** docChars of `pending`, and of the part a write has taken. */
+  private pendingChars = 0;
+  private inFlightChars = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   /** Background passes running (beginPass): new messages are then written in full files. */
   private passes = 0;
@@ -191,10 +200,12 @@ export class SearchIndex {
     this.removed.delete(doc.id);
     this.pending.push(doc);
     this.pendingIds.add(doc.id);
+    this.pendingChars += docChars(doc);
     this.progress.indexed++;
     // One write per FLUSH_AT messages: not one per message added while a write is queued or runs
     // (each wrote whatever had come meanwhile: an import left files of a few messages).
-    if (this.pending.length - this.inFlight < FLUSH_AT) this.flushLater();
+    const waiting = this.pending.length - this.inFlight;
+    if (waiting < FLUSH_AT && this.pendingChars - this.inFlightChars < FLUSH_CHARS) this.flushLater();
     else if (!this.fullFlushQueued) {
       this.fullFlushQueued = true;
       void this.flush();
@@ -232,6 +243,7 @@ export class SearchIndex {
     if (ids.some((id) => this.pendingIds.has(id))) {
       this.pending = this.pending.filter((d) => !this.removed.has(d.id));
       this.pendingIds = new Set(this.pending.map((d) => d.id));
+      this.pendingChars = sumChars(this.pending);
     }
     this.progress.indexed = Math.max(0, this.progress.indexed - ids.length);
     this.flushLater();
@@ -255,6 +267,7 @@ export class SearchIndex {
     this.fullFlushQueued = false;
     if (docs.length > 0) {
       this.inFlight = docs.length;
+      this.inFlightChars = sumChars(docs);
       try {
         const name = this.writeSegmentName();
         await this.writeFile(name, encodeSegment(this.key, name, docs));
@@ -269,12 +282,14 @@ export class SearchIndex {
         );
       } finally {
         this.inFlight = 0;
+        this.inFlightChars = 0;
       }
       // Searches read pending docs from memory until the file holds them. By id: remove() may
       // have taken some out of `pending` meanwhile.
       const written = new Set(docs.map((d) => d.id));
       this.pending = this.pending.filter((d) => !written.has(d.id));
       this.pendingIds = new Set(this.pending.map((d) => d.id));
+      this.pendingChars = sumChars(this.pending);
     }
     await this.writeFile(
       REMOVED,
@@ -456,4 +471,17 @@ function docFacts(doc: SearchDoc): SearchFacts {
     bodyMayContain: (needle) => mayContain(doc.signature, needle),
     bodyText: () => Promise.resolve(doc.bodyText),
   };
+}
+
+/** Characters of a message's texts: what it holds in memory while it waits, roughly. */
+function docChars(doc: SearchDoc): number {
+  let chars = doc.headerText.length + doc.bodyText.length;
+  for (const f of doc.fields) chars += f.length;
+  return chars;
+}
+
+function sumChars(docs: readonly SearchDoc[]): number {
+  let chars = 0;
+  for (const d of docs) chars += docChars(d);
+  return chars;
 }

@@ -17,7 +17,7 @@ import type { Selected, Session } from "../session/session.ts";
 import { compactSet, imapDateTime, type WirePart } from "../protocol/wire.ts";
 import { SELECTED, type CommandHandler, type CommandOf } from "./context.ts";
 import { flagList } from "./flags.ts";
-import { entriesOf } from "./selectedHelpers.ts";
+import { entriesOfUids, uidsOf } from "./selectedHelpers.ts";
 
 const MACROS: Record<"ALL" | "FAST" | "FULL", FetchAttribute["kind"][]> = {
   FAST: ["FLAGS", "INTERNALDATE", "RFC822.SIZE"],
@@ -65,6 +65,9 @@ function attributesOf(cmd: CommandOf<"FETCH">, condstore: boolean): FetchAttribu
     .map((x) => x.a);
 }
 
+/** Messages per reply write when the index alone answers (as MessageReads' "index" batches). */
+const INDEX_BATCH = 500;
+
 /** Attributes the index alone answers. */
 const INDEX_ONLY = new Set<FetchAttribute["kind"]>([
   "UID",
@@ -89,14 +92,26 @@ export const fetch: CommandHandler<"FETCH"> = {
   states: SELECTED,
   async run({ session }, cmd) {
     if (cmd.modifiers.changedSince !== undefined) session.enabled.add("CONDSTORE");
-    const { sel, entries: all } = entriesOf(session, cmd.set, cmd.uid);
+    const { sel, uids } = uidsOf(session, cmd.set, cmd.uid);
     const changedSince = cmd.modifiers.changedSince;
     if (cmd.modifiers.vanished && cmd.uid && changedSince !== undefined)
       await sendVanished(session, sel, cmd, changedSince);
-    const entries = changedSince === undefined ? all : all.filter((e) => e.modseq > changedSince);
+    const changed = (e: MailEntry) => changedSince === undefined || e.modseq > changedSince;
     const attrs = attributesOf(cmd, session.condstore);
     const needsMeta = attrs.some((a) => NEEDS_META.has(a.kind));
     const indexOnly = attrs.every((a) => INDEX_ONLY.has(a.kind));
+    if (indexOnly) {
+      // A client's flag resync of the whole mailbox: entries made a batch at a time (the UidIndex
+      // keeps columns, not an entry per message; 100,000 at once would be ~15 MB).
+      for (let from = 0; from < uids.length; from += INDEX_BATCH) {
+        const batch = entriesOfUids(sel.mailbox.index, uids.slice(from, from + INDEX_BATCH)).filter(changed);
+        if (attrs.some((a) => a.kind === "FLAGS")) await session.announceFlags(batch.map((e) => e.flags));
+        const lines = indexOnlyLines(session, sel, batch, attrs);
+        if (lines) await session.out.line(lines);
+      }
+      return ok(`${cmd.uid ? "UID " : ""}FETCH completed`);
+    }
+    const entries = entriesOfUids(sel.mailbox.index, uids).filter(changed);
     const markSeen = setsSeen(attrs) && !sel.readOnly;
     const readsBody = attrs.some(
       (a) => BODY_READERS.has(a.kind) && !isTopHeader(a) && !(a.kind === "PREVIEW" && a.lazy),
@@ -123,11 +138,6 @@ export const fetch: CommandHandler<"FETCH"> = {
       // RFC 3501 §7.2.6: a keyword is announced in FLAGS before a FETCH shows it.
       if (markSeen || attrs.some((a) => a.kind === "FLAGS"))
         await session.announceFlags(batch.map((e) => e.flags));
-      if (indexOnly) {
-        const lines = indexOnlyLines(session, sel, batch, attrs);
-        if (lines) await session.out.line(lines);
-        continue;
-      }
       // A fresh reader per batch: the small bodies of one batch are fetched in parallel, then freed.
       const bodies = await read.bodies();
       for (const entry of batch) {

@@ -6,7 +6,6 @@
  * the same case-folded text, so the answer is the scan's whatever the index holds.
  */
 import { FILTER_MAX_IDS, metaFacts, type SearchFacts, type SearchIndex } from "../../../mail/search/index.ts";
-import type { MailEntry } from "../../../mail/uidIndex.ts";
 import { ok, type TaggedResult } from "../protocol/errorResponse.ts";
 import { keyNeedsMeta, keyUsesModseq, matches } from "./searchMatch.ts";
 import { bindRecent } from "./searchRecent.ts";
@@ -109,18 +108,16 @@ function requiredHeader(key: SearchKey): { field: string; needle: string } | und
 
 async function searchIndexed(
   searchIndex: SearchIndex,
-  all: readonly (MailEntry | undefined)[],
+  viewSize: number,
   positionOf: (id: string) => number | undefined,
+  within: string[] | undefined,
   key: SearchKey,
   judge: (facts: SearchFacts, i: number) => Promise<SearchMatch | undefined>,
 ): Promise<{ decided: Uint8Array; hits: SearchMatch[]; count: number }> {
   const required = requiredHeader(key);
-  const decided = new Uint8Array(all.length);
+  const decided = new Uint8Array(viewSize);
   const hits: SearchMatch[] = [];
   let count = 0;
-  // A small mailbox of a large account: only the index files that may hold its messages.
-  const within =
-    all.length <= FILTER_MAX_IDS ? all.flatMap((e) => (e === undefined ? [] : [e.id])) : undefined;
   for await (const batch of searchIndex.batches(within)) {
     const here: number[] = [];
     const batchHits: SearchMatch[] = [];
@@ -158,42 +155,55 @@ export async function findMatches(session: Session, key: SearchKey): Promise<Sea
   const maxUid = view.uids.length ? view.uids[view.uids.length - 1]! : 0;
   const needsMeta = keyNeedsMeta(key);
   const found: SearchMatch[] = [];
-  // The view's messages; one expunged since the view last caught up is undefined: nothing is read.
-  const all = view.uids.map((uid) => index.byUid.get(uid));
   const account = session.requireAccount;
   const searchIndex = account.searchIndex;
+  let decided: Uint8Array | undefined;
   if (needsMeta && searchIndex) {
-    // A message's place in `all`, through the index's own map by id and a binary search of the
-    // view: no map of the view's 10,000 or 100,000 ids is built per search.
+    // A message's place in the view, through the UidIndex's table by id and a binary search of
+    // the view: no map of the view's 10,000 or 100,000 ids is built per search, and no entry is
+    // made for a message the index leaves out.
     const positionOf = (id: string) => {
-      const entry = index.byId.get(id);
-      const i = entry ? view.seqOf(entry.uid) - 1 : -1;
-      return i >= 0 && all[i]?.id === id ? i : undefined;
+      const at = index.shown.indexOfId(id);
+      const i = at >= 0 ? view.seqOf(index.uids[at]!) - 1 : -1;
+      return i >= 0 ? i : undefined;
     };
-    const covered = await searchIndexed(searchIndex, all, positionOf, key, async (facts, i) => {
-      const entry = all[i]!;
-      const hit = await matches(key, {
-        entry,
-        seq: i + 1,
-        maxSeq: view.uids.length,
-        maxUid,
-        saved: session.savedSearch,
-        facts,
-      });
-      return hit ? { uid: entry.uid, seq: i + 1, modseq: entry.modseq } : undefined;
-    });
+    // A small mailbox of a large account: only the index files that may hold its messages.
+    const within =
+      view.uids.length <= FILTER_MAX_IDS
+        ? view.uids.flatMap((uid) => {
+            const id = index.byUid.get(uid)?.id;
+            return id === undefined ? [] : [id];
+          })
+        : undefined;
+    const covered = await searchIndexed(
+      searchIndex,
+      view.uids.length,
+      positionOf,
+      within,
+      key,
+      async (facts, i) => {
+        const entry = index.byUid.get(view.uids[i]!);
+        if (!entry) return undefined; // expunged while the search ran
+        const hit = await matches(key, {
+          entry,
+          seq: i + 1,
+          maxSeq: view.uids.length,
+          maxUid,
+          saved: session.savedSearch,
+          facts,
+        });
+        return hit ? { uid: entry.uid, seq: i + 1, modseq: entry.modseq } : undefined;
+      },
+    );
     for (const hit of covered.hits) found.push(hit);
-    // What the index decided is left out of the scan, in place: at 100,000 messages a second list
-    // would be another 0.8 MB while the scan runs.
-    let scanned = 0;
-    for (let i = 0; i < all.length; i++) {
-      if (covered.decided[i]) all[i] = undefined;
-      else if (all[i]) scanned++;
-    }
+    decided = covered.decided;
     searchIndex.answered += covered.count;
-    // Messages the index lacks (other computers' mail, a rebuild under way): fill it.
-    if (scanned > 0) account.indexInBackground();
   }
+  // The view's messages the index did not decide; one expunged since the view last caught up is
+  // undefined: nothing is read. Entries are made only for these (~150 B each, shownMessages.ts).
+  const all = view.uids.map((uid, i) => (decided?.[i] ? undefined : index.byUid.get(uid)));
+  // Messages the index lacks (other computers' mail, a rebuild under way): fill it.
+  if (decided && searchIndex && all.some((e) => e !== undefined)) account.indexInBackground();
   // Bodies are read on demand (read.text), only where cheaper keys have not decided.
   const scope = needsMeta ? "meta" : "index";
   // Nothing left to scan when the index answered for every message.

@@ -1,0 +1,264 @@
+/**
+ * The messages a UidIndex shows, in UID order, kept as columns of typed arrays rather than one object
+ * per message: with 100,000 messages an object per message (its id string, two boxed numbers, a Map
+ * entry by id) cost ~200 bytes a message; these columns cost ~50 (measured by
+ * bench/uidIndexBytes.ts, bench/notes.md). Position i (0-based) is sequence number i + 1.
+ *
+ * - `uids`: a plain array (callers slice and spread it; small integers are stored unboxed).
+ * - MODSEQ and save date: Float64Array (MODSEQs pass 2^48, uidIndex.ts; 0 is "no save date").
+ * - flags: a small int into this mailbox's table of distinct flag lists (a handful in practice).
+ * - ids: one byte arena; a 32-hex-digit id (mail/ids.ts) takes its 16 bytes, any other its UTF-8.
+ * - by id: an open-addressing table of positions, rebuilt when positions shift (a removal or an
+ *   insertion below the highest UID, each already O(n) for the arrays).
+ *
+ * `get` makes a fresh MailEntry each time: a snapshot, never a live view, and changing it changes
+ * nothing here (uidIndex.ts changes the columns through the setters).
+ */
+import type { MailEntry } from "./uidIndex.ts";
+
+const HEX_ID = /^[0-9a-f]{32}$/;
+/** `idLength` of an id kept as 16 bytes decoded from 32 hex digits. */
+const PACKED_HEX = 0xffff;
+const EMPTY_SLOT = 0;
+
+export class ShownMessages {
+  readonly uids: number[] = [];
+  private modseqs = new Float64Array(16);
+  private saved = new Float64Array(16);
+  private flagRefs: Uint16Array | Uint32Array = new Uint16Array(16);
+  private idStart = new Uint32Array(16);
+  private idLength = new Uint16Array(16);
+  private arena = Buffer.alloc(256);
+  private arenaUsed = 0;
+  /** Bytes of `arena` no position points to any more (removed messages): compacted past half. */
+  private arenaDead = 0;
+  private readonly flagLists: (readonly string[])[] = [];
+  private readonly flagListIndex = new Map<readonly string[], number>();
+  private readonly flagListByKey = new Map<string, number>();
+  /** Position + 1 per slot, 0 when empty; its size a power of two at least twice the count. */
+  private table = new Int32Array(32);
+  private readonly scratch = Buffer.alloc(16);
+
+  get size(): number {
+    return this.uids.length;
+  }
+
+  /** The position of an id, or -1. */
+  indexOfId(id: string): number {
+    const key = this.keyOf(id);
+    const mask = this.table.length - 1;
+    for (let slot = hashBytes(key) & mask; ; slot = (slot + 1) & mask) {
+      const at = this.table[slot]!;
+      if (at === EMPTY_SLOT) return -1;
+      if (this.idEquals(at - 1, key)) return at - 1;
+    }
+  }
+
+  /** The entry at a position (a fresh object). */
+  get(i: number): MailEntry {
+    const entry: MailEntry = {
+      id: this.idAt(i),
+      uid: this.uids[i]!,
+      modseq: this.modseqs[i]!,
+      flags: this.flagsAt(i) as string[],
+    };
+    const saved = this.saved[i]!;
+    if (saved !== 0) entry.saved = saved;
+    return entry;
+  }
+
+  idAt(i: number): string {
+    const start = this.idStart[i]!;
+    const length = this.idLength[i]!;
+    return length === PACKED_HEX
+      ? this.arena.toString("hex", start, start + 16)
+      : this.arena.toString("utf8", start, start + length);
+  }
+
+  flagsAt(i: number): readonly string[] {
+    return this.flagLists[this.flagRefs[i]!]!;
+  }
+
+  modseqAt(i: number): number {
+    return this.modseqs[i]!;
+  }
+
+  setModseq(i: number, modseq: number): void {
+    this.modseqs[i] = modseq;
+  }
+
+  /** `flags` is an interned list (uidIndex.ts internFlags): lists are told apart by identity first. */
+  setFlags(i: number, flags: readonly string[]): void {
+    const ref = this.flagRef(flags); // first: it may widen `flagRefs`
+    this.flagRefs[i] = ref;
+  }
+
+  /** Inserts at position `i` (`size` appends); the caller keeps `uids` ascending. */
+  insert(i: number, entry: MailEntry): void {
+    const n = this.uids.length;
+    this.reserve(n + 1);
+    if (i < n) {
+      for (const column of this.columns()) column.copyWithin(i + 1, i, n);
+    }
+    this.uids.splice(i, 0, entry.uid);
+    this.modseqs[i] = entry.modseq;
+    this.saved[i] = entry.saved !== undefined && Number.isFinite(entry.saved) ? entry.saved : 0;
+    const ref = this.flagRef(entry.flags); // first: it may widen `flagRefs`
+    this.flagRefs[i] = ref;
+    this.storeId(i, entry.id);
+    if (i < n) this.rebuildTable();
+    else this.tableInsert(i);
+  }
+
+  /** Keeps the messages whose UID `keep` answers true for, in one pass. Whether any went. */
+  retain(keep: (uid: number) => boolean): boolean {
+    const n = this.uids.length;
+    const columns = [...this.columns()];
+    let to = 0;
+    for (let from = 0; from < n; from++) {
+      const uid = this.uids[from]!;
+      if (!keep(uid)) {
+        this.arenaDead += this.idLength[from] === PACKED_HEX ? 16 : this.idLength[from]!;
+        continue;
+      }
+      if (to !== from) {
+        this.uids[to] = uid;
+        for (const column of columns) column[to] = column[from]!;
+      }
+      to++;
+    }
+    if (to === n) return false;
+    this.uids.length = to;
+    if (this.arenaDead > this.arenaUsed / 2) this.compactArena();
+    this.rebuildTable();
+    return true;
+  }
+
+  removeAt(i: number): void {
+    const uid = this.uids[i];
+    this.retain((u) => u !== uid);
+  }
+
+  private *columns(): Generator<Float64Array | Uint16Array | Uint32Array> {
+    yield this.modseqs;
+    yield this.saved;
+    yield this.flagRefs;
+    yield this.idStart;
+    yield this.idLength;
+  }
+
+  private reserve(count: number): void {
+    if (count <= this.modseqs.length) return;
+    const capacity = Math.max(count, Math.ceil(this.modseqs.length * 1.5));
+    this.modseqs = grown(this.modseqs, new Float64Array(capacity));
+    this.saved = grown(this.saved, new Float64Array(capacity));
+    this.flagRefs = grown(
+      this.flagRefs,
+      this.flagRefs instanceof Uint16Array ? new Uint16Array(capacity) : new Uint32Array(capacity),
+    );
+    this.idStart = grown(this.idStart, new Uint32Array(capacity));
+    this.idLength = grown(this.idLength, new Uint16Array(capacity));
+  }
+
+  private flagRef(flags: readonly string[]): number {
+    let ref = this.flagListIndex.get(flags);
+    if (ref !== undefined) return ref;
+    const key = flags.join(" ");
+    ref = this.flagListByKey.get(key);
+    if (ref === undefined) {
+      ref = this.flagLists.push(Object.isFrozen(flags) ? flags : Object.freeze([...flags])) - 1;
+      this.flagListByKey.set(key, ref);
+    }
+    // Only interned (frozen) lists by identity: any other array would be a new key every time.
+    if (Object.isFrozen(flags)) this.flagListIndex.set(flags, ref);
+    // A mailbox with more than 65,535 distinct flag lists: wider refs from then on.
+    if (ref > 0xffff && this.flagRefs instanceof Uint16Array) this.flagRefs = Uint32Array.from(this.flagRefs);
+    return ref;
+  }
+
+  /** The bytes an id is kept as: its 16 bytes for 32 hex digits (in `scratch`), else its UTF-8. */
+  private keyOf(id: string): Buffer {
+    if (id.length === 32 && HEX_ID.test(id)) {
+      this.scratch.write(id, 0, 16, "hex");
+      return this.scratch;
+    }
+    return Buffer.from(id, "utf8");
+  }
+
+  private storeId(i: number, id: string): void {
+    const key = this.keyOf(id);
+    if (key !== this.scratch && key.length >= PACKED_HEX) throw new Error("a message id is too long");
+    if (this.arenaUsed + key.length > this.arena.length) {
+      const next = Buffer.alloc(Math.max(this.arenaUsed + key.length, Math.ceil(this.arena.length * 1.5)));
+      this.arena.copy(next, 0, 0, this.arenaUsed);
+      this.arena = next;
+    }
+    key.copy(this.arena, this.arenaUsed);
+    this.idStart[i] = this.arenaUsed;
+    this.idLength[i] = key === this.scratch ? PACKED_HEX : key.length;
+    this.arenaUsed += key.length;
+  }
+
+  private idEquals(i: number, key: Buffer): boolean {
+    const length = this.idLength[i] === PACKED_HEX ? 16 : this.idLength[i]!;
+    const packed = this.idLength[i] === PACKED_HEX;
+    if (length !== key.length || packed !== (key === this.scratch)) return false;
+    const start = this.idStart[i]!;
+    return this.arena.compare(key, 0, length, start, start + length) === 0;
+  }
+
+  private idBytes(i: number): Buffer {
+    const start = this.idStart[i]!;
+    const length = this.idLength[i] === PACKED_HEX ? 16 : this.idLength[i]!;
+    return this.arena.subarray(start, start + length);
+  }
+
+  private compactArena(): void {
+    const next = Buffer.alloc(Math.max(256, this.arenaUsed - this.arenaDead));
+    let used = 0;
+    for (let i = 0; i < this.uids.length; i++) {
+      const bytes = this.idBytes(i);
+      bytes.copy(next, used);
+      this.idStart[i] = used;
+      used += bytes.length;
+    }
+    this.arena = next;
+    this.arenaUsed = used;
+    this.arenaDead = 0;
+  }
+
+  private tableInsert(i: number): void {
+    if ((this.uids.length + 1) * 2 > this.table.length) {
+      this.rebuildTable();
+      return;
+    }
+    this.place(i);
+  }
+
+  private place(i: number): void {
+    const mask = this.table.length - 1;
+    let slot = hashBytes(this.idBytes(i)) & mask;
+    while (this.table[slot] !== EMPTY_SLOT) slot = (slot + 1) & mask;
+    this.table[slot] = i + 1;
+  }
+
+  private rebuildTable(): void {
+    let size = 32;
+    while (size < (this.uids.length + 1) * 2) size *= 2;
+    if (size !== this.table.length) this.table = new Int32Array(size);
+    else this.table.fill(EMPTY_SLOT);
+    for (let i = 0; i < this.uids.length; i++) this.place(i);
+  }
+}
+
+function grown<T extends Float64Array | Uint16Array | Uint32Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
+/** FNV-1a over the bytes. */
+function hashBytes(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+}
