@@ -86,6 +86,8 @@ export interface MessageObserver {
 export interface BackgroundReads {
   getMeta(mailIds: string[]): Promise<Map<string, MessageMeta>>;
   bodyRange(meta: MessageMeta, offset: number, length: number): Promise<Uint8Array>;
+  /** Body reads worth having in flight at once (more for a far host: Store.readParallelism). */
+  readParallelism?(): number;
 }
 
 /** A message sealed and indexed, not stored yet (`MessageStore.write`). */
@@ -128,6 +130,7 @@ export class MessageStore {
   readonly background: BackgroundReads = {
     getMeta: (mailIds) => this.getMetaNow(mailIds),
     bodyRange: (meta, offset, length) => this.bodyRangeNow(meta, offset, length),
+    readParallelism: () => this.readParallelism(),
   };
   observer: MessageObserver | undefined;
   private readonly cache = new MetaCache(META_CACHE_SIZE);
@@ -371,6 +374,11 @@ export class MessageStore {
     const m = (await this.getMeta([mailId])).get(mailId);
     if (!m) throw new NotFound(`message ${mailId} has no meta in storage`);
     return m;
+  }
+
+  /** Body reads worth having in flight at once: the store's pool, or PIECES_PARALLEL. */
+  readParallelism(): number {
+    return this.store.readParallelism?.() ?? PIECES_PARALLEL;
   }
 
   /** The whole raw message. */

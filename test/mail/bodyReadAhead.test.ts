@@ -5,7 +5,12 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { cachingBodyReader, PIECES_AHEAD, WHOLE_BODY_MAX } from "../../src/mail/read/bodyReader.ts";
+import {
+  cachingBodyReader,
+  PIECES_AHEAD,
+  PIECES_AHEAD_MAX,
+  WHOLE_BODY_MAX,
+} from "../../src/mail/read/bodyReader.ts";
 import type { MessageMeta } from "../../src/mail/metaCodec.ts";
 import { MessageStore } from "../../src/mail/messageStore.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
@@ -58,6 +63,24 @@ describe("large bodies read in pieces", () => {
     assert.ok(stats.maxInFlight <= PIECES_AHEAD + 1, `${stats.maxInFlight} reads in flight at once`);
     const pieces = Math.ceil(SIZE / PIECE);
     assert.equal(stats.calls.length, pieces, "a piece was read twice, or one past the end");
+  });
+
+  test("for a store that wants more reads in flight (a far host), more pieces are fetched ahead, at most PIECES_AHEAD_MAX", async () => {
+    for (const [parallelism, most] of [
+      [40, 10],
+      [64, PIECES_AHEAD_MAX],
+      [1000, PIECES_AHEAD_MAX],
+    ] as const) {
+      const { stats, bodyRange } = slowStore();
+      await stream(cachingBodyReader({ bodyRange, readParallelism: () => parallelism }).read);
+      // The whole body is 15 pieces: with 16 ahead, every piece is in flight at once.
+      assert.equal(stats.maxInFlight, Math.min(most + 1, Math.ceil(SIZE / PIECE)), `${parallelism} wanted`);
+      assert.equal(
+        stats.calls.length,
+        Math.ceil(SIZE / PIECE),
+        "a piece was read twice, or one past the end",
+      );
+    }
   });
 
   test("a read of one part in the middle of a large body reads that part only", async () => {

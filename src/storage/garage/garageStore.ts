@@ -31,6 +31,7 @@ export function openGarageStore(
   return {
     blobs,
     rows,
+    readParallelism: () => blobs.parallelism,
     close: async () => {
       rows.close();
       k2v.close();

@@ -1,6 +1,6 @@
 /**
  * The S3 client of the garage and s3 backends: path-style addressing (Garage and most self-hosted
- * hosts serve buckets by path), keep-alive sockets bounded by the store's concurrency (reads from a
+ * hosts serve buckets by path), keep-alive sockets bounded by the store's pool (reads from a
  * host on this computer ack response headers early, see makeS3Clients), and no SDK
  * retries or clock correction (ours are in s3BlobStore.ts, and clock skew must be reported, not
  * hidden: K2V has no such correction).
@@ -27,7 +27,8 @@ export function makeS3Client(
 ): S3Client {
   // The SDK warns on Node 20 about its releases of 2027; a person running the server cannot act on it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const agentOptions = { keepAlive: true, maxSockets: net.concurrency };
+  // The store's pool bounds the calls; its size follows the round trip (roundTrip.ts).
+  const agentOptions = { keepAlive: true, maxSockets: Math.max(net.concurrency, net.maxConcurrency) };
   return new S3Client({
     endpoint: target.s3Endpoint,
     region: target.region,

@@ -27,6 +27,7 @@ export function openS3Store(
   return {
     blobs: new PrefixedBlobStore(objects, "blobs/"),
     rows,
+    readParallelism: () => objects.parallelism,
     close: async () => {
       await rows.close();
       objects.close();
