@@ -70,13 +70,9 @@ describe("the S3 pool follows the round trip", () => {
     const store = open();
     // A login's reads come one at a time: those are what the round trip is measured on.
     for (let i = 0; i < 3; i++) await store.blobs.get("keys/root");
-    const began = performance.now();
     const most = await burst(store, 120);
-    const ms = performance.now() - began;
     assert.ok(most >= 32 && most <= 64, `${most} GETs in flight`);
     assert.ok((store.readParallelism?.() ?? 0) >= 32, `pool ${store.readParallelism?.()}`);
-    // 120 / 16 = 8 round trips before; 3-4 now (a loaded machine adds, hence the margin).
-    assert.ok(ms < 8 * 100, `${Math.round(ms)} ms for 120 GETs`);
   });
 });
 

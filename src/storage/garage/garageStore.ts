@@ -39,6 +39,7 @@ export function openGarageStore(
       s3.writes.destroy();
       s3.reads.destroy();
       s3.put.destroy();
+      s3.get.destroy();
     },
   };
 }

@@ -21,6 +21,7 @@ import { Limiter } from "./limiter.ts";
 import { attemptTimeout, type NetOptions } from "./netOptions.ts";
 import { poolFor, RoundTrip } from "./roundTrip.ts";
 import type { S3Clients } from "./s3Client.ts";
+import type { S3Getter } from "./s3Get.ts";
 import type { S3Putter } from "./s3Put.ts";
 import { withRetry } from "./retry.ts";
 import { s3Failure, s3Retryable, s3Status, type S3Target } from "./s3Errors.ts";
@@ -40,6 +41,8 @@ export class S3BlobStore implements BlobStore {
   private readonly reads: S3Client;
   /** PutObject without the SDK, when the store was given one (s3Put.ts). */
   private readonly putter: S3Putter | undefined;
+  /** GetObject without the SDK, when the store was given one (s3Get.ts). */
+  private readonly getter: S3Getter | undefined;
 
   constructor(
     clients: S3Client | S3Clients,
@@ -49,6 +52,7 @@ export class S3BlobStore implements BlobStore {
     this.s3 = "writes" in clients ? clients.writes : clients;
     this.reads = "reads" in clients ? clients.reads : clients;
     this.putter = "put" in clients ? clients.put : undefined;
+    this.getter = "get" in clients ? clients.get : undefined;
     this.limiter = new Limiter(net.concurrency);
   }
 
@@ -114,6 +118,17 @@ export class S3BlobStore implements BlobStore {
     return this.call(0, async (abortSignal, extend) => {
       const alone = this.limiter.inFlight === 1;
       const startedAt = performance.now();
+      const getter = this.getter;
+      if (getter)
+        return getter.get(this.bucket, key, {
+          ...(range ? { range } : {}),
+          signal: abortSignal,
+          onHeaders: (length) => {
+            this.timedHeaders(alone, startedAt, length ?? Infinity);
+            // The headers came in time; the body gets the time its length needs.
+            extend(attemptTimeout(this.net, length ?? 0));
+          },
+        });
       try {
         const res = await this.reads.send(
           new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(header ? { Range: header } : {}) }),

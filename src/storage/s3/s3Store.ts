@@ -34,6 +34,7 @@ export function openS3Store(
       s3.writes.destroy();
       s3.reads.destroy();
       s3.put.destroy();
+      s3.get.destroy();
     },
   };
 }
