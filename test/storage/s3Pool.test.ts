@@ -60,7 +60,8 @@ describe("the S3 pool follows the round trip", () => {
   test("next to the host (answers at once), 120 GETs at once keep to the configured 16", async () => {
     state.delayMs = 0;
     const store = open();
-    for (let i = 0; i < 4; i++) await store.blobs.get("warm");
+    // Several, so that one slowed by a loaded machine does not count: the smallest does.
+    for (let i = 0; i < 12; i++) await store.blobs.get("warm");
     assert.ok((await burst(store, 120)) <= 16, `${state.maxInFlight} GETs in flight`);
     assert.equal(store.readParallelism?.(), 16);
   });

@@ -68,12 +68,12 @@ export class S3BlobStore implements BlobStore {
 
   /**
    * Records a small call's time to its response headers and sizes the pool from it. Only a call
-   * that started alone counts: in a burst, every call's time holds the others' CPU on this side
-   * (the SDK, signing: 120 GETs at once to a host answering at once took 7 ms each on a loaded
-   * 2-core machine), which would grow the pool for a host that needs no more.
+   * alone from start to headers counts: in a burst, every call's time holds the others' CPU on
+   * this side (the SDK, signing: 120 GETs at once to a host answering at once took 7 ms each on a
+   * loaded 2-core machine), which would grow the pool for a host that needs no more.
    */
   private timedHeaders(alone: boolean, startedAt: number, answerBytes: number): void {
-    if (!alone || answerBytes > SMALL_ANSWER) return;
+    if (!alone || this.limiter.inFlight !== 1 || answerBytes > SMALL_ANSWER) return;
     this.roundTrip.record(performance.now() - startedAt);
     this.limiter.resize(poolFor(this.roundTrip.ms, this.net.concurrency, this.net.maxConcurrency));
   }
