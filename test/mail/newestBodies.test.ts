@@ -116,3 +116,25 @@ test(`only the newest ${NEWEST_MESSAGES} bodies are fetched at the first SELECT,
     await m.close();
   }
 });
+
+test("a read that joins another's gets its own bytes: what the first reader changed does not reach it", async () => {
+  const shared = memoryStore();
+  await shared.blobs.put("mail/x", Uint8Array.from([1, 2, 3]));
+  const remote = counting(shared);
+  // A cache whose writes take a while: a second read comes while the copy is still being written.
+  const cache = memoryStore();
+  const put = cache.blobs.put.bind(cache.blobs);
+  cache.blobs.put = async (key, bytes) => {
+    await delay(100);
+    return put(key, bytes);
+  };
+  const store = await withLocalCache(remote, cache, CACHEABLE);
+  try {
+    const a = (await store.blobs.get("mail/x"))!;
+    a[0] = 9;
+    assert.deepEqual([...(await store.blobs.get("mail/x"))!], [1, 2, 3]);
+    assert.equal(remote.calls.get("blobs.get"), 1, "the second read went to the remote");
+  } finally {
+    await store.close();
+  }
+});

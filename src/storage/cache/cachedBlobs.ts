@@ -62,9 +62,13 @@ export class CachedBlobStore implements BlobStore {
     if (joined) return joined.then((bytes) => bytes && Uint8Array.from(bytes));
     const fill = this.writer.begin(key);
     const reading = this.remote.get(key);
-    this.fetching.set(key, reading);
+    // Copied before this caller sees the bytes (then-callbacks run in order): what it does to them
+    // never reaches a caller that joins.
+    const shared = reading.then((bytes) => bytes && Uint8Array.from(bytes));
+    shared.catch(() => undefined); // a joiner sees the failure; none may be waiting
+    this.fetching.set(key, shared);
     const done = () => {
-      if (this.fetching.get(key) === reading) this.fetching.delete(key);
+      if (this.fetching.get(key) === shared) this.fetching.delete(key);
     };
     let bytes: Uint8Array | null;
     try {
