@@ -2,12 +2,13 @@
  * A second computer's FETCH of the newest bodies, in process, with every storage call held as a
  * remote host would hold it (not a test: run it by hand and read the numbers).
  *
- *   node --import tsx bench/measureBodies.ts [roundTripMs=40] [bodies=200] [large=2] [fetch|search]
+ *   node --import tsx bench/measureBodies.ts [roundTripMs=40] [bodies=200] [large=2] [fetch|search] [pool16]
  *
  * A first computer appends `bodies` + 100 messages of ~40 kB to INBOX of a memory store, `large` of
  * the newest `bodies` being 3.7 MB (as in the bench's corpus at 1,000). A second computer (a cold
- * cache) serves it; each storage call waits `roundTripMs` first, at most 16 in flight (the network
- * stores' limit). The client logs in, selects INBOX, and times
+ * cache) serves it; each storage call waits `roundTripMs` first, at most as many in flight as a
+ * network store's pool allows at that round trip (storage/net/roundTrip.ts; `pool16`: 16, the
+ * fixed pool before it followed the round trip), and the store says so (readParallelism). The client logs in, selects INBOX, and times
  * `UID FETCH <newest bodies> (UID RFC822.SIZE BODY.PEEK[])`. The calls, the sequential round trips
  * (a call that starts while none is in flight begins one) and the time depend on the code and the
  * round trip far more than on the machine's load. With `search`, it times `UID SEARCH BODY` of a
@@ -20,6 +21,7 @@ import { join } from "node:path";
 import { createAccount, openAccount } from "../src/mail/account.ts";
 import { TEST_KDF } from "../src/crypto/passwordKey.ts";
 import { memoryStore } from "../src/storage/memoryStore.ts";
+import { poolFor } from "../src/storage/net/roundTrip.ts";
 import type { Store } from "../src/storage/types.ts";
 import { sampleMessage } from "../test/mail/mailFixtures.ts";
 import { startTestServer } from "../test/support/testServer.ts";
@@ -29,15 +31,16 @@ const roundTripMs = Number(process.argv[2] ?? 40);
 const bodies = Number(process.argv[3] ?? 200);
 const large = Number(process.argv[4] ?? 2);
 const mode = process.argv[5] === "search" ? "search" : "fetch";
+const pool = process.argv[6] === "pool16" ? 16 : poolFor(roundTripMs, 16, 64);
 const total = bodies + 100;
 
 const stats = { calls: 0, blobGets: 0, rounds: 0, inFlight: 0, waiting: [] as (() => void)[] };
 let delaying = false;
 
-/** Holds each call roundTripMs, 16 in flight at most, and counts calls and sequential round trips. */
+/** Holds each call roundTripMs, `pool` in flight at most, and counts calls and sequential round trips. */
 function remote(store: Store): Store {
   const slot = async () => {
-    if (stats.inFlight >= 16) await new Promise<void>((r) => stats.waiting.push(r));
+    if (stats.inFlight >= pool) await new Promise<void>((r) => stats.waiting.push(r));
     if (stats.inFlight++ === 0) stats.rounds++;
   };
   const release = () => {
@@ -62,7 +65,12 @@ function remote(store: Store): Store {
         };
       },
     });
-  return { ...store, rows: wrap("rows", store.rows), blobs: wrap("blobs", store.blobs) };
+  return {
+    ...store,
+    rows: wrap("rows", store.rows),
+    blobs: wrap("blobs", store.blobs),
+    ...(process.argv[6] === "pool16" ? {} : { readParallelism: () => pool }),
+  };
 }
 
 /** A message of ~40 kB, or of 3.7 MB for the large ones. */
@@ -132,7 +140,7 @@ try {
   const what = mode === "search" ? `SEARCH BODY over ${total} messages` : `${bodies} bodies`;
   console.log(
     `${what} (${large} of 3.7 MB, ${(received / 1e6).toFixed(1)} MB answered) at ${roundTripMs} ms a round trip: ` +
-      `${ms.toFixed(0)} ms, ${stats.calls} storage calls (${stats.blobGets} blob GETs), ${stats.rounds} sequential round trips`,
+      `${ms.toFixed(0)} ms (pool ${pool}), ${stats.calls} storage calls (${stats.blobGets} blob GETs), ${stats.rounds} sequential round trips`,
   );
   socket.destroy();
 } finally {

@@ -183,6 +183,8 @@ export class Account {
   private readonly marks: MarkBook;
   private readonly snapshots: SnapshotKeeper | undefined;
   private readonly open = new Map<string, Promise<Mailbox>>();
+  /** Told of each mailbox a mailboxOpened call opened (the cache fill: mail/newestBodies.ts). */
+  private readonly openedListeners = new Set<(mailbox: Mailbox) => void>();
   private closed = false;
   /** The local search index and what keeps it up (mail/search/); absent without a folder for it. */
   readonly searchIndex: SearchIndex | undefined;
@@ -346,7 +348,20 @@ export class Account {
     if (!entry) throw new NotFound(`mailbox "${name}" does not exist`);
     const known = this.open.get(entry.id);
     const opening = known ?? this.startOpening(entry, Promise.resolve(true));
-    return { mailbox: await opening, opened: known === undefined || known === early };
+    const mailbox = await opening;
+    const opened = known === undefined || known === early;
+    if (opened) for (const listener of this.openedListeners) listener(mailbox);
+    return { mailbox, opened };
+  }
+
+  /**
+   * Calls `listener` with each mailbox a mailboxOpened call opens (a client's first SELECT of it
+   * in this process), before the call returns; the listener must not throw or block. Returns the
+   * unsubscribe.
+   */
+  onMailboxOpened(listener: (mailbox: Mailbox) => void): () => void {
+    this.openedListeners.add(listener);
+    return () => this.openedListeners.delete(listener);
   }
 
   /**

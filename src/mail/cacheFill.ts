@@ -11,7 +11,9 @@
  *    the cache's byte budget, so the fill never evicts a newer body for an older one.
  *
  * Before each step it waits for a lull in client work (MessageStore.activity), so a client's
- * commands never queue behind it. Passes run again when a mailbox of this process changes and
+ * commands never queue behind it. One exception: when a client first opens a mailbox, the bodies
+ * of its newest messages are fetched at once (newestBodies.ts), as that client is about to ask
+ * for them; its reads join those. Passes run again when a mailbox of this process changes and
  * every few minutes (another computer's expunges and new mail). Everything it writes is what the
  * store already writes on a read: sealed objects, copied as the remote holds them.
  */
@@ -21,6 +23,7 @@ import type { LocalCache } from "../storage/types.ts";
 import type { Account } from "./account.ts";
 import { BODY_PREFIX, bodyBlobKey, META_PK } from "./messageLayout.ts";
 import type { MessageFacts } from "./messageStore.ts";
+import { fetchNewestBodies } from "./newestBodies.ts";
 
 export type CacheFillMode = "all" | "meta";
 
@@ -82,6 +85,11 @@ export class CacheFill {
   /** Ids live in the last pass: those gone since are dropped without listing the cache again. */
   private lastLive: Set<string> | undefined;
   private readonly watched = new Map<string, () => void>();
+  private readonly offOpened: () => void;
+  /** Mailboxes whose newest bodies were fetched at their first open, this run. */
+  private readonly warmed = new Set<string>();
+  /** Those fetches still running (close waits for them). */
+  private readonly warming = new Set<Promise<unknown>>();
 
   constructor(
     private readonly account: Account,
@@ -105,6 +113,21 @@ export class CacheFill {
       bytesPerSecond: 0,
       dropped: 0,
     };
+    this.offOpened =
+      this.mode === "all" ? account.onMailboxOpened((mbx) => this.fetchNewest(mbx)) : () => undefined;
+  }
+
+  /** A client opened `mbx` for the first time: its newest bodies are fetched now. */
+  private fetchNewest(mbx: { id: string; index: Parameters<typeof fetchNewestBodies>[1] }): void {
+    if (this.stopped || this.warmed.has(mbx.id)) return;
+    this.warmed.add(mbx.id);
+    const messages = this.account.messages;
+    const fetching = fetchNewestBodies(
+      { store: this.account.store, reads: messages.background, cache: this.cache, log: this.options.log },
+      mbx.index,
+      () => this.stopped,
+    ).finally(() => this.warming.delete(fetching));
+    this.warming.add(fetching);
   }
 
   /** A copy of the progress, for `status`. */
@@ -135,10 +158,11 @@ export class CacheFill {
   /** Stops after the step in flight; resolves once the fill is idle. */
   async close(): Promise<void> {
     this.abort.abort();
+    this.offOpened();
     clearTimeout(this.timer);
     for (const off of this.watched.values()) off();
     this.watched.clear();
-    await this.running;
+    await Promise.all([this.running, ...this.warming]);
     if (this.progress.state !== "failed") this.progress.state = "stopped";
   }
 

@@ -113,6 +113,11 @@ export interface Store {
   close(): Promise<void>;
   /** Set when a local cache stands in front of a remote store (storage/cache/). */
   readonly localCache?: LocalCache;
+  /**
+   * Blob reads worth having in flight at once now (a network store's pool, which follows the round
+   * trip: a far host wants more of them); absent for a local store.
+   */
+  readParallelism?(): number;
 }
 
 /**

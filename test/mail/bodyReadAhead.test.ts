@@ -5,7 +5,12 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { cachingBodyReader, PIECES_AHEAD, WHOLE_BODY_MAX } from "../../src/mail/read/bodyReader.ts";
+import {
+  cachingBodyReader,
+  PIECES_AHEAD,
+  PIECES_AHEAD_MAX,
+  WHOLE_BODY_MAX,
+} from "../../src/mail/read/bodyReader.ts";
 import type { MessageMeta } from "../../src/mail/metaCodec.ts";
 import { MessageStore } from "../../src/mail/messageStore.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
@@ -60,6 +65,24 @@ describe("large bodies read in pieces", () => {
     assert.equal(stats.calls.length, pieces, "a piece was read twice, or one past the end");
   });
 
+  test("for a store that wants more reads in flight (a far host), more pieces are fetched ahead, at most PIECES_AHEAD_MAX", async () => {
+    for (const [parallelism, most] of [
+      [40, 10],
+      [64, PIECES_AHEAD_MAX],
+      [1000, PIECES_AHEAD_MAX],
+    ] as const) {
+      const { stats, bodyRange } = slowStore();
+      await stream(cachingBodyReader({ bodyRange, readParallelism: () => parallelism }).read);
+      // The whole body is 15 pieces: with 16 ahead, every piece is in flight at once.
+      assert.equal(stats.maxInFlight, Math.min(most + 1, Math.ceil(SIZE / PIECE)), `${parallelism} wanted`);
+      assert.equal(
+        stats.calls.length,
+        Math.ceil(SIZE / PIECE),
+        "a piece was read twice, or one past the end",
+      );
+    }
+  });
+
   test("a read of one part in the middle of a large body reads that part only", async () => {
     const { stats, bodyRange } = slowStore(1);
     const { read } = cachingBodyReader({ bodyRange });
@@ -78,8 +101,14 @@ describe("large bodies read in pieces", () => {
   });
 });
 
-test("a 3.7 MB message sealed in a store streams back byte for byte through the read-ahead", async () => {
+test("a 3.7 MB message sealed in a store streams back byte for byte through the read-ahead, one GET a piece", async () => {
   const store = memoryStore();
+  let gets = 0;
+  const get = store.blobs.get.bind(store.blobs);
+  store.blobs.get = (...args) => {
+    gets++;
+    return get(...args);
+  };
   const messages = new MessageStore(store, randomKey());
   const line = "All work and no play makes a long message, line after line.\r\n";
   const raw = Buffer.from("Subject: big\r\n\r\n" + line.repeat(Math.ceil(SIZE / line.length)));
@@ -90,4 +119,7 @@ test("a 3.7 MB message sealed in a store streams back byte for byte through the 
   for (let done = 0; done < meta.physicalSize; done += PIECE)
     pieces.push(await read(meta, done, Math.min(PIECE, meta.physicalSize - done)));
   assert.ok(Buffer.concat(pieces).equals(raw), "the streamed bytes differ from the message");
+  // The stream header comes with the first piece and is kept: only the pieces fetched ahead beside
+  // the first one read it again (19 GETs for 15 pieces; 29 when every piece read it).
+  assert.ok(gets <= pieces.length + PIECES_AHEAD, `${gets} GETs for ${pieces.length} pieces`);
 });

@@ -16,6 +16,18 @@ export const WHOLE_BODY_MAX = 1024 * 1024;
 
 /** Pieces of a large body fetched ahead of the one being read: at most 4 x 256 KiB held. */
 export const PIECES_AHEAD = 4;
+/** Near a far host (a store that wants more reads in flight), up to this many: 4 MiB held. */
+export const PIECES_AHEAD_MAX = 16;
+
+/**
+ * Pieces fetched ahead for a store that wants `parallelism` reads in flight: a quarter of them, so
+ * that a streamed large body takes a round trip per 1 MiB at 40 ms and the same at 100 ms, and a
+ * few such streams still leave room for the small bodies of a batch.
+ */
+export function piecesAheadFor(parallelism: number | undefined): number {
+  if (parallelism === undefined) return PIECES_AHEAD;
+  return Math.max(PIECES_AHEAD, Math.min(PIECES_AHEAD_MAX, Math.floor(parallelism / 4)));
+}
 
 export interface CachingBodyReader {
   read: BodyReader;
@@ -30,7 +42,9 @@ export interface CachingBodyReader {
 }
 
 /** `messages`: a MessageStore (client reads) or its `background` reads. */
-export function cachingBodyReader(messages: Pick<BackgroundReads, "bodyRange">): CachingBodyReader {
+export function cachingBodyReader(
+  messages: Pick<BackgroundReads, "bodyRange" | "readParallelism">,
+): CachingBodyReader {
   const whole = new Map<MessageMeta, Promise<Uint8Array>>();
   const wholeOf = (meta: MessageMeta) => {
     let body = whole.get(meta);
@@ -64,11 +78,11 @@ export function cachingBodyReader(messages: Pick<BackgroundReads, "bodyRange">):
 /**
  * Reads of a large body by ranges. A read from the body's start, or from where the previous read of
  * the same body ended, is taken as a stream: the next PIECES_AHEAD pieces of the same length are
- * fetched at once, and a read that was fetched ahead takes those bytes. A read elsewhere (a part
- * of the message) fetches nothing more. Only the body read last is tracked, so at most
- * PIECES_AHEAD pieces are held.
+ * fetched at once (more when the store wants more reads in flight: piecesAheadFor), and a read that
+ * was fetched ahead takes those bytes. A read elsewhere (a part of the message) fetches nothing
+ * more. Only the body read last is tracked, so at most PIECES_AHEAD_MAX pieces are held.
  */
-function pieceReader(messages: Pick<BackgroundReads, "bodyRange">): BodyReader {
+function pieceReader(messages: Pick<BackgroundReads, "bodyRange" | "readParallelism">): BodyReader {
   let current: MessageMeta | undefined;
   let nextStart = -1;
   let ahead = new Map<number, { length: number; bytes: Promise<Uint8Array> }>();
@@ -92,7 +106,8 @@ function pieceReader(messages: Pick<BackgroundReads, "bodyRange">): BodyReader {
         ? held.bytes.then((b) => b.subarray(0, length))
         : fetch(meta, start, length);
     if (streaming) {
-      for (let i = 0, at = nextStart; i < PIECES_AHEAD && at < meta.physicalSize; i++, at += length) {
+      const piecesAhead = piecesAheadFor(messages.readParallelism?.());
+      for (let i = 0, at = nextStart; i < piecesAhead && at < meta.physicalSize; i++, at += length) {
         if (!ahead.has(at)) ahead.set(at, { length, bytes: fetch(meta, at, length) });
       }
     }

@@ -33,8 +33,6 @@ export interface ReadOptions {
   batchSize?: number;
 }
 
-/** Small bodies of a "body" batch fetched at once before its reader is handed out. */
-const BODY_PREFETCH_PARALLEL = 16;
 /** Bytes of the next batch's bodies fetched while a batch is written out: the memory it may add. */
 export const BODY_AHEAD_BYTES = 16 * 1024 * 1024;
 const NO_META: ReadonlyMap<string, MessageMeta> = new Map();
@@ -102,7 +100,8 @@ export class MessageReads<E extends MailEntry | undefined> implements AsyncItera
     this.nextBodies = undefined;
     const reader = started ?? cachingBodyReader(this.messages);
     // Bodies the read ahead already holds or has in flight are not fetched again.
-    await reader.prefetch([...meta.values()], BODY_PREFETCH_PARALLEL);
+    // As many at once as the store wants in flight: 16 near, more for a far host (its pool).
+    await reader.prefetch([...meta.values()], this.messages.readParallelism());
     this.fillNext(from + this.size);
     return reader.read;
   }
@@ -123,7 +122,7 @@ export class MessageReads<E extends MailEntry | undefined> implements AsyncItera
         bytes += m.size;
         wanted.push(m);
       }
-      return reader.prefetch(wanted, BODY_PREFETCH_PARALLEL);
+      return reader.prefetch(wanted, this.messages.readParallelism());
     });
     // A failure shows when that batch's bodies() fetches the same body again; a caller that stops
     // early must not leave it unhandled.

@@ -77,9 +77,12 @@ export class CacheWriter {
     return fill;
   }
 
-  /** Writes a fill in the background unless a change made it stale; never throws. */
-  finish(fill: Fill, write: (fill: Fill) => Promise<void>): void {
-    void this.enqueue(fill.key, async () => {
+  /**
+   * Writes a fill in the background unless a change made it stale; never throws. Resolves once
+   * the copy is written (or dropped): a caller may hold the bytes until then.
+   */
+  finish(fill: Fill, write: (fill: Fill) => Promise<void>): Promise<void> {
+    return this.enqueue(fill.key, async () => {
       if (fill.stale || !this.usable) return;
       await write(fill);
     })

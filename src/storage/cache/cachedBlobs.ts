@@ -8,6 +8,11 @@
  * evicted or the caller, who knows what is live, drops it (forget). Until then it is harmless: the
  * object was immutable, so the copy is still its exact content, and nothing references the deleted
  * id any more, so nobody asks for it.
+ *
+ * A whole-object get of a key whose remote read is already in flight (or whose copy is still being
+ * written) joins it instead of reading the remote again: the background fill reads the newest
+ * bodies of a mailbox as it is first selected, and the client's FETCH of the same bodies, a moment
+ * later, takes those reads (issue 11). The bytes are the same immutable object's either way.
  */
 import { clipRange } from "../blobRange.ts";
 import type { BlobHead, BlobListing, BlobStore, ByteRange } from "../types.ts";
@@ -16,6 +21,9 @@ import type { CacheRules } from "./cachePolicy.ts";
 import type { CacheWriter } from "./cacheWriter.ts";
 
 export class CachedBlobStore implements BlobStore {
+  /** Whole-object reads from the remote, by key, until their copy is written (or dropped). */
+  private readonly fetching = new Map<string, Promise<Uint8Array | null>>();
+
   constructor(
     private readonly remote: BlobStore,
     private readonly cache: BlobStore,
@@ -29,7 +37,7 @@ export class CachedBlobStore implements BlobStore {
     // Taken before the remote call: the caller may reuse its buffer once put resolves.
     const copy = this.fits(bytes.length) ? Uint8Array.from(bytes) : undefined;
     await this.change(key, () => this.remote.put(key, bytes));
-    if (copy) this.store(key, copy);
+    if (copy) void this.store(key, copy);
   }
 
   async get(key: string, range?: ByteRange): Promise<Uint8Array | null> {
@@ -48,17 +56,33 @@ export class CachedBlobStore implements BlobStore {
         this.writer.fail("read a cached blob", err);
       }
     }
-    const fill = range ? undefined : this.writer.begin(key);
+    if (range) return this.remote.get(key, range);
+    const joined = this.fetching.get(key);
+    // A copy of the bytes: what one caller changes, another must not see.
+    if (joined) return joined.then((bytes) => bytes && Uint8Array.from(bytes));
+    const fill = this.writer.begin(key);
+    const reading = this.remote.get(key);
+    // Copied before this caller sees the bytes (then-callbacks run in order): what it does to them
+    // never reaches a caller that joins.
+    const shared = reading.then((bytes) => bytes && Uint8Array.from(bytes));
+    shared.catch(() => undefined); // a joiner sees the failure; none may be waiting
+    this.fetching.set(key, shared);
+    const done = () => {
+      if (this.fetching.get(key) === shared) this.fetching.delete(key);
+    };
     let bytes: Uint8Array | null;
     try {
-      bytes = await this.remote.get(key, range);
+      bytes = await reading;
     } catch (err) {
       if (fill) this.writer.abandon(fill);
+      done();
       throw err;
     }
-    if (fill) {
-      if (bytes && this.fits(bytes.length)) this.store(key, Uint8Array.from(bytes), fill);
-      else this.writer.abandon(fill);
+    if (fill && bytes && this.fits(bytes.length)) {
+      void this.store(key, Uint8Array.from(bytes), fill).finally(done);
+    } else {
+      if (fill) this.writer.abandon(fill);
+      done();
     }
     return bytes;
   }
@@ -88,7 +112,7 @@ export class CachedBlobStore implements BlobStore {
     // The copy is the same bytes under a new name: copy the local file rather than download it.
     const fill = this.writer.begin(to);
     if (!fill) return;
-    this.writer.finish(fill, async () => {
+    void this.writer.finish(fill, async () => {
       try {
         await this.cache.copy(from, to);
       } catch {
@@ -128,6 +152,7 @@ export class CachedBlobStore implements BlobStore {
   /** A change to `key` on the remote: the local copy stops counting at once and is deleted after. */
   private change(key: string, remote: () => Promise<void>): Promise<void> {
     this.budget.remove(key);
+    this.fetching.delete(key); // a read started before the change must not answer one after it
     return this.writer.change([key], remote, async () => {
       this.budget.remove(key);
       await this.cache.delete(key);
@@ -135,9 +160,9 @@ export class CachedBlobStore implements BlobStore {
   }
 
   /** Writes a copy in the background and accounts for it; evicts what no longer fits. */
-  private store(key: string, bytes: Uint8Array, fill = this.writer.begin(key, bytes.length)): void {
-    if (!fill) return;
-    this.writer.finish(fill, async () => {
+  private store(key: string, bytes: Uint8Array, fill = this.writer.begin(key, bytes.length)): Promise<void> {
+    if (!fill) return Promise.resolve();
+    return this.writer.finish(fill, async () => {
       await this.cache.put(key, bytes);
       if (!fill.stale) this.evictAfter(this.budget.add(key, bytes.length));
       else await this.cache.delete(key);

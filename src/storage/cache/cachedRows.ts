@@ -208,7 +208,7 @@ export class CachedRowStore implements RowStore {
     }
     // Encoded now: the caller owns the entry it was handed and may change it.
     const bytes = encodeCachedRow(entry);
-    this.writer.finish(fill, async () => {
+    void this.writer.finish(fill, async () => {
       const old = await this.cache.read(k.pk, k.sk);
       await this.cache.insert(k.pk, k.sk, bytes, old?.token);
     });

@@ -80,6 +80,7 @@ export async function withLocalCache(
     rows,
     blobs,
     localCache,
+    ...(remote.readParallelism ? { readParallelism: () => remote.readParallelism!() } : {}),
     get cacheUsable() {
       return writer.usable;
     },

@@ -31,6 +31,7 @@ export function openGarageStore(
   return {
     blobs,
     rows,
+    readParallelism: () => blobs.parallelism,
     close: async () => {
       rows.close();
       k2v.close();
@@ -38,6 +39,7 @@ export function openGarageStore(
       s3.writes.destroy();
       s3.reads.destroy();
       s3.put.destroy();
+      s3.get.destroy();
     },
   };
 }

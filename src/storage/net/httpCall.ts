@@ -25,6 +25,13 @@ export interface HttpRequestSpec {
   signal?: AbortSignal;
   /** Send this call on a connection of its own, closed after it (see the loopback note in s3Client.ts). */
   fresh?: boolean;
+  /** Called when the response headers arrive, before the body is read (a GET's timeout, timing). */
+  onResponse?: (status: number, headers: HttpAnswer["headers"]) => void;
+}
+
+/** Where a call finds its keep-alive agent (HttpAgents, or a client's own: s3Get.ts). */
+export interface AgentSource {
+  forUrl(url: URL): HttpAgent | HttpsAgent;
 }
 
 /** The agents of one client: keep-alive, sockets unbounded (the caller's Limiter bounds calls). */
@@ -56,7 +63,7 @@ function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error("aborted");
 }
 
-export function httpCall(agents: HttpAgents, spec: HttpRequestSpec): Promise<HttpAnswer> {
+export function httpCall(agents: AgentSource, spec: HttpRequestSpec): Promise<HttpAnswer> {
   return new Promise<HttpAnswer>((resolve, reject) => {
     const { url, signal } = spec;
     if (signal?.aborted) {
@@ -78,6 +85,7 @@ export function httpCall(agents: HttpAgents, spec: HttpRequestSpec): Promise<Htt
         agent: spec.fresh ? false : agents.forUrl(url),
       },
       (res) => {
+        spec.onResponse?.(res.statusCode ?? 0, headerGetter(res.headers));
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
         res.on("error", fail);

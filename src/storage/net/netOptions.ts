@@ -14,6 +14,11 @@ export interface NetOptions {
   maxDelayMs: number;
   /** Calls in flight at once per store (a larger batch waits its turn). */
   concurrency: number;
+  /**
+   * The most calls in flight when the round trip is long: the S3 pool grows from `concurrency`
+   * towards this with the measured round trip (roundTrip.ts).
+   */
+  maxConcurrency: number;
 }
 
 /** What opening a network backend (garage or s3) accepts besides its endpoints and credentials. */
@@ -30,6 +35,7 @@ export const defaultNetOptions: NetOptions = {
   baseDelayMs: 100,
   maxDelayMs: 2_000,
   concurrency: 16,
+  maxConcurrency: 64,
 };
 
 export function netOptions(overrides: Partial<NetOptions> = {}): NetOptions {

@@ -19,7 +19,9 @@ import { compareKeys } from "../rowSemantics.ts";
 import type { BlobHead, BlobListing, BlobStore, ByteRange } from "../types.ts";
 import { Limiter } from "./limiter.ts";
 import { attemptTimeout, type NetOptions } from "./netOptions.ts";
+import { poolFor, RoundTrip } from "./roundTrip.ts";
 import type { S3Clients } from "./s3Client.ts";
+import type { S3Getter } from "./s3Get.ts";
 import type { S3Putter } from "./s3Put.ts";
 import { withRetry } from "./retry.ts";
 import { s3Failure, s3Retryable, s3Status, type S3Target } from "./s3Errors.ts";
@@ -27,15 +29,20 @@ import { timed } from "./timed.ts";
 
 /** S3 ListObjectsV2 returns at most this many keys per page. */
 const LIST_PAGE = 1000;
+/** A GET answering at most this much counts towards the round trip (a larger one is bandwidth). */
+const SMALL_ANSWER = 64 * 1024;
 
 export class S3BlobStore implements BlobStore {
   private readonly limiter: Limiter;
+  private readonly roundTrip = new RoundTrip();
   private closed = false;
   private readonly s3: S3Client;
   /** The client of calls answered with a body (GET, LIST): see makeS3Clients. */
   private readonly reads: S3Client;
   /** PutObject without the SDK, when the store was given one (s3Put.ts). */
   private readonly putter: S3Putter | undefined;
+  /** GetObject without the SDK, when the store was given one (s3Get.ts). */
+  private readonly getter: S3Getter | undefined;
 
   constructor(
     clients: S3Client | S3Clients,
@@ -45,7 +52,30 @@ export class S3BlobStore implements BlobStore {
     this.s3 = "writes" in clients ? clients.writes : clients;
     this.reads = "reads" in clients ? clients.reads : clients;
     this.putter = "put" in clients ? clients.put : undefined;
+    this.getter = "get" in clients ? clients.get : undefined;
     this.limiter = new Limiter(net.concurrency);
+  }
+
+  /** Calls this store keeps in flight now: its pool, which follows the round trip. */
+  get parallelism(): number {
+    return this.limiter.size;
+  }
+
+  /** The round trip as measured so far (ms), if any call has been timed. */
+  get roundTripMs(): number | undefined {
+    return this.roundTrip.ms;
+  }
+
+  /**
+   * Records a small call's time to its response headers and sizes the pool from it. Only a call
+   * alone from start to headers counts: in a burst, every call's time holds the others' CPU on
+   * this side (the SDK, signing: 120 GETs at once to a host answering at once took 7 ms each on a
+   * loaded 2-core machine), which would grow the pool for a host that needs no more.
+   */
+  private timedHeaders(alone: boolean, startedAt: number, answerBytes: number): void {
+    if (!alone || this.limiter.inFlight !== 1 || answerBytes > SMALL_ANSWER) return;
+    this.roundTrip.record(performance.now() - startedAt);
+    this.limiter.resize(poolFor(this.roundTrip.ms, this.net.concurrency, this.net.maxConcurrency));
   }
 
   /** One S3 call with retries, timeout and the concurrency limit; failures become AppErrors. */
@@ -86,11 +116,25 @@ export class S3BlobStore implements BlobStore {
     if (range) clipRange(Number.MAX_SAFE_INTEGER, range); // refuses a malformed range with Invalid
     const header = range ? `bytes=${range.start}-${range.end ?? ""}` : undefined;
     return this.call(0, async (abortSignal, extend) => {
+      const alone = this.limiter.inFlight === 1;
+      const startedAt = performance.now();
+      const getter = this.getter;
+      if (getter)
+        return getter.get(this.bucket, key, {
+          ...(range ? { range } : {}),
+          signal: abortSignal,
+          onHeaders: (length) => {
+            this.timedHeaders(alone, startedAt, length ?? Infinity);
+            // The headers came in time; the body gets the time its length needs.
+            extend(attemptTimeout(this.net, length ?? 0));
+          },
+        });
       try {
         const res = await this.reads.send(
           new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(header ? { Range: header } : {}) }),
           { abortSignal },
         );
+        this.timedHeaders(alone, startedAt, res.ContentLength ?? 0);
         // The headers came in time; the body gets the time its length needs.
         extend(attemptTimeout(this.net, res.ContentLength ?? 0));
         const body = res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
@@ -107,10 +151,13 @@ export class S3BlobStore implements BlobStore {
 
   async head(key: string): Promise<BlobHead | null> {
     return this.call(0, async (abortSignal) => {
+      const alone = this.limiter.inFlight === 1;
+      const startedAt = performance.now();
       try {
         const res = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), {
           abortSignal,
         });
+        this.timedHeaders(alone, startedAt, 0);
         return { size: res.ContentLength ?? 0 };
       } catch (err) {
         if (s3Status(err) === 404) return null;

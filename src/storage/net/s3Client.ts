@@ -1,6 +1,6 @@
 /**
  * The S3 client of the garage and s3 backends: path-style addressing (Garage and most self-hosted
- * hosts serve buckets by path), keep-alive sockets bounded by the store's concurrency (reads from a
+ * hosts serve buckets by path), keep-alive sockets bounded by the store's pool (reads from a
  * host on this computer ack response headers early, see makeS3Clients), and no SDK
  * retries or clock correction (ours are in s3BlobStore.ts, and clock skew must be reported, not
  * hidden: K2V has no such correction).
@@ -11,6 +11,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import type { StorageCredentials } from "../backendConfig.ts";
 import { EarlyAckAgent } from "./earlyAck.ts";
 import type { NetOptions } from "./netOptions.ts";
+import { S3Getter } from "./s3Get.ts";
 import { S3Putter } from "./s3Put.ts";
 
 export interface S3Endpoint {
@@ -27,7 +28,8 @@ export function makeS3Client(
 ): S3Client {
   // The SDK warns on Node 20 about its releases of 2027; a person running the server cannot act on it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const agentOptions = { keepAlive: true, maxSockets: net.concurrency };
+  // The store's pool bounds the calls; its size follows the round trip (roundTrip.ts).
+  const agentOptions = { keepAlive: true, maxSockets: Math.max(net.concurrency, net.maxConcurrency) };
   return new S3Client({
     endpoint: target.s3Endpoint,
     region: target.region,
@@ -48,13 +50,14 @@ export function makeS3Client(
 }
 
 /**
- * The clients of a store: `reads` for calls without a request body (GET, LIST), `writes` for the
- * rest, and `put` for PutObject without the SDK (s3Put.ts).
+ * The clients of a store: `reads` for LIST, `writes` for the rest, and `put` and `get` for
+ * PutObject and GetObject without the SDK (s3Put.ts, s3Get.ts).
  */
 export interface S3Clients {
   writes: S3Client;
   reads: S3Client;
   put: S3Putter;
+  get: S3Getter;
 }
 
 /**
@@ -71,10 +74,15 @@ export function makeS3Clients(
   clockOffsetMs = 0,
 ): S3Clients {
   const writes = makeS3Client(target, credentials, net, clockOffsetMs);
-  const reads = isLoopback(target.s3Endpoint)
-    ? makeS3Client(target, credentials, net, clockOffsetMs, true)
-    : writes;
-  return { writes, reads, put: new S3Putter(target, credentials, clockOffsetMs) };
+  const loopback = isLoopback(target.s3Endpoint);
+  const reads = loopback ? makeS3Client(target, credentials, net, clockOffsetMs, true) : writes;
+  const sockets = Math.max(net.concurrency, net.maxConcurrency);
+  return {
+    writes,
+    reads,
+    put: new S3Putter(target, credentials, clockOffsetMs),
+    get: new S3Getter(target, credentials, sockets, loopback, clockOffsetMs),
+  };
 }
 
 /**

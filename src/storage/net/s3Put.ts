@@ -25,7 +25,7 @@ export class S3HttpError extends Error {
 }
 
 /** RFC 3986 escaping of one key segment, as S3 signs it ('/' between segments stays). */
-function escapeKey(key: string): string {
+export function escapeKey(key: string): string {
   return key
     .split("/")
     .map((segment) =>
@@ -38,7 +38,7 @@ function escapeKey(key: string): string {
 }
 
 /** The text of the first `<tag>` of an XML error body, if any. */
-function xmlField(xml: string, tag: string): string | undefined {
+export function xmlField(xml: string, tag: string): string | undefined {
   const m = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml);
   return m?.[1];
 }

@@ -27,12 +27,14 @@ export function openS3Store(
   return {
     blobs: new PrefixedBlobStore(objects, "blobs/"),
     rows,
+    readParallelism: () => objects.parallelism,
     close: async () => {
       await rows.close();
       objects.close();
       s3.writes.destroy();
       s3.reads.destroy();
       s3.put.destroy();
+      s3.get.destroy();
     },
   };
 }

@@ -1,0 +1,140 @@
+/**
+ * A second computer's first SELECT of a mailbox starts fetching the bodies of its newest messages
+ * into the local cache (mail/newestBodies.ts, through the cache fill), so that the client's FETCH
+ * of them a moment later finds them cached or joins the reads in flight: no body is read twice.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { setTimeout as delay } from "node:timers/promises";
+import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
+import { createAccount, openAccount } from "../../src/mail/account.ts";
+import { CacheFill, type CacheFillMode } from "../../src/mail/cacheFill.ts";
+import { CACHEABLE } from "../../src/mail/messageLayout.ts";
+import { NEWEST_MESSAGES } from "../../src/mail/newestBodies.ts";
+import { withLocalCache } from "../../src/storage/cache/index.ts";
+import { memoryStore } from "../../src/storage/memoryStore.ts";
+import type { Store } from "../../src/storage/types.ts";
+import { counting } from "../storage/localCacheSupport.ts";
+import { sampleMessage } from "./mailFixtures.ts";
+
+const PASSWORD = "correct horse battery";
+
+/** A remote whose blob reads take `ms`, as a host across a link does. */
+function slowBlobs(store: Store, ms: number): Store {
+  const get = store.blobs.get.bind(store.blobs);
+  return {
+    ...store,
+    blobs: Object.assign(Object.create(store.blobs) as Store["blobs"], {
+      get: async (...args: Parameters<Store["blobs"]["get"]>) => {
+        await delay(ms);
+        return get(...args);
+      },
+    }),
+  };
+}
+
+/** Computer A fills INBOX with `count` messages; B opens the account through a cold local cache. */
+async function secondComputer(count: number, mode: CacheFillMode = "all") {
+  const shared = memoryStore();
+  const a = await createAccount(shared, { user: "u", password: PASSWORD, kdf: TEST_KDF });
+  const inbox = await a.mailbox("INBOX");
+  for (let i = 0; i < count; i++) await inbox.append(sampleMessage(i, { bodyLines: 40 }), [], Date.now());
+  await a.close();
+  const remote = counting(slowBlobs(shared, 30));
+  const store = await withLocalCache(remote, memoryStore(), CACHEABLE);
+  const b = await openAccount(store, PASSWORD);
+  const fill = new CacheFill(b, store.localCache, { mode });
+  const gets = () => remote.calls.get("blobs.get") ?? 0;
+  return {
+    b,
+    store,
+    gets,
+    close: async () => {
+      await fill.close();
+      await b.close();
+      await store.close();
+    },
+  };
+}
+
+/** The client's FETCH of every body of INBOX, as messages.body reads them. */
+async function fetchAll(b: Awaited<ReturnType<typeof openAccount>>) {
+  const mbx = await b.mailbox("INBOX");
+  const metas = await b.messages.getMeta(mbx.index.entries.map((e) => e.id));
+  await Promise.all([...metas.values()].map((m) => b.messages.body(m)));
+  return metas.size;
+}
+
+test("a first SELECT fetches the newest bodies; a FETCH right after reads each body from the remote once", async () => {
+  const c = await secondComputer(40);
+  try {
+    const before = c.gets();
+    const { opened } = await c.b.mailboxOpened("INBOX");
+    assert.ok(opened);
+    // At once, while the fill's reads are in flight: the client's reads join them.
+    assert.equal(await fetchAll(c.b), 40);
+    assert.equal(c.gets() - before, 40, "a body was read from the remote twice");
+  } finally {
+    await c.close();
+  }
+});
+
+test("the newest bodies are in the cache before the client asks: its FETCH then reads nothing remote", async () => {
+  const c = await secondComputer(40);
+  try {
+    const before = c.gets();
+    await c.b.mailboxOpened("INBOX");
+    for (let i = 0; i < 100 && c.gets() - before < 40; i++) await delay(20);
+    await c.store.settle();
+    const fetched = c.gets();
+    assert.equal(fetched - before, 40, "the fill did not fetch every new body");
+    assert.equal(await fetchAll(c.b), 40);
+    assert.equal(c.gets(), fetched, "the client's FETCH read a body from the remote");
+  } finally {
+    await c.close();
+  }
+});
+
+test(`only the newest ${NEWEST_MESSAGES} bodies are fetched at the first SELECT, and none with cacheFill meta`, async () => {
+  const c = await secondComputer(NEWEST_MESSAGES + 20);
+  try {
+    const before = c.gets();
+    await c.b.mailboxOpened("INBOX");
+    for (let i = 0; i < 150 && c.gets() - before < NEWEST_MESSAGES; i++) await delay(20);
+    await delay(100);
+    assert.equal(c.gets() - before, NEWEST_MESSAGES);
+  } finally {
+    await c.close();
+  }
+  const m = await secondComputer(10, "meta");
+  try {
+    const before = m.gets();
+    await m.b.mailboxOpened("INBOX");
+    await delay(200);
+    assert.equal(m.gets() - before, 0, "cacheFill meta fetched bodies");
+  } finally {
+    await m.close();
+  }
+});
+
+test("a read that joins another's gets its own bytes: what the first reader changed does not reach it", async () => {
+  const shared = memoryStore();
+  await shared.blobs.put("mail/x", Uint8Array.from([1, 2, 3]));
+  const remote = counting(shared);
+  // A cache whose writes take a while: a second read comes while the copy is still being written.
+  const cache = memoryStore();
+  const put = cache.blobs.put.bind(cache.blobs);
+  cache.blobs.put = async (key, bytes) => {
+    await delay(100);
+    return put(key, bytes);
+  };
+  const store = await withLocalCache(remote, cache, CACHEABLE);
+  try {
+    const a = (await store.blobs.get("mail/x"))!;
+    a[0] = 9;
+    assert.deepEqual([...(await store.blobs.get("mail/x"))!], [1, 2, 3]);
+    assert.equal(remote.calls.get("blobs.get"), 1, "the second read went to the remote");
+  } finally {
+    await store.close();
+  }
+});
