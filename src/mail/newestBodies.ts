@@ -35,14 +35,13 @@ export interface NewestBodiesSource {
  */
 export async function fetchNewestBodies(
   src: NewestBodiesSource,
-  index: Pick<UidIndex, "entries">,
+  index: Pick<UidIndex, "shown">,
   stopped: () => boolean,
 ): Promise<number> {
   try {
-    const ids = index.entries
-      .slice(-NEWEST_MESSAGES)
-      .map((e) => e.id)
-      .reverse();
+    const ids: string[] = [];
+    const { shown } = index;
+    for (let i = shown.size - 1; i >= 0 && ids.length < NEWEST_MESSAGES; i--) ids.push(shown.idAt(i));
     if (ids.length === 0 || !src.cache.usable) return 0;
     const metas = await src.reads.getMeta(ids);
     const wanted: string[] = [];

@@ -60,7 +60,9 @@ async function secondComputer(count: number, mode: CacheFillMode = "all") {
 /** The client's FETCH of every body of INBOX, as messages.body reads them. */
 async function fetchAll(b: Awaited<ReturnType<typeof openAccount>>) {
   const mbx = await b.mailbox("INBOX");
-  const metas = await b.messages.getMeta(mbx.index.entries.map((e) => e.id));
+  const metas = await b.messages.getMeta(
+    Array.from({ length: mbx.index.shown.size }, (_, i) => mbx.index.shown.idAt(i)),
+  );
   await Promise.all([...metas.values()].map((m) => b.messages.body(m)));
   return metas.size;
 }
