@@ -4,8 +4,10 @@
  * in the store, mail, flags and mailboxes read the same over IMAP, this home delivers again (its
  * pin moved to the new key), and a second home on the same data folder delivers again once it
  * unlocked. Through a running server, `status --json` shows the job. The rekeys and servers are
- * the binary; the set-up and the checks that follow (init, import, deliver, status) run in this
- * process (runCliHere).
+ * the binary; the set-up and the checks that follow (import, init of the second home, deliver,
+ * status) run in this process (runCliHere). The first home is a copy of the one init set up for
+ * the run (cliHarness.ts, copyHome), whose password entry has light Argon2id parameters until the
+ * first rekey writes init's.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -18,10 +20,21 @@ import { openAccount } from "../../src/mail/account.ts";
 import { openEmbeddedStore } from "../../src/storage/embedded/embeddedStore.ts";
 import { oldKeyScan } from "../support/oldKeyScan.ts";
 import { RawImap } from "../support/rawImap.ts";
-import { BIN, cliEnv, REPO, runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
+import {
+  BIN,
+  CLI_PASSWORD,
+  cliEnv,
+  REPO,
+  runCli,
+  setUpHome,
+  startServer,
+  tempHome,
+  type RunningServer,
+} from "./cliHarness.ts";
 import { runCliHere } from "./inProcess.ts";
 
-const PASSWORD = "rekey cli test password";
+/** The same as the other CLI files', so that this home is a copy of theirs (cliHarness.ts). */
+const PASSWORD = CLI_PASSWORD;
 const MESSAGES = 1500;
 let home: { dir: string; cleanup: () => Promise<void> };
 let other: { dir: string; cleanup: () => Promise<void> };
@@ -30,13 +43,8 @@ const data = () => join(home.dir, "data");
 
 before(async () => {
   await loadSodium();
-  home = await tempHome();
+  home = await setUpHome({ password: PASSWORD });
   other = await tempHome();
-  const r = await runCliHere(["init", "--user", "alice", "--password-stdin"], {
-    home: home.dir,
-    input: `${PASSWORD}\n`,
-  });
-  assert.equal(r.code, 0, r.stderr);
   const lines: string[] = [];
   for (let i = 0; i < MESSAGES; i++)
     lines.push(`From a@example.org Sat Jan  1 00:00:00 2000`, `Subject: m${i}`, "", `body ${i}`, "");
