@@ -4,13 +4,30 @@
  * encodings undone (libqp, libbase64), charsets converted (iconv-lite; libmime's converter for the
  * ones iconv-lite lacks, such as ISO-2022-JP). Unknown charsets read as UTF-8, never throw.
  */
-import libmime from "libmime";
-import * as libmimeCharset from "libmime/lib/charset.js";
+import { createRequire } from "node:module";
+import type Libmime from "libmime";
+import type * as LibmimeCharset from "libmime/lib/charset.js";
 import * as libqp from "libqp";
 import * as libbase64 from "libbase64";
 import iconv from "iconv-lite";
 import { parseHeaderBlock } from "./headerBlock.ts";
 import type { ByteString, MessageIndex, MimePart } from "./types.ts";
+
+/**
+ * libmime, loaded at its first use: loading it builds iconv-lite's GBK tables and loads
+ * encoding-japanese, ~65 ms of CPU at every start of a process that reads mail (every command but
+ * a few), most of which never meet an encoded word or a charset iconv-lite lacks. Its CommonJS
+ * build (the same code as the ES module one), so that the functions here stay synchronous.
+ */
+const requireHere = createRequire(import.meta.url);
+let loaded: { words: typeof Libmime; charset: typeof LibmimeCharset } | undefined;
+function libmime(): { words: typeof Libmime; charset: typeof LibmimeCharset } {
+  loaded ??= {
+    words: requireHere("libmime") as typeof Libmime,
+    charset: requireHere("libmime/lib/charset.js") as typeof LibmimeCharset,
+  };
+  return loaded;
+}
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -27,10 +44,14 @@ function rawToText(raw: ByteString): string {
 /** A raw header value as text: unfolded (RFC 5322 §2.2.3), encoded words decoded. */
 export function decodeHeaderText(raw: ByteString): string {
   const unfolded = raw.replace(/\r?\n(?=[ \t])/g, "").replace(/\r?\n/g, " ");
+  const text = rawToText(unfolded);
+  // decodeWords changes only encoded words (RFC 2047 §2: "=?charset?encoding?text?=") and its own
+  // joining marker, which holds NULs.
+  if (!text.includes("=?") && !text.includes("\0")) return text;
   try {
-    return libmime.decodeWords(rawToText(unfolded));
+    return libmime().words.decodeWords(text);
   } catch {
-    return rawToText(unfolded);
+    return text;
   }
 }
 
@@ -52,7 +73,7 @@ export function decodeCharset(bytes: Uint8Array, charset: string | null): string
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const name = charset === null || charset === "" ? "us-ascii" : charset;
   if (iconv.encodingExists(name)) return iconv.decode(buf, name);
-  return libmimeCharset.decode(buf, name);
+  return libmime().charset.decode(buf, name);
 }
 
 /** Undoes a Content-Transfer-Encoding (RFC 2045 §6); 7bit, 8bit, binary and unknown ones stay. */

@@ -10,6 +10,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before } from "node:test";
+import type { KdfParams } from "../../src/crypto/passwordKey.ts";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 export const BIN = join(REPO, "bin/aerogramme-local.js");
@@ -200,12 +201,13 @@ function templateFolder(): Promise<string> {
 }
 
 /**
- * `init --user USER --password-stdin` on an empty home made for it: the template of copyHome.
- * Test files run at once, so the first to need a template takes `KEY.lock` (mkdir is atomic), runs
- * init in `KEY`, then writes `KEY.ready` (or `KEY.failed`); the others wait for it, bounded.
+ * `init --user USER --password-stdin` on an empty home made for it, its password entry then
+ * re-wrapped with LIGHT_KDF unless `kdf` is "init's": the template of copyHome. Test files run at
+ * once, so the first to need a template takes `KEY.lock` (mkdir is atomic), sets it up in `KEY`,
+ * then writes `KEY.ready` (or `KEY.failed`); the others wait for it, bounded.
  */
-function template(user: string, password: string): Promise<string> {
-  const key = createHash("sha256").update(`${user}\0${password}`).digest("hex").slice(0, 16);
+function template(user: string, password: string, kdf: HomeKdf): Promise<string> {
+  const key = createHash("sha256").update(`${user}\0${password}\0${kdf}`).digest("hex").slice(0, 16);
   let made = templates.get(key);
   if (!made) {
     made = (async () => {
@@ -223,8 +225,14 @@ function template(user: string, password: string): Promise<string> {
           home: dir,
           input: `${password}\n`,
         });
-        await writeFile(`${dir}.${r.code === 0 ? "ready" : "failed"}`, r.stderr);
-        assert.equal(r.code, 0, r.stderr);
+        try {
+          assert.equal(r.code, 0, r.stderr);
+          if (kdf === "light") await lightenKdf(dir, password);
+        } catch (err) {
+          await writeFile(`${dir}.failed`, r.stderr);
+          throw err;
+        }
+        await writeFile(`${dir}.ready`, r.stderr);
         return dir;
       }
       const deadline = Date.now() + 120_000;
@@ -241,14 +249,53 @@ function template(user: string, password: string): Promise<string> {
 }
 
 /**
+ * The Argon2id parameters of a set-up home's password entry. "light": LIGHT_KDF, as if its owner had
+ * chosen 8 MiB and one pass; "init's": what init chose (64 MiB, four passes, docs/crypto.md).
+ */
+export type HomeKdf = "light" | "init's";
+
+/**
+ * The parameters a set-up home's password entry is re-wrapped with (the product reads each entry's
+ * own parameters, and keyRoot.ts accepts these): every start, login, import or passwd on a copied
+ * home derives the key once, and at init's 64 MiB x 4 that cost ~0.15 CPU s each, ~50 times a run.
+ * Commands that write a new entry (passwd add, change, rekey) still use init's parameters.
+ */
+const LIGHT_KDF: KdfParams = { opslimit: 1, memlimit: 8 * 1024 * 1024 };
+
+/**
+ * Re-wraps the one password entry of the home init set up in `dir` with LIGHT_KDF, as passwd does.
+ * The modules are loaded here: only the process that makes a template needs them.
+ */
+async function lightenKdf(dir: string, password: string): Promise<void> {
+  const { homePaths } = await import("../../src/config/homePaths.ts");
+  const { SettingsFile } = await import("../../src/config/settings.ts");
+  const { loadSodium } = await import("../../src/crypto/sodium.ts");
+  const { openHomeStore } = await import("../../src/daemon/homeStore.ts");
+  const { changePassword } = await import("../../src/mail/account.ts");
+  await loadSodium();
+  const paths = homePaths({ AEROGRAMME_LOCAL_HOME: dir });
+  const settings = (await SettingsFile.open(paths)).all();
+  const store = await openHomeStore(paths, settings);
+  try {
+    await changePassword(store, password, password, LIGHT_KDF);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
  * Puts into `dir` (an existing, empty folder) what `init --user USER --password-stdin` makes there:
  * a copy of a home that init set up once for this user and password in this test run (or this
- * process), so the run pays for init's Argon2id and start-up once, not once per home. The settings name the
- * template's folders; they are rewritten to `dir`. Every copy holds the same account (the same
- * keys): a test that needs two different accounts runs init itself.
+ * process), so the run pays for init's Argon2id and start-up once, not once per home. The settings
+ * name the template's folders; they are rewritten to `dir`. Every copy holds the same account (the
+ * same keys): a test that needs two different accounts runs init itself. Its password entry has
+ * LIGHT_KDF's parameters unless `kdf` is "init's".
  */
-export async function copyHome(dir: string, opts: { password: string; user?: string }): Promise<void> {
-  const from = await template(opts.user ?? "alice", opts.password);
+export async function copyHome(
+  dir: string,
+  opts: { password: string; user?: string; kdf?: HomeKdf },
+): Promise<void> {
+  const from = await template(opts.user ?? "alice", opts.password, opts.kdf ?? "light");
   await cp(from, dir, { recursive: true, errorOnExist: true, force: false });
   const settings = join(dir, "settings.json");
   await writeFile(settings, (await readFile(settings, "utf8")).replaceAll(from, dir));
@@ -258,6 +305,7 @@ export async function copyHome(dir: string, opts: { password: string; user?: str
 export async function setUpHome(opts: {
   password: string;
   user?: string;
+  kdf?: HomeKdf;
 }): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const home = await tempHome();
   await copyHome(home.dir, opts);
@@ -273,6 +321,8 @@ interface HomeOptions {
   password: string;
   /** The IMAP login name given to init (default "alice"). */
   user?: string;
+  /** The Argon2id parameters of the home's password entry (default "light", see copyHome). */
+  kdf?: HomeKdf;
   /** Puts what the tests need into the home once it is set up (before any server starts). */
   prepare?: (dir: string) => Promise<void>;
 }

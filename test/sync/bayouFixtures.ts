@@ -4,7 +4,11 @@ import type { Store } from "../../src/storage/types.ts";
 import type { SealKey } from "../../src/crypto/aead.ts";
 import type { RolledBack } from "../../src/errors.ts";
 
-/** The list of ops applied, in order: any difference in order or any loss shows. */
+/**
+ * The list of ops applied, in order: any difference in order or any loss shows. A state is stored as
+ * each op after a newline: a checkpoint holds thousands of ops in the property tests, and splitting
+ * them cost a quarter of what JSON.parse did (it was an eighth of bayouConvergence's CPU time).
+ */
 export const logMachine: StateMachine<string[], string> = {
   empty: () => [],
   apply: (s, op) => {
@@ -13,8 +17,11 @@ export const logMachine: StateMachine<string[], string> = {
   },
   encodeOp: (op) => new TextEncoder().encode(op),
   decodeOp: (b) => new TextDecoder().decode(b),
-  encodeState: (s) => new TextEncoder().encode(JSON.stringify(s)),
-  decodeState: (b) => JSON.parse(new TextDecoder().decode(b)) as string[],
+  encodeState: (s) => {
+    if (s.some((op) => op.includes("\n"))) throw new Error("logMachine's ops hold no newline");
+    return new TextEncoder().encode(s.map((op) => `\n${op}`).join(""));
+  },
+  decodeState: (b) => new TextDecoder().decode(b).split("\n").slice(1),
 };
 
 export interface ReplicaOptions {

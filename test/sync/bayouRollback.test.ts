@@ -13,7 +13,7 @@ import { memoryStore } from "../../src/storage/memoryStore.ts";
 import type { Store } from "../../src/storage/types.ts";
 import { checkpointContext, openCheckpoint, sealedHash } from "../../src/sync/checkpoint.ts";
 import { maliciousHost } from "../support/maliciousHost.ts";
-import { MemoryWitness, opRowCount, replica as makeReplica } from "./bayouFixtures.ts";
+import { logMachine, MemoryWitness, opRowCount, replica as makeReplica } from "./bayouFixtures.ts";
 
 const PATH = "index/test";
 let key: Uint8Array;
@@ -203,7 +203,7 @@ test("each checkpoint names the hash of the one it builds on; a checkpoint writt
   const upTo = r1!;
   const legacyKey = `${PATH}/checkpoint/${upTo}-00000001abcd0123`;
   const head = new TextEncoder().encode(JSON.stringify({ upTo, gen: 1, folded: [] }));
-  const body = new TextEncoder().encode(JSON.stringify(["old"]));
+  const body = logMachine.encodeState(["old"]);
   const plain = new Uint8Array(4 + head.length + body.length);
   new DataView(plain.buffer).setUint32(0, head.length);
   plain.set(head, 4);

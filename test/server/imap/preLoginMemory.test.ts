@@ -35,6 +35,8 @@ const skip = onLinux ? false : "reads the server's RSS from /proc/PID/status: Li
 // A home that init set up (a copy, cliHarness.ts copyHome), then `start` on it.
 const fixture = withRunningServer({
   password: PASSWORD,
+  // The owner's login below derives with init's 64 MiB, as a real home does (its RSS is printed).
+  kdf: "init's",
   // 50 connections come from 127.0.0.1: this test is about literals, not about the connection caps.
   prepare: async (dir) => {
     const set = await runCliHere(["config", "set", "imapMaxConnectionsPerAddress", "100"], { home: dir });

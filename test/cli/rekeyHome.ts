@@ -1,0 +1,68 @@
+/**
+ * The home of the rekey tests (rekey.test.ts, rekeyServer.test.ts, which run at once): a copy of
+ * the home init set up for the run (cliHarness.ts, copyHome), whose password entry has light
+ * Argon2id parameters until the first rekey writes init's, with MESSAGES messages imported in this
+ * process (runCliHere); and what the tests read it with.
+ */
+import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { UnlockedKeys } from "../../src/crypto/keyRoot.ts";
+import { openAccount } from "../../src/mail/account.ts";
+import { openEmbeddedStore } from "../../src/storage/embedded/embeddedStore.ts";
+import { oldKeyScan } from "../support/oldKeyScan.ts";
+import { RawImap } from "../support/rawImap.ts";
+import { CLI_PASSWORD, setUpHome } from "./cliHarness.ts";
+import { runCliHere } from "./inProcess.ts";
+
+/** The same as the other CLI files', so that this home is a copy of theirs (cliHarness.ts). */
+export const PASSWORD = CLI_PASSWORD;
+/** Enough that a rekey job is still under way when the tests kill what runs it. */
+export const MESSAGES = 1500;
+
+/** A set-up home with MESSAGES small messages imported into INBOX. */
+export async function importedHome(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const home = await setUpHome({ password: PASSWORD });
+  const lines: string[] = [];
+  for (let i = 0; i < MESSAGES; i++)
+    lines.push(`From a@example.org Sat Jan  1 00:00:00 2000`, `Subject: m${i}`, "", `body ${i}`, "");
+  const mbox = join(home.dir, "in.mbox");
+  await writeFile(mbox, lines.join("\n"));
+  const imported = await runCliHere(["import", mbox, "--password-stdin"], {
+    home: home.dir,
+    input: `${PASSWORD}\n`,
+    timeoutMs: 120_000,
+  });
+  assert.equal(imported.code, 0, imported.stderr);
+  return home;
+}
+
+export async function session(port: number): Promise<RawImap> {
+  const c = await RawImap.connect(port);
+  await c.readLine();
+  assert.match((await c.command(`LOGIN alice "${PASSWORD}"`)).at(-1)!, /OK/);
+  return c;
+}
+
+/** The key root blob of the data folder (no server may hold the folder meanwhile). */
+export async function readRoot(dataDir: string): Promise<Uint8Array> {
+  const store = await openEmbeddedStore(dataDir);
+  try {
+    return (await store.blobs.get("keys/root"))!;
+  } finally {
+    await store.close();
+  }
+}
+
+/** What the old keys open in the store now, and the mailbox ids (read with the password). */
+export async function scanWith(dataDir: string, old: UnlockedKeys) {
+  const store = await openEmbeddedStore(dataDir);
+  try {
+    const account = await openAccount(store, PASSWORD);
+    const ids = (await account.listMailboxes()).mailboxes.map((m) => m.id);
+    await account.close();
+    return await oldKeyScan(store, old, ids);
+  } finally {
+    await store.close();
+  }
+}
