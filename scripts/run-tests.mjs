@@ -38,11 +38,13 @@ import { compileForRun } from "./test-compile.mjs";
  * file that also has tests without a peer: --fast runs it with its peer-backed tests skipped.
  */
 const PEERS = {
+  "test/server/imap/onGarage.test.ts": { peers: ["garage"] },
+  "test/clients/fetchmail.test.ts": { peers: ["dovecot", "fetchmail"] },
+  "test/clients/getmail.test.ts": { peers: ["dovecot", "getmail6"] },
   "test/cli/uidStormProcesses.test.ts": { peers: ["garage", "mbsync"] },
   "test/server/imap/garageResilience.test.ts": { peers: ["garage"] },
   "test/storage/garageCluster.test.ts": { peers: ["garage"] },
   "test/server/imap/uidStorm.test.ts": { peers: ["garage"] },
-  "test/server/imap/onGarage.test.ts": { peers: ["garage"] },
   "test/storage/conformance.test.ts": { peers: ["garage"], fast: true },
   "test/cli/garage.test.ts": { peers: ["garage", "keychain"] },
   "test/cli/deliveryOnly.test.ts": { peers: ["garage"] },
@@ -51,7 +53,6 @@ const PEERS = {
   "test/storage/garageErrors.test.ts": { peers: ["garage"], fast: true },
   "test/storage/garageKeepAlive.test.ts": { peers: ["garage"], fast: true },
   "test/clients/thunderbird.test.ts": { peers: ["thunderbird", "python3"] },
-  "test/clients/fetchers.test.ts": { peers: ["dovecot", "fetchmail", "getmail6"] },
   "test/clients/mbsync.test.ts": { peers: ["mbsync"] },
   "test/clients/mbsyncClash.test.ts": { peers: ["mbsync"] },
   "test/clients/offlineimap.test.ts": { peers: ["offlineimap"] },
