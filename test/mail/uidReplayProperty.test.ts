@@ -22,11 +22,12 @@ import { loadSodium } from "../../src/crypto/sodium.ts";
 import { randomKey } from "../../src/crypto/aead.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import type { Store } from "../../src/storage/types.ts";
-import { Bayou, type SyncWitness } from "../../src/sync/index.ts";
+import { Bayou, type Schedule, type SyncWitness } from "../../src/sync/index.ts";
 import { uidIndexMachine } from "../../src/mail/mailbox.ts";
 import { lateChanges, placementOps, type UidIndex, type UidOp } from "../../src/mail/uidIndex.ts";
 import { holdingStore, MemoryWitness } from "../sync/bayouFixtures.ts";
 import { uidIndexContents } from "../support/uidIndexContents.ts";
+import { SteppedSchedule } from "../support/steppedSchedule.ts";
 
 let key: Uint8Array;
 before(async () => {
@@ -43,7 +44,7 @@ type Computer = Bayou<UidIndex, UidOp>;
 function computer(
   store: Store,
   clock: () => number,
-  opts: { elapsed?: () => number; witness?: SyncWitness },
+  opts: { elapsed?: () => number; witness?: SyncWitness; schedule: Schedule },
 ): Computer {
   return new Bayou({
     store,
@@ -52,6 +53,7 @@ function computer(
     machine: uidIndexMachine(UIDVALIDITY),
     clock,
     elapsed: opts.elapsed ?? clock,
+    schedule: opts.schedule,
     checkpointEvery: 6,
     safetyWindowMs: 1000,
     retentionMs: 5000,
@@ -220,23 +222,32 @@ test("UID clashes renumber the same way on every computer, whatever order ops ar
         runs += 1;
         const store = memoryStore();
         let now = 1_780_000_000_000;
+        // Bayou's timers (the publisher's interval, the deferred mark) run on `now` too: on real
+        // time, a watch rewrite landed steps earlier on a loaded machine than on an idle one, and
+        // a seed's run depended on the machine's speed (a failure that its replay did not show).
+        const timers = new SteppedSchedule(() => now);
+        const { schedule } = timers;
         const witnesses = Array.from({ length: 6 }, () => new MemoryWitness());
         const computers = skews.map((skew, i) =>
-          computer(store, () => now + skew, { witness: witnesses[i]! }),
+          computer(store, () => now + skew, { witness: witnesses[i]!, schedule }),
         );
         const slowStore = holdingStore(store);
         let lag = 0;
         const slow = computer(slowStore.store, () => now - lag, {
           elapsed: () => now,
           witness: witnesses[3]!,
+          schedule,
         });
         const checkpointerStore = holdingStore(store);
-        const checkpointer = computer(checkpointerStore.store, () => now + 2500, { witness: witnesses[4]! });
+        const checkpointer = computer(checkpointerStore.store, () => now + 2500, {
+          witness: witnesses[4]!,
+          schedule,
+        });
         const all = [...computers, slow, checkpointer];
         all.forEach((c, i) => checkers.set(c, new Shown(`computer ${i}`)));
         // A sixth computer shows the mailbox early, then is offline for a day while the others
         // checkpoint and clean up; it must catch up without showing a UID for another message.
-        const offline = computer(store, () => now, { witness: witnesses[5]! });
+        const offline = computer(store, () => now, { witness: witnesses[5]!, schedule });
         checkers.set(offline, new Shown("the computer offline for a day"));
         let counter = 0;
         const nextId = () => `m${counter++}`;
@@ -324,6 +335,7 @@ test("UID clashes renumber the same way on every computer, whatever order ops ar
             await settle(offline);
           }
           now += tickMs;
+          timers.fireDue();
         }
         if (inFlight) await run({ kind: "lateLand" });
         await landCheckpoint();
@@ -345,7 +357,7 @@ test("UID clashes renumber the same way on every computer, whatever order ops ar
         }
         await Promise.all(all.map((c) => c.settle()));
         for (const c of all) await c.sync();
-        const fresh = computer(store, () => now, {});
+        const fresh = computer(store, () => now, { schedule });
         await fresh.sync();
         for (const c of all) assert.deepEqual(uidIndexContents(c.state), uidIndexContents(fresh.state));
         assert.equal(fresh.state.unplaced.size, 0, "nothing left unplaced");
