@@ -1,5 +1,11 @@
 /** Shared fixtures for the Bayou tests: an order-sensitive toy state and a replica factory. */
-import { Bayou, type StateMachine, type SyncMark, type SyncWitness } from "../../src/sync/index.ts";
+import {
+  Bayou,
+  type Schedule,
+  type StateMachine,
+  type SyncMark,
+  type SyncWitness,
+} from "../../src/sync/index.ts";
 import type { Store } from "../../src/storage/types.ts";
 import type { SealKey } from "../../src/crypto/aead.ts";
 import type { RolledBack } from "../../src/errors.ts";
@@ -24,6 +30,8 @@ export interface ReplicaOptions {
   retentionMs?: number;
   /** The never-jumping clock; the wall clock by default. */
   elapsed?: () => number;
+  /** Bayou's timers; setTimeout by default (a test with its own clock: SteppedSchedule). */
+  schedule?: Schedule;
   witness?: SyncWitness;
 }
 
@@ -68,6 +76,7 @@ export function replica(store: Store, clock: () => number, opts: ReplicaOptions)
     safetyWindowMs: opts.safetyWindowMs ?? 1000,
     retentionMs: opts.retentionMs ?? 5000,
     ...(opts.witness ? { witness: opts.witness } : {}),
+    ...(opts.schedule ? { schedule: opts.schedule } : {}),
   });
 }
 
