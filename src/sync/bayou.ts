@@ -96,6 +96,12 @@ export interface BayouOptions<S, Op> {
    */
   schedule?: Schedule;
   /**
+   * The random low bits of op timestamps and checkpoint keys, which break ties between writers of
+   * one millisecond (default crypto random). A seeded test passes a seeded generator, so that a
+   * replay of its seed breaks them as the run did. Never used for the watch value or any nonce.
+   */
+  tieBits?: (n: number) => Uint8Array;
+  /**
    * Try a checkpoint once this many op rows are unfolded (or twice as many are kept), at most once
    * per half safety window (default 100).
    */
@@ -180,6 +186,7 @@ export class Bayou<S, Op> {
   private readonly clock: () => number;
   private readonly elapsed: () => number;
   private readonly schedule: Schedule;
+  private readonly tieBits: ((n: number) => Uint8Array) | undefined;
   private readonly checkpointEvery: number;
   private readonly safetyWindowMs: number;
   private readonly retentionMs: number;
@@ -285,6 +292,7 @@ export class Bayou<S, Op> {
     this.clock = opts.clock ?? Date.now;
     this.elapsed = opts.elapsed ?? (() => performance.now());
     this.schedule = opts.schedule ?? realTimer;
+    this.tieBits = opts.tieBits;
     this.checkpointEvery = opts.checkpointEvery ?? 100;
     this.safetyWindowMs = opts.safetyWindowMs ?? 60_000;
     this.retentionMs = opts.retentionMs ?? 600_000;
@@ -715,7 +723,7 @@ export class Bayou<S, Op> {
       await Promise.all([alongside?.(), rowsBeside.length > 0 && this.store.rows.insertBatch(rowsBeside)]);
       return;
     }
-    const ts = newTimestamp(this.newestSeen(), this.clock());
+    const ts = newTimestamp(this.newestSeen(), this.clock(), this.tieBits);
     const batch = JSON.stringify(ops.map((op) => Buffer.from(this.machine.encodeOp(op)).toString("base64")));
     const marking = this.mark !== undefined && this.witness !== undefined && !this.retired;
     const piecesGoing = alongside?.();
@@ -1089,7 +1097,7 @@ export class Bayou<S, Op> {
       last,
       rebuilds: this.rebuilds,
       unsealed: {
-        key: checkpointKey(this.checkpointPrefix, upTo, gen),
+        key: checkpointKey(this.checkpointPrefix, upTo, gen, this.tieBits),
         upTo,
         gen,
         folded,
@@ -1226,7 +1234,7 @@ export class Bayou<S, Op> {
       link = parent.parent;
     }
     const unsealed = {
-      key: checkpointKey(this.checkpointPrefix, base.upTo, base.gen + 1),
+      key: checkpointKey(this.checkpointPrefix, base.upTo, base.gen + 1, this.tieBits),
       upTo: base.upTo,
       gen: base.gen + 1,
       folded,

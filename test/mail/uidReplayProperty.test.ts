@@ -28,6 +28,7 @@ import { lateChanges, placementOps, type UidIndex, type UidOp } from "../../src/
 import { holdingStore, MemoryWitness } from "../sync/bayouFixtures.ts";
 import { uidIndexContents } from "../support/uidIndexContents.ts";
 import { SteppedSchedule } from "../support/steppedSchedule.ts";
+import { seededBits } from "../support/seededBits.ts";
 
 let key: Uint8Array;
 before(async () => {
@@ -44,7 +45,12 @@ type Computer = Bayou<UidIndex, UidOp>;
 function computer(
   store: Store,
   clock: () => number,
-  opts: { elapsed?: () => number; witness?: SyncWitness; schedule: Schedule },
+  opts: {
+    elapsed?: () => number;
+    witness?: SyncWitness;
+    schedule: Schedule;
+    tieBits: (n: number) => Uint8Array;
+  },
 ): Computer {
   return new Bayou({
     store,
@@ -54,6 +60,7 @@ function computer(
     clock,
     elapsed: opts.elapsed ?? clock,
     schedule: opts.schedule,
+    tieBits: opts.tieBits,
     checkpointEvery: 6,
     safetyWindowMs: 1000,
     retentionMs: 5000,
@@ -218,7 +225,8 @@ test("UID clashes renumber the same way on every computer, whatever order ops ar
     fc.asyncProperty(
       fc.array(step, { minLength: STEPS, maxLength: STEPS }),
       fc.array(fc.integer({ min: -2000, max: 2000 }), { minLength: 3, maxLength: 3 }),
-      async (steps, skews) => {
+      fc.integer(),
+      async (steps, skews, tieSeed) => {
         runs += 1;
         const store = memoryStore();
         let now = 1_780_000_000_000;
@@ -227,9 +235,11 @@ test("UID clashes renumber the same way on every computer, whatever order ops ar
         // a seed's run depended on the machine's speed (a failure that its replay did not show).
         const timers = new SteppedSchedule(() => now);
         const { schedule } = timers;
+        // ...and the timestamps' tie-breaking bits come from the seed: a replay is the same run.
+        const tieBits = seededBits(tieSeed);
         const witnesses = Array.from({ length: 6 }, () => new MemoryWitness());
         const computers = skews.map((skew, i) =>
-          computer(store, () => now + skew, { witness: witnesses[i]!, schedule }),
+          computer(store, () => now + skew, { witness: witnesses[i]!, schedule, tieBits }),
         );
         const slowStore = holdingStore(store);
         let lag = 0;
@@ -237,17 +247,19 @@ test("UID clashes renumber the same way on every computer, whatever order ops ar
           elapsed: () => now,
           witness: witnesses[3]!,
           schedule,
+          tieBits,
         });
         const checkpointerStore = holdingStore(store);
         const checkpointer = computer(checkpointerStore.store, () => now + 2500, {
           witness: witnesses[4]!,
           schedule,
+          tieBits,
         });
         const all = [...computers, slow, checkpointer];
         all.forEach((c, i) => checkers.set(c, new Shown(`computer ${i}`)));
         // A sixth computer shows the mailbox early, then is offline for a day while the others
         // checkpoint and clean up; it must catch up without showing a UID for another message.
-        const offline = computer(store, () => now, { witness: witnesses[5]!, schedule });
+        const offline = computer(store, () => now, { witness: witnesses[5]!, schedule, tieBits });
         checkers.set(offline, new Shown("the computer offline for a day"));
         let counter = 0;
         const nextId = () => `m${counter++}`;
@@ -357,7 +369,7 @@ test("UID clashes renumber the same way on every computer, whatever order ops ar
         }
         await Promise.all(all.map((c) => c.settle()));
         for (const c of all) await c.sync();
-        const fresh = computer(store, () => now, { schedule });
+        const fresh = computer(store, () => now, { schedule, tieBits });
         await fresh.sync();
         for (const c of all) assert.deepEqual(uidIndexContents(c.state), uidIndexContents(fresh.state));
         assert.equal(fresh.state.unplaced.size, 0, "nothing left unplaced");

@@ -32,6 +32,8 @@ export interface ReplicaOptions {
   elapsed?: () => number;
   /** Bayou's timers; setTimeout by default (a test with its own clock: SteppedSchedule). */
   schedule?: Schedule;
+  /** The timestamps' tie-breaking bits; crypto random by default (a seeded test: seededBits). */
+  tieBits?: (n: number) => Uint8Array;
   witness?: SyncWitness;
 }
 
@@ -77,6 +79,7 @@ export function replica(store: Store, clock: () => number, opts: ReplicaOptions)
     retentionMs: opts.retentionMs ?? 5000,
     ...(opts.witness ? { witness: opts.witness } : {}),
     ...(opts.schedule ? { schedule: opts.schedule } : {}),
+    ...(opts.tieBits ? { tieBits: opts.tieBits } : {}),
   });
 }
 
