@@ -89,6 +89,19 @@ export interface BayouOptions<S, Op> {
    */
   elapsed?: () => number;
   /**
+   * Calls `fire` once `ms` have passed on the `elapsed` clock and returns what cancels it: the
+   * publisher's interval and the deferred mark write. Default setTimeout (a `background` timer does
+   * not keep the process alive). A caller that injects `elapsed` injects this too, or its runs
+   * depend on real time as well as on its clock (the replay property's flake).
+   */
+  schedule?: Schedule;
+  /**
+   * The random low bits of op timestamps and checkpoint keys, which break ties between writers of
+   * one millisecond (default crypto random). A seeded test passes a seeded generator, so that a
+   * replay of its seed breaks them as the run did. Never used for the watch value or any nonce.
+   */
+  tieBits?: (n: number) => Uint8Array;
+  /**
    * Try a checkpoint once this many op rows are unfolded (or twice as many are kept), at most once
    * per half safety window (default 100).
    */
@@ -115,6 +128,15 @@ export interface BayouOptions<S, Op> {
    * already pending in a durable mark (rule 3), so pushes naming them need not wait for a mark.
    */
   newIntentId?: () => string;
+}
+
+/** See BayouOptions.schedule. */
+export type Schedule = (ms: number, fire: () => void, background: boolean) => () => void;
+
+function realTimer(ms: number, fire: () => void, background: boolean): () => void {
+  const timer = setTimeout(fire, ms);
+  if (background) timer.unref();
+  return () => clearTimeout(timer);
 }
 
 const WATCH = "watch";
@@ -163,6 +185,8 @@ export class Bayou<S, Op> {
   private readonly machine: StateMachine<S, Op>;
   private readonly clock: () => number;
   private readonly elapsed: () => number;
+  private readonly schedule: Schedule;
+  private readonly tieBits: ((n: number) => Uint8Array) | undefined;
   private readonly checkpointEvery: number;
   private readonly safetyWindowMs: number;
   private readonly retentionMs: number;
@@ -233,7 +257,13 @@ export class Bayou<S, Op> {
   private lastPublishAt = Number.NEGATIVE_INFINITY;
   /** Ends the publisher's wait for its interval at once (settle, close). */
   private hurryPublisher: (() => void) | undefined;
-  private markTimer: NodeJS.Timeout | undefined;
+  /**
+   * Callers waiting in published(): while any is, the publisher starts no new interval either (a
+   * push or checkpoint landing meanwhile would otherwise make them wait one out on the timer).
+   */
+  private hurried = 0;
+  /** Cancels the deferred mark write, if one is scheduled. */
+  private markTimer: (() => void) | undefined;
   /**
    * The watch row held another writer's value at our last rewrite: the next push syncs first, so
    * that its guesses (the next UID) start from their rows.
@@ -261,6 +291,8 @@ export class Bayou<S, Op> {
     this.machine = opts.machine;
     this.clock = opts.clock ?? Date.now;
     this.elapsed = opts.elapsed ?? (() => performance.now());
+    this.schedule = opts.schedule ?? realTimer;
+    this.tieBits = opts.tieBits;
     this.checkpointEvery = opts.checkpointEvery ?? 100;
     this.safetyWindowMs = opts.safetyWindowMs ?? 60_000;
     this.retentionMs = opts.retentionMs ?? 600_000;
@@ -691,7 +723,7 @@ export class Bayou<S, Op> {
       await Promise.all([alongside?.(), rowsBeside.length > 0 && this.store.rows.insertBatch(rowsBeside)]);
       return;
     }
-    const ts = newTimestamp(this.newestSeen(), this.clock());
+    const ts = newTimestamp(this.newestSeen(), this.clock(), this.tieBits);
     const batch = JSON.stringify(ops.map((op) => Buffer.from(this.machine.encodeOp(op)).toString("base64")));
     const marking = this.mark !== undefined && this.witness !== undefined && !this.retired;
     const piecesGoing = alongside?.();
@@ -800,11 +832,11 @@ export class Bayou<S, Op> {
   /** Waits until PUBLISH_INTERVAL_MS after the last rewrite started, unless hurried. */
   private async publishInterval(): Promise<void> {
     const wait = this.lastPublishAt + PUBLISH_INTERVAL_MS - this.elapsed();
-    if (wait <= 0) return;
+    if (wait <= 0 || this.hurried > 0) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, wait);
+      const cancel = this.schedule(wait, resolve, false);
       this.hurryPublisher = () => {
-        clearTimeout(timer);
+        cancel();
         resolve();
       };
     });
@@ -818,11 +850,14 @@ export class Bayou<S, Op> {
    */
   private deferMarkWrite(): void {
     if (this.markTimer || !this.markDirty || this.closed) return;
-    this.markTimer = setTimeout(() => {
-      this.markTimer = undefined;
-      void this.flushMark();
-    }, MARK_DELAY_MS);
-    this.markTimer.unref();
+    this.markTimer = this.schedule(
+      MARK_DELAY_MS,
+      () => {
+        this.markTimer = undefined;
+        void this.flushMark();
+      },
+      true,
+    );
   }
 
   private async flushMark(): Promise<void> {
@@ -915,16 +950,21 @@ export class Bayou<S, Op> {
     await this.reserving;
     this.releaseReserved();
     await this.published();
-    clearTimeout(this.markTimer);
+    this.markTimer?.();
     this.markTimer = undefined;
     await this.flushMark();
   }
 
   /** Resolves once the publisher is idle, hurrying it past its interval. */
   private async published(): Promise<void> {
-    while (this.publishing) {
-      this.hurryPublisher?.();
-      await this.publishing;
+    this.hurried += 1;
+    try {
+      while (this.publishing) {
+        this.hurryPublisher?.();
+        await this.publishing;
+      }
+    } finally {
+      this.hurried -= 1;
     }
   }
 
@@ -1057,7 +1097,7 @@ export class Bayou<S, Op> {
       last,
       rebuilds: this.rebuilds,
       unsealed: {
-        key: checkpointKey(this.checkpointPrefix, upTo, gen),
+        key: checkpointKey(this.checkpointPrefix, upTo, gen, this.tieBits),
         upTo,
         gen,
         folded,
@@ -1194,7 +1234,7 @@ export class Bayou<S, Op> {
       link = parent.parent;
     }
     const unsealed = {
-      key: checkpointKey(this.checkpointPrefix, base.upTo, base.gen + 1),
+      key: checkpointKey(this.checkpointPrefix, base.upTo, base.gen + 1, this.tieBits),
       upTo: base.upTo,
       gen: base.gen + 1,
       folded,
@@ -1249,7 +1289,8 @@ export class Bayou<S, Op> {
   close(): void {
     this.closed = true;
     this.hurryPublisher?.();
-    clearTimeout(this.markTimer);
+    this.markTimer?.();
+    this.markTimer = undefined;
     this.known.clear();
     this.firstSeen.clear();
   }

@@ -61,8 +61,13 @@ export function checkpointContext(key: string): SealContext {
   return { purpose: "bayou-checkpoint", path: key };
 }
 
-export function checkpointKey(prefix: string, upTo: string, gen: number): string {
-  return `${prefix}${upTo}-${gen.toString(16).padStart(8, "0")}${randomBytes(4).toString("hex")}`;
+export function checkpointKey(
+  prefix: string,
+  upTo: string,
+  gen: number,
+  random: (n: number) => Uint8Array = randomBytes,
+): string {
+  return `${prefix}${upTo}-${gen.toString(16).padStart(8, "0")}${Buffer.from(random(4)).toString("hex")}`;
 }
 
 /** The sealed bytes of a checkpoint (its `hash` is theirs: set it with sealedHash). */

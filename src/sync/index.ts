@@ -1,4 +1,4 @@
-export { Bayou, type BayouOptions } from "./bayou.ts";
+export { Bayou, type BayouOptions, type Schedule } from "./bayou.ts";
 export type { StateMachine } from "./stateMachine.ts";
 export type { SyncMark, SyncWitness } from "./witness.ts";
 export { newTimestamp, timestampAt, timestampMs, isTimestamp } from "./timestamp.ts";

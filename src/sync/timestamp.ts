@@ -20,8 +20,15 @@ export function timestampAt(ms: number): string {
   return Math.max(0, Math.floor(ms)).toString(16).padStart(12, "0") + "0".repeat(16);
 }
 
-/** A new timestamp, later than `lastSeen` even if this computer's clock is behind. */
-export function newTimestamp(lastSeen?: string, nowMs: number = Date.now()): string {
+/**
+ * A new timestamp, later than `lastSeen` even if this computer's clock is behind. `random` gives its
+ * low bits (crypto random by default; a seeded test passes its own, so a replay breaks ties alike).
+ */
+export function newTimestamp(
+  lastSeen?: string,
+  nowMs: number = Date.now(),
+  random: (n: number) => Uint8Array = randomBytes,
+): string {
   const ms = lastSeen ? Math.max(nowMs, timestampMs(lastSeen) + 1) : nowMs;
-  return Math.floor(ms).toString(16).padStart(12, "0") + randomBytes(8).toString("hex");
+  return Math.floor(ms).toString(16).padStart(12, "0") + Buffer.from(random(8)).toString("hex");
 }

@@ -15,6 +15,8 @@ import { loadSodium } from "../../src/crypto/sodium.ts";
 import { randomKey } from "../../src/crypto/aead.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import { holdingStore, MemoryWitness, opRowCount, replica } from "./bayouFixtures.ts";
+import { SteppedSchedule } from "../support/steppedSchedule.ts";
+import { seededBits } from "../support/seededBits.ts";
 
 let key: Uint8Array;
 before(async () => {
@@ -70,11 +72,22 @@ test("3 computers, 1,000 random interleaved pushes, syncs, checkpoints and late 
     fc.asyncProperty(
       fc.array(step, { minLength: STEPS, maxLength: STEPS }),
       fc.array(fc.integer({ min: -3000, max: 3000 }), { minLength: 3, maxLength: 3 }),
-      async (steps, skews) => {
+      fc.integer(),
+      async (steps, skews, tieSeed) => {
         runs += 1;
         const store = memoryStore();
         let now = 10_000_000;
-        const opts = { key, checkpointEvery: 7, safetyWindowMs: 1000, retentionMs: 5000 };
+        // Bayou's timers on `now` too, not on real time: a run is then the same however loaded the
+        // machine is (which step a watch rewrite lands in decided what others read when).
+        const timers = new SteppedSchedule(() => now);
+        const opts = {
+          key,
+          checkpointEvery: 7,
+          safetyWindowMs: 1000,
+          retentionMs: 5000,
+          schedule: timers.schedule,
+          tieBits: seededBits(tieSeed), // and ties between rows of one millisecond broken alike
+        };
         const witnesses = Array.from({ length: 5 }, () => new MemoryWitness());
         const computers = skews.map((skew, i) =>
           replica(store, () => now + skew, { ...opts, witness: witnesses[i]! }),
@@ -150,6 +163,7 @@ test("3 computers, 1,000 random interleaved pushes, syncs, checkpoints and late 
           const batch = actions.filter((a) => !("who" in a) || (!seen.has(a.who) && seen.add(a.who)));
           await Promise.all(batch.map(run));
           now += tickMs;
+          timers.fireDue();
         }
         if (inFlight) await run({ kind: "lateLand" });
         await landCheckpoint();

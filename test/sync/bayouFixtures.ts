@@ -1,5 +1,11 @@
 /** Shared fixtures for the Bayou tests: an order-sensitive toy state and a replica factory. */
-import { Bayou, type StateMachine, type SyncMark, type SyncWitness } from "../../src/sync/index.ts";
+import {
+  Bayou,
+  type Schedule,
+  type StateMachine,
+  type SyncMark,
+  type SyncWitness,
+} from "../../src/sync/index.ts";
 import type { Store } from "../../src/storage/types.ts";
 import type { SealKey } from "../../src/crypto/aead.ts";
 import type { RolledBack } from "../../src/errors.ts";
@@ -31,6 +37,10 @@ export interface ReplicaOptions {
   retentionMs?: number;
   /** The never-jumping clock; the wall clock by default. */
   elapsed?: () => number;
+  /** Bayou's timers; setTimeout by default (a test with its own clock: SteppedSchedule). */
+  schedule?: Schedule;
+  /** The timestamps' tie-breaking bits; crypto random by default (a seeded test: seededBits). */
+  tieBits?: (n: number) => Uint8Array;
   witness?: SyncWitness;
 }
 
@@ -75,6 +85,8 @@ export function replica(store: Store, clock: () => number, opts: ReplicaOptions)
     safetyWindowMs: opts.safetyWindowMs ?? 1000,
     retentionMs: opts.retentionMs ?? 5000,
     ...(opts.witness ? { witness: opts.witness } : {}),
+    ...(opts.schedule ? { schedule: opts.schedule } : {}),
+    ...(opts.tieBits ? { tieBits: opts.tieBits } : {}),
   });
 }
 
