@@ -24,11 +24,11 @@ export class ClientActivity {
   }
 
   /**
-   * Resolves at the next lull, no client work for `quietMs` (at once when there was none), or when
-   * `signal` aborts.
+   * Resolves at the next lull, no client work for `quietMs` (at once when there was none), when
+   * `signal` aborts, or when `enough()` says the caller must stop waiting (asked at each poll).
    */
-  async lull(signal?: AbortSignal, quietMs = QUIET_MS): Promise<void> {
-    while (this.busy(quietMs) && !signal?.aborted)
+  async lull(signal?: AbortSignal, quietMs = QUIET_MS, enough?: () => boolean): Promise<void> {
+    while (this.busy(quietMs) && !signal?.aborted && !enough?.())
       await new Promise((resolve) => setTimeout(resolve, Math.min(quietMs, 100)));
   }
 }

@@ -115,3 +115,35 @@ test("a message appended here is indexed once client work pauses, not while it r
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("under client work that never pauses, messages stored here are held up to a cap, then indexed", async () => {
+  const store = memoryStore();
+  const a = await createAccount(store, { user: "u", password: PASSWORD, kdf: TEST_KDF });
+  await a.close();
+  const dir = await mkdtemp(join(tmpdir(), "agl-index-filler-"));
+  const b = await openAccount(store, PASSWORD, { searchIndexDir: dir, searchIndexDelayMs: 0 });
+  let release!: () => void;
+  // Client work that runs for the whole test: no lull ever comes.
+  const command = b.messages.activity.track(new Promise<void>((resolve) => (release = resolve)));
+  try {
+    const inbox = await b.mailbox("INBOX");
+    // Four messages of ~5 MB: past the 16 MiB that may wait for a lull.
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const raw = sampleMessage(i, { bodyLines: 75_000 });
+      ids.push((await inbox.append(raw, [], Date.UTC(2024, 0, 1 + i))).mailId);
+    }
+    const deadline = Date.now() + 20_000;
+    while (!(await b.searchIndex!.indexedIds()).has(ids[0]!)) {
+      // Without the cap, every message would wait for a lull that never comes, bytes and all.
+      if (Date.now() > deadline) throw new Error("nothing indexed: every stored message still waits");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    release();
+    await command;
+    await b.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

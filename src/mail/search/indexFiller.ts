@@ -73,10 +73,16 @@ export class IndexFiller {
   stored(mailId: string, meta: MessageMeta, raw: Uint8Array): void {
     if (this.closed) return;
     this.waitingBytes += raw.length;
-    const waitForLull = this.waitingBytes <= WAITING_MAX_BYTES;
     this.building = this.building.then(async () => {
-      if (waitForLull) await this.source.messages.activity.lull(this.abort.signal);
-      else await nextTurn();
+      // Decided here, not when the message was stored: the builds run one after another, so a
+      // message stored past the cap still waits behind those stored before it. Under client work
+      // that never pauses, the oldest is built as soon as what waits passes the cap.
+      await nextTurn();
+      await this.source.messages.activity.lull(
+        this.abort.signal,
+        undefined,
+        () => this.waitingBytes > WAITING_MAX_BYTES,
+      );
       this.waitingBytes -= raw.length;
       try {
         const text = await messageText(meta, (_m, start, length) =>
