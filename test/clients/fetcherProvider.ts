@@ -7,13 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { after, before } from "node:test";
 import { join } from "node:path";
 import { startDovecot, dovecotBinary, type DovecotServer } from "../../bench/dovecot.ts";
 import { cacheRoot, type Corpus } from "../../bench/corpus.ts";
-import { findExecutable } from "../support/peers.ts";
+import { findExecutable, skipUnless } from "../support/peers.ts";
 import { runChild } from "../support/runChild.ts";
 import { imapflowClient } from "../support/imapflowClient.ts";
-import { BIN, CLI_PASSWORD, cliEnv, type ServerFixture } from "../cli/cliHarness.ts";
+import { BIN, CLI_PASSWORD, cliEnv, withRunningServer, type ServerFixture } from "../cli/cliHarness.ts";
 
 /**
  * Issue 13's acceptance: 200 messages from the provider. Every message is one start of the deliver
@@ -144,3 +146,48 @@ export async function run(cmd: string, args: string[], home: string): Promise<st
 export const RETURN_PATH = "Return-Path: <unknown>\r\n";
 
 export const deliver = `${process.execPath} ${BIN} deliver`;
+
+export interface FetcherFixture {
+  /** The skip reason when Dovecot or the fetcher is missing (test/support/peers.ts). */
+  readonly skip: string | false;
+  /** Our server, started on a set-up home before the tests. */
+  readonly home: ServerFixture;
+  /** The fetcher's own folder, holding `rcName` (made by `before`). */
+  readonly dir: string;
+}
+
+/**
+ * For one fetcher's describe block: the provider (a Dovecot with the COUNT messages), our server on a
+ * home of its own, and a folder holding the fetcher's configuration as `rc` writes it (mode 0600).
+ */
+export function withFetcher(opts: {
+  name: string;
+  executable: string | undefined;
+  install: string;
+  rcName: string;
+  rc: (dovecot: DovecotServer) => string;
+}): FetcherFixture {
+  const skip =
+    skipUnless(hasDovecot, "Dovecot", "apt-get install dovecot-imapd") ||
+    skipUnless(opts.executable !== undefined, opts.name, opts.install);
+  const home = withRunningServer({ password: CLI_PASSWORD, start: skip ? "manual" : "before" });
+  let dovecot: DovecotServer | undefined;
+  let dir = "";
+  before(async () => {
+    if (skip) return;
+    dovecot = await provider();
+    dir = await mkdtemp(join(tmpdir(), `agl-${opts.name}-`));
+    await writeFile(join(dir, opts.rcName), opts.rc(dovecot), { mode: 0o600 });
+  });
+  after(async () => {
+    await dovecot?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    skip,
+    home,
+    get dir() {
+      return dir;
+    },
+  };
+}
