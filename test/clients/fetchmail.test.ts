@@ -12,7 +12,7 @@ import { COUNT, assertAllOnce, deliver, inbox, withFetcher } from "./fetcherProv
 
 const fetchmail = findExecutable("fetchmail");
 describe("fetchmail into deliver", { concurrency: 1 }, () => {
-  const { skip, home, ...fx } = withFetcher({
+  const fx = withFetcher({
     name: "fetchmail",
     executable: fetchmail,
     install: "apt-get install fetchmail",
@@ -33,24 +33,24 @@ describe("fetchmail into deliver", { concurrency: 1 }, () => {
 
   test(
     `fetches ${COUNT} messages byte-identical; a second run delivers nothing`,
-    { skip, timeout: 900_000 },
+    { skip: fx.skip, timeout: 900_000 },
     async () => {
       const dir = fx.dir;
       const args = ["-f", join(dir, "fetchmailrc"), "--pidfile", join(dir, "pid"), "-v", "--nodetach"];
       const env = { ...process.env, FETCHMAILHOME: dir };
       const first = await runChild(fetchmail!, args, {
         timeoutMs: 600_000,
-        env: { ...cliEnv(home.dir), ...env },
+        env: { ...cliEnv(fx.home.dir), ...env },
       });
       assert.equal(first.status, 0, `fetchmail failed:\n${first.stdout}\n${first.stderr}`);
-      assertAllOnce(await inbox(home));
+      assertAllOnce(await inbox(fx.home));
       const second = await runChild(fetchmail!, args, {
         timeoutMs: 120_000,
-        env: { ...cliEnv(home.dir), ...env },
+        env: { ...cliEnv(fx.home.dir), ...env },
       });
       // 1 is fetchmail's "no mail".
       assert.equal(second.status, 1, `second fetchmail run:\n${second.stdout}\n${second.stderr}`);
-      assertAllOnce(await inbox(home));
+      assertAllOnce(await inbox(fx.home));
     },
   );
 });

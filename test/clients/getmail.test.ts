@@ -11,7 +11,7 @@ import { COUNT, RETURN_PATH, assertAllOnce, inbox, run, withFetcher } from "./fe
 
 const getmail = findExecutable("getmail");
 describe("getmail6 into deliver", { concurrency: 1 }, () => {
-  const { skip, home, ...fx } = withFetcher({
+  const fx = withFetcher({
     name: "getmail6",
     executable: getmail,
     install: "apt-get install getmail6",
@@ -49,17 +49,17 @@ describe("getmail6 into deliver", { concurrency: 1 }, () => {
 
   test(
     `fetches ${COUNT} messages byte-identical; a second run delivers nothing`,
-    { skip, timeout: 900_000 },
+    { skip: fx.skip, timeout: 900_000 },
     async () => {
       const dir = fx.dir;
       const args = ["--getmaildir", dir, "--rcfile", join(dir, "getmailrc")];
-      const first = await run(getmail!, args, home.dir);
+      const first = await run(getmail!, args, fx.home.dir);
       assert.match(first, /^exit 0\n/, first);
-      assertAllOnce(await inbox(home), RETURN_PATH);
-      const second = await run(getmail!, args, home.dir);
+      assertAllOnce(await inbox(fx.home), RETURN_PATH);
+      const second = await run(getmail!, args, fx.home.dir);
       assert.match(second, /^exit 0\n/, second);
       assert.match(second, /0 messages? \(0 bytes\) retrieved/, second);
-      assertAllOnce(await inbox(home), RETURN_PATH);
+      assertAllOnce(await inbox(fx.home), RETURN_PATH);
     },
   );
 });
