@@ -711,12 +711,10 @@ export class Bayou<S, Op> {
     intents: string[],
     rowsBeside: RowWrite[],
   ): Promise<void> {
-    // Without a token of the watch (the last sync found no watch row, or a checkpoint or a failed
-    // row dropped it) no read-back can tell another writer's rewrite from ours: sync first, or
-    // every guess this push makes would follow our own rows alone (bayouBlindPush.test.ts).
-    if (!this.loaded || this.refusal || this.othersMoved || this.syncedWatchToken === undefined) {
-      await this.syncNow(false);
-    }
+    // A replica that knows no token of the watch (its last sync found no watch row, or a
+    // checkpoint or a failed row dropped it) does not sync first here: that cost every APPEND to a
+    // mailbox made on this computer a second round trip (docs/architecture.md, Bayou rule 3).
+    if (!this.loaded || this.refusal || this.othersMoved) await this.syncNow(false);
     // Built here, on the state the row will follow (an add's guess of the next UID).
     if (typeof ops === "function") ops = ops();
     if (ops.length === 0) {
