@@ -218,6 +218,17 @@ export class Bayou<S, Op> {
   private lastSnapshotAt = Number.NEGATIVE_INFINITY;
   /** The watch row's token at the last sync: unchanged means nothing was pushed since. */
   private syncedWatchToken: string | undefined;
+  /**
+   * The last sync found no watch row (a new mailbox), and nothing dropped that knowledge since. A
+   * rewrite without a token then supersedes exactly what that sync knew (nothing), so its read-back
+   * can adopt a token as one with the token of a sync does (rule 3).
+   */
+  private watchAbsent = false;
+  /**
+   * A sync in the background after a watch rewrite that could not tell our value from others'
+   * (rule 3: the token was dropped while the watch existed). At most one at a time.
+   */
+  private adopting: Promise<void> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   /** Checkpoints run one after another, outside the queue but for short steps. */
   private checkpoints: Promise<unknown> = Promise.resolve();
@@ -407,6 +418,7 @@ export class Bayou<S, Op> {
     this.loaded = true;
     this.othersMoved = false;
     this.syncedWatchToken = watchToken;
+    this.watchAbsent = watch === null;
     // A push of an earlier run (or one whose rewrite failed) may still wait for its watch rewrite.
     if (this.unpublished) this.schedulePublish();
     return this.version !== before;
@@ -770,6 +782,7 @@ export class Bayou<S, Op> {
     else flagging?.catch(() => (this.markDirty = true));
     if (row.status === "rejected") {
       this.syncedWatchToken = undefined; // the row may have landed: the next sync lists the rows
+      this.watchAbsent = false;
       throw row.reason;
     }
     this.known.set(ts, ops);
@@ -948,6 +961,11 @@ export class Bayou<S, Op> {
     await this.reserving;
     this.releaseReserved();
     await this.published();
+    // The sync a blind rewrite started (adoptToken), and the rewrite that sync may schedule.
+    while (this.adopting) {
+      await this.adopting;
+      await this.published();
+    }
     this.markTimer?.();
     this.markTimer = undefined;
     await this.flushMark();
@@ -970,13 +988,19 @@ export class Bayou<S, Op> {
     // Random bytes: only the row's change matters, and a ts here told the host what the key names
     // already say, in clear (issue 12: no clear ts in any value).
     const value = randomBytes(WATCH_VALUE_BYTES);
-    if (!this.loaded || this.syncedWatchToken === undefined) {
+    if (!this.loaded || (this.syncedWatchToken === undefined && !this.watchAbsent)) {
+      // No token of a sync, and the watch may hold values: ours or others', nobody can tell which,
+      // so no read-back could adopt a token. Supersede them, then sync in the background, whose
+      // token the next rewrite's read-back starts from. Without that, a replica that only pushes
+      // never learned of other writers: every UID it guessed clashed (docs/architecture.md, rule 3).
       const current = await this.store.rows.read(this.path, WATCH);
       await this.store.rows.insert(this.path, WATCH, value, current?.token);
+      if (this.loaded) this.adoptToken();
       return;
     }
-    // The token of our last sync supersedes the value we knew, without a read first. If someone
-    // wrote the watch since, their value stays beside ours (the watch is only compared for change).
+    // The token of our last sync supersedes the value we knew, without a read first (none, when
+    // that sync found no watch row: a new mailbox). If someone wrote the watch since, their value
+    // stays beside ours (the watch is only compared for change).
     const known = this.syncedWatchToken;
     let done!: () => void;
     this.ownRewrite = new Promise((resolve) => (done = resolve));
@@ -987,12 +1011,29 @@ export class Bayou<S, Op> {
       // every row. Otherwise another writer pushed: the next push syncs first.
       const after = await this.store.rows.read(this.path, WATCH);
       if (after?.values.length === 1 && Buffer.from(after.values[0]!).equals(value)) {
-        if (this.syncedWatchToken === known) this.syncedWatchToken = after.token;
+        if (this.syncedWatchToken === known && (known !== undefined || this.watchAbsent)) {
+          this.syncedWatchToken = after.token;
+          this.watchAbsent = false;
+        }
       } else this.othersMoved = true;
     } finally {
       this.ownRewrite = undefined;
       done();
     }
+  }
+
+  /**
+   * Rule 3: a sync off the acknowledgement path, for a replica that knows no token of an existing
+   * watch (a checkpoint or a failed row dropped it), so its next rewrite has a read-back. Queued
+   * like any sync; a push arriving meanwhile waits for it, once. A failure leaves the replica as it
+   * was: the next blind rewrite tries again.
+   */
+  private adoptToken(): void {
+    if (this.adopting || this.closed) return;
+    this.adopting = this.sync()
+      .then(() => undefined)
+      .catch(() => undefined)
+      .finally(() => (this.adopting = undefined));
   }
 
   /**
@@ -1128,7 +1169,10 @@ export class Bayou<S, Op> {
     // rewrites the watch, outside the queue: pushes and syncs do not wait for that round trip
     // (a MOVE right after a SELECT that found a checkpoint due waited for two). A kill before it
     // only leaves readers on the older checkpoint, whose state is the same.
-    if (!same) this.syncedWatchToken = undefined;
+    if (!same) {
+      this.syncedWatchToken = undefined;
+      this.watchAbsent = false;
+    }
     this.schedulePublish();
   }
 
