@@ -39,8 +39,16 @@ export class ShownMessages {
   private table = new Int32Array(32);
   private readonly scratch = Buffer.alloc(16);
 
+  /** Bumped whenever a message comes or goes (positions and ids then change): keys caches. */
+  private changes = 0;
+
   get size(): number {
     return this.uids.length;
+  }
+
+  /** Changes at every insert and removal: what was worked out from positions or ids holds until then. */
+  get version(): number {
+    return this.changes;
   }
 
   /** The position of an id, or -1. */
@@ -96,6 +104,7 @@ export class ShownMessages {
   /** Inserts at position `i` (`size` appends); the caller keeps `uids` ascending. */
   insert(i: number, entry: MailEntry): void {
     const n = this.uids.length;
+    this.changes++;
     this.reserve(n + 1);
     if (i < n) {
       for (const column of this.columns()) column.copyWithin(i + 1, i, n);
@@ -128,6 +137,7 @@ export class ShownMessages {
       to++;
     }
     if (to === n) return false;
+    this.changes++;
     this.uids.length = to;
     if (this.arenaDead > this.arenaUsed / 2) this.compactArena();
     this.rebuildTable();
