@@ -16,7 +16,6 @@
  */
 import type { MailEntry } from "./uidIndex.ts";
 
-const HEX_ID = /^[0-9a-f]{32}$/;
 /** `idLength` of an id kept as 16 bytes decoded from 32 hex digits. */
 const PACKED_HEX = 0xffff;
 const EMPTY_SLOT = 0;
@@ -39,8 +38,16 @@ export class ShownMessages {
   private table = new Int32Array(32);
   private readonly scratch = Buffer.alloc(16);
 
+  /** Bumped whenever a message comes or goes (positions and ids then change): keys caches. */
+  private changes = 0;
+
   get size(): number {
     return this.uids.length;
+  }
+
+  /** Changes at every insert and removal: what was worked out from positions or ids holds until then. */
+  get version(): number {
+    return this.changes;
   }
 
   /** The position of an id, or -1. */
@@ -96,6 +103,7 @@ export class ShownMessages {
   /** Inserts at position `i` (`size` appends); the caller keeps `uids` ascending. */
   insert(i: number, entry: MailEntry): void {
     const n = this.uids.length;
+    this.changes++;
     this.reserve(n + 1);
     if (i < n) {
       for (const column of this.columns()) column.copyWithin(i + 1, i, n);
@@ -128,6 +136,7 @@ export class ShownMessages {
       to++;
     }
     if (to === n) return false;
+    this.changes++;
     this.uids.length = to;
     if (this.arenaDead > this.arenaUsed / 2) this.compactArena();
     this.rebuildTable();
@@ -178,10 +187,7 @@ export class ShownMessages {
 
   /** The bytes an id is kept as: its 16 bytes for 32 hex digits (in `scratch`), else its UTF-8. */
   private keyOf(id: string): Buffer {
-    if (id.length === 32 && HEX_ID.test(id)) {
-      this.scratch.write(id, 0, 16, "hex");
-      return this.scratch;
-    }
+    if (id.length === 32 && packHex(id, this.scratch)) return this.scratch;
     return Buffer.from(id, "utf8");
   }
 
@@ -203,8 +209,12 @@ export class ShownMessages {
     const length = this.idLength[i] === PACKED_HEX ? 16 : this.idLength[i]!;
     const packed = this.idLength[i] === PACKED_HEX;
     if (length !== key.length || packed !== (key === this.scratch)) return false;
+    // A loop, not Buffer.compare: a lookup compares 16 bytes, and the native call cost more than
+    // that (SEARCH looks up every id of the index's files once per file and mailbox, searchPlaces.ts).
     const start = this.idStart[i]!;
-    return this.arena.compare(key, 0, length, start, start + length) === 0;
+    const arena = this.arena;
+    for (let k = 0; k < length; k++) if (arena[start + k] !== key[k]) return false;
+    return true;
   }
 
   private idBytes(i: number): Buffer {
@@ -257,6 +267,26 @@ function grown<T extends Float64Array | Uint16Array | Uint32Array>(from: T, to: 
 }
 
 /** FNV-1a over the bytes. */
+/**
+ * Writes the 16 bytes of 32 lower-case hex digits into `out`; false (out then undefined) for any
+ * other character. What a regex test and Buffer.write(hex) did, in one pass without a native call.
+ */
+function packHex(id: string, out: Buffer): boolean {
+  for (let k = 0; k < 16; k++) {
+    const hi = hexDigit(id.charCodeAt(2 * k));
+    const lo = hexDigit(id.charCodeAt(2 * k + 1));
+    if (hi < 0 || lo < 0) return false;
+    out[k] = (hi << 4) | lo;
+  }
+  return true;
+}
+
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  if (c >= 97 && c <= 102) return c - 87; // a-f
+  return -1;
+}
+
 function hashBytes(bytes: Uint8Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);

@@ -15,6 +15,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { open, seal } from "../../crypto/aead.ts";
 import { Locked } from "../../errors.ts";
 import type { Log } from "../../log.ts";
@@ -26,6 +27,7 @@ import type { SearchFacts } from "./searchFacts.ts";
 import { encodeSegment, OtherSegmentVersion, Segment } from "./segmentFile.ts";
 import { mayContain } from "./trigramSignature.ts";
 import { IdFilter } from "./idFilter.ts";
+import { SegmentCache, type SegmentLease } from "./segmentCache.ts";
 
 const SEGMENT_SUFFIX = ".seg";
 const REMOVED = "removed";
@@ -51,6 +53,12 @@ const MERGE_REMOVED = 2000;
  * none of them (idFilter.ts); a larger one opens every file, as the check would cost more.
  */
 export const FILTER_MAX_IDS = 5 * SEGMENT_DOCS;
+/**
+ * Files kept open across searches (segmentCache.ts): their metas for at most this many messages
+ * (~120 B each), their opened pieces up to this many bytes of plaintext.
+ */
+const KEEP_OPEN_DOCS = 20 * SEGMENT_DOCS;
+const KEEP_OPEN_PIECE_BYTES = 8 * 2 ** 20;
 
 /** What `status` shows of the index. */
 export interface SearchIndexProgress {
@@ -86,6 +94,10 @@ export class SearchIndex {
   /** Which ids each file may hold, by name (idFilter.ts): ~3 KB per file of 1,000. */
   private readonly filters = new Map<string, IdFilter>();
   private removed = new Set<string>();
+  /** Changes with `removed`: a file's ids as searches see them are kept for one value of it. */
+  private removedVersion = 0;
+  private readonly shownIds = new WeakMap<Segment, { version: number; ids: readonly string[] }>();
+  private readonly segments = new SegmentCache(KEEP_OPEN_DOCS, KEEP_OPEN_PIECE_BYTES);
   private pending: SearchDoc[] = [];
   private pendingIds = new Set<string>();
   /** docChars of `pending`, and of the part a write has taken. */
@@ -103,6 +115,11 @@ export class SearchIndex {
   /** Set when a file failed to open: the index is thrown away at the next write. */
   private damaged: string | undefined;
   readonly progress: SearchIndexProgress = { state: "loading", indexed: 0, total: 0 };
+  /**
+   * Set when a background pass (indexFiller.ts) is to compare the index with the account: opening
+   * the files then leaves `status` at "loading" until that pass says "building" or "ready".
+   */
+  passDue = false;
   /** Messages whose SEARCH answer came from the index, since start (tests, diagnostics). */
   answered = 0;
 
@@ -138,12 +155,14 @@ export class SearchIndex {
       let count = 0;
       // The small meta sections only: the first search does not wait for the texts, whose AEAD
       // is checked whenever a search opens them (reading 100 MB at every start would not pay).
+      // They stay open for the searches to come (segmentCache.ts).
       for (const name of this.names) {
-        const seg = await Segment.open(join(this.dir, name), name, this.key);
+        const { seg, release } = await this.segments.lease(join(this.dir, name), name, this.key);
         count += seg.ids.length;
         this.counts.set(name, seg.ids.length);
         this.filters.set(name, IdFilter.of(seg.ids, seg.ids.length));
-        await seg.close();
+        release();
+        await nextTurn(); // a client's command between two files
       }
       if (files.includes(REMOVED))
         this.removed = new Set(this.openRemoved(await readFile(join(this.dir, REMOVED))));
@@ -155,7 +174,7 @@ export class SearchIndex {
       else this.log("warn", `the search index ${this.dir} does not open (${why}): building it again`);
       await this.discard();
     }
-    this.progress.state = "ready";
+    if (!this.passDue) this.progress.state = "ready";
     return true;
   }
 
@@ -171,11 +190,13 @@ export class SearchIndex {
 
   /** Removes every file of the index (kept: the lock). */
   private async discard(): Promise<void> {
+    this.segments.clear();
     for (const f of await readdir(this.dir)) if (f !== "lock") await rm(join(this.dir, f), { force: true });
     this.names = [];
     this.counts.clear();
     this.filters.clear();
     this.removed.clear();
+    this.removedVersion++;
     this.progress.indexed = this.pending.length;
     this.damaged = undefined;
   }
@@ -197,7 +218,7 @@ export class SearchIndex {
 
   add(doc: SearchDoc): void {
     if (this.closed || this.progress.state === "off" || this.pendingIds.has(doc.id)) return;
-    this.removed.delete(doc.id);
+    if (this.removed.delete(doc.id)) this.removedVersion++;
     this.pending.push(doc);
     this.pendingIds.add(doc.id);
     this.pendingChars += docChars(doc);
@@ -240,6 +261,7 @@ export class SearchIndex {
   remove(ids: readonly string[]): void {
     if (this.closed || this.progress.state === "off" || ids.length === 0) return;
     for (const id of ids) this.removed.add(id);
+    this.removedVersion++;
     if (ids.some((id) => this.pendingIds.has(id))) {
       this.pending = this.pending.filter((d) => !this.removed.has(d.id));
       this.pendingIds = new Set(this.pending.map((d) => d.id));
@@ -359,12 +381,14 @@ export class SearchIndex {
     await emit();
     this.names = [...written, ...this.names.filter((n) => !old.includes(n))];
     for (const name of old) {
+      this.segments.forget(name);
       await rm(join(this.dir, name), { force: true });
       this.counts.delete(name);
       this.filters.delete(name);
     }
     if (all) {
       this.removed.clear();
+      this.removedVersion++;
       await rm(join(this.dir, REMOVED), { force: true });
     }
     await syncFolder(this.dir);
@@ -376,12 +400,9 @@ export class SearchIndex {
     if (!(await this.open())) return ids;
     await this.writing;
     for (const name of [...this.names]) {
-      const seg = await Segment.open(join(this.dir, name), name, this.key);
-      try {
-        for (const id of seg.ids) ids.add(id);
-      } finally {
-        await seg.close();
-      }
+      const { seg, release } = await this.segments.lease(join(this.dir, name), name, this.key);
+      for (const id of seg.ids) ids.add(id);
+      release();
     }
     for (const id of this.removed) ids.delete(id);
     return ids;
@@ -417,25 +438,39 @@ export class SearchIndex {
     for (const name of [...this.names]) {
       const filter = hashed && this.filters.get(name);
       if (filter && !filter.mayHoldAny(hashed)) continue;
-      let seg: Segment;
+      let lease: SegmentLease;
       try {
-        seg = await Segment.open(join(this.dir, name), name, this.key);
+        lease = await this.segments.lease(join(this.dir, name), name, this.key);
       } catch (err) {
         if (isFileGone(err)) continue; // merged away meanwhile: its messages are in a newer file
         this.markDamaged(err instanceof Error ? err.message : String(err));
         return;
       }
+      const seg = lease.seg;
       try {
-        const removed = this.removed;
         yield {
-          ids: removed.size === 0 ? seg.ids : seg.ids.map((id) => (removed.has(id) ? "" : id)),
+          ids: this.idsShown(seg),
           facts: (i) => seg.facts(i),
           candidates: (field, needle) => seg.candidates(field, needle),
         };
       } finally {
-        await seg.close();
+        lease.release();
       }
     }
+  }
+
+  /**
+   * A file's ids, a removed one as "" (searches then scan it); the same array until `removed`
+   * changes, so that a search can keep what it worked out per file (search.ts).
+   */
+  private idsShown(seg: Segment): readonly string[] {
+    const removed = this.removed;
+    if (removed.size === 0) return seg.ids;
+    const kept = this.shownIds.get(seg);
+    if (kept?.version === this.removedVersion) return kept.ids;
+    const ids = seg.ids.map((id) => (removed.has(id) ? "" : id));
+    this.shownIds.set(seg, { version: this.removedVersion, ids });
+    return ids;
   }
 
   /** Writes what waits and releases the folder. */
@@ -443,6 +478,7 @@ export class SearchIndex {
     if (this.closed) return;
     await this.flush();
     this.closed = true;
+    this.segments.clear();
     await this.lock?.release();
     this.lock = undefined;
   }

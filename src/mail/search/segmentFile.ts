@@ -178,6 +178,8 @@ export class Segment {
   private readonly opening = new Map<FieldPieceName, Promise<FieldPiece>>();
   sigsOpened: { bytes: Uint8Array; starts: number[] } | undefined;
   private signatures: Promise<{ bytes: Uint8Array; starts: number[] }> | undefined;
+  /** Plaintext bytes of the pieces opened so far (kept until dropPieces). */
+  private pieceBytes = 0;
 
   private constructor(
     private readonly fd: number,
@@ -242,6 +244,7 @@ export class Segment {
     let opening = this.opening.get(p);
     if (!opening) {
       opening = this.piece(p).then((plain) => {
+        this.pieceBytes += plain.length;
         const piece = FieldPiece.decode(plain, `the search index file ${this.name}, ${p}`);
         if (piece.count !== this.meta.ids.length)
           throw new Tampered(`${this.name}: the ${p} piece does not hold every message`);
@@ -267,6 +270,7 @@ export class Segment {
   /** The signatures, cut by the text sizes they were made for (trigramSignature.ts). */
   sigs(): Promise<{ bytes: Uint8Array; starts: number[] }> {
     this.signatures ??= this.piece("signatures").then((bytes) => {
+      this.pieceBytes += bytes.length;
       const starts = [0];
       // Per message: its header signature, then its body signature.
       for (let i = 0; i < this.meta.ids.length; i++)
@@ -311,6 +315,25 @@ export class Segment {
     const out = new Uint8Array(this.meta.ids.length);
     piece.candidates(Buffer.from(needle, "utf8"), out);
     return out;
+  }
+
+  /** Plaintext bytes the opened pieces hold (the meta aside). */
+  get heldBytes(): number {
+    return this.pieceBytes;
+  }
+
+  /**
+   * Forgets the opened pieces (they are read and opened again when next asked for): the index
+   * keeps files open across searches, within a bound on what their pieces hold (segmentCache.ts).
+   * Only while no search walks this file.
+   */
+  dropPieces(): void {
+    this.opened.clear();
+    this.opening.clear();
+    this.sigsOpened = undefined;
+    this.signatures = undefined;
+    this.cursor = undefined;
+    this.pieceBytes = 0;
   }
 
   /** The docs again, for merging segments. */

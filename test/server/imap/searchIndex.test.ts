@@ -167,3 +167,30 @@ test("FROM, TO and BCC match `name <address>` of any address, and their join, fr
   await account.searchIndex!.flush();
   await ask();
 });
+
+test("answers stay a full scan's while messages come and go between searches (files and places kept)", async () => {
+  const account = await indexed.directory.login(indexed.user, indexed.password);
+  const random = seeded(11);
+  const uids = async (c: RawImap) =>
+    (await c.command("UID SEARCH ALL")).find((l) => l.startsWith("* SEARCH"));
+  for (let round = 0; round < 6; round++) {
+    // One in, one out; the index writes its files on some rounds only (the rest wait in memory).
+    const { raw, flags, date } = corpusMessage(random, 1000 + round);
+    assert.match(await appendRaw(a, "INBOX", raw, flags, date), /OK/);
+    await a.command(`STORE ${1 + round} +FLAGS.SILENT (\\Deleted)`);
+    await a.command("EXPUNGE");
+    if (round % 2 === 1) await account.searchIndex!.flush();
+    const want = await uids(a);
+    for (let i = 0; i < 40 && (await uids(b)) !== want; i++) {
+      await b.command("NOOP");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(await uids(b), want, "the other computer caught up");
+    for (let q = 0; q < 25; q++) {
+      const criteria = queryFor(random);
+      const fromIndex = (await a.command(`UID SEARCH ${criteria}`)).filter((l) => l.startsWith("* SEARCH"));
+      const fromScan = (await b.command(`UID SEARCH ${criteria}`)).filter((l) => l.startsWith("* SEARCH"));
+      assert.deepEqual(fromIndex, fromScan, `round ${round}: UID SEARCH ${criteria}`);
+    }
+  }
+});

@@ -14,6 +14,7 @@ import { returnedMatches } from "./searchReturn.ts";
 import type { SearchKey, SearchReturn } from "../parser/types.ts";
 import type { Session } from "../session/session.ts";
 import { esearchLine } from "./esearchLine.ts";
+import { uidsInMailbox } from "./searchPlaces.ts";
 import { SELECTED, type CommandContext, type CommandHandler, type CommandOf } from "./context.ts";
 import { emptyingSavedOnFailure } from "./savedResult.ts";
 
@@ -109,7 +110,7 @@ function requiredHeader(key: SearchKey): { field: string; needle: string } | und
 async function searchIndexed(
   searchIndex: SearchIndex,
   viewSize: number,
-  positionOf: (id: string) => number | undefined,
+  positionsOf: (ids: readonly string[]) => (k: number) => number | undefined,
   within: string[] | undefined,
   key: SearchKey,
   judge: (facts: SearchFacts, i: number) => Promise<SearchMatch | undefined>,
@@ -123,8 +124,9 @@ async function searchIndexed(
     const batchHits: SearchMatch[] = [];
     try {
       const maybe = required ? await batch.candidates(required.field, required.needle) : undefined;
+      const positionOf = positionsOf(batch.ids);
       for (let k = 0; k < batch.ids.length; k++) {
-        const i = positionOf(batch.ids[k]!);
+        const i = positionOf(k);
         if (i === undefined || decided[i]) continue;
         here.push(i);
         if (maybe && !maybe[k]) continue;
@@ -159,17 +161,23 @@ export async function findMatches(session: Session, key: SearchKey): Promise<Sea
   const searchIndex = account.searchIndex;
   let decided: Uint8Array | undefined;
   if (needsMeta && searchIndex) {
-    // A message's place in the view, through the UidIndex's table by id and a binary search of
-    // the view: no map of the view's 10,000 or 100,000 ids is built per search, and no entry is
-    // made for a message the index leaves out.
-    const positionOf = (id: string) => {
-      const at = index.shown.indexOfId(id);
-      const i = at >= 0 ? view.seqOf(index.uids[at]!) - 1 : -1;
-      return i >= 0 ? i : undefined;
+    // A message's place in the view: its UID in the mailbox (worked out once per index file and
+    // kept until the mailbox changes, searchPlaces.ts), then a binary search of the view. No map
+    // of the view's 10,000 or 100,000 ids is built per search, and no entry is made for a message
+    // the index leaves out.
+    const positionsOf = (ids: readonly string[]) => {
+      const uids = uidsInMailbox(index.shown, ids);
+      return (k: number) => {
+        const uid = uids[k]!;
+        const i = uid === 0 ? -1 : view.seqOf(uid) - 1;
+        return i >= 0 ? i : undefined;
+      };
     };
-    // A small mailbox of a large account: only the index files that may hold its messages.
+    // A small mailbox of a large account: only the index files that may hold its messages. Not
+    // for a mailbox holding half the index or more: most files then hold some of it, and listing
+    // its ids and checking them against every file's filter cost more than it saved.
     const within =
-      view.uids.length <= FILTER_MAX_IDS
+      view.uids.length <= FILTER_MAX_IDS && view.uids.length * 2 <= searchIndex.progress.indexed
         ? view.uids.flatMap((uid) => {
             const id = index.byUid.get(uid)?.id;
             return id === undefined ? [] : [id];
@@ -178,7 +186,7 @@ export async function findMatches(session: Session, key: SearchKey): Promise<Sea
     const covered = await searchIndexed(
       searchIndex,
       view.uids.length,
-      positionOf,
+      positionsOf,
       within,
       key,
       async (facts, i) => {
