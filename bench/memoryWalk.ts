@@ -42,7 +42,13 @@ const args = ["start", "--imap-port", String(port)];
 const child =
   nodeFlags.length > 0
     ? spawn(process.execPath, [...nodeFlags, launcher, ...args], {
-        env: { MALLOC_ARENA_MAX: "2", ...env },
+        // The launcher's environment (its first line), which running node directly skips.
+        env: {
+          MALLOC_ARENA_MAX: "2",
+          MALLOC_MMAP_THRESHOLD_: "65536",
+          MALLOC_TRIM_THRESHOLD_: "1048576",
+          ...env,
+        },
         stdio: ["ignore", "pipe", "inherit"],
       })
     : spawn(launcher, args, { env, stdio: ["ignore", "pipe", "inherit"] });

@@ -4,7 +4,7 @@
  * as it was, and a second process finds the folder in use and goes without.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -150,6 +150,59 @@ test("a merge keeps every message not removed, once, and forgets the removed one
   assert.ok(!read.has("id-00003") && !read.has("id-00150"));
   const d = doc(299);
   assert.deepEqual(read.get(d.id), [d.fields[1], d.fields[3], d.bodyText, String(d.size)]);
+  await index.close();
+});
+
+/** doc(i) with a body of about `chars` characters. */
+function longDoc(i: number, chars: number): SearchDoc {
+  const d = doc(i);
+  const bodyText = `${d.bodyText} ${"lorem ipsum ".repeat(Math.ceil(chars / 12))}`;
+  return { ...d, bodyText, signature: trigramSignature(bodyText) };
+}
+
+const segFiles = async (folder: string) => (await readdir(folder)).filter((f) => f.endsWith(".seg"));
+
+// Issue 18: under steady APPENDs every file is written at the character cap with a few hundred
+// messages, and merging 25 such files (~125 MB of texts) held 50-70 MB of buffers for 10 s.
+test("files written full by their texts are never merged, however many there are", async () => {
+  const key = randomKey();
+  const folder = join(dir, "full-by-text");
+  const cap = 64 * 1024;
+  const index = new SearchIndex(folder, key, log, cap);
+  assert.ok(await index.open());
+  const written = new Set<string>();
+  for (let round = 0; round < 30; round++) {
+    // 8 messages of 8 K characters: one file at the cap, far fewer messages than half of 1,000.
+    for (let i = round * 8; i < round * 8 + 8; i++) index.add(longDoc(i, 8 * 1024));
+    await index.flush();
+    for (const f of await segFiles(folder)) written.add(f);
+  }
+  const files = await segFiles(folder);
+  assert.equal(files.length, 30);
+  assert.equal(written.size, 30, `${written.size - 30} files written by a merge`);
+  assert.equal((await index.indexedIds()).size, 240);
+  await index.close();
+});
+
+test("a merge writes a file per cap of characters, not one of 1,000 long messages", async () => {
+  const key = randomKey();
+  const folder = join(dir, "merge-by-text");
+  const cap = 64 * 1024;
+  const index = new SearchIndex(folder, key, log, cap);
+  assert.ok(await index.open());
+  // 26 small files of 2 messages of 6 K characters (12 K each, under half the cap): a merge of
+  // 52 messages, 312 K characters, about five caps.
+  for (let round = 0; round < 26; round++) {
+    for (let i = round * 2; i < round * 2 + 2; i++) index.add(longDoc(i, 6 * 1024));
+    await index.flush();
+  }
+  const files = await segFiles(folder);
+  assert.ok(files.length >= 4 && files.length < 24, `${files.length} files after the merge`);
+  for (const f of files) {
+    const { size } = await stat(join(folder, f));
+    assert.ok(size < 2 * cap, `${f}: ${size} bytes, more than twice the cap of ${cap} characters`);
+  }
+  assert.equal((await index.indexedIds()).size, 52);
   await index.close();
 });
 

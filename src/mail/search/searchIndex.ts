@@ -43,8 +43,16 @@ const FLUSH_AT = SEGMENT_DOCS;
  */
 const FLUSH_CHARS = 4 * 2 ** 20;
 /**
- * Files of fewer than half SEGMENT_DOCS messages (appends written a few at a time) are merged
- * into full ones past this many; every file is rewritten past this many removed ids.
+ * A merge writes a file once it holds SEGMENT_DOCS messages or this many characters of text, so
+ * that it holds one file's worth of texts at a time, however long they are (issue 18).
+ */
+export const SEGMENT_CHARS = FLUSH_CHARS;
+/**
+ * Files of fewer than half SEGMENT_DOCS messages and fewer than half SEGMENT_CHARS bytes (appends
+ * written a few at a time) are merged into full ones past this many; every file is rewritten past
+ * this many removed ids. A file written at FLUSH_CHARS is full: under steady APPENDs every file is
+ * written so, and merging 25 of them (~125 MB of texts, 1,000 messages per output) held 50-70 MB
+ * of buffers for 10 s, which glibc kept (issue 18).
  */
 const MERGE_SMALL_FILES = 24;
 const MERGE_REMOVED = 2000;
@@ -91,6 +99,8 @@ export class SearchIndex {
   private names: string[] = [];
   /** Messages in each file, by name. */
   private readonly counts = new Map<string, number>();
+  /** Bytes of each file, by name: with `counts`, whether it is small enough to merge. */
+  private readonly fileBytes = new Map<string, number>();
   /** Which ids each file may hold, by name (idFilter.ts): ~3 KB per file of 1,000. */
   private readonly filters = new Map<string, IdFilter>();
   private removed = new Set<string>();
@@ -127,6 +137,8 @@ export class SearchIndex {
     private readonly dir: string,
     private readonly key: Uint8Array,
     private readonly log: Log,
+    /** SEGMENT_CHARS, smaller in tests. */
+    private readonly segmentChars = SEGMENT_CHARS,
   ) {}
 
   /** Opens the folder once (lock, listing, a check of every file); false when there is no index. */
@@ -160,6 +172,7 @@ export class SearchIndex {
         const { seg, release } = await this.segments.lease(join(this.dir, name), name, this.key);
         count += seg.ids.length;
         this.counts.set(name, seg.ids.length);
+        this.fileBytes.set(name, seg.fileBytes);
         this.filters.set(name, IdFilter.of(seg.ids, seg.ids.length));
         release();
         await nextTurn(); // a client's command between two files
@@ -194,6 +207,7 @@ export class SearchIndex {
     for (const f of await readdir(this.dir)) if (f !== "lock") await rm(join(this.dir, f), { force: true });
     this.names = [];
     this.counts.clear();
+    this.fileBytes.clear();
     this.filters.clear();
     this.removed.clear();
     this.removedVersion++;
@@ -226,7 +240,7 @@ export class SearchIndex {
     // One write per FLUSH_AT messages: not one per message added while a write is queued or runs
     // (each wrote whatever had come meanwhile: an import left files of a few messages).
     const waiting = this.pending.length - this.inFlight;
-    if (waiting < FLUSH_AT && this.pendingChars - this.inFlightChars < FLUSH_CHARS) this.flushLater();
+    if (waiting < FLUSH_AT && this.pendingChars - this.inFlightChars < this.segmentChars) this.flushLater();
     else if (!this.fullFlushQueued) {
       this.fullFlushQueued = true;
       void this.flush();
@@ -292,9 +306,11 @@ export class SearchIndex {
       this.inFlightChars = sumChars(docs);
       try {
         const name = this.writeSegmentName();
-        await this.writeFile(name, encodeSegment(this.key, name, docs));
+        const bytes = encodeSegment(this.key, name, docs);
+        await this.writeFile(name, bytes);
         this.names.push(name);
         this.counts.set(name, docs.length);
+        this.fileBytes.set(name, bytes.length);
         this.filters.set(
           name,
           IdFilter.of(
@@ -320,7 +336,10 @@ export class SearchIndex {
         path: "search-index/removed",
       }),
     );
-    const small = this.names.filter((n) => (this.counts.get(n) ?? 0) < SEGMENT_DOCS / 2);
+    const small = this.names.filter(
+      (n) =>
+        (this.counts.get(n) ?? 0) < SEGMENT_DOCS / 2 && (this.fileBytes.get(n) ?? 0) < this.segmentChars / 2,
+    );
     if (this.removed.size > MERGE_REMOVED) await this.merge(this.names, true);
     else if (small.length > MERGE_SMALL_FILES) await this.merge(small, false);
   }
@@ -350,12 +369,15 @@ export class SearchIndex {
     const seen = new Set<string>();
     const written: string[] = [];
     let batch: SearchDoc[] = [];
+    let batchChars = 0;
     const emit = async () => {
       if (batch.length === 0) return;
       const name = this.writeSegmentName();
-      await this.writeFile(name, encodeSegment(this.key, name, batch));
+      const bytes = encodeSegment(this.key, name, batch);
+      await this.writeFile(name, bytes);
       written.push(name);
       this.counts.set(name, batch.length);
+      this.fileBytes.set(name, bytes.length);
       this.filters.set(
         name,
         IdFilter.of(
@@ -364,6 +386,7 @@ export class SearchIndex {
         ),
       );
       batch = [];
+      batchChars = 0;
     };
     for (const name of old) {
       const seg = await Segment.open(join(this.dir, name), name, this.key);
@@ -372,7 +395,8 @@ export class SearchIndex {
           if (this.removed.has(doc.id) || seen.has(doc.id)) continue;
           seen.add(doc.id);
           batch.push(doc);
-          if (batch.length >= SEGMENT_DOCS) await emit();
+          batchChars += docChars(doc);
+          if (batch.length >= SEGMENT_DOCS || batchChars >= this.segmentChars) await emit();
         }
       } finally {
         await seg.close();
@@ -384,6 +408,7 @@ export class SearchIndex {
       this.segments.forget(name);
       await rm(join(this.dir, name), { force: true });
       this.counts.delete(name);
+      this.fileBytes.delete(name);
       this.filters.delete(name);
     }
     if (all) {

@@ -235,6 +235,11 @@ export class Segment {
     return this.meta.ids;
   }
 
+  /** The file's size in bytes. */
+  get fileBytes(): number {
+    return this.size;
+  }
+
   /** The field piece holding `field` (lower-cased), opened once. */
   fieldPiece(field: string): Promise<FieldPiece> {
     return this.openPiece(pieceOf(field));
