@@ -105,7 +105,7 @@ export function renderLoadRun(run: SavedLoadRun): string {
       row("clients that stopped", (r) => n(r.clientFailures.length)),
       row("RSS start / end / max, MB", (r) => {
         const s = rss(r);
-        return s.length ? `${mb(s[0])} / ${mb(s.at(-1))} / ${mb(Math.max(...s))}` : "–";
+        return s.length ? `${mb(s[0])} / ${mb(s.at(-1))} / ${mb(s.reduce((a, b) => Math.max(a, b)))}` : "–";
       }),
       row("kill -9", (r) =>
         !r.crash
