@@ -49,7 +49,7 @@ const args = ["start", "--imap-port", String(port)];
 const child =
   nodeFlags.length > 0
     ? spawn(process.execPath, [...nodeFlags, launcher, ...args], {
-        env: { MALLOC_ARENA_MAX: "2", ...env },
+        env: { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "131072", ...env },
         stdio: ["ignore", "pipe", "inherit"],
       })
     : spawn(launcher, args, { env, stdio: ["ignore", "pipe", "inherit"] });

@@ -1,10 +1,13 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 --heap-growing-percent=100
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=4 --heap-growing-percent=100
 // The first line keeps a long-running server small (bench target: under 300 MB with 100,000
 // messages): the old generation may only double between full collections (V8 lets it grow up to
 // 4x), so dead large arrays and the buffers dead objects hold do not pile up; 4 MB semi-spaces (the
 // young generation then commits 8 MB, against 16 MB with 8 MB ones) free short-lived objects sooner
 // and hold ~8 MB less at all times, for ~2% more CPU on the header list (2 MB: ~14%, 1 MB: ~25%);
-// two malloc arenas stop worker threads from each keeping their own.
+// two malloc arenas stop worker threads from each keeping their own. A fixed mmap threshold (glibc's
+// starting value, 128 KiB) keeps glibc from raising it each time a large block is freed: bodies and
+// index files read afterwards then came from the heap and stayed there once freed (a BODY search
+// at 10,000 messages left +10-12 MB, with this +1-4 MB; bench/notes.md). Other C libraries ignore it.
 // `node bin/aerogramme-local.js` runs without them, and larger.
 // Runs the compiled JavaScript in dist/ when `npm run build` (run by `npm install`) made it from the
 // sources as they are now; otherwise runs the TypeScript sources through tsx, so an edited tree never
