@@ -14,7 +14,7 @@
  * (every 10 s). HEAP_SNAPSHOT=1 also has the server write a heap snapshot at the
  * end (in the walk's working folder; read it with bench/heapSummary.ts). SERVER_STDOUT=FILE
  * writes the server's standard output to FILE, marked with each step's name (NODE_FLAGS="...
- * --trace-gc" then shows the heap between steps). Figures: bench/notes.md.
+ * --trace-gc" then shows the heap between steps); PAUSE_AFTER_SELECT below. Figures: bench/notes.md.
  */
 import { spawn } from "node:child_process";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
@@ -32,6 +32,11 @@ const heapSnapshot = process.env.HEAP_SNAPSHOT === "1";
 /** IDLE_SECONDS=N: memory every 10 s of N idle seconds after the walk (V8's memory reducer). */
 const idleSeconds = Number(process.env.IDLE_SECONDS ?? 0);
 const nodeFlags = (process.env.NODE_FLAGS ?? "").split(" ").filter(Boolean);
+/**
+ * PAUSE_AFTER_SELECT=MS: an idle step after SELECT, so that the search index's first pass (3 s
+ * after login, then 0.5 s without client reads) runs there, not in whichever step it lands.
+ */
+const pauseAfterSelect = Number(process.env.PAUSE_AFTER_SELECT ?? 0);
 const serverStdout = process.env.SERVER_STDOUT;
 if (serverStdout) writeFileSync(serverStdout, "");
 const toServerStdout = (line: string) => {
@@ -97,6 +102,7 @@ try {
   const wire = await ImapWire.open("127.0.0.1", port);
   await step("LOGIN", () => wire.command('LOGIN bench "bench-password-Aer0"'));
   await step("SELECT INBOX", () => wire.command("SELECT INBOX"));
+  if (pauseAfterSelect > 0) await step(`idle ${pauseAfterSelect} ms`, () => pause(pauseAfterSelect));
   let uids: number[] = [];
   await step("UID FETCH 1:* (FLAGS)", async () => {
     const t = await wire.command("UID FETCH 1:* (FLAGS)");
