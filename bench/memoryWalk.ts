@@ -12,10 +12,12 @@
  * (/proc/PID/stat, which a loaded machine moves less than wall time) and VmRSS, VmHWM, RssAnon and
  * RssFile from /proc/PID/status. IDLE_SECONDS=N then watches the idle server for N seconds
  * (every 10 s). HEAP_SNAPSHOT=1 also has the server write a heap snapshot at the
- * end (in the walk's working folder; read it with bench/heapSummary.ts). Figures: bench/notes.md.
+ * end (in the walk's working folder; read it with bench/heapSummary.ts). SERVER_STDOUT=FILE
+ * writes the server's standard output to FILE, marked with each step's name (NODE_FLAGS="...
+ * --trace-gc" then shows the heap between steps); PAUSE_AFTER_SELECT below. Figures: bench/notes.md.
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { benchDir } from "./corpus.ts";
@@ -30,6 +32,16 @@ const heapSnapshot = process.env.HEAP_SNAPSHOT === "1";
 /** IDLE_SECONDS=N: memory every 10 s of N idle seconds after the walk (V8's memory reducer). */
 const idleSeconds = Number(process.env.IDLE_SECONDS ?? 0);
 const nodeFlags = (process.env.NODE_FLAGS ?? "").split(" ").filter(Boolean);
+/**
+ * PAUSE_AFTER_SELECT=MS: an idle step after SELECT, so that the search index's first pass (3 s
+ * after login, then 0.5 s without client reads) runs there, not in whichever step it lands.
+ */
+const pauseAfterSelect = Number(process.env.PAUSE_AFTER_SELECT ?? 0);
+const serverStdout = process.env.SERVER_STDOUT;
+if (serverStdout) writeFileSync(serverStdout, "");
+const toServerStdout = (line: string) => {
+  if (serverStdout) appendFileSync(serverStdout, `${line}\n`);
+};
 // The launcher passes NODE_OPTIONS on to the server: a signal then writes a snapshot.
 const nodeOptions = heapSnapshot ? "--heapsnapshot-signal=SIGUSR2" : process.env.NODE_OPTIONS;
 const port = await freePort();
@@ -58,6 +70,7 @@ process.once("exit", killAtExit);
 await new Promise<void>((ok, fail) => {
   const timer = setTimeout(() => fail(new Error('no "IMAP listening on" line within 60 s')), 60_000);
   createInterface({ input: child.stdout }).on("line", (line) => {
+    toServerStdout(line);
     if (!line.startsWith("IMAP listening")) return;
     clearTimeout(timer);
     ok();
@@ -78,6 +91,7 @@ function cpuMs(): number {
 async function step(name: string, run: () => Promise<unknown>): Promise<void> {
   const t0 = performance.now();
   const c0 = cpuMs();
+  toServerStdout(`--- ${name}`);
   await run();
   const ms = (performance.now() - t0).toFixed(0);
   console.log(
@@ -94,6 +108,7 @@ try {
   const wire = await ImapWire.open("127.0.0.1", port);
   await step("LOGIN", () => wire.command('LOGIN bench "bench-password-Aer0"'));
   await step("SELECT INBOX", () => wire.command("SELECT INBOX"));
+  if (pauseAfterSelect > 0) await step(`idle ${pauseAfterSelect} ms`, () => pause(pauseAfterSelect));
   let uids: number[] = [];
   await step("UID FETCH 1:* (FLAGS)", async () => {
     const t = await wire.command("UID FETCH 1:* (FLAGS)");

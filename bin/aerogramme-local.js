@@ -9,7 +9,9 @@
 // when freed, and a free top of the heap over 1 MiB is given back; glibc's default raises its mmap
 // threshold to the size of the largest block freed, after which bodies and runs land in the heap
 // and their pages stay when freed. Under the load tool: ~21 MB (12%) less RSS over the last two
-// minutes of a 6-minute run, with no measurable cost in throughput (bench/notes.md).
+// minutes of a 6-minute run, with no measurable cost in throughput; a BODY search at 10,000
+// messages left +10-12 MB without a fixed threshold, +1-4 MB with one (bench/notes.md). Other C
+// libraries ignore these.
 // `node bin/aerogramme-local.js` runs without them, and larger.
 // Runs the compiled JavaScript in dist/ when `npm run build` (run by `npm install`) made it from the
 // sources as they are now; otherwise runs the TypeScript sources through tsx, so an edited tree never

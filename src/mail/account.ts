@@ -39,6 +39,7 @@ import { MailboxListStore } from "./mailboxListStore.ts";
 import { openMarkBook, type MarkBook } from "./localMarks.ts";
 import { Mailbox } from "./mailbox.ts";
 import { holdsMessage } from "./uidIndex.ts";
+import type { ShownMessages } from "./shownMessages.ts";
 import { MarkWitness } from "./markWitness.ts";
 import { indexSnapshots } from "./indexSnapshots.ts";
 import type { SnapshotKeeper } from "../sync/index.ts";
@@ -220,7 +221,7 @@ export class Account {
       this.searchIndex = index;
       this.indexFiller = new IndexFiller(
         index,
-        { messages: this.messages, messageIds: () => this.messageIds() },
+        { messages: this.messages, mailboxMessages: () => this.mailboxMessages() },
         log,
         options.searchIndexDelayMs,
       );
@@ -233,14 +234,12 @@ export class Account {
     this.indexFiller?.start();
   }
 
-  /** Every message id of every live mailbox. */
-  private async messageIds(): Promise<string[]> {
-    const ids: string[] = [];
-    for (const info of (await this.listMailboxes()).mailboxes) {
-      const mbx = await this.listedMailbox(info);
-      for (const id of mbx.index.byId.keys()) ids.push(id);
-    }
-    return ids;
+  /** The messages of every live mailbox, as their UidIndexes keep them (no string per message). */
+  private async mailboxMessages(): Promise<ShownMessages[]> {
+    const boxes: ShownMessages[] = [];
+    for (const info of (await this.listMailboxes()).mailboxes)
+      boxes.push((await this.listedMailbox(info)).index.shown);
+    return boxes;
   }
 
   /** Whether the mailbox whose index lives at `path` was deleted: no live name holds its id. */

@@ -82,6 +82,16 @@ export class ShownMessages {
       : this.arena.toString("utf8", start, start + length);
   }
 
+  /** The bytes of the id at a position in UTF-8 (what encoding it takes), without making it. */
+  idByteLength(i: number): number {
+    return this.idLength[i] === PACKED_HEX ? 32 : this.idLength[i]!;
+  }
+
+  /** RFC 8514 save date (ms) at a position; 0 when not known. */
+  savedAt(i: number): number {
+    return this.saved[i]!;
+  }
+
   flagsAt(i: number): readonly string[] {
     return this.flagLists[this.flagRefs[i]!]!;
   }

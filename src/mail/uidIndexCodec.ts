@@ -22,26 +22,39 @@ const ENCODING_3 = 3;
 const ENCODING_4 = 4;
 const JSON_OPEN_BRACE = 0x7b;
 
+/**
+ * The shown messages are read from the UidIndex's columns by position (shownMessages.ts): an entry
+ * object for each of 100,000 messages at once (~150 B each) made every checkpoint and snapshot of a
+ * large mailbox a ~15 MB spike (issue 11).
+ */
 export function encodeUidIndex(state: UidIndex): Uint8Array {
+  const shown = state.shown;
   const lists: (readonly string[])[] = [];
   const listIndex = new Map<readonly string[], number>();
   const byKey = new Map<string, number>();
   let size = 1 + 19 + 2 + 4 + 4 + 4 + state.vanished.length * 11;
-  const shown = state.uids.map((uid) => state.byUid.get(uid)!);
-  const unplaced = [...state.unplaced.values()];
-  for (const entry of [...shown, ...unplaced]) {
-    let list = listIndex.get(entry.flags);
+  const listOf = (flags: readonly string[]) => {
+    let list = listIndex.get(flags);
     if (list === undefined) {
-      const key = entry.flags.join(" ");
+      const key = flags.join(" ");
       list = byKey.get(key);
       if (list === undefined) {
-        list = lists.push(entry.flags) - 1;
+        list = lists.push(flags) - 1;
         byKey.set(key, list);
-        for (const f of entry.flags) size += 2 + Buffer.byteLength(f);
+        for (const f of flags) size += 2 + Buffer.byteLength(f);
         size += 2;
       }
-      listIndex.set(entry.flags, list);
+      listIndex.set(flags, list);
     }
+    return list;
+  };
+  const unplaced = [...state.unplaced.values()];
+  for (let i = 0; i < shown.size; i++) {
+    listOf(shown.flagsAt(i));
+    size += 2 + shown.idByteLength(i) + 4 + 7 + 2 + 6;
+  }
+  for (const entry of unplaced) {
+    listOf(entry.flags);
     size += 2 + Buffer.byteLength(entry.id, "utf8") + 4 + 7 + 2 + 6;
   }
   if (lists.length > 0xffff) throw new Error("a mailbox has more than 65535 distinct flag lists");
@@ -58,17 +71,19 @@ export function encodeUidIndex(state: UidIndex): Uint8Array {
       at = out.writeUInt16BE(n, at) + n;
     }
   }
-  for (const entries of [shown, unplaced]) {
-    at = out.writeUInt32BE(entries.length, at);
-    for (const entry of entries) {
-      const n = out.write(entry.id, at + 2, "utf8");
-      at = out.writeUInt16BE(n, at) + n;
-      at = out.writeUInt32BE(entry.uid, at);
-      at = writeU56(out, entry.modseq, at);
-      at = out.writeUInt16BE(listIndex.get(entry.flags)!, at);
-      at = out.writeUIntBE(entry.saved ?? 0, at, 6);
-    }
-  }
+  const message = (id: string, uid: number, modseq: number, flags: readonly string[], saved: number) => {
+    const n = out.write(id, at + 2, "utf8");
+    at = out.writeUInt16BE(n, at) + n;
+    at = out.writeUInt32BE(uid, at);
+    at = writeU56(out, modseq, at);
+    at = out.writeUInt16BE(listOf(flags), at);
+    at = out.writeUIntBE(saved, at, 6);
+  };
+  at = out.writeUInt32BE(shown.size, at);
+  for (let i = 0; i < shown.size; i++)
+    message(shown.idAt(i), shown.uids[i]!, shown.modseqAt(i), shown.flagsAt(i), shown.savedAt(i));
+  at = out.writeUInt32BE(unplaced.length, at);
+  for (const e of unplaced) message(e.id, e.uid, e.modseq, e.flags, e.saved ?? 0);
   at = out.writeUInt32BE(state.vanished.length, at);
   for (const v of state.vanished) {
     at = out.writeUInt32BE(v.uid, at);

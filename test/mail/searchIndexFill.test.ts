@@ -14,7 +14,18 @@ import { MessageStore } from "../../src/mail/messageStore.ts";
 import { IndexFiller } from "../../src/mail/search/indexFiller.ts";
 import { SearchIndex } from "../../src/mail/search/searchIndex.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
+import type { MessageColumns } from "../../src/mail/search/unindexed.ts";
 import { sampleMessage } from "./mailFixtures.ts";
+
+/** A mailbox holding `ids` at UIDs 1, 2, ... */
+function columns(ids: string[]): MessageColumns {
+  return {
+    size: ids.length,
+    uids: ids.map((_, i) => i + 1),
+    indexOfId: (id) => ids.indexOf(id),
+    idAt: (i) => ids[i]!,
+  };
+}
 
 let dir: string;
 before(async () => {
@@ -45,7 +56,12 @@ test("a body deleted under the index's pass is skipped, the rest indexed, and th
     randomKey(),
     (level, m) => void logs.push(`${level} ${m}`),
   );
-  const filler = new IndexFiller(index, { messageIds: () => Promise.resolve(ids), messages }, () => {}, 0);
+  const filler = new IndexFiller(
+    index,
+    { mailboxMessages: () => Promise.resolve([columns(ids)]), messages },
+    () => {},
+    0,
+  );
   try {
     filler.start(); // the first call only arms the first pass, after 0 ms
     const deadline = Date.now() + 10_000;

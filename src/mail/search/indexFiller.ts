@@ -18,6 +18,7 @@ import { cachingBodyReader } from "../read/bodyReader.ts";
 import { messageText } from "../read/messageText.ts";
 import { searchDoc } from "./searchDoc.ts";
 import type { SearchIndex } from "./searchIndex.ts";
+import { unindexed, type MessageColumns } from "./unindexed.ts";
 
 /** Messages read per round of the background pass, and bodies fetched at once. */
 const FILL_BATCH = 100;
@@ -36,8 +37,8 @@ const FIRST_PASS_DELAY_MS = 3000;
 const START_QUIET_MS = 500;
 
 export interface IndexSource {
-  /** Every message id the account's mailboxes hold now. */
-  messageIds(): Promise<string[]>;
+  /** The messages of every mailbox of the account, as their UidIndexes keep them. */
+  mailboxMessages(): Promise<MessageColumns[]>;
   messages: MessageStore;
 }
 
@@ -164,15 +165,17 @@ export class IndexFiller {
     try {
       await activity.lull(this.abort.signal, START_QUIET_MS);
       if (this.closed || !(await this.index.open())) return;
-      const all = await this.source.messageIds();
-      const have = await this.index.indexedIds();
-      const missing = all.filter((id) => !have.has(id) && !this.unindexable.has(id));
-      progress.total = all.length;
-      progress.indexed = all.length - missing.length;
+      const { total, missing } = await unindexed(
+        await this.source.mailboxMessages(),
+        (visit) => this.index.eachIndexedId(visit),
+        this.unindexable,
+      );
+      progress.total = total;
+      progress.indexed = total - missing.length;
       delete progress.detail;
       if (missing.length > 0) {
         progress.state = "building";
-        this.log("info", `building the search index: ${missing.length} of ${all.length} messages to read`);
+        this.log("info", `building the search index: ${missing.length} of ${total} messages to read`);
       }
       const began = performance.now();
       let done = 0;
@@ -212,7 +215,7 @@ export class IndexFiller {
       } finally {
         await this.index.endPass();
       }
-      if (missing.length > 0) this.log("info", `search index built: ${all.length} messages`);
+      if (missing.length > 0) this.log("info", `search index built: ${total} messages`);
       progress.state = "ready";
       delete progress.rate;
       delete progress.etaSeconds;

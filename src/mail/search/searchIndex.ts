@@ -419,18 +419,29 @@ export class SearchIndex {
     await syncFolder(this.dir);
   }
 
-  /** Ids the index holds (for the filler). */
+  /** Ids the index holds, as a Set (tests; the filler walks them with eachIndexedId). */
   async indexedIds(): Promise<Set<string>> {
-    const ids = new Set<string>(this.pendingIds);
-    if (!(await this.open())) return ids;
+    const ids = new Set<string>();
+    await this.eachIndexedId((id) => ids.add(id));
+    return ids;
+  }
+
+  /**
+   * Calls `visit` with each id the index holds: those waiting in memory, then each file's (an id
+   * in two files, before a merge, comes twice). One file's ids are in memory at a time.
+   */
+  async eachIndexedId(visit: (id: string) => void): Promise<void> {
+    for (const id of [...this.pendingIds]) if (!this.removed.has(id)) visit(id);
+    if (!(await this.open())) return;
     await this.writing;
     for (const name of [...this.names]) {
       const { seg, release } = await this.segments.lease(join(this.dir, name), name, this.key);
-      for (const id of seg.ids) ids.add(id);
-      release();
+      try {
+        for (const id of seg.ids) if (!this.removed.has(id)) visit(id);
+      } finally {
+        release();
+      }
     }
-    for (const id of this.removed) ids.delete(id);
-    return ids;
   }
 
   /**
