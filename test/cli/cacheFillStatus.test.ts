@@ -5,7 +5,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { ImapFlow } from "imapflow";
+import { ImapFlow } from "../support/imapflowClient.ts";
 import { garageBinary, garageInitFlags, startGarage, type GaragePeer } from "./garagePeer.ts";
 import { skipUnless } from "../support/peers.ts";
 import { runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ImapFlow } from "imapflow";
+import { ImapFlow } from "../support/imapflowClient.ts";
 import { loadSodium, publicKeyOf, boxKeypair } from "../../src/crypto/sodium.ts";
 import { AuthFailed } from "../../src/errors.ts";
 import { openAccount } from "../../src/mail/account.ts";

@@ -9,7 +9,7 @@ import { rename } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ImapFlow } from "imapflow";
+import { ImapFlow } from "../support/imapflowClient.ts";
 import { LmtpWire } from "../support/lmtpWire.ts";
 import { CLI_PASSWORD, freePort, runCli, withRunningServer, type RunningServer } from "./cliHarness.ts";
 

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ImapFlow } from "imapflow";
+import { ImapFlow } from "../support/imapflowClient.ts";
 import { garageInitFlags, type GaragePeer } from "../support/garage.ts";
 import { runChild } from "../support/runChild.ts";
 import { runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";

@@ -19,7 +19,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import type { ImapFlow } from "imapflow";
+import type { ImapFlow } from "../support/imapflowClient.ts";
 import { garageBinary, startGarage, type GaragePeer } from "../support/garage.ts";
 import { findExecutable, skipUnless } from "../support/peers.ts";
 import {

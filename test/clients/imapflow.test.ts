@@ -1,8 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { ImapFlow } from "imapflow";
 import { startTestServer, type TestServer } from "../support/testServer.ts";
-import { imapflowClient } from "../support/imapflowClient.ts";
+import { ImapFlow, imapflowClient } from "../support/imapflowClient.ts";
 import { imap4rev2Ready } from "../../src/server/imap/protocol/capabilities.ts";
 
 let server: TestServer;

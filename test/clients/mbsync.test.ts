@@ -8,10 +8,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ImapFlow } from "imapflow";
 import { findExecutable, skipUnless } from "../support/peers.ts";
 import { startTestServer, type TestServer } from "../support/testServer.ts";
-import { imapflowClient } from "../support/imapflowClient.ts";
+import { ImapFlow, imapflowClient } from "../support/imapflowClient.ts";
 import { runChild } from "../support/runChild.ts";
 
 const mbsync = findExecutable("mbsync");

@@ -13,7 +13,7 @@ export async function checkK2v(
 ): Promise<K2vVerdict> {
   const [{ sigV4Signer }, { HttpRequest }] = await Promise.all([
     import("../../storage/net/sigV4.ts"),
-    import("@smithy/protocol-http"),
+    import("../../storage/net/awsSdk.ts"),
   ]);
   const url = new URL(`${target.k2vEndpoint.replace(/\/+$/, "")}/${encodeURIComponent(target.bucket)}`);
   const signer = sigV4Signer("k2v", target.region, credentials);

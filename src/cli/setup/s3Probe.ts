@@ -21,7 +21,7 @@ const TIMEOUT_MS = 10_000;
 async function client(target: BucketTarget, credentials: StorageCredentials) {
   // The SDK warns on Node 20 about its releases of 2027; a person running init cannot act on that.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const { S3Client } = await import("@aws-sdk/client-s3");
+  const { S3Client } = await import("../../storage/net/awsSdk.ts");
   return new S3Client({
     endpoint: target.s3Endpoint,
     region: target.region,
@@ -69,7 +69,7 @@ export async function checkBucket(
   credentials: StorageCredentials,
 ): Promise<BucketVerdict> {
   const s3 = await client(target, credentials);
-  const { HeadBucketCommand } = await import("@aws-sdk/client-s3");
+  const { HeadBucketCommand } = await import("../../storage/net/awsSdk.ts");
   try {
     await s3.send(new HeadBucketCommand({ Bucket: target.bucket }), {
       abortSignal: AbortSignal.timeout(TIMEOUT_MS),
@@ -88,7 +88,7 @@ export async function checkWritable(
   credentials: StorageCredentials,
 ): Promise<BucketVerdict> {
   const s3 = await client(target, credentials);
-  const { PutObjectCommand, DeleteObjectCommand } = await import("@aws-sdk/client-s3");
+  const { PutObjectCommand, DeleteObjectCommand } = await import("../../storage/net/awsSdk.ts");
   const key = `probe/${randomBytes(12).toString("hex")}`;
   try {
     await s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: new Uint8Array(16) }), {

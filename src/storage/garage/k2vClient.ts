@@ -6,8 +6,6 @@
  * (`uriEscapePath`, its default) supplies the second round. The partition key is one path segment
  * with every reserved character encoded, '.' included, so no path normalisation can touch it.
  */
-import { HttpRequest } from "@smithy/protocol-http";
-import type { SignatureV4 } from "@smithy/signature-v4";
 import type { StorageCredentials } from "../backendConfig.ts";
 import { k2vFailure, k2vRetryable, readHttpError } from "./k2vErrors.ts";
 import { isClockSkew } from "../net/s3Errors.ts";
@@ -17,6 +15,7 @@ import { withRetry } from "../net/retry.ts";
 import { timed } from "../net/timed.ts";
 import { httpCall, HttpAgents, type HttpAnswer } from "../net/httpCall.ts";
 import { sigV4Signer } from "../net/sigV4.ts";
+import { HttpRequest, type SignatureV4 } from "../net/awsSdk.ts";
 
 export interface K2vTarget {
   k2vEndpoint: string;

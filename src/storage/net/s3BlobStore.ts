@@ -12,7 +12,7 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
-} from "@aws-sdk/client-s3";
+} from "./awsSdk.ts";
 import { NotFound } from "../../errors.ts";
 import { clipRange } from "../blobRange.ts";
 import { compareKeys } from "../rowSemantics.ts";

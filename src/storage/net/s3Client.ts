@@ -7,8 +7,8 @@
  */
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
-import { S3Client } from "@aws-sdk/client-s3";
 import type { StorageCredentials } from "../backendConfig.ts";
+import { S3Client } from "./awsSdk.ts";
 import { EarlyAckAgent } from "./earlyAck.ts";
 import type { NetOptions } from "./netOptions.ts";
 import { S3Getter } from "./s3Get.ts";

@@ -10,10 +10,9 @@
  */
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
-import { HttpRequest } from "@smithy/protocol-http";
-import type { SignatureV4 } from "@smithy/signature-v4";
 import type { StorageCredentials } from "../backendConfig.ts";
 import type { ByteRange } from "../types.ts";
+import { HttpRequest, type SignatureV4 } from "./awsSdk.ts";
 import { EarlyAckAgent } from "./earlyAck.ts";
 import { httpCall, type AgentSource } from "./httpCall.ts";
 import { isClockSkew } from "./s3Errors.ts";

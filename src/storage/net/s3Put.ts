@@ -7,9 +7,8 @@
  * A refusal becomes an S3HttpError shaped as the SDK's errors are (`name` is the S3 code,
  * `$metadata.httpStatusCode` the status), so that s3Errors.ts maps both the same way.
  */
-import { HttpRequest } from "@smithy/protocol-http";
-import type { SignatureV4 } from "@smithy/signature-v4";
 import type { StorageCredentials } from "../backendConfig.ts";
+import { HttpRequest, type SignatureV4 } from "./awsSdk.ts";
 import { httpCall, HttpAgents } from "./httpCall.ts";
 import { sigV4Signer } from "./sigV4.ts";
 import { isClockSkew } from "./s3Errors.ts";

@@ -3,8 +3,8 @@
  * region and one key pair. S3, unlike the other services, signs the path as sent, not encoded a
  * second time.
  */
-import { SignatureV4 } from "@smithy/signature-v4";
 import type { StorageCredentials } from "../backendConfig.ts";
+import { SignatureV4 } from "./awsSdk.ts";
 import { NodeSha256 } from "./nodeSha256.ts";
 
 export function sigV4Signer(
