@@ -34,6 +34,12 @@ const WAITING_MAX_BYTES = 8 * 1024 * 1024;
 const FIRST_PASS_DELAY_MS = 3000;
 /** A pass begins after this long without client work (a first sync is a stream of commands). */
 const START_QUIET_MS = 500;
+/**
+ * A merge of index files waits for a lull in client work before each file it reads, but no longer
+ * than this: under load that never pauses (10 load clients) it still goes on, one file (a few tens
+ * of milliseconds of CPU) per this long, so that the removed messages it drops do not pile up.
+ */
+const MERGE_WAIT_MAX_MS = 2000;
 
 export interface IndexSource {
   /** Every message id the account's mailboxes hold now. */
@@ -62,6 +68,14 @@ export class IndexFiller {
     private readonly firstPassDelayMs = FIRST_PASS_DELAY_MS,
   ) {
     index.onDamaged = () => this.start();
+    index.pause = () => {
+      const until = performance.now() + MERGE_WAIT_MAX_MS;
+      return this.source.messages.activity.lull(
+        this.abort.signal,
+        undefined,
+        () => performance.now() > until,
+      );
+    };
   }
 
   /**
@@ -158,9 +172,11 @@ export class IndexFiller {
     try {
       await activity.lull(this.abort.signal, START_QUIET_MS);
       if (this.closed || !(await this.index.open())) return;
-      const all = await this.source.messageIds();
+      // The index first: an id in it that no mailbox listed after it is gone for good.
       const have = await this.index.indexedIds();
+      const all = await this.source.messageIds();
       const missing = all.filter((id) => !have.has(id) && !this.unindexable.has(id));
+      this.dropStale(have, all);
       progress.total = all.length;
       progress.indexed = all.length - missing.length;
       delete progress.detail;
@@ -217,6 +233,21 @@ export class IndexFiller {
       this.retry = setTimeout(() => this.start(), RETRY_MS);
       this.retry.unref();
     }
+  }
+
+  /**
+   * Removes from the index the messages no mailbox holds: removals it never heard of (a kill -9
+   * lost those it had not written yet) and a removed list an older build cut short. Left in, they
+   * stayed in the files for good and made every merge and rebuild read and write them again. A
+   * message wrongly taken for gone (a copy indexed before its mailbox lists it) is only scanned
+   * until the next pass indexes it again.
+   */
+  private dropStale(have: ReadonlySet<string>, all: readonly string[]): void {
+    const live = new Set(all);
+    const stale = [...have].filter((id) => !live.has(id) && !this.index.isPending(id));
+    if (stale.length === 0) return;
+    this.log("info", `search index: dropping ${stale.length} messages no mailbox holds any more`);
+    this.index.remove(stale);
   }
 
   async close(): Promise<void> {
