@@ -60,6 +60,16 @@ export class IndexFiller {
   private building: Promise<void> = Promise.resolve();
   /** Bytes of stored messages whose build has not begun. */
   private waitingBytes = 0;
+  /**
+   * Messages whose build is queued, and those of them deleted meanwhile: such a build is dropped.
+   * Under load a message waits for its build (a lull, or the cap) longer than a client takes to
+   * expunge it, and the build then indexed it as live (`add` takes an id off the removed list): in
+   * a 300 s load run half of the index's files were such messages.
+   */
+  private readonly queued = new Set<string>();
+  private readonly deletedWhileQueued = new Set<string>();
+  /** Messages deleted while a background pass runs: it does not index them after reading them. */
+  private deletedDuringPass: Set<string> | undefined;
 
   constructor(
     private readonly index: SearchIndex,
@@ -87,6 +97,7 @@ export class IndexFiller {
   stored(mailId: string, meta: MessageMeta, raw: Uint8Array): void {
     if (this.closed) return;
     this.waitingBytes += raw.length;
+    this.queued.add(mailId);
     this.building = this.building.then(async () => {
       // Decided here, not when the message was stored: the builds run one after another, so a
       // message stored past the cap still waits behind those stored before it. Under client work
@@ -98,6 +109,7 @@ export class IndexFiller {
         () => this.waitingBytes > WAITING_MAX_BYTES,
       );
       this.waitingBytes -= raw.length;
+      if (this.dequeue(mailId)) return;
       try {
         const text = await messageText(meta, (_m, start, length) =>
           Promise.resolve(raw.subarray(start, start + length)),
@@ -115,10 +127,13 @@ export class IndexFiller {
   /** Messages were copied here (new ids, same content): indexed from storage, after the answer. */
   copied(mailIds: readonly string[]): void {
     if (this.closed) return;
+    for (const id of mailIds) this.queued.add(id);
     this.building = this.building.then(async () => {
       await nextTurn();
+      const wanted = mailIds.filter((id) => !this.dequeue(id));
+      if (wanted.length === 0) return;
       try {
-        const metas = await this.source.messages.getMeta([...mailIds]);
+        const metas = await this.source.messages.getMeta(wanted);
         const reader = cachingBodyReader(this.source.messages);
         for (const [id, meta] of metas) {
           const doc = searchDoc(id, meta, await messageText(meta, reader.read));
@@ -134,8 +149,18 @@ export class IndexFiller {
 
   /** Messages were deleted here. */
   deleted(mailIds: readonly string[]): void {
+    for (const id of mailIds) {
+      if (this.queued.has(id)) this.deletedWhileQueued.add(id);
+      this.deletedDuringPass?.add(id);
+    }
     this.index.remove(mailIds);
     this.index.progress.total = Math.max(0, this.index.progress.total - mailIds.length);
+  }
+
+  /** Takes `mailId` off the queue; true when it was deleted while it waited (its build is dropped). */
+  private dequeue(mailId: string): boolean {
+    this.queued.delete(mailId);
+    return this.deletedWhileQueued.delete(mailId);
   }
 
   /** Starts a background pass (or another one after the one running). */
@@ -169,6 +194,7 @@ export class IndexFiller {
       await activity.lull(this.abort.signal);
       return !this.closed;
     };
+    this.deletedDuringPass = new Set();
     try {
       await activity.lull(this.abort.signal, START_QUIET_MS);
       if (this.closed || !(await this.index.open())) return;
@@ -206,7 +232,7 @@ export class IndexFiller {
               // Expunged by a session since the listing (issue 18's load): the next pass sees it gone.
               if (!(err instanceof NotFound)) throw err;
             }
-            if (meta && text !== undefined) {
+            if (meta && text !== undefined && !this.deletedDuringPass?.has(id)) {
               const doc = searchDoc(id, meta, text);
               if (doc) this.index.add(doc);
               else this.unindexable.add(id);
@@ -232,6 +258,8 @@ export class IndexFiller {
       this.log("warn", `the search index could not be completed: ${progress.detail}`);
       this.retry = setTimeout(() => this.start(), RETRY_MS);
       this.retry.unref();
+    } finally {
+      this.deletedDuringPass = undefined;
     }
   }
 
