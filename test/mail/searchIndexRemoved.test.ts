@@ -5,7 +5,7 @@
  * mailbox holds any more (removals a kill -9 lost).
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -180,4 +180,37 @@ test("a background pass drops the messages no mailbox holds (removals a kill los
   assert.ok(!ids.has(id(0)) && ids.has(id(600)));
   await filler.close();
   await again.close();
+});
+
+test("a merge writes files of at most about 4 Mi characters, as new writes are", async () => {
+  const key = randomKey();
+  const folder = join(dir, "cut");
+  const index = new SearchIndex(folder, key, log);
+  assert.ok(await index.open());
+  const long = (i: number): SearchDoc => {
+    const d = doc(i);
+    const bodyText = `${d.bodyText} ${"lorem ipsum ".repeat(3333)}`; // 40,000 characters
+    return { ...d, bodyText, signature: trigramSignature(bodyText) };
+  };
+  for (let i = 0; i < 400; i++) {
+    index.add(long(i)); // 16 M characters: cut into files of 4 Mi
+    await new Promise((r) => setTimeout(r, 2)); // appends one after another
+  }
+  await index.flush();
+  const before = await segFiles(folder);
+  assert.ok(before.length >= 3, `${before.length} files`);
+  index.remove(
+    Array.from({ length: 400 }, (_, i) => i)
+      .filter((i) => i % 3 === 0)
+      .map(id),
+  );
+  await index.flush(); // every file worn past a quarter: rewritten
+  const after = await segFiles(folder);
+  assert.ok(!after.some((n) => before.includes(n)), "every worn file rewritten");
+  for (const n of after) {
+    const { size } = await stat(join(folder, n));
+    assert.ok(size < 5 * 2 ** 20, `${n}: ${size} bytes`);
+  }
+  assert.equal((await served(index)).size, 400 - 134);
+  await index.close();
 });
