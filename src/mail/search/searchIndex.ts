@@ -2,8 +2,9 @@
  * The local search index of one account (issue 11): segment files (segmentFile.ts) in a private
  * folder of this computer, sealed with a subkey of the master key, never in the bucket. Each
  * segment holds a batch of messages by id; new messages wait in memory (searchable at once) and
- * go to a new segment after a second or 500 messages; expunged ids are listed in the sealed file
- * `removed` until a merge rewrites the segments without them.
+ * go to a new segment after a quiet second, 1,000 messages or 4 Mi characters; expunged ids are
+ * listed in the sealed file `removed` until every segment that may hold them is rewritten (one is
+ * rewritten once a quarter of it is removed).
  *
  * The index only ever narrows or answers for the messages it holds: SEARCH scans whatever it lacks
  * (search.ts), so a missing, stale or half-built index costs time, never a wrong answer. A file
