@@ -147,3 +147,37 @@ test("under client work that never pauses, messages stored here are held up to a
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("a message expunged while its build waits for a lull is not indexed afterwards", async () => {
+  const store = memoryStore();
+  const a = await createAccount(store, { user: "u", password: PASSWORD, kdf: TEST_KDF });
+  await a.close();
+  const dir = await mkdtemp(join(tmpdir(), "agl-index-filler-"));
+  const b = await openAccount(store, PASSWORD, { searchIndexDir: dir, searchIndexDelayMs: 0 });
+  try {
+    const inbox = await b.mailbox("INBOX");
+    let release!: () => void;
+    // The load's clients: append, then expunge, while client work never pauses.
+    const command = b.messages.activity.track(new Promise<void>((resolve) => (release = resolve)));
+    const gone = (await inbox.append(sampleMessage(1), [], Date.UTC(2024, 0, 1))).mailId;
+    const kept = (await inbox.append(sampleMessage(2), [], Date.UTC(2024, 0, 2))).mailId;
+    await inbox.expunge([gone]);
+    release();
+    await command;
+    const deadline = Date.now() + 10_000;
+    let ids = await b.searchIndex!.indexedIds();
+    while (!ids.has(kept)) {
+      if (Date.now() > deadline) throw new Error("the message kept was never indexed");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      ids = await b.searchIndex!.indexedIds();
+    }
+    await b.searchIndex!.flush(); // the build of the expunged one came first, if it came
+    ids = await b.searchIndex!.indexedIds();
+    assert.ok(ids.has(kept));
+    assert.equal(ids.has(gone), false, "the expunged message was indexed as live");
+  } finally {
+    await b.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

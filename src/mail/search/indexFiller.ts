@@ -35,6 +35,12 @@ const WAITING_MAX_BYTES = 8 * 1024 * 1024;
 const FIRST_PASS_DELAY_MS = 3000;
 /** A pass begins after this long without client work (a first sync is a stream of commands). */
 const START_QUIET_MS = 500;
+/**
+ * A merge of index files waits for a lull in client work before each file it reads, but no longer
+ * than this: under load that never pauses (10 load clients) it still goes on, one file (a few tens
+ * of milliseconds of CPU) per this long, so that the removed messages it drops do not pile up.
+ */
+const MERGE_WAIT_MAX_MS = 2000;
 
 export interface IndexSource {
   /** The messages of every mailbox of the account, as their UidIndexes keep them. */
@@ -55,6 +61,16 @@ export class IndexFiller {
   private building: Promise<void> = Promise.resolve();
   /** Bytes of stored messages whose build has not begun. */
   private waitingBytes = 0;
+  /**
+   * Messages whose build is queued, and those of them deleted meanwhile: such a build is dropped.
+   * Under load a message waits for its build (a lull, or the cap) longer than a client takes to
+   * expunge it, and the build then indexed it as live (`add` takes an id off the removed list): in
+   * a 300 s load run half of the index's files were such messages.
+   */
+  private readonly queued = new Set<string>();
+  private readonly deletedWhileQueued = new Set<string>();
+  /** Messages deleted while a background pass runs: it does not index them after reading them. */
+  private deletedDuringPass: Set<string> | undefined;
 
   constructor(
     private readonly index: SearchIndex,
@@ -63,6 +79,14 @@ export class IndexFiller {
     private readonly firstPassDelayMs = FIRST_PASS_DELAY_MS,
   ) {
     index.onDamaged = () => this.start();
+    index.pause = () => {
+      const until = performance.now() + MERGE_WAIT_MAX_MS;
+      return this.source.messages.activity.lull(
+        this.abort.signal,
+        undefined,
+        () => performance.now() > until,
+      );
+    };
   }
 
   /**
@@ -74,6 +98,7 @@ export class IndexFiller {
   stored(mailId: string, meta: MessageMeta, raw: Uint8Array): void {
     if (this.closed) return;
     this.waitingBytes += raw.length;
+    this.queued.add(mailId);
     this.building = this.building.then(async () => {
       // Decided here, not when the message was stored: the builds run one after another, so a
       // message stored past the cap still waits behind those stored before it. Under client work
@@ -85,6 +110,7 @@ export class IndexFiller {
         () => this.waitingBytes > WAITING_MAX_BYTES,
       );
       this.waitingBytes -= raw.length;
+      if (this.dequeue(mailId)) return;
       try {
         const text = await messageText(meta, (_m, start, length) =>
           Promise.resolve(raw.subarray(start, start + length)),
@@ -102,10 +128,13 @@ export class IndexFiller {
   /** Messages were copied here (new ids, same content): indexed from storage, after the answer. */
   copied(mailIds: readonly string[]): void {
     if (this.closed) return;
+    for (const id of mailIds) this.queued.add(id);
     this.building = this.building.then(async () => {
       await nextTurn();
+      const wanted = mailIds.filter((id) => !this.dequeue(id));
+      if (wanted.length === 0) return;
       try {
-        const metas = await this.source.messages.getMeta([...mailIds]);
+        const metas = await this.source.messages.getMeta(wanted);
         const reader = cachingBodyReader(this.source.messages);
         for (const [id, meta] of metas) {
           const doc = searchDoc(id, meta, await messageText(meta, reader.read));
@@ -121,8 +150,18 @@ export class IndexFiller {
 
   /** Messages were deleted here. */
   deleted(mailIds: readonly string[]): void {
+    for (const id of mailIds) {
+      if (this.queued.has(id)) this.deletedWhileQueued.add(id);
+      this.deletedDuringPass?.add(id);
+    }
     this.index.remove(mailIds);
     this.index.progress.total = Math.max(0, this.index.progress.total - mailIds.length);
+  }
+
+  /** Takes `mailId` off the queue; true when it was deleted while it waited (its build is dropped). */
+  private dequeue(mailId: string): boolean {
+    this.queued.delete(mailId);
+    return this.deletedWhileQueued.delete(mailId);
   }
 
   /** Starts a background pass (or another one after the one running). */
@@ -162,14 +201,16 @@ export class IndexFiller {
       await activity.lull(this.abort.signal);
       return !this.closed;
     };
+    this.deletedDuringPass = new Set();
     try {
       await activity.lull(this.abort.signal, START_QUIET_MS);
       if (this.closed || !(await this.index.open())) return;
-      const { total, missing } = await unindexed(
+      const { total, missing, stale } = await unindexed(
         await this.source.mailboxMessages(),
         (visit) => this.index.eachIndexedId(visit),
         this.unindexable,
       );
+      this.dropStale(stale);
       progress.total = total;
       progress.indexed = total - missing.length;
       delete progress.detail;
@@ -199,7 +240,7 @@ export class IndexFiller {
               // Expunged by a session since the listing (issue 18's load): the next pass sees it gone.
               if (!(err instanceof NotFound)) throw err;
             }
-            if (meta && text !== undefined) {
+            if (meta && text !== undefined && !this.deletedDuringPass?.has(id)) {
               const doc = searchDoc(id, meta, text);
               if (doc) this.index.add(doc);
               else this.unindexable.add(id);
@@ -225,7 +266,27 @@ export class IndexFiller {
       this.log("warn", `the search index could not be completed: ${progress.detail}`);
       this.retry = setTimeout(() => this.start(), RETRY_MS);
       this.retry.unref();
+    } finally {
+      this.deletedDuringPass = undefined;
     }
+  }
+
+  /**
+   * Removes from the index the messages no mailbox holds: removals it never heard of (a kill -9
+   * lost those it had not written yet) and a removed list an older build cut short. Left in, they
+   * stayed in the files for good and made every merge and rebuild read and write them again. A
+   * message wrongly taken for gone (a copy indexed before its mailbox lists it) is only scanned
+   * until the next pass indexes it again.
+   */
+  /**
+   * Takes out of the index what no mailbox held when the pass walked it (`unindexed`), unless it
+   * waits in memory (stored a moment ago, its mailbox not yet told).
+   */
+  private dropStale(ids: readonly string[]): void {
+    const stale = ids.filter((id) => !this.index.isPending(id));
+    if (stale.length === 0) return;
+    this.log("info", `search index: dropping ${stale.length} messages no mailbox holds any more`);
+    this.index.remove(stale);
   }
 
   async close(): Promise<void> {

@@ -22,6 +22,11 @@ export interface Unindexed {
   total: number;
   /** Ids the index lacks, each once, mailbox by mailbox in UID order, less `skip`. */
   missing: string[];
+  /**
+   * Ids the index holds that no mailbox held when the walk came to them (issue 18: expunged
+   * messages whose removal a kill -9 or an older build lost), each once.
+   */
+  stale: string[];
 }
 
 /**
@@ -38,14 +43,18 @@ export async function unindexed(
   // UIDs are 32-bit (RFC 3501 §2.3.1.1): 4 bytes a message, and 1 for "the index has it".
   const uidsAtStart = boxes.map((box) => Uint32Array.from(box.uids));
   const have = boxes.map((box) => new Uint8Array(box.size));
+  const stale = new Set<string>();
   await indexed((id) => {
+    let held = false;
     for (let k = 0; k < boxes.length; k++) {
       const box = boxes[k]!;
       const at = box.indexOfId(id);
       if (at < 0) continue;
+      held = true;
       const p = positionOf(uidsAtStart[k]!, box.uids[at]!);
       if (p >= 0) have[k]![p] = 1;
     }
+    if (!held) stale.add(id);
   });
   let total = 0;
   const missing: string[] = [];
@@ -64,7 +73,7 @@ export async function unindexed(
       missing.push(id);
     }
   }
-  return { total, missing };
+  return { total, missing, stale: [...stale] };
 }
 
 /** Binary search of ascending `uids`; -1 when absent. */
