@@ -11,6 +11,7 @@ import { after, before, test } from "node:test";
 import { randomKey } from "../../src/crypto/aead.ts";
 import { loadSodium } from "../../src/crypto/sodium.ts";
 import type { SearchDoc } from "../../src/mail/search/searchDoc.ts";
+import { searchDoc } from "../support/searchDoc.ts";
 import { SearchIndex } from "../../src/mail/search/searchIndex.ts";
 import { trigramSignature } from "../../src/mail/search/trigramSignature.ts";
 
@@ -27,18 +28,11 @@ after(async () => {
 });
 
 function doc(i: number): SearchDoc {
-  const bodyText = `body of message ${i}: ${"grüße ".repeat(i % 7)}needle${i % 10}`;
-  return {
-    id: `id-${String(i).padStart(5, "0")}`,
-    internalDate: 1_700_000_000_000 + i,
-    size: 1000 + i,
-    sentDay: 1_699_920_000_000,
-    headerText: `subject: message ${i}`,
+  return searchDoc(i, {
+    subject: `message ${i}`,
+    bodyText: `body of message ${i}: ${"grüße ".repeat(i % 7)}needle${i % 10}`,
     fields: ["subject", `message ${i}`, "x-n", String(i), "from", `sender${i % 3}@example.org`],
-    bodyText,
-    signature: trigramSignature(bodyText),
-    headerSignature: trigramSignature(`subject: message ${i}`),
-  };
+  });
 }
 
 /** Every message the index serves, as id -> [subject, x-n, body]. */

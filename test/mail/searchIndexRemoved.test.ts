@@ -16,6 +16,7 @@ import { ClientActivity } from "../../src/mail/clientActivity.ts";
 import type { MessageStore } from "../../src/mail/messageStore.ts";
 import { IndexFiller } from "../../src/mail/search/indexFiller.ts";
 import type { SearchDoc } from "../../src/mail/search/searchDoc.ts";
+import { searchDoc } from "../support/searchDoc.ts";
 import { SearchIndex } from "../../src/mail/search/searchIndex.ts";
 import { trigramSignature } from "../../src/mail/search/trigramSignature.ts";
 
@@ -31,18 +32,7 @@ after(async () => {
 });
 
 function doc(i: number): SearchDoc {
-  const bodyText = `body ${i}`;
-  return {
-    id: `id-${String(i).padStart(5, "0")}`,
-    internalDate: 1_700_000_000_000 + i,
-    size: 100 + i,
-    sentDay: 1_699_920_000_000,
-    headerText: `subject: m${i}`,
-    fields: ["subject", `m${i}`],
-    bodyText,
-    signature: trigramSignature(bodyText),
-    headerSignature: trigramSignature(`subject: m${i}`),
-  };
+  return searchDoc(i, { subject: `m${i}`, bodyText: `body ${i}`, size: 100 + i });
 }
 
 const id = (i: number) => doc(i).id;

@@ -10,26 +10,19 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { randomKey } from "../../src/crypto/aead.ts";
 import type { SearchDoc } from "../../src/mail/search/searchDoc.ts";
+import { searchDoc } from "../support/searchDoc.ts";
 import { SegmentCache } from "../../src/mail/search/segmentCache.ts";
 import { encodeSegment } from "../../src/mail/search/segmentFile.ts";
-import { trigramSignature } from "../../src/mail/search/trigramSignature.ts";
 
 const key = randomKey();
 let dir: string;
 
 function doc(i: number): SearchDoc {
-  const bodyText = `body of message ${i}`;
-  return {
-    id: `id-${String(i).padStart(5, "0")}`,
-    internalDate: 1_700_000_000_000 + i,
-    size: 1000 + i,
-    sentDay: 1_699_920_000_000,
-    headerText: `subject: message ${i}`,
+  return searchDoc(i, {
+    subject: `message ${i}`,
+    bodyText: `body of message ${i}`,
     fields: ["subject", `message ${i} ${"x".repeat(200)}`],
-    bodyText,
-    signature: trigramSignature(bodyText),
-    headerSignature: trigramSignature(`subject: message ${i}`),
-  };
+  });
 }
 
 /** Files f0, f1, f2 of 10 messages each. */
