@@ -40,6 +40,8 @@ export class ShownMessages {
 
   /** Bumped whenever a message comes or goes (positions and ids then change): keys caches. */
   private changes = 0;
+  /** Bumped when a message comes below the highest UID (not an append): see `insertsBelow`. */
+  private below = 0;
 
   get size(): number {
     return this.uids.length;
@@ -48,6 +50,15 @@ export class ShownMessages {
   /** Changes at every insert and removal: what was worked out from positions or ids holds until then. */
   get version(): number {
     return this.changes;
+  }
+
+  /**
+   * Changes only when a message is inserted below the highest UID. Until it does, the messages
+   * that came since a moment are exactly those above the highest UID of that moment (UIDs only
+   * grow): a cache can take them in without working everything out again (searchPlaces.ts).
+   */
+  get insertsBelow(): number {
+    return this.below;
   }
 
   /** The position of an id, or -1. */
@@ -114,6 +125,7 @@ export class ShownMessages {
   insert(i: number, entry: MailEntry): void {
     const n = this.uids.length;
     this.changes++;
+    if (i < n) this.below++;
     this.reserve(n + 1);
     if (i < n) {
       for (const column of this.columns()) column.copyWithin(i + 1, i, n);

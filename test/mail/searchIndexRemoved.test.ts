@@ -212,3 +212,34 @@ test("a merge writes files of at most about 4 Mi characters, as new writes are",
   assert.equal((await served(index)).size, 400 - 134);
   await index.close();
 });
+
+test("a removal changes the ids searches see of the files that may hold it only", async () => {
+  const key = randomKey();
+  const index = await fullFiles(join(dir, "versions"), key, 3);
+  const shown = async () => {
+    const out: (readonly string[])[] = [];
+    for await (const batch of index.batches()) out.push(batch.ids);
+    return out;
+  };
+  index.remove([id(5)]);
+  const first = await shown();
+  assert.equal(first.length, 3);
+  assert.equal(first[0]![5], "", "the removed message is shown as ''");
+  index.remove([id(1005)]);
+  const second = await shown();
+  // Each search maps a file's ids to UIDs once per array (searchPlaces.ts): an expunge elsewhere
+  // must not hand it a new one (issue 18: every SEARCH remapped every file it visited).
+  assert.equal(second[0], first[0], "file 1 untouched by a removal in file 2");
+  assert.notEqual(second[1], first[1]);
+  assert.equal(second[1]![5], "");
+  assert.equal(second[2], first[2], "file 3 untouched");
+  // Back in (an undone expunge): its file shows it again, the others keep their arrays.
+  index.add(doc(5));
+  const third = await shown();
+  const files = third.slice(-3);
+  assert.equal(files[0]![5], id(5));
+  assert.equal(files[1], second[1]);
+  assert.equal(files[2], second[2]);
+  // The message is also waiting in memory now: served twice until the next write, never lost.
+  await index.close();
+});

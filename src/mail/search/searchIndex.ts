@@ -104,6 +104,11 @@ export interface IndexedBatch {
    * empty) as a value of `field`: a message with 0 surely has no such value.
    */
   candidates(field: string, needle: string): Promise<Uint8Array>;
+  /**
+   * Where `id` is in `ids`, or -1 (also for a removed one): for a search that knows a few
+   * messages came since it last looked (searchPlaces.ts), without a walk of the whole batch.
+   */
+  positionOf(id: string): number;
 }
 
 export class SearchIndex {
@@ -121,9 +126,16 @@ export class SearchIndex {
    * no file may hold it, so a search never serves a removed message from a file not yet rewritten.
    */
   private removed = new Set<string>();
-  /** Changes with `removed`: a file's ids as searches see them are kept for one value of it. */
-  private removedVersion = 0;
+  /**
+   * Per file, changes when an id its filter may hold enters or leaves `removed`: the file's ids as
+   * searches see them (idsShown) are kept for one value of it. One version for the whole index,
+   * bumped by every expunge, had every SEARCH map every file it visited again, and under the load
+   * tool's expunges throughput halved within 15 minutes of an hour-long run (issue 18).
+   */
+  private readonly removedVersions = new Map<string, number>();
   private readonly shownIds = new WeakMap<Segment, { version: number; ids: readonly string[] }>();
+  /** Position of each id in a file kept open, made when a search first asks (positionOf). */
+  private readonly positions = new WeakMap<Segment, Map<string, number>>();
   private readonly segments = new SegmentCache(KEEP_OPEN_DOCS, KEEP_OPEN_PIECE_BYTES);
   /** Removed ids each file may hold, by name: how worn it is. */
   private readonly dead = new Map<string, number>();
@@ -236,7 +248,7 @@ export class SearchIndex {
     this.filters.clear();
     this.dead.clear();
     this.removed.clear();
-    this.removedVersion++;
+    this.removedVersions.clear();
     this.progress.indexed = this.pending.length;
     this.damaged = undefined;
   }
@@ -258,7 +270,8 @@ export class SearchIndex {
 
   add(doc: SearchDoc): void {
     if (this.closed || this.progress.state === "off" || this.pendingIds.has(doc.id)) return;
-    if (this.removed.delete(doc.id)) this.removedVersion++;
+    // Back in (an undone expunge): files that may still hold it show it again.
+    if (this.removed.delete(doc.id)) this.countRemoval(doc.id, -1);
     this.pending.push(doc);
     this.pendingIds.add(doc.id);
     this.pendingChars += docChars(doc);
@@ -303,9 +316,7 @@ export class SearchIndex {
     for (const id of ids) {
       if (this.removed.has(id)) continue;
       this.removed.add(id);
-      this.removedVersion++;
-      for (const [name, filter] of this.filters)
-        if (filter.mayHold(id)) this.dead.set(name, (this.dead.get(name) ?? 0) + 1);
+      this.countRemoval(id, 1);
     }
     if (ids.some((id) => this.pendingIds.has(id))) {
       this.pending = this.pending.filter((d) => !this.removed.has(d.id));
@@ -314,6 +325,15 @@ export class SearchIndex {
     }
     this.progress.indexed = Math.max(0, this.progress.indexed - ids.length);
     this.flushLater();
+  }
+
+  /** An id entered (+1) or left (-1) `removed`: the files that may hold it are that much more worn. */
+  private countRemoval(id: string, change: 1 | -1): void {
+    for (const [name, filter] of this.filters) {
+      if (!filter.mayHold(id)) continue;
+      this.dead.set(name, Math.max(0, (this.dead.get(name) ?? 0) + change));
+      this.removedVersions.set(name, (this.removedVersions.get(name) ?? 0) + 1);
+    }
   }
 
   /** Writes what waits in memory; resolves when it is on disk (errors are logged). */
@@ -477,15 +497,14 @@ export class SearchIndex {
       this.fileBytes.delete(name);
       this.filters.delete(name);
       this.dead.delete(name);
+      this.removedVersions.delete(name);
     }
     await syncFolder(this.dir);
     const filters = [...this.filters.values()];
     const before = this.removed.size;
+    // No file may hold these: no file's ids as searches see them change (removedVersions).
     for (const id of this.removed) if (!filters.some((f) => f.mayHold(id))) this.removed.delete(id);
-    if (this.removed.size !== before) {
-      this.removedVersion++;
-      await this.writeRemoved();
-    }
+    if (this.removed.size !== before) await this.writeRemoved();
   }
 
   /** How many messages the files hold, removed ones included, and how many are removed (tests). */
@@ -539,8 +558,10 @@ export class SearchIndex {
     const wanted = filtering && this.pending.length > within.length ? new Set(within) : undefined;
     const docs = wanted ? this.pending.filter((d) => wanted.has(d.id)) : [...this.pending];
     if (docs.length > 0) {
+      const ids = docs.map((d) => d.id);
       yield {
-        ids: docs.map((d) => d.id),
+        ids,
+        positionOf: (id) => ids.indexOf(id),
         facts: (i) => docFacts(docs[i]!),
         candidates: (_field, needle) =>
           Promise.resolve(
@@ -565,8 +586,11 @@ export class SearchIndex {
       }
       const seg = lease.seg;
       try {
+        const filter = this.filters.get(name);
         yield {
-          ids: this.idsShown(seg),
+          ids: this.idsShown(seg, name),
+          positionOf: (id) =>
+            this.removed.has(id) || (filter && !filter.mayHold(id)) ? -1 : this.positionIn(seg, id),
           facts: (i) => seg.facts(i),
           candidates: (field, needle) => seg.candidates(field, needle),
         };
@@ -577,17 +601,30 @@ export class SearchIndex {
   }
 
   /**
-   * A file's ids, a removed one as "" (searches then scan it); the same array until `removed`
-   * changes, so that a search can keep what it worked out per file (search.ts).
+   * A file's ids, a removed one as "" (searches then scan it); the same array until an id the file
+   * may hold is removed or comes back, so that a search can keep what it worked out per file
+   * (search.ts, searchPlaces.ts).
    */
-  private idsShown(seg: Segment): readonly string[] {
+  private idsShown(seg: Segment, name: string): readonly string[] {
     const removed = this.removed;
-    if (removed.size === 0) return seg.ids;
+    if (removed.size === 0 || (this.dead.get(name) ?? 0) === 0) return seg.ids;
+    const version = this.removedVersions.get(name) ?? 0;
     const kept = this.shownIds.get(seg);
-    if (kept?.version === this.removedVersion) return kept.ids;
+    if (kept?.version === version) return kept.ids;
     const ids = seg.ids.map((id) => (removed.has(id) ? "" : id));
-    this.shownIds.set(seg, { version: this.removedVersion, ids });
+    this.shownIds.set(seg, { version, ids });
     return ids;
+  }
+
+  /** Where `id` is in a file kept open, or -1 (the map is made once per open file). */
+  private positionIn(seg: Segment, id: string): number {
+    let map = this.positions.get(seg);
+    if (!map) {
+      map = new Map();
+      seg.ids.forEach((x, k) => map!.set(x, k));
+      this.positions.set(seg, map);
+    }
+    return map.get(id) ?? -1;
   }
 
   /** Writes what waits and releases the folder. */

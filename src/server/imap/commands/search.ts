@@ -5,7 +5,13 @@
  * meta read in batches, bodies decrypted a few at a time (bounded parallelism). Both paths compare
  * the same case-folded text, so the answer is the scan's whatever the index holds.
  */
-import { FILTER_MAX_IDS, metaFacts, type SearchFacts, type SearchIndex } from "../../../mail/search/index.ts";
+import {
+  FILTER_MAX_IDS,
+  metaFacts,
+  type IndexedBatch,
+  type SearchFacts,
+  type SearchIndex,
+} from "../../../mail/search/index.ts";
 import { ok, type TaggedResult } from "../protocol/errorResponse.ts";
 import { keyNeedsMeta, keyUsesModseq, matches } from "./searchMatch.ts";
 import { bindRecent } from "./searchRecent.ts";
@@ -110,7 +116,7 @@ function requiredHeader(key: SearchKey): { field: string; needle: string } | und
 async function searchIndexed(
   searchIndex: SearchIndex,
   viewSize: number,
-  positionsOf: (ids: readonly string[]) => (k: number) => number | undefined,
+  positionsOf: (batch: IndexedBatch) => (k: number) => number | undefined,
   within: string[] | undefined,
   key: SearchKey,
   judge: (facts: SearchFacts, i: number) => Promise<SearchMatch | undefined>,
@@ -124,7 +130,7 @@ async function searchIndexed(
     const batchHits: SearchMatch[] = [];
     try {
       const maybe = required ? await batch.candidates(required.field, required.needle) : undefined;
-      const positionOf = positionsOf(batch.ids);
+      const positionOf = positionsOf(batch);
       for (let k = 0; k < batch.ids.length; k++) {
         const i = positionOf(k);
         if (i === undefined || decided[i]) continue;
@@ -165,8 +171,8 @@ export async function findMatches(session: Session, key: SearchKey): Promise<Sea
     // kept until the mailbox changes, searchPlaces.ts), then a binary search of the view. No map
     // of the view's 10,000 or 100,000 ids is built per search, and no entry is made for a message
     // the index leaves out.
-    const positionsOf = (ids: readonly string[]) => {
-      const uids = uidsInMailbox(index.shown, ids);
+    const positionsOf = (batch: IndexedBatch) => {
+      const uids = uidsInMailbox(index.shown, batch);
       return (k: number) => {
         const uid = uids[k]!;
         const i = uid === 0 ? -1 : view.seqOf(uid) - 1;
