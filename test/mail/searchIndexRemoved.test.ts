@@ -243,3 +243,21 @@ test("a removal changes the ids searches see of the files that may hold it only"
   // The message is also waiting in memory now: served twice until the next write, never lost.
   await index.close();
 });
+
+test("expunges of messages the index never held leave its counts alone", async () => {
+  const key = randomKey();
+  const index = await fullFiles(join(dir, "counts"), key, 2);
+  assert.equal(index.held, 2000);
+  assert.equal(index.progress.indexed, 2000);
+  // Messages expunged before their build (dropped) or never indexed here: under the load tool
+  // these took `indexed` to 0 within minutes, and with it every SEARCH of a small mailbox went
+  // back to opening every file (search.ts decides by the count), which the cache cannot hold.
+  index.remove(Array.from({ length: 3000 }, (_, i) => id(100_000 + i)));
+  assert.equal(index.progress.indexed, 2000);
+  assert.equal(index.held, 2000);
+  index.remove([id(1), id(1001)]);
+  assert.equal(index.progress.indexed, 1998);
+  index.add(doc(5000));
+  assert.equal(index.held, 2001);
+  await index.close();
+});

@@ -179,11 +179,12 @@ export async function findMatches(session: Session, key: SearchKey): Promise<Sea
         return i >= 0 ? i : undefined;
       };
     };
+    await searchIndex.open(); // `held` counts the files' messages once they are listed
     // A small mailbox of a large account: only the index files that may hold its messages. Not
     // for a mailbox holding half the index or more: most files then hold some of it, and listing
     // its ids and checking them against every file's filter cost more than it saved.
     const within =
-      view.uids.length <= FILTER_MAX_IDS && view.uids.length * 2 <= searchIndex.progress.indexed
+      view.uids.length <= FILTER_MAX_IDS && view.uids.length * 2 <= searchIndex.held
         ? view.uids.flatMap((uid) => {
             const id = index.byUid.get(uid)?.id;
             return id === undefined ? [] : [id];
