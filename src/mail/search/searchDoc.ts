@@ -29,7 +29,7 @@ export interface SearchDoc {
 }
 
 /** A lone surrogate would not survive UTF-8: such a message is left to the full scan. */
-const LONE_SURROGATE = /\p{Cs}/u;
+export const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
  * The index's record of a message, or null when it cannot be stored as it is (a lone surrogate, a

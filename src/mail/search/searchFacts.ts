@@ -21,12 +21,15 @@ export interface SearchFacts {
   addressTexts(field: AddressField): string[] | Promise<string[]>;
   /** The whole header block, unfolded, decoded and lower-cased (TEXT). */
   headerText(): string | Promise<string>;
-  /** False when the header text surely lacks `needle` (lower-cased); true when it may hold it. */
-  headerMayContain(needle: string): boolean | Promise<boolean>;
-  /** False when the body's text surely lacks `needle` (lower-cased); true when it may hold it. */
-  bodyMayContain(needle: string): boolean | Promise<boolean>;
   /** The decoded text of every text part, joined and lower-cased (BODY, TEXT). */
   bodyText(): Promise<string>;
+  /**
+   * Whether headerText() holds `needle` (lower-cased): exactly `headerText().includes(needle)`,
+   * however it is worked out (the index rules messages out by signature and searches the bytes).
+   */
+  headerTextHas(needle: string): boolean | Promise<boolean>;
+  /** Whether bodyText() holds `needle` (lower-cased): exactly `bodyText().includes(needle)`. */
+  bodyHas(needle: string): Promise<boolean>;
 }
 
 export function dayOf(ms: number): number {
@@ -48,7 +51,9 @@ export function sentDayOf(header: string, internalDate: number): number {
 /** Facts read from sealed meta, each computed when first asked for; `text` reads the body. */
 export function metaFacts(meta: MessageMeta, text: () => Promise<string>): SearchFacts {
   let body: Promise<string> | undefined;
-  let headerText: string | undefined;
+  let header: string | undefined;
+  const headerText = () => (header ??= decodeHeaderText(meta.header).toLowerCase());
+  const bodyText = () => (body ??= text().then((t) => t.toLowerCase()));
   return {
     size: meta.size,
     internalDate: meta.internalDate,
@@ -56,9 +61,9 @@ export function metaFacts(meta: MessageMeta, text: () => Promise<string>): Searc
     headerValues: (field) => decodedHeaderValues(meta.header, field).map((v) => v.toLowerCase()),
     addressTexts: (field) =>
       addressTexts(decodedHeaderValues(meta.header, field).map((v) => v.toLowerCase())),
-    headerText: () => (headerText ??= decodeHeaderText(meta.header).toLowerCase()),
-    headerMayContain: () => true,
-    bodyMayContain: () => true,
-    bodyText: () => (body ??= text().then((t) => t.toLowerCase())),
+    headerText,
+    bodyText,
+    headerTextHas: (needle) => headerText().includes(needle),
+    bodyHas: async (needle) => (await bodyText()).includes(needle),
   };
 }

@@ -681,9 +681,9 @@ function docFacts(doc: SearchDoc): SearchFacts {
     // A name starting with NUL is the index's own (addressField), never a header's.
     headerValues: (field) => (field.startsWith("\0") ? [] : fieldValues(doc, field.toLowerCase())),
     addressTexts: (field) => fieldValues(doc, addressField(field)),
-    headerMayContain: (needle) => mayContain(doc.headerSignature, needle),
-    bodyMayContain: (needle) => mayContain(doc.signature, needle),
     bodyText: () => Promise.resolve(doc.bodyText),
+    headerTextHas: (needle) => mayContain(doc.headerSignature, needle) && doc.headerText.includes(needle),
+    bodyHas: (needle) => Promise.resolve(mayContain(doc.signature, needle) && doc.bodyText.includes(needle)),
   };
 }
 

@@ -79,16 +79,12 @@ function contains(haystack: string, needle: string): boolean {
   return haystack.includes(needle.toLowerCase());
 }
 
-async function headerTextContains(facts: SearchFacts, needle: string): Promise<boolean> {
-  const lower = needle.toLowerCase();
-  if (!(await facts.headerMayContain(lower))) return false;
-  return (await facts.headerText()).includes(lower);
+function headerTextContains(facts: SearchFacts, needle: string): boolean | Promise<boolean> {
+  return facts.headerTextHas(needle.toLowerCase());
 }
 
-async function bodyContains(facts: SearchFacts, needle: string): Promise<boolean> {
-  const lower = needle.toLowerCase();
-  if (!(await facts.bodyMayContain(lower))) return false;
-  return (await facts.bodyText()).includes(lower);
+function bodyContains(facts: SearchFacts, needle: string): Promise<boolean> {
+  return facts.bodyHas(needle.toLowerCase());
 }
 
 export async function matches(key: SearchKey, s: MatchSubject): Promise<boolean> {
