@@ -41,9 +41,12 @@ import { reportChecks, startChecks } from "./test-checks.mjs";
  * file that also has tests without a peer: --fast runs it with its peer-backed tests skipped.
  */
 const PEERS = {
-  "test/server/imap/onGarage.test.ts": { peers: ["garage"] },
+  // The fetchers first: each is a chain of 200 starts of the deliver binary, one after another
+  // (~43 CPU s each); onGarage (~34 CPU s since it runs only the scenarios its backend changes)
+  // runs three children at a time.
   "test/clients/fetchmail.test.ts": { peers: ["dovecot", "fetchmail"] },
   "test/clients/getmail.test.ts": { peers: ["dovecot", "getmail6"] },
+  "test/server/imap/onGarage.test.ts": { peers: ["garage"] },
   "test/cli/uidStormProcesses.test.ts": { peers: ["garage", "mbsync"] },
   "test/server/imap/garageResilience.test.ts": { peers: ["garage"] },
   "test/storage/garageCluster.test.ts": { peers: ["garage"] },
