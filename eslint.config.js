@@ -50,7 +50,7 @@ function layerRules(layer, allowed) {
 }
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "test/fixtures/**", "dist/**"] },
+  { ignores: ["node_modules/**", "test/fixtures/**", "dist/**", "bench/.cache/**"] },
   ...tseslint.configs.recommendedTypeChecked,
   { languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } } },
   {

@@ -3,11 +3,28 @@
  * passwd file, and a Maildir holding the corpus. The corpus files are hard-linked (copied across
  * file systems): Dovecot renames files to change flags and never rewrites them, so the cache stays
  * intact. As root, Dovecot runs as `nobody` (its imap-login refuses root). Stopped by its PID.
+ *
+ * `nobody` must reach Dovecot's folder: a checkout inside a 0700 folder (CI clones into `mktemp
+ * -d`) hides bench/.cache from it. Then the folder goes to the temp folder instead, and corpus
+ * files `nobody` could not read through a link are copied and made readable. Nothing outside the
+ * folders made here has its mode changed.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chown, copyFile, link, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import {
+  chmod,
+  chown,
+  copyFile,
+  link,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import type { Corpus } from "./corpus.ts";
 import { cacheRoot } from "./corpus.ts";
 import { freePort } from "./freePort.ts";
@@ -63,14 +80,44 @@ service anvil {
 `;
 }
 
-/** Hard links every corpus file into `home`/Maildir/cur, falling back to copies across file systems. */
-async function fillMaildir(corpus: Corpus, home: string): Promise<void> {
+/** Whether every folder from `path` up to `/` lets others (`nobody`) through: the x bit for others. */
+async function othersCanReach(path: string): Promise<boolean> {
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    if (((await stat(dir)).mode & 0o001) === 0) return false;
+    if (dirname(dir) === dir) return true;
+  }
+}
+
+/**
+ * The folder to make Dovecot's folder in: the cache (beside the corpus, so links work) when
+ * `nobody` can reach it or Dovecot runs as us, else the temp folder.
+ */
+async function dovecotParent(asRoot: boolean): Promise<string> {
+  await mkdir(cacheRoot, { recursive: true });
+  if (!asRoot || (await othersCanReach(cacheRoot))) return cacheRoot;
+  for (const candidate of [tmpdir(), "/tmp"]) if (await othersCanReach(candidate)) return candidate;
+  throw new Error(
+    `Dovecot runs as nobody, which can reach neither ${cacheRoot} nor ${tmpdir()}: set TMPDIR to a folder others may pass through`,
+  );
+}
+
+/**
+ * Hard links every corpus file into `home`/Maildir/cur, falling back to copies across file systems.
+ * With `othersRead`, a file others may not read is copied instead and the copy made 0644: a link
+ * would keep the original's mode, and Dovecot (as `nobody`) could not read it.
+ */
+async function fillMaildir(corpus: Corpus, home: string, othersRead: boolean): Promise<void> {
   let useLinks = true;
   const queue = corpus.messages.map((m) => m.file);
   const worker = async () => {
     for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
       const from = join(corpus.dir, file);
       const to = join(home, file);
+      if (othersRead && ((await stat(from)).mode & 0o004) === 0) {
+        await copyFile(from, to);
+        await chmod(to, 0o644);
+        continue;
+      }
       if (useLinks) {
         try {
           await link(from, to);
@@ -93,14 +140,12 @@ export async function startDovecot(
   if (!existsSync(dovecotBinary))
     throw new Error(`${dovecotBinary} not found: apt-get install dovecot-imapd`);
   const asRoot = process.getuid?.() === 0;
-  await mkdir(cacheRoot, { recursive: true });
-  // Inside the cache folder: the same file system as the corpus, so links work.
-  const dir = await mkdtemp(join(cacheRoot, "dovecot-"));
+  const dir = await mkdtemp(join(await dovecotParent(asRoot), "dovecot-"));
   const home = join(dir, "home", "bench");
   const maildir = join(home, "Maildir");
   for (const sub of ["cur", "new", "tmp"]) await mkdir(join(maildir, sub), { recursive: true });
   await mkdir(join(dir, "run"), { recursive: true });
-  await fillMaildir(corpus, home);
+  await fillMaildir(corpus, home, asRoot);
   const id = asRoot ? NOBODY : { uid: process.getuid!(), gid: process.getgid!() };
   const password = "bench-password";
   await writeFile(join(dir, "passwd"), `bench:{PLAIN}${password}:${id.uid}:${id.gid}::${home}\n`);

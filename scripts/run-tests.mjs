@@ -2,12 +2,14 @@
 // Runs test/**/*.test.ts with Node's own runner, several files at once, on TypeScript compiled once
 // for the run (scripts/test-compile.mjs, test-loader.mjs).
 //
-//   node scripts/run-tests.mjs [--fast] [--durations] [--isolate] [--concurrency N] [WORD...]
+//   node scripts/run-tests.mjs [--fast] [--checks] [--durations] [--isolate] [--concurrency N] [WORD...]
 //
 // WORDs narrow the run to the files whose path contains one of them (`npm test -- storage crypto`).
 // --fast (`npm run test:fast`) leaves out the files that only test a real peer and the 60 s load
 // run (SOAK), and sets AGL_TEST_PEERS=off, so the peer-backed tests of the files it keeps skip
 // (test/support/peers.ts).
+// --checks (`npm test`) also runs the type check, eslint and prettier --check beside the test
+// files (scripts/test-checks.mjs), reports them after the tests, and fails the run when one fails.
 // --durations ends with a table of each file's wall time and CPU seconds (scripts/test-timing.mjs),
 // those of the processes it started (the binary, Garage...) apart, longest first, their sums, and
 // the wall time and CPU seconds of the whole run.
@@ -32,15 +34,19 @@ import { run } from "node:test";
 import { spec } from "node:test/reporters";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { compileForRun } from "./test-compile.mjs";
+import { reportChecks, startChecks } from "./test-checks.mjs";
 
 /**
  * The files that talk to a real peer, longest first, with the peers they need. `fast: true` marks a
  * file that also has tests without a peer: --fast runs it with its peer-backed tests skipped.
  */
 const PEERS = {
-  "test/server/imap/onGarage.test.ts": { peers: ["garage"] },
+  // The fetchers first: each is a chain of 200 starts of the deliver binary, one after another
+  // (~43 CPU s each); onGarage (~34 CPU s since it runs only the scenarios its backend changes)
+  // runs three children at a time.
   "test/clients/fetchmail.test.ts": { peers: ["dovecot", "fetchmail"] },
   "test/clients/getmail.test.ts": { peers: ["dovecot", "getmail6"] },
+  "test/server/imap/onGarage.test.ts": { peers: ["garage"] },
   "test/cli/uidStormProcesses.test.ts": { peers: ["garage", "mbsync"] },
   "test/server/imap/garageResilience.test.ts": { peers: ["garage"] },
   "test/storage/garageCluster.test.ts": { peers: ["garage"] },
@@ -179,12 +185,14 @@ const args = process.argv.slice(2);
 let fast = false;
 let durations = false;
 let isolate = false;
+let checks = false;
 let concurrency = Number(process.env.TEST_CONCURRENCY) || DEFAULT_CONCURRENCY;
 const filters = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === "--fast") fast = true;
   else if (args[i] === "--durations") durations = true;
   else if (args[i] === "--isolate") isolate = true;
+  else if (args[i] === "--checks") checks = true;
   else if (args[i] === "--concurrency") concurrency = Number(args[++i]);
   else filters.push(args[i]);
 }
@@ -222,6 +230,8 @@ process.on("exit", () => rmSync(runDir, { recursive: true, force: true }));
 const timingDir = durations ? mkdtempSync(join(tmpdir(), "agl-test-timing-")) : undefined;
 if (timingDir) process.env.AGL_TEST_TIMING_DIR = timingDir;
 const started = Date.now();
+// Started before the compilation, so that eslint, the longest chain, starts first.
+const checked = checks ? startChecks(process.cwd()) : undefined;
 // Every file's process loads these instead of transpiling through tsx (test-loader.mjs).
 process.env.AGL_TEST_JS_DIR = join(runDir, "js");
 await compileForRun(process.cwd(), process.env.AGL_TEST_JS_DIR);
@@ -233,8 +243,13 @@ stream.on("test:fail", (event) => {
   if (!event.todo) process.exitCode = 1;
 });
 const report = stream.compose(new spec());
-report.pipe(process.stdout);
-if (timingDir) report.on("end", () => printDurations(timingDir));
+report.pipe(process.stdout, { end: false });
+report.on("end", () => void afterTests());
+
+async function afterTests() {
+  if (checked && !reportChecks(await checked, (text) => process.stdout.write(text))) process.exitCode = 1;
+  if (timingDir) printDurations(timingDir);
+}
 
 /**
  * The entries to run: the files that run alone, in `list`'s order, and the entry of each group (a

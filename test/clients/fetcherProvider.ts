@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { after, before } from "node:test";
+import { after, before, test } from "node:test";
 import { join } from "node:path";
 import { startDovecot, dovecotBinary, type DovecotServer } from "../../bench/dovecot.ts";
 import { cacheRoot, type Corpus } from "../../bench/corpus.ts";
@@ -136,9 +136,17 @@ export function assertAllOnce(got: Map<string, Buffer[]>, added = ""): void {
   }
 }
 
-/** Runs a fetcher with the deliver binary on its PATH-free command line; the home from the env. */
-export async function run(cmd: string, args: string[], home: string): Promise<string> {
-  const r = await runChild(cmd, args, { timeoutMs: 600_000, env: cliEnv(home) });
+/**
+ * Runs a fetcher with the deliver binary on its PATH-free command line; the home from the env, with
+ * `extra` variables (the fetcher's own). "exit N" first, then what it printed.
+ */
+export async function run(
+  cmd: string,
+  args: string[],
+  home: string,
+  extra: Record<string, string> = {},
+): Promise<string> {
+  const r = await runChild(cmd, args, { timeoutMs: 600_000, env: cliEnv(home, extra) });
   return `exit ${r.status}\n${r.stdout}\n${r.stderr}`;
 }
 
@@ -190,4 +198,35 @@ export function withFetcher(opts: {
       return dir;
     },
   };
+}
+
+/**
+ * The test both fetcher files make: a first run brings all COUNT, once each, byte-identical (after
+ * `added`); a second run, which `nothingNew` checks by the fetcher's own words, delivers nothing.
+ * `args` and `env` get the fetcher's folder (FetcherFixture.dir, made by `before`).
+ */
+export function testFetchesAllOnce(
+  fx: FetcherFixture,
+  opts: {
+    executable: string | undefined;
+    args: (dir: string) => string[];
+    env?: (dir: string) => Record<string, string>;
+    added?: string;
+    nothingNew: (second: string) => void;
+  },
+): void {
+  test(
+    `fetches ${COUNT} messages byte-identical; a second run delivers nothing`,
+    { skip: fx.skip, timeout: 900_000 },
+    async () => {
+      const args = opts.args(fx.dir);
+      const env = opts.env?.(fx.dir) ?? {};
+      const first = await run(opts.executable!, args, fx.home.dir, env);
+      assert.match(first, /^exit 0\n/, first);
+      assertAllOnce(await inbox(fx.home), opts.added);
+      const second = await run(opts.executable!, args, fx.home.dir, env);
+      opts.nothingNew(second);
+      assertAllOnce(await inbox(fx.home), opts.added);
+    },
+  );
 }

@@ -2,12 +2,12 @@
  * getmail6 (an MDA_external destination) pulls the provider's 200 messages into our server through
  * `aerogramme-local deliver` (issue 13; fetcherProvider.ts has the provider and the checks).
  */
-import { describe, test } from "node:test";
+import { describe } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { findExecutable } from "../support/peers.ts";
 import { BIN } from "../cli/cliHarness.ts";
-import { COUNT, RETURN_PATH, assertAllOnce, inbox, run, withFetcher } from "./fetcherProvider.ts";
+import { RETURN_PATH, testFetchesAllOnce, withFetcher } from "./fetcherProvider.ts";
 
 const getmail = findExecutable("getmail");
 describe("getmail6 into deliver", { concurrency: 1 }, () => {
@@ -47,19 +47,13 @@ describe("getmail6 into deliver", { concurrency: 1 }, () => {
       ].join("\n"),
   });
 
-  test(
-    `fetches ${COUNT} messages byte-identical; a second run delivers nothing`,
-    { skip: fx.skip, timeout: 900_000 },
-    async () => {
-      const dir = fx.dir;
-      const args = ["--getmaildir", dir, "--rcfile", join(dir, "getmailrc")];
-      const first = await run(getmail!, args, fx.home.dir);
-      assert.match(first, /^exit 0\n/, first);
-      assertAllOnce(await inbox(fx.home), RETURN_PATH);
-      const second = await run(getmail!, args, fx.home.dir);
+  testFetchesAllOnce(fx, {
+    executable: getmail,
+    args: (dir) => ["--getmaildir", dir, "--rcfile", join(dir, "getmailrc")],
+    added: RETURN_PATH,
+    nothingNew: (second) => {
       assert.match(second, /^exit 0\n/, second);
       assert.match(second, /0 messages? \(0 bytes\) retrieved/, second);
-      assertAllOnce(await inbox(fx.home), RETURN_PATH);
     },
-  );
+  });
 });
