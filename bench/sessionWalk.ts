@@ -14,7 +14,7 @@
  * Figures: bench/notes.md.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startServer } from "./aerogramme.ts";
 import { ensureCorpus } from "./corpus.ts";
@@ -25,11 +25,11 @@ const [source, sizeText, phases] = process.argv.slice(2);
 if (!source || !sizeText) throw new Error("usage: node --import tsx bench/sessionWalk.ts HOME SIZE [PHASES]");
 const home = `${resolve(source)}.walk`;
 rmSync(home, { recursive: true, force: true });
-execFileSync("cp", ["-a", resolve(source), home]);
+execFileSync("cp", ["-a", `${realpathSync(source)}/.`, home]);
 // `init` wrote the data folder's absolute path: the copy must not write into the original's.
 const settingsFile = join(home, "settings.json");
 const settings = JSON.parse(readFileSync(settingsFile, "utf8")) as { dataDir?: string };
-if (settings.dataDir !== join(resolve(source), "data"))
+if (settings.dataDir !== join(realpathSync(source), "data"))
   throw new Error(`unexpected dataDir ${settings.dataDir}`);
 settings.dataDir = join(home, "data");
 writeFileSync(settingsFile, JSON.stringify(settings, null, "\t"));
@@ -38,6 +38,7 @@ const only = phases ? new Set(phases.split(",").filter(Boolean)) : undefined;
 const t0 = performance.now();
 const server = await startServer(home, join(home, "server.log"));
 const sampler = new RssSampler(server.child.pid!);
+console.log(`server pid ${server.child.pid} on port ${server.port}`);
 const mb = (b: number | undefined) => (b === undefined ? "?" : `${(b / 1e6).toFixed(1)} MB`);
 try {
   await runSession(
