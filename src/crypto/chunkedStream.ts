@@ -17,7 +17,7 @@
 import { Invalid, Tampered, Truncated, WrongContext } from "../errors.ts";
 import { associatedData, type SealContext } from "./aead.ts";
 import { BUCKET_STEP, bucketSize } from "./padding.ts";
-import { aeadDecrypt, aeadEncrypt, aeadEncryptInto, equalBytes, genericHash, randomBytes } from "./sodium.ts";
+import { aeadDecrypt, aeadEncrypt, equalBytes, genericHash, randomBytes } from "./sodium.ts";
 
 const VERSION = 1;
 const TAG_BYTES = 8;
@@ -129,26 +129,10 @@ export function sealStream(key: Uint8Array, plaintext: Uint8Array, ctx: SealCont
   const out = new Uint8Array(sealedSize(plaintext.length));
   out.set(header.bytes, 0);
   let pos = STREAM_HEADER_BYTES;
-  const total = chunkCount(header.padded);
-  for (let i = 0; i < total; i++) {
-    // Each chunk is sealed straight into `out`, from a view of the plaintext where the chunk lies
-    // wholly inside it: a copy and a sealed chunk apiece made garbage twice the body's size, which
-    // a large APPEND held until the next collection (issue 11, bench/notes.md).
-    const start = i * CHUNK_BYTES;
-    const size = Math.min(CHUNK_BYTES, header.padded - start);
-    const plain =
-      start + size <= plaintext.length
-        ? plaintext.subarray(start, start + size)
-        : paddedChunk(plaintext, header.padded, i);
-    const last = i === total - 1;
-    aeadEncryptInto(
-      out.subarray(pos, pos + size + MAC_BYTES),
-      plain,
-      chunkAd(ctxAd, header.bytes, i, last),
-      chunkNonce(header.nonce, i),
-      key,
-    );
-    pos += size + MAC_BYTES;
+  for (let i = 0; i < chunkCount(header.padded); i++) {
+    const sealed = sealChunk(key, ctxAd, header, i, paddedChunk(plaintext, header.padded, i));
+    out.set(sealed, pos);
+    pos += sealed.length;
   }
   return out;
 }

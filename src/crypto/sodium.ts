@@ -3,8 +3,7 @@
  * native libsodium, 4-6x faster than the wasm build for Argon2id and the AEAD, and its Argon2id runs
  * on libuv's thread pool, so a login does not stall the other connections. The primitives are the
  * same libsodium functions as before, so everything stored opens unchanged
- * (test/crypto/knownAnswers.test.ts). Each function returns fresh bytes; callers never size buffers
- * (but aeadEncryptInto).
+ * (test/crypto/knownAnswers.test.ts). Each function returns fresh bytes; callers never size buffers.
  */
 import { createRequire } from "node:module";
 import type SodiumNative from "sodium-native";
@@ -38,23 +37,6 @@ export function aeadEncrypt(
   const out = bytes(plain.length + AEAD_MAC_BYTES);
   na.crypto_aead_xchacha20poly1305_ietf_encrypt(out, plain, ad, null, nonce, key);
   return out;
-}
-
-/**
- * aeadEncrypt writing into `out` (exactly `plain.length + AEAD_MAC_BYTES` bytes, a view into a
- * larger buffer): the one exception to fresh bytes, for a body sealed chunk by chunk into one
- * object, where a fresh copy of every chunk was garbage as large as the body (bench/notes.md).
- */
-export function aeadEncryptInto(
-  out: Uint8Array,
-  plain: Uint8Array,
-  ad: Uint8Array,
-  nonce: Uint8Array,
-  key: Uint8Array,
-): void {
-  if (out.length !== plain.length + AEAD_MAC_BYTES)
-    throw new RangeError("aeadEncryptInto: wrong output size");
-  na.crypto_aead_xchacha20poly1305_ietf_encrypt(out, plain, ad, null, nonce, key);
 }
 
 /** Throws when the ciphertext does not authenticate (changed bytes, wrong key, wrong data). */
