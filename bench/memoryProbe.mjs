@@ -76,7 +76,7 @@ function sample() {
   }
   const split = smapsSplit();
   const line = {
-    t: Math.round((Date.now() - started) / 1000),
+    t: Math.round((Date.now() - started) / 100) / 10,
     gc: collected,
     rss: mib(usage.rss),
     heapTotal: mib(usage.heapTotal),

@@ -1,0 +1,59 @@
+/**
+ * The bench's session against a home made beforehand (not a test: run it by hand and read the
+ * numbers). A 100,000-message bench run imports its corpus afresh (13-18 minutes on the shared
+ * machine); this runs only the session, on a copy of a home imported once, so that a change to
+ * the server can be measured phase by phase in minutes.
+ *
+ *   node --import tsx bench/sessionWalk.ts HOME SIZE [PHASE,PHASE...]
+ *
+ * HOME is a home as bench/memoryWalk.ts takes it (`init --user bench` + `import` of the
+ * SIZE-message bench corpus). The session writes (APPENDs, STORE, MOVE), so it runs on a copy made
+ * beside HOME (`HOME.walk`, removed at the end) with the copy's settings pointing at the copy's own
+ * data folder. The server starts as bench/aerogramme.ts starts it (BENCH_SERVER_NODE_ARGS
+ * applies); after every phase it prints the server's RSS and the sampled peak, at the end VmHWM.
+ * Figures: bench/notes.md.
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { startServer } from "./aerogramme.ts";
+import { ensureCorpus } from "./corpus.ts";
+import { RssSampler } from "./rssSampler.ts";
+import { runSession } from "./session.ts";
+
+const [source, sizeText, phases] = process.argv.slice(2);
+if (!source || !sizeText) throw new Error("usage: node --import tsx bench/sessionWalk.ts HOME SIZE [PHASES]");
+const home = `${resolve(source)}.walk`;
+rmSync(home, { recursive: true, force: true });
+execFileSync("cp", ["-a", `${realpathSync(source)}/.`, home]);
+// `init` wrote the data folder's absolute path: the copy must not write into the original's.
+const settingsFile = join(home, "settings.json");
+const settings = JSON.parse(readFileSync(settingsFile, "utf8")) as { dataDir?: string };
+if (settings.dataDir !== join(realpathSync(source), "data"))
+  throw new Error(`unexpected dataDir ${settings.dataDir}`);
+settings.dataDir = join(home, "data");
+writeFileSync(settingsFile, JSON.stringify(settings, null, "\t"));
+const corpus = await ensureCorpus(Number(sizeText));
+const only = phases ? new Set(phases.split(",").filter(Boolean)) : undefined;
+const t0 = performance.now();
+const server = await startServer(home, join(home, "server.log"));
+const sampler = new RssSampler(server.child.pid!);
+console.log(`server pid ${server.child.pid} on port ${server.port}`);
+const mb = (b: number | undefined) => (b === undefined ? "?" : `${(b / 1e6).toFixed(1)} MB`);
+try {
+  await runSession(
+    { host: server.host, port: server.port, user: "bench", password: "bench-password-Aer0" },
+    corpus,
+    {
+      // Seconds since the server's start: the times memoryProbe.mjs's lines carry.
+      log: (line) => console.log(`${((performance.now() - t0) / 1000).toFixed(1)} s ${line}`),
+      rssNow: () => sampler.now(),
+      ...(only ? { only } : {}),
+    },
+  );
+} finally {
+  const rss = sampler.stop();
+  console.log(`peak RSS ${mb(rss.peakTreeRss)}, VmHWM ${mb(rss.rootHwm)}`);
+  await server.stop();
+  rmSync(home, { recursive: true, force: true });
+}
