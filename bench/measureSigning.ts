@@ -5,11 +5,8 @@
  *
  *   node --import tsx bench/measureSigning.ts [ours|sdk] [cold=200] [warm=5000]
  */
-import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
-import { createRequire } from "node:module";
-import type * as ProtocolHttp from "@smithy/protocol-http";
-import type * as SignatureV4Package from "@smithy/signature-v4";
 import { SigV4Signer, type SignSpec } from "../src/storage/net/sigV4.ts";
+import { sdkSigner } from "../test/support/sdkSigV4.ts";
 
 const which = process.argv[2] ?? "ours";
 const cold = Number(process.argv[3] ?? 200);
@@ -35,51 +32,11 @@ const batch = (date: Date): SignSpec => ({
 type Sign = (service: "s3" | "k2v", spec: SignSpec) => unknown;
 let sign: Sign;
 if (which === "sdk") {
-  const requireHere = createRequire(import.meta.url);
-  const { HttpRequest } = requireHere("@smithy/protocol-http") as typeof ProtocolHttp;
-  const { SignatureV4 } = requireHere("@smithy/signature-v4") as typeof SignatureV4Package;
-  type Data = string | ArrayBuffer | ArrayBufferView;
-  const bytes = (d: Data) =>
-    typeof d === "string"
-      ? d
-      : ArrayBuffer.isView(d)
-        ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
-        : new Uint8Array(d);
-  class Sha256 {
-    private readonly h: Hash | Hmac;
-    constructor(secret?: Data) {
-      this.h = secret === undefined ? createHash("sha256") : createHmac("sha256", bytes(secret));
-    }
-    update(d: Data) {
-      this.h.update(bytes(d));
-    }
-    digest() {
-      return Promise.resolve(new Uint8Array(this.h.digest()));
-    }
-    reset() {}
-  }
   const signers = {
-    s3: new SignatureV4({
-      service: "s3",
-      region: "garage",
-      credentials,
-      sha256: Sha256,
-      uriEscapePath: false,
-    }),
-    k2v: new SignatureV4({ service: "k2v", region: "garage", credentials, sha256: Sha256 }),
+    s3: sdkSigner("s3", "garage", credentials),
+    k2v: sdkSigner("k2v", "garage", credentials),
   };
-  sign = (service, spec) =>
-    signers[service].sign(
-      new HttpRequest({
-        method: spec.method,
-        protocol: "http:",
-        hostname: "127.0.0.1",
-        path: spec.path,
-        headers: spec.headers,
-        body: spec.body,
-      }),
-      { signingDate: spec.date },
-    );
+  sign = (service, spec) => signers[service](spec);
 } else {
   const signers = {
     s3: new SigV4Signer("s3", "garage", credentials),

@@ -1,71 +1,17 @@
 /** Our SigV4 signer against the SDK's (@smithy/signature-v4): the same headers for every request. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
-import { createRequire } from "node:module";
 import fc from "fast-check";
-import type * as ProtocolHttp from "@smithy/protocol-http";
-import type * as SignatureV4Package from "@smithy/signature-v4";
 import { SigV4Signer, type SignSpec } from "../../src/storage/net/sigV4.ts";
-
-const requireHere = createRequire(import.meta.url);
-const { HttpRequest } = requireHere("@smithy/protocol-http") as typeof ProtocolHttp;
-const { SignatureV4 } = requireHere("@smithy/signature-v4") as typeof SignatureV4Package;
-
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-const bytesOf = (d: SourceData): string | Uint8Array =>
-  typeof d === "string"
-    ? d
-    : ArrayBuffer.isView(d)
-      ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
-      : new Uint8Array(d);
-
-/** The SDK's sha256 shape over node:crypto (the signer asks for a constructor). */
-class Sha256 {
-  private readonly hash: Hash | Hmac;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash("sha256") : createHmac("sha256", bytesOf(secret));
-  }
-  update(data: SourceData) {
-    this.hash.update(bytesOf(data));
-  }
-  digest() {
-    return Promise.resolve(new Uint8Array(this.hash.digest()));
-  }
-  reset() {}
-}
+import { sdkSigner } from "../support/sdkSigV4.ts";
 
 const credentials = {
   accessKeyId: "GK31c2f218a2e44f485b94239e",
   secretAccessKey: "b892c0665f0ada8a4755dae98baa3b133590e11dae3bcc1f",
 };
 
-async function sdkSign(
-  service: "s3" | "k2v",
-  region: string,
-  spec: SignSpec,
-): Promise<Record<string, string>> {
-  const signer = new SignatureV4({
-    service,
-    region,
-    credentials,
-    sha256: Sha256,
-    uriEscapePath: service !== "s3",
-  });
-  const signed = await signer.sign(
-    new HttpRequest({
-      method: spec.method,
-      protocol: "http:",
-      hostname: "127.0.0.1",
-      path: spec.path,
-      query: spec.query ?? {},
-      headers: spec.headers,
-      ...(spec.body ? { body: spec.body } : {}),
-    }),
-    { signingDate: spec.date },
-  );
-  return signed.headers;
-}
+const sdkSign = (service: "s3" | "k2v", region: string, spec: SignSpec) =>
+  sdkSigner(service, region, credentials)(spec);
 
 const date = new Date(Date.UTC(2026, 11, 6, 4, 59, 7, 345));
 
