@@ -1,17 +1,30 @@
 /**
  * AWS Signature Version 4 (header-signed, HMAC-SHA256) for our own HTTP calls: K2V, and S3's
- * PutObject and GetObject. It signs as the SDK's `@smithy/signature-v4` does (same canonical
- * request, same headers added; test/storage/sigV4.test.ts holds the two to the same output) but
- * synchronously and with the signing key kept per day: the SDK's signer cost ~6% of the server's
- * main thread over sequential APPENDs on Garage (an HMAC of the secret for a cache key, a clone of
- * the request and several promises per call), and its large functions were among the longest
- * compiles of a fresh process (bench/notes.md).
+ * PutObject and GetObject, through the `aws4` package (synchronous, no dependencies; its signing
+ * keys are kept per day in a small LRU of its own). This file only shapes our requests for it so
+ * that the headers come out as the SDK's `@smithy/signature-v4` made them before
+ * (test/storage/sigV4.test.ts holds the two to the same output): the date and the payload's
+ * SHA-256 are set here as headers, which aws4 then uses and signs, and the set of signed headers
+ * is the SDK's. The SDK's signer cost ~6% of the server's main thread over sequential APPENDs on
+ * Garage (bench/notes.md).
  *
- * S3 signs the path as sent; every other service (K2V) signs it URI-encoded once more, after
- * dropping empty, "." and ".." segments.
+ * aws4 signs an S3 path as sent (decoded and encoded again, which leaves our already canonical
+ * paths as they are), and every other service's (K2V) URI-encoded once more, after dropping empty,
+ * "." and ".." segments.
  */
-import { createHash, createHmac } from "node:crypto";
+import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
+import type * as Aws4 from "aws4";
 import type { StorageCredentials } from "../backendConfig.ts";
+
+/** Loaded through `require`, as the other CommonJS packages (docs/architecture.md). */
+const aws4 = createRequire(import.meta.url)("aws4") as typeof Aws4;
+
+/** Two options of aws4 1.13 that @types/aws4 does not list: header names, lower case. */
+interface Aws4Request extends Aws4.Request {
+  extraHeadersToIgnore?: Record<string, boolean>;
+  extraHeadersToInclude?: Record<string, boolean>;
+}
 
 export interface SignSpec {
   method: string;
@@ -27,14 +40,14 @@ export interface SignSpec {
 
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 const CONTENT_SHA256 = "x-amz-content-sha256";
-/** Set by the signer: a caller's value is replaced. */
+/** Set by the signer: a caller's value is dropped (aws4 would otherwise sign with its date). */
 const GENERATED = new Set(["authorization", "x-amz-date", "date"]);
-/** Headers a proxy or the transport may change on the way, so never signed (as the SDK). */
+/**
+ * Headers a proxy or the transport may change on the way, never signed: the SDK's list, which is
+ * aws4's and a few more. aws4 leaves out `range` too; the SDK signs it, and so do we.
+ */
 const UNSIGNABLE = new Set([
-  "authorization",
   "cache-control",
-  "connection",
-  "expect",
   "from",
   "keep-alive",
   "max-forwards",
@@ -44,116 +57,53 @@ const UNSIGNABLE = new Set([
   "trailer",
   "transfer-encoding",
   "upgrade",
-  "user-agent",
-  "x-amzn-trace-id",
 ]);
-
-/** RFC 3986 escaping as SigV4 asks for it: encodeURIComponent plus !'()*. */
-function escapeUri(text: string): string {
-  return encodeURIComponent(text).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-}
+const SIGNED_RANGE: Record<string, boolean> = Object.assign(Object.create(null) as object, {
+  range: true,
+});
 
 export class SigV4Signer {
-  private keyDay = "";
-  private key: Buffer = Buffer.alloc(0);
-
   constructor(
     private readonly service: "s3" | "k2v",
     private readonly region: string,
     private readonly credentials: StorageCredentials,
   ) {}
 
-  /** The headers to send: the caller's, plus x-amz-date, x-amz-content-sha256 and authorization. */
+  /** The headers to send (names in lower case): the caller's, plus x-amz-date,
+   * x-amz-content-sha256 and authorization. */
   sign(spec: SignSpec): Record<string, string> {
-    const longDate = spec.date
+    const headers: Record<string, string> = {};
+    const ignore = Object.create(null) as Record<string, boolean>;
+    for (const [name, value] of Object.entries(spec.headers)) {
+      const lower = name.toLowerCase();
+      if (GENERATED.has(lower)) continue;
+      headers[lower] = value;
+      if (UNSIGNABLE.has(lower) || lower.startsWith("proxy-") || lower.startsWith("sec-"))
+        ignore[lower] = true;
+    }
+    headers["x-amz-date"] = spec.date
       .toISOString()
       .replace(/\.\d{3}Z$/, "Z")
       .replace(/[-:]/g, "");
-    const day = longDate.slice(0, 8);
-    const scope = `${day}/${this.region}/${this.service}/aws4_request`;
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(spec.headers))
-      if (!GENERATED.has(name.toLowerCase())) headers[name] = value;
-    headers["x-amz-date"] = longDate;
-    let payloadHash: string | undefined;
-    for (const [name, value] of Object.entries(headers))
-      if (name.toLowerCase() === CONTENT_SHA256) payloadHash = value;
-    if (payloadHash === undefined) {
-      payloadHash = spec.body ? createHash("sha256").update(spec.body).digest("hex") : EMPTY_SHA256;
-      headers[CONTENT_SHA256] = payloadHash;
-    }
-    const canonical = new Map<string, string>();
-    for (const [name, value] of Object.entries(headers)) {
-      const lower = name.toLowerCase();
-      if (UNSIGNABLE.has(lower) || lower.startsWith("proxy-") || lower.startsWith("sec-")) continue;
-      canonical.set(
-        lower,
-        value
-          .replace(/[\r\n]/g, " ")
-          .replace(/[ \t]+/g, " ")
-          .replace(/^ | $/g, ""),
-      );
-    }
-    const names = [...canonical.keys()].sort();
-    const signedHeaders = names.join(";");
-    const request = [
-      spec.method,
-      this.canonicalPath(spec.path),
-      canonicalQuery(spec.query ?? {}),
-      ...names.map((n) => `${n}:${canonical.get(n)}`),
-      "",
-      signedHeaders,
-      payloadHash,
-    ].join("\n");
-    const toSign = [
-      "AWS4-HMAC-SHA256",
-      longDate,
-      scope,
-      createHash("sha256").update(request).digest("hex"),
-    ].join("\n");
-    const signature = createHmac("sha256", this.signingKey(day)).update(toSign).digest("hex");
-    headers.authorization =
-      `AWS4-HMAC-SHA256 Credential=${this.credentials.accessKeyId}/${scope}, ` +
-      `SignedHeaders=${signedHeaders}, Signature=${signature}`;
-    return headers;
-  }
-
-  /** The key of one day: four HMACs, made again only when the date changes. */
-  private signingKey(day: string): Buffer {
-    if (day === this.keyDay) return this.key;
-    let key: Buffer = Buffer.from(`AWS4${this.credentials.secretAccessKey}`);
-    for (const part of [day, this.region, this.service, "aws4_request"])
-      key = createHmac("sha256", key).update(part).digest();
-    this.keyDay = day;
-    this.key = key;
-    return key;
-  }
-
-  private canonicalPath(path: string): string {
-    if (this.service === "s3") return path;
-    const segments: string[] = [];
-    for (const segment of path.split("/")) {
-      if (segment === "" || segment === ".") continue;
-      if (segment === "..") segments.pop();
-      else segments.push(segment);
-    }
-    const normalised =
-      (path.startsWith("/") ? "/" : "") +
-      segments.join("/") +
-      (segments.length > 0 && path.endsWith("/") ? "/" : "");
-    return escapeUri(normalised).replace(/%2F/g, "/");
+    headers[CONTENT_SHA256] ??= spec.body
+      ? createHash("sha256").update(spec.body).digest("hex")
+      : EMPTY_SHA256;
+    const request: Aws4Request = {
+      service: this.service,
+      region: this.region,
+      method: spec.method,
+      path: spec.path + queryString(spec.query),
+      headers,
+      extraHeadersToIgnore: ignore,
+      extraHeadersToInclude: SIGNED_RANGE,
+    };
+    return aws4.sign(request, this.credentials).headers as Record<string, string>;
   }
 }
 
-/** Parameters sorted by escaped name, each `name=value` escaped; the signature's own left out. */
-function canonicalQuery(query: Record<string, string>): string {
-  return Object.keys(query)
-    .filter((k) => k.toLowerCase() !== "x-amz-signature")
-    .map((k) => [escapeUri(k), escapeUri(query[k]!)] as const)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join("&");
+/** `?name=value&...` for aws4 to parse back (it signs the parameters, sorted and escaped). */
+function queryString(query: Record<string, string> | undefined): string {
+  if (query === undefined) return "";
+  const pairs = Object.entries(query).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
+  return pairs.length > 0 ? `?${pairs.join("&")}` : "";
 }
