@@ -1,6 +1,6 @@
 /**
  * CPU of signing one APPEND's two calls (a 50 KB S3 PUT and a K2V InsertBatch of ~5 KB), ours
- * (src/storage/net/sigV4.ts) against the SDK's signer it replaced, in a fresh process each: the
+ * (src/storage/net/sigV4.ts over the aws4 package) against the SDK's signer it replaced, in a fresh process each: the
  * first `cold` rounds (a fresh server's first APPENDs, before V8 optimises) and `warm` rounds after.
  *
  *   node --import tsx bench/measureSigning.ts [ours|sdk] [cold=200] [warm=5000]

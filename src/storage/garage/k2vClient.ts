@@ -2,8 +2,8 @@
  * Signed HTTP calls to Garage's K2V API (doc/drafts/k2v-spec.md), SigV4 for the "k2v" service.
  *
  * Garage checks K2V signatures over the path URI-encoded a second time (as AWS does for every
- * service but S3), so the path we sign is the already-encoded one and the signer's own escaping
- * (`uriEscapePath`, its default) supplies the second round. The partition key is one path segment
+ * service but S3), so the path we sign is the already-encoded one and the signer (aws4, through
+ * net/sigV4.ts) supplies the second round. The partition key is one path segment
  * with every reserved character encoded, '.' included, so no path normalisation can touch it.
  */
 import type { StorageCredentials } from "../backendConfig.ts";
