@@ -69,8 +69,8 @@ export class SigV4Signer {
     private readonly credentials: StorageCredentials,
   ) {}
 
-  /** The headers to send (names in lower case): the caller's, plus x-amz-date,
-   * x-amz-content-sha256 and authorization. */
+  /** The headers to send: the caller's and x-amz-date, x-amz-content-sha256 (names in lower
+   * case), and aws4's `Authorization`. */
   sign(spec: SignSpec): Record<string, string> {
     const headers: Record<string, string> = {};
     const ignore = Object.create(null) as Record<string, boolean>;
