@@ -5,52 +5,33 @@
  *   node --import tsx bench/appendWalk.ts HOME [COUNT]
  *
  * HOME is a home as bench/memoryWalk.ts takes it (`init --user bench` + `import` of the bench
- * corpus). Starts `bin/aerogramme-local.js start` on it, LOGIN, SELECT INBOX, CREATE a mailbox of
+ * corpus). Starts `bin/aerogramme-local.js start` on it (bench/aerogramme.ts startServer), LOGIN, SELECT INBOX, CREATE a mailbox of
  * its own, then APPENDs the 10,000-message corpus's first COUNT (500) messages one after another,
  * as the bench's "APPEND ... one at a time" phase does, and prints VmRSS and VmHWM every 100 and
  * a second after the last. Figures: bench/notes.md.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { benchDir, ensureCorpus, readCorpusMessage } from "./corpus.ts";
-import { freePort } from "./freePort.ts";
+import { startServer } from "./aerogramme.ts";
+import { ensureCorpus, readCorpusMessage } from "./corpus.ts";
 import { ImapWire } from "./imapWire.ts";
 
 const home = process.argv[2];
 if (!home) throw new Error("usage: node --import tsx bench/appendWalk.ts HOME [COUNT]");
 const count = Number(process.argv[3] ?? 500);
 const corpus = await ensureCorpus(10_000);
-const port = await freePort();
-const child = spawn(
-  join(benchDir, "..", "bin", "aerogramme-local.js"),
-  ["start", "--imap-port", String(port)],
-  {
-    env: { ...process.env, AEROGRAMME_LOCAL_HOME: home },
-    stdio: ["ignore", "pipe", "inherit"],
-  },
-);
-const killAtExit = () => child.kill("SIGKILL");
-process.once("exit", killAtExit);
-await new Promise<void>((ok, fail) => {
-  const timer = setTimeout(() => fail(new Error('no "IMAP listening on" line within 60 s')), 60_000);
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    if (!line.startsWith("IMAP listening")) return;
-    clearTimeout(timer);
-    ok();
-  });
-});
+// The server's log goes to HOME/appendWalk.log.
+const server = await startServer(home, join(home, "appendWalk.log"));
 
 function memory(): string {
-  const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+  const status = readFileSync(`/proc/${server.child.pid}/status`, "utf8");
   const mb = (name: string) =>
     (Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024).toFixed(1);
   return `RSS ${mb("VmRSS")} MB, VmHWM ${mb("VmHWM")}`;
 }
 
 try {
-  const wire = await ImapWire.open("127.0.0.1", port);
+  const wire = await ImapWire.open(server.host, server.port);
   await wire.command('LOGIN bench "bench-password-Aer0"');
   await wire.command("SELECT INBOX");
   console.log(`after SELECT: ${memory()}`);
@@ -67,6 +48,5 @@ try {
   console.log(`a second later: ${memory()}`);
   await wire.close();
 } finally {
-  child.kill("SIGTERM");
-  process.off("exit", killAtExit);
+  await server.stop();
 }

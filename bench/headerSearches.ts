@@ -13,13 +13,11 @@
  * hits, and the ratio of the medians. QUERIES="A|B" replaces the default list. Figures:
  * bench/notes.md.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { benchDir, ensureCorpus } from "./corpus.ts";
+import { startServer } from "./aerogramme.ts";
+import { ensureCorpus } from "./corpus.ts";
 import { startDovecot } from "./dovecot.ts";
-import { freePort } from "./freePort.ts";
 import { ImapWire } from "./imapWire.ts";
 
 const [home, sizeArg, repeatArg] = process.argv.slice(2);
@@ -33,21 +31,12 @@ const PASSWORD = "bench-password-Aer0";
 
 const corpus = await ensureCorpus(Number(sizeArg));
 const dovecot = await startDovecot(corpus);
-const port = await freePort();
-const child = spawn(
-  join(benchDir, "..", "bin", "aerogramme-local.js"),
-  ["start", "--imap-port", String(port)],
-  {
-    env: { ...process.env, AEROGRAMME_LOCAL_HOME: home },
-    stdio: ["ignore", "pipe", "ignore"],
-  },
-);
-const killAtExit = () => child.kill("SIGKILL");
-process.once("exit", killAtExit);
+// The server's log goes to HOME/headerSearches.log.
+const server = await startServer(home, join(home, "headerSearches.log"));
 
 function cpuMs(): number {
   // Fields 14 and 15 of /proc/PID/stat (utime, stime), in clock ticks of 10 ms.
-  const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  const fields = readFileSync(`/proc/${server.child.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
@@ -72,16 +61,8 @@ async function search(wire: ImapWire, query: string): Promise<{ ms: number; hits
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 try {
-  await new Promise<void>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error('no "IMAP listening on" line within 60 s')), 60_000);
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      if (!line.startsWith("IMAP listening")) return;
-      clearTimeout(timer);
-      ok();
-    });
-  });
   const d = await session(dovecot.host, dovecot.port, dovecot.user, dovecot.password);
-  const a = await session("127.0.0.1", port, "bench", PASSWORD);
+  const a = await session(server.host, server.port, "bench", PASSWORD);
   for (const query of queries) {
     const dt: number[] = [];
     const at: number[] = [];
@@ -104,7 +85,6 @@ try {
   await d.close();
   await a.close();
 } finally {
-  child.kill("SIGTERM");
-  process.off("exit", killAtExit);
+  await server.stop();
   await dovecot.stop();
 }

@@ -11,7 +11,14 @@
  * storage host (the Garage daemons this process started) and of this process (the IMAP client and
  * the proxy). CPU times come from /proc and are far steadier under a shared machine's load than the
  * wall time: on 2 cores, an APPEND cannot take less than the CPU its steps spend one after another.
+ *
+ * With BENCH_PERF_RECORD=DIR (and `perf` installed), `perf record -g` samples the server's process,
+ * every thread, over the APPENDs only, into DIR/<target>.perf.data: CPU time, not wall time (V8's
+ * --cpu-prof samples a thread waiting for a core too). Add BENCH_SERVER_NODE_ARGS=--perf-basic-prof
+ * to name the JavaScript frames, and read it with `perf report -i FILE --no-children`.
  */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { ensureCorpus, readCorpusMessage } from "./corpus.ts";
 import { ImapWire, quoted } from "./imapWire.ts";
 import { imapDateTime } from "./mimeEncode.ts";
@@ -44,9 +51,19 @@ for (const name of targets) {
     const requests0 = running.storageCounters?.().requests ?? 0;
     const [s0, g0, c0] = [await cpuMsOf(server), await cpuMsOf(garage), process.cpuUsage()];
     const threads0 = await cpuMsByThread(running.pid);
+    const perf = await startPerf(name, running.pid);
     const wall: number[] = [];
+    // The server's CPU per APPEND in each quarter of the run: a fresh process compiles its APPEND
+    // path (V8's optimising compiler, on its own threads) during the first ones.
+    const quarters: number[] = [];
+    let sq = s0;
     const t0 = performance.now();
     for (let i = 0; i < messages.length; i++) {
+      if (i > 0 && i % Math.ceil(messages.length / 4) === 0) {
+        const now = await cpuMsOf(server);
+        quarters.push((now - sq) / Math.ceil(messages.length / 4));
+        sq = now;
+      }
       const t = performance.now();
       await wire.command(`APPEND "Measure-Seq" (\\Seen) "${imapDateTime(corpus.messages[i]!.date)}"`, {
         literal: messages[i]!,
@@ -54,8 +71,10 @@ for (const name of targets) {
       wall.push(performance.now() - t);
     }
     const total = performance.now() - t0;
+    await perf?.stop();
     const c1 = process.cpuUsage(c0);
     const [s1, g1] = [await cpuMsOf(server), await cpuMsOf(garage)];
+    quarters.push((s1 - sq) / (messages.length - Math.ceil(messages.length / 4) * quarters.length));
     const threads1 = await cpuMsByThread(running.pid);
     const n = messages.length;
     const requests = (running.storageCounters?.().requests ?? 0) - requests0;
@@ -70,6 +89,9 @@ for (const name of targets) {
         `, client and proxy ${((c1.user + c1.system) / 1000 / n).toFixed(2)} ms` +
         (running.storageCounters ? `; storage requests per APPEND ${(requests / n).toFixed(2)}` : ""),
     );
+    console.log(
+      `  the server's CPU per APPEND by quarter of the run: ${quarters.map((q) => q.toFixed(2)).join(", ")} ms`,
+    );
     if (!name.startsWith("dovecot")) {
       const byThread = [...threads1]
         .map(([t, ms]) => [t, (ms - (threads0.get(t) ?? 0)) / n] as const)
@@ -83,4 +105,22 @@ for (const name of targets) {
   } finally {
     await target.stop();
   }
+}
+
+/** `perf record` of one process until stop() (BENCH_PERF_RECORD); undefined when not asked for. */
+async function startPerf(name: string, pid: number): Promise<{ stop(): Promise<void> } | undefined> {
+  const dir = process.env.BENCH_PERF_RECORD;
+  if (!dir) return undefined;
+  const out = join(dir, `${name}.perf.data`);
+  const child = spawn("perf", ["record", "-g", "-F", "999", "-p", String(pid), "-o", out], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await new Promise((resolve) => setTimeout(resolve, 500)); // perf attaches
+  return {
+    async stop() {
+      child.kill("SIGINT");
+      await exited;
+    },
+  };
 }

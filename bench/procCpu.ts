@@ -61,14 +61,19 @@ export async function loadAverage(): Promise<string> {
   return (await readFile("/proc/loadavg", "utf8")).split(" ").slice(0, 3).join(" ");
 }
 
-/** CPU milliseconds of one process's main thread and of all its other threads (libuv's pool, V8's). */
+/**
+ * CPU milliseconds of one process's main thread and of its other threads by their name
+ * (`libuv-worker`: the thread pool's file system calls; `V8 DefaultWorke`: V8's GC and compiler
+ * helpers; the search index's worker, and so on).
+ */
 export async function cpuMsByThread(pid: number): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const tids = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
   for (const tid of tids) {
     const text = await readFile(`/proc/${pid}/task/${tid}/stat`, "utf8").catch(() => undefined);
     if (!text) continue;
-    const name = tid === String(pid) ? "main thread" : "other threads";
+    const name =
+      tid === String(pid) ? "main thread" : text.slice(text.indexOf("(") + 1, text.lastIndexOf(")"));
     const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
     const ms = (Number(f[11]) + Number(f[12])) * TICK_MS;
     out.set(name, (out.get(name) ?? 0) + ms);

@@ -11,26 +11,19 @@ export async function checkK2v(
   target: { k2vEndpoint: string; region: string; bucket: string },
   credentials: StorageCredentials,
 ): Promise<K2vVerdict> {
-  const [{ sigV4Signer }, { HttpRequest }] = await Promise.all([
-    import("../../storage/net/sigV4.ts"),
-    import("../../storage/net/awsSdk.ts"),
-  ]);
+  const { SigV4Signer } = await import("../../storage/net/sigV4.ts");
   const url = new URL(`${target.k2vEndpoint.replace(/\/+$/, "")}/${encodeURIComponent(target.bucket)}`);
-  const signer = sigV4Signer("k2v", target.region, credentials);
-  const request = new HttpRequest({
+  const headers = new SigV4Signer("k2v", target.region, credentials).sign({
     method: "GET",
-    protocol: url.protocol,
-    hostname: url.hostname,
-    ...(url.port ? { port: Number(url.port) } : {}),
     path: url.pathname,
     query: { limit: "1" },
     headers: { host: url.host },
+    date: new Date(),
   });
-  const signed = await signer.sign(request);
   try {
     const res = await fetch(`${url.href}?limit=1`, {
       method: "GET",
-      headers: signed.headers as Record<string, string>,
+      headers,
       signal: AbortSignal.timeout(10_000),
     });
     await res.body?.cancel().catch(() => {}); // only the status matters here

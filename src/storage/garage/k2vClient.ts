@@ -2,8 +2,8 @@
  * Signed HTTP calls to Garage's K2V API (doc/drafts/k2v-spec.md), SigV4 for the "k2v" service.
  *
  * Garage checks K2V signatures over the path URI-encoded a second time (as AWS does for every
- * service but S3), so the path we sign is the already-encoded one and the signer's own escaping
- * (`uriEscapePath`, its default) supplies the second round. The partition key is one path segment
+ * service but S3), so the path we sign is the already-encoded one and the signer (aws4, through
+ * net/sigV4.ts) supplies the second round. The partition key is one path segment
  * with every reserved character encoded, '.' included, so no path normalisation can touch it.
  */
 import type { StorageCredentials } from "../backendConfig.ts";
@@ -14,8 +14,7 @@ import { attemptTimeout, type NetOptions } from "../net/netOptions.ts";
 import { withRetry } from "../net/retry.ts";
 import { timed } from "../net/timed.ts";
 import { httpCall, HttpAgents, type HttpAnswer } from "../net/httpCall.ts";
-import { sigV4Signer } from "../net/sigV4.ts";
-import { HttpRequest, type SignatureV4 } from "../net/awsSdk.ts";
+import { SigV4Signer } from "../net/sigV4.ts";
 
 export interface K2vTarget {
   k2vEndpoint: string;
@@ -45,7 +44,7 @@ export function uriEscape(text: string): string {
 }
 
 export class K2vClient {
-  private readonly signer: SignatureV4;
+  private readonly signer: SigV4Signer;
   private readonly limiter: Limiter;
   private readonly base: URL;
   private readonly agents = new HttpAgents();
@@ -57,7 +56,7 @@ export class K2vClient {
     readonly net: NetOptions,
     private clockOffsetMs = 0,
   ) {
-    this.signer = sigV4Signer("k2v", target.region, credentials);
+    this.signer = new SigV4Signer("k2v", target.region, credentials);
     this.limiter = new Limiter(net.concurrency);
     this.base = new URL(target.k2vEndpoint.replace(/\/+$/, "") + "/");
   }
@@ -88,23 +87,18 @@ export class K2vClient {
     const search = Object.entries(query)
       .map(([k, v]) => `${uriEscape(k)}=${uriEscape(v)}`)
       .join("&");
-    const unsigned = new HttpRequest({
+    const headers = this.signer.sign({
       method: req.method,
-      protocol: this.base.protocol,
-      hostname: this.base.hostname,
-      ...(this.base.port ? { port: Number(this.base.port) } : {}),
       path,
       query,
       headers: { host: this.base.host, ...req.headers },
       ...(req.body ? { body: req.body } : {}),
-    });
-    const signed = await this.signer.sign(unsigned, {
-      signingDate: new Date(Date.now() + this.clockOffsetMs),
+      date: new Date(Date.now() + this.clockOffsetMs),
     });
     const answer = await httpCall(this.agents, {
       method: req.method,
       url: new URL(`${this.base.origin}${path}${search ? `?${search}` : ""}`),
-      headers: signed.headers,
+      headers,
       ...(req.body ? { body: req.body } : {}),
       signal,
     });

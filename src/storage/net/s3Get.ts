@@ -12,12 +12,11 @@ import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import type { StorageCredentials } from "../backendConfig.ts";
 import type { ByteRange } from "../types.ts";
-import { HttpRequest, type SignatureV4 } from "./awsSdk.ts";
 import { EarlyAckAgent } from "./earlyAck.ts";
 import { httpCall, type AgentSource } from "./httpCall.ts";
 import { isClockSkew } from "./s3Errors.ts";
 import { escapeKey, S3HttpError, xmlField } from "./s3Put.ts";
-import { sigV4Signer } from "./sigV4.ts";
+import { SigV4Signer } from "./sigV4.ts";
 
 export interface GetOptions {
   range?: ByteRange;
@@ -27,7 +26,7 @@ export interface GetOptions {
 }
 
 export class S3Getter {
-  private readonly signer: SignatureV4;
+  private readonly signer: SigV4Signer;
   private readonly base: URL;
   private readonly agents: AgentSource & { destroy(): void };
 
@@ -39,7 +38,7 @@ export class S3Getter {
     ackHeadersEarly: boolean,
     private clockOffsetMs = 0,
   ) {
-    this.signer = sigV4Signer("s3", target.region, credentials);
+    this.signer = new SigV4Signer("s3", target.region, credentials);
     this.base = new URL(target.s3Endpoint.replace(/\/+$/, "") + "/");
     const options = { keepAlive: true, maxSockets };
     const http = ackHeadersEarly ? new EarlyAckAgent(options) : new HttpAgent(options);
@@ -59,21 +58,16 @@ export class S3Getter {
     const { range } = options;
     const headers: Record<string, string> = { host: this.base.host };
     if (range) headers.range = `bytes=${range.start}-${range.end ?? ""}`;
-    const signed = await this.signer.sign(
-      new HttpRequest({
-        method: "GET",
-        protocol: this.base.protocol,
-        hostname: this.base.hostname,
-        ...(this.base.port ? { port: Number(this.base.port) } : {}),
-        path,
-        headers,
-      }),
-      { signingDate: new Date(Date.now() + this.clockOffsetMs) },
-    );
+    const signed = this.signer.sign({
+      method: "GET",
+      path,
+      headers,
+      date: new Date(Date.now() + this.clockOffsetMs),
+    });
     const answer = await httpCall(this.agents, {
       method: "GET",
       url: new URL(`${this.base.origin}${path}`),
-      headers: signed.headers,
+      headers: signed,
       signal: options.signal,
       onResponse: (status, h) => {
         if (status !== 200 && status !== 206) return;

@@ -8,9 +8,8 @@
  * `$metadata.httpStatusCode` the status), so that s3Errors.ts maps both the same way.
  */
 import type { StorageCredentials } from "../backendConfig.ts";
-import { HttpRequest, type SignatureV4 } from "./awsSdk.ts";
 import { httpCall, HttpAgents } from "./httpCall.ts";
-import { sigV4Signer } from "./sigV4.ts";
+import { SigV4Signer } from "./sigV4.ts";
 import { isClockSkew } from "./s3Errors.ts";
 
 export class S3HttpError extends Error {
@@ -43,7 +42,7 @@ export function xmlField(xml: string, tag: string): string | undefined {
 }
 
 export class S3Putter {
-  private readonly signer: SignatureV4;
+  private readonly signer: SigV4Signer;
   private readonly base: URL;
   private readonly agents = new HttpAgents();
 
@@ -52,18 +51,15 @@ export class S3Putter {
     credentials: StorageCredentials,
     private clockOffsetMs = 0,
   ) {
-    this.signer = sigV4Signer("s3", target.region, credentials);
+    this.signer = new SigV4Signer("s3", target.region, credentials);
     this.base = new URL(target.s3Endpoint.replace(/\/+$/, "") + "/");
   }
 
   /** One attempt (the caller retries and times out); resolves once the host stored the object. */
   async put(bucket: string, key: string, body: Uint8Array, signal: AbortSignal): Promise<void> {
     const path = `${this.base.pathname}${escapeKey(bucket)}/${escapeKey(key)}`;
-    const unsigned = new HttpRequest({
+    const headers = this.signer.sign({
       method: "PUT",
-      protocol: this.base.protocol,
-      hostname: this.base.hostname,
-      ...(this.base.port ? { port: Number(this.base.port) } : {}),
       path,
       headers: {
         host: this.base.host,
@@ -71,14 +67,12 @@ export class S3Putter {
         "content-length": String(body.length),
       },
       body,
-    });
-    const signed = await this.signer.sign(unsigned, {
-      signingDate: new Date(Date.now() + this.clockOffsetMs),
+      date: new Date(Date.now() + this.clockOffsetMs),
     });
     const answer = await httpCall(this.agents, {
       method: "PUT",
       url: new URL(`${this.base.origin}${path}`),
-      headers: signed.headers,
+      headers,
       body,
       signal,
     });
