@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Compiles src/ to dist/ (tsconfig.build.json) and stamps it with the sources' fingerprint, which
 // bin/aerogramme-local.js checks before running dist/. Run by `npm install` (prepare) and `npm test`.
-// With --if-stale (`npm run test:fast`) it does nothing when dist/ matches src/ already.
+// With --if-stale (`npm test`, `npm run test:fast`) it does nothing when dist/ matches src/ already.
 // Without the TypeScript compiler (a production-only install) it says so and leaves dist/ alone:
 // the command line then runs the sources through tsx.
 import { spawnSync } from "node:child_process";
