@@ -14,6 +14,7 @@ import { createAccount, openAccount, type Account } from "../../src/mail/account
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import { counting } from "../storage/localCacheSupport.ts";
 import { sampleMessage } from "./mailFixtures.ts";
+import { START_WAIT_MAX_MS } from "../../src/mail/search/indexFiller.ts";
 
 const PASSWORD = "correct horse battery";
 const COUNT = 8;
@@ -172,6 +173,28 @@ test("a message expunged while its build waits for a lull is not indexed afterwa
     const ids = await c.b.searchIndex!.indexedIds();
     assert.ok(ids.has(kept));
     assert.equal(ids.has(gone), false, "the expunged message was indexed as live");
+  } finally {
+    await c.close();
+  }
+});
+
+test("under client work that never pauses, the pass still begins: status counts what the index lacks", async () => {
+  const c = await secondComputer();
+  try {
+    const work = clientWork(c.b);
+    c.remote.reset();
+    c.b.indexInBackground();
+    await until(
+      "the pass has compared the index with the account",
+      () => c.b.searchIndex!.progress.state === "building",
+      START_WAIT_MAX_MS + 5000,
+    );
+    assert.equal(c.b.searchIndex!.progress.total, COUNT);
+    assert.equal(c.b.searchIndex!.progress.indexed, 0);
+    assert.equal(c.remote.calls.get("blobs.get") ?? 0, 0, "no body read while the client works");
+    await work.end();
+    await until("every message is indexed", () => c.b.searchIndex!.progress.state === "ready");
+    assert.equal(c.b.searchIndex!.progress.indexed, COUNT);
   } finally {
     await c.close();
   }

@@ -36,6 +36,14 @@ const FIRST_PASS_DELAY_MS = 3000;
 /** A pass begins after this long without client work (a first sync is a stream of commands). */
 const START_QUIET_MS = 500;
 /**
+ * ... or after this long waiting for it: under client work that never pauses that long (the load
+ * tool's 10 clients) the pass never began, so `status` showed the index "loading" with a count that
+ * only ever went down, and ids no mailbox holds were never dropped (issue 18). Begun, the pass
+ * compares the index with the account (listings only) and reads bodies at lulls of QUIET_MS, as
+ * before.
+ */
+export const START_WAIT_MAX_MS = 10_000;
+/**
  * A merge of index files waits for a lull in client work before each file it reads, but no longer
  * than this: under load that never pauses (10 load clients) it still goes on, one file (a few tens
  * of milliseconds of CPU) per this long, so that the removed messages it drops do not pile up.
@@ -203,7 +211,8 @@ export class IndexFiller {
     };
     this.deletedDuringPass = new Set();
     try {
-      await activity.lull(this.abort.signal, START_QUIET_MS);
+      const startBy = performance.now() + START_WAIT_MAX_MS;
+      await activity.lull(this.abort.signal, START_QUIET_MS, () => performance.now() > startBy);
       if (this.closed || !(await this.index.open())) return;
       const { total, missing, stale } = await unindexed(
         await this.source.mailboxMessages(),
