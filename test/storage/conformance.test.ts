@@ -747,6 +747,11 @@ for (const backend of backends) {
         let token = (await store.rows.read(k("w"), "watch"))!.token;
         for (let i = 2; i <= 4; i++) {
           const polled = store.rows.poll(k("w"), "watch", token, 5_000);
+          // As in the tests above: the poll is under way before the write. A write sent in the
+          // same instant as the poll was, three times in many runs on Garage, never seen by that
+          // poll (bench/notes.md, session 11): a race at the start of a poll, not this test's
+          // question (which token to poll with next).
+          await sleep(50);
           await store.rows.insert(k("w"), "watch", bytes(String(i)), token);
           const row = await polled;
           assert.deepEqual(valuesOf(row), [String(i)]);
