@@ -498,12 +498,13 @@ class SegmentFacts implements SearchFacts {
 /** Pieces up to this size are read synchronously (see Segment.open); larger ones in the thread pool. */
 const SYNC_READ_MAX = 256 * 1024;
 
-function readAtSync(fd: number, position: number, length: number, size: number): Uint8Array {
+/** Reads `length` bytes at `position`, into `into` when given (it must hold them), else a new buffer. */
+function readAtSync(fd: number, position: number, length: number, size: number, into?: Buffer): Uint8Array {
   if (position + length > size) throw new Tampered("a search index file is cut short");
-  const buf = Buffer.allocUnsafe(length); // filled whole, or thrown away
+  const buf = into ?? Buffer.allocUnsafe(length); // filled whole, or thrown away
   if (readSync(fd, buf, 0, length, position) !== length)
     throw new Tampered("a search index file is cut short");
-  return buf;
+  return buf.subarray(0, length);
 }
 
 /** The buffer readScratchSync reads into, grown up to SYNC_READ_MAX. */
@@ -514,12 +515,9 @@ let scratch = Buffer.allocUnsafe(64 * 1024);
  * caller next awaits (a sealed box opened at once; its plaintext is fresh bytes).
  */
 function readScratchSync(fd: number, position: number, length: number, size: number): Uint8Array {
-  if (position + length > size) throw new Tampered("a search index file is cut short");
   if (scratch.length < length)
     scratch = Buffer.allocUnsafe(Math.min(SYNC_READ_MAX, Math.max(length, 2 * scratch.length)));
-  if (readSync(fd, scratch, 0, length, position) !== length)
-    throw new Tampered("a search index file is cut short");
-  return scratch.subarray(0, length);
+  return readAtSync(fd, position, length, size, scratch);
 }
 
 async function readAt(fd: number, position: number, length: number, size: number): Promise<Uint8Array> {
