@@ -6,6 +6,7 @@
  */
 import type { Corpus } from "./corpus.ts";
 import { readCorpusMessage } from "./corpus.ts";
+import { headerHits } from "./headerHits.ts";
 import { ImapWire, quoted, type Tagged } from "./imapWire.ts";
 import { imapDateTime } from "./mimeEncode.ts";
 
@@ -288,6 +289,13 @@ export async function runSession(
     expect("hits", searchCount(t), corpus.subjectHits);
     return { ms: t.ms, detail: `${corpus.subjectHits} hits` };
   });
+  for (const { search, hits } of await headerHits(corpus)) {
+    await phase(search.key, `UID SEARCH ${search.criterion}`, async () => {
+      const t = await need().command(`UID SEARCH ${search.criterion}`);
+      expect("hits", searchCount(t), hits);
+      return { ms: t.ms, detail: `${hits} hits` };
+    });
+  }
   await phase("search.body", `UID SEARCH BODY ${corpus.bodyMarker}`, async () => {
     const t = await need().command(`UID SEARCH BODY ${corpus.bodyMarker}`, { timeoutMs: 600_000 });
     expect("hits", searchCount(t), corpus.bodyHits);
