@@ -107,6 +107,23 @@ export class ShownMessages {
     return this.flagLists[this.flagRefs[i]!]!;
   }
 
+  /**
+   * The distinct flag lists some message holds now, each once, in the UID order of the first
+   * message holding it (a list no message holds any more is left out): what a session announces
+   * at SELECT, without an entry made per message.
+   */
+  flagListsInUse(): (readonly string[])[] {
+    const met = new Uint8Array(this.flagLists.length);
+    const lists: (readonly string[])[] = [];
+    for (let i = 0; i < this.uids.length; i++) {
+      const ref = this.flagRefs[i]!;
+      if (met[ref] === 1) continue;
+      met[ref] = 1;
+      lists.push(this.flagLists[ref]!);
+    }
+    return lists;
+  }
+
   modseqAt(i: number): number {
     return this.modseqs[i]!;
   }
