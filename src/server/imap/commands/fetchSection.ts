@@ -39,6 +39,8 @@ export async function locateSection(
       text === "HEADER" ? header : headerFields(header, section.fields ?? [], text === "HEADER.FIELDS.NOT");
     return { kind: "bytes", bytes: Buffer.from(out, "latin1") };
   }
+  // The whole message (BODY[], RFC822) needs no MIME tree either: its size is in the eager meta.
+  if (topLevel && !text) return { kind: "range", range: { start: 0, end: meta.physicalSize } };
   const index = meta.index; // parsed only now: top-level headers never need the MIME tree
   if (text === "HEADER.FIELDS" || text === "HEADER.FIELDS.NOT") {
     // Fields of a message/rfc822 part: its header block lives in the body blob.
