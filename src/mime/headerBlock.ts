@@ -89,8 +89,25 @@ export function withoutNul(value: ByteString): ByteString {
  * compared without case, then the empty line. FIELDS always ends with one, as Dovecot's does;
  * FIELDS.NOT keeps the block's own, if it has one.
  */
+/**
+ * The lower-cased names of recent field lists, by the list's text: a FETCH asks one list of every
+ * message, and a client asks the same few lists again and again. Bounded: cleared past 64 lists.
+ */
+const wantedSets = new Map<string, ReadonlySet<string>>();
+
+function wantedSet(names: readonly string[]): ReadonlySet<string> {
+  const key = names.join("\0");
+  let wanted = wantedSets.get(key);
+  if (!wanted) {
+    if (wantedSets.size >= 64) wantedSets.clear();
+    wanted = new Set(names.map((n) => n.toLowerCase()));
+    wantedSets.set(key, wanted);
+  }
+  return wanted;
+}
+
 export function headerFields(headerBlock: ByteString, names: readonly string[], not = false): ByteString {
-  const wanted = new Set(names.map((n) => n.toLowerCase()));
+  const wanted = wantedSet(names);
   // The fields as parseHeaderBlock finds them, read for their names and extents alone: a client's
   // message list asks this of every message, and the values (joined continuation lines) are not
   // needed here.

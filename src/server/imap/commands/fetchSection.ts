@@ -14,8 +14,17 @@ const STREAM_CHUNK = 256 * 1024;
 export type SectionSource =
   { kind: "bytes"; bytes: Uint8Array } | { kind: "range"; range: ByteRange } | { kind: "missing" };
 
+/** Names already made, by the parsed section (a FETCH names one section for every message). */
+const sectionNames = new WeakMap<Section, string>();
+
 /** The section's text: `BODY[1.2.HEADER.FIELDS (From)]` names it "1.2.HEADER.FIELDS (From)". */
 export function sectionName(section: Section): string {
+  let name = sectionNames.get(section);
+  if (name === undefined) sectionNames.set(section, (name = nameOf(section)));
+  return name;
+}
+
+function nameOf(section: Section): string {
   const parts: string[] = [];
   if (section.part.length > 0) parts.push(section.part.join("."));
   if (section.text) {
