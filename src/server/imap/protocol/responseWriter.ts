@@ -89,6 +89,9 @@ export class ResponseWriter {
   /** Sends what is held now (before the socket changes hands or ends, as at STARTTLS or BYE). */
   flush(): void {
     this.spill();
+    // The chunk lives for one burst of writes: an idle connection (thousands may wait before
+    // login) holds none.
+    this.pending = undefined;
     if (!this.corked) return;
     this.corked = false;
     this.socket.uncork();
@@ -122,7 +125,8 @@ export class ResponseWriter {
 
   /**
    * Hands the gathered small parts to the socket; false when its buffer is full. A mostly empty
-   * chunk is copied out and kept for the next parts, a fuller one handed over whole.
+   * chunk is copied out (the socket then holds only those bytes) and kept for the next parts, a
+   * fuller one handed over whole.
    */
   private spill(): boolean {
     const pending = this.pending;
