@@ -22,6 +22,7 @@ import { Tampered, WrongContext } from "../errors.ts";
 import { padToBucket, unpad } from "./padding.ts";
 import {
   aeadDecrypt,
+  aeadDecryptInto,
   aeadEncrypt,
   equalBytes,
   genericHash,
@@ -134,6 +135,61 @@ export function seal(
 }
 
 export function open(sealKey: SealKey, sealed: Uint8Array, ctx: SealContext): Uint8Array {
+  const opening = prepareOpen(sealKey, sealed, ctx);
+  let plain: Uint8Array;
+  try {
+    plain = aeadDecrypt(opening.cipher, opening.ad, opening.nonce, opening.key);
+  } catch {
+    throw tampered(opening.where);
+  }
+  return opening.exact ? plain : unpad(plain, opening.where);
+}
+
+/** Plaintext room reused by openTransient; grown to the largest object opened through it. */
+let transient = new Uint8Array(4096);
+
+/**
+ * As `open`, with the plaintext handed to `use` as a view of a buffer that the next call reuses
+ * (and that is zeroed once `use` returns): for many small objects read and decoded at once (a
+ * message list's meta rows), each of which cost a fresh plaintext buffer. `use` must copy what it
+ * keeps and must not call back in.
+ */
+export function openTransient<T>(
+  sealKey: SealKey,
+  sealed: Uint8Array,
+  ctx: SealContext,
+  use: (plain: Uint8Array) => T,
+): T {
+  const opening = prepareOpen(sealKey, sealed, ctx);
+  if (transient.length < opening.cipher.length) {
+    let size = transient.length;
+    while (size < opening.cipher.length) size *= 2;
+    transient = new Uint8Array(size);
+  }
+  const room = transient;
+  let padded: Uint8Array;
+  try {
+    padded = aeadDecryptInto(room, opening.cipher, opening.ad, opening.nonce, opening.key);
+  } catch {
+    throw tampered(opening.where);
+  }
+  try {
+    return use(opening.exact ? padded : unpad(padded, opening.where));
+  } finally {
+    memzero(padded);
+  }
+}
+
+function tampered(where: string): Tampered {
+  return new Tampered(`${where}: authentication failed; the stored bytes were changed or the key is wrong`);
+}
+
+/** Everything `open` checks before decrypting, and what decrypting takes. */
+function prepareOpen(
+  sealKey: SealKey,
+  sealed: Uint8Array,
+  ctx: SealContext,
+): { where: string; exact: boolean; ad: Uint8Array; nonce: Uint8Array; key: Uint8Array; cipher: Uint8Array } {
   const where = `${ctx.purpose} at ${ctx.path}`;
   const version = sealed[0];
   const head = version === PADDED_EPOCH ? 1 + EPOCH_BYTES : 1;
@@ -149,20 +205,14 @@ export function open(sealKey: SealKey, sealed: Uint8Array, ctx: SealContext): Ui
   if (!equalBytes(sealed.subarray(head, head + TAG_BYTES), contextTag(ad))) {
     throw new WrongContext(`${where}: the object was sealed for another place or purpose (moved or swapped)`);
   }
-  const key = openingKey(sealKey, epoch, where);
-  const nonce = sealed.subarray(head + TAG_BYTES, head + TAG_BYTES + NONCE_BYTES);
-  let plain: Uint8Array;
-  try {
-    plain = aeadDecrypt(
-      sealed.subarray(head + TAG_BYTES + NONCE_BYTES),
-      aeadData(ad, version, epoch),
-      nonce,
-      key,
-    );
-  } catch {
-    throw new Tampered(`${where}: authentication failed; the stored bytes were changed or the key is wrong`);
-  }
-  return version === EXACT ? plain : unpad(plain, where);
+  return {
+    where,
+    exact: version === EXACT,
+    ad: aeadData(ad, version, epoch),
+    nonce: sealed.subarray(head + TAG_BYTES, head + TAG_BYTES + NONCE_BYTES),
+    key: openingKey(sealKey, epoch, where),
+    cipher: sealed.subarray(head + TAG_BYTES + NONCE_BYTES),
+  };
 }
 
 export function randomKey(): Uint8Array {

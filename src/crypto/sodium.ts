@@ -52,6 +52,23 @@ export function aeadDecrypt(
   return out;
 }
 
+/**
+ * As aeadDecrypt, into `out` (at least the plaintext's length, not overlapping `cipher`); returns
+ * the view of `out` that holds the plaintext.
+ */
+export function aeadDecryptInto(
+  out: Uint8Array,
+  cipher: Uint8Array,
+  ad: Uint8Array,
+  nonce: Uint8Array,
+  key: Uint8Array,
+): Uint8Array {
+  if (cipher.length < AEAD_MAC_BYTES) throw new Error("could not verify data");
+  const plain = out.subarray(0, cipher.length - AEAD_MAC_BYTES);
+  na.crypto_aead_xchacha20poly1305_ietf_decrypt(plain, null, cipher, ad, nonce, key);
+  return plain;
+}
+
 /** Reused by genericHash, which is synchronous, so no two calls share it at once. */
 const hashState = bytes(na.crypto_generichash_STATEBYTES);
 

@@ -6,7 +6,7 @@
  * never touches the blob. COPY is a server-side blob copy plus a new meta row carrying the same key:
  * nothing is re-encrypted.
  */
-import { open, randomKey, seal, type SealContext, type SealKey } from "../crypto/aead.ts";
+import { openTransient, randomKey, seal, type SealContext, type SealKey } from "../crypto/aead.ts";
 import {
   STREAM_HEADER_BYTES,
   cipherRangeFor,
@@ -370,7 +370,8 @@ export class MessageStore {
       const already = known(id);
       if (already) return void found.set(id, already);
       try {
-        found.set(id, decodeMeta(open(this.metaKey, value, metaContext(id))));
+        // decodeMeta copies what it keeps: the plaintext's room is reused by the next row.
+        found.set(id, openTransient(this.metaKey, value, metaContext(id), decodeMeta));
       } catch (err) {
         if (!keepStale || !(err instanceof StaleEpoch)) throw err;
         stale.push({ id, err });

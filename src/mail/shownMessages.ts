@@ -107,6 +107,23 @@ export class ShownMessages {
     return this.flagLists[this.flagRefs[i]!]!;
   }
 
+  /**
+   * The distinct flag lists some message holds now, each once, in the UID order of the first
+   * message holding it (a list no message holds any more is left out): what a session announces
+   * at SELECT, without an entry made per message.
+   */
+  flagListsInUse(): (readonly string[])[] {
+    const met = new Uint8Array(this.flagLists.length);
+    const lists: (readonly string[])[] = [];
+    for (let i = 0; i < this.uids.length; i++) {
+      const ref = this.flagRefs[i]!;
+      if (met[ref] === 1) continue;
+      met[ref] = 1;
+      lists.push(this.flagLists[ref]!);
+    }
+    return lists;
+  }
+
   modseqAt(i: number): number {
     return this.modseqs[i]!;
   }
@@ -130,7 +147,8 @@ export class ShownMessages {
     if (i < n) {
       for (const column of this.columns()) column.copyWithin(i + 1, i, n);
     }
-    this.uids.splice(i, 0, entry.uid);
+    if (i === n) this.uids.push(entry.uid);
+    else this.uids.splice(i, 0, entry.uid);
     this.modseqs[i] = entry.modseq;
     this.saved[i] = entry.saved !== undefined && Number.isFinite(entry.saved) ? entry.saved : 0;
     const ref = this.flagRef(entry.flags); // first: it may widen `flagRefs`
@@ -138,6 +156,20 @@ export class ShownMessages {
     this.storeId(i, entry.id);
     if (i < n) this.rebuildTable();
     else this.tableInsert(i);
+  }
+
+  /**
+   * Makes room for `count` messages at once (a decoder that knows how many come): the columns and
+   * the table by id then grow once instead of every half-again, each growth rehashing every id.
+   */
+  expect(count: number): void {
+    this.reserve(count);
+    let size = this.table.length;
+    while (size < (count + 1) * 2) size *= 2;
+    if (size !== this.table.length) {
+      this.table = new Int32Array(size);
+      for (let i = 0; i < this.uids.length; i++) this.place(i);
+    }
   }
 
   /** Keeps the messages whose UID `keep` answers true for, in one pass. Whether any went. */
@@ -269,7 +301,9 @@ export class ShownMessages {
 
   private place(i: number): void {
     const mask = this.table.length - 1;
-    let slot = hashBytes(this.idBytes(i)) & mask;
+    const start = this.idStart[i]!;
+    const length = this.idLength[i] === PACKED_HEX ? 16 : this.idLength[i]!;
+    let slot = hashRange(this.arena, start, start + length) & mask;
     while (this.table[slot] !== EMPTY_SLOT) slot = (slot + 1) & mask;
     this.table[slot] = i + 1;
   }
@@ -288,7 +322,6 @@ function grown<T extends Float64Array | Uint16Array | Uint32Array>(from: T, to: 
   return to;
 }
 
-/** FNV-1a over the bytes. */
 /**
  * Writes the 16 bytes of 32 lower-case hex digits into `out`; false (out then undefined) for any
  * other character. What a regex test and Buffer.write(hex) did, in one pass without a native call.
@@ -309,8 +342,14 @@ function hexDigit(c: number): number {
   return -1;
 }
 
+/** FNV-1a over the bytes. */
 function hashBytes(bytes: Uint8Array): number {
+  return hashRange(bytes, 0, bytes.length);
+}
+
+/** FNV-1a over bytes[from, to): the table hashes ids in the arena without a view of each. */
+function hashRange(bytes: Uint8Array, from: number, to: number): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  for (let i = from; i < to; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
   return h >>> 0;
 }

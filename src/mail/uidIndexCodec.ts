@@ -21,6 +21,8 @@ const ENCODING_2 = 2;
 const ENCODING_3 = 3;
 const ENCODING_4 = 4;
 const JSON_OPEN_BRACE = 0x7b;
+/** The fewest bytes a message takes (encoding 2, an empty id): u16 + u32 + u48 + u16. */
+const MIN_ENTRY_BYTES = 14;
 
 /**
  * The shown messages are read from the UidIndex's columns by position (shownMessages.ts): an entry
@@ -138,7 +140,10 @@ function decodeBinary(buf: Buffer, withUnplaced: boolean, withSaveDates: boolean
     const saved = withSaveDates ? u48() : 0;
     return saved > 0 ? { id, uid, modseq, flags, saved } : { id, uid, modseq, flags };
   };
-  for (let n = u32(); n > 0; n--) appendEntry(state, entry());
+  const count = u32();
+  // No more than the bytes left could hold (a forged count must not reserve gigabytes).
+  state.shown.expect(Math.min(count, Math.floor((buf.length - at) / MIN_ENTRY_BYTES)));
+  for (let n = count; n > 0; n--) appendEntry(state, entry());
   if (withUnplaced) {
     for (let n = u32(); n > 0; n--) {
       const e = entry();

@@ -89,18 +89,67 @@ export function withoutNul(value: ByteString): ByteString {
  * compared without case, then the empty line. FIELDS always ends with one, as Dovecot's does;
  * FIELDS.NOT keeps the block's own, if it has one.
  */
-export function headerFields(headerBlock: ByteString, names: readonly string[], not = false): ByteString {
-  const wanted = new Set(names.map((n) => n.toLowerCase()));
-  const { fields, eohStart } = parseHeaderBlock(headerBlock);
-  let out = "";
-  for (const field of fields) {
-    if (wanted.has(field.name.toLowerCase()) !== not) out += headerBlock.slice(field.start, field.end);
+/**
+ * The lower-cased names of recent field lists, by the list's text: a FETCH asks one list of every
+ * message, and a client asks the same few lists again and again. Bounded: cleared past 64 lists.
+ */
+const wantedSets = new Map<string, ReadonlySet<string>>();
+
+function wantedSet(names: readonly string[]): ReadonlySet<string> {
+  const key = names.join("\0");
+  let wanted = wantedSets.get(key);
+  if (!wanted) {
+    if (wantedSets.size >= 64) wantedSets.clear();
+    wanted = new Set(names.map((n) => n.toLowerCase()));
+    wantedSets.set(key, wanted);
   }
+  return wanted;
+}
+
+export function headerFields(headerBlock: ByteString, names: readonly string[], not = false): ByteString {
+  const wanted = wantedSet(names);
+  // The fields as parseHeaderBlock finds them, read for their names and extents alone: a client's
+  // message list asks this of every message, and the values (joined continuation lines) are not
+  // needed here.
+  const len = headerBlock.length;
+  let out = "";
+  let pos = 0;
+  let fieldStart = -1;
+  let fieldWanted = false;
+  let lastName: string | undefined;
+  let eohStart = -1;
+  while (pos < len) {
+    let lf = headerBlock.indexOf("\n", pos);
+    const next = lf < 0 ? len : lf + 1;
+    if (lf < 0) lf = len;
+    const contentEnd = lf > pos && lf < len && headerBlock.charCodeAt(lf - 1) === 0x0d ? lf - 1 : lf;
+    const empty = contentEnd === pos;
+    if (fieldStart >= 0 && !empty && LWSP(headerBlock.charCodeAt(pos))) {
+      pos = next; // a continuation line of the open field
+      continue;
+    }
+    if (fieldStart >= 0 && fieldWanted !== not) out += headerBlock.slice(fieldStart, pos);
+    fieldStart = -1;
+    if (empty && lf < len) {
+      eohStart = pos;
+      break;
+    }
+    const colon = headerBlock.indexOf(":", pos);
+    let nameEnd = contentEnd;
+    if (colon >= 0 && colon < contentEnd) {
+      nameEnd = colon;
+      while (nameEnd > pos && LWSP(headerBlock.charCodeAt(nameEnd - 1))) nameEnd--;
+    }
+    lastName = headerBlock.slice(pos, nameEnd);
+    fieldWanted = wanted.has(lastName.toLowerCase());
+    fieldStart = pos;
+    pos = next;
+  }
+  if (fieldStart >= 0 && fieldWanted !== not) out += headerBlock.slice(fieldStart, pos);
   if (not) return eohStart >= 0 ? out + headerBlock.slice(eohStart) : out;
   // A block cut short by a MIME delimiter ends in a line without a line break: Dovecot ends that
   // line when it is wanted, and adds nothing when it is not.
-  const last = fields[fields.length - 1];
-  const endsOpen = eohStart < 0 && last !== undefined && !headerBlock.endsWith("\n");
-  if (endsOpen && !wanted.has(last.name.toLowerCase())) return out;
+  const endsOpen = eohStart < 0 && !headerBlock.endsWith("\n");
+  if (endsOpen && lastName !== undefined && !wanted.has(lastName.toLowerCase())) return out;
   return out + "\r\n";
 }

@@ -14,8 +14,17 @@ const STREAM_CHUNK = 256 * 1024;
 export type SectionSource =
   { kind: "bytes"; bytes: Uint8Array } | { kind: "range"; range: ByteRange } | { kind: "missing" };
 
+/** Names already made, by the parsed section (a FETCH names one section for every message). */
+const sectionNames = new WeakMap<Section, string>();
+
 /** The section's text: `BODY[1.2.HEADER.FIELDS (From)]` names it "1.2.HEADER.FIELDS (From)". */
 export function sectionName(section: Section): string {
+  let name = sectionNames.get(section);
+  if (name === undefined) sectionNames.set(section, (name = nameOf(section)));
+  return name;
+}
+
+function nameOf(section: Section): string {
   const parts: string[] = [];
   if (section.part.length > 0) parts.push(section.part.join("."));
   if (section.text) {
@@ -39,6 +48,8 @@ export async function locateSection(
       text === "HEADER" ? header : headerFields(header, section.fields ?? [], text === "HEADER.FIELDS.NOT");
     return { kind: "bytes", bytes: Buffer.from(out, "latin1") };
   }
+  // The whole message (BODY[], RFC822) needs no MIME tree either: its size is in the eager meta.
+  if (topLevel && !text) return { kind: "range", range: { start: 0, end: meta.physicalSize } };
   const index = meta.index; // parsed only now: top-level headers never need the MIME tree
   if (text === "HEADER.FIELDS" || text === "HEADER.FIELDS.NOT") {
     // Fields of a message/rfc822 part: its header block lives in the body blob.

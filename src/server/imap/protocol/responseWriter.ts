@@ -2,17 +2,29 @@
  * Writes responses to one client socket, honouring backpressure so a slow client never makes the
  * server buffer a whole mailbox. Streamed literals are written chunk by chunk.
  *
- * Writes are coalesced: the socket is corked at the first write and uncorked on the next tick, so
- * the many small parts of a FETCH reply (and the replies of one batch) leave in one writev instead
- * of one system call and one TCP segment each. A write that fills the socket's buffer waits for
- * "drain", which lets the tick run and the bytes go, so at most a buffer's worth is ever held.
+ * Writes are coalesced: small parts (a FETCH reply's text, a header block, a short body) are
+ * copied into one chunk of CHUNK_BYTES, which goes to the socket when it is full or on the next
+ * tick; larger parts go as they are, after the chunk. The socket is also corked until that tick,
+ * so the replies of one batch leave in one writev instead of one system call and one TCP segment
+ * each. (Handing the socket each small part instead cost 3 parts per message of a header list:
+ * 30,000 at 10,000 messages, ~0.15 s of the server's CPU in writev and its string encoding.) A
+ * write that fills the socket's buffer waits for "drain", which lets the tick run and the bytes
+ * go, so at most a buffer's worth and a chunk are ever held.
  */
 import type { Socket } from "node:net";
 import type { WirePart } from "./wire.ts";
 
+/** Parts up to this size are copied into the chunk; larger ones go to the socket as they are. */
+const SMALL_PART = 4096;
+/** The chunk small parts are gathered in: the socket's default high-water mark. */
+const CHUNK_BYTES = 16 * 1024;
+
 export class ResponseWriter {
   private closed = false;
   private corked = false;
+  /** Small parts not handed to the socket yet: `pendingBytes` of `pending`. */
+  private pending: Buffer | undefined;
+  private pendingBytes = 0;
 
   constructor(private socket: Socket) {
     socket.once("close", () => {
@@ -74,8 +86,12 @@ export class ResponseWriter {
     return this.line(`* ${text}`);
   }
 
-  /** Sends what is held now (before the socket changes hands, as at STARTTLS). */
+  /** Sends what is held now (before the socket changes hands or ends, as at STARTTLS or BYE). */
   flush(): void {
+    this.spill();
+    // The chunk lives for one burst of writes: an idle connection (thousands may wait before
+    // login) holds none.
+    this.pending = undefined;
     if (!this.corked) return;
     this.corked = false;
     this.socket.uncork();
@@ -88,7 +104,45 @@ export class ResponseWriter {
       this.socket.cork();
       process.nextTick(() => this.flush());
     }
-    if (this.socket.write(data)) return Promise.resolve();
+    const size = typeof data === "string" ? data.length : data.byteLength;
+    if (size > SMALL_PART) {
+      const roomy = this.spill(); // what came before goes first
+      return this.socket.write(data) && roomy ? Promise.resolve() : this.drained();
+    }
+    let roomy = true;
+    const room = CHUNK_BYTES - this.pendingBytes;
+    // A string takes at most 3 bytes per UTF-16 unit; only a long one is measured.
+    if (size > room || (typeof data === "string" && size * 3 > room && Buffer.byteLength(data) > room))
+      roomy = this.spill();
+    this.pending ??= Buffer.allocUnsafe(CHUNK_BYTES);
+    if (typeof data === "string") this.pendingBytes += this.pending.write(data, this.pendingBytes);
+    else {
+      this.pending.set(data, this.pendingBytes);
+      this.pendingBytes += data.byteLength;
+    }
+    return roomy ? Promise.resolve() : this.drained();
+  }
+
+  /**
+   * Hands the gathered small parts to the socket; false when its buffer is full. A mostly empty
+   * chunk is copied out (the socket then holds only those bytes) and kept for the next parts, a
+   * fuller one handed over whole.
+   */
+  private spill(): boolean {
+    const pending = this.pending;
+    if (!pending || this.pendingBytes === 0) return true;
+    const used = pending.subarray(0, this.pendingBytes);
+    this.pendingBytes = 0;
+    if (this.isClosed) return true;
+    if (used.length >= CHUNK_BYTES / 4) {
+      this.pending = undefined;
+      return this.socket.write(used);
+    }
+    return this.socket.write(Buffer.from(used));
+  }
+
+  private drained(): Promise<void> {
+    if (this.isClosed) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         this.socket.off("drain", done);

@@ -6,8 +6,6 @@
  * Keywords compare without case (RFC 3501 §2.3.2 flags are case-insensitive); the first spelling
  * seen is the one listed.
  */
-import type { MailEntry } from "../../../mail/uidIndex.ts";
-
 export const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
 
 export class AnnouncedFlags {
@@ -16,8 +14,9 @@ export class AnnouncedFlags {
   /** Flag lists already checked: entries share a few interned arrays (mail/uidIndex.ts). */
   private readonly checked = new WeakSet<readonly string[]>();
 
-  constructor(entries: Iterable<MailEntry>) {
-    for (const e of entries) this.learn(e.flags);
+  /** `flagLists`: the flag lists the mailbox's messages hold (each list once is enough). */
+  constructor(flagLists: Iterable<readonly string[]>) {
+    for (const flags of flagLists) this.learn(flags);
   }
 
   /** Adds the keywords of `flags` not announced yet; true when there was one. */

@@ -120,7 +120,10 @@ export class Connection {
   shutdown(): void {
     this.stopping = true;
     if (!this.busy) {
-      void this.out.untagged("BYE server shutting down").finally(() => this.socket.end());
+      void this.out.untagged("BYE server shutting down").finally(() => {
+        this.out.flush(); // the BYE is still gathered: it goes before the end
+        this.socket.end();
+      });
     }
   }
 

@@ -3,7 +3,7 @@
  * (RFC 3501 §6.4.8, §9 seq-number). Sequence numbers past the end are an error, as Dovecot has it;
  * UIDs that do not exist are simply not there.
  */
-import type { SequenceSet } from "../parser/types.ts";
+import type { SeqRange, SequenceSet } from "../parser/types.ts";
 import type { SelectedView } from "./selectedView.ts";
 import { ImapError, bad } from "../protocol/errorResponse.ts";
 
@@ -21,6 +21,9 @@ export function resolveSet(set: SequenceSet, byUid: boolean, ctx: SetContext): n
     if (!byUid) throw new ImapError(bad("no messages in the mailbox: invalid sequence set"));
     return [];
   }
+  // One range (`1:*`, a client's chunk `a:b`): the view's UIDs are ascending and unique, so its
+  // slice is the answer, without a set and a sort of what may be the whole mailbox.
+  if (set.ranges.length === 1) return oneRange(set.ranges[0]!, byUid, uids);
   const out = new Set<number>();
   if (byUid) {
     const maxUid = uids[uids.length - 1]!;
@@ -46,6 +49,23 @@ export function resolveSet(set: SequenceSet, byUid: boolean, ctx: SetContext): n
     }
   }
   return [...out].sort((x, y) => x - y);
+}
+
+function oneRange(r: SeqRange, byUid: boolean, uids: number[]): number[] {
+  if (byUid) {
+    const maxUid = uids[uids.length - 1]!;
+    const a = r.from === Infinity ? maxUid : r.from;
+    const b = r.to === Infinity ? maxUid : r.to;
+    const start = lowerBound(uids, Math.min(a, b));
+    const end = lowerBound(uids, Math.max(a, b) + 1);
+    return uids.slice(start, Math.max(start, end));
+  }
+  const max = uids.length;
+  const a = r.from === Infinity ? max : r.from;
+  const b = r.to === Infinity ? max : r.to;
+  if (a > max || b > max)
+    throw new ImapError(bad(`invalid sequence number: the mailbox has ${max} messages`));
+  return uids.slice(Math.min(a, b) - 1, Math.max(a, b));
 }
 
 function lowerBound(sorted: number[], value: number): number {

@@ -100,7 +100,7 @@ export class Session {
       mailbox,
       view: new SelectedView(mailbox.index),
       readOnly,
-      flags: new AnnouncedFlags(mailbox.index.byId.values()),
+      flags: new AnnouncedFlags(mailbox.index.shown.flagListsInUse()),
       // An IMAP4rev2 session has no \Recent (RFC 9051 §2.3.2): it leaves new messages to others.
       recent: new Set(this.rev2 ? [] : mailbox.unclaimedRecent(!readOnly)),
       unlisten,
