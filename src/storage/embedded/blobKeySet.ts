@@ -13,7 +13,6 @@ import { compareKeys, lowerBound, upperBound } from "../rowSemantics.ts";
 
 const ID_HEX = 32;
 const ID_BYTES = 16;
-const idTail = /^[0-9a-f]{32}$/;
 
 /** The sorted 16-byte ids of the keys of one prefix. */
 class IdRun {
@@ -21,6 +20,27 @@ class IdRun {
   count = 0;
 
   constructor(readonly prefix: string) {}
+
+  /**
+   * A run of `count` ids in any order, packed in `bytes`: sorted through an index (no object per
+   * id; a Buffer per id made ~10 MB of garbage at once when 100,000 keys were read at open).
+   */
+  static fromUnsorted(prefix: string, bytes: Uint8Array, count: number): IdRun {
+    const order = new Uint32Array(count);
+    for (let i = 0; i < count; i++) order[i] = i;
+    order.sort((x, y) => compareIds(bytes, x * ID_BYTES, bytes, y * ID_BYTES));
+    const run = new IdRun(prefix);
+    run.bytes = new Uint8Array(Math.max(16, count) * ID_BYTES);
+    for (const i of order) {
+      const from = i * ID_BYTES;
+      const to = run.count * ID_BYTES;
+      // Duplicates are not expected (keys come from file names); kept out all the same.
+      if (run.count > 0 && compareIds(run.bytes, to - ID_BYTES, bytes, from) === 0) continue;
+      for (let k = 0; k < ID_BYTES; k++) run.bytes[to + k] = bytes[from + k]!;
+      run.count++;
+    }
+    return run;
+  }
 
   /** First position whose id is >= `id` (or > with `after`). */
   search(id: Uint8Array, after = false): number {
@@ -75,21 +95,35 @@ class IdRun {
   }
 
   private compareAt(i: number, id: Uint8Array): number {
-    const base = i * ID_BYTES;
-    for (let k = 0; k < ID_BYTES; k++) {
-      const d = this.bytes[base + k]! - id[k]!;
-      if (d !== 0) return d;
-    }
-    return 0;
+    return compareIds(this.bytes, i * ID_BYTES, id, 0);
   }
 }
 
-/** A key split into its prefix and id when it ends in 32 lowercase hex digits. */
-function split(key: string): { prefix: string; id: Uint8Array } | undefined {
-  if (key.length < ID_HEX) return undefined;
-  const tail = key.slice(key.length - ID_HEX);
-  if (!idTail.test(tail)) return undefined;
-  return { prefix: key.slice(0, key.length - ID_HEX), id: Buffer.from(tail, "hex") };
+/** Byte order of the 16-byte ids at `aAt` in `a` and `bAt` in `b`. */
+function compareIds(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number): number {
+  for (let k = 0; k < ID_BYTES; k++) {
+    const d = a[aAt + k]! - b[bAt + k]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Where a key's id begins (its last 32 characters, if lowercase hex), or -1. Allocates nothing. */
+function idStart(key: string): number {
+  const start = key.length - ID_HEX;
+  if (start < 0) return -1;
+  for (let i = start; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return -1;
+  }
+  return start;
+}
+
+/** Writes the 16 bytes spelled from `start` in `key` (checked by idStart) into `out` at `at`. */
+function decodeIdAt(key: string, start: number, out: Uint8Array, at: number): void {
+  const digit = (c: number) => (c <= 57 ? c - 48 : c - 87);
+  for (let k = 0; k < ID_BYTES; k++)
+    out[at + k] = (digit(key.charCodeAt(start + 2 * k)) << 4) | digit(key.charCodeAt(start + 2 * k + 1));
 }
 
 /** Keys in order from one sorted source, those that start with a prefix. */
@@ -103,62 +137,77 @@ export class BlobKeySet {
   /** Keys that do not end in an id, sorted. */
   private others: string[] = [];
 
+  /** The id of the key last looked at (has, add, delete). */
+  private readonly id = new Uint8Array(ID_BYTES);
+
   /** A set of `keys` (in any order). */
-  static of(keys: Iterable<string>): BlobKeySet {
+  static of(keys: readonly string[]): BlobKeySet {
     const set = new BlobKeySet();
-    const byPrefix = new Map<string, Uint8Array[]>();
+    const byPrefix = new Map<string, { bytes: Uint8Array; count: number }>();
+    let lastPrefix = "";
     for (const key of keys) {
-      const parts = split(key);
-      if (!parts) set.others.push(key);
-      else {
-        let ids = byPrefix.get(parts.prefix);
-        if (!ids) byPrefix.set(parts.prefix, (ids = []));
-        ids.push(parts.id);
+      const start = idStart(key);
+      if (start < 0) {
+        set.others.push(key);
+        continue;
       }
+      // Nearly every key has the prefix of the one before (`mail/`): no new string for it.
+      if (start !== lastPrefix.length || !key.startsWith(lastPrefix)) lastPrefix = key.slice(0, start);
+      const prefix = lastPrefix;
+      let ids = byPrefix.get(prefix);
+      // The first prefix (nearly every key's) gets room for all at once: no copies left as garbage.
+      const room = byPrefix.size === 0 ? keys.length : 16;
+      if (!ids) byPrefix.set(prefix, (ids = { bytes: new Uint8Array(room * ID_BYTES), count: 0 }));
+      if ((ids.count + 1) * ID_BYTES > ids.bytes.length) {
+        const grown = new Uint8Array(ids.bytes.length * 2);
+        grown.set(ids.bytes);
+        ids.bytes = grown;
+      }
+      decodeIdAt(key, start, ids.bytes, ids.count * ID_BYTES);
+      ids.count++;
     }
     // Duplicates are not expected (keys come from file names); kept out all the same.
     set.others = set.others.sort(compareKeys).filter((k, i, all) => k !== all[i - 1]);
-    for (const [prefix, ids] of byPrefix) {
-      ids.sort((a, b) => Buffer.compare(a, b));
-      const run = new IdRun(prefix);
-      for (const id of ids) {
-        if (run.count === 0 || !run.has(id)) run.insert(run.count, id);
-      }
-      set.runs.set(prefix, run);
-    }
+    for (const [prefix, ids] of byPrefix)
+      set.runs.set(prefix, IdRun.fromUnsorted(prefix, ids.bytes, ids.count));
     return set;
   }
 
   has(key: string): boolean {
-    const parts = split(key);
-    if (!parts) return this.others[lowerBound(this.others, key)] === key;
-    return this.runs.get(parts.prefix)?.has(parts.id) ?? false;
+    const start = idStart(key);
+    if (start < 0) return this.others[lowerBound(this.others, key)] === key;
+    decodeIdAt(key, start, this.id, 0);
+    return this.runs.get(key.slice(0, start))?.has(this.id) ?? false;
   }
 
   add(key: string): void {
-    const parts = split(key);
-    if (!parts) {
+    const start = idStart(key);
+    if (start < 0) {
       const at = lowerBound(this.others, key);
       if (this.others[at] !== key) this.others.splice(at, 0, key);
       return;
     }
-    let run = this.runs.get(parts.prefix);
-    if (!run) this.runs.set(parts.prefix, (run = new IdRun(parts.prefix)));
-    const at = run.search(parts.id);
-    if (at >= run.count || !run.has(parts.id)) run.insert(at, parts.id);
+    const prefix = key.slice(0, start);
+    let run = this.runs.get(prefix);
+    if (!run) this.runs.set(prefix, (run = new IdRun(prefix)));
+    decodeIdAt(key, start, this.id, 0);
+    const at = run.search(this.id);
+    if (at >= run.count || !run.has(this.id)) run.insert(at, this.id);
   }
 
   delete(key: string): void {
-    const parts = split(key);
-    if (!parts) {
+    const start = idStart(key);
+    if (start < 0) {
       const at = lowerBound(this.others, key);
       if (this.others[at] === key) this.others.splice(at, 1);
       return;
     }
-    const run = this.runs.get(parts.prefix);
-    if (!run?.has(parts.id)) return;
-    run.removeAt(run.search(parts.id));
-    if (run.count === 0) this.runs.delete(parts.prefix);
+    const prefix = key.slice(0, start);
+    const run = this.runs.get(prefix);
+    decodeIdAt(key, start, this.id, 0);
+    if (!run?.has(this.id)) return;
+    run.removeAt(run.search(this.id));
+    if (run.count === 0) this.runs.delete(prefix);
   }
 
   /**
