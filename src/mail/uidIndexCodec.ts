@@ -73,8 +73,15 @@ export function encodeUidIndex(state: UidIndex): Uint8Array {
       at = out.writeUInt16BE(n, at) + n;
     }
   }
-  const message = (id: string, uid: number, modseq: number, flags: readonly string[], saved: number) => {
-    const n = out.write(id, at + 2, "utf8");
+  const message = (
+    id: string | number,
+    uid: number,
+    modseq: number,
+    flags: readonly string[],
+    saved: number,
+  ) => {
+    // A shown message's id is written from the columns by position, without making its string.
+    const n = typeof id === "number" ? shown.writeIdAt(id, out, at + 2) : out.write(id, at + 2, "utf8");
     at = out.writeUInt16BE(n, at) + n;
     at = out.writeUInt32BE(uid, at);
     at = writeU56(out, modseq, at);
@@ -83,7 +90,7 @@ export function encodeUidIndex(state: UidIndex): Uint8Array {
   };
   at = out.writeUInt32BE(shown.size, at);
   for (let i = 0; i < shown.size; i++)
-    message(shown.idAt(i), shown.uids[i]!, shown.modseqAt(i), shown.flagsAt(i), shown.savedAt(i));
+    message(i, shown.uids[i]!, shown.modseqAt(i), shown.flagsAt(i), shown.savedAt(i));
   at = out.writeUInt32BE(unplaced.length, at);
   for (const e of unplaced) message(e.id, e.uid, e.modseq, e.flags, e.saved ?? 0);
   at = out.writeUInt32BE(state.vanished.length, at);

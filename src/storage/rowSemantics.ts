@@ -88,23 +88,32 @@ function codePointRank(unit: number): number {
   return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
 }
 
+/**
+ * Sort keys in ascending order, by position: an array, or a view that spells a key only when asked
+ * (the embedded row index keeps ids as bytes, rowIndex.ts).
+ */
+export interface SortedKeys {
+  readonly length: number;
+  at(index: number): string | undefined;
+}
+
 /** First index of `sortedKeys` whose key is >= `key`. */
-export function lowerBound(sortedKeys: readonly string[], key: string): number {
+export function lowerBound(sortedKeys: SortedKeys, key: string): number {
   return firstIndexWhere(sortedKeys, 0, (k) => compareKeys(k, key) >= 0);
 }
 
 /** First index of `sortedKeys` whose key is > `key`. */
-export function upperBound(sortedKeys: readonly string[], key: string): number {
+export function upperBound(sortedKeys: SortedKeys, key: string): number {
   return firstIndexWhere(sortedKeys, 0, (k) => compareKeys(k, key) > 0);
 }
 
 /** Binary search for the first index >= from where `pred` holds; `pred` must be monotone. */
-function firstIndexWhere(keys: readonly string[], from: number, pred: (k: string) => boolean): number {
+function firstIndexWhere(keys: SortedKeys, from: number, pred: (k: string) => boolean): number {
   let lo = from;
   let hi = keys.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (pred(keys[mid]!)) hi = mid;
+    if (pred(keys.at(mid)!)) hi = mid;
     else lo = mid + 1;
   }
   return lo;
@@ -117,7 +126,7 @@ function firstIndexWhere(keys: readonly string[], from: number, pred: (k: string
  * looked at), so paging through a large partition stays linear.
  */
 export function selectRange(
-  sortedKeys: readonly string[],
+  sortedKeys: SortedKeys,
   query: RangeQuery = {},
   include: (key: string) => boolean = () => true,
 ): { keys: string[]; nextStart?: string } {
@@ -137,14 +146,14 @@ export function selectRange(
   };
   if (!reverse) {
     for (let i = start === undefined ? lo : Math.max(lo, lowerBound(sortedKeys, start)); i < hi; i++) {
-      const k = sortedKeys[i]!;
+      const k = sortedKeys.at(i)!;
       if (end !== undefined && compareKeys(k, end) >= 0) break;
       if (!take(k)) return { keys, nextStart: k };
     }
   } else {
     const top = start === undefined ? hi : Math.min(hi, upperBound(sortedKeys, start));
     for (let i = top - 1; i >= lo; i--) {
-      const k = sortedKeys[i]!;
+      const k = sortedKeys.at(i)!;
       if (end !== undefined && compareKeys(k, end) <= 0) break;
       if (!take(k)) return { keys, nextStart: k };
     }

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { applyUidOp, emptyUidIndex, type UidIndex, type UidOp } from "../../src/mail/uidIndex.ts";
@@ -148,4 +149,26 @@ test("cut, padded or unknown encodings are refused with a clear error", () => {
   }
   assert.throws(() => decodeUidIndex(Buffer.concat([bytes, Buffer.from([0])])), /past its end/);
   assert.throws(() => decodeUidIndex(Buffer.from([9, 0, 0])), /unknown UidIndex encoding 9/);
+});
+
+test("ids of 32 hex digits (every real message's) are written as their text, beside other ids", () => {
+  const s = emptyUidIndex(6);
+  const ids = [
+    "0123456789abcdef0123456789abcdef",
+    "f".repeat(32),
+    "0".repeat(32),
+    "A".repeat(32),
+    "ünï-id",
+    "x",
+  ];
+  for (let i = 0; i < 300; i++) ids.push(randomBytes(16).toString("hex"));
+  ids.forEach((id, i) => applyUidOp(s, { t: "add", id, guessUid: i + 1, flags: [] }));
+  const bytes = Buffer.from(encodeUidIndex(s));
+  for (const id of ids) assert.ok(bytes.includes(Buffer.from(id, "utf8")), id);
+  const round = decodeUidIndex(bytes);
+  assert.deepEqual(uidIndexContents(round), uidIndexContents(s));
+  assert.deepEqual(
+    ids.map((id) => round.byId.get(id)?.uid),
+    ids.map((_, i) => i + 1),
+  );
 });

@@ -1,17 +1,17 @@
 /**
  * BlobStore over a folder: one file per key (see blobFileNames.ts). Writes are atomic and durable
  * (temp file, fsync, rename, fsync of the folder, shared among concurrent writers). The sorted key
- * list is kept in memory, since only this process may open the folder (folderLock.ts); listing is
- * then a binary search, not a scan of the folder.
+ * list is kept in memory (compactly, blobKeySet.ts), since only this process may open the folder
+ * (folderLock.ts); listing is then a binary search, not a scan of the folder.
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { open, readdir, rm, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { AppError, NotFound } from "../../errors.ts";
 import { clipRange } from "../blobRange.ts";
-import { compareKeys, lowerBound, upperBound } from "../rowSemantics.ts";
 import type { BlobHead, BlobListing, BlobStore, ByteRange } from "../types.ts";
 import { blobFileName, blobKeyOf } from "./blobFileNames.ts";
+import { BlobKeySet } from "./blobKeySet.ts";
 import { HeldFolder, readFully, replaceFile, tempPrefix, writeFully } from "./durableFs.ts";
 import { fsErrorCode, unavailable } from "./fsFailure.ts";
 import { GroupSync } from "./groupSync.ts";
@@ -34,8 +34,8 @@ export class BlobFolder implements BlobStore {
 
   private constructor(
     private readonly dir: string,
-    /** Every key, in UTF-8 byte order. */
-    private readonly keys: string[],
+    /** Every key. */
+    private readonly keys: BlobKeySet,
     /** False: no fsync of files or of the folder (embeddedStore.ts, `volatileBlobs`). */
     private readonly durable: boolean,
   ) {
@@ -65,7 +65,7 @@ export class BlobFolder implements BlobStore {
       const key = blobKeyOf(name);
       if (key !== undefined) keys.push(key);
     }
-    return new BlobFolder(dir, keys.sort(compareKeys), durable);
+    return new BlobFolder(dir, BlobKeySet.of(keys), durable);
   }
 
   private pathOf(key: string): string {
@@ -152,20 +152,7 @@ export class BlobFolder implements BlobStore {
 
   async list(prefix: string, startAfter?: string, limit?: number): Promise<BlobListing> {
     this.assertOpen();
-    const from =
-      startAfter !== undefined && compareKeys(startAfter, prefix) >= 0
-        ? upperBound(this.keys, startAfter)
-        : lowerBound(this.keys, prefix);
-    const keys: string[] = [];
-    for (let i = from; i < this.keys.length; i++) {
-      const key = this.keys[i]!;
-      if (!key.startsWith(prefix)) break;
-      if (limit !== undefined && keys.length >= limit) {
-        return keys.length > 0 ? { keys, nextStartAfter: keys[keys.length - 1] } : { keys };
-      }
-      keys.push(key);
-    }
-    return { keys };
+    return this.keys.list(prefix, startAfter, limit);
   }
 
   async copy(from: string, to: string): Promise<void> {
@@ -248,13 +235,12 @@ export class BlobFolder implements BlobStore {
   }
 
   private listed(key: string): boolean {
-    return this.keys[lowerBound(this.keys, key)] === key;
+    return this.keys.has(key);
   }
 
   /** Makes the in-memory key list agree with the folder after a write (even a failed one). */
   private keyAdded(key: string): void {
-    const at = lowerBound(this.keys, key);
-    if (this.keys[at] !== key) this.keys.splice(at, 0, key);
+    this.keys.add(key);
   }
 
   private async refreshKey(key: string): Promise<void> {
@@ -264,9 +250,7 @@ export class BlobFolder implements BlobStore {
     } catch (err) {
       exists = fsErrorCode(err) !== "ENOENT";
     }
-    const at = lowerBound(this.keys, key);
-    const present = this.keys[at] === key;
-    if (exists && !present) this.keys.splice(at, 0, key);
-    else if (!exists && present) this.keys.splice(at, 1);
+    if (exists) this.keys.add(key);
+    else this.keys.delete(key);
   }
 }

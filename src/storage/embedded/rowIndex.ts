@@ -6,9 +6,11 @@
  * A row with one value (nearly every row) is kept as that value's ref alone, with the row's counter
  * and the value's dot on it: one object per row instead of five. get() hands out the usual
  * IndexedRow shape around it. Refs are shared, never copied, between the index and rows staged for
- * writing, so compaction moving a ref's `pos` moves it everywhere.
+ * writing, so compaction moving a ref's `pos` moves it everywhere. A row keyed by an id (32
+ * lowercase hex digits) is found through the id's bytes (idTable.ts), not a string of its own.
  */
-import { compareKeys, lowerBound, type StoredRow } from "../rowSemantics.ts";
+import { compareKeys, lowerBound, type SortedKeys, type StoredRow } from "../rowSemantics.ts";
+import { decodeId, IdTable } from "./idTable.ts";
 import type { RecordShape } from "./rowLogFormat.ts";
 
 /** A sibling's record in the log. `pos` is the record's first byte; -1 until it is written. */
@@ -54,23 +56,80 @@ export function rowKey(pk: string, sk: string): string {
   return `${pk.length}:${pk}${sk}`;
 }
 
+/** A partition's sort key as `sorted` holds it: a named key itself, an id as its table slot. */
+type SortedEntry = string | number;
+
 class Partition {
-  readonly rows = new Map<string, Held>();
+  /**
+   * Rows keyed by an id (32 lowercase hex digits: a message's meta row, nearly every row of a large
+   * partition), the ids held as bytes (idTable.ts); rows keyed by anything else by name.
+   */
+  private readonly byId = new IdTable<Held>();
+  private readonly named = new Map<string, Held>();
   /** Sort keys in byte order; undefined until first needed (replay at open does not sort). */
-  private sorted: string[] | undefined;
+  private sorted: SortedEntry[] | undefined;
+  private readonly id = new Uint8Array(16);
+
+  get size(): number {
+    return this.byId.size + this.named.size;
+  }
+
+  get(sk: string): Held | undefined {
+    return decodeId(sk, this.id) ? this.byId.get(this.id) : this.named.get(sk);
+  }
 
   add(sk: string, row: Held): void {
-    if (!this.rows.has(sk) && this.sorted) this.sorted.splice(lowerBound(this.sorted, sk), 0, sk);
-    this.rows.set(sk, row);
+    if (decodeId(sk, this.id)) {
+      const { slot, added, grew } = this.byId.set(this.id, row);
+      if (grew)
+        this.sorted = undefined; // every id has a new slot
+      else if (added && this.sorted) this.sorted.splice(this.position(sk), 0, slot);
+      return;
+    }
+    if (!this.named.has(sk) && this.sorted) this.sorted.splice(this.position(sk), 0, sk);
+    this.named.set(sk, row);
   }
 
   /** Forgets a row; the sorted keys are rebuilt when next needed (one sort, not one splice each). */
   remove(sk: string): void {
-    if (this.rows.delete(sk)) this.sorted = undefined;
+    // An id's removal may move others to other slots (idTable.ts), which `sorted` names.
+    const removed = decodeId(sk, this.id) ? this.byId.delete(this.id) : this.named.delete(sk);
+    if (removed) this.sorted = undefined;
   }
 
-  sortedKeys(): readonly string[] {
-    return (this.sorted ??= [...this.rows.keys()].sort(compareKeys));
+  sortedKeys(): SortedKeys {
+    const sorted = (this.sorted ??= this.sort());
+    return { length: sorted.length, at: (i) => (i < sorted.length ? this.keyOf(sorted.at(i)!) : undefined) };
+  }
+
+  /** Every row with its sort key, the key spelled only for rows `wanted` picks. */
+  *rows(wanted: (row: Held) => boolean = () => true): Generator<[string, Held]> {
+    for (const [sk, row] of this.named) if (wanted(row)) yield [sk, row];
+    for (const slot of this.byId.slots()) {
+      const row = this.byId.valueAt(slot)!;
+      if (wanted(row)) yield [this.byId.keyAt(slot), row];
+    }
+  }
+
+  /** Every row, without its key. */
+  *held(): Generator<Held> {
+    yield* this.named.values();
+    for (const slot of this.byId.slots()) yield this.byId.valueAt(slot)!;
+  }
+
+  private keyOf(entry: SortedEntry): string {
+    return typeof entry === "number" ? this.byId.keyAt(entry) : entry;
+  }
+
+  private position(sk: string): number {
+    return lowerBound(this.sortedKeys(), sk);
+  }
+
+  private sort(): SortedEntry[] {
+    const keyed: { key: string; entry: SortedEntry }[] = [];
+    for (const sk of this.named.keys()) keyed.push({ key: sk, entry: sk });
+    for (const slot of this.byId.slots()) keyed.push({ key: this.byId.keyAt(slot), entry: slot });
+    return keyed.sort((a, b) => compareKeys(a.key, b.key)).map((k) => k.entry);
   }
 }
 
@@ -80,14 +139,14 @@ export class RowIndex {
   liveBytes = 0;
 
   get(pk: string, sk: string): IndexedRow | undefined {
-    const held = this.partitions.get(pk)?.rows.get(sk);
+    const held = this.partitions.get(pk)?.get(sk);
     if (held === undefined || isWholeRow(held)) return held;
     return { counter: held.counter, values: [{ dot: held.dot, value: held }] };
   }
 
   /** Whether the row exists and has a value that is not a tombstone, without building it. */
   isLive(pk: string, sk: string): boolean {
-    const held = this.partitions.get(pk)?.rows.get(sk);
+    const held = this.partitions.get(pk)?.get(sk);
     if (held === undefined) return false;
     return isWholeRow(held) ? isLiveRow(held) : !held.tombstone;
   }
@@ -95,7 +154,7 @@ export class RowIndex {
   set(pk: string, sk: string, row: IndexedRow): void {
     let part = this.partitions.get(pk);
     if (!part) this.partitions.set(pk, (part = new Partition()));
-    const old = part.rows.get(sk);
+    const old = part.get(sk);
     if (old) this.liveBytes -= heldBytes(old);
     const only = row.values.length === 1 ? row.values[0]! : undefined;
     let held: Held = row;
@@ -109,7 +168,7 @@ export class RowIndex {
   }
 
   /** Sort keys of a partition in byte order (tombstoned rows included). */
-  sortedKeys(pk: string): readonly string[] {
+  sortedKeys(pk: string): SortedKeys {
     return this.partitions.get(pk)?.sortedKeys() ?? [];
   }
 
@@ -125,17 +184,17 @@ export class RowIndex {
   /** Rows that are one tombstone and nothing else: what compaction may forget. */
   *loneTombstones(): Generator<{ pk: string; sk: string; ref: ValueRef }> {
     for (const [pk, part] of this.partitions) {
-      for (const [sk, held] of part.rows)
-        if (!isWholeRow(held) && held.tombstone) yield { pk, sk, ref: held };
+      for (const [sk, held] of part.rows((row) => !isWholeRow(row) && row.tombstone))
+        yield { pk, sk, ref: held as ValueRef };
     }
   }
 
   /** Forgets the row if the index still holds it as `ref` alone; says whether it did. */
   forget(pk: string, sk: string, ref: ValueRef): boolean {
     const part = this.partitions.get(pk);
-    if (part?.rows.get(sk) !== ref) return false;
+    if (part?.get(sk) !== ref) return false;
     part.remove(sk);
-    if (part.rows.size === 0) this.partitions.delete(pk);
+    if (part.size === 0) this.partitions.delete(pk);
     this.liveBytes -= ref.recordLength;
     return true;
   }
@@ -143,7 +202,7 @@ export class RowIndex {
   /** Every record some row refers to. */
   *refs(): Generator<ValueRef> {
     for (const part of this.partitions.values()) {
-      for (const held of part.rows.values()) {
+      for (const held of part.held()) {
         if (!isWholeRow(held)) yield held;
         else for (const v of held.values) if (v.value) yield v.value;
       }
