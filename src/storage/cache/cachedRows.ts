@@ -192,6 +192,27 @@ export class CachedRowStore implements RowStore {
     );
   }
 
+  /**
+   * Which of `sks` (rows of `pk`) a read would fetch from the remote: not cached (or changing), and
+   * not being read already. From the cache store's index when it has one, else by reading them.
+   */
+  async uncached(pk: string, sks: readonly string[]): Promise<string[]> {
+    if (!this.writer.usable || !this.rules.isImmutableRow(pk)) return [...sks];
+    const keys = sks.map((sk) => ({ pk, sk }));
+    let held: boolean[];
+    try {
+      held = this.cache.hasRows
+        ? this.cache.hasRows(keys)
+        : (await this.fromCache(keys)).map((entry) => entry !== undefined);
+    } catch (err) {
+      this.writer.fail("read cached rows", err);
+      return [...sks];
+    }
+    return sks.filter(
+      (sk, i) => (!held[i] || this.isChanging(keys[i]!)) && !this.fetching.has(keyOf(pk, sk)),
+    );
+  }
+
   /** Sort keys of the cached rows of `pk`, a page at a time (the values are not kept). */
   async cachedKeys(pk: string): Promise<string[]> {
     const out: string[] = [];
