@@ -31,7 +31,7 @@ export function metaAheadLanes(readParallelism: number | undefined): number {
 
 export interface MetaAheadSource {
   rows: Pick<RowStore, "readBatch">;
-  cache: Pick<LocalCache, "usable" | "uncachedRows" | "settle">;
+  cache: Pick<LocalCache, "usable" | "uncachedRows" | "roomFor">;
   /** Store.readParallelism: how far the host is. */
   readParallelism?(): number;
   log?: Log;
@@ -56,17 +56,18 @@ export async function readMetaAhead(
     const batches: string[][] = [];
     for (let i = 0; i < missing.length; i += META_AHEAD_BATCH)
       batches.push(missing.slice(i, i + META_AHEAD_BATCH));
+    const lanes = Math.min(batches.length, metaAheadLanes(src.readParallelism?.()));
     let next = 0;
     const lane = async () => {
       while (next < batches.length && !stopped() && src.cache.usable) {
+        // The cache drops copies beyond what it has queued: a batch begins only when the cache
+        // has room for every lane's, so the disk sets the pace and each row read here is kept.
+        await src.cache.roomFor(lanes * META_AHEAD_BATCH);
+        if (next >= batches.length || stopped()) return;
         const batch = batches[next++]!;
         await src.rows.readBatch(batch.map((sk) => ({ pk: META_PK, sk })));
-        // The cache drops copies beyond what it has queued (2,000 rows): a lane goes on once the
-        // copies are written, so every row read here is kept, and the client's read finds it.
-        await src.cache.settle();
       }
     };
-    const lanes = Math.min(batches.length, metaAheadLanes(src.readParallelism?.()));
     await Promise.all(Array.from({ length: lanes }, lane));
     return missing.length;
   } catch (err) {

@@ -153,4 +153,9 @@ export interface LocalCache {
   forget(rows: readonly { pk: string; sk: string }[], blobs: readonly string[]): Promise<void>;
   /** Resolves once every copy started so far is in the cache (or was dropped). */
   settle(): Promise<void>;
+  /**
+   * Resolves once `rows` more copies can wait to be written without any being dropped (the cache
+   * drops copies beyond what it has queued): a caller about to read many rows waits here first.
+   */
+  roomFor(rows: number): Promise<void>;
 }
