@@ -11,8 +11,11 @@
  * then times the header list as Thunderbird and the bench ask for it: `UID FETCH a:b (UID
  * RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (...)])` in chunks of 200. Printed: the time from the
  * SELECT's answer to the last chunk's and of the list alone, storage calls, meta rows read from the
- * remote (and how many more than once), and the sequential round trips (a call that starts while
- * none is in flight begins one), which depend on the code and the round trip, not on the load.
+ * remote (and how many more than once), the sequential round trips (a call that starts while
+ * none is in flight begins one), and how long the chunks waited on storage: for each chunk, from
+ * its command's sending to the arrival of the last of its meta rows from the remote, when that
+ * came later. On a loaded machine the times are mostly CPU; the wait is the part the code's
+ * round trips decide.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
@@ -43,6 +46,8 @@ const stats = {
   waiting: [] as (() => void)[],
   metaRows: new Map<string, number>(),
 };
+/** When each meta row first came back from the remote (performance.now()). */
+const arrived = new Map<string, number>();
 let delaying = false;
 
 /** Holds each call roundTripMs, POOL in flight at most, counting calls, meta rows and round trips. */
@@ -68,7 +73,11 @@ function remote(store: Store): Store {
           await slot();
           try {
             await new Promise((r) => setTimeout(r, roundTripMs));
-            return await (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args);
+            const answer = await (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args);
+            if (prop === "readBatch")
+              for (const k of args[0] as { pk: string; sk: string }[])
+                if (k.pk === META_PK && !arrived.has(k.sk)) arrived.set(k.sk, performance.now());
+            return answer;
           } finally {
             release();
           }
@@ -87,6 +96,7 @@ const inbox = await first.mailbox("INBOX");
 for (let i = 0; i < total; i++)
   await inbox.append(sampleMessage(i, { bodyLines: 20 }), [], Date.now() - (total - i) * 1000);
 await inbox.flushSignals();
+const idsInUidOrder = Array.from({ length: inbox.index.shown.size }, (_, i) => inbox.index.shown.idAt(i));
 await first.close();
 
 const cached = await withLocalCache(
@@ -139,19 +149,32 @@ try {
   const t1 = performance.now();
   const calls0 = stats.calls;
   const rounds0 = stats.rounds;
-  for (let from = 1; from <= total; from += 200)
+  const sent: number[] = [];
+  for (let from = 1; from <= total; from += 200) {
+    sent.push(performance.now());
     await command(
       socket,
       `h${from}`,
       `UID FETCH ${from}:${Math.min(total, from + 199)} (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (${TB_HEADERS})])`,
     );
+  }
   const t2 = performance.now();
+  let waited = 0;
+  let chunksWaiting = 0;
+  sent.forEach((at, k) => {
+    const last = Math.max(...idsInUidOrder.slice(k * 200, k * 200 + 200).map((id) => arrived.get(id) ?? 0));
+    if (last > at) {
+      waited += last - at;
+      chunksWaiting++;
+    }
+  });
   const twice = [...stats.metaRows.values()].filter((n) => n > 1).length;
   console.log(
     `${total} messages at ${roundTripMs} ms a round trip${withFill ? "" : " (no cache fill)"}: ` +
       `flags + headers ${(t2 - t0).toFixed(0)} ms, headers ${(t2 - t1).toFixed(0)} ms; during the headers ` +
       `${stats.calls - calls0} storage calls, ${stats.rounds - rounds0} sequential round trips; ` +
-      `meta rows read from the remote ${stats.metaRows.size} (${twice} more than once)`,
+      `meta rows read from the remote ${stats.metaRows.size} (${twice} more than once); ` +
+      `${chunksWaiting} of ${sent.length} chunks waited on storage, ${waited.toFixed(0)} ms in all`,
   );
   socket.destroy();
 } finally {
