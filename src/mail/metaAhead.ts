@@ -61,8 +61,9 @@ export async function readMetaAhead(
     const lane = async () => {
       while (next < batches.length && !stopped() && src.cache.usable) {
         // The cache drops copies beyond what it has queued: a batch begins only when the cache
-        // has room for every lane's, so the disk sets the pace and each row read here is kept.
-        await src.cache.roomFor(lanes * META_AHEAD_BATCH);
+        // has room for every lane's and two batches more (the client's own reads, the newest
+        // bodies), so the disk sets the pace and each row read here is kept.
+        await src.cache.roomFor((lanes + 2) * META_AHEAD_BATCH);
         if (next >= batches.length || stopped()) return;
         const batch = batches[next++]!;
         await src.rows.readBatch(batch.map((sk) => ({ pk: META_PK, sk })));
