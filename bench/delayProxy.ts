@@ -40,8 +40,11 @@ function requestCounter(onRequest: () => void) {
 /**
  * BENCH_PROXY_TRACE=FILE: one line per storage request, as it is answered: the time (ms since the
  * epoch), how long the answer took from the request line (ms, on the proxy's side), the HTTP
- * status, the method and the path with its query (partition and sort keys are opaque ids). What
- * `npm run load` on Garage showed of the full syncs of issue 18 came from it.
+ * status, the method and the path with its query (partition and sort keys are opaque ids), and
+ * "[new connection]" on the first request of a connection; and a line "close" as a connection
+ * closes, with who closed it first (client or host), its requests and how long it was open: which
+ * calls open new connections, and whether a kept-alive one was closed while idle. What `npm run
+ * load` on Garage showed of the full syncs of issue 18 came from it.
  */
 function requestTrace(): ((line: string) => void) | undefined {
   const file = process.env.BENCH_PROXY_TRACE;
@@ -108,12 +111,17 @@ export async function startDelayProxy(
     const countRequests = requestCounter(() => counters.requests++);
     // HTTP/1.1 answers in order on a connection: the n-th status line answers the n-th request.
     const asked: { at: number; line: string }[] = [];
+    const opened = performance.now();
+    let requests = 0;
+    let closedBy: string | undefined;
     pipeDelayed(client, host, (chunk) => {
       counters.bytesUp += chunk.length;
       countRequests(chunk);
       if (trace)
-        for (const m of chunk.toString("latin1").matchAll(/^(GET|PUT|POST|DELETE|HEAD) (\S+) HTTP/gm))
-          asked.push({ at: performance.now(), line: `${m[1]} ${m[2]!.slice(0, 160)}` });
+        for (const m of chunk.toString("latin1").matchAll(/^(GET|PUT|POST|DELETE|HEAD) (\S+) HTTP/gm)) {
+          const line = `${m[1]} ${m[2]!.slice(0, 160)}${requests++ === 0 ? " [new connection]" : ""}`;
+          asked.push({ at: performance.now(), line });
+        }
     });
     pipeDelayed(host, client, (chunk) => {
       counters.bytesDown += chunk.length;
@@ -123,6 +131,16 @@ export async function startDelayProxy(
           if (req) trace(`${Date.now()} ${(performance.now() - req.at).toFixed(1)} ${m[1]} ${req.line}`);
         }
     });
+    if (trace) {
+      client.once("end", () => (closedBy ??= "client"));
+      host.once("end", () => (closedBy ??= "host"));
+      client.once("close", () =>
+        trace(
+          `${Date.now()} - close by ${closedBy ?? "?"} after ${requests} requests, ` +
+            `open ${((performance.now() - opened) / 1000).toFixed(1)} s`,
+        ),
+      );
+    }
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -11,9 +11,10 @@
  *    the cache's byte budget, so the fill never evicts a newer body for an older one.
  *
  * Before each step it waits for a lull in client work (MessageStore.activity), so a client's
- * commands never queue behind it. One exception: when a client first opens a mailbox, the bodies
- * of its newest messages are fetched at once (newestBodies.ts), as that client is about to ask
- * for them; its reads join those. Passes run again when a mailbox of this process changes and
+ * commands never queue behind it. One exception: when a client first opens a mailbox, its meta
+ * rows (metaAhead.ts) and, unless the mode is "meta", the bodies of its newest messages
+ * (newestBodies.ts) are fetched at once, as that client is about to ask for them; its reads join
+ * those. Passes run again when a mailbox of this process changes and
  * every few minutes (another computer's expunges and new mail). Everything it writes is what the
  * store already writes on a read: sealed objects, copied as the remote holds them.
  */
@@ -23,6 +24,7 @@ import type { LocalCache } from "../storage/types.ts";
 import type { Account } from "./account.ts";
 import { BODY_PREFIX, bodyBlobKey, META_PK } from "./messageLayout.ts";
 import type { MessageFacts } from "./messageStore.ts";
+import { readMetaAhead } from "./metaAhead.ts";
 import { fetchNewestBodies } from "./newestBodies.ts";
 
 export type CacheFillMode = "all" | "meta";
@@ -86,9 +88,9 @@ export class CacheFill {
   private lastLive: Set<string> | undefined;
   private readonly watched = new Map<string, () => void>();
   private readonly offOpened: () => void;
-  /** Mailboxes whose newest bodies were fetched at their first open, this run. */
+  /** Mailboxes whose meta (and newest bodies) were fetched at their first open, this run. */
   private readonly warmed = new Set<string>();
-  /** Those fetches still running (close waits for them). */
+  /** Those reads still running (close waits for them). */
   private readonly warming = new Set<Promise<unknown>>();
 
   constructor(
@@ -113,21 +115,41 @@ export class CacheFill {
       bytesPerSecond: 0,
       dropped: 0,
     };
-    this.offOpened =
-      this.mode === "all" ? account.onMailboxOpened((mbx) => this.fetchNewest(mbx)) : () => undefined;
+    this.offOpened = account.onMailboxOpened((mbx) => this.opened(mbx));
   }
 
-  /** A client opened `mbx` for the first time: its newest bodies are fetched now. */
-  private fetchNewest(mbx: { id: string; index: Parameters<typeof fetchNewestBodies>[1] }): void {
+  /**
+   * A client opened `mbx` for the first time: its meta rows are read now (metaAhead.ts) and, unless
+   * the mode is "meta", its newest bodies fetched (newestBodies.ts).
+   */
+  private opened(mbx: { id: string; index: Parameters<typeof fetchNewestBodies>[1] }): void {
     if (this.stopped || this.warmed.has(mbx.id)) return;
     this.warmed.add(mbx.id);
-    const messages = this.account.messages;
-    const fetching = fetchNewestBodies(
-      { store: this.account.store, reads: messages.background, cache: this.cache, log: this.options.log },
-      mbx.index,
-      () => this.stopped,
-    ).finally(() => this.warming.delete(fetching));
-    this.warming.add(fetching);
+    const store = this.account.store;
+    const log = this.options.log;
+    const stopped = () => this.stopped;
+    this.track(
+      readMetaAhead(
+        {
+          rows: store.rows,
+          cache: this.cache,
+          ...(store.readParallelism ? { readParallelism: () => store.readParallelism!() } : {}),
+          ...(log ? { log } : {}),
+        },
+        mbx.index,
+        stopped,
+      ),
+    );
+    if (this.mode !== "all") return;
+    const reads = this.account.messages.background;
+    this.track(
+      fetchNewestBodies({ store, reads, cache: this.cache, ...(log ? { log } : {}) }, mbx.index, stopped),
+    );
+  }
+
+  private track(work: Promise<unknown>): void {
+    const done = work.finally(() => this.warming.delete(done));
+    this.warming.add(done);
   }
 
   /** A copy of the progress, for `status`. */

@@ -111,6 +111,12 @@ export class MemoryRowStore implements RowStore {
   async readBatch(keys: { pk: string; sk: string }[]): Promise<(RowEntry | null)[]> {
     return Promise.all(keys.map((k) => this.read(k.pk, k.sk)));
   }
+  hasRows(keys: { pk: string; sk: string }[]): boolean[] {
+    return keys.map((k) => {
+      const row = this.row(k.pk, k.sk);
+      return row !== undefined && isLive(row);
+    });
+  }
   async delete(pk: string, sk: string, token: CausalityToken): Promise<void> {
     this.write(pk, sk, null, token);
   }

@@ -88,6 +88,12 @@ export interface RowStore {
   insertBatch(writes: RowWrite[]): Promise<void>;
   /** Several single-row reads in one call (K2V ReadBatch); results in the order asked. */
   readBatch(keys: { pk: string; sk: string }[]): Promise<(RowEntry | null)[]>;
+  /**
+   * Local stores only (the embedded and memory stores): whether each row holds a live value, from
+   * the store's own index, without reading it. The local cache asks it to learn which rows it lacks
+   * without reading every copy it holds (mail/metaAhead.ts).
+   */
+  hasRows?(keys: { pk: string; sk: string }[]): boolean[];
   /** Writes a tombstone superseding what `token` saw. */
   delete(pk: string, sk: string, token: CausalityToken): Promise<void>;
   /** Rows in sort-key order; rows that are only tombstones are left out. */
@@ -136,10 +142,20 @@ export interface LocalCache {
   blobKeys(): string[];
   /** Sort keys of the cached rows of partition `pk` (one local listing, in pages). */
   rowKeys(pk: string): Promise<string[]>;
+  /**
+   * Which of these rows of partition `pk` a read would fetch from the remote: not cached, and not
+   * on their way already. Cheap when the cache store has an index (RowStore.hasRows).
+   */
+  uncachedRows(pk: string, sks: readonly string[]): Promise<string[]>;
   /** Marks these cached blobs as used, in this order (the last is the most recently used). */
   rank(keys: readonly string[]): void;
   /** Drops local copies (the remote is not touched); resolves once they are gone. */
   forget(rows: readonly { pk: string; sk: string }[], blobs: readonly string[]): Promise<void>;
   /** Resolves once every copy started so far is in the cache (or was dropped). */
   settle(): Promise<void>;
+  /**
+   * Resolves once `rows` more copies can wait to be written without any being dropped (the cache
+   * drops copies beyond what it has queued): a caller about to read many rows waits here first.
+   */
+  roomFor(rows: number): Promise<void>;
 }

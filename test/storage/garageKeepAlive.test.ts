@@ -75,6 +75,21 @@ describe(
       assert.ok(median < 25, `median GET ${median.toFixed(1)} ms: the delayed-ACK stall is back`);
     });
 
+    test("a poll that ends with nothing changed keeps its connection: the host's 304 is waited for", async () => {
+      await store.rows.insert("w", "watch", new Uint8Array([1]));
+      const token = (await store.rows.read("w", "watch"))!.token;
+      await store.rows.poll("w", "watch", token, 1_000); // a poll's connection, kept or not
+      connections = 0;
+      for (let i = 0; i < 3; i++) {
+        const began = Date.now();
+        assert.equal(await store.rows.poll("w", "watch", token, 1_000), null);
+        const took = Date.now() - began;
+        assert.ok(took >= 950 && took < 1_500, `a 1 s poll took ${took} ms`);
+      }
+      // Cut off a moment before the 304 (as before the grace), a poll destroyed its connection.
+      assert.equal(connections, 0, "a poll that timed out opened a new connection");
+    });
+
     test("a LIST and ranged GETs after early-acked reads are still understood by the host", async () => {
       await store.blobs.get("b/1");
       const listing = await store.blobs.list("b/");

@@ -22,7 +22,7 @@ export interface Fill {
 }
 
 /** Background writes beyond these are dropped (not cached), so a slow disk cannot hold memory. */
-const MAX_PENDING_FILLS = 2_000;
+export const MAX_PENDING_FILLS = 2_000;
 const MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 export class CacheWriter {
@@ -35,6 +35,8 @@ export class CacheWriter {
   private pendingBytes = 0;
   private failed = false;
   private closed = false;
+  /** Callers of roomFor waiting for fills to be written. */
+  private readonly roomWaiters: { fills: number; go: () => void }[] = [];
 
   constructor(
     private readonly name: string,
@@ -49,6 +51,7 @@ export class CacheWriter {
   fail(doing: string, err: unknown): void {
     if (this.failed) return;
     this.failed = true;
+    this.wakeRoomWaiters();
     this.log?.(
       "warn",
       `local cache ${this.name}: could not ${doing} (${err instanceof Error ? err.message : String(err)}); ` +
@@ -190,6 +193,31 @@ export class CacheWriter {
 
   close(): void {
     this.closed = true;
+    this.wakeRoomWaiters();
+  }
+
+  /**
+   * Resolves once `fills` more fills can begin without any being dropped (at once when they can,
+   * or when the cache is off): a caller about to read many rows through the cache waits here, so
+   * the disk sets its pace and every copy is kept.
+   */
+  roomFor(fills: number): Promise<void> {
+    if (this.hasRoom(fills)) return Promise.resolve();
+    return new Promise((go) => this.roomWaiters.push({ fills, go }));
+  }
+
+  private hasRoom(fills: number): boolean {
+    return !this.usable || this.pendingFills + Math.min(fills, MAX_PENDING_FILLS) <= MAX_PENDING_FILLS;
+  }
+
+  private wakeRoomWaiters(): void {
+    for (let i = 0; i < this.roomWaiters.length;) {
+      const w = this.roomWaiters[i]!;
+      if (this.hasRoom(w.fills)) {
+        this.roomWaiters.splice(i, 1);
+        w.go();
+      } else i++;
+    }
   }
 
   /** One task that must run after the queued writes of several keys (a batch of row changes). */
@@ -221,5 +249,6 @@ export class CacheWriter {
     if (set.size === 0) this.fills.delete(fill.key);
     this.pendingFills--;
     this.pendingBytes -= fill.bytes;
+    if (this.roomWaiters.length > 0) this.wakeRoomWaiters();
   }
 }

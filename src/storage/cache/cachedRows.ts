@@ -11,6 +11,12 @@
  * A cached row that another computer has since deleted stays until the caller, who knows what is
  * live, drops it (forget). Until then it is harmless: the row never changed while it lived, and
  * once deleted its id is referenced by nothing, so nobody reads it again.
+ *
+ * A read of a row whose remote read is already in flight (or whose copy is still being written)
+ * joins it instead of reading the remote again, as cached blobs do: a mailbox's meta rows are read
+ * ahead as a client first opens it (mail/metaAhead.ts), and the client's header FETCH, a moment
+ * later, takes those reads (issue 11). A change to the row ends the join: a read that starts after
+ * an insert or a delete never takes a value read before it.
  */
 import type { CausalityToken, RangeQuery, RangeResult, RowEntry, RowStore, RowWrite } from "../types.ts";
 import type { CacheRules } from "./cachePolicy.ts";
@@ -32,6 +38,8 @@ const keyOf = (pk: string, sk: string): string => `r:${pk}\u0000${sk}`;
 const partitionKeyOf = (pk: string): string => `p:${pk}`;
 
 export class CachedRowStore implements RowStore {
+  /** Remote reads of immutable rows, by key, until their copy is written (or dropped). */
+  private readonly fetching = new Map<string, Promise<Uint8Array | null>>();
   private readBack = new Map<string, RowKey>();
   private readBackTimer: NodeJS.Timeout | undefined;
   private readonly readsInFlight = new Set<Promise<void>>();
@@ -55,28 +63,72 @@ export class CachedRowStore implements RowStore {
     return this.readThrough(keys, (missing) => this.remote.readBatch(missing));
   }
 
-  /** Cached rows where there are, the rest from one remote call, and the misses copied. */
+  /**
+   * Cached rows where there are, rows being read already joined, the rest from one remote call,
+   * and the misses copied.
+   */
   private async readThrough(
     keys: RowKey[],
     fetch: (missing: RowKey[]) => Promise<(RowEntry | null)[]>,
   ): Promise<(RowEntry | null)[]> {
     const out: (RowEntry | null | undefined)[] = await this.fromCache(keys);
     const missing: number[] = [];
-    out.forEach((entry, i) => entry === undefined && missing.push(i));
-    if (missing.length === 0) return out as RowEntry[];
+    const joined: Promise<void>[] = [];
+    out.forEach((entry, i) => {
+      if (entry !== undefined) return;
+      const k = keys[i]!;
+      const reading = this.rules.isImmutableRow(k.pk) ? this.fetching.get(keyOf(k.pk, k.sk)) : undefined;
+      // Decoded afresh for each joiner: what one caller does to its entry, another must not see.
+      if (reading)
+        joined.push(reading.then((bytes) => void (out[i] = bytes && decodeCachedRow(k.sk, bytes)!)));
+      else missing.push(i);
+    });
+    if (missing.length > 0) joined.push(this.fetchMissing(keys, missing, out, fetch));
+    await Promise.all(joined);
+    return out as (RowEntry | null)[];
+  }
+
+  /** Reads the rows at `missing` from the remote into `out`, others joining while they are read. */
+  private async fetchMissing(
+    keys: RowKey[],
+    missing: number[],
+    out: (RowEntry | null | undefined)[],
+    fetch: (missing: RowKey[]) => Promise<(RowEntry | null)[]>,
+  ): Promise<void> {
     const fills = missing.map((i) => this.beginFill(keys[i]!));
+    const reading = fetch(missing.map((i) => keys[i]!));
+    // Encoded before this caller sees the entries (then-callbacks run in order): the copy written
+    // to the cache and what joiners decode are the remote's answer, whatever the caller does.
+    const encoded = reading.then((entries) => entries.map((e) => e && encodeCachedRow(e)));
+    encoded.catch(() => undefined); // a joiner sees the failure; none may be waiting
+    const shared = missing.map((i, j) => {
+      const k = keys[i]!;
+      if (!fills[j]) return undefined;
+      const key = keyOf(k.pk, k.sk);
+      const row = encoded.then((rows) => rows[j]!);
+      row.catch(() => undefined);
+      this.fetching.set(key, row);
+      return { key, row };
+    });
+    const done = (j: number) => {
+      const s = shared[j];
+      if (s && this.fetching.get(s.key) === s.row) this.fetching.delete(s.key);
+    };
     let fetched: (RowEntry | null)[];
+    let rows: (Uint8Array | null)[];
     try {
-      fetched = await fetch(missing.map((i) => keys[i]!));
+      [fetched, rows] = await Promise.all([reading, encoded]);
     } catch (err) {
-      for (const f of fills) if (f) this.writer.abandon(f);
+      missing.forEach((_, j) => {
+        if (fills[j]) this.writer.abandon(fills[j]);
+        done(j);
+      });
       throw err;
     }
     missing.forEach((i, j) => {
       out[i] = fetched[j]!;
-      this.finishFill(fills[j], keys[i]!, fetched[j]!);
+      void this.finishFill(fills[j], keys[i]!, fetched[j]!, rows[j]).finally(() => done(j));
     });
-    return out as (RowEntry | null)[];
   }
 
   async insert(pk: string, sk: string, value: Uint8Array, token?: CausalityToken): Promise<void> {
@@ -106,10 +158,14 @@ export class CachedRowStore implements RowStore {
     // The rows it removes are not known in advance: while it runs the whole partition counts as
     // changing, and afterwards the same range is deleted from the cache.
     const rowsOfPartition = keyOf(pk, "");
+    const unjoin = () => {
+      for (const key of this.fetching.keys()) if (key.startsWith(rowsOfPartition)) this.fetching.delete(key);
+    };
+    unjoin();
     return this.writer.changeWhere(
       partitionKeyOf(pk),
       (key) => key.startsWith(rowsOfPartition),
-      () => this.remote.deleteRange(pk, query),
+      () => this.remote.deleteRange(pk, query).finally(unjoin),
       async () => void (await this.cache.deleteRange(pk, query)),
     );
   }
@@ -133,6 +189,27 @@ export class CachedRowStore implements RowStore {
     return this.writer.runAfter(
       keys.map((r) => keyOf(r.pk, r.sk)),
       () => this.dropCopies(keys),
+    );
+  }
+
+  /**
+   * Which of `sks` (rows of `pk`) a read would fetch from the remote: not cached (or changing), and
+   * not being read already. From the cache store's index when it has one, else by reading them.
+   */
+  async uncached(pk: string, sks: readonly string[]): Promise<string[]> {
+    if (!this.writer.usable || !this.rules.isImmutableRow(pk)) return [...sks];
+    const keys = sks.map((sk) => ({ pk, sk }));
+    let held: boolean[];
+    try {
+      held = this.cache.hasRows
+        ? this.cache.hasRows(keys)
+        : (await this.fromCache(keys)).map((entry) => entry !== undefined);
+    } catch (err) {
+      this.writer.fail("read cached rows", err);
+      return [...sks];
+    }
+    return sks.filter(
+      (sk, i) => (!held[i] || this.isChanging(keys[i]!)) && !this.fetching.has(keyOf(pk, sk)),
     );
   }
 
@@ -199,16 +276,25 @@ export class CachedRowStore implements RowStore {
     return this.rules.isImmutableRow(k.pk) ? this.writer.begin(keyOf(k.pk, k.sk)) : undefined;
   }
 
-  /** Copies a live row into the cache; an absent or deleted row is not cached (it may come back). */
-  private finishFill(fill: Fill | undefined, k: RowKey, entry: RowEntry | null): void {
-    if (!fill) return;
+  /**
+   * Copies a live row into the cache; an absent or deleted row is not cached (it may come back).
+   * `encoded`: the entry as encodeCachedRow gives it, when the caller has it already. Resolves
+   * once the copy is written or dropped.
+   */
+  private finishFill(
+    fill: Fill | undefined,
+    k: RowKey,
+    entry: RowEntry | null,
+    encoded?: Uint8Array | null,
+  ): Promise<void> {
+    if (!fill) return Promise.resolve();
     if (!entry || entry.values.length === 0) {
       this.writer.abandon(fill);
-      return;
+      return Promise.resolve();
     }
     // Encoded now: the caller owns the entry it was handed and may change it.
-    const bytes = encodeCachedRow(entry);
-    void this.writer.finish(fill, async () => {
+    const bytes = encoded ?? encodeCachedRow(entry);
+    return this.writer.finish(fill, async () => {
       const old = await this.cache.read(k.pk, k.sk);
       await this.cache.insert(k.pk, k.sk, bytes, old?.token);
     });
@@ -216,9 +302,13 @@ export class CachedRowStore implements RowStore {
 
   /** A change on the remote, then the cached copies of those rows are dropped. */
   private change<T>(rows: RowKey[], remote: () => Promise<T>): Promise<T> {
+    const keys = rows.map((r) => keyOf(r.pk, r.sk));
+    // Before and after the remote call: a read begun in between may hold the value from before.
+    const unjoin = () => keys.forEach((key) => this.fetching.delete(key));
+    unjoin();
     return this.writer.change(
-      rows.map((r) => keyOf(r.pk, r.sk)),
-      remote,
+      keys,
+      () => remote().finally(unjoin),
       () => this.dropCopies(rows),
     );
   }
@@ -257,7 +347,7 @@ export class CachedRowStore implements RowStore {
     const done: Promise<void> = this.remote
       .readBatch(wanted)
       .then(
-        (entries) => entries.forEach((e, i) => this.finishFill(live[i], wanted[i]!, e)),
+        (entries) => entries.forEach((e, i) => void this.finishFill(live[i], wanted[i]!, e)),
         () => live.forEach((f) => this.writer.abandon(f)),
       )
       .finally(() => this.readsInFlight.delete(done));

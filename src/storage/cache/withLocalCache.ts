@@ -70,6 +70,8 @@ export async function withLocalCache(
     hasBlob: (key) => blobs.hasCopy(key),
     blobKeys: () => budget.keys(),
     rowKeys: (pk) => (writer.usable && rules.isImmutableRow(pk) ? rows.cachedKeys(pk) : Promise.resolve([])),
+    uncachedRows: (pk, sks) => rows.uncached(pk, sks),
+    roomFor: (n) => writer.roomFor(n),
     rank: (keys) => keys.forEach((key) => budget.touch(key)),
     forget: async (forgotten, keys) => {
       await Promise.all([rows.forget(forgotten), blobs.forget(keys)]);

@@ -199,6 +199,11 @@ export class LogRowStore implements RowStore {
     return rows.map((r) => (r.row ? entries[next++]! : null));
   }
 
+  hasRows(keys: { pk: string; sk: string }[]): boolean[] {
+    this.assertOpen();
+    return keys.map(({ pk, sk }) => this.index.isLive(pk, sk));
+  }
+
   async delete(pk: string, sk: string, token: CausalityToken): Promise<void> {
     return this.write([{ pk, sk, value: null, token }]);
   }

@@ -22,6 +22,13 @@ const BATCH_ITEMS = 200;
 const BATCH_BYTES = 4 * 1024 * 1024;
 /** Longest single PollItem request; a longer poll is several in a row. */
 const POLL_SLICE_S = 60;
+/**
+ * How long after the caller's deadline a poll waits for the host's "nothing changed" (304): it
+ * comes a round trip after the slice ends, and a request aborted before it destroys its kept-alive
+ * connection (the incoming mover's 5 s polls did so every 5 s at 50 ms each way, a new K2V
+ * connection each time). Only a poll that ends with null is ever late, by at most this.
+ */
+const POLL_GRACE_MS = 500;
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 const parse = <T>(body: Uint8Array): T => JSON.parse(new TextDecoder().decode(body)) as T;
@@ -185,9 +192,12 @@ export class K2vRowStore implements RowStore {
       for (;;) {
         const left = deadline - Date.now();
         if (left <= 0 || stop.signal.aborted) return null;
-        const slice = Math.min(POLL_SLICE_S, Math.max(1, Math.ceil(left / 1000)));
+        // Whole seconds, ending at most 250 ms after the deadline, so that the host's 304 comes
+        // within the grace; a slice that cannot (under 750 ms left) is cut off as before.
+        const slice = Math.min(POLL_SLICE_S, Math.max(1, Math.floor(left / 1000 + 0.25)));
         try {
-          const answer = await timed(Math.min(left, slice * 1000 + this.k2v.net.timeoutMs), (signal) =>
+          const limit = Math.min(left + POLL_GRACE_MS, slice * 1000 + this.k2v.net.timeoutMs);
+          const answer = await timed(limit, (signal) =>
             this.k2v.once(
               {
                 method: "GET",
