@@ -31,12 +31,15 @@ function builtIsCurrent() {
   }
 }
 
+// `deliver`, started once per message by a mail host, has an entry that skips commander and the
+// other commands (src/cli/deliverMain.ts); it hands anything but its plain forms to main.
+const entry = process.argv[2] === "deliver" ? "deliverMain" : "main";
 let main;
 if (builtIsCurrent()) {
-  ({ main } = await import("../dist/cli/main.js"));
+  ({ main } = await import(`../dist/cli/${entry}.js`));
 } else {
   const { register } = await import("tsx/esm/api");
   register();
-  ({ main } = await import("../src/cli/main.ts"));
+  ({ main } = await import(`../src/cli/${entry}.ts`));
 }
 await main(process.argv);

@@ -84,32 +84,36 @@ const PEERS = {
  * The longest files that need no peer, longest first: their CPU seconds in `--durations --isolate`
  * (test:fast, 2 cores; a file's tests mostly run one after another, so its CPU seconds are about
  * the shortest its wall time can be). Started first, so that none of them starts last and alone.
+ * Order of 2026-12-06 (test:fast at 8728af5, load ~8-13: importKill 7.6, rekeyServer 7.5, rekey
+ * 6.8, bayouConvergence 6.7, searchIndex 5.6, uidReplayProperty 5.1, init 4.9, localUsers 4.7,
+ * start and stop 3.4 each, then 3.0 and less).
  * rekey (~16 CPU s: 1,500 messages imported, rekeyed by three binaries) set the floor of the run
  * until its tests through a running server moved to rekeyServer, on a home of its own.
  */
 const LONG = [
   "test/server/imap/loadWatchdog.test.ts",
-  "test/cli/rekey.test.ts",
   "test/cli/importKill.test.ts",
   "test/cli/rekeyServer.test.ts",
+  "test/cli/rekey.test.ts",
   "test/sync/bayouConvergence.test.ts",
-  "test/cli/deliverAttacks.test.ts",
-  "test/cli/localUsers.test.ts",
-  "test/cli/init.test.ts",
-  "test/cli/importExport.test.ts",
   "test/server/imap/searchIndex.test.ts",
-  "test/cli/start.test.ts",
   "test/mail/uidReplayProperty.test.ts",
+  "test/cli/init.test.ts",
+  "test/cli/localUsers.test.ts",
+  "test/cli/start.test.ts",
+  "test/cli/stop.test.ts",
+  "test/cli/deliverAttacks.test.ts",
   "test/cli/messages.test.ts",
-  "test/cli/deliver.test.ts",
   "test/cli/passwordStrength.test.ts",
-  "test/mail/crashSafety.test.ts",
+  "test/cli/deliver.test.ts",
+  "test/cli/importExport.test.ts",
   "test/cli/reset.test.ts",
-  "test/cli/rollback.test.ts",
+  "test/mail/crashSafety.test.ts",
   "test/server/imap/preLoginMemory.test.ts",
   "test/mail/noPlaintextAtRest.test.ts",
-  "test/cli/lmtp.test.ts",
   "test/cli/binLauncher.test.ts",
+  "test/cli/rollback.test.ts",
+  "test/cli/lmtp.test.ts",
 ];
 
 /**
@@ -140,9 +144,10 @@ const ALONE = [
  * (node, and the loader thread) and the loading of the modules it shares with its neighbours; on
  * 2 cores that was a fifth of test:fast. Twelve, not eight: 9 groups instead of 14, ~27 CPU s
  * instead of ~31 in test:fast, and the longest group (~4 CPU s) still well under LONG's first
- * files. `--isolate` gives every file a process of its own.
+ * files. `--isolate` gives every file a process of its own; TEST_GROUP_SIZE=N (for measuring)
+ * puts N files in a group instead.
  */
-const GROUP_SIZE = 12;
+const GROUP_SIZE = Number(process.env.TEST_GROUP_SIZE) || 12;
 
 /**
  * Files run at once. A file keeps about a third of a core busy on average (it waits on servers,

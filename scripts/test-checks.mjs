@@ -6,11 +6,14 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 
-/** The checks, longest first (eslint with type information is the longest chain). */
+/**
+ * The checks, longest first. The type check and eslint (whose type-aware rules are the longest
+ * chain) share one TypeScript program (check-types-lint.mjs): run apart, each built and typed the
+ * whole tree (tsc --noEmit 16.3 CPU s and eslint 35.9 against 37-39 together, load ~13).
+ */
 const CHECKS = [
-  { name: "eslint", bin: "eslint", args: ["."] },
+  { name: "typecheck and eslint", command: process.execPath, args: ["scripts/check-types-lint.mjs"] },
   { name: "prettier", bin: "prettier", args: ["--check", "."] },
-  { name: "typecheck", bin: "tsc", args: ["--noEmit"] },
 ];
 
 /**
@@ -23,7 +26,8 @@ export function startChecks(root) {
       (check) =>
         new Promise((resolve) => {
           const started = Date.now();
-          const child = spawn(join(root, "node_modules", ".bin", check.bin), check.args, {
+          const command = check.command ?? join(root, "node_modules", ".bin", check.bin);
+          const child = spawn(command, check.args, {
             cwd: root,
             stdio: ["ignore", "pipe", "pipe"],
           });

@@ -1,7 +1,7 @@
 /**
  * bin/aerogramme-local.js runs dist/ only when its stamp matches src/ as it is now, and the sources
- * through tsx otherwise. Checked on a small copy of the layout (bin/, src/, dist/, node_modules link)
- * whose two entry points say which one ran.
+ * through tsx otherwise, and `deliver` through its own entry. Checked on a small copy of the layout
+ * (bin/, src/, dist/, node_modules link) whose entry points say which one ran.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -19,9 +19,9 @@ const entry = (from: string) =>
 
 describe("the bin launcher", () => {
   let root: string;
-  const launch = async (env: Record<string, string> = {}) =>
+  const launch = async (env: Record<string, string> = {}, command = "status") =>
     (
-      await run(process.execPath, [join(root, "bin/aerogramme-local.js"), "status"], {
+      await run(process.execPath, [join(root, "bin/aerogramme-local.js"), command], {
         env: { ...process.env, AEROGRAMME_LOCAL_FROM_SOURCE: "", ...env },
       })
     ).stdout.trim();
@@ -36,6 +36,8 @@ describe("the bin launcher", () => {
     await mkdir(join(root, "dist/cli"), { recursive: true });
     await writeFile(join(root, "src/cli/main.ts"), entry("source"));
     await writeFile(join(root, "dist/cli/main.js"), entry("dist"));
+    await writeFile(join(root, "src/cli/deliverMain.ts"), entry("source deliver entry"));
+    await writeFile(join(root, "dist/cli/deliverMain.js"), entry("dist deliver entry"));
   });
   after(() => rm(root, { recursive: true, force: true }));
 
@@ -66,5 +68,15 @@ describe("the bin launcher", () => {
     assert.equal(await launch(), "source status");
     await stamp();
     assert.equal(await launch(), "dist status");
+  });
+
+  test("`deliver` starts through its own entry, from dist/ or the sources by the same rule", async () => {
+    await stamp();
+    assert.equal(await launch({}, "deliver"), "dist deliver entry deliver");
+    assert.equal(
+      await launch({ AEROGRAMME_LOCAL_FROM_SOURCE: "1" }, "deliver"),
+      "source deliver entry deliver",
+    );
+    assert.equal(await launch({}, "status"), "dist status");
   });
 });

@@ -37,7 +37,11 @@ async function runOnce(
   args: string[],
   opts: { home: string; input?: string; env?: Record<string, string | undefined> },
 ): Promise<CliResult> {
-  const { main } = await import("../../src/cli/main.ts");
+  // The binary's entry for the command (bin/aerogramme-local.js): `deliver` has its own.
+  const { main } =
+    args[0] === "deliver"
+      ? await import("../../src/cli/deliverMain.ts")
+      : await import("../../src/cli/main.ts");
   const out = collector();
   const err = collector();
   const input = opts.input ?? "";

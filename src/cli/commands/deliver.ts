@@ -17,7 +17,9 @@ import type { DeliverResult } from "../../daemon/control/protocol.ts";
 import { CliError, EXIT } from "../exitCodes.ts";
 import { openHome, requireSetUp } from "../home.ts";
 import { spoolDir } from "../../daemon/control/protocol.ts";
-import { openHomeStore } from "../../daemon/homeStore.ts";
+import { INCOMING_PREFIX, sealDelivery } from "../../mail/incoming/deliveryBox.ts";
+import { checkServedKey, deliveryPublicKey, homeSender } from "../../mail/incoming/deliveryKeys.ts";
+import { enqueueDelivery, newIncomingKey } from "../../mail/incoming/incomingQueue.ts";
 
 /** Bigger than any mail a mail host would pass on, small enough to hold in memory. */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -48,9 +50,8 @@ async function deliver(flags: { mailbox: string; json?: boolean }): Promise<numb
       EXIT.dataErr,
     );
   const delivery = { mailbox: flags.mailbox, internalDate: Date.now(), raw };
-  const incoming = await import("../../mail/incoming/index.ts");
   const deliveryKeys = new DeliveryKeyFiles(home.paths);
-  const sender = await incoming.homeSender(deliveryKeys);
+  const sender = await homeSender(deliveryKeys);
 
   let result: DeliverResult & { viaServer: boolean };
   const served = (await callControl(home.paths, { op: "incomingKey" })) as {
@@ -59,10 +60,10 @@ async function deliver(flags: { mailbox: string; json?: boolean }): Promise<numb
   if (served) {
     await loadSodium();
     // The server checked storage's key root against the pin; the pin is what is sealed to.
-    const publicKey = await incoming.checkServedKey(deliveryKeys, Buffer.from(served.publicKey, "base64"));
-    const key = incoming.newIncomingKey();
-    const name = key.slice(incoming.INCOMING_PREFIX.length);
-    const sealed = incoming.sealDelivery(publicKey, key, delivery, sender);
+    const publicKey = await checkServedKey(deliveryKeys, Buffer.from(served.publicKey, "base64"));
+    const key = newIncomingKey();
+    const name = key.slice(INCOMING_PREFIX.length);
+    const sealed = sealDelivery(publicKey, key, delivery, sender);
     const file = join(spoolDir(home.paths), name);
     // Sealed already, but a file another user could swap would be queued as ours: a private folder.
     await ensurePrivateFolder(spoolDir(home.paths), { what: "the spool folder", followLinks: false });
@@ -85,10 +86,13 @@ async function deliver(flags: { mailbox: string; json?: boolean }): Promise<numb
       await rm(file, { force: true });
     }
   } else {
+    // Loaded on this path only: beside a running server (a mail host's usual case) no store is
+    // opened, and a start of `deliver` skips the storage modules.
+    const { openHomeStore } = await import("../../daemon/homeStore.ts");
     const store = await openHomeStore(home.paths, settings);
     try {
-      const publicKey = await incoming.deliveryPublicKey(store, deliveryKeys);
-      const queued = await incoming.enqueueDelivery(store, delivery, publicKey, sender);
+      const publicKey = await deliveryPublicKey(store, deliveryKeys);
+      const queued = await enqueueDelivery(store, delivery, publicKey, sender);
       result = { queued, filed: false, moverRunning: false, viaServer: false };
     } finally {
       await store.close();

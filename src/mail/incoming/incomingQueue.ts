@@ -7,7 +7,7 @@
 import { randomBytes } from "../../crypto/aead.ts";
 import type { SenderKeys } from "../../crypto/senderBox.ts";
 import type { Store } from "../../storage/types.ts";
-import { newTimestamp } from "../../sync/index.ts";
+import { newTimestamp } from "../../sync/timestamp.ts";
 import { INCOMING_PREFIX, sealDelivery, type Delivery } from "./deliveryBox.ts";
 
 export const WATCH_PK = "incoming";
