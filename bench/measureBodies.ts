@@ -25,7 +25,8 @@ import { poolFor } from "../src/storage/net/roundTrip.ts";
 import type { Store } from "../src/storage/types.ts";
 import { sampleMessage } from "../test/mail/mailFixtures.ts";
 import { startTestServer } from "../test/support/testServer.ts";
-import { connect, type Socket } from "node:net";
+import { connect } from "node:net";
+import { tagWaiter } from "./tagWaiter.ts";
 
 const roundTripMs = Number(process.argv[2] ?? 40);
 const bodies = Number(process.argv[3] ?? 200);
@@ -101,45 +102,23 @@ const server = await startTestServer({
 try {
   delaying = true;
   const socket = connect(server.port, "127.0.0.1");
-  let tail = "\r\n";
-  let received = 0;
-  /** Bytes received until a line starting with `tag ` (the literals are not parsed: timing only). */
-  const until = (tag: string) =>
-    new Promise<string>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        received += chunk.length;
-        tail = (tail + chunk.toString("latin1")).slice(-4096);
-        const at = tail.lastIndexOf(`\r\n${tag} `);
-        if (at >= 0 && tail.endsWith("\r\n")) {
-          socket.off("data", onData);
-          resolve(tail.slice(at + 2));
-        }
-      };
-      socket.on("data", onData);
-      socket.once("error", reject);
-    });
-  const command = async (s: Socket, tag: string, text: string) => {
-    const done = until(tag);
-    s.write(`${tag} ${text}\r\n`);
-    const line = await done;
-    if (!line.startsWith(`${tag} OK`)) throw new Error(`${text}: ${line}`);
-  };
-  await new Promise((r) => socket.once("data", r)); // the greeting
-  await command(socket, "a", `LOGIN alice "${password}"`);
-  await command(socket, "b", "SELECT INBOX");
-  await command(socket, "c", "UID FETCH 1:* (FLAGS)");
+  const imap = tagWaiter(socket);
+  await imap.greeting();
+  await imap.command("a", `LOGIN alice "${password}"`);
+  await imap.command("b", "SELECT INBOX");
+  await imap.command("c", "UID FETCH 1:* (FLAGS)");
   Object.assign(stats, { calls: 0, blobGets: 0, rounds: 0 });
-  received = 0;
+  imap.received = 0;
   const t0 = performance.now();
   const asked =
     mode === "search"
       ? "UID SEARCH BODY xylophonequartz"
       : `UID FETCH ${total - bodies + 1}:${total} (UID RFC822.SIZE BODY.PEEK[])`;
-  await command(socket, "d", asked);
+  await imap.command("d", asked);
   const ms = performance.now() - t0;
   const what = mode === "search" ? `SEARCH BODY over ${total} messages` : `${bodies} bodies`;
   console.log(
-    `${what} (${large} of 3.7 MB, ${(received / 1e6).toFixed(1)} MB answered) at ${roundTripMs} ms a round trip: ` +
+    `${what} (${large} of 3.7 MB, ${(imap.received / 1e6).toFixed(1)} MB answered) at ${roundTripMs} ms a round trip: ` +
       `${ms.toFixed(0)} ms (pool ${pool}), ${stats.calls} storage calls (${stats.blobGets} blob GETs), ${stats.rounds} sequential round trips`,
   );
   socket.destroy();

@@ -18,7 +18,7 @@
  * loaded machine the times are mostly CPU; the wait is the part the code's round trips decide.
  */
 import { mkdtemp, rm } from "node:fs/promises";
-import { connect, type Socket } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TEST_KDF } from "../src/crypto/passwordKey.ts";
@@ -31,6 +31,7 @@ import { memoryStore } from "../src/storage/memoryStore.ts";
 import type { Store } from "../src/storage/types.ts";
 import { sampleMessage } from "../test/mail/mailFixtures.ts";
 import { startTestServer } from "../test/support/testServer.ts";
+import { tagWaiter } from "./tagWaiter.ts";
 
 const roundTripMs = Number(process.argv[2] ?? 40);
 const total = Number(process.argv[3] ?? 2000);
@@ -120,32 +121,12 @@ if (withFill)
 try {
   delaying = true;
   const socket = connect(server.port, "127.0.0.1");
-  let tail = "\r\n";
-  const until = (tag: string) =>
-    new Promise<string>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        tail = (tail + chunk.toString("latin1")).slice(-4096);
-        const at = tail.lastIndexOf(`\r\n${tag} `);
-        if (at >= 0 && tail.endsWith("\r\n")) {
-          socket.off("data", onData);
-          socket.off("error", reject);
-          resolve(tail.slice(at + 2));
-        }
-      };
-      socket.on("data", onData);
-      socket.once("error", reject);
-    });
-  const command = async (s: Socket, tag: string, text: string) => {
-    const done = until(tag);
-    s.write(`${tag} ${text}\r\n`);
-    const line = await done;
-    if (!line.startsWith(`${tag} OK`)) throw new Error(`${text}: ${line}`);
-  };
-  await new Promise((r) => socket.once("data", r)); // the greeting
-  await command(socket, "a", `LOGIN alice "${password}"`);
-  await command(socket, "b", "SELECT INBOX");
+  const imap = tagWaiter(socket);
+  await imap.greeting();
+  await imap.command("a", `LOGIN alice "${password}"`);
+  await imap.command("b", "SELECT INBOX");
   const t0 = performance.now();
-  await command(socket, "c", "UID FETCH 1:* (FLAGS)");
+  await imap.command("c", "UID FETCH 1:* (FLAGS)");
   const t1 = performance.now();
   const calls0 = stats.calls;
   const rounds0 = stats.rounds;
@@ -153,8 +134,7 @@ try {
   const sent: number[] = [];
   for (let from = 1; from <= total; from += 200) {
     sent.push(performance.now());
-    await command(
-      socket,
+    await imap.command(
       `h${from}`,
       `UID FETCH ${from}:${Math.min(total, from + 199)} (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (${TB_HEADERS})])`,
     );

@@ -47,9 +47,7 @@ export function aeadDecrypt(
   key: Uint8Array,
 ): Uint8Array {
   if (cipher.length < AEAD_MAC_BYTES) throw new Error("could not verify data");
-  const out = bytes(cipher.length - AEAD_MAC_BYTES);
-  na.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, cipher, ad, nonce, key);
-  return out;
+  return aeadDecryptInto(bytes(cipher.length - AEAD_MAC_BYTES), cipher, ad, nonce, key);
 }
 
 /**
