@@ -15,41 +15,15 @@
  * prints each step's start and end on the monotonic clock in µs (`step start end`), the clock of
  * a V8 CPU profile's timestamps, so that bench/profileSteps.mjs can cut the profile into steps.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
-import { freePort } from "./freePort.ts";
 import { ImapWire } from "./imapWire.ts";
+import { launchServer } from "./launchServer.ts";
 
 const [tree, home, ...nodeFlags] = process.argv.slice(2);
 if (!tree || !home)
   throw new Error("usage: node --import tsx bench/firstSyncSteps.ts TREE HOME [NODE_FLAGS...]");
 const launcher = `${tree}/bin/aerogramme-local.js`;
-const port = await freePort();
-const env = { ...process.env, AEROGRAMME_LOCAL_HOME: home };
-const args = ["start", "--imap-port", String(port)];
-const child =
-  nodeFlags.length > 0
-    ? spawn(process.execPath, [...nodeFlags, launcher, ...args], {
-        env: {
-          MALLOC_ARENA_MAX: "2",
-          MALLOC_MMAP_THRESHOLD_: "65536",
-          MALLOC_TRIM_THRESHOLD_: "1048576",
-          ...env,
-        },
-        stdio: ["ignore", "pipe", "ignore"],
-      })
-    : spawn(launcher, args, { env, stdio: ["ignore", "pipe", "ignore"] });
-const killAtExit = () => child.kill("SIGKILL");
-process.once("exit", killAtExit);
-await new Promise<void>((ok, fail) => {
-  const timer = setTimeout(() => fail(new Error('no "IMAP listening on" line within 60 s')), 60_000);
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    if (!line.startsWith("IMAP listening")) return;
-    clearTimeout(timer);
-    ok();
-  });
-});
+const { child, port, stop } = await launchServer({ launcher, home, nodeFlags, stderr: "ignore" });
 
 const micros = () => Number(process.hrtime.bigint() / 1000n);
 function cpuMs(): number {
@@ -107,7 +81,5 @@ try {
   console.log(`${line}  total ${total.toFixed(0)}`);
   if (process.env.MARKS === "1") console.log(marks.join("\n"));
 } finally {
-  child.kill("SIGTERM");
-  process.off("exit", killAtExit);
-  await new Promise((r) => child.once("exit", r));
+  await stop();
 }

@@ -16,13 +16,11 @@
  * writes the server's standard output to FILE, marked with each step's name (NODE_FLAGS="...
  * --trace-gc" then shows the heap between steps); PAUSE_AFTER_SELECT below. Figures: bench/notes.md.
  */
-import { spawn } from "node:child_process";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { benchDir } from "./corpus.ts";
-import { freePort } from "./freePort.ts";
 import { ImapWire } from "./imapWire.ts";
+import { launchServer } from "./launchServer.ts";
 
 const home = process.argv[2];
 if (!home) throw new Error("usage: node --import tsx bench/memoryWalk.ts HOME [SEARCH|SEARCH...]");
@@ -44,37 +42,13 @@ const toServerStdout = (line: string) => {
 };
 // The launcher passes NODE_OPTIONS on to the server: a signal then writes a snapshot.
 const nodeOptions = heapSnapshot ? "--heapsnapshot-signal=SIGUSR2" : process.env.NODE_OPTIONS;
-const port = await freePort();
-const env = {
-  ...process.env,
-  AEROGRAMME_LOCAL_HOME: home,
-  ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
-};
-const args = ["start", "--imap-port", String(port)];
-const child =
-  nodeFlags.length > 0
-    ? spawn(process.execPath, [...nodeFlags, launcher, ...args], {
-        // The launcher's environment (its first line), which running node directly skips.
-        env: {
-          MALLOC_ARENA_MAX: "2",
-          MALLOC_MMAP_THRESHOLD_: "65536",
-          MALLOC_TRIM_THRESHOLD_: "1048576",
-          ...env,
-        },
-        stdio: ["ignore", "pipe", "inherit"],
-      })
-    : spawn(launcher, args, { env, stdio: ["ignore", "pipe", "inherit"] });
-const killAtExit = () => child.kill("SIGKILL");
-process.once("exit", killAtExit);
-
-await new Promise<void>((ok, fail) => {
-  const timer = setTimeout(() => fail(new Error('no "IMAP listening on" line within 60 s')), 60_000);
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    toServerStdout(line);
-    if (!line.startsWith("IMAP listening")) return;
-    clearTimeout(timer);
-    ok();
-  });
+const { child, port, stop } = await launchServer({
+  launcher,
+  home,
+  nodeFlags,
+  env: nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions },
+  stderr: "inherit",
+  onLine: toServerStdout,
 });
 
 const mb = (kb: string) => (Number(kb) / 1024).toFixed(1);
@@ -143,6 +117,5 @@ try {
   }
   await wire.close();
 } finally {
-  child.kill("SIGTERM");
-  process.off("exit", killAtExit);
+  await stop();
 }
