@@ -26,6 +26,7 @@ import type { Store } from "../src/storage/types.ts";
 import { sampleMessage } from "../test/mail/mailFixtures.ts";
 import { startTestServer } from "../test/support/testServer.ts";
 import { connect } from "node:net";
+import { holdStore, type HoldStats } from "./heldStore.ts";
 import { tagWaiter } from "./tagWaiter.ts";
 
 const roundTripMs = Number(process.argv[2] ?? 40);
@@ -35,43 +36,20 @@ const mode = process.argv[5] === "search" ? "search" : "fetch";
 const pool = process.argv[6] === "pool16" ? 16 : poolFor(roundTripMs, 16, 64);
 const total = bodies + 100;
 
-const stats = { calls: 0, blobGets: 0, rounds: 0, inFlight: 0, waiting: [] as (() => void)[] };
 let delaying = false;
-
-/** Holds each call roundTripMs, `pool` in flight at most, and counts calls and sequential round trips. */
-function remote(store: Store): Store {
-  const slot = async () => {
-    if (stats.inFlight >= pool) await new Promise<void>((r) => stats.waiting.push(r));
-    if (stats.inFlight++ === 0) stats.rounds++;
-  };
-  const release = () => {
-    stats.inFlight--;
-    stats.waiting.shift()?.();
-  };
-  const wrap = <T extends object>(layer: string, target: T): T =>
-    new Proxy(target, {
-      get(obj, prop, receiver) {
-        const value = Reflect.get(obj, prop, receiver) as unknown;
-        if (typeof value !== "function" || !delaying || prop === "poll") return value;
-        return async (...args: unknown[]) => {
-          stats.calls++;
-          if (layer === "blobs" && prop === "get") stats.blobGets++;
-          await slot();
-          try {
-            await new Promise((r) => setTimeout(r, roundTripMs));
-            return await (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args);
-          } finally {
-            release();
-          }
-        };
-      },
-    });
-  return {
-    ...store,
-    rows: wrap("rows", store.rows),
-    blobs: wrap("blobs", store.blobs),
-    ...(process.argv[6] === "pool16" ? {} : { readParallelism: () => pool }),
-  };
+let blobGets = 0;
+/** Each call held roundTripMs, `pool` in flight at most (bench/heldStore.ts). */
+function remote(store: Store): { store: Store; stats: HoldStats } {
+  const held = holdStore(store, {
+    roundTripMs,
+    pool,
+    holding: () => delaying,
+    onCall: (layer, method) => {
+      if (layer === "blobs" && method === "get") blobGets++;
+    },
+  });
+  const readParallelism = process.argv[6] === "pool16" ? {} : { readParallelism: () => pool };
+  return { store: { ...held.store, ...readParallelism }, stats: held.stats };
 }
 
 /** A message of ~40 kB, or of 3.7 MB for the large ones. */
@@ -93,8 +71,10 @@ for (let i = 0; i < total; i++)
 await inbox.flushSignals();
 await first.close();
 
+const held = remote(raw);
+const { stats } = held;
 const server = await startTestServer({
-  store: remote(raw),
+  store: held.store,
   joinExisting: true,
   marksDir: join(work, "marks"),
   incoming: { intervalMs: 60_000 },
@@ -107,7 +87,8 @@ try {
   await imap.command("a", `LOGIN alice "${password}"`);
   await imap.command("b", "SELECT INBOX");
   await imap.command("c", "UID FETCH 1:* (FLAGS)");
-  Object.assign(stats, { calls: 0, blobGets: 0, rounds: 0 });
+  Object.assign(stats, { calls: 0, rounds: 0 });
+  blobGets = 0;
   imap.received = 0;
   const t0 = performance.now();
   const asked =
@@ -119,7 +100,7 @@ try {
   const what = mode === "search" ? `SEARCH BODY over ${total} messages` : `${bodies} bodies`;
   console.log(
     `${what} (${large} of 3.7 MB, ${(imap.received / 1e6).toFixed(1)} MB answered) at ${roundTripMs} ms a round trip: ` +
-      `${ms.toFixed(0)} ms (pool ${pool}), ${stats.calls} storage calls (${stats.blobGets} blob GETs), ${stats.rounds} sequential round trips`,
+      `${ms.toFixed(0)} ms (pool ${pool}), ${stats.calls} storage calls (${blobGets} blob GETs), ${stats.rounds} sequential round trips`,
   );
   socket.destroy();
 } finally {

@@ -31,6 +31,7 @@ import { memoryStore } from "../src/storage/memoryStore.ts";
 import type { Store } from "../src/storage/types.ts";
 import { sampleMessage } from "../test/mail/mailFixtures.ts";
 import { startTestServer } from "../test/support/testServer.ts";
+import { holdStore } from "./heldStore.ts";
 import { tagWaiter } from "./tagWaiter.ts";
 
 const roundTripMs = Number(process.argv[2] ?? 40);
@@ -40,52 +41,29 @@ const POOL = 16;
 const TB_HEADERS =
   "From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To";
 
-const stats = {
-  calls: 0,
-  rounds: 0,
-  inFlight: 0,
-  waiting: [] as (() => void)[],
-  metaRows: new Map<string, number>(),
-};
+/** Meta rows asked of the remote, by id: how many times each. */
+const metaRows = new Map<string, number>();
 /** When each meta row first came back from the remote (performance.now()). */
 const arrived = new Map<string, number>();
 let delaying = false;
 
-/** Holds each call roundTripMs, POOL in flight at most, counting calls, meta rows and round trips. */
-function remote(store: Store): Store {
-  const slot = async () => {
-    if (stats.inFlight >= POOL) await new Promise<void>((r) => stats.waiting.push(r));
-    if (stats.inFlight++ === 0) stats.rounds++;
-  };
-  const release = () => {
-    stats.inFlight--;
-    stats.waiting.shift()?.();
-  };
-  const wrap = <T extends object>(target: T): T =>
-    new Proxy(target, {
-      get(obj, prop, receiver) {
-        const value = Reflect.get(obj, prop, receiver) as unknown;
-        if (typeof value !== "function" || !delaying || prop === "poll" || prop === "hasRows") return value;
-        return async (...args: unknown[]) => {
-          stats.calls++;
-          if (prop === "readBatch")
-            for (const k of args[0] as { pk: string; sk: string }[])
-              if (k.pk === META_PK) stats.metaRows.set(k.sk, (stats.metaRows.get(k.sk) ?? 0) + 1);
-          await slot();
-          try {
-            await new Promise((r) => setTimeout(r, roundTripMs));
-            const answer = await (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args);
-            if (prop === "readBatch")
-              for (const k of args[0] as { pk: string; sk: string }[])
-                if (k.pk === META_PK && !arrived.has(k.sk)) arrived.set(k.sk, performance.now());
-            return answer;
-          } finally {
-            release();
-          }
-        };
-      },
-    });
-  return { ...store, rows: wrap(store.rows), blobs: wrap(store.blobs) };
+const metaKeys = (method: string, args: unknown[]) =>
+  method === "readBatch" ? (args[0] as { pk: string; sk: string }[]).filter((k) => k.pk === META_PK) : [];
+
+/** Each call held roundTripMs, POOL in flight at most (bench/heldStore.ts), meta rows counted. */
+function remote(store: Store) {
+  return holdStore(store, {
+    roundTripMs,
+    pool: POOL,
+    holding: () => delaying,
+    passThrough: ["hasRows"],
+    onCall: (_, method, args) => {
+      for (const k of metaKeys(method, args)) metaRows.set(k.sk, (metaRows.get(k.sk) ?? 0) + 1);
+    },
+    onAnswer: (_, method, args) => {
+      for (const k of metaKeys(method, args)) if (!arrived.has(k.sk)) arrived.set(k.sk, performance.now());
+    },
+  });
 }
 
 const raw = memoryStore();
@@ -100,8 +78,10 @@ await inbox.flushSignals();
 const idsInUidOrder = Array.from({ length: inbox.index.shown.size }, (_, i) => inbox.index.shown.idAt(i));
 await first.close();
 
+const held = remote(raw);
+const { stats } = held;
 const cached = await withLocalCache(
-  remote(raw),
+  held.store,
   await openEmbeddedStore(join(work, "cache"), { volatileBlobs: true }),
   CACHEABLE,
 );
@@ -150,12 +130,12 @@ try {
       chunksWaiting++;
     }
   });
-  const twice = [...stats.metaRows.values()].filter((n) => n > 1).length;
+  const twice = [...metaRows.values()].filter((n) => n > 1).length;
   console.log(
     `${total} messages at ${roundTripMs} ms a round trip${withFill ? "" : " (no cache fill)"}: ` +
       `flags + headers ${(t2 - t0).toFixed(0)} ms, headers ${(t2 - t1).toFixed(0)} ms; during the headers ` +
       `${stats.calls - calls0} storage calls, ${stats.rounds - rounds0} sequential round trips; ` +
-      `meta rows read from the remote ${stats.metaRows.size} (${twice} more than once); ` +
+      `meta rows read from the remote ${metaRows.size} (${twice} more than once); ` +
       `${chunksWaiting} of ${sent.length} chunks waited on storage, ${waited.toFixed(0)} ms in all; ` +
       `this process's CPU during the headers ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms`,
   );
