@@ -129,13 +129,32 @@ export async function startPostfix(lmtpPort: number): Promise<PostfixPeer> {
     closeSync(logFd);
   }
   const pid = Number((await readFile(join(queue, "pid/master.pid"), "utf8")).trim());
-  const countFiles = async (sub: string): Promise<number> => {
+  const queueIds = async (sub: string): Promise<string[]> => {
     try {
       const entries = await readdir(join(queue, sub), { recursive: true, withFileTypes: true });
-      return entries.filter((e) => e.isFile()).length;
+      return entries.filter((e) => e.isFile()).map((e) => e.name);
     } catch {
-      return 0;
+      return [];
     }
+  };
+  // The queue folders are read one after another while qmgr moves messages between them (a retry
+  // takes one from deferred to active and back), so one reading may see a message in two folders
+  // or in none: CI once counted 11 of 10. A message is counted once by its queue ID (the file's
+  // name), and the count is taken when two readings in a row agree.
+  const queueSnapshot = async (): Promise<string> => {
+    const ids = new Set<string>();
+    for (const sub of ["incoming", "active", "deferred"]) for (const id of await queueIds(sub)) ids.add(id);
+    return [...ids].sort().join(",");
+  };
+  const queued = async (): Promise<number> => {
+    let last = await queueSnapshot();
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const now = await queueSnapshot();
+      if (now === last) return now === "" ? 0 : now.split(",").length;
+      last = now;
+    }
+    throw new Error(`postfix's queue did not hold still for 1 s: ${last}`);
   };
   return {
     smtpPort,
@@ -143,8 +162,7 @@ export async function startPostfix(lmtpPort: number): Promise<PostfixPeer> {
     flush: async () => {
       await run("postqueue", ["-c", dir, "-f"], { timeout: 10_000 });
     },
-    queued: async () =>
-      (await countFiles("incoming")) + (await countFiles("active")) + (await countFiles("deferred")),
+    queued,
     stop: async () => {
       try {
         process.kill(pid, "SIGTERM");
