@@ -42,8 +42,8 @@ import { reportChecks, startChecks } from "./test-checks.mjs";
  */
 const PEERS = {
   // The fetchers first: each is a chain of 200 starts of the deliver binary, one after another
-  // (~43 CPU s each); onGarage (~34 CPU s since it runs only the scenarios its backend changes)
-  // runs three children at a time.
+  // (~25 CPU s each since deliver hands the message to the server); onGarage (~12 CPU s since its
+  // scenario files share three children and a Garage each) runs three children at once.
   "test/clients/fetchmail.test.ts": { peers: ["dovecot", "fetchmail"] },
   "test/clients/getmail.test.ts": { peers: ["dovecot", "getmail6"] },
   "test/server/imap/onGarage.test.ts": { peers: ["garage"] },
