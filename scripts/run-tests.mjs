@@ -41,13 +41,14 @@ import { reportChecks, startChecks } from "./test-checks.mjs";
  * file that also has tests without a peer: --fast runs it with its peer-backed tests skipped.
  */
 const PEERS = {
-  // The fetchers first: each is a chain of 200 starts of the deliver binary, one after another
-  // (~43 CPU s each); onGarage (~34 CPU s since it runs only the scenarios its backend changes)
-  // runs three children at a time.
+  // The process storm first (~36 CPU s, 1.5-2.5 min of wall time under load); then the fetchers,
+  // each a chain of 200 starts of the deliver binary, one after another (~25 CPU s each since
+  // deliver hands the message to the server); onGarage (~12 CPU s since its scenario files share
+  // three children and a Garage each) runs three children at once.
+  "test/cli/uidStormProcesses.test.ts": { peers: ["garage", "mbsync"] },
   "test/clients/fetchmail.test.ts": { peers: ["dovecot", "fetchmail"] },
   "test/clients/getmail.test.ts": { peers: ["dovecot", "getmail6"] },
   "test/server/imap/onGarage.test.ts": { peers: ["garage"] },
-  "test/cli/uidStormProcesses.test.ts": { peers: ["garage", "mbsync"] },
   "test/server/imap/garageResilience.test.ts": { peers: ["garage"] },
   "test/storage/garageCluster.test.ts": { peers: ["garage"] },
   "test/server/imap/uidStorm.test.ts": { peers: ["garage"] },

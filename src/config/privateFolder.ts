@@ -1,6 +1,6 @@
 /**
  * Folders and files that other users of this computer must not read or replace (issue 12): the
- * control socket's folder, the spool folder, the home itself. A private folder is a real folder
+ * control socket's folder, the home itself. A private folder is a real folder
  * (not a symbolic link), owned by our uid, with no access at all for group and others (0700).
  * Nobody but its owner (and root, who can do anything anyway) can then create, replace or reach
  * anything inside it: that is what the control socket's safety rests on (see controlServer.ts).

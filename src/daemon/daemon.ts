@@ -21,7 +21,6 @@ import { startImapServer } from "../server/imap/server.ts";
 import { startControlServer } from "./control/controlServer.ts";
 import { controlHandlers } from "./control/handlers.ts";
 import { RekeyRunner } from "./rekeyRunner.ts";
-import { spoolDir } from "./control/protocol.ts";
 import { removeRunFile, writeRunFile } from "./control/runFile.ts";
 import { backendOf, describeBackend, openHomeStore } from "./homeStore.ts";
 
@@ -156,7 +155,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const handlers = controlHandlers({
       store,
       directory,
-      spoolDir: spoolDir(paths),
       deliveryKeys,
       mover,
       rekey,
@@ -198,7 +196,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
  * key root and guess the password offline: close what is ours, say what is not (issue 12).
  */
 async function closeHomeToOthers(paths: HomePaths, settings: Settings, log: Log): Promise<void> {
-  // The run file, the pins and the spool folder live in the home folder: it must be ours.
+  // The run file and the pins live in the home folder: it must be ours.
   await ensurePrivateFolder(paths.configDir, { what: "the home folder", followLinks: true });
   const { tightened, left } = await tightenPermissions(privateRoots(paths, settings));
   if (tightened.length > 0)

@@ -3,26 +3,26 @@
  * It is sealed to the account's public key as this home pinned it (never as storage serves it:
  * when storage's key root names another key, nothing is delivered), from this home's sender key,
  * and queued as `incoming/<ts>`; the running server's mover files it once the account is unlocked.
- * Beside a running server (which holds the store) the sealed message goes through the home's spool
- * folder and the control socket; otherwise the store is opened here and the message queued directly.
+ * Beside a running server (which holds the store) the message goes to it over the control socket,
+ * raw after the request line, and the server seals and queues it; otherwise the store is opened
+ * here and the message sealed and queued directly (`deliverDirect.ts`). A mail host starts this
+ * once per message, so the first path loads no storage, sealing or mail module.
  */
-import { open, rm } from "node:fs/promises";
-import { join } from "node:path";
-import { DeliveryKeyFiles } from "../../config/deliveryKeyFiles.ts";
-import { ensurePrivateFolder } from "../../config/privateFolder.ts";
-import { loadSodium } from "../../crypto/sodium.ts";
 import { AppError, TooBig } from "../../errors.ts";
 import { callControl } from "../control/controlClient.ts";
 import type { DeliverResult } from "../../daemon/control/protocol.ts";
 import { CliError, EXIT } from "../exitCodes.ts";
 import { openHome, requireSetUp } from "../home.ts";
-import { spoolDir } from "../../daemon/control/protocol.ts";
-import { INCOMING_PREFIX, sealDelivery } from "../../mail/incoming/deliveryBox.ts";
-import { checkServedKey, deliveryPublicKey, homeSender } from "../../mail/incoming/deliveryKeys.ts";
-import { enqueueDelivery, newIncomingKey } from "../../mail/incoming/incomingQueue.ts";
 
 /** Bigger than any mail a mail host would pass on, small enough to hold in memory. */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/** What `deliver` stores: the message, the mailbox asked for and the INTERNALDATE it gets. */
+export interface IncomingMessage {
+  mailbox: string;
+  internalDate: number;
+  raw: Buffer;
+}
 
 /**
  * Exit codes a mail fetcher or an MTA's pipe understands (sysexits.h): 75 when storage cannot take
@@ -49,54 +49,21 @@ async function deliver(flags: { mailbox: string; json?: boolean }): Promise<numb
       "standard input is not a message: it does not start with a header field (Name: value)",
       EXIT.dataErr,
     );
-  const delivery = { mailbox: flags.mailbox, internalDate: Date.now(), raw };
-  const deliveryKeys = new DeliveryKeyFiles(home.paths);
-  const sender = await homeSender(deliveryKeys);
+  const message: IncomingMessage = { mailbox: flags.mailbox, internalDate: Date.now(), raw };
 
   let result: DeliverResult & { viaServer: boolean };
-  const served = (await callControl(home.paths, { op: "incomingKey" })) as {
-    publicKey: string;
-  } | null;
-  if (served) {
-    await loadSodium();
-    // The server checked storage's key root against the pin; the pin is what is sealed to.
-    const publicKey = await checkServedKey(deliveryKeys, Buffer.from(served.publicKey, "base64"));
-    const key = newIncomingKey();
-    const name = key.slice(INCOMING_PREFIX.length);
-    const sealed = sealDelivery(publicKey, key, delivery, sender);
-    const file = join(spoolDir(home.paths), name);
-    // Sealed already, but a file another user could swap would be queued as ours: a private folder.
-    await ensurePrivateFolder(spoolDir(home.paths), { what: "the spool folder", followLinks: false });
-    const handle = await open(file, "wx", 0o600);
-    try {
-      await handle.writeFile(sealed);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      const answer = (await callControl(home.paths, {
-        op: "deliver",
-        spool: name,
-      })) as DeliverResult | null;
-      if (!answer)
-        throw new CliError("the running server stopped while delivering; run `deliver` again", EXIT.tempFail);
-      result = { ...answer, viaServer: true };
-    } finally {
-      await rm(file, { force: true });
-    }
-  } else {
+  const answer = (await callControl(
+    home.paths,
+    { op: "deliver", mailbox: message.mailbox, internalDate: message.internalDate, bytes: raw.length },
+    30_000,
+    raw,
+  )) as DeliverResult | null;
+  if (answer) result = { ...answer, viaServer: true };
+  else {
     // Loaded on this path only: beside a running server (a mail host's usual case) no store is
-    // opened, and a start of `deliver` skips the storage modules.
-    const { openHomeStore } = await import("../../daemon/homeStore.ts");
-    const store = await openHomeStore(home.paths, settings);
-    try {
-      const publicKey = await deliveryPublicKey(store, deliveryKeys);
-      const queued = await enqueueDelivery(store, delivery, publicKey, sender);
-      result = { queued, filed: false, moverRunning: false, viaServer: false };
-    } finally {
-      await store.close();
-    }
+    // opened, nothing is sealed here, and a start of `deliver` skips those modules.
+    const { deliverDirectly } = await import("./deliverDirect.ts");
+    result = { ...(await deliverDirectly(home.paths, settings, message)), viaServer: false };
   }
 
   // Only the server, holding the mailbox list, knows where a message went: a mailbox that does not

@@ -8,7 +8,8 @@ import type { ControlRequest, ControlResponse } from "../../daemon/control/proto
 /**
  * The server's answer, or null when no server listens on this home's socket. An error the server
  * reports comes back as an AppError with the server's code, so the exit code is the same as when
- * run directly.
+ * run directly. `body`, when given, is sent right after the request line (a `deliver` request's
+ * message, whose length the request states).
  *
  * Requests carry passwords, so nothing is sent before two checks (issue 12): the socket's folder
  * is one where nobody else can create a file (ours, not writable by group or others), and the
@@ -20,6 +21,7 @@ export async function callControl(
   paths: Pick<HomePaths, "controlSocket" | "controlSocketFolder">,
   request: ControlRequest,
   timeoutMs = 30_000,
+  body?: Uint8Array,
 ): Promise<unknown> {
   const path = paths.controlSocket;
   const folder = paths.controlSocketFolder;
@@ -34,7 +36,10 @@ export async function callControl(
       reject(new AppError("UNAVAILABLE", `the running server did not answer within ${timeoutMs / 1000} s`));
     }, timeoutMs);
     socket.setEncoding("utf8");
-    socket.on("connect", () => socket.write(`${JSON.stringify(request)}\n`));
+    socket.on("connect", () => {
+      socket.write(`${JSON.stringify(request)}\n`);
+      if (body) socket.write(body);
+    });
     socket.on("data", (chunk: string) => (text += chunk));
     socket.on("end", () => {
       clearTimeout(timer);

@@ -19,9 +19,15 @@ import type { HomePaths } from "../../config/homePaths.ts";
 import { AppError } from "../../errors.ts";
 import type { Log } from "../../log.ts";
 import { socketAnswers } from "./socketProbe.ts";
-import { MAX_REQUEST_BYTES, type ControlRequest, type ControlResponse } from "./protocol.ts";
+import {
+  MAX_REQUEST_BYTES,
+  requestBodyBytes,
+  type ControlRequest,
+  type ControlResponse,
+} from "./protocol.ts";
 
-export type ControlHandler = (request: ControlRequest) => Promise<unknown>;
+/** Answers a request; `body` holds the bytes that followed its line (empty for most requests). */
+export type ControlHandler = (request: ControlRequest, body: Buffer) => Promise<unknown>;
 
 export interface ControlServer {
   close(): Promise<void>;
@@ -103,34 +109,57 @@ async function stillPrivate(
 }
 
 function serve(socket: Socket, handle: ControlHandler, log: Log): void {
-  let buffered = "";
+  const chunks: Buffer[] = [];
+  let received = 0;
+  let request: ControlRequest | undefined;
+  // Where the body starts in what was received, and how long it is (known once the line is read).
+  let bodyStart = 0;
+  let bodyBytes = 0;
   let answered = false;
-  socket.setEncoding("utf8");
   socket.setTimeout(60_000, () => socket.destroy());
   const reply = (response: ControlResponse) => {
     answered = true;
     socket.end(`${JSON.stringify(response)}\n`);
   };
-  socket.on("data", (chunk: string) => {
+  socket.on("data", (chunk: Buffer) => {
     if (answered) return;
-    buffered += chunk;
-    if (buffered.length > MAX_REQUEST_BYTES)
-      return reply({ ok: false, code: "INVALID", message: "request too long" });
-    const nl = buffered.indexOf("\n");
-    if (nl < 0) return;
-    let request: ControlRequest;
-    try {
-      request = JSON.parse(buffered.slice(0, nl)) as ControlRequest;
-    } catch {
-      return reply({ ok: false, code: "INVALID", message: "the request is not JSON" });
+    chunks.push(chunk);
+    received += chunk.length;
+    if (!request) {
+      const all = Buffer.concat(chunks);
+      const nl = all.indexOf(0x0a);
+      if (nl < 0 ? all.length > MAX_REQUEST_BYTES : nl > MAX_REQUEST_BYTES)
+        return reply({ ok: false, code: "INVALID", message: "request too long" });
+      if (nl < 0) return;
+      try {
+        request = JSON.parse(all.subarray(0, nl).toString("utf8")) as ControlRequest;
+      } catch {
+        return reply({ ok: false, code: "INVALID", message: "the request is not JSON" });
+      }
+      const bytes = requestBodyBytes(request);
+      if (bytes === undefined)
+        return reply({
+          ok: false,
+          code: "INVALID",
+          message: "the request announces a body it may not carry",
+        });
+      bodyStart = nl + 1;
+      bodyBytes = bytes;
+      chunks.splice(0, chunks.length, all);
     }
+    if (received > bodyStart + bodyBytes)
+      return reply({ ok: false, code: "INVALID", message: "more bytes than the request announced" });
+    if (received < bodyStart + bodyBytes) return;
     answered = true;
-    handle(request).then(
+    const body = Buffer.concat(chunks).subarray(bodyStart);
+    chunks.length = 0;
+    const op = request.op;
+    handle(request, body).then(
       (result) => socket.end(`${JSON.stringify({ ok: true, result })}\n`),
       (err: unknown) => {
         const code = err instanceof AppError ? err.code : "ERROR";
         const message = err instanceof Error ? err.message : String(err);
-        if (!(err instanceof AppError)) log("error", `control request "${request.op}" failed: ${message}`);
+        if (!(err instanceof AppError)) log("error", `control request "${op}" failed: ${message}`);
         socket.end(`${JSON.stringify({ ok: false, code, message })}\n`);
       },
     );

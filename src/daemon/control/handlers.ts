@@ -3,23 +3,22 @@
  * imports and exports, all on its own store (which no other process may open beside it).
  */
 import { randomBytes } from "node:crypto";
-import { lstat, readFile, rm } from "node:fs/promises";
-import { isAbsolute, join } from "node:path";
-import { isPrivateFolder, NotPrivate, ourUid } from "../../config/privateFolder.ts";
+import { isAbsolute } from "node:path";
 import { Invalid, NotFound } from "../../errors.ts";
 import { addPassword, changePassword, removePassword } from "../../mail/account.ts";
 import type { AccountDirectory } from "../../mail/accountDirectory.ts";
 import { exportMail, importMail } from "../../mail/importExport/index.ts";
 import {
   deliveryPublicKey,
-  storeSealedDelivery,
+  enqueueDelivery,
+  homeSender,
   type HomeDeliveryKeys,
   type IncomingMover,
 } from "../../mail/incoming/index.ts";
 import type { Store } from "../../storage/types.ts";
 import type { ControlHandler } from "./controlServer.ts";
 import type { RekeyRunner } from "../rekeyRunner.ts";
-import type { DeliverResult, JobStatus, ServerStatus, TransferRequest } from "./protocol.ts";
+import type { DeliverRequest, DeliverResult, JobStatus, ServerStatus, TransferRequest } from "./protocol.ts";
 import { storageCheck } from "./storageCheck.ts";
 
 /** The incoming mail mover of the server, as far as the handlers use it. */
@@ -29,16 +28,14 @@ export function controlHandlers(opts: {
   store: Store;
   directory: AccountDirectory;
   status: () => Omit<ServerStatus, "storage" | "mailboxes">;
-  /** Where `deliver` leaves sealed messages for this server (a folder of the home). */
-  spoolDir?: string;
-  /** The home's pinned public key: `incomingKey` answers it once storage's key root agrees. */
+  /** The home's pinned public key and sender key, which `deliver` seals with. */
   deliveryKeys?: HomeDeliveryKeys;
   mover?: MoverHandle;
   /** Runs `passwd rekey`'s job on the shared account. */
   rekey?: Pick<RekeyRunner, "start">;
 }): ControlHandler {
   const jobs = new Jobs();
-  return async (request) => {
+  return async (request, body) => {
     switch (request.op) {
       case "status": {
         const storage = await storageCheck(opts.store);
@@ -68,13 +65,8 @@ export function controlHandlers(opts: {
         await opts.rekey.start(account, request.password);
         return { started: true, epoch: account.epochs.epoch };
       }
-      case "incomingKey": {
-        if (!opts.deliveryKeys) throw new Invalid("this server takes no deliveries");
-        const publicKey = await deliveryPublicKey(opts.store, opts.deliveryKeys);
-        return { publicKey: Buffer.from(publicKey).toString("base64") };
-      }
       case "deliver":
-        return deliver(opts.store, opts.spoolDir, opts.mover, request.spool);
+        return deliver(opts.store, opts.deliveryKeys, opts.mover, request, body);
       case "import":
       case "export": {
         checkTransfer(request);
@@ -108,33 +100,25 @@ function checkTransfer(request: TransferRequest): void {
     throw new Invalid("the format is mbox or maildir");
 }
 
-/** A sealed message that `deliver` left in the spool folder: into the queue, then filed if possible. */
+/**
+ * The message that followed a `deliver` request, sealed here as `deliver` would seal it with no
+ * server (to the pinned key once storage's key root names it too, from this home's sender key,
+ * read at each delivery: the first unlock makes it), queued, then filed if possible.
+ */
 async function deliver(
   store: Store,
-  spoolDir: string | undefined,
+  deliveryKeys: HomeDeliveryKeys | undefined,
   mover: MoverHandle | undefined,
-  spool: string,
+  request: DeliverRequest,
+  raw: Buffer,
 ): Promise<DeliverResult> {
-  if (!spoolDir) throw new Invalid("this server takes no deliveries");
-  if (typeof spool !== "string" || !/^[0-9a-f]{28}$/.test(spool)) throw new Invalid("not a spool file name");
-  const file = join(spoolDir, spool);
-  // Only our uid reaches this socket, but the spool folder is checked again: a file there that
-  // another user could have put or swapped would be filed as a delivery of ours.
-  if (!(await isPrivateFolder(spoolDir, { followLinks: false })))
-    throw new NotPrivate(
-      `the spool folder ${spoolDir} is not private (0700, yours, not a link): refusing to read deliveries from it. Run \`chmod 700 ${spoolDir}\`.`,
-    );
-  const info = await lstat(file).catch((err: NodeJS.ErrnoException) => {
-    throw err.code === "ENOENT" ? new NotFound(`no spooled delivery ${spool}`) : err;
-  });
-  if (!info.isFile() || info.uid !== (ourUid() ?? info.uid))
-    throw new NotPrivate(`${file} is not a file of yours: refusing to deliver it`);
-  const sealed = await readFile(file).catch((err: NodeJS.ErrnoException) => {
-    throw err.code === "ENOENT" ? new NotFound(`no spooled delivery ${spool}`) : err;
-  });
-  const key = `incoming/${spool}`;
-  await storeSealedDelivery(store, key, sealed);
-  await rm(file, { force: true });
+  if (!deliveryKeys) throw new Invalid("this server takes no deliveries");
+  if (typeof request.mailbox !== "string" || !Number.isFinite(request.internalDate))
+    throw new Invalid("a delivery names its mailbox and its date");
+  const publicKey = await deliveryPublicKey(store, deliveryKeys);
+  const sender = await homeSender(deliveryKeys);
+  const delivery = { mailbox: request.mailbox, internalDate: request.internalDate, raw };
+  const key = await enqueueDelivery(store, delivery, publicKey, sender);
   if (!mover?.running) return { queued: key, filed: false, moverRunning: false };
   // Filed within a few seconds in the usual case; otherwise it stays queued, which is safe too.
   await Promise.race([mover.moveNow().catch(() => 0), new Promise((r) => setTimeout(r, 10_000).unref())]);

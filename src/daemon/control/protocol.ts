@@ -6,19 +6,12 @@
  * Long work (import, export) keeps that shape: the request starts a job and answers its id at
  * once; the client then asks `job` every half second for its progress, and the last answer is its
  * summary or its error. A job nobody asks about for 30 s is cancelled (its client went away).
- * A delivered message is bigger than a request line may be: `deliver` seals it to the public key
- * (`incomingKey`), writes it to the home's spool folder and names the file in the request.
+ * A delivered message is bigger than a request line may be: the `deliver` request says how many
+ * bytes follow its line, and the message follows it, raw (see `requestBodyBytes`).
  */
-import { join } from "node:path";
-import type { HomePaths } from "../../config/homePaths.ts";
 import type { CacheFillProgress } from "../../mail/cacheFill.ts";
 import type { SearchIndexProgress } from "../../mail/search/index.ts";
 import type { RekeyState } from "../rekeyRunner.ts";
-
-/** Where `deliver` leaves sealed messages for the running server of this home. */
-export function spoolDir(paths: HomePaths): string {
-  return join(paths.configDir, "spool");
-}
 
 export type PasswdAction = "add" | "change" | "remove";
 
@@ -35,12 +28,20 @@ export interface TransferRequest {
 export type ControlRequest =
   | { op: "status"; password?: string }
   | { op: "passwd"; action: PasswdAction; current: string; next?: string }
-  | { op: "incomingKey" }
-  | { op: "deliver"; spool: string }
+  | DeliverRequest
   | { op: "rekey"; password: string }
   | ({ op: "import" } & TransferRequest)
   | ({ op: "export" } & TransferRequest)
   | { op: "job"; job: string };
+
+/** One message for the account, whose `bytes` bytes follow the request line. */
+export interface DeliverRequest {
+  op: "deliver";
+  mailbox: string;
+  /** Milliseconds since the epoch: the INTERNALDATE the message gets. */
+  internalDate: number;
+  bytes: number;
+}
 
 /** What `deliver` learns from the server: whether the message is already in its mailbox. */
 export interface DeliverResult {
@@ -88,3 +89,18 @@ export type ControlResponse = { ok: true; result: unknown } | { ok: false; code:
 
 /** A request line longer than this is refused (nothing legitimate comes close). */
 export const MAX_REQUEST_BYTES = 64 * 1024;
+
+/** The largest message a `deliver` request may carry after its line: `deliver`'s own limit. */
+export const MAX_DELIVER_BYTES = 64 * 1024 * 1024;
+
+/**
+ * How many bytes follow the request line: a `deliver` request's `bytes`, 0 for every other request;
+ * undefined when that is not a whole number from 0 to MAX_DELIVER_BYTES (the request is refused).
+ */
+export function requestBodyBytes(request: ControlRequest): number | undefined {
+  if (request.op !== "deliver") return 0;
+  const bytes: unknown = request.bytes;
+  return Number.isInteger(bytes) && (bytes as number) >= 0 && (bytes as number) <= MAX_DELIVER_BYTES
+    ? (bytes as number)
+    : undefined;
+}

@@ -138,11 +138,3 @@ export async function homeSender(home: HomeDeliveryKeys): Promise<SenderKeys | u
   const secret = await home.readSenderKey();
   return secret ? senderKeysOf(secret) : undefined;
 }
-
-/** `deliver` beside a running server: the server's answer must be the pinned key. */
-export async function checkServedKey(home: HomeDeliveryKeys, served: Uint8Array): Promise<Uint8Array> {
-  const pinned = await home.readPublicKey();
-  if (!pinned) throw notPinned(home.where);
-  if (!same(pinned, served)) throw swapped(home.where);
-  return pinned;
-}

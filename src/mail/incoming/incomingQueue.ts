@@ -37,8 +37,8 @@ export async function enqueueDelivery(
   return key;
 }
 
-/** Stores a delivery sealed elsewhere (by `deliver` beside a running server) and signals it. */
-export async function storeSealedDelivery(store: Store, key: string, sealed: Uint8Array): Promise<void> {
+/** Stores a sealed delivery and signals it. */
+async function storeSealedDelivery(store: Store, key: string, sealed: Uint8Array): Promise<void> {
   await store.blobs.put(key, sealed);
   await touchWatch(store);
 }

@@ -10,12 +10,11 @@ export {
 } from "./deliveryBox.ts";
 export {
   adoptAccount,
-  checkServedKey,
   deliveryPublicKey,
   homeSender,
   notPinned,
   type HomeDeliveryKeys,
 } from "./deliveryKeys.ts";
-export { enqueueDelivery, isIncomingKey, newIncomingKey, storeSealedDelivery } from "./incomingQueue.ts";
+export { enqueueDelivery, isIncomingKey, newIncomingKey } from "./incomingQueue.ts";
 export { IncomingMover, unlockDeliveryKeys, type MoverOptions } from "./incomingMover.ts";
 export { UNVERIFIED_KEYWORD } from "./senderRegistry.ts";

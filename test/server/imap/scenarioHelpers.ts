@@ -3,6 +3,7 @@ import { after, before } from "node:test";
 import { RawImap } from "../../support/rawImap.ts";
 import { startTestServer, type TestServer } from "../../support/testServer.ts";
 import type { Store } from "../../../src/storage/types.ts";
+import type { GaragePeer } from "../../support/garage.ts";
 import { memoryStore } from "../../../src/storage/memoryStore.ts";
 
 export function message(subject: string, body: string, extra = ""): string {
@@ -14,7 +15,7 @@ export function message(subject: string, body: string, extra = ""): string {
 
 /**
  * Which store the scenario servers use: memory by default; `AGL_IMAP_BACKEND=garage` runs the same
- * scenarios on a real one-node Garage (S3 + K2V), as test/imap-server/onGarage.test.ts does.
+ * scenarios on a real one-node Garage (S3 + K2V), as test/server/imap/onGarage.test.ts does.
  */
 export const scenarioBackend = process.env.AGL_IMAP_BACKEND ?? "memory";
 
@@ -24,21 +25,72 @@ export async function openBaseStore(): Promise<{ store: Store; cleanup: () => Pr
     return { store, cleanup: () => store.close() };
   }
   if (scenarioBackend !== "garage") throw new Error(`unknown AGL_IMAP_BACKEND ${scenarioBackend}`);
-  const { startGarage } = await import("../../support/garage.ts");
   const { openGarageStore } = await import("../../../src/storage/garage/index.ts");
-  const peer = await startGarage();
-  const store = openGarageStore(peer, {
-    accessKeyId: peer.accessKeyId,
-    secretAccessKey: peer.secretAccessKey,
-  });
+  const { peer, release } = await scenarioGarage.acquire();
+  // A bucket of its own for each store: the files that share the Garage share nothing else.
+  const bucket = `scenario-${++bucketsMade}`;
+  try {
+    await peer.cli("bucket", "create", bucket);
+    await peer.cli("bucket", "allow", "--read", "--write", "--owner", bucket, "--key", peer.accessKeyId);
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  const store = openGarageStore(
+    { ...peer, bucket },
+    { accessKeyId: peer.accessKeyId, secretAccessKey: peer.secretAccessKey },
+  );
   return {
     store,
     cleanup: async () => {
       await store.close();
-      await peer.stop();
+      await release();
     },
   };
 }
+
+let bucketsMade = 0;
+
+/**
+ * The Garage of this process's scenario stores. onGarage.test.ts runs several scenario files one
+ * after another in one process: a Garage started for each cost ~1 CPU s of set-up (the daemon and
+ * six CLI calls) for a few seconds of use. It is stopped once nobody has used it for a second, so
+ * the next file, whose store opens right after the last one closed, finds it still there, and a
+ * file run alone ends with no daemon left behind.
+ */
+const scenarioGarage = (() => {
+  let users = 0;
+  let starting: Promise<GaragePeer> | undefined;
+  let idle: NodeJS.Timeout | undefined;
+  const stop = async () => {
+    const peer = await starting?.catch(() => undefined);
+    starting = undefined;
+    await peer?.stop();
+  };
+  return {
+    async acquire(): Promise<{ peer: GaragePeer; release: () => Promise<void> }> {
+      clearTimeout(idle);
+      users++;
+      const { startGarage } = await import("../../support/garage.ts");
+      starting ??= startGarage();
+      let peer: GaragePeer;
+      try {
+        peer = await starting;
+      } catch (err) {
+        users--;
+        starting = undefined;
+        throw err;
+      }
+      let released = false;
+      const release = () => {
+        if (!released && --users === 0) idle = setTimeout(() => void stop(), 1_000);
+        released = true;
+        return Promise.resolve();
+      };
+      return { peer, release };
+    },
+  };
+})();
 
 /**
  * One server for the whole file, started before its tests and closed after them. `wrap` may put a
