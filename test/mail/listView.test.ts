@@ -169,3 +169,38 @@ test("messages deleted here are forgotten, and a segment left with none is remov
   await r.view.flush();
   assert.deepEqual(await segmentFiles(s), []);
 });
+
+test("a damaged directory is ignored: the list comes from meta and the view is made again", async () => {
+  const s = await seeded(20);
+  const [account] = await readdir(s.dir);
+  const file = join(s.dir, account!, "directory");
+  const bytes = await readFile(file);
+  bytes[bytes.length - 20]! ^= 1;
+  await writeFile(file, bytes);
+  const warnings: string[] = [];
+  const r = await reopened(s, warnings);
+  const { facts, metaRowsRead } = await listed(s, r);
+  assert.equal(metaRowsRead, 20);
+  assert.deepEqual(plain(facts), await truth(s, [...facts.keys()]));
+  assert.ok(
+    warnings.some((w) => /directory does not open/.test(w)),
+    warnings.join("\n"),
+  );
+  await r.view.flush();
+  assert.equal((await listed(s, await reopened(s))).metaRowsRead, 0);
+});
+
+test("two ids that share a route: the one the view does not hold is never answered with the other's facts", async () => {
+  const dir = await tempDir();
+  const masterKey = randomKey();
+  const first = "0123abcd" + "0".repeat(24);
+  const second = "0123abcf" + "f".repeat(24); // the same 30 leading bits
+  const facts = { internalDate: 1, size: 10, header: "Subject: one\r\n\r\n" };
+  const view = new ListView(dir, masterKey);
+  view.add(first, facts);
+  view.add(second, { internalDate: 2, size: 20, header: "Subject: two\r\n\r\n" });
+  assert.deepEqual([...(await view.get([first, second])).keys()], [first]);
+  await view.flush();
+  const again = new ListView(dir, masterKey);
+  assert.deepEqual(await again.get([first, second]), new Map([[first, facts]]));
+});
