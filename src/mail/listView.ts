@@ -19,7 +19,7 @@
  * are answered from their meta and join the view again. Deleting the folder is always safe.
  */
 import { randomBytes as nodeRandomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { open, seal, type SealContext } from "../crypto/aead.ts";
 import { deriveSubkey } from "../crypto/keyRoot.ts";
@@ -140,6 +140,8 @@ export class ListView {
   private readonly pendingTails: Map<string, ListFacts>[] = [];
   /** Opened segments, least recently used first. */
   private readonly opened = new Map<number, Promise<Map<string, ListFacts> | undefined>>();
+  /** Segments whose file this view read or wrote, by index in `names`. */
+  private readonly onDisk = new Set<number>();
   /** Whether routes were dropped since the directory was written. */
   private dirty = false;
   private readonly loaded: Promise<void>;
@@ -235,6 +237,7 @@ export class ListView {
         if (at !== undefined) {
           const name = this.names[at]!;
           await this.writeFile(`${name}.seg`, seal(this.key, encodeSegment(entries), context(name)));
+          this.onDisk.add(at);
           for (const [id] of entries) {
             const route = routeOf(id)!;
             if (this.where.get(route) === TAIL && pending.has(id)) this.where.set(route, at);
@@ -269,12 +272,18 @@ export class ListView {
     await this.removeUnnamed(new Set(byName.keys()));
   }
 
-  /** Segments no directory names any more (every id forgotten, or left from a lost write). */
+  /**
+   * Segment files of this view that no directory names any more (every id forgotten, or refused).
+   * Files it does not know are left alone: another process (an `import` beside a stopped server)
+   * may have just written them.
+   */
   private async removeUnnamed(named: Set<string>): Promise<void> {
-    for (const file of await readdir(this.folder).catch(() => [] as string[])) {
-      if (!file.endsWith(".seg") || named.has(file.slice(0, -4))) continue;
-      this.opened.delete(this.names.indexOf(file.slice(0, -4)));
-      await unlink(join(this.folder, file)).catch(() => undefined);
+    for (const at of [...this.onDisk]) {
+      const name = this.names[at]!;
+      if (named.has(name)) continue;
+      this.onDisk.delete(at);
+      this.opened.delete(at);
+      await unlink(join(this.folder, `${name}.seg`)).catch(() => undefined);
     }
   }
 
@@ -299,6 +308,7 @@ export class ListView {
     }
     for (const { name, routes } of segments) {
       const at = this.names.push(name) - 1;
+      this.onDisk.add(at);
       for (const route of routes) if (!this.where.has(route)) this.where.set(route, at);
     }
   }
