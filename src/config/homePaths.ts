@@ -33,6 +33,12 @@ export interface HomePaths {
    */
   indexSnapshotsDir: string;
   /**
+   * This computer's sealed list views (src/mail/listView.ts: dates, sizes and header blocks of
+   * messages, a thousand per file), in the cache folder: a faster message list; deleting them is
+   * always safe.
+   */
+  listViewDir: string;
+  /**
    * This computer's sealed search indexes, one folder per account (mail/search/): in the cache
    * folder, since deleting it only costs a rebuild.
    */
@@ -90,6 +96,7 @@ export function homePaths(env: NodeJS.ProcessEnv = process.env): HomePaths {
     cacheDir,
     marksDir: join(configDir, "marks"),
     indexSnapshotsDir: join(cacheDir, "index"),
+    listViewDir: join(cacheDir, "list-view"),
     searchIndexDir: join(cacheDir, "search-index"),
     controlSocket,
     controlSocketFolder: socketFolder,

@@ -87,6 +87,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       account: {
         marksDir: paths.marksDir,
         snapshotsDir: paths.indexSnapshotsDir,
+        listViewDir: paths.listViewDir,
         log,
         ...(settings.searchIndex !== "off" ? { searchIndexDir: paths.searchIndexDir } : {}),
       },

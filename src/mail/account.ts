@@ -42,6 +42,7 @@ import { holdsMessage } from "./uidIndex.ts";
 import type { ShownMessages } from "./shownMessages.ts";
 import { MarkWitness } from "./markWitness.ts";
 import { indexSnapshots } from "./indexSnapshots.ts";
+import { ListView } from "./listView.ts";
 import type { SnapshotKeeper } from "../sync/index.ts";
 import { MessageStore } from "./messageStore.ts";
 import { FiledDeliveries, FILED_SUBKEY } from "./incoming/filedDeliveries.ts";
@@ -85,6 +86,12 @@ export interface AccountOptions {
    * first SELECT of a run need not replay every op row; without it, every run replays them.
    */
   snapshotsDir?: string;
+  /**
+   * The folder of this computer's sealed list views (listView.ts), so a client's message list
+   * opens one object per 1,000 messages instead of one per message; without it, every list opens
+   * each message's meta.
+   */
+  listViewDir?: string;
   /**
    * The folder of this computer's search indexes (mail/search/), one sealed index per account in
    * it; without it every SEARCH scans.
@@ -210,6 +217,8 @@ export class Account {
     this.indexKey = epochs.ring("uid-index");
     this.witness = new MarkWitness(marks, (path) => this.deleted(path));
     this.snapshots = options.snapshotsDir ? indexSnapshots(options.snapshotsDir, keys.masterKey) : undefined;
+    if (options.listViewDir)
+      this.messages.listView = new ListView(options.listViewDir, keys.masterKey, this.log);
     if (options.searchIndexDir) {
       const folder = Buffer.from(deriveSubkey(keys.masterKey, "search-index-folder")).subarray(0, 12);
       const log = options.log ?? createLogger("info");
@@ -472,6 +481,8 @@ export class Account {
       await mbx?.flushSnapshot().catch(() => undefined);
       mbx?.close();
     }
+    // Likewise the list view: what it could not write is read from meta next time.
+    await this.messages.listView?.flush().catch(() => undefined);
     this.open.clear();
     this.epochs.wipe();
   }

@@ -22,6 +22,7 @@ import { indexMessageBytes, toCrlfBytes } from "../mime/index.ts";
 import type { RowWrite, Store } from "../storage/types.ts";
 import { ClientActivity } from "./clientActivity.ts";
 import { newMailId } from "./ids.ts";
+import type { ListFacts, ListView } from "./listView.ts";
 import { bodyBlobKey, META_PK } from "./messageLayout.ts";
 import { decodeMeta, encodeMeta, type MessageMeta } from "./metaCodec.ts";
 
@@ -135,6 +136,8 @@ export class MessageStore {
     readParallelism: () => this.readParallelism(),
   };
   observer: MessageObserver | undefined;
+  /** This computer's list view (listView.ts): kept up with every meta written or read here. */
+  listView: ListView | undefined;
   private readonly cache = new MetaCache(META_CACHE_SIZE);
   /** Batched meta reads in flight, by message id (see prefetchMeta). */
   private readonly reading = new Map<string, Promise<Map<string, MessageMeta>>>();
@@ -220,7 +223,7 @@ export class MessageStore {
     await Promise.all([
       eachBounded(batch, PIECES_PARALLEL, (p) => this.store.blobs.put(p.meta.blob, p.sealedBody)),
       this.store.rows.insertBatch(metas).then(() => {
-        for (const p of batch) this.cache.set(p.mailId, p.meta);
+        for (const p of batch) this.keep(p.mailId, p.meta);
       }),
     ]);
     for (const p of batch) this.observer?.stored(p.mailId, p.meta, p.raw);
@@ -249,14 +252,50 @@ export class MessageStore {
   /** After putBodies and the meta rows are durable: the meta is cached and observers told. */
   written(batch: PreparedMessage[]): void {
     for (const p of batch) {
-      this.cache.set(p.mailId, p.meta);
+      this.keep(p.mailId, p.meta);
       this.observer?.stored(p.mailId, p.meta, p.raw);
     }
   }
 
   private async writeMeta(mailId: string, meta: MessageMeta): Promise<void> {
     await this.store.rows.insert(META_PK, mailId, seal(this.metaKey, encodeMeta(meta), metaContext(mailId)));
+    this.keep(mailId, meta);
+  }
+
+  /** A meta written or read: cached, and its list facts kept. */
+  private keep(mailId: string, meta: MessageMeta): void {
     this.cache.set(mailId, meta);
+    this.listView?.add(mailId, meta);
+  }
+
+  /**
+   * What a message list needs of each message (listView.ts), for a client's list: from the list
+   * view where it holds them, else from the meta (whose facts then join the view). Missing
+   * messages are left out.
+   */
+  listFacts(mailIds: string[]): Promise<Map<string, ListFacts>> {
+    const view = this.listView;
+    if (!view) return this.getMeta(mailIds);
+    return this.activity.track(
+      view.get(mailIds).then(async (found) => {
+        const missing = mailIds.filter((id) => !found.has(id));
+        if (missing.length > 0) for (const [id, m] of await this.getMetaNow(missing)) found.set(id, m);
+        return found;
+      }),
+    );
+  }
+
+  /**
+   * As prefetchMeta, for a list: the meta of messages the list view lacks is read ahead, and the
+   * segments holding the others are opened. Returns whether anything was started or is at hand.
+   */
+  prefetchList(mailIds: string[]): boolean {
+    const view = this.listView;
+    if (!view) return this.prefetchMeta(mailIds);
+    const held = mailIds.filter((id) => view.holds(id));
+    const missing = held.length === mailIds.length ? [] : mailIds.filter((id) => !view.holds(id));
+    if (held.length > 0) view.get(held).catch(() => undefined);
+    return this.prefetchMeta(missing) || held.length > 0;
   }
 
   /** Meta of many messages with one batched read for those not cached; missing ones are left out. */
@@ -317,7 +356,7 @@ export class MessageStore {
   private readMeta(ids: string[]): Promise<Map<string, MessageMeta>> {
     const read = (async () => {
       const found = await this.readOpened(ids);
-      for (const [id, meta] of found) this.cache.set(id, meta);
+      for (const [id, meta] of found) this.keep(id, meta);
       return found;
     })().finally(() => {
       for (const id of ids) if (this.reading.get(id) === read) this.reading.delete(id);
@@ -490,14 +529,19 @@ export class MessageStore {
   /** Deletes the body and meta of these messages, a few at a time. */
   async delete(mailIds: string[]): Promise<void> {
     this.observer?.deleted(mailIds);
-    const metas = await this.getMeta(mailIds);
-    await eachBounded(mailIds, PIECES_PARALLEL, async (id) => {
-      const meta = metas.get(id);
-      // Without meta the body's key is still known: an id's blob key follows from the id.
-      await this.store.blobs.delete(meta?.blob ?? bodyBlobKey(id));
-      const row = await this.store.rows.read(META_PK, id);
-      if (row) await this.store.rows.delete(META_PK, id, row.token);
-      this.cache.delete(id);
-    });
+    try {
+      const metas = await this.getMeta(mailIds);
+      await eachBounded(mailIds, PIECES_PARALLEL, async (id) => {
+        const meta = metas.get(id);
+        // Without meta the body's key is still known: an id's blob key follows from the id.
+        await this.store.blobs.delete(meta?.blob ?? bodyBlobKey(id));
+        const row = await this.store.rows.read(META_PK, id);
+        if (row) await this.store.rows.delete(META_PK, id, row.token);
+        this.cache.delete(id);
+      });
+    } finally {
+      // After the meta read above, which keeps what it reads.
+      this.listView?.forget(mailIds);
+    }
   }
 }

@@ -83,9 +83,10 @@ test("the scanner finds every word in every encoding in a plaintext control fold
   await rm(control, { recursive: true });
 });
 
-test("200 messages, mailboxes and flags leave no readable word anywhere under the embedded store's folder or the search index's", async () => {
+test("200 messages, mailboxes and flags leave no readable word anywhere under the embedded store's folder, the search index's or the list view's", async () => {
   const data = join(dir, "data");
   const searchIndexDir = join(dir, "search-index");
+  const listViewDir = join(dir, "list-view");
   const store = await openEmbeddedStore(data);
   try {
     const account = await createAccount(store, {
@@ -93,6 +94,7 @@ test("200 messages, mailboxes and flags leave no readable word anywhere under th
       password: "correct horse",
       kdf: TEST_KDF,
       searchIndexDir,
+      listViewDir,
     });
     const names = [MAILBOX_WORDS[0]!, `${MAILBOX_WORDS[0]}/${MAILBOX_WORDS[1]}`];
     for (const name of names) await account.createMailbox(name);
@@ -133,6 +135,13 @@ test("200 messages, mailboxes and flags leave no readable word anywhere under th
   );
   assert.deepEqual(index.findings, [], "no word readable in the search index");
   console.log(`# search index: scanned ${index.files} files, ${index.bytes} bytes`);
+  // The list view holds every message's header block: sealed too.
+  const view = await scanFolder(listViewDir);
+  assert.ok(
+    view.bytes > 200 * 300,
+    `the list view holds the headers: ${view.files} files, ${view.bytes} bytes`,
+  );
+  assert.deepEqual(view.findings, [], "no word readable in the list view");
 });
 
 test("a second computer's local cache folder (filled in the background, index snapshots) holds no readable word", async () => {

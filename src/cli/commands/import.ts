@@ -75,6 +75,7 @@ export async function transfer(
       const account = await openAccount(store, password, {
         marksDir: home.paths.marksDir,
         snapshotsDir: home.paths.indexSnapshotsDir,
+        listViewDir: home.paths.listViewDir,
         // Imported mail is indexed for search on the way (written when the account closes).
         ...(op === "import" && settings.searchIndex !== "off"
           ? { searchIndexDir: home.paths.searchIndexDir }

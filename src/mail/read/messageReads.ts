@@ -5,6 +5,9 @@
  * and how much to read ahead of it; batches come back in order.
  *
  * - "index": nothing is read ahead; a batch holds its entries.
+ * - "list": what a message list asks (internal date, size, top-level header block): each batch's
+ *   from this computer's list view (listView.ts: one sealed segment per 1,000 messages), the meta
+ *   of those it lacks read as in "meta"; the next batch's read runs while the caller works.
  * - "meta": each batch's sealed meta in one batched row read, the next batch's read running while
  *   the caller works on this one (metaReadAhead.ts).
  * - "body": as "meta", and a batch's body reader first fetches the batch's small bodies, a few at a
@@ -16,13 +19,14 @@
  * only when cheaper keys have not decided).
  */
 import type { MessageStore } from "../messageStore.ts";
+import type { ListFacts } from "../listView.ts";
 import type { MessageMeta } from "../metaCodec.ts";
 import type { MailEntry, UidIndex } from "../uidIndex.ts";
 import { cachingBodyReader, WHOLE_BODY_MAX, type BodyReader, type CachingBodyReader } from "./bodyReader.ts";
 import { messageText } from "./messageText.ts";
 import { metaReadAhead, prefetchFollowing, type MetaReadAhead } from "./metaReadAhead.ts";
 
-export type ReadScope = "index" | "meta" | "body";
+export type ReadScope = "index" | "list" | "meta" | "body";
 
 export interface ReadOptions {
   scope: ReadScope;
@@ -43,6 +47,8 @@ export interface ReadBatch<E extends MailEntry | undefined> {
   entries: E[];
   /** Meta by message id ("meta" and "body"); absent for a message storage holds none for. */
   meta: ReadonlyMap<string, MessageMeta>;
+  /** What a message list needs, by message id: in "list" alone, else the meta itself. */
+  facts: ReadonlyMap<string, ListFacts>;
   /**
    * A reader of the batch's bodies (call once per batch): a body up to 1 MiB is read whole once and
    * cut from memory while the batch is held, a bigger one by ranges.
@@ -55,6 +61,7 @@ export interface ReadBatch<E extends MailEntry | undefined> {
 export class MessageReads<E extends MailEntry | undefined> implements AsyncIterable<ReadBatch<E>> {
   private readonly size: number;
   private readonly metaBatches: MetaReadAhead | undefined;
+  private readonly factBatches: MetaReadAhead<ListFacts> | undefined;
   /** The next "body" batch's reader, filling while the current batch is written out. */
   private nextBodies: { from: number; reader: CachingBodyReader } | undefined;
 
@@ -66,29 +73,36 @@ export class MessageReads<E extends MailEntry | undefined> implements AsyncItera
   ) {
     this.size = options.batchSize ?? (options.scope === "body" ? 100 : 500);
     // Started now: the first batch's read runs while the caller gets ready.
+    const ids = () => entries.map((e) => e?.id ?? "");
     this.metaBatches =
-      options.scope === "index"
+      options.scope === "index" || options.scope === "list"
         ? undefined
-        : metaReadAhead(
-            messages,
-            entries.map((e) => e?.id ?? ""),
-            this.size,
-          );
+        : metaReadAhead(messages, ids(), this.size);
+    this.factBatches =
+      options.scope === "list"
+        ? metaReadAhead(messages, ids(), this.size, (batch) => messages.listFacts(batch))
+        : undefined;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<ReadBatch<E>> {
     for (let from = 0; from < this.entries.length; from += this.size) {
       const meta = (await this.metaBatches?.batch(from)) ?? NO_META;
-      yield this.batch(from, meta);
+      const facts = this.factBatches ? await this.factBatches.batch(from) : meta;
+      yield this.batch(from, meta, facts);
     }
   }
 
-  private batch(from: number, meta: ReadonlyMap<string, MessageMeta>): ReadBatch<E> {
+  private batch(
+    from: number,
+    meta: ReadonlyMap<string, MessageMeta>,
+    facts: ReadonlyMap<string, ListFacts>,
+  ): ReadBatch<E> {
     const messages = this.messages;
     return {
       from,
       entries: this.entries.slice(from, from + this.size),
       meta,
+      facts,
       bodies: () => this.bodies(from, meta),
       text: (m) => messageText(m, cachingBodyReader(messages).read),
     };
@@ -138,6 +152,10 @@ export class MessageReads<E extends MailEntry | undefined> implements AsyncItera
     let end = this.entries.length - 1;
     while (end >= 0 && this.entries[end] === undefined) end--;
     const last = this.entries[end];
-    if (first && last) prefetchFollowing(this.messages, this.index(), first, last, this.size);
+    if (!first || !last) return;
+    const messages = this.messages;
+    if (this.options.scope === "list")
+      prefetchFollowing(messages, this.index(), first, last, this.size, (ids) => messages.prefetchList(ids));
+    else prefetchFollowing(messages, this.index(), first, last, this.size);
   }
 }

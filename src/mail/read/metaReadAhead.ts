@@ -7,16 +7,25 @@ import type { MessageMeta } from "../metaCodec.ts";
 import type { MessageStore } from "../messageStore.ts";
 import { seqOfUid, type MailEntry, type UidIndex } from "../uidIndex.ts";
 
-export interface MetaReadAhead {
+export interface MetaReadAhead<T = MessageMeta> {
   /** The meta of ids [from, from + batch); call with from = 0, batch, 2 * batch, ... in order. */
-  batch(from: number): Promise<Map<string, MessageMeta>>;
+  batch(from: number): Promise<Map<string, T>>;
   /** The read already running for the batch at `from` (the one after the last asked for), if any. */
-  ahead(from: number): Promise<Map<string, MessageMeta>> | undefined;
+  ahead(from: number): Promise<Map<string, T>> | undefined;
 }
 
-/** `ids` may hold "" where a position has no message (an expunge the view still shows): skipped. */
-export function metaReadAhead(messages: MessageStore, ids: readonly string[], size: number): MetaReadAhead {
-  const read = (from: number) => messages.getMeta(ids.slice(from, from + size).filter((id) => id !== ""));
+/**
+ * `ids` may hold "" where a position has no message (an expunge the view still shows): skipped.
+ * `readIds` reads a batch: the meta by default, or less (MessageStore.listFacts).
+ */
+export function metaReadAhead<T = MessageMeta>(
+  messages: MessageStore,
+  ids: readonly string[],
+  size: number,
+  readIds: (ids: string[]) => Promise<Map<string, T>> = (batch) =>
+    messages.getMeta(batch) as Promise<Map<string, T>>,
+): MetaReadAhead<T> {
+  const read = (from: number) => readIds(ids.slice(from, from + size).filter((id) => id !== ""));
   const start = (from: number) => {
     if (from >= ids.length) return undefined;
     const reading = read(from);
@@ -46,12 +55,13 @@ export function prefetchFollowing(
   first: MailEntry,
   last: MailEntry,
   count: number,
+  prefetch: (ids: string[]) => boolean = (ids) => messages.prefetchMeta(ids),
 ): void {
   const after = seqOfUid(index, last.uid); // 1-based: the next one is uids[after]
   const before = seqOfUid(index, first.uid) - 1;
   const idsOf = (uids: number[]) =>
     uids.map((uid) => index.byUid.get(uid)?.id).filter((id): id is string => id !== undefined);
   // Forward first; a client walking backwards finds those read already, and gets the ones before.
-  if (after > 0 && messages.prefetchMeta(idsOf(index.uids.slice(after, after + count)))) return;
-  if (before > 0) messages.prefetchMeta(idsOf(index.uids.slice(Math.max(0, before - count), before)));
+  if (after > 0 && prefetch(idsOf(index.uids.slice(after, after + count)))) return;
+  if (before > 0) prefetch(idsOf(index.uids.slice(Math.max(0, before - count), before)));
 }

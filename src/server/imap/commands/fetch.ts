@@ -3,6 +3,7 @@
  * first in every reply (Thunderbird relies on it). Messages go out in batches: one batched meta
  * read per batch, and a body is read only when a body section is asked for, streamed by ranges.
  */
+import type { ListFacts } from "../../../mail/listView.ts";
 import type { BodyReader, MessageMeta, ReadScope } from "../../../mail/read/index.ts";
 import type { MailEntry } from "../../../mail/uidIndex.ts";
 import { envelopeBytes } from "../protocol/format/envelope.ts";
@@ -11,7 +12,7 @@ import { ok } from "../protocol/errorResponse.ts";
 import { setHas } from "../session/messageSet.ts";
 import { binaryItem } from "./fetchBinary.ts";
 import { previewItem } from "./fetchPreview.ts";
-import { locateSection, sectionLiteral, sectionName } from "./fetchSection.ts";
+import { bytesLiteral, locateSection, sectionLiteral, sectionName, topHeaderBytes } from "./fetchSection.ts";
 import type { FetchAttribute, Section } from "../parser/types.ts";
 import type { Selected, Session } from "../session/session.ts";
 import { compactSet, imapDateTime, type WirePart } from "../protocol/wire.ts";
@@ -78,6 +79,9 @@ const INDEX_ONLY = new Set<FetchAttribute["kind"]>([
   "SAVEDATE",
 ]);
 
+/** Meta attributes a message list asks for, which the list view answers (MessageStore.listFacts). */
+const LIST_ONLY = new Set<FetchAttribute["kind"]>([...INDEX_ONLY, "INTERNALDATE", "RFC822.SIZE"]);
+
 /** Whether the fetch reads a body part that sets \Seen (RFC 3501 §6.4.5). */
 function setsSeen(attrs: FetchAttribute[]): boolean {
   return attrs.some(
@@ -118,7 +122,8 @@ export const fetch: CommandHandler<"FETCH"> = {
     );
     const seenNow = new Set<number>();
     // Batches of 100 when bodies are read (a batch's small bodies are held at once), else of 500.
-    const scope: ReadScope = readsBody ? "body" : needsMeta ? "meta" : "index";
+    const listOnly = attrs.every((a) => LIST_ONLY.has(a.kind) || isTopHeader(a));
+    const scope: ReadScope = readsBody ? "body" : !needsMeta ? "index" : listOnly ? "list" : "meta";
     const reads = sel.mailbox.read(entries, { scope });
     for await (const read of reads) {
       let batch = read.entries;
@@ -144,17 +149,20 @@ export const fetch: CommandHandler<"FETCH"> = {
         const seq = sel.view.seqOf(entry.uid);
         if (seq === 0) continue;
         const meta = read.meta.get(entry.id);
-        if (needsMeta && !meta) {
+        const facts = read.facts.get(entry.id);
+        if (needsMeta && !facts) {
           session.server.log("warn", `message UID ${entry.uid} has no meta (expunged elsewhere?)`);
           continue;
         }
         const withFlags = seenNow.has(entry.uid) && !attrs.some((a) => a.kind === "FLAGS");
         const flags = session.flagsOf(entry.uid, entry.flags);
-        await session.out.line(await fetchLine(bodies, seq, { ...entry, flags }, meta, attrs, withFlags));
+        await session.out.line(
+          await fetchLine(bodies, seq, { ...entry, flags }, meta, facts, attrs, withFlags),
+        );
       }
     }
     // A message list is read in chunks: the next chunk's meta is on its way before it is asked for.
-    if (scope === "meta") reads.prefetchFollowing();
+    if (scope === "meta" || scope === "list") reads.prefetchFollowing();
     // The \Seen set here was just told; only other changes remain to report.
     if (seenNow.size > 0) await session.reportChanges(false, { uids: seenNow, silent: true });
     return ok(`${cmd.uid ? "UID " : ""}FETCH completed`);
@@ -225,6 +233,8 @@ async function fetchLine(
   seq: number,
   entry: { id: string; uid: number; modseq: number; flags: readonly string[]; saved?: number },
   meta: MessageMeta | undefined,
+  /** The meta, or (in a "list" read) only what a message list needs. */
+  facts: ListFacts | undefined,
   attrs: FetchAttribute[],
   addFlags: boolean,
 ): Promise<WirePart[]> {
@@ -252,10 +262,10 @@ async function fetchLine(
         item(indexItem(a.kind, entry));
         break;
       case "INTERNALDATE":
-        item(`INTERNALDATE ${imapDateTime(meta!.internalDate)}`);
+        item(`INTERNALDATE ${imapDateTime(facts!.internalDate)}`);
         break;
       case "RFC822.SIZE":
-        item(`RFC822.SIZE ${meta!.size}`);
+        item(`RFC822.SIZE ${facts!.size}`);
         break;
       case "ENVELOPE":
         item("ENVELOPE ", envelopeBytes(meta!.index.envelope));
@@ -284,10 +294,9 @@ async function fetchLine(
         break;
       case "BODY[]": {
         const origin = a.partial ? `<${a.partial.offset}>` : "";
-        item(
-          `BODY[${sectionName(a.section)}]${origin} `,
-          ...(await sectionParts(meta!, read, a.section, a.partial)),
-        );
+        const name = `BODY[${sectionName(a.section)}]${origin} `;
+        if (isTopHeader(a)) item(name, bytesLiteral(topHeaderBytes(facts!.header, a.section), a.partial));
+        else item(name, ...(await sectionParts(meta!, read, a.section, a.partial)));
         break;
       }
     }

@@ -42,12 +42,8 @@ export async function locateSection(
 ): Promise<SectionSource> {
   const text = section.text;
   const topLevel = section.part.length === 0;
-  if (topLevel && (text === "HEADER" || text === "HEADER.FIELDS" || text === "HEADER.FIELDS.NOT")) {
-    const header = meta.header;
-    const out =
-      text === "HEADER" ? header : headerFields(header, section.fields ?? [], text === "HEADER.FIELDS.NOT");
-    return { kind: "bytes", bytes: Buffer.from(out, "latin1") };
-  }
+  if (topLevel && (text === "HEADER" || text === "HEADER.FIELDS" || text === "HEADER.FIELDS.NOT"))
+    return { kind: "bytes", bytes: topHeaderBytes(meta.header, section) };
   // The whole message (BODY[], RFC822) needs no MIME tree either: its size is in the eager meta.
   if (topLevel && !text) return { kind: "range", range: { start: 0, end: meta.physicalSize } };
   const index = meta.index; // parsed only now: top-level headers never need the MIME tree
@@ -65,12 +61,27 @@ export async function locateSection(
   return range ? { kind: "range", range } : { kind: "missing" };
 }
 
+/** A top-level HEADER, HEADER.FIELDS or HEADER.FIELDS.NOT section, cut from the header block. */
+export function topHeaderBytes(header: string, section: Section): Uint8Array {
+  const text = section.text;
+  const out =
+    text === "HEADER" ? header : headerFields(header, section.fields ?? [], text === "HEADER.FIELDS.NOT");
+  return Buffer.from(out, "latin1");
+}
+
 /** RFC 3501 forbids NUL in a literal; Dovecot sends 0x80 in its place, and so do we. */
 function withoutNul(bytes: Uint8Array): Uint8Array {
   if (bytes.indexOf(0) < 0) return bytes;
   const copy = Buffer.from(bytes);
   for (let i = copy.indexOf(0); i >= 0; i = copy.indexOf(0, i + 1)) copy[i] = 0x80;
   return copy;
+}
+
+/** The literal for bytes at hand, cut to `<offset.length>` when asked. */
+export function bytesLiteral(bytes: Uint8Array, partial?: { offset: number; length: number }): BytesLiteral {
+  const start = partial ? Math.min(partial.offset, bytes.length) : 0;
+  const size = partial ? Math.min(partial.length, bytes.length - start) : bytes.length;
+  return { kind: "bytesLiteral", bytes: withoutNul(bytes.subarray(start, start + size)) };
 }
 
 /** The literal for a located section, cut to `<offset.length>` when asked. */
@@ -80,12 +91,10 @@ export function sectionLiteral(
   read: BodyReader,
   partial?: { offset: number; length: number },
 ): StreamedLiteral | BytesLiteral {
-  const total = source.kind === "bytes" ? source.bytes.length : source.range.end - source.range.start;
+  if (source.kind === "bytes") return bytesLiteral(source.bytes, partial);
+  const total = source.range.end - source.range.start;
   const start = partial ? Math.min(partial.offset, total) : 0;
   const size = partial ? Math.min(partial.length, total - start) : total;
-  if (source.kind === "bytes") {
-    return { kind: "bytesLiteral", bytes: withoutNul(source.bytes.subarray(start, start + size)) };
-  }
   const from = source.range.start + start;
   return {
     kind: "literal",
