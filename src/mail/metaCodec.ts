@@ -14,7 +14,7 @@
  * Encoding 3 exists for a second computer's first sync (issue 11): the tail was 60 % of a row on
  * the bench corpus (1.3 kB of 2.2 kB) and compresses to 43 %, which moves half the rows from the
  * 4 KiB bucket to the 2 KiB one, so a cold message list reads a third fewer bytes from the host
- * (bench/notes.md). The list never inflates it: only what parses the tree pays (~35 us a row).
+ * (bench/notes.md). The list never inflates it: only what parses the tree pays (~20-30 us a row).
  * What compressing before sealing tells the host: docs/crypto.md, "Size buckets".
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
