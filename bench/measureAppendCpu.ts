@@ -17,11 +17,10 @@
  * --cpu-prof samples a thread waiting for a core too). Add BENCH_SERVER_NODE_ARGS=--perf-basic-prof
  * to name the JavaScript frames, and read it with `perf report -i FILE --no-children`.
  */
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { ensureCorpus, readCorpusMessage } from "./corpus.ts";
 import { ImapWire, quoted } from "./imapWire.ts";
 import { imapDateTime } from "./mimeEncode.ts";
+import { startPerf } from "./perfRecord.ts";
 import { cpuMsByThread, cpuMsOf, garageChildren, loadAverage, processTree } from "./procCpu.ts";
 import { makeTarget, targetNames, type TargetName } from "./targets.ts";
 
@@ -105,22 +104,4 @@ for (const name of targets) {
   } finally {
     await target.stop();
   }
-}
-
-/** `perf record` of one process until stop() (BENCH_PERF_RECORD); undefined when not asked for. */
-async function startPerf(name: string, pid: number): Promise<{ stop(): Promise<void> } | undefined> {
-  const dir = process.env.BENCH_PERF_RECORD;
-  if (!dir) return undefined;
-  const out = join(dir, `${name}.perf.data`);
-  const child = spawn("perf", ["record", "-g", "-F", "999", "-p", String(pid), "-o", out], {
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await new Promise((resolve) => setTimeout(resolve, 500)); // perf attaches
-  return {
-    async stop() {
-      child.kill("SIGINT");
-      await exited;
-    },
-  };
 }

@@ -1,15 +1,23 @@
 /**
- * The bytes of a message's meta (before sealing). Two encodings are read; the second is written:
+ * The bytes of a message's meta (before sealing). Three encodings are read; the third is written:
  *
  * - 1: UTF-8 JSON of the whole MessageMeta (the first byte is "{").
  * - 2: 0x02 | u32 n | n bytes of JSON {internalDate, size, physicalSize, key, blob, sealedFor}
  *      | u32 h | h bytes of the header block (latin1) | JSON of the MessageIndex without its header.
+ * - 3: as 2 with 0x03 first and the last part (the tail) compressed with raw DEFLATE.
  *
  * Encoding 2 exists for speed: a client's message list (FETCH of sizes and header fields) and
  * header SEARCH need only the small part and the header block, so the MIME tree and ENVELOPE are
  * parsed only when a command asks for them. Parsing the whole JSON was the largest cost of listing
  * 10,000 messages.
+ *
+ * Encoding 3 exists for a second computer's first sync (issue 11): the tail was 60 % of a row on
+ * the bench corpus (1.3 kB of 2.2 kB) and compresses to 43 %, which moves half the rows from the
+ * 4 KiB bucket to the 2 KiB one, so a cold message list reads a third fewer bytes from the host
+ * (bench/notes.md). The list never inflates it: only what parses the tree pays (~20-30 us a row).
+ * What compressing before sealing tells the host: docs/crypto.md, "Size buckets".
  */
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { MessageIndex } from "../mime/index.ts";
 
 /** A message as its sealed meta row holds it (DESIGN.md §4); messageStore.ts reads and writes it. */
@@ -32,6 +40,7 @@ export interface MessageMeta {
 }
 
 const ENCODING_2 = 2;
+const ENCODING_3 = 3;
 
 interface EagerPart {
   internalDate: number;
@@ -54,9 +63,9 @@ export function encodeMeta(meta: MessageMeta): Uint8Array {
   const { header, ...rest } = meta.index;
   const first = Buffer.from(JSON.stringify(eager), "utf8");
   const head = Buffer.from(header, "latin1");
-  const tail = Buffer.from(JSON.stringify(rest), "utf8");
+  const tail = deflateRawSync(Buffer.from(JSON.stringify(rest), "utf8"));
   const out = Buffer.allocUnsafe(1 + 4 + first.length + 4 + head.length + tail.length);
-  let at = out.writeUInt8(ENCODING_2, 0);
+  let at = out.writeUInt8(ENCODING_3, 0);
   at = out.writeUInt32BE(first.length, at);
   at += first.copy(out, at);
   at = out.writeUInt32BE(head.length, at);
@@ -65,10 +74,12 @@ export function encodeMeta(meta: MessageMeta): Uint8Array {
   return out;
 }
 
-/** Throws on bytes that are neither encoding (the caller reports which message). */
+/** Throws on bytes that are in none of the encodings (the caller reports which message). */
 export function decodeMeta(bytes: Uint8Array): MessageMeta {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf[0] !== ENCODING_2) return fromEncoding1(JSON.parse(buf.toString("utf8")) as MessageMeta);
+  const encoding = buf[0];
+  if (encoding !== ENCODING_2 && encoding !== ENCODING_3)
+    return fromEncoding1(JSON.parse(buf.toString("utf8")) as MessageMeta);
   const n = buf.readUInt32BE(1);
   const eager = JSON.parse(buf.toString("utf8", 5, 5 + n)) as EagerPart;
   const h = buf.readUInt32BE(5 + n);
@@ -81,7 +92,9 @@ export function decodeMeta(bytes: Uint8Array): MessageMeta {
   Object.defineProperty(meta, "index", {
     enumerable: true,
     get(): MessageIndex {
-      index ??= { ...(JSON.parse(tail.toString("utf8")) as Omit<MessageIndex, "header">), header };
+      if (index) return index;
+      const json = encoding === ENCODING_3 ? inflateRawSync(tail) : tail;
+      index = { ...(JSON.parse(json.toString("utf8")) as Omit<MessageIndex, "header">), header };
       return index;
     },
   });

@@ -8,7 +8,10 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inflateRawSync } from "node:zlib";
 import { createAccount, openAccount, type Account } from "../../src/mail/account.ts";
+import { open, seal } from "../../src/crypto/aead.ts";
+import { bucketSize } from "../../src/crypto/padding.ts";
 import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
 import { openEmbeddedStore, type EmbeddedStore } from "../../src/storage/embedded/index.ts";
 import { AuthFailed, Tampered, Truncated, WrongContext } from "../../src/errors.ts";
@@ -83,6 +86,42 @@ test("a body cut short is Truncated, whole or ranged", async () => {
   await assert.rejects(account.messages.bodyRange(meta, meta.size - 100, 100), Truncated);
   await store.blobs.put(key, bytes.subarray(0, 20)); // not even a whole header
   await assert.rejects(account.messages.body(meta), Truncated);
+});
+
+test("a meta row in encoding 2 still opens; a change in encoding 3's compressed tree is Tampered", async () => {
+  const { mailId } = await (await account.mailbox("INBOX")).append(sampleMessage(7), [], Date.now());
+  const expected = await account.messages.meta(mailId);
+  const key = account.subkey("message-meta");
+  const ctx = { purpose: "message-meta", path: `meta/${mailId}` };
+  const row = await store.rows.read("meta", mailId);
+  assert.ok(row);
+  const sealed = row.values[0]!;
+  const plain = Buffer.from(open(key, sealed, ctx));
+  assert.equal(plain[0], 3, "new rows are written in encoding 3");
+  // What this server wrote before encoding 3: the same bytes with the tail uncompressed.
+  const n = plain.readUInt32BE(1);
+  const tailAt = 9 + n + plain.readUInt32BE(5 + n);
+  const older = Buffer.concat([plain.subarray(0, tailAt), inflateRawSync(plain.subarray(tailAt))]);
+  older[0] = 2;
+  await store.rows.insert("meta", mailId, seal(key, older, ctx), row.token);
+  let fresh = await openAccount(store, PASSWORD);
+  try {
+    const meta = await fresh.messages.meta(mailId);
+    assert.equal(meta.header, expected.header);
+    assert.deepEqual(meta.index, expected.index);
+  } finally {
+    await fresh.close();
+  }
+  // The host changes one byte of the compressed tree (the plaintext sits just before the MAC).
+  const changed = Uint8Array.from(sealed);
+  changed[changed.length - 16 - bucketSize(plain.length + 1) + plain.length - 3]! ^= 0x01;
+  await store.rows.insert("meta", mailId, changed, (await store.rows.read("meta", mailId))!.token);
+  fresh = await openAccount(store, PASSWORD);
+  try {
+    await assert.rejects(fresh.messages.meta(mailId), Tampered);
+  } finally {
+    await fresh.close();
+  }
 });
 
 test("a changed meta row is Tampered; a meta row moved to another message is WrongContext", async () => {
