@@ -104,6 +104,16 @@ describe("the control socket reads a request's body", () => {
       assert.equal(handled.length, before);
     });
 
+  test("a line that is JSON but no request object goes to the handler with nothing after it", async () => {
+    const before = handled.length;
+    for (const line of ["null", "5", '"deliver"'])
+      assert.deepEqual(JSON.parse(await exchange(paths.controlSocket, Buffer.from(`${line}\n`))), {
+        ok: true,
+        result: { bytes: 0 },
+      });
+    assert.equal(handled.length, before + 3);
+  });
+
   test("bytes past the announced length, or after a request that has no body, are refused", async () => {
     const before = handled.length;
     for (const bytes of [

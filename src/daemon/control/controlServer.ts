@@ -153,7 +153,8 @@ function serve(socket: Socket, handle: ControlHandler, log: Log): void {
     answered = true;
     const body = Buffer.concat(chunks).subarray(bodyStart);
     chunks.length = 0;
-    const op = request.op;
+    // Any JSON may have come: the handler refuses what is no request, and this names it safely.
+    const op = String((request as { op?: unknown } | null)?.op);
     handle(request, body).then(
       (result) => socket.end(`${JSON.stringify({ ok: true, result })}\n`),
       (err: unknown) => {

@@ -98,7 +98,8 @@ export const MAX_DELIVER_BYTES = 64 * 1024 * 1024;
  * undefined when that is not a whole number from 0 to MAX_DELIVER_BYTES (the request is refused).
  */
 export function requestBodyBytes(request: ControlRequest): number | undefined {
-  if (request.op !== "deliver") return 0;
+  // Any JSON may come (null, a number): what is not a deliver request carries nothing.
+  if (typeof request !== "object" || request === null || request.op !== "deliver") return 0;
   const bytes: unknown = request.bytes;
   return Number.isInteger(bytes) && (bytes as number) >= 0 && (bytes as number) <= MAX_DELIVER_BYTES
     ? (bytes as number)
