@@ -90,6 +90,10 @@ export class ShownByUid {
   has(uid: number): boolean {
     return seqIn(this.shown.uids, uid) !== 0;
   }
+  /** The UID's position in `shown`'s columns, or -1: read what is needed there, without an entry. */
+  positionOf(uid: number): number {
+    return seqIn(this.shown.uids, uid) - 1;
+  }
   *values(): IterableIterator<MailEntry> {
     for (let i = 0; i < this.shown.size; i++) yield this.shown.get(i);
   }
