@@ -151,6 +151,17 @@ export class ShownMessages {
     return this.modseqs[i]!;
   }
 
+  /**
+   * The positions whose MODSEQ is at or below `modseq`, ascending: one pass over the column, not a
+   * call per message (a mailbox's first sync looks at 10,000, in code not yet optimised).
+   */
+  positionsUpTo(modseq: number): number[] {
+    const found: number[] = [];
+    const modseqs = this.modseqs;
+    for (let i = 0, n = this.uids.length; i < n; i++) if (modseqs[i]! <= modseq) found.push(i);
+    return found;
+  }
+
   setModseq(i: number, modseq: number): void {
     this.modseqs[i] = modseq;
   }

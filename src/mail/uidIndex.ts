@@ -435,8 +435,7 @@ export function lateChanges(before: UidIndex, after: UidIndex): { ids: string[];
   // By position, reading the MODSEQ column first: an entry is only made for what the test keeps
   // (a mailbox's first sync compares 10,000 messages with none, all of them above `highest`).
   const shown = after.shown;
-  for (let i = 0; i < shown.size; i++) {
-    if (shown.modseqAt(i) > highest) continue;
+  for (const i of shown.positionsUpTo(highest)) {
     const e = shown.get(i);
     const was = before.byUid.get(e.uid);
     if (!was || was.id !== e.id || was.modseq !== e.modseq || was.flags.join(" ") !== e.flags.join(" ")) {
