@@ -90,6 +90,10 @@ export class ShownByUid {
   has(uid: number): boolean {
     return seqIn(this.shown.uids, uid) !== 0;
   }
+  /** The UID's position in `shown`'s columns, or -1: read what is needed there, without an entry. */
+  positionOf(uid: number): number {
+    return seqIn(this.shown.uids, uid) - 1;
+  }
   *values(): IterableIterator<MailEntry> {
     for (let i = 0; i < this.shown.size; i++) yield this.shown.get(i);
   }
@@ -431,8 +435,7 @@ export function lateChanges(before: UidIndex, after: UidIndex): { ids: string[];
   // By position, reading the MODSEQ column first: an entry is only made for what the test keeps
   // (a mailbox's first sync compares 10,000 messages with none, all of them above `highest`).
   const shown = after.shown;
-  for (let i = 0; i < shown.size; i++) {
-    if (shown.modseqAt(i) > highest) continue;
+  for (const i of shown.positionsUpTo(highest)) {
     const e = shown.get(i);
     const was = before.byUid.get(e.uid);
     if (!was || was.id !== e.id || was.modseq !== e.modseq || was.flags.join(" ") !== e.flags.join(" ")) {

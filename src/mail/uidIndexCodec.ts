@@ -150,7 +150,17 @@ function decodeBinary(buf: Buffer, withUnplaced: boolean, withSaveDates: boolean
   const count = u32();
   // No more than the bytes left could hold (a forged count must not reserve gigabytes).
   state.shown.expect(Math.min(count, Math.floor((buf.length - at) / MIN_ENTRY_BYTES)));
-  for (let n = count; n > 0; n--) appendEntry(state, entry());
+  for (let n = count; n > 0; n--) {
+    // Into the columns without an entry or an id string (ShownMessages.appendEncoded).
+    const idLength = u16();
+    if (at + idLength > buf.length) throw new RangeError("past the end");
+    const id = buf.subarray(at, (at += idLength));
+    const uid = u32();
+    const modseq = modseqOf();
+    const flags = lists[u16()];
+    if (!flags) throw new Error("a UidIndex entry names a flag list that is not there");
+    state.shown.appendEncoded(uid, modseq, flags, withSaveDates ? u48() : 0, id);
+  }
   if (withUnplaced) {
     for (let n = u32(); n > 0; n--) {
       const e = entry();

@@ -5,6 +5,7 @@
  */
 import type { ListFacts } from "../../../mail/listView.ts";
 import type { BodyReader, MessageMeta, ReadScope } from "../../../mail/read/index.ts";
+import type { ShownMessages } from "../../../mail/shownMessages.ts";
 import type { MailEntry } from "../../../mail/uidIndex.ts";
 import { envelopeBytes } from "../protocol/format/envelope.ts";
 import { bodyBytes, bodyStructureBytes } from "../protocol/format/bodyStructure.ts";
@@ -105,12 +106,14 @@ export const fetch: CommandHandler<"FETCH"> = {
     const needsMeta = attrs.some((a) => NEEDS_META.has(a.kind));
     const indexOnly = attrs.every((a) => INDEX_ONLY.has(a.kind));
     if (indexOnly) {
-      // A client's flag resync of the whole mailbox: entries made a batch at a time (the UidIndex
-      // keeps columns, not an entry per message; 100,000 at once would be ~15 MB).
+      // A client's flag resync of the whole mailbox, a batch at a time, read from the index's
+      // columns by position: no entry per message, and an id's string only when EMAILID asks.
       for (let from = 0; from < uids.length; from += INDEX_BATCH) {
-        const batch = entriesOfUids(sel.mailbox.index, uids.slice(from, from + INDEX_BATCH)).filter(changed);
-        if (attrs.some((a) => a.kind === "FLAGS")) await session.announceFlags(batch.map((e) => e.flags));
-        const lines = indexOnlyLines(session, sel, batch, attrs);
+        const { lines, flagLists } = indexOnlyLines(session, sel, uids.slice(from, from + INDEX_BATCH), {
+          attrs,
+          changedSince,
+        });
+        if (attrs.some((a) => a.kind === "FLAGS")) await session.announceFlags(flagLists);
         if (lines) await session.out.line(lines);
       }
       return ok(`${cmd.uid ? "UID " : ""}FETCH completed`);
@@ -186,24 +189,32 @@ async function sendVanished(
 
 /**
  * A batch's replies when only UID, FLAGS and MODSEQ are asked (a client's flag resync of a whole
- * mailbox): built as one string, sent as one write.
+ * mailbox): built as one string, sent as one write; with the flag lists they show, each once, to
+ * announce first. Made in one synchronous pass: positions hold only until the index next changes.
  */
 function indexOnlyLines(
   session: Session,
   sel: Selected,
-  batch: MailEntry[],
-  attrs: FetchAttribute[],
-): string {
+  uids: readonly number[],
+  { attrs, changedSince }: { attrs: FetchAttribute[]; changedSince: number | undefined },
+): { lines: string; flagLists: Set<readonly string[]> } {
+  const index = sel.mailbox.index;
+  const shown = index.shown;
   const lines: string[] = [];
-  for (const entry of batch) {
-    const seq = sel.view.seqOf(entry.uid);
+  const flagLists = new Set<readonly string[]>();
+  for (const uid of uids) {
+    const at = index.byUid.positionOf(uid);
+    if (at < 0) continue;
+    if (changedSince !== undefined && shown.modseqAt(at) <= changedSince) continue;
+    const flags = shown.flagsAt(at);
+    flagLists.add(flags);
+    const seq = sel.view.seqOf(uid);
     if (seq === 0) continue;
-    const items = attrs.map((a) =>
-      indexItem(a.kind, { ...entry, flags: session.flagsOf(entry.uid, entry.flags) }),
-    );
+    const shownFlags = session.flagsOf(uid, flags);
+    const items = attrs.map((a) => indexItemAt(a.kind, shown, at, shownFlags));
     lines.push(`* ${seq} FETCH (${items.join(" ")})`);
   }
-  return lines.join("\r\n");
+  return { lines: lines.join("\r\n"), flagLists };
 }
 
 /** A FETCH item the index answers; RFC 8474 §5: the message id is its EMAILID; no THREADID here. */
@@ -225,6 +236,34 @@ function indexItem(
       return `SAVEDATE ${entry.saved === undefined ? "NIL" : imapDateTime(entry.saved)}`;
     default:
       return `MODSEQ (${entry.modseq})`;
+  }
+}
+
+/** As indexItem, read from the index's columns at a position. */
+function indexItemAt(
+  kind: FetchAttribute["kind"],
+  shown: ShownMessages,
+  at: number,
+  flags: readonly string[],
+): string {
+  switch (kind) {
+    case "UID":
+      return `UID ${shown.uids[at]!}`;
+    case "FLAGS":
+      return `FLAGS ${flagList(flags)}`;
+    case "MODSEQ":
+      return `MODSEQ (${shown.modseqAt(at)})`;
+    default: {
+      // Rare in a flag resync: one entry for the others.
+      const saved = shown.savedAt(at);
+      return indexItem(kind, {
+        id: shown.idAt(at),
+        uid: shown.uids[at]!,
+        modseq: shown.modseqAt(at),
+        flags,
+        ...(saved !== 0 ? { saved } : {}),
+      });
+    }
   }
 }
 

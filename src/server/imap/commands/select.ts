@@ -46,9 +46,11 @@ export const select: CommandHandler<"SELECT" | "EXAMINE"> = {
       await out.untagged(await selectedListLine(account, cmd.mailbox, session.utf8Names));
     } else {
       await out.untagged(`${selected.recent.size} RECENT`);
-      const firstUnseen = selected.view.uids.findIndex(
-        (uid) => !index.byUid.get(uid)?.flags.includes("\\Seen"),
-      );
+      // The flags column by position: no entry (and id string) made per message looked at.
+      const firstUnseen = selected.view.uids.findIndex((uid) => {
+        const at = index.byUid.positionOf(uid);
+        return at < 0 || !index.shown.flagsAt(at).includes("\\Seen");
+      });
       if (firstUnseen >= 0) await out.untagged(`OK [UNSEEN ${firstUnseen + 1}] first unseen message`);
     }
     await out.untagged(`OK [UIDVALIDITY ${index.uidvalidity}] UIDs valid`);
