@@ -84,7 +84,9 @@ describe(
         const began = Date.now();
         assert.equal(await store.rows.poll("w", "watch", token, 1_000), null);
         const took = Date.now() - began;
-        assert.ok(took >= 950 && took < 1_500, `a 1 s poll took ${took} ms`);
+        // Up to 500 ms of grace for the 304, and room for a loaded machine (a run at load 10-30
+        // went past 1.5 s): the connection count below is the point.
+        assert.ok(took >= 950 && took < 3_000, `a 1 s poll took ${took} ms`);
       }
       // Cut off a moment before the 304 (as before the grace), a poll destroyed its connection.
       assert.equal(connections, 0, "a poll that timed out opened a new connection");
