@@ -242,7 +242,10 @@ const checked = checks ? startChecks(process.cwd()) : undefined;
 process.env.AGL_TEST_JS_DIR = join(runDir, "js");
 await compileForRun(process.cwd(), process.env.AGL_TEST_JS_DIR);
 const { entries, groups } = isolate ? { entries: files, groups: new Map() } : groupFiles(files);
-const stream = run({ files: entries.map((f) => resolve(f)), concurrency });
+// forceExit: a file's process ends once its tests have run, even if something it started still
+// holds the event loop (a server a failed `before` never closed); without it one such failure
+// left a group's process, and the whole run, waiting forever.
+const stream = run({ files: entries.map((f) => resolve(f)), concurrency, forceExit: true });
 // As `node --test` does: a failure (a failing or cancelled test, a file that does not load) but not
 // a todo test makes the exit status 1.
 stream.on("test:fail", (event) => {

@@ -74,26 +74,31 @@ async function settled(server: TestServer): Promise<void> {
   while ((index.progress.state !== "ready" || index.progress.indexed < MESSAGES) && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 20));
   assert.equal(index.progress.state, "ready");
-  assert.equal(index.progress.indexed, MESSAGES);
   await index.flush();
+  // progress.indexed is a running count (a message the background pass adds while its first write
+  // is in flight counts twice: a run under load saw 62 of 60); the ids held are exact.
+  assert.equal((await index.indexedIds()).size, MESSAGES);
 }
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "agl-search-damage-"));
   store = memoryStore();
   const first = await startTestServer({ store, searchIndexDir: dir, searchIndexDelayMs: 0 });
-  const c = await loggedIn(first);
-  const random = seeded(99);
-  for (let i = 0; i < MESSAGES; i++) {
-    const { raw, flags, date } = corpusMessage(random, i);
-    await appendRaw(c, "INBOX", raw, flags, date);
+  try {
+    const c = await loggedIn(first);
+    const random = seeded(99);
+    for (let i = 0; i < MESSAGES; i++) {
+      const { raw, flags, date } = corpusMessage(random, i);
+      await appendRaw(c, "INBOX", raw, flags, date);
+    }
+    await c.command("SELECT INBOX");
+    await settled(first);
+    expected = await answers(c);
+    assert.ok(expected.some((l) => l !== "* SEARCH"));
+    c.close();
+  } finally {
+    await first.close();
   }
-  await c.command("SELECT INBOX");
-  await settled(first);
-  expected = await answers(c);
-  assert.ok(expected.some((l) => l !== "* SEARCH"));
-  c.close();
-  await first.close();
 });
 
 after(async () => {
