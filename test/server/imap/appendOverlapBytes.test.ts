@@ -6,41 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Store } from "../../../src/storage/types.ts";
+import { rowWriteGate, type RowWriteGate } from "../../support/rowWriteGate.ts";
 import { loggedIn, useServer } from "./scenarioHelpers.ts";
 
-/** Row writes wait while `held` is set: an APPEND is then under way and not answered. */
-let held: Promise<void> | undefined;
-let release = () => {};
-const waitWhileHeld = async () => {
-  while (held) await held;
-};
-function holdingWrites(inner: Store): Store {
-  const r = inner.rows;
-  return {
-    ...inner,
-    close: () => inner.close(),
-    rows: {
-      ...r,
-      read: (pk, sk) => r.read(pk, sk),
-      readBatch: (keys) => r.readBatch(keys),
-      readRange: (pk, q) => r.readRange(pk, q),
-      delete: (pk, sk, token) => r.delete(pk, sk, token),
-      deleteRange: (pk, q) => r.deleteRange(pk, q),
-      poll: (pk, sk, token, ms) => r.poll(pk, sk, token, ms),
-      insert: async (pk, sk, value, token) => {
-        await waitWhileHeld();
-        return r.insert(pk, sk, value, token);
-      },
-      insertBatch: async (writes) => {
-        await waitWhileHeld();
-        return r.insertBatch(writes);
-      },
-    },
-  };
-}
-
-const { server } = useServer({ wrap: holdingWrites });
+/** Row writes wait while the gate is held: an APPEND is then under way and not answered. */
+let gate: RowWriteGate | undefined;
+const { server } = useServer({ wrap: (inner) => (gate = rowWriteGate(inner)).store });
 
 /** A message of about `bytes` bytes: a header and lines of text. */
 function largeMessage(bytes: number, subject: string): Buffer {
@@ -57,7 +28,7 @@ test(
     try {
       const messages = [1, 2, 3].map((i) => largeMessage(3 * 1024 * 1024, `large ${i}`));
       const announce = (tag: string, m: Buffer) => `${tag} APPEND INBOX {${m.length}}\r\n`;
-      held = new Promise<void>((resolve) => (release = resolve));
+      gate!.hold();
       c.write(announce("P1", messages[0]!));
       assert.match(await c.readLine(10_000), /^\+/);
       // P1's message and P2's command at once: P1 runs beside what follows (its write is held).
@@ -66,8 +37,7 @@ test(
       c.write(Buffer.concat([messages[1]!, Buffer.from(`\r\n${announce("P3", messages[2]!)}`)]));
       // P1 and P2 together pass the budget: P2 waits for P1, and P3 is not read meanwhile.
       await assert.rejects(c.readLine(1_500), /timed out/);
-      held = undefined;
-      release();
+      gate!.release();
       const lines = [await c.readLine(20_000), await c.readLine(20_000), await c.readLine(20_000)];
       assert.match(lines[0]!, /^P1 OK/);
       assert.match(lines[1]!, /^P2 OK/);
@@ -77,8 +47,7 @@ test(
       const status = await c.command("STATUS INBOX (MESSAGES)");
       assert.match(status.join("\n"), /MESSAGES 3\)/);
     } finally {
-      held = undefined;
-      release();
+      gate!.release();
       c.close();
     }
   },

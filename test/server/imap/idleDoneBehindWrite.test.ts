@@ -8,54 +8,13 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { memoryStore } from "../../../src/storage/memoryStore.ts";
-import type { Store } from "../../../src/storage/types.ts";
 import type { RawImap } from "../../support/rawImap.ts";
+import { rowWriteGate } from "../../support/rowWriteGate.ts";
 import { startTestServer, type TestServer } from "../../support/testServer.ts";
 import { appendRaw, loggedIn, message } from "./scenarioHelpers.ts";
 
-/** A store whose row writes wait, while `held` is set, until it is released. */
-function holdingWrites(inner: Store) {
-  let held: Promise<void> | undefined;
-  let release = () => {};
-  const wait = async () => {
-    while (held) await held;
-  };
-  const r = inner.rows;
-  const store: Store = {
-    blobs: inner.blobs,
-    close: () => inner.close(),
-    rows: {
-      ...r,
-      read: (pk, sk) => r.read(pk, sk),
-      readBatch: (keys) => r.readBatch(keys),
-      readRange: (pk, q) => r.readRange(pk, q),
-      delete: (pk, sk, token) => r.delete(pk, sk, token),
-      deleteRange: (pk, q) => r.deleteRange(pk, q),
-      poll: (pk, sk, token, ms) => r.poll(pk, sk, token, ms),
-      insert: async (pk, sk, value, token) => {
-        await wait();
-        return r.insert(pk, sk, value, token);
-      },
-      insertBatch: async (writes) => {
-        await wait();
-        return r.insertBatch(writes);
-      },
-    },
-  };
-  return {
-    store,
-    hold: () => {
-      held = new Promise<void>((resolve) => (release = resolve));
-    },
-    release: () => {
-      held = undefined;
-      release();
-    },
-  };
-}
-
 const base = memoryStore();
-const gate = holdingWrites(base);
+const gate = rowWriteGate(base);
 let other: TestServer;
 let here: TestServer;
 
