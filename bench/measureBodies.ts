@@ -25,9 +25,8 @@ import { poolFor } from "../src/storage/net/roundTrip.ts";
 import type { Store } from "../src/storage/types.ts";
 import { sampleMessage } from "../test/mail/mailFixtures.ts";
 import { startTestServer } from "../test/support/testServer.ts";
-import { connect } from "node:net";
 import { holdStore, type HoldStats } from "./heldStore.ts";
-import { tagWaiter } from "./tagWaiter.ts";
+import { selectedInbox } from "./tagWaiter.ts";
 
 const roundTripMs = Number(process.argv[2] ?? 40);
 const bodies = Number(process.argv[3] ?? 200);
@@ -81,11 +80,7 @@ const server = await startTestServer({
 });
 try {
   delaying = true;
-  const socket = connect(server.port, "127.0.0.1");
-  const imap = tagWaiter(socket);
-  await imap.greeting();
-  await imap.command("a", `LOGIN alice "${password}"`);
-  await imap.command("b", "SELECT INBOX");
+  const { socket, imap } = await selectedInbox(server.port, password);
   await imap.command("c", "UID FETCH 1:* (FLAGS)");
   Object.assign(stats, { calls: 0, rounds: 0 });
   blobGets = 0;

@@ -18,7 +18,6 @@
  * loaded machine the times are mostly CPU; the wait is the part the code's round trips decide.
  */
 import { mkdtemp, rm } from "node:fs/promises";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TEST_KDF } from "../src/crypto/passwordKey.ts";
@@ -32,7 +31,7 @@ import type { Store } from "../src/storage/types.ts";
 import { sampleMessage } from "../test/mail/mailFixtures.ts";
 import { startTestServer } from "../test/support/testServer.ts";
 import { holdStore } from "./heldStore.ts";
-import { tagWaiter } from "./tagWaiter.ts";
+import { selectedInbox } from "./tagWaiter.ts";
 
 const roundTripMs = Number(process.argv[2] ?? 40);
 const total = Number(process.argv[3] ?? 2000);
@@ -100,11 +99,7 @@ if (withFill)
   });
 try {
   delaying = true;
-  const socket = connect(server.port, "127.0.0.1");
-  const imap = tagWaiter(socket);
-  await imap.greeting();
-  await imap.command("a", `LOGIN alice "${password}"`);
-  await imap.command("b", "SELECT INBOX");
+  const { socket, imap } = await selectedInbox(server.port, password);
   const t0 = performance.now();
   await imap.command("c", "UID FETCH 1:* (FLAGS)");
   const t1 = performance.now();

@@ -4,7 +4,7 @@
  * answer (literals included), so that parsing costs nothing in the figure. `received` counts the
  * bytes that came back.
  */
-import type { Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 
 export interface TagWaiter {
   /** Sends `tag text` and resolves when the tagged OK comes; throws on any other tagged answer. */
@@ -41,4 +41,17 @@ export function tagWaiter(socket: Socket): TagWaiter {
     },
   };
   return waiter;
+}
+
+/** A connection to a server on 127.0.0.1, logged in as alice with INBOX selected. */
+export async function selectedInbox(
+  port: number,
+  password: string,
+): Promise<{ socket: Socket; imap: TagWaiter }> {
+  const socket = connect(port, "127.0.0.1");
+  const imap = tagWaiter(socket);
+  await imap.greeting();
+  await imap.command("a", `LOGIN alice "${password}"`);
+  await imap.command("b", "SELECT INBOX");
+  return { socket, imap };
 }
