@@ -23,6 +23,8 @@ export interface LoginThrottle {
   maxDelayMs?: number;
   /** Different passwords being or waiting to be checked with Argon2id at once. Default 4. */
   maxPendingUnlocks?: number;
+  /** How a failure waits its delay. Default a timer; a test records the delays asked for. */
+  wait?: (ms: number) => Promise<void>;
 }
 
 export interface AccountDirectoryOptions {
@@ -45,6 +47,7 @@ export class AccountDirectory {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly maxPendingUnlocks: number;
+  private readonly wait: (ms: number) => Promise<void>;
   private readonly onUnlock: ((account: Account) => Promise<void>) | undefined;
   private readonly accountOptions: AccountOptions;
 
@@ -57,6 +60,7 @@ export class AccountDirectory {
     this.baseDelayMs = throttle.baseDelayMs ?? 500;
     this.maxDelayMs = throttle.maxDelayMs ?? 10_000;
     this.maxPendingUnlocks = throttle.maxPendingUnlocks ?? 4;
+    this.wait = throttle.wait ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.onUnlock = opts.onUnlock;
     this.accountOptions = opts.account ?? {};
   }
@@ -134,7 +138,7 @@ export class AccountDirectory {
   private async fail(): Promise<never> {
     this.failures += 1;
     const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(this.failures - 1, 30));
-    await new Promise((r) => setTimeout(r, delay));
+    await this.wait(delay);
     throw new AuthFailed("unknown user or wrong password");
   }
 
