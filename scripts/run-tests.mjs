@@ -141,11 +141,11 @@ const ALONE = [
 /**
  * The other files (not peer-backed, not LONG, not ALONE, not the CLI tests that start the binary)
  * run GROUP_SIZE to a process, one after another, each inside a suite named after it, so that its
- * top-level hooks stay its own. A process of its own costs a file 0.4 CPU s before its first test
- * (node, and the loader thread) and the loading of the modules it shares with its neighbours; on
- * 2 cores that was a fifth of test:fast. Twelve, not eight: 9 groups instead of 14, ~27 CPU s
- * instead of ~31 in test:fast, and the longest group (~4 CPU s) still well under LONG's first
- * files. `--isolate` gives every file a process of its own; TEST_GROUP_SIZE=N (for measuring)
+ * top-level hooks stay its own. A process of its own cost a file 0.4 CPU s before its first test
+ * (node, and the loader thread of the time) and the loading of the modules it shares with its
+ * neighbours; on 2 cores that was a fifth of test:fast. Twelve, not eight: 9 groups instead of 14,
+ * ~27 CPU s instead of ~31 in test:fast, and the longest group (~4 CPU s) still well under LONG's
+ * first files. `--isolate` gives every file a process of its own; TEST_GROUP_SIZE=N (for measuring)
  * puts N files in a group instead.
  */
 const GROUP_SIZE = Number(process.env.TEST_GROUP_SIZE) || 12;
