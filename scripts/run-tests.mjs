@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs test/**/*.test.ts with Node's own runner, several files at once, on TypeScript compiled once
-// for the run (scripts/test-compile.mjs, test-loader.mjs).
+// for the run into plain JavaScript twins (scripts/test-compile.mjs).
 //
 //   node scripts/run-tests.mjs [--fast] [--checks] [--durations] [--isolate] [--concurrency N] [WORD...]
 //
@@ -33,7 +33,7 @@ import { basename, join, relative, resolve } from "node:path";
 import { run } from "node:test";
 import { spec } from "node:test/reporters";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { compileForRun } from "./test-compile.mjs";
+import { compileForRun, twinOf } from "./test-compile.mjs";
 import { reportChecks, startChecks } from "./test-checks.mjs";
 
 /**
@@ -141,11 +141,11 @@ const ALONE = [
 /**
  * The other files (not peer-backed, not LONG, not ALONE, not the CLI tests that start the binary)
  * run GROUP_SIZE to a process, one after another, each inside a suite named after it, so that its
- * top-level hooks stay its own. A process of its own costs a file 0.4 CPU s before its first test
- * (node, and the loader thread) and the loading of the modules it shares with its neighbours; on
- * 2 cores that was a fifth of test:fast. Twelve, not eight: 9 groups instead of 14, ~27 CPU s
- * instead of ~31 in test:fast, and the longest group (~4 CPU s) still well under LONG's first
- * files. `--isolate` gives every file a process of its own; TEST_GROUP_SIZE=N (for measuring)
+ * top-level hooks stay its own. A process of its own cost a file 0.4 CPU s before its first test
+ * (node, and the loader thread of the time) and the loading of the modules it shares with its
+ * neighbours; on 2 cores that was a fifth of test:fast. Twelve, not eight: 9 groups instead of 14,
+ * ~27 CPU s instead of ~31 in test:fast, and the longest group (~4 CPU s) still well under LONG's
+ * first files. `--isolate` gives every file a process of its own; TEST_GROUP_SIZE=N (for measuring)
  * puts N files in a group instead.
  */
 const GROUP_SIZE = Number(process.env.TEST_GROUP_SIZE) || 12;
@@ -156,15 +156,16 @@ const GROUP_SIZE = Number(process.env.TEST_GROUP_SIZE) || 12;
  */
 const DEFAULT_CONCURRENCY = 6;
 
-// Node's runner gives each file's process the flags of this one: the loader of the run's compiled
-// TypeScript must be among them (test-loader.mjs), and the timing hook (inert unless --durations
-// sets AGL_TEST_TIMING_DIR).
-const loader = fileURLToPath(new URL("test-loader.mjs", import.meta.url));
+// Node's runner gives each file's process the flags of this one: source maps, so that stack traces
+// name the .ts lines of the compiled twins the files run as (test-compile.mjs), and the timing hook
+// (inert unless --durations sets AGL_TEST_TIMING_DIR).
 const timingHook = fileURLToPath(new URL("test-timing.mjs", import.meta.url));
-const imports = [loader, timingHook].filter((m) => !process.execArgv.includes(m));
-if (imports.length > 0) {
+const flags = [
+  ...(process.execArgv.includes("--enable-source-maps") ? [] : ["--enable-source-maps"]),
+  ...(process.execArgv.includes(timingHook) ? [] : ["--import", timingHook]),
+];
+if (flags.length > 0) {
   const self = fileURLToPath(import.meta.url);
-  const flags = imports.flatMap((m) => ["--import", m]);
   const again = spawnSync(process.execPath, [...process.execArgv, ...flags, self, ...process.argv.slice(2)], {
     stdio: "inherit",
   });
@@ -238,14 +239,21 @@ if (timingDir) process.env.AGL_TEST_TIMING_DIR = timingDir;
 const started = Date.now();
 // Started before the compilation, so that eslint, the longest chain, starts first.
 const checked = checks ? startChecks(process.cwd()) : undefined;
-// Every file's process loads these instead of transpiling through tsx (test-loader.mjs).
-process.env.AGL_TEST_JS_DIR = join(runDir, "js");
-await compileForRun(process.cwd(), process.env.AGL_TEST_JS_DIR);
+// Every file runs as its compiled twin, with no loader; a test that starts node on a `.ts` file
+// finds the twins here too (test/support/tsChild.ts).
+const jsDir = join(runDir, "js");
+process.env.AGL_TEST_JS_DIR = jsDir;
+await compileForRun(process.cwd(), jsDir);
+const twin = (f) => twinOf(jsDir, process.cwd(), resolve(f));
 const { entries, groups } = isolate ? { entries: files, groups: new Map() } : groupFiles(files);
 // forceExit: a file's process ends once its tests have run, even if something it started still
 // holds the event loop (a server a failed `before` never closed); without it one such failure
 // left a group's process, and the whole run, waiting forever.
-const stream = run({ files: entries.map((f) => resolve(f)), concurrency, forceExit: true });
+const stream = run({
+  files: entries.map((f) => (groups.has(f) ? f : twin(f))),
+  concurrency,
+  forceExit: true,
+});
 // As `node --test` does: a failure (a failing or cancelled test, a file that does not load) but not
 // a todo test makes the exit status 1.
 stream.on("test:fail", (event) => {
@@ -280,7 +288,7 @@ function groupFiles(list) {
     const entry = join(runDir, `group-${i + 1}.mjs`);
     const suites = group.map(
       (f) =>
-        `describe(${JSON.stringify(f)}, async () => {\n  await import(${JSON.stringify(pathToFileURL(resolve(f)).href)});\n});`,
+        `describe(${JSON.stringify(f)}, async () => {\n  await import(${JSON.stringify(pathToFileURL(twin(f)).href)});\n});`,
     );
     writeFileSync(entry, `import { describe } from "node:test";\n${suites.join("\n")}\n`);
     groups.set(entry, group);
@@ -320,7 +328,7 @@ function printDurations(dir) {
   ];
   const name = (file) => {
     const group = groups.get(file);
-    if (!group) return relative(process.cwd(), file);
+    if (!group) return relative(jsDir, file).replace(/\.js$/, ".ts");
     return `${basename(file, ".mjs")}: ${group.map((f) => basename(f, ".test.ts")).join(", ")}`;
   };
   for (const r of rows) lines.push(`${secs(r.wall)} ${secs(r.cpu)} ${secs(r.children)}  ${name(r.file)}`);

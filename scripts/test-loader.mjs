@@ -1,15 +1,13 @@
-// Loaded (--import) into every test file's process by run-tests.mjs in place of tsx: the run's
-// TypeScript was compiled once, before the first file started, into AGL_TEST_JS_DIR (esbuild, one
-// JavaScript file per source file, the same tree; compileForRun in test-compile.mjs), and the hooks
-// below hand each `.ts` module its compiled text. tsx transpiles in every process (its disk cache
-// spares the transform, not the work around it): loading the server's modules cost ~0.75 CPU s
-// through tsx against ~0.5 this way, on each of the ~45 processes of test:fast.
-// Without AGL_TEST_JS_DIR (the runner itself, which loads no TypeScript, or a file run by hand with
-// `node --import ./scripts/test-loader.mjs`), it registers tsx instead.
+// For a process started on a `.ts` file by hand (`node --import ./scripts/test-loader.mjs FILE.ts`)
+// or by a test that could not name a twin (test/support/tsChild.ts). run-tests.mjs starts the test
+// files on their compiled twins (scripts/test-compile.mjs) with no loader at all: module hooks on
+// Node 20 run on a thread of their own, a message per resolve and per load, ~170 ms more CPU to
+// load the daemon's modules. Under a run (AGL_TEST_JS_DIR), the hooks point `.ts` modules at their
+// twins; without one, it registers tsx.
 import { register } from "node:module";
 
 if (process.env.AGL_TEST_JS_DIR) {
-  // Stack traces name the .ts lines (the compiled files carry inline source maps), as under tsx.
+  // Stack traces name the .ts lines (the twins have source maps), as under tsx.
   process.setSourceMapsEnabled(true);
   register(new URL("test-loader-hooks.mjs", import.meta.url), {
     data: { jsDir: process.env.AGL_TEST_JS_DIR, root: new URL("..", import.meta.url).href },

@@ -6,8 +6,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const dir = process.env.AGL_TEST_TIMING_DIR;
-// A test file, or the entry of a group of them (run-tests.mjs, groupFiles).
-const file = process.argv.find((a) => a.endsWith(".test.ts") || /\/group-\d+\.mjs$/.test(a));
+// A test file (its compiled twin under a run), or the entry of a group of them (run-tests.mjs,
+// groupFiles).
+const file = process.argv.find((a) => /\.test\.[jt]s$/.test(a) || /\/group-\d+\.mjs$/.test(a));
 if (dir && file) {
   process.on("exit", () => {
     let cpu = null;

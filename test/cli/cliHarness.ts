@@ -181,7 +181,7 @@ export async function writeSettings(home: string, values: Record<string, string 
 /** The account password of the CLI test files whose homes need no particular one. */
 export const CLI_PASSWORD = "cli test password";
 
-/** Templates this process made or found, by user and password. */
+/** Templates this process made or found, by name (sharedTemplate). */
 const templates = new Map<string, Promise<string>>();
 
 /**
@@ -202,16 +202,35 @@ function templateFolder(): Promise<string> {
 
 /**
  * `init --user USER --password-stdin` on an empty home made for it, its password entry then
- * re-wrapped with LIGHT_KDF unless `kdf` is "init's": the template of copyHome. Test files run at
- * once, so the first to need a template takes `KEY.lock` (mkdir is atomic), sets it up in `KEY`,
- * then writes `KEY.ready` (or `KEY.failed`); the others wait for it, bounded.
+ * re-wrapped with LIGHT_KDF unless `kdf` is "init's": the template of copyHome.
  */
 function template(user: string, password: string, kdf: HomeKdf): Promise<string> {
   const key = createHash("sha256").update(`${user}\0${password}\0${kdf}`).digest("hex").slice(0, 16);
-  let made = templates.get(key);
+  return sharedTemplate(`home-${key}`, async (dir) => {
+    const r = await runCli(["init", "--user", user, "--password-stdin"], {
+      home: dir,
+      input: `${password}\n`,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    if (kdf === "light") await lightenKdf(dir, password);
+  });
+}
+
+/**
+ * The folder `name` in the run's template folder, filled by `make` (given it, empty, mode 0700) once
+ * for the whole run. Test files run at once, so the first to need it takes `NAME.lock` (mkdir is
+ * atomic), makes it, then writes `NAME.ready` (or `NAME.failed`); the others wait for it, for at
+ * most `waitMs`.
+ */
+export function sharedTemplate(
+  name: string,
+  make: (dir: string) => Promise<void>,
+  waitMs = 120_000,
+): Promise<string> {
+  let made = templates.get(name);
   if (!made) {
     made = (async () => {
-      const dir = join(await templateFolder(), `home-${key}`);
+      const dir = join(await templateFolder(), name);
       const taken = await mkdir(`${dir}.lock`).then(
         () => true,
         (err: NodeJS.ErrnoException) => {
@@ -221,29 +240,24 @@ function template(user: string, password: string, kdf: HomeKdf): Promise<string>
       );
       if (taken) {
         await mkdir(dir, { mode: 0o700 });
-        const r = await runCli(["init", "--user", user, "--password-stdin"], {
-          home: dir,
-          input: `${password}\n`,
-        });
         try {
-          assert.equal(r.code, 0, r.stderr);
-          if (kdf === "light") await lightenKdf(dir, password);
+          await make(dir);
         } catch (err) {
-          await writeFile(`${dir}.failed`, r.stderr);
+          await writeFile(`${dir}.failed`, String(err));
           throw err;
         }
-        await writeFile(`${dir}.ready`, r.stderr);
+        await writeFile(`${dir}.ready`, "");
         return dir;
       }
-      const deadline = Date.now() + 120_000;
+      const deadline = Date.now() + waitMs;
       for (;;) {
         if (existsSync(`${dir}.ready`)) return dir;
-        if (existsSync(`${dir}.failed`)) throw new Error(`init of the template home failed: ${dir}`);
-        if (Date.now() > deadline) throw new Error(`no template home at ${dir} after 120 s`);
+        if (existsSync(`${dir}.failed`)) throw new Error(`the template ${dir} could not be made`);
+        if (Date.now() > deadline) throw new Error(`no template at ${dir} after ${waitMs / 1000} s`);
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    templates.set(key, made);
+    templates.set(name, made);
   }
   return made;
 }
@@ -295,7 +309,14 @@ export async function copyHome(
   dir: string,
   opts: { password: string; user?: string; kdf?: HomeKdf },
 ): Promise<void> {
-  const from = await template(opts.user ?? "alice", opts.password, opts.kdf ?? "light");
+  await copyTemplate(await template(opts.user ?? "alice", opts.password, opts.kdf ?? "light"), dir);
+}
+
+/**
+ * Copies the home `from` (a template) into `dir`, an existing, empty folder; the settings name the
+ * template's folders and are rewritten to `dir`.
+ */
+export async function copyTemplate(from: string, dir: string): Promise<void> {
   await cp(from, dir, { recursive: true, errorOnExist: true, force: false });
   const settings = join(dir, "settings.json");
   await writeFile(settings, (await readFile(settings, "utf8")).replaceAll(from, dir));

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { TS_CHILD_FLAGS } from "../support/tsChild.ts";
+import { tsNodeArgs } from "../support/tsChild.ts";
 import { CLI_PASSWORD, REPO, startServer, tempHome } from "./cliHarness.ts";
 
 /** A stop may wait for writes in flight; none are in flight here, so this is generous. */
@@ -36,7 +36,7 @@ describe("SIGTERM ends the server promptly", () => {
   });
 
   test("a handle left open by a stopped part does not keep the process alive", async () => {
-    const child = spawn(process.execPath, [...TS_CHILD_FLAGS, join(REPO, "test/cli/stopLeftOpenChild.ts")], {
+    const child = spawn(process.execPath, tsNodeArgs(join(REPO, "test/cli/stopLeftOpenChild.ts")), {
       cwd: REPO,
     });
     let stderr = "";
@@ -62,13 +62,9 @@ describe("SIGTERM ends the server promptly", () => {
   });
 
   test("a SIGTERM caught just before the handlers change hands is not lost", async () => {
-    const child = spawn(
-      process.execPath,
-      [...TS_CHILD_FLAGS, join(REPO, "test/cli/stopEarlySignalChild.ts")],
-      {
-        cwd: REPO,
-      },
-    );
+    const child = spawn(process.execPath, tsNodeArgs(join(REPO, "test/cli/stopEarlySignalChild.ts")), {
+      cwd: REPO,
+    });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));

@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import type { Account } from "../../src/mail/account.ts";
 import { sampleMessage } from "./mailFixtures.ts";
-import { TS_CHILD_FLAGS } from "../support/tsChild.ts";
+import { tsNodeArgs } from "../support/tsChild.ts";
 
 const CHILD = join(import.meta.dirname, "fixtures", "appendMany.ts");
 
@@ -29,7 +29,7 @@ export function appendThenKill(
   limitMs = 60_000,
 ): Promise<{ acked: Acked[]; signal: string | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...TS_CHILD_FLAGS, CHILD, ...args], {
+    const child = spawn(process.execPath, [...tsNodeArgs(CHILD), ...args], {
       stdio: ["pipe", "pipe", "pipe"],
     });
     const acked: Acked[] = [];

@@ -17,7 +17,7 @@ import { CACHEABLE } from "../../src/mail/messageLayout.ts";
 import { withLocalCache } from "../../src/storage/cache/index.ts";
 import { openEmbeddedStore } from "../../src/storage/embedded/index.ts";
 import { sampleMessage } from "./mailFixtures.ts";
-import { TS_CHILD_FLAGS } from "../support/tsChild.ts";
+import { tsNodeArgs } from "../support/tsChild.ts";
 
 const PASSWORD = "correct horse battery";
 const COUNT = 60;
@@ -37,7 +37,7 @@ after(async () => {
 async function fillAndKill(remoteDir: string, cacheDir: string, atLeast: number): Promise<number> {
   const child = spawn(
     process.execPath,
-    [...TS_CHILD_FLAGS, join(import.meta.dirname, "cacheFillChild.ts"), remoteDir, cacheDir, PASSWORD],
+    [...tsNodeArgs(join(import.meta.dirname, "cacheFillChild.ts")), remoteDir, cacheDir, PASSWORD],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   childPid = child.pid;

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadSodium } from "../../src/crypto/sodium.ts";
 import { openMarkBook } from "../../src/mail/localMarks.ts";
-import { TS_CHILD_FLAGS } from "../support/tsChild.ts";
+import { tsNodeArgs } from "../support/tsChild.ts";
 
 const CHILD = join(import.meta.dirname, "fixtures", "saveMarks.ts");
 const folders: string[] = [];
@@ -26,7 +26,7 @@ after(async () => {
 /** Runs the child until `killAfter` rounds are acknowledged (or 60 s), then SIGKILLs it. */
 function saveThenKill(marksDir: string, killAfter: number): Promise<{ acked: number; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...TS_CHILD_FLAGS, CHILD, marksDir], {
+    const child = spawn(process.execPath, [...tsNodeArgs(CHILD), marksDir], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let acked = -1;

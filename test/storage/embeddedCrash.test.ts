@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openEmbeddedStore } from "../../src/storage/embedded/embeddedStore.ts";
 import { crashValue } from "./embeddedCrashValues.ts";
-import { TS_CHILD_FLAGS } from "../support/tsChild.ts";
+import { tsNodeArgs } from "../support/tsChild.ts";
 
 const folders: string[] = [];
 const children: number[] = [];
@@ -36,7 +36,7 @@ async function runAndKill(dir: string, first: number, ackTarget: number, mode?: 
   const script = join(import.meta.dirname, "embeddedCrashWriter.ts");
   const child = spawn(
     process.execPath,
-    [...TS_CHILD_FLAGS, script, dir, String(first), ...(mode ? [mode] : [])],
+    [...tsNodeArgs(script), dir, String(first), ...(mode ? [mode] : [])],
     {
       stdio: ["ignore", "pipe", "pipe"],
     },

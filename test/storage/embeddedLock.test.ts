@@ -8,7 +8,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Locked } from "../../src/errors.ts";
 import { openEmbeddedStore } from "../../src/storage/embedded/embeddedStore.ts";
-import { TS_CHILD_FLAGS } from "../support/tsChild.ts";
+import { tsNodeArgs } from "../support/tsChild.ts";
 
 const folders: string[] = [];
 const children: number[] = [];
@@ -133,7 +133,7 @@ describe("embedded store: folder lock", () => {
     );
     const script = join(import.meta.dirname, "embeddedLockHolder.ts");
     const run = () =>
-      promisify(execFile)(process.execPath, [...TS_CHILD_FLAGS, script, dir, "6000"], { timeout: 30_000 });
+      promisify(execFile)(process.execPath, [...tsNodeArgs(script), dir, "6000"], { timeout: 30_000 });
     const outputs = (await Promise.all([run(), run(), run()])).map((r) => r.stdout.trim());
     assert.deepEqual(outputs.sort(), ["locked", "locked", "open"]);
   });

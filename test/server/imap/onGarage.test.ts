@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { skipUnless } from "../../support/peers.ts";
 import { garageBinary } from "../../support/garage.ts";
 import { runChild } from "../../support/runChild.ts";
-import { TS_CHILD_FLAGS } from "../../support/tsChild.ts";
+import { childFlagsFor, runnableFile } from "../../support/tsChild.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /**
@@ -46,7 +46,7 @@ after(() => rmSync(entries, { recursive: true, force: true }));
  */
 function entryFor(files: string[], index: number): string {
   const suites = files.map((f) => {
-    const url = JSON.stringify(pathToFileURL(join(here, f)).href);
+    const url = JSON.stringify(pathToFileURL(runnableFile(join(here, f))).href);
     return `describe(${JSON.stringify(f)}, async () => {
   let ran = 0;
   afterEach(() => void ran++);
@@ -81,7 +81,11 @@ describe(
       const share = () =>
         (child ??= runChild(
           process.execPath,
-          [...TS_CHILD_FLAGS, "--test-reporter=spec", entryFor(files, i)],
+          [
+            ...childFlagsFor(files.map((f) => runnableFile(join(here, f)))),
+            "--test-reporter=spec",
+            entryFor(files, i),
+          ],
           {
             env: { ...process.env, AGL_IMAP_BACKEND: "garage", NODE_TEST_CONTEXT: undefined },
             timeoutMs: 590_000,
