@@ -432,7 +432,9 @@ export class Account {
       (ahead && known === running) ||
       (known !== undefined && known !== running && this.takeOpenedAhead(entry.id));
     const opened = known === undefined || known === early || tookAhead;
-    if (opened) for (const listener of this.openedListeners) listener(mailbox);
+    // Right after the caller's answer (a SELECT's), not before it: the cache fill's listener
+    // starts reading every meta row ahead, ~20-40 ms of CPU at 10,000 messages.
+    if (opened) setImmediate(() => this.tellOpened(mailbox));
     if (besideList && known === running) await besideList;
     return { mailbox, opened, synced: opened || (besideList !== undefined && known === running) };
   }
@@ -444,10 +446,15 @@ export class Account {
     return startedAt !== undefined && performance.now() - startedAt <= OPENED_AHEAD_FRESH_MS;
   }
 
+  private tellOpened(mailbox: Mailbox): void {
+    if (this.closed) return;
+    for (const listener of this.openedListeners) listener(mailbox);
+  }
+
   /**
    * Calls `listener` with each mailbox a mailboxOpened call opens (a client's first SELECT of it
-   * in this process), before the call returns; the listener must not throw or block. Returns the
-   * unsubscribe.
+   * in this process), on the event loop's next turn after the call returns (once a SELECT wrote
+   * its answer); the listener must not throw or block. Returns the unsubscribe.
    */
   onMailboxOpened(listener: (mailbox: Mailbox) => void): () => void {
     this.openedListeners.add(listener);
