@@ -284,18 +284,22 @@ export class Account {
    * login, so that its first sync, with all its checks, runs while the client is still busy with
    * LOGIN, CAPABILITY and LIST. Call it once the account is trusted (the key pin checked): an
    * opening may write (a checkpoint, a crashed APPEND's withdrawal). Nothing when there is no such
-   * read or mailbox; a failure is left to the SELECT, which opens it again and meets it.
+   * read or mailbox; a failure (the list's own rollback check's too) is left to the SELECT, which
+   * opens it again and meets it.
    */
   openAhead(name: string): void {
     const list = this.mailboxList.loginList();
     if (!list) return;
     const startedAt = performance.now();
-    void list.then(
+    void list.opened.then(
       (l) => {
         const entry = lookup(l, name);
         if (!entry || this.closed || this.open.has(entry.id)) return;
         this.openedAhead.set(entry.id, startedAt);
-        this.startOpening(entry, Promise.resolve(true)).catch(() => this.openedAhead.delete(entry.id));
+        // Its sync goes beside the list's check against the mark (a disk flush); the opening is
+        // handed out only once the checked list still holds it, as mailboxOpened's early one.
+        const live = list.checked.then((checked) => stillLive(checked, entry));
+        this.startOpening(entry, live).catch(() => this.openedAhead.delete(entry.id));
       },
       () => undefined, // the client's LIST or SELECT reads the list again and meets the error
     );

@@ -87,23 +87,29 @@ export class MailboxListStore {
   }
 
   /**
-   * The list that the read started at login holds, opened and checked as a load's, without using
-   * the read up: the first load with `loginRead` still takes it, as this same list. For a mailbox
-   * opened at login, ahead of the client's SELECT (Account.openAhead). Undefined when there is no
+   * The list that the read started at login holds, without using the read up: the first load with
+   * `loginRead` still takes it, as this same list. For a mailbox opened at login, ahead of the
+   * client's SELECT (Account.openAhead). `opened`: authenticated, not yet checked against the
+   * mark (whose save waits on a disk flush); `checked`: as a load's. Undefined when there is no
    * such read, or it started more than PRIMED_MAX_AGE_MS ago.
    */
-  loginList(): Promise<MailboxList> | undefined {
+  loginList(): { opened: Promise<MailboxList>; checked: Promise<MailboxList> } | undefined {
     const primed = this.primed;
     if (!primed || performance.now() - primed.at > PRIMED_MAX_AGE_MS) return undefined;
-    primed.list ??= primed.row.then((row) => this.adopt(row));
+    const opened = primed.row.then((row) => this.openRow(row));
+    primed.list ??= Promise.all([primed.row, opened]).then(([row, list]) => this.adopt(row, list));
+    opened.catch(() => undefined);
     primed.list.catch(() => undefined); // the load that takes it reads again, or gets the refusal
-    return primed.list;
+    return { opened, checked: primed.list };
   }
 
-  /** Opens and merges the row's siblings, checks them against the mark, and keeps the list. */
-  private async adopt(row: RowEntry | null): Promise<MailboxList> {
-    const lists = (row?.values ?? []).map((v) => decodeMailboxList(open(this.key, v, CONTEXT)));
-    const list = mergeMailboxLists(lists);
+  /** Opens and merges the row's siblings. */
+  private openRow(row: RowEntry | null): MailboxList {
+    return mergeMailboxLists((row?.values ?? []).map((v) => decodeMailboxList(open(this.key, v, CONTEXT))));
+  }
+
+  /** Checks the row's list against the mark and keeps it. */
+  private async adopt(row: RowEntry | null, list = this.openRow(row)): Promise<MailboxList> {
     await this.witness(list);
     this.cached = { list, token: row?.token };
     return list;
