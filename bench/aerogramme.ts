@@ -41,8 +41,11 @@ export interface AglServer {
   /** How the corpus got in, and how long it took. */
   loadNote: string;
   stop(): Promise<void>;
-  /** kill -9 of the server, then `start` again on the same home (the load tool's soak). */
-  crash(): Promise<{ host: string; port: number; pid: number }>;
+  /**
+   * kill -9 of the server, then `start` again on the same home (the load tool's soak);
+   * `beforeStart` runs between the two (bench/openChain.ts deletes the local cache there).
+   */
+  crash(beforeStart?: () => Promise<void>): Promise<{ host: string; port: number; pid: number }>;
 }
 
 export function runCli(
@@ -248,11 +251,12 @@ export async function startAerogramme(
       pid: running.child.pid!,
       home,
       loadNote,
-      crash: async () => {
+      crash: async (beforeStart) => {
         const exited = new Promise((r) => running.child.once("exit", r));
         running.child.kill("SIGKILL");
         await exited;
         await running.stop(); // forgets the exit hook
+        await beforeStart?.();
         running = await startServer(home, logFile);
         return { host: running.host, port: running.port, pid: running.child.pid! };
       },

@@ -43,7 +43,7 @@ export interface RunningTarget extends Endpoint {
   /** The storage proxies' counters now (Garage targets), for per-phase figures. */
   storageCounters?(): StorageCounters;
   /** kill -9 of the server and a start again on the same data (aerogramme-local targets). */
-  crash?(): Promise<{ host: string; port: number; pid: number }>;
+  crash?(beforeStart?: () => Promise<void>): Promise<{ host: string; port: number; pid: number }>;
 }
 
 export interface Target {

@@ -16,6 +16,7 @@ import { AccountDirectory } from "../mail/accountDirectory.ts";
 import { CacheFill } from "../mail/cacheFill.ts";
 import { IncomingMover } from "../mail/incoming/index.ts";
 import { adoptAccount } from "../mail/incoming/deliveryKeys.ts";
+import { SENDERS_ROW } from "../mail/incoming/senderRegistry.ts";
 import { DeliveryKeyFiles } from "../config/deliveryKeyFiles.ts";
 import { startImapServer } from "../server/imap/server.ts";
 import { startControlServer } from "./control/controlServer.ts";
@@ -88,6 +89,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         marksDir: paths.marksDir,
         snapshotsDir: paths.indexSnapshotsDir,
         listViewDir: paths.listViewDir,
+        // adoptAccount's read of the sender registry goes beside the key root and Argon2id.
+        readAtLogin: [SENDERS_ROW],
         log,
         ...(settings.searchIndex !== "off" ? { searchIndexDir: paths.searchIndexDir } : {}),
       },

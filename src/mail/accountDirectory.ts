@@ -122,6 +122,9 @@ export class AccountDirectory {
         throw err;
       });
       this.account = opened;
+      // Trusted now (onUnlock checked the key pin): INBOX, a client's likely first SELECT, opens
+      // while it is busy with LOGIN's answer, CAPABILITY and LIST.
+      opened.openAhead("INBOX");
       return opened;
     }
     await opened.close();

@@ -133,6 +133,8 @@ export class Mailbox {
       newIntentId: newMailId,
       ...(witness ? { witness } : {}),
       ...(snapshots ? { snapshots } : {}),
+      // The snapshot's encode waits for a lull in client work (the first SELECT's answer first).
+      idle: () => messages.activity.lull(),
     });
     this.seen = this.bayou.state;
   }

@@ -41,8 +41,11 @@ export class MailboxListStore {
   private cached: { list: MailboxList; token?: string } | undefined;
   /** The last read loadRecent started, and when (performance.now()); dropped by every write. */
   private recentLoad: { at: number; list: Promise<MailboxList> } | undefined;
-  /** A read of the row started before the key was known (openAccount), for the first load. */
-  private primed: { at: number; row: Promise<RowEntry | null> } | undefined;
+  /**
+   * A read of the row started before the key was known (openAccount), for the first load; `list`,
+   * once loginList opened it.
+   */
+  private primed: { at: number; row: Promise<RowEntry | null>; list?: Promise<MailboxList> } | undefined;
   private mark: ListMark | undefined;
   /** Save the next mark even if unchanged (first read, or after a refusal): that clears an alarm. */
   private saveAnyway = true;
@@ -75,21 +78,51 @@ export class MailboxListStore {
    * if it is the first load, within PRIMED_MAX_AGE_MS of its start: only for a client's LIST.
    */
   async load(options: { loginRead?: boolean } = {}): Promise<MailboxList> {
-    const primed = await this.takePrimed(options.loginRead === true);
-    const row = primed !== undefined ? primed : await this.rows.read(PK, SK);
-    const lists = (row?.values ?? []).map((v) => decodeMailboxList(open(this.key, v, CONTEXT)));
-    const list = mergeMailboxLists(lists);
+    const primed = this.takePrimed(options.loginRead === true);
+    if (primed) {
+      const row = await primed.row.catch(() => undefined); // a failed read is made again below
+      if (row !== undefined) return primed.list ?? this.adopt(row);
+    }
+    return this.adopt(await this.rows.read(PK, SK));
+  }
+
+  /**
+   * The list that the read started at login holds, without using the read up: the first load with
+   * `loginRead` still takes it, as this same list. For a mailbox opened at login, ahead of the
+   * client's SELECT (Account.openAhead). `opened`: authenticated, not yet checked against the
+   * mark (whose save waits on a disk flush); `checked`: as a load's. Undefined when there is no
+   * such read, or it started more than PRIMED_MAX_AGE_MS ago.
+   */
+  loginList(): { opened: Promise<MailboxList>; checked: Promise<MailboxList> } | undefined {
+    const primed = this.primed;
+    if (!primed || performance.now() - primed.at > PRIMED_MAX_AGE_MS) return undefined;
+    const opened = primed.row.then((row) => this.openRow(row));
+    primed.list ??= Promise.all([primed.row, opened]).then(([row, list]) => this.adopt(row, list));
+    opened.catch(() => undefined);
+    primed.list.catch(() => undefined); // the load that takes it reads again, or gets the refusal
+    return { opened, checked: primed.list };
+  }
+
+  /** Opens and merges the row's siblings. */
+  private openRow(row: RowEntry | null): MailboxList {
+    return mergeMailboxLists((row?.values ?? []).map((v) => decodeMailboxList(open(this.key, v, CONTEXT))));
+  }
+
+  /** Checks the row's list against the mark and keeps it. */
+  private async adopt(row: RowEntry | null, list = this.openRow(row)): Promise<MailboxList> {
     await this.witness(list);
     this.cached = { list, token: row?.token };
     return list;
   }
 
-  /** The primed read's row (null: no row), or undefined when there is none to take. */
-  private async takePrimed(wanted: boolean): Promise<RowEntry | null | undefined> {
+  /** The primed read, if this load may take it; any later load reads afresh. */
+  private takePrimed(
+    wanted: boolean,
+  ): { row: Promise<RowEntry | null>; list?: Promise<MailboxList> } | undefined {
     const primed = this.primed;
-    this.primed = undefined; // any later load reads afresh
+    this.primed = undefined;
     if (!wanted || !primed || performance.now() - primed.at > PRIMED_MAX_AGE_MS) return undefined;
-    return primed.row.catch(() => undefined);
+    return primed;
   }
 
   /** Refuses a list older than this computer's mark; otherwise moves the mark up to it, durably. */

@@ -128,3 +128,31 @@ test("a snapshot that no longer fits (a new checkpoint, a late row) is not used,
   await writer.sync();
   assert.deepEqual(third.bayou.state, writer.state, "a new checkpoint: the replay from it");
 });
+
+test("a snapshot a sync calls for is saved after the sync resolves, once `idle` lets it (not on the caller's path)", async () => {
+  const store = memoryStore();
+  const now = 30_000_000;
+  const writer = replica(store, () => now, { key });
+  for (let i = 0; i < 12; i++) await writer.push([`a${i}`]);
+  const snapshots = keeper();
+  let letIdle: () => void = () => undefined;
+  const idle = new Promise<void>((resolve) => (letIdle = resolve));
+  const bayou = new Bayou({
+    store,
+    key,
+    path: "index/test",
+    machine: logMachine,
+    clock: () => now,
+    elapsed: () => now,
+    checkpointEvery: 1000,
+    snapshots,
+    idle: () => idle,
+  });
+  await bayou.sync();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(snapshots.saved.size, 0, "saved before the client work was done");
+  letIdle();
+  for (let i = 0; i < 100 && snapshots.saved.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(snapshots.saved.size, 1, "not saved once idle");
+  bayou.close();
+});

@@ -20,7 +20,7 @@ import { loadSodium } from "../../crypto/sodium.ts";
 import { NotFound, RolledBack, Tampered } from "../../errors.ts";
 import type { Store } from "../../storage/types.ts";
 import type { Account } from "../account.ts";
-import { SenderRegistry, SENDERS_SUBKEY } from "./senderRegistry.ts";
+import { SenderRegistry, SENDERS_ROW, SENDERS_SUBKEY } from "./senderRegistry.ts";
 
 /** The home's copy of the keys. */
 export interface HomeDeliveryKeys {
@@ -88,7 +88,11 @@ export async function adoptAccount(
   const stored = opts.settingUp ? undefined : await home.readSenderKey();
   const sender: SenderKeys = stored ? senderKeysOf(stored) : newSenderKeys();
   // Registered at every unlock: it costs one row read, and it heals a registry the host rolled back.
-  await new SenderRegistry(account.store.rows, account.subkey(SENDERS_SUBKEY)).register(sender.publicKey);
+  // The row's read may have started at login, beside the key root (AccountOptions.readAtLogin).
+  await new SenderRegistry(account.store.rows, account.subkey(SENDERS_SUBKEY)).register(
+    sender.publicKey,
+    account.takeLoginRead(SENDERS_ROW.pk, SENDERS_ROW.sk),
+  );
   if (!stored) await home.writeSenderKey(sender.secretKey);
   if (pinned) return;
   // First unlock here: a home from before the record of filed deliveries may find none yet.

@@ -13,7 +13,7 @@
  */
 import { open, seal, type SealContext, type SealKey } from "../../crypto/aead.ts";
 import { Tampered } from "../../errors.ts";
-import type { RowStore } from "../../storage/types.ts";
+import type { RowEntry, RowStore } from "../../storage/types.ts";
 
 export const SENDERS_SUBKEY = "incoming-senders";
 /** The keyword of mail from a sender the account did not register (RFC 3501 §2.3.2 keyword). */
@@ -38,18 +38,25 @@ export class SenderRegistry {
     return (await this.read()).senders;
   }
 
-  /** Registers `publicKey` (durable when it resolves); nothing is written when it is there already. */
-  async register(publicKey: Uint8Array): Promise<void> {
+  /**
+   * Registers `publicKey` (durable when it resolves); nothing is written when it is there already.
+   * `started`: a read of the row already in flight (one started at login, beside Argon2id), used
+   * instead of a read of its own; the write carries its token as any read's.
+   */
+  async register(publicKey: Uint8Array, started?: Promise<RowEntry | null>): Promise<void> {
     if (publicKey.length !== KEY_BYTES) throw new Tampered("a sender public key is 32 bytes");
-    const { senders, token, siblings } = await this.read();
+    const { senders, token, siblings } = await this.read(started);
     const hex = Buffer.from(publicKey).toString("hex");
     if (senders.has(hex) && siblings <= 1) return;
     senders.add(hex);
     await this.rows.insert(PK, SK, this.encode(senders), token);
   }
 
-  private async read(): Promise<{ senders: Set<string>; token: string | undefined; siblings: number }> {
-    const row = await this.rows.read(PK, SK);
+  private async read(
+    started?: Promise<RowEntry | null>,
+  ): Promise<{ senders: Set<string>; token: string | undefined; siblings: number }> {
+    const early = started ? await started.catch(() => undefined) : undefined;
+    const row = early !== undefined ? early : await this.rows.read(PK, SK);
     const senders = new Set<string>();
     for (const value of row?.values ?? []) for (const hex of this.decode(value)) senders.add(hex);
     return { senders, token: row?.token, siblings: row?.values.length ?? 0 };

@@ -27,15 +27,15 @@ export const select: CommandHandler<"SELECT" | "EXAMINE"> = {
       throw new ImapError({ status: "BAD", text: "QRESYNC must be ENABLEd before SELECT (QRESYNC ...)" });
     }
     if (params.condstore) session.enabled.add("CONDSTORE");
-    let mailbox, opened;
+    let mailbox, synced;
     try {
-      ({ mailbox, opened } = await account.mailboxOpened(cmd.mailbox));
+      ({ mailbox, synced } = await account.mailboxOpened(cmd.mailbox));
     } catch (err) {
       if (err instanceof NotFound) return no(`mailbox "${cmd.mailbox}" does not exist`, "NONEXISTENT");
       throw err;
     }
-    // Opened by this call: its first sync has just run; an open one may lag other computers.
-    if (!opened) await mailbox.sync();
+    // Synced during the call (its first sync, or beside the list's read); else it may lag others.
+    if (!synced) await mailbox.sync();
     const readOnly = cmd.name === "EXAMINE";
     const selected = await session.select(cmd.mailbox, mailbox, readOnly, () => session.notifyChange());
     const index = mailbox.index;
