@@ -43,6 +43,7 @@ import type { ShownMessages } from "./shownMessages.ts";
 import { MarkWitness } from "./markWitness.ts";
 import { indexSnapshots } from "./indexSnapshots.ts";
 import { ListView } from "./listView.ts";
+import { SharedListView } from "./sharedListView.ts";
 import type { SnapshotKeeper } from "../sync/index.ts";
 import { MessageStore } from "./messageStore.ts";
 import { FiledDeliveries, FILED_SUBKEY } from "./incoming/filedDeliveries.ts";
@@ -92,6 +93,13 @@ export interface AccountOptions {
    * each message's meta.
    */
   listViewDir?: string;
+  /**
+   * Whether the list view is shared through the bucket (sharedListView.ts); by default on a
+   * remote store only. Tests turn it on over a memory store.
+   */
+  shareListView?: boolean;
+  /** UIDs per shared list segment: listSegments.ts's SHARED_SPAN; tests use fewer. */
+  listSegmentSpan?: number;
   /**
    * The folder of this computer's search indexes (mail/search/), one sealed index per account in
    * it; without it every SEARCH scans.
@@ -217,8 +225,19 @@ export class Account {
     this.indexKey = epochs.ring("uid-index");
     this.witness = new MarkWitness(marks, (path) => this.deleted(path));
     this.snapshots = options.snapshotsDir ? indexSnapshots(options.snapshotsDir, keys.masterKey) : undefined;
-    if (options.listViewDir)
-      this.messages.listView = new ListView(options.listViewDir, keys.masterKey, this.log);
+    if (options.listViewDir) {
+      const view = (this.messages.listView = new ListView(options.listViewDir, keys.masterKey, this.log));
+      // Shared through the bucket only from a remote store: on a local one the view is at hand.
+      if (options.shareListView ?? store.readParallelism !== undefined)
+        this.messages.sharedList = new SharedListView(
+          store.blobs,
+          epochs.ring("shared-list-view"),
+          view,
+          () => this.messages.readParallelism(),
+          this.log,
+          options.listSegmentSpan,
+        );
+    }
     if (options.searchIndexDir) {
       const folder = Buffer.from(deriveSubkey(keys.masterKey, "search-index-folder")).subarray(0, 12);
       const log = options.log ?? createLogger("info");
@@ -358,7 +377,12 @@ export class Account {
     const opening = known ?? this.startOpening(entry, Promise.resolve(true));
     const mailbox = await opening;
     const opened = known === undefined || known === early;
-    if (opened) for (const listener of this.openedListeners) listener(mailbox);
+    if (opened) {
+      // Before the listeners: the meta read ahead (metaAhead.ts) skips what the segments hold.
+      const shared = this.messages.sharedList;
+      if (shared) void shared.fill(mailbox).then(() => shared.share(mailbox));
+      for (const listener of this.openedListeners) listener(mailbox);
+    }
     return { mailbox, opened };
   }
 

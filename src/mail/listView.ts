@@ -41,6 +41,11 @@ const DIRECTORY = "directory";
 const VERSION = 1;
 /** The route's value for facts not written to a segment yet. */
 const TAIL = -1;
+/**
+ * How long a list waits for fills from the bucket (sharedListView.ts) before answering from meta:
+ * they are a round trip of parallel GETs; a host that stalls them must not stall the client.
+ */
+const FILL_WAIT_MS = 5000;
 
 const context = (name: string): SealContext => ({ purpose: "local-list-view", path: `list-view/${name}` });
 
@@ -127,6 +132,12 @@ export function decodeSegment(bytes: Uint8Array): Map<string, ListFacts> {
   return out;
 }
 
+/** Of `ids`, those `view` does not hold, once its fills from the bucket are done. */
+export async function lackingFacts(view: ListView, ids: string[]): Promise<string[]> {
+  await view.settled();
+  return ids.filter((id) => !view.holds(id));
+}
+
 export class ListView {
   private readonly key: Uint8Array;
   private readonly folder: string;
@@ -148,6 +159,8 @@ export class ListView {
   /** Writes one after another: a segment, then the directory naming it. */
   private writing: Promise<void> = Promise.resolve();
   private made: Promise<unknown> | undefined;
+  /** Fills from the bucket under way (sharedListView.ts): a list waits for them. */
+  private readonly fills = new Set<Promise<unknown>>();
 
   constructor(
     dir: string,
@@ -164,6 +177,7 @@ export class ListView {
   /** The facts the view holds for `ids` (others are left out). */
   async get(ids: readonly string[]): Promise<Map<string, ListFacts>> {
     await this.loaded;
+    if (this.fills.size > 0) await this.settled();
     const out = new Map<string, ListFacts>();
     const bySegment = new Map<number, string[]>();
     for (const id of ids) {
@@ -188,6 +202,32 @@ export class ListView {
       }
     }
     return out;
+  }
+
+  /**
+   * Facts on their way from the bucket (sharedListView.ts fill, which never rejects): every get
+   * waits for them, up to FILL_WAIT_MS.
+   */
+  waitFor(fill: Promise<unknown>): void {
+    this.fills.add(fill);
+    void fill.finally(() => this.fills.delete(fill));
+  }
+
+  /** Whether a fill is under way (holds() may change when it ends). */
+  get filling(): boolean {
+    return this.fills.size > 0;
+  }
+
+  /** Resolves when the fills under way are done, or after FILL_WAIT_MS. */
+  async settled(): Promise<void> {
+    if (this.fills.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, FILL_WAIT_MS);
+      timer.unref();
+    });
+    await Promise.race([Promise.all(this.fills), late]);
+    clearTimeout(timer);
   }
 
   /** Whether the view may hold `id` (its route is known). */
