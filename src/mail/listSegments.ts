@@ -26,13 +26,14 @@ const MAX_PLAIN = 256 * 1024 * 1024;
 
 export const listSegmentPrefix = (mailboxId: string): string => `index/${mailboxId}/list/`;
 
+/** The range as 8 hex digits, so that a listing comes in range order. */
 export function listSegmentKey(mailboxId: string, range: number): string {
-  return `${listSegmentPrefix(mailboxId)}${range}`;
+  return `${listSegmentPrefix(mailboxId)}${range.toString(16).padStart(8, "0")}`;
 }
 
 /** Whether `key` is a shared list segment, and of which mailbox. */
 export function listSegmentMailbox(key: string): string | undefined {
-  const m = /^index\/([^/]+)\/list\/\d+$/.exec(key);
+  const m = /^index\/([^/]+)\/list\/[0-9a-f]{8}$/.exec(key);
   return m ? m[1] : undefined;
 }
 
