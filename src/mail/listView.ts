@@ -213,6 +213,11 @@ export class ListView {
     void fill.finally(() => this.fills.delete(fill));
   }
 
+  /** Resolves once the directory was read (holds() answers from it). */
+  ready(): Promise<void> {
+    return this.loaded;
+  }
+
   /** Whether a fill is under way (holds() may change when it ends). */
   get filling(): boolean {
     return this.fills.size > 0;

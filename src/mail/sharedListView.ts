@@ -87,25 +87,35 @@ export class SharedListView {
     for (let k = 0; k < fullRanges(mbx.index.uidnext, this.span); k++) if (!checked.has(k)) ranges.push(k);
     if (ranges.length === 0) return before;
     for (const k of ranges) checked.add(k);
-    const filling = before.then(() =>
-      this.fillNow(mbx, ranges).catch((err: unknown) => {
+    // The list waits for the GETs only; a warm computer's HEADs do not hold its list back.
+    let got = (): void => undefined;
+    const gotten = new Promise<void>((resolve) => (got = resolve));
+    const filling = before
+      .then(() => this.fillNow(mbx, ranges, got))
+      .catch((err: unknown) => {
         this.log?.("debug", `shared list view not read: ${(err as Error).message}`);
-      }),
-    );
+      })
+      .finally(got);
     this.fills.set(mbx.id, filling);
-    this.view.waitFor(filling);
+    this.view.waitFor(gotten);
     return filling;
   }
 
-  private async fillNow(mbx: SharedMailbox, ranges: number[]): Promise<void> {
+  private async fillNow(mbx: SharedMailbox, ranges: number[], got: () => void): Promise<void> {
+    await this.view.ready();
     const wanted = this.setOf(this.wanted, mbx.id);
-    await eachBounded(ranges, this.parallel(), async (range) => {
+    const held: number[] = [];
+    const lacking: number[] = [];
+    for (const range of ranges)
+      (idsInRange(mbx.index, range, this.span).every((id) => this.view.holds(id)) ? held : lacking).push(
+        range,
+      );
+    const heads = eachBounded(held, this.parallel(), async (range) => {
+      if (!(await this.blobs.head(listSegmentKey(mbx.id, range)))) wanted.add(range);
+    });
+    heads.catch(() => undefined); // awaited below
+    await eachBounded(lacking, this.parallel(), async (range) => {
       const key = listSegmentKey(mbx.id, range);
-      const ids = idsInRange(mbx.index, range, this.span);
-      if (ids.every((id) => this.view.holds(id))) {
-        if (!(await this.blobs.head(key))) wanted.add(range);
-        return;
-      }
       let facts: Map<string, ListFacts>;
       try {
         const sealed = await this.blobs.get(key);
@@ -123,7 +133,7 @@ export class SharedListView {
         wanted.add(range);
         return;
       }
-      const shown = new Set(ids);
+      const shown = new Set(idsInRange(mbx.index, range, this.span));
       let stale = false;
       for (const [id, f] of facts) {
         if (shown.has(id)) this.view.add(id, f);
@@ -131,6 +141,8 @@ export class SharedListView {
       }
       if (stale) wanted.add(range);
     });
+    got();
+    await heads;
   }
 
   /**
