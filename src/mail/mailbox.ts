@@ -475,11 +475,14 @@ export class Mailbox {
     opts: { keepContent?: boolean; contentLater?: boolean } = {},
   ): Promise<void> {
     if (mailIds.length === 0) return;
+    const shared = this.messages.sharedList;
     const index = this.index;
-    const uids = mailIds.map((id) => index.uids[index.shown.indexOfId(id)]).filter((u) => u !== undefined);
+    const uids = shared
+      ? mailIds.map((id) => index.uids[index.shown.indexOfId(id)]).filter((u) => u !== undefined)
+      : [];
     await this.enqueue({ build: () => [{ t: "expunge", ids: mailIds }], adds: 0, bytes: 0, intents: [] });
     // Best effort and not awaited, as the content's deletion with `contentLater`.
-    void this.messages.sharedList?.expunged(this, uids);
+    if (shared) void shared.expunged(this, uids);
     // After the op is durable: a crash here leaves unreferenced blobs (space), never lost mail.
     if (opts.keepContent) return;
     const deleting = this.deletions.then(() => this.deleteContent(mailIds));
