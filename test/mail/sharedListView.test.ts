@@ -8,7 +8,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as delay } from "node:timers/promises";
+import { sealedEpoch } from "../../src/crypto/aead.ts";
 import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
+import { beginRekey } from "../../src/mail/rekey/rekeyRoot.ts";
+import { ResealJob } from "../../src/mail/rekey/resealJob.ts";
 import { createAccount, openAccount, type Account } from "../../src/mail/account.ts";
 import type { ListFacts } from "../../src/mail/listView.ts";
 import { listSegmentKey, listSegmentPrefix, openListSegment } from "../../src/mail/listSegments.ts";
@@ -270,5 +273,32 @@ test("deleting a mailbox deletes its shared segments", async () => {
     assert.ok((await store.blobs.list(listSegmentPrefix(mbx))).keys.length > 0, "INBOX's stay");
   } finally {
     await a.close();
+  }
+});
+
+test("a rekey's job deletes the segments sealed under the old key epoch; the next list writes them again", async () => {
+  const store = await seeded();
+  const mbx = await inboxId(store);
+  const a = await openAccount(store, PASSWORD, await options());
+  try {
+    await a.messages.sharedList!.fill(await a.mailbox("INBOX"));
+    await beginRekey(a, PASSWORD, { kdf: TEST_KDF });
+    assert.equal((await new ResealJob(a).run()).finished, true);
+    assert.deepEqual((await store.blobs.list(listSegmentPrefix(mbx))).keys, []);
+  } finally {
+    await a.close();
+  }
+  const expected = await fromMeta(store);
+  const { b, mailbox } = await second(store);
+  try {
+    assert.deepEqual(await list(mailbox), expected);
+    await until(
+      async () => (await store.blobs.list(listSegmentPrefix(mbx))).keys.length === 5,
+      "written again",
+    );
+    for (const key of (await store.blobs.list(listSegmentPrefix(mbx))).keys)
+      assert.equal(sealedEpoch((await store.blobs.get(key))!), 1, key);
+  } finally {
+    await b.close();
   }
 });
