@@ -206,11 +206,18 @@ export class ListView {
 
   /**
    * Facts on their way from the bucket (sharedListView.ts fill, which never rejects): every get
-   * waits for them, up to FILL_WAIT_MS.
+   * waits for them, for FILL_WAIT_MS from this call at most (then lists read meta for what is not
+   * in yet, and the fill's facts join the view when they come).
    */
   waitFor(fill: Promise<unknown>): void {
-    this.fills.add(fill);
-    void fill.finally(() => this.fills.delete(fill));
+    let timer: NodeJS.Timeout | undefined;
+    // Not unref'd: lists await it; cleared as soon as the fill ends.
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, FILL_WAIT_MS)));
+    const bounded: Promise<unknown> = Promise.race([fill, late]).finally(() => {
+      clearTimeout(timer);
+      this.fills.delete(bounded);
+    });
+    this.fills.add(bounded);
   }
 
   /** Resolves once the directory was read (holds() answers from it). */
@@ -223,16 +230,9 @@ export class ListView {
     return this.fills.size > 0;
   }
 
-  /** Resolves when the fills under way are done, or after FILL_WAIT_MS. */
+  /** Resolves when the fills under way are done or no longer waited for. */
   async settled(): Promise<void> {
-    if (this.fills.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, FILL_WAIT_MS);
-      timer.unref();
-    });
-    await Promise.race([Promise.all(this.fills), late]);
-    clearTimeout(timer);
+    if (this.fills.size > 0) await Promise.all(this.fills);
   }
 
   /** Whether the view may hold `id` (its route is known). */

@@ -18,7 +18,7 @@ import { listSegmentKey, listSegmentPrefix, openListSegment } from "../../src/ma
 import { META_PK } from "../../src/mail/messageLayout.ts";
 import type { Mailbox } from "../../src/mail/mailbox.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
-import type { RowStore, Store } from "../../src/storage/types.ts";
+import type { ByteRange, RowStore, Store } from "../../src/storage/types.ts";
 import type { LogLevel } from "../../src/log.ts";
 import { sampleMessage } from "./mailFixtures.ts";
 import { tempDirs } from "../support/tempDirs.ts";
@@ -299,6 +299,31 @@ test("a rekey's job deletes the segments sealed under the old key epoch; the nex
     for (const key of (await store.blobs.list(listSegmentPrefix(mbx))).keys)
       assert.equal(sealedEpoch((await store.blobs.get(key))!), 1, key);
   } finally {
+    await b.close();
+  }
+});
+
+test("a host that never answers for the segments holds the list back 5 s at most; the answers come from meta", async () => {
+  const store = await seeded();
+  const expected = await fromMeta(store);
+  let release = (): void => undefined;
+  const released = new Promise<null>((resolve) => (release = () => resolve(null)));
+  const stalling: Store = {
+    ...store,
+    blobs: Object.assign(Object.create(store.blobs) as Store["blobs"], {
+      get: (key: string, range?: ByteRange) =>
+        key.includes("/list/") ? released : store.blobs.get(key, range),
+    }),
+  };
+  const { b, mailbox, metaRowsRead } = await second(stalling);
+  try {
+    const t0 = performance.now();
+    assert.deepEqual(await list(mailbox), expected);
+    const took = performance.now() - t0;
+    assert.ok(took >= 4_000 && took < 15_000, `the list took ${Math.round(took)} ms`);
+    assert.ok(metaRowsRead() >= COUNT - 5, `${metaRowsRead()} meta rows read`);
+  } finally {
+    release();
     await b.close();
   }
 });
