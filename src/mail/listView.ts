@@ -17,6 +17,9 @@
  * a new one gets a new name, so a directory can only name segments as they were made. A file that
  * does not open (damaged, forged, sealed under a dropped key epoch) is left out, and its messages
  * are answered from their meta and join the view again. Deleting the folder is always safe.
+ *
+ * A computer without the view fills it from the segments shared through the bucket
+ * (sharedListView.ts) at a mailbox's first open; lists wait for that fill (`waitFor`), 5 s at most.
  */
 import { randomBytes as nodeRandomBytes } from "node:crypto";
 import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
