@@ -117,12 +117,19 @@ export class SharedListView {
     await eachBounded(lacking, this.parallel(), async (range) => {
       const key = listSegmentKey(mbx.id, range);
       let facts: Map<string, ListFacts>;
+      let sealed: Uint8Array | null;
       try {
-        const sealed = await this.blobs.get(key);
-        if (!sealed) {
-          wanted.add(range);
-          return;
-        }
+        sealed = await this.blobs.get(key);
+      } catch (err) {
+        // The host did not answer: its messages are read from meta; the segment is not rewritten.
+        this.log?.("debug", `list segment ${key} not read: ${(err as Error).message}`);
+        return;
+      }
+      if (!sealed) {
+        wanted.add(range);
+        return;
+      }
+      try {
         facts = await openListSegment(this.key, key, sealed);
       } catch (err) {
         // Forged, damaged, swapped, or sealed under a dropped key epoch: as if absent.
