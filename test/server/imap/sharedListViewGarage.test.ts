@@ -21,7 +21,7 @@ import { appendRaw, loggedIn, message, tagged } from "./scenarioHelpers.ts";
 
 const skip = skipUnless(Boolean(garageBinary()), "Garage (S3 + K2V)", "cargo install garage");
 const COUNT = 35; // three full ranges of 10 UIDs, five messages past them
-// No FLAGS: the first session to select sees \\Recent, the next ones do not.
+// No FLAGS: the first session to select sees \Recent, the next ones do not.
 const LIST = "UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (From Subject Date)])";
 
 /** Meta rows read through `store`, counted. */
