@@ -78,6 +78,10 @@ describe("nothing readable on a Garage host", { skip }, () => {
       }
       await client.logout();
 
+      // The MOVE's segment rewrite is not awaited by the command: wait for it (bounded).
+      const segmentsPut = async () =>
+        (await store.blobs.list("index/")).keys.some((k) => k.includes("/list/"));
+      for (let i = 0; i < 100 && !(await segmentsPut()); i++) await new Promise((r) => setTimeout(r, 50));
       // Every S3 object and every K2V row, as the host holds them.
       const held = await dumpBucket(peer);
       const findings: Finding[] = [];
