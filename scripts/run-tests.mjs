@@ -68,6 +68,7 @@ const PEERS = {
   "test/cli/wizard.test.ts": { peers: ["tmux"] },
   "test/cli/keychain.test.ts": { peers: ["keychain"], fast: true },
   "test/server/imap/garageAtRest.test.ts": { peers: ["garage"] },
+  "test/server/imap/sharedListViewGarage.test.ts": { peers: ["garage"] },
   "test/storage/localCacheGarage.test.ts": { peers: ["garage"] },
   "test/mail/cacheFillGarage.test.ts": { peers: ["garage"] },
   "test/mail/rekeyCacheGarage.test.ts": { peers: ["garage"] },

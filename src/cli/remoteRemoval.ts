@@ -23,6 +23,7 @@ export interface RemoteRemoval {
 const WHERE: Record<RemovalKind, string> = {
   bodies: "objects mail/<id>",
   checkpoints: "objects index/<mailbox>/checkpoint/...",
+  "list segments": "objects index/<mailbox>/list/<range>",
   "incoming queue": "objects incoming/<ts>, deliveries not yet filed",
   probes: "objects probe/<random>",
   "meta rows": "rows meta/<id>",

@@ -43,6 +43,7 @@ import type { ShownMessages } from "./shownMessages.ts";
 import { MarkWitness } from "./markWitness.ts";
 import { indexSnapshots } from "./indexSnapshots.ts";
 import { ListView } from "./listView.ts";
+import { SharedListView } from "./sharedListView.ts";
 import type { SnapshotKeeper } from "../sync/index.ts";
 import { MessageStore } from "./messageStore.ts";
 import { FiledDeliveries, FILED_SUBKEY } from "./incoming/filedDeliveries.ts";
@@ -100,6 +101,13 @@ export interface AccountOptions {
    * each message's meta.
    */
   listViewDir?: string;
+  /**
+   * Whether the list view is shared through the bucket (sharedListView.ts); by default on a
+   * remote store only. Tests turn it on over a memory store.
+   */
+  shareListView?: boolean;
+  /** UIDs per shared list segment: listSegments.ts's SHARED_SPAN; tests use fewer. */
+  listSegmentSpan?: number;
   /**
    * The folder of this computer's search indexes (mail/search/), one sealed index per account in
    * it; without it every SEARCH scans.
@@ -240,8 +248,19 @@ export class Account {
     this.indexKey = epochs.ring("uid-index");
     this.witness = new MarkWitness(marks, (path) => this.deleted(path));
     this.snapshots = options.snapshotsDir ? indexSnapshots(options.snapshotsDir, keys.masterKey) : undefined;
-    if (options.listViewDir)
-      this.messages.listView = new ListView(options.listViewDir, keys.masterKey, this.log);
+    if (options.listViewDir) {
+      const view = (this.messages.listView = new ListView(options.listViewDir, keys.masterKey, this.log));
+      // Shared through the bucket only from a remote store: on a local one the view is at hand.
+      if (options.shareListView ?? store.readParallelism !== undefined)
+        this.messages.sharedList = new SharedListView(
+          store.blobs,
+          epochs.ring("shared-list-view"),
+          view,
+          () => this.messages.readParallelism(),
+          this.log,
+          options.listSegmentSpan,
+        );
+    }
     if (options.searchIndexDir) {
       const folder = Buffer.from(deriveSubkey(keys.masterKey, "search-index-folder")).subarray(0, 12);
       const log = options.log ?? createLogger("info");
@@ -436,9 +455,15 @@ export class Account {
       (ahead && known === running) ||
       (known !== undefined && known !== running && this.takeOpenedAhead(entry.id));
     const opened = known === undefined || known === early || tookAhead;
-    // Right after the caller's answer (a SELECT's), not before it: the cache fill's listener
-    // starts reading every meta row ahead, ~20-40 ms of CPU at 10,000 messages.
-    if (opened) setImmediate(() => this.tellOpened(mailbox));
+    if (opened) {
+      // Started at once (its GETs overlap the SELECT's answer) and before the listeners: the meta
+      // read ahead (metaAhead.ts) skips what the shared list segments hold.
+      const shared = this.messages.sharedList;
+      if (shared) void shared.fill(mailbox).then(() => shared.share(mailbox));
+      // Right after the caller's answer (a SELECT's), not before it: the cache fill's listener
+      // starts reading every meta row ahead, ~20-40 ms of CPU at 10,000 messages.
+      setImmediate(() => this.tellOpened(mailbox));
+    }
     if (besideList && known === running) await besideList;
     return { mailbox, opened, synced: opened || (besideList !== undefined && known === running) };
   }

@@ -2,7 +2,8 @@
  * Removing an account's data from its bucket (`reset --delete-remote-data`, issue 16): every
  * object and row the account wrote, after listing them by kind. The kinds are those of
  * docs/crypto.md's "What the host learns" table (kept true by whatTheHostLearns.test.ts):
- * bodies `mail/<id>`, checkpoints `index/<mbx>/checkpoint/...`, the incoming queue `incoming/<ts>`,
+ * bodies `mail/<id>`, checkpoints `index/<mbx>/checkpoint/...`, shared list segments
+ * `index/<mbx>/list/<range>`, the incoming queue `incoming/<ts>`,
  * probes `probe/<random>`, the key root `keys/root`; rows `meta`/*, `index/<mbx>`/*,
  * `mailboxes`/*, `incoming`/*. Mailbox ids come from the mailbox list (the reason the account
  * must be open) and from the checkpoints' keys, so a mailbox whose name is gone is found too.
@@ -14,6 +15,7 @@ import type { Store } from "../storage/types.ts";
 import type { Account } from "./account.ts";
 import { INCOMING_PREFIX } from "./incoming/deliveryBox.ts";
 import { WATCH_PK as INCOMING_PK } from "./incoming/incomingQueue.ts";
+import { listSegmentMailbox } from "./listSegments.ts";
 import { BODY_PREFIX, META_PK } from "./messageLayout.ts";
 
 export const KEY_ROOT = "keys/root";
@@ -25,6 +27,7 @@ const PAGE = 1000;
 export type RemovalKind =
   | "bodies"
   | "checkpoints"
+  | "list segments"
   | "incoming queue"
   | "probes"
   | "meta rows"
@@ -52,6 +55,7 @@ function emptyCounts(): Record<RemovalKind, number> {
   return {
     bodies: 0,
     checkpoints: 0,
+    "list segments": 0,
     "incoming queue": 0,
     probes: 0,
     "meta rows": 0,
@@ -66,6 +70,7 @@ function blobKind(key: string): RemovalKind | null {
   if (key === KEY_ROOT) return "key root";
   if (key.startsWith(BODY_PREFIX)) return "bodies";
   if (key.startsWith(INDEX_PREFIX) && key.includes("/checkpoint/")) return "checkpoints";
+  if (listSegmentMailbox(key) !== undefined) return "list segments";
   if (key.startsWith(INCOMING_PREFIX)) return "incoming queue";
   if (key.startsWith(PROBE_PREFIX)) return "probes";
   return null;
@@ -89,6 +94,7 @@ export async function planAccountRemoval(account: Account): Promise<RemovalPlan>
     if (kind === "key root") hasRoot = true;
     else blobs.push(key);
     if (kind === "checkpoints") mailboxIds.add(key.slice(INDEX_PREFIX.length, key.indexOf("/checkpoint/")));
+    if (kind === "list segments") mailboxIds.add(listSegmentMailbox(key)!);
   }
   if (hasRoot) blobs.push(KEY_ROOT);
 

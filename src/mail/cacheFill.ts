@@ -24,6 +24,7 @@ import type { LocalCache } from "../storage/types.ts";
 import type { Account } from "./account.ts";
 import { BODY_PREFIX, bodyBlobKey, META_PK } from "./messageLayout.ts";
 import type { MessageFacts } from "./messageStore.ts";
+import { lackingFacts } from "./listView.ts";
 import { readMetaAhead } from "./metaAhead.ts";
 import { fetchNewestBodies } from "./newestBodies.ts";
 
@@ -128,12 +129,16 @@ export class CacheFill {
     const store = this.account.store;
     const log = this.options.log;
     const stopped = () => this.stopped;
+    const view = this.account.messages.listView;
     this.track(
       readMetaAhead(
         {
           rows: store.rows,
           cache: this.cache,
           ...(store.readParallelism ? { readParallelism: () => store.readParallelism!() } : {}),
+          ...(view && this.account.messages.sharedList
+            ? { lacking: (ids: string[]) => lackingFacts(view, ids) }
+            : {}),
           ...(log ? { log } : {}),
         },
         mbx.index,

@@ -17,6 +17,9 @@
  * a new one gets a new name, so a directory can only name segments as they were made. A file that
  * does not open (damaged, forged, sealed under a dropped key epoch) is left out, and its messages
  * are answered from their meta and join the view again. Deleting the folder is always safe.
+ *
+ * A computer without the view fills it from the segments shared through the bucket
+ * (sharedListView.ts) at a mailbox's first open; lists wait for that fill (`waitFor`), 5 s at most.
  */
 import { randomBytes as nodeRandomBytes } from "node:crypto";
 import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
@@ -41,6 +44,11 @@ const DIRECTORY = "directory";
 const VERSION = 1;
 /** The route's value for facts not written to a segment yet. */
 const TAIL = -1;
+/**
+ * How long a list waits for fills from the bucket (sharedListView.ts) before answering from meta:
+ * they are a round trip of parallel GETs; a host that stalls them must not stall the client.
+ */
+const FILL_WAIT_MS = 5000;
 
 const context = (name: string): SealContext => ({ purpose: "local-list-view", path: `list-view/${name}` });
 
@@ -127,6 +135,12 @@ export function decodeSegment(bytes: Uint8Array): Map<string, ListFacts> {
   return out;
 }
 
+/** Of `ids`, those `view` does not hold, once its fills from the bucket are done. */
+export async function lackingFacts(view: ListView, ids: string[]): Promise<string[]> {
+  await view.settled();
+  return ids.filter((id) => !view.holds(id));
+}
+
 export class ListView {
   private readonly key: Uint8Array;
   private readonly folder: string;
@@ -148,6 +162,8 @@ export class ListView {
   /** Writes one after another: a segment, then the directory naming it. */
   private writing: Promise<void> = Promise.resolve();
   private made: Promise<unknown> | undefined;
+  /** Fills from the bucket under way (sharedListView.ts): a list waits for them. */
+  private readonly fills = new Set<Promise<unknown>>();
 
   constructor(
     dir: string,
@@ -164,6 +180,7 @@ export class ListView {
   /** The facts the view holds for `ids` (others are left out). */
   async get(ids: readonly string[]): Promise<Map<string, ListFacts>> {
     await this.loaded;
+    if (this.fills.size > 0) await this.settled();
     const out = new Map<string, ListFacts>();
     const bySegment = new Map<number, string[]>();
     for (const id of ids) {
@@ -188,6 +205,37 @@ export class ListView {
       }
     }
     return out;
+  }
+
+  /**
+   * Facts on their way from the bucket (sharedListView.ts fill, which never rejects): every get
+   * waits for them, for FILL_WAIT_MS from this call at most (then lists read meta for what is not
+   * in yet, and the fill's facts join the view when they come).
+   */
+  waitFor(fill: Promise<unknown>): void {
+    let timer: NodeJS.Timeout | undefined;
+    // Not unref'd: lists await it; cleared as soon as the fill ends.
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, FILL_WAIT_MS)));
+    const bounded: Promise<unknown> = Promise.race([fill, late]).finally(() => {
+      clearTimeout(timer);
+      this.fills.delete(bounded);
+    });
+    this.fills.add(bounded);
+  }
+
+  /** Resolves once the directory was read (holds() answers from it). */
+  ready(): Promise<void> {
+    return this.loaded;
+  }
+
+  /** Whether a fill is under way (holds() may change when it ends). */
+  get filling(): boolean {
+    return this.fills.size > 0;
+  }
+
+  /** Resolves when the fills under way are done or no longer waited for. */
+  async settled(): Promise<void> {
+    if (this.fills.size > 0) await Promise.all(this.fills);
   }
 
   /** Whether the view may hold `id` (its route is known). */

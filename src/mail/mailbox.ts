@@ -156,6 +156,14 @@ export class Mailbox {
     return new MessageReads(this.messages, () => this.index, entries, options);
   }
 
+  /**
+   * A client listed the messages from UID `first` to `last` (a header list): what it read may now
+   * be shared through the bucket (sharedListView.ts). Not awaited by the caller; never rejects.
+   */
+  listed(first: number, last: number): void {
+    void this.messages.sharedList?.listed(this, first, last);
+  }
+
   /** Pulls other computers' ops; tells local listeners when something changed. */
   async sync(): Promise<boolean> {
     // A client's SELECT, NOOP or IDLE: background work (the cache fill) waits for it too.
@@ -469,7 +477,14 @@ export class Mailbox {
     opts: { keepContent?: boolean; contentLater?: boolean } = {},
   ): Promise<void> {
     if (mailIds.length === 0) return;
+    const shared = this.messages.sharedList;
+    const index = this.index;
+    const uids = shared
+      ? mailIds.map((id) => index.uids[index.shown.indexOfId(id)]).filter((u) => u !== undefined)
+      : [];
     await this.enqueue({ build: () => [{ t: "expunge", ids: mailIds }], adds: 0, bytes: 0, intents: [] });
+    // Best effort and not awaited, as the content's deletion with `contentLater`.
+    if (shared) void shared.expunged(this, uids);
     // After the op is durable: a crash here leaves unreferenced blobs (space), never lost mail.
     if (opts.keepContent) return;
     const deleting = this.deletions.then(() => this.deleteContent(mailIds));
@@ -532,6 +547,7 @@ export class Mailbox {
     await this.writes.run(async () => {
       await this.bayou.sync();
       await this.deleteContent([...this.index.byId.keys(), ...this.index.unplaced.keys()]);
+      await this.messages.sharedList?.dropMailbox(this.id);
       await this.bayou.destroy();
     });
   }

@@ -23,6 +23,7 @@ import type { RowWrite, Store } from "../storage/types.ts";
 import { ClientActivity } from "./clientActivity.ts";
 import { newMailId } from "./ids.ts";
 import type { ListFacts, ListView } from "./listView.ts";
+import type { SharedListView } from "./sharedListView.ts";
 import { bodyBlobKey, META_PK } from "./messageLayout.ts";
 import { decodeMeta, encodeMeta, type MessageMeta } from "./metaCodec.ts";
 
@@ -138,6 +139,8 @@ export class MessageStore {
   observer: MessageObserver | undefined;
   /** This computer's list view (listView.ts): kept up with every meta written or read here. */
   listView: ListView | undefined;
+  /** The list view shared through the bucket (sharedListView.ts): on a remote store with a list view. */
+  sharedList: SharedListView | undefined;
   private readonly cache = new MetaCache(META_CACHE_SIZE);
   /** Batched meta reads in flight, by message id (see prefetchMeta). */
   private readonly reading = new Map<string, Promise<Map<string, MessageMeta>>>();
@@ -292,6 +295,11 @@ export class MessageStore {
   prefetchList(mailIds: string[]): boolean {
     const view = this.listView;
     if (!view) return this.prefetchMeta(mailIds);
+    if (view.filling) {
+      // What the bucket's segments hold is not read from meta.
+      void view.settled().then(() => this.prefetchList(mailIds));
+      return true;
+    }
     const held = mailIds.filter((id) => view.holds(id));
     const missing = held.length === mailIds.length ? [] : mailIds.filter((id) => !view.holds(id));
     if (held.length > 0) view.get(held).catch(() => undefined);

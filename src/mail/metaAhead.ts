@@ -34,6 +34,13 @@ export interface MetaAheadSource {
   cache: Pick<LocalCache, "usable" | "uncachedRows" | "roomFor">;
   /** Store.readParallelism: how far the host is. */
   readParallelism?(): number;
+  /**
+   * Of these ids, those whose list facts this computer lacks, once the list view's fill from the
+   * bucket is done (sharedListView.ts): the others are listed from their segment, and their meta
+   * rows are left to the cache fill's pass (a second computer's header list is CPU-bound; reading
+   * 10,000 rows beside it is what the shared segments spare).
+   */
+  lacking?(ids: string[]): Promise<string[]>;
   log?: Log;
 }
 
@@ -52,7 +59,8 @@ export async function readMetaAhead(
     if (shown.size === 0 || !src.cache.usable) return 0;
     const ids: string[] = [];
     for (let i = 0; i < shown.size; i++) ids.push(shown.idAt(i));
-    const missing = await src.cache.uncachedRows(META_PK, ids);
+    const listed = src.lacking ? await src.lacking(ids) : ids;
+    const missing = await src.cache.uncachedRows(META_PK, listed);
     const batches: string[][] = [];
     for (let i = 0; i < missing.length; i += META_AHEAD_BATCH)
       batches.push(missing.slice(i, i + META_AHEAD_BATCH));

@@ -6,7 +6,10 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
+import { listSegmentKey } from "../../src/mail/listSegments.ts";
+import { openGarageStore } from "../../src/storage/garage/index.ts";
 import { dumpBucket, type HeldItem } from "../support/garage.ts";
 import { skipUnless } from "../support/peers.ts";
 import { RawImap } from "../support/rawImap.ts";
@@ -68,6 +71,18 @@ describe("reset --delete-remote-data against a real Garage", { skip }, () => {
     const queued = await runCli(["deliver"], { home: home.dir, input: "Subject: q\n\nq\n" });
     assert.equal(queued.code, 0, queued.stderr);
 
+    // A shared list segment (written by a 1,000-UID range, too many for this test): one object
+    // under the mailbox's name, which the removal must count as the account's and delete.
+    const mbx = live(await dumpBucket(garage, { expectPartitions: 4 }))
+      .map((h) => /^index\/(\w+) \/ /.exec(h.name)?.[1])
+      .find((id) => id !== undefined)!;
+    const blobs = openGarageStore(garage, {
+      accessKeyId: garage.accessKeyId,
+      secretAccessKey: garage.secretAccessKey,
+    });
+    await blobs.blobs.put(listSegmentKey(mbx, 0), randomBytes(512));
+    await blobs.close();
+
     const before = live(await dumpBucket(garage, { expectPartitions: 4 }));
     const names = before.map((h) => h.name);
     for (const want of [/^keys\/root$/, /^mail\//, /^incoming\/\d/, /^meta \/ /, /^index\/\w+ \/ /])
@@ -103,6 +118,7 @@ describe("reset --delete-remote-data against a real Garage", { skip }, () => {
       /\d+ incoming rows/,
       /1 incoming queue/,
       /1 key root/,
+      /1 list segments/,
     ])
       assert.match(done.stdout, kind);
     assert.match(done.stderr, /deleting from the bucket: (\d+)\/\1/);

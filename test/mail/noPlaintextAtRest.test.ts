@@ -95,6 +95,9 @@ test("200 messages, mailboxes and flags leave no readable word anywhere under th
       kdf: TEST_KDF,
       searchIndexDir,
       listViewDir,
+      // The list view shared through the store too, 10 UIDs a segment (written below).
+      shareListView: true,
+      listSegmentSpan: 10,
     });
     const names = [MAILBOX_WORDS[0]!, `${MAILBOX_WORDS[0]}/${MAILBOX_WORDS[1]}`];
     for (const name of names) await account.createMailbox(name);
@@ -114,6 +117,12 @@ test("200 messages, mailboxes and flags leave no readable word anywhere under th
       const mbx = await account.mailbox(box);
       await mbx.setFlags(ids, "add", ["\\Seen", `$${FLAG_WORDS[0]}`]);
       await mbx.setFlags(ids.slice(0, 10), "add", ["\\Flagged"]);
+    }
+    // The shared list segments, as `import` writes them.
+    for (const box of targets) {
+      const mbx = await account.mailbox(box);
+      await account.messages.sharedList!.fill(mbx);
+      assert.ok((await account.messages.sharedList!.share(mbx)) >= 6, `${box}'s list segments written`);
     }
     // Everything is really there before we look for it.
     const inbox = await account.mailbox("INBOX");

@@ -1,8 +1,14 @@
 /**
  * Looks for words in stored bytes in every encoding a careless implementation could leave them in:
  * plain UTF-8, base64 (at each of the three byte alignments), quoted-printable, UTF-16LE and
- * UTF-16BE. Used by the "nothing readable at rest" tests on every backend.
+ * UTF-16BE, and each of those inside raw DEFLATE starting at one of the first bytes (a compressed
+ * object left unsealed: the shared list segments are compressed before sealing). Used by the
+ * "nothing readable at rest" tests on every backend.
  */
+import { inflateRawSync } from "node:zlib";
+
+/** Offsets at which a DEFLATE stream is tried (a version byte or a small header before it). */
+const DEFLATE_OFFSETS = 8;
 
 /** The byte patterns under which `word` could appear. */
 export function encodingsOf(word: string): { encoding: string; bytes: Buffer }[] {
@@ -39,6 +45,21 @@ export interface Finding {
 
 /** Every (word, encoding) found in `bytes`, case-insensitively for the ASCII encodings. */
 export function scanBytes(where: string, bytes: Uint8Array, words: string[]): Finding[] {
+  const found = scanEncodings(where, bytes, words);
+  for (let at = 0; at < Math.min(DEFLATE_OFFSETS, bytes.length); at++) {
+    let inflated: Buffer;
+    try {
+      inflated = inflateRawSync(bytes.subarray(at), { maxOutputLength: 256 * 1024 * 1024 });
+    } catch {
+      continue; // not a DEFLATE stream from here (ciphertext never is)
+    }
+    for (const f of scanEncodings(where, inflated, words))
+      found.push({ ...f, encoding: `deflate@${at}+${f.encoding}` });
+  }
+  return found;
+}
+
+function scanEncodings(where: string, bytes: Uint8Array, words: string[]): Finding[] {
   const hay = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lower = Buffer.from(hay.toString("latin1").toLowerCase(), "latin1");
   const found: Finding[] = [];

@@ -44,6 +44,8 @@ export async function startTestServer(
     /** This computer's search indexes (none: every SEARCH scans), and the first pass's delay. */
     searchIndexDir?: string;
     searchIndexDelayMs?: number;
+    /** This computer's list view, shared through the bucket in segments of `listSegmentSpan` UIDs. */
+    listView?: { dir: string; listSegmentSpan?: number };
     /** Run an incoming mail mover that looks at the queue every `intervalMs`. */
     incoming?: { intervalMs: number };
   } = {},
@@ -69,6 +71,13 @@ export async function startTestServer(
       ...(opts.marksDir ? { marksDir: opts.marksDir } : {}),
       ...(opts.searchIndexDir ? { searchIndexDir: opts.searchIndexDir } : {}),
       ...(opts.searchIndexDelayMs !== undefined ? { searchIndexDelayMs: opts.searchIndexDelayMs } : {}),
+      ...(opts.listView
+        ? {
+            listViewDir: opts.listView.dir,
+            shareListView: true,
+            ...(opts.listView.listSegmentSpan ? { listSegmentSpan: opts.listView.listSegmentSpan } : {}),
+          }
+        : {}),
       log,
     },
   });

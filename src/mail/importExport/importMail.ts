@@ -178,5 +178,12 @@ async function importSource(
     if (batch.length >= batchSize || batchBytes >= BATCH_BYTES) await flush();
   }
   if (batch.length > 0) await flush();
+  // The facts of the full ranges of 1,000 UIDs are all here: shared for a second computer's list
+  // (sharedListView.ts), before this returns (an `import` process ends right after).
+  const shared = account.messages.sharedList;
+  if (shared && messages > 0) {
+    await shared.fill(mailbox);
+    await shared.share(mailbox);
+  }
   return { createdMailbox, messages, alreadyThere };
 }

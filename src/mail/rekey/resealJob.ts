@@ -28,6 +28,7 @@ import { IncomingMover } from "../incoming/incomingMover.ts";
 import { isIncomingKey } from "../incoming/incomingQueue.ts";
 import { LEASE_ROW } from "../incoming/moverLease.ts";
 import { SENDERS_ROW } from "../incoming/senderRegistry.ts";
+import { listSegmentPrefix } from "../listSegments.ts";
 import { META_PK } from "../messageLayout.ts";
 import { metaContext } from "../messageStore.ts";
 import { endRekey } from "./rekeyRoot.ts";
@@ -140,6 +141,7 @@ export class ResealJob {
       const mailbox = await this.account.listedMailbox(info);
       const n = await mailbox.reseal((sealed) => this.isCurrent(sealed));
       for (let k = 0; k < n; k++) await this.wrote();
+      await this.dropOldListSegments(info.id);
       await this.account.resealMark(`index/${info.id}`);
       messages += mailbox.index.uids.length;
     }
@@ -188,6 +190,23 @@ export class ResealJob {
    * Re-seals row (pk, sk) if any of its values is under an earlier epoch: each sibling is kept
    * (its owner merges them on read); true when it was rewritten.
    */
+  /**
+   * The mailbox's shared list segments (sharedListView.ts) sealed under an earlier epoch are
+   * deleted, not re-sealed: a cache, written again by the next computer that lists the mailbox.
+   */
+  private async dropOldListSegments(mailboxId: string): Promise<void> {
+    const { blobs } = this.account.store;
+    let after: string | undefined;
+    do {
+      const page = await blobs.list(listSegmentPrefix(mailboxId), after, 1000);
+      for (const key of page.keys) {
+        const sealed = await blobs.get(key);
+        if (sealed && !this.isCurrent(sealed)) await blobs.delete(key);
+      }
+      after = page.nextStartAfter;
+    } while (after !== undefined);
+  }
+
   private async resealRow(pk: string, sk: string, ctx: SealContext, purpose: string): Promise<boolean> {
     const row = await this.account.store.rows.read(pk, sk);
     if (!row || row.values.length === 0 || row.values.every((v) => this.isCurrent(v))) return false;

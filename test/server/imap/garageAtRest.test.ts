@@ -5,6 +5,10 @@
  * words when they are there.
  */
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { deflateRawSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import { openGarageStore } from "../../../src/storage/garage/index.ts";
 import { dumpBucket, garageBinary, startGarage, type GaragePeer } from "../../support/garage.ts";
@@ -22,16 +26,20 @@ describe("nothing readable on a Garage host", { skip }, () => {
   let peer: GaragePeer;
   let store: Store;
   let server: TestServer;
+  let listViewDir: string | undefined;
 
   before(async () => {
     peer = await startGarage();
     store = openGarageStore(peer, { accessKeyId: peer.accessKeyId, secretAccessKey: peer.secretAccessKey });
-    server = await startTestServer({ store });
+    listViewDir = await mkdtemp(join(tmpdir(), "agl-garage-at-rest-"));
+    // The list view shared through the bucket, in segments of 4 UIDs: written at the MOVE's expunge.
+    server = await startTestServer({ store, listView: { dir: listViewDir, listSegmentSpan: 4 } });
   });
   after(async () => {
     await server?.close();
     await store?.close();
     await peer?.stop();
+    if (listViewDir) await rm(listViewDir, { recursive: true, force: true });
   });
 
   test("the scanner finds the words when they are stored in the clear", () => {
@@ -40,6 +48,11 @@ describe("nothing readable on a Garage host", { skip }, () => {
     const b64 = Buffer.from(Buffer.from(`..${WORDS[1]}..`).toString("base64"));
     assert.ok(scanBytes("b64", b64, WORDS).some((f) => f.encoding.startsWith("base64")));
     assert.ok(scanBytes("u16", Buffer.from(WORDS[2]!, "utf16le"), WORDS).length > 0);
+    const packed = Buffer.concat([
+      Buffer.from([1]),
+      deflateRawSync(Buffer.from(`a ${WORDS[3]} b`.repeat(9))),
+    ]);
+    assert.ok(scanBytes("deflate", packed, WORDS).some((f) => f.encoding.startsWith("deflate@1")));
   });
 
   test(
@@ -65,6 +78,10 @@ describe("nothing readable on a Garage host", { skip }, () => {
       }
       await client.logout();
 
+      // The MOVE's segment rewrite is not awaited by the command: wait for it (bounded).
+      const segmentsPut = async () =>
+        (await store.blobs.list("index/")).keys.some((k) => k.includes("/list/"));
+      for (let i = 0; i < 100 && !(await segmentsPut()); i++) await new Promise((r) => setTimeout(r, 50));
       // Every S3 object and every K2V row, as the host holds them.
       const held = await dumpBucket(peer);
       const findings: Finding[] = [];
@@ -76,6 +93,8 @@ describe("nothing readable on a Garage host", { skip }, () => {
       const rows = held.filter((h) => h.where === "k2v").length;
       assert.ok(objects >= 30, `only ${objects} objects stored`);
       assert.ok(rows >= 30, `only ${rows} rows stored`);
+      const segments = held.filter((h) => h.where === "s3" && /\/list\//.test(h.name)).length;
+      assert.ok(segments > 0, "no shared list segment stored");
       assert.deepEqual(findings, []);
     },
   );

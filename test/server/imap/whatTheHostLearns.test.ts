@@ -73,6 +73,9 @@ async function scriptedSession(store: Store, scratch: string): Promise<void> {
   const directory = new AccountDirectory(store, USER, {
     throttle: { baseDelayMs: 20 },
     onUnlock: (account) => adoptAccount(home, account),
+    // The list view shared through the bucket, 2 UIDs a segment: the MOVE, the EXPUNGE and the
+    // import write some.
+    account: { listViewDir: join(scratch, "list-view"), shareListView: true, listSegmentSpan: 2 },
   });
   const mover = new IncomingMover(store, { intervalMs: 200, watchPollMs: 200 });
   directory.onLogin((account) => void mover.startWith(account));

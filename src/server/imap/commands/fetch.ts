@@ -166,6 +166,9 @@ export const fetch: CommandHandler<"FETCH"> = {
     }
     // A message list is read in chunks: the next chunk's meta is on its way before it is asked for.
     if (scope === "meta" || scope === "list") reads.prefetchFollowing();
+    // What a second computer listed may be shared through the bucket for the next one.
+    if (scope === "list" && entries.length > 0)
+      sel.mailbox.listed(entries[0]!.uid, entries[entries.length - 1]!.uid);
     // The \Seen set here was just told; only other changes remain to report.
     if (seenNow.size > 0) await session.reportChanges(false, { uids: seenNow, silent: true });
     return ok(`${cmd.uid ? "UID " : ""}FETCH completed`);

@@ -1,0 +1,244 @@
+/**
+ * The list view shared through the bucket (listSegments.ts; docs/architecture.md, "The list view
+ * shared through the bucket"): at a mailbox's first open in a process, every segment of its full
+ * UID ranges is fetched at once and its facts join this computer's list view (listView.ts), so a
+ * client's header list opens ~10 objects at 10,000 messages instead of 10,000 meta rows. A range
+ * whose segment is missing, does not open, or holds a message the range no longer shows is
+ * written (again) by a computer that holds the facts of every message the range shows: the
+ * computer that imported them, one that listed them, one that expunged from the range.
+ *
+ * Why a host's segment can only cost time: a message id's facts never change (its meta is written
+ * once; a COPY makes a new id), and a segment is sealed by a holder of the account's keys for its
+ * own name, so each of its entries is right for its id. What a segment lacks (dropped, rolled back,
+ * written before a later message, foreign, forged: these last two do not open) is read from the
+ * messages' meta rows as before. Entries for ids the mailbox does not show are never used.
+ */
+import type { SealKey } from "../crypto/aead.ts";
+import type { Log } from "../log.ts";
+import type { BlobStore } from "../storage/types.ts";
+import type { ListFacts, ListView } from "./listView.ts";
+import {
+  fullRanges,
+  listSegmentKey,
+  listSegmentPrefix,
+  openListSegment,
+  rangeOfUid,
+  sealListSegment,
+  SHARED_SPAN,
+} from "./listSegments.ts";
+import { eachBounded } from "./messageStore.ts";
+import type { UidIndex } from "./uidIndex.ts";
+
+interface SharedMailbox {
+  readonly id: string;
+  readonly index: Pick<UidIndex, "uidnext" | "uids" | "shown">;
+}
+
+/** The ids shown in range `range` (positions found by binary search of the sorted UIDs). */
+export function idsInRange(index: SharedMailbox["index"], range: number, span = SHARED_SPAN): string[] {
+  const { uids, shown } = index;
+  const first = firstAtOrAbove(uids, range * span + 1);
+  const end = firstAtOrAbove(uids, (range + 1) * span + 1);
+  const out: string[] = [];
+  for (let i = first; i < end; i++) out.push(shown.idAt(i));
+  return out;
+}
+
+function firstAtOrAbove(uids: readonly number[], uid: number): number {
+  let lo = 0;
+  let hi = uids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (uids[mid]! < uid) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class SharedListView {
+  /** Each mailbox's last fill. */
+  private readonly fills = new Map<string, Promise<void>>();
+  /** Ranges looked for in the bucket in this process, by mailbox. */
+  private readonly checked = new Map<string, Set<number>>();
+  /** Ranges whose segment should be written once this computer holds their facts, by mailbox. */
+  private readonly wanted = new Map<string, Set<number>>();
+
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly key: SealKey,
+    private readonly view: ListView,
+    /** GETs in flight at once (the store's read pool). */
+    private readonly parallel: () => number,
+    private readonly log?: Log,
+    /** UIDs per segment: SHARED_SPAN but in tests, which would otherwise need 1,000s of messages. */
+    private readonly span = SHARED_SPAN,
+  ) {}
+
+  /**
+   * Looks in the bucket for the segments of the mailbox's full ranges not looked for yet in this
+   * process, all at once, and adds the facts of the messages the mailbox shows to the list view,
+   * which answers no list until this is done. A range whose every message the view holds already
+   * is only asked whether it is there (HEAD): a warm computer reads no segment. Never rejects.
+   */
+  fill(mbx: SharedMailbox): Promise<void> {
+    const before = this.fills.get(mbx.id) ?? Promise.resolve();
+    const checked = this.setOf(this.checked, mbx.id);
+    const ranges: number[] = [];
+    for (let k = 0; k < fullRanges(mbx.index.uidnext, this.span); k++) if (!checked.has(k)) ranges.push(k);
+    if (ranges.length === 0) return before;
+    for (const k of ranges) checked.add(k);
+    // The list waits for the GETs only; a warm computer's HEADs do not hold its list back.
+    let got = (): void => undefined;
+    const gotten = new Promise<void>((resolve) => (got = resolve));
+    const filling = before
+      .then(() => this.fillNow(mbx, ranges, got))
+      .catch((err: unknown) => {
+        this.log?.("debug", `shared list view not read: ${(err as Error).message}`);
+      })
+      .finally(got);
+    this.fills.set(mbx.id, filling);
+    this.view.waitFor(gotten);
+    return filling;
+  }
+
+  private async fillNow(mbx: SharedMailbox, ranges: number[], got: () => void): Promise<void> {
+    await this.view.ready();
+    const wanted = this.setOf(this.wanted, mbx.id);
+    const held: number[] = [];
+    const lacking: number[] = [];
+    for (const range of ranges)
+      (idsInRange(mbx.index, range, this.span).every((id) => this.view.holds(id)) ? held : lacking).push(
+        range,
+      );
+    const heads = eachBounded(held, this.parallel(), async (range) => {
+      if (!(await this.blobs.head(listSegmentKey(mbx.id, range)))) wanted.add(range);
+    });
+    heads.catch(() => undefined); // awaited below
+    await eachBounded(lacking, this.parallel(), async (range) => {
+      const key = listSegmentKey(mbx.id, range);
+      let facts: Map<string, ListFacts>;
+      let sealed: Uint8Array | null;
+      try {
+        sealed = await this.blobs.get(key);
+      } catch (err) {
+        // The host did not answer: its messages are read from meta; the segment is not rewritten.
+        this.log?.("debug", `list segment ${key} not read: ${(err as Error).message}`);
+        return;
+      }
+      if (!sealed) {
+        wanted.add(range);
+        return;
+      }
+      try {
+        facts = await openListSegment(this.key, key, sealed);
+      } catch (err) {
+        // Forged, damaged, swapped, or sealed under a dropped key epoch: as if absent.
+        this.log?.(
+          "warn",
+          `list segment ${key} does not open (${(err as Error).message}); it is written again`,
+        );
+        wanted.add(range);
+        return;
+      }
+      const shown = new Set(idsInRange(mbx.index, range, this.span));
+      let stale = false;
+      for (const [id, f] of facts) {
+        if (shown.has(id)) this.view.add(id, f);
+        else stale = true; // expunged or renumbered since it was written
+      }
+      if (stale) wanted.add(range);
+    });
+    got();
+    await heads;
+  }
+
+  /**
+   * Writes the wanted segments (of `only` these ranges, if given) whose facts this computer holds
+   * for every message shown, after the mailbox's fill. Returns how many; never rejects.
+   */
+  async share(mbx: SharedMailbox, only?: ReadonlySet<number>): Promise<number> {
+    try {
+      await this.fills.get(mbx.id);
+      const wanted = [...this.setOf(this.wanted, mbx.id)].filter((k) => !only || only.has(k));
+      let written = 0;
+      for (const range of wanted.sort((a, b) => a - b)) if (await this.write(mbx, range)) written++;
+      return written;
+    } catch (err) {
+      this.log?.("debug", `shared list view not written: ${(err as Error).message}`);
+      return 0;
+    }
+  }
+
+  /**
+   * After a client listed messages from UID `first` to `last`: ranges that became full are looked
+   * for, and the wanted ones among those listed are written once their facts are all held here
+   * (a second computer shares what it listed). Never rejects.
+   */
+  async listed(mbx: SharedMailbox, first: number, last: number): Promise<void> {
+    await this.fill(mbx);
+    const ranges = new Set<number>();
+    for (let k = rangeOfUid(first, this.span); k <= rangeOfUid(last, this.span); k++) ranges.add(k);
+    await this.share(mbx, ranges);
+  }
+
+  /**
+   * After an expunge: the segments of the ranges of these UIDs are written without the messages
+   * gone, or deleted when this computer lacks facts of some message left (no header of a deleted
+   * message stays in the bucket longer than it must). Never rejects.
+   */
+  async expunged(mbx: SharedMailbox, uids: readonly number[]): Promise<void> {
+    const full = fullRanges(mbx.index.uidnext, this.span);
+    const ranges = new Set(uids.map((uid) => rangeOfUid(uid, this.span)).filter((k) => k < full));
+    for (const range of ranges) {
+      try {
+        if (!(await this.write(mbx, range))) {
+          await this.blobs.delete(listSegmentKey(mbx.id, range));
+          this.setOf(this.wanted, mbx.id).add(range);
+        }
+      } catch (err) {
+        this.log?.("debug", `list segment not rewritten: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** The mailbox was deleted: its segments go with it. */
+  async dropMailbox(mailboxId: string): Promise<void> {
+    this.wanted.delete(mailboxId);
+    this.checked.delete(mailboxId);
+    await dropListSegments(this.blobs, mailboxId);
+  }
+
+  /** Writes range `range`'s segment if the view holds the facts of every message it shows. */
+  private async write(mbx: SharedMailbox, range: number): Promise<boolean> {
+    const ids = idsInRange(mbx.index, range, this.span);
+    await this.view.settled(); // other mailboxes' fills (a MOVE brings their messages here)
+    if (!ids.every((id) => this.view.holds(id))) return false;
+    const facts = await this.view.get(ids);
+    if (facts.size < ids.length) return false;
+    const key = listSegmentKey(mbx.id, range);
+    const entries = ids.map((id) => [id, facts.get(id)!] as const);
+    await this.blobs.put(key, await sealListSegment(this.key, key, entries));
+    this.wanted.get(mbx.id)?.delete(range);
+    return true;
+  }
+
+  private setOf(sets: Map<string, Set<number>>, mailboxId: string): Set<number> {
+    let set = sets.get(mailboxId);
+    if (!set) sets.set(mailboxId, (set = new Set()));
+    return set;
+  }
+}
+
+/** Deletes every shared list segment of a mailbox (its deletion, a rekey). */
+export async function dropListSegments(blobs: BlobStore, mailboxId: string): Promise<number> {
+  const prefix = listSegmentPrefix(mailboxId);
+  let count = 0;
+  let after: string | undefined;
+  do {
+    const page = await blobs.list(prefix, after, 1000);
+    for (const key of page.keys) await blobs.delete(key);
+    count += page.keys.length;
+    after = page.nextStartAfter;
+  } while (after !== undefined);
+  return count;
+}
