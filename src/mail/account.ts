@@ -318,7 +318,12 @@ export class Account {
         // Its sync goes beside the list's check against the mark (a disk flush); the opening is
         // handed out only once the checked list still holds it, as mailboxOpened's early one.
         const live = list.checked.then((checked) => stillLive(checked, entry));
-        this.startOpening(entry, live).catch(() => this.openedAhead.delete(entry.id));
+        this.startOpening(entry, live).then(
+          // A second computer's shared list segments are fetched while the client is still on
+          // LOGIN's answer, CAPABILITY and LIST (mailboxOpened's fill then finds them looked for).
+          (mbx) => void this.messages.sharedList?.fill(mbx),
+          () => this.openedAhead.delete(entry.id),
+        );
       },
       () => undefined, // the client's LIST or SELECT reads the list again and meets the error
     );
