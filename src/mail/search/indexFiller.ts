@@ -124,8 +124,9 @@ export class IndexFiller {
           Promise.resolve(raw.subarray(start, start + length)),
         );
         const doc = searchDoc(mailId, meta, text);
-        if (doc) this.index.add(doc);
-        else this.unindexable.add(mailId);
+        // Already added by a background pass that listed it: counted in `total` by that pass.
+        if (doc && !(await this.index.addOnce(doc))) return;
+        if (!doc) this.unindexable.add(mailId);
         this.index.progress.total++;
       } catch (err) {
         this.log("warn", `cannot index a message for search: ${String(err)}`);
@@ -146,8 +147,8 @@ export class IndexFiller {
         const reader = cachingBodyReader(this.source.messages);
         for (const [id, meta] of metas) {
           const doc = searchDoc(id, meta, await messageText(meta, reader.read));
-          if (doc) this.index.add(doc);
-          else this.unindexable.add(id);
+          if (doc && !(await this.index.addOnce(doc))) continue;
+          if (!doc) this.unindexable.add(id);
           this.index.progress.total++;
         }
       } catch (err) {
@@ -251,8 +252,10 @@ export class IndexFiller {
             }
             if (meta && text !== undefined && !this.deletedDuringPass?.has(id)) {
               const doc = searchDoc(id, meta, text);
-              if (doc) this.index.add(doc);
-              else this.unindexable.add(id);
+              if (!doc) this.unindexable.add(id);
+              // Indexed meanwhile by the build of a message just stored, which counted it in
+              // `total` again, though this pass's listing had it already.
+              else if (!(await this.index.addOnce(doc))) progress.total = Math.max(0, progress.total - 1);
             }
             done++;
             await nextTurn(); // client commands first
