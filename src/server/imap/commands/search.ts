@@ -15,7 +15,7 @@ import {
 import type { ReadBatch } from "../../../mail/read/index.ts";
 import type { MailEntry } from "../../../mail/uidIndex.ts";
 import { ok, type TaggedResult } from "../protocol/errorResponse.ts";
-import { keyNeedsMeta, keyUsesModseq, matches } from "./searchMatch.ts";
+import { keyNeedsMeta, keyUsesModseq, matches, matchesWithoutMeta } from "./searchMatch.ts";
 import { bindRecent } from "./searchRecent.ts";
 import { bindObjectIds } from "./searchObjectId.ts";
 import { returnedMatches } from "./searchReturn.ts";
@@ -254,12 +254,15 @@ export async function findMatches(session: Session, key: SearchKey): Promise<Sea
     await Promise.all(Array.from({ length: Math.min(PARALLEL, entries.length) }, lane));
   };
   if (!needsMeta) {
-    // Flags, UIDs, MODSEQ: nothing is read, so the entries are made one batch at a time (~150 B
-    // each, shownMessages.ts). Made all at once, a `UID SEARCH ALL` of 100,000 messages held ~20 MB
+    // Flags, UIDs, MODSEQ: nothing is read, so each entry (~150 B, shownMessages.ts) is made as
+    // its message is judged. Made all at once, a `UID SEARCH ALL` of 100,000 messages held ~20 MB
     // of them until it ended, which set the bench session's peak RSS (bench/notes.md).
-    for (let i = 0; i < view.uids.length; i += META_BATCH) {
-      const entries = view.uids.slice(i, i + META_BATCH).map((uid) => index.byUid.get(uid));
-      await judgeBatch(i, entries, undefined);
+    // Judged without a promise per message (matchesWithoutMeta).
+    for (let i = 0; i < view.uids.length; i++) {
+      const entry = index.byUid.get(view.uids[i]!);
+      if (!entry) continue; // expunged since the view last caught up
+      const subject = { entry, seq: i + 1, maxSeq: view.uids.length, maxUid, saved: session.savedSearch };
+      if (matchesWithoutMeta(key, subject)) found.push({ uid: entry.uid, seq: i + 1, modseq: entry.modseq });
     }
   } else {
     // The view's messages the index did not decide; one expunged since the view last caught up is
