@@ -241,3 +241,27 @@ test("a second process finds the index in use and searches without it", async ()
   await first.close();
   await second.close();
 });
+
+test("a message added again once its file is written is counted and kept once (the pass and a build)", async () => {
+  const key = randomKey();
+  const folder = join(dir, "once");
+  const index = new SearchIndex(folder, key, log);
+  assert.ok(await index.open());
+  // The background pass lists a message whose build has not run yet, and both reach it: the first
+  // add is written to a file before the second comes.
+  index.add(doc(1));
+  index.add(doc(2));
+  await index.flush();
+  assert.equal(index.progress.indexed, 2);
+  assert.equal(await index.addOnce(doc(1)), false, "a message in a file is not added again");
+  assert.equal(await index.addOnce(doc(2)), false);
+  assert.equal(await index.addOnce(doc(3)), true);
+  assert.equal(await index.addOnce(doc(3)), false, "nor one waiting in memory");
+  await index.flush();
+  assert.equal(index.progress.indexed, 3);
+  assert.equal(index.sizes().held, 3, "each message in one file only");
+  // Removed, then back (an undone expunge): added again.
+  index.remove([doc(2).id]);
+  assert.equal(await index.addOnce(doc(2)), true);
+  await index.close();
+});

@@ -16,7 +16,7 @@ import type { MessageMeta } from "../metaCodec.ts";
 import type { MessageStore } from "../messageStore.ts";
 import { cachingBodyReader } from "../read/bodyReader.ts";
 import { messageText } from "../read/messageText.ts";
-import { searchDoc } from "./searchDoc.ts";
+import { searchDoc, type SearchDoc } from "./searchDoc.ts";
 import type { SearchIndex } from "./searchIndex.ts";
 import { unindexed, type MessageColumns } from "./unindexed.ts";
 
@@ -58,6 +58,8 @@ export interface IndexSource {
 
 export class IndexFiller {
   private running: Promise<void> | undefined;
+  /** Background passes begun since start: a build looks in the index's files only past one. */
+  private passesBegun = 0;
   private again = false;
   private closed = false;
   private readonly abort = new AbortController();
@@ -107,6 +109,7 @@ export class IndexFiller {
     if (this.closed) return;
     this.waitingBytes += raw.length;
     this.queued.add(mailId);
+    const passes = this.passesSince();
     this.building = this.building.then(async () => {
       // Decided here, not when the message was stored: the builds run one after another, so a
       // message stored past the cap still waits behind those stored before it. Under client work
@@ -124,8 +127,9 @@ export class IndexFiller {
           Promise.resolve(raw.subarray(start, start + length)),
         );
         const doc = searchDoc(mailId, meta, text);
-        if (doc) this.index.add(doc);
-        else this.unindexable.add(mailId);
+        // Already added by a background pass that listed it: counted in `total` by that pass.
+        if (doc && !(await this.add(doc, passes))) return;
+        if (!doc) this.unindexable.add(mailId);
         this.index.progress.total++;
       } catch (err) {
         this.log("warn", `cannot index a message for search: ${String(err)}`);
@@ -137,6 +141,7 @@ export class IndexFiller {
   copied(mailIds: readonly string[]): void {
     if (this.closed) return;
     for (const id of mailIds) this.queued.add(id);
+    const passes = this.passesSince();
     this.building = this.building.then(async () => {
       await nextTurn();
       const wanted = mailIds.filter((id) => !this.dequeue(id));
@@ -146,14 +151,34 @@ export class IndexFiller {
         const reader = cachingBodyReader(this.source.messages);
         for (const [id, meta] of metas) {
           const doc = searchDoc(id, meta, await messageText(meta, reader.read));
-          if (doc) this.index.add(doc);
-          else this.unindexable.add(id);
+          if (doc && !(await this.add(doc, passes))) continue;
+          if (!doc) this.unindexable.add(id);
           this.index.progress.total++;
         }
       } catch (err) {
         this.log("warn", `cannot index copied messages for search: ${String(err)}`);
       }
     });
+  }
+
+  /**
+   * Whether a background pass may have listed a message stored now by the time its build runs:
+   * call when it is stored, and the returned function when it is built.
+   */
+  private passesSince(): () => boolean {
+    const begun = this.passesBegun;
+    const running = this.running !== undefined;
+    return () => running || this.running !== undefined || this.passesBegun !== begun;
+  }
+
+  /**
+   * Adds a build's message; false when a background pass added it already. Only then are the
+   * index's files looked at (`addOnce`): a build with no pass around adds as it always did.
+   */
+  private async add(doc: SearchDoc, passes: () => boolean): Promise<boolean> {
+    if (passes()) return this.index.addOnce(doc);
+    this.index.add(doc);
+    return true;
   }
 
   /** Messages were deleted here. */
@@ -210,6 +235,7 @@ export class IndexFiller {
       return !this.closed;
     };
     this.deletedDuringPass = new Set();
+    this.passesBegun++;
     try {
       const startBy = performance.now() + START_WAIT_MAX_MS;
       await activity.lull(this.abort.signal, START_QUIET_MS, () => performance.now() > startBy);
@@ -251,8 +277,10 @@ export class IndexFiller {
             }
             if (meta && text !== undefined && !this.deletedDuringPass?.has(id)) {
               const doc = searchDoc(id, meta, text);
-              if (doc) this.index.add(doc);
-              else this.unindexable.add(id);
+              if (!doc) this.unindexable.add(id);
+              // Indexed meanwhile by the build of a message just stored, which counted it in
+              // `total` again, though this pass's listing had it already.
+              else if (!(await this.index.addOnce(doc))) progress.total = Math.max(0, progress.total - 1);
             }
             done++;
             await nextTurn(); // client commands first

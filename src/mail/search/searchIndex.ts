@@ -290,6 +290,42 @@ export class SearchIndex {
     }
   }
 
+  /**
+   * Adds `doc` unless the index holds its message already (waiting in memory or in a file): false
+   * then. The background pass and the build of a message just stored can both reach one message
+   * (the pass lists it between its op row and its build); `add` alone dedups only against what
+   * waits in memory, so the second came in once the first was written: counted twice in
+   * `progress.indexed` and kept in two files.
+   */
+  async addOnce(doc: SearchDoc): Promise<boolean> {
+    if (await this.holds(doc.id)) return false;
+    // Checked again: the other path may have added it while the files were looked at.
+    if (this.pendingIds.has(doc.id)) return false;
+    this.add(doc);
+    return true;
+  }
+
+  /** Whether the index holds `id` (not removed): in memory, or in a file its id filter points to. */
+  private async holds(id: string): Promise<boolean> {
+    if (this.pendingIds.has(id)) return true;
+    if (this.removed.has(id) || !(await this.open())) return false;
+    for (const name of [...this.names]) {
+      if (!this.filters.get(name)?.mayHold(id)) continue;
+      let lease: SegmentLease;
+      try {
+        lease = await this.segments.lease(join(this.dir, name), name, this.key);
+      } catch {
+        continue; // merged away meanwhile, or damaged (a search marks that)
+      }
+      try {
+        if (this.positionIn(lease.seg, id) >= 0) return true;
+      } finally {
+        lease.release();
+      }
+    }
+    return this.pendingIds.has(id);
+  }
+
   /** Writes what waits after a quiet second, unless a background pass runs (it writes at its end). */
   private flushLater(): void {
     clearTimeout(this.flushTimer);

@@ -12,8 +12,10 @@ import {
   type SearchFacts,
   type SearchIndex,
 } from "../../../mail/search/index.ts";
+import type { ReadBatch } from "../../../mail/read/index.ts";
+import type { MailEntry } from "../../../mail/uidIndex.ts";
 import { ok, type TaggedResult } from "../protocol/errorResponse.ts";
-import { keyNeedsMeta, keyUsesModseq, matches } from "./searchMatch.ts";
+import { keyNeedsMeta, keyUsesModseq, matches, matchesWithoutMeta } from "./searchMatch.ts";
 import { bindRecent } from "./searchRecent.ts";
 import { bindObjectIds } from "./searchObjectId.ts";
 import { returnedMatches } from "./searchReturn.ts";
@@ -214,23 +216,17 @@ export async function findMatches(session: Session, key: SearchKey): Promise<Sea
     decided = covered.decided;
     searchIndex.answered += covered.count;
   }
-  // The view's messages the index did not decide; one expunged since the view last caught up is
-  // undefined: nothing is read. Entries are made only for these (~150 B each, shownMessages.ts).
-  const all = view.uids.map((uid, i) => (decided?.[i] ? undefined : index.byUid.get(uid)));
-  // Messages the index lacks (other computers' mail, a rebuild under way): fill it.
-  if (decided && searchIndex && all.some((e) => e !== undefined)) account.indexInBackground();
-  // Bodies are read on demand (read.text), only where cheaper keys have not decided.
-  const scope = needsMeta ? "meta" : "index";
-  // Nothing left to scan when the index answered for every message.
-  const toScan = all.some((e) => e !== undefined) ? all : [];
-  for await (const read of sel.mailbox.read(toScan, { scope, batchSize: META_BATCH })) {
-    const i = read.from;
-    const slice = view.uids.slice(i, i + META_BATCH);
-    const entries = read.entries;
+  // Lanes, not groups: a lane takes the next message as soon as its own is decided, so one slow
+  // body read holds one lane back instead of the 15 others of its group.
+  const judgeBatch = async (
+    i: number,
+    entries: readonly (MailEntry | undefined)[],
+    read: ReadBatch<MailEntry | undefined> | undefined,
+  ) => {
     const matchOne = async (j: number) => {
       const entry = entries[j];
       if (!entry) return;
-      const meta = read.meta.get(entry.id);
+      const meta = read?.meta.get(entry.id);
       if (needsMeta && !meta) return;
       const seq = i + j + 1;
       const hit = await matches(key, {
@@ -239,16 +235,14 @@ export async function findMatches(session: Session, key: SearchKey): Promise<Sea
         maxSeq: view.uids.length,
         maxUid,
         saved: session.savedSearch,
-        ...(meta ? { facts: metaFacts(meta, () => read.text(meta)) } : {}),
+        ...(meta && read ? { facts: metaFacts(meta, () => read.text(meta)) } : {}),
       });
-      if (hit) found.push({ uid: slice[j]!, seq, modseq: entry.modseq });
+      if (hit) found.push({ uid: entry.uid, seq, modseq: entry.modseq });
     };
-    // Lanes, not groups: a lane takes the next message as soon as its own is decided, so one slow
-    // body read holds one lane back instead of the 15 others of its group.
     let next = 0;
     let failed = false;
     const lane = async () => {
-      while (next < slice.length && !failed) {
+      while (next < entries.length && !failed) {
         try {
           await matchOne(next++);
         } catch (err) {
@@ -257,7 +251,31 @@ export async function findMatches(session: Session, key: SearchKey): Promise<Sea
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL, slice.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, entries.length) }, lane));
+  };
+  if (!needsMeta) {
+    // Flags, UIDs, MODSEQ: nothing is read, so each entry (~150 B, shownMessages.ts) is made as
+    // its message is judged. Made all at once, a `UID SEARCH ALL` of 100,000 messages held ~20 MB
+    // of them until it ended, which set the bench session's peak RSS (bench/notes.md).
+    // Judged without a promise per message (matchesWithoutMeta).
+    for (let i = 0; i < view.uids.length; i++) {
+      const entry = index.byUid.get(view.uids[i]!);
+      if (!entry) continue; // expunged since the view last caught up
+      const subject = { entry, seq: i + 1, maxSeq: view.uids.length, maxUid, saved: session.savedSearch };
+      if (matchesWithoutMeta(key, subject)) found.push({ uid: entry.uid, seq: i + 1, modseq: entry.modseq });
+    }
+  } else {
+    // The view's messages the index did not decide; one expunged since the view last caught up is
+    // undefined: nothing is read. Entries are made only for these (~150 B each, shownMessages.ts).
+    const all = view.uids.map((uid, i) => (decided?.[i] ? undefined : index.byUid.get(uid)));
+    // Messages the index lacks (other computers' mail, a rebuild under way): fill it.
+    if (decided && searchIndex && all.some((e) => e !== undefined)) account.indexInBackground();
+    // Nothing left to scan when the index answered for every message. Bodies are read on demand
+    // (read.text), only where cheaper keys have not decided.
+    const toScan = all.some((e) => e !== undefined) ? all : [];
+    for await (const read of sel.mailbox.read(toScan, { scope: "meta", batchSize: META_BATCH })) {
+      await judgeBatch(read.from, read.entries, read);
+    }
   }
   found.sort((a, b) => a.seq - b.seq);
   return found;
