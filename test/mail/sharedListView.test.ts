@@ -15,35 +15,19 @@ import { ResealJob } from "../../src/mail/rekey/resealJob.ts";
 import { createAccount, openAccount, type Account } from "../../src/mail/account.ts";
 import type { ListFacts } from "../../src/mail/listView.ts";
 import { listSegmentKey, listSegmentPrefix, openListSegment } from "../../src/mail/listSegments.ts";
-import { META_PK } from "../../src/mail/messageLayout.ts";
 import type { Mailbox } from "../../src/mail/mailbox.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
-import type { ByteRange, RowStore, Store } from "../../src/storage/types.ts";
+import type { ByteRange, Store } from "../../src/storage/types.ts";
 import type { LogLevel } from "../../src/log.ts";
 import { sampleMessage } from "./mailFixtures.ts";
 import { tempDirs } from "../support/tempDirs.ts";
+import { metaRowsCounted } from "../support/metaRowsCounted.ts";
 
 const tempDir = tempDirs("agl-shared-list-");
 const PASSWORD = "correct horse battery";
 const SPAN = 20;
 const COUNT = 110; // five full ranges (UIDs 1-100) and ten messages past them
 const TAIL = COUNT - 5 * SPAN;
-
-/** Meta rows read through `store`, counted. */
-function counting(store: Store): { store: Store; metaRowsRead: () => number } {
-  let read = 0;
-  const rows: RowStore = Object.assign(Object.create(store.rows) as RowStore, {
-    readBatch: (keys: { pk: string; sk: string }[]) => {
-      read += keys.filter((k) => k.pk === META_PK).length;
-      return store.rows.readBatch(keys);
-    },
-    read: (pk: string, sk: string) => {
-      if (pk === META_PK) read++;
-      return store.rows.read(pk, sk);
-    },
-  });
-  return { store: { ...store, rows }, metaRowsRead: () => read };
-}
 
 const options = async () => ({ listViewDir: await tempDir(), shareListView: true, listSegmentSpan: SPAN });
 
@@ -66,7 +50,7 @@ async function seeded(): Promise<Store> {
 
 /** A second computer: no list view, no cache; its INBOX opened as a client's first SELECT opens it. */
 async function second(store: Store, warnings: string[] = []) {
-  const c = counting(store);
+  const c = metaRowsCounted(store);
   const log = (level: LogLevel, message: string) => {
     if (level === "warn") warnings.push(message);
   };

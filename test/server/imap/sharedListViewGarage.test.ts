@@ -11,34 +11,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
-import { META_PK } from "../../../src/mail/messageLayout.ts";
 import { openGarageStore } from "../../../src/storage/garage/index.ts";
-import type { RowStore, Store } from "../../../src/storage/types.ts";
+import type { Store } from "../../../src/storage/types.ts";
 import { garageBinary, startGarage, type GaragePeer } from "../../support/garage.ts";
 import { skipUnless } from "../../support/peers.ts";
 import { startTestServer, type TestServer } from "../../support/testServer.ts";
 import { appendRaw, loggedIn, message, tagged } from "./scenarioHelpers.ts";
+import { metaRowsCounted } from "../../support/metaRowsCounted.ts";
 
 const skip = skipUnless(Boolean(garageBinary()), "Garage (S3 + K2V)", "cargo install garage");
 const COUNT = 35; // three full ranges of 10 UIDs, five messages past them
 // No FLAGS: the first session to select sees \Recent, the next ones do not.
 const LIST = "UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (From Subject Date)])";
-
-/** Meta rows read through `store`, counted. */
-function counting(store: Store): { store: Store; metaRowsRead: () => number } {
-  let read = 0;
-  const rows: RowStore = Object.assign(Object.create(store.rows) as RowStore, {
-    readBatch: (keys: { pk: string; sk: string }[]) => {
-      read += keys.filter((k) => k.pk === META_PK).length;
-      return store.rows.readBatch(keys);
-    },
-    read: (pk: string, sk: string) => {
-      if (pk === META_PK) read++;
-      return store.rows.read(pk, sk);
-    },
-  });
-  return { store: { ...store, rows }, metaRowsRead: () => read };
-}
 
 describe("the list view shared through a Garage bucket", { skip }, () => {
   let peer: GaragePeer;
@@ -92,7 +76,7 @@ describe("the list view shared through a Garage bucket", { skip }, () => {
       sealed[sealed.length - 9]! ^= 1;
       await store.blobs.put(tamperedKey!, sealed);
 
-      const counted = counting(store);
+      const counted = metaRowsCounted(store);
       const second = await startTestServer({
         store: counted.store,
         joinExisting: true,
