@@ -222,8 +222,11 @@ export class Account {
   private readonly openedAhead = new Map<string, number>();
   /** Row reads started at login (readAtLogin), by "pk/sk", until taken. */
   private readonly loginReads = new Map<string, { at: number; row: Promise<RowEntry | null> }>();
-  /** Told of each mailbox a mailboxOpened call opened (the cache fill: mail/newestBodies.ts). */
-  private readonly openedListeners = new Set<(mailbox: Mailbox) => void>();
+  /**
+   * Told of each mailbox a mailboxOpened call opened (the cache fill: mail/newestBodies.ts), and,
+   * with `ahead` true, of INBOX opened at login (openAhead) before any client asked for it.
+   */
+  private readonly openedListeners = new Set<(mailbox: Mailbox, ahead: boolean) => void>();
   private closed = false;
   /** The local search index and what keeps it up (mail/search/); absent without a folder for it. */
   readonly searchIndex: SearchIndex | undefined;
@@ -319,9 +322,13 @@ export class Account {
         // handed out only once the checked list still holds it, as mailboxOpened's early one.
         const live = list.checked.then((checked) => stillLive(checked, entry));
         this.startOpening(entry, live).then(
-          // A second computer's shared list segments are fetched while the client is still on
-          // LOGIN's answer, CAPABILITY and LIST (mailboxOpened's fill then finds them looked for).
-          (mbx) => void this.messages.sharedList?.fill(mbx),
+          (mbx) => {
+            // A second computer's shared list segments are fetched while the client is still on
+            // LOGIN's answer, CAPABILITY and LIST (mailboxOpened's fill then finds them looked for).
+            void this.messages.sharedList?.fill(mbx);
+            // And the newest bodies, the end of a client's first sync (mail/cacheFill.ts).
+            this.tellOpened(mbx, true);
+          },
           () => this.openedAhead.delete(entry.id),
         );
       },
@@ -467,7 +474,7 @@ export class Account {
       if (shared) void shared.fill(mailbox).then(() => shared.share(mailbox));
       // Right after the caller's answer (a SELECT's), not before it: the cache fill's listener
       // starts reading every meta row ahead, ~20-40 ms of CPU at 10,000 messages.
-      setImmediate(() => this.tellOpened(mailbox));
+      setImmediate(() => this.tellOpened(mailbox, false));
     }
     if (besideList && known === running) await besideList;
     return { mailbox, opened, synced: opened || (besideList !== undefined && known === running) };
@@ -480,17 +487,19 @@ export class Account {
     return startedAt !== undefined && performance.now() - startedAt <= OPENED_AHEAD_FRESH_MS;
   }
 
-  private tellOpened(mailbox: Mailbox): void {
+  private tellOpened(mailbox: Mailbox, ahead: boolean): void {
     if (this.closed) return;
-    for (const listener of this.openedListeners) listener(mailbox);
+    for (const listener of this.openedListeners) listener(mailbox, ahead);
   }
 
   /**
    * Calls `listener` with each mailbox a mailboxOpened call opens (a client's first SELECT of it
    * in this process), on the event loop's next turn after the call returns (once a SELECT wrote
-   * its answer); the listener must not throw or block. Returns the unsubscribe.
+   * its answer), and with `ahead` true as openAhead's opening ends (INBOX at login: the SELECT
+   * that takes it then calls it again with false); the listener must not throw or block. Returns
+   * the unsubscribe.
    */
-  onMailboxOpened(listener: (mailbox: Mailbox) => void): () => void {
+  onMailboxOpened(listener: (mailbox: Mailbox, ahead: boolean) => void): () => void {
     this.openedListeners.add(listener);
     return () => this.openedListeners.delete(listener);
   }

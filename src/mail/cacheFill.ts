@@ -24,7 +24,7 @@ import type { LocalCache } from "../storage/types.ts";
 import type { Account } from "./account.ts";
 import { BODY_PREFIX, bodyBlobKey, META_PK } from "./messageLayout.ts";
 import type { MessageFacts } from "./messageStore.ts";
-import { lackingFacts } from "./listView.ts";
+import { lackingFacts, type ListView } from "./listView.ts";
 import { readMetaAhead } from "./metaAhead.ts";
 import { fetchNewestBodies } from "./newestBodies.ts";
 
@@ -89,8 +89,10 @@ export class CacheFill {
   private lastLive: Set<string> | undefined;
   private readonly watched = new Map<string, () => void>();
   private readonly offOpened: () => void;
-  /** Mailboxes whose meta (and newest bodies) were fetched at their first open, this run. */
+  /** Mailboxes whose meta rows were read ahead at their first open by a client, this run. */
   private readonly warmed = new Set<string>();
+  /** Mailboxes whose newest bodies were fetched at their first open (or at login), this run. */
+  private readonly bodiesWarmed = new Set<string>();
   /** Those reads still running (close waits for them). */
   private readonly warming = new Set<Promise<unknown>>();
 
@@ -116,20 +118,50 @@ export class CacheFill {
       bytesPerSecond: 0,
       dropped: 0,
     };
-    this.offOpened = account.onMailboxOpened((mbx) => this.opened(mbx));
+    this.offOpened = account.onMailboxOpened((mbx, ahead) => this.opened(mbx, ahead));
   }
 
   /**
    * A client opened `mbx` for the first time: its meta rows are read now (metaAhead.ts) and, unless
-   * the mode is "meta", its newest bodies fetched (newestBodies.ts).
+   * the mode is "meta", its newest bodies fetched (newestBodies.ts). `ahead`: INBOX opened at login,
+   * before the client's SELECT: only the bodies start then. The meta read ahead waits for the
+   * SELECT, since it would read every row that the shared list segments, still on their way,
+   * spare it.
    */
-  private opened(mbx: { id: string; index: Parameters<typeof fetchNewestBodies>[1] }): void {
-    if (this.stopped || this.warmed.has(mbx.id)) return;
-    this.warmed.add(mbx.id);
+  private opened(mbx: { id: string; index: Parameters<typeof fetchNewestBodies>[1] }, ahead: boolean): void {
+    if (this.stopped) return;
     const store = this.account.store;
     const log = this.options.log;
     const stopped = () => this.stopped;
     const view = this.account.messages.listView;
+    if (!ahead && !this.warmed.has(mbx.id)) this.warmMeta(mbx, view);
+    if (this.mode !== "all" || this.bodiesWarmed.has(mbx.id)) return;
+    this.bodiesWarmed.add(mbx.id);
+    const reads = this.account.messages.background;
+    this.track(
+      fetchNewestBodies(
+        {
+          store,
+          reads,
+          cache: this.cache,
+          // The header list waits for the shared segments: their GETs go first.
+          ...(view ? { listReady: () => view.settled() } : {}),
+          ...(log ? { log } : {}),
+        },
+        mbx.index,
+        stopped,
+      ),
+    );
+  }
+
+  private warmMeta(
+    mbx: { id: string; index: Parameters<typeof readMetaAhead>[1] },
+    view: ListView | undefined,
+  ): void {
+    this.warmed.add(mbx.id);
+    const store = this.account.store;
+    const log = this.options.log;
+    const stopped = () => this.stopped;
     this.track(
       readMetaAhead(
         {
@@ -144,11 +176,6 @@ export class CacheFill {
         mbx.index,
         stopped,
       ),
-    );
-    if (this.mode !== "all") return;
-    const reads = this.account.messages.background;
-    this.track(
-      fetchNewestBodies({ store, reads, cache: this.cache, ...(log ? { log } : {}) }, mbx.index, stopped),
     );
   }
 

@@ -25,6 +25,11 @@ export interface NewestBodiesSource {
   store: Pick<Store, "blobs">;
   reads: Pick<BackgroundReads, "getMeta" | "readParallelism">;
   cache: Pick<LocalCache, "hasBlob" | "usable" | "maxBlobBytes">;
+  /**
+   * What the body GETs wait for: the list view's fills from the bucket, which the client's header
+   * list, asked before these bodies, waits for (never rejects).
+   */
+  listReady?: () => Promise<unknown>;
   log?: Log;
 }
 
@@ -43,7 +48,8 @@ export async function fetchNewestBodies(
     const { shown } = index;
     for (let i = shown.size - 1; i >= 0 && ids.length < NEWEST_MESSAGES; i--) ids.push(shown.idAt(i));
     if (ids.length === 0 || !src.cache.usable) return 0;
-    const metas = await src.reads.getMeta(ids);
+    // The meta read (one batch) goes beside the list's GETs; the bodies after them.
+    const [metas] = await Promise.all([src.reads.getMeta(ids), src.listReady?.()]);
     const wanted: string[] = [];
     let bytes = 0;
     const room = Math.min(NEWEST_BYTES, src.cache.maxBlobBytes);

@@ -9,7 +9,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
 import { createAccount, openAccount } from "../../src/mail/account.ts";
 import { CacheFill, type CacheFillMode } from "../../src/mail/cacheFill.ts";
-import { CACHEABLE } from "../../src/mail/messageLayout.ts";
+import { CACHEABLE, META_PK } from "../../src/mail/messageLayout.ts";
 import { NEWEST_MESSAGES } from "../../src/mail/newestBodies.ts";
 import { withLocalCache } from "../../src/storage/cache/index.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
@@ -67,6 +67,18 @@ async function fetchAll(b: Awaited<ReturnType<typeof openAccount>>) {
   return metas.size;
 }
 
+/** The client's FETCH of the bodies of INBOX's NEWEST_MESSAGES newest messages. */
+async function fetchNewest(b: Awaited<ReturnType<typeof openAccount>>) {
+  const mbx = await b.mailbox("INBOX");
+  const { shown } = mbx.index;
+  const ids = Array.from({ length: Math.min(NEWEST_MESSAGES, shown.size) }, (_, i) =>
+    shown.idAt(shown.size - 1 - i),
+  );
+  const metas = await b.messages.getMeta(ids);
+  await Promise.all([...metas.values()].map((m) => b.messages.body(m)));
+  return metas.size;
+}
+
 test("a first SELECT fetches the newest bodies; a FETCH right after reads each body from the remote once", async () => {
   const c = await secondComputer(40);
   try {
@@ -116,6 +128,29 @@ test(`only the newest ${NEWEST_MESSAGES} bodies are fetched at the first SELECT,
     assert.equal(m.gets() - before, 0, "cacheFill meta fetched bodies");
   } finally {
     await m.close();
+  }
+});
+
+test("INBOX opened at login fetches its newest bodies before any SELECT, and no meta row past them", async () => {
+  const c = await secondComputer(NEWEST_MESSAGES + 20);
+  try {
+    const before = c.gets();
+    c.b.openAhead("INBOX");
+    for (let i = 0; i < 150 && c.gets() - before < NEWEST_MESSAGES; i++) await delay(20);
+    await c.store.settle();
+    assert.equal(c.gets() - before, NEWEST_MESSAGES, "the opening at login did not fetch the newest bodies");
+    // The meta read ahead waits for the client's SELECT: the oldest rows are not read yet.
+    const info = (await c.b.listMailboxes()).mailboxes.find((m) => m.name === "INBOX")!;
+    const mbx = await c.b.listedMailbox(info); // the opening at login, not taken as a SELECT
+    const oldest = Array.from({ length: 20 }, (_, i) => mbx.index.shown.idAt(i));
+    assert.equal((await c.store.localCache.uncachedRows(META_PK, oldest)).length, 20);
+    // The SELECT that takes the opening fetches none of them again.
+    const { opened } = await c.b.mailboxOpened("INBOX");
+    assert.ok(opened);
+    assert.equal(await fetchNewest(c.b), NEWEST_MESSAGES);
+    assert.equal(c.gets() - before, NEWEST_MESSAGES, "a newest body was read from the remote twice");
+  } finally {
+    await c.close();
   }
 });
 
