@@ -252,7 +252,9 @@ export class Account {
     this.witness = new MarkWitness(marks, (path) => this.deleted(path));
     this.snapshots = options.snapshotsDir ? indexSnapshots(options.snapshotsDir, keys.masterKey) : undefined;
     if (options.listViewDir) {
-      const view = (this.messages.listView = new ListView(options.listViewDir, keys.masterKey, this.log));
+      const view = (this.messages.listView = new ListView(options.listViewDir, keys.masterKey, this.log, () =>
+        this.messages.activity.lull(),
+      ));
       // Shared through the bucket only from a remote store: on a local one the view is at hand.
       if (options.shareListView ?? store.readParallelism !== undefined)
         this.messages.sharedList = new SharedListView(

@@ -49,6 +49,11 @@ const TAIL = -1;
  * they are a round trip of parallel GETs; a host that stalls them must not stall the client.
  */
 const FILL_WAIT_MS = 5000;
+/**
+ * How long the write of adopted facts (adopt) waits for a pause in client work at most: a client
+ * that never pauses still gets them written, as a tail of SEGMENT_SIZE is.
+ */
+const QUIET_WAIT_MAX_MS = 5000;
 
 const context = (name: string): SealContext => ({ purpose: "local-list-view", path: `list-view/${name}` });
 
@@ -169,6 +174,8 @@ export class ListView {
     dir: string,
     masterKey: Uint8Array,
     private readonly log?: Log,
+    /** Resolves at a pause in client work (MessageStore.activity): when adopted facts are written. */
+    private readonly quiet?: () => Promise<void>,
   ) {
     this.key = deriveSubkey(masterKey, "local-list-view");
     const account = Buffer.from(deriveSubkey(masterKey, "local-list-view-folder")).subarray(0, 12);
@@ -253,6 +260,23 @@ export class ListView {
     if (this.tail.size >= SEGMENT_SIZE) this.writeTail();
   }
 
+  /**
+   * Keeps the facts of many messages at once (a shared segment just opened: sharedListView.ts),
+   * answered from memory from now on and written to a local segment once client work pauses
+   * (`quiet`), so that neither the seal nor the write, nor a read of the file back, sits on the
+   * path of the header list that waits for them. Known routes are left as they are (add).
+   */
+  adopt(facts: ReadonlyMap<string, ListFacts>): void {
+    const entries: [string, ListFacts][] = [];
+    for (const [id, f] of facts) {
+      const route = routeOf(id);
+      if (route === undefined || this.where.has(route)) continue;
+      this.where.set(route, TAIL);
+      entries.push([id, f]);
+    }
+    if (entries.length > 0) this.writeEntries(entries, true);
+  }
+
   /** Messages deleted here: no longer answered, and left out of the next directory. */
   forget(ids: readonly string[]): void {
     for (const id of ids) {
@@ -277,11 +301,20 @@ export class ListView {
   private writeTail(): void {
     const entries = [...this.tail];
     this.tail = new Map();
+    this.writeEntries(entries, false);
+  }
+
+  /**
+   * Writes `entries` (facts whose route is TAIL) as a new segment, then the directory; answered
+   * from memory until then. `whenQuiet`: the write waits for a pause in client work first.
+   */
+  private writeEntries(entries: [string, ListFacts][], whenQuiet: boolean): void {
     const pending = new Map(entries);
     const at = entries.length > 0 ? this.names.push(nodeRandomBytes(12).toString("hex")) - 1 : undefined;
     this.pendingTails.push(pending);
     this.writing = this.writing
       .then(async () => {
+        if (whenQuiet) await this.quietOrLate();
         if (at !== undefined) {
           const name = this.names[at]!;
           await this.writeFile(`${name}.seg`, seal(this.key, encodeSegment(entries), context(name)));
@@ -305,6 +338,18 @@ export class ListView {
       .finally(() => {
         this.pendingTails.splice(this.pendingTails.indexOf(pending), 1);
       });
+  }
+
+  /** A pause in client work, or QUIET_WAIT_MAX_MS, whichever comes first. */
+  private async quietOrLate(): Promise<void> {
+    if (!this.quiet) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, QUIET_WAIT_MAX_MS);
+      timer.unref();
+    });
+    await Promise.race([this.quiet().catch(() => undefined), late]);
+    clearTimeout(timer);
   }
 
   private async writeDirectory(): Promise<void> {

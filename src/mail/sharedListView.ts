@@ -147,10 +147,13 @@ export class SharedListView {
       }
       const shown = new Set(idsInRange(mbx.index, range, this.span));
       let stale = false;
-      for (const [id, f] of facts) {
-        if (shown.has(id)) this.view.add(id, f);
-        else stale = true; // expunged or renumbered since it was written
+      for (const id of facts.keys()) {
+        if (shown.has(id)) continue;
+        facts.delete(id);
+        stale = true; // expunged or renumbered since it was written
       }
+      // As opened: the list reads them from memory; the local copy is written after it.
+      this.view.adopt(facts);
       if (stale) wanted.add(range);
     });
     got();

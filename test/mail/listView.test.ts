@@ -204,3 +204,29 @@ test("two ids that share a route: the one the view does not hold is never answer
   const again = new ListView(dir, masterKey);
   assert.deepEqual(await again.get([first, second]), new Map([[first, facts]]));
 });
+
+test("facts adopted at once are answered from memory and written to a local segment only once the client pauses", async () => {
+  const dir = await tempDir();
+  const masterKey = randomKey();
+  let pause = (): void => undefined;
+  const paused = new Promise<void>((resolve) => (pause = resolve));
+  const view = new ListView(dir, masterKey, undefined, () => paused);
+  await view.ready();
+  const facts = new Map(
+    Array.from({ length: 5 }, (_, i) => [
+      `${i}a`.padEnd(32, "0"),
+      { internalDate: i, size: 10 + i, header: `Subject: ${i}\r\n\r\n` },
+    ]),
+  );
+  view.adopt(facts);
+  assert.deepEqual(await view.get([...facts.keys()]), facts);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const files = async () =>
+    (await readdir(dir, { recursive: true })).filter((f) => String(f).endsWith(".seg"));
+  assert.deepEqual(await files(), [], "written while the client was busy");
+  pause();
+  await view.flush();
+  assert.equal((await files()).length, 1);
+  const again = new ListView(dir, masterKey);
+  assert.deepEqual(await again.get([...facts.keys()]), facts);
+});
