@@ -14,7 +14,7 @@
  * commands never queue behind it. One exception: when a client first opens a mailbox, its meta
  * rows (metaAhead.ts) and, unless the mode is "meta", the bodies of its newest messages
  * (newestBodies.ts) are fetched at once, as that client is about to ask for them; its reads join
- * those. Passes run again when a mailbox of this process changes and
+ * those. INBOX's newest bodies start earlier still, when it opens at login. Passes run again when a mailbox of this process changes and
  * every few minutes (another computer's expunges and new mail). Everything it writes is what the
  * store already writes on a read: sealed objects, copied as the remote holds them.
  */

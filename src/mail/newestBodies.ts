@@ -1,6 +1,7 @@
 /**
  * A mailbox's newest bodies, fetched into the local cache as soon as a client first opens the
- * mailbox on this computer (issue 11: "bodies on their way before the client asks"). A mail
+ * mailbox on this computer, or INBOX's as its opening at login ends (Account.openAhead; issue 11:
+ * "bodies on their way before the client asks"). A mail
  * client's first sync of a mailbox is its flags, its header list, then the bodies of the newest
  * messages (Thunderbird's, the bench's 200); on a second computer the header list leaves the link
  * to the host nearly idle, so these reads fill it. The client's FETCH then finds the bodies cached,
