@@ -108,3 +108,13 @@ test("rows inserted are read back at the caller's lull, not while it is busy", a
   assert.equal(remote.calls.get("rows.readBatch"), 1);
   assert.deepEqual((await cache.rows.read("meta", "m1"))?.values.length, 1);
 });
+
+test("a caller waiting for room for many copies gets the held ones written, not left to the lull", async () => {
+  const { cache, store } = await setUp();
+  await store.blobs.put("mail/held", randomBytes(1_000));
+  // As the meta read ahead at SELECT asks (metaAhead.ts): room for the whole queue.
+  const room = store.localCache.roomFor(2_000).then(() => "room");
+  const late = new Promise((resolve) => setTimeout(() => resolve("still waiting after 2 s"), 2_000));
+  assert.equal(await Promise.race([room, late]), "room");
+  assert.ok(await cache.blobs.get("mail/held"));
+});

@@ -72,7 +72,12 @@ export async function withLocalCache(
     blobKeys: () => budget.keys(),
     rowKeys: (pk) => (writer.usable && rules.isImmutableRow(pk) ? rows.cachedKeys(pk) : Promise.resolve([])),
     uncachedRows: (pk, sks) => rows.uncached(pk, sks),
-    roomFor: (n) => writer.roomFor(n),
+    // Held copies count as copies waiting (their key's changes must find them): a caller that
+    // needs the room gets them written now rather than at the next lull.
+    roomFor: (n) => {
+      blobs.release();
+      return writer.roomFor(n);
+    },
     holdCopiesUntil: (quiet) => {
       blobs.holdCopiesUntil(quiet);
       rows.holdReadBackUntil(quiet);
