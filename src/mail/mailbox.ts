@@ -76,6 +76,8 @@ interface QueuedWrite {
   pieces?: () => Promise<void>;
   /** An APPEND's message: the batch's are written together (one batched meta write). */
   prepared?: PreparedMessage;
+  /** Its body's PUT, begun before the batch when its id was journaled (Mailbox.append). */
+  bodyStored?: Promise<void>;
   /** The ids `pieces` stores (Bayou's intents: a crash before they land withdraws them). */
   intents: string[];
   resolve: () => void;
@@ -256,8 +258,14 @@ export class Mailbox {
    * Bayou rule 3). Writes that arrive while one is being written go out together (enqueue).
    */
   async append(raw: Uint8Array, flags: string[], internalDate: number): Promise<AppendResult> {
-    const prepared = this.messages.prepare(raw, internalDate, this.bayou.takeIntentId());
-    const [result] = await this.addWith([{ mailId: prepared.mailId, flags }], { prepared });
+    const journaledId = this.bayou.takeIntentId();
+    const prepared = this.messages.prepare(raw, internalDate, journaledId);
+    // A journaled id is pending in a durable mark already (Bayou rule 3): a kill from now on
+    // leaves its body for the next start to delete, so the PUT, the slowest piece, goes now
+    // instead of after the batch is built and its meta sealed.
+    const bodyStored = journaledId === undefined ? undefined : this.messages.putBodies([prepared]);
+    bodyStored?.catch(() => undefined); // settled in its batch; not unhandled meanwhile
+    const [result] = await this.addWith([{ mailId: prepared.mailId, flags }], { prepared, bodyStored });
     return result!;
   }
 
@@ -301,6 +309,8 @@ export class Mailbox {
     const withPieces = batch.filter((w) => w.pieces || w.prepared);
     const appends = batch.filter((w) => w.prepared);
     const prepared = appends.map((w) => w.prepared!);
+    const early = appends.flatMap((w) => (w.bodyStored ? [w.bodyStored] : []));
+    const late = appends.filter((w) => !w.bodyStored).map((w) => w.prepared!);
     // APPENDs whose ids are journaled (Bayou.takeIntentId) send their meta rows in the op row's
     // own InsertBatch: two requests per APPEND (body, rows) instead of three.
     const metaWithRow =
@@ -312,9 +322,12 @@ export class Mailbox {
             const fail = (ws: QueuedWrite[]) => (err: unknown) => ws.forEach((w) => failed.set(w, err));
             await Promise.all([
               appends.length > 0 &&
-                (metaWithRow ? this.messages.putBodies(prepared) : this.messages.writeMany(prepared)).catch(
-                  fail(appends),
-                ),
+                Promise.all([
+                  ...early,
+                  // A body begun early is put again here (same bytes) in the rare batch whose meta
+                  // cannot ride in the row: writeMany stores bodies and meta together.
+                  metaWithRow ? this.messages.putBodies(late) : this.messages.writeMany(prepared),
+                ]).catch(fail(appends)),
               ...batch.filter((w) => w.pieces).map((w) => w.pieces!().catch(fail([w]))),
             ]);
             if (failed.size > 0) throw new PiecesFailed("some pieces of a batch were not stored");
@@ -333,6 +346,8 @@ export class Mailbox {
     } catch (err) {
       if (!(err instanceof PiecesFailed)) {
         // The row may or may not have landed: nothing may name a message whose pieces are missing.
+        // A body begun early lands before its deletion, not after it.
+        await Promise.allSettled(early);
         await this.withdraw(withPieces.flatMap((w) => w.intents));
         for (const w of batch) w.reject(err);
         return;
@@ -379,7 +394,7 @@ export class Mailbox {
    */
   private async addWith(
     items: { mailId: string; flags: string[] }[],
-    stored?: { pieces: () => Promise<void> } | { prepared: PreparedMessage },
+    stored?: { pieces: () => Promise<void> } | { prepared: PreparedMessage; bodyStored?: Promise<void> },
   ): Promise<AppendResult[]> {
     let next = 0;
     await this.enqueue({

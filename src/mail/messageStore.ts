@@ -155,7 +155,10 @@ export class MessageStore {
   constructor(
     private readonly store: Store,
     private readonly metaKey: SealKey,
-  ) {}
+  ) {
+    // The local cache's copy of a body written here waits for a lull in client work (cachedBlobs.ts).
+    store.localCache?.holdCopiesUntil(() => this.activity.lull());
+  }
 
   /** Seals and stores a message; durable when it resolves. */
   add(original: Uint8Array, internalDate: number): Promise<{ mailId: string; meta: MessageMeta }> {

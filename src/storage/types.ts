@@ -158,4 +158,9 @@ export interface LocalCache {
    * drops copies beyond what it has queued): a caller about to read many rows waits here first.
    */
   roomFor(rows: number): Promise<void>;
+  /**
+   * Copies of what is written through wait for `quiet` (a lull in the caller's work): blobs, a
+   * bounded number of bytes of them, served from memory meanwhile; rows, read back at the lull.
+   */
+  holdCopiesUntil(quiet: () => Promise<void>): void;
 }

@@ -13,16 +13,30 @@
  * written) joins it instead of reading the remote again: the background fill reads the newest
  * bodies of a mailbox as it is first selected, and the client's FETCH of the same bodies, a moment
  * later, takes those reads (issue 11). The bytes are the same immutable object's either way.
+ *
+ * The copy of a body written through is made when the caller is quiet (holdCopiesUntil), not
+ * beside the write: a file created, written and renamed per APPEND cost a sequential APPEND on
+ * Garage ~1 ms of CPU (the thread pool's ext4 inode creation most of it) on a machine whose two
+ * cores Garage and the client share. Until then the copy is held in memory, up to HELD_BYTES, and
+ * reads are served from it; past that, copies are written at once, as before.
  */
-import { clipRange } from "../blobRange.ts";
+import { clipRange, sliceRange } from "../blobRange.ts";
 import type { BlobHead, BlobListing, BlobStore, ByteRange } from "../types.ts";
 import type { BlobBudget } from "./blobBudget.ts";
 import type { CacheRules } from "./cachePolicy.ts";
-import type { CacheWriter } from "./cacheWriter.ts";
+import type { CacheWriter, Fill } from "./cacheWriter.ts";
+
+/** Bytes of written-through copies held for a quiet moment; past this, copies are written at once. */
+export const HELD_BYTES = 16 * 1024 * 1024;
 
 export class CachedBlobStore implements BlobStore {
   /** Whole-object reads from the remote, by key, until their copy is written (or dropped). */
   private readonly fetching = new Map<string, Promise<Uint8Array | null>>();
+  /** Copies of bodies written through, not written to the cache yet (holdCopiesUntil). */
+  private readonly held = new Map<string, { bytes: Uint8Array; fill: Fill }>();
+  private heldBytes = 0;
+  private quiet: (() => Promise<void>) | undefined;
+  private releasing: Promise<void> | undefined;
 
   constructor(
     private readonly remote: BlobStore,
@@ -37,13 +51,77 @@ export class CachedBlobStore implements BlobStore {
     // Taken before the remote call: the caller may reuse its buffer once put resolves.
     const copy = this.fits(bytes.length) ? Uint8Array.from(bytes) : undefined;
     await this.change(key, () => this.remote.put(key, bytes));
-    if (copy) void this.store(key, copy);
+    if (copy) this.hold(key, copy);
+  }
+
+  /**
+   * From now on, copies of what is written through wait for `quiet` (the caller's lull in client
+   * work) before they are written, up to HELD_BYTES of them.
+   */
+  holdCopiesUntil(quiet: () => Promise<void>): void {
+    this.quiet = quiet;
+  }
+
+  /** Hands every held copy to the writer now (settle, close). */
+  release(): void {
+    const held = [...this.held];
+    this.held.clear();
+    this.heldBytes = 0;
+    for (const [key, { bytes, fill }] of held) void this.store(key, bytes, fill);
+  }
+
+  private hold(key: string, copy: Uint8Array): void {
+    if (!this.quiet || this.heldBytes + copy.length > HELD_BYTES) {
+      void this.store(key, copy);
+      return;
+    }
+    // Registered now: a change to the key meanwhile makes it stale, as for any copy in flight.
+    const fill = this.writer.begin(key, copy.length);
+    if (!fill) return;
+    this.held.set(key, { bytes: copy, fill });
+    this.heldBytes += copy.length;
+    // One waiter for all of them (a timer per held copy would poll through the whole burst), and
+    // one copy at a time, each at a lull: the client's next command does not wait behind them.
+    this.releasing ??= (async () => {
+      try {
+        while (this.held.size > 0) {
+          await this.quiet!();
+          const next = this.held.entries().next();
+          if (next.done) break;
+          const [key, { bytes, fill }] = next.value;
+          this.held.delete(key);
+          this.heldBytes -= bytes.length;
+          await this.store(key, bytes, fill);
+        }
+      } finally {
+        this.releasing = undefined;
+      }
+    })();
+  }
+
+  /** A held copy a read may use, or undefined. */
+  private heldCopy(key: string): Uint8Array | undefined {
+    const held = this.held.get(key);
+    if (!held || held.fill.stale || !this.writer.usable || this.writer.isDirty(key)) return undefined;
+    return held.bytes;
+  }
+
+  /** Drops a held copy (its key changed, or it is gone elsewhere). */
+  private unhold(key: string): void {
+    const held = this.held.get(key);
+    if (!held) return;
+    this.held.delete(key);
+    this.heldBytes -= held.bytes.length;
+    this.writer.abandon(held.fill);
   }
 
   async get(key: string, range?: ByteRange): Promise<Uint8Array | null> {
     if (!this.rules.isImmutableBlob(key)) return this.remote.get(key, range);
     // A bad range is the caller's error, whichever store would have answered.
     if (range) clipRange(Number.MAX_SAFE_INTEGER, range);
+    const held = this.heldCopy(key);
+    // A copy: the caller may change what it is handed.
+    if (held) return Uint8Array.from(sliceRange(held, range));
     if (this.cached(key)) {
       try {
         const local = await this.cache.get(key, range);
@@ -88,6 +166,8 @@ export class CachedBlobStore implements BlobStore {
   }
 
   async head(key: string): Promise<BlobHead | null> {
+    const held = this.rules.isImmutableBlob(key) ? this.heldCopy(key) : undefined;
+    if (held) return { size: held.length };
     if (this.rules.isImmutableBlob(key) && this.cached(key)) {
       this.budget.touch(key);
       return { size: this.budget.size(key)! };
@@ -107,7 +187,9 @@ export class CachedBlobStore implements BlobStore {
   async copy(from: string, to: string): Promise<void> {
     if (!this.rules.isImmutableBlob(to)) return this.remote.copy(from, to);
     const size = this.rules.isImmutableBlob(from) && this.cached(from) ? this.budget.size(from) : undefined;
+    const held = size === undefined && this.rules.isImmutableBlob(from) ? this.heldCopy(from) : undefined;
     await this.change(to, () => this.remote.copy(from, to));
+    if (held && this.fits(held.length)) return this.hold(to, Uint8Array.from(held));
     if (size === undefined || !this.fits(size)) return;
     // The copy is the same bytes under a new name: copy the local file rather than download it.
     const fill = this.writer.begin(to);
@@ -125,11 +207,12 @@ export class CachedBlobStore implements BlobStore {
 
   /** Whether a read of `key` would be served from a local copy. */
   hasCopy(key: string): boolean {
-    return this.rules.isImmutableBlob(key) && this.cached(key);
+    return this.rules.isImmutableBlob(key) && (this.cached(key) || this.heldCopy(key) !== undefined);
   }
 
   /** Drops local copies the caller knows are gone elsewhere; the remote is not touched. */
   forget(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.unhold(key);
     const mine = keys.filter((k) => this.rules.isImmutableBlob(k) && this.budget.has(k));
     for (const key of mine) this.budget.remove(key);
     return this.writer.runAfter(mine, async () => {
@@ -152,6 +235,7 @@ export class CachedBlobStore implements BlobStore {
   /** A change to `key` on the remote: the local copy stops counting at once and is deleted after. */
   private change(key: string, remote: () => Promise<void>): Promise<void> {
     this.budget.remove(key);
+    this.unhold(key);
     this.fetching.delete(key); // a read started before the change must not answer one after it
     return this.writer.change([key], remote, async () => {
       this.budget.remove(key);

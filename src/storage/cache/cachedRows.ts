@@ -43,6 +43,8 @@ export class CachedRowStore implements RowStore {
   private readBack = new Map<string, RowKey>();
   private readBackTimer: NodeJS.Timeout | undefined;
   private readonly readsInFlight = new Set<Promise<void>>();
+  /** The caller's lull (holdReadBackUntil): a read-back due waits for it. */
+  private quiet: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly remote: RowStore,
@@ -225,6 +227,15 @@ export class CachedRowStore implements RowStore {
     }
   }
 
+  /**
+   * From now on a read-back due by time waits for `quiet` (a lull in the caller's work): during a
+   * run of APPENDs it was one K2V ReadBatch and a local row write per message a second, beside
+   * them. A full batch still goes at once.
+   */
+  holdReadBackUntil(quiet: () => Promise<void>): void {
+    this.quiet = quiet;
+  }
+
   /** Sends the read-backs still waiting for their batch, and waits for every one in flight. */
   async settle(): Promise<void> {
     if (this.readBack.size > 0) this.flushReadBack();
@@ -329,7 +340,13 @@ export class CachedRowStore implements RowStore {
     this.readBack.set(keyOf(k.pk, k.sk), { pk: k.pk, sk: k.sk });
     if (this.readBack.size >= READ_BACK_BATCH) this.flushReadBack();
     else if (!this.readBackTimer) {
-      this.readBackTimer = setTimeout(() => this.flushReadBack(), READ_BACK_DELAY_MS);
+      this.readBackTimer = setTimeout(() => {
+        if (!this.quiet) return this.flushReadBack();
+        // The timer stays set (not cleared) while it waits: no second waiter is started.
+        void this.quiet().then(() => {
+          if (this.readBackTimer) this.flushReadBack();
+        });
+      }, READ_BACK_DELAY_MS);
       this.readBackTimer.unref();
     }
   }

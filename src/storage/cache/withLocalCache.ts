@@ -56,6 +56,7 @@ export async function withLocalCache(
   const blobs = new CachedBlobStore(remote.blobs, cache.blobs, rules, writer, budget);
   let closing: Promise<void> | undefined;
   const settle = async () => {
+    blobs.release();
     await rows.settle();
     await writer.drain();
   };
@@ -71,7 +72,16 @@ export async function withLocalCache(
     blobKeys: () => budget.keys(),
     rowKeys: (pk) => (writer.usable && rules.isImmutableRow(pk) ? rows.cachedKeys(pk) : Promise.resolve([])),
     uncachedRows: (pk, sks) => rows.uncached(pk, sks),
-    roomFor: (n) => writer.roomFor(n),
+    // Held copies count as copies waiting (their key's changes must find them): a caller that
+    // needs the room gets them written now rather than at the next lull.
+    roomFor: (n) => {
+      blobs.release();
+      return writer.roomFor(n);
+    },
+    holdCopiesUntil: (quiet) => {
+      blobs.holdCopiesUntil(quiet);
+      rows.holdReadBackUntil(quiet);
+    },
     rank: (keys) => keys.forEach((key) => budget.touch(key)),
     forget: async (forgotten, keys) => {
       await Promise.all([rows.forget(forgotten), blobs.forget(keys)]);
@@ -96,6 +106,7 @@ export async function withLocalCache(
           // Rows inserted just before close are read back and cached too (the last ones an import
           // wrote), but never for longer than closeWaitMs: a cache must not hold up a shutdown.
           const deadline = Date.now() + (options.closeWaitMs ?? 5_000);
+          blobs.release();
           await within(rows.settle(), deadline);
           rows.stop();
           await writer.drain(Math.max(0, deadline - Date.now()));

@@ -1,0 +1,64 @@
+/**
+ * An APPEND whose id is journaled (Bayou.takeIntentId) puts its body before its batch is built
+ * (Mailbox.append). When its row then fails, the withdrawal deletes the body: it must wait for
+ * that PUT, or the body lands after its deletion and stays in the bucket, named by nothing.
+ */
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createAccount } from "../../src/mail/account.ts";
+import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
+import { memoryStore } from "../../src/storage/memoryStore.ts";
+import type { Store } from "../../src/storage/types.ts";
+import { sampleMessage } from "./mailFixtures.ts";
+
+const folders: string[] = [];
+after(async () => {
+  for (const f of folders) await rm(f, { recursive: true, force: true });
+});
+
+test("a body put before its batch is not left in storage when its push fails before its row", async () => {
+  const marksDir = await mkdtemp(join(tmpdir(), "agl-early-put-"));
+  folders.push(marksDir);
+  const base = memoryStore();
+  let slowBodies = false;
+  let failOneRead = false;
+  const blobs = Object.create(base.blobs) as Store["blobs"];
+  blobs.put = async (key, bytes) => {
+    if (slowBodies && key.startsWith("mail/")) await new Promise((r) => setTimeout(r, 150));
+    return base.blobs.put(key, bytes);
+  };
+  // One read of a mailbox's rows fails (a host that dropped a connection): the sync a push makes
+  // first then throws before the push writes anything of its own.
+  const failOnce = (pk: string) => {
+    if (!failOneRead || !pk.startsWith("index/")) return false;
+    failOneRead = false;
+    return true;
+  };
+  const rows = Object.create(base.rows) as Store["rows"];
+  const refused = () => Promise.reject(new Error("the host dropped the connection"));
+  rows.read = (pk, sk) => (failOnce(pk) ? refused() : base.rows.read(pk, sk));
+  rows.readRange = (pk, query) => (failOnce(pk) ? refused() : base.rows.readRange(pk, query));
+  const account = await createAccount(
+    { ...base, blobs, rows },
+    { user: "u", password: "early body put password", kdf: TEST_KDF, marksDir },
+  );
+  const inbox = await account.mailbox("INBOX");
+  const kept = [(await inbox.append(sampleMessage(1), [], Date.now())).mailId];
+  // Another computer rewrites the watch: this one's next rewrite reads it back beside its own
+  // value, so its next push syncs first (Bayou rule 3).
+  await new Promise((r) => setTimeout(r, 200));
+  await base.rows.insert(`index/${inbox.id}`, "watch", new Uint8Array([1, 2, 3]));
+  kept.push((await inbox.append(sampleMessage(2), [], Date.now())).mailId);
+  await new Promise((r) => setTimeout(r, 300)); // the rewrite and its read-back
+  slowBodies = true;
+  failOneRead = true;
+  await assert.rejects(inbox.append(sampleMessage(3), [], Date.now()), /dropped the connection/);
+  assert.equal(failOneRead, false, "the push synced first, and that sync failed");
+  await new Promise((r) => setTimeout(r, 300)); // past the body's PUT, had it not been waited for
+  const bodies = (await base.blobs.list("mail/")).keys.sort();
+  assert.deepEqual(bodies, kept.map((id) => `mail/${id}`).sort(), "only the acknowledged messages' bodies");
+  await account.close();
+});
