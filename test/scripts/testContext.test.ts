@@ -41,7 +41,10 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-/** The fixture's TAP report (durations left out), run by a node of its own. */
+/**
+ * The fixture's TAP report, run by a node of its own, without what changes from run to run: the
+ * durations, and the stacks (whether a test started from a timer's tick adds frames).
+ */
 function report(preload: boolean): { status: number | null; tap: string } {
   // NODE_TEST_CONTEXT would make the child report in the runner's protocol, not TAP.
   const env = { ...process.env };
@@ -51,11 +54,16 @@ function report(preload: boolean): { status: number | null; tap: string } {
     [...(preload ? ["--import", PRELOAD] : []), "--test-reporter=tap", join(dir, "fixture.mjs")],
     { env, encoding: "utf8", timeout: 30_000 },
   );
-  const tap = r.stdout
-    .split("\n")
-    .filter((line) => !/duration_ms/.test(line))
-    .join("\n");
-  return { status: r.status, tap };
+  const kept: string[] = [];
+  // The indentation of the `stack: |-` key being skipped: its frames are indented deeper.
+  let stackIndent = -1;
+  for (const line of r.stdout.split("\n")) {
+    const indent = /^ */.exec(line)![0].length;
+    if (stackIndent >= 0 && indent > stackIndent) continue;
+    stackIndent = /^ *stack: \|-$/.test(line) ? indent : -1;
+    if (stackIndent < 0 && !/duration_ms/.test(line)) kept.push(line);
+  }
+  return { status: r.status, tap: kept.join("\n") };
 }
 
 test("a file reports the same with the test context as with the harness's own hook", () => {
