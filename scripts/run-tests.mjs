@@ -158,15 +158,12 @@ const GROUP_SIZE = Number(process.env.TEST_GROUP_SIZE) || 12;
 const DEFAULT_CONCURRENCY = 6;
 
 // Node's runner gives each file's process the flags of this one: source maps, so that stack traces
-// name the .ts lines of the compiled twins the files run as (test-compile.mjs), the harness's test
-// context without a destroy hook (test-context.mjs), and the timing hook (inert unless --durations
-// sets AGL_TEST_TIMING_DIR).
-const preloads = ["test-context.mjs", "test-timing.mjs"].map((f) =>
-  fileURLToPath(new URL(f, import.meta.url)),
-);
+// name the .ts lines of the compiled twins the files run as (test-compile.mjs), and the timing hook
+// (inert unless --durations sets AGL_TEST_TIMING_DIR).
+const timingHook = fileURLToPath(new URL("test-timing.mjs", import.meta.url));
 const flags = [
   ...(process.execArgv.includes("--enable-source-maps") ? [] : ["--enable-source-maps"]),
-  ...preloads.flatMap((preload) => (process.execArgv.includes(preload) ? [] : ["--import", preload])),
+  ...(process.execArgv.includes(timingHook) ? [] : ["--import", timingHook]),
 ];
 if (flags.length > 0) {
   const self = fileURLToPath(import.meta.url);
