@@ -27,10 +27,12 @@ const FILL_PARALLEL = 4;
 const RETRY_MS = 60_000;
 /**
  * Messages just stored wait for a lull in client work before they are indexed, unless this many
- * bytes of them wait already (their bytes are held meanwhile, so this bounds what a burst of
- * APPENDs or an `import` adds to the process's memory): then each is indexed at once.
+ * wait already: then each is indexed at once, the oldest first. A waiting message costs its meta
+ * and, within HELD_MAX_BYTES, its bytes; the rest are read back from storage at their build. A
+ * bound in bytes (8 MiB) had a burst of APPENDs index its messages while the burst went on: text
+ * extraction and index files beside the client's writes, at the bench's peak (issue 11).
  */
-const WAITING_MAX_BYTES = 8 * 1024 * 1024;
+export const WAITING_MAX_MESSAGES = 1000;
 /**
  * Of the messages waiting, the bytes of at most this many are kept; one stored past that is read
  * back from storage when its build comes. Held bytes outlive the APPEND that brought them, so V8
@@ -76,8 +78,8 @@ export class IndexFiller {
   private readonly unindexable = new Set<string>();
   /** Builds of messages just stored, in order. */
   private building: Promise<void> = Promise.resolve();
-  /** Bytes of stored messages whose build has not begun. */
-  private waitingBytes = 0;
+  /** Stored messages whose build has not begun. */
+  private waiting = 0;
   /** Of those, the bytes kept in memory for their build (HELD_MAX_BYTES). */
   private heldBytes = 0;
   /**
@@ -117,7 +119,7 @@ export class IndexFiller {
   stored(mailId: string, meta: MessageMeta, raw: Uint8Array): void {
     if (this.closed) return;
     const size = raw.length;
-    this.waitingBytes += size;
+    this.waiting++;
     // The closure below must not name `raw`: a dropped message's bytes are then free at once.
     const held = this.heldBytes + size <= HELD_MAX_BYTES ? raw : undefined;
     if (held) this.heldBytes += size;
@@ -131,9 +133,9 @@ export class IndexFiller {
       await this.source.messages.activity.lull(
         this.abort.signal,
         undefined,
-        () => this.waitingBytes > WAITING_MAX_BYTES,
+        () => this.waiting > WAITING_MAX_MESSAGES,
       );
-      this.waitingBytes -= size;
+      this.waiting--;
       try {
         if (this.dequeue(mailId)) return;
         const read: BodyReader = held
