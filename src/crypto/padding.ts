@@ -40,16 +40,7 @@ export function isBucket(n: number): boolean {
 
 /** `plain`, the marker, then zeros up to the smallest bucket that holds them. */
 export function padToBucket(plain: Uint8Array): Uint8Array {
-  return padInto(new Uint8Array(paddedSize(plain.length)), plain);
-}
-
-/** The size of `n` bytes padded (padToBucket). */
-export function paddedSize(n: number): number {
-  return bucketSize(n + 1);
-}
-
-/** padToBucket into `out` (zeros, paddedSize long): `out`. */
-export function padInto(out: Uint8Array, plain: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bucketSize(plain.length + 1));
   out.set(plain);
   out[plain.length] = MARKER;
   return out;

@@ -39,21 +39,6 @@ export function aeadEncrypt(
   return out;
 }
 
-/**
- * As aeadEncrypt, in place: `box` holds the plaintext in its first `length` bytes and room for the
- * tag after them (`length` + AEAD_MAC_BYTES in all); it ends up holding the ciphertext.
- */
-export function aeadEncryptInPlace(
-  box: Uint8Array,
-  length: number,
-  ad: Uint8Array,
-  nonce: Uint8Array,
-  key: Uint8Array,
-): void {
-  if (box.length !== length + AEAD_MAC_BYTES) throw new Error("aead: no room for the tag");
-  na.crypto_aead_xchacha20poly1305_ietf_encrypt(box, box.subarray(0, length), ad, null, nonce, key);
-}
-
 /** Throws when the ciphertext does not authenticate (changed bytes, wrong key, wrong data). */
 export function aeadDecrypt(
   cipher: Uint8Array,
