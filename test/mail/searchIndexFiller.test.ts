@@ -193,6 +193,29 @@ test("a stored message past what may be held waits for its build without its byt
   }
 });
 
+test("closing with a message past the held bytes still waiting reads no body back", async () => {
+  const store = memoryStore();
+  const a = await createAccount(store, { user: "u", password: PASSWORD, kdf: TEST_KDF });
+  await a.close();
+  const remote = counting(store);
+  const dir = await mkdtemp(join(tmpdir(), "agl-index-filler-"));
+  try {
+    const b = await openAccount(remote, PASSWORD, { searchIndexDir: dir, searchIndexDelayMs: 0 });
+    const work = clientWork(b);
+    const inbox = await b.mailbox("INBOX");
+    // ~3 MB, past the 2 MiB of waiting messages whose bytes are kept.
+    await inbox.append(sampleMessage(7, { bodyLines: 45_000 }), [], Date.UTC(2024, 0, 1));
+    remote.reset();
+    const closed = b.close();
+    await work.end();
+    await closed;
+    assert.equal(remote.calls.get("blobs.get") ?? 0, 0, "a body was read back while closing");
+  } finally {
+    await remote.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test("a message expunged while its build waits for a lull is not indexed afterwards", async () => {
   const c = await oneComputer();
   try {

@@ -138,6 +138,9 @@ export class IndexFiller {
       this.waiting--;
       try {
         if (this.dequeue(mailId)) return;
+        // Closing: not a read from storage per message still waiting (1,000 round trips to a far
+        // host); a background pass at the next start indexes them.
+        if (!held && this.closed) return;
         const read: BodyReader = held
           ? (_m, start, length) => Promise.resolve(held.subarray(start, start + length))
           : cachingBodyReader(this.source.messages.background).read;
