@@ -27,12 +27,10 @@ const FILL_PARALLEL = 4;
 const RETRY_MS = 60_000;
 /**
  * Messages just stored wait for a lull in client work before they are indexed, unless this many
- * wait already: then each is indexed at once, the oldest first. A waiting message costs its meta
- * and, within HELD_MAX_BYTES, its bytes; the rest are read back from storage at their build. A
- * bound in bytes (8 MiB) had a burst of APPENDs index its messages while the burst went on: text
- * extraction and index files beside the client's writes, at the bench's peak (issue 11).
+ * bytes of them wait already (their bytes are held meanwhile, so this bounds what a burst of
+ * APPENDs or an `import` adds to the process's memory): then each is indexed at once.
  */
-export const WAITING_MAX_MESSAGES = 1000;
+const WAITING_MAX_BYTES = 8 * 1024 * 1024;
 /**
  * Of the messages waiting, the bytes of at most this many are kept; one stored past that is read
  * back from storage when its build comes. Held bytes outlive the APPEND that brought them, so V8
@@ -78,8 +76,8 @@ export class IndexFiller {
   private readonly unindexable = new Set<string>();
   /** Builds of messages just stored, in order. */
   private building: Promise<void> = Promise.resolve();
-  /** Stored messages whose build has not begun. */
-  private waiting = 0;
+  /** Bytes of stored messages whose build has not begun. */
+  private waitingBytes = 0;
   /** Of those, the bytes kept in memory for their build (HELD_MAX_BYTES). */
   private heldBytes = 0;
   /**
@@ -119,7 +117,7 @@ export class IndexFiller {
   stored(mailId: string, meta: MessageMeta, raw: Uint8Array): void {
     if (this.closed) return;
     const size = raw.length;
-    this.waiting++;
+    this.waitingBytes += size;
     // The closure below must not name `raw`: a dropped message's bytes are then free at once.
     const held = this.heldBytes + size <= HELD_MAX_BYTES ? raw : undefined;
     if (held) this.heldBytes += size;
@@ -133,9 +131,9 @@ export class IndexFiller {
       await this.source.messages.activity.lull(
         this.abort.signal,
         undefined,
-        () => this.waiting > WAITING_MAX_MESSAGES,
+        () => this.waitingBytes > WAITING_MAX_BYTES,
       );
-      this.waiting--;
+      this.waitingBytes -= size;
       try {
         if (this.dequeue(mailId)) return;
         // Closing: not a read from storage per message still waiting (1,000 round trips to a far
