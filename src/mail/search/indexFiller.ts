@@ -27,15 +27,15 @@ const FILL_PARALLEL = 4;
 const RETRY_MS = 60_000;
 /**
  * Messages just stored wait for a lull in client work before they are indexed, unless this many
- * bytes of them wait already (their bytes are held meanwhile, so this bounds what a burst of
- * APPENDs or an `import` adds to the process's memory): then each is indexed at once.
+ * bytes of them wait already (this bounds the work a burst of APPENDs or an `import` defers):
+ * then each is indexed at once. A bound of 1,000 messages had a whole burst built at the lull
+ * after it, where the bench's peak was (issue 11).
  */
 const WAITING_MAX_BYTES = 8 * 1024 * 1024;
 /**
  * Of the messages waiting, the bytes of at most this many are kept; one stored past that is read
  * back from storage when its build comes. Held bytes outlive the APPEND that brought them, so V8
- * moves them to the old generation, where they stay as garbage until a full collection: at
- * 100,000 messages the 500 pipelined APPENDs of the bench peaked there (issue 11).
+ * moves them to the old generation, where they stay as garbage until a full collection (issue 11).
  */
 const HELD_MAX_BYTES = 2 * 1024 * 1024;
 /** The first pass waits this long after login: a client's first sync goes first. */
