@@ -5,6 +5,8 @@
  * reads must not count as client work (or it, and the cache fill, would wait on themselves).
  */
 import { test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -15,6 +17,9 @@ import { memoryStore } from "../../src/storage/memoryStore.ts";
 import { counting } from "../storage/localCacheSupport.ts";
 import { sampleMessage } from "./mailFixtures.ts";
 import { START_WAIT_MAX_MS } from "../../src/mail/search/indexFiller.ts";
+
+// A full collection on demand: whether a message's bytes are still held is what a test asks.
+setFlagsFromString("--expose-gc");
 
 const PASSWORD = "correct horse battery";
 const COUNT = 8;
@@ -155,6 +160,54 @@ test("under client work that never pauses, messages stored here are held up to a
   } finally {
     await work.end();
     await c.close();
+  }
+});
+
+test("a stored message past what may be held waits for its build without its bytes, then is indexed from storage", async () => {
+  const c = await oneComputer();
+  const gc = runInNewContext("gc") as () => void;
+  try {
+    const inbox = await c.b.mailbox("INBOX");
+    const work = clientWork(c.b);
+    // ~3 MB, past the 2 MiB of waiting messages whose bytes are kept.
+    const store = async () => {
+      const raw = sampleMessage(7, { bodyLines: 45_000 });
+      const { mailId } = await inbox.append(raw, [], Date.UTC(2024, 0, 1));
+      return { mailId, bytes: new WeakRef(raw) };
+    };
+    const { mailId, bytes } = await store();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(bytes.deref(), undefined, "the message's bytes are kept while its build waits");
+    assert.equal((await c.b.searchIndex!.indexedIds()).has(mailId), false, "indexed while the client works");
+    await work.end();
+    await until("the message is indexed", async () => (await c.b.searchIndex!.indexedIds()).has(mailId));
+  } finally {
+    await c.close();
+  }
+});
+
+test("closing with a message past the held bytes still waiting reads no body back", async () => {
+  const store = memoryStore();
+  const a = await createAccount(store, { user: "u", password: PASSWORD, kdf: TEST_KDF });
+  await a.close();
+  const remote = counting(store);
+  const dir = await mkdtemp(join(tmpdir(), "agl-index-filler-"));
+  try {
+    const b = await openAccount(remote, PASSWORD, { searchIndexDir: dir, searchIndexDelayMs: 0 });
+    const work = clientWork(b);
+    const inbox = await b.mailbox("INBOX");
+    // ~3 MB, past the 2 MiB of waiting messages whose bytes are kept.
+    await inbox.append(sampleMessage(7, { bodyLines: 45_000 }), [], Date.UTC(2024, 0, 1));
+    remote.reset();
+    const closed = b.close();
+    await work.end();
+    await closed;
+    assert.equal(remote.calls.get("blobs.get") ?? 0, 0, "a body was read back while closing");
+  } finally {
+    await remote.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

@@ -14,7 +14,7 @@ import { NotFound } from "../../errors.ts";
 import type { Log } from "../../log.ts";
 import type { MessageMeta } from "../metaCodec.ts";
 import type { MessageStore } from "../messageStore.ts";
-import { cachingBodyReader } from "../read/bodyReader.ts";
+import { cachingBodyReader, type BodyReader } from "../read/bodyReader.ts";
 import { messageText } from "../read/messageText.ts";
 import { searchDoc, type SearchDoc } from "./searchDoc.ts";
 import type { SearchIndex } from "./searchIndex.ts";
@@ -27,10 +27,17 @@ const FILL_PARALLEL = 4;
 const RETRY_MS = 60_000;
 /**
  * Messages just stored wait for a lull in client work before they are indexed, unless this many
- * bytes of them wait already (their bytes are held meanwhile, so this bounds what a burst of
- * APPENDs or an `import` adds to the process's memory): then each is indexed at once.
+ * bytes of them wait already (this bounds the work a burst of APPENDs or an `import` defers):
+ * then each is indexed at once. A bound of 1,000 messages had a whole burst built at the lull
+ * after it, where the bench's peak was (issue 11).
  */
 const WAITING_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * Of the messages waiting, the bytes of at most this many are kept; one stored past that is read
+ * back from storage when its build comes. Held bytes outlive the APPEND that brought them, so V8
+ * moves them to the old generation, where they stay as garbage until a full collection (issue 11).
+ */
+const HELD_MAX_BYTES = 2 * 1024 * 1024;
 /** The first pass waits this long after login: a client's first sync goes first. */
 const FIRST_PASS_DELAY_MS = 3000;
 /** A pass begins after this long without client work (a first sync is a stream of commands). */
@@ -71,6 +78,8 @@ export class IndexFiller {
   private building: Promise<void> = Promise.resolve();
   /** Bytes of stored messages whose build has not begun. */
   private waitingBytes = 0;
+  /** Of those, the bytes kept in memory for their build (HELD_MAX_BYTES). */
+  private heldBytes = 0;
   /**
    * Messages whose build is queued, and those of them deleted meanwhile: such a build is dropped.
    * Under load a message waits for its build (a lull, or the cap) longer than a client takes to
@@ -107,7 +116,11 @@ export class IndexFiller {
    */
   stored(mailId: string, meta: MessageMeta, raw: Uint8Array): void {
     if (this.closed) return;
-    this.waitingBytes += raw.length;
+    const size = raw.length;
+    this.waitingBytes += size;
+    // The closure below must not name `raw`: a dropped message's bytes are then free at once.
+    const held = this.heldBytes + size <= HELD_MAX_BYTES ? raw : undefined;
+    if (held) this.heldBytes += size;
     this.queued.add(mailId);
     const passes = this.passesSince();
     this.building = this.building.then(async () => {
@@ -120,19 +133,27 @@ export class IndexFiller {
         undefined,
         () => this.waitingBytes > WAITING_MAX_BYTES,
       );
-      this.waitingBytes -= raw.length;
-      if (this.dequeue(mailId)) return;
+      this.waitingBytes -= size;
       try {
-        const text = await messageText(meta, (_m, start, length) =>
-          Promise.resolve(raw.subarray(start, start + length)),
-        );
+        if (this.dequeue(mailId)) return;
+        // Closing: not a read from storage per message still waiting (1,000 round trips to a far
+        // host); a background pass at the next start indexes them.
+        if (!held && this.closed) return;
+        const read: BodyReader = held
+          ? (_m, start, length) => Promise.resolve(held.subarray(start, start + length))
+          : cachingBodyReader(this.source.messages.background).read;
+        const text = await messageText(meta, read);
         const doc = searchDoc(mailId, meta, text);
         // Already added by a background pass that listed it: counted in `total` by that pass.
         if (doc && !(await this.add(doc, passes))) return;
         if (!doc) this.unindexable.add(mailId);
         this.index.progress.total++;
       } catch (err) {
+        // Read back, it was gone: expunged on another computer meanwhile (the next pass sees it).
+        if (!held && err instanceof NotFound) return;
         this.log("warn", `cannot index a message for search: ${String(err)}`);
+      } finally {
+        if (held) this.heldBytes -= size;
       }
     });
   }

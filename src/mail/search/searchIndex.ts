@@ -20,12 +20,12 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { open, seal } from "../../crypto/aead.ts";
 import { Locked } from "../../errors.ts";
 import type { Log } from "../../log.ts";
-import { replaceFile, syncFolder, writeFully } from "../../storage/embedded/durableFs.ts";
+import { replaceFile, syncFolder, writeAllFully } from "../../storage/embedded/durableFs.ts";
 import { lockFolder, type FolderLock } from "../../storage/embedded/folderLock.ts";
 import { addressField } from "./addressTexts.ts";
 import type { SearchDoc } from "./searchDoc.ts";
 import type { SearchFacts } from "./searchFacts.ts";
-import { encodeSegment, OtherSegmentVersion, Segment } from "./segmentFile.ts";
+import { encodeSegmentParts, OtherSegmentVersion, Segment } from "./segmentFile.ts";
 import { mayContain } from "./trigramSignature.ts";
 import { IdFilter } from "./idFilter.ts";
 import { SegmentCache, type SegmentLease } from "./segmentCache.ts";
@@ -406,10 +406,10 @@ export class SearchIndex {
       this.inFlightChars = sumChars(docs);
       try {
         const name = this.writeSegmentName();
-        const bytes = encodeSegment(this.key, name, docs);
-        await this.writeFile(name, bytes);
+        const parts = encodeSegmentParts(this.key, name, docs);
+        await this.writeFile(name, parts);
         this.names.push(name);
-        this.register(name, docs, bytes.length);
+        this.register(name, docs, byteLength(parts));
       } finally {
         this.inFlight = 0;
         this.inFlightChars = 0;
@@ -483,13 +483,13 @@ export class SearchIndex {
     return `${Date.now().toString(16).padStart(12, "0")}-${randomBytes(6).toString("hex")}${SEGMENT_SUFFIX}`;
   }
 
-  private writeFile(name: string, bytes: Uint8Array): Promise<void> {
+  private writeFile(name: string, parts: Uint8Array | readonly Uint8Array[]): Promise<void> {
     return replaceFile(
       this.dir,
       name,
       async (fh) => {
         await fh.chmod(0o600);
-        await writeFully(fh, bytes, 0);
+        await writeAllFully(fh, parts instanceof Uint8Array ? [parts] : parts, 0);
       },
       () => syncFolder(this.dir),
     );
@@ -512,10 +512,10 @@ export class SearchIndex {
       if (batch.length === 0) return;
       await nextTurn(); // clients' commands first: the encoding below is synchronous
       const name = this.writeSegmentName();
-      const bytes = encodeSegment(this.key, name, batch);
-      await this.writeFile(name, bytes);
+      const parts = encodeSegmentParts(this.key, name, batch);
+      await this.writeFile(name, parts);
       written.push(name);
-      this.register(name, batch, bytes.length);
+      this.register(name, batch, byteLength(parts));
       batch = [];
       batchChars = 0;
     };
@@ -734,4 +734,10 @@ function sumChars(docs: readonly SearchDoc[]): number {
   let chars = 0;
   for (const d of docs) chars += docChars(d);
   return chars;
+}
+
+function byteLength(parts: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n;
 }

@@ -127,6 +127,15 @@ const u32 = (n: number) => {
 
 /** The bytes of a segment file named `name` holding `docs`. */
 export function encodeSegment(key: Uint8Array, name: string, docs: readonly SearchDoc[]): Uint8Array {
+  return Buffer.concat(encodeSegmentParts(key, name, docs));
+}
+
+/**
+ * The same bytes as consecutive parts, to be written one after another (writeAllFully): the file
+ * is never joined in memory. A file of 4 Mi characters was joined twice (its bodies, then the
+ * whole), ~8 MB held past the encoding until the write and its fsync were done (issue 11).
+ */
+export function encodeSegmentParts(key: Uint8Array, name: string, docs: readonly SearchDoc[]): Uint8Array[] {
   const records = new Map<FieldPieceName, [string, string][][]>(FIELD_PIECES.map((p) => [p, []]));
   const bodies: Uint8Array[] = [];
   const bodyStarts: number[] = [];
@@ -150,14 +159,15 @@ export function encodeSegment(key: Uint8Array, name: string, docs: readonly Sear
     sealed("meta", encodeMeta(docs, bodyStarts)),
     sealed("signatures", Buffer.concat(docs.flatMap((d) => [d.headerSignature, d.signature]))),
     ...FIELD_PIECES.map((p) => sealed(p, encodeFieldPiece(records.get(p)!))),
-    Buffer.concat(bodies),
   ];
-  return Buffer.concat([
+  return [
     Buffer.from(MAGIC),
     Buffer.from([VERSION]),
     ...pieces.map((piece) => u32(piece.length)),
+    u32(b),
     ...pieces,
-  ]);
+    ...bodies,
+  ];
 }
 
 const HEAD = MAGIC.length + 1;

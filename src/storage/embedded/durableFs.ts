@@ -77,6 +77,26 @@ export async function writeFully(fh: FileHandle, bytes: Uint8Array, position: nu
   }
 }
 
+/** Writes `parts` one after another from `position`, in as few calls as the system takes. */
+export async function writeAllFully(
+  fh: FileHandle,
+  parts: readonly Uint8Array[],
+  position: number,
+): Promise<void> {
+  let left = parts.filter((p) => p.length > 0);
+  let at = position;
+  while (left.length > 0) {
+    let { bytesWritten } = await fh.writev(left, at);
+    if (bytesWritten <= 0) throw Object.assign(new Error("short write"), { code: "EIO" });
+    at += bytesWritten;
+    // Past the parts written whole; the one cut short goes on from where it stopped.
+    let i = 0;
+    while (i < left.length && bytesWritten >= left[i]!.length) bytesWritten -= left[i++]!.length;
+    left = left.slice(i);
+    if (bytesWritten > 0) left[0] = left[0]!.subarray(bytesWritten);
+  }
+}
+
 /** Reads exactly `length` bytes at `position`, or fewer if the file ends first. */
 export async function readFully(fh: FileHandle, position: number, length: number): Promise<Uint8Array> {
   const out = new Uint8Array(length);
