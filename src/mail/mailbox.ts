@@ -311,6 +311,7 @@ export class Mailbox {
     const prepared = appends.map((w) => w.prepared!);
     const early = appends.flatMap((w) => (w.bodyStored ? [w.bodyStored] : []));
     const late = appends.filter((w) => !w.bodyStored).map((w) => w.prepared!);
+    const earlyPut = new Set(appends.filter((w) => w.bodyStored !== undefined).map((w) => w.prepared!));
     // APPENDs whose ids are journaled (Bayou.takeIntentId) send their meta rows in the op row's
     // own InsertBatch: two requests per APPEND (body, rows) instead of three.
     const metaWithRow =
@@ -324,9 +325,10 @@ export class Mailbox {
               appends.length > 0 &&
                 Promise.all([
                   ...early,
-                  // A body begun early is put again here (same bytes) in the rare batch whose meta
-                  // cannot ride in the row: writeMany stores bodies and meta together.
-                  metaWithRow ? this.messages.putBodies(late) : this.messages.writeMany(prepared),
+                  // A batch whose meta cannot ride in the row (some of its ids not journaled: a
+                  // pipelined burst outruns the reserve) writes the meta rows here, and only the
+                  // bodies not begun early.
+                  metaWithRow ? this.messages.putBodies(late) : this.messages.writeMany(prepared, earlyPut),
                 ]).catch(fail(appends)),
               ...batch.filter((w) => w.pieces).map((w) => w.pieces!().catch(fail([w]))),
             ]);

@@ -214,20 +214,25 @@ export class MessageStore {
    * Stores several prepared messages at once: the bodies 16 at a time, the meta rows in one batched
    * row write (K2V InsertBatch), both under way together.
    */
-  writeMany(batch: PreparedMessage[]): Promise<void> {
+  writeMany(batch: PreparedMessage[], bodiesPut: ReadonlySet<PreparedMessage> = new Set()): Promise<void> {
     // Clients' writes: background work (the cache fill) waits for a lull in them.
-    return this.activity.track(this.writeManyNow(batch));
+    return this.activity.track(this.writeManyNow(batch, bodiesPut));
   }
 
-  private async writeManyNow(batch: PreparedMessage[]): Promise<void> {
-    if (batch.length === 1) return this.write(batch[0]!);
+  /** `bodiesPut`: messages whose bodies the caller put already (Mailbox.append's early PUT). */
+  private async writeManyNow(
+    batch: PreparedMessage[],
+    bodiesPut: ReadonlySet<PreparedMessage>,
+  ): Promise<void> {
+    const bodies = batch.filter((p) => !bodiesPut.has(p));
+    if (batch.length === 1 && bodies.length === 1) return this.write(batch[0]!);
     const metas = batch.map((p) => ({
       pk: META_PK,
       sk: p.mailId,
       value: seal(this.metaKey, encodeMeta(p.meta), metaContext(p.mailId)),
     }));
     await Promise.all([
-      eachBounded(batch, PIECES_PARALLEL, (p) => this.store.blobs.put(p.meta.blob, p.sealedBody)),
+      eachBounded(bodies, PIECES_PARALLEL, (p) => this.store.blobs.put(p.meta.blob, p.sealedBody)),
       this.store.rows.insertBatch(metas).then(() => {
         for (const p of batch) this.keep(p.mailId, p.meta);
       }),
