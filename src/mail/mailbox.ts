@@ -54,6 +54,12 @@ export interface AppendResult {
  * many bytes of bodies, in one op row; flag changes and expunges ride along.
  */
 const WRITE_BATCH_ADDS = 100;
+/**
+ * Bodies put before their batch (Mailbox.append) in flight at once, at most. One is what a client
+ * filing messages one after another needs; a pipelined burst puts the rest in its batch, 16 at a
+ * time (PIECES_PARALLEL): unbounded, a burst opened a connection per journaled id (~32 more).
+ */
+const EARLY_PUTS = 4;
 const WRITE_BATCH_BYTES = 32 * 1024 * 1024;
 
 /**
@@ -102,6 +108,8 @@ export class Mailbox {
   /** Writes that arrived while a batch was being written: they form the next one. */
   private readonly writeQueue: QueuedWrite[] = [];
   private draining = false;
+  /** Bodies put before their batch, in flight now (putEarly, EARLY_PUTS). */
+  private earlyPuts = 0;
   /** Content deletions after expunges, one after another (expunge's `contentLater`). */
   private deletions: Promise<void> = Promise.resolve();
 
@@ -263,10 +271,18 @@ export class Mailbox {
     // A journaled id is pending in a durable mark already (Bayou rule 3): a kill from now on
     // leaves its body for the next start to delete, so the PUT, the slowest piece, goes now
     // instead of after the batch is built and its meta sealed.
-    const bodyStored = journaledId === undefined ? undefined : this.messages.putBodies([prepared]);
-    bodyStored?.catch(() => undefined); // settled in its batch; not unhandled meanwhile
+    const bodyStored =
+      journaledId === undefined || this.earlyPuts >= EARLY_PUTS ? undefined : this.putEarly(prepared);
     const [result] = await this.addWith([{ mailId: prepared.mailId, flags }], { prepared, bodyStored });
     return result!;
+  }
+
+  /** An APPEND's body PUT begun before its batch (append), counted against EARLY_PUTS. */
+  private putEarly(prepared: PreparedMessage): Promise<void> {
+    this.earlyPuts++;
+    const put = this.messages.putBodies([prepared]).finally(() => this.earlyPuts--);
+    put.catch(() => undefined); // settled in its batch; not unhandled meanwhile
+    return put;
   }
 
   /**

@@ -92,3 +92,34 @@ test("a pipelined burst puts each body once, those begun early included", async 
   assert.deepEqual(twice, [], "no body put twice");
   await account.close();
 });
+
+test("a pipelined burst puts few bodies ahead of their batch at once", async () => {
+  const marksDir = await mkdtemp(join(tmpdir(), "agl-early-put-"));
+  folders.push(marksDir);
+  const base = memoryStore();
+  let inFlight = 0;
+  let most = 0;
+  const blobs = Object.create(base.blobs) as Store["blobs"];
+  blobs.put = async (key, bytes) => {
+    if (!key.startsWith("mail/")) return base.blobs.put(key, bytes);
+    most = Math.max(most, ++inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, 30)); // a remote host: every PUT takes a while
+      return await base.blobs.put(key, bytes);
+    } finally {
+      inFlight--;
+    }
+  };
+  const account = await createAccount(
+    { ...base, blobs },
+    { user: "u", password: "early body put password", kdf: TEST_KDF, marksDir },
+  );
+  const inbox = await account.mailbox("INBOX");
+  await inbox.append(sampleMessage(1), [], Date.now()); // its push reserves a lot of ids
+  await new Promise((r) => setTimeout(r, 200)); // the lot's mark is durable
+  await Promise.all(Array.from({ length: 60 }, (_, i) => inbox.append(sampleMessage(i + 2), [], Date.now())));
+  // A batch puts 16 bodies at a time; those begun early add a few, not one per journaled id (32):
+  // each PUT in flight is a connection to the host.
+  assert.ok(most <= 16 + 4, `at most 20 body PUTs at once, saw ${most}`);
+  await account.close();
+});
