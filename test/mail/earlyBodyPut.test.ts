@@ -63,63 +63,60 @@ test("a body put before its batch is not left in storage when its push fails bef
   await account.close();
 });
 
-test("a pipelined burst puts each body once, those begun early included", async () => {
+/**
+ * An account whose body PUTs go through `put`, one message appended and its lot of journaled ids
+ * reserved, then `burst` APPENDs at once: more than the lot, so a batch holds some APPENDs with
+ * journaled ids (bodies begun early) and some without (its meta cannot ride in the row).
+ */
+async function burstThrough(
+  put: (base: Store["blobs"], key: string, bytes: Uint8Array) => Promise<void>,
+  burst: number,
+): Promise<number[]> {
   const marksDir = await mkdtemp(join(tmpdir(), "agl-early-put-"));
   folders.push(marksDir);
   const base = memoryStore();
-  const puts = new Map<string, number>();
   const blobs = Object.create(base.blobs) as Store["blobs"];
-  blobs.put = async (key, bytes) => {
-    if (key.startsWith("mail/")) puts.set(key, (puts.get(key) ?? 0) + 1);
-    return base.blobs.put(key, bytes);
-  };
+  blobs.put = (key, bytes) =>
+    key.startsWith("mail/") ? put(base.blobs, key, bytes) : base.blobs.put(key, bytes);
   const account = await createAccount(
     { ...base, blobs },
     { user: "u", password: "early body put password", kdf: TEST_KDF, marksDir },
   );
   const inbox = await account.mailbox("INBOX");
-  // More APPENDs in flight than ids reserved ahead: a batch holds some with journaled ids (their
-  // bodies begun early) and some without, so its meta cannot ride in the row.
   await inbox.append(sampleMessage(1), [], Date.now()); // its push reserves a lot of ids
   await new Promise((r) => setTimeout(r, 200)); // the lot's mark is durable
-  const burst = 80;
   const results = await Promise.all(
     Array.from({ length: burst }, (_, i) => inbox.append(sampleMessage(i + 2), [], Date.now())),
   );
-  assert.equal(new Set(results.map((r) => r.uid)).size, burst, "every APPEND got its own UID");
-  assert.equal(puts.size, burst + 1, "a body for every message");
+  await account.close();
+  return results.map((r) => r.uid);
+}
+
+test("a pipelined burst puts each body once, those begun early included", async () => {
+  const puts = new Map<string, number>();
+  const uids = await burstThrough((base, key, bytes) => {
+    puts.set(key, (puts.get(key) ?? 0) + 1);
+    return base.put(key, bytes);
+  }, 80);
+  assert.equal(new Set(uids).size, 80, "every APPEND got its own UID");
+  assert.equal(puts.size, 81, "a body for every message");
   const twice = [...puts].filter(([, n]) => n > 1).map(([key]) => key);
   assert.deepEqual(twice, [], "no body put twice");
-  await account.close();
 });
 
 test("a pipelined burst puts few bodies ahead of their batch at once", async () => {
-  const marksDir = await mkdtemp(join(tmpdir(), "agl-early-put-"));
-  folders.push(marksDir);
-  const base = memoryStore();
   let inFlight = 0;
   let most = 0;
-  const blobs = Object.create(base.blobs) as Store["blobs"];
-  blobs.put = async (key, bytes) => {
-    if (!key.startsWith("mail/")) return base.blobs.put(key, bytes);
+  await burstThrough(async (base, key, bytes) => {
     most = Math.max(most, ++inFlight);
     try {
       await new Promise((r) => setTimeout(r, 30)); // a remote host: every PUT takes a while
-      return await base.blobs.put(key, bytes);
+      return await base.put(key, bytes);
     } finally {
       inFlight--;
     }
-  };
-  const account = await createAccount(
-    { ...base, blobs },
-    { user: "u", password: "early body put password", kdf: TEST_KDF, marksDir },
-  );
-  const inbox = await account.mailbox("INBOX");
-  await inbox.append(sampleMessage(1), [], Date.now()); // its push reserves a lot of ids
-  await new Promise((r) => setTimeout(r, 200)); // the lot's mark is durable
-  await Promise.all(Array.from({ length: 60 }, (_, i) => inbox.append(sampleMessage(i + 2), [], Date.now())));
+  }, 60);
   // A batch puts 16 bodies at a time; those begun early add a few, not one per journaled id (32):
   // each PUT in flight is a connection to the host.
   assert.ok(most <= 16 + 4, `at most 20 body PUTs at once, saw ${most}`);
-  await account.close();
 });
