@@ -277,7 +277,11 @@ export class Account {
       this.searchIndex = index;
       this.indexFiller = new IndexFiller(
         index,
-        { messages: this.messages, mailboxMessages: () => this.mailboxMessages() },
+        {
+          messages: this.messages,
+          mailboxMessages: () => this.mailboxMessages(),
+          storeIsLocal: store.readParallelism === undefined,
+        },
         log,
         options.searchIndexDelayMs,
       );

@@ -188,27 +188,53 @@ test("a stored message past what may be held waits for its build without its byt
   }
 });
 
-test("closing with a message past the held bytes still waiting reads no body back", async () => {
+/**
+ * Closes an account (on a remote store, or a local one) while a ~3 MB message, past the 2 MiB of
+ * waiting messages whose bytes are kept, waits for its build; returns the body reads made while
+ * closing and whether the message is in the index afterwards.
+ */
+async function closeWithUnheldMessageWaiting(remoteStore: boolean) {
   const store = memoryStore();
   const a = await createAccount(store, { user: "u", password: PASSWORD, kdf: TEST_KDF });
   await a.close();
-  const remote = counting(store);
+  const counted = counting(store);
+  // A remote store says how many reads it runs at once (Garage, S3); the embedded one does not.
+  const opened = remoteStore ? { ...counted, readParallelism: () => 4 } : counted;
   const dir = await mkdtemp(join(tmpdir(), "agl-index-filler-"));
   try {
-    const b = await openAccount(remote, PASSWORD, { searchIndexDir: dir, searchIndexDelayMs: 0 });
+    const b = await openAccount(opened, PASSWORD, { searchIndexDir: dir, searchIndexDelayMs: 0 });
     const work = clientWork(b);
     const inbox = await b.mailbox("INBOX");
-    // ~3 MB, past the 2 MiB of waiting messages whose bytes are kept.
-    await inbox.append(sampleMessage(7, { bodyLines: 45_000 }), [], Date.UTC(2024, 0, 1));
-    remote.reset();
+    const { mailId } = await inbox.append(sampleMessage(7, { bodyLines: 45_000 }), [], Date.UTC(2024, 0, 1));
+    counted.reset();
     const closed = b.close();
     await work.end();
     await closed;
-    assert.equal(remote.calls.get("blobs.get") ?? 0, 0, "a body was read back while closing");
+    const bodyReads = counted.calls.get("blobs.get") ?? 0;
+    const again = await openAccount(store, PASSWORD, { searchIndexDir: dir, searchIndexDelayMs: 60_000 });
+    try {
+      return { bodyReads, indexed: (await again.searchIndex!.indexedIds()).has(mailId) };
+    } finally {
+      await again.close();
+    }
   } finally {
-    await remote.close();
+    await store.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+test("closing on a remote store with a message past the held bytes still waiting reads no body back", async () => {
+  const { bodyReads, indexed } = await closeWithUnheldMessageWaiting(true);
+  assert.equal(bodyReads, 0, "a body was read back while closing");
+  assert.equal(indexed, false);
+});
+
+test("closing on a local store indexes a waiting message past the held bytes, read back", async () => {
+  // An `import` into the embedded store ends with such messages waiting: left out, the server's
+  // first SEARCH scanned them all.
+  const { bodyReads, indexed } = await closeWithUnheldMessageWaiting(false);
+  assert.ok(bodyReads > 0, "the body was not read back");
+  assert.equal(indexed, true, "the waiting message is not in the index after closing");
 });
 
 test("a message expunged while its build waits for a lull is not indexed afterwards", async () => {
