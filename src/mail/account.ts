@@ -116,6 +116,12 @@ export interface AccountOptions {
   /** How long after the first login the index's first background pass waits (default 3 s). */
   searchIndexDelayMs?: number;
   /**
+   * Every message stored waits for its index build with its bytes in memory, not only the first
+   * 2 MiB of them (mail/search/indexFiller.ts): `import`, a batch whose process ends after it, so
+   * that what still waits at its close is indexed then, on a remote store too.
+   */
+  searchIndexHoldsAll?: boolean;
+  /**
    * Rows that what follows the unlock reads (the daemon's: the registry of delivery senders),
    * read by openAccount beside the key root, during Argon2id; `takeLoginRead` hands each out once.
    */
@@ -284,6 +290,7 @@ export class Account {
         },
         log,
         options.searchIndexDelayMs,
+        options.searchIndexHoldsAll,
       );
       this.messages.observer = this.indexFiller;
     }

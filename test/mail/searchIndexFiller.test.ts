@@ -193,7 +193,7 @@ test("a stored message past what may be held waits for its build without its byt
  * waiting messages whose bytes are kept, waits for its build; returns the body reads made while
  * closing and whether the message is in the index afterwards.
  */
-async function closeWithUnheldMessageWaiting(remoteStore: boolean) {
+async function closeWithUnheldMessageWaiting(remoteStore: boolean, holdsAll = false) {
   const store = memoryStore();
   const a = await createAccount(store, { user: "u", password: PASSWORD, kdf: TEST_KDF });
   await a.close();
@@ -202,7 +202,11 @@ async function closeWithUnheldMessageWaiting(remoteStore: boolean) {
   const opened = remoteStore ? { ...counted, readParallelism: () => 4 } : counted;
   const dir = await mkdtemp(join(tmpdir(), "agl-index-filler-"));
   try {
-    const b = await openAccount(opened, PASSWORD, { searchIndexDir: dir, searchIndexDelayMs: 0 });
+    const b = await openAccount(opened, PASSWORD, {
+      searchIndexDir: dir,
+      searchIndexDelayMs: 0,
+      ...(holdsAll ? { searchIndexHoldsAll: true } : {}),
+    });
     const work = clientWork(b);
     const inbox = await b.mailbox("INBOX");
     const { mailId } = await inbox.append(sampleMessage(7, { bodyLines: 45_000 }), [], Date.UTC(2024, 0, 1));
@@ -234,6 +238,12 @@ test("closing on a local store indexes a waiting message past the held bytes, re
   // first SEARCH scanned them all.
   const { bodyReads, indexed } = await closeWithUnheldMessageWaiting(false);
   assert.ok(bodyReads > 0, "the body was not read back");
+  assert.equal(indexed, true, "the waiting message is not in the index after closing");
+});
+
+test("an account that holds every waiting message (import) indexes it at close, on a remote store too", async () => {
+  const { bodyReads, indexed } = await closeWithUnheldMessageWaiting(true, true);
+  assert.equal(bodyReads, 0, "a body was read back while closing");
   assert.equal(indexed, true, "the waiting message is not in the index after closing");
 });
 

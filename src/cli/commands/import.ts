@@ -76,9 +76,11 @@ export async function transfer(
         marksDir: home.paths.marksDir,
         snapshotsDir: home.paths.indexSnapshotsDir,
         listViewDir: home.paths.listViewDir,
-        // Imported mail is indexed for search on the way (written when the account closes).
+        // Imported mail is indexed for search on the way (written when the account closes), all
+        // of it: what waits at the end is built at close from the bytes kept, not left to the
+        // server's first pass (its first SEARCH would scan those messages meanwhile).
         ...(op === "import" && settings.searchIndex !== "off"
-          ? { searchIndexDir: home.paths.searchIndexDir }
+          ? { searchIndexDir: home.paths.searchIndexDir, searchIndexHoldsAll: true }
           : {}),
       });
       try {

@@ -101,6 +101,8 @@ export class IndexFiller {
     private readonly source: IndexSource,
     private readonly log: Log,
     private readonly firstPassDelayMs = FIRST_PASS_DELAY_MS,
+    /** Every waiting message's bytes are kept (an `import`: Account's searchIndexHoldsAll). */
+    private readonly holdsAll = false,
   ) {
     index.onDamaged = () => this.start();
     index.pause = () => {
@@ -124,7 +126,7 @@ export class IndexFiller {
     const size = raw.length;
     this.waitingBytes += size;
     // The closure below must not name `raw`: a dropped message's bytes are then free at once.
-    const held = this.heldBytes + size <= HELD_MAX_BYTES ? raw : undefined;
+    const held = this.holdsAll || this.heldBytes + size <= HELD_MAX_BYTES ? raw : undefined;
     if (held) this.heldBytes += size;
     this.queued.add(mailId);
     const passes = this.passesSince();
