@@ -9,7 +9,8 @@
  * in the bench), and connect, LOGIN, CAPABILITY, LIST, SELECT INBOX; with resync, then SELECT INBOX
  * again and UID FETCH 1:* (FLAGS) (a resync with nothing changed); with then=sync, the rest of the
  * bench's first sync instead (FLAGS, the header list in chunks of 200, the 200 newest bodies), to
- * see what the newest bodies' reads overlap. Prints each IMAP command's
+ * see what the newest bodies' reads overlap; with then=idle, nothing for 3 s after the SELECT, to see
+ * how long the newest bodies' fetch at login takes when no client command competes with it. Prints each IMAP command's
  * answer and each storage request as the server saw it (sent, answered; ms from connect), from the
  * proxies' trace (delayProxy.ts): requests that start only after another's answer are a chain of
  * round trips, and what overlaps Argon2id or another request costs no round trip of its own.
@@ -81,6 +82,10 @@ try {
       mark("resync SELECT OK");
       await wire.command("UID FETCH 1:* (FLAGS)");
       mark("resync FLAGS OK");
+    }
+    if (then === "idle") {
+      await new Promise((r) => setTimeout(r, 3000));
+      mark("(3 s later)");
     }
     if (then === "sync") {
       const flags = await wire.command("UID FETCH 1:* (FLAGS)");
