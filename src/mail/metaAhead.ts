@@ -22,11 +22,11 @@ export const META_AHEAD_BATCH = 200;
 
 /**
  * Reads in flight: 4 for a near host, up to 8 for a far one (the store's read pool follows the
- * round trip: 16 calls up to 20 ms, 32 at 40 ms, 64 from 80 ms). K2V's pool is 16; the client's
- * own calls keep the rest. Each read holds ~1 MB of answer at 200 rows.
+ * round trip: 16 calls up to 40 ms, 40 at 100 ms). K2V's pool is 16; the client's own calls keep
+ * the rest. Each read holds ~1 MB of answer at 200 rows.
  */
 export function metaAheadLanes(readParallelism: number | undefined): number {
-  return Math.min(8, Math.max(4, Math.ceil((readParallelism ?? 16) / 8)));
+  return Math.min(8, Math.max(4, Math.ceil((readParallelism ?? 16) / 5)));
 }
 
 export interface MetaAheadSource {

@@ -20,14 +20,13 @@ export const PIECES_AHEAD = 4;
 export const PIECES_AHEAD_MAX = 16;
 
 /**
- * Pieces fetched ahead for a store that wants `parallelism` reads in flight: an eighth of them (the
- * pool starts a call every 1.25 ms of round trip, roundTrip.ts), so that a streamed large body
- * takes a round trip per 1 MiB at 40 ms and per 2 MiB at 100 ms, and a few such streams still
- * leave room for the small bodies of a batch.
+ * Pieces fetched ahead for a store that wants `parallelism` reads in flight: a quarter of them, so
+ * that a streamed large body takes a round trip per 1 MiB at 40 ms and the same at 100 ms, and a
+ * few such streams still leave room for the small bodies of a batch.
  */
 export function piecesAheadFor(parallelism: number | undefined): number {
   if (parallelism === undefined) return PIECES_AHEAD;
-  return Math.max(PIECES_AHEAD, Math.min(PIECES_AHEAD_MAX, Math.floor(parallelism / 8)));
+  return Math.max(PIECES_AHEAD, Math.min(PIECES_AHEAD_MAX, Math.floor(parallelism / 4)));
 }
 
 export interface CachingBodyReader {

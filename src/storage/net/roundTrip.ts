@@ -12,13 +12,8 @@
  * the pool's own load, which would feed back into a larger pool.
  */
 
-/**
- * Calls kept in flight per millisecond of round trip: one started every 1.25 ms (800/s). At 2.5 ms
- * (400/s) a second computer's 200 newest bodies took 13 round trips at 20 ms each way, which the
- * client's header list (~0.4 s) did not cover: its FETCH of them waited 0.3-0.45 s (bench/notes.md,
- * wt-cold session 16). Writes are bounded on their own (PIECES_PARALLEL), so this is the reads'.
- */
-export const SLOT_MS = 1.25;
+/** Calls kept in flight per millisecond of round trip: one started every 2.5 ms (400/s). */
+export const SLOT_MS = 2.5;
 const WINDOW = 32;
 
 export class RoundTrip {
