@@ -2,12 +2,15 @@
  * The storage requests a client's first steps wait on, in time order (not a test: run it by hand
  * and read the timeline).
  *
- *   node --import tsx bench/openChain.ts [target=garage-delay-cold] [size=10000] [runs=3] [resync=1]
+ *   node --import tsx bench/openChain.ts [target=garage-delay-cold] [size=10000] [runs=3] [then=1]
  *
  * Starts the target as `npm run bench` does, then per run: kill -9 of the server, the local cache
  * deleted for a cold target, the server started again (a fresh process, so LOGIN pays Argon2id as
  * in the bench), and connect, LOGIN, CAPABILITY, LIST, SELECT INBOX; with resync, then SELECT INBOX
- * again and UID FETCH 1:* (FLAGS) (a resync with nothing changed). Prints each IMAP command's
+ * again and UID FETCH 1:* (FLAGS) (a resync with nothing changed); with then=sync, the rest of the
+ * bench's first sync instead (FLAGS, the header list in chunks of 200, the 200 newest bodies), to
+ * see what the newest bodies' reads overlap; with then=idle, nothing for 3 s after the SELECT, to see
+ * how long the newest bodies' fetch at login takes when no client command competes with it. Prints each IMAP command's
  * answer and each storage request as the server saw it (sent, answered; ms from connect), from the
  * proxies' trace (delayProxy.ts): requests that start only after another's answer are a chain of
  * round trips, and what overlaps Argon2id or another request costs no round trip of its own.
@@ -25,7 +28,10 @@ import { makeTarget, type TargetName } from "./targets.ts";
 const target = (process.argv[2] ?? "garage-delay-cold") as TargetName;
 const size = Number(process.argv[3] ?? 10000);
 const runs = Number(process.argv[4] ?? 3);
-const resync = (process.argv[5] ?? "1") === "1";
+const then = process.argv[5] ?? "1";
+const resync = then === "1";
+const TB_HEADERS =
+  "From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To";
 const traceFile = process.env.BENCH_PROXY_TRACE ?? `/tmp/openChain-${process.pid}.trace`;
 process.env.BENCH_PROXY_TRACE = traceFile;
 await writeFile(traceFile, "");
@@ -76,6 +82,28 @@ try {
       mark("resync SELECT OK");
       await wire.command("UID FETCH 1:* (FLAGS)");
       mark("resync FLAGS OK");
+    }
+    if (then === "idle") {
+      await new Promise((r) => setTimeout(r, 3000));
+      mark("(3 s later)");
+    }
+    if (then === "sync") {
+      const flags = await wire.command("UID FETCH 1:* (FLAGS)");
+      mark("FLAGS OK");
+      const uids = flags.untagged.flatMap((r) => {
+        const m = /UID (\d+)/.exec(r.text);
+        return m ? [Number(m[1])] : [];
+      });
+      for (let i = 0; i < uids.length; i += 200) {
+        const range = `${uids[i]}:${uids[Math.min(i + 199, uids.length - 1)]}`;
+        await wire.command(
+          `UID FETCH ${range} (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (${TB_HEADERS})])`,
+        );
+        if (i === 0) mark("first 200 headers OK");
+      }
+      mark("header list OK");
+      await wire.command(`UID FETCH ${uids.at(-200)}:${uids.at(-1)} (UID RFC822.SIZE BODY.PEEK[])`);
+      mark("200 bodies OK");
     }
     await wire.close();
     for (const line of readFileSync(traceFile, "utf8").split("\n")) {

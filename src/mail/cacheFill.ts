@@ -144,8 +144,6 @@ export class CacheFill {
           store,
           reads,
           cache: this.cache,
-          // The header list waits for the shared segments: their GETs go first.
-          ...(view ? { listReady: () => view.settled() } : {}),
           ...(log ? { log } : {}),
         },
         mbx.index,

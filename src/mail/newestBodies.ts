@@ -26,11 +26,6 @@ export interface NewestBodiesSource {
   store: Pick<Store, "blobs">;
   reads: Pick<BackgroundReads, "getMeta" | "readParallelism">;
   cache: Pick<LocalCache, "hasBlob" | "usable" | "maxBlobBytes">;
-  /**
-   * What the body GETs wait for: the list view's fills from the bucket, which the client's header
-   * list, asked before these bodies, waits for (never rejects).
-   */
-  listReady?: () => Promise<unknown>;
   log?: Log;
 }
 
@@ -49,8 +44,11 @@ export async function fetchNewestBodies(
     const { shown } = index;
     for (let i = shown.size - 1; i >= 0 && ids.length < NEWEST_MESSAGES; i--) ids.push(shown.idAt(i));
     if (ids.length === 0 || !src.cache.usable) return 0;
-    // The meta read (one batch) goes beside the list's GETs; the bodies after them.
-    const [metas] = await Promise.all([src.reads.getMeta(ids), src.listReady?.()]);
+    // The bodies go out as soon as their meta is in, beside the shared list segments' GETs, not
+    // after them: at 16 GETs per round trip, 200 bodies take ~13 round trips, longer than a header
+    // list (bench/notes.md, wt-cold session 16). The segments' GETs were queued first (the store's
+    // pool serves calls in order), so they still lead; the header list waits only for them.
+    const metas = await src.reads.getMeta(ids);
     const wanted: string[] = [];
     let bytes = 0;
     const room = Math.min(NEWEST_BYTES, src.cache.maxBlobBytes);

@@ -9,13 +9,14 @@ import { setTimeout as delay } from "node:timers/promises";
 import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
 import { createAccount, openAccount } from "../../src/mail/account.ts";
 import { CacheFill, type CacheFillMode } from "../../src/mail/cacheFill.ts";
-import { CACHEABLE, META_PK } from "../../src/mail/messageLayout.ts";
+import { BODY_PREFIX, CACHEABLE, META_PK } from "../../src/mail/messageLayout.ts";
 import { NEWEST_MESSAGES } from "../../src/mail/newestBodies.ts";
 import { withLocalCache } from "../../src/storage/cache/index.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
-import type { Store } from "../../src/storage/types.ts";
+import type { ByteRange, Store } from "../../src/storage/types.ts";
 import { counting } from "../storage/localCacheSupport.ts";
 import { sampleMessage } from "./mailFixtures.ts";
+import { tempDirs } from "../support/tempDirs.ts";
 
 const PASSWORD = "correct horse battery";
 
@@ -172,6 +173,64 @@ test("a read that joins another's gets its own bytes: what the first reader chan
     assert.deepEqual([...(await store.blobs.get("mail/x"))!], [1, 2, 3]);
     assert.equal(remote.calls.get("blobs.get"), 1, "the second read went to the remote");
   } finally {
+    await store.close();
+  }
+});
+
+test("INBOX opened at login fetches its newest bodies while the shared list segments are still on their way", async () => {
+  const SPAN = 20;
+  // Eleven full ranges; the newest bodies' meta rows fill ten of them in the view, the oldest
+  // range's segment is fetched.
+  const COUNT = NEWEST_MESSAGES + SPAN;
+  const dirs = tempDirs("agl-newest-bodies-");
+  const shared = memoryStore();
+  const a = await createAccount(shared, {
+    user: "u",
+    password: PASSWORD,
+    kdf: TEST_KDF,
+    listViewDir: await dirs(),
+    shareListView: true,
+    listSegmentSpan: SPAN,
+  });
+  const inbox = await a.mailbox("INBOX");
+  for (let i = 0; i < COUNT; i++) await inbox.append(sampleMessage(i), [], 1_700_000_000_000 + i);
+  await a.messages.sharedList!.fill(inbox);
+  assert.equal(await a.messages.sharedList!.share(inbox), COUNT / SPAN);
+  await a.close();
+  // The host holds every segment's answer until the bodies are in (or 3 s, so a failure ends).
+  let release = (): void => undefined;
+  const held = Promise.race([new Promise<void>((r) => (release = r)), delay(3000)]);
+  const remote = slowBlobs(shared, 10);
+  const get = remote.blobs.get.bind(remote.blobs);
+  let bodies = 0;
+  let segments = 0;
+  remote.blobs = Object.assign(Object.create(remote.blobs) as Store["blobs"], {
+    get: async (key: string, range?: ByteRange) => {
+      if (key.includes("/list/")) {
+        segments++;
+        await held;
+      }
+      const bytes = await get(key, range);
+      if (key.startsWith(BODY_PREFIX)) bodies++;
+      return bytes;
+    },
+  });
+  const store = await withLocalCache(remote, memoryStore(), CACHEABLE);
+  const b = await openAccount(store, PASSWORD, {
+    listViewDir: await dirs(),
+    shareListView: true,
+    listSegmentSpan: SPAN,
+  });
+  const fill = new CacheFill(b, store.localCache);
+  try {
+    b.openAhead("INBOX");
+    for (let i = 0; i < 100 && bodies < NEWEST_MESSAGES; i++) await delay(20);
+    assert.equal(bodies, NEWEST_MESSAGES, "the newest bodies waited for the list segments");
+    assert.equal(segments, 1);
+  } finally {
+    release();
+    await fill.close();
+    await b.close();
     await store.close();
   }
 });
