@@ -57,6 +57,7 @@ for (const name of targets) {
     const quarters: number[] = [];
     let sq = s0;
     const t0 = performance.now();
+    if (process.env.BENCH_MARK_PHASE) console.log(`phase start ${Date.now()}`);
     for (let i = 0; i < messages.length; i++) {
       if (i > 0 && i % Math.ceil(messages.length / 4) === 0) {
         const now = await cpuMsOf(server);
@@ -70,6 +71,7 @@ for (const name of targets) {
       wall.push(performance.now() - t);
     }
     const total = performance.now() - t0;
+    if (process.env.BENCH_MARK_PHASE) console.log(`phase end ${Date.now()}`);
     await perf?.stop();
     const c1 = process.cpuUsage(c0);
     const [s1, g1] = [await cpuMsOf(server), await cpuMsOf(garage)];
