@@ -16,6 +16,10 @@
  * every thread, over the APPENDs only, into DIR/<target>.perf.data: CPU time, not wall time (V8's
  * --cpu-prof samples a thread waiting for a core too). Add BENCH_SERVER_NODE_ARGS=--perf-basic-prof
  * to name the JavaScript frames, and read it with `perf report -i FILE --no-children`.
+ *
+ * V8's optimising compiles over the APPENDs: BENCH_SERVER_NODE_ARGS="--trace-opt --trace-deopt"
+ * with BENCH_SERVER_STDOUT=FILE (the server's stdout, each line after the time it arrived) and
+ * BENCH_MARK_PHASE=1 (this prints the times the APPENDs start and end).
  */
 import { ensureCorpus, readCorpusMessage } from "./corpus.ts";
 import { ImapWire, quoted } from "./imapWire.ts";
