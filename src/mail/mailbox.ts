@@ -279,7 +279,15 @@ export class Mailbox {
     // before the MIME index and the meta are built, and the batch and its meta sealed.
     const bodyStored =
       journaledId === undefined || this.earlyPuts >= EARLY_PUTS ? undefined : this.putEarly(sealed);
-    const prepared = this.messages.withMeta(sealed, internalDate);
+    let prepared: PreparedMessage;
+    try {
+      prepared = this.messages.withMeta(sealed, internalDate);
+    } catch (err) {
+      // Refused by the MIME index (TooBig: header blocks past its limit) after the body left: it
+      // is deleted once it lands (a kill before that leaves it to the next start, its id pending).
+      if (bodyStored) void bodyStored.then(() => this.messages.deleteBody(sealed)).catch(() => undefined);
+      throw err;
+    }
     const [result] = await this.addWith([{ mailId: prepared.mailId, flags }], { prepared, bodyStored });
     return result!;
   }

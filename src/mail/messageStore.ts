@@ -563,6 +563,11 @@ export class MessageStore {
     return out;
   }
 
+  /** Deletes a body whose message was never added (no meta, nothing told of it). */
+  deleteBody(sealed: SealedBody): Promise<void> {
+    return this.store.blobs.delete(sealed.blob);
+  }
+
   /** Deletes the body and meta of these messages, a few at a time. */
   async delete(mailIds: string[]): Promise<void> {
     this.observer?.deleted(mailIds);
