@@ -95,6 +95,11 @@ export async function startServer(home: string, logFile: string): Promise<Runnin
   });
   const logStream = createWriteStream(logFile, { flags: "a" });
   child.stderr.pipe(logStream);
+  // V8's --trace-opt and --trace-deopt print on stdout: BENCH_SERVER_STDOUT=FILE keeps it.
+  if (process.env.BENCH_SERVER_STDOUT) {
+    const out = createWriteStream(process.env.BENCH_SERVER_STDOUT);
+    createInterface({ input: child.stdout }).on("line", (line) => out.write(`${Date.now()} ${line}\n`));
+  }
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const killAtExit = () => child.exitCode === null && child.kill("SIGKILL");
   process.once("exit", killAtExit);

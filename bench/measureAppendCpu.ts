@@ -16,6 +16,10 @@
  * every thread, over the APPENDs only, into DIR/<target>.perf.data: CPU time, not wall time (V8's
  * --cpu-prof samples a thread waiting for a core too). Add BENCH_SERVER_NODE_ARGS=--perf-basic-prof
  * to name the JavaScript frames, and read it with `perf report -i FILE --no-children`.
+ *
+ * V8's optimising compiles over the APPENDs: BENCH_SERVER_NODE_ARGS="--trace-opt --trace-deopt"
+ * with BENCH_SERVER_STDOUT=FILE (the server's stdout, each line after the time it arrived) and
+ * BENCH_MARK_PHASE=1 (this prints the times the APPENDs start and end).
  */
 import { ensureCorpus, readCorpusMessage } from "./corpus.ts";
 import { ImapWire, quoted } from "./imapWire.ts";
@@ -57,6 +61,7 @@ for (const name of targets) {
     const quarters: number[] = [];
     let sq = s0;
     const t0 = performance.now();
+    if (process.env.BENCH_MARK_PHASE) console.log(`phase start ${Date.now()}`);
     for (let i = 0; i < messages.length; i++) {
       if (i > 0 && i % Math.ceil(messages.length / 4) === 0) {
         const now = await cpuMsOf(server);
@@ -70,6 +75,7 @@ for (const name of targets) {
       wall.push(performance.now() - t);
     }
     const total = performance.now() - t0;
+    if (process.env.BENCH_MARK_PHASE) console.log(`phase end ${Date.now()}`);
     await perf?.stop();
     const c1 = process.cpuUsage(c0);
     const [s1, g1] = [await cpuMsOf(server), await cpuMsOf(garage)];

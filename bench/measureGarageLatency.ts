@@ -72,6 +72,14 @@ async function measure(store: Store, tag: string): Promise<void> {
       ]),
     ]),
   );
+  // What an APPEND would cost with its body in its meta row (no S3 object): one request.
+  const metaWithBody = randomBytes(meta.length + bodyBytes);
+  await timeEach(`one InsertBatch, meta with the ${bodyBytes} B body + op row`, (i) =>
+    store.rows.insertBatch([
+      { pk: `meta-${tag}`, sk: k(i), value: metaWithBody },
+      { pk: `index/${tag}`, sk: k(i), value: opRow },
+    ]),
+  );
 }
 
 const dbEngine = benchGarageDbEngine();

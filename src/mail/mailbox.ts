@@ -22,7 +22,13 @@ import {
 } from "./uidIndex.ts";
 import { decodeUidIndex, encodeUidIndex } from "./uidIndexCodec.ts";
 import { NotFound } from "../errors.ts";
-import { eachBounded, PIECES_PARALLEL, type MessageStore, type PreparedMessage } from "./messageStore.ts";
+import {
+  eachBounded,
+  PIECES_PARALLEL,
+  type MessageStore,
+  type PreparedMessage,
+  type SealedBody,
+} from "./messageStore.ts";
 import { Mutex } from "./mutex.ts";
 import { newMailId } from "./ids.ts";
 import { MessageReads, type ReadOptions } from "./read/index.ts";
@@ -267,20 +273,29 @@ export class Mailbox {
    */
   async append(raw: Uint8Array, flags: string[], internalDate: number): Promise<AppendResult> {
     const journaledId = this.bayou.takeIntentId();
-    const prepared = this.messages.prepare(raw, internalDate, journaledId);
+    const sealed = this.messages.sealBody(raw, journaledId);
     // A journaled id is pending in a durable mark already (Bayou rule 3): a kill from now on
-    // leaves its body for the next start to delete, so the PUT, the slowest piece, goes now
-    // instead of after the batch is built and its meta sealed.
+    // leaves its body for the next start to delete, so the PUT, the slowest piece, goes now,
+    // before the MIME index and the meta are built, and the batch and its meta sealed.
     const bodyStored =
-      journaledId === undefined || this.earlyPuts >= EARLY_PUTS ? undefined : this.putEarly(prepared);
+      journaledId === undefined || this.earlyPuts >= EARLY_PUTS ? undefined : this.putEarly(sealed);
+    let prepared: PreparedMessage;
+    try {
+      prepared = this.messages.withMeta(sealed, internalDate);
+    } catch (err) {
+      // Refused by the MIME index (TooBig: header blocks past its limit) after the body left: it
+      // is deleted once it lands (a kill before that leaves it to the next start, its id pending).
+      if (bodyStored) void bodyStored.then(() => this.messages.deleteBody(sealed)).catch(() => undefined);
+      throw err;
+    }
     const [result] = await this.addWith([{ mailId: prepared.mailId, flags }], { prepared, bodyStored });
     return result!;
   }
 
   /** An APPEND's body PUT begun before its batch (append), counted against EARLY_PUTS. */
-  private putEarly(prepared: PreparedMessage): Promise<void> {
+  private putEarly(sealed: SealedBody): Promise<void> {
     this.earlyPuts++;
-    const put = this.messages.putBodies([prepared]).finally(() => this.earlyPuts--);
+    const put = this.messages.putBodies([sealed]).finally(() => this.earlyPuts--);
     put.catch(() => undefined); // settled in its batch; not unhandled meanwhile
     return put;
   }

@@ -94,13 +94,20 @@ export interface BackgroundReads {
   readParallelism?(): number;
 }
 
-/** A message sealed and indexed, not stored yet (`MessageStore.write`). */
-export interface PreparedMessage {
+/** A message's body sealed under a new key, its meta not built yet (`MessageStore.sealBody`). */
+export interface SealedBody {
   mailId: string;
-  meta: MessageMeta;
+  /** The blob the body goes to. */
+  blob: string;
   sealedBody: Uint8Array;
   /** The message as stored (CRLF), for the observer once it is written. */
   raw: Uint8Array;
+  key: Uint8Array;
+}
+
+/** A message sealed and indexed, not stored yet (`MessageStore.write`). */
+export interface PreparedMessage extends SealedBody {
+  meta: MessageMeta;
 }
 
 /** Pieces of a batch (bodies, copies, deletions) in flight at once. */
@@ -179,11 +186,25 @@ export class MessageStore {
    * before) and a new key, without storing anything.
    */
   prepare(original: Uint8Array, internalDate: number, mailId = newMailId()): PreparedMessage {
+    return this.withMeta(this.sealBody(original, mailId), internalDate);
+  }
+
+  /**
+   * The first half of prepare: the body sealed, ready to put before its meta is built (the MIME
+   * index is not needed to seal it). Mailbox.append starts the body's PUT, the slowest piece,
+   * between the two halves.
+   */
+  sealBody(original: Uint8Array, mailId = newMailId()): SealedBody {
     // Stored with CRLF line ends, as Dovecot serves them: offsets, sizes and sections then agree.
     const raw = toCrlfBytes(original);
-    const index = indexMessageBytes(raw);
     const key = randomKey();
     const blob = bodyBlobKey(mailId);
+    return { mailId, blob, sealedBody: sealStream(key, raw, bodyContext(blob)), raw, key };
+  }
+
+  /** The second half of prepare: the message's MIME index and meta. */
+  withMeta(sealed: SealedBody, internalDate: number): PreparedMessage {
+    const index = indexMessageBytes(sealed.raw);
     const meta: MessageMeta = {
       v: 1,
       internalDate,
@@ -191,11 +212,11 @@ export class MessageStore {
       physicalSize: index.physicalSize,
       header: index.header,
       index,
-      key: Buffer.from(key).toString("base64"),
-      blob,
-      sealedFor: blob,
+      key: Buffer.from(sealed.key).toString("base64"),
+      blob: sealed.blob,
+      sealedFor: sealed.blob,
     };
-    return { mailId, meta, sealedBody: sealStream(key, raw, bodyContext(blob)), raw };
+    return { ...sealed, meta };
   }
 
   /**
@@ -253,10 +274,10 @@ export class MessageStore {
     }));
   }
 
-  /** Stores prepared messages' bodies, 16 at a time; their meta rows go elsewhere (metaRows). */
-  putBodies(batch: PreparedMessage[]): Promise<void> {
+  /** Stores sealed bodies, 16 at a time; their meta rows go elsewhere (metaRows). */
+  putBodies(batch: readonly SealedBody[]): Promise<void> {
     return this.activity.track(
-      eachBounded(batch, PIECES_PARALLEL, (p) => this.store.blobs.put(p.meta.blob, p.sealedBody)),
+      eachBounded(batch, PIECES_PARALLEL, (p) => this.store.blobs.put(p.blob, p.sealedBody)),
     );
   }
 
@@ -540,6 +561,11 @@ export class MessageStore {
       if (await this.store.blobs.head(meta.blob)) out.add(id);
     });
     return out;
+  }
+
+  /** Deletes a body whose message was never added (no meta, nothing told of it). */
+  deleteBody(sealed: SealedBody): Promise<void> {
+    return this.store.blobs.delete(sealed.blob);
   }
 
   /** Deletes the body and meta of these messages, a few at a time. */

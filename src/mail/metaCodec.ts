@@ -41,6 +41,13 @@ export interface MessageMeta {
 
 const ENCODING_2 = 2;
 const ENCODING_3 = 3;
+/**
+ * A tail is a few kB: a 4 KiB window and small tables are enough (any raw inflate reads it). zlib's
+ * defaults allocate ~270 kB per call, each table past the server's malloc mmap threshold (bin/,
+ * 64 KiB), so every APPEND's meta mapped, faulted and zeroed them anew: 0.03 ms a call here
+ * against 0.014 ms (bench/notes.md, wt-append session 16).
+ */
+const TAIL_DEFLATE = { windowBits: 12, memLevel: 5 } as const;
 
 interface EagerPart {
   internalDate: number;
@@ -63,7 +70,7 @@ export function encodeMeta(meta: MessageMeta): Uint8Array {
   const { header, ...rest } = meta.index;
   const first = Buffer.from(JSON.stringify(eager), "utf8");
   const head = Buffer.from(header, "latin1");
-  const tail = deflateRawSync(Buffer.from(JSON.stringify(rest), "utf8"));
+  const tail = deflateRawSync(Buffer.from(JSON.stringify(rest), "utf8"), TAIL_DEFLATE);
   const out = Buffer.allocUnsafe(1 + 4 + first.length + 4 + head.length + tail.length);
   let at = out.writeUInt8(ENCODING_3, 0);
   at = out.writeUInt32BE(first.length, at);

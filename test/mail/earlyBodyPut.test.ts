@@ -120,3 +120,30 @@ test("a pipelined burst puts few bodies ahead of their batch at once", async () 
   // each PUT in flight is a connection to the host.
   assert.ok(most <= 16 + 4, `at most 20 body PUTs at once, saw ${most}`);
 });
+
+test("a message the MIME index refuses leaves no body behind, though its PUT began before the index", async () => {
+  const marksDir = await mkdtemp(join(tmpdir(), "agl-early-put-"));
+  folders.push(marksDir);
+  const base = memoryStore();
+  const account = await createAccount(base, {
+    user: "u",
+    password: "early body put password",
+    kdf: TEST_KDF,
+    marksDir,
+  });
+  const inbox = await account.mailbox("INBOX");
+  const kept = (await inbox.append(sampleMessage(1), [], Date.now())).mailId;
+  await new Promise((r) => setTimeout(r, 100)); // the lot of journaled ids is reserved
+  // Header blocks past the MIME parser's 16 MiB limit: refused with TooBig by the index.
+  const line = `X-Padding: ${"a".repeat(998)}\r\n`;
+  const huge = Buffer.from(`${line.repeat(17 * 1024)}Subject: too big\r\n\r\nbody\r\n`, "latin1");
+  await assert.rejects(inbox.append(huge, [], Date.now()), /header blocks exceed/);
+  let bodies: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    bodies = (await base.blobs.list("mail/")).keys;
+    if (bodies.length === 1) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.deepEqual(bodies, [`mail/${kept}`], "only the acknowledged message's body");
+  await account.close();
+});

@@ -90,3 +90,31 @@ test("a push does not walk the rows kept for the retention, and checkpoints stil
   assert.equal(new Set(rows).size, rows.length);
   b.close();
 });
+
+test("a burst of pushes younger than the safety window does not walk the rows at every push", async () => {
+  const store = memoryStore();
+  let now = Date.UTC(2026, 11, 5, 12);
+  const clock = () => now;
+  const b = replica(store, clock, { key, checkpointEvery: 100, safetyWindowMs: 60_000 });
+  await b.sync();
+  const walks = countWalks(b);
+  const PUSHES = 400;
+  for (let i = 0; i < PUSHES; i++) {
+    now += 5; // 2 s in all: no row is older than the safety window, so no checkpoint is due
+    await b.push([`op${i}`]);
+  }
+  await b.checkpointsSettled();
+  // Before the change: every push from the 100th on walked every row twice (~150,000 here).
+  assert.ok(
+    walks.walked() <= 6 * PUSHES,
+    `${PUSHES} pushes walked ${walks.walked()} known rows: a few looks of them expected`,
+  );
+  // Once rows pass the safety window, the next push finds the checkpoint due.
+  now += 61_000;
+  await b.push(["op-fold"]);
+  await b.checkpointsSettled();
+  const folded = (b as unknown as { base?: { folded: Set<string> } }).base?.folded.size ?? 0;
+  assert.ok(folded >= PUSHES, `checkpoint folded ${folded} rows`);
+  assert.equal(b.state.length, PUSHES + 1);
+  b.close();
+});
