@@ -27,14 +27,15 @@
 // folders from mkdtemp, servers on free ports, Garage clusters of their own that check their ports
 // are theirs, keychain entries with random names, tmux on sockets of their own.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, relative, resolve } from "node:path";
 import { run } from "node:test";
 import { spec } from "node:test/reporters";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { compileForRun, twinOf } from "./test-compile.mjs";
 import { reportChecks, startChecks } from "./test-checks.mjs";
+import { countTests, writeGroupEntry } from "./test-groups.mjs";
 
 /**
  * The files that talk to a real peer, longest first, with the peers they need. `fast: true` marks a
@@ -250,11 +251,11 @@ const { entries, groups } = isolate ? { entries: files, groups: new Map() } : gr
 // forceExit: a file's process ends once its tests have run, even if something it started still
 // holds the event loop (a server a failed `before` never closed); without it one such failure
 // left a group's process, and the whole run, waiting forever.
-const stream = run({
-  files: entries.map((f) => (groups.has(f) ? f : twin(f))),
-  concurrency,
-  forceExit: true,
-});
+const runEntries = entries.map((f) => (groups.has(f) ? f : twin(f)));
+const stream = run({ files: runEntries, concurrency, forceExit: true });
+// A process that ends before its tests are done, with status 0, fails nothing in node:test: the
+// count does (scripts/test-groups.mjs).
+const counted = countTests(stream);
 // As `node --test` does: a failure (a failing or cancelled test, a file that does not load) but not
 // a todo test makes the exit status 1.
 stream.on("test:fail", (event) => {
@@ -265,6 +266,15 @@ report.pipe(process.stdout, { end: false });
 report.on("end", () => void afterTests());
 
 async function afterTests() {
+  const name = (file) =>
+    groups.has(file)
+      ? basename(file, ".mjs")
+      : relative(file.startsWith(jsDir) ? jsDir : process.cwd(), file);
+  const short = counted.shortfalls(groups, name);
+  if (short.length > 0) {
+    process.exitCode = 1;
+    process.stdout.write(`\nrun-tests: test processes that ended early:\n${short.join("\n")}\n`);
+  }
   if (checked && !reportChecks(await checked, (text) => process.stdout.write(text))) process.exitCode = 1;
   if (timingDir) printDurations(timingDir);
 }
@@ -287,11 +297,10 @@ function groupFiles(list) {
   const entryOf = new Map();
   members.forEach((group, i) => {
     const entry = join(runDir, `group-${i + 1}.mjs`);
-    const suites = group.map(
-      (f) =>
-        `describe(${JSON.stringify(f)}, async () => {\n  await import(${JSON.stringify(pathToFileURL(twin(f)).href)});\n});`,
+    writeGroupEntry(
+      entry,
+      group.map((f) => ({ name: f, path: twin(f) })),
     );
-    writeFileSync(entry, `import { describe } from "node:test";\n${suites.join("\n")}\n`);
     groups.set(entry, group);
     for (const f of group) entryOf.set(f, entry);
   });
