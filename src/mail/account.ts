@@ -116,6 +116,11 @@ export interface AccountOptions {
   /** How long after the first login the index's first background pass waits (default 3 s). */
   searchIndexDelayMs?: number;
   /**
+   * How long a background pass waits for a lull before it begins anyway (indexFiller.ts,
+   * START_WAIT_MAX_MS, 10 s); a test of that bound shortens it.
+   */
+  searchIndexStartWaitMs?: number;
+  /**
    * Rows that what follows the unlock reads (the daemon's: the registry of delivery senders),
    * read by openAccount beside the key root, during Argon2id; `takeLoginRead` hands each out once.
    */
@@ -280,6 +285,7 @@ export class Account {
         { messages: this.messages, mailboxMessages: () => this.mailboxMessages() },
         log,
         options.searchIndexDelayMs,
+        options.searchIndexStartWaitMs,
       );
       this.messages.observer = this.indexFiller;
     }
