@@ -120,6 +120,15 @@ const LONG = [
 ];
 
 /**
+ * LONG's files that start before the groups. The groups (GROUP_SIZE) hold the small files' waits
+ * on timers and lulls, one file after another: started after all of LONG they ended the run, alone
+ * on the machine for its last ~20% (the start and end times of `--durations`, test:fast at a load
+ * of ~20, session 16). Only LONG's files longer than the longest group (~5 CPU s and up) go first,
+ * and the load run, first of LONG, which --fast leaves out.
+ */
+const GROUPS_AFTER = 7;
+
+/**
  * Files whose subject is a stretch of time: the 60 s load run (issue 18) keeps a core busy for as
  * long as it lasts, whatever else runs (its CPU seconds are what the others leave it: 4 to 40 in
  * test:fast), so a loop that must end in under a minute cannot hold it. `npm test` runs it, first
@@ -304,11 +313,17 @@ function groupFiles(list) {
     groups.set(entry, group);
     for (const f of group) entryOf.set(f, entry);
   });
-  // The groups, longer than a file alone, start after the peer-backed and LONG files and before
-  // the other files that run alone.
+  // The groups, longer than most files alone, start after the peer-backed files and the first
+  // GROUPS_AFTER of LONG, before the rest of LONG and the other files that run alone.
   const alone = list.filter((f) => !entryOf.has(f));
-  const leads = (f) => Boolean(PEERS[f]) || LONG.includes(f);
-  const entries = [...alone.filter(leads), ...groups.keys(), ...alone.filter((f) => !leads(f))];
+  const first = (f) => Boolean(PEERS[f]) || LONG.slice(0, GROUPS_AFTER).includes(f);
+  const leads = (f) => LONG.includes(f) && !first(f);
+  const entries = [
+    ...alone.filter(first),
+    ...groups.keys(),
+    ...alone.filter(leads),
+    ...alone.filter((f) => !first(f) && !leads(f)),
+  ];
   return { entries, groups };
 }
 
@@ -334,20 +349,25 @@ function printDurations(dir) {
   const secs = (n) => (n === null ? "   -" : n.toFixed(1).padStart(6));
   const lines = [
     "",
-    "durations (wall s; CPU s of the file's process and its children; of the children alone):",
+    "durations (wall s; CPU s of the file's process and its children; of the children alone;",
+    "s into the run when the process started and ended):",
   ];
   const name = (file) => {
     const group = groups.get(file);
     if (!group) return relative(jsDir, file).replace(/\.js$/, ".ts");
     return `${basename(file, ".mjs")}: ${group.map((f) => basename(f, ".test.ts")).join(", ")}`;
   };
-  for (const r of rows) lines.push(`${secs(r.wall)} ${secs(r.cpu)} ${secs(r.children)}  ${name(r.file)}`);
+  const at = (ms) => secs((ms - started) / 1000);
+  for (const r of rows)
+    lines.push(
+      `${secs(r.wall)} ${secs(r.cpu)} ${secs(r.children)} ${at(r.started)} ${at(r.started + r.wall * 1000)}  ${name(r.file)}`,
+    );
   const sum = (key) => rows.reduce((total, r) => total + (r[key] ?? 0), 0);
   lines.push(
-    `${secs(sum("wall"))} ${secs(sum("cpu"))} ${secs(sum("children"))}  sum over ${rows.length} files`,
+    `${secs(sum("wall"))} ${secs(sum("cpu"))} ${secs(sum("children"))}${" ".repeat(14)}  sum over ${rows.length} files`,
   );
   lines.push(
-    `${secs((Date.now() - started) / 1000)} ${secs(runCpu())}         the whole run (the runner too)`,
+    `${secs((Date.now() - started) / 1000)} ${secs(runCpu())}${" ".repeat(21)}  the whole run (the runner too)`,
   );
   process.stdout.write(`${lines.join("\n")}\n`);
 }
