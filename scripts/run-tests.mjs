@@ -16,12 +16,13 @@
 // --isolate runs every file in a process of its own (see GROUP_SIZE).
 //
 // N processes run at once, started in the order given here (`node --test` would sort them by
-// name): the peer-backed files (PEERS) first, longest first, then the longest others (LONG), then
-// the groups of small files that share a process (GROUP_SIZE), then the other files. With --fast
-// the peer-backed files kept follow LONG. The longest files (the process storm: three
-// aerogramme-local processes on three Garage nodes, ~1.5-2.5 min under load; three Garage nodes
-// under 500 APPENDs) set the wall time when they start late; the short files fill the other slots
-// meanwhile. Results are printed process by process in that order, so the first lines wait for
+// name): the peer-backed files (PEERS) first, longest first, then the longest others (LONG) up to
+// GROUPS_AFTER, then the groups of small files that share a process (GROUP_SIZE), then the rest of
+// LONG, then the other files. With --fast the peer-backed files kept follow LONG's first ones.
+// The longest files (the process storm: three aerogramme-local processes on three Garage nodes,
+// ~1.5-2.5 min under load; three Garage nodes under 500 APPENDs) set the wall time when they start
+// late; the short files fill the other slots meanwhile. A process that ends before its tests are
+// done fails the run (scripts/test-groups.mjs). Results are printed process by process in that order, so the first lines wait for
 // the first file.
 // One reporter prints every result and one summary. Any file is safe to run beside any other: temp
 // folders from mkdtemp, servers on free ports, Garage clusters of their own that check their ports
