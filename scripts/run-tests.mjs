@@ -21,9 +21,9 @@
 // LONG, then the other files. With --fast the peer-backed files kept follow LONG's first ones.
 // The longest files (the process storm: three aerogramme-local processes on three Garage nodes,
 // ~1.5-2.5 min under load; three Garage nodes under 500 APPENDs) set the wall time when they start
-// late; the short files fill the other slots meanwhile. A process that ends before its tests are
-// done fails the run (scripts/test-groups.mjs). Results are printed process by process in that order, so the first lines wait for
-// the first file.
+// late; the short files fill the other slots meanwhile. Results are printed process by process in
+// that order, so the first lines wait for the first file. A process that ends before its tests are
+// done fails the run (scripts/test-groups.mjs).
 // One reporter prints every result and one summary. Any file is safe to run beside any other: temp
 // folders from mkdtemp, servers on free ports, Garage clusters of their own that check their ports
 // are theirs, keychain entries with random names, tmux on sockets of their own.
@@ -122,10 +122,10 @@ const LONG = [
 
 /**
  * LONG's files that start before the groups. The groups (GROUP_SIZE) hold the small files' waits
- * on timers and lulls, one file after another: started after all of LONG they ended the run, alone
- * on the machine for its last ~20% (the start and end times of `--durations`, test:fast at a load
- * of ~20, session 16). Only LONG's files longer than the longest group (~5 CPU s and up) go first,
- * and the load run, first of LONG, which --fast leaves out.
+ * on timers and lulls, one file after another: started after all of LONG, they started from 45%
+ * of the run on and the last of them ended it (the start and end times of `--durations`, test:fast
+ * at a load of ~20, session 16). Only LONG's files longer than the longest group (~5 CPU s and up)
+ * go first, and the load run, first of LONG, which --fast leaves out.
  */
 const GROUPS_AFTER = 7;
 
