@@ -16,25 +16,27 @@
 // --isolate runs every file in a process of its own (see GROUP_SIZE).
 //
 // N processes run at once, started in the order given here (`node --test` would sort them by
-// name): the peer-backed files (PEERS) first, longest first, then the longest others (LONG), then
-// the groups of small files that share a process (GROUP_SIZE), then the other files. With --fast
-// the peer-backed files kept follow LONG. The longest files (the process storm: three
-// aerogramme-local processes on three Garage nodes, ~1.5-2.5 min under load; three Garage nodes
-// under 500 APPENDs) set the wall time when they start late; the short files fill the other slots
-// meanwhile. Results are printed process by process in that order, so the first lines wait for
-// the first file.
+// name): the peer-backed files (PEERS) first, longest first, then the longest others (LONG) up to
+// GROUPS_AFTER, then the groups of small files that share a process (GROUP_SIZE), then the rest of
+// LONG, then the other files. With --fast the peer-backed files kept follow LONG's first ones.
+// The longest files (the process storm: three aerogramme-local processes on three Garage nodes,
+// ~1.5-2.5 min under load; three Garage nodes under 500 APPENDs) set the wall time when they start
+// late; the short files fill the other slots meanwhile. Results are printed process by process in
+// that order, so the first lines wait for the first file. A process that ends before its tests are
+// done fails the run (scripts/test-groups.mjs).
 // One reporter prints every result and one summary. Any file is safe to run beside any other: temp
 // folders from mkdtemp, servers on free ports, Garage clusters of their own that check their ports
 // are theirs, keychain entries with random names, tmux on sockets of their own.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, relative, resolve } from "node:path";
 import { run } from "node:test";
 import { spec } from "node:test/reporters";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { compileForRun, twinOf } from "./test-compile.mjs";
 import { reportChecks, startChecks } from "./test-checks.mjs";
+import { countTests, writeGroupEntry } from "./test-groups.mjs";
 
 /**
  * The files that talk to a real peer, longest first, with the peers they need. `fast: true` marks a
@@ -117,6 +119,15 @@ const LONG = [
   "test/cli/rollback.test.ts",
   "test/cli/lmtp.test.ts",
 ];
+
+/**
+ * LONG's files that start before the groups. The groups (GROUP_SIZE) hold the small files' waits
+ * on timers and lulls, one file after another: started after all of LONG, they started from 45%
+ * of the run on and the last of them ended it (the start and end times of `--durations`, test:fast
+ * at a load of ~20, session 16). Only LONG's files longer than the longest group (~5 CPU s and up)
+ * go first, and the load run, first of LONG, which --fast leaves out.
+ */
+const GROUPS_AFTER = 7;
 
 /**
  * Files whose subject is a stretch of time: the 60 s load run (issue 18) keeps a core busy for as
@@ -250,11 +261,11 @@ const { entries, groups } = isolate ? { entries: files, groups: new Map() } : gr
 // forceExit: a file's process ends once its tests have run, even if something it started still
 // holds the event loop (a server a failed `before` never closed); without it one such failure
 // left a group's process, and the whole run, waiting forever.
-const stream = run({
-  files: entries.map((f) => (groups.has(f) ? f : twin(f))),
-  concurrency,
-  forceExit: true,
-});
+const runEntries = entries.map((f) => (groups.has(f) ? f : twin(f)));
+const stream = run({ files: runEntries, concurrency, forceExit: true });
+// A process that ends before its tests are done, with status 0, fails nothing in node:test: the
+// count does (scripts/test-groups.mjs).
+const counted = countTests(stream);
 // As `node --test` does: a failure (a failing or cancelled test, a file that does not load) but not
 // a todo test makes the exit status 1.
 stream.on("test:fail", (event) => {
@@ -265,6 +276,15 @@ report.pipe(process.stdout, { end: false });
 report.on("end", () => void afterTests());
 
 async function afterTests() {
+  const name = (file) =>
+    groups.has(file)
+      ? basename(file, ".mjs")
+      : relative(file.startsWith(jsDir) ? jsDir : process.cwd(), file);
+  const short = counted.shortfalls(groups, name);
+  if (short.length > 0) {
+    process.exitCode = 1;
+    process.stdout.write(`\nrun-tests: test processes that ended early:\n${short.join("\n")}\n`);
+  }
   if (checked && !reportChecks(await checked, (text) => process.stdout.write(text))) process.exitCode = 1;
   if (timingDir) printDurations(timingDir);
 }
@@ -287,19 +307,24 @@ function groupFiles(list) {
   const entryOf = new Map();
   members.forEach((group, i) => {
     const entry = join(runDir, `group-${i + 1}.mjs`);
-    const suites = group.map(
-      (f) =>
-        `describe(${JSON.stringify(f)}, async () => {\n  await import(${JSON.stringify(pathToFileURL(twin(f)).href)});\n});`,
+    writeGroupEntry(
+      entry,
+      group.map((f) => ({ name: f, path: twin(f) })),
     );
-    writeFileSync(entry, `import { describe } from "node:test";\n${suites.join("\n")}\n`);
     groups.set(entry, group);
     for (const f of group) entryOf.set(f, entry);
   });
-  // The groups, longer than a file alone, start after the peer-backed and LONG files and before
-  // the other files that run alone.
+  // The groups, longer than most files alone, start after the peer-backed files and the first
+  // GROUPS_AFTER of LONG, before the rest of LONG and the other files that run alone.
   const alone = list.filter((f) => !entryOf.has(f));
-  const leads = (f) => Boolean(PEERS[f]) || LONG.includes(f);
-  const entries = [...alone.filter(leads), ...groups.keys(), ...alone.filter((f) => !leads(f))];
+  const first = (f) => Boolean(PEERS[f]) || LONG.slice(0, GROUPS_AFTER).includes(f);
+  const leads = (f) => LONG.includes(f) && !first(f);
+  const entries = [
+    ...alone.filter(first),
+    ...groups.keys(),
+    ...alone.filter(leads),
+    ...alone.filter((f) => !first(f) && !leads(f)),
+  ];
   return { entries, groups };
 }
 
@@ -325,20 +350,25 @@ function printDurations(dir) {
   const secs = (n) => (n === null ? "   -" : n.toFixed(1).padStart(6));
   const lines = [
     "",
-    "durations (wall s; CPU s of the file's process and its children; of the children alone):",
+    "durations (wall s; CPU s of the file's process and its children; of the children alone;",
+    "s into the run when the process started and ended):",
   ];
   const name = (file) => {
     const group = groups.get(file);
     if (!group) return relative(jsDir, file).replace(/\.js$/, ".ts");
     return `${basename(file, ".mjs")}: ${group.map((f) => basename(f, ".test.ts")).join(", ")}`;
   };
-  for (const r of rows) lines.push(`${secs(r.wall)} ${secs(r.cpu)} ${secs(r.children)}  ${name(r.file)}`);
+  const at = (ms) => secs((ms - started) / 1000);
+  for (const r of rows)
+    lines.push(
+      `${secs(r.wall)} ${secs(r.cpu)} ${secs(r.children)} ${at(r.started)} ${at(r.started + r.wall * 1000)}  ${name(r.file)}`,
+    );
   const sum = (key) => rows.reduce((total, r) => total + (r[key] ?? 0), 0);
   lines.push(
-    `${secs(sum("wall"))} ${secs(sum("cpu"))} ${secs(sum("children"))}  sum over ${rows.length} files`,
+    `${secs(sum("wall"))} ${secs(sum("cpu"))} ${secs(sum("children"))}${" ".repeat(14)}  sum over ${rows.length} files`,
   );
   lines.push(
-    `${secs((Date.now() - started) / 1000)} ${secs(runCpu())}         the whole run (the runner too)`,
+    `${secs((Date.now() - started) / 1000)} ${secs(runCpu())}${" ".repeat(21)}  the whole run (the runner too)`,
   );
   process.stdout.write(`${lines.join("\n")}\n`);
 }

@@ -24,7 +24,9 @@ if (dir && file) {
     } catch {
       // Not Linux: the wall time alone is still worth reporting.
     }
-    const line = JSON.stringify({ file, wall: process.uptime(), cpu, children });
+    const wall = process.uptime();
+    // When the process started (ms since the epoch): the run's table places it in the run.
+    const line = JSON.stringify({ file, wall, started: Date.now() - wall * 1000, cpu, children });
     writeFileSync(join(dir, `${process.pid}.json`), line);
   });
 }

@@ -116,6 +116,11 @@ export interface AccountOptions {
   /** How long after the first login the index's first background pass waits (default 3 s). */
   searchIndexDelayMs?: number;
   /**
+   * How long a background pass waits for a lull before it begins anyway (indexFiller.ts,
+   * START_WAIT_MAX_MS, 10 s); a test of that bound shortens it.
+   */
+  searchIndexStartWaitMs?: number;
+  /**
    * Every message stored waits for its index build with its bytes in memory, not only the first
    * 2 MiB of them (mail/search/indexFiller.ts): `import`, a batch whose process ends after it, so
    * that what still waits at its close is indexed then, on a remote store too.
@@ -290,6 +295,7 @@ export class Account {
         },
         log,
         options.searchIndexDelayMs,
+        options.searchIndexStartWaitMs,
         options.searchIndexHoldsAll,
       );
       this.messages.observer = this.indexFiller;

@@ -66,6 +66,11 @@ export interface CacheFillOptions {
   rescanMs?: number;
   /** A new pass this long after a mailbox of this process changed (default 5 s). */
   afterChangeMs?: number;
+  /**
+   * How long a pass waits after it is started, and then for a lull of client work, before its
+   * first step (default START_QUIET_MS). Tests shorten it: each fill waited ~1 s otherwise.
+   */
+  startQuietMs?: number;
   log?: Log;
 }
 
@@ -237,8 +242,9 @@ export class CacheFill {
     delete p.etaSeconds;
     try {
       // A login is followed by the client's first commands: give them the time to begin.
-      await delay(START_QUIET_MS, undefined, { signal: this.abort.signal }).catch(() => undefined);
-      await this.account.messages.activity.lull(this.abort.signal, START_QUIET_MS);
+      const quietMs = this.options.startQuietMs ?? START_QUIET_MS;
+      await delay(quietMs, undefined, { signal: this.abort.signal }).catch(() => undefined);
+      await this.account.messages.activity.lull(this.abort.signal, quietMs);
       if (this.stopped) return;
       p.state = "listing";
       const live = await this.liveIds();

@@ -4,6 +4,7 @@
  * its limits.
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +14,10 @@ import { checkSettings } from "../../src/config/settingsCheck.ts";
 import { SETTINGS_SCHEMA } from "../../src/config/settingsSchema.ts";
 
 let dir: string;
-before(async () => (dir = await mkdtemp(join(tmpdir(), "agl-settings-"))));
+// conf writes the file, with an fsync, at each set and clear (~2,000 here): on a disk that is
+// seconds of a loaded machine; in memory where there is such a folder.
+const parent = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
+before(async () => (dir = await mkdtemp(join(parent, "agl-settings-"))));
 after(() => rm(dir, { recursive: true, force: true }));
 
 const SAMPLES: unknown[] = [

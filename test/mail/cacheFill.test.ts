@@ -19,6 +19,12 @@ import { sampleMessage } from "./mailFixtures.ts";
 const PASSWORD = "correct horse battery";
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
+/**
+ * A fill's start waits for the client's first commands (500 ms, then as long without client work):
+ * no client here but the one a test plays, so 20 ms; the test of a client's read in flight holds
+ * its read across the whole wait.
+ */
+const QUICK = { startQuietMs: 20 };
 
 interface Computers {
   remote: CountingStore;
@@ -74,7 +80,7 @@ test("the fill caches every meta row and body, and later reads of them make no r
   const c = await twoComputers(30);
   try {
     const { store, b } = await c.open();
-    const fill = new CacheFill(b, store.localCache);
+    const fill = new CacheFill(b, store.localCache, QUICK);
     await fill.start();
     const s = fill.status();
     assert.equal(s.state, "done", s.error);
@@ -105,7 +111,7 @@ test("the fill keeps under the cap, takes the newest bodies, and with cacheFill 
   try {
     // Bodies are 4-5 KiB sealed here: a 40 KiB cap holds the newest eight or so.
     const { store, b } = await c.open(40_000);
-    const fill = new CacheFill(b, store.localCache);
+    const fill = new CacheFill(b, store.localCache, QUICK);
     await fill.start();
     const s = fill.status();
     assert.equal(s.state, "done", s.error);
@@ -120,7 +126,7 @@ test("the fill keeps under the cap, takes the newest bodies, and with cacheFill 
     // A new message arrives from A: the next pass takes it and evicts the oldest cached body.
     const inboxA = await c.a.mailbox("INBOX");
     const fresh = (await inboxA.append(sampleMessage(99, { bodyLines: 40 }), [], T0 + 100 * DAY)).mailId;
-    const again = new CacheFill(b, store.localCache);
+    const again = new CacheFill(b, store.localCache, QUICK);
     await again.start();
     const after = new Set(await cachedBodies(c.cacheBackend));
     assert.ok(after.has(fresh), "the new message's body is cached");
@@ -133,7 +139,7 @@ test("the fill keeps under the cap, takes the newest bodies, and with cacheFill 
   const m = await twoComputers(5);
   try {
     const { store, b } = await m.open();
-    const fill = new CacheFill(b, store.localCache, { mode: "meta" });
+    const fill = new CacheFill(b, store.localCache, { ...QUICK, mode: "meta" });
     await fill.start();
     assert.equal(fill.status().metaCached, 5);
     assert.deepEqual(await cachedBodies(m.cacheBackend), [], "meta only: no body fetched");
@@ -148,7 +154,7 @@ test("copies of messages expunged on another computer leave the cache at the nex
   const c = await twoComputers(12);
   try {
     const { store, b } = await c.open();
-    const fill = new CacheFill(b, store.localCache);
+    const fill = new CacheFill(b, store.localCache, QUICK);
     await fill.start();
     assert.equal((await cachedBodies(c.cacheBackend)).length, 12);
     const gone = c.ids.slice(0, 5);
@@ -171,7 +177,7 @@ test("copies of messages expunged on another computer leave the cache at the nex
     await c.cacheBackend.rows.insert("meta", "leftover", new Uint8Array(10));
     const later = await withLocalCache(memoryStore(), c.cacheBackend, CACHEABLE);
     assert.ok(later.localCache.hasBlob("mail/leftover"));
-    const laterFill = new CacheFill(b, later.localCache);
+    const laterFill = new CacheFill(b, later.localCache, QUICK);
     await laterFill.start();
     await later.localCache.settle();
     assert.ok(!(await cachedBodies(c.cacheBackend)).includes("leftover"));
@@ -189,7 +195,7 @@ test("the fill waits while a client's read is in flight, then finishes", async (
     let release!: () => void;
     const client = b.messages.activity.track(new Promise<void>((resolve) => (release = resolve)));
     c.remote.reset();
-    const fill = new CacheFill(b, store.localCache);
+    const fill = new CacheFill(b, store.localCache, QUICK);
     const done = fill.start();
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(c.remote.calls.get("blobs.get") ?? 0, 0, "no body fetched while the client works");
@@ -209,7 +215,7 @@ test("a cache that stops working ends the fill as failed, with the reason in its
   try {
     const { store, b } = await c.open();
     await store.close(); // closes the cache (and the remote): the cache is no longer usable
-    const fill = new CacheFill(b, store.localCache);
+    const fill = new CacheFill(b, store.localCache, QUICK);
     await fill.start();
     const s = fill.status();
     assert.equal(s.state, "failed");

@@ -27,7 +27,8 @@ const slow: Store = {
 };
 const store = await withLocalCache(slow, await openEmbeddedStore(cacheDir), CACHEABLE);
 const account = await openAccount(store, password);
-const fill = new CacheFill(account, store.localCache, { concurrency: 2 });
+// No client here: the start needs no wait for one (500 ms, then as long quiet, by default).
+const fill = new CacheFill(account, store.localCache, { concurrency: 2, startQuietMs: 20 });
 setInterval(() => process.stdout.write(`bodies ${fill.status().bodiesCached}\n`), 10);
 await fill.start();
 process.stdout.write("done\n");

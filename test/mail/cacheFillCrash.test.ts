@@ -95,7 +95,7 @@ test(
     const store = await withLocalCache(remote, await openEmbeddedStore(cacheDir), CACHEABLE);
     try {
       const b = await openAccount(store, PASSWORD);
-      const fill = new CacheFill(b, store.localCache);
+      const fill = new CacheFill(b, store.localCache, { startQuietMs: 20 });
       await fill.start();
       const s = fill.status();
       assert.equal(s.state, "done", s.error);

@@ -101,6 +101,7 @@ export class IndexFiller {
     private readonly source: IndexSource,
     private readonly log: Log,
     private readonly firstPassDelayMs = FIRST_PASS_DELAY_MS,
+    private readonly startWaitMaxMs = START_WAIT_MAX_MS,
     /** Every waiting message's bytes are kept (an `import`: Account's searchIndexHoldsAll). */
     private readonly holdsAll = false,
   ) {
@@ -267,7 +268,7 @@ export class IndexFiller {
     this.deletedDuringPass = new Set();
     this.passesBegun++;
     try {
-      const startBy = performance.now() + START_WAIT_MAX_MS;
+      const startBy = performance.now() + this.startWaitMaxMs;
       await activity.lull(this.abort.signal, START_QUIET_MS, () => performance.now() > startBy);
       if (this.closed || !(await this.index.open())) return;
       const { total, missing, stale } = await unindexed(
