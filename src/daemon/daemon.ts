@@ -23,7 +23,6 @@ import { startControlServer } from "./control/controlServer.ts";
 import { controlHandlers } from "./control/handlers.ts";
 import { RekeyRunner } from "./rekeyRunner.ts";
 import { removeRunFile, writeRunFile } from "./control/runFile.ts";
-import { startMemoryCollector } from "./memoryCollector.ts";
 import { backendOf, describeBackend, openHomeStore } from "./homeStore.ts";
 
 export interface DaemonOptions {
@@ -49,9 +48,6 @@ export interface Daemon {
   closing(): string | undefined;
 }
 
-/** Dead heap and buffer bytes let pile up before a full collection (bench/notes.md, wt-mem). */
-const DEAD_HEADROOM = 24 * 1024 * 1024;
-
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const { paths, settings } = opts;
   // The latest warning or error, with its time, for `status` (everything logged goes through here).
@@ -68,10 +64,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const backend = describeBackend(backendOf(paths, settings));
   log("info", `opening storage: ${backend}`);
   const store = await openHomeStore(paths, settings, log);
-  // The headroom of dead memory, V8's own rules allow 64 MiB of buffers plus the live heap's size.
-  const collector = startMemoryCollector({ stepBytes: DEAD_HEADROOM, everyMs: 100 });
   const closers: { name: string; close: () => Promise<void> }[] = [
-    { name: "memory collector", close: async () => collector.stop() },
     { name: "storage", close: () => store.close() },
   ];
   let closing: string | undefined;
