@@ -262,12 +262,14 @@ export class Account {
     this.indexKey = epochs.ring("uid-index");
     this.witness = new MarkWitness(marks, (path) => this.deleted(path));
     this.snapshots = options.snapshotsDir ? indexSnapshots(options.snapshotsDir, keys.masterKey) : undefined;
+    // A network store has a pool that follows the round trip (Store.readParallelism); a local one none.
+    const remote = store.readParallelism !== undefined;
     if (options.listViewDir) {
       const view = (this.messages.listView = new ListView(options.listViewDir, keys.masterKey, this.log, () =>
         this.messages.activity.lull(),
       ));
       // Shared through the bucket only from a remote store: on a local one the view is at hand.
-      if (options.shareListView ?? store.readParallelism !== undefined)
+      if (options.shareListView ?? remote)
         this.messages.sharedList = new SharedListView(
           store.blobs,
           epochs.ring("shared-list-view"),
@@ -291,12 +293,14 @@ export class Account {
         {
           messages: this.messages,
           mailboxMessages: () => this.mailboxMessages(),
-          storeIsLocal: store.readParallelism === undefined,
+          storeIsLocal: !remote,
         },
         log,
-        options.searchIndexDelayMs,
-        options.searchIndexStartWaitMs,
-        options.searchIndexHoldsAll,
+        {
+          firstPassDelayMs: options.searchIndexDelayMs,
+          startWaitMaxMs: options.searchIndexStartWaitMs,
+          holdsAll: options.searchIndexHoldsAll,
+        },
       );
       this.messages.observer = this.indexFiller;
     }

@@ -340,9 +340,15 @@ export class Mailbox {
     const withPieces = batch.filter((w) => w.pieces || w.prepared);
     const appends = batch.filter((w) => w.prepared);
     const prepared = appends.map((w) => w.prepared!);
-    const early = appends.flatMap((w) => (w.bodyStored ? [w.bodyStored] : []));
-    const late = appends.filter((w) => !w.bodyStored).map((w) => w.prepared!);
-    const earlyPut = new Set(appends.filter((w) => w.bodyStored !== undefined).map((w) => w.prepared!));
+    // Bodies whose PUT began early (append), and the rest, which this batch puts.
+    const early: Promise<void>[] = [];
+    const earlyPut = new Set<PreparedMessage>();
+    for (const w of appends)
+      if (w.bodyStored) {
+        early.push(w.bodyStored);
+        earlyPut.add(w.prepared!);
+      }
+    const late = prepared.filter((p) => !earlyPut.has(p));
     // APPENDs whose ids are journaled (Bayou.takeIntentId) send their meta rows in the op row's
     // own InsertBatch: two requests per APPEND (body, rows) instead of three.
     const metaWithRow =

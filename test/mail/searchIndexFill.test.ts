@@ -60,7 +60,7 @@ test("a body deleted under the index's pass is skipped, the rest indexed, and th
     index,
     { mailboxMessages: () => Promise.resolve([columns(ids)]), messages },
     () => {},
-    0,
+    { firstPassDelayMs: 0 },
   );
   try {
     filler.start(); // the first call only arms the first pass, after 0 ms

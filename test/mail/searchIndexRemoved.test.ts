@@ -166,7 +166,9 @@ test("a background pass drops the messages no mailbox holds (removals a kill los
     indexOfId: (m) => at.get(m) ?? -1,
     idAt: (i) => live[i]!,
   };
-  const filler = new IndexFiller(again, { mailboxMessages: () => Promise.resolve([box]), messages }, log, 0);
+  const filler = new IndexFiller(again, { mailboxMessages: () => Promise.resolve([box]), messages }, log, {
+    firstPassDelayMs: 0,
+  });
   filler.start(); // the first call schedules the first pass (after 0 ms here)
   const deadline = Date.now() + 10_000;
   while (again.progress.state !== "ready" || again.sizes().held !== 1400) {

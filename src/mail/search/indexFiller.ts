@@ -68,6 +68,16 @@ export interface IndexSource {
   storeIsLocal?: boolean;
 }
 
+/** How an IndexFiller waits and what it keeps (Account's searchIndex* options). */
+export interface IndexFillerOptions {
+  /** How long after the first login the first background pass waits (FIRST_PASS_DELAY_MS). */
+  firstPassDelayMs?: number;
+  /** How long a background pass waits for a lull before it begins anyway (START_WAIT_MAX_MS). */
+  startWaitMaxMs?: number;
+  /** Every waiting message's bytes are kept, not only HELD_MAX_BYTES of them (an `import`). */
+  holdsAll?: boolean;
+}
+
 export class IndexFiller {
   private running: Promise<void> | undefined;
   /** Background passes begun since start: a build looks in the index's files only past one. */
@@ -100,10 +110,7 @@ export class IndexFiller {
     private readonly index: SearchIndex,
     private readonly source: IndexSource,
     private readonly log: Log,
-    private readonly firstPassDelayMs = FIRST_PASS_DELAY_MS,
-    private readonly startWaitMaxMs = START_WAIT_MAX_MS,
-    /** Every waiting message's bytes are kept (an `import`: Account's searchIndexHoldsAll). */
-    private readonly holdsAll = false,
+    private readonly options: IndexFillerOptions = {},
   ) {
     index.onDamaged = () => this.start();
     index.pause = () => {
@@ -127,7 +134,7 @@ export class IndexFiller {
     const size = raw.length;
     this.waitingBytes += size;
     // The closure below must not name `raw`: a dropped message's bytes are then free at once.
-    const held = this.holdsAll || this.heldBytes + size <= HELD_MAX_BYTES ? raw : undefined;
+    const held = this.options.holdsAll || this.heldBytes + size <= HELD_MAX_BYTES ? raw : undefined;
     if (held) this.heldBytes += size;
     this.queued.add(mailId);
     const passes = this.passesSince();
@@ -239,7 +246,7 @@ export class IndexFiller {
       void this.source.messages.activity.lull(this.abort.signal).then(() => {
         if (!this.closed) void this.index.open();
       });
-      this.retry = setTimeout(() => this.start(), this.firstPassDelayMs);
+      this.retry = setTimeout(() => this.start(), this.options.firstPassDelayMs ?? FIRST_PASS_DELAY_MS);
       this.retry.unref();
       return;
     }
@@ -268,7 +275,7 @@ export class IndexFiller {
     this.deletedDuringPass = new Set();
     this.passesBegun++;
     try {
-      const startBy = performance.now() + this.startWaitMaxMs;
+      const startBy = performance.now() + (this.options.startWaitMaxMs ?? START_WAIT_MAX_MS);
       await activity.lull(this.abort.signal, START_QUIET_MS, () => performance.now() > startBy);
       if (this.closed || !(await this.index.open())) return;
       const { total, missing, stale } = await unindexed(
