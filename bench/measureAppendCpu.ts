@@ -20,11 +20,15 @@
  * V8's optimising compiles over the APPENDs: BENCH_SERVER_NODE_ARGS="--trace-opt --trace-deopt"
  * with BENCH_SERVER_STDOUT=FILE (the server's stdout, each line after the time it arrived) and
  * BENCH_MARK_PHASE=1 (this prints the times the APPENDs start and end).
+ *
+ * With BENCH_STRACE=DIR (and `strace` installed), the server's process tree's fsyncs, fdatasyncs
+ * and renames over the APPENDs are counted into DIR/<target>.strace (bench/straceCount.ts).
  */
 import { ensureCorpus, readCorpusMessage } from "./corpus.ts";
 import { ImapWire, quoted } from "./imapWire.ts";
 import { imapDateTime } from "./mimeEncode.ts";
 import { startPerf } from "./perfRecord.ts";
+import { startStrace } from "./straceCount.ts";
 import { cpuMsByThread, cpuMsOf, garageChildren, loadAverage, processTree } from "./procCpu.ts";
 import { makeTarget, targetNames, type TargetName } from "./targets.ts";
 
@@ -55,6 +59,7 @@ for (const name of targets) {
     const [s0, g0, c0] = [await cpuMsOf(server), await cpuMsOf(garage), process.cpuUsage()];
     const threads0 = await cpuMsByThread(running.pid);
     const perf = await startPerf(name, running.pid);
+    const strace = await startStrace(name, server);
     const wall: number[] = [];
     // The server's CPU per APPEND in each quarter of the run: a fresh process compiles its APPEND
     // path (V8's optimising compiler, on its own threads) during the first ones.
@@ -77,6 +82,7 @@ for (const name of targets) {
     const total = performance.now() - t0;
     if (process.env.BENCH_MARK_PHASE) console.log(`phase end ${Date.now()}`);
     await perf?.stop();
+    await strace?.stop();
     const c1 = process.cpuUsage(c0);
     const [s1, g1] = [await cpuMsOf(server), await cpuMsOf(garage)];
     quarters.push((s1 - sq) / (messages.length - Math.ceil(messages.length / 4) * quarters.length));
