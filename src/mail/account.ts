@@ -37,6 +37,7 @@ import {
 } from "./mailboxList.ts";
 import { MailboxListStore } from "./mailboxListStore.ts";
 import { openMarkBook, type MarkBook } from "./localMarks.ts";
+import { openJournalAhead } from "./markJournal.ts";
 import { Mailbox } from "./mailbox.ts";
 import { holdsMessage } from "./uidIndex.ts";
 import type { ShownMessages } from "./shownMessages.ts";
@@ -172,6 +173,7 @@ export async function openAccount(
     row.catch(() => undefined); // its taker reads again
     return { pk, sk, row };
   });
+  if (options.marksDir) void openJournalAhead(options.marksDir, options.log ?? createLogger("info"));
   const root = await readRoot(store);
   const account = new Account(store, await unlockKeyRoot(root, password), options);
   account.mailboxList.prime(listRow, listStartedAt);

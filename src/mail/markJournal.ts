@@ -61,6 +61,27 @@ interface Waiting {
  */
 const openJournals = new Map<string, Promise<MarkJournal>>();
 
+/**
+ * Opens, ahead of an unlock, the journal of the one account whose marks `marksDir` holds. Its
+ * folder is named from the account's keys, which Argon2id is still deriving; but a home holds one
+ * account, and its journal's open (a read of the whole file, its scan, a look for legacy marks,
+ * a sync of the folder: four trips through libuv's pool or more) then runs beside Argon2id, which
+ * leaves the main thread idle, instead of on the first LIST's path after it. The account's mark
+ * book gets the open journal from MarkJournal.shared. A folder without a journal, or more than one
+ * folder, is left to that open, as is any error.
+ */
+export async function openJournalAhead(marksDir: string, log: Log): Promise<void> {
+  try {
+    const folders = (await readdir(marksDir)).filter((name) => /^[0-9a-f]+$/.test(name));
+    if (folders.length !== 1) return;
+    const dir = join(marksDir, folders[0]!);
+    if (!(await stat(join(dir, JOURNAL_NAME))).isFile()) return;
+    await MarkJournal.shared(dir, log);
+  } catch {
+    // the mark book's own open meets it again and says so
+  }
+}
+
 export class MarkJournal {
   /**
    * The journal of `dir` this process has open, or a newly opened one when there is none or its

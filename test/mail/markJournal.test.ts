@@ -11,7 +11,12 @@ import { join } from "node:path";
 import { seal } from "../../src/crypto/aead.ts";
 import { loadSodium } from "../../src/crypto/sodium.ts";
 import { openMarkBook } from "../../src/mail/localMarks.ts";
-import { COMPACT_MIN_BYTES, JOURNAL_NAME, MarkJournal } from "../../src/mail/markJournal.ts";
+import {
+  COMPACT_MIN_BYTES,
+  JOURNAL_NAME,
+  MarkJournal,
+  openJournalAhead,
+} from "../../src/mail/markJournal.ts";
 import type { Log } from "../../src/log.ts";
 import { tempDirs } from "../support/tempDirs.ts";
 
@@ -90,4 +95,40 @@ test("the one-file marks of an earlier build are taken into the journal and remo
   assert.deepEqual(await readdir(account), [JOURNAL_NAME]);
   await book.save(path, { unfolded: [] });
   assert.deepEqual(await book.load(path), { unfolded: [] });
+});
+
+test("the one account's journal is opened ahead of the unlock and handed to its mark book; two accounts' are not", async () => {
+  const marksDir = await tempDir();
+  const dir = join(marksDir, "ac90df3ff1fcaf6183684831");
+  await mkdir(dir);
+  const first = await MarkJournal.open(dir, log);
+  await first.write(id(1), body(1));
+  await first.close();
+  // A torn tail: each open of the file says so in the log, which tells when it was opened.
+  const tear = () => appendFile(join(dir, JOURNAL_NAME), Buffer.from([0, 0, 1, 44, 1]));
+  const opens = () => lines.filter((l) => l.includes(dir) && /do not form a whole record/.test(l)).length;
+
+  await tear();
+  await openJournalAhead(marksDir, log);
+  assert.equal(opens(), 1, "opened ahead, before any mark book asked");
+  const ahead = await MarkJournal.shared(dir, log);
+  assert.equal(opens(), 1, "the mark book's open takes the journal opened ahead");
+  assert.deepEqual(ahead.get(id(1)), body(1));
+  await ahead.close();
+
+  // Two folders: which is the account's is known only from its keys, after Argon2id.
+  const other = join(marksDir, "0123456789abcdef01234567");
+  await mkdir(other);
+  await (await MarkJournal.open(other, log)).close();
+  await tear();
+  await openJournalAhead(marksDir, log);
+  assert.equal(opens(), 1, "nothing opened ahead");
+  await (await MarkJournal.shared(dir, log)).close();
+  assert.equal(opens(), 2);
+
+  // A folder without a journal (a first login on this computer) is left to the mark book.
+  const empty = await tempDir();
+  await mkdir(join(empty, "ac90df3ff1fcaf6183684831"));
+  await openJournalAhead(empty, log);
+  await assert.rejects(stat(join(empty, "ac90df3ff1fcaf6183684831", JOURNAL_NAME)), { code: "ENOENT" });
 });
