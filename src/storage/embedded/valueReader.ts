@@ -3,6 +3,7 @@
  * written together, or listed in order) are read as one span and cut apart. A page of 100 rows is
  * then one read, not 100.
  */
+import { readSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { Unavailable } from "../../errors.ts";
 import { readFully } from "./durableFs.ts";
@@ -11,6 +12,13 @@ import type { ValueRef } from "./rowIndex.ts";
 /** A gap this small is cheaper to read through than to skip with another call. */
 const maxGapBytes = 16 << 10;
 const maxSpanBytes = 1 << 20;
+/**
+ * Spans up to this many bytes are read synchronously, as BlobFolder.readSmall reads small blobs: a
+ * pread of a few kB from the page cache takes microseconds, a trip through libuv's thread pool and
+ * back costs more, and waits behind whatever holds the pool (Argon2id at login holds one of its
+ * four threads for ~130 ms).
+ */
+const syncSpanBytes = 256 << 10;
 
 /** The values of `refs` (tombstones left out). Offsets are taken synchronously, at the call. */
 export function readValues(
@@ -36,7 +44,11 @@ export function readValues(
   }
   return Promise.all(
     spans.map(async (span) => {
-      const bytes = await readFully(fh, span.start, span.end - span.start);
+      const length = span.end - span.start;
+      const bytes =
+        length <= syncSpanBytes
+          ? readSpanNow(fh, span.start, length)
+          : await readFully(fh, span.start, length);
       if (bytes.length !== span.end - span.start) {
         throw new Unavailable(`embedded store: ${logPath} is shorter than its index says`);
       }
@@ -49,4 +61,16 @@ export function readValues(
       );
     }),
   ).then((parts) => new Map(parts.flat()));
+}
+
+/** readFully without the thread pool; fewer bytes if the file ends first. */
+function readSpanNow(fh: FileHandle, position: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fh.fd, out, done, length - done, position + done);
+    if (n === 0) return out.subarray(0, done);
+    done += n;
+  }
+  return out;
 }
