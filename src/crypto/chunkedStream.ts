@@ -17,7 +17,7 @@
 import { Invalid, Tampered, Truncated, WrongContext } from "../errors.ts";
 import { associatedData, type SealContext } from "./aead.ts";
 import { BUCKET_STEP, bucketSize } from "./padding.ts";
-import { aeadDecrypt, aeadEncrypt, equalBytes, genericHash, randomBytes } from "./sodium.ts";
+import { aeadDecryptInto, aeadEncrypt, equalBytes, genericHash, randomBytes } from "./sodium.ts";
 
 const VERSION = 1;
 const TAG_BYTES = 8;
@@ -186,39 +186,39 @@ function openChunks(
   const where = `${ctx.purpose} at ${ctx.path}`;
   const ctxAd = associatedData(ctx);
   const total = chunkCount(header.padded);
-  const out: Uint8Array[] = [];
+  // Each chunk is opened straight into its place in the result: no buffer per chunk, no copy of
+  // them all at the end (a FETCH of 200 bodies spent a third of its CPU in that copy and the GC).
+  const sealedChunk = CHUNK_BYTES + MAC_BYTES;
+  const whole = Math.floor(cipher.length / sealedChunk);
+  const rest = cipher.length - whole * sealedChunk;
+  const plain = new Uint8Array(whole * CHUNK_BYTES + Math.max(0, rest - MAC_BYTES));
   let pos = 0;
+  let p = 0;
   let index = firstIndex;
   while (pos < cipher.length) {
     if (index >= total) throw new Tampered(`${where}: more chunks than the header announces`);
     const plainSize = Math.min(CHUNK_BYTES, header.padded - index * CHUNK_BYTES);
-    const sealedChunk = cipher.subarray(pos, pos + plainSize + MAC_BYTES);
-    if (sealedChunk.length < plainSize + MAC_BYTES)
+    const sealedPart = cipher.subarray(pos, pos + plainSize + MAC_BYTES);
+    if (sealedPart.length < plainSize + MAC_BYTES)
       throw new Truncated(`${where}: chunk ${index} is cut short`);
     try {
-      out.push(
-        aeadDecrypt(
-          sealedChunk,
-          chunkAd(ctxAd, header.bytes, index, index === total - 1),
-          chunkNonce(header.nonce, index),
-          key,
-        ),
+      aeadDecryptInto(
+        plain.subarray(p, p + plainSize),
+        sealedPart,
+        chunkAd(ctxAd, header.bytes, index, index === total - 1),
+        chunkNonce(header.nonce, index),
+        key,
       );
     } catch {
       throw new Tampered(
         `${where}: chunk ${index} failed authentication (changed, reordered or from another body)`,
       );
     }
-    pos += sealedChunk.length;
+    pos += sealedPart.length;
+    p += plainSize;
     index++;
   }
-  const plain = new Uint8Array(out.reduce((n, c) => n + c.length, 0));
-  let p = 0;
-  for (const c of out) {
-    plain.set(c, p);
-    p += c.length;
-  }
-  return plain;
+  return plain.subarray(0, p);
 }
 
 export function openStream(key: Uint8Array, sealed: Uint8Array, ctx: SealContext): Uint8Array {
