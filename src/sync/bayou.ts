@@ -19,7 +19,8 @@
  *    listing was deleted, which rule 5 allows only once the newest checkpoint holds it, so the
  *    state never loses an op even for a moment. When a new row sorts before the last one applied,
  *    or the checkpoint changed, the state is rebuilt from the checkpoint; otherwise new rows are
- *    applied on top.
+ *    applied on top. A first sync may fetch a checkpoint before the rows (beside the watch), but
+ *    adopts it only if the listing made after the rows names it.
  *
  * 3. A push takes a ts greater than every row and checkpoint it has seen and writes the row, and
  *    with it, at the same time, whatever the ops name (a message's body and meta: `alongside`). It
@@ -425,6 +426,10 @@ export class Bayou<S, Op> {
   }
 
   private async syncNow(force: boolean): Promise<boolean> {
+    // A first sync reads a checkpoint whatever the watch says: its newest one is fetched beside
+    // the watch and the rows, and adopted only if the listing rule 2 reads after the rows still
+    // names it (issue 11: a second computer's SELECT waited on four round trips, now three).
+    const early = this.loaded ? undefined : this.fetchNewestCheckpoint();
     const watch = await this.store.rows.read(this.path, WATCH);
     const watchToken = watch?.token;
     if (this.loaded && !force && !this.refusal) {
@@ -434,7 +439,7 @@ export class Bayou<S, Op> {
     const before = this.version;
     // Rule 2: rows first, then the checkpoint.
     const rows = await this.readRows();
-    const base = await this.loadNewestCheckpoint();
+    const base = await this.loadNewestCheckpoint(early);
     await this.verify(rows, base);
     await this.record(this.markOf(rows.keys(), base));
     if (this.loaded || !(await this.fromSnapshot(rows, base))) this.integrate(rows, base);
@@ -481,13 +486,34 @@ export class Bayou<S, Op> {
     return keys;
   }
 
-  /** The newest checkpoint, listing again when a clean-up elsewhere deleted it under our feet. */
-  private async loadNewestCheckpoint(): Promise<Checkpoint | undefined> {
+  /**
+   * The newest checkpoint's key and sealed bytes as listed now, ahead of rule 2's own listing
+   * (never an error: a failed read is only no help). A checkpoint is written once under its key
+   * (a reseal writes the next generation), so the bytes read early are those a later read of that
+   * key would get.
+   */
+  private fetchNewestCheckpoint(): Promise<{ key: string; sealed: Uint8Array | null } | undefined> {
+    return (async () => {
+      const key = (await this.listCheckpoints()).pop();
+      return key === undefined ? undefined : { key, sealed: await this.store.blobs.get(key) };
+    })().catch(() => undefined);
+  }
+
+  /**
+   * The newest checkpoint, listing again when a clean-up elsewhere deleted it under our feet.
+   * `early` (fetchNewestCheckpoint, started before the rows were read) spares the GET when this
+   * listing, made after the rows, still names it: what is adopted is what rule 2's order names.
+   */
+  private async loadNewestCheckpoint(
+    early?: Promise<{ key: string; sealed: Uint8Array | null } | undefined>,
+  ): Promise<Checkpoint | undefined> {
     for (let attempt = 0; attempt < LOAD_ATTEMPTS; attempt++) {
       const newest = (await this.listCheckpoints()).pop();
       if (!newest) return undefined;
       if (newest === this.base?.key) return this.base;
-      const sealed = await this.store.blobs.get(newest);
+      const ahead = attempt === 0 ? await early : undefined;
+      const sealed =
+        ahead?.key === newest && ahead.sealed ? ahead.sealed : await this.store.blobs.get(newest);
       if (sealed) return openCheckpoint(this.key, newest, sealed);
     }
     // Only when checkpoints keep vanishing as fast as we list them; the rows are still all there
