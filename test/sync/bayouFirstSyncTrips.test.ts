@@ -1,7 +1,8 @@
 /**
  * A replica's first sync fetches the newest checkpoint beside the watch and the op rows, and adopts
  * it only when the listing rule 2 makes after the rows still names it (issue 11: a second
- * computer's SELECT waited on four round trips one after another; now three).
+ * computer's SELECT waited on four round trips one after another; now three). Its state and the
+ * rows are decoded while that listing is in flight.
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -9,7 +10,8 @@ import { loadSodium } from "../../src/crypto/sodium.ts";
 import { randomKey } from "../../src/crypto/aead.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import type { Store } from "../../src/storage/types.ts";
-import { opRowCount, replica } from "./bayouFixtures.ts";
+import { Bayou, type StateMachine } from "../../src/sync/index.ts";
+import { logMachine, opRowCount, replica } from "./bayouFixtures.ts";
 
 let key: Uint8Array;
 before(async () => {
@@ -99,4 +101,60 @@ test("a checkpoint written and its rows deleted between the early fetch and the 
     fresh.state,
     Array.from({ length: 10 }, (_, i) => `op${i}`),
   );
+});
+
+test("a first sync decodes the early checkpoint and its rows while the listing after the rows is in flight, once", async () => {
+  const raw = memoryStore();
+  let now = 3_000_000;
+  const writer = replica(raw, () => now, { key });
+  for (let i = 0; i < 5; i++) await writer.push([`op${i}`]);
+  now += 2_000;
+  await writer.checkpoint();
+  await writer.push(["op5"]);
+  const events: string[] = [];
+  const machine: StateMachine<string[], string> = {
+    ...logMachine,
+    decodeState: (b) => {
+      events.push("decodeState");
+      return logMachine.decodeState(b);
+    },
+    decodeOp: (b) => {
+      events.push("decodeOp");
+      return logMachine.decodeOp(b);
+    },
+  };
+  let lists = 0;
+  const b = raw.blobs;
+  const store: Store = {
+    ...raw,
+    blobs: {
+      put: (k, bytes) => b.put(k, bytes),
+      get: (k, range) => b.get(k, range),
+      head: (k) => b.head(k),
+      delete: (k) => b.delete(k),
+      copy: (from, to) => b.copy(from, to),
+      list: async (prefix, startAfter, limit) => {
+        const n = ++lists;
+        const listing = await raw.blobs.list(prefix, startAfter, limit);
+        // The listing made after the rows: answered once the replica decoded (bounded: 500 ms).
+        if (n === 2) {
+          for (let waited = 0; waited < 500 && !events.includes("decodeState"); waited += 10)
+            await new Promise((r) => setTimeout(r, 10));
+          events.push("second listing answered");
+        }
+        return listing;
+      },
+    },
+  };
+  const fresh = new Bayou({
+    store,
+    key,
+    path: "index/test",
+    machine,
+    clock: () => now,
+    safetyWindowMs: 1000,
+  });
+  await fresh.sync();
+  assert.deepEqual(fresh.state, ["op0", "op1", "op2", "op3", "op4", "op5"]);
+  assert.deepEqual(events, ["decodeState", "decodeOp", "second listing answered"]);
 });
