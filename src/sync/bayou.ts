@@ -19,7 +19,8 @@
  *    listing was deleted, which rule 5 allows only once the newest checkpoint holds it, so the
  *    state never loses an op even for a moment. When a new row sorts before the last one applied,
  *    or the checkpoint changed, the state is rebuilt from the checkpoint; otherwise new rows are
- *    applied on top.
+ *    applied on top. A first sync may fetch a checkpoint before the rows (beside the watch), but
+ *    adopts it only if the listing made after the rows names it.
  *
  * 3. A push takes a ts greater than every row and checkpoint it has seen and writes the row, and
  *    with it, at the same time, whatever the ops name (a message's body and meta: `alongside`). It
@@ -208,6 +209,8 @@ export class Bayou<S, Op> {
    * adds right after an import are ~10 MB). Should a newer base not fold it, the next read decodes it.
    */
   private known = new Map<string, Op[] | RowEntry | null>();
+  /** A first sync's early checkpoint, opened and decoded while the listing was in flight (prepareAhead). */
+  private openedAhead: { checkpoint: Checkpoint; state: S } | undefined;
   /** When (the `elapsed` clock) each known row was first seen: rule 5. */
   private readonly firstSeen = new Map<string, number>();
   private lastApplied: string | undefined;
@@ -425,6 +428,12 @@ export class Bayou<S, Op> {
   }
 
   private async syncNow(force: boolean): Promise<boolean> {
+    // A first sync reads a checkpoint whatever the watch says: its newest one is fetched beside
+    // the watch and the rows, and adopted only if the listing rule 2 reads after the rows still
+    // names it (issue 11: a second computer's SELECT waited on four round trips, now three).
+    const early = this.loaded ? undefined : this.fetchNewestCheckpoint();
+    const snapshot =
+      this.loaded || !this.snapshots ? undefined : this.snapshots.load(this.path).catch(() => undefined);
     const watch = await this.store.rows.read(this.path, WATCH);
     const watchToken = watch?.token;
     if (this.loaded && !force && !this.refusal) {
@@ -434,10 +443,16 @@ export class Bayou<S, Op> {
     const before = this.version;
     // Rule 2: rows first, then the checkpoint.
     const rows = await this.readRows();
-    const base = await this.loadNewestCheckpoint();
-    await this.verify(rows, base);
-    await this.record(this.markOf(rows.keys(), base));
-    if (this.loaded || !(await this.fromSnapshot(rows, base))) this.integrate(rows, base);
+    const loading = this.loadNewestCheckpoint(early);
+    try {
+      if (early) await this.prepareAhead(rows, early, snapshot);
+      const base = await loading;
+      await this.verify(rows, base);
+      await this.record(this.markOf(rows.keys(), base));
+      if (this.loaded || !(await this.fromSnapshot(rows, base, snapshot))) this.integrate(rows, base);
+    } finally {
+      this.openedAhead = undefined;
+    }
     this.loaded = true;
     this.othersMoved = false;
     this.syncedWatchToken = watchToken;
@@ -481,13 +496,71 @@ export class Bayou<S, Op> {
     return keys;
   }
 
-  /** The newest checkpoint, listing again when a clean-up elsewhere deleted it under our feet. */
-  private async loadNewestCheckpoint(): Promise<Checkpoint | undefined> {
+  /**
+   * The newest checkpoint's key and sealed bytes as listed now, ahead of rule 2's own listing
+   * (never an error: a failed read is only no help). A checkpoint is written once under its key
+   * (a reseal writes the next generation), so the bytes read early are those a later read of that
+   * key would get.
+   */
+  private fetchNewestCheckpoint(): Promise<{ key: string; sealed: Uint8Array | null } | undefined> {
+    return (async () => {
+      const key = (await this.listCheckpoints()).pop();
+      return key === undefined ? undefined : { key, sealed: await this.store.blobs.get(key) };
+    })().catch(() => undefined);
+  }
+
+  /**
+   * A first sync's CPU while rule 2's listing is in flight: the early checkpoint opened and its
+   * state decoded, and the op rows it does not fold decoded, for loadNewestCheckpoint and rebuild
+   * to take if the listing names that checkpoint (up to a round trip of CPU off a cold SELECT).
+   * Never an error: what does not open here is opened again, and fails, where it did before. Not
+   * beside a local snapshot, whose rows stay undecoded.
+   */
+  private async prepareAhead(
+    rows: Map<string, Op[] | RowEntry>,
+    early: Promise<{ key: string; sealed: Uint8Array | null } | undefined>,
+    snapshot: Promise<Uint8Array | undefined> | undefined,
+  ): Promise<void> {
+    if (await snapshot) return;
+    await new Promise((resolve) => setImmediate(resolve)); // the listing's request goes out first
+    const ahead = await early;
+    if (!ahead?.sealed) return;
+    let checkpoint: Checkpoint;
+    let state: S;
+    try {
+      checkpoint = openCheckpoint(this.key, ahead.key, ahead.sealed);
+      state = this.machine.decodeState(checkpoint.encoded);
+    } catch {
+      return;
+    }
+    for (const [ts, v] of rows) {
+      if (Array.isArray(v) || checkpoint.folded.has(ts)) continue;
+      try {
+        rows.set(ts, this.decodeRow(v));
+      } catch {
+        // integrate decodes it again and throws there, before anything changes
+      }
+    }
+    this.openedAhead = { checkpoint, state };
+  }
+
+  /**
+   * The newest checkpoint, listing again when a clean-up elsewhere deleted it under our feet.
+   * `early` (fetchNewestCheckpoint, started before the rows were read) spares the GET when this
+   * listing, made after the rows, still names it: what is adopted is what rule 2's order names.
+   */
+  private async loadNewestCheckpoint(
+    early?: Promise<{ key: string; sealed: Uint8Array | null } | undefined>,
+  ): Promise<Checkpoint | undefined> {
     for (let attempt = 0; attempt < LOAD_ATTEMPTS; attempt++) {
       const newest = (await this.listCheckpoints()).pop();
       if (!newest) return undefined;
       if (newest === this.base?.key) return this.base;
-      const sealed = await this.store.blobs.get(newest);
+      const ahead = attempt === 0 ? await early : undefined;
+      if (ahead?.key === newest && this.openedAhead?.checkpoint.key === newest)
+        return this.openedAhead.checkpoint;
+      const sealed =
+        ahead?.key === newest && ahead.sealed ? ahead.sealed : await this.store.blobs.get(newest);
       if (sealed) return openCheckpoint(this.key, newest, sealed);
     }
     // Only when checkpoints keep vanishing as fast as we list them; the rows are still all there
@@ -606,7 +679,13 @@ export class Bayou<S, Op> {
 
   /** state = base + every known row it did not fold, in ts order (rule 1). */
   private rebuild(): void {
-    this.state = this.base ? this.machine.decodeState(this.base.encoded) : this.machine.empty();
+    const ahead = this.openedAhead;
+    this.openedAhead = undefined; // decoded once, used once: the replay changes it in place
+    this.state = !this.base
+      ? this.machine.empty()
+      : ahead?.checkpoint.key === this.base.key
+        ? ahead.state
+        : this.machine.decodeState(this.base.encoded);
     this.lastApplied = undefined;
     this.version += 1;
     this.rebuilds += 1;
@@ -633,9 +712,10 @@ export class Bayou<S, Op> {
   private async fromSnapshot(
     rows: Map<string, Op[] | RowEntry>,
     base: Checkpoint | undefined,
+    loaded?: Promise<Uint8Array | undefined>,
   ): Promise<boolean> {
     if (!this.snapshots) return false;
-    const bytes = await this.snapshots.load(this.path).catch(() => undefined);
+    const bytes = await (loaded ?? this.snapshots.load(this.path).catch(() => undefined));
     const snapshot = bytes ? decodeSnapshot(bytes) : undefined;
     if (!snapshot) return false;
     const unfolded = [...rows.keys()].filter((ts) => !this.isFolded(ts, base)).sort();
