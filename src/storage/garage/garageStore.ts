@@ -11,6 +11,12 @@ import { netOptions, type NetworkStoreOptions } from "../net/netOptions.ts";
 import { S3BlobStore } from "../net/s3BlobStore.ts";
 import { makeS3Clients } from "../net/s3Client.ts";
 
+/**
+ * K2V accepts items far larger (its limit is ~1 MiB), but a row is read whole and ReadBatch
+ * answers hold many: the mail layer keeps bodies in rows only well under it (messageLayout.ts).
+ */
+const LARGE_ROW_BYTES = 64 * 1024;
+
 export interface GarageConfig {
   s3Endpoint: string;
   k2vEndpoint: string;
@@ -32,6 +38,7 @@ export function openGarageStore(
     blobs,
     rows,
     readParallelism: () => blobs.parallelism,
+    largeRowBytes: LARGE_ROW_BYTES,
     close: async () => {
       rows.close();
       k2v.close();
