@@ -7,6 +7,9 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createAccount, openAccount, type Account } from "../../src/mail/account.ts";
 import { planAccountRemoval, removeAccountData } from "../../src/mail/accountRemoval.ts";
 import { BODY_ROW_PK, CACHEABLE, META_PK } from "../../src/mail/messageLayout.ts";
@@ -277,4 +280,48 @@ test("account removal finds and deletes body rows", async () => {
   assert.equal((await store.rows.readRange(BODY_ROW_PK)).items.length, 0);
   assert.equal((await store.rows.readRange(META_PK)).items.length, 0);
   account = await createAccount(store, { user: "tester", password: PASSWORD, kdf: TEST_KDF });
+});
+
+test("an APPEND whose batch landed without its body row is withdrawn at the next start", async () => {
+  const marksDir = await mkdtemp(join(tmpdir(), "agl-body-rows-"));
+  const base = memoryStore({ largeRowBytes: LARGE_ROWS });
+  let cut = false;
+  const rows = Object.create(base.rows) as Store["rows"];
+  // From `cut` on, a batch lands without its body rows and never answers: the process dies.
+  rows.insertBatch = async (writes) => {
+    if (!cut) return base.rows.insertBatch(writes);
+    await base.rows.insertBatch(writes.filter((w) => w.pk !== BODY_ROW_PK));
+    return new Promise(() => undefined);
+  };
+  try {
+    const first = await createAccount(
+      { ...base, rows },
+      { user: "u", password: PASSWORD, kdf: TEST_KDF, marksDir },
+    );
+    const inbox = await first.mailbox("INBOX");
+    const kept = await inbox.append(sampleMessage(12), [], Date.now());
+    cut = true;
+    void inbox.append(sampleMessage(13), [], Date.now());
+    const metas = async () => (await base.rows.readRange(META_PK)).items.map((r) => r.sk);
+    for (let i = 0; i < 100 && (await metas()).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    const ghost = (await metas()).find((id) => id !== kept.mailId);
+    assert.ok(ghost, "the cut APPEND's meta row landed, its body row did not");
+    assert.equal(await base.rows.read(BODY_ROW_PK, ghost), null);
+
+    const second = await openAccount(base, PASSWORD, { marksDir, log: () => undefined });
+    try {
+      const again = await second.mailbox("INBOX");
+      assert.deepEqual(
+        [...again.index.byId.keys()],
+        [kept.mailId],
+        "the message without its body is withdrawn",
+      );
+      const meta = await base.rows.read(META_PK, ghost);
+      assert.ok(!meta || meta.values.length === 0, "and its meta row deleted");
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await rm(marksDir, { recursive: true, force: true });
+  }
 });
