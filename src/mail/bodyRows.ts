@@ -8,7 +8,7 @@ import type { RowEntry, RowStore } from "../storage/types.ts";
 import { BODY_ROW_PK } from "./messageLayout.ts";
 
 /**
- * Rows per ReadBatch: at most 64 KiB each (BODY_ROW_MAX), so an answer stays under ~3 MiB and
+ * Rows per ReadBatch: at most 64 KiB and a few bytes each (BODY_ROW_MAX), so an answer stays under ~3 MiB and
  * none waits long behind the others.
  */
 const ROWS_PER_READ = 48;

@@ -1,3 +1,5 @@
+import { sealedSize } from "../crypto/chunkedStream.ts";
+
 /**
  * Where a message lives in storage (DESIGN.md §4): its sealed meta in row `meta`/<mailId> and its
  * sealed body in blob `mail/<mailId>`, or, on a store whose rows take large values (Garage's K2V:
@@ -10,11 +12,13 @@ export const BODY_PREFIX = "mail/";
 /** Body rows: a partition of their own, never read by the header list or the list segments. */
 export const BODY_ROW_PK = "body";
 /**
- * Sealed bodies up to this size go to a body row where the store allows it. Garage's K2V takes
- * items of up to ~1 MiB; at 38 kB an InsertBatch with the body cost Garage ~1 ms of CPU against
- * ~2.5 ms for PUT + InsertBatch (bench/notes.md, wt-inline session 17, where the bound is measured).
+ * Sealed bodies up to this size go to a body row where the store allows it: those of the 64 KiB
+ * padding bucket and below (65,585 B sealed). Garage's K2V takes items of up to ~1 MiB; at 62,000 B
+ * an InsertBatch with the body cost Garage ~1 ms of CPU against ~2.3 ms for PUT + InsertBatch
+ * (bench/notes.md, wt-inline session 17). A row is read whole and a ReadBatch holds many: larger
+ * bodies stay blobs, read by range.
  */
-export const BODY_ROW_MAX = 64 * 1024;
+export const BODY_ROW_MAX = sealedSize(64 * 1024);
 
 export function bodyBlobKey(mailId: string): string {
   return `${BODY_PREFIX}${mailId}`;
