@@ -2,7 +2,7 @@
  * A second computer's FETCH of the newest bodies, in process, with every storage call held as a
  * remote host would hold it (not a test: run it by hand and read the numbers).
  *
- *   node --import tsx bench/measureBodies.ts [roundTripMs=40] [bodies=200] [large=2] [fetch|search] [pool16]
+ *   [BENCH_BODY_ROWS=1] node --import tsx bench/measureBodies.ts [roundTripMs=40] [bodies=200] [large=2] [fetch|search] [pool16]
  *
  * A first computer appends `bodies` + 100 messages of ~40 kB to INBOX of a memory store, `large` of
  * the newest `bodies` being 3.7 MB (as in the bench's corpus at 1,000). A second computer (a cold
@@ -13,7 +13,8 @@
  * (a call that starts while none is in flight begins one) and the time depend on the code and the
  * round trip far more than on the machine's load. With `search`, it times `UID SEARCH BODY` of a
  * word no message holds instead (every message's text read: the scan of a computer without the
- * search index).
+ * search index). BENCH_BODY_ROWS=1: the store takes large rows, as Garage's K2V does
+ * (Store.largeRowBytes), so the small bodies are rows `body`/<id> read many to a batch.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -48,7 +49,8 @@ function remote(store: Store): { store: Store; stats: HoldStats } {
     },
   });
   const readParallelism = process.argv[6] === "pool16" ? {} : { readParallelism: () => pool };
-  return { store: { ...held.store, ...readParallelism }, stats: held.stats };
+  const large = store.largeRowBytes ? { largeRowBytes: store.largeRowBytes } : {};
+  return { store: { ...held.store, ...readParallelism, ...large }, stats: held.stats };
 }
 
 /** A message of ~40 kB, or of 3.7 MB for the large ones. */
@@ -56,7 +58,7 @@ function message(i: number, big: boolean): Uint8Array {
   return sampleMessage(i, { bodyLines: big ? 60_000 : 650 });
 }
 
-const raw = memoryStore();
+const raw = memoryStore(process.env.BENCH_BODY_ROWS === "1" ? { largeRowBytes: 80 * 1024 } : {});
 const work = await mkdtemp(join(tmpdir(), "agl-measure-bodies-"));
 const password = "correct horse battery staple";
 await (await createAccount(raw, { user: "alice", password, kdf: TEST_KDF })).close();

@@ -27,6 +27,7 @@ const WHERE: Record<RemovalKind, string> = {
   "incoming queue": "objects incoming/<ts>, deliveries not yet filed",
   probes: "objects probe/<random>",
   "meta rows": "rows meta/<id>",
+  "body rows": "rows body/<id>",
   "op rows": "rows index/<mailbox>/...",
   "mailbox list rows": "rows mailboxes/...",
   "incoming rows": "rows incoming/...",

@@ -4,7 +4,7 @@
  * docs/crypto.md's "What the host learns" table (kept true by whatTheHostLearns.test.ts):
  * bodies `mail/<id>`, checkpoints `index/<mbx>/checkpoint/...`, shared list segments
  * `index/<mbx>/list/<range>`, the incoming queue `incoming/<ts>`,
- * probes `probe/<random>`, the key root `keys/root`; rows `meta`/*, `index/<mbx>`/*,
+ * probes `probe/<random>`, the key root `keys/root`; rows `meta`/*, `body`/*, `index/<mbx>`/*,
  * `mailboxes`/*, `incoming`/*. Mailbox ids come from the mailbox list (the reason the account
  * must be open) and from the checkpoints' keys, so a mailbox whose name is gone is found too.
  *
@@ -16,13 +16,15 @@ import type { Account } from "./account.ts";
 import { INCOMING_PREFIX } from "./incoming/deliveryBox.ts";
 import { WATCH_PK as INCOMING_PK } from "./incoming/incomingQueue.ts";
 import { listSegmentMailbox } from "./listSegments.ts";
-import { BODY_PREFIX, META_PK } from "./messageLayout.ts";
+import { BODY_PREFIX, BODY_ROW_PK, META_PK } from "./messageLayout.ts";
 
 export const KEY_ROOT = "keys/root";
 const INDEX_PREFIX = "index/";
 const PROBE_PREFIX = "probe/";
 const MAILBOX_LIST_PK = "mailboxes";
 const PAGE = 1000;
+/** Body rows come with their values (up to 64 KiB each): listed in smaller pages. */
+const BODY_ROW_PAGE = 50;
 
 export type RemovalKind =
   | "bodies"
@@ -31,6 +33,7 @@ export type RemovalKind =
   | "incoming queue"
   | "probes"
   | "meta rows"
+  | "body rows"
   | "op rows"
   | "mailbox list rows"
   | "incoming rows"
@@ -59,6 +62,7 @@ function emptyCounts(): Record<RemovalKind, number> {
     "incoming queue": 0,
     probes: 0,
     "meta rows": 0,
+    "body rows": 0,
     "op rows": 0,
     "mailbox list rows": 0,
     "incoming rows": 0,
@@ -101,13 +105,14 @@ export async function planAccountRemoval(account: Account): Promise<RemovalPlan>
   for (const info of (await account.listMailboxes()).mailboxes) mailboxIds.add(info.id);
   const partitions: [string, RemovalKind][] = [
     [META_PK, "meta rows"],
+    [BODY_ROW_PK, "body rows"],
     [MAILBOX_LIST_PK, "mailbox list rows"],
     [INCOMING_PK, "incoming rows"],
     ...[...mailboxIds].sort().map((id): [string, RemovalKind] => [`${INDEX_PREFIX}${id}`, "op rows"]),
   ];
   const rows: RemovalPlan["rows"] = [];
   for (const [pk, kind] of partitions) {
-    const sks = await listRowKeys(store, pk);
+    const sks = await listRowKeys(store, pk, pk === BODY_ROW_PK ? BODY_ROW_PAGE : PAGE);
     if (sks.length === 0) continue;
     counts[kind] += sks.length;
     rows.push({ pk, sks });
@@ -148,11 +153,11 @@ async function listAllBlobs(store: Store): Promise<string[]> {
   return keys;
 }
 
-async function listRowKeys(store: Store, pk: string): Promise<string[]> {
+async function listRowKeys(store: Store, pk: string, limit: number): Promise<string[]> {
   const sks: string[] = [];
   let start: string | undefined;
   do {
-    const page = await store.rows.readRange(pk, { start, limit: PAGE });
+    const page = await store.rows.readRange(pk, { start, limit });
     sks.push(...page.items.map((r) => r.sk));
     start = page.nextStart;
   } while (start);

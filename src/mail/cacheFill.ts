@@ -22,7 +22,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { Log } from "../log.ts";
 import type { LocalCache } from "../storage/types.ts";
 import type { Account } from "./account.ts";
-import { BODY_PREFIX, bodyBlobKey, META_PK } from "./messageLayout.ts";
+import { BODY_PREFIX, BODY_ROW_PK, bodyBlobKey, META_PK } from "./messageLayout.ts";
 import type { MessageFacts } from "./messageStore.ts";
 import { lackingFacts, type ListView } from "./listView.ts";
 import { readMetaAhead } from "./metaAhead.ts";
@@ -82,6 +82,8 @@ const META_BATCH = 500;
 const START_QUIET_MS = 500;
 /** Bodies fetched between two waits for the cache's writes (it drops copies beyond 64 MiB queued). */
 const SETTLE_EVERY = 32;
+/** Body rows per read (at most 64 KiB each: messageLayout.ts BODY_ROW_MAX). */
+const ROW_BODIES_PER_READ = 48;
 
 export class CacheFill {
   private readonly abort = new AbortController();
@@ -305,15 +307,19 @@ export class CacheFill {
    * this computer during the pass may be dropped too: a miss later, never a wrong answer.
    */
   private async dropGone(live: Set<string>): Promise<void> {
-    const known = this.lastLive ?? new Set(await this.cache.rowKeys(META_PK));
+    const known =
+      this.lastLive ??
+      new Set([...(await this.cache.rowKeys(META_PK)), ...(await this.cache.rowKeys(BODY_ROW_PK))]);
     this.lastLive = live;
-    const rows = [...known].filter((id) => !live.has(id)).map((sk) => ({ pk: META_PK, sk }));
+    const gone = [...known].filter((id) => !live.has(id));
+    // A message's body row is dropped with its meta row (one absent is not an error).
+    const rows = [...gone.map((sk) => ({ pk: META_PK, sk })), ...gone.map((sk) => ({ pk: BODY_ROW_PK, sk }))];
     const blobs = this.cache
       .blobKeys()
       .filter((key) => key.startsWith(BODY_PREFIX) && !live.has(key.slice(BODY_PREFIX.length)));
     if (rows.length === 0 && blobs.length === 0) return;
     await this.cache.forget(rows, blobs);
-    const ids = new Set([...rows.map((r) => r.sk), ...blobs.map((k) => k.slice(BODY_PREFIX.length))]);
+    const ids = new Set([...gone, ...blobs.map((k) => k.slice(BODY_PREFIX.length))]);
     this.progress.dropped += ids.size;
   }
 
@@ -335,24 +341,33 @@ export class CacheFill {
     return facts;
   }
 
-  /** Fetches, newest first, the bodies that fit under the cap and are not cached yet. */
+  /**
+   * Fetches, newest first, the bodies that fit under the cap and are not cached yet. Body rows
+   * count against the cap here though the cache keeps rows outside it (docs/architecture.md):
+   * the fill never fetches more than the cap's worth of bodies.
+   */
   private async fetchBodies(facts: Map<string, MessageFacts>): Promise<void> {
     const p = this.progress;
     const newest = [...facts].sort((a, b) => b[1].internalDate - a[1].internalDate);
     const wanted: { key: string; bytes: number }[] = [];
+    const wantedRows: { id: string; bytes: number }[] = [];
     let room = this.cache.maxBlobBytes;
     for (const [id, f] of newest) {
       if (f.sealedBytes > room) break;
       room -= f.sealedBytes;
-      wanted.push({ key: bodyBlobKey(id), bytes: f.sealedBytes });
+      if (f.inRow) wantedRows.push({ id, bytes: f.sealedBytes });
+      else wanted.push({ key: bodyBlobKey(id), bytes: f.sealedBytes });
     }
+    await this.fetchBodyRows(wantedRows);
+    if (this.stopped) return;
     // What is wanted ranks above every other copy, the newest highest: making room for the
     // bodies fetched below evicts older, unwanted copies first, never a wanted one.
     this.cache.rank(wanted.map((w) => w.key).reverse());
     const missing = wanted.filter((w) => !this.cache.hasBlob(w.key));
-    p.bodiesWanted = wanted.length;
-    p.bytesWanted = wanted.reduce((n, w) => n + w.bytes, 0);
-    p.bodiesCached = wanted.length - missing.length;
+    const rowBytes = wantedRows.reduce((n, w) => n + w.bytes, 0);
+    p.bodiesWanted = wantedRows.length + wanted.length;
+    p.bytesWanted = rowBytes + wanted.reduce((n, w) => n + w.bytes, 0);
+    p.bodiesCached = p.bodiesWanted - missing.length;
     p.bytesCached = p.bytesWanted - missing.reduce((n, w) => n + w.bytes, 0);
     const t0 = performance.now();
     let fetched = 0;
@@ -377,6 +392,28 @@ export class CacheFill {
     await this.cache.settle();
     // Fetched newest first, so the newest were the least recently used: put them back on top.
     this.cache.rank(wanted.map((w) => w.key).reverse());
+  }
+
+  /**
+   * Body rows not cached yet, read through the store in batches (a ReadBatch each) between
+   * client work; the cache keeps what they return.
+   */
+  private async fetchBodyRows(wanted: { id: string; bytes: number }[]): Promise<void> {
+    if (wanted.length === 0) return;
+    const missing = new Set(
+      await this.cache.uncachedRows(
+        BODY_ROW_PK,
+        wanted.map((w) => w.id),
+      ),
+    );
+    for (let i = 0; i < wanted.length && !this.stopped; i += ROW_BODIES_PER_READ) {
+      const some = wanted.slice(i, i + ROW_BODIES_PER_READ).filter((w) => missing.has(w.id));
+      if (some.length === 0) continue;
+      await this.account.messages.activity.lull(this.abort.signal);
+      await this.cache.roomFor(some.length);
+      await this.account.store.rows.readBatch(some.map((w) => ({ pk: BODY_ROW_PK, sk: w.id })));
+    }
+    await this.cache.settle();
   }
 
   /** Rates over the current step and the time left at that rate (messages, or bytes for bodies). */

@@ -277,8 +277,11 @@ export class Mailbox {
     // A journaled id is pending in a durable mark already (Bayou rule 3): a kill from now on
     // leaves its body for the next start to delete, so the PUT, the slowest piece, goes now,
     // before the MIME index and the meta are built, and the batch and its meta sealed.
+    // A body in a row goes in the batch itself (one request for all: MessageStore.rowsOf).
     const bodyStored =
-      journaledId === undefined || this.earlyPuts >= EARLY_PUTS ? undefined : this.putEarly(sealed);
+      journaledId === undefined || sealed.inRow || this.earlyPuts >= EARLY_PUTS
+        ? undefined
+        : this.putEarly(sealed);
     let prepared: PreparedMessage;
     try {
       prepared = this.messages.withMeta(sealed, internalDate);
@@ -350,7 +353,8 @@ export class Mailbox {
       }
     const late = prepared.filter((p) => !earlyPut.has(p));
     // APPENDs whose ids are journaled (Bayou.takeIntentId) send their meta rows in the op row's
-    // own InsertBatch: two requests per APPEND (body, rows) instead of three.
+    // own InsertBatch: two requests per APPEND (body, rows) instead of three, and one when the
+    // body goes in a row too.
     const metaWithRow =
       appends.length === withPieces.length && this.bayou.journaledAll(prepared.map((p) => p.mailId));
     const alongside =
@@ -379,7 +383,7 @@ export class Mailbox {
         },
         alongside,
         withPieces.flatMap((w) => w.intents),
-        metaWithRow ? this.messages.metaRows(prepared) : [],
+        metaWithRow ? this.messages.rowsOf(prepared) : [],
       );
       if (metaWithRow) this.messages.written(prepared);
     } catch (err) {

@@ -4,7 +4,8 @@
  * BODYSTRUCTURE, and the message's own key), and its raw bytes are sealed with that key in chunks
  * (blob `mail/<mailId>`), so a ranged FETCH opens only the chunks it needs and a header-only FETCH
  * never touches the blob. COPY is a server-side blob copy plus a new meta row carrying the same key:
- * nothing is re-encrypted.
+ * nothing is re-encrypted. On a store whose rows take large values, a small body is row
+ * `body`/<mailId> instead (messageLayout.ts), sealed the same way, written beside its meta row.
  */
 import { openTransient, randomKey, seal, type SealContext, type SealKey } from "../crypto/aead.ts";
 import {
@@ -24,7 +25,8 @@ import { ClientActivity } from "./clientActivity.ts";
 import { newMailId } from "./ids.ts";
 import type { ListFacts, ListView } from "./listView.ts";
 import type { SharedListView } from "./sharedListView.ts";
-import { bodyBlobKey, META_PK } from "./messageLayout.ts";
+import { BodyRowReads } from "./bodyRows.ts";
+import { BODY_ROW_MAX, BODY_ROW_PK, bodyBlobKey, bodyId, META_PK } from "./messageLayout.ts";
 import { decodeMeta, encodeMeta, type MessageMeta } from "./metaCodec.ts";
 
 /** Up to this many bytes before a range are fetched too, to get the stream header in the same GET. */
@@ -72,10 +74,14 @@ class MetaCache {
   }
 }
 
-/** What the cache fill needs of a message: its date (newest first) and its body's stored size. */
+/**
+ * What the cache fill needs of a message: its date (newest first), its body's stored size, and
+ * whether the body is a row (`body`/<id>) rather than a blob (`mail/<id>`).
+ */
 export interface MessageFacts {
   internalDate: number;
   sealedBytes: number;
+  inRow: boolean;
 }
 
 /** Told of messages stored, copied and deleted here: the local search index follows them. */
@@ -97,9 +103,11 @@ export interface BackgroundReads {
 /** A message's body sealed under a new key, its meta not built yet (`MessageStore.sealBody`). */
 export interface SealedBody {
   mailId: string;
-  /** The blob the body goes to. */
+  /** The blob the body goes to, or the name of its row's id (`inRow`). */
   blob: string;
   sealedBody: Uint8Array;
+  /** The body goes to row `body`/<mailId>, in the batch of its meta row (never PUT on its own). */
+  inRow: boolean;
   /** The message as stored (CRLF), for the observer once it is written. */
   raw: Uint8Array;
   key: Uint8Array;
@@ -158,11 +166,16 @@ export class MessageStore {
    * authenticated under it; the object is immutable, so it stays right.
    */
   private readonly streamHeaders = new Map<string, Uint8Array>();
+  private readonly bodyRows: BodyRowReads;
+  /** Sealed bodies up to this go to a body row; 0 on a store whose rows are small. */
+  private readonly rowBodyMax: number;
 
   constructor(
     private readonly store: Store,
     private readonly metaKey: SealKey,
   ) {
+    this.bodyRows = new BodyRowReads(store.rows);
+    this.rowBodyMax = Math.min(BODY_ROW_MAX, store.largeRowBytes ?? 0);
     // The local cache's copy of a body written here waits for a lull in client work (cachedBlobs.ts).
     store.localCache?.holdCopiesUntil(() => this.activity.lull());
   }
@@ -199,7 +212,8 @@ export class MessageStore {
     const raw = toCrlfBytes(original);
     const key = randomKey();
     const blob = bodyBlobKey(mailId);
-    return { mailId, blob, sealedBody: sealStream(key, raw, bodyContext(blob)), raw, key };
+    const sealedBody = sealStream(key, raw, bodyContext(blob));
+    return { mailId, blob, sealedBody, inRow: sealedBody.length <= this.rowBodyMax, raw, key };
   }
 
   /** The second half of prepare: the message's MIME index and meta. */
@@ -215,6 +229,7 @@ export class MessageStore {
       key: Buffer.from(sealed.key).toString("base64"),
       blob: sealed.blob,
       sealedFor: sealed.blob,
+      ...(sealed.inRow ? { inRow: true as const } : {}),
     };
     return { ...sealed, meta };
   }
@@ -224,10 +239,14 @@ export class MessageStore {
    * when it resolves. The mailbox writes its op row at the same time (Mailbox.append).
    */
   async write(prepared: PreparedMessage): Promise<void> {
-    await Promise.all([
-      this.store.blobs.put(prepared.meta.blob, prepared.sealedBody),
-      this.writeMeta(prepared.mailId, prepared.meta),
-    ]);
+    if (prepared.inRow) {
+      await this.store.rows.insertBatch(this.rowsOf([prepared]));
+      this.keep(prepared.mailId, prepared.meta);
+    } else
+      await Promise.all([
+        this.store.blobs.put(prepared.meta.blob, prepared.sealedBody),
+        this.writeMeta(prepared.mailId, prepared.meta),
+      ]);
     this.observer?.stored(prepared.mailId, prepared.meta, prepared.raw);
   }
 
@@ -245,16 +264,11 @@ export class MessageStore {
     batch: PreparedMessage[],
     bodiesPut: ReadonlySet<PreparedMessage>,
   ): Promise<void> {
-    const bodies = batch.filter((p) => !bodiesPut.has(p));
-    if (batch.length === 1 && bodies.length === 1) return this.write(batch[0]!);
-    const metas = batch.map((p) => ({
-      pk: META_PK,
-      sk: p.mailId,
-      value: seal(this.metaKey, encodeMeta(p.meta), metaContext(p.mailId)),
-    }));
+    const bodies = batch.filter((p) => !bodiesPut.has(p) && !p.inRow);
+    if (batch.length === 1 && !bodiesPut.has(batch[0]!)) return this.write(batch[0]!);
     await Promise.all([
       eachBounded(bodies, PIECES_PARALLEL, (p) => this.store.blobs.put(p.meta.blob, p.sealedBody)),
-      this.store.rows.insertBatch(metas).then(() => {
+      this.store.rows.insertBatch(this.rowsOf(batch)).then(() => {
         for (const p of batch) this.keep(p.mailId, p.meta);
       }),
     ]);
@@ -262,22 +276,25 @@ export class MessageStore {
   }
 
   /**
-   * The sealed meta rows of prepared messages, for a caller that writes them in its own batch
-   * (an APPEND's meta goes in one K2V InsertBatch with its op row: Mailbox.pushBatch). Call
-   * `putBodies` beside it and `written` once both are durable.
+   * The sealed meta rows of prepared messages and the body rows of those whose body is `inRow`,
+   * for a caller that writes them in its own batch (an APPEND's go in one K2V InsertBatch with its
+   * op row: Mailbox.pushBatch). Call `putBodies` beside it and `written` once both are durable.
    */
-  metaRows(batch: PreparedMessage[]): RowWrite[] {
-    return batch.map((p) => ({
+  rowsOf(batch: PreparedMessage[]): RowWrite[] {
+    const rows: RowWrite[] = batch.map((p) => ({
       pk: META_PK,
       sk: p.mailId,
       value: seal(this.metaKey, encodeMeta(p.meta), metaContext(p.mailId)),
     }));
+    for (const p of batch) if (p.inRow) rows.push({ pk: BODY_ROW_PK, sk: p.mailId, value: p.sealedBody });
+    return rows;
   }
 
-  /** Stores sealed bodies, 16 at a time; their meta rows go elsewhere (metaRows). */
+  /** Stores sealed bodies that go to blobs, 16 at a time; their rows go elsewhere (rowsOf). */
   putBodies(batch: readonly SealedBody[]): Promise<void> {
+    const blobs = batch.filter((p) => !p.inRow);
     return this.activity.track(
-      eachBounded(batch, PIECES_PARALLEL, (p) => this.store.blobs.put(p.blob, p.sealedBody)),
+      eachBounded(blobs, PIECES_PARALLEL, (p) => this.store.blobs.put(p.blob, p.sealedBody)),
     );
   }
 
@@ -385,7 +402,11 @@ export class MessageStore {
   async factsOf(ids: string[]): Promise<Map<string, MessageFacts>> {
     const found = new Map<string, MessageFacts>();
     for (const [id, meta] of await this.readOpened(ids, (id) => this.cache.peek(id)))
-      found.set(id, { internalDate: meta.internalDate, sealedBytes: sealedSize(meta.physicalSize) });
+      found.set(id, {
+        internalDate: meta.internalDate,
+        sealedBytes: sealedSize(meta.physicalSize),
+        inRow: meta.inRow === true,
+      });
     return found;
   }
 
@@ -473,6 +494,7 @@ export class MessageStore {
   }
 
   private async bodyNow(meta: MessageMeta): Promise<Uint8Array> {
+    if (meta.inRow) return (await this.rowBody(meta)).opened;
     const sealed = await this.store.blobs.get(meta.blob);
     if (!sealed) throw new NotFound(`the body of a message is missing from storage (${meta.blob})`);
     return openStream(Buffer.from(meta.key, "base64"), sealed, bodyContext(meta.sealedFor));
@@ -493,6 +515,8 @@ export class MessageStore {
     const start = Math.min(offset, total);
     const len = Math.max(0, Math.min(length, total - start));
     if (len === 0) return new Uint8Array(0);
+    // A body row is small (BODY_ROW_MAX) and read whole.
+    if (meta.inRow) return (await this.rowBody(meta)).opened.subarray(start, start + len);
     const key = Buffer.from(meta.key, "base64");
     const ctx = bodyContext(meta.sealedFor);
     const layout = {
@@ -535,8 +559,31 @@ export class MessageStore {
   }
 
   /**
+   * A body row opened: the first of its values that authenticates (a value the host added beside
+   * it as a sibling is passed over), and those sealed bytes. NotFound when the row is gone; the
+   * first value's error when none opens (Tampered, WrongContext, Truncated).
+   */
+  private async rowBody(meta: MessageMeta): Promise<{ opened: Uint8Array; sealed: Uint8Array }> {
+    const id = bodyId(meta.blob);
+    const row = await this.bodyRows.read(id);
+    if (!row || row.values.length === 0)
+      throw new NotFound(`the body of a message is missing from storage (row ${BODY_ROW_PK}/${id})`);
+    const key = Buffer.from(meta.key, "base64");
+    let first: unknown;
+    for (const sealed of row.values) {
+      try {
+        return { opened: openStream(key, sealed, bodyContext(meta.sealedFor)), sealed };
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    throw first;
+  }
+
+  /**
    * A new message id for the same content, and the write that makes it (server-side blob copy and
-   * a new meta row with the same key, at once: no re-encryption).
+   * a new meta row with the same key, at once: no re-encryption). A body row is read and written
+   * again under the new id, in the batch of the new meta row (K2V has no server-side copy).
    */
   prepareCopy(meta: MessageMeta): { mailId: string; write: () => Promise<void> } {
     const copyId = newMailId();
@@ -544,6 +591,17 @@ export class MessageStore {
     return {
       mailId: copyId,
       write: async () => {
+        if (meta.inRow) {
+          const { sealed } = await this.rowBody(meta);
+          const copy = { ...meta, blob };
+          await this.store.rows.insertBatch([
+            { pk: META_PK, sk: copyId, value: seal(this.metaKey, encodeMeta(copy), metaContext(copyId)) },
+            { pk: BODY_ROW_PK, sk: copyId, value: sealed },
+          ]);
+          this.keep(copyId, copy);
+          this.observer?.copied([copyId]);
+          return;
+        }
         await Promise.all([
           this.store.blobs.copy(meta.blob, blob),
           this.writeMeta(copyId, { ...meta, blob }),
@@ -557,14 +615,25 @@ export class MessageStore {
   async whole(mailIds: string[]): Promise<Set<string>> {
     const metas = await this.getMeta(mailIds);
     const out = new Set<string>();
-    await eachBounded([...metas], PIECES_PARALLEL, async ([id, meta]) => {
-      if (await this.store.blobs.head(meta.blob)) out.add(id);
+    const inRows = [...metas].filter(([, meta]) => meta.inRow);
+    const rows = await this.bodyRows.readMany(inRows.map(([, meta]) => bodyId(meta.blob)));
+    inRows.forEach(([id], i) => {
+      if (rows[i] && rows[i].values.length > 0) out.add(id);
     });
+    await eachBounded(
+      [...metas].filter(([, meta]) => !meta.inRow),
+      PIECES_PARALLEL,
+      async ([id, meta]) => {
+        if (await this.store.blobs.head(meta.blob)) out.add(id);
+      },
+    );
     return out;
   }
 
   /** Deletes a body whose message was never added (no meta, nothing told of it). */
   deleteBody(sealed: SealedBody): Promise<void> {
+    // A body row is only ever written with its meta row: there is nothing of it alone.
+    if (sealed.inRow) return Promise.resolve();
     return this.store.blobs.delete(sealed.blob);
   }
 
@@ -575,8 +644,13 @@ export class MessageStore {
       const metas = await this.getMeta(mailIds);
       await eachBounded(mailIds, PIECES_PARALLEL, async (id) => {
         const meta = metas.get(id);
-        // Without meta the body's key is still known: an id's blob key follows from the id.
-        await this.store.blobs.delete(meta?.blob ?? bodyBlobKey(id));
+        // Without meta the body's place is still known: blob and row names follow from the id;
+        // both are tried where the store keeps body rows.
+        if (!meta?.inRow) await this.store.blobs.delete(meta?.blob ?? bodyBlobKey(id));
+        if (meta?.inRow || (!meta && this.rowBodyMax > 0)) {
+          const body = await this.store.rows.read(BODY_ROW_PK, meta ? bodyId(meta.blob) : id);
+          if (body && body.values.length > 0) await this.store.rows.delete(BODY_ROW_PK, body.sk, body.token);
+        }
         const row = await this.store.rows.read(META_PK, id);
         if (row) await this.store.rows.delete(META_PK, id, row.token);
         this.cache.delete(id);

@@ -2,7 +2,8 @@
  * The bytes of a message's meta (before sealing). Three encodings are read; the third is written:
  *
  * - 1: UTF-8 JSON of the whole MessageMeta (the first byte is "{").
- * - 2: 0x02 | u32 n | n bytes of JSON {internalDate, size, physicalSize, key, blob, sealedFor}
+ * - 2: 0x02 | u32 n | n bytes of JSON {internalDate, size, physicalSize, key, blob, sealedFor,
+ *      inRow?}
  *      | u32 h | h bytes of the header block (latin1) | JSON of the MessageIndex without its header.
  * - 3: as 2 with 0x03 first and the last part (the tail) compressed with raw DEFLATE.
  *
@@ -33,10 +34,15 @@ export interface MessageMeta {
   index: MessageIndex;
   /** The message key, base64. */
   key: string;
-  /** Blob holding the sealed body. */
+  /** Blob holding the sealed body, or, with `inRow`, the name whose id is its body row's. */
   blob: string;
   /** The path the body was sealed for (the blob of the first copy): its associated data. */
   sealedFor: string;
+  /**
+   * The sealed body is in row `body`/<id of blob> (messageLayout.ts), not in the blob. Sealed with
+   * the rest, so the host cannot send a reader to the other place. Absent in metas before it.
+   */
+  inRow?: true;
 }
 
 const ENCODING_2 = 2;
@@ -56,6 +62,7 @@ interface EagerPart {
   key: string;
   blob: string;
   sealedFor: string;
+  inRow?: true;
 }
 
 export function encodeMeta(meta: MessageMeta): Uint8Array {
@@ -66,6 +73,8 @@ export function encodeMeta(meta: MessageMeta): Uint8Array {
     key: meta.key,
     blob: meta.blob,
     sealedFor: meta.sealedFor,
+    // Only when set: a blob's meta is the bytes it was before body rows.
+    ...(meta.inRow ? { inRow: true as const } : {}),
   };
   const { header, ...rest } = meta.index;
   const first = Buffer.from(JSON.stringify(eager), "utf8");

@@ -9,10 +9,12 @@
  *
  * It does not wait for a lull in client work as the rest of the fill does: it is the client's own
  * next request, started early. Only sealed bytes are fetched and kept, as any read through the
- * cache keeps them; they are opened, and so authenticated, when a client reads them.
+ * cache keeps them; they are opened, and so authenticated, when a client reads them. Bodies kept
+ * in rows (`body`/<id>, messageLayout.ts) come many to a ReadBatch.
  */
 import type { Log } from "../log.ts";
 import type { LocalCache, Store } from "../storage/types.ts";
+import { BODY_ROW_PK, bodyId } from "./messageLayout.ts";
 import type { BackgroundReads } from "./messageStore.ts";
 import { WHOLE_BODY_MAX } from "./read/bodyReader.ts";
 import type { UidIndex } from "./uidIndex.ts";
@@ -21,11 +23,13 @@ import type { UidIndex } from "./uidIndex.ts";
 export const NEWEST_MESSAGES = 200;
 /** At most this many bytes of them (the bodies FETCH would hold for a batch read ahead). */
 export const NEWEST_BYTES = 16 * 1024 * 1024;
+/** Body rows per ReadBatch (at most 64 KiB each: BODY_ROW_MAX). */
+const ROWS_PER_READ = 48;
 
 export interface NewestBodiesSource {
-  store: Pick<Store, "blobs">;
+  store: Pick<Store, "blobs" | "rows">;
   reads: Pick<BackgroundReads, "getMeta" | "readParallelism">;
-  cache: Pick<LocalCache, "hasBlob" | "usable" | "maxBlobBytes">;
+  cache: Pick<LocalCache, "hasBlob" | "usable" | "maxBlobBytes" | "uncachedRows">;
   log?: Log;
 }
 
@@ -50,22 +54,31 @@ export async function fetchNewestBodies(
     // pool serves calls in order), so they still lead; the header list waits only for them.
     const metas = await src.reads.getMeta(ids);
     const wanted: string[] = [];
+    const inRows: string[] = [];
     let bytes = 0;
     const room = Math.min(NEWEST_BYTES, src.cache.maxBlobBytes);
     for (const id of ids) {
       const meta = metas.get(id);
-      if (!meta || meta.size > WHOLE_BODY_MAX || src.cache.hasBlob(meta.blob)) continue;
+      if (!meta || meta.size > WHOLE_BODY_MAX || (!meta.inRow && src.cache.hasBlob(meta.blob))) continue;
       if (bytes + meta.size > room) break;
       bytes += meta.size;
-      wanted.push(meta.blob);
+      if (meta.inRow) inRows.push(bodyId(meta.blob));
+      else wanted.push(meta.blob);
     }
+    const rows = await src.cache.uncachedRows(BODY_ROW_PK, inRows);
+    const reads: (() => Promise<unknown>)[] = [];
+    for (let i = 0; i < rows.length; i += ROWS_PER_READ) {
+      const some = rows.slice(i, i + ROWS_PER_READ).map((sk) => ({ pk: BODY_ROW_PK, sk }));
+      reads.push(() => src.store.rows.readBatch(some));
+    }
+    for (const key of wanted) reads.push(() => src.store.blobs.get(key));
     let next = 0;
     const lane = async () => {
-      while (next < wanted.length && !stopped()) await src.store.blobs.get(wanted[next++]!);
+      while (next < reads.length && !stopped()) await reads[next++]!();
     };
-    const lanes = Math.min(wanted.length, src.reads.readParallelism?.() ?? 4);
+    const lanes = Math.min(reads.length, src.reads.readParallelism?.() ?? 4);
     await Promise.all(Array.from({ length: lanes }, lane));
-    return wanted.length;
+    return wanted.length + rows.length;
   } catch (err) {
     src.log?.(
       "debug",

@@ -179,7 +179,8 @@ function entryCopy(sk: string, row: StoredRow): RowEntry {
   return { ...entry, values: entry.values.map((v) => Uint8Array.from(v)) };
 }
 
-export function memoryStore(): Store {
+/** `largeRowBytes`: to stand in for a store whose rows take large values (Store.largeRowBytes). */
+export function memoryStore(options: { largeRowBytes?: number } = {}): Store {
   const rows = new MemoryRowStore();
-  return { blobs: new MemoryBlobStore(), rows, close: async () => rows.close() };
+  return { blobs: new MemoryBlobStore(), rows, ...options, close: async () => rows.close() };
 }

@@ -124,6 +124,12 @@ export interface Store {
    * trip: a far host wants more of them); absent for a local store.
    */
   readParallelism?(): number;
+  /**
+   * Row values up to this many bytes cost no more to write beside others in one batch than a small
+   * one (K2V: an item is one table entry, where an object is a block file and three entries).
+   * Absent where a large row is dear: s3's rows are objects, the embedded log's rows small records.
+   */
+  readonly largeRowBytes?: number;
 }
 
 /**

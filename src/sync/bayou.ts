@@ -37,8 +37,9 @@
  *    the pieces. With `newIntentId`, ids are made pending ahead of use, a few at a time in one
  *    mark write (`takeIntentId`): a push that names only such ids sends its row at once, beside
  *    its pieces, and waits for no mark (one round trip); unused ones are dropped at `settle`.
- *    Rows beside the op row (`rowsBeside`: an APPEND's meta) go in its own batched write; the
- *    row then waits for no piece, so without journaled ids it waits for its mark alone.
+ *    Rows beside the op row (`rowsBeside`: an APPEND's meta, and its body when small on Garage)
+ *    go in its own batched write; the row then waits for no piece, so without journaled ids it
+ *    waits for its mark alone.
  *
  * 4. A checkpoint is tried after a push or a sync once `checkpointEvery` rows are unfolded (or
  *    twice that many are kept), at most once per half safety window, so a computer that only reads

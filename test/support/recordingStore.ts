@@ -74,5 +74,6 @@ export function recordingStore(inner: Store): { store: Store; writes: RecordedWr
     },
     poll: (pk, sk, token, timeoutMs) => inner.rows.poll(pk, sk, token, timeoutMs),
   };
-  return { store: { blobs, rows, close: () => inner.close() }, writes };
+  const large = inner.largeRowBytes ? { largeRowBytes: inner.largeRowBytes } : {};
+  return { store: { blobs, rows, ...large, close: () => inner.close() }, writes };
 }

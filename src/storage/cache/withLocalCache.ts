@@ -93,6 +93,7 @@ export async function withLocalCache(
     blobs,
     localCache,
     ...(remote.readParallelism ? { readParallelism: () => remote.readParallelism!() } : {}),
+    ...(remote.largeRowBytes ? { largeRowBytes: remote.largeRowBytes } : {}),
     get cacheUsable() {
       return writer.usable;
     },

@@ -11,6 +11,13 @@ import { netOptions, type NetworkStoreOptions } from "../net/netOptions.ts";
 import { S3BlobStore } from "../net/s3BlobStore.ts";
 import { makeS3Clients } from "../net/s3Client.ts";
 
+/**
+ * Measured cheaper than an object up to 62,000 B (bench/notes.md, wt-inline session 17); K2V accepts
+ * items far larger (~1 MiB), but a row is read whole and ReadBatch answers hold many. Room for the
+ * 64 KiB padding bucket's sealed size (65,585 B), which the mail layer keeps in rows.
+ */
+const LARGE_ROW_BYTES = 80 * 1024;
+
 export interface GarageConfig {
   s3Endpoint: string;
   k2vEndpoint: string;
@@ -32,6 +39,7 @@ export function openGarageStore(
     blobs,
     rows,
     readParallelism: () => blobs.parallelism,
+    largeRowBytes: LARGE_ROW_BYTES,
     close: async () => {
       rows.close();
       k2v.close();

@@ -39,6 +39,8 @@ const USER = "alice";
 const PASSWORD = "what the host learns test password";
 /** Patterns only a step the session cannot take writes (the write probe of `init` and `doctor`). */
 const NOT_IN_SESSION = new Set(["probe/<random>"]);
+/** Patterns only a store whose rows take bodies writes (Store.largeRowBytes: Garage's K2V). */
+const ONLY_LARGE_ROWS = new Set(["body / <id>"]);
 
 const message = (subject: string, bodyBytes: number) =>
   `From: Someone <someone@example.org>\r\nTo: alice@example.org\r\nSubject: ${subject}\r\n` +
@@ -189,9 +191,9 @@ function report(table: KeyPattern[], writes: RecordedWrite[], backend: string): 
   }
 }
 
-function unwritten(table: KeyPattern[], writes: RecordedWrite[]): string[] {
+function unwritten(table: KeyPattern[], writes: RecordedWrite[], largeRows: boolean): string[] {
   return table
-    .filter((p) => !NOT_IN_SESSION.has(p.pattern))
+    .filter((p) => !NOT_IN_SESSION.has(p.pattern) && (largeRows || !ONLY_LARGE_ROWS.has(p.pattern)))
     .filter((p) => !writes.some((w) => w.op !== "delete" && w.kind === p.kind && p.regex.test(w.name)))
     .map((p) => `${p.kind} ${p.pattern}`);
 }
@@ -245,7 +247,7 @@ describe("what the host learns, on the embedded backend", () => {
     assert.ok(writes.length > 50, `${writes.length} writes recorded`);
     report(table, writes, "embedded");
     assert.deepEqual(problems(table, writes), []);
-    assert.deepEqual(unwritten(table, writes), [], "every pattern of the table was written");
+    assert.deepEqual(unwritten(table, writes, false), [], "every pattern of the table was written");
   });
 });
 
@@ -280,7 +282,7 @@ describe("what the host learns, on Garage", { skip }, () => {
       }
       report(table, writes, "garage");
       assert.deepEqual(problems(table, writes), []);
-      assert.deepEqual(unwritten(table, writes), [], "every pattern of the table was written");
+      assert.deepEqual(unwritten(table, writes, true), [], "every pattern of the table was written");
 
       // What the host holds at the end, read from Garage itself: S3 objects and K2V rows.
       const held = await dumpBucket(peer);
