@@ -10,7 +10,8 @@
  * SIZE-message bench corpus). The session writes (APPENDs, STORE, MOVE), so it runs on a copy made
  * beside HOME (`HOME.walk`, removed at the end) with the copy's settings pointing at the copy's own
  * data folder. The server starts as bench/aerogramme.ts starts it (BENCH_SERVER_NODE_ARGS
- * applies); after every phase it prints the server's RSS and the sampled peak, at the end VmHWM.
+ * applies); after every phase it prints the server's RSS, the sampled peak and its CPU time so far,
+ * at the end VmHWM.
  * Figures: bench/notes.md.
  */
 import { execFileSync } from "node:child_process";
@@ -51,6 +52,12 @@ const t0 = performance.now();
 const server = await startServer(home, join(home, "server.log"));
 const sampler = new RssSampler(server.child.pid!);
 console.log(`server pid ${server.child.pid} on port ${server.port}`);
+/** The server's user + system CPU seconds (/proc, Linux): steadier than wall times under load. */
+const serverCpu = () => {
+  const stat = readFileSync(`/proc/${server.child.pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(f[11]) + Number(f[12])) / 100).toFixed(2); // USER_HZ is 100
+};
 const mb = (b: number | undefined) => (b === undefined ? "?" : `${(b / 1e6).toFixed(1)} MB`);
 try {
   await runSession(
@@ -58,7 +65,10 @@ try {
     corpus,
     {
       // Seconds since the server's start: the times memoryProbe.mjs's lines carry.
-      log: (line) => console.log(`${((performance.now() - t0) / 1000).toFixed(1)} s ${line}`),
+      log: (line) =>
+        console.log(
+          `${((performance.now() - t0) / 1000).toFixed(1)} s ${line}; server CPU ${serverCpu()} s so far`,
+        ),
       rssNow: () => sampler.now(),
       ...(only ? { only } : {}),
     },
