@@ -19,11 +19,13 @@
  * written as version 2, so its sizes do not change.
  */
 import { Tampered, WrongContext } from "../errors.ts";
-import { padToBucket, unpad } from "./padding.ts";
+import { bucketSize, padInPlace, padToBucket, unpad } from "./padding.ts";
 import {
   aeadDecrypt,
   aeadDecryptInto,
   aeadEncrypt,
+  aeadEncryptInPlace,
+  AEAD_MAC_BYTES,
   equalBytes,
   genericHash,
   memzero,
@@ -131,6 +133,40 @@ export function seal(
   out.set(contextTag(ad), head);
   out.set(nonce, head + TAG_BYTES);
   out.set(ct, head + TAG_BYTES + NONCE_BYTES);
+  return out;
+}
+
+/**
+ * As `seal` (padded) of the parts joined, into one buffer of the sealed object's size: the parts
+ * are copied where the plaintext goes, padded and encrypted there. `seal` makes the padded
+ * plaintext, the ciphertext and the object, each a copy of the whole, and a caller that joins parts
+ * first a fourth: a checkpoint or snapshot of a 100,000-message mailbox is ~5 MB, and those copies
+ * were dead buffers that only V8's next full collection frees (issue 11). Same bytes out as
+ * `seal` of the joined parts, but for the nonce.
+ */
+export function sealParts(sealKey: SealKey, parts: readonly Uint8Array[], ctx: SealContext): Uint8Array {
+  const { epoch, key } = sealingKey(sealKey);
+  const version = epoch === 0 ? PADDED : PADDED_EPOCH;
+  const head = version === PADDED_EPOCH ? 1 + EPOCH_BYTES : 1;
+  const start = head + TAG_BYTES + NONCE_BYTES;
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const bucket = bucketSize(length + 1);
+  const out = new Uint8Array(start + bucket + AEAD_MAC_BYTES); // zero-filled: the padding's zeros
+  const ad = associatedData(ctx);
+  const nonce = random(NONCE_BYTES);
+  out[0] = version;
+  if (head > 1) new DataView(out.buffer).setUint32(1, epoch);
+  out.set(contextTag(ad), head);
+  out.set(nonce, head + TAG_BYTES);
+  let at = start;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  const room = out.subarray(start);
+  padInPlace(room.subarray(0, bucket), length);
+  aeadEncryptInPlace(room, bucket, aeadData(ad, version, epoch), nonce, key);
   return out;
 }
 

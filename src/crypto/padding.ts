@@ -46,6 +46,16 @@ export function padToBucket(plain: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * Pads in place: `room` is zero-filled and `bucketSize(length + 1)` long, and its first `length`
+ * bytes hold the plaintext; the marker goes after them (what padToBucket writes, without a copy).
+ */
+export function padInPlace(room: Uint8Array, length: number): void {
+  if (room.length !== bucketSize(length + 1))
+    throw new Error("padding: the room is not the plaintext's bucket");
+  room[length] = MARKER;
+}
+
 /** The plaintext inside `padded` (a view, no copy). */
 export function unpad(padded: Uint8Array, where: string): Uint8Array {
   let end = padded.length - 1;

@@ -39,6 +39,24 @@ export function aeadEncrypt(
   return out;
 }
 
+/**
+ * As aeadEncrypt, in place: the first `plainLength` bytes of `room` are encrypted where they lie
+ * and the MAC follows them, so `room` must be exactly `plainLength` + AEAD_MAC_BYTES long.
+ * libsodium encrypts with a stream XOR and computes the MAC over the ciphertext, so input and
+ * output may be the same bytes.
+ */
+export function aeadEncryptInPlace(
+  room: Uint8Array,
+  plainLength: number,
+  ad: Uint8Array,
+  nonce: Uint8Array,
+  key: Uint8Array,
+): void {
+  if (room.length !== plainLength + AEAD_MAC_BYTES)
+    throw new Error("aead: the room must hold the plaintext and its MAC");
+  na.crypto_aead_xchacha20poly1305_ietf_encrypt(room, room.subarray(0, plainLength), ad, null, nonce, key);
+}
+
 /** Throws when the ciphertext does not authenticate (changed bytes, wrong key, wrong data). */
 export function aeadDecrypt(
   cipher: Uint8Array,

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { open, seal, type SealContext } from "../crypto/aead.ts";
+import { open, sealParts, type SealContext } from "../crypto/aead.ts";
 import { deriveSubkey } from "../crypto/keyRoot.ts";
 import type { SnapshotKeeper } from "../sync/localSnapshot.ts";
 
@@ -32,12 +32,12 @@ export function indexSnapshots(dir: string, masterKey: Uint8Array): SnapshotKeep
         return undefined; // none yet, or damaged: the first sync replays the rows
       }
     },
-    async save(path, bytes) {
+    async save(path, parts) {
       made ??= mkdir(folder, { recursive: true, mode: 0o700 });
       await made;
       const file = fileOf(path);
       const temp = `${file}.${process.pid}.tmp`;
-      await writeFile(temp, seal(key, bytes, context(path)), { mode: 0o600 });
+      await writeFile(temp, sealParts(key, parts, context(path)), { mode: 0o600 });
       await rename(temp, file);
     },
   };

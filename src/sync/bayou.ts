@@ -75,7 +75,7 @@ import { findRegression } from "./rollbackCheck.ts";
 import type { StateMachine } from "./stateMachine.ts";
 import { isTimestamp, newTimestamp, timestampAt } from "./timestamp.ts";
 import type { SyncMark, SyncWitness } from "./witness.ts";
-import { decodeSnapshot, encodeSnapshot, snapshotFits, type SnapshotKeeper } from "./localSnapshot.ts";
+import { decodeSnapshot, encodeSnapshotParts, snapshotFits, type SnapshotKeeper } from "./localSnapshot.ts";
 
 export interface BayouOptions<S, Op> {
   store: Store;
@@ -764,14 +764,14 @@ export class Bayou<S, Op> {
   /** Keeps the current state as this computer's snapshot; a failure only costs the next start time. */
   private async saveSnapshot(): Promise<void> {
     if (!this.snapshots || this.closed || !this.loaded || this.refusal) return;
-    const bytes = encodeSnapshot({
+    const parts = encodeSnapshotParts({
       baseKey: this.base?.key ?? null,
       applied: this.unfolded(),
       state: this.machine.encodeState(this.state),
     });
     this.rowsSinceSnapshot = 0;
     this.lastSnapshotAt = this.elapsed();
-    await this.snapshots.save(this.path, bytes);
+    await this.snapshots.save(this.path, parts);
   }
 
   /** Saves a snapshot if rows were applied since the last one (at the end of a run). */

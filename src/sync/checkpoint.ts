@@ -11,7 +11,7 @@
  * (rollbackCheck.ts). Checkpoints written before the link existed read with `parent` undefined.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { open, seal, type SealContext, type SealKey } from "../crypto/aead.ts";
+import { open, sealParts, type SealContext, type SealKey } from "../crypto/aead.ts";
 
 /**
  * The state is kept encoded: decoded only to rebuild or to fold a new checkpoint. A decoded UidIndex
@@ -70,7 +70,10 @@ export function checkpointKey(
   return `${prefix}${upTo}-${gen.toString(16).padStart(8, "0")}${Buffer.from(random(4)).toString("hex")}`;
 }
 
-/** The sealed bytes of a checkpoint (its `hash` is theirs: set it with sealedHash). */
+/**
+ * The sealed bytes of a checkpoint, `[u32 header length][header JSON][state]` (its `hash` is theirs:
+ * set it with sealedHash).
+ */
 export function sealCheckpoint(key: SealKey, cp: Omit<Checkpoint, "hash">): Uint8Array {
   const body = cp.encoded;
   const header: Header = {
@@ -80,11 +83,10 @@ export function sealCheckpoint(key: SealKey, cp: Omit<Checkpoint, "hash">): Uint
     parent: cp.parent ?? null,
   };
   const head = new TextEncoder().encode(JSON.stringify(header));
-  const plain = new Uint8Array(4 + head.length + body.length);
-  new DataView(plain.buffer).setUint32(0, head.length);
-  plain.set(head, 4);
-  plain.set(body, 4 + head.length);
-  return seal(key, plain, checkpointContext(cp.key));
+  const length = new Uint8Array(4);
+  new DataView(length.buffer).setUint32(0, head.length);
+  // Sealed from its parts: the state (~5 MB at 100,000 messages) is copied once, into the object.
+  return sealParts(key, [length, head, body], checkpointContext(cp.key));
 }
 
 export function openCheckpoint(key: SealKey, blobKey: string, sealed: Uint8Array): Checkpoint {

@@ -14,8 +14,11 @@
 export interface SnapshotKeeper {
   /** The bytes last saved for `path`; undefined when none (or they do not open). */
   load(path: string): Promise<Uint8Array | undefined>;
-  /** Keeps `bytes` for `path`, replacing what was there. */
-  save(path: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * Keeps the bytes of `parts` joined (encodeSnapshotParts) for `path`, replacing what was there.
+   * Parts, so that a keeper that seals them need not join a large state first (issue 11).
+   */
+  save(path: string, parts: readonly Uint8Array[]): Promise<void>;
 }
 
 export interface Snapshot {
@@ -29,14 +32,24 @@ const VERSION = 1;
 
 /** [u32 length of the header][header JSON {v, baseKey, applied}][encoded state] */
 export function encodeSnapshot(snapshot: Snapshot): Uint8Array {
+  const parts = encodeSnapshotParts(snapshot);
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** encodeSnapshot's bytes as parts, the state not copied. */
+export function encodeSnapshotParts(snapshot: Snapshot): Uint8Array[] {
   const header = new TextEncoder().encode(
     JSON.stringify({ v: VERSION, baseKey: snapshot.baseKey, applied: snapshot.applied }),
   );
-  const out = new Uint8Array(4 + header.length + snapshot.state.length);
-  new DataView(out.buffer).setUint32(0, header.length);
-  out.set(header, 4);
-  out.set(snapshot.state, 4 + header.length);
-  return out;
+  const length = new Uint8Array(4);
+  new DataView(length.buffer).setUint32(0, header.length);
+  return [length, header, snapshot.state];
 }
 
 /** undefined for bytes that are not a snapshot of this version. */

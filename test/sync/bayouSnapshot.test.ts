@@ -24,7 +24,7 @@ function keeper(): SnapshotKeeper & { saved: Map<string, Uint8Array> } {
   return {
     saved,
     load: async (path) => saved.get(path),
-    save: async (path, bytes) => void saved.set(path, Uint8Array.from(bytes)),
+    save: async (path, parts) => void saved.set(path, Uint8Array.from(Buffer.concat(parts))),
   };
 }
 
