@@ -3,9 +3,9 @@
 // messages): the old generation may only grow by half between full collections (V8 lets it grow up
 // to 4x; doubling, as before, left the 100,000-message bench session's peak ~10 MB higher, for no
 // CPU the 10,000-message runs could tell apart), so dead large arrays and the buffers dead objects
-// hold do not pile up; 4 MB semi-spaces (the
-// young generation then commits 8 MB, against 16 MB with 8 MB ones) free short-lived objects sooner
-// and hold ~8 MB less at all times, for ~2% more CPU on the header list (2 MB: ~14%, 1 MB: ~25%);
+// hold do not pile up; 4 MB semi-spaces (the young generation then commits 8 MB, against 16 MB
+// with 8 MB ones) free short-lived objects sooner and hold ~8 MB less at all times, for ~2% more
+// CPU on the header list (2 MB: ~14%, 1 MB: ~25%);
 // two malloc arenas stop worker threads from each keeping their own. glibc's fixed thresholds (issue
 // 18): a block of 64 KiB or more (a message body, a row-log run) is mapped on its own and unmapped
 // when freed, and a free top of the heap over 1 MiB is given back; glibc's default raises its mmap
