@@ -342,9 +342,8 @@ export class CacheFill {
   }
 
   /**
-   * Fetches, newest first, the bodies that fit under the cap and are not cached yet. Body rows
-   * count against the cap here though the cache keeps rows outside it (docs/architecture.md):
-   * the fill never fetches more than the cap's worth of bodies.
+   * Fetches, newest first, the bodies that fit under the cap and are not cached yet, body rows
+   * first (the cache counts both against the cap).
    */
   private async fetchBodies(facts: Map<string, MessageFacts>): Promise<void> {
     const p = this.progress;
@@ -358,10 +357,12 @@ export class CacheFill {
       if (f.inRow) wantedRows.push({ id, bytes: f.sealedBytes });
       else wanted.push({ key: bodyBlobKey(id), bytes: f.sealedBytes });
     }
+    const rankRows = () => this.cache.rankRows(BODY_ROW_PK, wantedRows.map((w) => w.id).reverse());
     await this.fetchBodyRows(wantedRows);
     if (this.stopped) return;
     // What is wanted ranks above every other copy, the newest highest: making room for the
     // bodies fetched below evicts older, unwanted copies first, never a wanted one.
+    rankRows();
     this.cache.rank(wanted.map((w) => w.key).reverse());
     const missing = wanted.filter((w) => !this.cache.hasBlob(w.key));
     const rowBytes = wantedRows.reduce((n, w) => n + w.bytes, 0);
@@ -391,6 +392,7 @@ export class CacheFill {
     await Promise.all(Array.from({ length: this.options.concurrency ?? 4 }, worker));
     await this.cache.settle();
     // Fetched newest first, so the newest were the least recently used: put them back on top.
+    rankRows();
     this.cache.rank(wanted.map((w) => w.key).reverse());
   }
 

@@ -34,6 +34,11 @@ export function bodyId(blob: string): string {
  * written. Index ops, checkpoints, watch rows, the mailbox list, `incoming/` and `keys/root` change,
  * so they are never cached. The one exception, a rekey re-sealing meta rows in place, is met when a
  * copy is opened: messageStore.ts reads a row under a dropped key epoch again from storage. Body
- * rows are sealed with the message's own key, which a rekey does not change.
+ * rows are sealed with the message's own key, which a rekey does not change; up to 64 KiB each,
+ * they count against the cache's byte budget with the body blobs (issue 11).
  */
-export const CACHEABLE = { rowPartitions: [META_PK, BODY_ROW_PK], blobPrefixes: [BODY_PREFIX] } as const;
+export const CACHEABLE = {
+  rowPartitions: [META_PK],
+  budgetedRowPartitions: [BODY_ROW_PK],
+  blobPrefixes: [BODY_PREFIX],
+} as const;

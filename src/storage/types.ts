@@ -139,7 +139,10 @@ export interface Store {
 export interface LocalCache {
   /** False once the cache failed or was closed (everything then goes to the remote). */
   readonly usable: boolean;
-  /** Bytes of cached blobs, and the most it keeps (least recently used out first). */
+  /**
+   * Bytes of cached blobs and of the rows counted with them (CachePolicy.budgetedRowPartitions),
+   * and the most it keeps (least recently used out first).
+   */
   readonly blobBytes: number;
   readonly maxBlobBytes: number;
   /** Whether a read of this blob would be served locally (no I/O). */
@@ -155,6 +158,8 @@ export interface LocalCache {
   uncachedRows(pk: string, sks: readonly string[]): Promise<string[]>;
   /** Marks these cached blobs as used, in this order (the last is the most recently used). */
   rank(keys: readonly string[]): void;
+  /** The same for cached rows of partition `pk` kept in the byte budget (others have no rank). */
+  rankRows(pk: string, sks: readonly string[]): void;
   /** Drops local copies (the remote is not touched); resolves once they are gone. */
   forget(rows: readonly { pk: string; sk: string }[], blobs: readonly string[]): Promise<void>;
   /** Resolves once every copy started so far is in the cache (or was dropped). */

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
 import { createAccount, openAccount, type Account } from "../../src/mail/account.ts";
 import { CacheFill } from "../../src/mail/cacheFill.ts";
-import { CACHEABLE } from "../../src/mail/messageLayout.ts";
+import { BODY_ROW_PK, CACHEABLE, META_PK } from "../../src/mail/messageLayout.ts";
 import { withLocalCache, type CachedStore } from "../../src/storage/cache/index.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import type { Store } from "../../src/storage/types.ts";
@@ -36,9 +36,12 @@ interface Computers {
   close(): Promise<void>;
 }
 
-/** A fills INBOX with `count` messages, one day apart, oldest first; B opens with its cache. */
-async function twoComputers(count: number): Promise<Computers> {
-  const shared = memoryStore();
+/**
+ * A fills INBOX with `count` messages, one day apart, oldest first; B opens with its cache. With
+ * `largeRowBytes` the remote takes large rows, as Garage does, and the bodies go to body rows.
+ */
+async function twoComputers(count: number, largeRowBytes?: number): Promise<Computers> {
+  const shared = memoryStore(largeRowBytes ? { largeRowBytes } : {});
   const remote = counting(shared);
   const a = await createAccount(shared, { user: "u", password: PASSWORD, kdf: TEST_KDF });
   const inbox = await a.mailbox("INBOX");
@@ -220,6 +223,63 @@ test("a cache that stops working ends the fill as failed, with the reason in its
     const s = fill.status();
     assert.equal(s.state, "failed");
     assert.match(s.error ?? "", /stopped working/);
+    await fill.close();
+  } finally {
+    await c.close();
+  }
+});
+
+/** Every byte the cache store holds: blobs (row copies among them) and rows. */
+async function cacheStoreBytes(cache: Store): Promise<number> {
+  let n = 0;
+  for (const key of (await cache.blobs.list("", undefined, 10_000)).keys)
+    n += (await cache.blobs.head(key))!.size;
+  for (const pk of [META_PK, BODY_ROW_PK])
+    for (const item of (await cache.rows.readRange(pk)).items) for (const v of item.values) n += v.length;
+  return n;
+}
+
+test("body rows a fill or a client reads stay under the cap, and leave when expunged elsewhere", async () => {
+  const c = await twoComputers(20, 80 * 1024);
+  try {
+    const { store, b } = await c.open(40_000);
+    assert.equal((await c.remote.blobs.list("mail/")).keys.length, 0, "the bodies are rows");
+    const metaBytes = async () => {
+      let n = 0;
+      for (const item of (await c.cacheBackend.rows.readRange(META_PK)).items) n += item.values[0]!.length;
+      return n;
+    };
+    const fill = new CacheFill(b, store.localCache, QUICK);
+    await fill.start();
+    const s = fill.status();
+    assert.equal(s.state, "done", s.error);
+    assert.ok(s.bodiesWanted > 3 && s.bodiesWanted < 20, `${s.bodiesWanted} bodies wanted`);
+    assert.ok(store.localCache.blobBytes <= 40_000, `${store.localCache.blobBytes} B counted`);
+    assert.ok((await cacheStoreBytes(c.cacheBackend)) - (await metaBytes()) <= 40_000);
+    const newest = c.ids.slice(-s.bodiesWanted);
+    c.remote.reset();
+    const metas = await b.messages.getMeta(newest);
+    for (const id of newest) await b.messages.body(metas.get(id)!);
+    assert.equal(c.remote.total(), 0, "the newest bodies come from the cache");
+
+    // A client reads every body: the cache still keeps only the cap's worth.
+    const all = await b.messages.getMeta(c.ids);
+    for (const id of c.ids) await b.messages.body(all.get(id)!);
+    await store.settle();
+    assert.ok(store.localCache.blobBytes <= 40_000, `${store.localCache.blobBytes} B counted`);
+    assert.ok((await cacheStoreBytes(c.cacheBackend)) - (await metaBytes()) <= 40_000);
+
+    const kept = await store.localCache.rowKeys(BODY_ROW_PK);
+    assert.ok(kept.length > 3, `${kept.length} body rows cached`);
+    await (await c.a.mailbox("INBOX")).expunge(kept);
+    await fill.start();
+    await store.settle();
+    // The pass drops their copies, then fills the room with the newest bodies still live.
+    const after = await store.localCache.rowKeys(BODY_ROW_PK);
+    for (const id of kept) assert.ok(!after.includes(id), `copy of ${id} dropped`);
+    assert.ok(after.length > 0);
+    assert.ok(fill.status().dropped >= kept.length);
+    assert.ok(store.localCache.blobBytes <= 40_000);
     await fill.close();
   } finally {
     await c.close();

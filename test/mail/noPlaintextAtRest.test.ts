@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAccount, openAccount } from "../../src/mail/account.ts";
 import { CacheFill } from "../../src/mail/cacheFill.ts";
-import { CACHEABLE } from "../../src/mail/messageLayout.ts";
+import { BODY_ROW_PK, CACHEABLE } from "../../src/mail/messageLayout.ts";
 import { withLocalCache } from "../../src/storage/cache/index.ts";
 import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
 import { openEmbeddedStore } from "../../src/storage/embedded/index.ts";
@@ -156,7 +156,9 @@ test("200 messages, mailboxes and flags leave no readable word anywhere under th
 test("a second computer's local cache folder (filled in the background, index snapshots) holds no readable word", async () => {
   const remoteDir = join(dir, "remote");
   const cacheDir = join(dir, "cache");
-  const seeded = await openEmbeddedStore(remoteDir);
+  // Large rows, as on Garage: the small bodies are body rows, whose copies the cache keeps as blobs.
+  const largeRows = { largeRowBytes: 80 * 1024 };
+  const seeded = { ...(await openEmbeddedStore(remoteDir)), ...largeRows };
   const a = await createAccount(seeded, { user: "tester", password: "correct horse", kdf: TEST_KDF });
   await a.createMailbox(MAILBOX_WORDS[0]!);
   for (let i = 0; i < 60; i++) {
@@ -172,7 +174,7 @@ test("a second computer's local cache folder (filled in the background, index sn
   await seeded.close();
 
   const store = await withLocalCache(
-    await openEmbeddedStore(remoteDir),
+    { ...(await openEmbeddedStore(remoteDir)), ...largeRows },
     await openEmbeddedStore(cacheDir),
     CACHEABLE,
   );
@@ -183,6 +185,8 @@ test("a second computer's local cache folder (filled in the background, index sn
     await fill.start();
     assert.equal(fill.status().bodiesCached, 60, "every body is in the cache");
     assert.equal(fill.status().metaCached, 60, "every meta row is in the cache");
+    const rowCopies = (await store.localCache.rowKeys(BODY_ROW_PK)).length;
+    assert.ok(rowCopies > 40 && rowCopies < 60, `${rowCopies} body rows among the bodies cached`);
     await fill.close();
     await b.close();
   } finally {

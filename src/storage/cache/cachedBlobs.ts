@@ -25,6 +25,7 @@ import type { BlobHead, BlobListing, BlobStore, ByteRange } from "../types.ts";
 import type { BlobBudget } from "./blobBudget.ts";
 import type { CacheRules } from "./cachePolicy.ts";
 import type { CacheWriter, Fill } from "./cacheWriter.ts";
+import { evictCopies } from "./rowCopies.ts";
 
 /** Bytes of written-through copies held for a quiet moment; past this, copies are written at once. */
 export const HELD_BYTES = 16 * 1024 * 1024;
@@ -254,6 +255,6 @@ export class CachedBlobStore implements BlobStore {
   }
 
   private evictAfter(evicted: string[]): void {
-    for (const old of evicted) this.writer.run(old, () => this.cache.delete(old));
+    evictCopies(this.writer, this.cache, evicted);
   }
 }

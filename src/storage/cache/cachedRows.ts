@@ -8,6 +8,9 @@
  * does not return it (K2V answers an insert with no body). So after an insert the row is read back
  * in the background, batched with others, and that read is what gets cached.
  *
+ * Rows of the budgeted partitions (CachePolicy.budgetedRowPartitions) are kept as blobs of the
+ * cache store instead, in the blobs' byte budget (rowCopies.ts); everything else here is the same.
+ *
  * A cached row that another computer has since deleted stays until the caller, who knows what is
  * live, drops it (forget). Until then it is harmless: the row never changed while it lived, and
  * once deleted its id is referenced by nothing, so nobody reads it again.
@@ -18,10 +21,12 @@
  * later, takes those reads (issue 11). A change to the row ends the join: a read that starts after
  * an insert or a delete never takes a value read before it.
  */
+import { compareKeys, selectRange } from "../rowSemantics.ts";
 import type { CausalityToken, RangeQuery, RangeResult, RowEntry, RowStore, RowWrite } from "../types.ts";
 import type { CacheRules } from "./cachePolicy.ts";
 import { decodeCachedRow, encodeCachedRow } from "./cachedRowEntry.ts";
 import type { CacheWriter, Fill } from "./cacheWriter.ts";
+import { rowWriterKey, type RowCopies } from "./rowCopies.ts";
 
 type RowKey = { pk: string; sk: string };
 
@@ -34,7 +39,7 @@ const READ_BACK_BATCH = 500;
 const READ_BACK_DELAY_MS = 1_000;
 
 /** The writer's key of a row, and the one a range delete keeps dirty for its whole partition. */
-const keyOf = (pk: string, sk: string): string => `r:${pk}\u0000${sk}`;
+const keyOf = rowWriterKey;
 const partitionKeyOf = (pk: string): string => `p:${pk}`;
 
 export class CachedRowStore implements RowStore {
@@ -51,6 +56,7 @@ export class CachedRowStore implements RowStore {
     private readonly cache: RowStore,
     private readonly rules: CacheRules,
     private readonly writer: CacheWriter,
+    private readonly copies: RowCopies,
   ) {}
 
   async read(pk: string, sk: string): Promise<RowEntry | null> {
@@ -168,7 +174,11 @@ export class CachedRowStore implements RowStore {
       partitionKeyOf(pk),
       (key) => key.startsWith(rowsOfPartition),
       () => this.remote.deleteRange(pk, query).finally(unjoin),
-      async () => void (await this.cache.deleteRange(pk, query)),
+      async () => {
+        if (!this.rules.isBudgetedRow(pk)) return void (await this.cache.deleteRange(pk, query));
+        const sorted = this.copies.keys(pk).sort(compareKeys);
+        await this.copies.drop(selectRange(sorted, query).keys.map((sk) => ({ pk, sk })));
+      },
     );
   }
 
@@ -203,9 +213,11 @@ export class CachedRowStore implements RowStore {
     const keys = sks.map((sk) => ({ pk, sk }));
     let held: boolean[];
     try {
-      held = this.cache.hasRows
-        ? this.cache.hasRows(keys)
-        : (await this.fromCache(keys)).map((entry) => entry !== undefined);
+      held = this.rules.isBudgetedRow(pk)
+        ? keys.map((k) => this.copies.has(k))
+        : this.cache.hasRows
+          ? this.cache.hasRows(keys)
+          : (await this.fromCache(keys)).map((entry) => entry !== undefined);
     } catch (err) {
       this.writer.fail("read cached rows", err);
       return [...sks];
@@ -217,6 +229,7 @@ export class CachedRowStore implements RowStore {
 
   /** Sort keys of the cached rows of `pk`, a page at a time (the values are not kept). */
   async cachedKeys(pk: string): Promise<string[]> {
+    if (this.rules.isBudgetedRow(pk)) return this.copies.keys(pk).sort(compareKeys);
     const out: string[] = [];
     let start: string | undefined;
     for (;;) {
@@ -258,14 +271,24 @@ export class CachedRowStore implements RowStore {
       if (this.rules.isImmutableRow(k.pk) && !this.isChanging(k)) asked.push(i);
     });
     if (asked.length === 0) return out;
+    const copied = asked.filter((i) => this.rules.isBudgetedRow(keys[i]!.pk));
+    const rowed = asked.filter((i) => !this.rules.isBudgetedRow(keys[i]!.pk));
     let found: (RowEntry | null)[];
+    let copies: (Uint8Array | undefined)[];
     try {
-      found = await this.cache.readBatch(asked.map((i) => keys[i]!));
+      [found, copies] = await Promise.all([
+        rowed.length > 0 ? this.cache.readBatch(rowed.map((i) => keys[i]!)) : [],
+        this.copies.read(copied.map((i) => keys[i]!)),
+      ]);
     } catch (err) {
       this.writer.fail("read cached rows", err);
       return out;
     }
-    asked.forEach((i, j) => {
+    copied.forEach((i, j) => {
+      const bytes = copies[j];
+      if (bytes) out[i] = decodeCachedRow(keys[i]!.sk, bytes);
+    });
+    rowed.forEach((i, j) => {
       const local = found[j];
       // Several siblings can only be two fills of the same immutable row: any one of them is it.
       for (const v of local?.values ?? []) {
@@ -305,6 +328,13 @@ export class CachedRowStore implements RowStore {
     }
     // Encoded now: the caller owns the entry it was handed and may change it.
     const bytes = encoded ?? encodeCachedRow(entry);
+    if (this.rules.isBudgetedRow(k.pk)) {
+      if (!this.copies.fits(bytes.length)) {
+        this.writer.abandon(fill);
+        return Promise.resolve();
+      }
+      return this.writer.finish(fill, () => this.copies.write(k, bytes, fill));
+    }
     return this.writer.finish(fill, async () => {
       const old = await this.cache.read(k.pk, k.sk);
       await this.cache.insert(k.pk, k.sk, bytes, old?.token);
@@ -324,7 +354,9 @@ export class CachedRowStore implements RowStore {
     );
   }
 
-  private async dropCopies(rows: readonly RowKey[]): Promise<void> {
+  private async dropCopies(all: readonly RowKey[]): Promise<void> {
+    await this.copies.drop(all.filter((r) => this.rules.isBudgetedRow(r.pk)));
+    const rows = all.filter((r) => !this.rules.isBudgetedRow(r.pk));
     for (let i = 0; i < rows.length; i += 500) {
       const some = rows.slice(i, i + 500);
       const live = (await this.cache.readBatch(some)).map((e, j) => ({ e, r: some[j]! }));

@@ -13,6 +13,7 @@ import { CachedBlobStore } from "./cachedBlobs.ts";
 import { CachedRowStore } from "./cachedRows.ts";
 import { cacheRules, type CachePolicy } from "./cachePolicy.ts";
 import { CacheWriter } from "./cacheWriter.ts";
+import { isRowCopy, ROW_COPY_PREFIX, RowCopies, rowCopyKey } from "./rowCopies.ts";
 
 export interface LocalCacheOptions {
   /** Names the cache in log lines (its folder). */
@@ -25,7 +26,7 @@ export interface CachedStore extends Store {
   readonly localCache: LocalCache;
   /** False once the cache failed (it is then bypassed). */
   readonly cacheUsable: boolean;
-  /** Bytes of cached blobs, as counted against the budget. */
+  /** Bytes of cached blobs and budgeted rows, as counted against the budget. */
   readonly cachedBlobBytes: number;
   /** Resolves once every copy started so far is in the cache (or was dropped). */
   settle(): Promise<void>;
@@ -33,7 +34,9 @@ export interface CachedStore extends Store {
 
 /**
  * Takes ownership of both stores: close() closes the cache, then the remote. The cache's blobs are
- * counted first (one listing and a head per copy), so the budget holds from the first write.
+ * counted first (one listing and a head per copy), so the budget holds from the first write. Copies
+ * of budgeted rows are blobs too (rowCopies.ts): all are counted, whatever the policy now says, so
+ * that those of a partition no longer named are evicted in time rather than kept for ever.
  */
 export async function withLocalCache(
   remote: Store,
@@ -46,13 +49,25 @@ export async function withLocalCache(
   const budget = new BlobBudget(rules.maxBytes);
   try {
     const evicted: string[] = [];
-    for (const prefix of rules.blobListPrefixes)
-      evicted.push(...(await countCopies(cache.blobs, prefix, (key) => rules.isImmutableBlob(key), budget)));
+    const counted = (key: string) => isRowCopy(key) || rules.isImmutableBlob(key);
+    const prefixes = [...rules.blobListPrefixes, ROW_COPY_PREFIX];
+    for (const prefix of prefixes.filter(
+      (p, i) => !prefixes.some((q, j) => j !== i && p.startsWith(q) && (q !== p || j < i)),
+    ))
+      evicted.push(...(await countCopies(cache.blobs, prefix, counted, budget)));
     for (const key of evicted) await cache.blobs.delete(key);
+    // An earlier version kept these partitions' copies as rows, outside the budget: none may stay.
+    for (const pk of policy.budgetedRowPartitions ?? []) await cache.rows.deleteRange(pk);
   } catch (err) {
     writer.fail("count the cached blobs", err);
   }
-  const rows = new CachedRowStore(remote.rows, cache.rows, rules, writer);
+  const rows = new CachedRowStore(
+    remote.rows,
+    cache.rows,
+    rules,
+    writer,
+    new RowCopies(cache.blobs, budget, writer),
+  );
   const blobs = new CachedBlobStore(remote.blobs, cache.blobs, rules, writer, budget);
   let closing: Promise<void> | undefined;
   const settle = async () => {
@@ -69,7 +84,7 @@ export async function withLocalCache(
     },
     maxBlobBytes: budget.maxBytes,
     hasBlob: (key) => blobs.hasCopy(key),
-    blobKeys: () => budget.keys(),
+    blobKeys: () => budget.keys().filter((key) => !isRowCopy(key)),
     rowKeys: (pk) => (writer.usable && rules.isImmutableRow(pk) ? rows.cachedKeys(pk) : Promise.resolve([])),
     uncachedRows: (pk, sks) => rows.uncached(pk, sks),
     // Held copies count as copies waiting (their key's changes must find them): a caller that
@@ -83,6 +98,7 @@ export async function withLocalCache(
       rows.holdReadBackUntil(quiet);
     },
     rank: (keys) => keys.forEach((key) => budget.touch(key)),
+    rankRows: (pk, sks) => sks.forEach((sk) => budget.touch(rowCopyKey(pk, sk))),
     forget: async (forgotten, keys) => {
       await Promise.all([rows.forget(forgotten), blobs.forget(keys)]);
     },
