@@ -378,5 +378,7 @@ function printDurations(dir) {
   lines.push(
     `${secs((Date.now() - started) / 1000)} ${secs(runCpu())}${" ".repeat(21)}  the whole run (the runner too)`,
   );
+  // Runs compared with and without the folder in memory must say which they were.
+  lines.push(`temp folders: ${memoryTmp ? `${memoryTmp} (memory)` : `${tmpdir()} (disk)`}`);
   process.stdout.write(`${lines.join("\n")}\n`);
 }
