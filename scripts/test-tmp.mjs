@@ -5,7 +5,7 @@
 // of wall time and 1.7-1.9 CPU s with its folder on the disk, 16-17 s and 1.1 CPU s in /dev/shm
 // (bench/notes.md, wt-fast, session 17). What the tests check does not change: a SIGKILLed process
 // loses nothing the kernel holds, whichever file system holds it, and power loss is not tested.
-import { chmodSync, existsSync, mkdtempSync, statfsSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 
 /** Where Linux keeps a tmpfs for everyone. */
@@ -19,7 +19,8 @@ const ROOM = 2 * 1024 ** 3;
 
 /**
  * Makes the run's temp folder in memory and returns it, or returns undefined where there is no
- * tmpfs with ROOM free, or when AGL_TEST_DISK_TMP=1 asks for the disk (to measure a test there).
+ * tmpfs with ROOM free or it is mounted noexec, or when AGL_TEST_DISK_TMP=1 asks for the disk (to
+ * measure a test there).
  * The folder is world-writable and sticky, as /tmp is: the tests that start processes as another
  * user (the local-users tests, Dovecot's unprivileged processes) reach their files through it.
  */
@@ -27,11 +28,27 @@ export function memoryTempFolder() {
   if (process.env.AGL_TEST_DISK_TMP === "1" || !existsSync(MEMORY)) return undefined;
   try {
     const fs = statfsSync(MEMORY);
-    if (fs.bavail * fs.bsize < ROOM) return undefined;
+    if (fs.bavail * fs.bsize < ROOM || noExec()) return undefined;
     const dir = mkdtempSync(join(MEMORY, "agl-tests-"));
     chmodSync(dir, 0o1777);
     return dir;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Whether MEMORY is mounted noexec, as hardened hosts mount it: /tmp, where the tests have always
+ * run, lets a file be run, and a test's own tools (or a peer's) may be.
+ */
+function noExec() {
+  try {
+    const mount = readFileSync("/proc/self/mounts", "utf8")
+      .split("\n")
+      .map((line) => line.split(" "))
+      .findLast((fields) => fields[1] === MEMORY);
+    return (mount?.[3] ?? "").split(",").includes("noexec");
+  } catch {
+    return false;
   }
 }
