@@ -37,6 +37,7 @@ import { fileURLToPath } from "node:url";
 import { compileForRun, twinOf } from "./test-compile.mjs";
 import { reportChecks, startChecks } from "./test-checks.mjs";
 import { countTests, writeGroupEntry } from "./test-groups.mjs";
+import { memoryTempFolder } from "./test-tmp.mjs";
 
 /**
  * The files that talk to a real peer, longest first, with the peers they need. `fast: true` marks a
@@ -241,6 +242,13 @@ const files = (
 if (files.length === 0) fail(`no test files match ${filters.join(" ")}`);
 
 if (fast) process.env.AGL_TEST_PEERS = "off";
+// Every process of the run (os.tmpdir() reads TMPDIR) makes its temp folders in memory where the
+// machine allows (scripts/test-tmp.mjs); the folder goes with everything left in it.
+const memoryTmp = memoryTempFolder();
+if (memoryTmp) {
+  process.env.TMPDIR = memoryTmp;
+  process.on("exit", () => rmSync(memoryTmp, { recursive: true, force: true }));
+}
 // Shared by the files of this run: the CLI tests keep there the homes init set up once
 // (test/cli/cliHarness.ts, copyHome).
 const runDir = mkdtempSync(join(tmpdir(), "agl-test-run-"));
@@ -370,5 +378,7 @@ function printDurations(dir) {
   lines.push(
     `${secs((Date.now() - started) / 1000)} ${secs(runCpu())}${" ".repeat(21)}  the whole run (the runner too)`,
   );
+  // Runs compared with and without the folder in memory must say which they were.
+  lines.push(`temp folders: ${memoryTmp ? `${memoryTmp} (memory)` : `${tmpdir()} (disk)`}`);
   process.stdout.write(`${lines.join("\n")}\n`);
 }
