@@ -12,6 +12,7 @@ import { memoryStore } from "../../src/storage/memoryStore.ts";
 import type { Store } from "../../src/storage/types.ts";
 import { Bayou, type StateMachine } from "../../src/sync/index.ts";
 import { logMachine, opRowCount, replica } from "./bayouFixtures.ts";
+import { aroundStoreCalls } from "../support/storeCalls.ts";
 
 let key: Uint8Array;
 before(async () => {
@@ -29,28 +30,21 @@ function depthCounting(
 ) {
   const seen = { deepest: 0, calls: [] as string[] };
   let ended = 0;
-  const wrap = <T extends object>(layer: string, target: T): T =>
-    new Proxy(target, {
-      get(obj, prop, receiver) {
-        const value = Reflect.get(obj, prop, receiver) as unknown;
-        if (typeof value !== "function") return value;
-        return async (...args: unknown[]) => {
-          const depth = ended + 1;
-          seen.deepest = Math.max(seen.deepest, depth);
-          seen.calls.push(`${depth} ${layer}.${String(prop)}`);
-          try {
-            if (layer === "rows" && prop === "readRange") await hooks.beforeRange?.();
-            await new Promise((r) => setTimeout(r, 5));
-            const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args);
-            if (layer === "blobs" && prop === "get") await hooks.afterGet?.(args[0] as string);
-            return result;
-          } finally {
-            ended = Math.max(ended, depth);
-          }
-        };
-      },
-    });
-  return { store: { ...inner, rows: wrap("rows", inner.rows), blobs: wrap("blobs", inner.blobs) }, seen };
+  const store = aroundStoreCalls(inner, async (layer, prop, args, call) => {
+    const depth = ended + 1;
+    seen.deepest = Math.max(seen.deepest, depth);
+    seen.calls.push(`${depth} ${layer}.${prop}`);
+    try {
+      if (layer === "rows" && prop === "readRange") await hooks.beforeRange?.();
+      await new Promise((r) => setTimeout(r, 5));
+      const result = await call();
+      if (layer === "blobs" && prop === "get") await hooks.afterGet?.(args[0] as string);
+      return result;
+    } finally {
+      ended = Math.max(ended, depth);
+    }
+  });
+  return { store, seen };
 }
 
 test("a replica's first sync of a checkpointed path waits on three round trips, not four", async () => {

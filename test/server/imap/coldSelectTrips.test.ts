@@ -14,30 +14,23 @@ import { SenderRegistry, SENDERS_ROW, SENDERS_SUBKEY } from "../../../src/mail/i
 import { sampleMessage } from "../../mail/mailFixtures.ts";
 import { startTestServer } from "../../support/testServer.ts";
 import { RawImap } from "../../support/rawImap.ts";
+import { aroundStoreCalls } from "../../support/storeCalls.ts";
 
 /** Every call held `ms`; `trips` counts the calls that start while none is in flight. */
 function tripCounting(inner: Store, ms: number) {
   const seen = { calls: [] as string[], trips: 0, inFlight: 0 };
-  const wrap = <T extends object>(layer: string, target: T): T =>
-    new Proxy(target, {
-      get(obj, prop, receiver) {
-        const value = Reflect.get(obj, prop, receiver) as unknown;
-        if (typeof value !== "function") return value;
-        return async (...args: unknown[]) => {
-          const call = (value as (...a: unknown[]) => Promise<unknown>).bind(obj, ...args);
-          if (prop === "poll") return call();
-          seen.calls.push(`${layer}.${String(prop)} ${typeof args[0] === "string" ? args[0] : ""}`);
-          if (seen.inFlight++ === 0) seen.trips++;
-          try {
-            await new Promise((r) => setTimeout(r, ms));
-            return await call();
-          } finally {
-            seen.inFlight--;
-          }
-        };
-      },
-    });
-  return { store: { ...inner, rows: wrap("rows", inner.rows), blobs: wrap("blobs", inner.blobs) }, seen };
+  const store = aroundStoreCalls(inner, async (layer, prop, args, call) => {
+    if (prop === "poll") return call();
+    seen.calls.push(`${layer}.${prop} ${typeof args[0] === "string" ? args[0] : ""}`);
+    if (seen.inFlight++ === 0) seen.trips++;
+    try {
+      await new Promise((r) => setTimeout(r, ms));
+      return await call();
+    } finally {
+      seen.inFlight--;
+    }
+  });
+  return { store, seen };
 }
 
 /** Resolves once no call has been in flight for `quietMs` (bounded: 5 s). */
