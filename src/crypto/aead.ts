@@ -19,7 +19,7 @@
  * written as version 2, so its sizes do not change.
  */
 import { Tampered, WrongContext } from "../errors.ts";
-import { bucketSize, padInPlace, padToBucket, unpad } from "./padding.ts";
+import { bucketSize, padInPlace, unpad } from "./padding.ts";
 import {
   aeadDecrypt,
   aeadDecryptInto,
@@ -115,50 +115,55 @@ export function seal(
   ctx: SealContext,
   options: SealOptions = {},
 ): Uint8Array {
+  if (!options.exact) return sealParts(sealKey, [plaintext], ctx);
   const { epoch, key } = sealingKey(sealKey);
-  if (options.exact && epoch !== 0) throw new Error("aead: exact sealing is for epoch 0 keys only");
-  const version = options.exact ? EXACT : epoch === 0 ? PADDED : PADDED_EPOCH;
-  const head = version === PADDED_EPOCH ? 1 + EPOCH_BYTES : 1;
+  if (epoch !== 0) throw new Error("aead: exact sealing is for epoch 0 keys only");
   const ad = associatedData(ctx);
   const nonce = random(NONCE_BYTES);
-  const ct = aeadEncrypt(
-    version === EXACT ? plaintext : padToBucket(plaintext),
-    aeadData(ad, version, epoch),
-    nonce,
-    key,
-  );
-  const out = new Uint8Array(head + TAG_BYTES + NONCE_BYTES + ct.length);
-  out[0] = version;
-  if (head > 1) new DataView(out.buffer).setUint32(1, epoch);
-  out.set(contextTag(ad), head);
-  out.set(nonce, head + TAG_BYTES);
-  out.set(ct, head + TAG_BYTES + NONCE_BYTES);
+  const ct = aeadEncrypt(plaintext, aeadData(ad, EXACT, epoch), nonce, key);
+  const out = new Uint8Array(headBytes(EXACT) + ct.length);
+  out.set(ct, writeHead(out, EXACT, epoch, ad, nonce));
   return out;
 }
 
+/** Bytes before the ciphertext: version, the epoch (PADDED_EPOCH only), context tag, nonce. */
+function headBytes(version: number): number {
+  return (version === PADDED_EPOCH ? 1 + EPOCH_BYTES : 1) + TAG_BYTES + NONCE_BYTES;
+}
+
+/** Writes the head of a sealed object at the start of `out`; returns where the ciphertext goes. */
+function writeHead(
+  out: Uint8Array,
+  version: number,
+  epoch: number,
+  ad: Uint8Array,
+  nonce: Uint8Array,
+): number {
+  const head = version === PADDED_EPOCH ? 1 + EPOCH_BYTES : 1;
+  out[0] = version;
+  if (version === PADDED_EPOCH) new DataView(out.buffer, out.byteOffset).setUint32(1, epoch);
+  out.set(contextTag(ad), head);
+  out.set(nonce, head + TAG_BYTES);
+  return headBytes(version);
+}
+
 /**
- * As `seal` (padded) of the parts joined, into one buffer of the sealed object's size: the parts
- * are copied where the plaintext goes, padded and encrypted there. `seal` makes the padded
- * plaintext, the ciphertext and the object, each a copy of the whole, and a caller that joins parts
- * first a fourth: a checkpoint or snapshot of a 100,000-message mailbox is ~5 MB, and those copies
- * were dead buffers that only V8's next full collection frees (issue 11). Same bytes out as
- * `seal` of the joined parts, but for the nonce.
+ * `seal` (padded) of the parts joined, into one buffer of the sealed object's size: the parts are
+ * copied where the plaintext goes, padded and encrypted there. A checkpoint or snapshot of a
+ * 100,000-message mailbox is ~5 MB: padding, encrypting and framing it copy after copy, and joining
+ * its parts first, left dead buffers that only V8's next full collection frees (issue 11).
  */
 export function sealParts(sealKey: SealKey, parts: readonly Uint8Array[], ctx: SealContext): Uint8Array {
   const { epoch, key } = sealingKey(sealKey);
   const version = epoch === 0 ? PADDED : PADDED_EPOCH;
-  const head = version === PADDED_EPOCH ? 1 + EPOCH_BYTES : 1;
-  const start = head + TAG_BYTES + NONCE_BYTES;
   let length = 0;
   for (const part of parts) length += part.length;
   const bucket = bucketSize(length + 1);
-  const out = new Uint8Array(start + bucket + AEAD_MAC_BYTES); // zero-filled: the padding's zeros
+  // zero-filled: the padding's zeros
+  const out = new Uint8Array(headBytes(version) + bucket + AEAD_MAC_BYTES);
   const ad = associatedData(ctx);
   const nonce = random(NONCE_BYTES);
-  out[0] = version;
-  if (head > 1) new DataView(out.buffer).setUint32(1, epoch);
-  out.set(contextTag(ad), head);
-  out.set(nonce, head + TAG_BYTES);
+  const start = writeHead(out, version, epoch, ad, nonce);
   let at = start;
   for (const part of parts) {
     out.set(part, at);

@@ -5,13 +5,7 @@
  * computer's first sync reads its newest bodies in a few requests, not one per message).
  */
 import type { RowEntry, RowStore } from "../storage/types.ts";
-import { BODY_ROW_PK } from "./messageLayout.ts";
-
-/**
- * Rows per ReadBatch: at most 64 KiB and a few bytes each (BODY_ROW_MAX), so an answer stays under ~3 MiB and
- * none waits long behind the others.
- */
-const ROWS_PER_READ = 48;
+import { BODY_ROW_PK, BODY_ROWS_PER_READ } from "./messageLayout.ts";
 
 interface Waiting {
   id: string;
@@ -40,8 +34,8 @@ export class BodyRowReads {
   private flush(): void {
     const all = this.waiting;
     this.waiting = [];
-    for (let i = 0; i < all.length; i += ROWS_PER_READ) {
-      const some = all.slice(i, i + ROWS_PER_READ);
+    for (let i = 0; i < all.length; i += BODY_ROWS_PER_READ) {
+      const some = all.slice(i, i + BODY_ROWS_PER_READ);
       this.rows.readBatch(some.map((w) => ({ pk: BODY_ROW_PK, sk: w.id }))).then(
         (found) => some.forEach((w, j) => w.resolve(found[j] ?? null)),
         (err: unknown) => some.forEach((w) => w.reject(err)),

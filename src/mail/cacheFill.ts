@@ -22,7 +22,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { Log } from "../log.ts";
 import type { LocalCache } from "../storage/types.ts";
 import type { Account } from "./account.ts";
-import { BODY_PREFIX, BODY_ROW_PK, bodyBlobKey, META_PK } from "./messageLayout.ts";
+import { BODY_PREFIX, BODY_ROW_PK, BODY_ROWS_PER_READ, bodyBlobKey, META_PK } from "./messageLayout.ts";
 import type { MessageFacts } from "./messageStore.ts";
 import { lackingFacts, type ListView } from "./listView.ts";
 import { readMetaAhead } from "./metaAhead.ts";
@@ -82,8 +82,6 @@ const META_BATCH = 500;
 const START_QUIET_MS = 500;
 /** Bodies fetched between two waits for the cache's writes (it drops copies beyond 64 MiB queued). */
 const SETTLE_EVERY = 32;
-/** Body rows per read (at most 64 KiB each: messageLayout.ts BODY_ROW_MAX). */
-const ROW_BODIES_PER_READ = 48;
 
 export class CacheFill {
   private readonly abort = new AbortController();
@@ -408,8 +406,8 @@ export class CacheFill {
         wanted.map((w) => w.id),
       ),
     );
-    for (let i = 0; i < wanted.length && !this.stopped; i += ROW_BODIES_PER_READ) {
-      const some = wanted.slice(i, i + ROW_BODIES_PER_READ).filter((w) => missing.has(w.id));
+    for (let i = 0; i < wanted.length && !this.stopped; i += BODY_ROWS_PER_READ) {
+      const some = wanted.slice(i, i + BODY_ROWS_PER_READ).filter((w) => missing.has(w.id));
       if (some.length === 0) continue;
       await this.account.messages.activity.lull(this.abort.signal);
       await this.cache.roomFor(some.length);

@@ -19,6 +19,11 @@ export const BODY_ROW_PK = "body";
  * bodies stay blobs, read by range.
  */
 export const BODY_ROW_MAX = sealedSize(64 * 1024);
+/**
+ * Body rows asked for in one ReadBatch: at most BODY_ROW_MAX each, so an answer stays under ~3 MiB
+ * and none waits long behind the others.
+ */
+export const BODY_ROWS_PER_READ = 48;
 
 export function bodyBlobKey(mailId: string): string {
   return `${BODY_PREFIX}${mailId}`;

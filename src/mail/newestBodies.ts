@@ -14,7 +14,7 @@
  */
 import type { Log } from "../log.ts";
 import type { LocalCache, Store } from "../storage/types.ts";
-import { BODY_ROW_PK, bodyId } from "./messageLayout.ts";
+import { BODY_ROW_PK, BODY_ROWS_PER_READ, bodyId } from "./messageLayout.ts";
 import type { BackgroundReads } from "./messageStore.ts";
 import { WHOLE_BODY_MAX } from "./read/bodyReader.ts";
 import type { UidIndex } from "./uidIndex.ts";
@@ -23,8 +23,6 @@ import type { UidIndex } from "./uidIndex.ts";
 export const NEWEST_MESSAGES = 200;
 /** At most this many bytes of them (the bodies FETCH would hold for a batch read ahead). */
 export const NEWEST_BYTES = 16 * 1024 * 1024;
-/** Body rows per ReadBatch (at most 64 KiB each: BODY_ROW_MAX). */
-const ROWS_PER_READ = 48;
 
 export interface NewestBodiesSource {
   store: Pick<Store, "blobs" | "rows">;
@@ -67,8 +65,8 @@ export async function fetchNewestBodies(
     }
     const rows = await src.cache.uncachedRows(BODY_ROW_PK, inRows);
     const reads: (() => Promise<unknown>)[] = [];
-    for (let i = 0; i < rows.length; i += ROWS_PER_READ) {
-      const some = rows.slice(i, i + ROWS_PER_READ).map((sk) => ({ pk: BODY_ROW_PK, sk }));
+    for (let i = 0; i < rows.length; i += BODY_ROWS_PER_READ) {
+      const some = rows.slice(i, i + BODY_ROWS_PER_READ).map((sk) => ({ pk: BODY_ROW_PK, sk }));
       reads.push(() => src.store.rows.readBatch(some));
     }
     for (const key of wanted) reads.push(() => src.store.blobs.get(key));

@@ -3,8 +3,8 @@
  * that must count against the cache's byte budget, as blobs do. So they are kept as blobs of the
  * cache store, under a key derived from the row, and go through the same BlobBudget: counted at
  * open, least recently used out first, and a budget of 0 keeps none. The bytes are the row as
- * cachedRowEntry.ts encodes it (the remote's causality token too: the mail layer deletes a row
- * with the token its read returned), sealed as the remote holds them.
+ * cachedRowEntry.ts encodes it (the remote's causality token too, as for every cached row: a
+ * caller may delete a row with the token its read returned), sealed as the remote holds them.
  *
  * A derived key starts with a NUL, which no key this store caches from the remote holds.
  */
