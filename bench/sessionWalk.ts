@@ -10,8 +10,12 @@
  * SIZE-message bench corpus). The session writes (APPENDs, STORE, MOVE), so it runs on a copy made
  * beside HOME (`HOME.walk`, removed at the end) with the copy's settings pointing at the copy's own
  * data folder. The server starts as bench/aerogramme.ts starts it (BENCH_SERVER_NODE_ARGS
- * applies); after every phase it prints the server's RSS, the sampled peak and its CPU time so far,
- * at the end VmHWM.
+ * applies); after every phase it prints the server's RSS, the sampled peak, its CPU time so far
+ * and its main thread's (in ms),
+ * at the end VmHWM. MARKS=FILE writes one `phaseN start end` line per phase (µs on the monotonic
+ * clock, a phase from the previous one's end) for bench/profileSteps.mjs to cut a profile the
+ * server wrote with BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"; the lines name the
+ * phases in order, as printed.
  * Figures: bench/notes.md.
  */
 import { execFileSync } from "node:child_process";
@@ -58,6 +62,16 @@ const serverCpu = () => {
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return ((Number(f[11]) + Number(f[12])) / 100).toFixed(2); // USER_HZ is 100
 };
+const micros = () => Number(process.hrtime.bigint() / 1000n);
+const marks: string[] = [];
+let markFrom = micros();
+/** CPU ms of the server's main thread so far (schedstat, in ns: finer than /proc/PID/stat's ticks). */
+const mainCpu = () =>
+  (
+    Number(
+      readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/schedstat`, "utf8").split(" ")[0],
+    ) / 1e6
+  ).toFixed(1);
 const mb = (b: number | undefined) => (b === undefined ? "?" : `${(b / 1e6).toFixed(1)} MB`);
 try {
   await runSession(
@@ -65,15 +79,20 @@ try {
     corpus,
     {
       // Seconds since the server's start: the times memoryProbe.mjs's lines carry.
-      log: (line) =>
+      log: (line) => {
+        const now = micros();
+        if (line.startsWith("  ")) marks.push(`phase${marks.length + 1} ${markFrom} ${now}`);
+        markFrom = now;
         console.log(
-          `${((performance.now() - t0) / 1000).toFixed(1)} s ${line}; server CPU ${serverCpu()} s so far`,
-        ),
+          `${((performance.now() - t0) / 1000).toFixed(1)} s ${line}; server CPU ${serverCpu()} s so far, main thread ${mainCpu()} ms`,
+        );
+      },
       rssNow: () => sampler.now(),
       ...(only ? { only } : {}),
     },
   );
 } finally {
+  if (process.env.MARKS) writeFileSync(process.env.MARKS, marks.join("\n") + "\n");
   const rss = sampler.stop();
   console.log(`peak RSS ${mb(rss.peakTreeRss)}, VmHWM ${mb(rss.rootHwm)}`);
   await server.stop();
