@@ -3,6 +3,7 @@ export type { AddressField } from "./addressTexts.ts";
 export { dayOf, metaFacts, type SearchFacts } from "./searchFacts.ts";
 export {
   FILTER_MAX_IDS,
+  KEEP_OPEN_DOCS,
   type IndexedBatch,
   type SearchIndex,
   type SearchIndexProgress,

@@ -78,7 +78,7 @@ export const FILTER_MAX_IDS = 5 * SEGMENT_DOCS;
  * Files kept open across searches (segmentCache.ts): their metas for at most this many messages
  * (~120 B each), their opened pieces up to this many bytes of plaintext.
  */
-const KEEP_OPEN_DOCS = 20 * SEGMENT_DOCS;
+export const KEEP_OPEN_DOCS = 20 * SEGMENT_DOCS;
 const KEEP_OPEN_PIECE_BYTES = 8 * 2 ** 20;
 
 /** What `status` shows of the index. */
@@ -109,6 +109,11 @@ export interface IndexedBatch {
    * messages came since it last looked (searchPlaces.ts), without a walk of the whole batch.
    */
   positionOf(id: string): number;
+  /**
+   * Opens the piece holding `field`'s values ahead of a search (searchWarmUp.ts): it stays open
+   * with the file, within the bound on opened pieces (segmentCache.ts).
+   */
+  openField(field: string): Promise<void>;
 }
 
 export class SearchIndex {
@@ -574,6 +579,11 @@ export class SearchIndex {
     return { files: this.names.length, held, removed: this.removed.size };
   }
 
+  /** The files kept open, the messages of their metas and their opened pieces' bytes (tests). */
+  get keptOpen(): { files: number; docs: number; pieceBytes: number } {
+    return this.segments.size;
+  }
+
   /** Whether `id` waits in memory, not yet in a file. */
   isPending(id: string): boolean {
     return this.pendingIds.has(id);
@@ -609,9 +619,10 @@ export class SearchIndex {
    * that does not open marks the index damaged and is skipped: its messages are then scanned.
    * With `within` (the ids a search is about, when few), a file that surely holds none of them is
    * not opened, and of the messages waiting in memory only those are served; the others are then
-   * not in any batch.
+   * not in any batch. With `pause`, awaited before each file is opened (no file is held then), a
+   * walk in the background steps aside for clients (searchWarmUp.ts); it ends the walk on false.
    */
-  async *batches(within?: readonly string[]): AsyncIterable<IndexedBatch> {
+  async *batches(within?: readonly string[], pause?: () => Promise<boolean>): AsyncIterable<IndexedBatch> {
     const filtering = within !== undefined && within.length <= FILTER_MAX_IDS;
     // Under load up to FLUSH_AT messages wait in memory (no quiet second comes), and a header
     // key looked at every value of every one of them: only those the search is about.
@@ -622,6 +633,7 @@ export class SearchIndex {
       yield {
         ids,
         positionOf: (id) => ids.indexOf(id),
+        openField: () => Promise.resolve(),
         facts: (i) => docFacts(docs[i]!),
         candidates: (_field, needle) =>
           Promise.resolve(
@@ -636,6 +648,7 @@ export class SearchIndex {
     for (const name of [...this.names]) {
       const filter = hashed && this.filters.get(name);
       if (filter && !filter.mayHoldAny(hashed)) continue;
+      if (pause && (!(await pause()) || this.damaged)) return;
       let lease: SegmentLease;
       try {
         lease = await this.segments.lease(join(this.dir, name), name, this.key);
@@ -653,6 +666,7 @@ export class SearchIndex {
             this.removed.has(id) || (filter && !filter.mayHold(id)) ? -1 : this.positionIn(seg, id),
           facts: (i) => seg.facts(i),
           candidates: (field, needle) => seg.candidates(field, needle),
+          openField: async (field) => void (await seg.fieldPiece(field)),
         };
       } finally {
         lease.release();

@@ -6,7 +6,6 @@
  * the same case-folded text, so the answer is the scan's whatever the index holds.
  */
 import {
-  FILTER_MAX_IDS,
   metaFacts,
   type IndexedBatch,
   type SearchFacts,
@@ -22,7 +21,7 @@ import { returnedMatches } from "./searchReturn.ts";
 import type { SearchKey, SearchReturn } from "../parser/types.ts";
 import type { Session } from "../session/session.ts";
 import { esearchLine } from "./esearchLine.ts";
-import { uidsInMailbox } from "./searchPlaces.ts";
+import { indexWithin, uidsInMailbox } from "./searchPlaces.ts";
 import { SELECTED, type CommandContext, type CommandHandler, type CommandOf } from "./context.ts";
 import { emptyingSavedOnFailure } from "./savedResult.ts";
 
@@ -182,16 +181,8 @@ export async function findMatches(session: Session, key: SearchKey): Promise<Sea
       };
     };
     await searchIndex.open(); // `held` counts the files' messages once they are listed
-    // A small mailbox of a large account: only the index files that may hold its messages. Not
-    // for a mailbox holding half the index or more: most files then hold some of it, and listing
-    // its ids and checking them against every file's filter cost more than it saved.
-    const within =
-      view.uids.length <= FILTER_MAX_IDS && view.uids.length * 2 <= searchIndex.held
-        ? view.uids.flatMap((uid) => {
-            const id = index.byUid.get(uid)?.id;
-            return id === undefined ? [] : [id];
-          })
-        : undefined;
+    // A small mailbox of a large account: only the index files that may hold its messages.
+    const within = indexWithin(view.uids, index, searchIndex);
     const covered = await searchIndexed(
       searchIndex,
       view.uids.length,

@@ -14,8 +14,9 @@
  * then scanned), never stand for another message. Working every file out again at every APPEND or
  * EXPUNGE was 7-9% of the server's CPU under the load tool (issue 18).
  */
-import type { IndexedBatch } from "../../../mail/search/index.ts";
+import { FILTER_MAX_IDS, type IndexedBatch, type SearchIndex } from "../../../mail/search/index.ts";
 import type { ShownMessages } from "../../../mail/shownMessages.ts";
+import type { UidIndex } from "../../../mail/uidIndex.ts";
 
 interface Places {
   /** ShownMessages.version and insertsBelow when `uids` was last brought up to date. */
@@ -76,4 +77,22 @@ function firstAbove(uids: readonly number[], uid: number): number {
     else lo = mid + 1;
   }
   return lo;
+}
+
+/**
+ * The ids a search of `uids` (a mailbox's view) asks the index about, so that it opens only the
+ * files that may hold them: for a small mailbox of a large account. Undefined (every file) for a
+ * mailbox holding half the index or more: most files then hold some of it, and listing its ids and
+ * checking them against every file's filter cost more than it saved.
+ */
+export function indexWithin(
+  uids: readonly number[],
+  index: UidIndex,
+  searchIndex: SearchIndex,
+): string[] | undefined {
+  if (uids.length > FILTER_MAX_IDS || uids.length * 2 > searchIndex.held) return undefined;
+  return uids.flatMap((uid) => {
+    const id = index.byUid.get(uid)?.id;
+    return id === undefined ? [] : [id];
+  });
 }

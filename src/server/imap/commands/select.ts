@@ -11,6 +11,7 @@ import { compactSet } from "../protocol/wire.ts";
 import { AUTHENTICATED, type CommandHandler } from "./context.ts";
 import { flagList } from "./flags.ts";
 import { selectedListLine } from "./list.ts";
+import { warmSearch } from "./searchWarmUp.ts";
 
 export const select: CommandHandler<"SELECT" | "EXAMINE"> = {
   states: AUTHENTICATED,
@@ -59,6 +60,8 @@ export const select: CommandHandler<"SELECT" | "EXAMINE"> = {
     await out.untagged(`OK [MAILBOXID (${mailbox.id})] mailbox id`);
     if (params.qresync && params.qresync.uidvalidity === index.uidvalidity)
       await qresyncReplay(session, params);
+    // The first SEARCH's groundwork, at idle moments from now on (searchWarmUp.ts).
+    void warmSearch(session);
     return ok(`${cmd.name} completed`, readOnly ? "READ-ONLY" : "READ-WRITE");
   },
 };
