@@ -119,3 +119,37 @@ test("of the messages waiting in memory, a search about a few is served only tho
   assert.equal((await walk(index)).ids.size, 300);
   await index.close();
 });
+
+test("a walk with a pause waits for it before each file, and ends on false or once the index is closed", async () => {
+  const index = new SearchIndex(join(dir, "paused"), randomKey(), log);
+  assert.ok(await index.open());
+  for (let f = 0; f < 3; f++) {
+    Array.from({ length: 50 }, () => newMailId()).forEach((id, i) => index.add(doc(id, f * 50 + i)));
+    await index.flush();
+  }
+  let pauses = 0;
+  let files = 0;
+  const pause = () => {
+    pauses += 1;
+    assert.equal(pauses, files + 1, "one pause before each file, none after the last");
+    return Promise.resolve(true);
+  };
+  for await (const batch of index.batches(undefined, pause)) {
+    files += 1;
+    await batch.openField("subject");
+  }
+  assert.deepEqual([pauses, files], [3, 3]);
+  assert.ok(index.keptOpen.pieceBytes > 0, "the subject pieces stay open with their files");
+  // False ends the walk before the file it was asked for.
+  let asked = 0;
+  let walked = 0;
+  for await (const batch of index.batches(undefined, () => Promise.resolve(++asked < 2)))
+    walked += batch.ids.length;
+  assert.deepEqual([asked, walked], [2, 50]);
+  // Closed while the walk waited: no file is opened again for it.
+  let after = 0;
+  for await (const batch of index.batches(undefined, () => index.close().then(() => true)))
+    after += batch.ids.length;
+  assert.equal(after, 0);
+  assert.equal(index.keptOpen.files, 0);
+});

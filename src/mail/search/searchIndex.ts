@@ -648,7 +648,7 @@ export class SearchIndex {
     for (const name of [...this.names]) {
       const filter = hashed && this.filters.get(name);
       if (filter && !filter.mayHoldAny(hashed)) continue;
-      if (pause && (!(await pause()) || this.damaged)) return;
+      if (pause && (!(await pause()) || this.damaged || this.closed)) return;
       let lease: SegmentLease;
       try {
         lease = await this.segments.lease(join(this.dir, name), name, this.key);
