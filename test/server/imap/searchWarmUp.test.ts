@@ -10,6 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { startTestServer } from "../../support/testServer.ts";
+import { warmSearch } from "../../../src/server/imap/commands/searchWarmUp.ts";
+import type { Session } from "../../../src/server/imap/session/session.ts";
+import { SelectedView } from "../../../src/server/imap/session/selectedView.ts";
 import { memoryStore } from "../../../src/storage/memoryStore.ts";
 import type { Store } from "../../../src/storage/types.ts";
 import { appendRaw, loggedIn, message } from "./scenarioHelpers.ts";
@@ -78,6 +81,41 @@ test("after SELECT, the index's files and their subject pieces are opened before
     assert.equal(index.answered - before, MESSAGES, "answered from the index");
   } finally {
     c.close();
+    await server.close();
+  }
+});
+
+test("one warm-up per mailbox at a time, and one that finds no quiet moment gives up", async () => {
+  const server = await startTestServer({
+    store,
+    joinExisting: true,
+    searchIndexDir: dir,
+    searchIndexDelayMs: 60_000,
+  });
+  let endWork = () => {};
+  try {
+    const account = await server.directory.login(server.user, server.password);
+    const { mailbox } = await account.mailboxOpened("INBOX");
+    // Only what warmSearch reads of a session: its account and the mailbox it has selected.
+    const sessionOn = () =>
+      ({ account, selected: { mailbox, view: new SelectedView(mailbox.index) } }) as unknown as Session;
+    // A client command that never ends: no quiet moment comes.
+    void account.messages.activity.track(new Promise<void>((r) => (endWork = r)));
+    let firstEnded = false;
+    const first = warmSearch(sessionOn(), 300).then(() => (firstEnded = true));
+    const t0 = performance.now();
+    await warmSearch(sessionOn()); // the same mailbox: nothing more to do
+    assert.equal(firstEnded, false, "the second returned while the first still waits");
+    assert.ok(performance.now() - t0 < 250, "the second did not wait");
+    const ended = await Promise.race([
+      first,
+      new Promise<false>((r) => setTimeout(() => r(false), 5_000).unref()),
+    ]);
+    assert.equal(ended, true, "the first gave up");
+    assert.ok(performance.now() - t0 >= 250, "the first waited for a quiet moment until it gave up");
+    assert.equal(account.searchIndex!.keptOpen.pieceBytes, 0, "and opened nothing");
+  } finally {
+    endWork();
     await server.close();
   }
 });
