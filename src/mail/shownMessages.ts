@@ -14,6 +14,7 @@
  * `get` makes a fresh MailEntry each time: a snapshot, never a live view, and changing it changes
  * nothing here (uidIndex.ts changes the columns through the setters).
  */
+import { flagListKey } from "./flagListKey.ts";
 import type { MailEntry } from "./uidIndex.ts";
 
 /** `idLength` of an id kept as 16 bytes decoded from 32 hex digits. */
@@ -289,7 +290,7 @@ export class ShownMessages {
   private flagRef(flags: readonly string[]): number {
     let ref = this.flagListIndex.get(flags);
     if (ref !== undefined) return ref;
-    const key = flags.join(" ");
+    const key = flagListKey(flags);
     ref = this.flagListByKey.get(key);
     if (ref === undefined) {
       ref = this.flagLists.push(Object.isFrozen(flags) ? flags : Object.freeze([...flags])) - 1;

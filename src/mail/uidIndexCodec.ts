@@ -15,6 +15,7 @@
  * Encoding 3 is encoding 4 without the save dates; encoding 2 is encoding 3 without U and its
  * messages, with u48 MODSEQs.
  */
+import { flagListKey } from "./flagListKey.ts";
 import { appendEntry, emptyUidIndex, internFlags, type MailEntry, type UidIndex } from "./uidIndex.ts";
 
 const ENCODING_2 = 2;
@@ -38,7 +39,7 @@ export function encodeUidIndex(state: UidIndex): Uint8Array {
   const listOf = (flags: readonly string[]) => {
     let list = listIndex.get(flags);
     if (list === undefined) {
-      const key = flags.join(" ");
+      const key = flagListKey(flags);
       list = byKey.get(key);
       if (list === undefined) {
         list = lists.push(flags) - 1;
