@@ -1190,7 +1190,10 @@ export class Bayou<S, Op> {
    */
   checkpoint(afterLull = false): Promise<void> {
     const run = this.checkpoints.then(async () => {
-      if (afterLull) await this.lullForCheckpoint();
+      if (afterLull) {
+        await this.lullForCheckpoint();
+        if (this.closed) return; // closed while it waited: no storage call after close
+      }
       await this.checkpointSteps();
     });
     this.checkpoints = run.catch(() => undefined);

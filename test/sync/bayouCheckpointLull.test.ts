@@ -84,3 +84,20 @@ test("with no lull, the checkpoint runs once its wait's bound has passed", async
   assert.equal(await checkpointCount(store), 1);
   reader.close();
 });
+
+test("a replica closed while its checkpoint waits for a lull makes no storage call after", async () => {
+  const { store, reader } = await dueReader(async (_quietMs, enough) => {
+    for (let i = 0; i < 1000 && !enough?.(); i++) await new Promise((r) => setTimeout(r, 1));
+  });
+  await reader.sync();
+  await settleTurns(5);
+  let calls = 0;
+  const list = store.blobs.list.bind(store.blobs);
+  const read = store.rows.read.bind(store.rows);
+  store.blobs.list = (...args) => (calls++, list(...args));
+  store.rows.read = (...args) => (calls++, read(...args));
+  reader.close();
+  await reader.checkpointsSettled();
+  assert.equal(calls, 0, "the checkpoint gave up at the close");
+  assert.equal(await checkpointCount(store), 0);
+});
