@@ -7,7 +7,9 @@
  *
  * TREE is a built tree (its bin/aerogramme-local.js is started, so two trees, before and after a
  * change, can be compared turn about); HOME a home as bench/memoryWalk.ts takes it, which the
- * session changes (snapshots, marks): run each walk on a fresh copy. The session is
+ * session changes (snapshots, marks): run each walk on a fresh copy, and rewrite `dataDir` in
+ * the copy's settings.json (an absolute path: else every copy reads and writes the original's
+ * store, and each walk finds what the previous one left). The session is
  * bench/session.ts's first sync: connect, LOGIN, CAPABILITY, LIST, SELECT INBOX; UID FETCH 1:*
  * (FLAGS); the header list in chunks of 200; the 200 newest bodies. Prints one line:
  * `step wall/CPU` in ms. With NODE_FLAGS the server runs as `node NODE_FLAGS` (the launcher's

@@ -150,7 +150,7 @@ export class Mailbox {
       ...(witness ? { witness } : {}),
       ...(snapshots ? { snapshots } : {}),
       // The snapshot's encode waits for a lull in client work (the first SELECT's answer first).
-      idle: () => messages.activity.lull(),
+      idle: (quietMs, enough) => messages.activity.lull(undefined, quietMs, enough),
     });
     this.seen = this.bayou.state;
   }

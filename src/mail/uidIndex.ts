@@ -32,6 +32,7 @@
  * nothing keeps an older state (sync/ decodes a fresh one from a checkpoint to rebuild).
  */
 import { timestampMs } from "../sync/index.ts";
+import { flagListKey, sameFlagList } from "./flagListKey.ts";
 import { ShownMessages } from "./shownMessages.ts";
 
 export interface MailEntry {
@@ -438,7 +439,7 @@ export function lateChanges(before: UidIndex, after: UidIndex): { ids: string[];
   for (const i of shown.positionsUpTo(highest)) {
     const e = shown.get(i);
     const was = before.byUid.get(e.uid);
-    if (!was || was.id !== e.id || was.modseq !== e.modseq || was.flags.join(" ") !== e.flags.join(" ")) {
+    if (!was || was.id !== e.id || was.modseq !== e.modseq || !sameFlagList(was.flags, e.flags)) {
       ids.push(e.id);
     }
   }
@@ -465,7 +466,7 @@ const MAX_SHARED = 4096;
  * not 100,000 arrays. Nothing changes an entry's flags in place (applyFlags replaces them).
  */
 export function internFlags(flags: string[]): string[] {
-  const key = flags.join(" "); // flags are atoms: no spaces
+  const key = flagListKey(flags);
   const known = shared.get(key);
   if (known) return known as string[];
   if (shared.size >= MAX_SHARED) return flags;

@@ -126,17 +126,22 @@ export interface BayouOptions<S, Op> {
    */
   snapshots?: SnapshotKeeper;
   /**
-   * Resolves when background work may run (mail/: a lull in client work). A snapshot a sync calls
-   * for is saved after the sync resolves, once this resolves (default: on the next turn of the
-   * event loop): encoding a 10,000-message index is ~50 ms of CPU, not for a SELECT's answer.
+   * Resolves when background work may run (mail/: a lull in client work of `quietMs`, or the
+   * caller's own default), or when `enough()` (asked as it waits) says to stop waiting. A snapshot
+   * a sync calls for is saved after the sync resolves, once this resolves (default: on the next
+   * turn of the event loop): encoding a 10,000-message index is ~50 ms of CPU, not for a SELECT's
+   * answer. A checkpoint a sync or push finds due waits for it too (CHECKPOINT_QUIET_MS).
    */
-  idle?: () => Promise<void>;
+  idle?: Idle;
   /**
    * Makes a new id for the caller's pieces (a message id). With it, takeIntentId hands out ids
    * already pending in a durable mark (rule 3), so pushes naming them need not wait for a mark.
    */
   newIntentId?: () => string;
 }
+
+/** See BayouOptions.idle. */
+export type Idle = (quietMs?: number, enough?: () => boolean) => Promise<void>;
 
 /** See BayouOptions.schedule. */
 export type Schedule = (ms: number, fire: () => void, background: boolean) => () => void;
@@ -163,6 +168,17 @@ const CLEANUP_BATCH = 100;
  * `elapsed` clock): a checkpoint then starts at most this much later than it could have.
  */
 const CHECKPOINT_LOOK_MS = 1_000;
+/**
+ * A checkpoint found due waits for a lull in client work (`idle`) of CHECKPOINT_QUIET_MS, at most
+ * CHECKPOINT_LULL_MS (ms on the `elapsed` clock). Its plan decodes the base, applies the rows it
+ * folds and encodes the result on the main thread: at 10,000 messages 60-270 ms of CPU, which ran
+ * inside a client's first sync when `import` had left rows older than the safety window
+ * (bench/notes.md, wt-embfirst). A client walking its list sends its next command within a few
+ * ms, tens under load: the quiet asked for is longer than those gaps. Under a load with no lull
+ * the checkpoint runs anyway, seconds late.
+ */
+const CHECKPOINT_QUIET_MS = 300;
+const CHECKPOINT_LULL_MS = 10_000;
 
 /** What step 1 of a checkpoint decided, for step 3 to check that it still holds. */
 interface CheckpointPlan {
@@ -230,7 +246,7 @@ export class Bayou<S, Op> {
   private closed = false;
   private readonly checkpointAfterSync: boolean;
   private readonly snapshots: SnapshotKeeper | undefined;
-  private readonly idle: (() => Promise<void>) | undefined;
+  private readonly idle: Idle | undefined;
   /** A snapshot's save waiting for `idle` (saveSnapshotSoon), at most one. */
   private snapshotSoon: Promise<void> | undefined;
   /** Rows applied since the last snapshot was saved (or since the start, without one). */
@@ -407,7 +423,8 @@ export class Bayou<S, Op> {
     // waited behind a checkpoint). A checkpoint is an optimisation: the ops are already safe, so
     // its failure is nobody's.
     this.checkpointRunning = true;
-    void this.checkpoint()
+    // After a lull in client work: its plan's CPU is not for a client's next answer.
+    void this.checkpoint(true)
       .catch(() => undefined)
       .finally(() => (this.checkpointRunning = false));
   }
@@ -1171,10 +1188,23 @@ export class Bayou<S, Op> {
    * Folds ops older than the safety window into a new checkpoint, then cleans up (rules 4, 5).
    * Resolves once it is done; pushes and syncs go on meanwhile (see checkpointSteps).
    */
-  checkpoint(): Promise<void> {
-    const run = this.checkpoints.then(() => this.checkpointSteps());
+  checkpoint(afterLull = false): Promise<void> {
+    const run = this.checkpoints.then(async () => {
+      if (afterLull) {
+        await this.lullForCheckpoint();
+        if (this.closed) return; // closed while it waited: no storage call after close
+      }
+      await this.checkpointSteps();
+    });
     this.checkpoints = run.catch(() => undefined);
     return run;
+  }
+
+  /** A lull in client work (`idle`), at most CHECKPOINT_LULL_MS of waiting, or this replica's close. */
+  private async lullForCheckpoint(): Promise<void> {
+    if (!this.idle) return;
+    const until = this.elapsed() + CHECKPOINT_LULL_MS;
+    await this.idle(CHECKPOINT_QUIET_MS, () => this.closed || this.elapsed() >= until);
   }
 
   /** Resolves once the checkpoints started so far (in the background, by pushes and syncs) ended. */

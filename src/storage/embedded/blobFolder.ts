@@ -22,9 +22,12 @@ const copyChunkBytes = 1 << 20;
  * Reads of up to this many bytes are made synchronously: open, stat, read and close of a small
  * file from the page cache take tens of microseconds, while each of them through libuv's thread
  * pool costs a round trip to another thread and back (four per body: 200 bodies took ~50 ms
- * against Dovecot's 5 ms). Larger reads keep the event loop free.
+ * against Dovecot's 5 ms). Larger reads keep the event loop free. The bound holds what FETCH
+ * reads of a large body at a time: a 256 KiB piece spans at most five sealed 64 KiB chunks (16
+ * bytes of MAC each) and, from the body's start, the stream header; at 256 KiB even, every such
+ * piece (262,208 bytes and more) went through the pool, four trips and a read each.
  */
-const SYNC_READ_MAX = 256 * 1024;
+const SYNC_READ_MAX = 330 * 1024;
 
 export class BlobFolder implements BlobStore {
   private readonly folderSync: GroupSync;
