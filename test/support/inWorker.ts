@@ -36,3 +36,73 @@ export function workerTask<T>(check: (data: unknown) => Promise<T>): void {
   // Worker's "error" event hands to runInWorker.
   void check(workerData).then((value) => port.postMessage(value));
 }
+
+type Reply = { id: number; value?: unknown; error?: unknown };
+
+/**
+ * A worker that holds state across several tests of a file (servers, clients): each test runs one
+ * named step of the worker module (which calls `workerStepsServe`) and gets its result or error.
+ */
+export interface WorkerSteps {
+  call<T>(step: string, data?: unknown): Promise<T>;
+  /** Ends the worker (after the file's last step). */
+  stop(): Promise<void>;
+}
+
+/** Starts the worker module `path` (a `.ts` file that calls workerStepsServe). */
+export function startWorkerSteps(path: string): WorkerSteps {
+  const file = runnableFile(path);
+  const worker = new Worker(file, { execArgv: childFlagsFor([file]) });
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  let ended: Error | undefined;
+  const failAll = (err: Error) => {
+    ended ??= err;
+    for (const w of waiting.values()) w.reject(err);
+    waiting.clear();
+  };
+  worker.on("message", ({ id, value, error }: Reply) => {
+    const w = waiting.get(id);
+    waiting.delete(id);
+    if (error !== undefined) w?.reject(error);
+    else w?.resolve(value);
+  });
+  worker.on("error", failAll);
+  worker.on("exit", (code) => failAll(new Error(`the worker ${path} exited with code ${code}`)));
+  let next = 0;
+  return {
+    call<T>(step: string, data?: unknown): Promise<T> {
+      if (ended) return Promise.reject(ended);
+      const id = next++;
+      return new Promise<T>((resolve, reject) => {
+        waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        worker.postMessage({ id, step, data });
+      });
+    },
+    async stop() {
+      await worker.terminate();
+    },
+  };
+}
+
+/** In a worker module: answers startWorkerSteps's calls with `steps`, one call at a time. */
+export function workerStepsServe(steps: Record<string, (data: unknown) => Promise<unknown>>): void {
+  if (isMainThread || !parentPort) throw new Error("workerStepsServe runs in a worker (startWorkerSteps)");
+  const port = parentPort;
+  let queue = Promise.resolve();
+  port.on("message", ({ id, step, data }: { id: number; step: string; data: unknown }) => {
+    queue = queue.then(async () => {
+      try {
+        const run = steps[step];
+        if (!run) throw new Error(`no step ${step} in this worker`);
+        port.postMessage({ id, value: await run(data) } satisfies Reply);
+      } catch (error) {
+        try {
+          port.postMessage({ id, error } satisfies Reply);
+        } catch {
+          // Not cloneable (a thrown function, say): its text still fails the call.
+          port.postMessage({ id, error: new Error(String(error)) } satisfies Reply);
+        }
+      }
+    });
+  });
+}
