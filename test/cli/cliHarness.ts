@@ -6,11 +6,12 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before } from "node:test";
 import type { KdfParams } from "../../src/crypto/passwordKey.ts";
+import { copyTree } from "../support/copyTree.ts";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 export const BIN = join(REPO, "bin/aerogramme-local.js");
@@ -317,7 +318,7 @@ export async function copyHome(
  * template's folders and are rewritten to `dir`.
  */
 export async function copyTemplate(from: string, dir: string): Promise<void> {
-  await cp(from, dir, { recursive: true, errorOnExist: true, force: false });
+  await copyTree(from, dir);
   const settings = join(dir, "settings.json");
   await writeFile(settings, (await readFile(settings, "utf8")).replaceAll(from, dir));
 }

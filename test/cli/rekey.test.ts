@@ -10,12 +10,13 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { cp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { parseKeyRoot, unlockKeyRoot } from "../../src/crypto/keyRoot.ts";
 import { loadSodium } from "../../src/crypto/sodium.ts";
 import { BIN, cliEnv, REPO, runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
 import { runCliHere } from "./inProcess.ts";
+import { copyTree } from "../support/copyTree.ts";
 import { importedHome, MESSAGES, PASSWORD, readRoot, scanWith, session } from "./rekeyHome.ts";
 
 let home: { dir: string; cleanup: () => Promise<void> };
@@ -83,7 +84,7 @@ function rekeyKilledMidJob(): Promise<{ killed: boolean; stderr: string }> {
  */
 async function rekeyKilledWithWorkLeft(old: Parameters<typeof scanWith>[1]): Promise<void> {
   const before = `${home.dir}.before-rekey`;
-  await cp(home.dir, before, { recursive: true });
+  await copyTree(home.dir, before);
   try {
     for (let attempt = 1; ; attempt++) {
       const run = await rekeyKilledMidJob();
@@ -94,7 +95,7 @@ async function rekeyKilledWithWorkLeft(old: Parameters<typeof scanWith>[1]): Pro
         "killed with work left: in 3 tries the job re-sealed everything before the kill",
       );
       await rm(home.dir, { recursive: true, force: true });
-      await cp(before, home.dir, { recursive: true });
+      await copyTree(before, home.dir);
     }
   } finally {
     await rm(before, { recursive: true, force: true });
