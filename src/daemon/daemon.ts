@@ -9,7 +9,8 @@ import { ensurePrivateFolder } from "../config/privateFolder.ts";
 import type { Settings } from "../config/settingsSchema.ts";
 import { NotFound } from "../errors.ts";
 import type { Log } from "../log.ts";
-import { accountExists } from "../mail/account.ts";
+import { readKeptKeyRoot } from "../mail/account.ts";
+import { KeptKeyRoot } from "../mail/keptKeyRoot.ts";
 import type { SearchIndexProgress } from "../mail/search/index.ts";
 import type { HomePaths } from "../config/homePaths.ts";
 import { AccountDirectory } from "../mail/accountDirectory.ts";
@@ -79,7 +80,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     closers.length = 0;
   };
   try {
-    if (!(await accountExists(store)))
+    // Read, not only looked for: the first LOGIN starts Argon2id on it beside its own read.
+    const keptKeyRoot = new KeptKeyRoot();
+    if (!(await readKeptKeyRoot(store, keptKeyRoot)))
       throw new NotFound("the storage holds no account: run `aerogramme-local init` to make one");
     const deliveryKeys = new DeliveryKeyFiles(paths);
     // Each unlock pins the account's public key here, or checks it against the pin (issue 12).
@@ -91,6 +94,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         listViewDir: paths.listViewDir,
         // adoptAccount's read of the sender registry goes beside the key root and Argon2id.
         readAtLogin: [SENDERS_ROW],
+        keptKeyRoot,
         log,
         ...(settings.searchIndex !== "off" ? { searchIndexDir: paths.searchIndexDir } : {}),
       },

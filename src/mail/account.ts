@@ -49,6 +49,7 @@ import type { SnapshotKeeper } from "../sync/index.ts";
 import { MessageStore } from "./messageStore.ts";
 import { FiledDeliveries, FILED_SUBKEY } from "./incoming/filedDeliveries.ts";
 import { IndexFiller } from "./search/indexFiller.ts";
+import type { KeptKeyRoot } from "./keptKeyRoot.ts";
 import { SearchIndex } from "./search/searchIndex.ts";
 
 const KEY_ROOT = "keys/root";
@@ -75,11 +76,22 @@ export async function accountExists(store: Store): Promise<boolean> {
   return (await store.blobs.head(KEY_ROOT)) !== null;
 }
 
+function noAccount(): never {
+  throw new NotFound("this storage holds no account yet: run `aerogramme-local init`");
+}
+
 async function readRoot(store: Store) {
   await loadSodium();
   const bytes = await store.blobs.get(KEY_ROOT);
-  if (!bytes) throw new NotFound("this storage holds no account yet: run `aerogramme-local init`");
+  if (!bytes) noAccount();
   return parseKeyRoot(bytes);
+}
+
+/** Reads the key root and keeps it for the next unlock (a daemon, at start); false: no account. */
+export async function readKeptKeyRoot(store: Store, kept: KeptKeyRoot): Promise<boolean> {
+  const bytes = await store.blobs.get(KEY_ROOT);
+  kept.remember(bytes);
+  return bytes !== null;
 }
 
 /** How this computer runs an account: where it keeps its marks of what storage held, and its log. */
@@ -132,6 +144,11 @@ export interface AccountOptions {
    * read by openAccount beside the key root, during Argon2id; `takeLoginRead` hands each out once.
    */
   readAtLogin?: { pk: string; sk: string }[];
+  /**
+   * The key root as last read (the daemon reads it at start): openAccount starts Argon2id on it
+   * beside its own read of `keys/root`, which decides (keptKeyRoot.ts).
+   */
+  keptKeyRoot?: KeptKeyRoot;
 }
 
 export async function createAccount(
@@ -174,8 +191,10 @@ export async function openAccount(
     return { pk, sk, row };
   });
   if (options.marksDir) void openJournalAhead(options.marksDir, options.log ?? createLogger("info"));
-  const root = await readRoot(store);
-  const account = new Account(store, await unlockKeyRoot(root, password), options);
+  const keys = options.keptKeyRoot
+    ? await options.keptKeyRoot.unlockRead(store.blobs.get(KEY_ROOT), password, noAccount)
+    : await unlockKeyRoot(await readRoot(store), password);
+  const account = new Account(store, keys, options);
   account.mailboxList.prime(listRow, listStartedAt);
   for (const { pk, sk, row } of rows) account.primeRow(pk, sk, row, listStartedAt);
   return account;

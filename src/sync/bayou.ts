@@ -226,8 +226,11 @@ export class Bayou<S, Op> {
    * adds right after an import are ~10 MB). Should a newer base not fold it, the next read decodes it.
    */
   private known = new Map<string, Op[] | RowEntry | null>();
-  /** A first sync's early checkpoint, opened and decoded while the listing was in flight (prepareAhead). */
-  private openedAhead: { checkpoint: Checkpoint; state: S } | undefined;
+  /**
+   * A first sync's early checkpoint, opened and decoded while the listing was in flight
+   * (prepareAhead), with the unfolded rows already applied to `state`, in ts order.
+   */
+  private openedAhead: { checkpoint: Checkpoint; state: S; applied: string[] } | undefined;
   /** When (the `elapsed` clock) each known row was first seen: rule 5. */
   private readonly firstSeen = new Map<string, number>();
   private lastApplied: string | undefined;
@@ -529,10 +532,10 @@ export class Bayou<S, Op> {
 
   /**
    * A first sync's CPU while rule 2's listing is in flight: the early checkpoint opened and its
-   * state decoded, and the op rows it does not fold decoded, for loadNewestCheckpoint and rebuild
-   * to take if the listing names that checkpoint (up to a round trip of CPU off a cold SELECT).
-   * Never an error: what does not open here is opened again, and fails, where it did before. Not
-   * beside a local snapshot, whose rows stay undecoded.
+   * state decoded, and the op rows it does not fold decoded and applied to it, for
+   * loadNewestCheckpoint and rebuild to take if the listing names that checkpoint (up to a round
+   * trip of CPU off a cold SELECT). Never an error: what does not open or apply here is done
+   * again, and fails, where it was before. Not beside a local snapshot, whose rows stay undecoded.
    */
   private async prepareAhead(
     rows: Map<string, Op[] | RowEntry>,
@@ -551,15 +554,28 @@ export class Bayou<S, Op> {
     } catch {
       return;
     }
+    let decoded = true;
     for (const [ts, v] of rows) {
       if (Array.isArray(v) || checkpoint.folded.has(ts)) continue;
       try {
         rows.set(ts, this.decodeRow(v));
       } catch {
-        // integrate decodes it again and throws there, before anything changes
+        decoded = false; // integrate decodes it again and throws there, before anything changes
       }
     }
-    this.openedAhead = { checkpoint, state };
+    if (!decoded) {
+      this.openedAhead = { checkpoint, state, applied: [] };
+      return;
+    }
+    // The replay rebuild would make, once the listing names this checkpoint (rule 1's order).
+    const applied = [...rows.keys()].filter((ts) => !checkpoint.folded.has(ts)).sort();
+    try {
+      for (const ts of applied)
+        for (const op of rows.get(ts) as Op[]) state = this.machine.apply(state, op, ts);
+    } catch {
+      return; // the state is half changed: rebuild decodes it again and meets the error itself
+    }
+    this.openedAhead = { checkpoint, state, applied };
   }
 
   /**
@@ -699,15 +715,24 @@ export class Bayou<S, Op> {
   private rebuild(): void {
     const ahead = this.openedAhead;
     this.openedAhead = undefined; // decoded once, used once: the replay changes it in place
-    this.state = !this.base
-      ? this.machine.empty()
-      : ahead?.checkpoint.key === this.base.key
-        ? ahead.state
-        : this.machine.decodeState(this.base.encoded);
+    const order = this.unfolded();
+    // prepareAhead's state is the base with `applied` replayed: taken when that is how the replay
+    // below begins (a first sync whose listing named the early checkpoint: always).
+    const taken =
+      this.base !== undefined &&
+      ahead?.checkpoint.key === this.base.key &&
+      ahead.applied.every((ts, i) => order[i] === ts);
+    this.state = taken
+      ? ahead.state
+      : this.base
+        ? this.machine.decodeState(this.base.encoded)
+        : this.machine.empty();
     this.lastApplied = undefined;
     this.version += 1;
     this.rebuilds += 1;
-    for (const ts of this.unfolded()) this.applyRow(ts);
+    const skip = taken ? ahead.applied.length : 0;
+    for (let i = 0; i < skip; i++) this.countApplied(order[i]!);
+    for (let i = skip; i < order.length; i++) this.applyRow(order[i]!);
   }
 
   private unfolded(): string[] {
@@ -801,6 +826,11 @@ export class Bayou<S, Op> {
     const ops = this.opsOf(ts);
     if (ops === null) throw new Error(`bayou: row ${ts} is folded by the base, its ops are not kept`);
     for (const op of ops ?? []) this.state = this.machine.apply(this.state, op, ts);
+    this.countApplied(ts);
+  }
+
+  /** What applying row `ts` records besides the state (applyRow; rebuild for rows applied ahead). */
+  private countApplied(ts: string): void {
     this.lastApplied = ts;
     this.rowsSinceSnapshot += 1;
     this.version += 1;

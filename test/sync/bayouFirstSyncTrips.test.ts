@@ -2,7 +2,7 @@
  * A replica's first sync fetches the newest checkpoint beside the watch and the op rows, and adopts
  * it only when the listing rule 2 makes after the rows still names it (issue 11: a second
  * computer's SELECT waited on four round trips one after another; now three). Its state and the
- * rows are decoded while that listing is in flight.
+ * rows are decoded, and the rows applied, while that listing is in flight.
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -97,7 +97,7 @@ test("a checkpoint written and its rows deleted between the early fetch and the 
   );
 });
 
-test("a first sync decodes the early checkpoint and its rows while the listing after the rows is in flight, once", async () => {
+test("a first sync decodes the early checkpoint and applies its rows while the listing after the rows is in flight, once", async () => {
   const raw = memoryStore();
   let now = 3_000_000;
   const writer = replica(raw, () => now, { key });
@@ -116,6 +116,10 @@ test("a first sync decodes the early checkpoint and its rows while the listing a
       events.push("decodeOp");
       return logMachine.decodeOp(b);
     },
+    apply: (state, op, ts) => {
+      events.push(`apply ${op}`);
+      return logMachine.apply(state, op, ts);
+    },
   };
   let lists = 0;
   const b = raw.blobs;
@@ -130,9 +134,9 @@ test("a first sync decodes the early checkpoint and its rows while the listing a
       list: async (prefix, startAfter, limit) => {
         const n = ++lists;
         const listing = await raw.blobs.list(prefix, startAfter, limit);
-        // The listing made after the rows: answered once the replica decoded (bounded: 500 ms).
+        // The listing made after the rows: answered once the replica applied them (bounded: 500 ms).
         if (n === 2) {
-          for (let waited = 0; waited < 500 && !events.includes("decodeState"); waited += 10)
+          for (let waited = 0; waited < 500 && !events.includes("apply op5"); waited += 10)
             await new Promise((r) => setTimeout(r, 10));
           events.push("second listing answered");
         }
@@ -150,5 +154,5 @@ test("a first sync decodes the early checkpoint and its rows while the listing a
   });
   await fresh.sync();
   assert.deepEqual(fresh.state, ["op0", "op1", "op2", "op3", "op4", "op5"]);
-  assert.deepEqual(events, ["decodeState", "decodeOp", "second listing answered"]);
+  assert.deepEqual(events, ["decodeState", "decodeOp", "apply op5", "second listing answered"]);
 });
