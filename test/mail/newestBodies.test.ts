@@ -210,6 +210,31 @@ test("a read that joins another's gets its own bytes: what the first reader chan
   }
 });
 
+test("a ranged read of a blob whose whole read is in flight is cut from it, not asked of the remote", async () => {
+  const shared = memoryStore();
+  const object = Uint8Array.from({ length: 1000 }, (_, i) => i % 251);
+  await shared.blobs.put("mail/y", object);
+  const remote = counting(slowBlobs(shared, 50));
+  const store = await withLocalCache(remote, memoryStore(), CACHEABLE);
+  try {
+    const whole = store.blobs.get("mail/y");
+    const [piece, tail] = await Promise.all([
+      store.blobs.get("mail/y", { start: 100, end: 199 }),
+      store.blobs.get("mail/y", { start: 900 }),
+    ]);
+    assert.deepEqual([...piece!], [...object.subarray(100, 200)]);
+    assert.deepEqual([...tail!], [...object.subarray(900)]);
+    assert.equal((await whole)!.length, 1000);
+    assert.equal(
+      remote.calls.get("blobs.get"),
+      1,
+      "a range was read from the remote beside the whole object",
+    );
+  } finally {
+    await store.close();
+  }
+});
+
 test("INBOX opened at login fetches its newest bodies while the shared list segments are still on their way", async () => {
   const SPAN = 20;
   // Eleven full ranges; the newest bodies' meta rows fill ten of them in the view, the oldest
