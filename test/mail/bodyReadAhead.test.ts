@@ -129,3 +129,21 @@ test("a 3.7 MB message sealed in a store streams back byte for byte through the 
   // the first one read it again (19 GETs for 15 pieces; 29 when every piece read it).
   assert.ok(gets <= pieces.length + PIECES_AHEAD, `${gets} GETs for ${pieces.length} pieces`);
 });
+
+test("a client's prefetch asks for every body kept in a row at once, blob bodies `parallel` at a time", async () => {
+  const { stats, bodyRange } = slowStore(5);
+  const small = (inRow: boolean) => ({ size: 1000, physicalSize: 1000, inRow }) as MessageMeta;
+  const metas = [
+    ...Array.from({ length: 100 }, () => small(true)),
+    ...Array.from({ length: 40 }, () => small(false)),
+  ];
+  await cachingBodyReader({ bodyRange }).prefetch(metas, 16);
+  assert.equal(stats.calls.length, 140);
+  // The 100 rows (one turn: bodyRows.ts sends them as ReadBatches) beside the first 16 blobs.
+  assert.equal(stats.maxInFlight, 116);
+  // Background work (beforeEach) keeps to `parallel` at a time, rows or not.
+  const slow = slowStore(5);
+  await cachingBodyReader({ bodyRange: slow.bodyRange }).prefetch(metas, 16, async () => true);
+  assert.equal(slow.stats.calls.length, 140);
+  assert.equal(slow.stats.maxInFlight, 16);
+});

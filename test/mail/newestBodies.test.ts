@@ -11,6 +11,7 @@ import { createAccount, openAccount } from "../../src/mail/account.ts";
 import { CacheFill, type CacheFillMode } from "../../src/mail/cacheFill.ts";
 import { BODY_PREFIX, CACHEABLE, META_PK } from "../../src/mail/messageLayout.ts";
 import { NEWEST_MESSAGES } from "../../src/mail/newestBodies.ts";
+import { WHOLE_BODY_MAX } from "../../src/mail/read/bodyReader.ts";
 import { withLocalCache } from "../../src/storage/cache/index.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import type { ByteRange, Store } from "../../src/storage/types.ts";
@@ -35,11 +36,15 @@ function slowBlobs(store: Store, ms: number): Store {
 }
 
 /** Computer A fills INBOX with `count` messages; B opens the account through a cold local cache. */
-async function secondComputer(count: number, mode: CacheFillMode = "all") {
+async function secondComputer(
+  count: number,
+  mode: CacheFillMode = "all",
+  message: (i: number) => Uint8Array = (i) => sampleMessage(i, { bodyLines: 40 }),
+) {
   const shared = memoryStore();
   const a = await createAccount(shared, { user: "u", password: PASSWORD, kdf: TEST_KDF });
   const inbox = await a.mailbox("INBOX");
-  for (let i = 0; i < count; i++) await inbox.append(sampleMessage(i, { bodyLines: 40 }), [], Date.now());
+  for (let i = 0; i < count; i++) await inbox.append(message(i), [], Date.now());
   await a.close();
   const remote = counting(slowBlobs(shared, 30));
   const store = await withLocalCache(remote, memoryStore(), CACHEABLE);
@@ -155,6 +160,34 @@ test("INBOX opened at login fetches its newest bodies before any SELECT, and no 
   }
 });
 
+test("a large newest body is fetched whole at the first SELECT: the FETCH's ranged reads find it cached", async () => {
+  // Every third message over WHOLE_BODY_MAX (~1.6 MB): FETCH reads such a body by 256 KiB ranges.
+  const large = (i: number) => i % 3 === 1;
+  const c = await secondComputer(6, "all", (i) => sampleMessage(i, { bodyLines: large(i) ? 24_000 : 40 }));
+  try {
+    const before = c.gets();
+    await c.b.mailboxOpened("INBOX");
+    const mbx = await c.b.mailbox("INBOX");
+    const metas = await c.b.messages.getMeta(Array.from({ length: 6 }, (_, i) => mbx.index.shown.idAt(i)));
+    const big = [...metas.values()].filter((m) => m.size > WHOLE_BODY_MAX);
+    assert.equal(big.length, 2);
+    for (let i = 0; i < 100 && !big.every((m) => c.store.localCache.hasBlob(m.blob)); i++) await delay(20);
+    await c.store.settle();
+    const fetched = c.gets();
+    assert.equal(fetched - before, 6, "the fill did not fetch every newest body, once");
+    for (const meta of big) {
+      const PIECE = 256 * 1024;
+      const pieces: Uint8Array[] = [];
+      for (let at = 0; at < meta.physicalSize; at += PIECE)
+        pieces.push(await c.b.messages.bodyRange(meta, at, PIECE));
+      assert.equal(Buffer.concat(pieces).length, meta.physicalSize);
+    }
+    assert.equal(c.gets(), fetched, "a piece of a large body was read from the remote");
+  } finally {
+    await c.close();
+  }
+});
+
 test("a read that joins another's gets its own bytes: what the first reader changed does not reach it", async () => {
   const shared = memoryStore();
   await shared.blobs.put("mail/x", Uint8Array.from([1, 2, 3]));
@@ -172,6 +205,31 @@ test("a read that joins another's gets its own bytes: what the first reader chan
     a[0] = 9;
     assert.deepEqual([...(await store.blobs.get("mail/x"))!], [1, 2, 3]);
     assert.equal(remote.calls.get("blobs.get"), 1, "the second read went to the remote");
+  } finally {
+    await store.close();
+  }
+});
+
+test("a ranged read of a blob whose whole read is in flight is cut from it, not asked of the remote", async () => {
+  const shared = memoryStore();
+  const object = Uint8Array.from({ length: 1000 }, (_, i) => i % 251);
+  await shared.blobs.put("mail/y", object);
+  const remote = counting(slowBlobs(shared, 50));
+  const store = await withLocalCache(remote, memoryStore(), CACHEABLE);
+  try {
+    const whole = store.blobs.get("mail/y");
+    const [piece, tail] = await Promise.all([
+      store.blobs.get("mail/y", { start: 100, end: 199 }),
+      store.blobs.get("mail/y", { start: 900 }),
+    ]);
+    assert.deepEqual([...piece!], [...object.subarray(100, 200)]);
+    assert.deepEqual([...tail!], [...object.subarray(900)]);
+    assert.equal((await whole)!.length, 1000);
+    assert.equal(
+      remote.calls.get("blobs.get"),
+      1,
+      "a range was read from the remote beside the whole object",
+    );
   } finally {
     await store.close();
   }

@@ -32,9 +32,10 @@ export function piecesAheadFor(parallelism: number | undefined): number {
 export interface CachingBodyReader {
   read: BodyReader;
   /**
-   * Fetches the small bodies among `metas`, `parallel` at a time, into the cache; `beforeEach`, when
-   * given, is awaited before each fetch (background work waiting for a lull in client work), and
-   * the prefetch stops when it resolves to false. Rejects at the first body it cannot read (a FETCH
+   * Fetches the small bodies among `metas`, `parallel` at a time (without `beforeEach`, those kept
+   * in rows all at once), into the cache; `beforeEach`, when given, is awaited before each fetch
+   * (background work waiting for a lull in client work), and the prefetch stops when it resolves
+   * to false. Rejects at the first body it cannot read (a FETCH
    * that awaits it answers NO at once); a caller that awaits it only later must catch it at once
    * (indexFiller.ts does), or an unhandled rejection ends the process.
    */
@@ -62,7 +63,13 @@ export function cachingBodyReader(
   return {
     read,
     async prefetch(metas, parallel, beforeEach) {
-      const small = metas.filter((m) => m.size <= WHOLE_BODY_MAX);
+      let small = metas.filter((m) => m.size <= WHOLE_BODY_MAX);
+      // A client's read asks for the bodies kept in rows all at once: they go out many to a K2V
+      // ReadBatch (bodyRows.ts), one round trip for a batch of them, where `parallel` at a time
+      // took a round trip per `parallel` bodies. Background work keeps to its lulls.
+      const inRows = beforeEach ? [] : small.filter((m) => m.inRow);
+      if (inRows.length > 0) small = small.filter((m) => !m.inRow);
+      const rows = Promise.all(inRows.map(wholeOf));
       let next = 0;
       const worker = async () => {
         while (next < small.length) {
@@ -70,7 +77,7 @@ export function cachingBodyReader(
           if (next < small.length) await wholeOf(small[next++]!);
         }
       };
-      await Promise.all(Array.from({ length: Math.min(parallel, small.length) }, worker));
+      await Promise.all([rows, ...Array.from({ length: Math.min(parallel, small.length) }, worker)]);
     },
   };
 }

@@ -9,10 +9,10 @@
  * object was immutable, so the copy is still its exact content, and nothing references the deleted
  * id any more, so nobody asks for it.
  *
- * A whole-object get of a key whose remote read is already in flight (or whose copy is still being
- * written) joins it instead of reading the remote again: the background fill reads the newest
- * bodies of a mailbox as it is first selected, and the client's FETCH of the same bodies, a moment
- * later, takes those reads (issue 11). The bytes are the same immutable object's either way.
+ * A get of a key whose whole remote read is already in flight (or whose copy is still being
+ * written) joins it instead of reading the remote again, a range cut from it: the background fill
+ * reads the newest bodies of a mailbox as it is first selected, and the client's FETCH of the same
+ * bodies, a moment later, takes those reads (issue 11). The bytes are the same immutable object's either way.
  *
  * The copy of a body written through is made when the caller is quiet (holdCopiesUntil), not
  * beside the write: a file created, written and renamed per APPEND cost a sequential APPEND on
@@ -135,8 +135,12 @@ export class CachedBlobStore implements BlobStore {
         this.writer.fail("read a cached blob", err);
       }
     }
-    if (range) return this.remote.get(key, range);
     const joined = this.fetching.get(key);
+    // A range of an object whose whole read is in flight (a large body read ahead at SELECT, which
+    // FETCH streams by ranges) is cut from that read: asking the host for it too moves the same
+    // bytes twice, and the ranges' round trips are what the read ahead was meant to spare.
+    if (range && joined) return joined.then((bytes) => bytes && Uint8Array.from(sliceRange(bytes, range)));
+    if (range) return this.remote.get(key, range);
     // A copy of the bytes: what one caller changes, another must not see.
     if (joined) return joined.then((bytes) => bytes && Uint8Array.from(bytes));
     const fill = this.writer.begin(key);
