@@ -10,44 +10,65 @@ import { AuthFailed, Unavailable } from "../../src/errors.ts";
 import { addPassword, createAccount } from "../../src/mail/account.ts";
 import { AccountDirectory } from "../../src/mail/accountDirectory.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
+import { heldDelays, stateAfterATurn, type HeldDelays } from "../support/heldDelays.ts";
 
 const BASE_DELAY = 100;
 
-async function timedFailure(dir: AccountDirectory, user: string, password: string): Promise<number> {
-  const started = performance.now();
-  await assert.rejects(dir.login(user, password), AuthFailed);
-  return performance.now() - started;
+/**
+ * A wrong password: its answer is held while its delay is (asserted on order, not on wall time,
+ * so a loaded machine cannot break it), and is AuthFailed once the delay ends.
+ */
+async function heldFailure(dir: AccountDirectory, delays: HeldDelays, user: string, password: string) {
+  const before = delays.asked.length;
+  const answer = dir.login(user, password);
+  await delays.until(before + 1);
+  assert.equal(await stateAfterATurn(answer), "pending", "answered before its delay ended");
+  delays.release();
+  await assert.rejects(answer, AuthFailed);
 }
 
 test("sessions share one account; every password of the account opens it; failures slow down more and more", async () => {
   const store = memoryStore();
   await (await createAccount(store, { user: "alice", password: "first", kdf: TEST_KDF })).close();
   await addPassword(store, "first", "second", TEST_KDF);
-  // The delays asked for are checked exactly, and that they are really waited only from below: a
-  // loaded machine (six test files at once on two cores) stretches a timer and Argon2id, never
-  // shortens them, so no upper bound on wall time is asserted.
-  const asked: number[] = [];
-  const wait = (ms: number) => {
-    asked.push(ms);
-    return new Promise<void>((r) => setTimeout(r, ms));
-  };
-  const dir = new AccountDirectory(store, "alice", { throttle: { baseDelayMs: BASE_DELAY, wait } });
+  const delays = heldDelays();
+  const dir = new AccountDirectory(store, "alice", {
+    throttle: { baseDelayMs: BASE_DELAY, wait: delays.wait },
+  });
   try {
     const a = await dir.login("alice", "first");
     assert.equal(await dir.login("alice", "first"), a, "a second session gets the same account");
     assert.equal(await dir.login("alice", "second"), a, "the account's other password works too");
-    assert.deepEqual(asked, [], "a success waits for nothing");
+    assert.deepEqual(delays.asked, [], "a success waits for nothing");
 
-    const delays = [];
-    for (let i = 0; i < 3; i++) delays.push(await timedFailure(dir, "alice", "wrong"));
-    assert.deepEqual(asked, [BASE_DELAY, BASE_DELAY * 2, BASE_DELAY * 4], "each failure doubles the delay");
-    delays.forEach((d, i) => assert.ok(d >= asked[i]! * 0.9, `failure ${i + 1} answered after ${d} ms`));
-    await assert.rejects(dir.login("mallory", "first"), AuthFailed);
-    assert.equal(asked.at(-1), BASE_DELAY * 8, "an unknown user counts as a failure too");
+    for (let i = 0; i < 3; i++) await heldFailure(dir, delays, "alice", "wrong");
+    assert.deepEqual(
+      delays.asked,
+      [BASE_DELAY, BASE_DELAY * 2, BASE_DELAY * 4],
+      "each failure doubles the delay",
+    );
+    await heldFailure(dir, delays, "mallory", "first");
+    assert.equal(delays.asked.at(-1), BASE_DELAY * 8, "an unknown user counts as a failure too");
 
     await dir.login("alice", "first");
-    await timedFailure(dir, "alice", "wrong");
-    assert.equal(asked.at(-1), BASE_DELAY, "a success resets the delay");
+    await heldFailure(dir, delays, "alice", "wrong");
+    assert.equal(delays.asked.at(-1), BASE_DELAY, "a success resets the delay");
+  } finally {
+    delays.releaseAll();
+    await dir.close();
+  }
+});
+
+test("without a wait given, a failure is answered after its delay, on a timer", async () => {
+  const store = memoryStore();
+  await (await createAccount(store, { user: "alice", password: "right", kdf: TEST_KDF })).close();
+  const dir = new AccountDirectory(store, "alice", { throttle: { baseDelayMs: 60 } });
+  try {
+    // Only from below: a loaded machine stretches a timer, never shortens it.
+    const started = performance.now();
+    await assert.rejects(dir.login("mallory", "right"), AuthFailed);
+    const took = performance.now() - started;
+    assert.ok(took >= 55, `answered after ${took.toFixed(1)} ms`);
   } finally {
     await dir.close();
   }
@@ -76,37 +97,32 @@ test("login listeners hear every successful login with its password, never a fai
   }
 });
 
-/** Sends wrong passwords in a loop until `stop` is set; counts the answers. */
-function hammer(dir: AccountDirectory, stop: { now: boolean }, n: number): Promise<number> {
-  return (async () => {
-    let answered = 0;
-    while (!stop.now) {
-      await dir.login("alice", `guess ${n} ${answered}`).catch(() => undefined);
-      answered++;
-    }
-    return answered;
-  })();
-}
-
 test("wrong passwords on other connections never hold up the owner's login (the delay is theirs, outside the lock)", async () => {
   const store = memoryStore();
   await (await createAccount(store, { user: "alice", password: "right", kdf: TEST_KDF })).close();
   for (const unlockedBefore of [true, false]) {
-    // The production delays (500 ms, doubling), capped at 2 s so that the hammers stop soon.
-    const dir = new AccountDirectory(store, "alice", { throttle: { maxDelayMs: 2000 } });
-    const stop = { now: false };
+    // The production delays (500 ms, doubling), held by the test: the owner must be served while
+    // every guesser waits out its delay, which a delay inside the unlock lock would forbid. The
+    // bounds (`until`, the race below) are only reached when that fails.
+    const delays = heldDelays();
+    const dir = new AccountDirectory(store, "alice", { throttle: { wait: delays.wait } });
+    let guesses: Promise<unknown>[] = [];
     try {
       if (unlockedBefore) await dir.login("alice", "right");
-      const hammers = [0, 1, 2, 3].map((n) => hammer(dir, stop, n));
-      await new Promise((r) => setTimeout(r, 1500)); // the failures' delays are seconds long by now
-      const started = performance.now();
-      await dir.login("alice", "right");
-      const took = performance.now() - started;
-      assert.ok(took < 1000, `the owner waited ${Math.round(took)} ms (unlocked before: ${unlockedBefore})`);
-      stop.now = true;
-      await Promise.all(hammers);
+      guesses = [0, 1, 2, 3].map((n) => dir.login("alice", `guess ${n}`).catch((err: unknown) => err));
+      await delays.until(4);
+      await new Promise((r) => setImmediate(r)); // the guesses' unlocks leave the pending map
+      const owner = await Promise.race([
+        dir.login("alice", "right").then(() => "served"),
+        new Promise((r) => setTimeout(r, 10_000, "still waiting after 10 s")),
+      ]);
+      assert.equal(owner, "served", `unlocked before: ${unlockedBefore}`);
+      assert.equal(delays.asked.length, 4, "the owner's login asked for no delay");
+      delays.release();
+      for (const answer of await Promise.all(guesses)) assert.ok(answer instanceof AuthFailed);
     } finally {
-      stop.now = true;
+      delays.releaseAll();
+      await Promise.all(guesses);
       await dir.close();
     }
   }
@@ -119,9 +135,12 @@ test("at most maxPendingUnlocks different passwords wait for Argon2id; more are 
   try {
     const first = dir.login("alice", "guess 1");
     const second = dir.login("alice", "guess 2");
-    const started = performance.now();
-    await assert.rejects(dir.login("alice", "guess 3"), Unavailable);
-    assert.ok(performance.now() - started < 50, "the third password was not refused at once");
+    // At once: before the event loop turns, so before either unlock (Argon2id on the thread pool)
+    // can have ended; an order, which no load can change.
+    const third = dir.login("alice", "guess 3");
+    assert.equal(await stateAfterATurn(third), "settled", "the third password was not refused at once");
+    await assert.rejects(third, Unavailable);
+    assert.equal(await stateAfterATurn(first), "pending", "the first unlock had already ended");
     await Promise.all([assert.rejects(first, AuthFailed), assert.rejects(second, AuthFailed)]);
 
     // Five sessions opening at once with the same password (Thunderbird's start-up) share one unlock.
