@@ -49,7 +49,7 @@ import type { SnapshotKeeper } from "../sync/index.ts";
 import { MessageStore } from "./messageStore.ts";
 import { FiledDeliveries, FILED_SUBKEY } from "./incoming/filedDeliveries.ts";
 import { IndexFiller } from "./search/indexFiller.ts";
-import type { KeptKeyRoot } from "./keptKeyRoot.ts";
+import { KeptKeyRoot } from "./keptKeyRoot.ts";
 import { SearchIndex } from "./search/searchIndex.ts";
 
 const KEY_ROOT = "keys/root";
@@ -191,9 +191,9 @@ export async function openAccount(
     return { pk, sk, row };
   });
   if (options.marksDir) void openJournalAhead(options.marksDir, options.log ?? createLogger("info"));
-  const keys = options.keptKeyRoot
-    ? await options.keptKeyRoot.unlockRead(store.blobs.get(KEY_ROOT), password, noAccount)
-    : await unlockKeyRoot(await readRoot(store), password);
+  // One unlock path: without a root kept by the daemon, nothing starts before the read.
+  const kept = options.keptKeyRoot ?? new KeptKeyRoot();
+  const keys = await kept.unlockRead(store.blobs.get(KEY_ROOT), password, noAccount);
   const account = new Account(store, keys, options);
   account.mailboxList.prime(listRow, listStartedAt);
   for (const { pk, sk, row } of rows) account.primeRow(pk, sk, row, listStartedAt);

@@ -452,12 +452,9 @@ function packHex(id: string, out: Buffer): boolean {
   return true;
 }
 
-/** Whether the 32 bytes at `from` are lower-case hex digits (what packHexBytes accepts). */
+/** Whether the 32 bytes at `from` are lower-case hex digits (what packHex accepts of a string). */
 function hexRangePacks(bytes: Uint8Array, from: number): boolean {
-  for (let k = from; k < from + 32; k++) {
-    const c = bytes[k]!;
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
-  }
+  for (let k = from; k < from + 32; k++) if (hexDigit(bytes[k]!) < 0) return false;
   return true;
 }
 
