@@ -3,10 +3,10 @@
  * owner only. Its mode is checked every time it is read; a file that group or others can read is
  * refused (as ssh does with private keys), with the command that fixes it.
  */
-import { chmod, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readFile, rm, stat } from "node:fs/promises";
 import { Invalid, NotFound } from "../errors.ts";
 import type { StorageCredentials } from "../storage/backendConfig.ts";
+import { writePrivateFile } from "./privateFile.ts";
 
 export class UnsafeCredentialsFile extends Invalid {}
 
@@ -44,18 +44,8 @@ export async function readCredentialsFile(path: string): Promise<StorageCredenti
 }
 
 /** Written to a temp file created with mode 0600, then renamed: never readable by others, not even briefly. */
-export async function writeCredentialsFile(path: string, credentials: StorageCredentials): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.tmp-${process.pid}`;
-  const handle = await open(temp, "w", 0o600);
-  try {
-    await handle.writeFile(serializeCredentials(credentials));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await chmod(temp, 0o600);
-  await rename(temp, path);
+export function writeCredentialsFile(path: string, credentials: StorageCredentials): Promise<void> {
+  return writePrivateFile(path, serializeCredentials(credentials));
 }
 
 export async function removeCredentialsFile(path: string): Promise<void> {

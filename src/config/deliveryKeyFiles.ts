@@ -3,10 +3,11 @@
  * `publicKey`, the account's X25519 public key pinned at set-up, and `senderKey`, this home's sender
  * secret key. One line of hex each, written to a 0600 temp file and renamed, in the settings folder.
  */
-import { chmod, mkdir, open, readFile, rename } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { Tampered } from "../errors.ts";
 import type { HomePaths } from "./homePaths.ts";
+import { writePrivateFile } from "./privateFile.ts";
 
 export class DeliveryKeyFiles {
   readonly publicKeyFile: string;
@@ -54,7 +55,7 @@ export class DeliveryKeyFiles {
   }
 
   writeKeyEpoch(mark: { epoch: number; finished: boolean }): Promise<void> {
-    return writeText(this.keyEpochFile, `${mark.epoch} ${mark.finished ? "finished" : "open"}\n`);
+    return writePrivateFile(this.keyEpochFile, `${mark.epoch} ${mark.finished ? "finished" : "open"}\n`);
   }
 }
 
@@ -73,19 +74,5 @@ async function readKey(path: string, what: string): Promise<Uint8Array | undefin
 }
 
 function writeKey(path: string, key: Uint8Array): Promise<void> {
-  return writeText(path, `${Buffer.from(key).toString("hex")}\n`);
-}
-
-async function writeText(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.tmp-${process.pid}`;
-  const handle = await open(temp, "w", 0o600);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await chmod(temp, 0o600);
-  await rename(temp, path);
+  return writePrivateFile(path, `${Buffer.from(key).toString("hex")}\n`);
 }
