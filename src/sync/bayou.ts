@@ -76,6 +76,15 @@ import type { StateMachine } from "./stateMachine.ts";
 import { isTimestamp, newTimestamp, timestampAt } from "./timestamp.ts";
 import type { SyncMark, SyncWitness } from "./witness.ts";
 import { decodeSnapshot, encodeSnapshotParts, snapshotFits, type SnapshotKeeper } from "./localSnapshot.ts";
+import {
+  checkpointPrefix,
+  listCheckpointKeys,
+  OP_END,
+  readFirstSync,
+  readOpRows,
+  WATCH,
+  type FirstReads,
+} from "./firstReads.ts";
 
 export interface BayouOptions<S, Op> {
   store: Store;
@@ -138,6 +147,12 @@ export interface BayouOptions<S, Op> {
    * already pending in a durable mark (rule 3), so pushes naming them need not wait for a mark.
    */
   newIntentId?: () => string;
+  /**
+   * The reads of this path's first sync, started before the replica existed (firstReads.ts): its
+   * first sync takes them instead of reading (once; reads of another path are ignored). What they
+   * give is adopted as any first sync's reads are: decrypted, verified, checked by the witness.
+   */
+  firstReads?: FirstReads;
 }
 
 /** See BayouOptions.idle. */
@@ -152,9 +167,7 @@ function realTimer(ms: number, fire: () => void, background: boolean): () => voi
   return () => clearTimeout(timer);
 }
 
-const WATCH = "watch";
 const WATCH_VALUE_BYTES = 8;
-const OP_END = "g"; // every ts is lower-case hex, so all sort before "g"; "watch" after it
 const KEEP_CHECKPOINTS = 3;
 const LOAD_ATTEMPTS = 5;
 /** A snapshot is saved (after a sync, queued behind it) once this many rows were applied since. */
@@ -333,6 +346,8 @@ export class Bayou<S, Op> {
    * witness hears storage passed (and clears what an earlier refusal left for `doctor`).
    */
   private recordAnyway = true;
+  /** BayouOptions.firstReads, until the first sync takes them. */
+  private firstReads: FirstReads | undefined;
 
   constructor(opts: BayouOptions<S, Op>) {
     this.store = opts.store;
@@ -352,6 +367,7 @@ export class Bayou<S, Op> {
     this.snapshots = opts.snapshots;
     this.idle = opts.idle;
     this.newIntentId = opts.newIntentId;
+    if (opts.firstReads?.path === opts.path) this.firstReads = opts.firstReads;
   }
 
   private opContext(ts: string) {
@@ -359,7 +375,7 @@ export class Bayou<S, Op> {
   }
 
   private get checkpointPrefix(): string {
-    return `${this.path}/checkpoint/`;
+    return checkpointPrefix(this.path);
   }
 
   /** One sync, push or checkpoint at a time: each works on the state the previous one left. */
@@ -451,11 +467,13 @@ export class Bayou<S, Op> {
   private async syncNow(force: boolean): Promise<boolean> {
     // A first sync reads a checkpoint whatever the watch says: its newest one is fetched beside
     // the watch and the rows, and adopted only if the listing rule 2 reads after the rows still
-    // names it (issue 11: a second computer's SELECT waited on four round trips, now three).
-    const early = this.loaded ? undefined : this.fetchNewestCheckpoint();
+    // names it (issue 11: a second computer's SELECT waited on four round trips, now three). They
+    // may have started before this replica existed (BayouOptions.firstReads): taken once.
+    const first = this.loaded ? undefined : (this.takeFirstReads() ?? readFirstSync(this.store, this.path));
+    const early = first?.early;
     const snapshot =
       this.loaded || !this.snapshots ? undefined : this.snapshots.load(this.path).catch(() => undefined);
-    const watch = await this.store.rows.read(this.path, WATCH);
+    const watch = await (first?.watch ?? this.store.rows.read(this.path, WATCH));
     const watchToken = watch?.token;
     if (this.loaded && !force && !this.refusal) {
       if (watchToken === this.syncedWatchToken) return false;
@@ -463,8 +481,8 @@ export class Bayou<S, Op> {
     }
     const before = this.version;
     // Rule 2: rows first, then the checkpoint.
-    const rows = await this.readRows();
-    const loading = this.loadNewestCheckpoint(early);
+    const rows = this.rowsOf(await (first?.rows ?? readOpRows(this.store.rows, this.path)));
+    const loading = this.loadNewestCheckpoint(early, first?.listing);
     try {
       if (early) await this.prepareAhead(rows, early, snapshot);
       const base = await loading;
@@ -483,18 +501,22 @@ export class Bayou<S, Op> {
     return this.version !== before;
   }
 
+  /** The reads handed to this replica for its first sync, once (BayouOptions.firstReads). */
+  private takeFirstReads(): FirstReads | undefined {
+    const reads = this.firstReads;
+    this.firstReads = undefined;
+    return reads;
+  }
+
   /** Every op row in storage: its ops if known decoded, else the row (integrate decodes it if needed). */
   private async readRows(): Promise<Map<string, Op[] | RowEntry>> {
+    return this.rowsOf(await readOpRows(this.store.rows, this.path));
+  }
+
+  /** The op rows read, by ts: each one's ops if known decoded, else the row. */
+  private rowsOf(read: RowEntry[]): Map<string, Op[] | RowEntry> {
     const rows = new Map<string, Op[] | RowEntry>();
-    let start: string | undefined;
-    do {
-      const page = await this.store.rows.readRange(this.path, { start, end: OP_END, limit: 1000 });
-      for (const row of page.items) {
-        if (!isTimestamp(row.sk)) continue;
-        rows.set(row.sk, this.known.get(row.sk) ?? row);
-      }
-      start = page.nextStart;
-    } while (start);
+    for (const row of read) rows.set(row.sk, this.known.get(row.sk) ?? row);
     return rows;
   }
 
@@ -506,28 +528,8 @@ export class Bayou<S, Op> {
     return batch.map((b64) => this.machine.decodeOp(Buffer.from(b64, "base64")));
   }
 
-  private async listCheckpoints(): Promise<string[]> {
-    const keys: string[] = [];
-    let startAfter: string | undefined;
-    do {
-      const page = await this.store.blobs.list(this.checkpointPrefix, startAfter, 1000);
-      keys.push(...page.keys);
-      startAfter = page.nextStartAfter;
-    } while (startAfter);
-    return keys;
-  }
-
-  /**
-   * The newest checkpoint's key and sealed bytes as listed now, ahead of rule 2's own listing
-   * (never an error: a failed read is only no help). A checkpoint is written once under its key
-   * (a reseal writes the next generation), so the bytes read early are those a later read of that
-   * key would get.
-   */
-  private fetchNewestCheckpoint(): Promise<{ key: string; sealed: Uint8Array | null } | undefined> {
-    return (async () => {
-      const key = (await this.listCheckpoints()).pop();
-      return key === undefined ? undefined : { key, sealed: await this.store.blobs.get(key) };
-    })().catch(() => undefined);
+  private listCheckpoints(): Promise<string[]> {
+    return listCheckpointKeys(this.store.blobs, this.checkpointPrefix);
   }
 
   /**
@@ -580,14 +582,18 @@ export class Bayou<S, Op> {
 
   /**
    * The newest checkpoint, listing again when a clean-up elsewhere deleted it under our feet.
-   * `early` (fetchNewestCheckpoint, started before the rows were read) spares the GET when this
-   * listing, made after the rows, still names it: what is adopted is what rule 2's order names.
+   * `early` (firstReads.ts, started before the rows were read) spares the GET when this listing,
+   * made after the rows, still names it: what is adopted is what rule 2's order names. A checkpoint
+   * is written once under its key (a reseal writes the next generation), so the bytes read early
+   * are those a later read of that key would get. `listed`: a first sync's listing, made after its
+   * rows (firstReads.ts), for the first attempt.
    */
   private async loadNewestCheckpoint(
     early?: Promise<{ key: string; sealed: Uint8Array | null } | undefined>,
+    listed?: Promise<string[]>,
   ): Promise<Checkpoint | undefined> {
     for (let attempt = 0; attempt < LOAD_ATTEMPTS; attempt++) {
-      const newest = (await this.listCheckpoints()).pop();
+      const newest = (await (attempt === 0 && listed ? listed : this.listCheckpoints())).pop();
       if (!newest) return undefined;
       if (newest === this.base?.key) return this.base;
       const ahead = attempt === 0 ? await early : undefined;
