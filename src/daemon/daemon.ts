@@ -19,6 +19,7 @@ import { IncomingMover } from "../mail/incoming/index.ts";
 import { adoptAccount } from "../mail/incoming/deliveryKeys.ts";
 import { SENDERS_ROW } from "../mail/incoming/senderRegistry.ts";
 import { DeliveryKeyFiles } from "../config/deliveryKeyFiles.ts";
+import { readInboxHint, writeInboxHint } from "../config/inboxHint.ts";
 import { startImapServer } from "../server/imap/server.ts";
 import { startControlServer } from "./control/controlServer.ts";
 import { controlHandlers } from "./control/handlers.ts";
@@ -85,6 +86,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     if (!(await readKeptKeyRoot(store, keptKeyRoot)))
       throw new NotFound("the storage holds no account: run `aerogramme-local init` to make one");
     const deliveryKeys = new DeliveryKeyFiles(paths);
+    // INBOX's id as last seen here: LOGIN reads INBOX's index beside Argon2id by it; kept up to
+    // date from the sealed list each unlock reads (config/inboxHint.ts; only ever a hint).
+    const inboxHint = {
+      id: await readInboxHint(paths),
+      learned: (id: string) => {
+        inboxHint.id = id;
+        writeInboxHint(paths, id).catch((err: unknown) =>
+          log("warn", `could not keep INBOX's id in ${paths.configDir}: ${String(err)}`),
+        );
+      },
+    };
     // Each unlock pins the account's public key here, or checks it against the pin (issue 12).
     const directory = new AccountDirectory(store, settings.user!, {
       onUnlock: (account) => adoptAccount(deliveryKeys, account),
@@ -95,6 +107,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         // adoptAccount's read of the sender registry goes beside the key root and Argon2id.
         readAtLogin: [SENDERS_ROW],
         keptKeyRoot,
+        inboxHint,
         log,
         ...(settings.searchIndex !== "off" ? { searchIndexDir: paths.searchIndexDir } : {}),
       },

@@ -24,6 +24,7 @@ import { createLogger, type Log } from "../log.ts";
 import { join } from "node:path";
 import type { RowEntry, Store } from "../storage/types.ts";
 import {
+  canonicalName,
   createMailbox,
   DEFAULT_MAILBOXES,
   deleteMailbox,
@@ -38,14 +39,15 @@ import {
 import { MailboxListStore } from "./mailboxListStore.ts";
 import { openMarkBook, type MarkBook } from "./localMarks.ts";
 import { openJournalAhead } from "./markJournal.ts";
-import { Mailbox } from "./mailbox.ts";
+import { Mailbox, mailboxIndexPath } from "./mailbox.ts";
+import { isMailId } from "./ids.ts";
 import { holdsMessage } from "./uidIndex.ts";
 import type { ShownMessages } from "./shownMessages.ts";
 import { MarkWitness } from "./markWitness.ts";
 import { indexSnapshots } from "./indexSnapshots.ts";
 import { ListView } from "./listView.ts";
 import { SharedListView } from "./sharedListView.ts";
-import type { SnapshotKeeper } from "../sync/index.ts";
+import { readFirstSync, type FirstReads, type SnapshotKeeper } from "../sync/index.ts";
 import { MessageStore } from "./messageStore.ts";
 import { FiledDeliveries, FILED_SUBKEY } from "./incoming/filedDeliveries.ts";
 import { IndexFiller } from "./search/indexFiller.ts";
@@ -149,6 +151,14 @@ export interface AccountOptions {
    * beside its own read of `keys/root`, which decides (keptKeyRoot.ts).
    */
   keptKeyRoot?: KeptKeyRoot;
+  /**
+   * INBOX's mailbox id as this computer last saw it, kept in clear by the caller (the daemon:
+   * config/inboxHint.ts), and `learned`, told the id the sealed list gives at openAhead("INBOX")
+   * when it is another. On a remote store openAccount starts INBOX's first-sync reads by it beside
+   * Argon2id; openAhead hands them to INBOX's first sync only when the sealed list, opened after
+   * the unlock, gives INBOX that same id (else they are dropped: a wrong hint costs reads only).
+   */
+  inboxHint?: { id: string | undefined; learned?: (id: string) => void };
 }
 
 export async function createAccount(
@@ -193,10 +203,20 @@ export async function openAccount(
   if (options.marksDir) void openJournalAhead(options.marksDir, options.log ?? createLogger("info"));
   // One unlock path: without a root kept by the daemon, nothing starts before the read.
   const kept = options.keptKeyRoot ?? new KeptKeyRoot();
-  const keys = await kept.unlockRead(store.blobs.get(KEY_ROOT), password, noAccount);
+  const unlocking = kept.unlockRead(store.blobs.get(KEY_ROOT), password, noAccount);
+  // INBOX's first sync needs no key for its reads: by this computer's hint they go beside
+  // Argon2id (issue 11: a second computer's SELECT waited on them after the unlock). Only on a
+  // remote store: a local one has no round trip to hide.
+  const hinted = options.inboxHint?.id;
+  const inboxReads =
+    hinted !== undefined && isMailId(hinted) && store.readParallelism !== undefined
+      ? readFirstSync(store, mailboxIndexPath(hinted))
+      : undefined;
+  const keys = await unlocking;
   const account = new Account(store, keys, options);
   account.mailboxList.prime(listRow, listStartedAt);
   for (const { pk, sk, row } of rows) account.primeRow(pk, sk, row, listStartedAt);
+  if (inboxReads) account.primeFirstSync(inboxReads);
   return account;
 }
 
@@ -252,6 +272,10 @@ export class Account {
   private readonly open = new Map<string, Promise<Mailbox>>();
   /** Mailboxes openAhead opened that no mailboxOpened call took yet, with when their opening started. */
   private readonly openedAhead = new Map<string, number>();
+  /** A mailbox's first-sync reads started at login by the hint (openAccount), until openAhead. */
+  private firstSyncReads: FirstReads | undefined;
+  private readonly inboxLearned: ((id: string) => void) | undefined;
+  private readonly inboxHinted: string | undefined;
   /** Row reads started at login (readAtLogin), by "pk/sk", until taken. */
   private readonly loginReads = new Map<string, { at: number; row: Promise<RowEntry | null> }>();
   /**
@@ -271,6 +295,8 @@ export class Account {
     options: AccountOptions = {},
   ) {
     this.log = options.log ?? createLogger("info");
+    this.inboxHinted = options.inboxHint?.id;
+    this.inboxLearned = options.inboxHint?.learned;
     const epochs = (this.epochs = new KeyEpochs(keys));
     const marks = (this.marks = openMarkBook({
       ...(options.marksDir ? { marksDir: options.marksDir } : {}),
@@ -327,6 +353,11 @@ export class Account {
     }
   }
 
+  /** Keeps a mailbox's first-sync reads started at login, for openAhead to take or drop. */
+  primeFirstSync(reads: FirstReads): void {
+    this.firstSyncReads = reads;
+  }
+
   /** Keeps a read of row `pk`/`sk` started at login (at `startedAt`) for `takeLoginRead`. */
   primeRow(pk: string, sk: string, row: Promise<RowEntry | null>, startedAt: number): void {
     this.loginReads.set(`${pk}/${sk}`, { at: startedAt, row });
@@ -355,17 +386,25 @@ export class Account {
    */
   openAhead(name: string): void {
     const list = this.mailboxList.loginList();
+    const started = this.firstSyncReads;
+    this.firstSyncReads = undefined; // taken below, or dropped: never kept past this opening
     if (!list) return;
-    const startedAt = performance.now();
+    let startedAt = performance.now();
     void list.opened.then(
       (l) => {
         const entry = lookup(l, name);
         if (!entry || this.closed || this.open.has(entry.id)) return;
+        // The reads started at login by the hint count only when the sealed list gives this
+        // mailbox the id they read; the state they give is as old as their start.
+        const reads = started?.path === mailboxIndexPath(entry.id) ? started : undefined;
+        if (reads) startedAt = reads.startedAt;
         this.openedAhead.set(entry.id, startedAt);
         // Its sync goes beside the list's check against the mark (a disk flush); the opening is
         // handed out only once the checked list still holds it, as mailboxOpened's early one.
         const live = list.checked.then((checked) => stillLive(checked, entry));
-        this.startOpening(entry, live).then(
+        if (canonicalName(name) === "INBOX" && entry.id !== this.inboxHinted)
+          void live.then((still) => still && this.inboxLearned?.(entry.id)).catch(() => undefined);
+        this.startOpening(entry, live, reads).then(
           (mbx) => {
             // A second computer's shared list segments are fetched while the client is still on
             // LOGIN's answer, CAPABILITY and LIST (mailboxOpened's fill then finds them looked for).
@@ -553,7 +592,11 @@ export class Account {
    * holds it; otherwise (deleted meanwhile) it is not kept, and left to the garbage collector as
    * one whose sync failed always was.
    */
-  private startOpening(entry: { id: string; uidvalidity: number }, live: Promise<boolean>): Promise<Mailbox> {
+  private startOpening(
+    entry: { id: string; uidvalidity: number },
+    live: Promise<boolean>,
+    firstReads?: FirstReads,
+  ): Promise<Mailbox> {
     const opening = (async () => {
       const mbx = new Mailbox(
         entry.id,
@@ -564,6 +607,7 @@ export class Account {
         (ids, except) => this.heldElsewhere(ids, except),
         this.witness,
         this.snapshots,
+        firstReads,
       );
       const [, stillThere] = await Promise.all([mbx.sync(), live]);
       if (!stillThere) throw new NotFound(`mailbox "${entry.id}" was deleted while it was opened`);

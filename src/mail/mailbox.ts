@@ -5,7 +5,13 @@
  * `waitForChange()` (the watch row).
  */
 import { EventEmitter } from "node:events";
-import { Bayou, type SnapshotKeeper, type StateMachine, type SyncWitness } from "../sync/index.ts";
+import {
+  Bayou,
+  type FirstReads,
+  type SnapshotKeeper,
+  type StateMachine,
+  type SyncWitness,
+} from "../sync/index.ts";
 import type { SealKey } from "../crypto/aead.ts";
 import {
   applyUidOp,
@@ -44,6 +50,11 @@ export function uidIndexMachine(uidvalidity: number): StateMachine<UidIndex, Uid
     encodeState: encodeUidIndex,
     decodeState: decodeUidIndex,
   };
+}
+
+/** Where a mailbox's index lives in storage (its Bayou path): rows, watch and checkpoints. */
+export function mailboxIndexPath(id: string): string {
+  return `index/${id}`;
 }
 
 /** Touch and renumber pushes in a row before waiting for the next sync (Mailbox.settle). */
@@ -136,12 +147,14 @@ export class Mailbox {
     witness?: SyncWitness,
     /** This computer's snapshots of the index between runs (a faster first SELECT). */
     snapshots?: SnapshotKeeper,
+    /** Its first sync's reads, started before the mailbox was opened (Account: at LOGIN). */
+    firstReads?: FirstReads,
   ) {
     this.events.setMaxListeners(0);
     this.bayou = new Bayou({
       store,
       key: indexKey,
-      path: `index/${id}`,
+      path: mailboxIndexPath(id),
       machine: uidIndexMachine(uidvalidity),
       // A client's SELECT gets the index before any checkpoint is written (issue 11).
       checkpointAfterSync: true,
@@ -149,6 +162,7 @@ export class Mailbox {
       newIntentId: newMailId,
       ...(witness ? { witness } : {}),
       ...(snapshots ? { snapshots } : {}),
+      ...(firstReads ? { firstReads } : {}),
       // The snapshot's encode waits for a lull in client work (the first SELECT's answer first).
       idle: (quietMs, enough) => messages.activity.lull(undefined, quietMs, enough),
     });

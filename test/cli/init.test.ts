@@ -5,6 +5,8 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort, runCli, tempHome, withSetUpHome } from "./cliHarness.ts";
 import { runCliHere } from "./inProcess.ts";
+import { openAccount } from "../../src/mail/account.ts";
+import { openEmbeddedStore } from "../../src/storage/embedded/embeddedStore.ts";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -265,6 +267,47 @@ describe("init", { concurrency: true }, () => {
         down.stderr,
       );
       assert.ok(!down.stderr.includes("secret"), "the secret key is never printed");
+    });
+  });
+
+  describe("init joining an account already in storage", IN_ORDER, () => {
+    let first: { dir: string; cleanup: () => Promise<void> };
+    let second: { dir: string; cleanup: () => Promise<void> };
+    before(async () => {
+      first = await tempHome();
+      second = await tempHome();
+    });
+    after(async () => {
+      await first.cleanup();
+      await second.cleanup();
+    });
+
+    test("keeps INBOX's id as the sealed list gives it, 0600 in the settings folder", async () => {
+      const dataDir = join(first.dir, "data");
+      const made = await runCliHere(["init", "--user", "alice", "--data-dir", dataDir, "--password-stdin"], {
+        home: first.dir,
+        input: `${PASSWORD}\n`,
+      });
+      assert.equal(made.code, 0, made.stderr);
+      const joined = await runCliHere(
+        ["init", "--user", "alice", "--data-dir", dataDir, "--password-stdin"],
+        {
+          home: second.dir,
+          input: `${PASSWORD}\n`,
+        },
+      );
+      assert.equal(joined.code, 0, joined.stderr);
+      const hint = join(second.dir, "inboxHint");
+      assert.equal((await stat(hint)).mode & 0o777, 0o600);
+      const store = await openEmbeddedStore(dataDir);
+      try {
+        const account = await openAccount(store, PASSWORD);
+        const inbox = (await account.listMailboxes()).mailboxes.find((m) => m.name === "INBOX")!;
+        await account.close();
+        assert.equal(await readFile(hint, "utf8"), `${inbox.id}\n`);
+      } finally {
+        await store.close();
+      }
     });
   });
 });

@@ -1,6 +1,7 @@
 /**
  * startDaemon in this process, on an embedded store in a temp home: everything `start` serves is
- * wired by it, and close (or a failed start) leaves nothing listening and no file behind.
+ * wired by it, and close (or a failed start) leaves nothing listening and no file behind but the
+ * home's own (the hint of INBOX's id, config/inboxHint.ts).
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -16,7 +17,8 @@ import { TEST_KDF } from "../../src/crypto/passwordKey.ts";
 import { startDaemon } from "../../src/daemon/daemon.ts";
 import type { ServerStatus } from "../../src/daemon/control/protocol.ts";
 import { NotFound } from "../../src/errors.ts";
-import { createAccount } from "../../src/mail/account.ts";
+import { createAccount, openAccount } from "../../src/mail/account.ts";
+import { readInboxHint } from "../../src/config/inboxHint.ts";
 import { openEmbeddedStore } from "../../src/storage/embedded/index.ts";
 import { RawImap } from "../support/rawImap.ts";
 
@@ -88,8 +90,22 @@ test("serves IMAP, answers on the control socket, writes the run file; close und
       logs.join("\n"),
     );
 
+    // The first unlock read the sealed list: INBOX's id is kept as the next start's hint.
+    while ((await readInboxHint(paths)) === undefined && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    const hint = await readInboxHint(paths);
+
     await daemon.close();
     closed = true;
+    const reopened = await openEmbeddedStore(paths.defaultDataDir);
+    try {
+      const account = await openAccount(reopened, "pw");
+      const inbox = (await account.listMailboxes()).mailboxes.find((m) => m.name === "INBOX");
+      await account.close();
+      assert.equal(hint, inbox?.id, "the hint names INBOX");
+    } finally {
+      await reopened.close();
+    }
     assert.ok(!existsSync(paths.runFile), "run file removed");
     assert.ok(!existsSync(paths.controlSocket), "control socket removed");
     assert.ok(await refused(daemon.imap.port), "IMAP no longer listens");

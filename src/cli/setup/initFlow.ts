@@ -18,7 +18,7 @@ import { SETTINGS_SCHEMA, type BackendName, type Settings } from "../../config/s
 import { AuthFailed } from "../../errors.ts";
 import type { BackendConfig, StorageCredentials } from "../../storage/backendConfig.ts";
 import type { Store } from "../../storage/types.ts";
-import { adoptAccountHere } from "../adoptAccount.ts";
+import { adoptAccountHere, keepInboxHint } from "../adoptAccount.ts";
 import type { Asker } from "../asker.ts";
 import { CliError, EXIT, usageError, type ExitCode } from "../exitCodes.ts";
 import type { Home } from "../home.ts";
@@ -474,6 +474,8 @@ async function setUpAccount(
         try {
           // Opened (its public key checked against the secret key): pin it in this home.
           await adoptAccountHere(home, account, { settingUp: true });
+          // INBOX's id, so that this computer's first LOGIN reads INBOX beside Argon2id.
+          await keepInboxHint(home, account);
         } finally {
           await account.close();
         }
