@@ -1,5 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runCli, withRunningServer, withSetUpHome, CLI_PASSWORD } from "./cliHarness.ts";
@@ -82,6 +83,8 @@ describe("import and export", { concurrency: true }, () => {
     });
 
     test("an mbox goes in (format guessed, mailbox created) and comes back byte for byte", async () => {
+      const hint = join(home.dir, "inboxHint");
+      assert.ok(!existsSync(hint), "init made the account: no hint yet");
       const r = await runCli(
         ["import", join(home.dir, "in.mbox"), "--mailbox", "Old mail", "--password-stdin", "--json"],
         {
@@ -92,6 +95,8 @@ describe("import and export", { concurrency: true }, () => {
       assert.equal(r.code, 0, r.stderr);
       const summary = JSON.parse(r.stdout) as { format: string; messages: number; createdMailbox: boolean };
       assert.deepEqual([summary.format, summary.messages, summary.createdMailbox], ["mbox", 3, true]);
+      // The import's unlock read the sealed list: INBOX's id is kept for the next start's LOGIN.
+      assert.match(await readFile(hint, "utf8"), /^[0-9a-f]{32}\n$/);
 
       const out = join(home.dir, "out.mbox");
       const e = await runCli(["export", out, "--mailbox", "Old mail", "--password-stdin"], {

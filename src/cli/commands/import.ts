@@ -12,7 +12,7 @@ import type { JobStatus, TransferFormat, TransferRequest } from "../../daemon/co
 import { CliError, EXIT, usageError } from "../exitCodes.ts";
 import { openHomeStore } from "../../daemon/homeStore.ts";
 import { openHome, requireSetUp, type Home } from "../home.ts";
-import { adoptAccountHere } from "../adoptAccount.ts";
+import { adoptAccountHere, keepInboxHint } from "../adoptAccount.ts";
 import { readStdinLines } from "../stdinLines.ts";
 import type { ImportSummary, TransferProgress } from "../../mail/importExport/index.ts";
 
@@ -85,6 +85,7 @@ export async function transfer(
       });
       try {
         await adoptAccountHere(home, account);
+        await keepInboxHint(home, account);
         const options = {
           path: request.path,
           ...(request.format ? { format: request.format } : {}),
