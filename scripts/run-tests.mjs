@@ -7,7 +7,8 @@
 // WORDs narrow the run to the files whose path contains one of them (`npm test -- storage crypto`).
 // --fast (`npm run test:fast`) leaves out the files that only test a real peer and the 60 s load
 // run (SOAK), and sets AGL_TEST_PEERS=off, so the peer-backed tests of the files it keeps skip
-// (test/support/peers.ts).
+// (test/support/peers.ts), and AGL_TEST_FAST=1, so the long property tests make fewer random runs
+// (test/support/propertyRuns.ts).
 // --checks (`npm test`) also runs the type check, eslint and prettier --check beside the test
 // files (scripts/test-checks.mjs), reports them after the tests, and fails the run when one fails.
 // --durations ends with a table of each file's wall time and CPU seconds (scripts/test-timing.mjs),
@@ -243,7 +244,12 @@ const files = (
 ).filter(wanted);
 if (files.length === 0) fail(`no test files match ${filters.join(" ")}`);
 
-if (fast) process.env.AGL_TEST_PEERS = "off";
+if (fast) {
+  process.env.AGL_TEST_PEERS = "off";
+  // The long property tests make fewer random runs (test/support/propertyRuns.ts): the same tests
+  // and assertions, fewer cases drawn; `npm test` makes the full count.
+  process.env.AGL_TEST_FAST = "1";
+} else delete process.env.AGL_TEST_FAST;
 // Every process of the run (os.tmpdir() reads TMPDIR) makes its temp folders in memory where the
 // machine allows (scripts/test-tmp.mjs); the folder goes with everything left in it.
 const memoryTmp = memoryTempFolder();
