@@ -7,7 +7,8 @@
 // WORDs narrow the run to the files whose path contains one of them (`npm test -- storage crypto`).
 // --fast (`npm run test:fast`) leaves out the files that only test a real peer and the 60 s load
 // run (SOAK), and sets AGL_TEST_PEERS=off, so the peer-backed tests of the files it keeps skip
-// (test/support/peers.ts).
+// (test/support/peers.ts), and AGL_TEST_FAST=1, so the long property tests make fewer random runs
+// (test/support/propertyRuns.ts).
 // --checks (`npm test`) also runs the type check, eslint and prettier --check beside the test
 // files (scripts/test-checks.mjs), reports them after the tests, and fails the run when one fails.
 // --durations ends with a table of each file's wall time and CPU seconds (scripts/test-timing.mjs),
@@ -18,7 +19,8 @@
 // N processes run at once, started in the order given here (`node --test` would sort them by
 // name): the peer-backed files (PEERS) first, longest first, then the longest others (LONG) up to
 // GROUPS_AFTER, then the groups of small files that share a process (GROUP_SIZE), then the rest of
-// LONG, then the other files. With --fast the peer-backed files kept follow LONG's first ones.
+// LONG, then the other files. With --fast the peer-backed files kept (their peer tests skip) join
+// the groups, but for the CLI's and ALONE's, which follow LONG's first ones.
 // The longest files (the process storm: three aerogramme-local processes on three Garage nodes,
 // ~1.5-2.5 min under load; three Garage nodes under 500 APPENDs) set the wall time when they start
 // late; the short files fill the other slots meanwhile. Results are printed process by process in
@@ -151,6 +153,9 @@ const ALONE = [
   "test/server/imap/loadWatchdog.test.ts",
   "test/server/imap/parser/framing.test.ts",
   "test/mime/indexMessage.test.ts",
+  // Its fake hosts' tests bound how long a timeout takes ("not later"); peer-backed otherwise, so
+  // alone in `npm test` anyway, and kept so under --fast.
+  "test/storage/garageErrors.test.ts",
 ];
 
 /**
@@ -159,11 +164,13 @@ const ALONE = [
  * top-level hooks stay its own. A process of its own cost a file 0.4 CPU s before its first test
  * (node, and the loader thread of the time) and the loading of the modules it shares with its
  * neighbours; on 2 cores that was a fifth of test:fast. Twelve, not eight: 9 groups instead of 14,
- * ~27 CPU s instead of ~31 in test:fast, and the longest group (~4 CPU s) still well under LONG's
- * first files. `--isolate` gives every file a process of its own; TEST_GROUP_SIZE=N (for measuring)
- * puts N files in a group instead.
+ * ~27 CPU s instead of ~31 in test:fast. Twenty-four, not twelve (session 19): each group loads
+ * most of src/ once; the ~150 files of the groups took ~41 CPU s in 6 groups of 30 against ~43 in
+ * 13 of 12 (two pairs, load ~12), the longest group ~9 CPU s, still ending before the rekey files.
+ * `--isolate` gives every file a process of its own; TEST_GROUP_SIZE=N (for measuring) puts N
+ * files in a group instead.
  */
-const GROUP_SIZE = Number(process.env.TEST_GROUP_SIZE) || 12;
+const GROUP_SIZE = Number(process.env.TEST_GROUP_SIZE) || 24;
 
 /**
  * Files run at once. A file keeps about a third of a core busy on average (it waits on servers,
@@ -243,7 +250,12 @@ const files = (
 ).filter(wanted);
 if (files.length === 0) fail(`no test files match ${filters.join(" ")}`);
 
-if (fast) process.env.AGL_TEST_PEERS = "off";
+if (fast) {
+  process.env.AGL_TEST_PEERS = "off";
+  // The long property tests make fewer random runs (test/support/propertyRuns.ts): the same tests
+  // and assertions, fewer cases drawn; `npm test` makes the full count.
+  process.env.AGL_TEST_FAST = "1";
+} else delete process.env.AGL_TEST_FAST;
 // Every process of the run (os.tmpdir() reads TMPDIR) makes its temp folders in memory where the
 // machine allows (scripts/test-tmp.mjs); the folder goes with everything left in it.
 const memoryTmp = memoryTempFolder();
@@ -306,8 +318,13 @@ async function afterTests() {
  * alike in cost, spread over them.
  */
 function groupFiles(list) {
+  // Under --fast a peer-backed file kept runs only its tests without a peer: it may share too.
   const shared = list.filter(
-    (f) => !PEERS[f] && !LONG.includes(f) && !ALONE.includes(f) && !f.startsWith("test/cli/"),
+    (f) =>
+      (!PEERS[f] || (fast && PEERS[f].fast)) &&
+      !LONG.includes(f) &&
+      !ALONE.includes(f) &&
+      !f.startsWith("test/cli/"),
   );
   const count = Math.ceil(shared.length / GROUP_SIZE);
   if (count === 0) return { entries: list, groups: new Map() };

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, symlinkSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Parser } from "acorn";
+import { Parser, tokTypes as tt } from "acorn";
 
 /** Where the repository's sources live (run-tests.mjs compiles these). */
 export const SOURCE_DIRS = ["src", "test", "bench"];
@@ -46,27 +46,32 @@ export function twinOf(jsDir, root, path) {
   return join(jsDir, rel.replace(/\.ts$/, ".js"));
 }
 
-/** The string literals naming a module in `code` (static imports and exports, `import("...")`). */
+/**
+ * The string literals naming a module in `code` (static imports and exports, `import("...")`), as
+ * `{ start, end, value }`. From acorn's tokens, not its tree: a full parse and a walk of every node
+ * took ~0.6 CPU s of the runner for the ~640 files, the tokens ~0.17, with the same literals found
+ * in every file. The tokenizer knows strings, templates, comments and regular expressions apart,
+ * so text that only looks like an import inside them is not taken. A literal names a module when
+ * it follows `from` (`import x from`, `export * from`), a bare `import` (`import "./side.ts"`, not
+ * `import.meta`), or `import(` and is the call's first argument.
+ */
 function moduleSpecifiers(code) {
+  const tokens = [...Parser.tokenizer(code, { ecmaVersion: "latest", sourceType: "module" })];
   const found = [];
-  const visit = (node) => {
-    if (
-      (node.type === "ImportDeclaration" ||
-        node.type === "ExportAllDeclaration" ||
-        node.type === "ExportNamedDeclaration" ||
-        node.type === "ImportExpression") &&
-      node.source?.type === "Literal" &&
-      typeof node.source.value === "string"
-    )
-      found.push(node.source);
-    for (const key in node) {
-      const value = node[key];
-      if (Array.isArray(value)) {
-        for (const child of value) if (child && typeof child.type === "string") visit(child);
-      } else if (value && typeof value.type === "string") visit(value);
-    }
-  };
-  visit(Parser.parse(code, { ecmaVersion: "latest", sourceType: "module" }));
+  for (let i = 1; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t.type !== tt.string) continue;
+    const before = tokens[i - 1];
+    const twoBefore = tokens[i - 2];
+    const after = tokens[i + 1];
+    const fromClause = before.type === tt.name && before.value === "from";
+    const bareImport = before.type === tt._import;
+    const dynamicImport =
+      before.type === tt.parenL &&
+      twoBefore?.type === tt._import &&
+      (after?.type === tt.parenR || after?.type === tt.comma);
+    if (fromClause || bareImport || dynamicImport) found.push({ start: t.start, end: t.end, value: t.value });
+  }
   return found;
 }
 

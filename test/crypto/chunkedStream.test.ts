@@ -15,6 +15,7 @@ import {
   sealedSize,
 } from "../../src/crypto/chunkedStream.ts";
 import { Tampered, Truncated, WrongContext } from "../../src/errors.ts";
+import { propertyRuns } from "../support/propertyRuns.ts";
 
 const ctx = { purpose: "message-body", path: "mail/abc" };
 before(() => loadSodium());
@@ -46,7 +47,7 @@ test("ranged opens read only the chunks asked for and equal the plaintext slice"
       const got = openRange(key, header, sealed.subarray(start, end + 1), ctx, offset, length);
       assert.deepEqual(got, plain.subarray(offset, offset + length));
     }),
-    { numRuns: 200 },
+    { numRuns: propertyRuns({ full: 200, fast: 70 }) },
   );
 });
 

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { ShownMessages } from "../../src/mail/shownMessages.ts";
 import { internFlags, type MailEntry } from "../../src/mail/uidIndex.ts";
+import { propertyRuns } from "../support/propertyRuns.ts";
 
 const FLAG_LISTS = [[], ["\\Seen"], ["\\Answered", "\\Seen"], ["$Label1"]].map((l) => internFlags(l));
 
@@ -129,7 +130,7 @@ test("the typed columns answer as a plain list of entries would, for any ids, UI
         model.findIndex((e) => e.id === "ffffffffffffffffffffffffffffffff"),
       );
     }),
-    { numRuns: 300 },
+    { numRuns: propertyRuns({ full: 300, fast: 100 }) },
   );
 });
 

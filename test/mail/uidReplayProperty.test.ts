@@ -13,7 +13,8 @@
  * computer that showed the mailbox early, then was offline for a day (the clocks the retention uses)
  * while the others checkpointed and cleaned up, catches up under the same checks.
  *
- * AGL_SEED=<seed> replays a failed run; AGL_UID_RUNS=<n> runs more (nightly).
+ * AGL_SEED=<seed> replays a failed run; AGL_UID_RUNS=<n> runs more (nightly). 6 runs in `npm test`,
+ * 2 in `npm run test:fast` (test/support/propertyRuns.ts).
  */
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";

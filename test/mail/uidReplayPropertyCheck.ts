@@ -16,6 +16,7 @@ import { lateChanges, placementOps, type UidIndex, type UidOp } from "../../src/
 import { holdingStore, MemoryWitness } from "../sync/bayouFixtures.ts";
 import { uidIndexContents } from "../support/uidIndexContents.ts";
 import { SteppedSchedule } from "../support/steppedSchedule.ts";
+import { propertyRuns } from "../support/propertyRuns.ts";
 import { seededBits } from "../support/seededBits.ts";
 
 import { workerTask } from "../support/inWorker.ts";
@@ -414,7 +415,8 @@ workerTask(async () => {
       },
     ),
     {
-      numRuns: Number(process.env.AGL_UID_RUNS ?? 6),
+      // 6 runs in `npm test`, 2 in test:fast (test/support/propertyRuns.ts).
+      numRuns: propertyRuns({ full: 6, fast: 2, override: "AGL_UID_RUNS" }),
       endOnFailure: true,
       ...(process.env.AGL_SEED ? { seed: Number(process.env.AGL_SEED) } : {}),
     },

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { toCrlf, toCrlfBytes } from "../../src/mime/crlf.ts";
+import { propertyRuns } from "../support/propertyRuns.ts";
 
 /** The rule spelt out byte by byte: an LF not after a CR gets one. */
 function reference(bytes: Uint8Array): Uint8Array {
@@ -21,7 +22,7 @@ test("toCrlfBytes adds a CR before every bare LF and only there", () => {
     fc.property(text, (bytes) => {
       assert.deepEqual(toCrlfBytes(bytes), reference(bytes));
     }),
-    { numRuns: 2_000, seed: 3 },
+    { numRuns: propertyRuns({ full: 2_000, fast: 700 }), seed: 3 },
   );
 });
 
@@ -34,7 +35,7 @@ test("toCrlf gives the same bytes whatever the chunking, a CR at a chunk's end i
       for await (const part of toCrlf(chunks)) parts.push(part);
       assert.deepEqual(new Uint8Array(Buffer.concat(parts)), reference(bytes));
     }),
-    { numRuns: 1_000, seed: 4 },
+    { numRuns: propertyRuns({ full: 1_000, fast: 350 }), seed: 4 },
   );
 });
 

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { compareKeys } from "../../src/storage/rowSemantics.ts";
 import { BlobKeySet } from "../../src/storage/embedded/blobKeySet.ts";
+import { propertyRuns } from "../support/propertyRuns.ts";
 
 /** What BlobStore.list answers, from every key as a string (the folder's former key list). */
 function listOf(all: Set<string>, prefix: string, startAfter?: string, limit?: number) {
@@ -71,7 +72,7 @@ test("the compact key list lists, finds and forgets keys as a sorted string arra
       assert.deepEqual(set.list("").keys, [...all].sort(compareKeys));
       for (const k of initial) assert.equal(set.has(k), all.has(k));
     }),
-    { numRuns: 500, seed: 11 },
+    { numRuns: propertyRuns({ full: 500, fast: 170 }), seed: 11 },
   );
 });
 

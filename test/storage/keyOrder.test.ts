@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { compareKeys, selectRange } from "../../src/storage/rowSemantics.ts";
 import { blobFileName, blobKeyOf } from "../../src/storage/embedded/blobFileNames.ts";
 import type { RangeQuery } from "../../src/storage/types.ts";
+import { propertyRuns } from "../support/propertyRuns.ts";
 
 const utf8Order = (a: string, b: string) => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 /** Short strings from a small alphabet that mixes ASCII, BMP above the surrogates, and astral chars. */
@@ -22,13 +23,13 @@ test("compareKeys orders strings as their UTF-8 bytes", () => {
         assert.equal(Math.sign(compareKeys(a, b)), Math.sign(utf8Order(a, b)));
       },
     ),
-    { numRuns: 2_000, seed: 42 },
+    { numRuns: propertyRuns({ full: 2_000, fast: 700 }), seed: 42 },
   );
   fc.assert(
     fc.property(key, key, (a, b) => {
       assert.equal(Math.sign(compareKeys(a, b)), Math.sign(utf8Order(a, b)));
     }),
-    { numRuns: 2_000, seed: 7 },
+    { numRuns: propertyRuns({ full: 2_000, fast: 700 }), seed: 7 },
   );
 });
 
@@ -71,7 +72,7 @@ test("selectRange agrees with the plain reading of prefix, start, end, limit and
         assert.equal(got.nextStart, want.nextStart);
       },
     ),
-    { numRuns: 3_000, seed: 1 },
+    { numRuns: propertyRuns({ full: 3_000, fast: 1_000 }), seed: 1 },
   );
 });
 
@@ -82,7 +83,7 @@ test("blob keys map to file names of [a-z0-9-_] and back, one to one", () => {
       assert.match(name, /^[a-z0-9_-]+$/);
       assert.equal(blobKeyOf(name), k);
     }),
-    { numRuns: 2_000, seed: 3 },
+    { numRuns: propertyRuns({ full: 2_000, fast: 700 }), seed: 3 },
   );
   assert.equal(blobKeyOf(".tmp-123"), undefined);
   assert.equal(blobKeyOf("_61"), undefined, "a non-canonical name ('a' escaped) is not a blob");

@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { SigV4Signer, type SignSpec } from "../../src/storage/net/sigV4.ts";
 import { escapeKey } from "../../src/storage/net/s3Put.ts";
 import { sdkSigner } from "../support/sdkSigV4.ts";
+import { propertyRuns } from "../support/propertyRuns.ts";
 
 const credentials = {
   accessKeyId: "GK31c2f218a2e44f485b94239e",
@@ -117,7 +118,7 @@ test("SigV4 signs as the SDK does for random paths, queries and headers, across 
         assert.deepEqual(lowerKeys(signer.sign(spec)), lowerKeys(sdk));
       },
     ),
-    { numRuns: 300, seed: 11 },
+    { numRuns: propertyRuns({ full: 300, fast: 100 }), seed: 11 },
   );
 });
 
@@ -148,7 +149,7 @@ test("SigV4 signs as the SDK does for random S3 object keys, escaped as s3Put an
         assert.deepEqual(lowerKeys(signer.sign(spec)), lowerKeys(sdk));
       },
     ),
-    { numRuns: 200, seed: 12 },
+    { numRuns: propertyRuns({ full: 200, fast: 70 }), seed: 12 },
   );
 });
 

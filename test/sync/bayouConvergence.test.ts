@@ -14,7 +14,8 @@ import { runInWorker } from "../support/inWorker.ts";
 
 // The property runs on a worker thread, away from node:test's async hook (bayouConvergenceCheck.ts).
 test("3 computers, 1,000 random interleaved pushes, syncs, checkpoints and late writes converge without loss", async () => {
-  // AGL_SEED=<seed> replays a failed run.
+  // AGL_SEED=<seed> replays a failed run. 10 runs in `npm test`, 3 in `npm run test:fast`
+  // (test/support/propertyRuns.ts); the line printed names the seed either way.
   const seed = process.env.AGL_SEED ? Number(process.env.AGL_SEED) : undefined;
   const line = await runInWorker<string>(
     fileURLToPath(new URL("bayouConvergenceCheck.ts", import.meta.url)),

@@ -10,6 +10,7 @@ import { randomKey } from "../../src/crypto/aead.ts";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import { holdingStore, MemoryWitness, opRowCount, replica } from "./bayouFixtures.ts";
 import { SteppedSchedule } from "../support/steppedSchedule.ts";
+import { propertyRuns } from "../support/propertyRuns.ts";
 import { seededBits } from "../support/seededBits.ts";
 import { workerTask } from "../support/inWorker.ts";
 
@@ -192,7 +193,8 @@ workerTask(async (seed) => {
     // No shrinking: a 1,000-step counterexample takes long to shrink and tells little more.
     // AGL_SEED=<seed> replays a failed run.
     {
-      numRuns: 10,
+      // 10 runs in `npm test`, 3 in test:fast (test/support/propertyRuns.ts).
+      numRuns: propertyRuns({ full: 10, fast: 3 }),
       endOnFailure: true,
       ...(typeof seed === "number" ? { seed } : {}),
     },
@@ -205,5 +207,5 @@ workerTask(async (seed) => {
     cause.message = `seed ${details.seed} (replay with AGL_SEED=${details.seed}): ${cause.message}`;
     throw cause;
   }
-  return `# ${runs} runs of ${STEPS} steps, ${lateOps} late ops, ${records} marks checked and recorded, no false alarm, ${Date.now() - started} ms`;
+  return `# seed ${details.seed}: ${runs} runs of ${STEPS} steps, ${lateOps} late ops, ${records} marks checked and recorded, no false alarm, ${Date.now() - started} ms`;
 });

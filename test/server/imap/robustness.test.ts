@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { Unavailable } from "../../../src/errors.ts";
 import type { Store } from "../../../src/storage/types.ts";
 import { appendRaw, connected, loggedIn, message, tagged, useServer } from "./scenarioHelpers.ts";
+import { propertyRuns } from "../../support/propertyRuns.ts";
 
 let down = false;
 
@@ -48,7 +49,7 @@ test("random bytes never crash the server; the connection answers or closes clea
       assert.match(tagged(await fresh.command("NOOP")), /^OK /);
       fresh.close();
     }),
-    { numRuns: 40 },
+    { numRuns: propertyRuns({ full: 40, fast: 15 }) },
   );
 });
 

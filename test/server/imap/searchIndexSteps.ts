@@ -14,9 +14,11 @@ import { memoryStore } from "../../../src/storage/memoryStore.ts";
 import type { Store } from "../../../src/storage/types.ts";
 import { appendRaw, loggedIn } from "./scenarioHelpers.ts";
 import { corpusMessage, queryFor, seeded, WORDS } from "./searchCorpus.ts";
+import { propertyRuns } from "../../support/propertyRuns.ts";
 
 const MESSAGES = 120;
-const QUERIES = 300;
+// Seeded random queries: 300 in `npm test`, 100 in `npm run test:fast` (test/support/propertyRuns.ts).
+const QUERIES = propertyRuns({ full: 300, fast: 100 });
 
 let dir: string;
 let store: Store;
