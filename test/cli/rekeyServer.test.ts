@@ -27,8 +27,10 @@ after(async () => {
 });
 
 test("through a running server, passwd rekey runs in the background and status --json shows it", async () => {
-  server ??= await startServer(["--imap-port", "0"], { home: home.dir });
-  const before = await unlockKeyRoot(parseKeyRoot(await runRootViaServer()), PASSWORD);
+  // The key root before the rekey, read while no server holds the data folder (a second reader of
+  // it is not allowed): a start does not change it.
+  const before = await unlockKeyRoot(parseKeyRoot(await readRoot(data())), PASSWORD);
+  server = await startServer(["--imap-port", "0"], { home: home.dir });
   const r = await runCli(["passwd", "rekey", "--password-stdin"], {
     home: home.dir,
     input: `${PASSWORD}\n`,
@@ -36,7 +38,7 @@ test("through a running server, passwd rekey runs in the background and status -
   });
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /by the running server/);
-  const status = await runCli(["status", "--json"], { home: home.dir });
+  const status = await runCliHere(["status", "--json"], { home: home.dir });
   const report = JSON.parse(status.stdout) as {
     rekey?: { state: string; progress?: { epoch: number; phase: string } };
   };
@@ -52,15 +54,6 @@ test("through a running server, passwd rekey runs in the background and status -
   const scan = await scanWith(data(), before);
   assert.deepEqual(scan.opened, []);
 });
-
-/** The key root read while the server runs: through a second reader of the data folder is not allowed, so via status. */
-async function runRootViaServer(): Promise<Uint8Array> {
-  assert.ok(server);
-  assert.equal(await server.stop(), 0);
-  const root = await readRoot(data());
-  server = await startServer(["--imap-port", "0"], { home: home.dir });
-  return root;
-}
 
 test("a server killed mid-job resumes the rekey at its next login and status --json shows it done", async () => {
   const old = await unlockKeyRoot(parseKeyRoot(await readRoot(data())), PASSWORD);
