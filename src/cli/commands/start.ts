@@ -82,8 +82,10 @@ async function serve(
       EXIT.alreadyRunning,
     );
 
-  // The daemon and everything it serves are loaded only now: the refusals above answer at once.
+  // The daemon and everything it serves are loaded only now: the refusals above answer at once. The
+  // first run's summary (init's) is loaded before the daemon starts, so nothing fails once it runs.
   const { startDaemon } = await import("../../daemon/daemon.ts");
+  const summary = firstRunDone ? (await import("./init.ts")).summary : undefined;
   const daemon = await startDaemon({
     paths: home.paths,
     settings,
@@ -111,9 +113,8 @@ async function serve(
     "info",
     `ready: user ${settings.user}, STARTTLS ${daemon.imap.starttls ? "on" : "off"}; stop with Ctrl-C or SIGTERM`,
   );
-  if (firstRunDone) {
+  if (firstRunDone && summary) {
     // Printed once the port is known: `--imap-port 0` or a flag differ from the setting.
-    const { summary } = await import("./init.ts");
     const text = summary(
       firstRunDone.result,
       { ...settings, imapHost: host, imapPort: daemon.imap.port },
