@@ -3,12 +3,14 @@ import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { freePort, runCli, tempHome, withSetUpHome } from "./cliHarness.ts";
+import { CLI_PASSWORD, freePort, runCli, tempHome, withSetUpHome } from "./cliHarness.ts";
 import { runCliHere } from "./inProcess.ts";
 import { openAccount } from "../../src/mail/account.ts";
 import { openEmbeddedStore } from "../../src/storage/embedded/embeddedStore.ts";
 
 const PASSWORD = "correct horse battery staple";
+/** The password of the run's set-up home (cliHarness.ts, copyHome), which the passwd tests start from. */
+const CURRENT = CLI_PASSWORD;
 
 // The first init, the init with nothing on stdin and the first passwd add and remove run the
 // binary (its start, its stdin, its exit code); the other commands run in this process
@@ -119,18 +121,19 @@ describe("init", { concurrency: true }, () => {
     });
   });
 
-  // On a home of its own, so these run beside the tests above.
+  // On a home of its own, so these run beside the tests above: a copy of the run's set-up home (the
+  // other CLI files' password, so no template of its own: an init and its Argon2id fewer a run).
   describe("passwd on a set-up home", IN_ORDER, () => {
-    const home = withSetUpHome({ password: PASSWORD });
+    const home = withSetUpHome({ password: CURRENT });
 
     test("passwd change: the old password no longer opens the account, the new one does", async () => {
       const change = await runCliHere(["passwd", "change", "--password-stdin"], {
         home: home.dir,
-        input: `${PASSWORD}\nnew one\n`,
+        input: `${CURRENT}\nnew one\n`,
       });
       assert.equal(change.code, 0, change.stderr);
       assert.equal(
-        (await runCliHere(["status", "--password-stdin"], { home: home.dir, input: `${PASSWORD}\n` })).code,
+        (await runCliHere(["status", "--password-stdin"], { home: home.dir, input: `${CURRENT}\n` })).code,
         3,
       );
       assert.equal(

@@ -1,7 +1,10 @@
 /**
  * Another user of the same computer against the real CLI and server (issue 12, "Other local
  * users"): nobody may read the home's files, talk to the control socket, or put a socket where
- * our commands would send passwords to it.
+ * our commands would send passwords to it. `status` on a home named by AEROGRAMME_LOCAL_HOME runs in
+ * this process (inProcess.ts): its subject here is what it reports. The rest runs the binary, and
+ * so must a command on the OS folders: os.homedir() reads HOME from the process's own environment,
+ * not from the `process.env` object runCliHere swaps in.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -13,6 +16,7 @@ import { homePaths } from "../../src/config/homePaths.ts";
 import { copyHome, runCli, startServer, type RunningServer, CLI_PASSWORD } from "./cliHarness.ts";
 import { nobodyListens, nobodyReads, runAsNobody, skipUnlessOtherUser } from "../support/otherUser.ts";
 import { EXIT } from "../../src/cli/exitCodes.ts";
+import { runCliHere } from "./inProcess.ts";
 
 const EXIT_NOT_PRIVATE = EXIT.notPrivate;
 
@@ -174,7 +178,7 @@ describe("other local users against the binary and the server", { concurrency: t
           await chmod(home.dir, 0o700);
           await chmod(socket, 0o600);
         }
-        const status = await runCli(["status", "--json"], { home: home.dir });
+        const status = await runCliHere(["status", "--json"], { home: home.dir });
         assert.equal((JSON.parse(status.stdout) as { running: boolean }).running, true, status.stderr);
       });
     },
@@ -217,7 +221,7 @@ describe("other local users against the binary and the server", { concurrency: t
           const socket = homePaths({ AEROGRAMME_LOCAL_HOME: home, TMPDIR: tmp.dir }).controlSocket;
           assert.equal(socket, join(tmp.dir, "aerogramme-local-0", `aerogramme-local-${hash}.sock`));
           assert.equal(await modeOf(join(tmp.dir, "aerogramme-local-0")), "700");
-          const status = await runCli(["status", "--json"], { home, env });
+          const status = await runCliHere(["status", "--json"], { home, env });
           await server.stop();
           assert.equal((JSON.parse(status.stdout) as { pid: number }).pid, server.child.pid);
           assert.equal(await old.received(), "", "nobody's socket received nothing");

@@ -4,10 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { tempHome } from "./cliHarness.ts";
+import { CLI_PASSWORD, setUpHome, tempHome } from "./cliHarness.ts";
 import { runCliHere } from "./inProcess.ts";
 
 const STRONG = "password strength test password";
+/** The password of the run's set-up home (strong enough too), which the passwd tests start from. */
+const CURRENT = CLI_PASSWORD;
 
 /** The blocks of this file run at once, each on a home of its own; the tests of one block in order. */
 const IN_ORDER = { concurrency: 1 };
@@ -46,10 +48,12 @@ describe("new passwords are judged", { concurrency: true }, () => {
     });
   });
 
-  describe("passwd --password-stdin and a weak new password", IN_ORDER, () => {
+  describe("init --password-stdin and a strong password", IN_ORDER, () => {
     let home: { dir: string; cleanup: () => Promise<void> };
-    before(async () => {
-      home = await tempHome();
+    before(async () => (home = await tempHome()));
+    after(() => home.cleanup());
+
+    test("is taken with no warning", async () => {
       const r = await runCliHere(["init", "--user", "alice", "--password-stdin"], {
         home: home.dir,
         input: `${STRONG}\n`,
@@ -57,6 +61,15 @@ describe("new passwords are judged", { concurrency: true }, () => {
       assert.equal(r.code, 0, r.stderr);
       assert.doesNotMatch(r.stderr, /weak/, "a strong password gets no warning");
     });
+  });
+
+  // On a copy of the run's set-up home (cliHarness.ts, copyHome), not a home of its own init: the
+  // subject is what passwd takes, and its first entry, light Argon2id parameters, is tried by every
+  // unlock below (nine of them, ~0.14 CPU s each at init's 64 MiB x 4). The entries passwd writes
+  // have init's parameters, as anywhere.
+  describe("passwd --password-stdin and a weak new password", IN_ORDER, () => {
+    let home: { dir: string; cleanup: () => Promise<void> };
+    before(async () => (home = await setUpHome({ password: CURRENT })));
     after(() => home.cleanup());
 
     // 13 when the password opens the account (no server runs here), 3 when it does not.
@@ -66,17 +79,17 @@ describe("new passwords are judged", { concurrency: true }, () => {
     test('change to "a" and add "alicewonder" (user alice) are refused (2) and change nothing', async () => {
       const change = await runCliHere(["passwd", "change", "--password-stdin"], {
         home: home.dir,
-        input: `${STRONG}\na\n`,
+        input: `${CURRENT}\na\n`,
       });
       assert.equal(change.code, 2, change.stderr);
       assert.match(change.stderr, /too easy to guess/);
       // Fair (score 2) on its own, but it starts with the user name, which an attacker tries first.
       const add = await runCliHere(["passwd", "add", "--password-stdin"], {
         home: home.dir,
-        input: `${STRONG}\nalicewonder\n`,
+        input: `${CURRENT}\nalicewonder\n`,
       });
       assert.equal(add.code, 2, add.stderr);
-      assert.equal(await opens(STRONG), 13);
+      assert.equal(await opens(CURRENT), 13);
       assert.equal(await opens("a"), 3);
       assert.equal(await opens("alicewonder"), 3);
     });
@@ -84,7 +97,7 @@ describe("new passwords are judged", { concurrency: true }, () => {
     test("a fair one (zxcvbn score 2) is taken with a warning; a weak one with --allow-weak-password", async () => {
       const fair = await runCliHere(["passwd", "add", "--password-stdin"], {
         home: home.dir,
-        input: `${STRONG}\nnew one\n`,
+        input: `${CURRENT}\nnew one\n`,
       });
       assert.equal(fair.code, 0, fair.stderr);
       assert.match(fair.stderr, /warning: this password is weak/);
@@ -95,7 +108,7 @@ describe("new passwords are judged", { concurrency: true }, () => {
       assert.equal(weak.code, 0, weak.stderr);
       assert.equal(await opens("a"), 13);
       assert.equal(await opens("new one"), 3);
-      assert.equal(await opens(STRONG), 13);
+      assert.equal(await opens(CURRENT), 13);
     });
   });
 });

@@ -12,12 +12,11 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { parseKeyRoot, unlockKeyRoot } from "../../src/crypto/keyRoot.ts";
 import { loadSodium } from "../../src/crypto/sodium.ts";
 import { BIN, cliEnv, REPO, runCli, startServer, tempHome, type RunningServer } from "./cliHarness.ts";
 import { runCliHere } from "./inProcess.ts";
 import { copyTree } from "../support/copyTree.ts";
-import { importedHome, MESSAGES, PASSWORD, readRoot, scanWith, session } from "./rekeyHome.ts";
+import { importedHome, MESSAGES, PASSWORD, scanWith, session, unlockStored } from "./rekeyHome.ts";
 
 let home: { dir: string; cleanup: () => Promise<void> };
 let other: { dir: string; cleanup: () => Promise<void> };
@@ -113,10 +112,10 @@ test("passwd rekey killed mid-job resumes; then the old keys open nothing and IM
   c.close();
   assert.equal(await server.stop(), 0);
   server = undefined;
-  const old = await unlockKeyRoot(parseKeyRoot(await readRoot(data())), PASSWORD);
+  const old = await unlockStored(data());
 
   await rekeyKilledWithWorkLeft(old);
-  const midway = await unlockKeyRoot(parseKeyRoot(await readRoot(data())), PASSWORD);
+  const midway = await unlockStored(data());
   assert.equal(midway.epoch, 1);
   assert.equal(midway.previous.length, 1, "the key root still carries the old epoch: the job is open");
 
@@ -128,7 +127,7 @@ test("passwd rekey killed mid-job resumes; then the old keys open nothing and IM
   assert.equal(second.code, 0, second.stderr + second.stdout);
   assert.match(second.stderr, /resuming the unfinished rekey to key epoch 1/);
   assert.match(second.stdout, /Rekeyed/);
-  const done = await unlockKeyRoot(parseKeyRoot(await readRoot(data())), PASSWORD);
+  const done = await unlockStored(data());
   assert.equal(done.previous.length, 0);
   const scan = await scanWith(data(), old);
   assert.deepEqual(scan.opened, []);

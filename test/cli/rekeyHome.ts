@@ -7,8 +7,14 @@
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { UnlockedKeys } from "../../src/crypto/keyRoot.ts";
+import {
+  parseKeyRoot,
+  unlockKeyRoot,
+  type KeyRootFile,
+  type UnlockedKeys,
+} from "../../src/crypto/keyRoot.ts";
 import { openAccount } from "../../src/mail/account.ts";
+import { KeptKeyRoot } from "../../src/mail/keptKeyRoot.ts";
 import { openEmbeddedStore } from "../../src/storage/embedded/embeddedStore.ts";
 import { oldKeyScan } from "../support/oldKeyScan.ts";
 import { RawImap } from "../support/rawImap.ts";
@@ -66,11 +72,45 @@ export async function readRoot(dataDir: string): Promise<Uint8Array> {
   }
 }
 
+/** Unlocks of key roots in this process, by the root's entries and epochs (`rootId`). */
+const unlocks = new Map<string, Promise<UnlockedKeys>>();
+
+/** The same string for two parsed roots exactly when their bytes said the same. */
+function rootId(root: KeyRootFile): string {
+  return JSON.stringify(root, (_key, value: unknown) =>
+    value instanceof Uint8Array ? Buffer.from(value).toString("base64") : value,
+  );
+}
+
+/**
+ * unlockKeyRoot with PASSWORD, once per root in this process: the checks unlock the same root more
+ * than once (the epoch read, then a scan of the store with the password), and after a rekey each
+ * unlock is Argon2id at init's 64 MiB x 4 (~0.14 CPU s). The same root and password give the same
+ * keys, so a second unlock gets a copy of the first's (copies: an account wipes its keys at close).
+ * A root that differs in any byte (a new entry, an epoch dropped) is unlocked again.
+ */
+export async function unlockRoot(root: KeyRootFile, password: string): Promise<UnlockedKeys> {
+  assert.equal(password, PASSWORD, "only this home's password is kept");
+  const id = rootId(root);
+  let keys = unlocks.get(id);
+  if (!keys) {
+    keys = unlockKeyRoot(root, password);
+    unlocks.set(id, keys);
+    keys.catch(() => unlocks.delete(id));
+  }
+  return structuredClone(await keys);
+}
+
+/** The keys PASSWORD opens in the data folder's key root (unlockRoot). */
+export async function unlockStored(dataDir: string): Promise<UnlockedKeys> {
+  return unlockRoot(parseKeyRoot(await readRoot(dataDir)), PASSWORD);
+}
+
 /** What the old keys open in the store now, and the mailbox ids (read with the password). */
 export async function scanWith(dataDir: string, old: UnlockedKeys) {
   const store = await openEmbeddedStore(dataDir);
   try {
-    const account = await openAccount(store, PASSWORD);
+    const account = await openAccount(store, PASSWORD, { keptKeyRoot: new KeptKeyRoot(unlockRoot) });
     const ids = (await account.listMailboxes()).mailboxes.map((m) => m.id);
     await account.close();
     return await oldKeyScan(store, old, ids);

@@ -7,11 +7,10 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { parseKeyRoot, unlockKeyRoot } from "../../src/crypto/keyRoot.ts";
 import { loadSodium } from "../../src/crypto/sodium.ts";
 import { BIN, cliEnv, REPO, runCli, startServer, type RunningServer } from "./cliHarness.ts";
 import { runCliHere } from "./inProcess.ts";
-import { importedHome, PASSWORD, readRoot, scanWith, session } from "./rekeyHome.ts";
+import { importedHome, PASSWORD, scanWith, session, unlockStored } from "./rekeyHome.ts";
 
 let home: { dir: string; cleanup: () => Promise<void> };
 let server: RunningServer | undefined;
@@ -27,8 +26,10 @@ after(async () => {
 });
 
 test("through a running server, passwd rekey runs in the background and status --json shows it", async () => {
-  server ??= await startServer(["--imap-port", "0"], { home: home.dir });
-  const before = await unlockKeyRoot(parseKeyRoot(await runRootViaServer()), PASSWORD);
+  // The key root before the rekey, read while no server holds the data folder (a second reader of
+  // it is not allowed): a start does not change it.
+  const before = await unlockStored(data());
+  server = await startServer(["--imap-port", "0"], { home: home.dir });
   const r = await runCli(["passwd", "rekey", "--password-stdin"], {
     home: home.dir,
     input: `${PASSWORD}\n`,
@@ -36,7 +37,7 @@ test("through a running server, passwd rekey runs in the background and status -
   });
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /by the running server/);
-  const status = await runCli(["status", "--json"], { home: home.dir });
+  const status = await runCliHere(["status", "--json"], { home: home.dir });
   const report = JSON.parse(status.stdout) as {
     rekey?: { state: string; progress?: { epoch: number; phase: string } };
   };
@@ -53,17 +54,8 @@ test("through a running server, passwd rekey runs in the background and status -
   assert.deepEqual(scan.opened, []);
 });
 
-/** The key root read while the server runs: through a second reader of the data folder is not allowed, so via status. */
-async function runRootViaServer(): Promise<Uint8Array> {
-  assert.ok(server);
-  assert.equal(await server.stop(), 0);
-  const root = await readRoot(data());
-  server = await startServer(["--imap-port", "0"], { home: home.dir });
-  return root;
-}
-
 test("a server killed mid-job resumes the rekey at its next login and status --json shows it done", async () => {
-  const old = await unlockKeyRoot(parseKeyRoot(await readRoot(data())), PASSWORD);
+  const old = await unlockStored(data());
   server = await startServer(["--imap-port", "0"], { home: home.dir });
   const running = server;
   const follower = spawn(process.execPath, [BIN, "passwd", "rekey", "--password-stdin", "--progress"], {
@@ -88,7 +80,7 @@ test("a server killed mid-job resumes the rekey at its next login and status --j
   clearTimeout(timer);
   assert.ok(killed, `the server was killed while the job ran:\n${progress}`);
   await running.stop();
-  const midway = await unlockKeyRoot(parseKeyRoot(await readRoot(data())), PASSWORD);
+  const midway = await unlockStored(data());
   assert.equal(midway.epoch, old.epoch + 1);
   assert.equal(midway.previous.length, 1, "the job is still open");
 
@@ -106,6 +98,6 @@ test("a server killed mid-job resumes the rekey at its next login and status --j
   assert.match(server.stderr(), /resuming the rekey/);
   assert.equal(await server.stop(), 0);
   server = undefined;
-  assert.equal((await unlockKeyRoot(parseKeyRoot(await readRoot(data())), PASSWORD)).previous.length, 0);
+  assert.equal((await unlockStored(data())).previous.length, 0);
   assert.deepEqual((await scanWith(data(), old)).opened, []);
 });

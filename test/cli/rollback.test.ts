@@ -1,14 +1,16 @@
 /**
  * Issue 12 with the real binary: `start` keeps this computer's marks in the home, so a data folder
  * put back as an older copy (what a host restoring an old bucket does) is refused after a restart:
- * the client gets NO [CORRUPTION], the server logs why, and `doctor` fails its rollback check.
+ * the client gets NO [CORRUPTION], the server logs why, and `doctor` fails its rollback check
+ * (run in this process, inProcess.ts: its subject is the check, not the process).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { cp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { RawImap } from "../support/rawImap.ts";
-import { runCli, withRunningServer, type RunningServer, CLI_PASSWORD } from "./cliHarness.ts";
+import { withRunningServer, type RunningServer, CLI_PASSWORD } from "./cliHarness.ts";
+import { runCliHere } from "./inProcess.ts";
 
 /** The same in every file, so they share one template home (cliHarness.ts, copyHome). */
 const PASSWORD = CLI_PASSWORD;
@@ -59,7 +61,7 @@ test("an older copy of the data folder put back is refused after a restart, and 
   assert.equal(await server.stop(), 0);
   assert.match(server.stderr(), /ERROR storage went back at index\/.*delete .*marks.* to accept it/);
 
-  const doctor = await runCli(["doctor", "--json"], { home: home.dir });
+  const doctor = await runCliHere(["doctor", "--json"], { home: home.dir });
   const check = (
     JSON.parse(doctor.stdout) as { checks: { name: string; status: string; fix?: string }[] }
   ).checks.find((x) => x.name === "storage rollback");

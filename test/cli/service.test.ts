@@ -2,6 +2,9 @@
  * `service install|uninstall|status` (issue 16): the unit it writes passes `systemd-analyze verify`,
  * and what its ExecStart and Environment say starts the server on the same home and serves IMAP.
  * This machine has no user systemd to run the unit under, so the test runs its command line itself.
+ * install, uninstall and --print run the binary (the unit names it); `service status` and the
+ * `config set` before a start run in this process (inProcess.ts): their subject is what they read
+ * and write.
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -12,6 +15,7 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { findExecutable, skipUnless } from "../support/peers.ts";
 import { CLI_PASSWORD, freePort, runCli, withSetUpHome } from "./cliHarness.ts";
+import { runCliHere } from "./inProcess.ts";
 
 const analyze = findExecutable("systemd-analyze");
 const noAnalyze = skipUnless(Boolean(analyze), "systemd-analyze", "apt-get install systemd");
@@ -75,7 +79,7 @@ describe("service install on a home", () => {
     const { env, argv } = parseUnit(r.stdout);
     assert.equal(env.AEROGRAMME_LOCAL_HOME, home.dir);
     const port = await freePort();
-    assert.equal((await runCli(["config", "set", "imapPort", String(port)], { home: home.dir })).code, 0);
+    assert.equal((await runCliHere(["config", "set", "imapPort", String(port)], { home: home.dir })).code, 0);
     // Only the unit's environment (as systemd gives a user service: no AEROGRAMME_LOCAL_HOME of ours).
     const child = spawn(argv[0]!, argv.slice(1), { env: { ...env, HOME: process.env.HOME ?? "" } });
     try {
@@ -113,11 +117,11 @@ describe("service install on a home", () => {
     const written = /Wrote (\S+)/.exec(r.stdout)?.[1] ?? "";
     assert.ok(written.startsWith(join(xdg, "systemd", "user", "aerogramme-local-")), r.stdout);
     assert.match(await readFile(written, "utf8"), /ExecStart=/);
-    const status = await runCli(["service", "status", "--json"], { home: home.dir, env });
+    const status = await runCliHere(["service", "status", "--json"], { home: home.dir, env });
     assert.equal((JSON.parse(status.stdout) as { installed: boolean }).installed, true);
     const gone = await runCli(["service", "uninstall"], { home: home.dir, env });
     assert.equal(gone.code, 0, gone.stderr);
     assert.equal(existsSync(written), false);
-    assert.equal((await runCli(["service", "status"], { home: home.dir, env })).code, 6);
+    assert.equal((await runCliHere(["service", "status"], { home: home.dir, env })).code, 6);
   });
 });

@@ -7,7 +7,6 @@ import { NotPrivate } from "../../config/privateFolder.ts";
 import type { ServerStatus } from "../../daemon/control/protocol.ts";
 import { resolve } from "node:path";
 import type { Settings } from "../../config/settingsSchema.ts";
-import { openLogFile } from "../../daemon/logFile.ts";
 import { createLogger, type Log } from "../../log.ts";
 import { canAsk, terminalAsker } from "../asker.ts";
 import { callControl } from "../control/controlClient.ts";
@@ -15,8 +14,7 @@ import { CliError, describeError, EXIT, usageError } from "../exitCodes.ts";
 import { openHome, requireAccountHome, type Home } from "../home.ts";
 import { hostPort, isLoopback } from "../listenAddress.ts";
 import { portRefusal } from "../portRefusal.ts";
-import { runInitFlow, type InitResult } from "../setup/initFlow.ts";
-import { summary } from "./init.ts";
+import type { InitResult } from "../setup/initFlow.ts";
 
 export interface StartFlags {
   imapPort?: number;
@@ -37,7 +35,7 @@ export async function run(flags: StartFlags): Promise<number> {
   const firstRunDone = home.settings.isSetUp() ? null : await firstRun(home, flags);
   const settings = requireAccountHome(home, "start");
   const logPath = flags.logFile !== undefined ? resolve(flags.logFile) : settings.logFile;
-  const logFile = logPath ? openLogFile(logPath) : undefined;
+  const logFile = logPath ? await (await import("../../daemon/logFile.ts")).openLogFile(logPath) : undefined;
   const log = createLogger(settings.logLevel, logFile ? [process.stderr, logFile.stream] : process.stderr);
   try {
     return await serve(home, settings, flags, firstRunDone, log, logPath);
@@ -84,8 +82,10 @@ async function serve(
       EXIT.alreadyRunning,
     );
 
-  // The daemon and everything it serves are loaded only now: the refusals above answer at once.
+  // The daemon and everything it serves are loaded only now: the refusals above answer at once. The
+  // first run's summary (init's) is loaded before the daemon starts, so nothing fails once it runs.
   const { startDaemon } = await import("../../daemon/daemon.ts");
+  const summary = firstRunDone ? (await import("./init.ts")).summary : undefined;
   const daemon = await startDaemon({
     paths: home.paths,
     settings,
@@ -113,7 +113,7 @@ async function serve(
     "info",
     `ready: user ${settings.user}, STARTTLS ${daemon.imap.starttls ? "on" : "off"}; stop with Ctrl-C or SIGTERM`,
   );
-  if (firstRunDone) {
+  if (firstRunDone && summary) {
     // Printed once the port is known: `--imap-port 0` or a flag differ from the setting.
     const text = summary(
       firstRunDone.result,
@@ -207,8 +207,13 @@ function lingerBound(log: Log): void {
   linger.unref();
 }
 
-/** A fresh home: set up the embedded backend first, asking on the terminal or reading stdin. */
+/**
+ * A fresh home: set up the embedded backend first, asking on the terminal or reading stdin. The set-up
+ * code (init's flow, its probes, the password judge, the TLS certificate maker) is loaded only here:
+ * a start on a set-up home, nearly every start, needs none of it.
+ */
 async function firstRun(home: Home, flags: StartFlags): Promise<{ result: InitResult; onTerminal: boolean }> {
+  const { runInitFlow } = await import("../setup/initFlow.ts");
   const embedded = {
     backend: "embedded" as const,
     dataDir: home.paths.defaultDataDir,

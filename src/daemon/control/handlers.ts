@@ -7,7 +7,6 @@ import { isAbsolute } from "node:path";
 import { Invalid, NotFound } from "../../errors.ts";
 import { addPassword, changePassword, removePassword } from "../../mail/account.ts";
 import type { AccountDirectory } from "../../mail/accountDirectory.ts";
-import { exportMail, importMail } from "../../mail/importExport/index.ts";
 import {
   deliveryPublicKey,
   enqueueDelivery,
@@ -78,11 +77,13 @@ export function controlHandlers(opts: {
           ...(request.mailbox !== undefined ? { mailbox: request.mailbox } : {}),
         };
         return {
-          job: jobs.start((signal, progress) =>
-            request.op === "import"
+          job: jobs.start(async (signal, progress) => {
+            // The mbox and Maildir code is loaded by the first import or export, not at every start.
+            const { exportMail, importMail } = await import("../../mail/importExport/index.ts");
+            return request.op === "import"
               ? importMail(account, { ...options, signal }, progress)
-              : exportMail(account, { ...options, signal }, progress),
-          ),
+              : exportMail(account, { ...options, signal }, progress);
+          }),
         };
       }
       case "job":
