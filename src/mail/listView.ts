@@ -19,7 +19,8 @@
  * are answered from their meta and join the view again. Deleting the folder is always safe.
  *
  * A computer without the view fills it from the segments shared through the bucket
- * (sharedListView.ts) at a mailbox's first open; lists wait for that fill (`waitFor`), 5 s at most.
+ * (sharedListView.ts) at a mailbox's first open; a list of some messages waits for the segments
+ * that hold them (`waitForSome`), 5 s at most.
  */
 import { randomBytes as nodeRandomBytes } from "node:crypto";
 import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
@@ -174,6 +175,13 @@ export class ListView {
   private made: Promise<unknown> | undefined;
   /** Fills from the bucket under way (sharedListView.ts): a list waits for them. */
   private readonly fills = new Set<Promise<unknown>>();
+  /**
+   * Fills that bring the facts of known messages only (one shared segment each), by the routes of
+   * those messages: a list waits only for those of the messages it asks for (waitForSome).
+   */
+  private readonly fillsByRoute = new Map<number, Promise<unknown>>();
+  /** Those fills, for settled() and filling. */
+  private readonly someFills = new Set<Promise<unknown>>();
 
   constructor(
     dir: string,
@@ -192,7 +200,8 @@ export class ListView {
   /** The facts the view holds for `ids` (others are left out). */
   async get(ids: readonly string[]): Promise<Map<string, ListFacts>> {
     await this.loaded;
-    if (this.fills.size > 0) await this.settled();
+    if (this.fills.size > 0) await Promise.all(this.fills);
+    if (this.fillsByRoute.size > 0) await this.fillsOf(ids);
     const out = new Map<string, ListFacts>();
     const bySegment = new Map<number, string[]>();
     for (const id of ids) {
@@ -235,6 +244,44 @@ export class ListView {
     this.fills.add(bounded);
   }
 
+  /**
+   * As waitFor, for a fill that brings the facts of `ids` alone (one shared segment): only a get
+   * that asks for one of them waits for it, so a header list's first chunk is answered once its
+   * own segment is in, while the others still come (a second computer's list opened ten of them
+   * before answering anything). settled() waits for it as for any fill. Two ids that share a route
+   * (routeOf) may leave a get not waiting for the fill of the other: it reads that message's meta,
+   * time and never a wrong answer.
+   */
+  waitForSome(fill: Promise<unknown>, ids: readonly string[]): void {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, FILL_WAIT_MS)));
+    const routes: number[] = [];
+    const bounded: Promise<unknown> = Promise.race([fill, late]).finally(() => {
+      clearTimeout(timer);
+      this.someFills.delete(bounded);
+      for (const route of routes)
+        if (this.fillsByRoute.get(route) === bounded) this.fillsByRoute.delete(route);
+    });
+    this.someFills.add(bounded);
+    for (const id of ids) {
+      const route = routeOf(id);
+      if (route === undefined) continue;
+      routes.push(route);
+      this.fillsByRoute.set(route, bounded);
+    }
+  }
+
+  /** The fills under way that bring facts of some of `ids` (waitForSome), once they are done. */
+  private async fillsOf(ids: readonly string[]): Promise<void> {
+    const waits = new Set<Promise<unknown>>();
+    for (const id of ids) {
+      const route = routeOf(id);
+      const fill = route === undefined ? undefined : this.fillsByRoute.get(route);
+      if (fill) waits.add(fill);
+    }
+    if (waits.size > 0) await Promise.all(waits);
+  }
+
   /** Resolves once the directory was read (holds() answers from it). */
   ready(): Promise<void> {
     return this.loaded;
@@ -242,12 +289,12 @@ export class ListView {
 
   /** Whether a fill is under way (holds() may change when it ends). */
   get filling(): boolean {
-    return this.fills.size > 0;
+    return this.fills.size > 0 || this.someFills.size > 0;
   }
 
   /** Resolves when the fills under way are done or no longer waited for. */
   async settled(): Promise<void> {
-    if (this.fills.size > 0) await Promise.all(this.fills);
+    if (this.filling) await Promise.all([...this.fills, ...this.someFills]);
   }
 
   /** Whether the view may hold `id` (its route is known). */
