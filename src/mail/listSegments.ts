@@ -74,8 +74,20 @@ export async function openListSegment(
   key: string,
   sealed: Uint8Array,
 ): Promise<Map<string, ListFacts>> {
+  return decodeSegment(await openListSegmentBytes(sealKey, key, sealed));
+}
+
+/**
+ * As openListSegment, the facts left encoded (listView.ts's segment encoding, authenticated and
+ * inflated, not checked): ListView.adopt keeps them so, off the JS heap, until a list reads them.
+ */
+export async function openListSegmentBytes(
+  sealKey: SealKey,
+  key: string,
+  sealed: Uint8Array,
+): Promise<Buffer> {
   const plain = open(sealKey, sealed, context(key));
   if (plain[0] !== VERSION) throw new Error(`${key}: a list segment of another version`);
   const packed = Buffer.from(plain.buffer, plain.byteOffset + 1, plain.byteLength - 1);
-  return decodeSegment(await inflateRaw(packed, { maxOutputLength: MAX_PLAIN, chunkSize: INFLATE_CHUNK }));
+  return inflateRaw(packed, { maxOutputLength: MAX_PLAIN, chunkSize: INFLATE_CHUNK });
 }

@@ -16,12 +16,12 @@
 import type { SealKey } from "../crypto/aead.ts";
 import type { Log } from "../log.ts";
 import type { BlobStore } from "../storage/types.ts";
-import type { ListFacts, ListView } from "./listView.ts";
+import type { ListView } from "./listView.ts";
 import {
   fullRanges,
   listSegmentKey,
   listSegmentPrefix,
-  openListSegment,
+  openListSegmentBytes,
   rangeOfUid,
   sealListSegment,
   SHARED_SPAN,
@@ -141,7 +141,7 @@ export class SharedListView {
   /** Reads range `range`'s segment and adopts its facts; never rejects. */
   private async fillRange(mbx: SharedMailbox, range: number, wanted: Set<number>): Promise<void> {
     const key = listSegmentKey(mbx.id, range);
-    let facts: Map<string, ListFacts>;
+    let encoded: Uint8Array;
     let sealed: Uint8Array | null;
     try {
       sealed = await this.blobs.get(key);
@@ -155,7 +155,7 @@ export class SharedListView {
       return;
     }
     try {
-      facts = await openListSegment(this.key, key, sealed);
+      encoded = await openListSegmentBytes(this.key, key, sealed);
     } catch (err) {
       // Forged, damaged, swapped, or sealed under a dropped key epoch: as if absent.
       this.log?.(
@@ -166,14 +166,20 @@ export class SharedListView {
       return;
     }
     const shown = new Set(idsInRange(mbx.index, range, this.span));
-    let stale = false;
-    for (const id of facts.keys()) {
-      if (shown.has(id)) continue;
-      facts.delete(id);
-      stale = true; // expunged or renumbered since it was written
+    let stale: boolean;
+    try {
+      // As opened: the list reads them from memory; the local copy is written after it. An id
+      // the range does not show was expunged or renumbered since the segment was written.
+      stale = this.view.adopt(encoded, (id) => shown.has(id));
+    } catch (err) {
+      // Sealed by a holder of the keys, yet not a segment: as if absent.
+      this.log?.(
+        "warn",
+        `list segment ${key} does not decode (${(err as Error).message}); it is written again`,
+      );
+      wanted.add(range);
+      return;
     }
-    // As opened: the list reads them from memory; the local copy is written after it.
-    this.view.adopt(facts);
     if (stale) wanted.add(range);
   }
 
