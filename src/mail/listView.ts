@@ -19,7 +19,8 @@
  * are answered from their meta and join the view again. Deleting the folder is always safe.
  *
  * A computer without the view fills it from the segments shared through the bucket
- * (sharedListView.ts) at a mailbox's first open; lists wait for that fill (`waitFor`), 5 s at most.
+ * (sharedListView.ts) at a mailbox's first open; a list of some messages waits for the segments
+ * that hold them (`waitForSome`), 5 s at most.
  */
 import { randomBytes as nodeRandomBytes } from "node:crypto";
 import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
@@ -140,6 +141,29 @@ export function decodeSegment(bytes: Uint8Array): Map<string, ListFacts> {
   return out;
 }
 
+/**
+ * The ids of a segment's encoding, in order, its every length checked as decodeSegment checks
+ * them (so that a decode of the same bytes cannot fail); throws on bytes that are not a segment.
+ * The headers are skipped: no string is made of them.
+ */
+export function segmentIds(bytes: Uint8Array): string[] {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = buf.readUInt32BE(0);
+  const ids: string[] = [];
+  let at = 4;
+  for (let i = 0; i < count; i++) {
+    const n = buf.readUInt16BE(at);
+    if (at + 2 + n + 16 > buf.length) throw new Error("list view segment is cut short");
+    ids.push(buf.toString("utf8", at + 2, at + 2 + n));
+    at += 2 + n;
+    const h = buf.readUInt32BE(at + 12);
+    at += 16;
+    if (at + h > buf.length) throw new Error("list view segment is cut short");
+    at += h;
+  }
+  return ids;
+}
+
 /** Of `ids`, those `view` does not hold, once its fills from the bucket are done. */
 export async function lackingFacts(view: ListView, ids: string[]): Promise<string[]> {
   await view.settled();
@@ -166,6 +190,11 @@ export class ListView {
   private readonly opened = new Map<number, Promise<Map<string, ListFacts> | undefined>>();
   /** Segments whose file this view read or wrote, by index in `names`. */
   private readonly onDisk = new Set<number>();
+  /**
+   * Adopted segments not written yet (adopt), by index in `names`: their encoding, off the JS
+   * heap, decoded when a list reads them as a file's would be.
+   */
+  private readonly inMemory = new Map<number, Uint8Array>();
   /** Whether routes were dropped since the directory was written. */
   private dirty = false;
   private readonly loaded: Promise<void>;
@@ -174,6 +203,13 @@ export class ListView {
   private made: Promise<unknown> | undefined;
   /** Fills from the bucket under way (sharedListView.ts): a list waits for them. */
   private readonly fills = new Set<Promise<unknown>>();
+  /**
+   * Fills that bring the facts of known messages only (one shared segment each), by the routes of
+   * those messages: a list waits only for those of the messages it asks for (waitForSome).
+   */
+  private readonly fillsByRoute = new Map<number, Promise<unknown>>();
+  /** Those fills, for settled() and filling. */
+  private readonly someFills = new Set<Promise<unknown>>();
 
   constructor(
     dir: string,
@@ -192,7 +228,8 @@ export class ListView {
   /** The facts the view holds for `ids` (others are left out). */
   async get(ids: readonly string[]): Promise<Map<string, ListFacts>> {
     await this.loaded;
-    if (this.fills.size > 0) await this.settled();
+    if (this.fills.size > 0) await Promise.all(this.fills);
+    if (this.fillsByRoute.size > 0) await this.fillsOf(ids);
     const out = new Map<string, ListFacts>();
     const bySegment = new Map<number, string[]>();
     for (const id of ids) {
@@ -235,6 +272,44 @@ export class ListView {
     this.fills.add(bounded);
   }
 
+  /**
+   * As waitFor, for a fill that brings the facts of `ids` alone (one shared segment): only a get
+   * that asks for one of them waits for it, so a header list's first chunk is answered once its
+   * own segment is in, while the others still come (a second computer's list opened ten of them
+   * before answering anything). settled() waits for it as for any fill. Two ids that share a route
+   * (routeOf) may leave a get not waiting for the fill of the other: it reads that message's meta,
+   * time and never a wrong answer.
+   */
+  waitForSome(fill: Promise<unknown>, ids: readonly string[]): void {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, FILL_WAIT_MS)));
+    const routes: number[] = [];
+    const bounded: Promise<unknown> = Promise.race([fill, late]).finally(() => {
+      clearTimeout(timer);
+      this.someFills.delete(bounded);
+      for (const route of routes)
+        if (this.fillsByRoute.get(route) === bounded) this.fillsByRoute.delete(route);
+    });
+    this.someFills.add(bounded);
+    for (const id of ids) {
+      const route = routeOf(id);
+      if (route === undefined) continue;
+      routes.push(route);
+      this.fillsByRoute.set(route, bounded);
+    }
+  }
+
+  /** The fills under way that bring facts of some of `ids` (waitForSome), once they are done. */
+  private async fillsOf(ids: readonly string[]): Promise<void> {
+    const waits = new Set<Promise<unknown>>();
+    for (const id of ids) {
+      const route = routeOf(id);
+      const fill = route === undefined ? undefined : this.fillsByRoute.get(route);
+      if (fill) waits.add(fill);
+    }
+    if (waits.size > 0) await Promise.all(waits);
+  }
+
   /** Resolves once the directory was read (holds() answers from it). */
   ready(): Promise<void> {
     return this.loaded;
@@ -242,12 +317,12 @@ export class ListView {
 
   /** Whether a fill is under way (holds() may change when it ends). */
   get filling(): boolean {
-    return this.fills.size > 0;
+    return this.fills.size > 0 || this.someFills.size > 0;
   }
 
   /** Resolves when the fills under way are done or no longer waited for. */
   async settled(): Promise<void> {
-    if (this.fills.size > 0) await Promise.all(this.fills);
+    if (this.filling) await Promise.all([...this.fills, ...this.someFills]);
   }
 
   /** Whether the view may hold `id` (its route is known). */
@@ -266,20 +341,61 @@ export class ListView {
   }
 
   /**
-   * Keeps the facts of many messages at once (a shared segment just opened: sharedListView.ts),
-   * answered from memory from now on and written to a local segment once client work pauses
-   * (`quiet`), so that neither the seal nor the write, nor a read of the file back, sits on the
-   * path of the header list that waits for them. Known routes are left as they are (add).
+   * Keeps a segment of many messages' facts at once, as encoded (a shared segment just opened and
+   * inflated: sharedListView.ts), for the ids `keep` says; answered from memory from now on and
+   * written to a local segment once client work pauses (`quiet`), so that neither the seal nor
+   * the write, nor a read of the file back, sits on the path of the header list that waits for
+   * them. The bytes stay encoded, off the JS heap, until a list reads them (decoded as a file's
+   * would be, the two last kept): decoded at once, the 10,000 header blocks of a second computer's
+   * first sync stayed on the heap until that write, and the header list paid for them in
+   * collections. Known routes are left as they are (add), and so are entries `keep` refuses: no
+   * route leads to them (one of an id that shares the route may: a message's facts never change,
+   * so what it finds is still right, as for an id forgotten from a segment file). Returns whether it refused any. Throws, keeping
+   * nothing, on bytes that are not a segment.
    */
-  adopt(facts: ReadonlyMap<string, ListFacts>): void {
-    const entries: [string, ListFacts][] = [];
-    for (const [id, f] of facts) {
+  adopt(encoded: Uint8Array, keep: (id: string) => boolean = () => true): boolean {
+    const ids = segmentIds(encoded);
+    const at = this.names.push(nodeRandomBytes(12).toString("hex")) - 1;
+    let refused = false;
+    let kept = 0;
+    for (const id of ids) {
+      if (!keep(id)) {
+        refused = true;
+        continue;
+      }
       const route = routeOf(id);
       if (route === undefined || this.where.has(route)) continue;
-      this.where.set(route, TAIL);
-      entries.push([id, f]);
+      this.where.set(route, at);
+      kept++;
     }
-    if (entries.length > 0) this.writeEntries(entries, true);
+    if (kept > 0) {
+      this.inMemory.set(at, encoded);
+      this.writeAdopted(at);
+    }
+    return refused;
+  }
+
+  /** Writes adopted segment `at` once client work pauses, then the directory naming it. */
+  private writeAdopted(at: number): void {
+    this.writing = this.writing
+      .then(async () => {
+        await this.quietOrLate();
+        const encoded = this.inMemory.get(at);
+        if (!encoded) return;
+        const name = this.names[at]!;
+        await this.writeFile(`${name}.seg`, seal(this.key, encoded, context(name)));
+        this.onDisk.add(at);
+        this.inMemory.delete(at);
+        this.dirty = false;
+        await this.writeDirectory();
+      })
+      .catch((err: unknown) => {
+        // The view is a cache: the messages are answered from their meta instead.
+        this.log?.("warn", `list view: could not write ${this.folder}: ${(err as Error).message}`);
+        this.inMemory.delete(at);
+        this.opened.delete(at);
+        for (const [route, where] of this.where) if (where === at) this.where.delete(route);
+      });
   }
 
   /** Messages deleted here: no longer answered, and left out of the next directory. */
@@ -307,21 +423,20 @@ export class ListView {
   private writeTail(): void {
     const entries = [...this.tail];
     this.tail = new Map();
-    this.writeEntries(entries, false);
+    this.writeEntries(entries);
   }
 
   /**
    * Writes `entries` (facts whose route is TAIL) as a new segment, then the directory; answered
-   * from memory until then. `whenQuiet`: the write waits for a pause in client work first.
+   * from memory until then.
    */
-  private writeEntries(entries: [string, ListFacts][], whenQuiet: boolean): void {
+  private writeEntries(entries: [string, ListFacts][]): void {
     const pending = new Map(entries);
     const at = entries.length > 0 ? this.names.push(nodeRandomBytes(12).toString("hex")) - 1 : undefined;
     this.pendingTails.push(pending);
     for (const [id, f] of entries) this.unwritten.set(id, f);
     this.writing = this.writing
       .then(async () => {
-        if (whenQuiet) await this.quietOrLate();
         if (at !== undefined) {
           const name = this.names[at]!;
           await this.writeFile(`${name}.seg`, seal(this.key, encodeSegment(entries), context(name)));
@@ -363,7 +478,8 @@ export class ListView {
   private async writeDirectory(): Promise<void> {
     const routes = new Map<number, number[]>();
     for (const [route, at] of this.where) {
-      if (at === TAIL) continue;
+      // Not an adopted segment still in memory: the directory names files only.
+      if (at === TAIL || !this.onDisk.has(at)) continue;
       const list = routes.get(at);
       if (list) list.push(route);
       else routes.set(at, [route]);
@@ -423,14 +539,19 @@ export class ListView {
       return found;
     }
     const name = this.names[at]!;
-    found = readFile(join(this.folder, `${name}.seg`))
-      .then((sealed) => decodeSegment(open(this.key, sealed, context(name))))
-      .catch(() => {
-        this.log?.("warn", `list view: segment ${name} does not open; its messages are read from meta`);
-        for (const [route, where] of this.where) if (where === at) this.where.delete(route);
-        this.dirty = true;
-        return undefined;
-      });
+    const encoded = this.inMemory.get(at);
+    found = (
+      encoded
+        ? Promise.resolve().then(() => decodeSegment(encoded))
+        : readFile(join(this.folder, `${name}.seg`)).then((sealed) =>
+            decodeSegment(open(this.key, sealed, context(name))),
+          )
+    ).catch(() => {
+      this.log?.("warn", `list view: segment ${name} does not open; its messages are read from meta`);
+      for (const [route, where] of this.where) if (where === at) this.where.delete(route);
+      this.dirty = true;
+      return undefined;
+    });
     this.opened.set(at, found);
     if (this.opened.size > SEGMENTS_KEPT) this.opened.delete(this.opened.keys().next().value!);
     return found;

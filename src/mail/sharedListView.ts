@@ -16,12 +16,12 @@
 import type { SealKey } from "../crypto/aead.ts";
 import type { Log } from "../log.ts";
 import type { BlobStore } from "../storage/types.ts";
-import type { ListFacts, ListView } from "./listView.ts";
+import type { ListView } from "./listView.ts";
 import {
   fullRanges,
   listSegmentKey,
   listSegmentPrefix,
-  openListSegment,
+  openListSegmentBytes,
   rangeOfUid,
   sealListSegment,
   SHARED_SPAN,
@@ -80,7 +80,8 @@ export class SharedListView {
   /**
    * Looks in the bucket for the segments of the mailbox's full ranges not looked for yet in this
    * process, all at once, and adds the facts of the messages the mailbox shows to the list view,
-   * which answers no list until this is done. A range whose every message the view holds already
+   * which answers no read of a range's messages until that range's segment is in (or known absent,
+   * or not opening). A range whose every message the view holds already
    * is only asked whether it is there (HEAD): a warm computer reads no segment. Never rejects.
    */
   fill(mbx: SharedMailbox): Promise<void> {
@@ -90,21 +91,28 @@ export class SharedListView {
     for (let k = 0; k < fullRanges(mbx.index.uidnext, this.span); k++) if (!checked.has(k)) ranges.push(k);
     if (ranges.length === 0) return before;
     for (const k of ranges) checked.add(k);
-    // The list waits for the GETs only; a warm computer's HEADs do not hold its list back.
-    let got = (): void => undefined;
-    const gotten = new Promise<void>((resolve) => (got = resolve));
+    // A list waits for the GETs only (a warm computer's HEADs do not hold it back), and each of
+    // its reads only for the segments of the messages it asks for: a header list's first chunk
+    // is answered once the first range is in, while the other ranges are still on their way.
+    const got = new Map<number, () => void>();
+    for (const k of ranges) {
+      const gotten = new Promise<void>((resolve) => got.set(k, resolve));
+      this.view.waitForSome(gotten, idsInRange(mbx.index, k, this.span));
+    }
+    const gotRange = (k: number) => got.get(k)?.();
     const filling = before
-      .then(() => this.fillNow(mbx, ranges, got))
+      .then(() => this.fillNow(mbx, ranges, gotRange))
       .catch((err: unknown) => {
         this.log?.("debug", `shared list view not read: ${(err as Error).message}`);
       })
-      .finally(got);
+      .finally(() => {
+        for (const k of ranges) gotRange(k);
+      });
     this.fills.set(mbx.id, filling);
-    this.view.waitFor(gotten);
     return filling;
   }
 
-  private async fillNow(mbx: SharedMailbox, ranges: number[], got: () => void): Promise<void> {
+  private async fillNow(mbx: SharedMailbox, ranges: number[], got: (range: number) => void): Promise<void> {
     await this.view.ready();
     const wanted = this.setOf(this.wanted, mbx.id);
     const held: number[] = [];
@@ -113,6 +121,7 @@ export class SharedListView {
       (idsInRange(mbx.index, range, this.span).every((id) => this.view.holds(id)) ? held : lacking).push(
         range,
       );
+    for (const range of held) got(range);
     // Two at a time: nothing waits for them, and a burst of ten would open as many new
     // connections to the host on a warm computer (the bench's warm sessions: 34 against 25).
     const heads = eachBounded(held, Math.min(HEAD_LANES, this.parallel()), async (range) => {
@@ -120,44 +129,58 @@ export class SharedListView {
     });
     heads.catch(() => undefined); // awaited below
     await eachBounded(lacking, this.parallel(), async (range) => {
-      const key = listSegmentKey(mbx.id, range);
-      let facts: Map<string, ListFacts>;
-      let sealed: Uint8Array | null;
       try {
-        sealed = await this.blobs.get(key);
-      } catch (err) {
-        // The host did not answer: its messages are read from meta; the segment is not rewritten.
-        this.log?.("debug", `list segment ${key} not read: ${(err as Error).message}`);
-        return;
+        await this.fillRange(mbx, range, wanted);
+      } finally {
+        got(range);
       }
-      if (!sealed) {
-        wanted.add(range);
-        return;
-      }
-      try {
-        facts = await openListSegment(this.key, key, sealed);
-      } catch (err) {
-        // Forged, damaged, swapped, or sealed under a dropped key epoch: as if absent.
-        this.log?.(
-          "warn",
-          `list segment ${key} does not open (${(err as Error).message}); it is written again`,
-        );
-        wanted.add(range);
-        return;
-      }
-      const shown = new Set(idsInRange(mbx.index, range, this.span));
-      let stale = false;
-      for (const id of facts.keys()) {
-        if (shown.has(id)) continue;
-        facts.delete(id);
-        stale = true; // expunged or renumbered since it was written
-      }
-      // As opened: the list reads them from memory; the local copy is written after it.
-      this.view.adopt(facts);
-      if (stale) wanted.add(range);
     });
-    got();
     await heads;
+  }
+
+  /** Reads range `range`'s segment and adopts its facts; never rejects. */
+  private async fillRange(mbx: SharedMailbox, range: number, wanted: Set<number>): Promise<void> {
+    const key = listSegmentKey(mbx.id, range);
+    let encoded: Uint8Array;
+    let sealed: Uint8Array | null;
+    try {
+      sealed = await this.blobs.get(key);
+    } catch (err) {
+      // The host did not answer: its messages are read from meta; the segment is not rewritten.
+      this.log?.("debug", `list segment ${key} not read: ${(err as Error).message}`);
+      return;
+    }
+    if (!sealed) {
+      wanted.add(range);
+      return;
+    }
+    try {
+      encoded = await openListSegmentBytes(this.key, key, sealed);
+    } catch (err) {
+      // Forged, damaged, swapped, or sealed under a dropped key epoch: as if absent.
+      this.log?.(
+        "warn",
+        `list segment ${key} does not open (${(err as Error).message}); it is written again`,
+      );
+      wanted.add(range);
+      return;
+    }
+    const shown = new Set(idsInRange(mbx.index, range, this.span));
+    let stale: boolean;
+    try {
+      // As opened: the list reads them from memory; the local copy is written after it. An id
+      // the range does not show was expunged or renumbered since the segment was written.
+      stale = this.view.adopt(encoded, (id) => shown.has(id));
+    } catch (err) {
+      // Sealed by a holder of the keys, yet not a segment: as if absent.
+      this.log?.(
+        "warn",
+        `list segment ${key} does not decode (${(err as Error).message}); it is written again`,
+      );
+      wanted.add(range);
+      return;
+    }
+    if (stale) wanted.add(range);
   }
 
   /**

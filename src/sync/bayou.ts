@@ -192,6 +192,16 @@ const CHECKPOINT_LOOK_MS = 1_000;
  */
 const CHECKPOINT_QUIET_MS = 300;
 const CHECKPOINT_LULL_MS = 10_000;
+/**
+ * A snapshot a sync calls for waits for a lull of SNAPSHOT_QUIET_MS, at most SNAPSHOT_LULL_MS (ms
+ * on the `elapsed` clock), for the same reason: its encode is 40-170 ms of the main thread at
+ * 10,000 messages, and a second computer's first sync calls for one at once (no snapshot, every
+ * row replayed). With `idle`'s own quiet (50 ms in mail/) it ran inside the cold header list
+ * wherever a chunk's answer left the client 50 ms (bench/notes.md, wt-coldhdr). Saving it later
+ * only costs the next start's time, and close() saves what is left.
+ */
+const SNAPSHOT_QUIET_MS = 300;
+const SNAPSHOT_LULL_MS = 10_000;
 
 /** What step 1 of a checkpoint decided, for step 3 to check that it still holds. */
 interface CheckpointPlan {
@@ -802,7 +812,10 @@ export class Bayou<S, Op> {
     if (this.snapshotSoon) return;
     this.snapshotSoon = (async () => {
       await new Promise((resolve) => setImmediate(resolve));
-      await this.idle?.();
+      if (this.idle) {
+        const until = this.elapsed() + SNAPSHOT_LULL_MS;
+        await this.idle(SNAPSHOT_QUIET_MS, () => this.closed || this.elapsed() >= until);
+      }
       await this.exclusive(() => this.saveSnapshot());
     })()
       .catch(() => undefined)

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { memoryStore } from "../../src/storage/memoryStore.ts";
 import { MessageStore } from "../../src/mail/messageStore.ts";
 import { Mailbox } from "../../src/mail/mailbox.ts";
-import { ListView, SEGMENT_SIZE, type ListFacts } from "../../src/mail/listView.ts";
+import { encodeSegment, ListView, SEGMENT_SIZE, type ListFacts } from "../../src/mail/listView.ts";
 import { META_PK } from "../../src/mail/messageLayout.ts";
 import { randomKey } from "../../src/crypto/aead.ts";
 import type { Store } from "../../src/storage/types.ts";
@@ -218,7 +218,7 @@ test("facts adopted at once are answered from memory and written to a local segm
       { internalDate: i, size: 10 + i, header: `Subject: ${i}\r\n\r\n` },
     ]),
   );
-  view.adopt(facts);
+  view.adopt(encodeSegment([...facts]));
   assert.deepEqual(await view.get([...facts.keys()]), facts);
   await new Promise((resolve) => setTimeout(resolve, 50));
   const files = async () =>
@@ -229,4 +229,64 @@ test("facts adopted at once are answered from memory and written to a local segm
   assert.equal((await files()).length, 1);
   const again = new ListView(dir, masterKey);
   assert.deepEqual(await again.get([...facts.keys()]), facts);
+});
+
+test("an adopted segment stays encoded, off the JS heap, until a list reads it; an id refused is never answered", async () => {
+  const dir = await tempDir();
+  const masterKey = randomKey();
+  let pause = (): void => undefined;
+  const paused = new Promise<void>((resolve) => (pause = resolve));
+  const view = new ListView(dir, masterKey, undefined, () => paused);
+  await view.ready();
+  // 1,000 header blocks of 16 kB: 16 MB of strings once decoded (one string shared here).
+  const header = `Subject: ${"x".repeat(16_000)}\r\n\r\n`;
+  // A route per id (routeOf: the first 30 bits).
+  const ids = Array.from({ length: 1000 }, (_, i) => (i * 4).toString(16).padStart(8, "0").padEnd(32, "a"));
+  const encoded = encodeSegment(ids.map((id, i) => [id, { internalDate: i, size: i, header }] as const));
+  const refused = ids[7]!;
+  const heap = process.memoryUsage().heapUsed;
+  assert.equal(
+    view.adopt(encoded, (id) => id !== refused),
+    true,
+  );
+  const grew = process.memoryUsage().heapUsed - heap;
+  assert.ok(grew < 8_000_000, `the heap grew by ${grew} bytes at the adopt`);
+  const got = await view.get([ids[0]!, refused, ids[999]!]);
+  assert.deepEqual([...got.keys()], [ids[0], ids[999]]);
+  assert.equal(got.get(ids[999]!)!.header, header);
+  pause();
+  await view.flush();
+  const again = new ListView(dir, masterKey);
+  assert.deepEqual([...(await again.get([ids[0]!, refused])).keys()], [ids[0]]);
+});
+
+test("a directory written while an adopted segment waits for its write does not name it", async () => {
+  const dir = await tempDir();
+  const masterKey = randomKey();
+  const warnings: string[] = [];
+  const log = (level: LogLevel, message: string) => {
+    if (level === "warn") warnings.push(message);
+  };
+  const view = new ListView(dir, masterKey, log, () => new Promise<void>(() => undefined));
+  await view.ready();
+  const adopted = "1".padEnd(32, "b");
+  view.adopt(encodeSegment([[adopted, { internalDate: 1, size: 1, header: "Subject: a\r\n\r\n" }]]));
+  // A full tail is written at once, with a directory, while the adopted segment still waits.
+  for (let i = 0; i < SEGMENT_SIZE; i++)
+    view.add(i.toString(16).padStart(8, "0").padEnd(32, "c"), {
+      internalDate: i,
+      size: i,
+      header: "S: t\r\n\r\n",
+    });
+  for (let i = 0; i < 100; i++) {
+    if ((await readdir(dir, { recursive: true })).some((f) => String(f).endsWith("directory"))) break;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const again = new ListView(dir, masterKey, log);
+  assert.equal(again.holds(adopted), false);
+  await again.ready();
+  assert.equal(again.holds(adopted), false);
+  assert.deepEqual(await again.get([adopted]), new Map());
+  assert.deepEqual(warnings, []);
 });

@@ -156,3 +156,41 @@ test("a snapshot a sync calls for is saved after the sync resolves, once `idle` 
   assert.equal(snapshots.saved.size, 1, "not saved once idle");
   bayou.close();
 });
+
+test("a snapshot's save asks `idle` for a quiet longer than a client's gaps between commands, and a bound", async () => {
+  const store = memoryStore();
+  let now = 30_000_000;
+  const writer = replica(store, () => now, { key });
+  for (let i = 0; i < 12; i++) await writer.push([`a${i}`]);
+  const snapshots = keeper();
+  const asked: { quietMs: number | undefined; enough: (() => boolean) | undefined }[] = [];
+  let letIdle: () => void = () => undefined;
+  const idle = new Promise<void>((resolve) => (letIdle = resolve));
+  const bayou = new Bayou({
+    store,
+    key,
+    path: "index/test",
+    machine: logMachine,
+    clock: () => now,
+    elapsed: () => now,
+    checkpointEvery: 1000,
+    snapshots,
+    idle: (quietMs, enough) => {
+      asked.push({ quietMs, enough });
+      return idle;
+    },
+  });
+  await bayou.sync();
+  for (let i = 0; i < 100 && asked.length === 0; i++) await new Promise((r) => setTimeout(r, 2));
+  assert.equal(asked.length, 1);
+  // A cold first sync's header chunks come a few ms apart, tens under load: 50 ms gaps let the
+  // encode (40-170 ms at 10,000 messages) into the list.
+  assert.ok((asked[0]!.quietMs ?? 0) >= 200, `asked for ${asked[0]!.quietMs} ms of quiet`);
+  assert.equal(asked[0]!.enough?.(), false);
+  now += 10_000;
+  assert.equal(asked[0]!.enough?.(), true, "a client that never pauses still gets it saved");
+  letIdle();
+  for (let i = 0; i < 100 && snapshots.saved.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(snapshots.saved.size, 1);
+  bayou.close();
+});
