@@ -167,10 +167,12 @@ const ALONE = [
  * ~27 CPU s instead of ~31 in test:fast. Twenty-four, not twelve (session 19): each group loads
  * most of src/ once; the ~150 files of the groups took ~41 CPU s in 6 groups of 30 against ~43 in
  * 13 of 12 (two pairs, load ~12), the longest group ~9 CPU s, still ending before the rekey files.
+ * Under --fast only: the full run's peer-backed files hold the cores for minutes, and its one run
+ * with 24 (session 19, 238 s) ended later than the runs with 12 (209-224 s), its groups late.
  * `--isolate` gives every file a process of its own; TEST_GROUP_SIZE=N (for measuring) puts N
  * files in a group instead.
  */
-const GROUP_SIZE = Number(process.env.TEST_GROUP_SIZE) || 24;
+const GROUP_SIZE = Number(process.env.TEST_GROUP_SIZE) || (process.argv.includes("--fast") ? 24 : 12);
 
 /**
  * Files run at once. A file keeps about a third of a core busy on average (it waits on servers,
