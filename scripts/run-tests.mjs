@@ -164,7 +164,7 @@ const ALONE = [
  * top-level hooks stay its own. A process of its own cost a file 0.4 CPU s before its first test
  * (node, and the loader thread of the time) and the loading of the modules it shares with its
  * neighbours; on 2 cores that was a fifth of test:fast. Twelve, not eight: 9 groups instead of 14,
- * ~27 CPU s instead of ~31 in test:fast. Twenty-four, not twelve (session 19): each group loads
+ * ~27 CPU s instead of ~31 in test:fast. FAST_GROUP_SIZE, twenty-four (session 19): each group loads
  * most of src/ once; the ~150 files of the groups took ~41 CPU s in 6 groups of 30 against ~43 in
  * 13 of 12 (two pairs, load ~12), the longest group ~9 CPU s, still ending before the rekey files.
  * Under --fast only: the full run's peer-backed files hold the cores for minutes, and its one run
@@ -172,7 +172,8 @@ const ALONE = [
  * `--isolate` gives every file a process of its own; TEST_GROUP_SIZE=N (for measuring) puts N
  * files in a group instead.
  */
-const GROUP_SIZE = Number(process.env.TEST_GROUP_SIZE) || (process.argv.includes("--fast") ? 24 : 12);
+const GROUP_SIZE = 12;
+const FAST_GROUP_SIZE = 24;
 
 /**
  * Files run at once. A file keeps about a third of a core busy on average (it waits on servers,
@@ -328,7 +329,8 @@ function groupFiles(list) {
       !ALONE.includes(f) &&
       !f.startsWith("test/cli/"),
   );
-  const count = Math.ceil(shared.length / GROUP_SIZE);
+  const size = Number(process.env.TEST_GROUP_SIZE) || (fast ? FAST_GROUP_SIZE : GROUP_SIZE);
+  const count = Math.ceil(shared.length / size);
   if (count === 0) return { entries: list, groups: new Map() };
   const members = Array.from({ length: count }, () => []);
   shared.forEach((f, i) => members[i % count].push(f));
