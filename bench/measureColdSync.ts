@@ -17,7 +17,9 @@
  *
  * With BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" the server writes a V8 profile of its
  * whole session; MARKS=1 prints each step's window for bench/profileSteps.mjs to cut it (as
- * bench/firstSyncSteps.ts does). With BENCH_PERF_RECORD=DIR, `perf record` samples every thread of
+ * bench/firstSyncSteps.ts does). PAUSE=MS waits that long between SELECT and the flags step: the
+ * steps after it then meet less of the work a first open starts in the background (a second
+ * computer's list segments and newest bodies), which says how much of their time that work is. With BENCH_PERF_RECORD=DIR, `perf record` samples every thread of
  * the server over the header list (bench/perfRecord.ts).
  */
 import { ensureCorpus } from "./corpus.ts";
@@ -79,6 +81,8 @@ for (const name of targets) {
       await wire.command('LIST "" "*"');
       await wire.command("SELECT INBOX");
     });
+    const pause = Number(process.env.PAUSE ?? 0);
+    if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
     await step("flags", async () => {
       const t = await wire!.command("UID FETCH 1:* (FLAGS)");
       uids = t.untagged.flatMap((r) => {
