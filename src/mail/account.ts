@@ -47,6 +47,7 @@ import { MarkWitness } from "./markWitness.ts";
 import { indexSnapshots } from "./indexSnapshots.ts";
 import { ListView } from "./listView.ts";
 import { SharedListView } from "./sharedListView.ts";
+import { holdsListView, SegmentsAhead } from "./listSegmentsAhead.ts";
 import { readFirstSync, type FirstReads, type SnapshotKeeper } from "../sync/index.ts";
 import { MessageStore } from "./messageStore.ts";
 import { FiledDeliveries, FILED_SUBKEY } from "./incoming/filedDeliveries.ts";
@@ -203,7 +204,8 @@ export async function openAccount(
   if (options.marksDir) void openJournalAhead(options.marksDir, options.log ?? createLogger("info"));
   // One unlock path: without a root kept by the daemon, nothing starts before the read.
   const kept = options.keptKeyRoot ?? new KeptKeyRoot();
-  const unlocking = kept.unlockRead(store.blobs.get(KEY_ROOT), password, noAccount);
+  const rootRead = store.blobs.get(KEY_ROOT);
+  const unlocking = kept.unlockRead(rootRead, password, noAccount);
   // INBOX's first sync needs no key for its reads: by this computer's hint they go beside
   // Argon2id (issue 11: a second computer's SELECT waited on them after the unlock). Only on a
   // remote store: a local one has no round trip to hide.
@@ -212,11 +214,34 @@ export async function openAccount(
     hinted !== undefined && isMailId(hinted) && store.readParallelism !== undefined
       ? readFirstSync(store, mailboxIndexPath(hinted))
       : undefined;
-  const keys = await unlocking;
+  // And its shared list segments, for a computer without a list view (the header list met their
+  // GETs, open and inflate after INBOX's first sync): after the reads above, which the unlock
+  // and the first SELECT wait on, in the same pool.
+  const segmentsAhead =
+    inboxReads && options.listViewDir !== undefined && (options.shareListView ?? true)
+      ? new SegmentsAhead(store.blobs, hinted!, {
+          when: holdsListView(options.listViewDir).then((held) => !held),
+          after: Promise.allSettled([
+            rootRead,
+            inboxReads.watch,
+            inboxReads.rows,
+            inboxReads.listing,
+            inboxReads.early,
+          ]),
+          parallelism: store.readParallelism!(),
+        })
+      : undefined;
+  let keys: UnlockedKeys;
+  try {
+    keys = await unlocking;
+  } catch (err) {
+    segmentsAhead?.drop();
+    throw err;
+  }
   const account = new Account(store, keys, options);
   account.mailboxList.prime(listRow, listStartedAt);
   for (const { pk, sk, row } of rows) account.primeRow(pk, sk, row, listStartedAt);
-  if (inboxReads) account.primeFirstSync(inboxReads);
+  if (inboxReads) account.primeFirstSync(inboxReads, segmentsAhead);
   return account;
 }
 
@@ -274,6 +299,8 @@ export class Account {
   private readonly openedAhead = new Map<string, number>();
   /** A mailbox's first-sync reads started at login by the hint (openAccount), until openAhead. */
   private firstSyncReads: FirstReads | undefined;
+  /** Its shared list segments fetched at login (listSegmentsAhead.ts), likewise until openAhead. */
+  private segmentsAhead: SegmentsAhead | undefined;
   private readonly inboxLearned: ((id: string) => void) | undefined;
   private readonly inboxHinted: string | undefined;
   /** Row reads started at login (readAtLogin), by "pk/sk", until taken. */
@@ -353,9 +380,13 @@ export class Account {
     }
   }
 
-  /** Keeps a mailbox's first-sync reads started at login, for openAhead to take or drop. */
-  primeFirstSync(reads: FirstReads): void {
+  /**
+   * Keeps a mailbox's first-sync reads started at login, and its shared list segments fetched then,
+   * for openAhead to take or drop.
+   */
+  primeFirstSync(reads: FirstReads, segments?: SegmentsAhead): void {
     this.firstSyncReads = reads;
+    this.segmentsAhead = segments;
   }
 
   /** Keeps a read of row `pk`/`sk` started at login (at `startedAt`) for `takeLoginRead`. */
@@ -387,17 +418,30 @@ export class Account {
   openAhead(name: string): void {
     const list = this.mailboxList.loginList();
     const started = this.firstSyncReads;
+    const segments = this.segmentsAhead;
     this.firstSyncReads = undefined; // taken below, or dropped: never kept past this opening
-    if (!list) return;
+    this.segmentsAhead = undefined;
+    if (!list) {
+      segments?.drop();
+      return;
+    }
     let startedAt = performance.now();
     void list.opened.then(
       (l) => {
         const entry = lookup(l, name);
-        if (!entry || this.closed || this.open.has(entry.id)) return;
+        if (!entry || this.closed || this.open.has(entry.id)) {
+          segments?.drop();
+          return;
+        }
         // The reads started at login by the hint count only when the sealed list gives this
         // mailbox the id they read; the state they give is as old as their start.
         const reads = started?.path === mailboxIndexPath(entry.id) ? started : undefined;
         if (reads) startedAt = reads.startedAt;
+        // Likewise its segments, opened from now on (the key is here), beside the first sync:
+        // the fill, after it, checks their ids against the index and adopts them.
+        const shared = this.messages.sharedList;
+        if (segments && reads && segments.mailboxId === entry.id && shared) shared.takeAhead(segments);
+        else segments?.drop();
         this.openedAhead.set(entry.id, startedAt);
         // Its sync goes beside the list's check against the mark (a disk flush); the opening is
         // handed out only once the checked list still holds it, as mailboxOpened's early one.
@@ -412,7 +456,10 @@ export class Account {
             // And the newest bodies, the end of a client's first sync (mail/cacheFill.ts).
             this.tellOpened(mbx, true);
           },
-          () => this.openedAhead.delete(entry.id),
+          () => {
+            this.openedAhead.delete(entry.id);
+            this.messages.sharedList?.dropAhead(entry.id);
+          },
         );
       },
       () => undefined, // the client's LIST or SELECT reads the list again and meets the error
@@ -684,6 +731,8 @@ export class Account {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.segmentsAhead?.drop();
+    this.segmentsAhead = undefined;
     await this.indexFiller?.close();
     await this.searchIndex?.close();
     // A mailbox that failed to open gave its error to whoever opened it; there is nothing to close.

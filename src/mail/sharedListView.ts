@@ -26,11 +26,17 @@ import {
   sealListSegment,
   SHARED_SPAN,
 } from "./listSegments.ts";
+import type { SegmentsAhead } from "./listSegmentsAhead.ts";
 import { eachBounded } from "./messageStore.ts";
 import type { UidIndex } from "./uidIndex.ts";
 
 /** HEADs in flight at once when a warm computer checks that its segments are in the bucket. */
 const HEAD_LANES = 2;
+
+/** A segment opened: its encoding (listView.ts), or why it does not open. */
+type Opened = { encoded: Buffer } | { refused: Error };
+/** The segments of a mailbox fetched at login, by range, each opened (undefined: did not come). */
+type OpenedAhead = ReadonlyMap<number, Promise<Opened | undefined>>;
 
 interface SharedMailbox {
   readonly id: string;
@@ -65,6 +71,8 @@ export class SharedListView {
   private readonly checked = new Map<string, Set<number>>();
   /** Ranges whose segment should be written once this computer holds their facts, by mailbox. */
   private readonly wanted = new Map<string, Set<number>>();
+  /** Segments fetched at login (takeAhead), opened, by mailbox then range, until its fill ends. */
+  private readonly ahead = new Map<string, Promise<OpenedAhead>>();
 
   constructor(
     private readonly blobs: BlobStore,
@@ -86,6 +94,9 @@ export class SharedListView {
    */
   fill(mbx: SharedMailbox): Promise<void> {
     const before = this.fills.get(mbx.id) ?? Promise.resolve();
+    // What was fetched at login for this mailbox (takeAhead) serves this fill only; the rest goes.
+    const ahead = this.ahead.get(mbx.id);
+    this.ahead.delete(mbx.id);
     const checked = this.setOf(this.checked, mbx.id);
     const ranges: number[] = [];
     for (let k = 0; k < fullRanges(mbx.index.uidnext, this.span); k++) if (!checked.has(k)) ranges.push(k);
@@ -101,7 +112,7 @@ export class SharedListView {
     }
     const gotRange = (k: number) => got.get(k)?.();
     const filling = before
-      .then(() => this.fillNow(mbx, ranges, gotRange))
+      .then(() => this.fillNow(mbx, ranges, gotRange, ahead))
       .catch((err: unknown) => {
         this.log?.("debug", `shared list view not read: ${(err as Error).message}`);
       })
@@ -112,7 +123,13 @@ export class SharedListView {
     return filling;
   }
 
-  private async fillNow(mbx: SharedMailbox, ranges: number[], got: (range: number) => void): Promise<void> {
+  private async fillNow(
+    mbx: SharedMailbox,
+    ranges: number[],
+    got: (range: number) => void,
+    ahead: Promise<OpenedAhead> | undefined,
+  ): Promise<void> {
+    const early = await ahead;
     await this.view.ready();
     const wanted = this.setOf(this.wanted, mbx.id);
     const held: number[] = [];
@@ -130,7 +147,7 @@ export class SharedListView {
     heads.catch(() => undefined); // awaited below
     await eachBounded(lacking, this.parallel(), async (range) => {
       try {
-        await this.fillRange(mbx, range, wanted);
+        await this.fillRange(mbx, range, wanted, early?.get(range));
       } finally {
         got(range);
       }
@@ -138,29 +155,76 @@ export class SharedListView {
     await heads;
   }
 
-  /** Reads range `range`'s segment and adopts its facts; never rejects. */
-  private async fillRange(mbx: SharedMailbox, range: number, wanted: Set<number>): Promise<void> {
+  /**
+   * Takes `ahead`, the segments of its mailbox fetched at login (listSegmentsAhead.ts), for that
+   * mailbox's next fill, which uses each range's bytes instead of its own GET. Each is opened and
+   * inflated at once, as it comes (the key and the object's name are all that needs: the id check
+   * against the index waits for the fill, after the mailbox's first sync). Dropped when a fill of
+   * that mailbox has already started.
+   */
+  takeAhead(ahead: SegmentsAhead): void {
+    if (this.fills.has(ahead.mailboxId)) {
+      ahead.drop();
+      return;
+    }
+    const opened = ahead.ranges().then((ranges) => {
+      const byRange = new Map<number, Promise<Opened | undefined>>();
+      for (const range of ranges) {
+        const key = listSegmentKey(ahead.mailboxId, range);
+        const one = ahead.take(range).then((sealed) => (sealed ? this.openSegment(key, sealed) : undefined));
+        byRange.set(range, one);
+      }
+      return byRange;
+    });
+    this.ahead.set(ahead.mailboxId, opened);
+  }
+
+  /** Lets go of what was fetched at login for `mailboxId` and not used (its opening failed). */
+  dropAhead(mailboxId: string): void {
+    this.ahead.delete(mailboxId);
+  }
+
+  /** Authenticated under the key bound to `key`, inflated; a refusal as a value. */
+  private async openSegment(key: string, sealed: Uint8Array): Promise<Opened> {
+    try {
+      return { encoded: await openListSegmentBytes(this.key, key, sealed) };
+    } catch (err) {
+      return { refused: err as Error };
+    }
+  }
+
+  /**
+   * Reads range `range`'s segment and adopts its facts; never rejects. `ahead`: the segment as
+   * fetched at login and opened, used instead of a GET when it came (checked as one GET here).
+   */
+  private async fillRange(
+    mbx: SharedMailbox,
+    range: number,
+    wanted: Set<number>,
+    ahead?: Promise<Opened | undefined>,
+  ): Promise<void> {
     const key = listSegmentKey(mbx.id, range);
-    let encoded: Uint8Array;
-    let sealed: Uint8Array | null;
-    try {
-      sealed = await this.blobs.get(key);
-    } catch (err) {
-      // The host did not answer: its messages are read from meta; the segment is not rewritten.
-      this.log?.("debug", `list segment ${key} not read: ${(err as Error).message}`);
-      return;
+    let opened = await ahead;
+    if (!opened) {
+      let sealed: Uint8Array | null;
+      try {
+        sealed = await this.blobs.get(key);
+      } catch (err) {
+        // The host did not answer: its messages are read from meta; the segment is not rewritten.
+        this.log?.("debug", `list segment ${key} not read: ${(err as Error).message}`);
+        return;
+      }
+      if (!sealed) {
+        wanted.add(range);
+        return;
+      }
+      opened = await this.openSegment(key, sealed);
     }
-    if (!sealed) {
-      wanted.add(range);
-      return;
-    }
-    try {
-      encoded = await openListSegmentBytes(this.key, key, sealed);
-    } catch (err) {
+    if ("refused" in opened) {
       // Forged, damaged, swapped, or sealed under a dropped key epoch: as if absent.
       this.log?.(
         "warn",
-        `list segment ${key} does not open (${(err as Error).message}); it is written again`,
+        `list segment ${key} does not open (${opened.refused.message}); it is written again`,
       );
       wanted.add(range);
       return;
@@ -170,7 +234,7 @@ export class SharedListView {
     try {
       // As opened: the list reads them from memory; the local copy is written after it. An id
       // the range does not show was expunged or renumbered since the segment was written.
-      stale = this.view.adopt(encoded, (id) => shown.has(id));
+      stale = this.view.adopt(opened.encoded, (id) => shown.has(id));
     } catch (err) {
       // Sealed by a holder of the keys, yet not a segment: as if absent.
       this.log?.(
