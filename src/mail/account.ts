@@ -158,6 +158,8 @@ export interface AccountOptions {
    * when it is another. On a remote store openAccount starts INBOX's first-sync reads by it beside
    * Argon2id; openAhead hands them to INBOX's first sync only when the sealed list, opened after
    * the unlock, gives INBOX that same id (else they are dropped: a wrong hint costs reads only).
+   * Without a list view here (listViewDir), INBOX's shared list segments likewise
+   * (listSegmentsAhead.ts), for its fill.
    */
   inboxHint?: { id: string | undefined; learned?: (id: string) => void };
 }
