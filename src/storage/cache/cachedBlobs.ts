@@ -162,9 +162,10 @@ export class CachedBlobStore implements BlobStore {
       throw err;
     }
     if (fill && bytes && this.fits(bytes.length)) {
-      // Its copy may wait for the caller's lull (heldFills.ts); joiners are served from `fetching`
-      // until it is written.
-      void this.store(key, Uint8Array.from(bytes), fill, true).finally(done);
+      // The joiners' copy is the one written (no caller is handed it, each joiner copies it): one
+      // copy of each body fewer. It may wait for the caller's lull (heldFills.ts); joiners are
+      // served from it until it is written.
+      void shared.then((copy) => this.store(key, copy!, fill, true)).finally(done);
     } else {
       if (fill) this.writer.abandon(fill);
       done();
