@@ -292,3 +292,56 @@ test("INBOX opened at login fetches its newest bodies while the shared list segm
     await store.close();
   }
 });
+
+test("while the client is busy the newest bodies stay in memory, not the cache, and a FETCH of them is still authenticated", async () => {
+  const shared = memoryStore();
+  const a = await createAccount(shared, { user: "u", password: PASSWORD, kdf: TEST_KDF });
+  const inbox = await a.mailbox("INBOX");
+  for (let i = 0; i < 6; i++) await inbox.append(sampleMessage(i, { bodyLines: 40 }), [], Date.now());
+  await a.close();
+  // The host changes one byte of one body: its FETCH must fail, served from memory or not.
+  const [tampered] = (await shared.blobs.list(BODY_PREFIX)).keys;
+  const bytes = (await shared.blobs.get(tampered!))!;
+  const at = bytes.length >> 1;
+  bytes[at] = bytes[at]! ^ 1;
+  await shared.blobs.put(tampered!, bytes);
+  const remote = slowBlobs(shared, 10);
+  const get = remote.blobs.get.bind(remote.blobs);
+  let bodyGets = 0;
+  remote.blobs = Object.assign(Object.create(remote.blobs) as Store["blobs"], {
+    get: (key: string, range?: ByteRange) => {
+      if (key.startsWith(BODY_PREFIX)) bodyGets++;
+      return get(key, range);
+    },
+  });
+  const cache = memoryStore();
+  const store = await withLocalCache(remote, cache, CACHEABLE);
+  const b = await openAccount(store, PASSWORD);
+  const fill = new CacheFill(b, store.localCache);
+  // A client command in flight for the whole of it: no lull.
+  let done = (): void => undefined;
+  const busy = b.messages.activity.track(new Promise<void>((resolve) => (done = resolve)));
+  try {
+    await b.mailboxOpened("INBOX");
+    for (let i = 0; i < 100 && bodyGets < 6; i++) await delay(20);
+    assert.equal(bodyGets, 6);
+    await delay(100);
+    assert.deepEqual((await cache.blobs.list(BODY_PREFIX)).keys, [], "a body copy written while the client was busy");
+    const mbx = await b.mailbox("INBOX");
+    const metas = await b.messages.getMeta(Array.from({ length: 6 }, (_, i) => mbx.index.shown.idAt(i)));
+    for (const meta of metas.values()) {
+      if (meta.blob === tampered) await assert.rejects(b.messages.body(meta), /tamper|authenticat/i);
+      else assert.ok((await b.messages.body(meta)).length > 0);
+    }
+    assert.equal(bodyGets, 6, "a FETCH read a held body from the remote");
+    done();
+    await busy;
+    await store.settle();
+    assert.equal((await cache.blobs.list(BODY_PREFIX)).keys.length, 6, "the copies written at the lull");
+  } finally {
+    done();
+    await fill.close();
+    await b.close();
+    await store.close();
+  }
+});

@@ -118,3 +118,49 @@ test("a caller waiting for room for many copies gets the held ones written, not 
   assert.equal(await Promise.race([room, late]), "room");
   assert.ok(await cache.blobs.get("mail/held"));
 });
+
+test("a copy of what a read fetched waits for the caller's lull, and later reads are served from memory meanwhile", async () => {
+  const { remote, cache, store, open } = await setUp();
+  const body = randomBytes(3_000);
+  const row = new TextEncoder().encode("sealed meta");
+  await remote.blobs.put("mail/read", body);
+  await remote.rows.insert("meta", "m1", row);
+  remote.reset();
+  assert.deepEqual(await store.blobs.get("mail/read"), new Uint8Array(body));
+  assert.deepEqual((await store.rows.readBatch([{ pk: "meta", sk: "m1" }]))[0]?.values, [row]);
+  await turns();
+  assert.equal(await cache.blobs.get("mail/read"), null, "a read's blob copy written before the lull");
+  assert.equal(await cache.rows.read("meta", "m1"), null, "a read's row copy written before the lull");
+  // Neither is read from the remote again while its copy waits, nor asked for by a read ahead.
+  assert.deepEqual(await store.blobs.get("mail/read"), new Uint8Array(body));
+  assert.deepEqual(
+    await store.blobs.get("mail/read", { start: 100, end: 199 }),
+    new Uint8Array(body.subarray(100, 200)),
+  );
+  assert.deepEqual((await store.rows.read("meta", "m1"))?.values, [row]);
+  assert.deepEqual(await store.localCache.uncachedRows("meta", ["m1"]), []);
+  assert.equal(remote.total(), 2, "read from the remote once each");
+  open();
+  for (let i = 0; i < 50 && !(await cache.rows.read("meta", "m1")); i++) await turns();
+  assert.deepEqual(await cache.blobs.get("mail/read"), new Uint8Array(body));
+  assert.ok(await cache.rows.read("meta", "m1"));
+  assert.equal(store.cachedBlobBytes, 3_000);
+});
+
+test("a read's copy still waiting for the lull is never written once forgotten or changed", async () => {
+  const { remote, cache, store, open } = await setUp();
+  await remote.blobs.put("mail/forgotten", randomBytes(500));
+  await remote.blobs.put("mail/deleted", randomBytes(500));
+  await remote.rows.insert("meta", "gone", new TextEncoder().encode("row"));
+  await store.blobs.get("mail/forgotten");
+  await store.blobs.get("mail/deleted");
+  await store.rows.read("meta", "gone");
+  await store.localCache.forget([{ pk: "meta", sk: "gone" }], ["mail/forgotten"]);
+  await store.blobs.delete("mail/deleted");
+  open();
+  await store.settle();
+  assert.equal(await cache.blobs.get("mail/forgotten"), null);
+  assert.equal(await cache.blobs.get("mail/deleted"), null);
+  assert.equal(await cache.rows.read("meta", "gone"), null);
+  assert.equal(store.cachedBlobBytes, 0);
+});

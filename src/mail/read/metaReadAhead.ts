@@ -57,11 +57,17 @@ export function prefetchFollowing(
   count: number,
   prefetch: (ids: string[]) => boolean = (ids) => messages.prefetchMeta(ids),
 ): void {
-  const after = seqOfUid(index, last.uid); // 1-based: the next one is uids[after]
+  const after = seqOfUid(index, last.uid); // 1-based: the next one is at position `after`
   const before = seqOfUid(index, first.uid) - 1;
-  const idsOf = (uids: number[]) =>
-    uids.map((uid) => index.byUid.get(uid)?.id).filter((id): id is string => id !== undefined);
+  // By position, the id alone: an entry per message (its flags, its id's string, a search for its
+  // UID) was made for each of the 10,000 ids of a first header list, inside it (bench/notes.md,
+  // wt-coldquiet).
+  const idsOf = (from: number, to: number) => {
+    const ids: string[] = [];
+    for (let i = from; i < to && i < index.shown.size; i++) ids.push(index.shown.idAt(i));
+    return ids;
+  };
   // Forward first; a client walking backwards finds those read already, and gets the ones before.
-  if (after > 0 && prefetch(idsOf(index.uids.slice(after, after + count)))) return;
-  if (before > 0) prefetch(idsOf(index.uids.slice(Math.max(0, before - count), before)));
+  if (after > 0 && prefetch(idsOf(after, after + count))) return;
+  if (before > 0) prefetch(idsOf(Math.max(0, before - count), before));
 }

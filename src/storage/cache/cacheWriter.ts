@@ -14,6 +14,7 @@
  */
 import { KeyedQueue } from "../keyedQueue.ts";
 import type { Log } from "../../log.ts";
+import { HeldFills } from "./heldFills.ts";
 
 export interface Fill {
   readonly key: string;
@@ -27,6 +28,8 @@ const MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 export class CacheWriter {
   private readonly queue = new KeyedQueue();
+  /** Copies of reads waiting for the caller's lull (holdFillsUntil). */
+  private readonly held = new HeldFills();
   /** Background cache work not finished; drain() waits until none is left (work may start more). */
   private readonly pending = new Set<Promise<unknown>>();
   private readonly fills = new Map<string, Set<Fill>>();
@@ -51,6 +54,7 @@ export class CacheWriter {
   fail(doing: string, err: unknown): void {
     if (this.failed) return;
     this.failed = true;
+    this.held.release(); // their writes now find the cache unusable and end
     this.wakeRoomWaiters();
     this.log?.(
       "warn",
@@ -81,16 +85,31 @@ export class CacheWriter {
   }
 
   /**
-   * Writes a fill in the background unless a change made it stale; never throws. Resolves once
-   * the copy is written (or dropped): a caller may hold the bytes until then.
+   * From now on the copies of reads (finish with `heldBytes`) wait for `quiet`, a lull in the
+   * caller's work, before they are written, within the bounds of heldFills.ts.
    */
-  finish(fill: Fill, write: (fill: Fill) => Promise<void>): Promise<void> {
-    return this.enqueue(fill.key, async () => {
-      if (fill.stale || !this.usable) return;
-      await write(fill);
-    })
-      .catch((err) => this.fail("write a copy", err))
-      .finally(() => this.forget(fill));
+  holdFillsUntil(quiet: () => Promise<void>): void {
+    this.held.holdUntil(quiet);
+  }
+
+  /**
+   * Writes a fill in the background unless a change made it stale; never throws. Resolves once
+   * the copy is written (or dropped): a caller may hold the bytes until then. With `heldBytes`
+   * (the copy's size) the write may wait for the caller's lull (holdFillsUntil).
+   */
+  finish(fill: Fill, write: (fill: Fill) => Promise<void>, heldBytes?: number): Promise<void> {
+    const run = () =>
+      this.enqueue(fill.key, async () => {
+        if (fill.stale || !this.usable) return;
+        await write(fill);
+      });
+    const held = heldBytes === undefined ? undefined : this.held.hold(heldBytes, run);
+    return (held ?? run()).catch((err) => this.fail("write a copy", err)).finally(() => this.forget(fill));
+  }
+
+  /** Starts the writes of every held copy now. */
+  release(): void {
+    this.held.release();
   }
 
   /** A fill whose remote read found nothing worth keeping. */
@@ -160,6 +179,14 @@ export class CacheWriter {
     for (const [key, set] of this.fills) if (affects(key)) for (const f of set) f.stale = true;
   }
 
+  /**
+   * The copies of these keys still held or in flight are not written: the caller knows the objects
+   * are gone elsewhere, and a copy landing after it dropped the others would stay.
+   */
+  dropFills(keys: readonly string[]): void {
+    for (const key of keys) for (const f of this.fills.get(key) ?? []) f.stale = true;
+  }
+
   /** Runs a cache-only task behind whatever is queued for `key` (evictions). */
   run(key: string, task: () => Promise<void>): void {
     void this.enqueue(key, task).catch((err) => this.fail("drop a cached copy", err));
@@ -171,11 +198,16 @@ export class CacheWriter {
    */
   runAfter(keys: string[], task: () => Promise<void>): Promise<void> {
     if (keys.length === 0 || !this.usable) return Promise.resolve();
+    this.dropFills(keys);
     return this.track(this.runAll(keys, task)).catch((err) => this.fail("drop a cached copy", err));
   }
 
-  /** Resolves once every cache write queued so far is done, or after `timeoutMs`. */
+  /**
+   * Resolves once every cache write queued so far is done, or after `timeoutMs`. Held copies are
+   * written now, not at the caller's lull.
+   */
   async drain(timeoutMs = Infinity): Promise<void> {
+    this.held.release();
     let timer: NodeJS.Timeout | undefined;
     const timeout =
       timeoutMs === Infinity
@@ -193,6 +225,7 @@ export class CacheWriter {
 
   close(): void {
     this.closed = true;
+    this.held.release();
     this.wakeRoomWaiters();
   }
 
@@ -203,6 +236,8 @@ export class CacheWriter {
    */
   roomFor(fills: number): Promise<void> {
     if (this.hasRoom(fills)) return Promise.resolve();
+    // Held copies count as waiting: a caller that needs their room gets them written now.
+    this.held.release();
     return new Promise((go) => this.roomWaiters.push({ fills, go }));
   }
 

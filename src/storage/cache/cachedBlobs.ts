@@ -162,7 +162,10 @@ export class CachedBlobStore implements BlobStore {
       throw err;
     }
     if (fill && bytes && this.fits(bytes.length)) {
-      void this.store(key, Uint8Array.from(bytes), fill).finally(done);
+      // The joiners' copy is the one written (no caller is handed it, each joiner copies it): one
+      // copy of each body fewer. It may wait for the caller's lull (heldFills.ts); joiners are
+      // served from it until it is written.
+      void shared.then((copy) => this.store(key, copy!, fill, true)).finally(done);
     } else {
       if (fill) this.writer.abandon(fill);
       done();
@@ -218,6 +221,7 @@ export class CachedBlobStore implements BlobStore {
   /** Drops local copies the caller knows are gone elsewhere; the remote is not touched. */
   forget(keys: readonly string[]): Promise<void> {
     for (const key of keys) this.unhold(key);
+    this.writer.dropFills(keys.filter((k) => this.rules.isImmutableBlob(k)));
     const mine = keys.filter((k) => this.rules.isImmutableBlob(k) && this.budget.has(k));
     for (const key of mine) this.budget.remove(key);
     return this.writer.runAfter(mine, async () => {
@@ -248,14 +252,26 @@ export class CachedBlobStore implements BlobStore {
     });
   }
 
-  /** Writes a copy in the background and accounts for it; evicts what no longer fits. */
-  private store(key: string, bytes: Uint8Array, fill = this.writer.begin(key, bytes.length)): Promise<void> {
+  /**
+   * Writes a copy in the background and accounts for it; evicts what no longer fits. `mayWait`:
+   * the copy of a read, which may wait for the caller's lull (CacheWriter.holdFillsUntil).
+   */
+  private store(
+    key: string,
+    bytes: Uint8Array,
+    fill = this.writer.begin(key, bytes.length),
+    mayWait = false,
+  ): Promise<void> {
     if (!fill) return Promise.resolve();
-    return this.writer.finish(fill, async () => {
-      await this.cache.put(key, bytes);
-      if (!fill.stale) this.evictAfter(this.budget.add(key, bytes.length));
-      else await this.cache.delete(key);
-    });
+    return this.writer.finish(
+      fill,
+      async () => {
+        await this.cache.put(key, bytes);
+        if (!fill.stale) this.evictAfter(this.budget.add(key, bytes.length));
+        else await this.cache.delete(key);
+      },
+      mayWait ? bytes.length : undefined,
+    );
   }
 
   private evictAfter(evicted: string[]): void {

@@ -135,7 +135,8 @@ export class CachedRowStore implements RowStore {
     }
     missing.forEach((i, j) => {
       out[i] = fetched[j]!;
-      void this.finishFill(fills[j], keys[i]!, fetched[j]!, rows[j]).finally(() => done(j));
+      // The copy may wait for the caller's lull (heldFills.ts); joiners decode `fetching` until then.
+      void this.finishFill(fills[j], keys[i]!, fetched[j]!, rows[j], true).finally(() => done(j));
     });
   }
 
@@ -312,14 +313,16 @@ export class CachedRowStore implements RowStore {
 
   /**
    * Copies a live row into the cache; an absent or deleted row is not cached (it may come back).
-   * `encoded`: the entry as encodeCachedRow gives it, when the caller has it already. Resolves
-   * once the copy is written or dropped.
+   * `encoded`: the entry as encodeCachedRow gives it, when the caller has it already. `mayWait`:
+   * the copy of a client's read, which may wait for its lull (CacheWriter.holdFillsUntil); a
+   * read-back waited for one already. Resolves once the copy is written or dropped.
    */
   private finishFill(
     fill: Fill | undefined,
     k: RowKey,
     entry: RowEntry | null,
     encoded?: Uint8Array | null,
+    mayWait = false,
   ): Promise<void> {
     if (!fill) return Promise.resolve();
     if (!entry || entry.values.length === 0) {
@@ -333,12 +336,16 @@ export class CachedRowStore implements RowStore {
         this.writer.abandon(fill);
         return Promise.resolve();
       }
-      return this.writer.finish(fill, () => this.copies.write(k, bytes, fill));
+      return this.writer.finish(fill, () => this.copies.write(k, bytes, fill), mayWait ? bytes.length : undefined);
     }
-    return this.writer.finish(fill, async () => {
-      const old = await this.cache.read(k.pk, k.sk);
-      await this.cache.insert(k.pk, k.sk, bytes, old?.token);
-    });
+    return this.writer.finish(
+      fill,
+      async () => {
+        const old = await this.cache.read(k.pk, k.sk);
+        await this.cache.insert(k.pk, k.sk, bytes, old?.token);
+      },
+      mayWait ? bytes.length : undefined,
+    );
   }
 
   /** A change on the remote, then the cached copies of those rows are dropped. */

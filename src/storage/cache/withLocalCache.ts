@@ -96,6 +96,7 @@ export async function withLocalCache(
     holdCopiesUntil: (quiet) => {
       blobs.holdCopiesUntil(quiet);
       rows.holdReadBackUntil(quiet);
+      writer.holdFillsUntil(quiet);
     },
     rank: (keys) => keys.forEach((key) => budget.touch(key)),
     rankRows: (pk, sks) => sks.forEach((sk) => budget.touch(rowCopyKey(pk, sk))),
