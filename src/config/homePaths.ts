@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { lstatSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import envPaths from "env-paths";
 
@@ -58,6 +58,24 @@ export interface HomePaths {
   tlsKeyFile: string;
 }
 
+/**
+ * The OS's folders for this app, read from `env`: on Linux and the other Unix systems XDG's
+ * variables and HOME, as env-paths reads them; macOS and Windows take env-paths's answer. env-paths
+ * reads the environment the process had when it was first imported, so a `homePaths(env)` given
+ * another one (a command run inside a test process, test/cli/inProcess.ts) got the first one's
+ * folders, or not, depending on which module loaded env-paths first.
+ */
+function osFolders(env: NodeJS.ProcessEnv): { config: string; data: string; cache: string } {
+  if (process.platform === "darwin" || process.platform === "win32")
+    return envPaths(APP_NAME, { suffix: "" });
+  const home = env.HOME || homedir();
+  return {
+    config: join(env.XDG_CONFIG_HOME || join(home, ".config"), APP_NAME),
+    data: join(env.XDG_DATA_HOME || join(home, ".local", "share"), APP_NAME),
+    cache: join(env.XDG_CACHE_HOME || join(home, ".cache"), APP_NAME),
+  };
+}
+
 /** Linux limits a Unix socket path to 108 bytes (sun_path), macOS to 104. */
 const MAX_SOCKET_PATH = 100;
 
@@ -71,10 +89,7 @@ export function homePaths(env: NodeJS.ProcessEnv = process.env): HomePaths {
     dataDir = join(configDir, "data");
     cacheDir = join(configDir, "cache");
   } else {
-    const os = envPaths(APP_NAME, { suffix: "" });
-    configDir = os.config;
-    dataDir = os.data;
-    cacheDir = os.cache;
+    ({ config: configDir, data: dataDir, cache: cacheDir } = osFolders(env));
   }
   const inHome = join(configDir, "control.sock");
   const socketFolder =

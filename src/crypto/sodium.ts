@@ -7,14 +7,16 @@
  */
 import { createRequire } from "node:module";
 import type SodiumNative from "sodium-native";
+import { requireSodiumNative } from "./sodiumAddon.ts";
 
 /**
  * Loaded with `require`, not `import`: sodium-native is CommonJS, and Node's ES module loader
  * scans and wraps its 108 KB index.js, ~30 ms more CPU than `require` at every start of a
  * process that seals or opens anything (every command but `--help`; a mail fetcher starts
- * `deliver` once per message). The same module and the same checked wrappers either way.
+ * `deliver` once per message). The same module and the same checked wrappers either way. Its
+ * addon is found without require-addon's resolver where that finds the same file (sodiumAddon.ts).
  */
-const na = createRequire(import.meta.url)("sodium-native") as typeof SodiumNative;
+const na = requireSodiumNative(createRequire(import.meta.url)) as typeof SodiumNative;
 
 /** Kept for callers written for the wasm build, which had to be awaited before first use. */
 export function loadSodium(): Promise<void> {

@@ -12,6 +12,11 @@ import { join, resolve } from "node:path";
 import { after, before } from "node:test";
 import type { KdfParams } from "../../src/crypto/passwordKey.ts";
 import { copyTree } from "../support/copyTree.ts";
+import { installDerivationMemo } from "../support/derivationMemo.ts";
+
+// Every CLI test process: the commands run here (inProcess.ts) derive each repeated Argon2id key
+// once (derivationMemo.ts); the binaries the tests start are not affected.
+installDerivationMemo();
 
 export const REPO = resolve(import.meta.dirname, "../..");
 export const BIN = join(REPO, "bin/aerogramme-local.js");
