@@ -123,7 +123,7 @@ test(
     // The rows were cached again as storage now holds them: with Garage down, they still open.
     const b3 = await openAccount(store, PW);
     await b3.mailbox("INBOX");
-    await peer.stopNode(0);
+    await peer.stopNode(0, "crash"); // down for good: no 10 s drain of our open connections
     const again = await b3.messages.getMeta(ids);
     assert.equal(again.size, 20);
     for (const id of ids) assert.equal(crlf(await b3.messages.body(again.get(id)!)), raws.get(id));
@@ -148,7 +148,7 @@ test(
     // No read of a message by a client came first, yet nothing stale is left: Garage down, all open.
     const b3 = await openAccount(store, PW);
     await b3.mailbox("INBOX");
-    await peer.stopNode(0);
+    await peer.stopNode(0, "crash"); // down for good: no 10 s drain of our open connections
     const metas = await b3.messages.getMeta(ids);
     assert.equal(metas.size, 20);
     for (const id of ids) assert.equal(crlf(await b3.messages.body(metas.get(id)!)), raws.get(id));

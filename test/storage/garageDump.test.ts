@@ -1,9 +1,11 @@
 /**
  * dumpBucket (test/support/garage.ts) really sees everything a Garage bucket holds: the "nothing
- * readable on the host" tests rely on it, and would pass vacuously if it missed objects or rows.
+ * readable on the host" tests rely on it, and would pass vacuously if it missed objects or rows. And
+ * stop() of the same module, which every Garage-backed file ends with.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { Agent, request } from "node:http";
 import { openGarageStore } from "../../src/storage/garage/index.ts";
 import type { Store } from "../../src/storage/types.ts";
 import { skipUnless } from "../support/peers.ts";
@@ -46,5 +48,37 @@ test(
       ["blob/plain", "blob/zebra-in-the-key"],
     );
     assert.equal(held.filter((h) => h.where === "k2v").length, 6);
+  },
+);
+
+test(
+  "stop() ends a cluster at once while a client still holds a keep-alive connection (real Garage)",
+  { skip },
+  async () => {
+    const peer = await startGarage({ bucket: "stopped" });
+    const node = peer.nodes[0]!;
+    const agent = new Agent({ keepAlive: true });
+    try {
+      // One answered K2V request on a socket the agent keeps open: a graceful stop of the node would
+      // wait up to 10 s for it (Garage's API servers drain their connections).
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(`${node.k2vEndpoint}/`, { agent }, (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+      assert.ok(status > 0);
+      assert.equal(Object.values(agent.freeSockets).flat().length, 1, "the kept-alive socket");
+      const started = Date.now();
+      await peer.stop();
+      const took = Date.now() - started;
+      assert.equal(node.running, false);
+      assert.ok(took < 5_000, `stop() took ${took} ms`);
+    } finally {
+      agent.destroy();
+      await peer.stop();
+    }
   },
 );

@@ -65,7 +65,7 @@ for (const backend of ["garage", "s3"] as const) {
       assert.ok(expectedRow, "the row was written");
       assert.deepEqual(expectedRow.values, [new Uint8Array(meta)]);
 
-      await peer.stopNode(0);
+      await peer.stopNode(0, "crash"); // down for good: no 10 s drain of our open connections
       const second = await openStore(config, peer, options);
       try {
         assert.deepEqual(await second.rows.readBatch([{ pk: "meta", sk: "m1" }]), [expectedRow]);

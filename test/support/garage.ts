@@ -60,7 +60,10 @@ export interface GaragePeer {
   stopNode(i: number, how?: "stop" | "crash"): Promise<void>;
   /** Starts node i again with its data; resolves when it answers on its S3 port. */
   startNode(i: number): Promise<void>;
-  /** Stops every node and removes the temp folders. */
+  /**
+   * Stops every node at once (SIGKILL: the data is removed with the folders, so a clean stop buys
+   * nothing) and removes the temp folders.
+   */
   stop(): Promise<void>;
 }
 
@@ -282,8 +285,11 @@ async function startGarageOnce(options: GarageOptions | string): Promise<GarageP
     });
   };
 
+  // The cluster and its folders are thrown away: no node is started again, so none is given the
+  // graceful stop, which waits up to 10 s for the connections the test's clients still hold open
+  // (nearly every file's last store keeps a keep-alive socket to K2V): 10 s of a test slot per file.
   const stop = async () => {
-    await Promise.all(nodes.map((_, i) => stopNode(i)));
+    await Promise.all(nodes.map((_, i) => stopNode(i, "crash")));
     await rm(root, { recursive: true, force: true });
     roots.delete(root);
   };

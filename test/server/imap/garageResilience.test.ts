@@ -98,7 +98,8 @@ describe("IMAP on a three-node Garage", { skip }, () => {
     async () => {
       const c = await loggedIn(server);
       await c.command("SELECT Load");
-      for (let i = 0; i < 3; i++) await peer.stopNode(i);
+      // All three at once: each stop waits up to 10 s for the server's open connections to drain.
+      await Promise.all([0, 1, 2].map((i) => peer.stopNode(i)));
       try {
         const started = Date.now();
         const r = await c.command("UID FETCH 1:3 (BODY.PEEK[TEXT])", 30_000);
