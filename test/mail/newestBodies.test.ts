@@ -326,7 +326,11 @@ test("while the client is busy the newest bodies stay in memory, not the cache, 
     for (let i = 0; i < 100 && bodyGets < 6; i++) await delay(20);
     assert.equal(bodyGets, 6);
     await delay(100);
-    assert.deepEqual((await cache.blobs.list(BODY_PREFIX)).keys, [], "a body copy written while the client was busy");
+    assert.deepEqual(
+      (await cache.blobs.list(BODY_PREFIX)).keys,
+      [],
+      "a body copy written while the client was busy",
+    );
     const mbx = await b.mailbox("INBOX");
     const metas = await b.messages.getMeta(Array.from({ length: 6 }, (_, i) => mbx.index.shown.idAt(i)));
     for (const meta of metas.values()) {

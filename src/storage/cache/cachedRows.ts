@@ -336,7 +336,11 @@ export class CachedRowStore implements RowStore {
         this.writer.abandon(fill);
         return Promise.resolve();
       }
-      return this.writer.finish(fill, () => this.copies.write(k, bytes, fill), mayWait ? bytes.length : undefined);
+      return this.writer.finish(
+        fill,
+        () => this.copies.write(k, bytes, fill),
+        mayWait ? bytes.length : undefined,
+      );
     }
     return this.writer.finish(
       fill,
