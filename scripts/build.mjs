@@ -13,10 +13,9 @@
 // types without checking them (tsc took ~11 CPU s for what esbuild does in ~0.6): `npm test`
 // type-checks the tree beside the tests (scripts/check-types-lint.mjs), as `npm run typecheck` does.
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sourceStamp, stampFile } from "../bin/sourceStamp.js";
+import { bundle } from "./bundle.mjs";
 
 process.chdir(fileURLToPath(new URL("..", import.meta.url)));
 let esbuild;
@@ -36,54 +35,10 @@ const builtStamp = () => {
 };
 if (process.argv.includes("--if-stale") && builtStamp() === stampBefore) process.exit(0);
 
-/**
- * Every module's `import.meta.url` stays the URL of the file tsc would have written for it
- * (`dist/cli/service/serviceFiles.js`), whichever file of the bundle holds it, so paths built from
- * it (the launcher a service unit names, `createRequire`) resolve as from the sources. Every file
- * of the bundle sits one folder below dist/ (cli/ for the entries, chunks/ for the rest; checked
- * below), so `../` from any of them is dist/. `import.meta.dirname` and `filename` would name the
- * bundle's file: refused.
- */
-const moduleUrls = {
-  name: "module-urls",
-  setup(build) {
-    build.onLoad({ filter: /\.ts$/ }, async (args) => {
-      const code = await readFile(args.path, "utf8");
-      if (!code.includes("import.meta")) return undefined;
-      const rel = relative("src", args.path);
-      if (/import\.meta\.(dirname|filename)\b/.test(code))
-        throw new Error(`${rel}: use import.meta.url (dirname and filename would name the bundle's file)`);
-      const url = `new URL(${JSON.stringify(`../${rel.replace(/\.ts$/, ".js")}`)}, import.meta.url).href`;
-      return { contents: code.replaceAll("import.meta.url", url), loader: "ts" };
-    });
-  },
-};
-
 rmSync("dist", { recursive: true, force: true });
-const result = await esbuild
-  .build({
-    entryPoints: ["src/cli/main.ts", "src/cli/deliverMain.ts"],
-    outbase: "src",
-    outdir: "dist",
-    entryNames: "[dir]/[name]",
-    chunkNames: "chunks/[name]-[hash]",
-    bundle: true,
-    splitting: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    // Packages load from node_modules as before: several are CommonJS loaded with `require` on
-    // purpose (docs/architecture.md, "Running: build and memory"), sodium-native is native.
-    packages: "external",
-    // tsconfig.json's target ES2022: class fields are defined, as tsc compiled them.
-    tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
-    metafile: true,
-    logLevel: "warning",
-    plugins: [moduleUrls],
-  })
-  .catch(() => null);
+const result = await bundle(esbuild, "dist").catch(() => null);
 if (!result) process.exit(1);
-const misplaced = Object.keys(result.metafile.outputs).filter((out) => out.split("/").length !== 3);
+const misplaced = Object.keys(result.outputs).filter((out) => out.split("/").length !== 3);
 if (misplaced.length > 0) {
   console.error(`build: bundle files not one folder below dist/: ${misplaced.join(", ")}`);
   process.exit(1);

@@ -1,0 +1,56 @@
+// What a start of `deliver` loads from the bundle scripts/bundle.mjs makes: a mail host starts it
+// once per message, so its files are kept few and apart from the other commands' chunks.
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { after, before, describe, test } from "node:test";
+import * as esbuild from "esbuild";
+import { bundle } from "../../scripts/bundle.mjs";
+
+const REPO = new URL("../..", import.meta.url).pathname;
+
+/** The files a module loads before its code runs: itself and its static imports, transitively. */
+async function staticGraph(file: string, seen = new Set<string>()): Promise<Set<string>> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const code = await readFile(file, "utf8");
+  for (const m of code.matchAll(/^(?:import|export)\s[^;]*?["'](\.\.?\/[^"']+)["']/gms))
+    await staticGraph(join(dirname(file), m[1]!), seen);
+  return seen;
+}
+
+describe("the bundle's deliver start", () => {
+  let dir: string;
+  let out: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "agl-bundle-"));
+    out = join(dir, "dist");
+    await bundle(esbuild, out);
+    // The bundle's packages resolve from here, as from the repository's dist/.
+    await symlink(join(REPO, "node_modules"), join(dir, "node_modules"));
+    await writeFile(join(dir, "package.json"), '{ "type": "module" }\n');
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  /** deliverMain.js's static graph and the `deliver` command's chunk it imports for a plain start. */
+  async function deliverStart(): Promise<string[]> {
+    const entry = join(out, "cli/deliverMain.js");
+    const command = /import\("(\.\.\/[^"]+\/deliver-[^"]+\.js)"\)/.exec(await readFile(entry, "utf8"));
+    assert.ok(command, "deliverMain.js imports the deliver command's chunk");
+    const files = await staticGraph(entry);
+    await staticGraph(join(dirname(entry), command[1]!), files);
+    return [...files].map((f) => relative(out, f)).sort();
+  }
+
+  test("loads a handful of files of its own build, none of the other commands' chunks", async () => {
+    const files = await deliverStart();
+    assert.deepEqual(
+      files.filter((f) => f !== "cli/deliverMain.js" && !f.startsWith("deliver/")),
+      [],
+      `files of deliver's start: ${files.join(", ")}`,
+    );
+    // Six today: the entry, the command and four shared chunks (the direct delivery shares them).
+    assert.ok(files.length <= 6, `files of deliver's start: ${files.join(", ")}`);
+  });
+});
