@@ -3,8 +3,9 @@
  * embedded data, control socket), so several homes on one machine never share a file. Without it the
  * OS's own folders are used (XDG on Linux, Library on macOS, AppData on Windows).
  */
-import { createHash } from "node:crypto";
+import type * as Crypto from "node:crypto";
 import { lstatSync } from "node:fs";
+import { createRequire } from "node:module";
 import { homedir, tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import envPaths from "env-paths";
@@ -76,6 +77,16 @@ function osFolders(env: NodeJS.ProcessEnv): { config: string; data: string; cach
   };
 }
 
+/**
+ * node:crypto by `require` when a deep home needs it: an ES import of it builds its whole namespace
+ * (webcrypto included), ~4-5 ms of CPU at every start of the binary, and `deliver` beside a running
+ * server, started once per message, otherwise seals and hashes nothing.
+ */
+function sha256Hex(text: string): string {
+  const { createHash } = createRequire(import.meta.url)("node:crypto") as typeof Crypto;
+  return createHash("sha256").update(text).digest("hex");
+}
+
 /** Linux limits a Unix socket path to 108 bytes (sun_path), macOS to 104. */
 const MAX_SOCKET_PATH = 100;
 
@@ -100,10 +111,7 @@ export function homePaths(env: NodeJS.ProcessEnv = process.env): HomePaths {
   const controlSocket =
     socketFolder.path === configDir
       ? inHome
-      : join(
-          socketFolder.path,
-          `${APP_NAME}-${createHash("sha256").update(configDir).digest("hex").slice(0, 16)}.sock`,
-        );
+      : join(socketFolder.path, `${APP_NAME}-${sha256Hex(configDir).slice(0, 16)}.sock`);
   return {
     configDir,
     settingsFile: join(configDir, "settings.json"),

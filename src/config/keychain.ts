@@ -7,7 +7,6 @@
  * One entry per home: service "aerogramme-local", account = the home's `keychainAccount` setting.
  * Errors never carry the secret.
  */
-import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import type * as Keyring from "@napi-rs/keyring";
 import { Unavailable } from "../errors.ts";
@@ -119,6 +118,9 @@ export type KeychainProbe = { ok: true } | { ok: false; reason: string; fix: str
 
 /** Writes, reads back and deletes a throwaway entry: the only sure sign the keychain works. */
 export async function probeKeychain(): Promise<KeychainProbe> {
+  // Imported here, not at the top: exit codes import this module for its error class, and every
+  // start of the binary (`deliver`'s, once per message) would build node:crypto's namespace.
+  const { randomBytes } = await import("node:crypto");
   const account = `probe-${randomBytes(8).toString("hex")}`;
   const value = randomBytes(12).toString("hex");
   try {

@@ -1,14 +1,19 @@
 // What a start of `deliver` loads from the bundle scripts/bundle.mjs makes: a mail host starts it
-// once per message, so its files are kept few and apart from the other commands' chunks.
+// once per message, so its files are kept few and apart from the other commands' chunks, and
+// node:crypto (whose ES import builds its whole namespace) stays unloaded until something seals.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import * as esbuild from "esbuild";
 import { bundle } from "../../scripts/bundle.mjs";
 
-const REPO = new URL("../..", import.meta.url).pathname;
+const run = promisify(execFile);
+const REPO = fileURLToPath(new URL("../..", import.meta.url));
 
 /** The files a module loads before its code runs: itself and its static imports, transitively. */
 async function staticGraph(file: string, seen = new Set<string>()): Promise<Set<string>> {
@@ -52,5 +57,42 @@ describe("the bundle's deliver start", () => {
     );
     // Six today: the entry, the command and four shared chunks (the direct delivery shares them).
     assert.ok(files.length <= 6, `files of deliver's start: ${files.join(", ")}`);
+  });
+
+  test("imports no node:crypto before the message is sealed", async () => {
+    for (const f of await deliverStart()) {
+      const code = await readFile(join(out, f), "utf8");
+      assert.doesNotMatch(code, /^import[^;]*["']node:crypto["']/m, `${f} imports node:crypto`);
+    }
+  });
+
+  test("a start on a home that is not set up ends with exit 6, node:crypto unloaded", async () => {
+    const home = join(dir, "home");
+    const script =
+      "const { main } = await import(process.argv.at(-1)); await main(['node', 'aerogramme-local', 'deliver']);" +
+      "process.stdout.write(JSON.stringify(process.moduleLoadList.filter((m) => /crypto/.test(m))));";
+    const r = await run(
+      process.execPath,
+      ["--input-type=module", "-e", script, join(out, "cli/deliverMain.js")],
+      { env: { ...process.env, AEROGRAMME_LOCAL_HOME: home }, cwd: dir, timeout: 30_000 },
+    ).then(
+      (ok) => ({ code: 0, ...ok }),
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    assert.equal(r.code, 6, r.stderr);
+    assert.match(r.stderr, /nothing is set up/);
+    assert.deepEqual(JSON.parse(r.stdout), []);
+  });
+
+  test("the launcher's source stamp loads no node:crypto", async () => {
+    const script =
+      "await import(process.argv.at(-1));" +
+      "process.stdout.write(JSON.stringify(process.moduleLoadList.filter((m) => /crypto/.test(m))));";
+    const r = await run(
+      process.execPath,
+      ["--input-type=module", "-e", script, join(REPO, "bin/sourceStamp.js")],
+      { timeout: 30_000 },
+    );
+    assert.deepEqual(JSON.parse(r.stdout), []);
   });
 });
