@@ -8,7 +8,7 @@ import { lstatSync } from "node:fs";
 import { createRequire } from "node:module";
 import { homedir, tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import envPaths from "env-paths";
+import type EnvPaths from "env-paths";
 
 export const APP_NAME = "aerogramme-local";
 
@@ -60,6 +60,17 @@ export interface HomePaths {
 }
 
 /**
+ * env-paths, loaded only where its answer is taken (macOS, Windows; the platform never changes in a
+ * process). It is an ES module only, so not `require`d, and it imports node:process, whose ES
+ * namespace reads every getter of `process` (the report module among them): ~7-8 ms of CPU at
+ * every start of the binary on Linux otherwise, `deliver`'s, once per message, included.
+ */
+const envPaths: typeof EnvPaths | undefined =
+  process.platform === "darwin" || process.platform === "win32"
+    ? (await import("env-paths")).default
+    : undefined;
+
+/**
  * The OS's folders for this app, read from `env`: on Linux and the other Unix systems XDG's
  * variables and HOME, as env-paths reads them; macOS and Windows take env-paths's answer. env-paths
  * reads the environment the process had when it was first imported, so a `homePaths(env)` given
@@ -67,8 +78,7 @@ export interface HomePaths {
  * folders, or not, depending on which module loaded env-paths first.
  */
 function osFolders(env: NodeJS.ProcessEnv): { config: string; data: string; cache: string } {
-  if (process.platform === "darwin" || process.platform === "win32")
-    return envPaths(APP_NAME, { suffix: "" });
+  if (envPaths) return envPaths(APP_NAME, { suffix: "" });
   const home = env.HOME || homedir();
   return {
     config: join(env.XDG_CONFIG_HOME || join(home, ".config"), APP_NAME),

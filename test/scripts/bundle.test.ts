@@ -1,6 +1,7 @@
 // What a start of `deliver` loads from the bundle scripts/bundle.mjs makes: a mail host starts it
 // once per message, so its files are kept few and apart from the other commands' chunks, and
-// node:crypto (whose ES import builds its whole namespace) stays unloaded until something seals.
+// node:crypto and env-paths (whose ES imports build the namespaces of crypto and process) stay
+// unloaded unless something seals or the OS's folders come from env-paths.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
@@ -63,6 +64,13 @@ describe("the bundle's deliver start", () => {
     for (const f of await deliverStart()) {
       const code = await readFile(join(out, f), "utf8");
       assert.doesNotMatch(code, /^import[^;]*["']node:crypto["']/m, `${f} imports node:crypto`);
+    }
+  });
+
+  test("imports env-paths only where its folders are taken (macOS, Windows)", async () => {
+    for (const f of await deliverStart()) {
+      const code = await readFile(join(out, f), "utf8");
+      assert.doesNotMatch(code, /^import[^;]*["']env-paths["']/m, `${f} imports env-paths`);
     }
   });
 
