@@ -17,6 +17,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { BlobStore } from "../storage/types.ts";
 import { listSegmentKey, listSegmentPrefix } from "./listSegments.ts";
+import { eachBounded } from "./messageStore.ts";
 
 /**
  * The most segments fetched ahead: the first 16 ranges (16,000 messages; ~7 MB sealed on the bench
@@ -119,25 +120,21 @@ export class SegmentsAhead {
     lanes: number,
     maxBytes: number,
   ): Promise<void> {
-    let next = 0;
     let bytes = 0;
-    const lane = async () => {
-      while (next < slots.length) {
-        const slot = slots[next++]!;
-        if (this.dropped || bytes >= maxBytes) {
-          slot.resolve(undefined);
-          continue;
-        }
-        try {
-          const sealed = await this.blobs.get(listSegmentKey(this.mailboxId, slot.range));
-          bytes += sealed?.byteLength ?? 0;
-          slot.resolve(this.dropped ? undefined : (sealed ?? undefined));
-        } catch {
-          slot.resolve(undefined); // the fill GETs it itself, and meets the error there
-        }
+    // In range order, so the byte bound leaves out the highest ranges; never rejects.
+    await eachBounded(slots, lanes, async (slot) => {
+      if (this.dropped || bytes >= maxBytes) {
+        slot.resolve(undefined);
+        return;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(lanes, slots.length) }, lane));
+      try {
+        const sealed = await this.blobs.get(listSegmentKey(this.mailboxId, slot.range));
+        bytes += sealed?.byteLength ?? 0;
+        slot.resolve(this.dropped ? undefined : (sealed ?? undefined));
+      } catch {
+        slot.resolve(undefined); // the fill GETs it itself, and meets the error there
+      }
+    });
   }
 }
 

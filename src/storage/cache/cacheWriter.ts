@@ -107,11 +107,6 @@ export class CacheWriter {
     return (held ?? run()).catch((err) => this.fail("write a copy", err)).finally(() => this.forget(fill));
   }
 
-  /** Starts the writes of every held copy now. */
-  release(): void {
-    this.held.release();
-  }
-
   /** A fill whose remote read found nothing worth keeping. */
   abandon(fill: Fill): void {
     this.forget(fill);

@@ -331,16 +331,13 @@ export class CachedRowStore implements RowStore {
     }
     // Encoded now: the caller owns the entry it was handed and may change it.
     const bytes = encoded ?? encodeCachedRow(entry);
+    const heldBytes = mayWait ? bytes.length : undefined;
     if (this.rules.isBudgetedRow(k.pk)) {
       if (!this.copies.fits(bytes.length)) {
         this.writer.abandon(fill);
         return Promise.resolve();
       }
-      return this.writer.finish(
-        fill,
-        () => this.copies.write(k, bytes, fill),
-        mayWait ? bytes.length : undefined,
-      );
+      return this.writer.finish(fill, () => this.copies.write(k, bytes, fill), heldBytes);
     }
     return this.writer.finish(
       fill,
@@ -348,7 +345,7 @@ export class CachedRowStore implements RowStore {
         const old = await this.cache.read(k.pk, k.sk);
         await this.cache.insert(k.pk, k.sk, bytes, old?.token);
       },
-      mayWait ? bytes.length : undefined,
+      heldBytes,
     );
   }
 

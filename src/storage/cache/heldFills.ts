@@ -42,10 +42,6 @@ export class HeldFills {
     this.quiet = quiet;
   }
 
-  get size(): number {
-    return this.waiting.length;
-  }
-
   /**
    * Runs `write` at the caller's next lull and resolves with its result, or returns undefined when
    * the copy is not held (no quiet to wait for, or the bounds are reached): the caller writes now.
