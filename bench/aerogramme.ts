@@ -46,6 +46,8 @@ export interface AglServer {
    * `beforeStart` runs between the two (bench/openChain.ts deletes the local cache there).
    */
   crash(beforeStart?: () => Promise<void>): Promise<{ host: string; port: number; pid: number }>;
+  /** A clean stop (SIGTERM) and a start again on the same data: a fresh process, as at a reboot. */
+  restart(): Promise<{ host: string; port: number; pid: number }>;
 }
 
 export function runCli(
@@ -262,6 +264,11 @@ export async function startAerogramme(
         await exited;
         await running.stop(); // forgets the exit hook
         await beforeStart?.();
+        running = await startServer(home, logFile);
+        return { host: running.host, port: running.port, pid: running.child.pid! };
+      },
+      restart: async () => {
+        await running.stop();
         running = await startServer(home, logFile);
         return { host: running.host, port: running.port, pid: running.child.pid! };
       },

@@ -26,7 +26,7 @@ import { ensureCorpus } from "./corpus.ts";
 import { ImapWire, quoted } from "./imapWire.ts";
 import { cpuMsByThread, cpuMsOf, garageChildren, loadAverage, processTree } from "./procCpu.ts";
 import { startPerf } from "./perfRecord.ts";
-import { makeTarget, targetNames, type TargetName } from "./targets.ts";
+import { makeTarget, targetNames, type RunningTarget, type TargetName } from "./targets.ts";
 
 const targets = (process.argv[2] ?? "embedded,garage-delay-cold").split(",") as TargetName[];
 const size = Number(process.argv[3] ?? 10000);
@@ -34,11 +34,39 @@ for (const t of targets) if (!targetNames.includes(t)) throw new Error(`unknown 
 const TB_HEADERS =
   "From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To";
 
+const repeat = Math.max(1, Number(process.env.REPEAT ?? 1));
 const corpus = await ensureCorpus(size, { log: (l) => console.log(l) });
 for (const name of targets) {
   const target = makeTarget(name);
-  const running = await target.start(corpus, () => {});
+  const started = await target.start(corpus, () => {});
+  let running = { ...started };
+  const totals = new Map<string, number[]>();
   try {
+    for (let round = 1; round <= repeat; round++) {
+      if (round > 1) {
+        if (!started.restart) throw new Error(`REPEAT: ${name} cannot restart`);
+        running = { ...running, ...(await started.restart()) };
+      }
+      await session(name, running, totals);
+    }
+    if (repeat > 1)
+      console.log(
+        `${name}, median of ${repeat} fresh processes: ` +
+          [...totals].map(([step, ms]) => `${step} ${median(ms).toFixed(0)} ms`).join(", "),
+      );
+  } finally {
+    await target.stop();
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function session(name: string, running: RunningTarget, totals: Map<string, number[]>) {
+  {
     const server = await processTree(running.pid);
     const garage = name.startsWith("garage") ? await garageChildren() : [];
     running.resetStorageStats?.();
@@ -54,6 +82,7 @@ for (const name of targets) {
       await run();
       marks.push(`${label} ${u0} ${micros()}`);
       const ms = performance.now() - t0;
+      totals.set(label, [...(totals.get(label) ?? []), ms]);
       const c = process.cpuUsage(c0);
       const [s1, g1] = [await cpuMsOf(server), await cpuMsOf(garage)];
       const threads = [...(await cpuMsByThread(running.pid))]
@@ -108,7 +137,5 @@ for (const name of targets) {
       `${name}, ${uids.length} messages (load average ${await loadAverage()}):\n${lines.join("\n")}`,
     );
     if (process.env.MARKS === "1") console.log(marks.join("\n"));
-  } finally {
-    await target.stop();
   }
 }

@@ -44,6 +44,8 @@ export interface RunningTarget extends Endpoint {
   storageCounters?(): StorageCounters;
   /** kill -9 of the server and a start again on the same data (aerogramme-local targets). */
   crash?(beforeStart?: () => Promise<void>): Promise<{ host: string; port: number; pid: number }>;
+  /** A clean stop and a start again on the same data (aerogramme-local targets). */
+  restart?(): Promise<{ host: string; port: number; pid: number }>;
 }
 
 export interface Target {

@@ -95,7 +95,12 @@ export function withoutNul(value: ByteString): ByteString {
  */
 const wantedSets = new Map<string, ReadonlySet<string>>();
 
+/** The list asked last, as the caller passed it: a FETCH passes one array for every message. */
+let lastNames: readonly string[] | undefined;
+let lastWanted: ReadonlySet<string> | undefined;
+
 function wantedSet(names: readonly string[]): ReadonlySet<string> {
+  if (names === lastNames && lastWanted) return lastWanted;
   const key = names.join("\0");
   let wanted = wantedSets.get(key);
   if (!wanted) {
@@ -103,6 +108,8 @@ function wantedSet(names: readonly string[]): ReadonlySet<string> {
     wanted = new Set(names.map((n) => n.toLowerCase()));
     wantedSets.set(key, wanted);
   }
+  lastNames = names;
+  lastWanted = wanted;
   return wanted;
 }
 

@@ -13,7 +13,7 @@ import { ok } from "../protocol/errorResponse.ts";
 import { setHas } from "../session/messageSet.ts";
 import { binaryItem } from "./fetchBinary.ts";
 import { previewItem } from "./fetchPreview.ts";
-import { bytesLiteral, locateSection, sectionLiteral, sectionName, topHeaderBytes } from "./fetchSection.ts";
+import { locateSection, sectionLiteral, sectionName, topHeaderLiteral } from "./fetchSection.ts";
 import type { FetchAttribute, Section } from "../parser/types.ts";
 import type { Selected, Session } from "../session/session.ts";
 import { compactSet, imapDateTime, type WirePart } from "../protocol/wire.ts";
@@ -83,6 +83,9 @@ const INDEX_ONLY = new Set<FetchAttribute["kind"]>([
 /** Meta attributes a message list asks for, which the list view answers (MessageStore.listFacts). */
 const LIST_ONLY = new Set<FetchAttribute["kind"]>([...INDEX_ONLY, "INTERNALDATE", "RFC822.SIZE"]);
 
+/** Attributes made without a body read, from the index, the meta or a list's facts. */
+const SYNC_ITEMS = new Set<FetchAttribute["kind"]>([...LIST_ONLY, "ENVELOPE", "BODYSTRUCTURE", "BODY"]);
+
 /** Whether the fetch reads a body part that sets \Seen (RFC 3501 §6.4.5). */
 function setsSeen(attrs: FetchAttribute[]): boolean {
   return attrs.some(
@@ -126,6 +129,8 @@ export const fetch: CommandHandler<"FETCH"> = {
     const seenNow = new Set<number>();
     // Batches of 100 when bodies are read (a batch's small bodies are held at once), else of 500.
     const listOnly = attrs.every((a) => LIST_ONLY.has(a.kind) || isTopHeader(a));
+    // A message list's lines are made and written without a promise each (10,000 in a row).
+    const madeNow = attrs.every((a) => SYNC_ITEMS.has(a.kind) || isTopHeader(a));
     const scope: ReadScope = readsBody ? "body" : !needsMeta ? "index" : listOnly ? "list" : "meta";
     const reads = sel.mailbox.read(entries, { scope });
     for await (const read of reads) {
@@ -159,9 +164,9 @@ export const fetch: CommandHandler<"FETCH"> = {
         }
         const withFlags = seenNow.has(entry.uid) && !attrs.some((a) => a.kind === "FLAGS");
         const flags = session.flagsOf(entry.uid, entry.flags);
-        await session.out.line(
-          await fetchLine(bodies, seq, { ...entry, flags }, meta, facts, attrs, withFlags),
-        );
+        const its = { seq, entry, flags, meta, facts, attrs: withFlags ? withFlagsItem(attrs) : attrs };
+        const wait = session.out.lineNow(madeNow ? lineNow(its) : await fetchLine(bodies, its));
+        if (wait) await wait;
       }
     }
     // A message list is read in chunks: the next chunk's meta is on its way before it is asked for.
@@ -223,13 +228,14 @@ function indexOnlyLines(
 /** A FETCH item the index answers; RFC 8474 §5: the message id is its EMAILID; no THREADID here. */
 function indexItem(
   kind: FetchAttribute["kind"],
-  entry: { id: string; uid: number; modseq: number; flags: readonly string[]; saved?: number },
+  entry: { id: string; uid: number; modseq: number; saved?: number },
+  flags: readonly string[],
 ): string {
   switch (kind) {
     case "UID":
       return `UID ${entry.uid}`;
     case "FLAGS":
-      return `FLAGS ${flagList(entry.flags)}`;
+      return `FLAGS ${flagList(flags)}`;
     case "EMAILID":
       return `EMAILID (${entry.id})`;
     case "THREADID":
@@ -259,92 +265,124 @@ function indexItemAt(
     default: {
       // Rare in a flag resync: one entry for the others.
       const saved = shown.savedAt(at);
-      return indexItem(kind, {
-        id: shown.idAt(at),
-        uid: shown.uids[at]!,
-        modseq: shown.modseqAt(at),
+      return indexItem(
+        kind,
+        {
+          id: shown.idAt(at),
+          uid: shown.uids[at]!,
+          modseq: shown.modseqAt(at),
+          ...(saved !== 0 ? { saved } : {}),
+        },
         flags,
-        ...(saved !== 0 ? { saved } : {}),
-      });
+      );
     }
   }
 }
 
-async function fetchLine(
-  read: BodyReader,
-  seq: number,
-  entry: { id: string; uid: number; modseq: number; flags: readonly string[]; saved?: number },
-  meta: MessageMeta | undefined,
+/** What one message's FETCH line is made of. */
+interface LineItems {
+  seq: number;
+  entry: { id: string; uid: number; modseq: number; saved?: number };
+  /** The flags this session shows (with \Recent where it is recent to it). */
+  flags: readonly string[];
+  meta: MessageMeta | undefined;
   /** The meta, or (in a "list" read) only what a message list needs. */
-  facts: ListFacts | undefined,
-  attrs: FetchAttribute[],
-  addFlags: boolean,
-): Promise<WirePart[]> {
-  const parts: WirePart[] = [`* ${seq} FETCH (`];
-  if (addFlags)
-    attrs = [
-      ...attrs.slice(0, attrs[0]?.kind === "UID" ? 1 : 0),
-      { kind: "FLAGS" },
-      ...attrs.slice(attrs[0]?.kind === "UID" ? 1 : 0),
-    ];
-  let first = true;
-  const item = (...p: WirePart[]) => {
-    if (!first) parts.push(" ");
-    first = false;
-    parts.push(...p);
-  };
-  for (const a of attrs) {
+  facts: ListFacts | undefined;
+  attrs: FetchAttribute[];
+}
+
+/** The attributes with FLAGS after UID (or first): a fetch that set \Seen shows the flags. */
+function withFlagsItem(attrs: FetchAttribute[]): FetchAttribute[] {
+  const at = attrs[0]?.kind === "UID" ? 1 : 0;
+  return [...attrs.slice(0, at), { kind: "FLAGS" }, ...attrs.slice(at)];
+}
+
+/** A line whose every item is made without a body read (SYNC_ITEMS and top-level headers). */
+function lineNow(its: LineItems): WirePart[] {
+  const parts: WirePart[] = [`* ${its.seq} FETCH (`];
+  for (const a of its.attrs) {
+    if (parts.length > 1) parts.push(" ");
+    itemNow(parts, a, its);
+  }
+  parts.push(")");
+  return parts;
+}
+
+async function fetchLine(read: BodyReader, its: LineItems): Promise<WirePart[]> {
+  const parts: WirePart[] = [`* ${its.seq} FETCH (`];
+  const meta = its.meta!;
+  for (const a of its.attrs) {
+    if (parts.length > 1) parts.push(" ");
     switch (a.kind) {
-      case "UID":
-      case "FLAGS":
-      case "MODSEQ":
-      case "EMAILID":
-      case "THREADID":
-      case "SAVEDATE":
-        item(indexItem(a.kind, entry));
-        break;
-      case "INTERNALDATE":
-        item(`INTERNALDATE ${imapDateTime(facts!.internalDate)}`);
-        break;
-      case "RFC822.SIZE":
-        item(`RFC822.SIZE ${facts!.size}`);
-        break;
-      case "ENVELOPE":
-        item("ENVELOPE ", envelopeBytes(meta!.index.envelope));
-        break;
-      case "BODYSTRUCTURE":
-        item("BODYSTRUCTURE ", bodyStructureBytes(meta!.index.root));
-        break;
-      case "BODY":
-        item("BODY ", bodyBytes(meta!.index.root));
-        break;
       case "RFC822":
-        item("RFC822 ", ...(await sectionParts(meta!, read, { part: [] })));
+        parts.push("RFC822 ", ...(await sectionParts(meta, read, { part: [] })));
         break;
       case "RFC822.HEADER":
-        item("RFC822.HEADER ", ...(await sectionParts(meta!, read, { part: [], text: "HEADER" })));
+        parts.push("RFC822.HEADER ", ...(await sectionParts(meta, read, { part: [], text: "HEADER" })));
         break;
       case "RFC822.TEXT":
-        item("RFC822.TEXT ", ...(await sectionParts(meta!, read, { part: [], text: "TEXT" })));
+        parts.push("RFC822.TEXT ", ...(await sectionParts(meta, read, { part: [], text: "TEXT" })));
         break;
       case "PREVIEW":
-        item(await previewItem(meta!, read, a.lazy));
+        parts.push(await previewItem(meta, read, a.lazy));
         break;
       case "BINARY":
       case "BINARY.SIZE":
-        item(...(await binaryItem(meta!, read, a)));
+        parts.push(...(await binaryItem(meta, read, a)));
         break;
-      case "BODY[]": {
-        const origin = a.partial ? `<${a.partial.offset}>` : "";
-        const name = `BODY[${sectionName(a.section)}]${origin} `;
-        if (isTopHeader(a)) item(name, bytesLiteral(topHeaderBytes(facts!.header, a.section), a.partial));
-        else item(name, ...(await sectionParts(meta!, read, a.section, a.partial)));
+      case "BODY[]":
+        if (isTopHeader(a)) itemNow(parts, a, its);
+        else {
+          const origin = a.partial ? `<${a.partial.offset}>` : "";
+          parts.push(`BODY[${sectionName(a.section)}]${origin} `);
+          parts.push(...(await sectionParts(meta, read, a.section, a.partial)));
+        }
         break;
-      }
+      default:
+        itemNow(parts, a, its);
     }
   }
   parts.push(")");
   return parts;
+}
+
+/** Adds one item made without a body read to `parts`. */
+function itemNow(parts: WirePart[], a: FetchAttribute, its: LineItems): void {
+  switch (a.kind) {
+    case "UID":
+    case "FLAGS":
+    case "MODSEQ":
+    case "EMAILID":
+    case "THREADID":
+    case "SAVEDATE":
+      parts.push(indexItem(a.kind, its.entry, its.flags));
+      return;
+    case "INTERNALDATE":
+      parts.push(`INTERNALDATE ${imapDateTime(its.facts!.internalDate)}`);
+      return;
+    case "RFC822.SIZE":
+      parts.push(`RFC822.SIZE ${its.facts!.size}`);
+      return;
+    case "ENVELOPE":
+      parts.push("ENVELOPE ", envelopeBytes(its.meta!.index.envelope));
+      return;
+    case "BODYSTRUCTURE":
+      parts.push("BODYSTRUCTURE ", bodyStructureBytes(its.meta!.index.root));
+      return;
+    case "BODY":
+      parts.push("BODY ", bodyBytes(its.meta!.index.root));
+      return;
+    case "BODY[]":
+      if (isTopHeader(a)) {
+        const origin = a.partial ? `<${a.partial.offset}>` : "";
+        parts.push(`BODY[${sectionName(a.section)}]${origin} `);
+        parts.push(topHeaderLiteral(its.facts!.header, a.section, a.partial));
+        return;
+      }
+      throw new Error(`BODY[${sectionName(a.section)}] needs a body read`);
+    default:
+      throw new Error(`${a.kind} needs a body read`);
+  }
 }
 
 async function sectionParts(

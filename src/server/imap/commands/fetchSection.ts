@@ -6,7 +6,7 @@
 import type { BodyReader, MessageMeta } from "../../../mail/read/index.ts";
 import { headerFields, sectionRange, type ByteRange } from "../../../mime/index.ts";
 import type { Section } from "../parser/types.ts";
-import type { BytesLiteral, StreamedLiteral } from "../protocol/wire.ts";
+import type { BytesLiteral, Latin1Literal, StreamedLiteral } from "../protocol/wire.ts";
 
 /** Bytes per ranged read when a body is streamed. */
 const STREAM_CHUNK = 256 * 1024;
@@ -63,10 +63,30 @@ export async function locateSection(
 
 /** A top-level HEADER, HEADER.FIELDS or HEADER.FIELDS.NOT section, cut from the header block. */
 export function topHeaderBytes(header: string, section: Section): Uint8Array {
+  return Buffer.from(topHeaderText(header, section), "latin1");
+}
+
+/** As topHeaderBytes, one latin1 character per byte. */
+function topHeaderText(header: string, section: Section): string {
   const text = section.text;
-  const out =
-    text === "HEADER" ? header : headerFields(header, section.fields ?? [], text === "HEADER.FIELDS.NOT");
-  return Buffer.from(out, "latin1");
+  return text === "HEADER"
+    ? header
+    : headerFields(header, section.fields ?? [], text === "HEADER.FIELDS.NOT");
+}
+
+/**
+ * The literal of a top-level header section cut from a latin1 header block (a message list's
+ * `BODY.PEEK[HEADER.FIELDS (...)]`, answered from the list view): the same bytes as
+ * bytesLiteral(topHeaderBytes(...)), NUL sent as 0x80 likewise, with no Buffer made for them.
+ */
+export function topHeaderLiteral(
+  header: string,
+  section: Section,
+  partial?: { offset: number; length: number },
+): Latin1Literal {
+  let text = topHeaderText(header, section);
+  if (partial) text = text.slice(partial.offset, partial.offset + partial.length);
+  return { kind: "latin1Literal", text: text.includes("\0") ? text.replaceAll("\0", "\x80") : text };
 }
 
 /** RFC 3501 forbids NUL in a literal; Dovecot sends 0x80 in its place, and so do we. */

@@ -23,7 +23,16 @@ export interface BytesLiteral {
   literal8?: boolean;
 }
 
-export type WirePart = string | Uint8Array | StreamedLiteral | BytesLiteral;
+/**
+ * A literal of bytes held as a latin1 string, one character per byte (a header block cut from
+ * meta): written straight into the reply's chunk, with no Buffer made per message on the way.
+ */
+export interface Latin1Literal {
+  kind: "latin1Literal";
+  text: string;
+}
+
+export type WirePart = string | Uint8Array | StreamedLiteral | BytesLiteral | Latin1Literal;
 
 const QUOTABLE = /^[\x01-\x09\x0b\x0c\x0e-\x7f]*$/;
 
