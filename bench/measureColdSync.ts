@@ -47,6 +47,10 @@ for (const name of targets) {
         if (!started.restart) throw new Error(`REPEAT: ${name} cannot restart`);
         running = { ...running, ...(await started.restart()) };
       }
+      // IDLE=MS: the server sits idle that long first, as one does in `npm run bench` while the
+      // targets before it run their sessions.
+      const idle = Number(process.env.IDLE ?? 0);
+      if (idle > 0) await new Promise((resolve) => setTimeout(resolve, idle));
       await session(name, running, totals);
     }
     if (repeat > 1)
