@@ -9,7 +9,7 @@
  * renders bench/RESULTS.md. A target that fails to start is skipped with its reason in the report.
  */
 import { execFile } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, release, totalmem, type } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -109,6 +109,25 @@ for (const target of targets) {
   }
 }
 
+/**
+ * Whether the kernel pages out memory that went unused (DAMON's reclaim, on the bench machine:
+ * a server idle for a minute then pages its code and files in again), for the results' machine line.
+ */
+async function pageoutNote(): Promise<{ pageout?: string }> {
+  const damon = "/sys/kernel/mm/damon/admin/kdamonds/0";
+  const read = (p: string) =>
+    readFile(join(damon, p), "utf8").then(
+      (t) => t.trim(),
+      () => "",
+    );
+  if ((await read("state")) !== "on") return {};
+  if ((await read("contexts/0/schemes/0/action")) !== "pageout") return {};
+  const aggrUs = Number(await read("contexts/0/monitoring_attrs/intervals/aggr_us"));
+  const minAge = Number(await read("contexts/0/schemes/0/access_pattern/age/min"));
+  const after = aggrUs > 0 && minAge > 0 ? ` after ${((aggrUs * minAge) / 1e6).toFixed(0)} s` : "";
+  return { pageout: `the kernel pages out memory left unused${after} (DAMON reclaim)` };
+}
+
 /** `sync`: the kernel writes every dirty page out before the call returns. */
 async function flushWrites(): Promise<void> {
   await new Promise<void>((resolve) => execFile("sync", () => resolve()));
@@ -127,6 +146,7 @@ const result: BenchRun = {
     cpu,
     node: process.version,
     os: `${type()} ${release()}`,
+    ...(await pageoutNote()),
   },
   wallSeconds: (performance.now() - started) / 1000,
   targets: runs,

@@ -81,8 +81,10 @@ export function sealedEpoch(sealed: Uint8Array): number {
   return new DataView(sealed.buffer, sealed.byteOffset + 1, EPOCH_BYTES).getUint32(0);
 }
 
+const adEncoder = new TextEncoder();
+
 export function associatedData(ctx: SealContext): Uint8Array {
-  return new TextEncoder().encode(`aerogramme-local/v${AD_VERSION}\u0000${ctx.purpose}\u0000${ctx.path}`);
+  return adEncoder.encode(`aerogramme-local/v${AD_VERSION}\u0000${ctx.purpose}\u0000${ctx.path}`);
 }
 
 /** What the AEAD authenticates: version 1 kept its associated data; later ones add their version. */

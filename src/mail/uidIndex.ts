@@ -475,7 +475,24 @@ export function internFlags(flags: string[]): string[] {
 }
 
 /** Flags are kept sorted and unique; system flags keep their RFC 3501 spelling. */
+/**
+ * The normal forms of recent flag lists, by their text: a replay of an import's ops normalizes a
+ * list per message, nearly all of them a few alike. Bounded: cleared past 256 lists.
+ */
+const normalized = new Map<string, readonly string[]>();
+
 export function normalizeFlags(flags: string[]): string[] {
+  if (flags.length === 0) return [];
+  const key = flags.join("\0");
+  const known = normalized.get(key);
+  if (known) return [...known];
+  const out = normalizeFlagsNow(flags);
+  if (normalized.size >= 256) normalized.clear();
+  normalized.set(key, out.slice());
+  return out;
+}
+
+function normalizeFlagsNow(flags: string[]): string[] {
   const seen = new Map<string, string>();
   for (const f of flags) {
     const key = f.toLowerCase();
@@ -504,8 +521,10 @@ export function seqOfUid(state: UidIndex, uid: number): number {
 }
 
 function seqIn(uids: readonly number[], uid: number): number {
-  let lo = 0;
   let hi = uids.length - 1;
+  // Above the highest (every message a replay or an APPEND adds): no search.
+  if (hi < 0 || uid > uids[hi]!) return 0;
+  let lo = 0;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
     const v = uids[mid]!;
@@ -516,12 +535,15 @@ function seqIn(uids: readonly number[], uid: number): number {
   return 0;
 }
 
+const opEncoder = new TextEncoder();
+const opDecoder = new TextDecoder();
+
 export function encodeUidOp(op: UidOp): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(op));
+  return opEncoder.encode(JSON.stringify(op));
 }
 
 export function decodeUidOp(bytes: Uint8Array): UidOp {
-  const op = JSON.parse(new TextDecoder().decode(bytes)) as UidOp;
+  const op = JSON.parse(opDecoder.decode(bytes)) as UidOp;
   if (!["add", "renumber", "flags", "expunge", "touch", "burn"].includes(op.t)) {
     throw new Error(`unknown UidIndex op "${String((op as { t: unknown }).t)}"`);
   }

@@ -168,6 +168,9 @@ function realTimer(ms: number, fire: () => void, background: boolean): () => voi
 }
 
 const WATCH_VALUE_BYTES = 8;
+/** One decoder for every op row (a replay of an import's rows decodes hundreds). */
+const rowDecoder = new TextDecoder();
+
 const KEEP_CHECKPOINTS = 3;
 const LOAD_ATTEMPTS = 5;
 /** A snapshot is saved (after a sync, queued behind it) once this many rows were applied since. */
@@ -534,7 +537,7 @@ export class Bayou<S, Op> {
     const value = row.values[0];
     if (!value) return [];
     const plain = open(this.key, value, this.opContext(row.sk));
-    const batch = JSON.parse(new TextDecoder().decode(plain)) as string[];
+    const batch = JSON.parse(rowDecoder.decode(plain)) as string[];
     return batch.map((b64) => this.machine.decodeOp(Buffer.from(b64, "base64")));
   }
 
