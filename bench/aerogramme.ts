@@ -46,8 +46,11 @@ export interface AglServer {
    * `beforeStart` runs between the two (bench/openChain.ts deletes the local cache there).
    */
   crash(beforeStart?: () => Promise<void>): Promise<{ host: string; port: number; pid: number }>;
-  /** A clean stop (SIGTERM) and a start again on the same data: a fresh process, as at a reboot. */
-  restart(): Promise<{ host: string; port: number; pid: number }>;
+  /**
+   * A clean stop (SIGTERM) and a start again on the same data: a fresh process, as at a reboot.
+   * `beforeStart` runs between the two (the cold targets delete the local cache there).
+   */
+  restart(beforeStart?: () => Promise<void>): Promise<{ host: string; port: number; pid: number }>;
 }
 
 export function runCli(
@@ -267,8 +270,9 @@ export async function startAerogramme(
         running = await startServer(home, logFile);
         return { host: running.host, port: running.port, pid: running.child.pid! };
       },
-      restart: async () => {
+      restart: async (beforeStart) => {
         await running.stop();
+        await beforeStart?.();
         running = await startServer(home, logFile);
         return { host: running.host, port: running.port, pid: running.child.pid! };
       },

@@ -17,7 +17,7 @@ import { benchDir, DEFAULT_SEED, ensureCorpus } from "./corpus.ts";
 import { writeResults, type BenchRun, type TargetRun } from "./report.ts";
 import { RssSampler } from "./rssSampler.ts";
 import { runSession } from "./session.ts";
-import { makeTarget, targetNames, type TargetName } from "./targets.ts";
+import { makeTarget, targetNames, type RunningTarget, type TargetName } from "./targets.ts";
 
 const { values } = parseArgs({
   options: {
@@ -56,33 +56,41 @@ const started = performance.now();
 const corpus = await ensureCorpus(size, { seed, log });
 log(`corpus: ${size} messages, ${(corpus.totalBytes / 1e6).toFixed(1)} MB in ${corpus.dir}`);
 
-// The Garage targets are prepared at once (loading is not measured, and their loads are slow);
-// Dovecot and the embedded store, which load in seconds, just before their own sessions
-// (Target.loadsJustBefore). The sessions run one after another while the other servers sit idle.
+// Dovecot and the embedded store, which load in seconds, are loaded just before their own sessions
+// and run first, on a quiet machine (Target.loadsJustBefore). The Garage targets are then loaded
+// at once (loading is not measured, and their loads are slow), and their sessions run one after
+// another while the other servers sit idle. The results keep the targets' order.
 const targets = (wanted as TargetName[]).map((name) => makeTarget(name));
-const early = targets.filter((t) => !t.loadsJustBefore);
-if (early.length > 0) log(`starting and loading ${early.map((t) => t.name).join(", ")} in parallel`);
-const earlyStarts = new Map(early.map((t) => [t, Promise.allSettled([t.start(corpus, log)])]));
-await Promise.all(earlyStarts.values());
-const runs: TargetRun[] = [];
-for (const target of targets) {
+const order = [...targets.filter((t) => t.loadsJustBefore), ...targets.filter((t) => !t.loadsJustBefore)];
+const byTarget = new Map<(typeof targets)[number], TargetRun>();
+let earlyStarts: Map<(typeof targets)[number], Promise<PromiseSettledResult<RunningTarget>[]>> | undefined;
+for (const target of order) {
   const name = target.name;
   if (target.loadsJustBefore) log(`starting and loading ${name}`);
-  const [started] = await (earlyStarts.get(target) ?? Promise.allSettled([target.start(corpus, log)]));
+  else if (!earlyStarts) {
+    const early = order.filter((t) => !t.loadsJustBefore);
+    log(`starting and loading ${early.map((t) => t.name).join(", ")} in parallel`);
+    earlyStarts = new Map(early.map((t) => [t, Promise.allSettled([t.start(corpus, log)])]));
+    await Promise.all(earlyStarts.values());
+  }
+  const [started] = await (earlyStarts?.get(target) ?? Promise.allSettled([target.start(corpus, log)]));
   if (!started) throw new Error(`no start for ${name}`);
   if (started.status === "rejected") {
     const reason = (started.reason as Error).message;
     log(`target ${name}: SKIPPED: ${reason}`);
-    runs.push({ name, skipped: reason, notes: [], phases: [] });
+    byTarget.set(target, { name, skipped: reason, notes: [], phases: [] });
     await target.stop().catch(() => undefined);
     continue;
   }
-  const running = started.value;
+  let running = started.value;
+  // A target loaded long before its session gets a fresh server process now, as the quick ones
+  // have one just started: no target meets its own process paged out while it waited.
+  if (!target.loadsJustBefore && running.fresh) running = { ...running, ...(await running.fresh()) };
   // What the load wrote is flushed first, so that its writeback does not run inside the session.
   if (target.loadsJustBefore) await flushWrites();
   log(`target ${name}: session`);
   const run: TargetRun = { name, notes: running.notes, phases: [] };
-  runs.push(run);
+  byTarget.set(target, run);
   try {
     running.resetStorageStats?.();
     const sampler = new RssSampler(running.pid);
@@ -108,6 +116,11 @@ for (const target of targets) {
     await target.stop().catch((err) => log(`target ${name}: stop failed: ${(err as Error).message}`));
   }
 }
+
+const runs = targets.flatMap((t) => {
+  const run = byTarget.get(t);
+  return run ? [run] : [];
+});
 
 /**
  * Whether the kernel pages out memory that went unused (DAMON's reclaim, on the bench machine:

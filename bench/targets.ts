@@ -45,16 +45,22 @@ export interface RunningTarget extends Endpoint {
   /** kill -9 of the server and a start again on the same data (aerogramme-local targets). */
   crash?(beforeStart?: () => Promise<void>): Promise<{ host: string; port: number; pid: number }>;
   /** A clean stop and a start again on the same data (aerogramme-local targets). */
-  restart?(): Promise<{ host: string; port: number; pid: number }>;
+  restart?(beforeStart?: () => Promise<void>): Promise<{ host: string; port: number; pid: number }>;
+  /**
+   * A fresh server process just before the session, in the state the load left (the cold targets'
+   * local cache deleted again): for a target loaded long before its session (Garage's).
+   */
+  fresh?(): Promise<{ host: string; port: number; pid: number }>;
 }
 
 export interface Target {
   name: string;
   /**
-   * Loaded just before its own session, not with the others at the start: a server left idle
-   * for minutes meets a machine that has paged its files out (bench/notes.md, session 21: the
-   * bench machine's DAMON reclaim drops pages unused for 60 s), and Dovecot and the embedded
-   * store load in seconds. Both are then measured as just loaded, alike.
+   * Loaded just before its own session, and run before the other targets are loaded: a server
+   * left idle for minutes meets a machine that has paged its files out (bench/notes.md, session
+   * 21: the bench machine's DAMON reclaim drops pages unused for 60 s), and the Garage loads and
+   * what their daemons do after them take CPU. Dovecot and the embedded store load in seconds, and
+   * are both measured as just loaded, on a quiet machine, alike.
    */
   loadsJustBefore?: boolean;
   start(corpus: Corpus, log: (line: string) => void): Promise<RunningTarget>;
@@ -189,6 +195,10 @@ function garageTarget(name: string, delayMs: number, coldCache = false): Target 
             ? "local cache deleted after loading: everything comes from the remote"
             : "local cache as `import` left it (bodies and meta written on this computer)",
         ],
+        fresh: () =>
+          server!.restart(async () => {
+            if (coldCache) await rm(join(server!.home, "cache"), { recursive: true, force: true });
+          }),
         resetStorageStats: () => proxies.forEach((p) => p.resetCounters()),
         storageCounters: () => counted(proxies),
         storageStats: () => Promise.resolve(counted(proxies)),
