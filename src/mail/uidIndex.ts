@@ -474,13 +474,13 @@ export function internFlags(flags: string[]): string[] {
   return flags;
 }
 
-/** Flags are kept sorted and unique; system flags keep their RFC 3501 spelling. */
 /**
  * The normal forms of recent flag lists, by their text: a replay of an import's ops normalizes a
  * list per message, nearly all of them a few alike. Bounded: cleared past 256 lists.
  */
 const normalized = new Map<string, readonly string[]>();
 
+/** Flags are kept sorted and unique; system flags keep their RFC 3501 spelling. */
 export function normalizeFlags(flags: string[]): string[] {
   if (flags.length === 0) return [];
   const key = flags.join("\0");

@@ -6,6 +6,7 @@ import {
   emptyUidIndex,
   lateChanges,
   modseqFloor,
+  normalizeFlags,
   seqOfUid,
   type UidOp,
 } from "../../src/mail/uidIndex.ts";
@@ -157,4 +158,26 @@ test("a late op's changes below the HIGHESTMODSEQ shown are found, and a touch l
   assert.deepEqual(lateChanges(shown, rebuilt), { ids: [], uids: [] });
   assert.ok(rebuilt.vanished.at(-1)!.modseq > shown.highestModseq);
   assert.equal(rebuilt.vanished.filter((v) => v.uid === 2).length, 1, "one VANISHED record per UID");
+});
+
+test("flag lists normalise alike every time, and a caller's change to one never reaches the next", () => {
+  const first = normalizeFlags(["$Work", "\\SEEN", "\\Recent", "$work"]);
+  assert.deepEqual(first, ["$Work", "\\Seen"]);
+  first.push("\\Deleted"); // the answer is the caller's own array
+  assert.deepEqual(normalizeFlags(["$Work", "\\SEEN", "\\Recent", "$work"]), ["$Work", "\\Seen"]);
+  assert.deepEqual(normalizeFlags(["\\flagged", "\\Answered"]), ["\\Answered", "\\Flagged"]);
+  assert.deepEqual(normalizeFlags([]), []);
+});
+
+test("a claim below the highest UID still finds its holder (the search past the last one is skipped only above it)", () => {
+  const s = replay([
+    { t: "add", id: "a", guessUid: 1, flags: [] },
+    { t: "add", id: "b", guessUid: 5, flags: [] },
+    { t: "add", id: "c", guessUid: 3, flags: [] },
+    { t: "add", id: "d", guessUid: 5, flags: [] }, // clashes with b: 5 is burned, both get fresh UIDs
+  ]);
+  assert.equal(seqOfUid(s, 1), 1);
+  assert.equal(seqOfUid(s, 3), 2);
+  assert.equal(seqOfUid(s, 5), 0);
+  assert.equal(seqOfUid(s, 6), 0);
 });
