@@ -70,76 +70,72 @@ function median(values: number[]): number {
 }
 
 async function session(name: string, running: RunningTarget, totals: Map<string, number[]>) {
-  {
-    const server = await processTree(running.pid);
-    const garage = name.startsWith("garage") ? await garageChildren() : [];
-    running.resetStorageStats?.();
-    const lines: string[] = [];
-    const marks: string[] = [];
-    const micros = () => Number(process.hrtime.bigint() / 1000n);
-    const step = async (label: string, run: () => Promise<unknown>) => {
-      const counted0 = running.storageCounters?.();
-      const [s0, g0, c0] = [await cpuMsOf(server), await cpuMsOf(garage), process.cpuUsage()];
-      const threads0 = await cpuMsByThread(running.pid);
-      const t0 = performance.now();
-      const u0 = micros();
-      await run();
-      marks.push(`${label} ${u0} ${micros()}`);
-      const ms = performance.now() - t0;
-      totals.set(label, [...(totals.get(label) ?? []), ms]);
-      const c = process.cpuUsage(c0);
-      const [s1, g1] = [await cpuMsOf(server), await cpuMsOf(garage)];
-      const threads = [...(await cpuMsByThread(running.pid))]
-        .map(([t, cpu]) => [t, cpu - (threads0.get(t) ?? 0)] as const)
-        .filter(([, cpu]) => cpu > 0)
-        .sort((a, b) => b[1] - a[1]);
-      const counted1 = running.storageCounters?.();
-      const storage =
-        counted0 && counted1
-          ? `; ${counted1.requests - counted0.requests} requests, ` +
-            `${((counted1.bytesDown - counted0.bytesDown) / 1e6).toFixed(1)} MB down`
-          : "";
-      lines.push(
-        `  ${label.padEnd(8)} ${ms.toFixed(0).padStart(6)} ms; CPU: server ${s1 - s0}` +
-          (garage.length ? `, Garage ${g1 - g0}` : "") +
-          `, client and proxies ${((c.user + c.system) / 1000).toFixed(0)} ms${storage}\n` +
-          `           the server's threads: ${threads.map(([t, cpu]) => `${t} ${cpu}`).join(", ")}`,
+  const server = await processTree(running.pid);
+  const garage = name.startsWith("garage") ? await garageChildren() : [];
+  running.resetStorageStats?.();
+  const lines: string[] = [];
+  const marks: string[] = [];
+  const micros = () => Number(process.hrtime.bigint() / 1000n);
+  const step = async (label: string, run: () => Promise<unknown>) => {
+    const counted0 = running.storageCounters?.();
+    const [s0, g0, c0] = [await cpuMsOf(server), await cpuMsOf(garage), process.cpuUsage()];
+    const threads0 = await cpuMsByThread(running.pid);
+    const t0 = performance.now();
+    const u0 = micros();
+    await run();
+    marks.push(`${label} ${u0} ${micros()}`);
+    const ms = performance.now() - t0;
+    totals.set(label, [...(totals.get(label) ?? []), ms]);
+    const c = process.cpuUsage(c0);
+    const [s1, g1] = [await cpuMsOf(server), await cpuMsOf(garage)];
+    const threads = [...(await cpuMsByThread(running.pid))]
+      .map(([t, cpu]) => [t, cpu - (threads0.get(t) ?? 0)] as const)
+      .filter(([, cpu]) => cpu > 0)
+      .sort((a, b) => b[1] - a[1]);
+    const counted1 = running.storageCounters?.();
+    const storage =
+      counted0 && counted1
+        ? `; ${counted1.requests - counted0.requests} requests, ` +
+          `${((counted1.bytesDown - counted0.bytesDown) / 1e6).toFixed(1)} MB down`
+        : "";
+    lines.push(
+      `  ${label.padEnd(8)} ${ms.toFixed(0).padStart(6)} ms; CPU: server ${s1 - s0}` +
+        (garage.length ? `, Garage ${g1 - g0}` : "") +
+        `, client and proxies ${((c.user + c.system) / 1000).toFixed(0)} ms${storage}\n` +
+        `           the server's threads: ${threads.map(([t, cpu]) => `${t} ${cpu}`).join(", ")}`,
+    );
+  };
+  let wire: ImapWire | undefined;
+  let uids: number[] = [];
+  await step("open", async () => {
+    wire = await ImapWire.open(running.host, running.port);
+    await wire.command(`LOGIN ${quoted(running.user)} ${quoted(running.password)}`);
+    await wire.command('LIST "" "*"');
+    await wire.command("SELECT INBOX");
+  });
+  const pause = Number(process.env.PAUSE ?? 0);
+  if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+  await step("flags", async () => {
+    const t = await wire!.command("UID FETCH 1:* (FLAGS)");
+    uids = t.untagged.flatMap((r) => {
+      const m = /UID (\d+)/.exec(r.text);
+      return m ? [Number(m[1])] : [];
+    });
+  });
+  const perf = await startPerf(`${name}-headers`, running.pid);
+  await step("headers", async () => {
+    for (let i = 0; i < uids.length; i += 200) {
+      const range = `${uids[i]}:${uids[Math.min(i + 199, uids.length - 1)]}`;
+      await wire!.command(
+        `UID FETCH ${range} (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (${TB_HEADERS})])`,
       );
-    };
-    let wire: ImapWire | undefined;
-    let uids: number[] = [];
-    await step("open", async () => {
-      wire = await ImapWire.open(running.host, running.port);
-      await wire.command(`LOGIN ${quoted(running.user)} ${quoted(running.password)}`);
-      await wire.command('LIST "" "*"');
-      await wire.command("SELECT INBOX");
-    });
-    const pause = Number(process.env.PAUSE ?? 0);
-    if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
-    await step("flags", async () => {
-      const t = await wire!.command("UID FETCH 1:* (FLAGS)");
-      uids = t.untagged.flatMap((r) => {
-        const m = /UID (\d+)/.exec(r.text);
-        return m ? [Number(m[1])] : [];
-      });
-    });
-    const perf = await startPerf(`${name}-headers`, running.pid);
-    await step("headers", async () => {
-      for (let i = 0; i < uids.length; i += 200) {
-        const range = `${uids[i]}:${uids[Math.min(i + 199, uids.length - 1)]}`;
-        await wire!.command(
-          `UID FETCH ${range} (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (${TB_HEADERS})])`,
-        );
-      }
-    });
-    await perf?.stop();
-    await step("bodies", () =>
-      wire!.command(`UID FETCH ${uids.at(-200)}:${uids.at(-1)} (UID RFC822.SIZE BODY.PEEK[])`),
-    );
-    await wire!.close();
-    console.log(
-      `${name}, ${uids.length} messages (load average ${await loadAverage()}):\n${lines.join("\n")}`,
-    );
-    if (process.env.MARKS === "1") console.log(marks.join("\n"));
-  }
+    }
+  });
+  await perf?.stop();
+  await step("bodies", () =>
+    wire!.command(`UID FETCH ${uids.at(-200)}:${uids.at(-1)} (UID RFC822.SIZE BODY.PEEK[])`),
+  );
+  await wire!.close();
+  console.log(`${name}, ${uids.length} messages (load average ${await loadAverage()}):\n${lines.join("\n")}`);
+  if (process.env.MARKS === "1") console.log(marks.join("\n"));
 }
